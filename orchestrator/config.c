@@ -1,0 +1,1096 @@
+/*
+ * orchestrator/config.c — configuration loading and validation.
+ *
+ * How parsing works: libinih does the key = value splitting (and its inline
+ * comment rules), but the Debian build gives the handler no line numbers,
+ * splits long lines, truncates section names and turns indented lines into
+ * continuation values. So the file is fed to ini_parse_stream() through our
+ * own reader, which sees every raw line first: it counts lines, refuses
+ * over-long lines, continuation lines and malformed lines, and parses the
+ * section headers itself (the handler ignores inih's section argument).
+ * Lines are handed to inih left-trimmed, so inih never sees an indented line
+ * and never produces a continuation value of its own.
+ *
+ * Keys are table-driven (keys[] below): one row per key with its section
+ * kind, parser and target field. The first problem found, in file order,
+ * stops the parse and becomes the one error message.
+ */
+#include "orchestrator/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum sec_kind { SEC_NONE = 0, SEC_GLOBAL, SEC_CLUSTER };
+
+#define KF_REQUIRED 1u        /* must be set (or another key of its group) */
+#define KF_INLINE_SECRET 2u   /* a secret written in the config file itself */
+
+struct parse;
+struct key_def;
+typedef int (*key_fn)(struct parse *p, const struct key_def *k, void *field, const char *value);
+
+struct key_def {
+    enum sec_kind sec;
+    const char *name;
+    key_fn parse;
+    size_t offset;       /* of the field in cfg_config (SEC_GLOBAL) or cfg_cluster */
+    size_t size;         /* size of a fixed char array field */
+    long min, max;       /* integer range */
+    int group;           /* keys sharing a nonzero group are mutually exclusive */
+    unsigned flags;
+    const char *example; /* a sample value, for "missing required key" hints */
+};
+
+static int parse_int(struct parse *, const struct key_def *, void *, const char *);
+static int parse_dir(struct parse *, const struct key_def *, void *, const char *);
+static int parse_log_level(struct parse *, const struct key_def *, void *, const char *);
+static int parse_endpoint(struct parse *, const struct key_def *, void *, const char *);
+static int parse_seeds(struct parse *, const struct key_def *, void *, const char *);
+static int parse_name(struct parse *, const struct key_def *, void *, const char *);
+static int parse_heap_text(struct parse *, const struct key_def *, void *, const char *);
+static int parse_secret_file(struct parse *, const struct key_def *, void *, const char *);
+
+#define G(field) offsetof(cfg_config, field), sizeof(((cfg_config *)0)->field)
+#define C(field) offsetof(cfg_cluster, field), sizeof(((cfg_cluster *)0)->field)
+
+static const struct key_def keys[] = {
+    { SEC_GLOBAL, "state_dir", parse_dir, G(state_dir), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "poll_interval_ms", parse_int, G(poll_interval_ms), 50, 600000, 0, 0, NULL },
+    { SEC_GLOBAL, "log_level", parse_log_level, G(log_level), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "connect_timeout_ms", parse_int, G(connect_timeout_ms), 10, 60000, 0, 0, NULL },
+    { SEC_GLOBAL, "read_timeout_ms", parse_int, G(read_timeout_ms), 10, 600000, 0, 0, NULL },
+    { SEC_GLOBAL, "forget_after_s", parse_int, G(forget_after_s), 1, 31536000, 0, 0, NULL },
+    { SEC_GLOBAL, "control_socket", parse_endpoint, G(control_socket), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "event_socket", parse_endpoint, G(event_socket), 0, 0, 0, 0, NULL },
+
+    { SEC_CLUSTER, "seeds", parse_seeds, C(seeds), 0, 0, 0, KF_REQUIRED, "db1:3306, db2:3306" },
+    { SEC_CLUSTER, "user", parse_name, C(user), 0, 0, 0, KF_REQUIRED, "myorch" },
+    { SEC_CLUSTER, "password", parse_heap_text, C(password), 0, 0, 1,
+      KF_REQUIRED | KF_INLINE_SECRET, NULL },
+    { SEC_CLUSTER, "password_file", parse_secret_file, C(password), 0, 0, 1, KF_REQUIRED,
+      "/etc/myorch/NAME.pass (mode 0600)" },
+    { SEC_CLUSTER, "replication_user", parse_name, C(replication_user), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "replication_password", parse_heap_text, C(replication_password), 0, 0, 2,
+      KF_INLINE_SECRET, NULL },
+    { SEC_CLUSTER, "replication_password_file", parse_secret_file, C(replication_password), 0, 0,
+      2, 0, NULL },
+    { SEC_CLUSTER, "poll_interval_ms", parse_int, C(poll_interval_ms), 50, 600000, 0, 0, NULL },
+    { SEC_CLUSTER, "lag_query", parse_heap_text, C(lag_query), 0, 0, 0, 0, NULL },
+};
+
+#undef G
+#undef C
+
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* Parse state of one cluster section that the public struct does not keep. */
+struct cl_state {
+    int seen[N_KEYS];    /* line each key was set on, 0 = not set */
+};
+
+struct parse {
+    const char *file;          /* the path as given, for messages */
+    char dir[4096];            /* absolute directory of the config file */
+    mode_t mode;               /* the config file's mode */
+    FILE *fp;
+    char iobuf[4096];          /* stdio buffer, wiped after use */
+    char *line;                /* raw line buffer (getline), wiped after use */
+    size_t line_cap;
+    int lineno;
+    bool prev_key;             /* a key line since the last section header */
+
+    enum sec_kind sec;         /* the current section */
+    char sec_text[64];         /* its name for messages, e.g. "cluster.east" */
+    size_t cl_idx;             /* current cluster (SEC_CLUSTER) */
+    int global_line;           /* line of [myorch], 0 if none yet */
+    int global_seen[N_KEYS];
+    struct cl_state *cls;      /* parallel to out->clusters */
+    size_t cap;                /* capacity of out->clusters and cls */
+
+    cfg_config *out;
+    char *err;
+    size_t errlen;
+    int rc;                    /* first error, 0 if none */
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || !errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Record the first error as "FILE:LINE: message" (or "FILE: message" when
+ * line is 0). Later errors are ignored. Returns rc. */
+static int fail(struct parse *p, int line, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(struct parse *p, int line, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (p->rc)
+        return rc;
+    p->rc = rc;
+    if (!p->err || !p->errlen)
+        return rc;
+    if (line > 0)
+        n = snprintf(p->err, p->errlen, "%s:%d: ", p->file, line);
+    else
+        n = snprintf(p->err, p->errlen, "%s: ", p->file);
+    if (n < 0 || (size_t)n >= p->errlen)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static void wipe_free(char *s)
+{
+    if (!s)
+        return;
+    explicit_bzero(s, strlen(s));
+    free(s);
+}
+
+static int key_index(const struct key_def *k)
+{
+    return (int)(k - keys);
+}
+
+static const struct key_def *find_key(enum sec_kind sec, const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (keys[i].sec == sec && strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* Edit distance, for "did you mean" hints (short strings only). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t row[65];
+
+    if (la > 64 || lb > 64)
+        return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static int *seen_of(struct parse *p)
+{
+    return p->sec == SEC_GLOBAL ? p->global_seen : p->cls[p->cl_idx].seen;
+}
+
+static char *field_base(struct parse *p)
+{
+    return p->sec == SEC_GLOBAL ? (char *)p->out : (char *)&p->out->clusters[p->cl_idx];
+}
+
+/* Copy src into dst[size]; fails when it does not fit. */
+static bool copy_fits(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size)
+        return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+/* Why an endpoint is unusable, or NULL if it is fine (why is scratch space). */
+static const char *endpoint_problem(const char *ep, char *why, size_t whylen)
+{
+    if (strncmp(ep, "ipc://", 6) == 0) {
+        const char *path = ep + 6;
+        size_t n = strlen(path);
+        if (path[0] != '/')
+            return "an ipc:// endpoint needs an absolute path: ipc:///dir/name.sock";
+        if (n > CFG_IPC_PATH_MAX) {
+            snprintf(why, whylen, "the ipc path is %zu bytes long; Unix socket paths are limited to %d",
+                     n, CFG_IPC_PATH_MAX);
+            return why;
+        }
+        return NULL;
+    }
+    if (strncmp(ep, "tcp://", 6) == 0) {
+        const char *host = ep + 6, *colon = strrchr(host, ':');
+        char *end;
+        long port;
+        if (!colon || colon == host)
+            return "expected tcp://host:port";
+        errno = 0;
+        port = strtol(colon + 1, &end, 10);
+        if (!isdigit((unsigned char)colon[1]) || *end || errno || port < 1 || port > 65535)
+            return "expected tcp://host:port with a port from 1 to 65535";
+        return NULL;
+    }
+    return "expected ipc:///path/name.sock or tcp://host:port";
+}
+
+/* ---------------------------------------------------------------- key parsers */
+
+static int bad_value(struct parse *p, const struct key_def *k, const char *value, const char *expected)
+{
+    return fail(p, p->lineno, -EINVAL, "bad value '%s' for %s: expected %s", value, k->name, expected);
+}
+
+static int parse_int(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char *end;
+    long v;
+    char expected[96];
+
+    snprintf(expected, sizeof(expected), "an integer from %ld to %ld", k->min, k->max);
+    errno = 0;
+    v = strtol(value, &end, 10);
+    if (!(isdigit((unsigned char)value[0]) || (value[0] == '-' && isdigit((unsigned char)value[1]))) ||
+        *end || errno || v < k->min || v > k->max)
+        return bad_value(p, k, value, expected);
+    *(int *)field = (int)v;
+    return 0;
+}
+
+static int parse_dir(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    size_t n = strlen(value);
+
+    if (value[0] != '/')
+        return bad_value(p, k, value, "an absolute directory path, e.g. " CFG_DEFAULT_STATE_DIR);
+    while (n > 1 && value[n - 1] == '/')
+        n--;
+    if (n >= k->size)
+        return fail(p, p->lineno, -EINVAL, "%s is %zu bytes long; the limit is %zu", k->name, n,
+                    k->size - 1);
+    memcpy(field, value, n);
+    ((char *)field)[n] = '\0';
+    return 0;
+}
+
+static int parse_log_level(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    if (cfg_log_level_parse(value, (int *)field) != 0)
+        return bad_value(p, k, value, "one of error, warn, info, debug");
+    return 0;
+}
+
+static int parse_endpoint(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char why[128];
+    const char *problem;
+
+    if (!copy_fits(field, k->size, value))
+        return fail(p, p->lineno, -EINVAL, "%s is %zu bytes long; the limit is %zu", k->name,
+                    strlen(value), k->size - 1);
+    problem = endpoint_problem(value, why, sizeof(why));
+    if (problem)
+        return bad_value(p, k, value, problem);
+    return 0;
+}
+
+static int parse_name(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    for (const char *c = value; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return bad_value(p, k, value, "a user name without control characters");
+    if (!copy_fits(field, k->size, value))
+        return fail(p, p->lineno, -EINVAL, "bad value for %s: %zu characters long; the limit is %zu",
+                    k->name, strlen(value), k->size - 1);
+    return 0;
+}
+
+static int parse_heap_text(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char **slot = field;
+    (void)k;
+    *slot = strdup(value);
+    if (!*slot)
+        return fail(p, p->lineno, -ENOMEM, "out of memory");
+    return 0;
+}
+
+static int parse_secret_file(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char path[4096], why[4096 + 256];
+    char **slot = field;
+    int n, rc;
+
+    if (value[0] == '/')
+        n = snprintf(path, sizeof(path), "%s", value);
+    else
+        n = snprintf(path, sizeof(path), "%s%s%s", p->dir,
+                     p->dir[strlen(p->dir) - 1] == '/' ? "" : "/", value);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return fail(p, p->lineno, -EINVAL, "%s '%s': path too long", k->name, value);
+    rc = cfg_read_secret_file(path, slot, why, sizeof(why));
+    if (rc == -ENOMEM)
+        return fail(p, p->lineno, -ENOMEM, "out of memory");
+    if (rc)
+        return fail(p, p->lineno, -EINVAL, "%s %s", k->name, why);
+    return 0;
+}
+
+/* Parse one seed into *a with topo_addr_parse(); bracketed hosts must be IPv6. */
+static int parse_one_seed(const char *text, topo_addr *a, char *why, size_t whylen)
+{
+    if (topo_addr_parse(text, CFG_DEFAULT_PORT, a, why, whylen) != 0)
+        return -EINVAL;
+    if (strchr(a->host, ':')) {
+        char host[TOPO_HOST_MAX];
+        struct in6_addr in6;
+        char *zone;
+        snprintf(host, sizeof(host), "%s", a->host);
+        zone = strchr(host, '%');
+        if (zone)
+            *zone = '\0';
+        if (inet_pton(AF_INET6, host, &in6) != 1) {
+            snprintf(why, whylen, "'%s' is not a valid IPv6 address", text);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int parse_seeds(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    const int seeds_idx = key_index(k);
+    cfg_cluster *cl = &p->out->clusters[p->cl_idx];
+    topo_addr *list = NULL;
+    size_t n = 0, cap = 0;
+    char *copy = NULL, *cur, *next, why[512], a1[TOPO_ADDR_MAX];
+    int rc = 0;
+
+    (void)field;
+    copy = strdup(value);
+    if (!copy) {
+        rc = fail(p, p->lineno, -ENOMEM, "out of memory");
+        goto out;
+    }
+    for (cur = copy; cur; cur = next) {
+        char *end;
+        next = strchr(cur, ',');
+        if (next)
+            *next++ = '\0';
+        while (isspace((unsigned char)*cur))
+            cur++;
+        end = cur + strlen(cur);
+        while (end > cur && isspace((unsigned char)end[-1]))
+            *--end = '\0';
+        if (!*cur) {
+            rc = fail(p, p->lineno, -EINVAL,
+                      "empty entry in seeds '%s': remove the doubled or trailing comma", value);
+            goto out;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 4;
+            topo_addr *nl = realloc(list, ncap * sizeof(*nl));
+            if (!nl) {
+                rc = fail(p, p->lineno, -ENOMEM, "out of memory");
+                goto out;
+            }
+            list = nl;
+            cap = ncap;
+        }
+        if (parse_one_seed(cur, &list[n], why, sizeof(why)) != 0) {
+            rc = fail(p, p->lineno, -EINVAL,
+                      "bad value for seeds: %s (expected host:port, [IPv6]:port or host, "
+                      "default port %d)", why, CFG_DEFAULT_PORT);
+            goto out;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (topo_addr_eq(&list[i], &list[n])) {
+                rc = fail(p, p->lineno, -EINVAL, "seed '%s' is listed twice in seeds",
+                          topo_addr_str(&list[n], a1, sizeof(a1)));
+                goto out;
+            }
+        for (size_t c = 0; c < p->out->n_clusters; c++) {
+            const cfg_cluster *o = &p->out->clusters[c];
+            if (c == p->cl_idx)
+                continue;
+            for (size_t i = 0; i < o->n_seeds; i++)
+                if (topo_addr_eq(&o->seeds[i], &list[n])) {
+                    rc = fail(p, p->lineno, -EINVAL,
+                              "seed '%s' is already in [cluster.%s] (line %d): "
+                              "a server belongs to one cluster only",
+                              topo_addr_str(&list[n], a1, sizeof(a1)), o->name,
+                              p->cls[c].seen[seeds_idx]);
+                    goto out;
+                }
+        }
+        n++;
+    }
+    cl->seeds = list;
+    cl->n_seeds = n;
+    list = NULL;
+out:
+    free(list);
+    free(copy);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- sections */
+
+/* Check the section that just ended: required keys. */
+static int finish_section(struct parse *p)
+{
+    const int *seen;
+    int line;
+
+    if (p->sec == SEC_NONE)
+        return 0;
+    seen = seen_of(p);
+    line = p->sec == SEC_GLOBAL ? p->global_line : p->out->clusters[p->cl_idx].line;
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const struct key_def *k = &keys[i];
+        bool ok = seen[i] != 0;
+        char names[128] = "", sample[128] = "";
+        if (k->sec != p->sec || !(k->flags & KF_REQUIRED))
+            continue;
+        for (size_t j = 0; j < N_KEYS && !ok; j++)
+            if (k->group && keys[j].group == k->group && seen[j])
+                ok = true;
+        if (ok)
+            continue;
+        /* Name the key, or all keys of its group, in table order. */
+        for (size_t j = 0; j < N_KEYS; j++) {
+            if (j != i && !(k->group && keys[j].group == k->group && keys[j].sec == k->sec))
+                continue;
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof(names) - used, "%s'%s'", used ? " or " : "", keys[j].name);
+            if (keys[j].example && !sample[0])
+                snprintf(sample, sizeof(sample), "%s = %s", keys[j].name, keys[j].example);
+        }
+        return fail(p, line, -EINVAL, "[%s]: missing required key %s%s%s%s", p->sec_text, names,
+                    sample[0] ? " (add e.g. '" : "", sample, sample[0] ? "')" : "");
+    }
+    return 0;
+}
+
+static int add_cluster(struct parse *p, const char *name)
+{
+    if (p->out->n_clusters == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 4;
+        cfg_cluster *nc = realloc(p->out->clusters, ncap * sizeof(*nc));
+        if (!nc)
+            return fail(p, p->lineno, -ENOMEM, "out of memory");
+        p->out->clusters = nc;
+        struct cl_state *ns = realloc(p->cls, ncap * sizeof(*ns));
+        if (!ns)
+            return fail(p, p->lineno, -ENOMEM, "out of memory");
+        p->cls = ns;
+        p->cap = ncap;
+    }
+    p->cl_idx = p->out->n_clusters++;
+    memset(&p->out->clusters[p->cl_idx], 0, sizeof(cfg_cluster));
+    memset(&p->cls[p->cl_idx], 0, sizeof(struct cl_state));
+    snprintf(p->out->clusters[p->cl_idx].name, sizeof(p->out->clusters[p->cl_idx].name), "%s", name);
+    p->out->clusters[p->cl_idx].line = p->lineno;
+    return 0;
+}
+
+/* A section header line; t points at '['. */
+static int section_header(struct parse *p, const char *t)
+{
+    const char *close = strchr(t, ']'), *rest, *in, *in_end;
+    char inner[256];
+    size_t n;
+    bool cut;
+
+    if (!close)
+        return fail(p, p->lineno, -EINVAL,
+                    "section header without a closing ']': write [myorch] or [cluster.NAME]");
+    for (rest = close + 1; isspace((unsigned char)*rest); rest++)
+        ;
+    if (*rest && *rest != ';' && *rest != '#')
+        return fail(p, p->lineno, -EINVAL,
+                    "unexpected text '%s' after the section header: put a comment after ' ;'", rest);
+    for (in = t + 1; in < close && isspace((unsigned char)*in); in++)
+        ;
+    for (in_end = close; in_end > in && isspace((unsigned char)in_end[-1]); in_end--)
+        ;
+    n = (size_t)(in_end - in);
+    cut = n >= sizeof(inner);
+    if (cut)
+        n = sizeof(inner) - 1;
+    memcpy(inner, in, n);
+    inner[n] = '\0';
+
+    if (finish_section(p))
+        return p->rc;
+    p->prev_key = false;
+
+    if (strcmp(inner, "myorch") == 0) {
+        if (p->global_line)
+            return fail(p, p->lineno, -EINVAL, "duplicate section [myorch] (first on line %d)",
+                        p->global_line);
+        p->global_line = p->lineno;
+        p->sec = SEC_GLOBAL;
+        snprintf(p->sec_text, sizeof(p->sec_text), "myorch");
+        return 0;
+    }
+    if (strncmp(inner, "cluster.", 8) == 0) {
+        const char *name = inner + 8;
+        size_t len = strlen(name);
+        if (len == 0)
+            return fail(p, p->lineno, -EINVAL,
+                        "empty cluster name in [%s]: write [cluster.NAME], NAME made of "
+                        "letters, digits, '_' and '-'", inner);
+        if (len > CFG_CLUSTER_NAME_MAX)
+            return fail(p, p->lineno, -EINVAL,
+                        "cluster name '%.*s...' is %zu characters long; the limit is %d",
+                        CFG_CLUSTER_NAME_MAX, name, len, CFG_CLUSTER_NAME_MAX);
+        for (const char *c = name; *c; c++)
+            if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+                return fail(p, p->lineno, -EINVAL,
+                            "bad cluster name '%s' in [%s]: use only letters, digits, '_' and '-' "
+                            "(1 to %d characters)", name, inner, CFG_CLUSTER_NAME_MAX);
+        for (size_t i = 0; i < p->out->n_clusters; i++)
+            if (strcmp(p->out->clusters[i].name, name) == 0)
+                return fail(p, p->lineno, -EINVAL, "duplicate section [cluster.%s] (first on line %d)",
+                            name, p->out->clusters[i].line);
+        if (add_cluster(p, name))
+            return p->rc;
+        p->sec = SEC_CLUSTER;
+        snprintf(p->sec_text, sizeof(p->sec_text), "cluster.%s", name);
+        return 0;
+    }
+    if (strncmp(inner, "cluster", 7) == 0 &&
+        (isspace((unsigned char)inner[7]) || inner[7] == '"' || inner[7] == '\'')) {
+        /* git-style [cluster "east"]: suggest [cluster.east]. */
+        char name[256];
+        const char *s = inner + 7;
+        size_t len;
+        while (isspace((unsigned char)*s))
+            s++;
+        snprintf(name, sizeof(name), "%s", s);
+        len = strlen(name);
+        if (len >= 2 && (name[0] == '"' || name[0] == '\'') && name[len - 1] == name[0]) {
+            memmove(name, name + 1, len - 2);
+            name[len - 2] = '\0';
+        }
+        return fail(p, p->lineno, -EINVAL, "section [%s] is not supported: write [cluster.%s]",
+                    inner, name);
+    }
+    return fail(p, p->lineno, -EINVAL, "unknown section [%s%s]: expected [myorch] or [cluster.NAME]",
+                inner, cut ? "..." : "");
+}
+
+/* ---------------------------------------------------------------- inih glue */
+
+/* The ini_reader: one raw line per call, checked, then handed to inih. */
+static char *read_line(char *str, int num, void *stream)
+{
+    struct parse *p = stream;
+    ssize_t got;
+    size_t len, limit;
+    char *s, *t;
+
+    if (p->rc)
+        return NULL;
+    errno = 0;
+    got = getline(&p->line, &p->line_cap, p->fp);
+    if (got < 0) {
+        if (ferror(p->fp))
+            fail(p, 0, errno ? -errno : -EIO, "read error: %s", strerror(errno ? errno : EIO));
+        return NULL;
+    }
+    p->lineno++;
+    s = p->line;
+    len = (size_t)got;
+    if (memchr(s, '\0', len)) {
+        fail(p, p->lineno, -EINVAL, "line contains a NUL byte: is this a text file?");
+        return NULL;
+    }
+    if (len && s[len - 1] == '\n')
+        s[--len] = '\0';
+    if (len && s[len - 1] == '\r')
+        s[--len] = '\0';
+    if (p->lineno == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+        s += 3;
+        len -= 3;
+    }
+    limit = num > 2 ? (size_t)num - 2 : 0;
+    if (limit > CFG_MAX_LINE_LEN)
+        limit = CFG_MAX_LINE_LEN;
+    if (len > limit) {
+        fail(p, p->lineno, -EINVAL,
+             "line is %zu bytes long; the limit is %zu bytes per line: shorten it "
+             "(a long lag_query can select from a view or call a stored function)", len, limit);
+        return NULL;
+    }
+
+    for (t = s; isspace((unsigned char)*t); t++)
+        ;
+    if (*t == '\0' || *t == ';' || *t == '#') {
+        /* blank line or comment */
+    } else if (p->prev_key && t > s) {
+        fail(p, p->lineno, -EINVAL,
+             "indented line after a key: continuation lines are not supported "
+             "(remove the leading whitespace, or put the whole value on one line)");
+        return NULL;
+    } else if (*t == '[') {
+        if (section_header(p, t))
+            return NULL;
+    } else {
+        /* Like inih: the first '=' or ':' before an inline comment (" ;"). */
+        bool was_space = false, sep = false;
+        for (const char *c = t; *c; c++) {
+            if (*c == '=' || *c == ':') {
+                sep = true;
+                break;
+            }
+            if (was_space && *c == ';')
+                break;
+            was_space = isspace((unsigned char)*c) != 0;
+        }
+        if (!sep) {
+            fail(p, p->lineno, -EINVAL,
+                 "syntax error: expected 'key = value', '[section]' or a comment ('; ...')");
+            return NULL;
+        }
+        p->prev_key = true;
+    }
+    len -= (size_t)(t - s);
+    memcpy(str, t, len);
+    str[len] = '\n';
+    str[len + 1] = '\0';
+    return str;
+}
+
+static void unknown_key(struct parse *p, const char *name)
+{
+    char known[512] = "", hint[160] = "";
+    const struct key_def *best = NULL, *other;
+    size_t best_d = 3;
+
+    for (size_t i = 0; i < N_KEYS; i++) {
+        size_t used = strlen(known), d;
+        if (keys[i].sec != p->sec)
+            continue;
+        snprintf(known + used, sizeof(known) - used, "%s%s", used ? ", " : "", keys[i].name);
+        d = edit_distance(name, keys[i].name);
+        if (d < best_d && d < strlen(keys[i].name)) {
+            best_d = d;
+            best = &keys[i];
+        }
+    }
+    other = find_key(p->sec == SEC_GLOBAL ? SEC_CLUSTER : SEC_GLOBAL, name);
+    if (other)
+        snprintf(hint, sizeof(hint), "; %s belongs in %s", name,
+                 other->sec == SEC_GLOBAL ? "[myorch]" : "a [cluster.NAME] section");
+    else if (best)
+        snprintf(hint, sizeof(hint), "; did you mean '%s'?", best->name);
+    fail(p, p->lineno, -EINVAL, "unknown key '%s' in [%s] (known keys: %s)%s", name, p->sec_text,
+         known, hint);
+}
+
+/* The ini_handler: one key = value pair of the line read_line() just read. */
+static int on_pair(void *user, const char *section, const char *name, const char *value)
+{
+    struct parse *p = user;
+    const struct key_def *k;
+    int *seen, idx;
+
+    (void)section; /* inih's copy may be truncated: p->sec is authoritative */
+    if (p->rc)
+        return 0;
+    if (p->sec == SEC_NONE) {
+        fail(p, p->lineno, -EINVAL,
+             "key '%s' outside of any section: put it under [myorch] or a [cluster.NAME] section",
+             name);
+        return 0;
+    }
+    if (!*name) {
+        fail(p, p->lineno, -EINVAL, "missing key name before '='");
+        return 0;
+    }
+    k = find_key(p->sec, name);
+    if (!k) {
+        unknown_key(p, name);
+        return 0;
+    }
+    seen = seen_of(p);
+    idx = key_index(k);
+    if (seen[idx]) {
+        fail(p, p->lineno, -EINVAL, "duplicate key '%s' in [%s] (first set on line %d)", name,
+             p->sec_text, seen[idx]);
+        return 0;
+    }
+    for (size_t j = 0; k->group && j < N_KEYS; j++) {
+        if ((int)j == idx || keys[j].group != k->group || keys[j].sec != k->sec || !seen[j])
+            continue;
+        /* Name them in table order so the message reads the same either way. */
+        const struct key_def *a = (int)j < idx ? &keys[j] : k, *b = (int)j < idx ? k : &keys[j];
+        int la = (int)j < idx ? seen[j] : p->lineno, lb = (int)j < idx ? p->lineno : seen[j];
+        fail(p, p->lineno, -EINVAL,
+             "both %s and %s set in [%s] (%s on line %d, %s on line %d): keep only one",
+             a->name, b->name, p->sec_text, a->name, la, b->name, lb);
+        return 0;
+    }
+    seen[idx] = p->lineno;
+    if (!*value) {
+        fail(p, p->lineno, -EINVAL, "empty value for %s in [%s]: set a value or remove the line",
+             name, p->sec_text);
+        return 0;
+    }
+    if ((k->flags & KF_INLINE_SECRET) && (p->mode & (S_IROTH | S_IWOTH))) {
+        fail(p, p->lineno, -EINVAL,
+             "inline %s in a config file %s by other users (mode %04o): run chmod 600 %s, "
+             "or use %s_file", name,
+             (p->mode & S_IROTH) ? ((p->mode & S_IWOTH) ? "readable and writable" : "readable")
+                                 : "writable",
+             (unsigned)(p->mode & 07777), p->out->path, name);
+        return 0;
+    }
+    return k->parse(p, k, field_base(p) + k->offset, value) == 0;
+}
+
+/* ---------------------------------------------------------------- finishing */
+
+static int default_endpoint(struct parse *p, char *field, size_t size, const char *key,
+                            const char *file_name)
+{
+    const struct key_def *k = find_key(SEC_GLOBAL, key), *sd = find_key(SEC_GLOBAL, "state_dir");
+    const char *dir = p->out->state_dir;
+    char why[128];
+    const char *problem;
+    int n;
+
+    if (p->global_seen[key_index(k)])
+        return 0; /* set explicitly, checked when parsed */
+    n = snprintf(field, size, "ipc://%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", file_name);
+    problem = (n < 0 || (size_t)n >= size) ? "too long" : endpoint_problem(field, why, sizeof(why));
+    if (problem)
+        return fail(p, p->global_seen[key_index(sd)], -EINVAL,
+                    "default %s '%.200s' is unusable: %s: set %s explicitly or use a shorter "
+                    "state_dir", key, field, problem, key);
+    return 0;
+}
+
+static int finalize(struct parse *p)
+{
+    cfg_config *c = p->out;
+    const struct key_def *cluster_poll = find_key(SEC_CLUSTER, "poll_interval_ms");
+
+    if (c->n_clusters == 0)
+        return fail(p, 0, -EINVAL,
+                    "no [cluster.NAME] section: configure at least one cluster "
+                    "(seeds, user, password_file)");
+    if (default_endpoint(p, c->control_socket, sizeof(c->control_socket), "control_socket",
+                         "control.sock") ||
+        default_endpoint(p, c->event_socket, sizeof(c->event_socket), "event_socket",
+                         "events.sock"))
+        return p->rc;
+    if (strcmp(c->control_socket, c->event_socket) == 0)
+        return fail(p, p->global_seen[key_index(find_key(SEC_GLOBAL, "event_socket"))], -EINVAL,
+                    "control_socket and event_socket are both '%s': give them different endpoints",
+                    c->control_socket);
+    for (size_t i = 0; i < c->n_clusters; i++) {
+        cfg_cluster *cl = &c->clusters[i];
+        if (!p->cls[i].seen[key_index(cluster_poll)])
+            cl->poll_interval_ms = c->poll_interval_ms;
+        if (!cl->replication_user[0])
+            memcpy(cl->replication_user, cl->user, sizeof(cl->user));
+        if (!cl->replication_password) {
+            cl->replication_password = strdup(cl->password);
+            if (!cl->replication_password)
+                return fail(p, 0, -ENOMEM, "out of memory");
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- public API */
+
+int cfg_load(const char *path, cfg_config *out, char *err, size_t errlen)
+{
+    struct parse *p = NULL;
+    struct stat st;
+    int fd = -1, r, rc;
+    char *slash;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!out) {
+        seterr(err, errlen, "no place to put the configuration");
+        return -EINVAL;
+    }
+    memset(out, 0, sizeof(*out));
+    if (!path || !*path) {
+        seterr(err, errlen, "no configuration file given");
+        return -EINVAL;
+    }
+    p = calloc(1, sizeof(*p));
+    if (!p) {
+        seterr(err, errlen, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    p->file = path;
+    p->out = out;
+    p->err = err;
+    p->errlen = errlen;
+
+    snprintf(out->state_dir, sizeof(out->state_dir), "%s", CFG_DEFAULT_STATE_DIR);
+    out->poll_interval_ms = 500;
+    out->log_level = CFG_LOG_INFO;
+    out->connect_timeout_ms = 1000;
+    out->read_timeout_ms = 2000;
+    out->forget_after_s = 3600;
+
+    if (path[0] == '/') {
+        if (!copy_fits(out->path, sizeof(out->path), path)) {
+            rc = fail(p, 0, -ENAMETOOLONG, "path too long");
+            goto out;
+        }
+    } else {
+        char cwd[4096];
+        int n;
+        if (!getcwd(cwd, sizeof(cwd))) {
+            rc = fail(p, 0, -errno, "cannot resolve the path: getcwd: %s", strerror(errno));
+            goto out;
+        }
+        n = snprintf(out->path, sizeof(out->path), "%s%s%s", cwd,
+                     strcmp(cwd, "/") == 0 ? "" : "/", path);
+        if (n < 0 || (size_t)n >= sizeof(out->path)) {
+            rc = fail(p, 0, -ENAMETOOLONG, "path too long");
+            goto out;
+        }
+    }
+    memcpy(p->dir, out->path, sizeof(p->dir));
+    slash = strrchr(p->dir, '/');
+    if (slash == p->dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        rc = fail(p, 0, -errno, "cannot open: %s", strerror(errno));
+        goto out;
+    }
+    if (fstat(fd, &st) != 0) {
+        rc = fail(p, 0, -errno, "cannot open: fstat: %s", strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = fail(p, 0, -EINVAL, "cannot open: not a regular file");
+        goto out;
+    }
+    if (st.st_size > CFG_FILE_MAX) {
+        rc = fail(p, 0, -EFBIG, "file is %lld bytes; a config file may hold at most %d",
+                  (long long)st.st_size, CFG_FILE_MAX);
+        goto out;
+    }
+    p->mode = st.st_mode;
+    p->fp = fdopen(fd, "r");
+    if (!p->fp) {
+        rc = fail(p, 0, -errno, "cannot open: %s", strerror(errno));
+        goto out;
+    }
+    fd = -1; /* owned by p->fp now */
+    setvbuf(p->fp, p->iobuf, _IOFBF, sizeof(p->iobuf));
+
+    r = ini_parse_stream(read_line, p, on_pair, p);
+    if (!p->rc && r == -2)
+        fail(p, 0, -ENOMEM, "out of memory");
+    else if (!p->rc && r != 0)
+        fail(p, r, -EINVAL, "syntax error: expected 'key = value', '[section]' or a comment");
+    if (!p->rc)
+        finish_section(p);
+    if (!p->rc)
+        finalize(p);
+    rc = p->rc;
+out:
+    if (p->fp)
+        fclose(p->fp);
+    if (fd >= 0)
+        close(fd);
+    explicit_bzero(p->iobuf, sizeof(p->iobuf));
+    if (p->line) {
+        explicit_bzero(p->line, p->line_cap);
+        free(p->line);
+    }
+    free(p->cls);
+    free(p);
+    if (rc)
+        cfg_free(out);
+    return rc;
+}
+
+void cfg_free(cfg_config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_clusters; i++) {
+        cfg_cluster *cl = &c->clusters[i];
+        wipe_free(cl->password);
+        wipe_free(cl->replication_password);
+        free(cl->seeds);
+        free(cl->lag_query);
+    }
+    free(c->clusters);
+    memset(c, 0, sizeof(*c));
+}
+
+const cfg_cluster *cfg_find_cluster(const cfg_config *c, const char *name)
+{
+    if (!c || !name)
+        return NULL;
+    for (size_t i = 0; i < c->n_clusters; i++)
+        if (strcmp(c->clusters[i].name, name) == 0)
+            return &c->clusters[i];
+    return NULL;
+}
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+const char *cfg_log_level_name(int level)
+{
+    if (level < CFG_LOG_ERROR || level > CFG_LOG_DEBUG)
+        return "?";
+    return level_names[level];
+}
+
+int cfg_log_level_parse(const char *text, int *out)
+{
+    if (!text || !out)
+        return -EINVAL;
+    for (int i = CFG_LOG_ERROR; i <= CFG_LOG_DEBUG; i++)
+        if (strcasecmp(text, level_names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+int cfg_read_secret_file(const char *path, char **out, char *err, size_t errlen)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+    int fd = -1, rc = 0;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!out || !path) {
+        seterr(err, errlen, "no secret file given");
+        return -EINVAL;
+    }
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        rc = -errno;
+        seterr(err, errlen, "'%s': cannot read: %s", path, strerror(-rc));
+        goto out;
+    }
+    if (fstat(fd, &st) != 0) {
+        rc = -errno;
+        seterr(err, errlen, "'%s': cannot read: %s", path, strerror(-rc));
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = -EISDIR;
+        seterr(err, errlen, "'%s': cannot read: %s", path, strerror(EISDIR));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = -EINVAL;
+        seterr(err, errlen, "'%s': cannot read: not a regular file", path);
+        goto out;
+    }
+    if (st.st_mode & (S_IROTH | S_IWOTH)) {
+        rc = -EPERM;
+        seterr(err, errlen, "'%s' is %s by other users (mode %04o): run chmod 600 %s", path,
+               (st.st_mode & S_IROTH) ? ((st.st_mode & S_IWOTH) ? "readable and writable" : "readable")
+                                      : "writable",
+               (unsigned)(st.st_mode & 07777), path);
+        goto out;
+    }
+    buf = malloc(CFG_SECRET_MAX + 1);
+    if (!buf) {
+        rc = -ENOMEM;
+        seterr(err, errlen, "'%s': out of memory", path);
+        goto out;
+    }
+    while (len <= CFG_SECRET_MAX) {
+        ssize_t n = read(fd, buf + len, CFG_SECRET_MAX + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            seterr(err, errlen, "'%s': cannot read: %s", path, strerror(-rc));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    if (len > CFG_SECRET_MAX) {
+        rc = -EFBIG;
+        seterr(err, errlen, "'%s' is larger than %d bytes: is this really a password file?", path,
+               CFG_SECRET_MAX);
+        goto out;
+    }
+    if (memchr(buf, '\0', len)) {
+        rc = -EINVAL;
+        seterr(err, errlen, "'%s' contains a NUL byte: is this really a password file?", path);
+        goto out;
+    }
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        len--;
+    if (len == 0) {
+        rc = -EINVAL;
+        seterr(err, errlen, "'%s' is empty: put the password in it", path);
+        goto out;
+    }
+    *out = malloc(len + 1);
+    if (!*out) {
+        rc = -ENOMEM;
+        seterr(err, errlen, "'%s': out of memory", path);
+        goto out;
+    }
+    memcpy(*out, buf, len);
+    (*out)[len] = '\0';
+out:
+    if (buf) {
+        explicit_bzero(buf, CFG_SECRET_MAX + 1);
+        free(buf);
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}

@@ -1,0 +1,144 @@
+/*
+ * orchestrator/config.h — the daemon's configuration: loading, validation,
+ * and the resolved, in-memory form.
+ *
+ * Owns: cfg_config (global [myorch] settings) and cfg_cluster (one
+ * [cluster.NAME] section each), the INI file format, every default, every
+ * range check, and the reading of secret (password) files. The rest of the
+ * daemon only sees a fully validated, fully resolved configuration: defaults
+ * are filled in, per-cluster overrides are resolved, secrets are in memory.
+ *
+ * File format (INI, parsed with libinih; keys are case-sensitive):
+ *
+ *   [myorch]
+ *   state_dir = /var/lib/myorch       ; absolute path (default /var/lib/myorch)
+ *   poll_interval_ms = 500            ; 50..600000
+ *   log_level = info                  ; error|warn|info|debug
+ *   connect_timeout_ms = 1000         ; 10..60000
+ *   read_timeout_ms = 2000            ; 10..600000
+ *   forget_after_s = 3600             ; 1..31536000
+ *   control_socket = ipc://...        ; default ipc://<state_dir>/control.sock
+ *   event_socket = ipc://...          ; default ipc://<state_dir>/events.sock
+ *
+ *   [cluster.NAME]                    ; NAME = [A-Za-z0-9_-]{1,40}
+ *   seeds = host:port, [::1]:3306     ; required; default port 3306
+ *   user = myorch                     ; required
+ *   password_file = NAME.pass         ; or password = ...; exactly one required
+ *   replication_user = repl           ; default: user
+ *   replication_password_file = ...   ; or replication_password = ...;
+ *                                     ; default: the user's password
+ *   poll_interval_ms = 1000           ; default: the [myorch] value
+ *   lag_query = SELECT ...            ; optional; seconds in the first column
+ *
+ * Rules and limits (each violation refuses the whole file with one message
+ * "FILE:LINE: what is wrong ...: how to fix it"):
+ *   - A line may hold at most CFG_MAX_LINE_LEN bytes (excluding the line
+ *     terminator; libinih would otherwise split it silently). Long lag_query
+ *     statements must be shortened (e.g. wrap them in a view or a function).
+ *   - Continuation lines (an indented line after a key) are refused; so are
+ *     duplicate keys, duplicate sections, unknown keys and sections, keys
+ *     outside any section and empty values.
+ *   - Values are taken literally (quotes are kept). " ;" starts an inline
+ *     comment, so a secret containing " ;" must go into a password file.
+ *   - Relative password files resolve against the config file's directory.
+ *     Secret files must be regular, non-empty and not accessible to other
+ *     users (no S_IROTH/S_IWOTH); trailing newlines (\n, \r\n) are stripped.
+ *   - Inline secrets (password =, replication_password =) are refused when
+ *     the config file itself is accessible to other users.
+ *   - The same seed may not appear twice, in one cluster or across clusters.
+ *   - The config file must be a regular file of at most CFG_FILE_MAX bytes.
+ *   - ipc:// endpoints need an absolute path of at most 107 bytes; the
+ *     control and event endpoints must differ. tcp://host:port is accepted
+ *     as is (securing it is the control module's business).
+ */
+#ifndef MYORCH_ORCHESTRATOR_CONFIG_H
+#define MYORCH_ORCHESTRATOR_CONFIG_H
+
+#include <stddef.h>
+
+#include "topology/instance.h"
+
+#define CFG_LOG_ERROR 0
+#define CFG_LOG_WARN 1
+#define CFG_LOG_INFO 2
+#define CFG_LOG_DEBUG 3
+
+#define CFG_CLUSTER_NAME_MAX 40     /* characters in NAME of [cluster.NAME] */
+#define CFG_MAX_LINE_LEN 198        /* bytes per config line, terminator excluded */
+#define CFG_SECRET_MAX 65536        /* bytes in a secret file */
+#define CFG_FILE_MAX (4 * 1024 * 1024) /* bytes in the config file */
+#define CFG_IPC_PATH_MAX 107        /* bytes in an ipc:// endpoint's path */
+#define CFG_DEFAULT_PORT 3306
+#define CFG_DEFAULT_STATE_DIR "/var/lib/myorch"
+
+/* One [cluster.NAME] section, fully resolved. */
+typedef struct {
+    char name[48];
+    topo_addr *seeds; size_t n_seeds;
+    char user[128];
+    char *password;                /* heap, the secret itself (file content with trailing newline(s) stripped) */
+    char replication_user[128];
+    char *replication_password;    /* heap */
+    int poll_interval_ms;          /* resolved: the cluster's or the global value */
+    char *lag_query;               /* heap or NULL */
+    int line;                      /* line of the section header, for messages */
+} cfg_cluster;
+
+/* The whole configuration. Zero-initialise before cfg_load(); release with cfg_free(). */
+typedef struct {
+    char path[4096];               /* the config file (made absolute at load time) */
+    char state_dir[4096];
+    int poll_interval_ms, connect_timeout_ms, read_timeout_ms, forget_after_s;
+    int log_level;                 /* CFG_LOG_ERROR=0, CFG_LOG_WARN=1, CFG_LOG_INFO=2, CFG_LOG_DEBUG=3 */
+    char control_socket[4200], event_socket[4200];
+    cfg_cluster *clusters; size_t n_clusters;
+} cfg_config;
+
+/*
+ * Load and validate the configuration file at path into *out (which is
+ * overwritten; it need not be initialised). Reads every secret file.
+ *
+ * Returns 0 on success. On failure *out is left empty (safe to cfg_free()),
+ * one message "FILE:LINE: problem: fix" is written to err, and the result is
+ * -EINVAL for any problem in the configuration or its secret files,
+ * -errno when the config file cannot be opened or read, or -ENOMEM.
+ */
+int cfg_load(const char *path, cfg_config *out, char *err, size_t errlen);
+
+/*
+ * Release everything cfg_load() allocated. Secrets are wiped with
+ * explicit_bzero() before their memory is freed. Leaves *c zeroed.
+ * Safe on a zeroed or already freed config and on NULL.
+ */
+void cfg_free(cfg_config *c);
+
+/*
+ * The cluster called name (exact match), or NULL if there is none.
+ */
+const cfg_cluster *cfg_find_cluster(const cfg_config *c, const char *name);
+
+/*
+ * "error", "warn", "info" or "debug" for CFG_LOG_*; "?" for anything else.
+ */
+const char *cfg_log_level_name(int level);
+
+/*
+ * Parse a log level name (case-insensitive: error, warn, info, debug) into
+ * *out. Returns 0, or -EINVAL (leaving *out untouched).
+ */
+int cfg_log_level_parse(const char *text, int *out);
+
+/*
+ * Read a password file: refuses unreadable, empty, and world-readable (mode & S_IROTH/S_IWOTH) files.
+ * Also refuses anything but a regular file, files over CFG_SECRET_MAX bytes
+ * and files containing a NUL byte. Trailing "\n" / "\r\n" sequences are
+ * stripped. On success *out is a heap string the caller wipes and frees;
+ * returns 0. On failure *out is NULL, err starts with the quoted path (e.g.
+ * "'/x': cannot read: No such file or directory", "'/x' is readable by other
+ * users (mode 0644): run chmod 600 /x") and the result is -errno for open or
+ * read failures, -EPERM for an insecure mode, -EINVAL for an empty file, a
+ * non-regular file or a NUL byte, -EFBIG when too large, or -ENOMEM.
+ */
+int cfg_read_secret_file(const char *path, char **out, char *err, size_t errlen);
+
+#endif

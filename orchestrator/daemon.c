@@ -1,0 +1,399 @@
+/* orchestrator/daemon.c — the controller's loop, control commands and persistence. */
+#include "orchestrator/daemon.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <time.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "orchestrator/control.h"
+#include "orchestrator/log.h"
+#include "orchestrator/monitor.h"
+#include "orchestrator/store.h"
+
+#define MYORCH_VERSION "0.1.0"
+
+typedef struct {
+    const cfg_config *cfg;
+    daemon_options opt;
+    monitor *mon;
+    store *st;
+    bool in_txn;
+    void *zctx;
+    ctl_server *ctl;
+    int sigfd;
+    int lock_fd;
+    int64_t started_s;
+    int64_t last_flush_ms;
+    int64_t last_print_ms;
+    uint64_t printed_version;
+    bool stop;
+} daemon_t;
+
+static const char *level_name(int l)
+{
+    static const char *n[] = {"error", "warn", "info", "debug"};
+    return n[l < 0 ? 0 : l > 3 ? 3 : l];
+}
+
+static int64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* The single fan-out point for events: log, PUB socket, state database. */
+static void on_event(void *user, int level, const char *name, mon_cluster *c, const topo_instance *in,
+                     const char *message, json_t *detail)
+{
+    daemon_t *d = user;
+    char addr[TOPO_ADDR_MAX] = "";
+    int64_t ts = wall_ms();
+    json_t *ev;
+    char *detail_txt = NULL;
+
+    if (in)
+        topo_addr_str(&in->addr, addr, sizeof(addr));
+    log_msg(level, "%s cluster=%s%s%s: %s", name, c ? c->model.name : "-", in ? " instance=" : "", addr, message);
+    ev = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s}", "ts_ms", (json_int_t)ts, "name", name, "level",
+                   level_name(level), "cluster", c ? c->model.name : NULL, "instance", in ? addr : NULL,
+                   "message", message);
+    if (detail) {
+        json_object_set(ev, "detail", detail);
+        detail_txt = json_dumps(detail, JSON_COMPACT);
+    }
+    if (d->ctl)
+        ctl_publish(d->ctl, name, ev);
+    if (d->st && level <= LOGL_INFO)
+        store_add_event(d->st, ts, name, level_name(level), c ? c->model.name : NULL, in ? addr : NULL, message,
+                        detail_txt);
+    free(detail_txt);
+    json_decref(ev);
+}
+
+static void persist(daemon_t *d, mon_cluster *c, topo_instance *in, int64_t now_s)
+{
+    if (!d->st)
+        return;
+    if (!d->in_txn) {
+        if (store_begin(d->st) < 0) {
+            log_error("state database: cannot begin a transaction: %s", store_errmsg(d->st));
+            return;
+        }
+        d->in_txn = true;
+    }
+    if (store_save_instance(d->st, c->model.name, in, now_s) < 0)
+        log_error("state database: cannot save an instance: %s", store_errmsg(d->st));
+    in->persisted_s = now_s;
+}
+
+static void on_probe(void *user, mon_cluster *c, topo_instance *in, unsigned changes)
+{
+    daemon_t *d = user;
+    int64_t now_s = mon_wall_s();
+    /* Write on change at once (next flush), otherwise refresh every 10 s. */
+    if (changes || in->persisted_s == 0 || now_s - in->persisted_s >= 10)
+        persist(d, c, in, now_s);
+}
+
+static void flush(daemon_t *d)
+{
+    if (d->in_txn) {
+        if (store_commit(d->st) < 0)
+            log_error("state database: commit failed: %s", store_errmsg(d->st));
+        d->in_txn = false;
+    }
+}
+
+static void restored(void *user, topo_instance *in)
+{
+    void **ctx = user;
+    daemon_t *d = ctx[0];
+    mon_cluster *c = ctx[1];
+    char err[256], addr[TOPO_ADDR_MAX];
+    if (mon_attach_instance(d->mon, c, in, err, sizeof(err)) < 0)
+        log_error("cannot monitor %s: %s", topo_addr_str(&in->addr, addr, sizeof(addr)), err);
+}
+
+/* ---- control commands ------------------------------------------------------ */
+
+static json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *reply_error(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static json_t *cluster_names(daemon_t *d)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < mon_cluster_count(d->mon); i++)
+        json_array_append_new(a, json_string(mon_cluster_at(d->mon, i)->model.name));
+    return a;
+}
+
+static json_t *cmd_status(daemon_t *d)
+{
+    json_t *r = json_pack("{s:b, s:s, s:I, s:s, s:s, s:I}", "ok", 1, "version", MYORCH_VERSION, "pid",
+                          (json_int_t)getpid(), "config", d->cfg->path, "state_dir", d->cfg->state_dir,
+                          "uptime_s", (json_int_t)(mon_wall_s() - d->started_s));
+    json_t *cl = json_array();
+    const probe_stats *ps = probe_engine_stats(mon_probe_engine(d->mon));
+    for (size_t i = 0; i < mon_cluster_count(d->mon); i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        char p[TOPO_ADDR_MAX];
+        size_t up = 0, broken = 0;
+        for (size_t k = 0; k < c->model.n; k++) {
+            topo_instance *in = c->model.v[k];
+            up += in->reachable;
+            if (in->reachable && in->snap.replica.present &&
+                (in->snap.replica.io_state != TOPO_THREAD_YES || in->snap.replica.sql_state != TOPO_THREAD_YES))
+                broken++;
+        }
+        json_array_append_new(
+            cl, json_pack("{s:s, s:s?, s:I, s:I, s:I, s:b, s:i}", "name", c->model.name, "primary",
+                          c->model.primary >= 0 ? topo_addr_str(&c->model.v[c->model.primary]->addr, p, sizeof(p))
+                                                : NULL,
+                          "servers", (json_int_t)c->model.n, "reachable", (json_int_t)up, "replication_broken",
+                          (json_int_t)broken, "first_round_done", c->first_round_done, "poll_interval_ms",
+                          c->interval_ms));
+    }
+    json_object_set_new(r, "clusters", cl);
+    json_object_set_new(r, "probes", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "ok", (json_int_t)ps->probes_ok,
+                                               "failed", (json_int_t)ps->probes_failed, "connects_ok",
+                                               (json_int_t)ps->connects_ok, "connects_failed",
+                                               (json_int_t)ps->connects_failed, "drops", (json_int_t)ps->drops,
+                                               "timeouts", (json_int_t)ps->timeouts));
+    return r;
+}
+
+static json_t *cmd_topology(daemon_t *d, const json_t *req)
+{
+    const char *name = json_string_value(json_object_get(req, "cluster"));
+    json_t *r, *arr = json_array();
+    mon_derive(d->mon);
+    for (size_t i = 0; i < mon_cluster_count(d->mon); i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        if (name && strcmp(name, c->model.name) != 0)
+            continue;
+        json_t *cj = topo_cluster_to_json(&c->model, mon_wall_s());
+        json_object_set_new(cj, "first_round_done", json_boolean(c->first_round_done));
+        json_array_append_new(arr, cj);
+    }
+    if (name && json_array_size(arr) == 0) {
+        json_t *names = cluster_names(d);
+        char *txt = json_dumps(names, JSON_COMPACT);
+        r = reply_error("unknown cluster '%s' (this controller manages: %s)", name, txt ? txt : "?");
+        free(txt);
+        json_decref(names);
+        json_decref(arr);
+        return r;
+    }
+    r = json_pack("{s:b}", "ok", 1);
+    json_object_set_new(r, "clusters", arr);
+    return r;
+}
+
+static void handle_control(daemon_t *d)
+{
+    ctl_request req;
+    while (ctl_server_recv(d->ctl, &req) == 1) {
+        const char *cmd = json_string_value(json_object_get(req.body, "cmd"));
+        json_t *reply;
+        log_debug("control: %s", cmd);
+        if (!strcmp(cmd, "ping"))
+            reply = json_pack("{s:b, s:s}", "ok", 1, "version", MYORCH_VERSION);
+        else if (!strcmp(cmd, "status"))
+            reply = cmd_status(d);
+        else if (!strcmp(cmd, "topology"))
+            reply = cmd_topology(d, req.body);
+        else
+            reply = reply_error("unknown command '%s' (this daemon knows: ping, status, topology)", cmd);
+        ctl_server_reply(d->ctl, &req, reply);
+    }
+}
+
+/* ---- watch output ---------------------------------------------------------- */
+
+static void print_topology(daemon_t *d)
+{
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+    mon_derive(d->mon);
+    printf("\n=== %s topology ===\n", ts);
+    for (size_t i = 0; i < mon_cluster_count(d->mon); i++) {
+        json_t *cj = topo_cluster_to_json(&mon_cluster_at(d->mon, i)->model, mon_wall_s());
+        topo_render_text(cj, stdout, d->opt.color);
+        json_decref(cj);
+    }
+    fflush(stdout);
+}
+
+static void maybe_print(daemon_t *d, int64_t now_ms)
+{
+    uint64_t v = 0;
+    if (!d->opt.watch)
+        return;
+    for (size_t i = 0; i < mon_cluster_count(d->mon); i++)
+        v += mon_cluster_at(d->mon, i)->version;
+    /* On change (at most twice a second), and every 10 s for lag and GTID. */
+    if ((v != d->printed_version && now_ms - d->last_print_ms >= 500) || now_ms - d->last_print_ms >= 10000) {
+        d->printed_version = v;
+        d->last_print_ms = now_ms;
+        print_topology(d);
+    }
+}
+
+/* ---- start, loop, stop -------------------------------------------------------- */
+
+static int setup(daemon_t *d, char *err, size_t errlen)
+{
+    sigset_t mask;
+    mon_options mo = {0};
+    int rc;
+
+    /* Block the signals before ZeroMQ starts its threads so they inherit the mask. */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (d->sigfd < 0) {
+        snprintf(err, errlen, "signalfd: %s", strerror(errno));
+        return -errno;
+    }
+    if ((rc = store_lock(d->cfg->state_dir, &d->lock_fd, err, errlen)) < 0)
+        return rc;
+    if ((rc = store_open(d->cfg->state_dir, &d->st, err, errlen)) < 0)
+        return rc;
+    d->zctx = zmq_ctx_new();
+    if (!d->zctx) {
+        snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
+        return -EIO;
+    }
+    if ((rc = ctl_server_open(d->zctx, d->cfg->control_socket, d->cfg->event_socket, &d->ctl, err, errlen)) < 0)
+        return rc;
+
+    mo.connect_timeout_ms = d->cfg->connect_timeout_ms;
+    mo.read_timeout_ms = d->cfg->read_timeout_ms;
+    mo.forget_after_s = d->cfg->forget_after_s;
+    mo.on_event = on_event;
+    mo.on_probe = on_probe;
+    mo.user = d;
+    if ((rc = mon_new(&mo, &d->mon, err, errlen)) < 0)
+        return rc;
+    for (size_t i = 0; i < d->cfg->n_clusters; i++) {
+        const cfg_cluster *cc = &d->cfg->clusters[i];
+        mon_cluster *c;
+        void *ctx[2];
+        if ((rc = mon_add_cluster(d->mon, cc->name, cc->user, cc->password, cc->lag_query, cc->poll_interval_ms,
+                                  &c, err, errlen)) < 0)
+            return rc;
+        ctx[0] = d;
+        ctx[1] = c;
+        rc = store_load_instances(d->st, cc->name, &c->model, restored, ctx, err, errlen);
+        if (rc < 0)
+            return rc;
+        if (rc > 0)
+            log_info("cluster %s: %d servers known from the state database", cc->name, rc);
+        for (size_t s = 0; s < cc->n_seeds; s++) {
+            if ((rc = mon_add_instance(d->mon, c, &cc->seeds[s], true, NULL, err, errlen)) < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static void teardown(daemon_t *d)
+{
+    if (d->st && d->mon) {
+        /* Persist the final view. */
+        int64_t now_s = mon_wall_s();
+        for (size_t i = 0; i < mon_cluster_count(d->mon); i++) {
+            mon_cluster *c = mon_cluster_at(d->mon, i);
+            for (size_t k = 0; k < c->model.n; k++)
+                persist(d, c, c->model.v[k], now_s);
+        }
+    }
+    if (d->st)
+        flush(d);
+    mon_free(d->mon);
+    ctl_server_close(d->ctl);
+    if (d->zctx)
+        zmq_ctx_term(d->zctx);
+    store_close(d->st);
+    store_unlock(d->lock_fd, d->cfg->state_dir);
+    if (d->sigfd >= 0)
+        close(d->sigfd);
+}
+
+int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size_t errlen)
+{
+    daemon_t d = {.cfg = cfg, .opt = *opt, .sigfd = -1, .lock_fd = -1};
+    int rc;
+
+    d.started_s = mon_wall_s();
+    if ((rc = setup(&d, err, errlen)) < 0)
+        goto out;
+    log_info("myorch %s running: %zu cluster(s), control %s, events %s, state %s", MYORCH_VERSION,
+             cfg->n_clusters, cfg->control_socket, cfg->event_socket, cfg->state_dir);
+
+    while (!d.stop) {
+        probe_engine *pe = mon_probe_engine(d.mon);
+        int64_t now = probe_now_ms();
+        int timeout = probe_engine_timeout_ms(pe, now);
+        zmq_pollitem_t items[3] = {
+            {.socket = ctl_server_socket(d.ctl), .events = ZMQ_POLLIN},
+            {.socket = NULL, .fd = probe_engine_fd(pe), .events = ZMQ_POLLIN},
+            {.socket = NULL, .fd = d.sigfd, .events = ZMQ_POLLIN},
+        };
+        if (timeout < 0 || timeout > 200)
+            timeout = 200;
+        if (zmq_poll(items, 3, timeout) < 0 && zmq_errno() != EINTR) {
+            snprintf(err, errlen, "poll failed: %s", zmq_strerror(zmq_errno()));
+            rc = -EIO;
+            break;
+        }
+        if (items[2].revents & ZMQ_POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(d.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                if (si.ssi_signo == SIGHUP) {
+                    log_warn("SIGHUP: configuration reload is not supported; restart myorch to apply changes");
+                } else {
+                    log_info("signal %d: stopping", (int)si.ssi_signo);
+                    d.stop = true;
+                }
+            }
+        }
+        now = probe_now_ms();
+        probe_engine_run(pe, now);
+        if (items[0].revents & ZMQ_POLLIN)
+            handle_control(&d);
+        mon_tick(d.mon, now);
+        if (now - d.last_flush_ms >= 1000) {
+            flush(&d);
+            d.last_flush_ms = now;
+        }
+        maybe_print(&d, now);
+    }
+out:
+    teardown(&d);
+    return rc;
+}

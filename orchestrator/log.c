@@ -1,0 +1,32 @@
+/* orchestrator/log.c — timestamped log lines on stderr. */
+#include "orchestrator/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/time.h>
+#include <time.h>
+
+static int g_level = LOGL_INFO;
+
+void log_set_level(int level) { g_level = level; }
+int log_get_level(void) { return g_level; }
+
+void log_msg(int level, const char *fmt, ...)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    char line[2048], ts[32];
+    struct timeval tv;
+    struct tm tm;
+    va_list ap;
+
+    if (level > g_level)
+        return;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s.%03ldZ %-5s %s\n", ts, (long)(tv.tv_usec / 1000),
+            names[level < 0 ? 0 : level > 3 ? 3 : level], line);
+}

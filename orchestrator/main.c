@@ -1,0 +1,679 @@
+/*
+ * orchestrator/main.c — the `myorch` command line: one binary, subcommands.
+ *
+ * Exit codes (documented in README.md and `myorch help`):
+ *   0 success
+ *   1 the operation failed (daemon answered an error, servers unreachable)
+ *   2 bad command line
+ *   3 no daemon answered on the control socket
+ *   4 the configuration is invalid
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <mysql.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "orchestrator/config.h"
+#include "orchestrator/control.h"
+#include "orchestrator/daemon.h"
+#include "orchestrator/log.h"
+#include "orchestrator/monitor.h"
+
+#define EXIT_OP_FAILED 1
+#define EXIT_USAGE 2
+#define EXIT_NO_DAEMON 3
+#define EXIT_BAD_CONFIG 4
+
+#define DEFAULT_CONFIG "/etc/myorch/myorch.ini"
+
+static const char *default_config(void)
+{
+    const char *e = getenv("MYORCH_CONFIG");
+    return e && *e ? e : DEFAULT_CONFIG;
+}
+
+static void usage_main(FILE *out)
+{
+    fprintf(out,
+            "usage: myorch COMMAND [OPTIONS]\n"
+            "\n"
+            "MySQL/MariaDB replication topology monitor and failover controller.\n"
+            "\n"
+            "Commands:\n"
+            "  run            run the controller in the foreground (-c FILE [--watch])\n"
+            "  check-config   validate a configuration file (-c FILE)\n"
+            "  status         ask the running controller for its state\n"
+            "  topology       show the replication tree of each cluster\n"
+            "  events         follow the controller's event stream\n"
+            "  discover       one-shot discovery from a seed, without a controller\n"
+            "  version        print the version\n"
+            "  help           this text; 'myorch COMMAND --help' for a command\n"
+            "\n"
+            "The configuration file defaults to $MYORCH_CONFIG, else " DEFAULT_CONFIG ".\n"
+            "\n"
+            "Exit codes: 0 ok, 1 operation failed, 2 bad command line, 3 no controller\n"
+            "answered, 4 invalid configuration.\n");
+}
+
+static int bad_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "myorch %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'myorch %s --help')\n", cmd);
+    return EXIT_USAGE;
+}
+
+static int parse_int_arg(const char *cmd, const char *opt, const char *v, int lo, int hi, int *out)
+{
+    char *end;
+    long x;
+    errno = 0;
+    x = strtol(v, &end, 10);
+    if (!*v || *end || errno || x < lo || x > hi) {
+        bad_usage(cmd, "%s expects a whole number from %d to %d, not '%s'", opt, lo, hi, v);
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+static int load_config(const char *path, cfg_config *cfg)
+{
+    char err[1024];
+    if (cfg_load(path, cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "myorch: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void print_json(json_t *j)
+{
+    char *txt = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (txt) {
+        puts(txt);
+        free(txt);
+    }
+}
+
+/* ---- run -------------------------------------------------------------------- */
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"watch", no_argument, 0, 'w'},
+                                         {"no-color", no_argument, 0, 'C'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *path = default_config();
+    daemon_options o = {.watch = false, .color = isatty(1)};
+    cfg_config cfg = {0};
+    char err[1024];
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "c:wh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': path = optarg; break;
+        case 'w': o.watch = true; break;
+        case 'C': o.color = false; break;
+        case 'h':
+            printf("usage: myorch run [-c FILE] [--watch] [--no-color]\n\n"
+                   "Run the controller in the foreground until SIGINT/SIGTERM. Logs go to stderr.\n"
+                   "  -c, --config FILE  configuration (default $MYORCH_CONFIG or " DEFAULT_CONFIG ")\n"
+                   "  -w, --watch        print the live topology on stdout whenever it changes\n"
+                   "      --no-color     no ANSI colors in the --watch output\n"
+                   "Exit codes: 0 clean stop, 1 could not start, 2 bad command line, 4 invalid configuration.\n");
+            return 0;
+        default: return bad_usage("run", "unknown option");
+        }
+    }
+    if (optind < argc)
+        return bad_usage("run", "unexpected argument '%s'", argv[optind]);
+    if (load_config(path, &cfg) < 0)
+        return EXIT_BAD_CONFIG;
+    log_set_level(cfg.log_level);
+    rc = daemon_run(&cfg, &o, err, sizeof(err));
+    cfg_free(&cfg);
+    if (rc < 0) {
+        fprintf(stderr, "myorch: %s\n", err);
+        return EXIT_OP_FAILED;
+    }
+    return 0;
+}
+
+/* ---- check-config -------------------------------------------------------------- */
+
+static int cmd_check_config(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *path = default_config();
+    bool json = false;
+    cfg_config cfg = {0};
+    char err[1024];
+    int c;
+    while ((c = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': path = optarg; break;
+        case 'j': json = true; break;
+        case 'h':
+            printf("usage: myorch check-config [-c FILE] [--json]\n\n"
+                   "Validate a configuration file, including its password files, without starting anything.\n"
+                   "Exit codes: 0 valid, 2 bad command line, 4 invalid (the message names file, line and key).\n");
+            return 0;
+        default: return bad_usage("check-config", "unknown option");
+        }
+    }
+    if (optind < argc)
+        return bad_usage("check-config", "unexpected argument '%s'", argv[optind]);
+    if (cfg_load(path, &cfg, err, sizeof(err)) < 0) {
+        if (json) {
+            json_t *j = json_pack("{s:b, s:s, s:s}", "ok", 0, "config", path, "error", err);
+            print_json(j);
+            json_decref(j);
+        } else {
+            fprintf(stderr, "myorch: %s\n", err);
+        }
+        return EXIT_BAD_CONFIG;
+    }
+    if (json) {
+        json_t *j = json_pack("{s:b, s:s, s:s, s:i, s:s}", "ok", 1, "config", cfg.path, "state_dir", cfg.state_dir,
+                              "poll_interval_ms", cfg.poll_interval_ms, "control_socket", cfg.control_socket);
+        json_t *cl = json_array();
+        for (size_t i = 0; i < cfg.n_clusters; i++) {
+            json_t *seeds = json_array();
+            char a[TOPO_ADDR_MAX];
+            for (size_t s = 0; s < cfg.clusters[i].n_seeds; s++)
+                json_array_append_new(seeds, json_string(topo_addr_str(&cfg.clusters[i].seeds[s], a, sizeof(a))));
+            json_array_append_new(cl, json_pack("{s:s, s:o, s:s, s:s, s:i}", "name", cfg.clusters[i].name, "seeds",
+                                                seeds, "user", cfg.clusters[i].user, "replication_user",
+                                                cfg.clusters[i].replication_user, "poll_interval_ms",
+                                                cfg.clusters[i].poll_interval_ms));
+        }
+        json_object_set_new(j, "clusters", cl);
+        print_json(j);
+        json_decref(j);
+    } else {
+        printf("%s: OK, %zu cluster(s)", cfg.path, cfg.n_clusters);
+        for (size_t i = 0; i < cfg.n_clusters; i++)
+            printf("%s %s (%zu seed%s)", i ? "," : ":", cfg.clusters[i].name, cfg.clusters[i].n_seeds,
+                   cfg.clusters[i].n_seeds == 1 ? "" : "s");
+        printf("\n");
+    }
+    cfg_free(&cfg);
+    return 0;
+}
+
+/* ---- client commands (status, topology, events) ------------------------------------ */
+
+typedef struct {
+    const char *config;
+    const char *socket;
+    const char *cluster;
+    bool json;
+    int timeout_ms;
+} client_args;
+
+/* Resolve the control (events=false) or event endpoint from --socket or the config. */
+static int client_endpoint(const char *cmd, const client_args *a, bool events, char *out, size_t len)
+{
+    cfg_config cfg = {0};
+    if (a->socket) {
+        snprintf(out, len, "%s", a->socket);
+        return 0;
+    }
+    if (load_config(a->config, &cfg) < 0) {
+        fprintf(stderr, "myorch %s: give -c FILE (the controller's configuration) or --socket ENDPOINT\n", cmd);
+        return -1;
+    }
+    snprintf(out, len, "%s", events ? cfg.event_socket : cfg.control_socket);
+    cfg_free(&cfg);
+    return 0;
+}
+
+static int call_daemon(const char *cmd, const client_args *a, json_t *req, json_t **reply)
+{
+    char ep[4200], err[1024];
+    int rc;
+    if (client_endpoint(cmd, a, false, ep, sizeof(ep)) < 0) {
+        json_decref(req);
+        return EXIT_BAD_CONFIG;
+    }
+    rc = ctl_call(ep, req, a->timeout_ms, reply, err, sizeof(err));
+    json_decref(req);
+    if (rc < 0) {
+        fprintf(stderr, "myorch %s: %s\n", cmd, err);
+        return EXIT_NO_DAEMON;
+    }
+    if (!json_is_true(json_object_get(*reply, "ok"))) {
+        const char *e = json_string_value(json_object_get(*reply, "error"));
+        if (a->json)
+            print_json(*reply);
+        fprintf(stderr, "myorch %s: %s\n", cmd, e ? e : "the controller reported an error");
+        json_decref(*reply);
+        *reply = NULL;
+        return EXIT_OP_FAILED;
+    }
+    return 0;
+}
+
+static int parse_client_args(const char *cmd, int argc, char **argv, client_args *a, bool want_cluster,
+                             const char *help)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"socket", required_argument, 0, 's'},
+                                         {"cluster", required_argument, 0, 'C'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"timeout-ms", required_argument, 0, 't'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int c;
+    a->config = default_config();
+    a->timeout_ms = 5000;
+    while ((c = getopt_long(argc, argv, "c:s:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': a->config = optarg; break;
+        case 's': a->socket = optarg; break;
+        case 'C':
+            if (!want_cluster)
+                return bad_usage(cmd, "--cluster is not an option of this command");
+            if (!*optarg)
+                return bad_usage(cmd, "--cluster needs a cluster name");
+            a->cluster = optarg;
+            break;
+        case 'j': a->json = true; break;
+        case 't':
+            if (parse_int_arg(cmd, "--timeout-ms", optarg, 1, 3600000, &a->timeout_ms) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'h': printf("%s", help); return -1;
+        default: return bad_usage(cmd, "unknown option");
+        }
+    }
+    if (optind < argc)
+        return bad_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+#define CLIENT_OPTS_HELP                                                                          \
+    "  -c, --config FILE   the controller's configuration, to find its socket\n"                 \
+    "                      (default $MYORCH_CONFIG or " DEFAULT_CONFIG ")\n"                     \
+    "  -s, --socket EP     the control endpoint instead (e.g. ipc:///var/lib/myorch/control.sock)\n" \
+    "      --timeout-ms N  how long to wait for the controller (default 5000)\n"                 \
+    "      --json          machine-readable output\n"                                             \
+    "Exit codes: 0 ok, 1 the controller reported an error, 2 bad command line,\n"                 \
+    "3 no controller answered, 4 invalid configuration.\n"
+
+static int cmd_status(int argc, char **argv)
+{
+    client_args a = {0};
+    json_t *reply = NULL;
+    int rc = parse_client_args("status", argc, argv, &a, false,
+                               "usage: myorch status [-c FILE | --socket EP] [--json]\n\n"
+                               "The running controller's state: uptime, clusters, probe counters.\n" CLIENT_OPTS_HELP);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if ((rc = call_daemon("status", &a, json_pack("{s:s}", "cmd", "status"), &reply)))
+        return rc;
+    if (a.json) {
+        print_json(reply);
+    } else {
+        json_t *cl = json_object_get(reply, "clusters"), *p = json_object_get(reply, "probes"), *c;
+        size_t i;
+        printf("myorch %s, pid %lld, up %llds\nconfig %s\nstate  %s\n", json_string_value(json_object_get(reply, "version")),
+               (long long)json_integer_value(json_object_get(reply, "pid")),
+               (long long)json_integer_value(json_object_get(reply, "uptime_s")),
+               json_string_value(json_object_get(reply, "config")),
+               json_string_value(json_object_get(reply, "state_dir")));
+        printf("probes: %lld ok, %lld failed, %lld connects, %lld drops, %lld timeouts\n",
+               (long long)json_integer_value(json_object_get(p, "ok")),
+               (long long)json_integer_value(json_object_get(p, "failed")),
+               (long long)json_integer_value(json_object_get(p, "connects_ok")),
+               (long long)json_integer_value(json_object_get(p, "drops")),
+               (long long)json_integer_value(json_object_get(p, "timeouts")));
+        json_array_foreach(cl, i, c) {
+            const char *pr = json_string_value(json_object_get(c, "primary"));
+            printf("cluster %-16s primary %-22s servers %lld (reachable %lld, replication broken %lld)%s\n",
+                   json_string_value(json_object_get(c, "name")), pr ? pr : "(none)",
+                   (long long)json_integer_value(json_object_get(c, "servers")),
+                   (long long)json_integer_value(json_object_get(c, "reachable")),
+                   (long long)json_integer_value(json_object_get(c, "replication_broken")),
+                   json_is_true(json_object_get(c, "first_round_done")) ? "" : "  [first probe round running]");
+        }
+    }
+    json_decref(reply);
+    return 0;
+}
+
+static int cmd_topology(int argc, char **argv)
+{
+    client_args a = {0};
+    json_t *reply = NULL, *req;
+    int rc = parse_client_args("topology", argc, argv, &a, true,
+                               "usage: myorch topology [-c FILE | --socket EP] [--cluster NAME] [--json]\n\n"
+                               "The replication tree of each cluster as the running controller sees it:\n"
+                               "host:port, role, read-only, version, server id, replication threads, lag,\n"
+                               "GTID position and replication errors.\n"
+                               "      --cluster NAME  only this cluster\n" CLIENT_OPTS_HELP);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    req = json_pack("{s:s}", "cmd", "topology");
+    if (a.cluster)
+        json_object_set_new(req, "cluster", json_string(a.cluster));
+    if ((rc = call_daemon("topology", &a, req, &reply)))
+        return rc;
+    if (a.json) {
+        print_json(reply);
+    } else {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(reply, "clusters"), i, c) {
+            if (i)
+                printf("\n");
+            topo_render_text(c, stdout, isatty(1));
+        }
+    }
+    json_decref(reply);
+    return 0;
+}
+
+static int print_event(void *user, const char *topic, json_t *ev)
+{
+    const client_args *a = user;
+    const char *cl = json_string_value(json_object_get(ev, "cluster"));
+    (void)topic;
+    if (a->cluster && (!cl || strcmp(cl, a->cluster)))
+        return 0;
+    if (a->json) {
+        char *t = json_dumps(ev, JSON_COMPACT);
+        if (t) {
+            puts(t);
+            free(t);
+        }
+    } else {
+        char ts[32];
+        time_t s = (time_t)(json_integer_value(json_object_get(ev, "ts_ms")) / 1000);
+        struct tm tm;
+        const char *inst = json_string_value(json_object_get(ev, "instance"));
+        localtime_r(&s, &tm);
+        strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+        printf("%s %-5s %-20s %-10s %s%s%s\n", ts, json_string_value(json_object_get(ev, "level")),
+               json_string_value(json_object_get(ev, "name")), cl ? cl : "-", inst ? inst : "",
+               inst ? "  " : "", json_string_value(json_object_get(ev, "message")));
+    }
+    fflush(stdout);
+    return 0;
+}
+
+static int cmd_events(int argc, char **argv)
+{
+    client_args a = {0};
+    char ep[4200], err[1024];
+    int rc = parse_client_args("events", argc, argv, &a, true,
+                               "usage: myorch events [-c FILE | --socket EP] [--cluster NAME] [--json]\n\n"
+                               "Follow the controller's event stream (one line per event) until interrupted.\n"
+                               "With --socket, give the event endpoint (e.g. ipc:///var/lib/myorch/events.sock).\n"
+                               "      --timeout-ms N  stop after N ms without an event (default: never)\n" CLIENT_OPTS_HELP);
+    bool timeout_given = false;
+    for (int i = 1; i < argc; i++)
+        if (!strncmp(argv[i], "--timeout-ms", 12))
+            timeout_given = true;
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (client_endpoint("events", &a, true, ep, sizeof(ep)) < 0)
+        return EXIT_BAD_CONFIG;
+    rc = ctl_subscribe(ep, "", timeout_given ? a.timeout_ms : -1, print_event, &a, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "myorch events: %s\n", err);
+        return EXIT_NO_DAEMON;
+    }
+    return 0;
+}
+
+/* ---- discover ------------------------------------------------------------------- */
+
+typedef struct {
+    bool verbose;
+} discover_ctx;
+
+static void discover_event(void *user, int level, const char *name, mon_cluster *c, const topo_instance *in,
+                           const char *message, json_t *detail)
+{
+    discover_ctx *d = user;
+    (void)c;
+    (void)in;
+    (void)detail;
+    if (d->verbose || level <= LOGL_WARN)
+        fprintf(stderr, "%s: %s\n", name, message);
+}
+
+static int read_password_tty(char *buf, size_t len)
+{
+    struct termios old, noecho;
+    FILE *tty = fopen("/dev/tty", "r+");
+    int rc = -1;
+    if (!tty)
+        return -1;
+    fprintf(tty, "Password: ");
+    fflush(tty);
+    if (tcgetattr(fileno(tty), &old) == 0) {
+        noecho = old;
+        noecho.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(fileno(tty), TCSAFLUSH, &noecho);
+        if (fgets(buf, (int)len, tty)) {
+            buf[strcspn(buf, "\r\n")] = '\0';
+            rc = 0;
+        }
+        tcsetattr(fileno(tty), TCSAFLUSH, &old);
+        fprintf(tty, "\n");
+    }
+    fclose(tty);
+    return rc;
+}
+
+static int cmd_discover(int argc, char **argv)
+{
+    static const struct option opts[] = {{"seed", required_argument, 0, 's'},
+                                         {"user", required_argument, 0, 'u'},
+                                         {"password-file", required_argument, 0, 'p'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"timeout-ms", required_argument, 0, 't'},
+                                         {"connect-timeout-ms", required_argument, 0, 'T'},
+                                         {"verbose", no_argument, 0, 'v'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    topo_addr seeds[16];
+    size_t n_seeds = 0;
+    const char *user = NULL, *pwfile = NULL;
+    char *password = NULL, pwbuf[512], err[1024];
+    bool json = false;
+    int timeout_ms = 10000, connect_timeout_ms = 2000, c, rc = 0;
+    discover_ctx dctx = {0};
+    monitor *mon = NULL;
+    mon_cluster *cl = NULL;
+
+    while ((c = getopt_long(argc, argv, "s:u:p:jvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (n_seeds == 16)
+                return bad_usage("discover", "at most 16 --seed options");
+            if (topo_addr_parse(optarg, 3306, &seeds[n_seeds], err, sizeof(err)) < 0)
+                return bad_usage("discover", "--seed: %s", err);
+            n_seeds++;
+            break;
+        case 'u': user = optarg; break;
+        case 'p': pwfile = optarg; break;
+        case 'j': json = true; break;
+        case 'v': dctx.verbose = true; break;
+        case 't':
+            if (parse_int_arg("discover", "--timeout-ms", optarg, 100, 600000, &timeout_ms) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'T':
+            if (parse_int_arg("discover", "--connect-timeout-ms", optarg, 10, 60000, &connect_timeout_ms) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'h':
+            printf("usage: myorch discover --seed HOST:PORT [--seed ...] --user USER [--password-file FILE] [--json]\n\n"
+                   "One-shot discovery without a controller: connect to the seeds, walk up to the\n"
+                   "primary and down to every replica, print the tree. For first connection checks.\n"
+                   "The password comes from --password-file (must not be readable by other users),\n"
+                   "else it is asked on the terminal. It is never accepted on the command line.\n"
+                   "  -s, --seed HOST:PORT        a member of the cluster (repeatable)\n"
+                   "  -u, --user USER             the monitoring user (see sql/grants-*.sql)\n"
+                   "  -p, --password-file FILE    file holding the password\n"
+                   "      --timeout-ms N          give up discovering after N ms (default 10000)\n"
+                   "      --connect-timeout-ms N  per-server connect timeout (default 2000)\n"
+                   "  -v, --verbose               print every discovery event on stderr\n"
+                   "      --json                  machine-readable output\n"
+                   "Exit codes: 0 every discovered server answered, 1 some server is unreachable or\n"
+                   "refused us (the message names it), 2 bad command line.\n");
+            return 0;
+        default: return bad_usage("discover", "unknown option");
+        }
+    }
+    if (optind < argc)
+        return bad_usage("discover", "unexpected argument '%s'", argv[optind]);
+    if (!n_seeds)
+        return bad_usage("discover", "--seed HOST:PORT is required");
+    if (!user)
+        return bad_usage("discover", "--user is required");
+    if (pwfile) {
+        if (cfg_read_secret_file(pwfile, &password, err, sizeof(err)) < 0) {
+            fprintf(stderr, "myorch discover: --password-file %s\n", err);
+            return EXIT_USAGE;
+        }
+    } else if (read_password_tty(pwbuf, sizeof(pwbuf)) == 0) {
+        password = strdup(pwbuf);
+        explicit_bzero(pwbuf, sizeof(pwbuf));
+    } else {
+        return bad_usage("discover", "no terminal to ask the password on: give --password-file FILE");
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    {
+        mon_options mo = {.connect_timeout_ms = connect_timeout_ms,
+                          .read_timeout_ms = connect_timeout_ms * 2,
+                          .forget_after_s = 3600,
+                          .on_event = discover_event,
+                          .user = &dctx};
+        if (mon_new(&mo, &mon, err, sizeof(err)) < 0 ||
+            mon_add_cluster(mon, "discovered", user, password, NULL, 60000, &cl, err, sizeof(err)) < 0) {
+            fprintf(stderr, "myorch discover: %s\n", err);
+            rc = EXIT_OP_FAILED;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n_seeds; i++)
+        if (mon_add_instance(mon, cl, &seeds[i], true, NULL, err, sizeof(err)) < 0) {
+            fprintf(stderr, "myorch discover: %s\n", err);
+            rc = EXIT_OP_FAILED;
+            goto out;
+        }
+    {
+        /* Loop until every known server has been probed once and no new one appeared. */
+        probe_engine *pe = mon_probe_engine(mon);
+        int64_t deadline = probe_now_ms() + timeout_ms;
+        for (;;) {
+            int64_t now = probe_now_ms();
+            bool done = true;
+            for (size_t i = 0; i < cl->model.n; i++)
+                if (!cl->model.v[i]->probed)
+                    done = false;
+            if (done || now >= deadline)
+                break;
+            int t = probe_engine_timeout_ms(pe, now);
+            zmq_pollitem_t it = {.socket = NULL, .fd = probe_engine_fd(pe), .events = ZMQ_POLLIN};
+            if (t < 0 || t > 100)
+                t = 100;
+            zmq_poll(&it, 1, t);
+            probe_engine_run(pe, probe_now_ms());
+        }
+    }
+    mon_derive(mon);
+    {
+        json_t *cj = topo_cluster_to_json(&cl->model, mon_wall_s());
+        size_t bad = 0;
+        for (size_t i = 0; i < cl->model.n; i++)
+            if (!cl->model.v[i]->reachable)
+                bad++;
+        if (json)
+            print_json(cj);
+        else
+            topo_render_text(cj, stdout, isatty(1));
+        json_decref(cj);
+        if (bad) {
+            for (size_t i = 0; i < cl->model.n; i++) {
+                topo_instance *in = cl->model.v[i];
+                char a[TOPO_ADDR_MAX];
+                if (!in->reachable)
+                    fprintf(stderr, "myorch discover: %s: %s\n", topo_addr_str(&in->addr, a, sizeof(a)),
+                            in->probed ? in->err : "no answer before --timeout-ms");
+            }
+            rc = EXIT_OP_FAILED;
+        }
+    }
+out:
+    mon_free(mon);
+    if (password) {
+        explicit_bzero(password, strlen(password));
+        free(password);
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd;
+    int rc;
+    if (argc < 2) {
+        usage_main(stderr);
+        return EXIT_USAGE;
+    }
+    cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage_main(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("myorch 0.1.0\n");
+        return 0;
+    }
+    mysql_library_init(0, NULL, NULL);
+    argv[1] = argv[0];
+    argc--;
+    argv++;
+    if (!strcmp(cmd, "run"))
+        rc = cmd_run(argc, argv);
+    else if (!strcmp(cmd, "check-config"))
+        rc = cmd_check_config(argc, argv);
+    else if (!strcmp(cmd, "status"))
+        rc = cmd_status(argc, argv);
+    else if (!strcmp(cmd, "topology"))
+        rc = cmd_topology(argc, argv);
+    else if (!strcmp(cmd, "events"))
+        rc = cmd_events(argc, argv);
+    else if (!strcmp(cmd, "discover"))
+        rc = cmd_discover(argc, argv);
+    else {
+        fprintf(stderr, "myorch: unknown command '%s'\n\n", cmd);
+        usage_main(stderr);
+        rc = EXIT_USAGE;
+    }
+    mysql_library_end();
+    return rc;
+}

@@ -1,0 +1,1390 @@
+/*
+ * topology/dialect.c — MariaDB / MySQL dialect layer: version detection,
+ * probe batch text, result-set parsing into topo_snapshot, and recovery
+ * statement text. Pure string work, no I/O. See dialect.h for the contract.
+ */
+#include "topology/dialect.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                             */
+/* ------------------------------------------------------------------------ */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Version a.b.c >= x.y.z */
+static bool ver_ge(int a, int b, int c, int x, int y, int z)
+{
+    if (a != x)
+        return a > x;
+    if (b != y)
+        return b > y;
+    return c >= z;
+}
+
+static bool flavor_known(topo_flavor f)
+{
+    return f == TOPO_FLAVOR_MARIADB || f == TOPO_FLAVOR_MYSQL;
+}
+
+/* Copy src into dst[size]; false (dst untouched) if it does not fit. */
+static bool copy_fit(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= size)
+        return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+/* Copy src into dst[size], truncating. */
+static void copy_trunc(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (size == 0)
+        return;
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* ------------------------------------------------------------------------ */
+/* Version detection                                                         */
+/* ------------------------------------------------------------------------ */
+
+static bool contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+
+    if (!hay)
+        return false;
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return true;
+    return false;
+}
+
+/* Parse a decimal number of at most 4 digits at *p; advances *p. */
+static bool parse_ver_part(const char **p, int *out)
+{
+    const char *s = *p;
+    int v = 0, digits = 0;
+
+    while (isdigit((unsigned char)*s)) {
+        if (++digits > 4)
+            return false;
+        v = v * 10 + (*s - '0');
+        s++;
+    }
+    if (digits == 0)
+        return false;
+    *out = v;
+    *p = s;
+    return true;
+}
+
+/* "X.Y[.Z]..." → numbers; Z missing reads as 0. */
+static bool parse_version_numbers(const char *v, int *maj, int *min, int *pat)
+{
+    const char *p = v;
+
+    *pat = 0;
+    if (!parse_ver_part(&p, maj) || *p != '.')
+        return false;
+    p++;
+    if (!parse_ver_part(&p, min))
+        return false;
+    if (*p == '.' && isdigit((unsigned char)p[1])) {
+        p++;
+        if (!parse_ver_part(&p, pat))
+            return false;
+    }
+    /* After the numbers: end, or a suffix that does not continue a number. */
+    return *p == '\0' || !isdigit((unsigned char)*p);
+}
+
+/*
+ * dialect_detect — see dialect.h.
+ */
+int dialect_detect(const char *version, const char *version_comment, topo_flavor *flavor,
+                   int *major, int *minor, int *patch, char *err, size_t errlen)
+{
+    const char *v = version;
+    topo_flavor f;
+    int maj = 0, min = 0, pat = 0;
+    int rc = 0;
+
+    if (!version || !flavor || !major || !minor || !patch) {
+        set_err(err, errlen, "dialect_detect: missing argument");
+        rc = -EINVAL;
+        goto out;
+    }
+    f = (contains_ci(version, "mariadb") || contains_ci(version_comment, "mariadb"))
+            ? TOPO_FLAVOR_MARIADB
+            : TOPO_FLAVOR_MYSQL;
+    /* MariaDB 10+ announces itself as "5.5.5-10.x.y-MariaDB" in the
+     * handshake so that old clients do not mistake 10 for a MySQL version. */
+    if (f == TOPO_FLAVOR_MARIADB && strncmp(v, "5.5.5-", 6) == 0 &&
+        isdigit((unsigned char)v[6]))
+        v += 6;
+    if (!parse_version_numbers(v, &maj, &min, &pat)) {
+        set_err(err, errlen, "cannot parse server version '%.80s'", version);
+        rc = -EINVAL;
+        goto out;
+    }
+    *flavor = f;
+    *major = maj;
+    *minor = min;
+    *patch = pat;
+    if (f == TOPO_FLAVOR_MARIADB &&
+        !ver_ge(maj, min, pat, DIALECT_MIN_MARIADB_MAJOR, DIALECT_MIN_MARIADB_MINOR, 0)) {
+        set_err(err, errlen, "MariaDB %d.%d.%d is not supported (need MariaDB %d.%d or later)",
+                maj, min, pat, DIALECT_MIN_MARIADB_MAJOR, DIALECT_MIN_MARIADB_MINOR);
+        rc = -ENOTSUP;
+        goto out;
+    }
+    if (f == TOPO_FLAVOR_MYSQL &&
+        !ver_ge(maj, min, pat, DIALECT_MIN_MYSQL_MAJOR, DIALECT_MIN_MYSQL_MINOR, 0)) {
+        set_err(err, errlen,
+                "MySQL %d.%d.%d is not supported (need MySQL %d.%d or later; "
+                "version '%.60s')",
+                maj, min, pat, DIALECT_MIN_MYSQL_MAJOR, DIALECT_MIN_MYSQL_MINOR, version);
+        rc = -ENOTSUP;
+        goto out;
+    }
+out:
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Statement choice per version                                              */
+/* ------------------------------------------------------------------------ */
+
+/* REPLICA spelling of SHOW ... STATUS / HOSTS (MariaDB 10.5.1, MySQL 8.0.22). */
+static bool has_show_replica(topo_flavor f, int maj, int min, int pat)
+{
+    if (f == TOPO_FLAVOR_MARIADB)
+        return ver_ge(maj, min, pat, 10, 5, 1);
+    return ver_ge(maj, min, pat, 8, 0, 22);
+}
+
+/* STOP/START/RESET REPLICA. MariaDB: from 10.5 (see dialect.h). */
+static bool has_replica_verbs(topo_flavor f, int maj, int min, int pat)
+{
+    if (f == TOPO_FLAVOR_MARIADB)
+        return ver_ge(maj, min, pat, 10, 5, 0);
+    return ver_ge(maj, min, pat, 8, 0, 22);
+}
+
+static const char *binlog_status_sql(topo_flavor f, int maj, int min, int pat)
+{
+    if (f == TOPO_FLAVOR_MARIADB)
+        return ver_ge(maj, min, pat, 10, 5, 2) ? "SHOW BINLOG STATUS" : "SHOW MASTER STATUS";
+    return ver_ge(maj, min, pat, 8, 2, 0) ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS";
+}
+
+static const char *replicas_sql(topo_flavor f, int maj, int min, int pat)
+{
+    if (f == TOPO_FLAVOR_MARIADB)
+        return has_show_replica(f, maj, min, pat) ? "SHOW REPLICA HOSTS" : "SHOW SLAVE HOSTS";
+    return has_show_replica(f, maj, min, pat) ? "SHOW REPLICAS" : "SHOW SLAVE HOSTS";
+}
+
+static const char *const VARS_MARIADB =
+    "SELECT @@global.server_id AS server_id, @@global.version AS version, "
+    "@@global.read_only AS read_only, @@global.log_bin AS log_bin, "
+    "@@global.log_slave_updates AS log_slave_updates, "
+    "@@global.binlog_format AS binlog_format, "
+    "@@global.gtid_binlog_pos AS gtid_binlog_pos, "
+    "@@global.gtid_current_pos AS gtid_current_pos, "
+    "@@global.gtid_slave_pos AS gtid_slave_pos";
+
+#define VARS_MYSQL_FMT \
+    "SELECT @@global.server_id AS server_id, @@global.version AS version, " \
+    "@@global.read_only AS read_only, @@global.super_read_only AS super_read_only, " \
+    "@@global.log_bin AS log_bin, @@global.%s AS %s, " \
+    "@@global.binlog_format AS binlog_format, " \
+    "@@global.gtid_executed AS gtid_executed, @@global.gtid_purged AS gtid_purged, " \
+    "@@global.server_uuid AS server_uuid, @@global.gtid_mode AS gtid_mode"
+
+static const char *const SEMISYNC_VARS_SQL = "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'";
+static const char *const SEMISYNC_STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'";
+
+/* Append text to a heap buffer (grown as needed). */
+typedef struct {
+    char *s;
+    size_t len, cap;
+} strbuf;
+
+static int sb_add(strbuf *b, const char *text)
+{
+    size_t n = strlen(text);
+
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *p;
+
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        p = realloc(b->s, cap);
+        if (!p)
+            return -ENOMEM;
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, text, n + 1);
+    b->len += n;
+    return 0;
+}
+
+static int batch_add(dialect_batch *b, strbuf *sb, dialect_query_kind kind, const char *sql)
+{
+    int rc;
+
+    if (b->n >= DIALECT_BATCH_MAX)
+        return -E2BIG;
+    if (b->n > 0 && (rc = sb_add(sb, ";")) < 0)
+        return rc;
+    if ((rc = sb_add(sb, sql)) < 0)
+        return rc;
+    b->kinds[b->n++] = kind;
+    return 0;
+}
+
+/*
+ * dialect_probe_batch — see dialect.h.
+ */
+int dialect_probe_batch(topo_flavor f, int major, int minor, int patch, const char *lag_query,
+                        dialect_batch *out, char *err, size_t errlen)
+{
+    strbuf sb = {0};
+    char vars[1024];
+    const char *p;
+    int rc = 0;
+
+    if (!out) {
+        set_err(err, errlen, "dialect_probe_batch: missing output");
+        return -EINVAL;
+    }
+    memset(out, 0, sizeof(*out));
+    if (!flavor_known(f)) {
+        set_err(err, errlen, "cannot build a probe batch for an unknown flavor");
+        rc = -EINVAL;
+        goto out;
+    }
+    if ((f == TOPO_FLAVOR_MARIADB && !ver_ge(major, minor, patch, DIALECT_MIN_MARIADB_MAJOR,
+                                             DIALECT_MIN_MARIADB_MINOR, 0)) ||
+        (f == TOPO_FLAVOR_MYSQL &&
+         !ver_ge(major, minor, patch, DIALECT_MIN_MYSQL_MAJOR, DIALECT_MIN_MYSQL_MINOR, 0))) {
+        set_err(err, errlen, "%s %d.%d.%d is not supported", topo_flavor_name(f), major, minor,
+                patch);
+        rc = -ENOTSUP;
+        goto out;
+    }
+    if (lag_query) {
+        if (strchr(lag_query, ';')) {
+            set_err(err, errlen, "lag query must be a single statement without ';'");
+            rc = -EINVAL;
+            goto out;
+        }
+        for (p = lag_query; *p && isspace((unsigned char)*p); p++)
+            ;
+        if (!*p) {
+            set_err(err, errlen, "lag query is empty");
+            rc = -EINVAL;
+            goto out;
+        }
+    }
+
+    if (f == TOPO_FLAVOR_MARIADB) {
+        copy_trunc(vars, sizeof(vars), VARS_MARIADB);
+    } else {
+        const char *lru =
+            ver_ge(major, minor, patch, 8, 0, 26) ? "log_replica_updates" : "log_slave_updates";
+        snprintf(vars, sizeof(vars), VARS_MYSQL_FMT, lru, lru);
+    }
+
+    if ((rc = batch_add(out, &sb, DIALECT_Q_VARS, vars)) < 0 ||
+        (rc = batch_add(out, &sb, DIALECT_Q_REPLICA_STATUS,
+                        has_show_replica(f, major, minor, patch) ? "SHOW REPLICA STATUS"
+                                                                 : "SHOW SLAVE STATUS")) < 0 ||
+        (rc = batch_add(out, &sb, DIALECT_Q_BINLOG_STATUS,
+                        binlog_status_sql(f, major, minor, patch))) < 0 ||
+        (rc = batch_add(out, &sb, DIALECT_Q_REPLICAS, replicas_sql(f, major, minor, patch))) < 0 ||
+        (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_VARS, SEMISYNC_VARS_SQL)) < 0 ||
+        (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_STATUS, SEMISYNC_STATUS_SQL)) < 0)
+        goto fail_alloc;
+    if (lag_query && (rc = batch_add(out, &sb, DIALECT_Q_LAG, lag_query)) < 0)
+        goto fail_alloc;
+    out->sql = sb.s;
+    sb.s = NULL;
+    goto out;
+
+fail_alloc:
+    set_err(err, errlen, "cannot build probe batch: %s", strerror(-rc));
+out:
+    free(sb.s);
+    if (rc < 0)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+/*
+ * dialect_batch_free — see dialect.h.
+ */
+void dialect_batch_free(dialect_batch *b)
+{
+    if (!b)
+        return;
+    free(b->sql);
+    memset(b, 0, sizeof(*b));
+}
+
+/*
+ * dialect_query_kind_name — see dialect.h.
+ */
+const char *dialect_query_kind_name(dialect_query_kind kind)
+{
+    switch (kind) {
+    case DIALECT_Q_VARS: return "vars";
+    case DIALECT_Q_REPLICA_STATUS: return "replica_status";
+    case DIALECT_Q_BINLOG_STATUS: return "binlog_status";
+    case DIALECT_Q_REPLICAS: return "replicas";
+    case DIALECT_Q_SEMISYNC_VARS: return "semisync_vars";
+    case DIALECT_Q_SEMISYNC_STATUS: return "semisync_status";
+    case DIALECT_Q_LAG: return "lag";
+    }
+    return "unknown";
+}
+
+/* ------------------------------------------------------------------------ */
+/* Result-set access and value parsing                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Parsing context: the result set and where errors go. */
+typedef struct {
+    const dialect_result *r;
+    const char *what;          /* statement name for messages */
+    char *err;
+    size_t errlen;
+} pctx;
+
+/* Column index of the first matching alias (case-insensitive), or -1. */
+static long col_find(const dialect_result *r, const char *const *aliases)
+{
+    for (const char *const *a = aliases; *a; a++)
+        for (size_t i = 0; i < r->n_cols; i++)
+            if (r->names[i] && strcasecmp(r->names[i], *a) == 0)
+                return (long)i;
+    return -1;
+}
+
+static const char *cell(const dialect_result *r, size_t row, long col)
+{
+    if (col < 0 || row >= r->n_rows)
+        return NULL;
+    return r->cells[row * r->n_cols + (size_t)col];
+}
+
+static const char *col_name(const pctx *c, long col)
+{
+    return col >= 0 && c->r->names[col] ? c->r->names[col] : "?";
+}
+
+/* A required column: index, or -EPROTO naming the first alias. */
+static long col_need(const pctx *c, const char *const *aliases)
+{
+    long i = col_find(c->r, aliases);
+
+    if (i < 0) {
+        if (aliases[1])
+            set_err(c->err, c->errlen, "%s: required column %s (or %s) is missing", c->what,
+                    aliases[0], aliases[1]);
+        else
+            set_err(c->err, c->errlen, "%s: required column %s is missing", c->what,
+                    aliases[0]);
+        return -EPROTO;
+    }
+    return i;
+}
+
+/* Strict unsigned decimal: digits only, no sign, no spaces, no overflow. */
+static int parse_u64(const pctx *c, long col, const char *v, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long x;
+
+    if (!v) {
+        set_err(c->err, c->errlen, "%s: column %s: unexpected NULL", c->what, col_name(c, col));
+        return -EINVAL;
+    }
+    if (!isdigit((unsigned char)v[0]))
+        goto bad;
+    errno = 0;
+    x = strtoull(v, &end, 10);
+    if (errno == ERANGE || *end != '\0' || x > max)
+        goto bad;
+    *out = x;
+    return 0;
+bad:
+    set_err(c->err, c->errlen, "%s: column %s: bad number '%.64s'", c->what, col_name(c, col), v);
+    return -EINVAL;
+}
+
+/* Strict finite decimal number (optional sign, fraction, exponent). */
+static int parse_double(const pctx *c, long col, const char *v, double *out)
+{
+    char *end;
+    double x;
+    const char *p = v;
+
+    if (!v) {
+        set_err(c->err, c->errlen, "%s: column %s: unexpected NULL", c->what, col_name(c, col));
+        return -EINVAL;
+    }
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!isdigit((unsigned char)*p) && !(*p == '.' && isdigit((unsigned char)p[1])))
+        goto bad;
+    errno = 0;
+    x = strtod(v, &end);
+    if (errno == ERANGE || *end != '\0' || !isfinite(x))
+        goto bad;
+    *out = x;
+    return 0;
+bad:
+    set_err(c->err, c->errlen, "%s: column %s: bad number '%.64s'", c->what, col_name(c, col), v);
+    return -EINVAL;
+}
+
+/* ON/1/YES → true, OFF/0/NO/"" → false (case-insensitive); else -EINVAL. */
+static int bool_word(const char *v, bool *out)
+{
+    static const char *const yes[] = {"ON", "1", "YES", NULL};
+    static const char *const no[] = {"OFF", "0", "NO", "", NULL};
+
+    for (const char *const *w = yes; *w; w++)
+        if (strcasecmp(v, *w) == 0) {
+            *out = true;
+            return 0;
+        }
+    for (const char *const *w = no; *w; w++)
+        if (strcasecmp(v, *w) == 0) {
+            *out = false;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+static int parse_bool(const pctx *c, long col, const char *v, bool *out)
+{
+    if (!v) {
+        set_err(c->err, c->errlen, "%s: column %s: unexpected NULL", c->what, col_name(c, col));
+        return -EINVAL;
+    }
+    if (bool_word(v, out) < 0) {
+        set_err(c->err, c->errlen, "%s: column %s: bad boolean '%.64s'", c->what,
+                col_name(c, col), v);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Optional boolean column: absent or NULL leaves *out. */
+static int opt_bool(const pctx *c, size_t row, const char *const *aliases, bool *out)
+{
+    long col = col_find(c->r, aliases);
+    const char *v = cell(c->r, row, col);
+
+    if (col < 0 || !v)
+        return 0;
+    return parse_bool(c, col, v, out);
+}
+
+/* Optional heap string column: absent/NULL/"" → NULL. */
+static int opt_heap(const pctx *c, size_t row, const char *const *aliases, char **slot)
+{
+    long col = col_find(c->r, aliases);
+    int rc = topo_strset(slot, cell(c->r, row, col));
+
+    if (rc < 0)
+        set_err(c->err, c->errlen, "%s: out of memory", c->what);
+    return rc;
+}
+
+/* Copy a cell into a fixed field; too long is an error. NULL → "". */
+static int fit_field(const pctx *c, long col, const char *v, char *dst, size_t size)
+{
+    if (!v) {
+        dst[0] = '\0';
+        return 0;
+    }
+    if (!copy_fit(dst, size, v)) {
+        set_err(c->err, c->errlen, "%s: column %s: value longer than %zu characters: '%.40s...'",
+                c->what, col_name(c, col), size - 1, v);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static bool shape_ok(const pctx *c)
+{
+    const dialect_result *r = c->r;
+
+    if ((r->n_cols > 0 && !r->names) || (r->n_rows > 0 && r->n_cols > 0 && !r->cells)) {
+        set_err(c->err, c->errlen, "%s: malformed result (missing names or cells)", c->what);
+        return false;
+    }
+    return true;
+}
+
+/* Column alias lists (first one is used in messages). */
+#define A(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* ------------------------------------------------------------------------ */
+/* VARS                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static int apply_vars(topo_flavor f, const pctx *c, topo_snapshot *snap)
+{
+    const dialect_result *r = c->r;
+    topo_snapshot t;           /* staging: only the fields VARS owns are used */
+    char *gtid[5] = {NULL, NULL, NULL, NULL, NULL};
+    long col;
+    uint64_t u;
+    const char *v;
+    int rc;
+
+    memset(&t, 0, sizeof(t));
+    if (r->n_rows != 1) {
+        set_err(c->err, c->errlen, "%s: expected one row, got %zu", c->what, r->n_rows);
+        rc = -EPROTO;
+        goto out;
+    }
+    if ((rc = (int)(col = col_need(c, A("server_id")))) < 0 ||
+        (rc = parse_u64(c, col, cell(r, 0, col), UINT32_MAX, &u)) < 0)
+        goto out;
+    t.server_id = (unsigned long)u;
+
+    if ((rc = (int)(col = col_need(c, A("version")))) < 0)
+        goto out;
+    v = cell(r, 0, col);
+    if (!v || !*v) {
+        set_err(c->err, c->errlen, "%s: column version is empty", c->what);
+        rc = -EINVAL;
+        goto out;
+    }
+    copy_trunc(t.version, sizeof(t.version), v);
+    {
+        topo_flavor df;
+        int ma, mi, pa;
+        char ignore[8];
+
+        /* Keep the caller's numbers if this text does not parse. */
+        t.version_major = snap->version_major;
+        t.version_minor = snap->version_minor;
+        t.version_patch = snap->version_patch;
+        if (dialect_detect(v, NULL, &df, &ma, &mi, &pa, ignore, sizeof(ignore)) != -EINVAL) {
+            t.version_major = ma;
+            t.version_minor = mi;
+            t.version_patch = pa;
+        }
+    }
+
+    if ((rc = (int)(col = col_need(c, A("read_only")))) < 0)
+        goto out;
+    v = cell(r, 0, col);
+    if (!v) {
+        set_err(c->err, c->errlen, "%s: column read_only: unexpected NULL", c->what);
+        rc = -EINVAL;
+        goto out;
+    }
+    /* MariaDB 11.x+ made read_only an enum (OFF/ON/NO_LOCK/NO_LOCK_NO_ADMIN):
+     * any value but a false word means writes are (at least partly) blocked. */
+    if (bool_word(v, &t.read_only) < 0)
+        t.read_only = true;
+
+    if ((rc = opt_bool(c, 0, A("super_read_only"), &t.super_read_only)) < 0 ||
+        (rc = opt_bool(c, 0, A("log_bin"), &t.log_bin)) < 0 ||
+        (rc = opt_bool(c, 0, A("log_replica_updates", "log_slave_updates"),
+                       &t.log_replica_updates)) < 0)
+        goto out;
+    if (f == TOPO_FLAVOR_MARIADB)
+        t.super_read_only = false;
+
+    col = col_find(r, A("binlog_format"));
+    if ((rc = fit_field(c, col, cell(r, 0, col), t.binlog_format, sizeof(t.binlog_format))) < 0)
+        goto out;
+    col = col_find(r, A("server_uuid"));
+    if ((rc = fit_field(c, col, cell(r, 0, col), t.server_uuid, sizeof(t.server_uuid))) < 0)
+        goto out;
+
+    if ((rc = opt_heap(c, 0, A("gtid_binlog_pos"), &gtid[0])) < 0 ||
+        (rc = opt_heap(c, 0, A("gtid_current_pos"), &gtid[1])) < 0 ||
+        (rc = opt_heap(c, 0, A("gtid_slave_pos"), &gtid[2])) < 0 ||
+        (rc = opt_heap(c, 0, A("gtid_executed"), &gtid[3])) < 0 ||
+        (rc = opt_heap(c, 0, A("gtid_purged"), &gtid[4])) < 0)
+        goto out;
+
+    if (f == TOPO_FLAVOR_MARIADB) {
+        t.gtid_mode_on = true;
+    } else {
+        col = col_find(r, A("gtid_mode"));
+        v = cell(r, 0, col);
+        t.gtid_mode_on = v && strcasecmp(v, "ON") == 0;
+    }
+
+    /* Commit. */
+    snap->flavor = f;
+    snap->server_id = t.server_id;
+    memcpy(snap->version, t.version, sizeof(snap->version));
+    snap->version_major = t.version_major;
+    snap->version_minor = t.version_minor;
+    snap->version_patch = t.version_patch;
+    memcpy(snap->server_uuid, t.server_uuid, sizeof(snap->server_uuid));
+    snap->read_only = t.read_only;
+    snap->super_read_only = t.super_read_only;
+    snap->log_bin = t.log_bin;
+    snap->log_replica_updates = t.log_replica_updates;
+    memcpy(snap->binlog_format, t.binlog_format, sizeof(snap->binlog_format));
+    snap->gtid_mode_on = t.gtid_mode_on;
+    free(snap->gtid_binlog_pos);
+    free(snap->gtid_current_pos);
+    free(snap->gtid_slave_pos);
+    free(snap->gtid_executed);
+    free(snap->gtid_purged);
+    snap->gtid_binlog_pos = gtid[0];
+    snap->gtid_current_pos = gtid[1];
+    snap->gtid_slave_pos = gtid[2];
+    snap->gtid_executed = gtid[3];
+    snap->gtid_purged = gtid[4];
+    memset(gtid, 0, sizeof(gtid));
+out:
+    for (size_t i = 0; i < 5; i++)
+        free(gtid[i]);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* REPLICA_STATUS                                                            */
+/* ------------------------------------------------------------------------ */
+
+static void replica_free(topo_replica_status *s)
+{
+    free(s->received_gtid);
+    free(s->executed_gtid);
+    free(s->last_io_error);
+    free(s->last_sql_error);
+    s->received_gtid = s->executed_gtid = s->last_io_error = s->last_sql_error = NULL;
+}
+
+static void replica_defaults(topo_replica_status *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->seconds_behind = -1;
+    s->heartbeat_period_ms = -1;
+}
+
+/* Required "file" column into a coord. */
+static int need_file(const pctx *c, size_t row, const char *const *aliases, topo_coord *co)
+{
+    long col = col_need(c, aliases);
+
+    if (col < 0)
+        return (int)col;
+    return fit_field(c, col, cell(c->r, row, col), co->file, sizeof(co->file));
+}
+
+/* Required position column into a coord. */
+static int need_pos(const pctx *c, size_t row, const char *const *aliases, topo_coord *co)
+{
+    long col = col_need(c, aliases);
+
+    if (col < 0)
+        return (int)col;
+    return parse_u64(c, col, cell(c->r, row, col), UINT64_MAX, &co->pos);
+}
+
+static int need_thread(const pctx *c, size_t row, const char *const *aliases,
+                       topo_thread_state *out)
+{
+    long col = col_need(c, aliases);
+    const char *v;
+
+    if (col < 0)
+        return (int)col;
+    v = cell(c->r, row, col);
+    if (!v) {
+        set_err(c->err, c->errlen, "%s: column %s: unexpected NULL", c->what, col_name(c, col));
+        return -EINVAL;
+    }
+    /* MariaDB's I/O thread says "Preparing" while it starts, before it
+     * connects: for us that is the same as Connecting. */
+    if (strcasecmp(v, "Preparing") == 0)
+        *out = TOPO_THREAD_CONNECTING;
+    else
+        *out = topo_thread_state_parse(v);
+    return 0;
+}
+
+/* Optional unsigned column with a maximum; absent/NULL leaves *out. */
+static int opt_u64(const pctx *c, size_t row, const char *const *aliases, uint64_t max,
+                   uint64_t *out, bool *found)
+{
+    long col = col_find(c->r, aliases);
+    const char *v = cell(c->r, row, col);
+
+    if (found)
+        *found = false;
+    if (col < 0 || !v)
+        return 0;
+    if (found)
+        *found = true;
+    return parse_u64(c, col, v, max, out);
+}
+
+/* Pick the row of the default connection / channel; -1: none. */
+static long default_row(const dialect_result *r)
+{
+    long col = col_find(r, A("Connection_name", "Channel_Name"));
+
+    if (r->n_rows == 0)
+        return -1;
+    if (col < 0)
+        return 0;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const char *v = cell(r, i, col);
+        if (!v || !*v)
+            return (long)i;
+    }
+    return -1;
+}
+
+static int apply_replica_status(const pctx *c, topo_snapshot *snap)
+{
+    const dialect_result *r = c->r;
+    topo_replica_status t;
+    long col, row;
+    size_t rw;
+    uint64_t u;
+    const char *v;
+    bool found;
+    int rc = 0;
+
+    replica_defaults(&t);
+    row = default_row(r);
+    if (row < 0)
+        goto commit;
+    rw = (size_t)row;
+    t.present = true;
+
+    /* Source address. */
+    if ((rc = (int)(col = col_need(c, A("Master_Host", "Source_Host")))) < 0 ||
+        (rc = fit_field(c, col, cell(r, rw, col), t.source.host, sizeof(t.source.host))) < 0)
+        goto out;
+    if ((rc = (int)(col = col_need(c, A("Master_Port", "Source_Port")))) < 0 ||
+        (rc = parse_u64(c, col, cell(r, rw, col), 65535, &u)) < 0)
+        goto out;
+    t.source.port = (int)u;
+
+    /* Threads. */
+    if ((rc = need_thread(c, rw, A("Slave_IO_Running", "Replica_IO_Running"), &t.io_state)) < 0 ||
+        (rc = need_thread(c, rw, A("Slave_SQL_Running", "Replica_SQL_Running"), &t.sql_state)) <
+            0)
+        goto out;
+    col = col_find(r, A("Slave_IO_State", "Replica_IO_State"));
+    v = cell(r, rw, col);
+    copy_trunc(t.io_state_text, sizeof(t.io_state_text), v ? v : "");
+
+    /* Coordinates: received, applied, relay. */
+    if ((rc = need_file(c, rw, A("Master_Log_File", "Source_Log_File"), &t.read_coord)) < 0 ||
+        (rc = need_pos(c, rw, A("Read_Master_Log_Pos", "Read_Source_Log_Pos"), &t.read_coord)) <
+            0 ||
+        (rc = need_file(c, rw, A("Relay_Master_Log_File", "Relay_Source_Log_File"),
+                        &t.exec_coord)) < 0 ||
+        (rc = need_pos(c, rw, A("Exec_Master_Log_Pos", "Exec_Source_Log_Pos"), &t.exec_coord)) <
+            0)
+        goto out;
+    col = col_find(r, A("Relay_Log_File"));
+    if ((rc = fit_field(c, col, cell(r, rw, col), t.relay_coord.file,
+                        sizeof(t.relay_coord.file))) < 0 ||
+        (rc = opt_u64(c, rw, A("Relay_Log_Pos"), UINT64_MAX, &t.relay_coord.pos, NULL)) < 0)
+        goto out;
+
+    /* Lag and delay. */
+    if ((rc = (int)(col = col_need(c, A("Seconds_Behind_Master", "Seconds_Behind_Source")))) < 0)
+        goto out;
+    v = cell(r, rw, col);
+    if (v) {
+        if ((rc = parse_u64(c, col, v, LLONG_MAX, &u)) < 0)
+            goto out;
+        t.seconds_behind = (long long)u;
+    }
+    if ((rc = opt_u64(c, rw, A("SQL_Delay"), LLONG_MAX, &u, &found)) < 0)
+        goto out;
+    t.sql_delay_s = found ? (long long)u : 0;
+
+    /* Errors. */
+    if ((rc = opt_u64(c, rw, A("Last_IO_Errno"), UINT_MAX, &u, &found)) < 0)
+        goto out;
+    t.last_io_errno = found ? (unsigned int)u : 0;
+    if ((rc = opt_u64(c, rw, A("Last_SQL_Errno"), UINT_MAX, &u, &found)) < 0)
+        goto out;
+    t.last_sql_errno = found ? (unsigned int)u : 0;
+    if ((rc = opt_heap(c, rw, A("Last_IO_Error"), &t.last_io_error)) < 0 ||
+        (rc = opt_heap(c, rw, A("Last_SQL_Error"), &t.last_sql_error)) < 0)
+        goto out;
+
+    /* Source identity. */
+    if ((rc = opt_u64(c, rw, A("Master_Server_Id", "Source_Server_Id"), UINT32_MAX, &u, &found)) <
+        0)
+        goto out;
+    t.source_server_id = found ? (unsigned long)u : 0;
+    col = col_find(r, A("Master_UUID", "Source_UUID"));
+    if ((rc = fit_field(c, col, cell(r, rw, col), t.source_uuid, sizeof(t.source_uuid))) < 0)
+        goto out;
+
+    /* GTID mode and positions. */
+    col = col_find(r, A("Using_Gtid"));
+    if (col >= 0 && (v = cell(r, rw, col)) != NULL) {
+        if ((rc = fit_field(c, col, v, t.using_gtid_mode, sizeof(t.using_gtid_mode))) < 0)
+            goto out;
+        t.using_gtid = *v && strcasecmp(v, "No") != 0;
+    } else {
+        if ((rc = opt_u64(c, rw, A("Auto_Position"), 1, &u, &found)) < 0)
+            goto out;
+        if (found) {
+            t.using_gtid = u == 1;
+            copy_trunc(t.using_gtid_mode, sizeof(t.using_gtid_mode), u == 1 ? "1" : "0");
+        }
+    }
+    if ((rc = opt_heap(c, rw, A("Gtid_IO_Pos", "Retrieved_Gtid_Set"), &t.received_gtid)) < 0 ||
+        (rc = opt_heap(c, rw, A("Executed_Gtid_Set"), &t.executed_gtid)) < 0)
+        goto out;
+
+    /* Heartbeat (MariaDB SHOW ALL SLAVES STATUS only): seconds, 3 decimals. */
+    col = col_find(r, A("Slave_heartbeat_period", "Replica_heartbeat_period"));
+    v = cell(r, rw, col);
+    if (col >= 0 && v) {
+        double s;
+
+        if ((rc = parse_double(c, col, v, &s)) < 0)
+            goto out;
+        if (s < 0 || s > 1e12) {
+            set_err(c->err, c->errlen, "%s: column %s: out of range '%.64s'", c->what,
+                    col_name(c, col), v);
+            rc = -EINVAL;
+            goto out;
+        }
+        t.heartbeat_period_ms = (long long)(s * 1000.0 + 0.5);
+    }
+
+commit:
+    replica_free(&snap->replica);
+    snap->replica = t;
+    return 0;
+out:
+    replica_free(&t);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* BINLOG_STATUS, REPLICAS                                                   */
+/* ------------------------------------------------------------------------ */
+
+static int apply_binlog_status(const pctx *c, topo_snapshot *snap)
+{
+    topo_coord t;
+    int rc;
+
+    memset(&t, 0, sizeof(t));
+    if (c->r->n_rows > 0) {
+        if ((rc = need_file(c, 0, A("File"), &t)) < 0 || (rc = need_pos(c, 0, A("Position"), &t)) < 0)
+            return rc;
+    }
+    snap->binlog_coord = t;
+    return 0;
+}
+
+static int apply_replicas(const pctx *c, topo_snapshot *snap)
+{
+    const dialect_result *r = c->r;
+    topo_replica_ref list[TOPO_MAX_REPLICAS];
+    size_t n = 0;
+    long c_id, c_host, c_port;
+    uint64_t u;
+    int rc = 0;
+
+    memset(list, 0, sizeof(list));
+    if (r->n_rows == 0)
+        goto commit;
+    if ((rc = (int)(c_id = col_need(c, A("Server_id")))) < 0 ||
+        (rc = (int)(c_host = col_need(c, A("Host")))) < 0 ||
+        (rc = (int)(c_port = col_need(c, A("Port")))) < 0)
+        return rc;
+    for (size_t i = 0; i < r->n_rows && n < TOPO_MAX_REPLICAS; i++) {
+        const char *host = cell(r, i, c_host);
+        topo_replica_ref *e = &list[n];
+
+        /* No report_host: the row names nothing we can connect to. */
+        if (!host || !*host)
+            continue;
+        if ((rc = parse_u64(c, c_id, cell(r, i, c_id), UINT32_MAX, &u)) < 0)
+            return rc;
+        e->server_id = (unsigned long)u;
+        if ((rc = fit_field(c, c_host, host, e->addr.host, sizeof(e->addr.host))) < 0)
+            return rc;
+        if ((rc = parse_u64(c, c_port, cell(r, i, c_port), 65535, &u)) < 0)
+            return rc;
+        e->addr.port = (int)u;
+        n++;
+    }
+commit:
+    memcpy(snap->replicas, list, sizeof(list));
+    snap->n_replicas = n;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* SEMISYNC, LAG                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Find the value of a variable in Variable_name / Value rows. */
+static const char *nv_lookup(const dialect_result *r, long c_name, long c_val,
+                             const char *const *names, size_t *row_out)
+{
+    for (const char *const *n = names; *n; n++)
+        for (size_t i = 0; i < r->n_rows; i++) {
+            const char *name = cell(r, i, c_name);
+            if (name && strcasecmp(name, *n) == 0) {
+                *row_out = i;
+                return cell(r, i, c_val);
+            }
+        }
+    return NULL;
+}
+
+static int apply_semisync(const pctx *c, bool status, topo_snapshot *snap)
+{
+    const dialect_result *r = c->r;
+    topo_semisync t = snap->semisync;
+    long c_name, c_val;
+    const char *v;
+    size_t row;
+    uint64_t u;
+    int rc;
+
+    if (status) {
+        t.source_status_on = false;
+        t.replica_status_on = false;
+        t.source_clients = -1;
+    } else {
+        t.source_enabled = false;
+        t.replica_enabled = false;
+        t.source_timeout_ms = -1;
+    }
+    if (r->n_rows == 0)
+        goto commit;
+    if ((rc = (int)(c_name = col_need(c, A("Variable_name")))) < 0 ||
+        (rc = (int)(c_val = col_need(c, A("Value")))) < 0)
+        return rc;
+
+    if (status) {
+        if ((v = nv_lookup(r, c_name, c_val,
+                           A("Rpl_semi_sync_source_status", "Rpl_semi_sync_master_status"),
+                           &row)) &&
+            (rc = parse_bool(c, c_val, v, &t.source_status_on)) < 0)
+            return rc;
+        if ((v = nv_lookup(r, c_name, c_val,
+                           A("Rpl_semi_sync_replica_status", "Rpl_semi_sync_slave_status"),
+                           &row)) &&
+            (rc = parse_bool(c, c_val, v, &t.replica_status_on)) < 0)
+            return rc;
+        if ((v = nv_lookup(r, c_name, c_val,
+                           A("Rpl_semi_sync_source_clients", "Rpl_semi_sync_master_clients"),
+                           &row))) {
+            if ((rc = parse_u64(c, c_val, v, LLONG_MAX, &u)) < 0)
+                return rc;
+            t.source_clients = (long long)u;
+        }
+    } else {
+        if ((v = nv_lookup(r, c_name, c_val,
+                           A("rpl_semi_sync_source_enabled", "rpl_semi_sync_master_enabled"),
+                           &row)) &&
+            (rc = parse_bool(c, c_val, v, &t.source_enabled)) < 0)
+            return rc;
+        if ((v = nv_lookup(r, c_name, c_val,
+                           A("rpl_semi_sync_replica_enabled", "rpl_semi_sync_slave_enabled"),
+                           &row)) &&
+            (rc = parse_bool(c, c_val, v, &t.replica_enabled)) < 0)
+            return rc;
+        if ((v = nv_lookup(r, c_name, c_val,
+                           A("rpl_semi_sync_source_timeout", "rpl_semi_sync_master_timeout"),
+                           &row))) {
+            if ((rc = parse_u64(c, c_val, v, LLONG_MAX, &u)) < 0)
+                return rc;
+            t.source_timeout_ms = (long long)u;
+        }
+    }
+commit:
+    snap->semisync = t;
+    return 0;
+}
+
+static int apply_lag(const pctx *c, topo_snapshot *snap)
+{
+    const dialect_result *r = c->r;
+    const char *v = r->n_cols > 0 ? cell(r, 0, 0) : NULL;
+    double s = -1;
+    int rc;
+
+    if (v && (rc = parse_double(c, 0, v, &s)) < 0)
+        return rc;
+    snap->has_lag_query = true;
+    snap->lag_query_s = s;
+    return 0;
+}
+
+/*
+ * dialect_apply — see dialect.h.
+ */
+int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *res,
+                  topo_snapshot *snap, char *err, size_t errlen)
+{
+    pctx c = {.r = res, .what = dialect_query_kind_name(kind), .err = err, .errlen = errlen};
+    int rc;
+
+    if (!res || !snap) {
+        set_err(err, errlen, "dialect_apply: missing argument");
+        rc = -EINVAL;
+        goto out;
+    }
+    if (!flavor_known(f)) {
+        set_err(err, errlen, "dialect_apply: unknown flavor");
+        rc = -EINVAL;
+        goto out;
+    }
+    if (!shape_ok(&c)) {
+        rc = -EINVAL;
+        goto out;
+    }
+    switch (kind) {
+    case DIALECT_Q_VARS: rc = apply_vars(f, &c, snap); break;
+    case DIALECT_Q_REPLICA_STATUS: rc = apply_replica_status(&c, snap); break;
+    case DIALECT_Q_BINLOG_STATUS: rc = apply_binlog_status(&c, snap); break;
+    case DIALECT_Q_REPLICAS: rc = apply_replicas(&c, snap); break;
+    case DIALECT_Q_SEMISYNC_VARS: rc = apply_semisync(&c, false, snap); break;
+    case DIALECT_Q_SEMISYNC_STATUS: rc = apply_semisync(&c, true, snap); break;
+    case DIALECT_Q_LAG: rc = apply_lag(&c, snap); break;
+    default:
+        set_err(err, errlen, "dialect_apply: unknown query kind %d", (int)kind);
+        rc = -EINVAL;
+        break;
+    }
+out:
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Recovery statements                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* snprintf into buf: 0, or -ENOSPC when truncated. */
+static int emit(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int emit(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (!buf || len == 0)
+        return -ENOSPC;
+    va_start(ap, fmt);
+    n = vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -EINVAL;
+    if ((size_t)n >= len) {
+        buf[0] = '\0';
+        return -ENOSPC;
+    }
+    return 0;
+}
+
+/*
+ * dialect_sql_stop_replica — see dialect.h.
+ */
+int dialect_sql_stop_replica(topo_flavor f, int major, int minor, int patch, bool io_only,
+                             char *buf, size_t len)
+{
+    if (!flavor_known(f))
+        return -EINVAL;
+    return emit(buf, len, "STOP %s%s", has_replica_verbs(f, major, minor, patch) ? "REPLICA" : "SLAVE",
+                io_only ? " IO_THREAD" : "");
+}
+
+/*
+ * dialect_sql_start_replica — see dialect.h.
+ */
+int dialect_sql_start_replica(topo_flavor f, int major, int minor, int patch, char *buf,
+                              size_t len)
+{
+    if (!flavor_known(f))
+        return -EINVAL;
+    return emit(buf, len, "START %s",
+                has_replica_verbs(f, major, minor, patch) ? "REPLICA" : "SLAVE");
+}
+
+/*
+ * dialect_sql_reset_replica_all — see dialect.h.
+ */
+int dialect_sql_reset_replica_all(topo_flavor f, int major, int minor, int patch, char *buf,
+                                  size_t len)
+{
+    if (!flavor_known(f))
+        return -EINVAL;
+    return emit(buf, len, "RESET %s ALL",
+                has_replica_verbs(f, major, minor, patch) ? "REPLICA" : "SLAVE");
+}
+
+/* Output cursor for building a statement in the caller's buffer. */
+typedef struct {
+    char *buf;
+    size_t len, pos;
+    bool overflow;
+} outbuf;
+
+static void ob_putc(outbuf *o, char ch)
+{
+    if (o->pos + 1 >= o->len) {
+        o->overflow = true;
+        return;
+    }
+    o->buf[o->pos++] = ch;
+    o->buf[o->pos] = '\0';
+}
+
+static void ob_puts(outbuf *o, const char *s)
+{
+    for (; *s; s++)
+        ob_putc(o, *s);
+}
+
+static void ob_printf(outbuf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void ob_printf(outbuf *o, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        o->overflow = true;
+        return;
+    }
+    ob_puts(o, tmp);
+}
+
+/* '...' literal: ' doubled; \ and control characters backslash-escaped. */
+static void ob_quoted(outbuf *o, const char *s)
+{
+    ob_putc(o, '\'');
+    for (; *s; s++) {
+        switch (*s) {
+        case '\'': ob_puts(o, "''"); break;
+        case '\\': ob_puts(o, "\\\\"); break;
+        case '\n': ob_puts(o, "\\n"); break;
+        case '\r': ob_puts(o, "\\r"); break;
+        case '\032': ob_puts(o, "\\Z"); break;
+        default: ob_putc(o, *s); break;
+        }
+    }
+    ob_putc(o, '\'');
+}
+
+/* Host / user: no control characters, no backslash. */
+static bool plain_ident(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f || ch == '\\')
+            return false;
+    }
+    return true;
+}
+
+/*
+ * dialect_sql_change_source — see dialect.h.
+ */
+int dialect_sql_change_source(topo_flavor f, int major, int minor, int patch, const char *host,
+                              int port, const char *user, const char *password,
+                              int connect_retry_s, double heartbeat_s, char *buf, size_t len,
+                              char *err, size_t errlen)
+{
+    outbuf o = {.buf = buf, .len = len};
+    const char *pfx;            /* MASTER / SOURCE */
+    bool new_syntax;
+    int rc = 0;
+
+    if (!flavor_known(f)) {
+        set_err(err, errlen, "change source: unknown flavor");
+        rc = -EINVAL;
+        goto out;
+    }
+    if (!buf || len == 0) {
+        set_err(err, errlen, "change source: no output buffer");
+        rc = -ENOSPC;
+        goto out;
+    }
+    buf[0] = '\0';
+    if (!host || !*host || strlen(host) >= TOPO_HOST_MAX || !plain_ident(host)) {
+        set_err(err, errlen, "change source: bad host (empty, too long, or contains a "
+                             "control character or backslash)");
+        rc = -EINVAL;
+        goto out;
+    }
+    if (user && !plain_ident(user)) {
+        set_err(err, errlen, "change source: bad user (contains a control character or "
+                             "backslash)");
+        rc = -EINVAL;
+        goto out;
+    }
+    if (port < 1 || port > 65535) {
+        set_err(err, errlen, "change source: port %d out of range 1..65535", port);
+        rc = -EINVAL;
+        goto out;
+    }
+    if (isnan(heartbeat_s) || heartbeat_s > 4294967.0) {
+        set_err(err, errlen, "change source: heartbeat period out of range (0..4294967 s)");
+        rc = -EINVAL;
+        goto out;
+    }
+
+    new_syntax = f == TOPO_FLAVOR_MYSQL && ver_ge(major, minor, patch, 8, 0, 23);
+    pfx = new_syntax ? "SOURCE" : "MASTER";
+    ob_puts(&o, new_syntax ? "CHANGE REPLICATION SOURCE TO " : "CHANGE MASTER TO ");
+    ob_printf(&o, "%s_HOST=", pfx);
+    ob_quoted(&o, host);
+    ob_printf(&o, ", %s_PORT=%d", pfx, port);
+    if (user) {
+        ob_printf(&o, ", %s_USER=", pfx);
+        ob_quoted(&o, user);
+    }
+    if (password) {
+        ob_printf(&o, ", %s_PASSWORD=", pfx);
+        ob_quoted(&o, password);
+    }
+    if (f == TOPO_FLAVOR_MARIADB)
+        ob_puts(&o, ", MASTER_USE_GTID=slave_pos");
+    else
+        ob_printf(&o, ", %s_AUTO_POSITION=1", pfx);
+    if (connect_retry_s > 0)
+        ob_printf(&o, ", %s_CONNECT_RETRY=%d", pfx, connect_retry_s);
+    if (heartbeat_s >= 0)
+        ob_printf(&o, ", %s_HEARTBEAT_PERIOD=%.3f", pfx, heartbeat_s);
+    if (f == TOPO_FLAVOR_MYSQL)
+        ob_puts(&o, new_syntax ? ", GET_SOURCE_PUBLIC_KEY=1" : ", GET_MASTER_PUBLIC_KEY=1");
+    if (o.overflow) {
+        buf[0] = '\0';
+        set_err(err, errlen, "change source: statement longer than the %zu-byte buffer", len);
+        rc = -ENOSPC;
+    }
+out:
+    return rc;
+}
+
+/*
+ * dialect_sql_set_read_only — see dialect.h.
+ */
+int dialect_sql_set_read_only(topo_flavor f, int major, int minor, int patch, bool on, char *buf,
+                              size_t len)
+{
+    (void)major;
+    (void)minor;
+    (void)patch;
+    if (f == TOPO_FLAVOR_MARIADB)
+        return emit(buf, len, "SET GLOBAL read_only=%d", on ? 1 : 0);
+    if (f == TOPO_FLAVOR_MYSQL)
+        return emit(buf, len, "%s", on ? "SET GLOBAL super_read_only=1" : "SET GLOBAL read_only=0");
+    return -EINVAL;
+}
+
+/*
+ * dialect_sql_wait_gtid — see dialect.h.
+ */
+int dialect_sql_wait_gtid(topo_flavor f, const char *gtid, double timeout_s, char *buf,
+                          size_t len, char *err, size_t errlen)
+{
+    outbuf o = {.buf = buf, .len = len};
+    int rc = 0;
+
+    if (!flavor_known(f)) {
+        set_err(err, errlen, "wait gtid: unknown flavor");
+        rc = -EINVAL;
+        goto out;
+    }
+    if (!buf || len == 0) {
+        set_err(err, errlen, "wait gtid: no output buffer");
+        rc = -ENOSPC;
+        goto out;
+    }
+    buf[0] = '\0';
+    if (!gtid) {
+        set_err(err, errlen, "wait gtid: no GTID position");
+        rc = -EINVAL;
+        goto out;
+    }
+    if (isnan(timeout_s) || timeout_s < 0.001 || timeout_s > 31536000.0) {
+        set_err(err, errlen, "wait gtid: timeout must be between 0.001 and 31536000 seconds");
+        rc = -EINVAL;
+        goto out;
+    }
+    for (const char *p = gtid; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (!isalnum(ch) && ch != '_' && ch != ':' && ch != ',' && ch != '-' && !isspace(ch)) {
+            set_err(err, errlen, "wait gtid: invalid character 0x%02x in GTID text", ch);
+            rc = -EINVAL;
+            goto out;
+        }
+    }
+    ob_puts(&o, f == TOPO_FLAVOR_MARIADB ? "SELECT MASTER_GTID_WAIT('"
+                                         : "SELECT WAIT_FOR_EXECUTED_GTID_SET('");
+    for (const char *p = gtid; *p; p++)
+        ob_putc(&o, isspace((unsigned char)*p) ? ' ' : *p);
+    ob_printf(&o, "', %.3f)", timeout_s);
+    if (o.overflow) {
+        buf[0] = '\0';
+        set_err(err, errlen, "wait gtid: statement longer than the %zu-byte buffer", len);
+        rc = -ENOSPC;
+    }
+out:
+    return rc;
+}

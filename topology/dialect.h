@@ -1,0 +1,253 @@
+/*
+ * topology/dialect.h — every MariaDB / MySQL difference in one module.
+ *
+ * Owns:
+ *   - flavor and version detection from @@version / @@version_comment
+ *     (MariaDB >= 10.4 and MySQL >= 8.0 are supported, others refused);
+ *   - the probe batch: which statement text to send for each kind of state,
+ *     per flavor and version (SHOW SLAVE vs SHOW REPLICA, SHOW MASTER STATUS
+ *     vs SHOW BINLOG STATUS vs SHOW BINARY LOG STATUS, ...);
+ *   - folding each result set of that batch into a topo_snapshot, matching
+ *     column names case-insensitively and accepting either naming
+ *     (Master_* / Source_*, Slave_* / Replica_*);
+ *   - the text of the statements recovery sends (stop/start/reset replica,
+ *     CHANGE MASTER TO / CHANGE REPLICATION SOURCE TO, fencing with
+ *     read_only / super_read_only, waiting for a GTID position).
+ *
+ * Pure string work: no I/O, no server connection, no global state. The probe
+ * engine turns a MYSQL_RES into a dialect_result; the tests build the same
+ * from fixture text.
+ *
+ * Conventions: functions return 0 or a negative errno and, where they take
+ * err/errlen, leave a one-line message there. Error codes used:
+ *   -EINVAL   bad argument or a value the server sent that does not parse
+ *             (the message names the column and the value);
+ *   -EPROTO   a result set has the wrong shape (a required column missing);
+ *   -ENOTSUP  flavor or version not supported;
+ *   -ENOSPC   the caller's buffer is too small for the statement;
+ *   -ENOMEM   allocation failed.
+ * On any error dialect_apply() leaves the snapshot unchanged.
+ *
+ * Privileges the probe batch needs on the server (not checked here): MariaDB
+ * REPLICATION MASTER ADMIN / SLAVE MONITOR (10.5.2+) or REPLICATION CLIENT +
+ * REPLICATION SLAVE (older); MySQL REPLICATION CLIENT + REPLICATION SLAVE.
+ * A statement failing in a multi-statement batch stops the server from
+ * running the rest, so a missing privilege fails the whole probe.
+ */
+#ifndef MYORCH_TOPOLOGY_DIALECT_H
+#define MYORCH_TOPOLOGY_DIALECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "topology/instance.h"
+
+/* Oldest supported releases. */
+#define DIALECT_MIN_MARIADB_MAJOR 10
+#define DIALECT_MIN_MARIADB_MINOR 4
+#define DIALECT_MIN_MYSQL_MAJOR 8
+#define DIALECT_MIN_MYSQL_MINOR 0
+
+/*
+ * One result set, flavor-neutral. Column names are matched
+ * case-insensitively; missing optional columns and extra columns are fine.
+ */
+typedef struct {
+    size_t n_cols, n_rows;
+    const char *const *names;   /* n_cols column names */
+    const char *const *cells;   /* n_rows*n_cols values, row-major; NULL = SQL NULL */
+} dialect_result;
+
+/* The kinds of result set in a probe batch, in the order they are sent. */
+typedef enum {
+    DIALECT_Q_VARS,            /* SELECT @@global.server_id AS server_id, ... (one row) */
+    DIALECT_Q_REPLICA_STATUS,  /* SHOW SLAVE STATUS / SHOW REPLICA STATUS */
+    DIALECT_Q_BINLOG_STATUS,   /* SHOW MASTER / BINLOG / BINARY LOG STATUS */
+    DIALECT_Q_REPLICAS,        /* SHOW SLAVE HOSTS / SHOW REPLICA HOSTS / SHOW REPLICAS */
+    DIALECT_Q_SEMISYNC_VARS,   /* SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%' */
+    DIALECT_Q_SEMISYNC_STATUS, /* SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%' */
+    DIALECT_Q_LAG,             /* the user's lag query (first column of first row, seconds) */
+} dialect_query_kind;
+
+#define DIALECT_BATCH_MAX 8
+
+/* One multi-statement probe query and the kind of each of its result sets. */
+typedef struct {
+    dialect_query_kind kinds[DIALECT_BATCH_MAX];
+    size_t n;
+    char *sql;                 /* heap: the statements joined by ";" (no trailing ";") */
+} dialect_batch;
+
+/*
+ * Tell the flavor and version of a server from SELECT @@version and
+ * @@version_comment (comment may be NULL).
+ *
+ * MariaDB is recognised by "MariaDB" (any case) in the version or the
+ * comment, e.g. "10.11.6-MariaDB-0+deb12u1-log" or the handshake form
+ * "5.5.5-10.11.6-MariaDB" (the "5.5.5-" prefix is skipped); anything else is
+ * MySQL (Percona Server, distribution builds: "8.0.36-0ubuntu0.22.04.1").
+ * A missing patch number ("8.0") reads as 0.
+ *
+ * Accepts MariaDB >= 10.4 and MySQL >= 8.0. Returns 0; -EINVAL if the version
+ * does not parse; -ENOTSUP (flavor and numbers still filled) if the release
+ * is too old.
+ */
+int dialect_detect(const char *version, const char *version_comment, topo_flavor *flavor,
+                   int *major, int *minor, int *patch, char *err, size_t errlen);
+
+/*
+ * Build the probe batch for a server of this flavor and version, in the
+ * order VARS, REPLICA_STATUS, BINLOG_STATUS, REPLICAS, SEMISYNC_VARS,
+ * SEMISYNC_STATUS, then LAG when lag_query is not NULL.
+ *
+ * Statement choice:
+ *   MariaDB < 10.5.1: SHOW SLAVE STATUS, SHOW MASTER STATUS, SHOW SLAVE HOSTS
+ *   MariaDB 10.5.1:   SHOW REPLICA STATUS, SHOW MASTER STATUS, SHOW REPLICA HOSTS
+ *   MariaDB >= 10.5.2: SHOW REPLICA STATUS, SHOW BINLOG STATUS, SHOW REPLICA HOSTS
+ *   MySQL < 8.0.22:   SHOW SLAVE STATUS, SHOW MASTER STATUS, SHOW SLAVE HOSTS
+ *   MySQL 8.0.22+:    SHOW REPLICA STATUS, SHOW MASTER STATUS, SHOW REPLICAS
+ *   MySQL >= 8.2.0:   SHOW REPLICA STATUS, SHOW BINARY LOG STATUS, SHOW REPLICAS
+ *   VARS reads @@global.log_slave_updates on MariaDB and MySQL < 8.0.26,
+ *   @@global.log_replica_updates on MySQL 8.0.26+.
+ *
+ * lag_query must be a single statement: one containing ';' is refused
+ * (-EINVAL), as is an empty one. On success *out owns a heap string; release
+ * it with dialect_batch_free(). On error *out is zeroed.
+ */
+int dialect_probe_batch(topo_flavor f, int major, int minor, int patch, const char *lag_query,
+                        dialect_batch *out, char *err, size_t errlen);
+
+/* Free a batch's SQL text and zero it. Safe on a zeroed batch and on NULL. */
+void dialect_batch_free(dialect_batch *b);
+
+/* "vars", "replica_status", ... for log lines. */
+const char *dialect_query_kind_name(dialect_query_kind kind);
+
+/*
+ * Fold one result set of the batch into the snapshot. Heap strings are set
+ * with topo_strset(); fields the result set owns are fully replaced (a
+ * column that is missing resets its field to the default), other fields are
+ * untouched. On error the snapshot is not modified at all.
+ *
+ * VARS (exactly one row; server_id, version, read_only required):
+ *   server_id, version (also version_major/minor/patch when it parses),
+ *   read_only (anything but 0/OFF/NO/"" is read-only: MariaDB 11.x+ reports
+ *   an enum OFF/ON/NO_LOCK/NO_LOCK_NO_ADMIN), super_read_only (MySQL; false
+ *   on MariaDB), log_bin, log_replica_updates or log_slave_updates,
+ *   binlog_format, MariaDB gtid_binlog_pos / gtid_current_pos /
+ *   gtid_slave_pos, MySQL gtid_executed / gtid_purged / server_uuid /
+ *   gtid_mode ("ON" → gtid_mode_on; always true on MariaDB). GTID text is
+ *   kept verbatim (MySQL sets may contain ",\n"). snap->flavor is set to f.
+ *
+ * REPLICA_STATUS: zero rows → replica.present = false (all fields reset).
+ *   With several rows the default connection is used: the row whose
+ *   Connection_name (MariaDB SHOW ALL SLAVES STATUS) or Channel_Name (MySQL)
+ *   is empty; no such row → present = false; neither column → first row.
+ *   Required: Master_Host, Master_Port, Slave_IO_Running, Slave_SQL_Running,
+ *   Master_Log_File, Read_Master_Log_Pos, Relay_Master_Log_File,
+ *   Exec_Master_Log_Pos, Seconds_Behind_Master (or their Source_ / Replica_
+ *   names). Seconds_Behind NULL → -1. MariaDB's Slave_IO_Running
+ *   "Preparing" is reported as CONNECTING. Using_Gtid (MariaDB) or
+ *   Auto_Position (MySQL) → using_gtid; Gtid_IO_Pos (MariaDB) or
+ *   Retrieved_Gtid_Set (MySQL) → received_gtid; Executed_Gtid_Set (MySQL) →
+ *   executed_gtid (NULL on MariaDB: see snap->gtid_slave_pos);
+ *   Slave_heartbeat_period (only in MariaDB's SHOW ALL SLAVES STATUS)
+ *   → heartbeat_period_ms, else -1. io_state_text is truncated to fit;
+ *   a host, log file name or UUID too long for its field is an error.
+ *
+ * BINLOG_STATUS: File + Position of the first row; zero rows (binary log
+ *   off) → binlog_coord.file empty, pos 0.
+ *
+ * REPLICAS: Server_id, Host, Port per row (Master_id / Source_Id and extra
+ *   columns ignored). Rows with an empty or NULL Host (a replica without
+ *   report_host on MySQL) are left out of the list: nothing can connect to
+ *   them. Port 0 (report_port not set) is kept as 0. At most
+ *   TOPO_MAX_REPLICAS rows are kept, the rest are dropped.
+ *
+ * SEMISYNC_VARS / SEMISYNC_STATUS: Variable_name / Value rows. Old
+ *   (master/slave) and new (source/replica) names are both recognised;
+ *   missing variables leave false / -1.
+ *
+ * LAG: sets has_lag_query; lag_query_s = first column of first row as a
+ *   number of seconds; no row, no column or NULL → -1.
+ */
+int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *res,
+                  topo_snapshot *snap, char *err, size_t errlen);
+
+/*
+ * Recovery statement builders. Each writes one statement (no trailing ';')
+ * into buf and returns 0, -ENOSPC if it does not fit, -EINVAL for an unknown
+ * flavor. The version decides between the old and new syntax:
+ *   MariaDB >= 10.5 (the REPLICA aliases exist from 10.5.1; 10.5.0 was never
+ *   a stable release): STOP/START REPLICA, RESET REPLICA ALL.
+ *   MySQL >= 8.0.22: STOP/START REPLICA, RESET REPLICA ALL.
+ *   Older: STOP/START SLAVE, RESET SLAVE ALL.
+ */
+
+/* STOP SLAVE [IO_THREAD] / STOP REPLICA [IO_THREAD]. */
+int dialect_sql_stop_replica(topo_flavor f, int major, int minor, int patch, bool io_only,
+                             char *buf, size_t len);
+
+/* START SLAVE / START REPLICA. */
+int dialect_sql_start_replica(topo_flavor f, int major, int minor, int patch, char *buf,
+                              size_t len);
+
+/* RESET SLAVE ALL / RESET REPLICA ALL (forget the source entirely). */
+int dialect_sql_reset_replica_all(topo_flavor f, int major, int minor, int patch, char *buf,
+                                  size_t len);
+
+/*
+ * Point a replica at a new source, using GTID auto-positioning:
+ *   MariaDB:  CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=p, MASTER_USER='u',
+ *             MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos,
+ *             MASTER_CONNECT_RETRY=n, MASTER_HEARTBEAT_PERIOD=s.sss
+ *   MySQL 8.0.23+: CHANGE REPLICATION SOURCE TO SOURCE_HOST=..., SOURCE_PORT=...,
+ *             SOURCE_USER=..., SOURCE_PASSWORD=..., SOURCE_AUTO_POSITION=1,
+ *             SOURCE_CONNECT_RETRY=n, SOURCE_HEARTBEAT_PERIOD=s.sss,
+ *             GET_SOURCE_PUBLIC_KEY=1
+ *   MySQL < 8.0.23: CHANGE MASTER TO MASTER_HOST=..., ..., MASTER_AUTO_POSITION=1,
+ *             MASTER_CONNECT_RETRY=n, MASTER_HEARTBEAT_PERIOD=s.sss,
+ *             GET_MASTER_PUBLIC_KEY=1
+ * user / password NULL: the clause is left out (the server keeps its value).
+ * connect_retry_s <= 0 or heartbeat_s < 0: that clause is left out;
+ * heartbeat_s == 0 disables heartbeats. Heartbeat is printed with
+ * millisecond precision and must be <= 4294967 s.
+ *
+ * String literals: ' is doubled, \ is written \\ and newline / CR / ^Z as
+ * \n / \r / \Z, which is right for the default sql_mode. A session with
+ * NO_BACKSLASH_ESCAPES would read a password containing \ wrongly: run these
+ * statements with that mode off. Host and user must not contain a newline,
+ * CR, backslash or control character; the host must not be empty and must be
+ * shorter than TOPO_HOST_MAX; port 1..65535.
+ */
+int dialect_sql_change_source(topo_flavor f, int major, int minor, int patch, const char *host,
+                              int port, const char *user, const char *password,
+                              int connect_retry_s, double heartbeat_s, char *buf, size_t len,
+                              char *err, size_t errlen);
+
+/*
+ * Fence or unfence writes.
+ *   MariaDB: SET GLOBAL read_only=1 / SET GLOBAL read_only=0. (10.11+: users
+ *            with READ ONLY ADMIN may still write; SUPER no longer implies it.)
+ *   MySQL:   on  → SET GLOBAL super_read_only=1 (the server turns read_only
+ *                  on with it, and it also blocks SUPER users);
+ *            off → SET GLOBAL read_only=0 (the server turns super_read_only
+ *                  off with it).
+ */
+int dialect_sql_set_read_only(topo_flavor f, int major, int minor, int patch, bool on, char *buf,
+                              size_t len);
+
+/*
+ * Wait until a GTID position is applied, bounded:
+ *   MariaDB: SELECT MASTER_GTID_WAIT('pos', t)   → 0 reached, -1 timeout
+ *   MySQL:   SELECT WAIT_FOR_EXECUTED_GTID_SET('set', t) → 0 reached, 1 timeout
+ * timeout_s is printed with millisecond precision and must be >= 0.001 and
+ * <= 31536000: MySQL reads a timeout of 0 as "wait forever", so none is ever
+ * sent. The GTID text may hold only letters, digits, '_', ':', ',', '-' and
+ * white space (each white space character is written as a space); anything
+ * else is refused, so it needs no escaping.
+ */
+int dialect_sql_wait_gtid(topo_flavor f, const char *gtid, double timeout_s, char *buf,
+                          size_t len, char *err, size_t errlen);
+
+#endif

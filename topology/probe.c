@@ -1,0 +1,816 @@
+/*
+ * topology/probe.c — non-blocking probe engine over MariaDB Connector/C.
+ *
+ * Each target is a small state machine:
+ *
+ *   DOWN --connect_start--> CONNECTING --ok--> IDLE --due--> QUERY --> STORE <-> NEXT --> IDLE
+ *     ^                         |                |                 (any error/timeout)      |
+ *     +------- failure ---------+---- EOF -------+--------------------------------------------+
+ *
+ * While IDLE the held connection's socket stays in the epoll set for
+ * readability: a server that dies (RST/EOF) or kills us (error packet) makes
+ * it readable at once, which is reported as a failed probe immediately.
+ * Timeouts are deadlines kept in a binary heap; when one passes during an
+ * operation the library is resumed with MYSQL_WAIT_TIMEOUT so it unwinds
+ * cleanly, and the connection is then closed without waiting on the peer.
+ */
+#include "topology/probe.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "topology/dialect.h"
+
+enum target_state {
+    TS_DOWN,        /* no connection; next_at = next connect attempt */
+    TS_CONNECTING,
+    TS_IDLE,        /* connected; next_at = next probe */
+    TS_QUERY,       /* mysql_real_query_start/cont */
+    TS_STORE,       /* mysql_store_result_start/cont */
+    TS_NEXT,        /* mysql_next_result_start/cont */
+};
+
+struct probe_target {
+    probe_engine *eng;
+    topo_addr addr;
+    char ip[64];           /* resolved numeric address; empty = unresolved */
+    char user[128];
+    char *password;
+    char *lag_query;
+    int interval_ms;
+    void *tag;
+
+    MYSQL *m;
+    enum target_state state;
+    int reg_fd;            /* fd registered in epoll, -1 none */
+    uint32_t reg_events;
+    int64_t next_at_ms;    /* when DOWN/IDLE: next action */
+    int64_t deadline_ms;   /* when in an operation */
+    int64_t op_started_ms;
+    uint64_t timer_gen;    /* heap entries with another gen are stale */
+
+    topo_flavor flavor;
+    int ver_major, ver_minor, ver_patch;
+    char version[64];
+    dialect_batch batch;
+    int have_batch;
+    size_t result_idx;
+    MYSQL_RES *res;
+    topo_snapshot snap;    /* being filled */
+
+    int removed;
+    int in_list;
+    probe_target *next_dead;
+};
+
+typedef struct {
+    int64_t when_ms;
+    probe_target *t;
+    uint64_t gen;
+} heap_entry;
+
+struct probe_engine {
+    probe_options opt;
+    int epfd;
+    heap_entry *heap;
+    size_t heap_n, heap_cap;
+    probe_stats stats;
+    int in_run;
+    probe_target *dead;    /* removed while running; freed at the end of run */
+    size_t n_targets;
+};
+
+int64_t probe_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- timer heap ---------------------------------------------------------- */
+
+static int heap_push(probe_engine *e, int64_t when, probe_target *t, uint64_t gen)
+{
+    if (e->heap_n == e->heap_cap) {
+        size_t cap = e->heap_cap ? e->heap_cap * 2 : 64;
+        heap_entry *h = realloc(e->heap, cap * sizeof(*h));
+        if (!h)
+            return -ENOMEM;
+        e->heap = h;
+        e->heap_cap = cap;
+    }
+    size_t i = e->heap_n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (e->heap[p].when_ms <= when)
+            break;
+        e->heap[i] = e->heap[p];
+        i = p;
+    }
+    e->heap[i] = (heap_entry){when, t, gen};
+    return 0;
+}
+
+static void heap_pop(probe_engine *e)
+{
+    heap_entry last = e->heap[--e->heap_n];
+    size_t i = 0, n = e->heap_n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && e->heap[c + 1].when_ms < e->heap[c].when_ms)
+            c++;
+        if (last.when_ms <= e->heap[c].when_ms)
+            break;
+        e->heap[i] = e->heap[c];
+        i = c;
+    }
+    if (n)
+        e->heap[i] = last;
+}
+
+/* (Re)arm the target's single timer. Older heap entries become stale. */
+static void arm(probe_target *t, int64_t when)
+{
+    t->timer_gen++;
+    if (heap_push(t->eng, when, t, t->timer_gen) < 0) {
+        /* Out of memory: nothing sensible to do but try again on next run. */
+        fprintf(stderr, "myorch: probe timer heap: out of memory\n");
+    }
+}
+
+/* ---- epoll registration ---------------------------------------------------- */
+
+static void unregister_fd(probe_target *t)
+{
+    if (t->reg_fd >= 0) {
+        epoll_ctl(t->eng->epfd, EPOLL_CTL_DEL, t->reg_fd, NULL);
+        t->reg_fd = -1;
+        t->reg_events = 0;
+    }
+}
+
+static void register_fd(probe_target *t, int fd, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = t};
+    if (t->reg_fd == fd && t->reg_events == events)
+        return;
+    if (t->reg_fd >= 0 && t->reg_fd != fd)
+        unregister_fd(t);
+    if (t->reg_fd == fd) {
+        epoll_ctl(t->eng->epfd, EPOLL_CTL_MOD, fd, &ev);
+    } else if (epoll_ctl(t->eng->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST) {
+        epoll_ctl(t->eng->epfd, EPOLL_CTL_MOD, fd, &ev);
+    }
+    t->reg_fd = fd;
+    t->reg_events = events;
+}
+
+/* Register for what the library waits on; arm its timeout. */
+static void wait_on(probe_target *t, int status)
+{
+    uint32_t ev = 0;
+    if (status & MYSQL_WAIT_READ)
+        ev |= EPOLLIN;
+    if (status & MYSQL_WAIT_WRITE)
+        ev |= EPOLLOUT;
+    if (status & MYSQL_WAIT_EXCEPT)
+        ev |= EPOLLPRI;
+    register_fd(t, mysql_get_socket(t->m), ev);
+}
+
+/* ---- connection teardown ------------------------------------------------ */
+
+/* Close without ever blocking on the peer: shut the socket first so COM_QUIT
+ * fails at once instead of waiting on a hung server. */
+static void close_conn(probe_target *t)
+{
+    if (t->res) {
+        mysql_free_result(t->res);
+        t->res = NULL;
+    }
+    unregister_fd(t);
+    if (t->m) {
+        int fd = (int)mysql_get_socket(t->m);
+        if (fd >= 0)
+            shutdown(fd, SHUT_RDWR);
+        mysql_close(t->m);
+        t->m = NULL;
+    }
+    if (t->have_batch) {
+        dialect_batch_free(&t->batch);
+        t->have_batch = 0;
+    }
+}
+
+static void deliver(probe_target *t)
+{
+    probe_engine *e = t->eng;
+    t->snap.taken_at_ms = probe_now_ms();
+    if (e->opt.on_result)
+        e->opt.on_result(e->opt.user, t, &t->snap);
+    topo_snapshot_clear(&t->snap);
+}
+
+/* Fail the current operation or connection: report, close, schedule a retry. */
+static void fail(probe_target *t, unsigned code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fail(probe_target *t, unsigned code, const char *fmt, ...)
+{
+    va_list ap;
+    int was_connected = t->state != TS_CONNECTING && t->state != TS_DOWN;
+    int64_t now = probe_now_ms();
+
+    topo_snapshot_clear(&t->snap);
+    t->snap.ok = false;
+    t->snap.error_code = code;
+    va_start(ap, fmt);
+    vsnprintf(t->snap.error, sizeof(t->snap.error), fmt, ap);
+    va_end(ap);
+    if (t->state == TS_CONNECTING)
+        t->eng->stats.connects_failed++;
+    else
+        t->eng->stats.probes_failed++;
+    close_conn(t);
+    t->state = TS_DOWN;
+    /* A connection that was up and dropped is retried at once: the retry
+     * tells a dead server (refused) from a killed session quickly. */
+    t->next_at_ms = was_connected ? now : now + t->interval_ms;
+    arm(t, t->next_at_ms);
+    deliver(t);
+}
+
+static void fail_mysql(probe_target *t, const char *what)
+{
+    unsigned code = mysql_errno(t->m);
+    fail(t, code, "%s: %s (error %u)", what, mysql_error(t->m), code);
+}
+
+/* ---- the state machine ---------------------------------------------------- */
+
+static void step(probe_target *t, int events);
+
+static void start_connect(probe_target *t, int64_t now)
+{
+    MYSQL *ret = NULL;
+    int status;
+    unsigned int zero = 0;
+    my_bool off = 0;
+
+    if (!t->ip[0]) {
+        /* Resolve lazily if the first lookup failed. */
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+        int rc = getaddrinfo(t->addr.host, NULL, &hints, &ai);
+        if (rc != 0 || !ai) {
+            t->state = TS_CONNECTING;
+            fail(t, 2005, "cannot resolve host '%s': %s", t->addr.host, gai_strerror(rc));
+            return;
+        }
+        if (ai->ai_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, t->ip, sizeof(t->ip));
+        else
+            inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, t->ip, sizeof(t->ip));
+        freeaddrinfo(ai);
+    }
+    t->m = mysql_init(NULL);
+    if (!t->m) {
+        t->state = TS_CONNECTING;
+        fail(t, 2008, "out of memory creating a connection");
+        return;
+    }
+    mysql_optionsv(t->m, MYSQL_OPT_NONBLOCK, 0);
+    mysql_optionsv(t->m, MYSQL_OPT_LOCAL_INFILE, &zero);
+    mysql_optionsv(t->m, MYSQL_OPT_RECONNECT, &off);
+    {
+        /* Whole seconds, as a backstop only: the loop enforces ms deadlines. */
+        unsigned int ct = (unsigned)(t->eng->opt.connect_timeout_ms + 999) / 1000;
+        unsigned int rt = (unsigned)(t->eng->opt.read_timeout_ms + 999) / 1000;
+        mysql_optionsv(t->m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+        mysql_optionsv(t->m, MYSQL_OPT_READ_TIMEOUT, &rt);
+        mysql_optionsv(t->m, MYSQL_OPT_WRITE_TIMEOUT, &rt);
+    }
+    t->state = TS_CONNECTING;
+    t->op_started_ms = now;
+    t->deadline_ms = now + t->eng->opt.connect_timeout_ms;
+    arm(t, t->deadline_ms);
+    status = mysql_real_connect_start(&ret, t->m, t->ip, t->user, t->password ? t->password : "",
+                                      NULL, (unsigned)t->addr.port, NULL,
+                                      CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS);
+    if (status)
+        wait_on(t, status);
+    else if (!ret)
+        fail_mysql(t, "connect");
+    else
+        step(t, -1);
+}
+
+static void start_probe(probe_target *t, int64_t now)
+{
+    int err = 0, status;
+    topo_snapshot_clear(&t->snap);
+    t->result_idx = 0;
+    t->op_started_ms = now;
+    t->deadline_ms = now + t->eng->opt.read_timeout_ms;
+    arm(t, t->deadline_ms);
+    t->state = TS_QUERY;
+    status = mysql_real_query_start(&err, t->m, t->batch.sql, (unsigned long)strlen(t->batch.sql));
+    if (status)
+        wait_on(t, status);
+    else
+        step(t, -1);
+    (void)err;
+}
+
+/* Turn a stored result into the dialect's neutral form and fold it in. */
+static int apply_result(probe_target *t, MYSQL_RES *res)
+{
+    char err[256];
+    unsigned n_cols = mysql_num_fields(res);
+    my_ulonglong n_rows = mysql_num_rows(res);
+    MYSQL_FIELD *fields = mysql_fetch_fields(res);
+    const char **names = NULL, **cells = NULL;
+    int rc = 0;
+
+    if (t->result_idx >= t->batch.n) {
+        fail(t, 0, "probe: server returned more result sets than statements sent");
+        return -EPROTO;
+    }
+    names = calloc(n_cols ? n_cols : 1, sizeof(*names));
+    cells = calloc(n_rows > 0 && n_cols > 0 ? (size_t)n_rows * n_cols : 1, sizeof(*cells));
+    if (!names || !cells) {
+        fail(t, 2008, "probe: out of memory");
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (unsigned c = 0; c < n_cols; c++)
+        names[c] = fields[c].name;
+    for (my_ulonglong r = 0; r < n_rows; r++) {
+        MYSQL_ROW row = mysql_fetch_row(res);
+        if (!row)
+            break;
+        for (unsigned c = 0; c < n_cols; c++)
+            cells[r * n_cols + c] = row[c];
+    }
+    {
+        dialect_result dr = {.n_cols = n_cols, .n_rows = (size_t)n_rows, .names = names, .cells = cells};
+        dialect_query_kind kind = t->batch.kinds[t->result_idx];
+        rc = dialect_apply(t->flavor, kind, &dr, &t->snap, err, sizeof(err));
+        if (rc < 0) {
+            fail(t, 0, "probe: cannot read the server's answer: %s", err);
+            goto out;
+        }
+    }
+    t->result_idx++;
+out:
+    free(names);
+    free(cells);
+    return rc;
+}
+
+static void finish_probe(probe_target *t, int64_t now)
+{
+    t->eng->stats.probes_ok++;
+    t->snap.ok = true;
+    t->snap.probe_latency_ms = now - t->op_started_ms;
+    t->snap.flavor = t->flavor;
+    t->snap.version_major = t->ver_major;
+    t->snap.version_minor = t->ver_minor;
+    t->snap.version_patch = t->ver_patch;
+    if (!t->snap.version[0])
+        snprintf(t->snap.version, sizeof(t->snap.version), "%s", t->version);
+    t->state = TS_IDLE;
+    t->next_at_ms = t->op_started_ms + t->interval_ms;
+    if (t->next_at_ms < now)
+        t->next_at_ms = now;
+    /* Watch the idle connection: readable means the server went away. */
+    register_fd(t, mysql_get_socket(t->m), EPOLLIN | EPOLLRDHUP);
+    arm(t, t->next_at_ms);
+    deliver(t);
+}
+
+static void connected(probe_target *t, int64_t now)
+{
+    char err[256];
+    const char *info = mysql_get_server_info(t->m);
+    t->eng->stats.connects_ok++;
+    snprintf(t->version, sizeof(t->version), "%s", info ? info : "");
+    if (dialect_detect(t->version, NULL, &t->flavor, &t->ver_major, &t->ver_minor, &t->ver_patch,
+                       err, sizeof(err)) < 0) {
+        fail(t, 0, "unsupported server: %s", err);
+        return;
+    }
+    if (dialect_probe_batch(t->flavor, t->ver_major, t->ver_minor, t->ver_patch, t->lag_query,
+                            &t->batch, err, sizeof(err)) < 0) {
+        fail(t, 0, "cannot build the probe for this server: %s", err);
+        return;
+    }
+    t->have_batch = 1;
+    start_probe(t, now);
+}
+
+/*
+ * Advance the target's operation. events = the epoll readiness translated to
+ * MYSQL_WAIT_* (or MYSQL_WAIT_TIMEOUT), or -1 when called right after an
+ * operation that completed synchronously.
+ */
+static void step(probe_target *t, int events)
+{
+    int64_t now = probe_now_ms();
+    for (;;) {
+        int status;
+        switch (t->state) {
+        case TS_CONNECTING: {
+            MYSQL *ret = NULL;
+            if (events >= 0) {
+                status = mysql_real_connect_cont(&ret, t->m, events);
+                if (status) {
+                    wait_on(t, status);
+                    return;
+                }
+            } else {
+                ret = t->m; /* completed synchronously and succeeded */
+            }
+            events = -1;
+            if (!ret) {
+                if (mysql_errno(t->m) == 0) {
+                    fail(t, 2013, "connect: timed out after %d ms", t->eng->opt.connect_timeout_ms);
+                } else {
+                    fail_mysql(t, "connect");
+                }
+                return;
+            }
+            connected(t, now);
+            return;
+        }
+        case TS_QUERY: {
+            int err = 0;
+            if (events >= 0) {
+                status = mysql_real_query_cont(&err, t->m, events);
+                if (status) {
+                    wait_on(t, status);
+                    return;
+                }
+            } else {
+                err = mysql_errno(t->m) ? 1 : 0;
+            }
+            events = -1;
+            if (err) {
+                fail_mysql(t, "probe");
+                return;
+            }
+            t->state = TS_STORE;
+            status = mysql_store_result_start(&t->res, t->m);
+            if (status) {
+                wait_on(t, status);
+                return;
+            }
+            continue;
+        }
+        case TS_STORE: {
+            if (events >= 0) {
+                status = mysql_store_result_cont(&t->res, t->m, events);
+                if (status) {
+                    wait_on(t, status);
+                    return;
+                }
+            }
+            events = -1;
+            if (!t->res) {
+                if (mysql_errno(t->m)) {
+                    fail_mysql(t, "probe");
+                    return;
+                }
+            } else {
+                int rc = apply_result(t, t->res);
+                mysql_free_result(t->res);
+                t->res = NULL;
+                if (rc < 0)
+                    return; /* already failed */
+            }
+            if (!mysql_more_results(t->m)) {
+                finish_probe(t, now);
+                return;
+            }
+            t->state = TS_NEXT;
+            {
+                int nr = 0;
+                status = mysql_next_result_start(&nr, t->m);
+                if (status) {
+                    wait_on(t, status);
+                    return;
+                }
+                if (nr > 0) {
+                    fail_mysql(t, "probe");
+                    return;
+                }
+                if (nr < 0) {
+                    finish_probe(t, now);
+                    return;
+                }
+            }
+            t->state = TS_STORE;
+            status = mysql_store_result_start(&t->res, t->m);
+            if (status) {
+                wait_on(t, status);
+                return;
+            }
+            continue;
+        }
+        case TS_NEXT: {
+            int nr = 0;
+            status = mysql_next_result_cont(&nr, t->m, events);
+            if (status) {
+                wait_on(t, status);
+                return;
+            }
+            events = -1;
+            if (nr > 0) {
+                fail_mysql(t, "probe");
+                return;
+            }
+            if (nr < 0) {
+                finish_probe(t, now);
+                return;
+            }
+            t->state = TS_STORE;
+            status = mysql_store_result_start(&t->res, t->m);
+            if (status) {
+                wait_on(t, status);
+                return;
+            }
+            continue;
+        }
+        default:
+            return;
+        }
+    }
+}
+
+/* Idle connection became readable: EOF, reset or an unsolicited error
+ * packet (killed, server shutdown). Any of these means the session is gone. */
+static void idle_readable(probe_target *t)
+{
+    char b;
+    ssize_t n = recv(mysql_get_socket(t->m), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return; /* spurious */
+    t->eng->stats.drops++;
+    if (n == 0)
+        fail(t, 2013, "connection closed by the server (server down or restarting)");
+    else if (n < 0)
+        fail(t, 2013, "connection lost: %s", strerror(errno));
+    else
+        fail(t, 2013, "connection ended by the server (session killed or server shutting down)");
+}
+
+static void on_timer(probe_target *t, int64_t now)
+{
+    switch (t->state) {
+    case TS_DOWN:
+        if (now >= t->next_at_ms)
+            start_connect(t, now);
+        else
+            arm(t, t->next_at_ms);
+        break;
+    case TS_IDLE:
+        if (now >= t->next_at_ms)
+            start_probe(t, now);
+        else
+            arm(t, t->next_at_ms);
+        break;
+    default:
+        if (now >= t->deadline_ms) {
+            int connecting = t->state == TS_CONNECTING;
+            t->eng->stats.timeouts++;
+            /* Let the library unwind its coroutine, then drop the connection. */
+            step(t, MYSQL_WAIT_TIMEOUT);
+            if (t->state != TS_DOWN) {
+                /* It still wants more: give up on it regardless. */
+                fail(t, 2013, "%s: no answer within %d ms", connecting ? "connect" : "probe",
+                     connecting ? t->eng->opt.connect_timeout_ms : t->eng->opt.read_timeout_ms);
+            } else {
+                /* Rewrite the generic library message into one naming the timeout. */
+            }
+        } else {
+            arm(t, t->deadline_ms);
+        }
+        break;
+    }
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+int probe_engine_new(const probe_options *opt, probe_engine **out, char *err, size_t errlen)
+{
+    probe_engine *e = calloc(1, sizeof(*e));
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    e->opt = *opt;
+    if (e->opt.connect_timeout_ms <= 0)
+        e->opt.connect_timeout_ms = 1000;
+    if (e->opt.read_timeout_ms <= 0)
+        e->opt.read_timeout_ms = 2000;
+    e->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (e->epfd < 0) {
+        int rc = -errno;
+        snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+        free(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+static void target_free(probe_target *t)
+{
+    close_conn(t);
+    topo_snapshot_clear(&t->snap);
+    if (t->password) {
+        explicit_bzero(t->password, strlen(t->password));
+        free(t->password);
+    }
+    free(t->lag_query);
+    free(t);
+}
+
+static void free_dead(probe_engine *e)
+{
+    while (e->dead) {
+        probe_target *t = e->dead;
+        e->dead = t->next_dead;
+        target_free(t);
+    }
+}
+
+void probe_engine_free(probe_engine *e)
+{
+    if (!e)
+        return;
+    /* Every live target is referenced from the heap (each has an armed timer). */
+    for (size_t i = 0; i < e->heap_n; i++) {
+        probe_target *t = e->heap[i].t;
+        if (t && !t->removed) {
+            t->removed = 1;
+            t->next_dead = e->dead;
+            e->dead = t;
+        }
+    }
+    free_dead(e);
+    free(e->heap);
+    close(e->epfd);
+    free(e);
+}
+
+int probe_engine_fd(const probe_engine *e) { return e->epfd; }
+const probe_stats *probe_engine_stats(const probe_engine *e) { return &e->stats; }
+
+int probe_engine_timeout_ms(probe_engine *e, int64_t now_ms)
+{
+    while (e->heap_n) {
+        heap_entry *h = &e->heap[0];
+        if (h->t->removed || h->gen != h->t->timer_gen) {
+            heap_pop(e);
+            continue;
+        }
+        int64_t d = h->when_ms - now_ms;
+        return d <= 0 ? 0 : (d > 60000 ? 60000 : (int)d);
+    }
+    return -1;
+}
+
+void probe_engine_run(probe_engine *e, int64_t now_ms)
+{
+    struct epoll_event evs[256];
+    int n;
+
+    e->in_run = 1;
+    do {
+        n = epoll_wait(e->epfd, evs, 256, 0);
+        for (int i = 0; i < n; i++) {
+            probe_target *t = evs[i].data.ptr;
+            int ev = 0;
+            if (t->removed)
+                continue;
+            if (t->state == TS_IDLE) {
+                idle_readable(t);
+                continue;
+            }
+            if (t->state == TS_DOWN)
+                continue;
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+                ev |= MYSQL_WAIT_READ;
+            if (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+                ev |= MYSQL_WAIT_WRITE;
+            if (evs[i].events & EPOLLPRI)
+                ev |= MYSQL_WAIT_EXCEPT;
+            step(t, ev);
+        }
+    } while (n == 256);
+
+    now_ms = probe_now_ms();
+    while (e->heap_n) {
+        heap_entry h = e->heap[0];
+        if (h.t->removed || h.gen != h.t->timer_gen) {
+            heap_pop(e);
+            continue;
+        }
+        if (h.when_ms > now_ms)
+            break;
+        heap_pop(e);
+        h.t->timer_gen++; /* consumed */
+        on_timer(h.t, now_ms);
+    }
+    e->in_run = 0;
+    free_dead(e);
+}
+
+int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const char *password,
+              const char *lag_query, int interval_ms, void *tag, probe_target **out, char *err,
+              size_t errlen)
+{
+    probe_target *t = calloc(1, sizeof(*t));
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (!t)
+        goto oom;
+    t->eng = e;
+    t->addr = *addr;
+    t->reg_fd = -1;
+    t->interval_ms = interval_ms > 0 ? interval_ms : 1000;
+    t->tag = tag;
+    snprintf(t->user, sizeof(t->user), "%s", user ? user : "");
+    if (password && !(t->password = strdup(password)))
+        goto oom;
+    if (lag_query && *lag_query && !(t->lag_query = strdup(lag_query)))
+        goto oom;
+    if (inet_pton(AF_INET, addr->host, buf) == 1 || inet_pton(AF_INET6, addr->host, buf) == 1) {
+        memcpy(t->ip, addr->host, strnlen(addr->host, sizeof(t->ip) - 1));
+    } else {
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+        if (getaddrinfo(addr->host, NULL, &hints, &ai) == 0 && ai) {
+            if (ai->ai_family == AF_INET6)
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, t->ip, sizeof(t->ip));
+            else
+                inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, t->ip, sizeof(t->ip));
+            freeaddrinfo(ai);
+        } /* else resolved again at each connect attempt, and reported then */
+    }
+    t->state = TS_DOWN;
+    t->next_at_ms = probe_now_ms();
+    arm(t, t->next_at_ms);
+    e->n_targets++;
+    *out = t;
+    return 0;
+oom:
+    if (t)
+        target_free(t);
+    snprintf(err, errlen, "out of memory adding a probe target");
+    return -ENOMEM;
+}
+
+void probe_remove(probe_target *t)
+{
+    probe_engine *e;
+    if (!t || t->removed)
+        return;
+    e = t->eng;
+    t->removed = 1;
+    e->n_targets--;
+    close_conn(t);
+    t->next_dead = e->dead;
+    e->dead = t;
+    if (!e->in_run)
+        free_dead(e);
+}
+
+void probe_now(probe_target *t)
+{
+    int64_t now = probe_now_ms();
+    if (t->state == TS_DOWN || t->state == TS_IDLE) {
+        t->next_at_ms = now;
+        arm(t, now);
+    }
+}
+
+void probe_set_interval(probe_target *t, int interval_ms)
+{
+    if (interval_ms > 0)
+        t->interval_ms = interval_ms;
+}
+
+void *probe_tag(const probe_target *t) { return t->tag; }
+const topo_addr *probe_addr(const probe_target *t) { return &t->addr; }
+int probe_connected(const probe_target *t) { return t->state >= TS_IDLE; }
