@@ -79,7 +79,7 @@ static const struct key_def keys[] = {
     { SEC_CLUSTER, "password", parse_heap_text, C(password), 0, 0, 1,
       KF_REQUIRED | KF_INLINE_SECRET, NULL },
     { SEC_CLUSTER, "password_file", parse_secret_file, C(password), 0, 0, 1, KF_REQUIRED,
-      "/etc/myorch/NAME.pass (mode 0600)" },
+      "/etc/myorch/NAME.pass" },
     { SEC_CLUSTER, "replication_user", parse_name, C(replication_user), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "replication_password", parse_heap_text, C(replication_password), 0, 0, 2,
       KF_INLINE_SECRET, NULL },
@@ -318,7 +318,7 @@ static int parse_endpoint(struct parse *p, const struct key_def *k, void *field,
                     strlen(value), k->size - 1);
     problem = endpoint_problem(value, why, sizeof(why));
     if (problem)
-        return bad_value(p, k, value, problem);
+        return fail(p, p->lineno, -EINVAL, "bad value '%s' for %s: %s", value, k->name, problem);
     return 0;
 }
 
@@ -491,8 +491,16 @@ static int finish_section(struct parse *p)
                 continue;
             size_t used = strlen(names);
             snprintf(names + used, sizeof(names) - used, "%s'%s'", used ? " or " : "", keys[j].name);
-            if (keys[j].example && !sample[0])
-                snprintf(sample, sizeof(sample), "%s = %s", keys[j].name, keys[j].example);
+            if (keys[j].example && !sample[0]) {
+                /* Put the cluster's name in place of NAME in the sample. */
+                const char *name_at = strstr(keys[j].example, "NAME");
+                if (name_at && p->sec == SEC_CLUSTER)
+                    snprintf(sample, sizeof(sample), "%s = %.*s%s%s", keys[j].name,
+                             (int)(name_at - keys[j].example), keys[j].example,
+                             p->out->clusters[p->cl_idx].name, name_at + 4);
+                else
+                    snprintf(sample, sizeof(sample), "%s = %s", keys[j].name, keys[j].example);
+            }
         }
         return fail(p, line, -EINVAL, "[%s]: missing required key %s%s%s%s", p->sec_text, names,
                     sample[0] ? " (add e.g. '" : "", sample, sample[0] ? "')" : "");
@@ -502,6 +510,7 @@ static int finish_section(struct parse *p)
 
 static int add_cluster(struct parse *p, const char *name)
 {
+    _Static_assert(CFG_CLUSTER_NAME_MAX < sizeof(((cfg_cluster *)0)->name), "cluster name size");
     if (p->out->n_clusters == p->cap) {
         size_t ncap = p->cap ? p->cap * 2 : 4;
         cfg_cluster *nc = realloc(p->out->clusters, ncap * sizeof(*nc));
@@ -517,7 +526,7 @@ static int add_cluster(struct parse *p, const char *name)
     p->cl_idx = p->out->n_clusters++;
     memset(&p->out->clusters[p->cl_idx], 0, sizeof(cfg_cluster));
     memset(&p->cls[p->cl_idx], 0, sizeof(struct cl_state));
-    snprintf(p->out->clusters[p->cl_idx].name, sizeof(p->out->clusters[p->cl_idx].name), "%s", name);
+    memcpy(p->out->clusters[p->cl_idx].name, name, strlen(name) + 1); /* <= 40 chars, checked */
     p->out->clusters[p->cl_idx].line = p->lineno;
     return 0;
 }
@@ -585,7 +594,8 @@ static int section_header(struct parse *p, const char *t)
         if (add_cluster(p, name))
             return p->rc;
         p->sec = SEC_CLUSTER;
-        snprintf(p->sec_text, sizeof(p->sec_text), "cluster.%s", name);
+        memcpy(p->sec_text, "cluster.", 8);
+        memcpy(p->sec_text + 8, name, len + 1); /* 8 + 40 + 1 <= sizeof(sec_text) */
         return 0;
     }
     if (strncmp(inner, "cluster", 7) == 0 &&

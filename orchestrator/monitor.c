@@ -80,6 +80,8 @@ static void on_result(void *user, probe_target *t, topo_snapshot *snap)
     topo_addr_str(&in->addr, addr, sizeof(addr));
     changes = topo_cluster_update(&c->model, (size_t)idx, snap, now_s);
     c->dirty = true;
+    if (ok && c->model.primary == idx)
+        topo_cluster_note_primary_pos(&c->model, in, in->snap.taken_at_ms);
     if (changes)
         c->version++;
 

@@ -1,6 +1,8 @@
 /* topology/cluster.c — cluster model, discovery decisions, roles, renderings. */
 #include "topology/cluster.h"
 
+#include "topology/gtid.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +23,18 @@ static void instance_free(topo_instance *in)
     free(in);
 }
 
+static void timeline_reset(topo_cluster *c)
+{
+    for (size_t k = 0; k < c->tl_n; k++)
+        gtid_set_free(c->timeline[(c->tl_head + k) % TOPO_TIMELINE_MAX].pos);
+    c->tl_head = c->tl_n = 0;
+    free(c->tl_last_text);
+    c->tl_last_text = NULL;
+}
+
 void topo_cluster_free(topo_cluster *c)
 {
+    timeline_reset(c);
     for (size_t i = 0; i < c->n; i++)
         instance_free(c->v[i]);
     free(c->v);
@@ -69,6 +81,8 @@ topo_instance *topo_cluster_add(topo_cluster *c, const topo_addr *a, bool seed, 
     in->seed = seed;
     in->first_seen_s = now_s;
     in->parent = -1;
+    in->timeline_lag_s = -1;
+    in->behind_trx = -1;
     c->v[c->n++] = in;
     return in;
 }
@@ -211,6 +225,101 @@ size_t topo_cluster_forgettable(const topo_cluster *c, int64_t now_s, int forget
     return n;
 }
 
+static const char *primary_pos_text(const topo_snapshot *s)
+{
+    return s->flavor == TOPO_FLAVOR_MYSQL ? s->gtid_executed : s->gtid_binlog_pos;
+}
+
+static const char *applied_pos_text(const topo_snapshot *s)
+{
+    if (s->flavor == TOPO_FLAVOR_MYSQL)
+        return s->gtid_executed;
+    return s->gtid_slave_pos ? s->gtid_slave_pos : s->gtid_current_pos;
+}
+
+static gtid_kind kind_of(const topo_snapshot *s)
+{
+    return s->flavor == TOPO_FLAVOR_MYSQL ? GTID_KIND_MYSQL : GTID_KIND_MARIADB;
+}
+
+void topo_cluster_note_primary_pos(topo_cluster *c, const topo_instance *p, int64_t at_ms)
+{
+    const char *text = p->have_snap ? primary_pos_text(&p->snap) : NULL;
+    gtid_set *set = NULL;
+    topo_pos_sample *slot;
+
+    if (!text)
+        return;
+    if (!topo_addr_eq(&c->tl_primary, &p->addr)) {
+        timeline_reset(c);
+        c->tl_primary = p->addr;
+    }
+    if (c->tl_last_text && strcmp(c->tl_last_text, text) == 0)
+        return;
+    if (gtid_set_parse(kind_of(&p->snap), text, &set, NULL, 0) < 0)
+        return;
+    if (topo_strset(&c->tl_last_text, text) < 0) {
+        gtid_set_free(set);
+        return;
+    }
+    if (c->tl_n == TOPO_TIMELINE_MAX) {
+        gtid_set_free(c->timeline[c->tl_head].pos);
+        c->tl_head = (c->tl_head + 1) % TOPO_TIMELINE_MAX;
+        c->tl_n--;
+    }
+    slot = &c->timeline[(c->tl_head + c->tl_n) % TOPO_TIMELINE_MAX];
+    slot->at_ms = at_ms;
+    slot->pos = set;
+    c->tl_n++;
+}
+
+/* Timeline lag and transactions behind for one replica. */
+static void timeline_lag(topo_cluster *c, topo_instance *in)
+{
+    const char *text;
+    gtid_set *applied = NULL, *missing = NULL;
+    size_t lo = 0, hi, n_seen;
+
+    in->timeline_lag_s = -1;
+    in->timeline_lag_lower_bound = false;
+    in->behind_trx = -1;
+    if (!in->have_snap || !in->reachable || !in->snap.replica.present || c->tl_n == 0)
+        return;
+    text = applied_pos_text(&in->snap);
+    if (gtid_set_parse(kind_of(&in->snap), text ? text : "", &applied, NULL, 0) < 0)
+        return;
+    /* Only samples the replica could have seen: taken before its probe. */
+    n_seen = 0;
+    while (n_seen < c->tl_n &&
+           c->timeline[(c->tl_head + n_seen) % TOPO_TIMELINE_MAX].at_ms <= in->snap.taken_at_ms)
+        n_seen++;
+    if (n_seen == 0)
+        goto out;
+    if (gtid_set_kind(c->timeline[c->tl_head].pos) != gtid_set_kind(applied))
+        goto out;
+    /* Positions only grow: binary search the first sample the replica lacks. */
+    hi = n_seen;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (gtid_set_is_subset(c->timeline[(c->tl_head + mid) % TOPO_TIMELINE_MAX].pos, applied))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == n_seen) {
+        in->timeline_lag_s = 0;
+    } else {
+        int64_t since = c->timeline[(c->tl_head + lo) % TOPO_TIMELINE_MAX].at_ms;
+        in->timeline_lag_s = (double)(in->snap.taken_at_ms - since) / 1000.0;
+        in->timeline_lag_lower_bound = lo == 0 && c->tl_n == TOPO_TIMELINE_MAX;
+    }
+    if (gtid_set_subtract(c->timeline[(c->tl_head + n_seen - 1) % TOPO_TIMELINE_MAX].pos, applied, &missing) == 0)
+        in->behind_trx = (int64_t)(gtid_set_count(missing) > INT64_MAX ? INT64_MAX : gtid_set_count(missing));
+out:
+    gtid_set_free(missing);
+    gtid_set_free(applied);
+}
+
 /* Index of the member instance `in` replicates from, or -1. */
 static int find_parent(const topo_cluster *c, size_t i)
 {
@@ -290,6 +399,8 @@ void topo_cluster_derive(topo_cluster *c)
         else
             in->role = TOPO_ROLE_DETACHED;
     }
+    for (size_t i = 0; i < c->n; i++)
+        timeline_lag(c, c->v[i]);
 }
 
 const char *topo_role_name(topo_role r)
@@ -323,7 +434,9 @@ double topo_instance_lag_s(const topo_instance *in)
         return -1;
     if (in->snap.has_lag_query && in->snap.lag_query_s >= 0)
         return in->snap.lag_query_s;
-    return in->snap.replica.seconds_behind >= 0 ? (double)in->snap.replica.seconds_behind : -1;
+    if (in->snap.replica.seconds_behind >= 0)
+        return (double)in->snap.replica.seconds_behind;
+    return in->timeline_lag_s;
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -539,6 +652,14 @@ json_t *topo_instance_to_json(const topo_instance *in, int64_t now_s)
     json_object_set_new(j, "down_for_s", in->down_since_s ? json_integer(now_s - in->down_since_s) : json_null());
     json_object_set_new(j, "gtid", json_string(topo_instance_gtid(in)));
     json_object_set_new(j, "lag_s", lag >= 0 ? json_real(lag) : json_null());
+    json_object_set_new(j, "lag_source",
+                        lag < 0 ? json_null()
+                        : (in->snap.has_lag_query && in->snap.lag_query_s >= 0) ? json_string("lag_query")
+                        : in->snap.replica.seconds_behind >= 0 ? json_string("seconds_behind")
+                                                               : json_string("gtid_timeline"));
+    json_object_set_new(j, "timeline_lag_s", in->timeline_lag_s >= 0 ? json_real(in->timeline_lag_s) : json_null());
+    json_object_set_new(j, "timeline_lag_lower_bound", json_boolean(in->timeline_lag_lower_bound));
+    json_object_set_new(j, "behind_trx", in->behind_trx >= 0 ? json_integer(in->behind_trx) : json_null());
     json_object_set_new(j, "snapshot", in->have_snap ? topo_snapshot_to_json(&in->snap) : json_null());
     return j;
 }
@@ -613,9 +734,12 @@ static void render_one(const json_t *in, FILE *out, bool color)
             json_t *lag = json_object_get(in, "lag_s");
             fprintf(out, "  %sio=%s sql=%s%s", C(color && bad, "\033[33;1m"), io, sql, C(color && bad, "\033[0m"));
             if (json_is_number(lag))
-                fprintf(out, " lag=%.0fs", json_number_value(lag));
+                fprintf(out, " lag=%s%.1fs", json_is_true(json_object_get(in, "timeline_lag_lower_bound")) ? ">=" : "",
+                        json_number_value(lag));
             else
                 fprintf(out, " lag=?");
+            if (json_integer_value(json_object_get(in, "behind_trx")) > 0)
+                fprintf(out, " behind=%lldtrx", (long long)json_integer_value(json_object_get(in, "behind_trx")));
             if (json_integer_value(json_object_get(rep, "sql_delay_s")) > 0)
                 fprintf(out, " delay=%llds", (long long)json_integer_value(json_object_get(rep, "sql_delay_s")));
         }

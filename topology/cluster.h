@@ -46,7 +46,20 @@ typedef struct topo_instance {
     int parent;              /* index of the server it replicates from, -1 none/unknown */
     topo_role role;
     int depth;
+    /* Lag measured against the primary's GTID timeline (works when
+     * Seconds_Behind is NULL, e.g. SQL thread stopped): seconds since the
+     * primary was first seen with a transaction this replica has not applied. */
+    double timeline_lag_s;   /* -1 unknown */
+    bool timeline_lag_lower_bound; /* the gap is older than the timeline kept */
+    int64_t behind_trx;      /* transactions the primary has that it has not applied, -1 unknown */
 } topo_instance;
+
+/* Samples of the primary's GTID position, for timeline lag. */
+#define TOPO_TIMELINE_MAX 256
+typedef struct {
+    int64_t at_ms;           /* monotonic ms of the primary's probe */
+    struct gtid_set *pos;
+} topo_pos_sample;
 
 typedef struct {
     topo_addr alias;
@@ -60,6 +73,10 @@ typedef struct topo_cluster {
     int primary;             /* index of the primary, -1 when none is known */
     topo_alias *aliases;
     size_t n_aliases, cap_aliases;
+    topo_pos_sample timeline[TOPO_TIMELINE_MAX]; /* ring, oldest at tl_head */
+    size_t tl_head, tl_n;
+    topo_addr tl_primary;    /* whose positions the timeline holds */
+    char *tl_last_text;      /* last recorded position text (skip duplicates) */
 } topo_cluster;
 
 /* What topo_cluster_update() saw change; the daemon turns these into events. */
@@ -108,12 +125,20 @@ size_t topo_cluster_unknown_neighbours(const topo_cluster *c, size_t i, topo_add
 size_t topo_cluster_forgettable(const topo_cluster *c, int64_t now_s, int forget_after_s,
                                 size_t *out, size_t max);
 
-/* Recompute parent, role, depth and the primary. */
+/*
+ * Record the primary's GTID position (MariaDB gtid_binlog_pos, MySQL
+ * gtid_executed) seen at at_ms. Unchanged positions are skipped; a new
+ * primary restarts the timeline. Unparseable text is ignored.
+ */
+void topo_cluster_note_primary_pos(topo_cluster *c, const topo_instance *primary, int64_t at_ms);
+
+/* Recompute parent, role, depth, the primary and replica lag figures. */
 void topo_cluster_derive(topo_cluster *c);
 
 /* The GTID position worth showing for an instance ("" when unknown). */
 const char *topo_instance_gtid(const topo_instance *in);
-/* Replication lag in seconds, or -1 when not a replica / unknown. */
+/* Replication lag in seconds, or -1 when not a replica / unknown: the
+ * heartbeat lag query if configured, else Seconds_Behind, else timeline lag. */
 double topo_instance_lag_s(const topo_instance *in);
 const char *topo_role_name(topo_role r);
 

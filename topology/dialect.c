@@ -660,6 +660,7 @@ static int apply_vars(topo_flavor f, const pctx *c, topo_snapshot *snap)
     }
 
     /* Commit. */
+    rc = 0;
     snap->flavor = f;
     snap->server_id = t.server_id;
     memcpy(snap->version, t.version, sizeof(snap->version));
@@ -924,7 +925,8 @@ static int apply_binlog_status(const pctx *c, topo_snapshot *snap)
 
     memset(&t, 0, sizeof(t));
     if (c->r->n_rows > 0) {
-        if ((rc = need_file(c, 0, A("File"), &t)) < 0 || (rc = need_pos(c, 0, A("Position"), &t)) < 0)
+        if ((rc = need_file(c, 0, A("File"), &t)) < 0 ||
+            (rc = need_pos(c, 0, A("Position"), &t)) < 0)
             return rc;
     }
     snap->binlog_coord = t;
@@ -1144,7 +1146,8 @@ int dialect_sql_stop_replica(topo_flavor f, int major, int minor, int patch, boo
 {
     if (!flavor_known(f))
         return -EINVAL;
-    return emit(buf, len, "STOP %s%s", has_replica_verbs(f, major, minor, patch) ? "REPLICA" : "SLAVE",
+    return emit(buf, len, "STOP %s%s",
+                has_replica_verbs(f, major, minor, patch) ? "REPLICA" : "SLAVE",
                 io_only ? " IO_THREAD" : "");
 }
 
@@ -1254,17 +1257,17 @@ int dialect_sql_change_source(topo_flavor f, int major, int minor, int patch, co
     bool new_syntax;
     int rc = 0;
 
-    if (!flavor_known(f)) {
-        set_err(err, errlen, "change source: unknown flavor");
-        rc = -EINVAL;
-        goto out;
-    }
     if (!buf || len == 0) {
         set_err(err, errlen, "change source: no output buffer");
         rc = -ENOSPC;
         goto out;
     }
     buf[0] = '\0';
+    if (!flavor_known(f)) {
+        set_err(err, errlen, "change source: unknown flavor");
+        rc = -EINVAL;
+        goto out;
+    }
     if (!host || !*host || strlen(host) >= TOPO_HOST_MAX || !plain_ident(host)) {
         set_err(err, errlen, "change source: bad host (empty, too long, or contains a "
                              "control character or backslash)");
@@ -1346,17 +1349,17 @@ int dialect_sql_wait_gtid(topo_flavor f, const char *gtid, double timeout_s, cha
     outbuf o = {.buf = buf, .len = len};
     int rc = 0;
 
-    if (!flavor_known(f)) {
-        set_err(err, errlen, "wait gtid: unknown flavor");
-        rc = -EINVAL;
-        goto out;
-    }
     if (!buf || len == 0) {
         set_err(err, errlen, "wait gtid: no output buffer");
         rc = -ENOSPC;
         goto out;
     }
     buf[0] = '\0';
+    if (!flavor_known(f)) {
+        set_err(err, errlen, "wait gtid: unknown flavor");
+        rc = -EINVAL;
+        goto out;
+    }
     if (!gtid) {
         set_err(err, errlen, "wait gtid: no GTID position");
         rc = -EINVAL;

@@ -29,8 +29,9 @@
  * On any error dialect_apply() leaves the snapshot unchanged.
  *
  * Privileges the probe batch needs on the server (not checked here): MariaDB
- * REPLICATION MASTER ADMIN / SLAVE MONITOR (10.5.2+) or REPLICATION CLIENT +
- * REPLICATION SLAVE (older); MySQL REPLICATION CLIENT + REPLICATION SLAVE.
+ * 10.11 SLAVE MONITOR + BINLOG MONITOR + REPLICATION MASTER ADMIN (checked on a
+ * live 10.11.19: each one missing fails the batch); older MariaDB and MySQL
+ * REPLICATION CLIENT + REPLICATION SLAVE.
  * A statement failing in a multi-statement batch stops the server from
  * running the rest, so a missing privilege fails the whole probe.
  */

@@ -1055,16 +1055,16 @@ static int parse_mysql(const char *text, gtid_set *s, char *err, size_t errlen)
             while (is_ws(text[p]))
                 p++;
         }
+        if (text[p] != '\0' && text[p] != ',') {
+            item_err(err, errlen, text, start, p,
+                     "unexpected %s (expected ':', ',' or end)", char_desc(text[p], cb));
+            return -EINVAL;
+        }
         if (!cur_has_ival) {
             if (cur_tagged)
                 item_err(err, errlen, text, start, p, "tag '%s' has no interval", cur->tag);
             else
                 item_err(err, errlen, text, start, p, "uuid has no interval");
-            return -EINVAL;
-        }
-        if (text[p] != '\0' && text[p] != ',') {
-            item_err(err, errlen, text, start, p,
-                     "unexpected %s (expected ':', ',' or end)", char_desc(text[p], cb));
             return -EINVAL;
         }
     }

@@ -1,17 +1,20 @@
 /*
  * tests/fuzz/fuzz_gtid.c — fuzz target for topology/gtid.{h,c}.
  *
- * The input is parsed whole as both GTID kinds (and as a binlog coordinate),
- * then split in two (at the first '|', else in the middle) and the halves are
+ * The input is parsed whole as both GTID kinds (and as a binlog coordinate);
+ * a valid input is paired with fixed reference sets; then the input is split in two (at the first '|', else in the middle) and the halves are
  * combined with the set algebra. Invariants are checked with abort():
  *   format(parse(x)) re-parses to an equal set and prints the same text;
  *   a−b ⊆ a; (a−b) ∩ b = ∅; a ⊆ a∪b; a∩b ⊆ a and ⊆ b; (a−b) ∪ (a∩b) = a;
  *   |a−b| + |a∩b| = |a|; a−b = ∅ iff a ⊆ b; compare() agrees with subset
  *   and is antisymmetric; most_advanced() agrees with compare(); the text
  *   errant helper agrees with subtract.
- * Build with -fsanitize=fuzzer (clang) or link with tests/fuzz/driver.c.
+ * Returns -1 (libFuzzer: "do not add to the corpus") when the whole input is
+ * valid as neither kind. Build with -fsanitize=fuzzer (clang) or link with
+ * tests/fuzz/driver.c.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,9 +127,19 @@ static gtid_set *check_one(gtid_kind kind, const char *text)
     return s;
 }
 
-static void check_pair(gtid_kind kind, const char *ta, const char *tb)
+/* Plain parse, NULL when invalid. */
+static gtid_set *parse_only(gtid_kind kind, const char *text)
 {
-    gtid_set *a = check_one(kind, ta), *b = check_one(kind, tb);
+    gtid_set *s = NULL;
+
+    return gtid_set_parse(kind, text, &s, NULL, 0) == 0 ? s : NULL;
+}
+
+/* Pair invariants; deep: also run the single-set checks on both operands. */
+static void check_pair(gtid_kind kind, const char *ta, const char *tb, bool deep)
+{
+    gtid_set *a = deep ? check_one(kind, ta) : parse_only(kind, ta);
+    gtid_set *b = deep ? check_one(kind, tb) : parse_only(kind, tb);
     gtid_set *u, *d, *d2, *x, *t, *e;
     const gtid_set *pair[3];
     gtid_cmp c, c2;
@@ -179,7 +192,7 @@ static void check_pair(gtid_kind kind, const char *ta, const char *tb)
         FZ_CHECK(gtid_set_count(d) + gtid_set_count(x) == gtid_set_count(a));
     /* subtract results (MariaDB range notation) round-trip */
     fd = must_format(d);
-    t = check_one(kind, fd);
+    t = parse_only(kind, fd);
     FZ_CHECK(t != NULL && gtid_set_equal(t, d));
     gtid_set_free(t);
     /* errant = subtract, on sets and on text */
@@ -235,20 +248,43 @@ static void check_coord(const char *text)
     }
 }
 
+/* Fixed partners for the whole input, so that every valid input also gets
+ * the pair checks (two valid halves of a mutated input are rarer). */
+static const char *const refs_mariadb[] = {
+    "0-1-10,1-2-5",
+    "0-2-10,2-1-3..7,4294967295-1-18446744073709551615",
+};
+static const char *const refs_mysql[] = {
+    "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:1-5:7,9e520b78-013c-11eb-a84c-0800271bf591:50-100",
+    "11111111-1111-1111-1111-111111111111:1-3:tag_1:2,aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:3-9223372036854775806",
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *buf = malloc(size + 1);
     char *a, *b;
     const char *bar;
     size_t split;
+    bool valid = false;
 
     if (!buf)
         return 0;
     memcpy(buf, data, size);
     buf[size] = '\0'; /* the text ends at the first NUL */
 
-    for (int k = GTID_KIND_MARIADB; k <= GTID_KIND_MYSQL; k++)
-        gtid_set_free(check_one((gtid_kind)k, buf));
+    for (int k = GTID_KIND_MARIADB; k <= GTID_KIND_MYSQL; k++) {
+        gtid_set *s = check_one((gtid_kind)k, buf);
+        const char *const *refs = k == GTID_KIND_MARIADB ? refs_mariadb : refs_mysql;
+        if (!s)
+            continue;
+        valid = true;
+        gtid_set_free(s);
+        /* one reference and one direction per input, picked by its length */
+        if (size % 4 < 2)
+            check_pair((gtid_kind)k, buf, refs[size % 2], false);
+        else
+            check_pair((gtid_kind)k, refs[size % 2], buf, false);
+    }
     check_coord(buf);
 
     size = strlen(buf);
@@ -258,10 +294,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     b = strdup(buf + split + (bar ? 1 : 0));
     if (a && b) {
         for (int k = GTID_KIND_MARIADB; k <= GTID_KIND_MYSQL; k++)
-            check_pair((gtid_kind)k, a, b);
+            check_pair((gtid_kind)k, a, b, true);
     }
     free(a);
     free(b);
     free(buf);
-    return 0;
+    /* libFuzzer protocol: -1 = do not keep this input in the corpus */
+    return valid ? 0 : -1;
 }

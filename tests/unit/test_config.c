@@ -1,0 +1,1195 @@
+/*
+ * tests/unit/test_config.c — configuration loading and validation.
+ *
+ * Table-driven: every row of cases[] is a config text written (with its
+ * password files) into a fresh mkdtemp directory, then loaded. A row either
+ * expects success and runs a check function, or expects an error code and
+ * substrings of the one error message (including "myorch.ini:LINE:").
+ * In texts and expected messages "@DIR@" becomes the temporary directory
+ * and "@X<n>@" becomes n 'x' characters (for length limits).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "orchestrator/config.h"
+
+/* ------------------------------------------------------------------ wipe spy */
+
+/*
+ * This definition takes the place of libc's explicit_bzero() for the code
+ * linked into this test, so cfg_free() can be checked to wipe each secret
+ * (the memory itself cannot be inspected after it is freed).
+ */
+#define MAX_WIPES 64
+static struct {
+    const void *ptr;
+    size_t len;
+    char before[64];
+} wipes[MAX_WIPES];
+static size_t n_wipes;
+static bool wipe_recording;
+
+void explicit_bzero(void *s, size_t n)
+{
+    if (wipe_recording && n_wipes < MAX_WIPES) {
+        size_t keep = n < sizeof(wipes[0].before) - 1 ? n : sizeof(wipes[0].before) - 1;
+        wipes[n_wipes].ptr = s;
+        wipes[n_wipes].len = n;
+        memcpy(wipes[n_wipes].before, s, keep);
+        wipes[n_wipes].before[keep] = '\0';
+        n_wipes++;
+    }
+    memset(s, 0, n);
+    __asm__ __volatile__("" : : "r"(s) : "memory");
+}
+
+/* With -D_FORTIFY_SOURCE, glibc's headers route explicit_bzero() here. */
+void __explicit_bzero_chk(void *s, size_t n, size_t dest_len);
+void __explicit_bzero_chk(void *s, size_t n, size_t dest_len)
+{
+    (void)dest_len;
+    explicit_bzero(s, n);
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+struct buf {
+    char *s;
+    size_t len, cap;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *ns = realloc(b->s, cap);
+        assert_non_null(ns);
+        b->s = ns;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+/* Expand @DIR@ and @X<n>@ in t. Returns a heap string. */
+static char *expand(const char *t, const char *dir)
+{
+    struct buf b = { 0 };
+    buf_add(&b, "", 0);
+    while (*t) {
+        if (strncmp(t, "@DIR@", 5) == 0) {
+            buf_add(&b, dir, strlen(dir));
+            t += 5;
+            continue;
+        }
+        if (t[0] == '@' && t[1] == 'X' && isdigit((unsigned char)t[2])) {
+            char *end;
+            unsigned long n = strtoul(t + 2, &end, 10);
+            if (*end == '@') {
+                for (unsigned long i = 0; i < n; i++)
+                    buf_add(&b, "x", 1);
+                t = end + 1;
+                continue;
+            }
+        }
+        buf_add(&b, t, 1);
+        t++;
+    }
+    return b.s;
+}
+
+static void write_file(const char *path, const char *content, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, content, len), (ssize_t)len);
+    assert_int_equal(fchmod(fd, mode), 0); /* exact mode, whatever the umask */
+    assert_int_equal(close(fd), 0);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void rm_tree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Fixture for the hand-written tests: *state is a fresh temporary directory,
+ * removed afterwards even when the test fails. */
+static int tmpdir_setup(void **state)
+{
+    char *dir = strdup("/tmp/test_config.XXXXXX");
+    if (!dir || !mkdtemp(dir)) {
+        free(dir);
+        return -1;
+    }
+    *state = dir;
+    return 0;
+}
+
+static int tmpdir_teardown(void **state)
+{
+    rm_tree(*state);
+    free(*state);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the table */
+
+struct file_spec {
+    const char *name;      /* relative to the temporary directory */
+    const char *content;   /* NULL with is_dir */
+    mode_t mode;
+    bool is_dir;
+};
+
+struct cfg_case {
+    const char *title;
+    const char *ini;
+    mode_t ini_mode;       /* 0: 0600 */
+    struct file_spec files[4];
+    int rc;                /* expected result; 0 = loads */
+    const char *err[3];    /* substrings of the error message */
+    void (*check)(const cfg_config *c, const char *dir);
+};
+
+#define PASS_EAST { "east.pass", "s3cret\n", 0600, false }
+/* A complete cluster section: 4 lines. */
+#define EAST "[cluster.east]\nseeds = db1:3306\nuser = myorch\npassword_file = east.pass\n"
+#define WEST "[cluster.west]\nseeds = db2:3306\nuser = myorch\npassword_file = east.pass\n"
+
+/* --- checks for the rows that must load --- */
+
+static void check_defaults(const cfg_config *c, const char *dir)
+{
+    const cfg_cluster *e;
+    char want[4200];
+
+    snprintf(want, sizeof(want), "%s/myorch.ini", dir);
+    assert_string_equal(c->path, want);
+    assert_string_equal(c->state_dir, "/var/lib/myorch");
+    assert_int_equal(c->poll_interval_ms, 500);
+    assert_int_equal(c->log_level, CFG_LOG_INFO);
+    assert_int_equal(c->connect_timeout_ms, 1000);
+    assert_int_equal(c->read_timeout_ms, 2000);
+    assert_int_equal(c->forget_after_s, 3600);
+    assert_string_equal(c->control_socket, "ipc:///var/lib/myorch/control.sock");
+    assert_string_equal(c->event_socket, "ipc:///var/lib/myorch/events.sock");
+    assert_int_equal(c->n_clusters, 1);
+    e = &c->clusters[0];
+    assert_string_equal(e->name, "east");
+    assert_int_equal(e->line, 1);
+    assert_int_equal(e->n_seeds, 1);
+    assert_string_equal(e->seeds[0].host, "db1");
+    assert_int_equal(e->seeds[0].port, 3306);
+    assert_string_equal(e->user, "myorch");
+    assert_string_equal(e->password, "s3cret");
+    assert_string_equal(e->replication_user, "myorch");
+    assert_string_equal(e->replication_password, "s3cret");
+    assert_ptr_not_equal(e->replication_password, e->password); /* own copy */
+    assert_int_equal(e->poll_interval_ms, 500);
+    assert_null(e->lag_query);
+}
+
+static void check_globals(const cfg_config *c, const char *dir)
+{
+    (void)dir;
+    assert_string_equal(c->state_dir, "/srv/orch");
+    assert_int_equal(c->poll_interval_ms, 50);
+    assert_int_equal(c->log_level, CFG_LOG_DEBUG);
+    assert_int_equal(c->connect_timeout_ms, 60000);
+    assert_int_equal(c->read_timeout_ms, 10);
+    assert_int_equal(c->forget_after_s, 31536000);
+    assert_string_equal(c->control_socket, "ipc:///srv/orch/control.sock");
+    assert_string_equal(c->event_socket, "ipc:///srv/orch/events.sock");
+    assert_int_equal(c->clusters[0].poll_interval_ms, 50);
+}
+
+static void check_globals_high(const cfg_config *c, const char *dir)
+{
+    (void)dir;
+    assert_int_equal(c->poll_interval_ms, 600000);
+    assert_int_equal(c->log_level, CFG_LOG_ERROR);
+    assert_int_equal(c->connect_timeout_ms, 10);
+    assert_int_equal(c->read_timeout_ms, 600000);
+    assert_int_equal(c->forget_after_s, 1);
+}
+
+static void check_sockets(const cfg_config *c, const char *dir)
+{
+    (void)dir;
+    assert_string_equal(c->control_socket, "tcp://127.0.0.1:5555");
+    assert_string_equal(c->event_socket, "ipc:///run/myorch/ev.sock");
+}
+
+static void check_root_state_dir(const cfg_config *c, const char *dir)
+{
+    (void)dir;
+    assert_string_equal(c->state_dir, "/");
+    assert_string_equal(c->control_socket, "ipc:///control.sock");
+    assert_string_equal(c->event_socket, "ipc:///events.sock");
+}
+
+static void check_ipv6(const cfg_config *c, const char *dir)
+{
+    const cfg_cluster *e = &c->clusters[0];
+    (void)dir;
+    assert_int_equal(e->n_seeds, 5);
+    assert_string_equal(e->seeds[0].host, "::1");
+    assert_int_equal(e->seeds[0].port, 3307);
+    assert_string_equal(e->seeds[1].host, "fe80::1%eth0");
+    assert_int_equal(e->seeds[1].port, 3306);
+    assert_string_equal(e->seeds[2].host, "db1.example.com");
+    assert_int_equal(e->seeds[2].port, 3306);
+    assert_string_equal(e->seeds[3].host, "10.0.0.1");
+    assert_int_equal(e->seeds[3].port, 3308);
+    assert_string_equal(e->seeds[4].host, "2001:db8::1");
+    assert_int_equal(e->seeds[4].port, 65535);
+}
+
+static void check_several(const cfg_config *c, const char *dir)
+{
+    const cfg_cluster *e, *w, *s;
+    (void)dir;
+    assert_int_equal(c->n_clusters, 3);
+    assert_int_equal(c->poll_interval_ms, 1000);
+    e = cfg_find_cluster(c, "east");
+    w = cfg_find_cluster(c, "west");
+    s = cfg_find_cluster(c, "south-2_b");
+    assert_non_null(e);
+    assert_non_null(w);
+    assert_non_null(s);
+    assert_null(cfg_find_cluster(c, "north"));
+    assert_null(cfg_find_cluster(c, "EAST"));
+    assert_ptr_equal(e, &c->clusters[0]);
+    assert_ptr_equal(w, &c->clusters[1]);
+    assert_ptr_equal(s, &c->clusters[2]);
+
+    assert_int_equal(e->line, 1);
+    assert_int_equal(e->poll_interval_ms, 250);
+    assert_string_equal(e->password, "s3cret");
+    assert_string_equal(e->lag_query, "SELECT TIMESTAMPDIFF(SECOND, MAX(ts), NOW()) FROM hb.hb");
+    assert_int_equal(e->n_seeds, 2);
+
+    assert_int_equal(w->line, 8);
+    assert_int_equal(w->poll_interval_ms, 1000); /* [myorch] comes later in the file */
+    assert_string_equal(w->user, "orch_w");
+    assert_string_equal(w->password, "inl;ine");
+    assert_string_equal(w->replication_user, "repl");
+    assert_string_equal(w->replication_password, "r3pl!");
+    assert_null(w->lag_query);
+
+    assert_int_equal(s->line, 15);
+    assert_string_equal(s->replication_user, "repl_s");
+    assert_string_equal(s->password, "s3cret");
+    assert_string_equal(s->replication_password, "s3cret"); /* defaults to the user's */
+    assert_ptr_not_equal(s->replication_password, s->password);
+}
+
+static void check_stripped(const cfg_config *c, const char *dir)
+{
+    const cfg_cluster *e = &c->clusters[0];
+    (void)dir;
+    assert_string_equal(e->password, "pass word ");
+    assert_string_equal(e->replication_password, "  x");
+}
+
+static void check_syntax(const cfg_config *c, const char *dir)
+{
+    const cfg_cluster *e = &c->clusters[0];
+    (void)dir;
+    assert_int_equal(c->log_level, CFG_LOG_WARN);
+    assert_int_equal(c->poll_interval_ms, 700);
+    assert_string_equal(e->name, "east");
+    assert_int_equal(e->line, 8);
+    assert_int_equal(e->n_seeds, 2);
+    assert_string_equal(e->seeds[1].host, "db2");
+    assert_string_equal(e->user, "my#orch");
+    assert_string_equal(e->password, "pa;ss \"quoted\"");
+    assert_string_equal(e->lag_query, "SELECT 1");
+}
+
+static void check_limits(const cfg_config *c, const char *dir)
+{
+    const cfg_cluster *e = &c->clusters[0], *f = &c->clusters[1];
+    (void)dir;
+    assert_int_equal(strlen(e->name), 40);
+    assert_int_equal(strlen(e->lag_query), 198 - strlen("lag_query = "));
+    assert_int_equal(strlen(f->lag_query), 198 - strlen("lag_query = "));
+    assert_int_equal(strlen(e->user), 127);
+}
+
+static void check_inline_ok(const cfg_config *c, const char *dir)
+{
+    (void)dir;
+    assert_string_equal(c->clusters[0].password, "hunter2");
+    assert_string_equal(c->clusters[0].replication_password, "hunter3");
+}
+
+static void check_repl_default_pw(const cfg_config *c, const char *dir)
+{
+    (void)dir;
+    assert_string_equal(c->clusters[0].replication_user, "repl");
+    assert_string_equal(c->clusters[0].replication_password, "s3cret");
+}
+
+static const struct cfg_case cases[] = {
+    /* ---------------------------------------------------------- loads */
+    { .title = "defaults", .ini = EAST, .files = { PASS_EAST }, .check = check_defaults },
+    { .title = "global overrides, low bounds",
+      .ini = "[myorch]\n"
+             "state_dir = /srv/orch//\n"
+             "poll_interval_ms = 50\n"
+             "log_level = DEBUG\n"
+             "connect_timeout_ms = 60000\n"
+             "read_timeout_ms = 10\n"
+             "forget_after_s = 31536000\n" EAST,
+      .files = { PASS_EAST }, .check = check_globals },
+    { .title = "global overrides, high bounds",
+      .ini = "[myorch]\npoll_interval_ms = 600000\nlog_level = error\nconnect_timeout_ms = 10\n"
+             "read_timeout_ms = 600000\nforget_after_s = 1\n" EAST,
+      .files = { PASS_EAST }, .check = check_globals_high },
+    { .title = "explicit sockets",
+      .ini = "[myorch]\ncontrol_socket = tcp://127.0.0.1:5555\n"
+             "event_socket = ipc:///run/myorch/ev.sock\n" EAST,
+      .files = { PASS_EAST }, .check = check_sockets },
+    { .title = "state_dir = /",
+      .ini = "[myorch]\nstate_dir = /\n" EAST, .files = { PASS_EAST }, .check = check_root_state_dir },
+    { .title = "IPv6 seeds and default ports",
+      .ini = "[cluster.east]\n"
+             "seeds = [::1]:3307,[fe80::1%eth0] ,  db1.example.com,10.0.0.1:3308, [2001:db8::1]:65535\n"
+             "user = myorch\npassword_file = east.pass\n",
+      .files = { PASS_EAST }, .check = check_ipv6 },
+    { .title = "several clusters, overrides, [myorch] last",
+      .ini = "[cluster.east]\n"                                      /* 1 */
+             "seeds = db1, db2:3307\n"
+             "user = myorch\n"
+             "password_file = @DIR@/east.pass\n"
+             "poll_interval_ms = 250\n"
+             "lag_query = SELECT TIMESTAMPDIFF(SECOND, MAX(ts), NOW()) FROM hb.hb\n"
+             "\n"
+             "[cluster.west]\n"                                      /* 8 */
+             "seeds = db3\n"
+             "user = orch_w\n"
+             "password = inl;ine\n"
+             "replication_user = repl\n"
+             "replication_password_file = sub/repl.pass\n"
+             "\n"
+             "[cluster.south-2_b]\n"                                 /* 15 */
+             "seeds = db4\n"
+             "user = myorch\n"
+             "password_file = east.pass\n"
+             "replication_user = repl_s\n"
+             "[myorch]\n"
+             "poll_interval_ms = 1000\n",
+      .files = { PASS_EAST, { "sub", NULL, 0700, true }, { "sub/repl.pass", "r3pl!", 0640, false } },
+      .check = check_several },
+    { .title = "secrets: trailing newlines stripped, other whitespace kept",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword_file = east.pass\n"
+             "replication_password_file = repl.pass\n",
+      .files = { { "east.pass", "pass word \r\n\r\n\n", 0600, false },
+                 { "repl.pass", "  x\n", 0400, false } },
+      .check = check_stripped },
+    { .title = "syntax: BOM, CRLF, comments, inline comments, name:value, indentation",
+      .ini = "\xEF\xBB\xBF; leading comment after a BOM\r\n"            /* 1 */
+             "# hash comment\r\n"
+             "  [ myorch ]   ; spaces inside the brackets\r\n"
+             "    log_level = warn ; indented first key is not a continuation\r\n"
+             "poll_interval_ms: 700\r\n"
+             "   \t \r\n"
+             "   ; indented comment\r\n"
+             "[cluster.east] ; the east coast\r\n"                   /* 8 */
+             "seeds = db1 , db2\r\n"
+             "user = my#orch\r\n"
+             "password = pa;ss \"quoted\"   ; a comment\r\n"
+             "lag_query = SELECT 1\r\n",
+      .check = check_syntax },
+    { .title = "limits: 40-char cluster name, 198-byte lines, 127-char user",
+      .ini = "[cluster.@X40@]\n"
+             "seeds = db1\n"
+             "user = @X127@\n"
+             "password_file = east.pass\n"
+             "lag_query = @X186@\n"
+             "[cluster.b]\n"
+             "seeds = db2\n"
+             "user = myorch\n"
+             "password_file = east.pass\n"
+             "lag_query = @X186@\r\n",
+      .files = { PASS_EAST }, .check = check_limits },
+    { .title = "inline secrets in a group-readable config (0640)",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword = hunter2\n"
+             "replication_password = hunter3\n",
+      .ini_mode = 0640, .check = check_inline_ok },
+    { .title = "replication_user alone: replication password defaults to the user's",
+      .ini = EAST "replication_user = repl\n", .files = { PASS_EAST }, .check = check_repl_default_pw },
+
+    /* ---------------------------------------------------------- unknown / duplicate */
+    { .title = "unknown key in [myorch]",
+      .ini = "[myorch]\nstate_dir = /var/lib/myorch\npoll_intervall_ms = 500\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: unknown key 'poll_intervall_ms' in [myorch] (known keys: state_dir, "
+               "poll_interval_ms, log_level, connect_timeout_ms, read_timeout_ms, forget_after_s, "
+               "control_socket, event_socket)",
+               "did you mean 'poll_interval_ms'?" } },
+    { .title = "unknown key in a cluster",
+      .ini = "[cluster.east]\nseeds = db1\nusr = myorch\n", .rc = -EINVAL,
+      .err = { "myorch.ini:3: unknown key 'usr' in [cluster.east] (known keys: seeds, user, password, "
+               "password_file, replication_user, replication_password, replication_password_file, "
+               "poll_interval_ms, lag_query)",
+               "did you mean 'user'?" } },
+    { .title = "key names are case-sensitive",
+      .ini = "[cluster.east]\nSeeds = db1\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: unknown key 'Seeds' in [cluster.east]", "did you mean 'seeds'?" } },
+    { .title = "cluster key in [myorch]",
+      .ini = "[myorch]\nseeds = db1\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: unknown key 'seeds' in [myorch]",
+               "seeds belongs in a [cluster.NAME] section" } },
+    { .title = "global key in a cluster",
+      .ini = EAST "state_dir = /x\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: unknown key 'state_dir' in [cluster.east]", "state_dir belongs in [myorch]" } },
+    { .title = "duplicate key",
+      .ini = "; comment\n\n[cluster.east]\nseeds = db1\nuser = myorch\npassword_file = east.pass\n"
+             "user = other\n",
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:7: duplicate key 'user' in [cluster.east] (first set on line 5)" } },
+    { .title = "duplicate key in [myorch]",
+      .ini = "[myorch]\nlog_level = info\nlog_level = debug\n" EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: duplicate key 'log_level' in [myorch] (first set on line 2)" } },
+    { .title = "duplicate cluster section",
+      .ini = "[myorch]\n; x\n" EAST WEST "[cluster.east]\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:11: duplicate section [cluster.east] (first on line 3)" } },
+    { .title = "duplicate [myorch]",
+      .ini = "[myorch]\nlog_level = info\n" EAST "[myorch]\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:7: duplicate section [myorch] (first on line 1)" } },
+    { .title = "unknown section",
+      .ini = EAST "[foo]\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: unknown section [foo]: expected [myorch] or [cluster.NAME]" } },
+    { .title = "section names are case-sensitive",
+      .ini = "[Cluster.east]\n", .rc = -EINVAL,
+      .err = { "myorch.ini:1: unknown section [Cluster.east]" } },
+    { .title = "empty section name",
+      .ini = "[ ]\n", .rc = -EINVAL, .err = { "myorch.ini:1: unknown section []" } },
+    { .title = "over-long unknown section name (inih would truncate it at 49)",
+      .ini = "[@X70@]\n", .rc = -EINVAL, .err = { "myorch.ini:1: unknown section [@X70@]" } },
+
+    /* ---------------------------------------------------------- section headers */
+    { .title = "[cluster \"x\"] header",
+      .ini = "[cluster \"east\"]\n", .rc = -EINVAL,
+      .err = { "myorch.ini:1: section [cluster \"east\"] is not supported: write [cluster.east]" } },
+    { .title = "[cluster x] header",
+      .ini = EAST "[cluster  west]\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: section [cluster  west] is not supported: write [cluster.west]" } },
+    { .title = "cluster name with a space",
+      .ini = "[cluster.a b]\n", .rc = -EINVAL,
+      .err = { "myorch.ini:1: bad cluster name 'a b' in [cluster.a b]: use only letters, digits" } },
+    { .title = "cluster name with a dot",
+      .ini = "[cluster.a.b]\n", .rc = -EINVAL, .err = { "myorch.ini:1: bad cluster name 'a.b'" } },
+    { .title = "empty cluster name",
+      .ini = "[cluster.]\n", .rc = -EINVAL, .err = { "myorch.ini:1: empty cluster name in [cluster.]" } },
+    { .title = "41-character cluster name",
+      .ini = "[cluster.@X41@]\n", .rc = -EINVAL,
+      .err = { "myorch.ini:1: cluster name '@X40@...' is 41 characters long; the limit is 40" } },
+    { .title = "over-long cluster names that inih would merge at 49 chars",
+      .ini = EAST "[cluster.@X60@a]\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: cluster name '@X40@...' is 61 characters long; the limit is 40" } },
+    { .title = "header without ']'",
+      .ini = "[cluster.east\n", .rc = -EINVAL,
+      .err = { "myorch.ini:1: section header without a closing ']'" } },
+    { .title = "text after a header",
+      .ini = "[myorch] extra\n", .rc = -EINVAL,
+      .err = { "myorch.ini:1: unexpected text 'extra' after the section header" } },
+
+    /* ---------------------------------------------------------- values */
+    { .title = "non-integer",
+      .ini = "[myorch]\nlog_level = info\nconnect_timeout_ms = 1000\npoll_interval_ms = abc\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: bad value 'abc' for poll_interval_ms: expected an integer from 50 to 600000" } },
+    { .title = "poll_interval_ms below range",
+      .ini = "[myorch]\npoll_interval_ms = 49\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '49' for poll_interval_ms: expected an integer from 50 to 600000" } },
+    { .title = "poll_interval_ms above range",
+      .ini = "[myorch]\npoll_interval_ms = 600001\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '600001' for poll_interval_ms" } },
+    { .title = "integer overflow",
+      .ini = "[myorch]\npoll_interval_ms = 99999999999999999999\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '99999999999999999999' for poll_interval_ms" } },
+    { .title = "integer with a unit",
+      .ini = "[myorch]\npoll_interval_ms = 500ms\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '500ms' for poll_interval_ms" } },
+    { .title = "negative integer",
+      .ini = "[myorch]\nforget_after_s = -5\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '-5' for forget_after_s: expected an integer from 1 to 31536000" } },
+    { .title = "connect_timeout_ms below range",
+      .ini = "[myorch]\nconnect_timeout_ms = 9\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '9' for connect_timeout_ms: expected an integer from 10 to 60000" } },
+    { .title = "connect_timeout_ms above range",
+      .ini = "[myorch]\nconnect_timeout_ms = 60001\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '60001' for connect_timeout_ms" } },
+    { .title = "read_timeout_ms above range",
+      .ini = "[myorch]\nread_timeout_ms = 600001\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '600001' for read_timeout_ms: expected an integer from 10 to 600000" } },
+    { .title = "forget_after_s zero",
+      .ini = "[myorch]\nforget_after_s = 0\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '0' for forget_after_s" } },
+    { .title = "forget_after_s above range",
+      .ini = "[myorch]\nforget_after_s = 31536001\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '31536001' for forget_after_s" } },
+    { .title = "per-cluster poll_interval_ms out of range",
+      .ini = EAST "poll_interval_ms = 10\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: bad value '10' for poll_interval_ms: expected an integer from 50 to 600000" } },
+    { .title = "bad log_level",
+      .ini = "[myorch]\nlog_level = verbose\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value 'verbose' for log_level: expected one of error, warn, info, debug" } },
+    { .title = "relative state_dir",
+      .ini = "[myorch]\nstate_dir = var/lib/myorch\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value 'var/lib/myorch' for state_dir: expected an absolute directory path" } },
+    { .title = "control_socket without a scheme",
+      .ini = "[myorch]\ncontrol_socket = /run/ctl.sock\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '/run/ctl.sock' for control_socket: expected ipc:///path/name.sock "
+               "or tcp://host:port" } },
+    { .title = "relative ipc path",
+      .ini = "[myorch]\nevent_socket = ipc://ev.sock\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value 'ipc://ev.sock' for event_socket: an ipc:// endpoint needs an "
+               "absolute path" } },
+    { .title = "ipc path over 107 bytes",
+      .ini = "[myorch]\ncontrol_socket = ipc:///@X107@\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value 'ipc:///@X107@' for control_socket: the ipc path is 108 bytes long" } },
+    { .title = "tcp endpoint without a port",
+      .ini = "[myorch]\ncontrol_socket = tcp://localhost\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value 'tcp://localhost' for control_socket: expected tcp://host:port" } },
+    { .title = "same control and event socket",
+      .ini = "[myorch]\ncontrol_socket = ipc:///tmp/x.sock\nevent_socket = ipc:///tmp/x.sock\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: control_socket and event_socket are both 'ipc:///tmp/x.sock'" } },
+    { .title = "default sockets too long for a long state_dir",
+      .ini = "[myorch]\nlog_level = info\nstate_dir = /@X100@\n" EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: default control_socket 'ipc:///@X100@/control.sock' is unusable: the ipc "
+               "path is 114 bytes long", "set control_socket explicitly or use a shorter state_dir" } },
+    { .title = "user name too long",
+      .ini = "[cluster.east]\nseeds = db1\nuser = @X128@\n", .rc = -EINVAL,
+      .err = { "myorch.ini:3: bad value for user: 128 characters long; the limit is 127" } },
+    { .title = "empty value",
+      .ini = "[cluster.east]\nseeds = db1\nuser =\n", .rc = -EINVAL,
+      .err = { "myorch.ini:3: empty value for user in [cluster.east]" } },
+    { .title = "empty value made of a comment",
+      .ini = "[cluster.east]\nseeds = ; db1\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: empty value for seeds in [cluster.east]" } },
+
+    /* ---------------------------------------------------------- seeds */
+    { .title = "seed port 0",
+      .ini = "[cluster.east]\nseeds = db1:0\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value for seeds: ", "db1:0", "port" } },
+    { .title = "seed port 65536",
+      .ini = "[cluster.east]\nseeds = db1:3306, db2:65536\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value for seeds: ", "db2:65536" } },
+    { .title = "seed with an empty port",
+      .ini = "[cluster.east]\nseeds = db1:\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value for seeds: ", "db1:" } },
+    { .title = "empty seed entry",
+      .ini = "[cluster.east]\nseeds = db1, , db2\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: empty entry in seeds 'db1, , db2': remove the doubled or trailing comma" } },
+    { .title = "trailing comma in seeds",
+      .ini = "[cluster.east]\nseeds = db1,\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: empty entry in seeds 'db1,'" } },
+    { .title = "leading comma in seeds",
+      .ini = "[cluster.east]\nseeds = ,db1\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: empty entry in seeds ',db1'" } },
+    { .title = "IPv6 seed without brackets",
+      .ini = "[cluster.east]\nseeds = ::1\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value for seeds: ", "::1" } },
+    { .title = "invalid IPv6 seed",
+      .ini = "[cluster.east]\nseeds = [zz::1]:3306\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value for seeds: '[zz::1]:3306' is not a valid IPv6 address" } },
+    { .title = "seed listed twice",
+      .ini = "[cluster.east]\nseeds = db1, DB1:3306\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: seed 'DB1:3306' is listed twice in seeds" } },
+    { .title = "seed in two clusters",
+      .ini = "[cluster.east]\nseeds = db1:3306, db2\nuser = myorch\npassword_file = east.pass\n"
+             "[cluster.west]\nseeds = db3, DB2:3306\n",
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:6: seed 'DB2:3306' is already in [cluster.east] (line 2)" } },
+
+    /* ---------------------------------------------------------- required keys */
+    { .title = "missing seeds",
+      .ini = "[myorch]\n\n[cluster.east]\nuser = myorch\npassword_file = east.pass\n",
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: [cluster.east]: missing required key 'seeds'" } },
+    { .title = "missing user",
+      .ini = "[cluster.east]\nseeds = db1\npassword_file = east.pass\n",
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:1: [cluster.east]: missing required key 'user'" } },
+    { .title = "missing password",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\n", .rc = -EINVAL,
+      .err = { "myorch.ini:1: [cluster.east]: missing required key 'password' or 'password_file'" } },
+    { .title = "missing key reported when its section ends, before later problems",
+      .ini = "[cluster.a]\nuser = u\npassword_file = east.pass\n[cluster.b]\nbogus = 1\n",
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:1: [cluster.a]: missing required key 'seeds'" } },
+    { .title = "no cluster",
+      .ini = "[myorch]\nlog_level = info\n", .rc = -EINVAL,
+      .err = { "myorch.ini: no [cluster.NAME] section: configure at least one cluster" } },
+    { .title = "empty file",
+      .ini = "", .rc = -EINVAL, .err = { "myorch.ini: no [cluster.NAME] section" } },
+
+    /* ---------------------------------------------------------- secrets */
+    { .title = "password_file missing (relative path)",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword_file = nope.pass\n", .rc = -EINVAL,
+      .err = { "myorch.ini:4: password_file '@DIR@/nope.pass': cannot read: No such file or directory" } },
+    { .title = "password_file missing (absolute path)",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword_file = /nonexistent/x.pass\n",
+      .rc = -EINVAL,
+      .err = { "myorch.ini:4: password_file '/nonexistent/x.pass': cannot read: No such file or directory" } },
+    { .title = "password_file is a directory",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword_file = secrets\n",
+      .files = { { "secrets", NULL, 0700, true } }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: password_file '@DIR@/secrets': cannot read: Is a directory" } },
+    { .title = "password_file world-readable",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword_file = east.pass\n",
+      .files = { { "east.pass", "s3cret\n", 0644, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: password_file '@DIR@/east.pass' is readable by other users (mode 0644): "
+               "run chmod 600 @DIR@/east.pass" } },
+    { .title = "password_file world-writable",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword_file = east.pass\n",
+      .files = { { "east.pass", "s3cret\n", 0602, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: password_file '@DIR@/east.pass' is writable by other users (mode 0602)" } },
+    { .title = "password_file empty",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword_file = east.pass\n",
+      .files = { { "east.pass", "", 0600, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: password_file '@DIR@/east.pass' is empty" } },
+    { .title = "password_file with only newlines",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword_file = east.pass\n",
+      .files = { { "east.pass", "\n\r\n", 0600, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: password_file '@DIR@/east.pass' is empty" } },
+    { .title = "replication_password_file world-readable",
+      .ini = EAST "replication_password_file = repl.pass\n",
+      .files = { PASS_EAST, { "repl.pass", "r\n", 0604, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: replication_password_file '@DIR@/repl.pass' is readable by other users "
+               "(mode 0604)" } },
+    { .title = "both password and password_file",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword = x\npassword_file = east.pass\n",
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: both password and password_file set in [cluster.east] (password on line 4, "
+               "password_file on line 5): keep only one" } },
+    { .title = "both password_file and password",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword_file = east.pass\npassword = x\n",
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: both password and password_file set in [cluster.east] (password on line 5, "
+               "password_file on line 4)" } },
+    { .title = "both replication_password and its file",
+      .ini = EAST "replication_password = x\nreplication_password_file = east.pass\n",
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:6: both replication_password and replication_password_file set in "
+               "[cluster.east]" } },
+    { .title = "inline password in a world-readable config",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword = hunter2\n", .ini_mode = 0644,
+      .rc = -EINVAL,
+      .err = { "myorch.ini:4: inline password in a config file readable by other users (mode 0644): "
+               "run chmod 600 @DIR@/myorch.ini, or use password_file" } },
+    { .title = "inline replication_password in a world-accessible config",
+      .ini = EAST "replication_password = hunter3\n", .ini_mode = 0606, .files = { PASS_EAST },
+      .rc = -EINVAL,
+      .err = { "myorch.ini:5: inline replication_password in a config file readable and writable by "
+               "other users (mode 0606)", "or use replication_password_file" } },
+
+    /* ---------------------------------------------------------- lines */
+    { .title = "199-byte line (inih would split it)",
+      .ini = EAST "lag_query = @X187@\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: line is 199 bytes long; the limit is 198 bytes per line" } },
+    { .title = "very long line",
+      .ini = "[myorch]\n; @X5000@\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: line is 5002 bytes long; the limit is 198" } },
+    { .title = "very long line without a final newline",
+      .ini = EAST "lag_query = @X400@", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: line is 412 bytes long" } },
+    { .title = "continuation line",
+      .ini = EAST "lag_query = SELECT 1\n    + 1\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:6: indented line after a key: continuation lines are not supported" } },
+    { .title = "indented key after a key",
+      .ini = "[cluster.east]\n  seeds = db1\n  user = myorch\n", .rc = -EINVAL,
+      .err = { "myorch.ini:3: indented line after a key: continuation lines are not supported" } },
+    { .title = "indented header after a key (inih: a continuation value)",
+      .ini = EAST "  [cluster.west]\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: indented line after a key: continuation" } },
+    { .title = "key outside any section",
+      .ini = "user = x\n" EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:1: key 'user' outside of any section: put it under [myorch] or a [cluster.NAME]" } },
+    { .title = "line without '='",
+      .ini = "[myorch]\njust some words\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: syntax error: expected 'key = value'" } },
+    { .title = "'=' only after an inline comment",
+      .ini = "[myorch]\nlog_level ; = info\n", .rc = -EINVAL, .err = { "myorch.ini:2: syntax error" } },
+    { .title = "missing key name",
+      .ini = "[myorch]\n= 5\n", .rc = -EINVAL, .err = { "myorch.ini:2: missing key name before '='" } },
+};
+
+#define N_CASES (sizeof(cases) / sizeof(cases[0]))
+
+struct case_state {
+    const struct cfg_case *row;
+    char dir[64];
+};
+
+static int case_setup(void **state)
+{
+    struct case_state *cs = calloc(1, sizeof(*cs));
+    if (!cs)
+        return -1;
+    cs->row = *state;
+    snprintf(cs->dir, sizeof(cs->dir), "/tmp/test_config.XXXXXX");
+    if (!mkdtemp(cs->dir)) {
+        free(cs);
+        return -1;
+    }
+    *state = cs;
+    return 0;
+}
+
+static int case_teardown(void **state)
+{
+    struct case_state *cs = *state;
+    rm_tree(cs->dir);
+    free(cs);
+    return 0;
+}
+
+static void run_case(void **state)
+{
+    struct case_state *cs = *state;
+    const struct cfg_case *row = cs->row;
+    char path[256], fpath[256], err[2048];
+    char *ini;
+    cfg_config c;
+    int rc;
+
+    for (size_t i = 0; i < 4 && row->files[i].name; i++) {
+        snprintf(fpath, sizeof(fpath), "%s/%s", cs->dir, row->files[i].name);
+        if (row->files[i].is_dir) {
+            assert_int_equal(mkdir(fpath, row->files[i].mode), 0);
+        } else {
+            char *content = expand(row->files[i].content, cs->dir);
+            write_file(fpath, content, strlen(content), row->files[i].mode);
+            free(content);
+        }
+    }
+    snprintf(path, sizeof(path), "%s/myorch.ini", cs->dir);
+    ini = expand(row->ini, cs->dir);
+    write_file(path, ini, strlen(ini), row->ini_mode ? row->ini_mode : 0600);
+    free(ini);
+
+    memset(&c, 0xA5, sizeof(c)); /* cfg_load must not rely on a zeroed struct */
+    memset(err, 'Z', sizeof(err));
+    rc = cfg_load(path, &c, err, sizeof(err));
+    if (row->rc == 0) {
+        if (rc != 0)
+            fail_msg("[%s] expected success, got %d: %s", row->title, rc, err);
+        row->check(&c, cs->dir);
+        cfg_free(&c);
+        assert_null(c.clusters);
+        assert_int_equal(c.n_clusters, 0);
+        return;
+    }
+    if (rc != row->rc)
+        fail_msg("[%s] expected rc %d, got %d (%s)", row->title, row->rc, rc, rc ? err : "loaded");
+    /* One message, starting with the file name, on one line. */
+    if (strncmp(err, path, strlen(path)) != 0)
+        fail_msg("[%s] message does not start with the file name: %s", row->title, err);
+    if (strchr(err, '\n'))
+        fail_msg("[%s] message spans several lines: %s", row->title, err);
+    for (size_t i = 0; i < 3 && row->err[i]; i++) {
+        char *want = expand(row->err[i], cs->dir);
+        bool found = strstr(err, want) != NULL;
+        if (!found)
+            fprintf(stderr, "[%s]\n  expected: %s\n  got:      %s\n", row->title, want, err);
+        free(want);
+        if (!found)
+            fail_msg("[%s] message mismatch", row->title);
+    }
+    /* A failed load leaves an empty config. */
+    assert_null(c.clusters);
+    assert_int_equal(c.n_clusters, 0);
+    cfg_free(&c);
+}
+
+/* ------------------------------------------------------------------ special cases */
+
+static void test_missing_file(void **state)
+{
+    cfg_config c;
+    char err[512];
+    (void)state;
+    assert_int_equal(cfg_load("/nonexistent/myorch.ini", &c, err, sizeof(err)), -ENOENT);
+    assert_string_equal(err, "/nonexistent/myorch.ini: cannot open: No such file or directory");
+    assert_int_equal(c.n_clusters, 0);
+    assert_null(c.clusters);
+    cfg_free(&c);
+}
+
+static void test_config_is_directory(void **state)
+{
+    cfg_config c;
+    char err[512];
+    (void)state;
+    assert_int_equal(cfg_load("/tmp", &c, err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "/tmp: cannot open: not a regular file");
+    assert_int_equal(cfg_load("", &c, err, sizeof(err)), -EINVAL);
+    assert_int_equal(cfg_load(NULL, &c, err, sizeof(err)), -EINVAL);
+    assert_int_equal(cfg_load("/tmp", NULL, err, sizeof(err)), -EINVAL);
+}
+
+static void test_nul_byte(void **state)
+{
+    const char *dir = *state;
+    char path[128], err[512];
+    static const char text[] = "[myorch]\nlog_level = info\nlog\0_x = 1\n";
+    cfg_config c;
+    snprintf(path, sizeof(path), "%s/myorch.ini", dir);
+    write_file(path, text, sizeof(text) - 1, 0600);
+    assert_int_equal(cfg_load(path, &c, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "myorch.ini:3: line contains a NUL byte"));
+}
+
+/* Relative config path: messages use it as given; password files resolve
+ * against the config file's directory, not the working directory. */
+static void test_relative_paths(void **state)
+{
+    const char *dir = *state;
+    char p[256], err[512], bad_err[512], cwd[4096], want[4200], got_path[4200], got_pw[64];
+    cfg_config c;
+    int rc, bad_rc;
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(p, sizeof(p), "%s/sub", dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/sub/east.pass", dir);
+    write_file(p, "from-sub\n", 9, 0600);
+    snprintf(p, sizeof(p), "%s/east.pass", dir);
+    write_file(p, "from-cwd\n", 9, 0600);
+    snprintf(p, sizeof(p), "%s/sub/myorch.ini", dir);
+    write_file(p, EAST, strlen(EAST), 0600);
+    snprintf(p, sizeof(p), "%s/sub/bad.ini", dir);
+    write_file(p, "[bogus]\n", 8, 0600);
+
+    /* Only plain calls while in dir: the checks run after going back. */
+    assert_int_equal(chdir(dir), 0);
+    rc = cfg_load("sub/myorch.ini", &c, err, sizeof(err));
+    if (rc == 0) {
+        snprintf(got_path, sizeof(got_path), "%s", c.path);
+        snprintf(got_pw, sizeof(got_pw), "%s", c.clusters[0].password);
+        cfg_free(&c);
+    }
+    bad_rc = cfg_load("sub/bad.ini", &c, bad_err, sizeof(bad_err));
+    assert_int_equal(chdir(cwd), 0);
+
+    if (rc != 0)
+        fail_msg("load failed: %s", err);
+    snprintf(want, sizeof(want), "%s/sub/myorch.ini", dir);
+    assert_string_equal(got_path, want);
+    assert_string_equal(got_pw, "from-sub");
+    assert_int_equal(bad_rc, -EINVAL);
+    assert_string_equal(bad_err,
+                        "sub/bad.ini:1: unknown section [bogus]: expected [myorch] or [cluster.NAME]");
+}
+
+/* The shipped example (tests run from tests/, see CMakeLists.txt). */
+static void test_example_fixture(void **state)
+{
+    const char *dir = *state;
+    char p[256], err[1024];
+    FILE *in;
+    struct buf b = { 0 };
+    char chunk[4096];
+    size_t n;
+    cfg_config c;
+    const cfg_cluster *e, *w;
+    int rc;
+
+    in = fopen("fixtures/config/example.ini", "r");
+    if (!in)
+        in = fopen("tests/fixtures/config/example.ini", "r");
+    if (!in)
+        fail_msg("cannot find fixtures/config/example.ini (run from tests/)");
+    while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+        buf_add(&b, chunk, n);
+    fclose(in);
+    snprintf(p, sizeof(p), "%s/myorch.ini", dir);
+    write_file(p, b.s, b.len, 0644); /* no inline secrets: may be world-readable */
+    free(b.s);
+    snprintf(p, sizeof(p), "%s/east.pass", dir);
+    write_file(p, "east-pw\n", 8, 0600);
+    snprintf(p, sizeof(p), "%s/east-repl.pass", dir);
+    write_file(p, "east-repl-pw\n", 13, 0640);
+    snprintf(p, sizeof(p), "%s/west.pass", dir);
+    write_file(p, "west-pw", 7, 0400);
+    snprintf(p, sizeof(p), "%s/myorch.ini", dir);
+    rc = cfg_load(p, &c, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("example.ini does not load: %s", err);
+    assert_int_equal(c.n_clusters, 2);
+    assert_string_equal(c.control_socket, "ipc:///var/lib/myorch/control.sock");
+    e = cfg_find_cluster(&c, "east");
+    w = cfg_find_cluster(&c, "west");
+    assert_non_null(e);
+    assert_non_null(w);
+    assert_int_equal(e->n_seeds, 3);
+    assert_string_equal(e->seeds[2].host, "2001:db8::10");
+    assert_int_equal(e->seeds[2].port, 3307);
+    assert_string_equal(e->password, "east-pw");
+    assert_string_equal(e->replication_user, "repl");
+    assert_string_equal(e->replication_password, "east-repl-pw");
+    assert_non_null(e->lag_query);
+    assert_int_equal(e->poll_interval_ms, 500);
+    assert_string_equal(w->password, "west-pw");
+    assert_int_equal(w->poll_interval_ms, 250);
+    cfg_free(&c);
+}
+
+/* cfg_free() wipes each secret in place before freeing it. */
+static void test_free_wipes_secrets(void **state)
+{
+    const char *dir = *state;
+    char p[256], err[512];
+    static const char ini[] = EAST "replication_password_file = repl.pass\n"
+                              "[cluster.west]\nseeds = db9\nuser = u\npassword = inline-pw\n";
+    cfg_config c;
+    const void *pw, *rpw, *wpw, *wrpw;
+    bool seen_pw = false, seen_rpw = false, seen_wpw = false, seen_wrpw = false;
+    int rc;
+
+    snprintf(p, sizeof(p), "%s/east.pass", dir);
+    write_file(p, "s3cret\n", 7, 0600);
+    snprintf(p, sizeof(p), "%s/repl.pass", dir);
+    write_file(p, "r3pl!\n", 6, 0600);
+    snprintf(p, sizeof(p), "%s/myorch.ini", dir);
+    write_file(p, ini, sizeof(ini) - 1, 0600);
+    rc = cfg_load(p, &c, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("load failed: %s", err);
+    pw = c.clusters[0].password;
+    rpw = c.clusters[0].replication_password;
+    wpw = c.clusters[1].password;
+    wrpw = c.clusters[1].replication_password;
+
+    n_wipes = 0;
+    wipe_recording = true;
+    cfg_free(&c);
+    wipe_recording = false;
+    for (size_t i = 0; i < n_wipes; i++) {
+        if (wipes[i].ptr == pw && wipes[i].len >= 6 && strcmp(wipes[i].before, "s3cret") == 0)
+            seen_pw = true;
+        if (wipes[i].ptr == rpw && wipes[i].len >= 5 && strcmp(wipes[i].before, "r3pl!") == 0)
+            seen_rpw = true;
+        if (wipes[i].ptr == wpw && wipes[i].len >= 9 && strcmp(wipes[i].before, "inline-pw") == 0)
+            seen_wpw = true;
+        if (wipes[i].ptr == wrpw && wipes[i].len >= 9 && strcmp(wipes[i].before, "inline-pw") == 0)
+            seen_wrpw = true;
+    }
+    assert_true(seen_pw);
+    assert_true(seen_rpw);
+    assert_true(seen_wpw);
+    assert_true(seen_wrpw);
+    /* The struct is emptied; freeing again (or a zeroed one, or NULL) is harmless. */
+    assert_null(c.clusters);
+    assert_int_equal(c.n_clusters, 0);
+    assert_int_equal(c.path[0], '\0');
+    cfg_free(&c);
+    cfg_free(NULL);
+}
+
+/* Secrets read by cfg_load() are wiped from its scratch buffers too. */
+static void test_load_wipes_scratch(void **state)
+{
+    const char *dir = *state;
+    char p[256], err[512];
+    static const char ini[] = "[cluster.east]\nseeds = db1\nuser = u\npassword = inline-pw\n";
+    cfg_config c;
+    bool line_wiped = false, file_wiped = false;
+    int rc;
+
+    snprintf(p, sizeof(p), "%s/myorch.ini", dir);
+    write_file(p, ini, sizeof(ini) - 1, 0600);
+    n_wipes = 0;
+    wipe_recording = true;
+    rc = cfg_load(p, &c, err, sizeof(err));
+    wipe_recording = false;
+    if (rc != 0)
+        fail_msg("load failed: %s", err);
+    for (size_t i = 0; i < n_wipes; i++) {
+        if (strstr(wipes[i].before, "inline-pw") && strstr(wipes[i].before, "password"))
+            line_wiped = true; /* the last line read or the stdio buffer */
+        if (strncmp(wipes[i].before, "[cluster.east]", 14) == 0)
+            file_wiped = true; /* the stdio buffer holds the whole file */
+    }
+    assert_true(line_wiped);
+    assert_true(file_wiped);
+    cfg_free(&c);
+}
+
+struct secret_case {
+    const char *content;   /* NULL: no file */
+    size_t len;
+    mode_t mode;
+    bool is_dir;
+    int rc;
+    const char *want;      /* the secret, or a substring of the error */
+};
+
+static void test_read_secret_file(void **state)
+{
+    static const struct secret_case rows[] = {
+        { "pw\n", 3, 0600, false, 0, "pw" },
+        { "pw", 2, 0400, false, 0, "pw" },
+        { "p w\r\n\n", 6, 0640, false, 0, "p w" },
+        { "line1\nline2\n", 12, 0600, false, 0, "line1\nline2" },
+        { NULL, 0, 0, false, -ENOENT, "cannot read: No such file or directory" },
+        { NULL, 0, 0700, true, -EISDIR, "cannot read: Is a directory" },
+        { "pw\n", 3, 0644, false, -EPERM, "is readable by other users (mode 0644): run chmod 600 " },
+        { "pw\n", 3, 0604, false, -EPERM, "is readable by other users (mode 0604)" },
+        { "pw\n", 3, 0602, false, -EPERM, "is writable by other users (mode 0602)" },
+        { "pw\n", 3, 0606, false, -EPERM, "is readable and writable by other users (mode 0606)" },
+        { "", 0, 0600, false, -EINVAL, "is empty" },
+        { "\r\n\n", 3, 0600, false, -EINVAL, "is empty" },
+        { "p\0w", 3, 0600, false, -EINVAL, "contains a NUL byte" },
+    };
+    const char *dir = *state;
+    char path[256], err[512];
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const struct secret_case *r = &rows[i];
+        char *out = (char *)"untouched";
+        int rc;
+        snprintf(path, sizeof(path), "%s/s%zu", dir, i);
+        if (r->is_dir)
+            assert_int_equal(mkdir(path, r->mode), 0);
+        else if (r->content)
+            write_file(path, r->content, r->len, r->mode);
+        rc = cfg_read_secret_file(path, &out, err, sizeof(err));
+        if (rc != r->rc)
+            fail_msg("row %zu: expected %d, got %d (%s)", i, r->rc, rc, rc ? err : out);
+        if (r->rc == 0) {
+            assert_string_equal(out, r->want);
+            free(out);
+            continue;
+        }
+        assert_null(out);
+        if (!strstr(err, r->want))
+            fail_msg("row %zu: expected '%s' in '%s'", i, r->want, err);
+        if (strncmp(err, "'", 1) != 0 || !strstr(err, path))
+            fail_msg("row %zu: message does not name the file: %s", i, err);
+    }
+    /* Too large. */
+    {
+        char *big = malloc(CFG_SECRET_MAX + 2), *out = NULL;
+        assert_non_null(big);
+        memset(big, 'a', CFG_SECRET_MAX + 1);
+        snprintf(path, sizeof(path), "%s/big", dir);
+        write_file(path, big, CFG_SECRET_MAX + 1, 0600);
+        assert_int_equal(cfg_read_secret_file(path, &out, err, sizeof(err)), -EFBIG);
+        assert_null(out);
+        write_file(path, big, CFG_SECRET_MAX, 0600); /* exactly the limit is fine */
+        assert_int_equal(cfg_read_secret_file(path, &out, err, sizeof(err)), 0);
+        assert_int_equal(strlen(out), CFG_SECRET_MAX);
+        free(out);
+        free(big);
+    }
+}
+
+static void test_log_levels(void **state)
+{
+    static const char *const names[] = { "error", "warn", "info", "debug" };
+    int v;
+    (void)state;
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(cfg_log_level_name(i), names[i]);
+        v = -1;
+        assert_int_equal(cfg_log_level_parse(names[i], &v), 0);
+        assert_int_equal(v, i);
+    }
+    assert_int_equal(CFG_LOG_ERROR, 0);
+    assert_int_equal(CFG_LOG_DEBUG, 3);
+    assert_int_equal(cfg_log_level_parse("Debug", &v), 0);
+    assert_int_equal(v, CFG_LOG_DEBUG);
+    v = 42;
+    assert_int_equal(cfg_log_level_parse("warning", &v), -EINVAL);
+    assert_int_equal(cfg_log_level_parse("", &v), -EINVAL);
+    assert_int_equal(cfg_log_level_parse(NULL, &v), -EINVAL);
+    assert_int_equal(v, 42);
+    assert_string_equal(cfg_log_level_name(-1), "?");
+    assert_string_equal(cfg_log_level_name(4), "?");
+}
+
+static void test_find_cluster_edges(void **state)
+{
+    cfg_config c;
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    assert_null(cfg_find_cluster(NULL, "east"));
+    assert_null(cfg_find_cluster(&c, "east"));
+    assert_null(cfg_find_cluster(&c, NULL));
+}
+
+/* Tiny or absent error buffers are handled. */
+static void test_small_err_buffer(void **state)
+{
+    cfg_config c;
+    char err[8];
+    (void)state;
+    memset(err, 'Z', sizeof(err));
+    assert_int_equal(cfg_load("/nonexistent/myorch.ini", &c, err, sizeof(err)), -ENOENT);
+    assert_int_equal(strlen(err), sizeof(err) - 1);
+    assert_int_equal(cfg_load("/nonexistent/myorch.ini", &c, NULL, 0), -ENOENT);
+}
+
+int main(void)
+{
+    static const struct CMUnitTest fixed[] = {
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_config_is_directory),
+        cmocka_unit_test_setup_teardown(test_nul_byte, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_relative_paths, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_example_fixture, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_free_wipes_secrets, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_load_wipes_scratch, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_read_secret_file, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_find_cluster_edges),
+        cmocka_unit_test(test_small_err_buffer),
+    };
+    const size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
+    struct CMUnitTest *tests = calloc(N_CASES + n_fixed, sizeof(*tests));
+    int failed;
+
+    if (!tests)
+        return 1;
+    /* One named cmocka test per table row. */
+    for (size_t i = 0; i < N_CASES; i++) {
+        tests[i].name = cases[i].title;
+        tests[i].test_func = run_case;
+        tests[i].setup_func = case_setup;
+        tests[i].teardown_func = case_teardown;
+        tests[i].initial_state = (void *)&cases[i];
+    }
+    memcpy(tests + N_CASES, fixed, sizeof(fixed));
+    failed = _cmocka_run_group_tests("config", tests, N_CASES + n_fixed, NULL, NULL);
+    free(tests);
+    return failed;
+}
