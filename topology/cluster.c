@@ -772,12 +772,14 @@ static void render_children(const json_t *insts, const char *parent, const char 
     for (i = 0; i < n; i++) {
         const json_t *in = json_array_get(insts, i);
         const char *p = json_string_value(json_object_get(in, "parent"));
-        char sub[512];
+        char sub[600];
         if (!p || strcmp(p, parent))
             continue;
         fprintf(out, "%s%s", prefix, i == last ? "└─ " : "├─ ");
         render_one(in, out, color);
-        snprintf(sub, sizeof(sub), "%s%s", prefix, i == last ? "   " : "│  ");
+        if (strlen(prefix) + 8 > sizeof(sub))
+            continue; /* deeper than any sane chain; the guard stops recursion too */
+        snprintf(sub, sizeof(sub), "%.500s%s", prefix, i == last ? "   " : "│  ");
         render_children(insts, json_string_value(json_object_get(in, "addr")), sub, out, color, guard + 1);
     }
 }

@@ -2,9 +2,10 @@
  * topology/gtid.c — GTID set and binlog coordinate arithmetic.
  *
  * Representation: a set is a sorted array of entries, one per key (MariaDB:
- * domain id; MySQL: uuid + tag). Each entry holds a sorted list of disjoint,
- * non-adjacent, inclusive intervals of sequence / transaction numbers, never
- * empty. MariaDB entries also carry the server id of their top transaction.
+ * domain id; MySQL: uuid + tag). Each entry owns a slice of the set's single
+ * interval array: a sorted list of disjoint, non-adjacent, inclusive intervals
+ * of sequence / transaction numbers, never empty. (One array per set keeps the
+ * number of allocations per set at three.) MariaDB entries also carry the server id of their top transaction.
  * Both kinds share the interval algebra; the MariaDB server-id rules are
  * applied on top of it (see gtid.h).
  */
@@ -36,13 +37,14 @@ typedef struct {
     uint8_t uuid[16];           /* MySQL key, part 1 */
     char tag[GTID_TAG_MAX + 1]; /* MySQL key, part 2 ("" = untagged) */
     size_t ord;                 /* parse order, for stable sorting */
-    ivec iv;
+    size_t off, cnt;            /* intervals: set->iv.v[off .. off+cnt) */
 } gentry;
 
 struct gtid_set {
     gtid_kind kind;
-    gentry *e;
+    gentry *e; /* sorted by key, each with cnt >= 1 */
     size_t n, cap;
+    ivec iv;   /* intervals of all entries, entry after entry */
 };
 
 static bool is_ws(char c)
@@ -160,6 +162,12 @@ static int scan_u64(const char *s, size_t *pos, uint64_t max, uint64_t *val)
 /* Interval lists                                                           */
 /* ------------------------------------------------------------------------ */
 
+/* Read-only view of one entry's intervals. */
+typedef struct {
+    const ival *v;
+    size_t n;
+} islice;
+
 static void ivec_free(ivec *a)
 {
     free(a->v);
@@ -174,7 +182,7 @@ static int ivec_reserve(ivec *a, size_t want)
 
     if (want <= a->cap)
         return 0;
-    cap = a->cap ? a->cap : 4;
+    cap = a->cap ? a->cap : 8;
     while (cap < want) {
         if (cap > SIZE_MAX / 2 / sizeof(ival))
             return -ENOMEM;
@@ -200,10 +208,13 @@ static int ivec_push(ivec *a, uint64_t lo, uint64_t hi)
     return 0;
 }
 
-/* Append [lo, hi] (lo >= last lo) merging with the last interval if they touch. */
-static int ivec_push_merge(ivec *a, uint64_t lo, uint64_t hi)
+/*
+ * Append [lo, hi] (lo >= the last lo) to the tail a->v[base..], merging with
+ * the last interval of that tail when they overlap or touch.
+ */
+static int ivec_push_merge(ivec *a, size_t base, uint64_t lo, uint64_t hi)
 {
-    if (a->n > 0) {
+    if (a->n > base) {
         ival *last = &a->v[a->n - 1];
         if (last->hi == UINT64_MAX || lo <= last->hi + 1) {
             if (hi > last->hi)
@@ -225,15 +236,15 @@ static int ival_cmp(const void *x, const void *y)
     return 0;
 }
 
-/* Sort and merge in place. */
-static void ivec_normalize(ivec *a)
+/* Sort and merge the tail a->v[base..] in place. */
+static void ivec_normalize_tail(ivec *a, size_t base)
 {
-    size_t w = 0;
+    size_t w = base;
 
-    if (a->n < 2)
+    if (a->n - base < 2)
         return;
-    qsort(a->v, a->n, sizeof(ival), ival_cmp);
-    for (size_t r = 1; r < a->n; r++) {
+    qsort(a->v + base, a->n - base, sizeof(ival), ival_cmp);
+    for (size_t r = base + 1; r < a->n; r++) {
         ival *cur = &a->v[w];
         if (cur->hi == UINT64_MAX || a->v[r].lo <= cur->hi + 1) {
             if (a->v[r].hi > cur->hi)
@@ -245,62 +256,62 @@ static void ivec_normalize(ivec *a)
     a->n = w + 1;
 }
 
-static int ivec_copy(const ivec *a, ivec *out)
+static int ivec_append(ivec *out, islice a)
 {
     int rc;
 
-    out->v = NULL;
-    out->n = out->cap = 0;
-    if (a->n == 0)
+    if (a.n == 0)
         return 0;
-    rc = ivec_reserve(out, a->n);
+    rc = ivec_reserve(out, out->n + a.n);
     if (rc)
         return rc;
-    memcpy(out->v, a->v, a->n * sizeof(ival));
-    out->n = a->n;
+    memcpy(out->v + out->n, a.v, a.n * sizeof(ival));
+    out->n += a.n;
     return 0;
 }
 
-static int ivec_union(const ivec *a, const ivec *b, ivec *out)
+/* a ∪ b appended to out (a new tail starting at base = out->n). */
+static int ivec_union(islice a, islice b, ivec *out)
 {
-    size_t i = 0, j = 0;
-    int rc = 0;
+    size_t i = 0, j = 0, base = out->n;
+    int rc;
 
-    while (i < a->n || j < b->n) {
+    while (i < a.n || j < b.n) {
         const ival *x;
-        if (j >= b->n || (i < a->n && a->v[i].lo <= b->v[j].lo))
-            x = &a->v[i++];
+        if (j >= b.n || (i < a.n && a.v[i].lo <= b.v[j].lo))
+            x = &a.v[i++];
         else
-            x = &b->v[j++];
-        rc = ivec_push_merge(out, x->lo, x->hi);
+            x = &b.v[j++];
+        rc = ivec_push_merge(out, base, x->lo, x->hi);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-static int ivec_subtract(const ivec *a, const ivec *b, ivec *out)
+/* a − b appended to out. */
+static int ivec_subtract(islice a, islice b, ivec *out)
 {
     size_t j = 0;
     int rc;
 
-    for (size_t i = 0; i < a->n; i++) {
-        uint64_t lo = a->v[i].lo, hi = a->v[i].hi;
+    for (size_t i = 0; i < a.n; i++) {
+        uint64_t lo = a.v[i].lo, hi = a.v[i].hi;
         bool done = false;
 
-        while (j < b->n && b->v[j].hi < lo)
+        while (j < b.n && b.v[j].hi < lo)
             j++;
-        for (size_t k = j; k < b->n && b->v[k].lo <= hi; k++) {
-            if (b->v[k].lo > lo) {
-                rc = ivec_push(out, lo, b->v[k].lo - 1);
+        for (size_t k = j; k < b.n && b.v[k].lo <= hi; k++) {
+            if (b.v[k].lo > lo) {
+                rc = ivec_push(out, lo, b.v[k].lo - 1);
                 if (rc)
                     return rc;
             }
-            if (b->v[k].hi >= hi) {
+            if (b.v[k].hi >= hi) {
                 done = true;
                 break;
             }
-            lo = b->v[k].hi + 1; /* b->v[k].hi < hi, no overflow */
+            lo = b.v[k].hi + 1; /* b.v[k].hi < hi, no overflow */
         }
         if (!done) {
             rc = ivec_push(out, lo, hi);
@@ -311,20 +322,21 @@ static int ivec_subtract(const ivec *a, const ivec *b, ivec *out)
     return 0;
 }
 
-static int ivec_intersect(const ivec *a, const ivec *b, ivec *out)
+/* a ∩ b appended to out. */
+static int ivec_intersect(islice a, islice b, ivec *out)
 {
     size_t i = 0, j = 0;
     int rc;
 
-    while (i < a->n && j < b->n) {
-        uint64_t lo = a->v[i].lo > b->v[j].lo ? a->v[i].lo : b->v[j].lo;
-        uint64_t hi = a->v[i].hi < b->v[j].hi ? a->v[i].hi : b->v[j].hi;
+    while (i < a.n && j < b.n) {
+        uint64_t lo = a.v[i].lo > b.v[j].lo ? a.v[i].lo : b.v[j].lo;
+        uint64_t hi = a.v[i].hi < b.v[j].hi ? a.v[i].hi : b.v[j].hi;
         if (lo <= hi) {
             rc = ivec_push(out, lo, hi);
             if (rc)
                 return rc;
         }
-        if (a->v[i].hi < b->v[j].hi)
+        if (a.v[i].hi < b.v[j].hi)
             i++;
         else
             j++;
@@ -332,14 +344,14 @@ static int ivec_intersect(const ivec *a, const ivec *b, ivec *out)
     return 0;
 }
 
-static bool ivec_subset(const ivec *a, const ivec *b)
+static bool ivec_subset(islice a, islice b)
 {
     size_t j = 0;
 
-    for (size_t i = 0; i < a->n; i++) {
-        while (j < b->n && b->v[j].hi < a->v[i].lo)
+    for (size_t i = 0; i < a.n; i++) {
+        while (j < b.n && b.v[j].hi < a.v[i].lo)
             j++;
-        if (j >= b->n || b->v[j].lo > a->v[i].lo || b->v[j].hi < a->v[i].hi)
+        if (j >= b.n || b.v[j].lo > a.v[i].lo || b.v[j].hi < a.v[i].hi)
             return false;
     }
     return true;
@@ -347,22 +359,28 @@ static bool ivec_subset(const ivec *a, const ivec *b)
 
 static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 
-static uint64_t ivec_count(const ivec *a)
+static uint64_t ivec_count(islice a)
 {
     uint64_t total = 0;
 
-    for (size_t i = 0; i < a->n; i++) {
-        uint64_t len = a->v[i].hi - a->v[i].lo; /* + 1 below, saturating */
+    for (size_t i = 0; i < a.n; i++) {
+        uint64_t len = a.v[i].hi - a.v[i].lo; /* + 1 below, saturating */
         total = sat_add(total, sat_add(len, 1));
     }
     return total;
 }
 
-static uint64_t ivec_top(const ivec *a) { return a->n ? a->v[a->n - 1].hi : 0; }
+static uint64_t ivec_top(islice a) { return a.n ? a.v[a.n - 1].hi : 0; }
 
 /* ------------------------------------------------------------------------ */
 /* Sets                                                                     */
 /* ------------------------------------------------------------------------ */
+
+static islice slice(const gtid_set *s, const gentry *e)
+{
+    islice r = {s->iv.v + e->off, e->cnt};
+    return r;
+}
 
 static gtid_set *set_new(gtid_kind kind)
 {
@@ -373,7 +391,7 @@ static gtid_set *set_new(gtid_kind kind)
     return s;
 }
 
-/* Append a zeroed entry; NULL on out of memory. */
+/* Append a zeroed entry whose intervals start at the end of s->iv; NULL on out of memory. */
 static gentry *set_add(gtid_set *s)
 {
     if (s->n == s->cap) {
@@ -388,22 +406,15 @@ static gentry *set_add(gtid_set *s)
         s->cap = cap;
     }
     memset(&s->e[s->n], 0, sizeof(gentry));
+    s->e[s->n].off = s->iv.n;
     return &s->e[s->n++];
-}
-
-/* Drop the last entry (used when an operation leaves it with no interval). */
-static void set_drop_last(gtid_set *s)
-{
-    ivec_free(&s->e[s->n - 1].iv);
-    s->n--;
 }
 
 void gtid_set_free(gtid_set *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->n; i++)
-        ivec_free(&s->e[i].iv);
+    ivec_free(&s->iv);
     free(s->e);
     free(s);
 }
@@ -446,17 +457,18 @@ int gtid_set_dup(const gtid_set *s, gtid_set **out)
         rc = -ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < s->n; i++) {
-        gentry *e = set_add(d);
-        if (!e) {
+    if (s->n) {
+        d->e = malloc(s->n * sizeof(gentry));
+        if (!d->e) {
             rc = -ENOMEM;
             goto out;
         }
-        copy_key(e, &s->e[i]);
-        rc = ivec_copy(&s->e[i].iv, &e->iv);
-        if (rc)
-            goto out;
+        memcpy(d->e, s->e, s->n * sizeof(gentry));
+        d->n = d->cap = s->n;
     }
+    rc = ivec_append(&d->iv, (islice){s->iv.v, s->iv.n});
+    if (rc)
+        goto out;
     *out = d;
     d = NULL;
 out:
@@ -473,7 +485,7 @@ uint64_t gtid_set_count(const gtid_set *s)
     if (!s)
         return 0;
     for (size_t i = 0; i < s->n; i++)
-        total = sat_add(total, ivec_count(&s->e[i].iv));
+        total = sat_add(total, ivec_count(slice(s, &s->e[i])));
     return total;
 }
 
@@ -486,21 +498,13 @@ typedef struct {
     size_t n, cap;
 } sbuf;
 
-static int sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sb_printf(sbuf *b, const char *fmt, ...)
+/* Append len bytes (kept NUL-terminated). */
+static int sb_put(sbuf *b, const char *str, size_t len)
 {
-    va_list ap;
-    int len;
-
-    va_start(ap, fmt);
-    len = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (len < 0)
-        return -EINVAL;
-    if (b->n + (size_t)len + 1 > b->cap) {
+    if (b->n + len + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         char *np;
-        while (cap < b->n + (size_t)len + 1) {
+        while (cap < b->n + len + 1) {
             if (cap > SIZE_MAX / 2)
                 return -ENOMEM;
             cap *= 2;
@@ -511,11 +515,28 @@ static int sb_printf(sbuf *b, const char *fmt, ...)
         b->p = np;
         b->cap = cap;
     }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)len;
+    memcpy(b->p + b->n, str, len);
+    b->n += len;
+    b->p[b->n] = '\0';
     return 0;
+}
+
+static int sb_str(sbuf *b, const char *str) { return sb_put(b, str, strlen(str)); }
+
+/* Append optional prefix sep, then v in decimal. */
+static int sb_u64(sbuf *b, const char *sep, uint64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    int rc = sep ? sb_str(b, sep) : 0;
+
+    if (rc)
+        return rc;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return sb_put(b, tmp + i, sizeof tmp - i);
 }
 
 static void uuid_str(const uint8_t u[16], char out[37])
@@ -540,48 +561,48 @@ int gtid_set_format(const gtid_set *s, char **out)
     if (!s || !out)
         return -EINVAL;
     *out = NULL;
-    rc = sb_printf(&b, "%s", "");
+    rc = sb_put(&b, "", 0); /* "" for the empty set */
     if (rc)
         goto out;
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; i < s->n && rc == 0; i++) {
         const gentry *e = &s->e[i];
+        islice sl = slice(s, e);
         if (s->kind == GTID_KIND_MARIADB) {
-            for (size_t k = 0; k < e->iv.n; k++) {
-                const ival *x = &e->iv.v[k];
-                const char *sep = (i == 0 && k == 0) ? "" : ",";
-                if (x->lo == 1)
-                    rc = sb_printf(&b, "%s%" PRIu32 "-%" PRIu32 "-%" PRIu64, sep, e->domain,
-                                   e->server, x->hi);
-                else
-                    rc = sb_printf(&b, "%s%" PRIu32 "-%" PRIu32 "-%" PRIu64 "..%" PRIu64, sep,
-                                   e->domain, e->server, x->lo, x->hi);
-                if (rc)
-                    goto out;
+            /* "D-S-N" for 1..N, "D-S-A..B" otherwise */
+            for (size_t k = 0; k < sl.n && rc == 0; k++) {
+                const ival *x = &sl.v[k];
+                rc = sb_u64(&b, (i == 0 && k == 0) ? NULL : ",", e->domain);
+                if (!rc)
+                    rc = sb_u64(&b, "-", e->server);
+                if (!rc && x->lo != 1)
+                    rc = sb_u64(&b, "-", x->lo);
+                if (!rc)
+                    rc = sb_u64(&b, x->lo != 1 ? ".." : "-", x->hi);
             }
         } else {
+            /* uuid once per block, then [":" tag] and ":N" / ":A-B" */
             if (i == 0 || memcmp(e->uuid, s->e[i - 1].uuid, sizeof e->uuid) != 0) {
                 char u[37];
                 uuid_str(e->uuid, u);
-                rc = sb_printf(&b, "%s%s", i == 0 ? "" : ",", u);
-                if (rc)
-                    goto out;
+                rc = sb_str(&b, i == 0 ? "" : ",");
+                if (!rc)
+                    rc = sb_put(&b, u, 36);
             }
-            if (e->tag[0]) {
-                rc = sb_printf(&b, ":%s", e->tag);
-                if (rc)
-                    goto out;
+            if (!rc && e->tag[0]) {
+                rc = sb_str(&b, ":");
+                if (!rc)
+                    rc = sb_str(&b, e->tag);
             }
-            for (size_t k = 0; k < e->iv.n; k++) {
-                const ival *x = &e->iv.v[k];
-                if (x->lo == x->hi)
-                    rc = sb_printf(&b, ":%" PRIu64, x->lo);
-                else
-                    rc = sb_printf(&b, ":%" PRIu64 "-%" PRIu64, x->lo, x->hi);
-                if (rc)
-                    goto out;
+            for (size_t k = 0; k < sl.n && rc == 0; k++) {
+                const ival *x = &sl.v[k];
+                rc = sb_u64(&b, ":", x->lo);
+                if (!rc && x->hi != x->lo)
+                    rc = sb_u64(&b, "-", x->hi);
             }
         }
     }
+    if (rc)
+        goto out;
     *out = b.p;
     b.p = NULL;
 out:
@@ -832,11 +853,12 @@ static int parse_mariadb(const char *text, gtid_set *s, char *err, size_t errlen
             for (size_t k = i; k < j; k++) {
                 if (items.v[k].hi == 0)
                     continue;
-                rc = ivec_push(&e->iv, items.v[k].lo, items.v[k].hi);
+                rc = ivec_push(&s->iv, items.v[k].lo, items.v[k].hi);
                 if (rc)
                     goto out;
             }
-            ivec_normalize(&e->iv);
+            ivec_normalize_tail(&s->iv, e->off);
+            e->cnt = s->iv.n - e->off;
         }
         i = j;
     }
@@ -889,46 +911,43 @@ static int gentry_cmp_ord(const void *x, const void *y)
     return a->ord < b->ord ? -1 : (a->ord > b->ord ? 1 : 0);
 }
 
-/* Sort entries by key, merge duplicates, normalize intervals, drop empty ones. */
+/*
+ * Sort entries by key, merge entries with the same key, normalize their
+ * intervals and drop entries without any, rebuilding the interval array.
+ */
 static int mysql_normalize(gtid_set *s)
 {
+    ivec niv = {0};
     size_t w = 0;
     int rc = 0;
 
     if (s->n > 1)
         qsort(s->e, s->n, sizeof(gentry), gentry_cmp_ord);
-    for (size_t r = 0; r < s->n; r++) {
-        if (w > 0 && key_cmp(GTID_KIND_MYSQL, &s->e[w - 1], &s->e[r]) == 0) {
-            gentry *dst = &s->e[w - 1];
-            ivec *src = &s->e[r].iv;
-            rc = ivec_reserve(&dst->iv, dst->iv.n + src->n);
-            if (rc) {
-                /* keep the structure consistent for gtid_set_free */
-                for (size_t k = r; k < s->n; k++)
-                    s->e[w++] = s->e[k];
-                s->n = w;
-                return rc;
-            }
-            if (src->n)
-                memcpy(dst->iv.v + dst->iv.n, src->v, src->n * sizeof(ival));
-            dst->iv.n += src->n;
-            ivec_free(src);
-        } else {
-            s->e[w++] = s->e[r];
+    for (size_t r = 0; r < s->n;) {
+        size_t g = r, base = niv.n;
+
+        while (g < s->n && key_cmp(GTID_KIND_MYSQL, &s->e[r], &s->e[g]) == 0) {
+            rc = ivec_append(&niv, slice(s, &s->e[g]));
+            if (rc)
+                goto out;
+            g++;
         }
+        ivec_normalize_tail(&niv, base);
+        if (niv.n > base) {
+            s->e[w] = s->e[r];
+            s->e[w].off = base;
+            s->e[w].cnt = niv.n - base;
+            w++;
+        }
+        r = g;
     }
     s->n = w;
-    w = 0;
-    for (size_t r = 0; r < s->n; r++) {
-        if (s->e[r].iv.n == 0) {
-            ivec_free(&s->e[r].iv);
-            continue;
-        }
-        ivec_normalize(&s->e[r].iv);
-        s->e[w++] = s->e[r];
-    }
-    s->n = w;
-    return 0;
+    ivec_free(&s->iv);
+    s->iv = niv;
+    niv.v = NULL;
+out:
+    ivec_free(&niv);
+    return rc;
 }
 
 static int parse_mysql(const char *text, gtid_set *s, char *err, size_t errlen)
@@ -1042,9 +1061,10 @@ static int parse_mysql(const char *text, gtid_set *s, char *err, size_t errlen)
                         return -EINVAL;
                     }
                 }
-                rc = ivec_push(&cur->iv, lo, hi);
+                rc = ivec_push(&s->iv, lo, hi);
                 if (rc)
                     return rc;
+                cur->cnt++; /* cur is the last entry: its intervals are the tail */
                 cur_has_ival = true;
             } else {
                 item_err(err, errlen, text, start, p,
@@ -1113,44 +1133,51 @@ out:
 enum setop { OP_UNION, OP_SUBTRACT, OP_INTERSECT };
 
 /* MariaDB: same top seq, different server ids = two different transactions. */
-static bool top_conflict(const gentry *a, const gentry *b)
+static bool top_conflict(const gentry *a, islice as, const gentry *b, islice bs)
 {
-    return ivec_top(&a->iv) == ivec_top(&b->iv) && a->server != b->server;
+    return ivec_top(as) == ivec_top(bs) && a->server != b->server;
 }
 
-/* Combine two entries with the same key into e (key already copied from a). */
-static int combine(gtid_kind kind, enum setop op, const gentry *a, const gentry *b, gentry *e)
+/*
+ * Combine entries ea (of a) and eb (of b), which have the same key, into e,
+ * the last entry of r (key already copied from ea), appending to r->iv.
+ */
+static int combine(enum setop op, const gtid_set *a, const gentry *ea, const gtid_set *b,
+                   const gentry *eb, gtid_set *r, gentry *e)
 {
     int rc = 0;
-    bool mariadb = kind == GTID_KIND_MARIADB;
-    uint64_t ta = ivec_top(&a->iv), tb = ivec_top(&b->iv);
+    bool mariadb = a->kind == GTID_KIND_MARIADB;
+    islice as = slice(a, ea), bs = slice(b, eb);
+    uint64_t ta = ivec_top(as), tb = ivec_top(bs);
+    bool conflict = mariadb && top_conflict(ea, as, eb, bs);
 
     switch (op) {
     case OP_UNION:
-        rc = ivec_union(&a->iv, &b->iv, &e->iv);
+        rc = ivec_union(as, bs, &r->iv);
         if (mariadb)
-            e->server = ta >= tb ? a->server : b->server;
+            e->server = ta >= tb ? ea->server : eb->server;
         break;
     case OP_SUBTRACT:
-        rc = ivec_subtract(&a->iv, &b->iv, &e->iv);
-        if (!rc && mariadb && top_conflict(a, b))
-            rc = ivec_push_merge(&e->iv, ta, ta); /* a's top is not b's top: keep it */
+        rc = ivec_subtract(as, bs, &r->iv);
+        if (!rc && conflict) /* a's top is not b's top: keep it */
+            rc = ivec_push_merge(&r->iv, e->off, ta, ta);
         break;
     case OP_INTERSECT:
-        rc = ivec_intersect(&a->iv, &b->iv, &e->iv);
-        if (!rc && mariadb && top_conflict(a, b) && e->iv.n > 0) {
-            ival *last = &e->iv.v[e->iv.n - 1]; /* its hi is ta == tb */
+        rc = ivec_intersect(as, bs, &r->iv);
+        if (!rc && conflict && r->iv.n > e->off) {
+            ival *last = &r->iv.v[r->iv.n - 1]; /* its hi is ta == tb */
             if (last->lo == last->hi)
-                e->iv.n--;
+                r->iv.n--;
             else
                 last->hi--;
         }
-        if (mariadb && e->iv.n > 0) {
-            uint64_t t = ivec_top(&e->iv);
-            e->server = (t != ta && t == tb) ? b->server : a->server;
+        if (mariadb && r->iv.n > e->off) {
+            uint64_t t = r->iv.v[r->iv.n - 1].hi;
+            e->server = (t != ta && t == tb) ? eb->server : ea->server;
         }
         break;
     }
+    e->cnt = r->iv.n - e->off;
     return rc;
 }
 
@@ -1169,6 +1196,7 @@ static int set_binop(const gtid_set *a, const gtid_set *b, enum setop op, gtid_s
     if (!r)
         return -ENOMEM;
     while (i < a->n || j < b->n) {
+        const gtid_set *from = NULL;
         const gentry *src = NULL;
         int c;
         gentry *e;
@@ -1181,10 +1209,12 @@ static int set_binop(const gtid_set *a, const gtid_set *b, enum setop op, gtid_s
             c = key_cmp(a->kind, &a->e[i], &b->e[j]);
 
         if (c < 0) {
+            from = a;
             src = &a->e[i++];
             if (op == OP_INTERSECT)
                 continue;
         } else if (c > 0) {
+            from = b;
             src = &b->e[j++];
             if (op != OP_UNION)
                 continue;
@@ -1196,17 +1226,18 @@ static int set_binop(const gtid_set *a, const gtid_set *b, enum setop op, gtid_s
         }
         if (src) {
             copy_key(e, src);
-            rc = ivec_copy(&src->iv, &e->iv);
+            rc = ivec_append(&r->iv, slice(from, src));
+            e->cnt = src->cnt;
         } else {
             copy_key(e, &a->e[i]);
-            rc = combine(a->kind, op, &a->e[i], &b->e[j], e);
+            rc = combine(op, a, &a->e[i], b, &b->e[j], r, e);
             i++;
             j++;
         }
         if (rc)
             goto out;
-        if (e->iv.n == 0)
-            set_drop_last(r);
+        if (e->cnt == 0)
+            r->n--; /* nothing left under this key */
     }
     *out = r;
     r = NULL;
@@ -1242,9 +1273,10 @@ bool gtid_set_is_subset(const gtid_set *a, const gtid_set *b)
             j++;
         if (j >= b->n || key_cmp(a->kind, &b->e[j], ea) != 0)
             return false;
-        if (!ivec_subset(&ea->iv, &b->e[j].iv))
+        if (!ivec_subset(slice(a, ea), slice(b, &b->e[j])))
             return false;
-        if (a->kind == GTID_KIND_MARIADB && top_conflict(ea, &b->e[j]))
+        if (a->kind == GTID_KIND_MARIADB &&
+            top_conflict(ea, slice(a, ea), &b->e[j], slice(b, &b->e[j])))
             return false;
     }
     return true;

@@ -70,7 +70,7 @@ struct probe_target {
     topo_snapshot snap;    /* being filled */
 
     int removed;
-    int in_list;
+    probe_target *prev, *next; /* every live target, for teardown */
     probe_target *next_dead;
 };
 
@@ -88,6 +88,7 @@ struct probe_engine {
     probe_stats stats;
     int in_run;
     probe_target *dead;    /* removed while running; freed at the end of run */
+    probe_target *live;    /* list of targets not removed */
     size_t n_targets;
 };
 
@@ -139,6 +140,36 @@ static void heap_pop(probe_engine *e)
     }
     if (n)
         e->heap[i] = last;
+}
+
+static void sift_down(probe_engine *e, size_t i)
+{
+    size_t n = e->heap_n;
+    heap_entry x = e->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && e->heap[c + 1].when_ms < e->heap[c].when_ms)
+            c++;
+        if (x.when_ms <= e->heap[c].when_ms)
+            break;
+        e->heap[i] = e->heap[c];
+        i = c;
+    }
+    e->heap[i] = x;
+}
+
+/* Drop every heap entry of t (before t is freed), then restore the heap order. */
+static void heap_purge(probe_engine *e, const probe_target *t)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < e->heap_n; i++)
+        if (e->heap[i].t != t)
+            e->heap[k++] = e->heap[i];
+    e->heap_n = k;
+    for (size_t i = e->heap_n / 2; i-- > 0;)
+        sift_down(e, i);
 }
 
 /* (Re)arm the target's single timer. Older heap entries become stale. */
@@ -637,6 +668,7 @@ int probe_engine_new(const probe_options *opt, probe_engine **out, char *err, si
 
 static void target_free(probe_target *t)
 {
+    heap_purge(t->eng, t);
     close_conn(t);
     topo_snapshot_clear(&t->snap);
     if (t->password) {
@@ -660,15 +692,8 @@ void probe_engine_free(probe_engine *e)
 {
     if (!e)
         return;
-    /* Every live target is referenced from the heap (each has an armed timer). */
-    for (size_t i = 0; i < e->heap_n; i++) {
-        probe_target *t = e->heap[i].t;
-        if (t && !t->removed) {
-            t->removed = 1;
-            t->next_dead = e->dead;
-            e->dead = t;
-        }
-    }
+    while (e->live)
+        probe_remove(e->live);
     free_dead(e);
     free(e->heap);
     close(e->epfd);
@@ -771,6 +796,10 @@ int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const ch
     t->state = TS_DOWN;
     t->next_at_ms = probe_now_ms();
     arm(t, t->next_at_ms);
+    t->next = e->live;
+    if (e->live)
+        e->live->prev = t;
+    e->live = t;
     e->n_targets++;
     *out = t;
     return 0;
@@ -789,6 +818,13 @@ void probe_remove(probe_target *t)
     e = t->eng;
     t->removed = 1;
     e->n_targets--;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        e->live = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
     close_conn(t);
     t->next_dead = e->dead;
     e->dead = t;
