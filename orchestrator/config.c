@@ -60,6 +60,8 @@ static int parse_seeds(struct parse *, const struct key_def *, void *, const cha
 static int parse_name(struct parse *, const struct key_def *, void *, const char *);
 static int parse_heap_text(struct parse *, const struct key_def *, void *, const char *);
 static int parse_secret_file(struct parse *, const struct key_def *, void *, const char *);
+static int parse_bool(struct parse *, const struct key_def *, void *, const char *);
+static int parse_addr_list(struct parse *, const struct key_def *, void *, const char *);
 
 #define G(field) offsetof(cfg_config, field), sizeof(((cfg_config *)0)->field)
 #define C(field) offsetof(cfg_cluster, field), sizeof(((cfg_cluster *)0)->field)
@@ -87,6 +89,11 @@ static const struct key_def keys[] = {
       2, 0, NULL },
     { SEC_CLUSTER, "poll_interval_ms", parse_int, C(poll_interval_ms), 50, 600000, 0, 0, NULL },
     { SEC_CLUSTER, "lag_query", parse_heap_text, C(lag_query), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "auto_failover", parse_bool, C(auto_failover), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "failover_block_s", parse_int, C(failover_block_s), 0, 86400, 0, 0, NULL },
+    { SEC_CLUSTER, "apply_timeout_ms", parse_int, C(apply_timeout_ms), 100, 3600000, 0, 0, NULL },
+    { SEC_CLUSTER, "never_promote", parse_addr_list, C(never_promote), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "prefer", parse_addr_list, C(prefer), 0, 0, 0, 0, NULL },
 };
 
 #undef G
@@ -362,6 +369,73 @@ static int parse_secret_file(struct parse *p, const struct key_def *k, void *fie
     if (rc)
         return fail(p, p->lineno, -EINVAL, "%s %s", k->name, why);
     return 0;
+}
+
+static int parse_bool(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    static const char *yes[] = {"yes", "on", "true", "1"}, *no[] = {"no", "off", "false", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(value, yes[i]) == 0) {
+            *(int *)field = 1;
+            return 0;
+        }
+        if (strcasecmp(value, no[i]) == 0) {
+            *(int *)field = 0;
+            return 0;
+        }
+    }
+    return bad_value(p, k, value, "yes or no");
+}
+
+/* host:port, host:port → a topo_addr array; the count lives right after the pointer. */
+static int parse_addr_list(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    topo_addr **slot = field, *list = NULL;
+    size_t *count = (size_t *)((char *)field + sizeof(topo_addr *));
+    size_t n = 0, cap = 0;
+    char *copy = strdup(value), *cur, *next, why[512];
+    int rc = 0;
+
+    if (!copy)
+        return fail(p, p->lineno, -ENOMEM, "out of memory");
+    for (cur = copy; cur; cur = next) {
+        char *end;
+        next = strchr(cur, ',');
+        if (next)
+            *next++ = '\0';
+        while (isspace((unsigned char)*cur))
+            cur++;
+        end = cur + strlen(cur);
+        while (end > cur && isspace((unsigned char)end[-1]))
+            *--end = '\0';
+        if (!*cur) {
+            rc = fail(p, p->lineno, -EINVAL, "empty entry in %s '%s': remove the doubled or trailing comma",
+                      k->name, value);
+            goto out;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 4;
+            topo_addr *nl = realloc(list, ncap * sizeof(*nl));
+            if (!nl) {
+                rc = fail(p, p->lineno, -ENOMEM, "out of memory");
+                goto out;
+            }
+            list = nl;
+            cap = ncap;
+        }
+        if (topo_addr_parse(cur, CFG_DEFAULT_PORT, &list[n], why, sizeof(why)) != 0) {
+            rc = fail(p, p->lineno, -EINVAL, "bad value for %s: %s (expected host:port, ...)", k->name, why);
+            goto out;
+        }
+        n++;
+    }
+    *slot = list;
+    *count = n;
+    list = NULL;
+out:
+    free(list);
+    free(copy);
+    return rc;
 }
 
 /* Parse one seed into *a with topo_addr_parse(); bracketed hosts must be IPv6. */
@@ -833,6 +907,12 @@ static int finalize(struct parse *p)
         cfg_cluster *cl = &c->clusters[i];
         if (!p->cls[i].seen[key_index(cluster_poll)])
             cl->poll_interval_ms = c->poll_interval_ms;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "auto_failover"))])
+            cl->auto_failover = 1;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "failover_block_s"))])
+            cl->failover_block_s = 600;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "apply_timeout_ms"))])
+            cl->apply_timeout_ms = 10000;
         if (!cl->replication_user[0])
             memcpy(cl->replication_user, cl->user, sizeof(cl->user));
         if (!cl->replication_password) {
@@ -971,6 +1051,8 @@ void cfg_free(cfg_config *c)
         wipe_free(cl->replication_password);
         free(cl->seeds);
         free(cl->lag_query);
+        free(cl->never_promote);
+        free(cl->prefer);
     }
     free(c->clusters);
     memset(c, 0, sizeof(*c));

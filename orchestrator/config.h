@@ -29,6 +29,11 @@
  *                                     ; default: the user's password
  *   poll_interval_ms = 1000           ; default: the [myorch] value
  *   lag_query = SELECT ...            ; optional; seconds in the first column
+ *   auto_failover = yes               ; yes|no (no: detect and report, never act)
+ *   failover_block_s = 600            ; 0..86400: no automatic recovery this long after one
+ *   apply_timeout_ms = 10000          ; 100..3600000: relay-log apply bound during failover
+ *   never_promote = host:port, ...    ; replicas never promoted
+ *   prefer = host:port, ...           ; preferred among equally advanced replicas
  *
  * Rules and limits (each violation refuses the whole file with one message
  * "FILE:LINE: what is wrong ...: how to fix it"):
@@ -82,6 +87,12 @@ typedef struct {
     int poll_interval_ms;          /* resolved: the cluster's or the global value */
     char *lag_query;               /* heap or NULL */
     int line;                      /* line of the section header, for messages */
+    /* Failover (see README "Automatic failover"). */
+    int auto_failover;             /* 1 (default): recover automatically; 0: detect and report only */
+    int failover_block_s;          /* no automatic recovery this long after one (default 600) */
+    int apply_timeout_ms;          /* bound for the candidate to apply its relay log (default 10000) */
+    topo_addr *never_promote; size_t n_never_promote;
+    topo_addr *prefer; size_t n_prefer;
 } cfg_cluster;
 
 /* The whole configuration. Zero-initialise before cfg_load(); release with cfg_free(). */

@@ -16,6 +16,7 @@
 #include "orchestrator/control.h"
 #include "orchestrator/log.h"
 #include "orchestrator/monitor.h"
+#include "orchestrator/recovery.h"
 #include "orchestrator/store.h"
 
 #define MYORCH_VERSION "0.1.0"
@@ -24,6 +25,9 @@ typedef struct {
     const cfg_config *cfg;
     daemon_options opt;
     monitor *mon;
+    rec_env renv;
+    rec_cluster *recs;       /* one per monitored cluster, same order */
+    size_t n_recs;
     store *st;
     bool in_txn;
     void *zctx;
@@ -162,13 +166,16 @@ static json_t *cmd_status(daemon_t *d)
                 (in->snap.replica.io_state != TOPO_THREAD_YES || in->snap.replica.sql_state != TOPO_THREAD_YES))
                 broken++;
         }
-        json_array_append_new(
-            cl, json_pack("{s:s, s:s?, s:I, s:I, s:I, s:b, s:i}", "name", c->model.name, "primary",
+        json_t *cj;
+        cj = json_pack("{s:s, s:s?, s:I, s:I, s:I, s:b, s:i}", "name", c->model.name, "primary",
                           c->model.primary >= 0 ? topo_addr_str(&c->model.v[c->model.primary]->addr, p, sizeof(p))
                                                 : NULL,
                           "servers", (json_int_t)c->model.n, "reachable", (json_int_t)up, "replication_broken",
                           (json_int_t)broken, "first_round_done", c->first_round_done, "poll_interval_ms",
-                          c->interval_ms));
+                          c->interval_ms);
+        if (i < d->n_recs)
+            json_object_set_new(cj, "recovery", rec_cluster_status(&d->recs[i]));
+        json_array_append_new(cl, cj);
     }
     json_object_set_new(r, "clusters", cl);
     json_object_set_new(r, "probes", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "ok", (json_int_t)ps->probes_ok,
@@ -206,6 +213,52 @@ static json_t *cmd_topology(daemon_t *d, const json_t *req)
     return r;
 }
 
+static rec_cluster *rec_of(daemon_t *d, const char *name)
+{
+    for (size_t i = 0; i < d->n_recs; i++)
+        if (!strcmp(d->recs[i].mc->model.name, name))
+            return &d->recs[i];
+    return NULL;
+}
+
+static json_t *unknown_cluster(daemon_t *d, const char *name)
+{
+    json_t *names = cluster_names(d), *r;
+    char *txt = json_dumps(names, JSON_COMPACT);
+    r = reply_error("unknown cluster '%s' (this controller manages: %s)", name, txt ? txt : "?");
+    free(txt);
+    json_decref(names);
+    return r;
+}
+
+static json_t *cmd_ack(daemon_t *d, const json_t *req)
+{
+    const char *name = json_string_value(json_object_get(req, "cluster"));
+    rec_cluster *rc;
+    if (!name)
+        return reply_error("ack needs a cluster");
+    if (!(rc = rec_of(d, name)))
+        return unknown_cluster(d, name);
+    return json_pack("{s:b, s:i}", "ok", 1, "acknowledged", rec_cluster_ack(rc));
+}
+
+static json_t *cmd_recoveries(daemon_t *d, const json_t *req)
+{
+    const char *name = json_string_value(json_object_get(req, "cluster"));
+    json_int_t id = json_integer_value(json_object_get(req, "id"));
+    json_t *r;
+    if (name && !rec_of(d, name))
+        return unknown_cluster(d, name);
+    flush(d); /* the audit is read from the database: make it current */
+    r = json_pack("{s:b}", "ok", 1);
+    json_object_set_new(r, "recoveries", store_recoveries_json(d->st, name, id, id ? 1 : 50));
+    if (id && json_array_size(json_object_get(r, "recoveries")) == 0) {
+        json_decref(r);
+        return reply_error("no recovery #%lld%s%s", (long long)id, name ? " in cluster " : "", name ? name : "");
+    }
+    return r;
+}
+
 static void handle_control(daemon_t *d)
 {
     ctl_request req;
@@ -219,8 +272,13 @@ static void handle_control(daemon_t *d)
             reply = cmd_status(d);
         else if (!strcmp(cmd, "topology"))
             reply = cmd_topology(d, req.body);
+        else if (!strcmp(cmd, "ack"))
+            reply = cmd_ack(d, req.body);
+        else if (!strcmp(cmd, "recoveries"))
+            reply = cmd_recoveries(d, req.body);
         else
-            reply = reply_error("unknown command '%s' (this daemon knows: ping, status, topology)", cmd);
+            reply = reply_error("unknown command '%s' (this daemon knows: ping, status, topology, ack, recoveries)",
+                                cmd);
         ctl_server_reply(d->ctl, &req, reply);
     }
 }
@@ -318,6 +376,19 @@ static int setup(daemon_t *d, char *err, size_t errlen)
                 return rc;
         }
     }
+    d->renv = (rec_env){.st = d->st, .mon = d->mon, .emit = on_event, .user = d,
+                        .connect_timeout_ms = d->cfg->connect_timeout_ms};
+    d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
+    if (!d->recs) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < d->cfg->n_clusters; i++) {
+        if ((rc = rec_cluster_init(&d->recs[i], &d->renv, mon_cluster_at(d->mon, i), &d->cfg->clusters[i], err,
+                                   errlen)) < 0)
+            return rc;
+        d->n_recs++;
+    }
     return 0;
 }
 
@@ -332,6 +403,9 @@ static void teardown(daemon_t *d)
                 persist(d, c, c->model.v[k], now_s);
         }
     }
+    for (size_t i = 0; i < d->n_recs; i++)
+        rec_cluster_free(&d->recs[i]);
+    free(d->recs);
     if (d->st)
         flush(d);
     mon_free(d->mon);
@@ -359,14 +433,21 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         probe_engine *pe = mon_probe_engine(d.mon);
         int64_t now = probe_now_ms();
         int timeout = probe_engine_timeout_ms(pe, now);
-        zmq_pollitem_t items[3] = {
+        zmq_pollitem_t items[3 + 64] = {
             {.socket = ctl_server_socket(d.ctl), .events = ZMQ_POLLIN},
             {.socket = NULL, .fd = probe_engine_fd(pe), .events = ZMQ_POLLIN},
             {.socket = NULL, .fd = d.sigfd, .events = ZMQ_POLLIN},
         };
+        int n_items = 3;
+        for (size_t i = 0; i < d.n_recs && n_items < 3 + 62; i++) {
+            int fds[2];
+            size_t n = rec_cluster_fds(&d.recs[i], fds, 2);
+            for (size_t k = 0; k < n; k++)
+                items[n_items++] = (zmq_pollitem_t){.socket = NULL, .fd = fds[k], .events = ZMQ_POLLIN};
+        }
         if (timeout < 0 || timeout > 200)
             timeout = 200;
-        if (zmq_poll(items, 3, timeout) < 0 && zmq_errno() != EINTR) {
+        if (zmq_poll(items, n_items, timeout) < 0 && zmq_errno() != EINTR) {
             snprintf(err, errlen, "poll failed: %s", zmq_strerror(zmq_errno()));
             rc = -EIO;
             break;
@@ -387,6 +468,10 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         if (items[0].revents & ZMQ_POLLIN)
             handle_control(&d);
         mon_tick(d.mon, now);
+        for (size_t i = 0; i < d.n_recs; i++) {
+            rec_cluster_io(&d.recs[i]);
+            rec_cluster_tick(&d.recs[i], now);
+        }
         if (now - d.last_flush_ms >= 1000) {
             flush(&d);
             d.last_flush_ms = now;

@@ -55,6 +55,8 @@ static void usage_main(FILE *out)
             "  topology       show the replication tree of each cluster\n"
             "  events         follow the controller's event stream\n"
             "  discover       one-shot discovery from a seed, without a controller\n"
+            "  recoveries     the recovery audit (failovers, their steps and timings)\n"
+            "  ack            lift a cluster's anti-flap block after a recovery\n"
             "  version        print the version\n"
             "  help           this text; 'myorch COMMAND --help' for a command\n"
             "\n"
@@ -444,6 +446,107 @@ static int cmd_events(int argc, char **argv)
     return 0;
 }
 
+static int cmd_ack(int argc, char **argv)
+{
+    client_args a = {0};
+    json_t *reply = NULL, *req;
+    int rc = parse_client_args("ack", argc, argv, &a, true,
+                               "usage: myorch ack --cluster NAME [-c FILE | --socket EP] [--json]\n\n"
+                               "Acknowledge the cluster's recoveries: lifts the anti-flap block\n"
+                               "(failover_block_s) so that automatic recovery may act again.\n" CLIENT_OPTS_HELP);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (!a.cluster)
+        return bad_usage("ack", "--cluster NAME is required");
+    req = json_pack("{s:s, s:s}", "cmd", "ack", "cluster", a.cluster);
+    if ((rc = call_daemon("ack", &a, req, &reply)))
+        return rc;
+    if (a.json)
+        print_json(reply);
+    else
+        printf("cluster %s: anti-flap block lifted (%lld recoveries acknowledged)\n", a.cluster,
+               (long long)json_integer_value(json_object_get(reply, "acknowledged")));
+    json_decref(reply);
+    return 0;
+}
+
+static void print_ms(const char *label, json_t *v, json_t *base)
+{
+    if (json_is_integer(v) && json_is_integer(base))
+        printf("  %-14s +%lld ms\n", label, (long long)(json_integer_value(v) - json_integer_value(base)));
+}
+
+static int cmd_recoveries(int argc, char **argv)
+{
+    client_args a = {0};
+    json_t *reply = NULL, *req, *r;
+    size_t i;
+    long long id = 0;
+    /* --id is parsed here; the rest by the common client parser. */
+    for (int k = 1; k < argc; k++) {
+        if (!strcmp(argv[k], "--id") && k + 1 < argc) {
+            char *end;
+            id = strtoll(argv[k + 1], &end, 10);
+            if (!*argv[k + 1] || *end || id <= 0)
+                return bad_usage("recoveries", "--id expects a recovery number, not '%s'", argv[k + 1]);
+            for (int j = k; j + 2 <= argc; j++)
+                argv[j] = argv[j + 2];
+            argc -= 2;
+            k--;
+        }
+    }
+    int rc = parse_client_args("recoveries", argc, argv, &a, true,
+                               "usage: myorch recoveries [--cluster NAME] [--id N] [-c FILE | --socket EP] [--json]\n\n"
+                               "The recovery audit: each failover with its trigger, analysis, old and new\n"
+                               "primary, state, lost GTIDs; with --id, its plan and per-step timings.\n"
+                               "      --id N          one recovery in detail\n" CLIENT_OPTS_HELP);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    req = json_pack("{s:s, s:I}", "cmd", "recoveries", "id", (json_int_t)id);
+    if (a.cluster)
+        json_object_set_new(req, "cluster", json_string(a.cluster));
+    if ((rc = call_daemon("recoveries", &a, req, &reply)))
+        return rc;
+    if (a.json) {
+        print_json(reply);
+        json_decref(reply);
+        return 0;
+    }
+    json_array_foreach(json_object_get(reply, "recoveries"), i, r) {
+        const char *lost = json_string_value(json_object_get(r, "lost_gtids"));
+        printf("#%lld %s %s %s (%s) %s → %s  state=%s  lost=%s\n", (long long)json_integer_value(json_object_get(r, "id")),
+               json_string_value(json_object_get(r, "cluster")), json_string_value(json_object_get(r, "trigger")),
+               json_string_value(json_object_get(r, "kind")),
+               json_string_value(json_object_get(r, "analysis")) ? json_string_value(json_object_get(r, "analysis")) : "-",
+               json_string_value(json_object_get(r, "old_primary")) ? json_string_value(json_object_get(r, "old_primary")) : "?",
+               json_string_value(json_object_get(r, "new_primary")) ? json_string_value(json_object_get(r, "new_primary")) : "?",
+               json_string_value(json_object_get(r, "state")), lost ? (*lost ? lost : "none") : "unknown");
+        if (json_string_value(json_object_get(r, "error")))
+            printf("  error: %s\n", json_string_value(json_object_get(r, "error")));
+        if (id) {
+            json_t *st, *base = json_object_get(r, "primary_lost_ms");
+            size_t k;
+            if (!json_is_integer(base))
+                base = json_object_get(r, "started_ms");
+            printf("  evidence: %s\n", json_string_value(json_object_get(r, "evidence")));
+            print_ms("detected", json_object_get(r, "detected_ms"), base);
+            print_ms("started", json_object_get(r, "started_ms"), base);
+            print_ms("promoted", json_object_get(r, "promoted_ms"), base);
+            print_ms("ended", json_object_get(r, "ended_ms"), base);
+            json_array_foreach(json_object_get(r, "steps"), k, st) {
+                json_t *s0 = json_object_get(st, "started_ms"), *s1 = json_object_get(st, "ended_ms");
+                printf("  %2lld. %-16s %-6s %4lld ms  %s\n", (long long)json_integer_value(json_object_get(st, "idx")),
+                       json_string_value(json_object_get(st, "kind")),
+                       json_string_value(json_object_get(st, "result")) ? json_string_value(json_object_get(st, "result")) : "…",
+                       (long long)(json_is_integer(s1) && json_is_integer(s0) ? json_integer_value(s1) - json_integer_value(s0) : 0),
+                       json_string_value(json_object_get(st, "message")) ? json_string_value(json_object_get(st, "message")) : "");
+            }
+        }
+    }
+    json_decref(reply);
+    return 0;
+}
+
 /* ---- discover ------------------------------------------------------------------- */
 
 typedef struct {
@@ -669,6 +772,10 @@ int main(int argc, char **argv)
         rc = cmd_events(argc, argv);
     else if (!strcmp(cmd, "discover"))
         rc = cmd_discover(argc, argv);
+    else if (!strcmp(cmd, "ack"))
+        rc = cmd_ack(argc, argv);
+    else if (!strcmp(cmd, "recoveries"))
+        rc = cmd_recoveries(argc, argv);
     else {
         fprintf(stderr, "myorch: unknown command '%s'\n\n", cmd);
         usage_main(stderr);

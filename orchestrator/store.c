@@ -126,14 +126,16 @@ int store_open(const char *state_dir, store **out, char *err, size_t errlen)
         rc = -EIO;
         goto out;
     }
+    /* Columns added after the first schema: harmless when already there. */
+    sqlite3_exec(s->db, "ALTER TABLE instances ADD COLUMN fenced INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL);
     chmod(path, 0600);
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO instances (cluster, host, port, seed, server_id, role, reachable, "
-                           "first_seen, last_ok, down_since, last_error, snapshot, updated_at) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                           "first_seen, last_ok, down_since, last_error, snapshot, updated_at, fenced) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
                            "ON CONFLICT (cluster, host, port) DO UPDATE SET seed=?4, server_id=?5, role=?6, "
                            "reachable=?7, last_ok=?9, down_since=?10, last_error=?11, "
-                           "snapshot=COALESCE(?12, snapshot), updated_at=?13",
+                           "snapshot=COALESCE(?12, snapshot), updated_at=?13, fenced=?14",
                            -1, &s->save, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "DELETE FROM instances WHERE cluster=?1 AND host=?2 AND port=?3", -1,
                            &s->del, NULL) != SQLITE_OK ||
@@ -210,6 +212,7 @@ int store_save_instance(store *s, const char *cluster, const topo_instance *in, 
     bind_text_or_null(st, 11, in->reachable || !in->probed ? NULL : in->err);
     bind_text_or_null(st, 12, snap);
     sqlite3_bind_int64(st, 13, now_s);
+    sqlite3_bind_int(st, 14, in->fenced);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_reset(st);
     free(snap);
@@ -237,7 +240,7 @@ int store_load_instances(store *s, const char *cluster, topo_cluster *c,
     int n = 0, rc;
 
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT host, port, seed, first_seen, last_ok, down_since, last_error, snapshot "
+                           "SELECT host, port, seed, first_seen, last_ok, down_since, last_error, snapshot, fenced "
                            "FROM instances WHERE cluster=?1 ORDER BY first_seen, host, port",
                            -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "state database: %s", store_errmsg(s));
@@ -260,6 +263,7 @@ int store_load_instances(store *s, const char *cluster, topo_cluster *c,
             return -ENOMEM;
         }
         in->last_ok_s = sqlite3_column_int64(st, 4);
+        in->fenced = sqlite3_column_int(st, 8) != 0;
         in->down_since_s = sqlite3_column_int64(st, 5);
         if (snap) {
             json_t *j = json_loads(snap, 0, NULL);
@@ -299,4 +303,218 @@ int store_add_event(store *s, int64_t ts_ms, const char *name, const char *level
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_reset(st);
     return rc;
+}
+
+/* ---- recovery audit ----------------------------------------------------------- */
+
+static int exec_stmt(store *s, const char *sql, sqlite3_stmt **out)
+{
+    return sqlite3_prepare_v2(s->db, sql, -1, out, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+int store_recovery_begin(store *s, const store_recovery *r, int64_t *id, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (exec_stmt(s, "INSERT INTO recoveries (cluster, kind, trigger, analysis, evidence, old_primary, new_primary, "
+                     "state, primary_lost_ms, detected_ms, started_ms, plan, old_primary_gtid) VALUES "
+                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'running', ?8, ?9, ?10, ?11, ?12)", &st) < 0) {
+        snprintf(err, errlen, "state database: %s", store_errmsg(s));
+        return -EIO;
+    }
+    sqlite3_bind_text(st, 1, r->cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->trigger, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 4, r->analysis);
+    bind_text_or_null(st, 5, r->evidence);
+    bind_text_or_null(st, 6, r->old_primary);
+    bind_text_or_null(st, 7, r->new_primary);
+    if (r->primary_lost_ms)
+        sqlite3_bind_int64(st, 8, r->primary_lost_ms);
+    else
+        sqlite3_bind_null(st, 8);
+    if (r->detected_ms)
+        sqlite3_bind_int64(st, 9, r->detected_ms);
+    else
+        sqlite3_bind_null(st, 9);
+    sqlite3_bind_int64(st, 10, r->started_ms);
+    bind_text_or_null(st, 11, r->plan_json);
+    bind_text_or_null(st, 12, r->old_primary_gtid);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT) {
+        snprintf(err, errlen, "cluster %s already has a recovery running (see 'myorch recoveries')", r->cluster);
+        sqlite3_finalize(st);
+        return -EBUSY;
+    }
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "state database: %s", store_errmsg(s));
+        sqlite3_finalize(st);
+        return -EIO;
+    }
+    sqlite3_finalize(st);
+    *id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+int store_recovery_step(store *s, int64_t id, int idx, const char *kind, const char *target,
+                        const char *description, int64_t started_ms, int64_t ended_ms,
+                        const char *result, const char *message)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    /* A step is written at its start and completed at its end. */
+    if (ended_ms == 0 || idx == 0) {
+        if (exec_stmt(s, "INSERT INTO recovery_steps (recovery_id, idx, kind, target, description, started_ms, "
+                         "ended_ms, result, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &st) < 0)
+            return -EIO;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, idx);
+        sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+        bind_text_or_null(st, 4, target);
+        bind_text_or_null(st, 5, description);
+        sqlite3_bind_int64(st, 6, started_ms);
+        if (ended_ms)
+            sqlite3_bind_int64(st, 7, ended_ms);
+        else
+            sqlite3_bind_null(st, 7);
+        bind_text_or_null(st, 8, result);
+        bind_text_or_null(st, 9, message);
+    } else {
+        if (exec_stmt(s, "UPDATE recovery_steps SET ended_ms=?3, result=?4, message=?5 "
+                         "WHERE recovery_id=?1 AND idx=?2", &st) < 0)
+            return -EIO;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, idx);
+        sqlite3_bind_int64(st, 3, ended_ms);
+        bind_text_or_null(st, 4, result);
+        bind_text_or_null(st, 5, message);
+    }
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_recovery_promoted(store *s, int64_t id, int64_t promoted_ms, const char *new_primary_gtid)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (exec_stmt(s, "UPDATE recoveries SET promoted_ms=?2, new_primary_gtid=?3 WHERE id=?1", &st) < 0)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, promoted_ms);
+    bind_text_or_null(st, 3, new_primary_gtid);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_recovery_end(store *s, int64_t id, const char *state, int64_t ended_ms, const char *lost_gtids,
+                       const char *error)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (exec_stmt(s, "UPDATE recoveries SET state=?2, ended_ms=?3, lost_gtids=?4, error=?5 WHERE id=?1", &st) < 0)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, ended_ms);
+    bind_text_or_null(st, 4, lost_gtids);
+    bind_text_or_null(st, 5, error);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_recovery_interrupt(store *s, const char *cluster, int64_t now_ms)
+{
+    sqlite3_stmt *st = NULL;
+    int n;
+    if (exec_stmt(s, "UPDATE recoveries SET state='interrupted', ended_ms=?2, "
+                     "error='the controller stopped while this recovery was running' "
+                     "WHERE cluster=?1 AND state='running'", &st) < 0)
+        return -EIO;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_ms);
+    n = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(s->db) : -EIO;
+    sqlite3_finalize(st);
+    return n;
+}
+
+int64_t store_recovery_last_end_ms(store *s, const char *cluster)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = 0;
+    if (exec_stmt(s, "SELECT MAX(ended_ms) FROM recoveries WHERE cluster=?1 AND acked=0 AND trigger='auto' "
+                     "AND state <> 'running'", &st) < 0)
+        return 0;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int store_recovery_ack(store *s, const char *cluster)
+{
+    sqlite3_stmt *st = NULL;
+    int n;
+    if (exec_stmt(s, "UPDATE recoveries SET acked=1 WHERE cluster=?1 AND acked=0 AND state <> 'running'", &st) < 0)
+        return -EIO;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    n = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(s->db) : -EIO;
+    sqlite3_finalize(st);
+    return n;
+}
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
+    case SQLITE_NULL: return json_null();
+    default: return json_string((const char *)sqlite3_column_text(st, i));
+    }
+}
+
+json_t *store_recoveries_json(store *s, const char *cluster, int64_t id, int limit)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    if (exec_stmt(s, "SELECT id, cluster, kind, trigger, analysis, evidence, old_primary, new_primary, state, "
+                     "primary_lost_ms, detected_ms, started_ms, promoted_ms, ended_ms, plan, old_primary_gtid, "
+                     "new_primary_gtid, lost_gtids, error, acked FROM recoveries "
+                     "WHERE (?1 IS NULL OR cluster=?1) AND (?2 = 0 OR id=?2) ORDER BY id DESC LIMIT ?3", &st) < 0)
+        return arr;
+    bind_text_or_null(st, 1, cluster);
+    sqlite3_bind_int64(st, 2, id);
+    sqlite3_bind_int(st, 3, limit);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *r = json_object();
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+            const char *name = sqlite3_column_name(st, i);
+            if (!strcmp(name, "plan") && sqlite3_column_type(st, i) == SQLITE_TEXT) {
+                json_t *p = json_loads((const char *)sqlite3_column_text(st, i), 0, NULL);
+                json_object_set_new(r, name, p ? p : json_null());
+            } else {
+                json_object_set_new(r, name, col_json(st, i));
+            }
+        }
+        json_array_append_new(arr, r);
+    }
+    sqlite3_finalize(st);
+    if (id > 0 && json_array_size(arr) == 1) {
+        json_t *steps = json_array();
+        if (exec_stmt(s, "SELECT idx, kind, target, description, started_ms, ended_ms, result, message "
+                         "FROM recovery_steps WHERE recovery_id=?1 ORDER BY idx, started_ms", &st) == 0) {
+            sqlite3_bind_int64(st, 1, id);
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                json_t *r = json_object();
+                for (int i = 0; i < sqlite3_column_count(st); i++)
+                    json_object_set_new(r, sqlite3_column_name(st, i), col_json(st, i));
+                json_array_append_new(steps, r);
+            }
+            sqlite3_finalize(st);
+        }
+        json_object_set_new(json_array_get(arr, 0), "steps", steps);
+    }
+    return arr;
 }

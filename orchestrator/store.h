@@ -50,6 +50,33 @@ int store_add_event(store *s, int64_t ts_ms, const char *name, const char *level
                     const char *cluster, const char *instance, const char *message,
                     const char *detail_json);
 
+/* ---- recovery audit ---- */
+
+typedef struct {
+    const char *cluster, *kind, *trigger, *analysis, *evidence, *old_primary, *new_primary;
+    int64_t primary_lost_ms, detected_ms, started_ms;
+    const char *plan_json, *old_primary_gtid;
+} store_recovery;
+
+/*
+ * Insert a running recovery; *id receives its id. -EBUSY when the cluster
+ * already has a running one (the lock), with a message naming it.
+ */
+int store_recovery_begin(store *s, const store_recovery *r, int64_t *id, char *err, size_t errlen);
+int store_recovery_step(store *s, int64_t id, int idx, const char *kind, const char *target,
+                        const char *description, int64_t started_ms, int64_t ended_ms,
+                        const char *result, const char *message);
+int store_recovery_promoted(store *s, int64_t id, int64_t promoted_ms, const char *new_primary_gtid);
+int store_recovery_end(store *s, int64_t id, const char *state, int64_t ended_ms, const char *lost_gtids,
+                       const char *error);
+/* Mark the cluster's running recoveries interrupted (after a crash). Returns how many. */
+int store_recovery_interrupt(store *s, const char *cluster, int64_t now_ms);
+/* End time (unix ms) of the cluster's last unacknowledged finished recovery, 0 none. */
+int64_t store_recovery_last_end_ms(store *s, const char *cluster);
+int store_recovery_ack(store *s, const char *cluster);
+/* Recoveries of a cluster (NULL: all), newest first, with steps when id > 0. */
+json_t *store_recoveries_json(store *s, const char *cluster, int64_t id, int limit);
+
 /* Last error text of the database handle. */
 const char *store_errmsg(store *s);
 

@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS instances (
     down_since  INTEGER,                   -- unix seconds, NULL while reachable
     last_error  TEXT,
     snapshot    TEXT,                      -- JSON of the last successful probe
+    fenced      INTEGER NOT NULL DEFAULT 0, -- a demoted old primary: kept read-only, never primary again
     updated_at  INTEGER NOT NULL,
     PRIMARY KEY (cluster, host, port)
 );
@@ -38,3 +39,42 @@ CREATE TABLE IF NOT EXISTS events (
     detail    TEXT                         -- JSON
 );
 CREATE INDEX IF NOT EXISTS events_cluster_ts ON events (cluster, ts_ms);
+
+-- The recovery audit: one row per failover or switchover, automatic or manual.
+CREATE TABLE IF NOT EXISTS recoveries (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    cluster           TEXT    NOT NULL,
+    kind              TEXT    NOT NULL,    -- failover | switchover
+    trigger           TEXT    NOT NULL,    -- auto | manual
+    analysis          TEXT,                -- e.g. dead-primary
+    evidence          TEXT,
+    old_primary       TEXT,
+    new_primary       TEXT,
+    state             TEXT    NOT NULL,    -- running | done | failed | interrupted
+    primary_lost_ms   INTEGER,             -- unix ms: the controller lost the primary
+    detected_ms       INTEGER,             -- unix ms: failure confirmed
+    started_ms        INTEGER NOT NULL,    -- unix ms
+    promoted_ms       INTEGER,             -- unix ms: the new primary became writable
+    ended_ms          INTEGER,
+    plan              TEXT,                -- JSON
+    old_primary_gtid  TEXT,                -- last position seen on the old primary
+    new_primary_gtid  TEXT,                -- the new primary's position when it became writable
+    lost_gtids        TEXT,                -- old_primary_gtid minus new_primary_gtid ('' = nothing lost)
+    error             TEXT,
+    acked             INTEGER NOT NULL DEFAULT 0
+);
+-- At most one running recovery per cluster, enforced by the database (survives restarts).
+CREATE UNIQUE INDEX IF NOT EXISTS recoveries_one_running ON recoveries (cluster) WHERE state = 'running';
+
+CREATE TABLE IF NOT EXISTS recovery_steps (
+    recovery_id  INTEGER NOT NULL REFERENCES recoveries (id),
+    idx          INTEGER NOT NULL,         -- 1-based position in the plan; 0 = rollback actions
+    kind         TEXT    NOT NULL,
+    target       TEXT,
+    description  TEXT,
+    started_ms   INTEGER,
+    ended_ms     INTEGER,
+    result       TEXT,                     -- ok | failed | skipped
+    message      TEXT
+);
+CREATE INDEX IF NOT EXISTS recovery_steps_by_recovery ON recovery_steps (recovery_id, idx);

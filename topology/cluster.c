@@ -127,6 +127,7 @@ unsigned topo_cluster_update(topo_cluster *c, size_t i, topo_snapshot *snap, int
         in->err[0] = '\0';
         in->last_ok_s = now_s;
         in->down_since_s = 0;
+        in->down_since_ms = 0;
     } else {
         if (in->reachable || !in->probed)
             changes |= TOPO_CHANGE_DOWN;
@@ -137,6 +138,8 @@ unsigned topo_cluster_update(topo_cluster *c, size_t i, topo_snapshot *snap, int
         snprintf(in->err, sizeof(in->err), "%s", snap->error);
         if (!in->down_since_s)
             in->down_since_s = now_s;
+        if (!in->down_since_ms)
+            in->down_since_ms = snap->taken_at_ms;
     }
     in->probed = true;
     return changes; /* roles are re-derived by the caller, once per loop turn */
@@ -366,7 +369,7 @@ void topo_cluster_derive(topo_cluster *c)
     for (size_t i = 0; i < c->n; i++) {
         topo_instance *in = c->v[i];
         int size = 0;
-        if (in->parent >= 0 || !in->have_snap)
+        if (in->parent >= 0 || !in->have_snap || in->fenced)
             continue;
         for (size_t k = 0; k < c->n; k++) {
             int p = (int)k;
@@ -644,6 +647,7 @@ json_t *topo_instance_to_json(const topo_instance *in, int64_t now_s)
     json_object_set_new(j, "probed", json_boolean(in->probed));
     json_object_set_new(j, "stale", json_boolean(in->stale));
     json_object_set_new(j, "seed", json_boolean(in->seed));
+    json_object_set_new(j, "fenced", json_boolean(in->fenced));
     json_object_set_new(j, "depth", json_integer(in->depth));
     json_object_set_new(j, "error", in->reachable || !in->probed ? json_null() : json_string(in->err));
     json_object_set_new(j, "error_code", json_integer(in->err_code));
@@ -703,6 +707,8 @@ static void render_one(const json_t *in, FILE *out, bool color)
 
     fprintf(out, "%s%s%s", C(color, "\033[1m"), addr ? addr : "?", C(color, "\033[0m"));
     fprintf(out, "  %s", role ? role : "?");
+    if (json_is_true(json_object_get(in, "fenced")))
+        fprintf(out, "  %sFENCED%s", C(color, "\033[35;1m"), C(color, "\033[0m"));
     if (!reachable) {
         const char *e = json_string_value(json_object_get(in, "error"));
         if (probed)

@@ -39,6 +39,8 @@ typedef struct topo_instance {
     int64_t first_seen_s;    /* wall clock, seconds */
     int64_t last_ok_s;       /* wall clock of the last successful probe, 0 never */
     int64_t down_since_s;    /* wall clock when it became unreachable, 0 when up */
+    int64_t down_since_ms;   /* monotonic ms (probe clock) of the failure that made it unreachable, 0 when up */
+    bool fenced;             /* a demoted old primary: never elected primary, kept read-only */
     void *probe;             /* owner's handle (probe_target) */
     int64_t persisted_s;     /* owner's bookkeeping: when last written to the state file */
 

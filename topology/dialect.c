@@ -1391,3 +1391,13 @@ int dialect_sql_wait_gtid(topo_flavor f, const char *gtid, double timeout_s, cha
 out:
     return rc;
 }
+
+/*
+ * dialect_sql_replica_status — see dialect.h.
+ */
+int dialect_sql_replica_status(topo_flavor f, int major, int minor, int patch, char *buf, size_t len)
+{
+    if (!flavor_known(f))
+        return -EINVAL;
+    return emit(buf, len, "%s", has_show_replica(f, major, minor, patch) ? "SHOW REPLICA STATUS" : "SHOW SLAVE STATUS");
+}

@@ -4,10 +4,10 @@
  * Representation: a set is a sorted array of entries, one per key (MariaDB:
  * domain id; MySQL: uuid + tag). Each entry owns a slice of the set's single
  * interval array: a sorted list of disjoint, non-adjacent, inclusive intervals
- * of sequence / transaction numbers, never empty. (One array per set keeps the
- * number of allocations per set at three.) MariaDB entries also carry the server id of their top transaction.
- * Both kinds share the interval algebra; the MariaDB server-id rules are
- * applied on top of it (see gtid.h).
+ * of sequence / transaction numbers, never empty (one interval array per set
+ * keeps a set at three allocations). MariaDB entries also carry the server id
+ * of their top transaction. Both kinds share the interval algebra; the MariaDB
+ * server-id rules are applied on top of it (see gtid.h).
  */
 #include "topology/gtid.h"
 
@@ -1080,11 +1080,8 @@ static int parse_mysql(const char *text, gtid_set *s, char *err, size_t errlen)
                      "unexpected %s (expected ':', ',' or end)", char_desc(text[p], cb));
             return -EINVAL;
         }
-        if (!cur_has_ival) {
-            if (cur_tagged)
-                item_err(err, errlen, text, start, p, "tag '%s' has no interval", cur->tag);
-            else
-                item_err(err, errlen, text, start, p, "uuid has no interval");
+        if (!cur_has_ival) { /* only a tag can be left without interval */
+            item_err(err, errlen, text, start, p, "tag '%s' has no interval", cur->tag);
             return -EINVAL;
         }
     }
@@ -1423,6 +1420,8 @@ static bool split_file(const char *file, size_t len, size_t *baselen, const char
     return true;
 }
 
+#define BADC "bad binlog coordinate"
+
 int gtid_coord_parse(const char *text, topo_coord *out, char *err, size_t errlen)
 {
     const char *colon;
@@ -1437,16 +1436,17 @@ int gtid_coord_parse(const char *text, topo_coord *out, char *err, size_t errlen
     }
     colon = strrchr(text, ':');
     if (!colon) {
-        set_err(err, errlen, "bad binlog coordinate: no ':' (expected FILE:POSITION, e.g. mysql-bin.000012:4567)");
+        set_err(err, errlen, "%s: no ':' (expected FILE:POSITION, e.g. mysql-bin.000012:4567)",
+                BADC);
         return -EINVAL;
     }
     flen = (size_t)(colon - text);
     if (flen == 0) {
-        set_err(err, errlen, "bad binlog coordinate: file name is empty");
+        set_err(err, errlen, "%s: file name is empty", BADC);
         return -EINVAL;
     }
     if (flen >= TOPO_FILE_MAX) {
-        set_err(err, errlen, "bad binlog coordinate: file name is %zu bytes long (max %d)", flen,
+        set_err(err, errlen, "%s: file name is %zu bytes long (max %d)", BADC, flen,
                 TOPO_FILE_MAX - 1);
         return -EINVAL;
     }
@@ -1454,31 +1454,30 @@ int gtid_coord_parse(const char *text, topo_coord *out, char *err, size_t errlen
         unsigned char c = (unsigned char)text[i];
         if (c <= 0x20 || c == 0x7f) {
             set_err(err, errlen,
-                    "bad binlog coordinate: whitespace or control character in the file name at offset %zu",
-                    i);
+                    "%s: whitespace or control character in the file name at offset %zu", BADC, i);
             return -EINVAL;
         }
     }
     if (!split_file(text, flen, &baselen, &suffix, &suflen)) {
         set_err(err, errlen,
-                "bad binlog coordinate: file name '%.*s' does not end in .<number> after a base name"
+                "%s: file name '%.*s' does not end in .<number> after a base name"
                 " (e.g. mysql-bin.000012)",
-                (int)flen, text);
+                BADC, (int)flen, text);
         return -EINVAL;
     }
     p = flen + 1;
     r = scan_u64(text, &p, UINT64_MAX, &pos);
     if (r == SCAN_NONE) {
-        set_err(err, errlen, "bad binlog coordinate: position at offset %zu is not a number", flen + 1);
+        set_err(err, errlen, "%s: position at offset %zu is not a number", BADC, flen + 1);
         return -EINVAL;
     }
     if (r == SCAN_RANGE) {
-        set_err(err, errlen, "bad binlog coordinate: position at offset %zu is out of range (max %" PRIu64 ")",
+        set_err(err, errlen, "%s: position at offset %zu is out of range (max %" PRIu64 ")", BADC,
                 flen + 1, UINT64_MAX);
         return -EINVAL;
     }
     if (text[p] != '\0') {
-        set_err(err, errlen, "bad binlog coordinate: unexpected characters after the position at offset %zu", p);
+        set_err(err, errlen, "%s: unexpected characters after the position at offset %zu", BADC, p);
         return -EINVAL;
     }
     memset(out, 0, sizeof *out);

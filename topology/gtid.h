@@ -55,8 +55,9 @@
  * up to 32 chars (case-insensitive, stored lowercase), whitespace around ','
  * and ':' (so the server's ",\n" between uuids parses), empty items between
  * commas (the server accepts "a:1,,b:2,"), intervals in any order and
- * overlapping. Rejected (stricter than the server): an interval "m-n" with
- * m > n (the server silently drops it), a leading '+', a tag with no interval.
+ * overlapping. Rejected: an interval "m-n" with m > n (stricter than the
+ * server, which silently drops it), a leading '+' (the server's gtid_purged
+ * "+set" form is not a set), a tag with no interval.
  * Canonical text: uuids lowercase and sorted, within a uuid untagged intervals
  * first then tags sorted, intervals merged, ":"-joined, "N" for a single
  * number, uuid blocks joined with "," (no newline):
@@ -162,7 +163,8 @@ uint64_t gtid_set_count(const gtid_set *s);
  * that contains every other (non-NULL) set; on ties (equal sets) the lowest
  * index. NULL entries (unknown servers) are skipped.
  * Fails with -EINVAL (n == 0, sets or best NULL, mixed kinds) or -ENOENT (no
- * set contains all the others, i.e. they diverged, or every entry is NULL).
+ * set contains all the others, i.e. they diverged, or every entry is NULL);
+ * *best is then untouched. O(n²) subset checks: meant for a cluster's servers.
  */
 int gtid_most_advanced(const gtid_set *const *sets, size_t n, size_t *best);
 

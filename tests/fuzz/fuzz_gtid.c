@@ -2,7 +2,8 @@
  * tests/fuzz/fuzz_gtid.c — fuzz target for topology/gtid.{h,c}.
  *
  * The input is parsed whole as both GTID kinds (and as a binlog coordinate);
- * a valid input is paired with fixed reference sets; then the input is split in two (at the first '|', else in the middle) and the halves are
+ * a valid input is paired with a fixed reference set; then the input is split
+ * in two (at the first '|', else in the middle) and the halves are
  * combined with the set algebra. Invariants are checked with abort():
  *   format(parse(x)) re-parses to an equal set and prints the same text;
  *   a−b ⊆ a; (a−b) ∩ b = ∅; a ⊆ a∪b; a∩b ⊆ a and ⊆ b; (a−b) ∪ (a∩b) = a;
@@ -47,12 +48,13 @@ static const char *const seeds[] = {
     "0-1-11..15|0-1-12..20",
     "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-3:11:47-49",
     "9e520b78-013c-11eb-a84c-0800271bf591:1-109,\n9f50ba55-0141-11eb-98ab-0800270c8f40:1",
-    "9e520b78-013c-11eb-a84c-0800271bf591:79-109|9e520b78-013c-11eb-a84c-0800271bf591:1-109,\n"
-    "9f50ba55-0141-11eb-98ab-0800270c8f40:1",
+    ("9e520b78-013c-11eb-a84c-0800271bf591:79-109|9e520b78-013c-11eb-a84c-0800271bf591:1-109,\n"
+     "9f50ba55-0141-11eb-98ab-0800270c8f40:1"),
     "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:1-9223372036854775806",
     "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:1-3:5-7|aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:3-5",
     "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:1,bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb:3:2:1",
-    "11111111-1111-1111-1111-111111111111:1-5:tag_1:1-3|11111111-1111-1111-1111-111111111111:Tag_1:2-9",
+    ("11111111-1111-1111-1111-111111111111:1-5:tag_1:1-3|"
+     "11111111-1111-1111-1111-111111111111:Tag_1:2-9"),
     "ed102faf-eb00-11eb-8f20-0c5415bfaa1d:Domain_1:117",
     "mysql-bin.000012:4567",
 };
@@ -256,7 +258,8 @@ static const char *const refs_mariadb[] = {
 };
 static const char *const refs_mysql[] = {
     "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:1-5:7,9e520b78-013c-11eb-a84c-0800271bf591:50-100",
-    "11111111-1111-1111-1111-111111111111:1-3:tag_1:2,aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:3-9223372036854775806",
+    ("11111111-1111-1111-1111-111111111111:1-3:tag_1:2,"
+     "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:3-9223372036854775806"),
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

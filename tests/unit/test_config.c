@@ -210,6 +210,28 @@ static void check_defaults(const cfg_config *c, const char *dir)
     assert_ptr_not_equal(e->replication_password, e->password); /* own copy */
     assert_int_equal(e->poll_interval_ms, 500);
     assert_null(e->lag_query);
+    assert_int_equal(e->auto_failover, 1);
+    assert_int_equal(e->failover_block_s, 600);
+    assert_int_equal(e->apply_timeout_ms, 10000);
+    assert_int_equal(e->n_never_promote, 0);
+    assert_int_equal(e->n_prefer, 0);
+}
+
+static void check_failover_keys(const cfg_config *c, const char *dir)
+{
+    const cfg_cluster *e = &c->clusters[0];
+    (void)dir;
+    assert_int_equal(e->auto_failover, 0);
+    assert_int_equal(e->failover_block_s, 0);
+    assert_int_equal(e->apply_timeout_ms, 500);
+    assert_int_equal(e->n_never_promote, 2);
+    assert_string_equal(e->never_promote[0].host, "db3");
+    assert_int_equal(e->never_promote[0].port, 3306);
+    assert_string_equal(e->never_promote[1].host, "::1");
+    assert_int_equal(e->never_promote[1].port, 3307);
+    assert_int_equal(e->n_prefer, 1);
+    assert_string_equal(e->prefer[0].host, "db2");
+    assert_int_equal(e->prefer[0].port, 3310);
 }
 
 static void check_globals(const cfg_config *c, const char *dir)
@@ -357,6 +379,14 @@ static void check_repl_default_pw(const cfg_config *c, const char *dir)
 static const struct cfg_case cases[] = {
     /* ---------------------------------------------------------- loads */
     { .title = "defaults", .ini = EAST, .files = { PASS_EAST }, .check = check_defaults },
+    { .title = "failover keys", .ini = EAST "auto_failover = no\nfailover_block_s = 0\napply_timeout_ms = 500\n"
+      "never_promote = db3, [::1]:3307\nprefer = db2:3310\n", .files = { PASS_EAST }, .check = check_failover_keys },
+    { .title = "bad auto_failover", .ini = EAST "auto_failover = maybe\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: bad value 'maybe' for auto_failover: expected yes or no" } },
+    { .title = "bad never_promote entry", .ini = EAST "never_promote = db3:0\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: bad value for never_promote:" } },
+    { .title = "failover_block_s out of range", .ini = EAST "failover_block_s = 100000\n", .files = { PASS_EAST },
+      .rc = -EINVAL, .err = { "bad value '100000' for failover_block_s: expected an integer from 0 to 86400" } },
     { .title = "global overrides, low bounds",
       .ini = "[myorch]\n"
              "state_dir = /srv/orch//\n"
@@ -456,7 +486,8 @@ static const struct cfg_case cases[] = {
       .ini = "[cluster.east]\nseeds = db1\nusr = myorch\n", .rc = -EINVAL,
       .err = { "myorch.ini:3: unknown key 'usr' in [cluster.east] (known keys: seeds, user, password, "
                "password_file, replication_user, replication_password, replication_password_file, "
-               "poll_interval_ms, lag_query)",
+               "poll_interval_ms, lag_query, auto_failover, failover_block_s, apply_timeout_ms, "
+               "never_promote, prefer)",
                "did you mean 'user'?" } },
     { .title = "key names are case-sensitive",
       .ini = "[cluster.east]\nSeeds = db1\n", .rc = -EINVAL,

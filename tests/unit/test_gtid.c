@@ -97,6 +97,7 @@ static const parse_case parse_cases[] = {
     {MDB, "007-01-0010", "7-1-10", 10},
     {MDB, "0-1-0", "", 0},
     {MDB, "0-1-0,1-2-3", "1-2-3", 3},
+    {MDB, "0-1-0,0-2-3..5", "0-2-3..5", 3},
     /* MariaDB range notation (this module's extension, written for subtract results) */
     {MDB, "0-1-11..15", "0-1-11..15", 5},
     {MDB, "0-1-11..11", "0-1-11..11", 1},
@@ -104,6 +105,7 @@ static const parse_case parse_cases[] = {
     {MDB, "0-1-5,0-1-11..15", "0-1-5,0-1-11..15", 10},
     {MDB, "0-1-5,0-1-6..15", "0-1-15", 15},
     {MDB, "0-1-11..15,0-1-3..12", "0-1-3..15", 13},
+    {MDB, "0-1-3..7,0-1-3..5", "0-1-3..7", 5},
     {MDB, "0-3-20..30,0-1-5", "0-3-5,0-3-20..30", 16},
     {MDB, "0-1-18446744073709551615..18446744073709551615",
      "0-1-18446744073709551615..18446744073709551615", 1},
@@ -190,9 +192,12 @@ static const bad_case bad_cases[] = {
     /* MariaDB: errors the server gives (mariadb-gtid-positions.txt 3.1) */
     {MDB, "-1-2-3", "bad GTID '-1-2-3' at offset 0: domain id is not a number"},
     {MDB, "1-2 -3", "at offset 3: expected '-' after server id, found ' '"},
-    {MDB, "1-2-3,2-4", "bad GTID '2-4' at offset 9: expected '-' after server id, found end of text"},
+    {MDB, "1-2\n-3", "expected '-' after server id, found newline"},
+    {MDB, "1-2-3,2-4",
+     "bad GTID '2-4' at offset 9: expected '-' after server id, found end of text"},
     {MDB, "0-1-10,0-2-20", "bad GTID '0-2-20' at offset 7: duplicate domain 0"},
-    {MDB, "0-1-10,1-2-20,2-3-30,1-20-200,3-4-1", "bad GTID '1-20-200' at offset 21: duplicate domain 1"},
+    {MDB, "0-1-10,1-2-20,2-3-30,1-20-200,3-4-1",
+     "bad GTID '1-20-200' at offset 21: duplicate domain 1"},
     {MDB, "0-1-100,0-2-7", "duplicate domain 0"},
     {MDB, "0-1-0,0-2-7", "duplicate domain 0"},
     /* MariaDB: numbers */
@@ -260,9 +265,12 @@ static const bad_case bad_cases[] = {
     {MY, UA ":1;", "unexpected ';'"},
     {MY, UA ":1\x7f", "unexpected byte 0x7f"},
     /* MySQL: bad uuids */
-    {MY, "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaag:1", "at offset 36: expected ':' after the uuid, found 'g'"},
-    {MY, "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaa:1", "bad uuid (expected 8-4-4-4-12 hex digits, found ':')"},
+    {MY, UA "g:1", "at offset 36: expected ':' after the uuid, found 'g'"},
+    {MY, "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaa:1",
+     "bad uuid (expected 8-4-4-4-12 hex digits, found ':')"},
     {MY, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:1", "bad uuid"},
+    {MY, UA "a:1", "at offset 36: bad uuid"},
+    {MY, UA "-:1", "at offset 36: bad uuid"},
     {MY, "zaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:1", "at offset 0: bad uuid"},
     {MY, "aaaaaaaa_aaaa-aaaa-aaaa-aaaaaaaaaaaa:1", "at offset 8: bad uuid"},
     {MY, "{aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa}:1", "bad uuid"},
@@ -312,7 +320,8 @@ static void test_parse_api_misuse(void **state)
     assert_string_equal(tiny, "bad GTI");
     /* a long item is quoted truncated */
     assert_int_equal(gtid_set_parse(MDB,
-                                    "1-1-1111111111111111111111111111111111111111111111111111111111111111111111x",
+                                    "1-1-11111111111111111111111111111111111"
+                                    "111111111111111111111111111111111x",
                                     &s, err, sizeof err),
                      -EINVAL);
     assert_non_null(strstr(err, "...' at offset 4: sequence number is out of range"));
@@ -325,7 +334,9 @@ static void test_parse_api_misuse(void **state)
     assert_int_equal(gtid_set_compare(NULL, NULL), GTID_CMP_DIVERGED);
     assert_false(gtid_set_is_subset(NULL, NULL));
     gtid_set_free(NULL);
+    assert_string_equal(gtid_cmp_name(GTID_CMP_EQUAL), "equal");
     assert_string_equal(gtid_cmp_name(GTID_CMP_BEHIND), "behind");
+    assert_string_equal(gtid_cmp_name(GTID_CMP_AHEAD), "ahead");
     assert_string_equal(gtid_cmp_name(GTID_CMP_DIVERGED), "diverged");
 }
 
@@ -358,8 +369,8 @@ static const algebra_case algebra_cases[] = {
     {MDB, "0-1-10,1-2-5", "0-1-12,1-2-3", "0-1-12,1-2-5", "1-2-4..5", "0-1-10,1-2-3", false,
      GTID_CMP_DIVERGED},
     {MDB, "1-1-4", "0-1-5,1-1-4", "0-1-5,1-1-4", "", "1-1-4", true, GTID_CMP_BEHIND},
-    {MDB, "2-1-5,1-1-4,0-1-110", "0-1-110,1-1-4,2-1-6", "0-1-110,1-1-4,2-1-6", "", "0-1-110,1-1-4,2-1-5",
-     true, GTID_CMP_BEHIND},
+    {MDB, "2-1-5,1-1-4,0-1-110", "0-1-110,1-1-4,2-1-6", "0-1-110,1-1-4,2-1-6", "",
+     "0-1-110,1-1-4,2-1-5", true, GTID_CMP_BEHIND},
     {MDB, "", "0-1-5", "0-1-5", "", "", true, GTID_CMP_BEHIND},
     {MDB, "0-1-5", "", "0-1-5", "0-1-5", "", false, GTID_CMP_AHEAD},
     {MDB, "", "", "", "", "", true, GTID_CMP_EQUAL},
@@ -570,7 +581,8 @@ static const errant_case errant_cases[] = {
     {MDB, "0-1-2041", "0-1-2042", 0, ""},
     {MDB, "", "0-1-2042", 0, ""},
     {MDB, "0-1-x", "0-1-10", -EINVAL, "replica GTID set: bad GTID '0-1-x' at offset 4"},
-    {MDB, "0-1-10", "0-1-10,0-2-11", -EINVAL, "primary GTID set: bad GTID '0-2-11' at offset 7: duplicate domain 0"},
+    {MDB, "0-1-10", "0-1-10,0-2-11", -EINVAL,
+     "primary GTID set: bad GTID '0-2-11' at offset 7: duplicate domain 0"},
     {MY, UA ":0", UA ":1", -EINVAL, "replica GTID set: bad GTID"},
     {MY, UA ":1", NULL, -EINVAL, "primary GTID set:"},
     {(gtid_kind)0, "", "", -EINVAL, "unknown GTID kind"},
@@ -631,7 +643,8 @@ static const coord_parse_case coord_parse_cases[] = {
     {"mysql-bin.000012:18446744073709551616", -EINVAL, "out of range", 0},
     {"mysql-bin.000012:45x", -EINVAL, "unexpected characters after the position at offset 19", 0},
     {"mysql-bin.000012:45 ", -EINVAL, "unexpected characters", 0},
-    {" mysql-bin.000012:45", -EINVAL, "whitespace or control character in the file name at offset 0", 0},
+    {" mysql-bin.000012:45", -EINVAL,
+     "whitespace or control character in the file name at offset 0", 0},
     {"mysql bin.000012:45", -EINVAL, "whitespace", 0},
 };
 
@@ -987,7 +1000,8 @@ static void test_fixture_mysql_utils(void **state)
     free_lines(&l);
     assert_int_equal(values, 8);
     assert_int_equal(rejected, 3);
-    assert_int_equal(ops, 6); /* 2 intersections, 1 union, 2 symmetric differences, 1 subtract_uuid */
+    /* 2 intersections, 1 union, 2 symmetric differences, 1 subtract_uuid */
+    assert_int_equal(ops, 6);
 }
 
 /* Value of a "\G" field, joined with its continuation lines (",\n" breaks). */

@@ -1,0 +1,325 @@
+/* orchestrator/analysis.c — failure analysis (pure: no I/O, no clock). See analysis.h. */
+#include "orchestrator/analysis.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- evidence line: a bounded appender that marks truncation ------------ */
+
+typedef struct {
+    char *buf;
+    size_t cap, len;
+    bool full;
+} ev_buf;
+
+static void ev_add(ev_buf *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void ev_add(ev_buf *e, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (e->full)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(e->buf + e->len, e->cap - e->len, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        e->buf[e->len] = '\0';
+        return;
+    }
+    if ((size_t)n >= e->cap - e->len) {
+        /* Truncated: end the line with "..." so a reader knows. */
+        e->full = true;
+        e->len = e->cap - 1;
+        if (e->cap >= 4)
+            memcpy(e->buf + e->cap - 4, "...", 4);
+        return;
+    }
+    e->len += (size_t)n;
+}
+
+/* Error texts can be long (MariaDB IO errors are ~200 bytes): keep the line readable. */
+#define EV_ERR_MAX 120
+
+static void ev_err(ev_buf *e, unsigned code, const char *msg)
+{
+    const char *m = msg ? msg : "";
+    int len = (int)strlen(m);
+    const char *ell = "";
+
+    if (len > EV_ERR_MAX) {
+        len = EV_ERR_MAX;
+        ell = "...";
+    }
+    if (code)
+        ev_add(e, "error %u: %.*s%s", code, len, m, ell);
+    else
+        ev_add(e, "%.*s%s", len, m, ell);
+}
+
+/* ---- who is a replica of whom ------------------------------------------- */
+
+bool rec_is_direct_replica(const topo_cluster *c, size_t i, int primary)
+{
+    const topo_instance *in, *p;
+
+    if (!c || primary < 0 || (size_t)primary >= c->n || i >= c->n || (int)i == primary)
+        return false;
+    in = c->v[i];
+    p = c->v[primary];
+    if (in->fenced)
+        return false;
+    if (in->parent == primary)
+        return true;
+    /* Parent unknown (e.g. a cycle was broken there): trust a reachable
+     * server's own word that it replicates from the primary's address. */
+    return in->reachable && in->have_snap && in->snap.replica.present &&
+           topo_addr_eq(&in->snap.replica.source, &p->addr);
+}
+
+/* ---- classification of one replica -------------------------------------- */
+
+typedef enum {
+    RS_UNREACHABLE,   /* probed, failed (or never probed) */
+    RS_STALE,         /* primary down; reachable but last probe predates the failure */
+    RS_REPLICATING,   /* IO thread Yes (primary down: in a fresh probe) */
+    RS_CONFIRMING,    /* primary down; fresh probe, IO Connecting or No with an IO error */
+    RS_NEUTRAL,       /* primary down; fresh probe, IO No without error / unknown */
+    RS_OTHER,         /* primary up, IO not Yes */
+} rs_class;
+
+static rs_class classify(const topo_instance *r, bool primary_down, int64_t down_since_ms)
+{
+    const topo_replica_status *rs = &r->snap.replica;
+
+    if (!r->reachable || !r->have_snap)
+        return RS_UNREACHABLE;
+    if (!primary_down)
+        return rs->io_state == TOPO_THREAD_YES ? RS_REPLICATING : RS_OTHER;
+    if (r->snap.taken_at_ms <= down_since_ms)
+        return RS_STALE;
+    if (rs->io_state == TOPO_THREAD_YES)
+        return RS_REPLICATING;
+    if (rs->io_state == TOPO_THREAD_CONNECTING)
+        return RS_CONFIRMING;
+    if (rs->io_state == TOPO_THREAD_NO && rs->last_io_errno != 0)
+        return RS_CONFIRMING;
+    return RS_NEUTRAL; /* IO stopped by someone, no error: says nothing about the primary */
+}
+
+static bool is_broken(const topo_instance *r, bool primary_down)
+{
+    const topo_replica_status *rs = &r->snap.replica;
+
+    if (!r->reachable || !r->have_snap)
+        return false;
+    if (rs->io_state == TOPO_THREAD_NO || rs->sql_state == TOPO_THREAD_NO || rs->last_sql_errno != 0)
+        return true;
+    /* With the primary up, an IO thread that is not running (Connecting:
+     * cannot connect, wrong credentials...) is broken too. */
+    return !primary_down && (rs->io_state != TOPO_THREAD_YES || rs->sql_state != TOPO_THREAD_YES);
+}
+
+/* "127.0.0.1:2 io=Connecting (error 2003: ...)" and friends. */
+static void describe_replica(ev_buf *e, const topo_instance *r, rs_class cls, bool primary_down)
+{
+    const topo_replica_status *rs = &r->snap.replica;
+    char a[TOPO_ADDR_MAX];
+
+    topo_addr_str(&r->addr, a, sizeof(a));
+    if (cls == RS_UNREACHABLE) {
+        if (!r->probed) {
+            ev_add(e, "%s not probed yet", a);
+        } else {
+            ev_add(e, "%s unreachable (", a);
+            ev_err(e, r->err_code, r->err);
+            ev_add(e, ")");
+        }
+        return;
+    }
+    ev_add(e, "%s io=%s", a, topo_thread_state_name(rs->io_state));
+    if (!primary_down || rs->sql_state != TOPO_THREAD_YES || rs->last_sql_errno)
+        ev_add(e, " sql=%s", topo_thread_state_name(rs->sql_state));
+    if (rs->last_io_errno && rs->io_state != TOPO_THREAD_YES) {
+        ev_add(e, " (io ");
+        ev_err(e, rs->last_io_errno, rs->last_io_error);
+        ev_add(e, ")");
+    } else if (primary_down && rs->io_state == TOPO_THREAD_NO && cls == RS_NEUTRAL) {
+        ev_add(e, " (stopped, no error)");
+    }
+    if (rs->last_sql_errno) {
+        ev_add(e, " (sql ");
+        ev_err(e, rs->last_sql_errno, rs->last_sql_error);
+        ev_add(e, ")");
+    }
+    if (cls == RS_STALE)
+        ev_add(e, " [probed at t=%lld ms, before the failure]", (long long)r->snap.taken_at_ms);
+}
+
+/* ---- the analysis ------------------------------------------------------- */
+
+void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analysis *out)
+{
+    ev_buf e;
+    const topo_instance *p;
+    char pa[TOPO_ADDR_MAX];
+    bool down;
+    size_t unreachable, neutral = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->primary = -1;
+    e = (ev_buf){ .buf = out->evidence, .cap = sizeof(out->evidence) };
+
+    if (!c || !in || !in->first_round_done) {
+        out->code = REC_A_NOT_READY;
+        ev_add(&e, "first probe round not finished");
+        return;
+    }
+    if (c->primary < 0 || (size_t)c->primary >= c->n) {
+        size_t reach = 0;
+        for (size_t i = 0; i < c->n; i++)
+            reach += c->v[i]->reachable;
+        out->code = REC_A_NO_PRIMARY;
+        ev_add(&e, "no primary among %zu servers (%zu reachable)", c->n, reach);
+        return;
+    }
+    out->primary = c->primary;
+    p = c->v[c->primary];
+    topo_addr_str(&p->addr, pa, sizeof(pa));
+    if (!p->reachable && !p->probed) {
+        out->code = REC_A_NOT_READY;
+        ev_add(&e, "primary %s not probed yet", pa);
+        return;
+    }
+    down = !p->reachable;
+
+    for (size_t i = 0; i < c->n; i++) {
+        if (!rec_is_direct_replica(c, i, c->primary))
+            continue;
+        const topo_instance *r = c->v[i];
+        rs_class cls = classify(r, down, p->down_since_ms);
+        out->replicas++;
+        if (cls != RS_UNREACHABLE)
+            out->replicas_reachable++;
+        if (cls == RS_REPLICATING)
+            out->replicas_replicating++;
+        if (cls == RS_CONFIRMING)
+            out->replicas_confirming++;
+        if (cls == RS_STALE)
+            out->replicas_stale++;
+        if (cls == RS_NEUTRAL)
+            neutral++;
+        if (is_broken(r, down))
+            out->replicas_broken++;
+    }
+    unreachable = out->replicas - out->replicas_reachable;
+
+    if (!down) {
+        const topo_semisync *ss = &p->snap.semisync;
+        if (p->snap.read_only || p->snap.super_read_only) {
+            out->code = REC_A_PRIMARY_READ_ONLY;
+            ev_add(&e, "primary %s is read-only (%s=ON): nobody can write", pa,
+                   p->snap.super_read_only && !p->snap.read_only ? "super_read_only" : "read_only");
+            return;
+        }
+        if (ss->source_enabled && ss->source_status_on && ss->source_clients == 0) {
+            out->code = REC_A_LOCKED_SEMI_SYNC;
+            ev_add(&e, "primary %s has semi-sync on (source side) and 0 semi-sync replicas connected: "
+                       "commits wait for an acknowledgement",
+                   pa);
+            if (ss->source_timeout_ms >= 0)
+                ev_add(&e, " up to %lld ms (semi-sync timeout)", ss->source_timeout_ms);
+            return;
+        }
+        if (out->replicas_broken || unreachable) {
+            bool first = true;
+            out->code = REC_A_REPLICAS_BROKEN;
+            ev_add(&e, "primary %s ok; %zu/%zu replicas not replicating: ", pa,
+                   out->replicas_broken + unreachable, out->replicas);
+            for (size_t i = 0; i < c->n; i++) {
+                if (!rec_is_direct_replica(c, i, c->primary))
+                    continue;
+                const topo_instance *r = c->v[i];
+                rs_class cls = classify(r, false, 0);
+                if (cls != RS_UNREACHABLE && !is_broken(r, false))
+                    continue;
+                ev_add(&e, "%s", first ? "" : ", ");
+                describe_replica(&e, r, cls, false);
+                first = false;
+            }
+            return;
+        }
+        out->code = REC_A_OK;
+        if (out->replicas)
+            ev_add(&e, "primary %s ok; %zu/%zu replicas replicating", pa, out->replicas_replicating,
+                   out->replicas);
+        else
+            ev_add(&e, "primary %s ok; no replicas", pa);
+        return;
+    }
+
+    /* The controller cannot reach the primary: ask its replicas. */
+    ev_add(&e, "%s unreachable since t=%lld ms (", pa, (long long)p->down_since_ms);
+    ev_err(&e, p->err_code, p->err);
+    ev_add(&e, "); ");
+    if (out->replicas == 0) {
+        out->code = REC_A_DEAD_PRIMARY_NO_REPLICAS;
+        ev_add(&e, "it has no replicas");
+        return;
+    }
+    if (out->replicas_reachable == 0) {
+        out->code = REC_A_ALL_DOWN;
+        ev_add(&e, "all %zu replicas unreachable: ", out->replicas);
+    } else if (out->replicas_replicating) {
+        out->code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING;
+        ev_add(&e, "%zu/%zu replicas still replicate from it (the controller alone lost it): ",
+               out->replicas_replicating, out->replicas);
+    } else if (out->replicas_confirming == 0 || out->replicas_stale) {
+        out->code = REC_A_PRIMARY_SUSPECT;
+        ev_add(&e, "not confirmed: %zu/%zu replicas confirm, %zu probed before the failure, "
+                   "%zu without evidence, %zu unreachable: ",
+               out->replicas_confirming, out->replicas, out->replicas_stale, neutral, unreachable);
+    } else if (unreachable) {
+        out->code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS;
+        ev_add(&e, "%zu/%zu replicas confirm, %zu unreachable: ", out->replicas_confirming, out->replicas,
+               unreachable);
+    } else {
+        out->code = REC_A_DEAD_PRIMARY;
+        ev_add(&e, "%zu/%zu replicas confirm: ", out->replicas_confirming, out->replicas);
+    }
+    bool first = true;
+    for (size_t i = 0; i < c->n; i++) {
+        if (!rec_is_direct_replica(c, i, c->primary))
+            continue;
+        const topo_instance *r = c->v[i];
+        ev_add(&e, "%s", first ? "" : ", ");
+        describe_replica(&e, r, classify(r, true, p->down_since_ms), true);
+        first = false;
+    }
+}
+
+const char *rec_analysis_name(rec_analysis_code code)
+{
+    switch (code) {
+    case REC_A_NOT_READY: return "not-ready";
+    case REC_A_OK: return "ok";
+    case REC_A_NO_PRIMARY: return "no-primary";
+    case REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING: return "primary-unreachable-but-replicas-replicating";
+    case REC_A_PRIMARY_SUSPECT: return "primary-suspect";
+    case REC_A_DEAD_PRIMARY: return "dead-primary";
+    case REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS: return "dead-primary-and-some-replicas";
+    case REC_A_ALL_DOWN: return "all-down";
+    case REC_A_DEAD_PRIMARY_NO_REPLICAS: return "dead-primary-no-replicas";
+    case REC_A_REPLICAS_BROKEN: return "replicas-broken";
+    case REC_A_LOCKED_SEMI_SYNC: return "locked-semi-sync";
+    case REC_A_PRIMARY_READ_ONLY: return "primary-read-only";
+    }
+    return "unknown";
+}
+
+bool rec_analysis_is_failover(rec_analysis_code code)
+{
+    return code == REC_A_DEAD_PRIMARY || code == REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS;
+}

@@ -1,0 +1,84 @@
+/*
+ * orchestrator/analysis.h — failure analysis: one cluster model in, one code
+ * from a closed vocabulary plus the evidence out. Pure: no I/O, no clock
+ * (times come in the input), table-driven unit tests (tests/unit/test_analysis.c).
+ *
+ * The central rule: the primary is dead only when the controller cannot reach
+ * it AND every reachable replica of it has, in a probe taken after the
+ * controller lost the primary, its own connection to it down or reconnecting
+ * (IO thread Connecting, or No with an IO error) — and at least one replica
+ * gives that evidence. One replica still replicating (IO thread Yes) means the
+ * primary is alive and only the controller lost it: warn, never fail over.
+ */
+#ifndef MYORCH_ORCHESTRATOR_ANALYSIS_H
+#define MYORCH_ORCHESTRATOR_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "topology/cluster.h"
+
+typedef enum {
+    REC_A_NOT_READY = 0,        /* first complete probe round not done: no judgement yet */
+    REC_A_OK,                   /* primary reachable and writable, every replica replicating */
+    REC_A_NO_PRIMARY,           /* no server is known as the primary (empty cluster, only detached servers) */
+    REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, /* controller lost the primary, some replica still replicates */
+    REC_A_PRIMARY_SUSPECT,      /* primary unreachable, no replica has confirmed yet (no fresh probe / no evidence) */
+    REC_A_DEAD_PRIMARY,         /* confirmed dead, every replica reachable */
+    REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, /* confirmed dead, some replicas unreachable too (the rest confirm) */
+    REC_A_ALL_DOWN,             /* primary and every replica unreachable */
+    REC_A_DEAD_PRIMARY_NO_REPLICAS, /* primary unreachable and it has no replica at all: nothing to promote */
+    REC_A_REPLICAS_BROKEN,      /* primary fine; some replica's IO/SQL thread stopped or erroring, or replica down */
+    REC_A_LOCKED_SEMI_SYNC,     /* primary has semi-sync on (source side) but no semi-sync replica acknowledges */
+    REC_A_PRIMARY_READ_ONLY,    /* primary reachable but read-only: nobody can write */
+} rec_analysis_code;
+
+typedef struct {
+    bool first_round_done;      /* the cluster has had one complete probe round */
+} rec_analysis_input;
+
+typedef struct {
+    rec_analysis_code code;
+    int primary;                /* index of the primary in the cluster, -1 none */
+    size_t replicas;            /* direct replicas of the primary (rec_is_direct_replica) */
+    size_t replicas_reachable;
+    size_t replicas_replicating;   /* reachable, IO thread Yes (primary unreachable: in a fresh probe only) */
+    size_t replicas_confirming;    /* primary unreachable; reachable, fresh probe, IO Connecting / No with IO error */
+    size_t replicas_stale;         /* primary unreachable; reachable but not probed since it was lost */
+    size_t replicas_broken;        /* reachable, IO or SQL thread No, or an SQL error
+                                      (primary reachable: also IO/SQL thread not Yes, e.g. Connecting) */
+    char evidence[1024];        /* one line, human-readable: why this code; ends in "..." if cut */
+} rec_analysis;
+
+/*
+ * Analyse c. Never fails; out is always filled. c or in NULL, or
+ * !in->first_round_done → NOT_READY; so is a primary not probed yet in this
+ * run (known only from the state file). Order of judgement:
+ *   no primary → NO_PRIMARY.
+ *   primary reachable: read_only/super_read_only → PRIMARY_READ_ONLY; semi-sync
+ *     source enabled, status ON and 0 clients → LOCKED_SEMI_SYNC; a reachable
+ *     replica with IO/SQL not Yes or an SQL error, or an unreachable replica →
+ *     REPLICAS_BROKEN; else OK.
+ *   primary unreachable (probed, failed): a replica probe is "fresh" when
+ *     snap.taken_at_ms > primary->down_since_ms. No replicas → DEAD_PRIMARY_NO_REPLICAS;
+ *     none reachable → ALL_DOWN; one fresh IO Yes → PRIMARY_UNREACHABLE_REPLICAS_REPLICATING;
+ *     no confirming replica, or some reachable replica not fresh → PRIMARY_SUSPECT
+ *     (IO No without an error is neutral: no evidence either way); else
+ *     DEAD_PRIMARY_AND_SOME_REPLICAS when some replica is unreachable, DEAD_PRIMARY.
+ * Fenced instances are never counted as replicas.
+ */
+void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analysis *out);
+
+/*
+ * Instance i is a direct replica of instance `primary`: not fenced, and
+ * parent == primary (topo_cluster_derive), or reachable with a snapshot whose
+ * replication source is the primary's address. Shared with candidate.c.
+ */
+bool rec_is_direct_replica(const topo_cluster *c, size_t i, int primary);
+
+/* Stable names: "ok", "dead-primary", "primary-unreachable-but-replicas-replicating", ... */
+const char *rec_analysis_name(rec_analysis_code code);
+/* True for the codes that call for an automatic failover. */
+bool rec_analysis_is_failover(rec_analysis_code code);
+
+#endif

@@ -1,0 +1,660 @@
+/* orchestrator/candidate.c — promotion candidate ranking (pure). See candidate.h. */
+#include "orchestrator/candidate.h"
+
+#include "orchestrator/analysis.h"
+#include "topology/gtid.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- bounded text appender (marks truncation with "...") ---------------- */
+
+typedef struct {
+    char *buf;
+    size_t cap, len;
+    bool full;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->full || b->cap == 0)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->buf[b->len] = '\0';
+        return;
+    }
+    if ((size_t)n >= b->cap - b->len) {
+        b->full = true;
+        b->len = b->cap - 1;
+        if (b->cap >= 4)
+            memcpy(b->buf + b->cap - 4, "...", 4);
+        return;
+    }
+    b->len += (size_t)n;
+}
+
+#define MSG_MAX 100 /* server error texts are cut to this many bytes in reasons */
+
+static void sb_msg(sbuf *b, const char *msg)
+{
+    const char *m = msg ? msg : "";
+    int len = (int)strlen(m);
+    sb_add(b, "%.*s%s", len > MSG_MAX ? MSG_MAX : len, m, len > MSG_MAX ? "..." : "");
+}
+
+/* ---- working state ------------------------------------------------------ */
+
+typedef struct {
+    int index;                  /* instance index in the cluster */
+    const topo_instance *in;
+    bool direct;                /* a direct replica of the old primary (else: the named target) */
+    gtid_set *has, *exec;       /* NULL: unknown */
+    char *errant;
+    rec_exclusion excl;
+    char reason[256];
+    sbuf rb;
+    bool preferred;
+} work;
+
+static gtid_kind kind_of(const topo_snapshot *s)
+{
+    return s->flavor == TOPO_FLAVOR_MYSQL ? GTID_KIND_MYSQL : GTID_KIND_MARIADB;
+}
+
+static bool addr_listed(const topo_addr *list, size_t n, const topo_addr *a)
+{
+    for (size_t k = 0; list && k < n; k++)
+        if (topo_addr_eq(&list[k], a))
+            return true;
+    return false;
+}
+
+/* Record an exclusion: the first one sets the code, every one adds to the reason. */
+static void exclude(work *w, rec_exclusion e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void exclude(work *w, rec_exclusion e, const char *fmt, ...)
+{
+    va_list ap;
+    char tmp[256];
+
+    if (w->excl == REC_EXCL_NONE)
+        w->excl = e;
+    else
+        sb_add(&w->rb, "; ");
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    sb_add(&w->rb, "%s", tmp);
+}
+
+/* a ∪ parse(text) into *acc (text NULL = empty). Returns 0, -EINVAL (message in err), -ENOMEM. */
+static int union_text(gtid_kind kind, gtid_set **acc, const char *text, const char *what, char *err,
+                      size_t errlen)
+{
+    gtid_set *s = NULL, *u = NULL;
+    char e[200];
+    int rc = gtid_set_parse(kind, text ? text : "", &s, e, sizeof(e));
+
+    if (rc < 0) {
+        if (rc == -EINVAL)
+            snprintf(err, errlen, "%s: %s", what, e);
+        return rc;
+    }
+    if (!*acc) {
+        *acc = s;
+        return 0;
+    }
+    rc = gtid_set_union(*acc, s, &u);
+    gtid_set_free(s);
+    if (rc < 0)
+        return rc == -ENOMEM ? rc : (snprintf(err, errlen, "%s: cannot combine", what), rc);
+    gtid_set_free(*acc);
+    *acc = u;
+    return 0;
+}
+
+/*
+ * HAS (received ∪ executed) and EXECUTED of a replica's snapshot.
+ * Leaves both NULL when the server has no GTID state (MySQL gtid_mode OFF) or
+ * a text does not parse (-EINVAL, message in err). -ENOMEM on OOM.
+ */
+static int snapshot_sets(const topo_snapshot *s, gtid_set **has, gtid_set **exec, char *err, size_t errlen)
+{
+    gtid_kind k = kind_of(s);
+    int rc;
+
+    *has = *exec = NULL;
+    err[0] = '\0';
+    if (k == GTID_KIND_MARIADB) {
+        const char *ex = s->gtid_slave_pos ? s->gtid_slave_pos : s->gtid_current_pos;
+        if ((rc = union_text(k, has, s->replica.received_gtid, "Gtid_IO_Pos", err, errlen)) < 0 ||
+            (rc = union_text(k, has, s->gtid_slave_pos, "gtid_slave_pos", err, errlen)) < 0 ||
+            (rc = union_text(k, exec, ex, s->gtid_slave_pos ? "gtid_slave_pos" : "gtid_current_pos", err,
+                             errlen)) < 0)
+            goto fail;
+        return 0;
+    }
+    if (!s->gtid_mode_on && !s->gtid_executed && !s->replica.received_gtid && !s->replica.executed_gtid) {
+        snprintf(err, errlen, "gtid_mode is OFF");
+        return -EINVAL;
+    }
+    if ((rc = union_text(k, has, s->replica.received_gtid, "Retrieved_Gtid_Set", err, errlen)) < 0 ||
+        (rc = union_text(k, has, s->replica.executed_gtid, "Executed_Gtid_Set", err, errlen)) < 0 ||
+        (rc = union_text(k, has, s->gtid_executed, "gtid_executed", err, errlen)) < 0 ||
+        (rc = union_text(k, exec, s->gtid_executed, "gtid_executed", err, errlen)) < 0)
+        goto fail;
+    return 0;
+fail:
+    gtid_set_free(*has);
+    gtid_set_free(*exec);
+    *has = *exec = NULL;
+    return rc;
+}
+
+/*
+ * Errant transactions of a replica: EXECUTED − the old primary's last known
+ * position, minus what the old primary wrote itself (its server id / uuid):
+ * the old primary's snapshot may predate its last writes. *out is NULL when
+ * nothing is errant or it cannot be judged. Returns 0 or -ENOMEM.
+ */
+static int errant_of(const topo_instance *old, const work *w, char **out)
+{
+    const topo_snapshot *os = &old->snap;
+    gtid_kind k = kind_of(os);
+    const char *pos = k == GTID_KIND_MYSQL ? os->gtid_executed : os->gtid_binlog_pos;
+    gtid_set *ps = NULL, *diff = NULL;
+    char *text = NULL, *res = NULL;
+    size_t rl = 0;
+    int rc;
+
+    *out = NULL;
+    if (!old->have_snap || !w->exec || gtid_set_kind(w->exec) != k)
+        return 0;
+    rc = gtid_set_parse(k, pos ? pos : "", &ps, NULL, 0);
+    if (rc < 0)
+        return rc == -ENOMEM ? rc : 0; /* unreadable old position: cannot judge */
+    rc = gtid_set_subtract(w->exec, ps, &diff);
+    gtid_set_free(ps);
+    if (rc < 0)
+        return rc == -ENOMEM ? rc : 0;
+    rc = gtid_set_format(diff, &text);
+    gtid_set_free(diff);
+    if (rc < 0)
+        return rc == -ENOMEM ? rc : 0;
+    if (!(res = malloc(strlen(text) + 1))) {
+        free(text);
+        return -ENOMEM;
+    }
+    /* Canonical text: items (MariaDB "D-S-N" / "D-S-A..B") or uuid blocks
+     * (MySQL "uuid:1-5:tag:3") joined with ','. Drop the old primary's own. */
+    for (char *save = NULL, *item = strtok_r(text, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        bool own = false;
+        if (k == GTID_KIND_MARIADB) {
+            const char *d1 = strchr(item, '-');
+            if (d1 && os->server_id) {
+                char *end = NULL;
+                unsigned long sid = strtoul(d1 + 1, &end, 10);
+                own = end && *end == '-' && sid == os->server_id;
+            }
+        } else {
+            const char *colon = strchr(item, ':');
+            size_t ul = colon ? (size_t)(colon - item) : strlen(item);
+            own = os->server_uuid[0] && ul == strlen(os->server_uuid) &&
+                  strncasecmp(item, os->server_uuid, ul) == 0;
+        }
+        if (own)
+            continue;
+        if (rl)
+            res[rl++] = ',';
+        memcpy(res + rl, item, strlen(item));
+        rl += strlen(item);
+    }
+    res[rl] = '\0';
+    free(text);
+    if (rl == 0) {
+        free(res);
+        return 0;
+    }
+    *out = res;
+    return 0;
+}
+
+/* Ranking order; see candidate.h. Counts are consistent with ⊂ (a strict
+ * subset has fewer transactions), so this is a total order extending it. */
+static int cmp_work(const work *a, const work *b)
+{
+    bool ea = a->excl == REC_EXCL_NONE, eb = b->excl == REC_EXCL_NONE;
+    if (ea != eb)
+        return ea ? -1 : 1;
+    if (!!a->has != !!b->has)
+        return a->has ? -1 : 1;
+    if (a->has) {
+        uint64_t ca = gtid_set_count(a->has), cb = gtid_set_count(b->has);
+        if (ca != cb)
+            return ca > cb ? -1 : 1;
+        uint64_t xa = gtid_set_count(a->exec), xb = gtid_set_count(b->exec);
+        if (xa != xb)
+            return xa > xb ? -1 : 1;
+    } else if (a->in->have_snap && b->in->have_snap) {
+        int r;
+        if (gtid_coord_cmp(&a->in->snap.replica.read_coord, &b->in->snap.replica.read_coord, &r) == 0 && r)
+            return r > 0 ? -1 : 1;
+        if (gtid_coord_cmp(&a->in->snap.replica.exec_coord, &b->in->snap.replica.exec_coord, &r) == 0 && r)
+            return r > 0 ? -1 : 1;
+    }
+    if (a->preferred != b->preferred)
+        return a->preferred ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Stable insertion sort (a handful of replicas; no qsort comparator pitfalls). */
+static void sort_work(work *w, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        work t = w[i];
+        size_t j = i;
+        while (j > 0 && cmp_work(&t, &w[j - 1]) < 0) {
+            w[j] = w[j - 1];
+            j--;
+        }
+        w[j] = t;
+    }
+}
+
+static bool considered(const work *w)
+{
+    return w->direct && w->in->reachable && w->has;
+}
+
+static bool sql_broken(const topo_instance *in)
+{
+    return in->have_snap && in->snap.replica.sql_state != TOPO_THREAD_YES && in->snap.replica.last_sql_errno;
+}
+
+/* A server the chosen one can catch up from over GTID. */
+static bool can_serve(const topo_instance *in)
+{
+    return in->have_snap && in->snap.log_bin && in->snap.log_replica_updates;
+}
+
+static int set_text(const gtid_set *s, char **out)
+{
+    *out = NULL;
+    return s ? gtid_set_format(s, out) : 0;
+}
+
+/* "A has X that B lacks; B has Y that A lacks" for the first diverged pair. */
+static int describe_divergence(const topo_cluster *c, work *w, size_t n, sbuf *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!considered(&w[i]))
+            continue;
+        for (size_t j = i + 1; j < n; j++) {
+            gtid_set *ab = NULL, *ba = NULL;
+            char *tab = NULL, *tba = NULL, a1[TOPO_ADDR_MAX], a2[TOPO_ADDR_MAX];
+            int rc = 0;
+            if (!considered(&w[j]) || gtid_set_compare(w[i].has, w[j].has) != GTID_CMP_DIVERGED)
+                continue;
+            if (gtid_set_kind(w[i].has) != gtid_set_kind(w[j].has)) {
+                sb_add(r, "%s and %s use different GTID flavors",
+                       topo_addr_str(&c->v[w[i].index]->addr, a1, sizeof(a1)),
+                       topo_addr_str(&c->v[w[j].index]->addr, a2, sizeof(a2)));
+                return 0;
+            }
+            if ((rc = gtid_set_subtract(w[i].has, w[j].has, &ab)) == 0 &&
+                (rc = gtid_set_subtract(w[j].has, w[i].has, &ba)) == 0 && (rc = gtid_set_format(ab, &tab)) == 0 &&
+                (rc = gtid_set_format(ba, &tba)) == 0) {
+                topo_addr_str(&c->v[w[i].index]->addr, a1, sizeof(a1));
+                topo_addr_str(&c->v[w[j].index]->addr, a2, sizeof(a2));
+                sb_add(r, "%s has %s that %s lacks; %s has %s that %s lacks", a1, tab, a2, a2, tba, a1);
+            }
+            gtid_set_free(ab);
+            gtid_set_free(ba);
+            free(tab);
+            free(tba);
+            return rc == -ENOMEM ? rc : 0;
+        }
+    }
+    sb_add(r, "no replica has every transaction");
+    return 0;
+}
+
+static void free_work(work *w, size_t n)
+{
+    for (size_t i = 0; w && i < n; i++) {
+        gtid_set_free(w[i].has);
+        gtid_set_free(w[i].exec);
+        free(w[i].errant);
+    }
+    free(w);
+}
+
+/* ---- the ranking -------------------------------------------------------- */
+
+int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candidate_opts *o,
+                        rec_ranking *out, char *err, size_t errlen)
+{
+    static const rec_candidate_opts none = { 0 };
+    const topo_instance *old;
+    work *w = NULL;
+    size_t n = 0, most_i = (size_t)-1;
+    int target = -1, rc = -ENOMEM;
+    char oa[TOPO_ADDR_MAX], ta[TOPO_ADDR_MAX] = "", a[TOPO_ADDR_MAX], msg[256];
+    const gtid_set **sets = NULL;
+    sbuf rb;
+    bool refused = false;
+
+    if (out) {
+        memset(out, 0, sizeof(*out));
+        out->most_advanced = out->chosen = -1;
+    }
+    if (!c || !out || old_primary < 0 || (size_t)old_primary >= c->n) {
+        if (err && errlen)
+            snprintf(err, errlen, "no such old primary (index %d of %zu servers)", old_primary, c ? c->n : 0);
+        return -EINVAL;
+    }
+    if (!o)
+        o = &none;
+    old = c->v[old_primary];
+    topo_addr_str(&old->addr, oa, sizeof(oa));
+    rb = (sbuf){ .buf = out->reason, .cap = sizeof(out->reason) };
+
+    if (!(w = calloc(c->n ? c->n : 1, sizeof(*w))))
+        goto oom;
+    for (size_t i = 0; i < c->n; i++) {
+        if (rec_is_direct_replica(c, i, old_primary))
+            w[n++] = (work){ .index = (int)i, .in = c->v[i], .direct = true };
+    }
+    if (o->target) {
+        topo_addr_str(o->target, ta, sizeof(ta));
+        target = topo_cluster_find(c, o->target);
+        if (target >= 0 && target != old_primary) {
+            bool in_list = false;
+            for (size_t k = 0; k < n; k++)
+                in_list |= w[k].index == target;
+            if (!in_list)
+                w[n++] = (work){ .index = target, .in = c->v[target], .direct = false };
+        }
+    }
+
+    /* Sets, exclusions, errant transactions. */
+    for (size_t k = 0; k < n; k++) {
+        work *x = &w[k];
+        const topo_instance *in = x->in;
+        const topo_replica_status *rs = &in->snap.replica;
+        bool mysql = in->snap.flavor == TOPO_FLAVOR_MYSQL;
+        char serr[256] = "";
+
+        x->rb = (sbuf){ .buf = x->reason, .cap = sizeof(x->reason) };
+        x->preferred = addr_listed(o->prefer, o->n_prefer, &in->addr);
+        if (in->have_snap && (rc = snapshot_sets(&in->snap, &x->has, &x->exec, serr, sizeof(serr))) == -ENOMEM)
+            goto oom;
+        if (!x->direct) {
+            char src[TOPO_ADDR_MAX];
+            if (in->fenced)
+                exclude(x, REC_EXCL_NEVER_PROMOTE, "fenced (a demoted old primary is never promoted)");
+            else if (in->have_snap && rs->present)
+                exclude(x, REC_EXCL_NOT_REPLICA, "not a direct replica of %s (replicates from %s)", oa,
+                        topo_addr_str(&rs->source, src, sizeof(src)));
+            else
+                exclude(x, REC_EXCL_NOT_REPLICA, "not a direct replica of %s", oa);
+            continue;
+        }
+        if (!in->reachable) {
+            if (!in->probed)
+                exclude(x, REC_EXCL_UNREACHABLE, "not probed yet");
+            else {
+                sbuf t = { .buf = msg, .cap = sizeof(msg) };
+                sb_add(&t, "unreachable (");
+                if (in->err_code)
+                    sb_add(&t, "error %u: ", in->err_code);
+                sb_msg(&t, in->err);
+                sb_add(&t, ")");
+                exclude(x, REC_EXCL_UNREACHABLE, "%s", msg);
+            }
+            continue;
+        }
+        if (sql_broken(in)) {
+            sbuf t = { .buf = msg, .cap = sizeof(msg) };
+            sb_add(&t, "SQL thread stopped with error %u: ", rs->last_sql_errno);
+            sb_msg(&t, rs->last_sql_error);
+            exclude(x, REC_EXCL_SQL_ERROR, "%s", msg);
+        }
+        if ((rc = errant_of(old, x, &x->errant)) < 0)
+            goto oom;
+        if (x->errant)
+            exclude(x, REC_EXCL_ERRANT, "errant GTIDs %.150s%s not on the old primary", x->errant,
+                    strlen(x->errant) > 150 ? "..." : "");
+        if (!rs->using_gtid)
+            exclude(x, REC_EXCL_NO_GTID, "GTID replication not in use (%s)",
+                    mysql ? "Auto_Position=0" : "Using_Gtid=No");
+        else if (!x->has)
+            exclude(x, REC_EXCL_NO_GTID, "GTID state unreadable: %s", serr);
+        if (!in->snap.log_bin)
+            exclude(x, REC_EXCL_NO_BINLOG, "no binary log (log_bin=OFF)");
+        else if (!in->snap.log_replica_updates)
+            exclude(x, REC_EXCL_NO_LOG_REPLICA_UPDATES, "%s=OFF: its binary log lacks replicated transactions",
+                    mysql ? "log_replica_updates" : "log_slave_updates");
+        if (rs->sql_delay_s > 0)
+            exclude(x, REC_EXCL_DELAYED, "delayed by %lld s (SQL_Delay)", rs->sql_delay_s);
+        if (addr_listed(o->never_promote, o->n_never_promote, &in->addr))
+            exclude(x, REC_EXCL_NEVER_PROMOTE, "listed in never_promote");
+    }
+    /* A forced target: only it may be chosen. */
+    if (o->target) {
+        for (size_t k = 0; k < n; k++)
+            if (w[k].index != target && w[k].excl == REC_EXCL_NONE)
+                exclude(&w[k], REC_EXCL_NOT_TARGET, "not the requested target %s", ta);
+    }
+    sort_work(w, n);
+    for (size_t k = 0; k < n; k++) /* sort moved the structs: re-point the reason buffers */
+        w[k].rb.buf = w[k].reason;
+
+    /* Most advanced: whose HAS contains every other reachable replica's. */
+    if (!(sets = calloc(n ? n : 1, sizeof(*sets))))
+        goto oom;
+    size_t n_sets = 0;
+    for (size_t k = 0; k < n; k++)
+        if (considered(&w[k])) {
+            sets[k] = w[k].has;
+            n_sets++;
+        }
+    int mrc = n ? gtid_most_advanced(sets, n, &most_i) : -ENOENT;
+    if (mrc == 0) {
+        /* Among replicas holding the same, prefer an eligible one, then one
+         * that can serve a catch-up (binary log with replica updates). */
+        int best_score = -1;
+        size_t m = most_i;
+        for (size_t k = 0; k < n; k++) {
+            if (!considered(&w[k]) || !gtid_set_equal(w[k].has, w[m].has))
+                continue;
+            int score = w[k].excl == REC_EXCL_NONE ? 2 : can_serve(w[k].in) && !sql_broken(w[k].in) ? 1 : 0;
+            if (score > best_score) {
+                best_score = score;
+                most_i = k;
+            }
+        }
+        out->most_advanced = (int)most_i;
+        /* Replicas without GTID state: compare what they received of the
+         * old primary's binary log with the most advanced one. */
+        for (size_t k = 0; k < n && !refused; k++) {
+            const topo_instance *u = w[k].in, *m2 = w[most_i].in;
+            int r = 0;
+            if (!w[k].direct || !u->reachable || w[k].has || !u->snap.replica.read_coord.file[0])
+                continue;
+            if (gtid_coord_cmp(&u->snap.replica.read_coord, &m2->snap.replica.read_coord, &r) < 0 || r > 0) {
+                char a2[TOPO_ADDR_MAX];
+                sb_add(&rb, "would lose transactions only %s holds: without GTID it received up to %s:%llu of %s, "
+                            "%s only %s:%llu",
+                       topo_addr_str(&u->addr, a, sizeof(a)), u->snap.replica.read_coord.file,
+                       (unsigned long long)u->snap.replica.read_coord.pos, oa,
+                       topo_addr_str(&m2->addr, a2, sizeof(a2)), m2->snap.replica.read_coord.file,
+                       (unsigned long long)m2->snap.replica.read_coord.pos);
+                out->most_advanced = r > 0 ? (int)k : -1;
+                refused = true;
+            }
+        }
+    } else if (mrc == -ENOENT && n_sets == 0) {
+        /* No GTID state anywhere: the most advanced by coordinates (sorted first). */
+        for (size_t k = 0; k < n; k++)
+            if (w[k].direct && w[k].in->reachable && w[k].in->have_snap &&
+                (out->most_advanced < 0 ||
+                 cmp_work(&(work){ .excl = REC_EXCL_NO_GTID, .in = w[k].in, .index = w[k].index },
+                          &(work){ .excl = REC_EXCL_NO_GTID, .in = w[out->most_advanced].in,
+                                   .index = w[out->most_advanced].index }) < 0))
+                out->most_advanced = (int)k;
+    } else {
+        sb_add(&rb, "replicas diverged, none has every transaction: ");
+        if ((rc = describe_divergence(c, w, n, &rb)) < 0)
+            goto oom;
+        refused = true;
+    }
+
+    /* Choose. */
+    if (refused) {
+        /* reason already written */
+    } else if (o->target && target < 0) {
+        sb_add(&rb, "target %s is not a server of cluster %s", ta, c->name);
+    } else if (o->target && target == old_primary) {
+        sb_add(&rb, "target %s is the old primary", ta);
+    } else if (n == 0) {
+        sb_add(&rb, "%s has no replicas", oa);
+    } else if (w[0].excl != REC_EXCL_NONE) {
+        if (target >= 0) {
+            for (size_t k = 0; k < n; k++)
+                if (w[k].index == target)
+                    sb_add(&rb, "target %s cannot be promoted: %s", ta, w[k].reason);
+        } else {
+            sb_add(&rb, "no eligible replica: ");
+            for (size_t k = 0; k < n; k++)
+                sb_add(&rb, "%s%s: %s", k ? "; " : "", topo_addr_str(&c->v[w[k].index]->addr, a, sizeof(a)),
+                       w[k].reason);
+        }
+    } else {
+        const work *ch = &w[0];
+        topo_addr_str(&ch->in->addr, a, sizeof(a));
+        if (out->most_advanced < 0 || (size_t)out->most_advanced == 0 ||
+            gtid_set_equal(ch->has, w[out->most_advanced].has)) {
+            char *h = NULL;
+            out->chosen = 0;
+            if ((rc = set_text(ch->has, &h)) < 0)
+                goto oom;
+            sb_add(&rb, "%s is the most advanced replica (has %s)%s%s", a, h && *h ? h : "nothing",
+                   target >= 0 ? ", the requested target" : "", ch->preferred ? ", preferred" : "");
+            free(h);
+        } else {
+            const work *m = &w[out->most_advanced];
+            const topo_instance *mi = m->in;
+            gtid_set *miss = NULL, *unapplied = NULL;
+            char *mt = NULL, ma[TOPO_ADDR_MAX];
+            bool ok = can_serve(mi);
+            topo_addr_str(&mi->addr, ma, sizeof(ma));
+            /* What the chosen one lacks. */
+            if ((rc = gtid_set_subtract(m->has, ch->has, &miss)) < 0 || (rc = gtid_set_format(miss, &mt)) < 0) {
+                gtid_set_free(miss);
+                goto oom;
+            }
+            /* It arrives through the most advanced one's binary log, so that
+             * one must apply what it only received: impossible with a broken SQL thread. */
+            if (ok && sql_broken(mi) && m->exec) {
+                gtid_set *still = NULL;
+                if ((rc = gtid_set_subtract(miss, m->exec, &unapplied)) < 0 ||
+                    (rc = gtid_set_subtract(unapplied, ch->has, &still)) < 0) {
+                    gtid_set_free(miss);
+                    gtid_set_free(unapplied);
+                    free(mt);
+                    goto oom;
+                }
+                ok = gtid_set_is_empty(still);
+                gtid_set_free(still);
+            }
+            gtid_set_free(miss);
+            gtid_set_free(unapplied);
+            if (ok) {
+                out->chosen = 0;
+                out->needs_catchup = true;
+                sb_add(&rb, "%s is the best eligible replica%s%s; it must first catch up from %s, which also has %s (%s)",
+                       a, target >= 0 ? " (the requested target)" : "", ch->preferred ? " (preferred)" : "", ma,
+                       mt, m->reason[0] ? m->reason : "not eligible");
+            } else {
+                sb_add(&rb, "would lose transactions only %s holds (%s): %s", ma, mt,
+                       !mi->snap.log_bin ? "it has no binary log (log_bin=OFF)"
+                       : !mi->snap.log_replica_updates
+                           ? "its binary log lacks replicated transactions (log_replica_updates=OFF)"
+                           : "its SQL thread stopped with an error, it cannot apply what it received");
+            }
+            free(mt);
+        }
+    }
+
+    /* Output. */
+    if (n && !(out->v = calloc(n, sizeof(*out->v))))
+        goto oom;
+    out->n = n;
+    for (size_t k = 0; k < n; k++) {
+        rec_candidate *rc_ = &out->v[k];
+        rc_->index = w[k].index;
+        rc_->exclusion = w[k].excl;
+        rc_->preferred = w[k].preferred;
+        snprintf(rc_->reason, sizeof(rc_->reason), "%s", w[k].reason);
+        if (set_text(w[k].has, &rc_->has_gtid) < 0 || set_text(w[k].exec, &rc_->executed_gtid) < 0)
+            goto oom;
+        rc_->errant_gtid = w[k].errant;
+        w[k].errant = NULL;
+    }
+    free(sets);
+    free_work(w, n);
+    return 0;
+oom:
+    free(sets);
+    free_work(w, n);
+    rec_ranking_free(out);
+    out->most_advanced = out->chosen = -1;
+    if (err && errlen)
+        snprintf(err, errlen, "out of memory ranking the candidates");
+    return -ENOMEM;
+}
+
+void rec_ranking_free(rec_ranking *r)
+{
+    if (!r)
+        return;
+    for (size_t k = 0; r->v && k < r->n; k++) {
+        free(r->v[k].has_gtid);
+        free(r->v[k].executed_gtid);
+        free(r->v[k].errant_gtid);
+    }
+    free(r->v);
+    r->v = NULL;
+    r->n = 0;
+}
+
+const char *rec_exclusion_name(rec_exclusion e)
+{
+    switch (e) {
+    case REC_EXCL_NONE: return "none";
+    case REC_EXCL_UNREACHABLE: return "unreachable";
+    case REC_EXCL_NOT_REPLICA: return "not-replica";
+    case REC_EXCL_NO_BINLOG: return "no-binlog";
+    case REC_EXCL_NO_LOG_REPLICA_UPDATES: return "no-log-replica-updates";
+    case REC_EXCL_SQL_ERROR: return "sql-error";
+    case REC_EXCL_DELAYED: return "delayed";
+    case REC_EXCL_ERRANT: return "errant";
+    case REC_EXCL_NEVER_PROMOTE: return "never-promote";
+    case REC_EXCL_NO_GTID: return "no-gtid";
+    case REC_EXCL_NOT_TARGET: return "not-target";
+    }
+    return "unknown";
+}

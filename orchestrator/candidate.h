@@ -1,0 +1,81 @@
+/*
+ * orchestrator/candidate.h — promotion candidate ranking. Pure: the cluster
+ * model and options in, an ordered list with a reason for every exclusion out.
+ *
+ * Ranking: by what a replica HAS = received ∪ executed (MariaDB Gtid_IO_Pos ∪
+ * gtid_slave_pos; MySQL Retrieved_Gtid_Set ∪ Executed_Gtid_Set; without GTID,
+ * relay coordinates — read_coord — then exec_coord), most first; then by
+ * executed; then `prefer`red ones first among equals; then lowest index.
+ * Exclusions (the replica stays in the list, marked, with the reason):
+ * unreachable, not a direct replica of the old primary, no binary log,
+ * log_replica_updates off, SQL thread stopped with an error, delayed
+ * (SQL_Delay > 0), errant GTIDs (transactions it has that the old primary's
+ * last known position lacks and that do not come from the old primary
+ * itself), listed in never_promote, GTID replication not in use.
+ *
+ * If the most advanced replica is excluded, the best eligible one is chosen
+ * with needs_catchup set: it must first catch up from the most advanced one
+ * (which must then have a binary log with log_replica_updates); if that is
+ * impossible no candidate is chosen and reason says why. Transactions another
+ * replica holds are never dropped.
+ */
+#ifndef MYORCH_ORCHESTRATOR_CANDIDATE_H
+#define MYORCH_ORCHESTRATOR_CANDIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "topology/cluster.h"
+
+typedef enum {
+    REC_EXCL_NONE = 0,
+    REC_EXCL_UNREACHABLE,
+    REC_EXCL_NOT_REPLICA,        /* not a direct replica of the old primary */
+    REC_EXCL_NO_BINLOG,
+    REC_EXCL_NO_LOG_REPLICA_UPDATES,
+    REC_EXCL_SQL_ERROR,
+    REC_EXCL_DELAYED,
+    REC_EXCL_ERRANT,
+    REC_EXCL_NEVER_PROMOTE,
+    REC_EXCL_NO_GTID,
+    REC_EXCL_NOT_TARGET,         /* a forced target was named and this is not it */
+} rec_exclusion;
+
+typedef struct {
+    const topo_addr *never_promote;
+    size_t n_never_promote;
+    const topo_addr *prefer;
+    size_t n_prefer;
+    const topo_addr *target;     /* operator's --to: only this one may be chosen (NULL: any) */
+} rec_candidate_opts;
+
+typedef struct {
+    int index;                   /* instance index in the cluster */
+    char *has_gtid;              /* received ∪ executed, canonical text (heap, may be NULL without GTID) */
+    char *executed_gtid;         /* canonical text (heap, may be NULL) */
+    char *errant_gtid;           /* errant transactions, canonical text, NULL/"" when none */
+    rec_exclusion exclusion;
+    char reason[256];            /* for an exclusion: "SQL thread stopped: error 1062 ..." */
+    bool preferred;
+} rec_candidate;
+
+typedef struct {
+    rec_candidate *v;            /* every direct replica of the old primary, best first, excluded ones last */
+    size_t n;
+    int most_advanced;           /* index into v of the replica that has everything every other has, -1 if they diverged */
+    int chosen;                  /* index into v, -1 when none can be promoted */
+    bool needs_catchup;          /* chosen must first catch up from v[most_advanced] */
+    char reason[512];            /* why chosen, or why nobody */
+} rec_ranking;
+
+/*
+ * Rank the direct replicas of instance old_primary of c. Fails only with
+ * -ENOMEM or -EINVAL (bad old_primary); "nobody eligible" is a success with
+ * chosen == -1 and the reason filled.
+ */
+int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candidate_opts *o,
+                        rec_ranking *out, char *err, size_t errlen);
+void rec_ranking_free(rec_ranking *r);
+const char *rec_exclusion_name(rec_exclusion e);
+
+#endif

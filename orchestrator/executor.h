@@ -1,0 +1,65 @@
+/*
+ * orchestrator/executor.h — runs a recovery plan against the servers, step by
+ * step, in a worker thread, and reports each step's start and end to the
+ * daemon's loop through a pipe (so probing never stops during a recovery).
+ *
+ * Owns: the SQL connections a recovery uses (separate from the probe
+ * connections), millisecond deadlines on every statement (Connector/C's
+ * non-blocking API driven by poll()), the abort rule (a failed step before the
+ * point of no return aborts the plan and gives the replicas their IO threads
+ * back; after it, failures are recorded and the plan continues), and the SQL
+ * of each step kind (through the dialect layer). The daemon owns the audit,
+ * events and state; the worker touches none of them.
+ */
+#ifndef MYORCH_ORCHESTRATOR_EXECUTOR_H
+#define MYORCH_ORCHESTRATOR_EXECUTOR_H
+
+#include <stdint.h>
+
+#include "orchestrator/plan.h"
+
+typedef struct {
+    char user[128];
+    char *password;
+    char repl_user[128];
+    char *repl_password;
+    int connect_timeout_ms;
+} rec_exec_creds;
+
+typedef enum {
+    REC_EXEC_STEP_START = 1,
+    REC_EXEC_STEP_END,
+    REC_EXEC_ROLLBACK,          /* a rollback action after an abort (message says what) */
+    REC_EXEC_DONE,
+} rec_exec_msg_kind;
+
+/* One message from the worker. Fits in PIPE_BUF so pipe writes stay atomic. */
+typedef struct {
+    rec_exec_msg_kind kind;
+    int step;                   /* index into the plan, -1 for DONE/ROLLBACK */
+    int ok;                     /* STEP_END / DONE: 1 success, 0 failure; ROLLBACK: 1 done */
+    int aborted;                /* DONE: the plan stopped before the point of no return */
+    int64_t at_ms;              /* wall clock */
+    char message[1536];         /* what happened: the server's error, a reached position, ... */
+    char gtid[1536];            /* set-writable: the new primary's position once writable */
+} rec_exec_msg;
+
+typedef struct rec_exec rec_exec;
+
+/* Copy the plan and the credentials and start the worker. */
+int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, rec_exec **out, char *err, size_t errlen);
+/* Readable when messages wait. */
+int rec_exec_fd(const rec_exec *x);
+/* Next message without blocking: 1 with *m, 0 none, -1 the worker is gone (after DONE). */
+int rec_exec_read(rec_exec *x, rec_exec_msg *m);
+/* Wait for the worker to finish and free everything. */
+void rec_exec_free(rec_exec *x);
+
+/* Run a plan synchronously in the calling thread, calling fn for each message (tests, CLI). */
+int rec_exec_run_sync(const rec_plan *plan, const rec_exec_creds *creds,
+                      void (*fn)(void *user, const rec_exec_msg *m), void *user);
+
+/* Deep copy of a plan (heap strings duplicated). */
+int rec_plan_copy(rec_plan *dst, const rec_plan *src);
+
+#endif

@@ -1,0 +1,337 @@
+/* orchestrator/plan.c — building, describing and printing recovery plans. */
+#include "orchestrator/plan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topology/gtid.h"
+
+static const char *const step_names[] = {
+    [REC_STEP_STOP_IO] = "stop-io",       [REC_STEP_WAIT_APPLY] = "wait-apply",
+    [REC_STEP_CATCH_UP] = "catch-up",     [REC_STEP_DETACH] = "detach",
+    [REC_STEP_SET_WRITABLE] = "set-writable", [REC_STEP_SEMI_SYNC_SOURCE] = "semi-sync-source",
+    [REC_STEP_REPOINT] = "repoint",       [REC_STEP_VERIFY] = "verify",
+    [REC_STEP_FENCE] = "fence",           [REC_STEP_START_IO] = "start-io",
+    [REC_STEP_REJOIN] = "rejoin",
+};
+
+const char *rec_step_name(rec_step_kind k)
+{
+    return (size_t)k < sizeof(step_names) / sizeof(step_names[0]) && step_names[k] ? step_names[k] : "?";
+}
+
+static void server_of(const topo_instance *in, rec_server *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->addr = in->addr;
+    if (in->have_snap) {
+        s->flavor = in->snap.flavor;
+        s->major = in->snap.version_major;
+        s->minor = in->snap.version_minor;
+        s->patch = in->snap.version_patch;
+    }
+}
+
+static rec_step *add_step(rec_plan *p, rec_step_kind kind, const topo_instance *target)
+{
+    rec_step *v = realloc(p->v, (p->n + 1) * sizeof(*v)), *s;
+    if (!v)
+        return NULL;
+    p->v = v;
+    s = &p->v[p->n++];
+    memset(s, 0, sizeof(*s));
+    s->kind = kind;
+    if (target)
+        server_of(target, &s->target);
+    return s;
+}
+
+void rec_plan_free(rec_plan *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        free(p->v[i].gtid);
+    free(p->v);
+    free(p->old_primary_gtid);
+    free(p->new_primary_gtid);
+    free(p->expected_lost_gtids);
+    free(p->excluded);
+    free(p->unreachable);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Append "line\n" to a heap string. */
+static int append_line(char **dst, const char *line)
+{
+    size_t old = *dst ? strlen(*dst) : 0, add = strlen(line);
+    char *n = realloc(*dst, old + add + 2);
+    if (!n)
+        return -ENOMEM;
+    memcpy(n + old, line, add);
+    n[old + add] = '\n';
+    n[old + add + 1] = '\0';
+    *dst = n;
+    return 0;
+}
+
+/* What a replica received (for wait-apply): MariaDB Gtid_IO_Pos, MySQL Retrieved ∪ Executed. */
+static const char *received_of(const topo_instance *in)
+{
+    return in->have_snap ? in->snap.replica.received_gtid : NULL;
+}
+
+int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
+                      rec_plan *out, char *err, size_t errlen)
+{
+    const topo_instance *old, *cand, *most = NULL;
+    const rec_candidate *chosen;
+    char a[TOPO_ADDR_MAX], line[512];
+    rec_step *s;
+    int rc = -ENOMEM;
+
+    memset(out, 0, sizeof(*out));
+    if (old_primary < 0 || (size_t)old_primary >= c->n || !r || r->chosen < 0 || (size_t)r->chosen >= r->n) {
+        snprintf(err, errlen, "no promotion candidate: %s", r && r->reason[0] ? r->reason : "none eligible");
+        return -EINVAL;
+    }
+    old = c->v[old_primary];
+    chosen = &r->v[r->chosen];
+    cand = c->v[chosen->index];
+    if (r->needs_catchup && r->most_advanced >= 0)
+        most = c->v[r->v[r->most_advanced].index];
+
+    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
+    snprintf(out->kind, sizeof(out->kind), "failover");
+    server_of(old, &out->old_primary);
+    server_of(cand, &out->new_primary);
+    snprintf(out->reason, sizeof(out->reason), "%s", r->reason);
+    if (old->have_snap) {
+        const char *g = old->snap.flavor == TOPO_FLAVOR_MYSQL ? old->snap.gtid_executed : old->snap.gtid_binlog_pos;
+        if (g && !(out->old_primary_gtid = strdup(g)))
+            goto fail;
+    }
+    if (most && r->v[r->most_advanced].has_gtid) {
+        if (!(out->new_primary_gtid = strdup(r->v[r->most_advanced].has_gtid)))
+            goto fail;
+    } else if (chosen->has_gtid && !(out->new_primary_gtid = strdup(chosen->has_gtid))) {
+        goto fail;
+    }
+    if (out->old_primary_gtid && out->new_primary_gtid) {
+        gtid_kind kind = old->snap.flavor == TOPO_FLAVOR_MYSQL ? GTID_KIND_MYSQL : GTID_KIND_MARIADB;
+        char e2[256];
+        if (gtid_text_errant(kind, out->old_primary_gtid, out->new_primary_gtid, &out->expected_lost_gtids, e2,
+                             sizeof(e2)) == -ENOMEM)
+            goto fail;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].exclusion == REC_EXCL_NONE)
+            continue;
+        snprintf(line, sizeof(line), "%s: %s (%s)", topo_addr_str(&c->v[r->v[i].index]->addr, a, sizeof(a)),
+                 rec_exclusion_name(r->v[i].exclusion), r->v[i].reason);
+        if (append_line(&out->excluded, line) < 0)
+            goto fail;
+    }
+
+    /* 1. Freeze: stop every reachable direct replica's IO thread. */
+    for (size_t i = 0; i < r->n; i++) {
+        const topo_instance *in = c->v[r->v[i].index];
+        if (!in->reachable)
+            continue;
+        if (!(s = add_step(out, REC_STEP_STOP_IO, in)))
+            goto fail;
+        s->timeout_ms = o->verify_timeout_ms;
+    }
+    /* 2. Catch-up from the most advanced replica when it cannot be promoted itself. */
+    if (most) {
+        if (!(s = add_step(out, REC_STEP_WAIT_APPLY, most)))
+            goto fail;
+        s->timeout_ms = o->apply_timeout_ms;
+        if (received_of(most) && !(s->gtid = strdup(received_of(most))))
+            goto fail;
+        if (!(s = add_step(out, REC_STEP_CATCH_UP, cand)))
+            goto fail;
+        server_of(most, &s->source);
+        s->timeout_ms = o->apply_timeout_ms;
+        if (r->v[r->most_advanced].has_gtid && !(s->gtid = strdup(r->v[r->most_advanced].has_gtid)))
+            goto fail;
+    }
+    /* 3. The candidate applies what it received, then leaves replication. */
+    if (!(s = add_step(out, REC_STEP_WAIT_APPLY, cand)))
+        goto fail;
+    s->timeout_ms = o->apply_timeout_ms;
+    if (!most && received_of(cand) && !(s->gtid = strdup(received_of(cand))))
+        goto fail;
+    if (!(s = add_step(out, REC_STEP_DETACH, cand)))
+        goto fail;
+    s->timeout_ms = o->verify_timeout_ms;
+    if (!(s = add_step(out, REC_STEP_SET_WRITABLE, cand)))
+        goto fail;
+    s->timeout_ms = o->verify_timeout_ms;
+    s->no_return = true;
+    if (old->have_snap && old->snap.semisync.source_enabled) {
+        if (!(s = add_step(out, REC_STEP_SEMI_SYNC_SOURCE, cand)))
+            goto fail;
+        s->timeout_ms = o->verify_timeout_ms;
+        s->best_effort = true;
+    }
+    /* 4. Everyone else follows the new primary. */
+    for (size_t i = 0; i < r->n; i++) {
+        const topo_instance *in = c->v[r->v[i].index];
+        if ((int)i == r->chosen)
+            continue;
+        if (!in->reachable) {
+            snprintf(line, sizeof(line), "%s: unreachable, repointed when it comes back",
+                     topo_addr_str(&in->addr, a, sizeof(a)));
+            if (append_line(&out->unreachable, line) < 0)
+                goto fail;
+            continue;
+        }
+        if (!(s = add_step(out, REC_STEP_REPOINT, in)))
+            goto fail;
+        server_of(cand, &s->source);
+        s->timeout_ms = o->verify_timeout_ms;
+        s->best_effort = true;
+        if (!(s = add_step(out, REC_STEP_VERIFY, in)))
+            goto fail;
+        server_of(cand, &s->source);
+        s->timeout_ms = o->verify_timeout_ms;
+        s->best_effort = true;
+    }
+    /* 5. Fence the old primary in case it is still alive somewhere. */
+    if (!(s = add_step(out, REC_STEP_FENCE, old)))
+        goto fail;
+    s->timeout_ms = o->fence_timeout_ms;
+    s->best_effort = true;
+    return 0;
+fail:
+    snprintf(err, errlen, "out of memory building the plan");
+    rec_plan_free(out);
+    return rc;
+}
+
+int rec_plan_single(const char *cluster, const char *kind, rec_step_kind step, const topo_instance *target,
+                    const topo_instance *source, int timeout_ms, rec_plan *out, char *err, size_t errlen)
+{
+    rec_step *s;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->cluster, sizeof(out->cluster), "%s", cluster);
+    snprintf(out->kind, sizeof(out->kind), "%s", kind);
+    server_of(target, &out->old_primary);
+    if (source)
+        server_of(source, &out->new_primary);
+    if (!(s = add_step(out, step, target))) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    if (source)
+        server_of(source, &s->source);
+    s->timeout_ms = timeout_ms;
+    return 0;
+}
+
+void rec_step_describe(const rec_step *s, char *buf, size_t len)
+{
+    char t[TOPO_ADDR_MAX], src[TOPO_ADDR_MAX];
+    int n;
+    topo_addr_str(&s->target.addr, t, sizeof(t));
+    switch (s->kind) {
+    case REC_STEP_REPOINT:
+    case REC_STEP_CATCH_UP:
+    case REC_STEP_REJOIN:
+        n = snprintf(buf, len, "%s → %s", t, topo_addr_str(&s->source.addr, src, sizeof(src)));
+        break;
+    default:
+        n = snprintf(buf, len, "%s", t);
+        break;
+    }
+    if (n < 0 || (size_t)n >= len)
+        return;
+    if (s->gtid && *s->gtid)
+        n += snprintf(buf + n, len - (size_t)n, "  until %s", s->gtid);
+    if ((size_t)n < len && s->timeout_ms)
+        n += snprintf(buf + n, len - (size_t)n, "  (≤%d ms)", s->timeout_ms);
+    if ((size_t)n < len && s->no_return)
+        n += snprintf(buf + n, len - (size_t)n, "  [point of no return]");
+    if ((size_t)n < len && s->best_effort)
+        snprintf(buf + n, len - (size_t)n, "  [best effort]");
+}
+
+static json_t *server_json(const rec_server *s)
+{
+    char a[TOPO_ADDR_MAX];
+    if (!s->addr.host[0])
+        return json_null();
+    return json_pack("{s:s, s:s}", "addr", topo_addr_str(&s->addr, a, sizeof(a)), "flavor",
+                     topo_flavor_name(s->flavor));
+}
+
+json_t *rec_plan_to_json(const rec_plan *p)
+{
+    json_t *j = json_object(), *steps = json_array();
+    for (size_t i = 0; i < p->n; i++) {
+        const rec_step *s = &p->v[i];
+        char a[TOPO_ADDR_MAX], d[1024];
+        rec_step_describe(s, d, sizeof(d));
+        json_t *sj = json_pack("{s:i, s:s, s:s, s:s}", "index", (int)i + 1, "kind", rec_step_name(s->kind),
+                               "target", topo_addr_str(&s->target.addr, a, sizeof(a)), "description", d);
+        if (s->source.addr.host[0])
+            json_object_set_new(sj, "source", json_string(topo_addr_str(&s->source.addr, a, sizeof(a))));
+        json_object_set_new(sj, "gtid", s->gtid ? json_string(s->gtid) : json_null());
+        json_object_set_new(sj, "timeout_ms", json_integer(s->timeout_ms));
+        json_object_set_new(sj, "best_effort", json_boolean(s->best_effort));
+        json_object_set_new(sj, "point_of_no_return", json_boolean(s->no_return));
+        json_array_append_new(steps, sj);
+    }
+    json_object_set_new(j, "cluster", json_string(p->cluster));
+    json_object_set_new(j, "kind", json_string(p->kind));
+    json_object_set_new(j, "old_primary", server_json(&p->old_primary));
+    json_object_set_new(j, "new_primary", server_json(&p->new_primary));
+    json_object_set_new(j, "old_primary_gtid", p->old_primary_gtid ? json_string(p->old_primary_gtid) : json_null());
+    json_object_set_new(j, "new_primary_gtid", p->new_primary_gtid ? json_string(p->new_primary_gtid) : json_null());
+    json_object_set_new(j, "expected_lost_gtids",
+                        p->expected_lost_gtids ? json_string(p->expected_lost_gtids) : json_null());
+    json_object_set_new(j, "reason", json_string(p->reason));
+    json_object_set_new(j, "excluded", p->excluded ? json_string(p->excluded) : json_null());
+    json_object_set_new(j, "unreachable", p->unreachable ? json_string(p->unreachable) : json_null());
+    json_object_set_new(j, "steps", steps);
+    return j;
+}
+
+static void print_lines(FILE *out, const char *title, const char *lines)
+{
+    fprintf(out, "%s\n", title);
+    while (*lines) {
+        size_t n = strcspn(lines, "\n");
+        fprintf(out, "    %.*s\n", (int)n, lines);
+        lines += n;
+        if (*lines == '\n')
+            lines++;
+    }
+}
+
+void rec_plan_print(const rec_plan *p, FILE *out)
+{
+    char a[TOPO_ADDR_MAX], d[1024];
+    fprintf(out, "%s plan for cluster %s\n", p->kind, p->cluster);
+    if (p->old_primary.addr.host[0])
+        fprintf(out, "  old primary: %s%s%s\n", topo_addr_str(&p->old_primary.addr, a, sizeof(a)),
+                p->old_primary_gtid ? "  last seen at " : "", p->old_primary_gtid ? p->old_primary_gtid : "");
+    if (p->new_primary.addr.host[0])
+        fprintf(out, "  new primary: %s%s%s\n", topo_addr_str(&p->new_primary.addr, a, sizeof(a)),
+                p->new_primary_gtid ? "  has " : "", p->new_primary_gtid ? p->new_primary_gtid : "");
+    if (p->reason[0])
+        fprintf(out, "  why: %s\n", p->reason);
+    for (size_t i = 0; i < p->n; i++) {
+        rec_step_describe(&p->v[i], d, sizeof(d));
+        fprintf(out, "  %2zu. %-17s %s\n", i + 1, rec_step_name(p->v[i].kind), d);
+    }
+    if (p->excluded)
+        print_lines(out, "  excluded:", p->excluded);
+    if (p->unreachable)
+        print_lines(out, "  not repointed now:", p->unreachable);
+    if (p->expected_lost_gtids)
+        fprintf(out, "  transactions the old primary had that the new one lacks: %s\n",
+                *p->expected_lost_gtids ? p->expected_lost_gtids : "none");
+}

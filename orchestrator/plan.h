@@ -1,0 +1,103 @@
+/*
+ * orchestrator/plan.h — recovery plans: the ordered list of steps a failover
+ * (or, later, a switchover) will run, with their targets and expected GTID
+ * positions. Pure: built from the cluster model and a candidate ranking; a
+ * dry run prints it, the executor runs it step by step, the audit stores it.
+ *
+ * A failover plan:
+ *   stop-io       every reachable direct replica: freeze what each received
+ *   wait-apply    (catch-up case) the most advanced replica applies its relay log
+ *   catch-up      (catch-up case) the candidate replicates from the most advanced until it has everything
+ *   wait-apply    the candidate applies its relay log up to what it received (bounded)
+ *   detach        the candidate: STOP + RESET replication
+ *   set-writable  the candidate: read_only off             <- point of no return
+ *   semi-sync     the candidate: semi-sync source on, when the old primary had it
+ *   repoint       every other reachable direct replica → the candidate, by GTID
+ *   verify        each repointed replica: IO and SQL threads running
+ *   fence         the old primary: read_only on, client sessions killed (best effort)
+ * Before the point of no return a failed step aborts the recovery (replicas
+ * get their IO threads back); after it, failures are recorded and the plan
+ * goes on (a replica that cannot follow is reported lost).
+ */
+#ifndef MYORCH_ORCHESTRATOR_PLAN_H
+#define MYORCH_ORCHESTRATOR_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "orchestrator/analysis.h"
+#include "orchestrator/candidate.h"
+#include "topology/cluster.h"
+
+typedef enum {
+    REC_STEP_STOP_IO = 0,
+    REC_STEP_WAIT_APPLY,
+    REC_STEP_CATCH_UP,
+    REC_STEP_DETACH,
+    REC_STEP_SET_WRITABLE,
+    REC_STEP_SEMI_SYNC_SOURCE,
+    REC_STEP_REPOINT,
+    REC_STEP_VERIFY,
+    REC_STEP_FENCE,
+    REC_STEP_START_IO,          /* rollback: give a replica its IO thread back */
+    REC_STEP_REJOIN,            /* an old primary becomes a replica of the new one */
+} rec_step_kind;
+
+/* What the executor needs to talk to a server without the cluster model. */
+typedef struct {
+    topo_addr addr;
+    topo_flavor flavor;
+    int major, minor, patch;
+} rec_server;
+
+typedef struct {
+    rec_step_kind kind;
+    rec_server target;
+    rec_server source;          /* repoint / catch-up / rejoin: the server to replicate from */
+    char *gtid;                 /* wait-apply / catch-up: the position to reach (heap, may be NULL) */
+    int timeout_ms;
+    bool best_effort;           /* a failure is recorded but does not fail the recovery */
+    bool no_return;             /* the point of no return: from here on, no abort */
+} rec_step;
+
+typedef struct {
+    char cluster[48];
+    char kind[16];              /* "failover" */
+    rec_step *v;
+    size_t n;
+    rec_server old_primary;
+    rec_server new_primary;
+    char *old_primary_gtid;     /* last position seen on the old primary (heap, may be NULL) */
+    char *new_primary_gtid;     /* what the candidate has (received ∪ executed) (heap, may be NULL) */
+    char *expected_lost_gtids;  /* old_primary_gtid − new_primary_gtid, "" none, NULL unknown (heap) */
+    char reason[512];           /* why this candidate */
+    char *excluded;             /* one line per excluded replica with the reason (heap, may be NULL) */
+    char *unreachable;          /* replicas that cannot be repointed now (heap, may be NULL) */
+} rec_plan;
+
+typedef struct {
+    int apply_timeout_ms;       /* wait-apply / catch-up bound */
+    int verify_timeout_ms;      /* verify bound */
+    int fence_timeout_ms;       /* fence bound */
+} rec_plan_opts;
+
+/*
+ * Build the failover plan for the cluster's dead primary (old_primary index)
+ * from a ranking with a chosen candidate. -EINVAL when r has no candidate,
+ * -ENOMEM. err says why.
+ */
+int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
+                      rec_plan *out, char *err, size_t errlen);
+/* A one-step plan (fence or rejoin) for an old primary that came back. */
+int rec_plan_single(const char *cluster, const char *kind, rec_step_kind step, const topo_instance *target,
+                    const topo_instance *source, int timeout_ms, rec_plan *out, char *err, size_t errlen);
+void rec_plan_free(rec_plan *p);
+
+const char *rec_step_name(rec_step_kind k);
+/* "127.0.0.1:23307 → 127.0.0.1:23306 (until 0-1-5, 10000 ms)" style line for a step. */
+void rec_step_describe(const rec_step *s, char *buf, size_t len);
+json_t *rec_plan_to_json(const rec_plan *p);
+void rec_plan_print(const rec_plan *p, FILE *out);
+
+#endif

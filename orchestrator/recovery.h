@@ -1,0 +1,88 @@
+/*
+ * orchestrator/recovery.h — one recovery state machine per cluster.
+ *
+ * Owns: the decision to recover (analysis + auto_failover + block period +
+ * the SQLite lock of one running recovery per cluster), the fast re-probe of
+ * replicas while the primary looks dead, starting the executor on a plan,
+ * recording each step in the audit and turning it into events, the
+ * data-loss accounting, and the after-care of demoted primaries: kept
+ * read-only (fenced) whenever they are reachable, rejoined as replicas of the
+ * new primary only when their GTIDs are a subset of its, else reported as
+ * diverged. Replicas left behind on the old primary are repointed the same way.
+ *
+ * States: idle → (suspect) → confirmed → executing → done | failed, then the
+ * cluster is blocked for failover_block_s unless acknowledged.
+ */
+#ifndef MYORCH_ORCHESTRATOR_RECOVERY_H
+#define MYORCH_ORCHESTRATOR_RECOVERY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "orchestrator/analysis.h"
+#include "orchestrator/config.h"
+#include "orchestrator/executor.h"
+#include "orchestrator/monitor.h"
+#include "orchestrator/plan.h"
+#include "orchestrator/store.h"
+
+typedef void (*rec_emit_fn)(void *user, int level, const char *name, mon_cluster *c, const topo_instance *in,
+                            const char *message, json_t *detail);
+
+typedef struct {
+    store *st;
+    monitor *mon;
+    rec_emit_fn emit;
+    void *user;
+    int connect_timeout_ms;
+} rec_env;
+
+typedef struct rec_cluster {
+    rec_env *env;
+    mon_cluster *mc;
+    const cfg_cluster *cfg;
+
+    rec_analysis last;            /* latest analysis */
+    int64_t primary_lost_ms;      /* wall ms when the current primary became unreachable, 0 when up */
+    int64_t detected_ms;          /* wall ms when the failure was confirmed */
+    bool incident_handled;        /* this failure was acted on (or refused) already */
+    bool fast;                    /* replicas probed at the fast interval */
+    int64_t fast_until_ms;        /* monotonic */
+    int64_t blocked_until_ms;     /* wall: no automatic recovery before */
+
+    /* The running recovery. */
+    rec_exec *exec;
+    rec_plan plan;
+    int64_t recovery_id;
+    int64_t step_started_ms;
+    bool promoted;
+    char *promoted_gtid;
+    char last_error[1600];
+
+    /* A one-step job on a demoted primary or a stray replica (fence, rejoin, repoint). */
+    rec_exec *job;
+    rec_plan job_plan;
+    int64_t job_next_ms;          /* monotonic: earliest next job */
+    int64_t aftercare_from_ms;    /* monotonic: only snapshots taken after this count */
+    char diverged_reported[TOPO_ADDR_MAX];
+} rec_cluster;
+
+int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, char *err,
+                     size_t errlen);
+/* Wait for running work to finish (never abandon a promotion half-way), then free. */
+void rec_cluster_free(rec_cluster *rc);
+
+/* Analyse and act. Call every loop turn, after the monitor derived the model. */
+void rec_cluster_tick(rec_cluster *rc, int64_t now_ms);
+/* File descriptors to poll for executor messages (0..2). */
+size_t rec_cluster_fds(const rec_cluster *rc, int *fds, size_t max);
+/* Read and handle executor messages. */
+void rec_cluster_io(rec_cluster *rc);
+
+/* Lift the anti-flap block. */
+int rec_cluster_ack(rec_cluster *rc);
+/* Status for `myorch status`. */
+json_t *rec_cluster_status(const rec_cluster *rc);
+
+#endif

@@ -1,0 +1,536 @@
+/*
+ * tests/unit/test_analysis.c — table-driven tests of orchestrator/analysis.{h,c}.
+ *
+ * Each case describes a small cluster (servers, who replicates from whom,
+ * reachability, thread states, probe times), builds a topo_cluster from it,
+ * derives roles and checks the code, every counter and the exact evidence line.
+ * Times: the primary fails at t=100 ms; replica probes at t>100 are fresh,
+ * at t<=100 stale.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "orchestrator/analysis.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#define CHECK(cond, ...)                                                                          \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            print_error(__VA_ARGS__);                                                             \
+            print_error("\n");                                                                    \
+            fail_msg("check failed: %s", #cond);                                                  \
+        }                                                                                         \
+    } while (0)
+
+/* Thread states, short. */
+#define Y TOPO_THREAD_YES
+#define N TOPO_THREAD_NO
+#define C TOPO_THREAD_CONNECTING
+
+#define P "127.0.0.1:1"
+#define R2 "127.0.0.1:2"
+#define R3 "127.0.0.1:3"
+#define R4 "127.0.0.1:4"
+#define R5 "127.0.0.1:5"
+
+#define MSG_2003 "Can't connect to server on '127.0.0.1' (111)"
+#define MSG_2013 "Lost connection to server at 'reading initial communication packet'"
+#define MSG_1045 "Access denied for user 'repl'@'localhost'"
+#define MSG_1062 "Duplicate entry '5' for key 'PRIMARY'"
+#define MSG_LONG                                                                                  \
+    "error reconnecting to master 'repl@127.0.0.1:1' - retry-time: 1  maximum-retries: 86400  "  \
+    "message: Can't connect to server on '127.0.0.1' (111 \"Connection refused\")"
+
+typedef enum { UP = 0, DOWN, NEVER } srv_state;
+
+typedef struct {
+    const char *addr;
+    const char *src;          /* replication source, NULL: not a replica */
+    srv_state st;             /* DOWN: probed and failed at down_ms; NEVER: restored, not probed */
+    topo_thread_state io, sql;
+    unsigned io_errno, sql_errno;
+    int64_t t;                /* snapshot taken_at_ms */
+    int64_t down_ms;          /* DOWN: down_since_ms */
+    bool ro, sro, fenced, noparent;
+    bool ss_on, ss_status;    /* semi-sync source enabled / status ON */
+    long long ss_clients;
+} srv;
+
+static const char *msg_of(unsigned code)
+{
+    switch (code) {
+    case 2003: return MSG_2003;
+    case 2013: return MSG_2013;
+    case 1045: return MSG_1045;
+    case 1062: return MSG_1062;
+    case 9999: return MSG_LONG;
+    default: return "";
+    }
+}
+
+static void must_set(char **slot, const char *v)
+{
+    assert_int_equal(topo_strset(slot, v), 0);
+}
+
+static topo_instance *add(topo_cluster *c, topo_flavor fl, size_t idx, const srv *s)
+{
+    topo_addr a;
+    char err[128];
+    topo_instance *in;
+
+    assert_int_equal(topo_addr_parse(s->addr, 3306, &a, err, sizeof(err)), 0);
+    in = topo_cluster_add(c, &a, false, 0);
+    assert_non_null(in);
+    in->have_snap = true;
+    in->snap.ok = true;
+    in->snap.flavor = fl;
+    in->snap.server_id = idx + 1;
+    in->snap.taken_at_ms = s->t;
+    in->snap.read_only = s->ro;
+    in->snap.super_read_only = s->sro;
+    in->snap.log_bin = in->snap.log_replica_updates = true;
+    in->snap.semisync.source_enabled = s->ss_on;
+    in->snap.semisync.source_status_on = s->ss_status;
+    in->snap.semisync.source_clients = s->ss_on ? s->ss_clients : -1;
+    in->snap.semisync.source_timeout_ms = s->ss_on ? 10000 : -1;
+    in->fenced = s->fenced;
+    if (s->src) {
+        topo_replica_status *r = &in->snap.replica;
+        r->present = true;
+        assert_int_equal(topo_addr_parse(s->src, 3306, &r->source, err, sizeof(err)), 0);
+        r->io_state = s->io;
+        r->sql_state = s->sql;
+        r->using_gtid = true;
+        r->seconds_behind = -1;
+        r->last_io_errno = s->io_errno;
+        must_set(&r->last_io_error, s->io_errno ? msg_of(s->io_errno) : NULL);
+        r->last_sql_errno = s->sql_errno;
+        must_set(&r->last_sql_error, s->sql_errno ? msg_of(s->sql_errno) : NULL);
+    }
+    switch (s->st) {
+    case UP:
+        in->reachable = in->probed = true;
+        break;
+    case DOWN:
+        in->reachable = false;
+        in->probed = true;
+        in->err_code = 2003;
+        snprintf(in->err, sizeof(in->err), "%s", "Connection refused");
+        in->down_since_ms = s->down_ms;
+        break;
+    case NEVER:
+        in->reachable = in->probed = false;
+        in->stale = true;
+        break;
+    }
+    return in;
+}
+
+static void build(topo_cluster *c, topo_flavor fl, const srv *v, size_t max)
+{
+    topo_cluster_init(c, "t");
+    for (size_t i = 0; i < max && v[i].addr; i++)
+        add(c, fl, i, &v[i]);
+    topo_cluster_derive(c);
+    for (size_t i = 0; i < max && v[i].addr; i++)
+        if (v[i].noparent)
+            c->v[i]->parent = -1; /* as if the source were known only by its address */
+}
+
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *name;
+    topo_flavor flavor;       /* 0 = MariaDB */
+    bool not_ready;
+    srv s[8];
+    rec_analysis_code code;
+    int primary;
+    size_t replicas, reachable, replicating, confirming, stale, broken;
+    const char *evidence;
+} ana_case;
+
+#define DOWN100 .st = DOWN, .down_ms = 100
+#define ERR_P "127.0.0.1:1 unreachable since t=100 ms (error 2003: Connection refused); "
+
+static const ana_case cases[] = {
+    {.name = "first round not done",
+     .not_ready = true,
+     .s = {{P, .t = 50}, {R2, P, .io = Y, .sql = Y, .t = 50}},
+     .code = REC_A_NOT_READY, .primary = -1,
+     .evidence = "first probe round not finished"},
+    {.name = "empty cluster",
+     .code = REC_A_NO_PRIMARY, .primary = -1,
+     .evidence = "no primary among 0 servers (0 reachable)"},
+    {.name = "only a fenced server: never the primary",
+     .s = {{P, .t = 50, .fenced = true}},
+     .code = REC_A_NO_PRIMARY, .primary = -1,
+     .evidence = "no primary among 1 servers (1 reachable)"},
+    {.name = "primary known from the state file only, not probed yet",
+     .s = {{P, .st = NEVER, .t = 10}, {R2, P, .io = Y, .sql = Y, .t = 150}},
+     .code = REC_A_NOT_READY, .primary = 0,
+     .evidence = "primary 127.0.0.1:1 not probed yet"},
+
+    /* ---- primary reachable ---- */
+    {.name = "ok",
+     .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, P, .io = Y, .sql = Y, .t = 150}},
+     .code = REC_A_OK, .primary = 0, .replicas = 2, .reachable = 2, .replicating = 2,
+     .evidence = "primary 127.0.0.1:1 ok; 2/2 replicas replicating"},
+    {.name = "ok without replicas",
+     .s = {{P, .t = 150}},
+     .code = REC_A_OK, .primary = 0,
+     .evidence = "primary 127.0.0.1:1 ok; no replicas"},
+    {.name = "ok: a replica of a replica is not a direct replica",
+     .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, R2, .io = C, .sql = Y, .io_errno = 2003, .t = 150}},
+     .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
+    {.name = "primary read-only",
+     .s = {{P, .t = 150, .ro = true}, {R2, P, .io = Y, .sql = Y, .t = 150}},
+     .code = REC_A_PRIMARY_READ_ONLY, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .evidence = "primary 127.0.0.1:1 is read-only (read_only=ON): nobody can write"},
+    {.name = "MySQL primary super_read_only only",
+     .flavor = TOPO_FLAVOR_MYSQL,
+     .s = {{P, .t = 150, .sro = true}, {R2, P, .io = Y, .sql = Y, .t = 150}},
+     .code = REC_A_PRIMARY_READ_ONLY, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .evidence = "primary 127.0.0.1:1 is read-only (super_read_only=ON): nobody can write"},
+    {.name = "read-only wins over broken replicas",
+     .s = {{P, .t = 150, .ro = true}, {R2, P, .io = Y, .sql = N, .sql_errno = 1062, .t = 150}},
+     .code = REC_A_PRIMARY_READ_ONLY, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1, .broken = 1,
+     .evidence = "primary 127.0.0.1:1 is read-only (read_only=ON): nobody can write"},
+    {.name = "locked semi-sync: enabled, status ON, no semi-sync client",
+     .s = {{P, .t = 150, .ss_on = true, .ss_status = true, .ss_clients = 0},
+           {R2, P, .io = Y, .sql = Y, .t = 150}},
+     .code = REC_A_LOCKED_SEMI_SYNC, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .evidence = "primary 127.0.0.1:1 has semi-sync on (source side) and 0 semi-sync replicas connected: "
+                 "commits wait for an acknowledgement up to 10000 ms (semi-sync timeout)"},
+    {.name = "semi-sync fell back to async (status OFF): not locked",
+     .s = {{P, .t = 150, .ss_on = true, .ss_status = false, .ss_clients = 0},
+           {R2, P, .io = Y, .sql = Y, .t = 150}},
+     .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
+    {.name = "semi-sync with a client: not locked",
+     .s = {{P, .t = 150, .ss_on = true, .ss_status = true, .ss_clients = 1},
+           {R2, P, .io = Y, .sql = Y, .t = 150}},
+     .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
+    {.name = "semi-sync clients unknown: not locked",
+     .s = {{P, .t = 150, .ss_on = true, .ss_status = true, .ss_clients = -1},
+           {R2, P, .io = Y, .sql = Y, .t = 150}},
+     .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
+    {.name = "replicas broken: SQL error",
+     .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, P, .io = Y, .sql = N, .sql_errno = 1062, .t = 150}},
+     .code = REC_A_REPLICAS_BROKEN, .primary = 0, .replicas = 2, .reachable = 2, .replicating = 2, .broken = 1,
+     .evidence = "primary 127.0.0.1:1 ok; 1/2 replicas not replicating: 127.0.0.1:3 io=Yes sql=No "
+                 "(sql error 1062: Duplicate entry '5' for key 'PRIMARY')"},
+    {.name = "replicas broken: IO stopped without error (operator) while the primary is up",
+     .s = {{P, .t = 150}, {R2, P, .io = N, .sql = Y, .t = 150}},
+     .code = REC_A_REPLICAS_BROKEN, .primary = 0, .replicas = 1, .reachable = 1, .broken = 1,
+     .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas not replicating: 127.0.0.1:2 io=No sql=Yes"},
+    {.name = "replicas broken: IO Connecting to a reachable primary (bad credentials)",
+     .s = {{P, .t = 150}, {R2, P, .io = C, .sql = Y, .io_errno = 1045, .t = 150}},
+     .code = REC_A_REPLICAS_BROKEN, .primary = 0, .replicas = 1, .reachable = 1, .broken = 1,
+     .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas not replicating: 127.0.0.1:2 io=Connecting sql=Yes "
+                 "(io error 1045: Access denied for user 'repl'@'localhost')"},
+    {.name = "replicas broken: a replica unreachable",
+     .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, P, .io = Y, .sql = Y, .t = 50, DOWN100}},
+     .code = REC_A_REPLICAS_BROKEN, .primary = 0, .replicas = 2, .reachable = 1, .replicating = 1,
+     .evidence = "primary 127.0.0.1:1 ok; 1/2 replicas not replicating: "
+                 "127.0.0.1:3 unreachable (error 2003: Connection refused)"},
+    {.name = "replicas broken: a replica never probed",
+     .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 10, .st = NEVER}},
+     .code = REC_A_REPLICAS_BROKEN, .primary = 0, .replicas = 1, .reachable = 0,
+     .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas not replicating: 127.0.0.1:2 not probed yet"},
+    {.name = "fenced replica ignored (primary up)",
+     .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, P, .io = N, .sql = N, .t = 150, .fenced = true}},
+     .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
+
+    /* ---- primary unreachable ---- */
+    {.name = "dead primary: every replica confirms (Connecting, No with IO error)",
+     .s = {{P, .t = 50, DOWN100},
+           {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
+           {R3, P, .io = N, .sql = Y, .io_errno = 2013, .t = 160}},
+     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .broken = 1,
+     .evidence = ERR_P "2/2 replicas confirm: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 "), "
+                 "127.0.0.1:3 io=No (io error 2013: " MSG_2013 ")"},
+    {.name = "dead primary: Connecting without an error number yet still confirms",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .t = 101}},
+     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1,
+     .evidence = ERR_P "1/1 replicas confirm: 127.0.0.1:2 io=Connecting"},
+    {.name = "partition: controller lost the primary, replicas replicate",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, P, .io = Y, .sql = Y, .t = 150}},
+     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
+     .replicating = 2,
+     .evidence = ERR_P "2/2 replicas still replicate from it (the controller alone lost it): "
+                 "127.0.0.1:2 io=Yes, 127.0.0.1:3 io=Yes"},
+    {.name = "mixed Yes / Connecting: not dead",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = Y, .sql = Y, .t = 150},
+           {R3, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150}},
+     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
+     .replicating = 1, .confirming = 1,
+     .evidence = ERR_P "1/2 replicas still replicate from it (the controller alone lost it): "
+                 "127.0.0.1:2 io=Yes, 127.0.0.1:3 io=Connecting (io error 2003: " MSG_2003 ")"},
+    {.name = "stale replicas (probed before the failure, even at its instant): suspect",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = Y, .sql = Y, .t = 90}, {R3, P, .io = Y, .sql = Y, .t = 100}},
+     .code = REC_A_PRIMARY_SUSPECT, .primary = 0, .replicas = 2, .reachable = 2, .stale = 2,
+     .evidence = ERR_P "not confirmed: 0/2 replicas confirm, 2 probed before the failure, 0 without evidence, "
+                 "0 unreachable: 127.0.0.1:2 io=Yes [probed at t=90 ms, before the failure], "
+                 "127.0.0.1:3 io=Yes [probed at t=100 ms, before the failure]"},
+    {.name = "one confirms, one stale: suspect until every replica is fresh",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
+           {R3, P, .io = Y, .sql = Y, .t = 90}},
+     .code = REC_A_PRIMARY_SUSPECT, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 1, .stale = 1,
+     .evidence = ERR_P "not confirmed: 1/2 replicas confirm, 1 probed before the failure, 0 without evidence, "
+                 "0 unreachable: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 "), "
+                 "127.0.0.1:3 io=Yes [probed at t=90 ms, before the failure]"},
+    {.name = "IO stopped without error is neutral: no evidence",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = N, .sql = Y, .t = 150}},
+     .code = REC_A_PRIMARY_SUSPECT, .primary = 0, .replicas = 1, .reachable = 1, .broken = 1,
+     .evidence = ERR_P "not confirmed: 0/1 replicas confirm, 0 probed before the failure, 1 without evidence, "
+                 "0 unreachable: 127.0.0.1:2 io=No (stopped, no error)"},
+    {.name = "neutral replica does not block a confirmation by another",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = N, .sql = Y, .t = 150},
+           {R3, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150}},
+     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 1, .broken = 1,
+     .evidence = ERR_P "1/2 replicas confirm: 127.0.0.1:2 io=No (stopped, no error), "
+                 "127.0.0.1:3 io=Connecting (io error 2003: " MSG_2003 ")"},
+    {.name = "dead primary and some replicas",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
+           {R3, P, .io = Y, .sql = Y, .t = 50, .st = DOWN, .down_ms = 120}},
+     .code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 2, .reachable = 1, .confirming = 1,
+     .evidence = ERR_P "1/2 replicas confirm, 1 unreachable: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003
+                 "), 127.0.0.1:3 unreachable (error 2003: Connection refused)"},
+    {.name = "all down",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = Y, .sql = Y, .t = 50, DOWN100},
+           {R3, P, .io = Y, .sql = Y, .t = 50, DOWN100}},
+     .code = REC_A_ALL_DOWN, .primary = 0, .replicas = 2,
+     .evidence = ERR_P "all 2 replicas unreachable: 127.0.0.1:2 unreachable (error 2003: Connection refused), "
+                 "127.0.0.1:3 unreachable (error 2003: Connection refused)"},
+    {.name = "dead primary without replicas",
+     .s = {{P, .t = 50, DOWN100}},
+     .code = REC_A_DEAD_PRIMARY_NO_REPLICAS, .primary = 0,
+     .evidence = ERR_P "it has no replicas"},
+    {.name = "fenced instance ignored: its IO Yes does not count",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
+           {R3, P, .io = Y, .sql = Y, .t = 150, .fenced = true}},
+     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1,
+     .evidence = ERR_P "1/1 replicas confirm: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 ")"},
+    {.name = "a replica of a replica replicating is no evidence about the primary",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
+           {R3, R2, .io = Y, .sql = Y, .t = 150}},
+     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1,
+     .evidence = ERR_P "1/1 replicas confirm: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 ")"},
+    {.name = "replica counted by its source address when its parent is unknown",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
+           {R3, P, .io = Y, .sql = Y, .t = 150, .noparent = true}},
+     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
+     .replicating = 1, .confirming = 1,
+     .evidence = ERR_P "1/2 replicas still replicate from it (the controller alone lost it): "
+                 "127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 "), 127.0.0.1:3 io=Yes"},
+    {.name = "SQL state shown when it matters (primary down)",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = N, .io_errno = 2003, .sql_errno = 1062, .t = 150}},
+     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1, .broken = 1,
+     .evidence = ERR_P "1/1 replicas confirm: 127.0.0.1:2 io=Connecting sql=No (io error 2003: " MSG_2003
+                 ") (sql error 1062: " MSG_1062 ")"},
+    {.name = "long IO error text cut at 120 bytes",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 9999, .t = 150}},
+     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1,
+     .evidence = ERR_P "1/1 replicas confirm: 127.0.0.1:2 io=Connecting (io error 9999: "
+                 "error reconnecting to master 'repl@127.0.0.1:1' - retry-time: 1  maximum-retries: 86400  "
+                 "message: Can't connect to serve...)"},
+
+    /* ---- MySQL flavor ---- */
+    {.name = "MySQL dead primary",
+     .flavor = TOPO_FLAVOR_MYSQL,
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
+           {R3, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150}},
+     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2,
+     .evidence = ERR_P "2/2 replicas confirm: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 "), "
+                 "127.0.0.1:3 io=Connecting (io error 2003: " MSG_2003 ")"},
+    {.name = "MySQL partition",
+     .flavor = TOPO_FLAVOR_MYSQL,
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = Y, .sql = Y, .t = 150}},
+     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
+     .replicating = 1,
+     .evidence = ERR_P "1/1 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes"},
+    {.name = "MySQL dead primary and some replicas, one stale-but-down",
+     .flavor = TOPO_FLAVOR_MYSQL,
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = N, .sql = Y, .io_errno = 2013, .t = 200},
+           {R3, P, .io = Y, .sql = Y, .t = 90, .st = DOWN, .down_ms = 150},
+           {R4, P, .io = C, .sql = Y, .t = 110}},
+     .code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 3, .reachable = 2, .confirming = 2,
+     .broken = 1,
+     .evidence = ERR_P "2/3 replicas confirm, 1 unreachable: 127.0.0.1:2 io=No (io error 2013: " MSG_2013 "), "
+                 "127.0.0.1:3 unreachable (error 2003: Connection refused), 127.0.0.1:4 io=Connecting"},
+};
+
+static void test_cases(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < NELEM(cases); k++) {
+        const ana_case *t = &cases[k];
+        topo_cluster c;
+        rec_analysis a;
+        rec_analysis_input in = {.first_round_done = !t->not_ready};
+
+        build(&c, t->flavor ? t->flavor : TOPO_FLAVOR_MARIADB, t->s, NELEM(t->s));
+        memset(&a, 0x5a, sizeof(a)); /* rec_analyze must fill everything */
+        rec_analyze(&c, &in, &a);
+        CHECK(a.code == t->code, "[%s] code %s, expected %s (evidence: %s)", t->name, rec_analysis_name(a.code),
+              rec_analysis_name(t->code), a.evidence);
+        CHECK(a.primary == t->primary, "[%s] primary %d, expected %d", t->name, a.primary, t->primary);
+        CHECK(a.replicas == t->replicas && a.replicas_reachable == t->reachable &&
+                  a.replicas_replicating == t->replicating && a.replicas_confirming == t->confirming &&
+                  a.replicas_stale == t->stale && a.replicas_broken == t->broken,
+              "[%s] counts replicas=%zu reachable=%zu replicating=%zu confirming=%zu stale=%zu broken=%zu, "
+              "expected %zu %zu %zu %zu %zu %zu",
+              t->name, a.replicas, a.replicas_reachable, a.replicas_replicating, a.replicas_confirming,
+              a.replicas_stale, a.replicas_broken, t->replicas, t->reachable, t->replicating, t->confirming,
+              t->stale, t->broken);
+        CHECK(strcmp(a.evidence, t->evidence) == 0, "[%s] evidence\n  got:      %s\n  expected: %s", t->name,
+              a.evidence, t->evidence);
+        CHECK(strlen(a.evidence) < sizeof(a.evidence), "[%s]", t->name);
+        topo_cluster_free(&c);
+    }
+}
+
+/* The failover decision over the whole table: only confirmed deaths fail over. */
+static void test_failover_codes_in_table(void **state)
+{
+    size_t failovers = 0;
+    (void)state;
+    for (size_t k = 0; k < NELEM(cases); k++)
+        failovers += rec_analysis_is_failover(cases[k].code);
+    assert_int_equal(failovers, 10);
+}
+
+static void test_names(void **state)
+{
+    static const struct {
+        rec_analysis_code code;
+        const char *name;
+        bool failover;
+    } t[] = {
+        {REC_A_NOT_READY, "not-ready", false},
+        {REC_A_OK, "ok", false},
+        {REC_A_NO_PRIMARY, "no-primary", false},
+        {REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, "primary-unreachable-but-replicas-replicating", false},
+        {REC_A_PRIMARY_SUSPECT, "primary-suspect", false},
+        {REC_A_DEAD_PRIMARY, "dead-primary", true},
+        {REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, "dead-primary-and-some-replicas", true},
+        {REC_A_ALL_DOWN, "all-down", false},
+        {REC_A_DEAD_PRIMARY_NO_REPLICAS, "dead-primary-no-replicas", false},
+        {REC_A_REPLICAS_BROKEN, "replicas-broken", false},
+        {REC_A_LOCKED_SEMI_SYNC, "locked-semi-sync", false},
+        {REC_A_PRIMARY_READ_ONLY, "primary-read-only", false},
+    };
+    (void)state;
+    for (size_t k = 0; k < NELEM(t); k++) {
+        CHECK(strcmp(rec_analysis_name(t[k].code), t[k].name) == 0, "code %d: %s", (int)t[k].code,
+              rec_analysis_name(t[k].code));
+        CHECK(rec_analysis_is_failover(t[k].code) == t[k].failover, "code %s", t[k].name);
+    }
+    assert_string_equal(rec_analysis_name((rec_analysis_code)99), "unknown");
+    assert_false(rec_analysis_is_failover((rec_analysis_code)99));
+}
+
+/* Every code of the vocabulary appears in the table at least once. */
+static void test_table_covers_every_code(void **state)
+{
+    (void)state;
+    for (int code = REC_A_NOT_READY; code <= REC_A_PRIMARY_READ_ONLY; code++) {
+        bool seen = false;
+        for (size_t k = 0; k < NELEM(cases); k++)
+            seen |= (int)cases[k].code == code;
+        CHECK(seen, "no case for %s", rec_analysis_name((rec_analysis_code)code));
+    }
+}
+
+static void test_null_inputs(void **state)
+{
+    rec_analysis a;
+    topo_cluster c;
+    rec_analysis_input in = {.first_round_done = true};
+    (void)state;
+    rec_analyze(NULL, &in, &a);
+    assert_int_equal(a.code, REC_A_NOT_READY);
+    assert_int_equal(a.primary, -1);
+    topo_cluster_init(&c, "t");
+    rec_analyze(&c, NULL, &a);
+    assert_int_equal(a.code, REC_A_NOT_READY);
+    topo_cluster_free(&c);
+}
+
+/* Many replicas with long errors: the evidence line is cut, ends in "...", code unaffected. */
+static void test_evidence_truncated(void **state)
+{
+    srv v[16] = {{P, .t = 50, DOWN100}};
+    char addrs[15][32];
+    topo_cluster c;
+    rec_analysis a;
+    rec_analysis_input in = {.first_round_done = true};
+    (void)state;
+    for (size_t i = 1; i < NELEM(v); i++) {
+        snprintf(addrs[i - 1], sizeof(addrs[0]), "127.0.0.1:%zu", 100 + i);
+        v[i] = (srv){addrs[i - 1], P, .io = C, .sql = Y, .io_errno = 9999, .t = 150};
+    }
+    build(&c, TOPO_FLAVOR_MARIADB, v, NELEM(v));
+    rec_analyze(&c, &in, &a);
+    assert_int_equal(a.code, REC_A_DEAD_PRIMARY);
+    assert_int_equal(a.replicas_confirming, 15);
+    assert_int_equal(strlen(a.evidence), sizeof(a.evidence) - 1);
+    assert_string_equal(a.evidence + sizeof(a.evidence) - 4, "...");
+    assert_memory_equal(a.evidence, ERR_P "15/15 replicas confirm: 127.0.0.1:101 io=Connecting",
+                        strlen(ERR_P "15/15 replicas confirm: 127.0.0.1:101 io=Connecting"));
+    topo_cluster_free(&c);
+}
+
+/* Derivation keeps the unreachable primary as the primary: analysis sees it. */
+static void test_rec_is_direct_replica(void **state)
+{
+    const srv v[] = {{P, .t = 50, DOWN100},
+                     {R2, P, .io = C, .sql = Y, .t = 150},
+                     {R3, R2, .io = Y, .sql = Y, .t = 150},
+                     {R4, P, .io = Y, .sql = Y, .t = 150, .fenced = true},
+                     {R5, P, .io = Y, .sql = Y, .t = 150, .noparent = true}};
+    topo_cluster c;
+    (void)state;
+    build(&c, TOPO_FLAVOR_MARIADB, v, NELEM(v));
+    assert_int_equal(c.primary, 0);
+    assert_false(rec_is_direct_replica(&c, 0, 0)); /* itself */
+    assert_true(rec_is_direct_replica(&c, 1, 0));
+    assert_false(rec_is_direct_replica(&c, 2, 0)); /* replica of a replica */
+    assert_true(rec_is_direct_replica(&c, 2, 1));
+    assert_false(rec_is_direct_replica(&c, 3, 0)); /* fenced */
+    assert_true(rec_is_direct_replica(&c, 4, 0));  /* by its source address */
+    assert_false(rec_is_direct_replica(&c, 1, -1));
+    assert_false(rec_is_direct_replica(&c, 9, 0));
+    assert_false(rec_is_direct_replica(NULL, 1, 0));
+    c.v[4]->reachable = false; /* the address fallback needs a reachable server's word */
+    assert_false(rec_is_direct_replica(&c, 4, 0));
+    topo_cluster_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_failover_codes_in_table),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_table_covers_every_code),
+        cmocka_unit_test(test_null_inputs),
+        cmocka_unit_test(test_evidence_truncated),
+        cmocka_unit_test(test_rec_is_direct_replica),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
