@@ -139,7 +139,17 @@ static int snapshot_sets(const topo_snapshot *s, gtid_set **has, gtid_set **exec
     err[0] = '\0';
     if (k == GTID_KIND_MARIADB) {
         const char *ex = s->gtid_slave_pos ? s->gtid_slave_pos : s->gtid_current_pos;
-        if ((rc = union_text(k, has, s->replica.received_gtid, "Gtid_IO_Pos", err, errlen)) < 0 ||
+        /* MariaDB with GTID purges the relay log when the SQL thread starts while
+         * both threads are stopped: what a cleanly stopped replica received but did
+         * not apply cannot be applied any more (the source is gone), so it does not
+         * count. A replica stopped by an SQL error keeps it counted: those
+         * transactions exist nowhere else we can reach, so we refuse rather than
+         * silently drop them. */
+        const char *received = s->replica.io_state == TOPO_THREAD_NO && s->replica.sql_state == TOPO_THREAD_NO &&
+                                       s->replica.using_gtid && s->replica.last_sql_errno == 0
+                                   ? NULL
+                                   : s->replica.received_gtid;
+        if ((rc = union_text(k, has, received, "Gtid_IO_Pos", err, errlen)) < 0 ||
             (rc = union_text(k, has, s->gtid_slave_pos, "gtid_slave_pos", err, errlen)) < 0 ||
             (rc = union_text(k, exec, ex, s->gtid_slave_pos ? "gtid_slave_pos" : "gtid_current_pos", err,
                              errlen)) < 0)
@@ -179,14 +189,30 @@ static int errant_of(const topo_instance *old, const work *w, char **out)
     size_t rl = 0;
     int rc;
 
+    gtid_set *mine = NULL;
+
     *out = NULL;
     if (!old->have_snap || !w->exec || gtid_set_kind(w->exec) != k)
         return 0;
+    /* MariaDB: transactions written on the replica itself are in its binlog
+     * position, not in gtid_slave_pos: judge both. */
+    if (k == GTID_KIND_MARIADB && w->in->snap.gtid_binlog_pos) {
+        gtid_set *bl = NULL;
+        if (gtid_set_parse(k, w->in->snap.gtid_binlog_pos, &bl, NULL, 0) == 0) {
+            rc = gtid_set_union(w->exec, bl, &mine);
+            gtid_set_free(bl);
+            if (rc == -ENOMEM)
+                return rc;
+        }
+    }
     rc = gtid_set_parse(k, pos ? pos : "", &ps, NULL, 0);
-    if (rc < 0)
+    if (rc < 0) {
+        gtid_set_free(mine);
         return rc == -ENOMEM ? rc : 0; /* unreadable old position: cannot judge */
-    rc = gtid_set_subtract(w->exec, ps, &diff);
+    }
+    rc = gtid_set_subtract(mine ? mine : w->exec, ps, &diff);
     gtid_set_free(ps);
+    gtid_set_free(mine);
     if (rc < 0)
         return rc == -ENOMEM ? rc : 0;
     rc = gtid_set_format(diff, &text);

@@ -18,6 +18,45 @@
  * (which must then have a binary log with log_replica_updates); if that is
  * impossible no candidate is chosen and reason says why. Transactions another
  * replica holds are never dropped.
+ *
+ * Details (as implemented):
+ *  - Direct replicas: rec_is_direct_replica() (analysis.h); fenced ones never
+ *    appear, except as a named target (then REC_EXCL_NEVER_PROMOTE).
+ *  - GTID kind from each snapshot's flavor. HAS: MariaDB Gtid_IO_Pos ∪
+ *    gtid_slave_pos; MySQL Retrieved_Gtid_Set ∪ Executed_Gtid_Set ∪ gtid_executed
+ *    (NULL texts = empty). EXECUTED: MariaDB gtid_slave_pos (else
+ *    gtid_current_pos), MySQL gtid_executed. MySQL with gtid_mode OFF and no
+ *    GTID text, or a text that does not parse: HAS/EXECUTED unknown (NULL).
+ *  - Order: eligible first, then excluded; within each: HAS transaction count
+ *    (a total order consistent with ⊂), unknown HAS after known ones and ranked
+ *    by read_coord then exec_coord; then EXECUTED count; then preferred; then
+ *    cluster index.
+ *  - Exclusion checks, first one found gives the code, every one found is
+ *    appended to the reason ("; "-joined): not a direct replica (only a named
+ *    target) | unreachable (no further checks) | SQL thread stopped with an
+ *    error | errant | GTID replication not in use / GTID state unreadable |
+ *    no binary log / log_replica_updates off | SQL_Delay > 0 | never_promote.
+ *    Then, with a target, every other eligible one gets REC_EXCL_NOT_TARGET.
+ *    Candidate reasons do not repeat the server's address (the caller knows
+ *    it); the ranking's reason always names servers.
+ *  - Errant: EXECUTED − the old primary's last known position (MariaDB
+ *    gtid_binlog_pos, MySQL gtid_executed; NULL = empty), minus items whose
+ *    server id (MariaDB) / uuid block (MySQL) is the old primary's. Not
+ *    judged when the old primary has no snapshot.
+ *  - Most advanced: gtid_most_advanced() over the HAS of reachable direct
+ *    replicas (excluded ones too). Among replicas holding exactly as much, an
+ *    eligible one is preferred, then one that can serve a catch-up. Reachable
+ *    replicas with unknown HAS are compared by read_coord (the old primary's
+ *    binlog): one that received more, or cannot be compared, refuses the
+ *    failover. With no GTID state anywhere, the most advanced is the one with
+ *    the furthest coordinates (and nobody is eligible).
+ *  - Diverged (no HAS contains every other, or mixed flavors): chosen = -1,
+ *    most_advanced = -1, reason names the first diverging pair and what each
+ *    has that the other lacks — even when eligible replicas exist.
+ *  - Catch-up refused (chosen = -1, reason "would lose transactions only X
+ *    holds (…): …") when the most advanced has no binary log, lacks
+ *    log_replica_updates, or has a broken SQL thread and the chosen one lacks
+ *    transactions it only received (not applied, so not in its binary log).
  */
 #ifndef MYORCH_ORCHESTRATOR_CANDIDATE_H
 #define MYORCH_ORCHESTRATOR_CANDIDATE_H
@@ -55,27 +94,31 @@ typedef struct {
     char *executed_gtid;         /* canonical text (heap, may be NULL) */
     char *errant_gtid;           /* errant transactions, canonical text, NULL/"" when none */
     rec_exclusion exclusion;
-    char reason[256];            /* for an exclusion: "SQL thread stopped: error 1062 ..." */
+    char reason[256];            /* for an exclusion: "SQL thread stopped with error 1062: ...", "" when eligible */
     bool preferred;
 } rec_candidate;
 
 typedef struct {
-    rec_candidate *v;            /* every direct replica of the old primary, best first, excluded ones last */
+    rec_candidate *v;            /* every direct replica of the old primary, best first, excluded ones last;
+                                    plus the named target when it is not one (then chosen == -1) */
     size_t n;
-    int most_advanced;           /* index into v of the replica that has everything every other has, -1 if they diverged */
+    int most_advanced;           /* index into v of the replica that has everything every other has,
+                                    -1 if they diverged (or no reachable replica) */
     int chosen;                  /* index into v, -1 when none can be promoted */
     bool needs_catchup;          /* chosen must first catch up from v[most_advanced] */
     char reason[512];            /* why chosen, or why nobody */
 } rec_ranking;
 
 /*
- * Rank the direct replicas of instance old_primary of c. Fails only with
- * -ENOMEM or -EINVAL (bad old_primary); "nobody eligible" is a success with
- * chosen == -1 and the reason filled.
+ * Rank the direct replicas of instance old_primary of c. o may be NULL (no
+ * options). Fails only with -ENOMEM or -EINVAL (c/out NULL, bad old_primary),
+ * with a message in err (may be NULL); out is then empty (v NULL, chosen -1).
+ * "Nobody eligible" is a success with chosen == -1 and the reason filled.
+ * On success free out with rec_ranking_free().
  */
 int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candidate_opts *o,
                         rec_ranking *out, char *err, size_t errlen);
-void rec_ranking_free(rec_ranking *r);
+void rec_ranking_free(rec_ranking *r);   /* NULL ok; idempotent */
 const char *rec_exclusion_name(rec_exclusion e);
 
 #endif

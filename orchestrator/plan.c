@@ -134,10 +134,13 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
             goto fail;
     }
 
-    /* 1. Freeze: stop every reachable direct replica's IO thread. */
+    /* 1. Freeze: stop the IO threads of every reachable direct replica but the
+     *    candidate (and the replica it catches up from): MariaDB purges the relay
+     *    log when an SQL thread starts with both threads stopped, so those two
+     *    apply their relay logs first, with their IO threads as they are. */
     for (size_t i = 0; i < r->n; i++) {
         const topo_instance *in = c->v[r->v[i].index];
-        if (!in->reachable)
+        if (!in->reachable || in == cand || in == most)
             continue;
         if (!(s = add_step(out, REC_STEP_STOP_IO, in)))
             goto fail;
@@ -150,6 +153,9 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
         s->timeout_ms = o->apply_timeout_ms;
         if (received_of(most) && !(s->gtid = strdup(received_of(most))))
             goto fail;
+        if (!(s = add_step(out, REC_STEP_STOP_IO, most)))
+            goto fail;
+        s->timeout_ms = o->verify_timeout_ms;
         if (!(s = add_step(out, REC_STEP_CATCH_UP, cand)))
             goto fail;
         server_of(most, &s->source);
@@ -161,7 +167,7 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
     if (!(s = add_step(out, REC_STEP_WAIT_APPLY, cand)))
         goto fail;
     s->timeout_ms = o->apply_timeout_ms;
-    if (!most && received_of(cand) && !(s->gtid = strdup(received_of(cand))))
+    if (!most && chosen->has_gtid && !(s->gtid = strdup(chosen->has_gtid)))
         goto fail;
     if (!(s = add_step(out, REC_STEP_DETACH, cand)))
         goto fail;

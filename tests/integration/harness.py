@@ -61,7 +61,8 @@ class Daemon:
             raise AssertionError('myorch run exited %d:\n%s' % (self.proc.returncode, self.log_text()))
 
     def log_text(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path, 'rb') as f:
             return f.read().decode(errors='replace')
 

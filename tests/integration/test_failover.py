@@ -1,0 +1,259 @@
+"""Automatic failover on real mariadbd lab servers (1 primary + 2 replicas).
+
+Each test ends with exactly one writable primary and every reachable replica
+replicating from it, and checks the audit.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import unittest
+
+import harness
+from harness import lab, myorch, wait_for
+
+
+class FailoverBase(unittest.TestCase):
+    SERVERS = 3
+    EXTRA_CLUSTER = ''
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='myorch-fo-')
+        self.lab = lab.Lab(os.path.join(self.tmp, 'lab'), base_port=lab.free_base_port(count=8))
+        self.lab.up(servers=self.SERVERS)
+        self.config = os.path.join(self.tmp, 'myorch.ini')
+        with open(self.config, 'w') as f:
+            f.write(f"""[myorch]
+state_dir = {self.tmp}/state
+poll_interval_ms = 300
+read_timeout_ms = 800
+connect_timeout_ms = 800
+log_level = debug
+
+[cluster.lab]
+seeds = {self.lab.addr(2)}
+user = myorch
+password_file = {self.lab.myorch_password_file}
+replication_user = repl
+replication_password_file = {self.lab.repl_password_file}
+{self.EXTRA_CLUSTER}
+""")
+        os.chmod(self.config, 0o600)
+        self.lab.sql(1, 'CREATE TABLE IF NOT EXISTS lab.seq (n BIGINT PRIMARY KEY)')
+        self.d = harness.Daemon(self.config)
+        wait_for(lambda: self.d.topology()['reachable'] == self.SERVERS, what='lab discovered')
+        wait_for(lambda: self.status()['recovery']['analysis'] == 'ok', what='analysis ok')
+
+    def tearDown(self):
+        rc = self.d.stop()
+        failed = any(e for e in (getattr(self._outcome, 'errors', None) or []) if e[1]) if hasattr(self, '_outcome') else False
+        if rc != 0 or os.environ.get('MYORCH_SHOW_LOG'):
+            sys.stderr.write(self.d.log_text()[-6000:])
+        self.lab.down()
+        if not os.environ.get('MYORCH_KEEP_TMP'):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(rc, 0, 'myorch run did not stop cleanly')
+        del failed
+
+    # ---- helpers -------------------------------------------------------------
+    def status(self):
+        return json.loads(myorch('status', '-c', self.config, '--json', check=True).stdout)['clusters'][0]
+
+    def recoveries(self):
+        return json.loads(myorch('recoveries', '-c', self.config, '--json', check=True).stdout)['recoveries']
+
+    def recovery(self, rid):
+        return json.loads(myorch('recoveries', '-c', self.config, '--json', '--id', str(rid), check=True).stdout)['recoveries'][0]
+
+    def insert(self, i, first, count):
+        vals = ','.join('(%d)' % n for n in range(first, first + count))
+        self.lab.sql(i, 'INSERT INTO lab.seq (n) VALUES ' + vals)
+
+    def alive(self, i):
+        return self.lab._alive(i) and lab._proc_state(self.lab.server(i)['pid']) not in ('T', 't')
+
+    def healthy(self, expect_primary=None):
+        """Exactly one writable server among the live ones; every other live one replicates from it."""
+        live = [i for i in self.lab.indexes if self.alive(i)]
+        writable = [i for i in live if self.lab.sql_value(i, 'SELECT @@read_only') == '0']
+        if len(writable) != 1:
+            return None
+        p = writable[0]
+        if expect_primary is not None and p != expect_primary:
+            return None
+        for i in live:
+            if i == p:
+                continue
+            st = self.lab.sql(i, 'SHOW SLAVE STATUS', dicts=True)
+            if not st:
+                return None
+            st = st[0]
+            if int(st['Master_Port']) != self.lab.port(p) or st['Slave_IO_Running'] != 'Yes' or st['Slave_SQL_Running'] != 'Yes':
+                return None
+        return p
+
+    def wait_healthy(self, expect_primary=None, timeout=30):
+        return wait_for(lambda: self.healthy(expect_primary), timeout=timeout, interval=0.1,
+                        what='one writable primary and every live replica replicating from it')
+
+    def wait_recovery_done(self, n=1, timeout=30):
+        def done():
+            r = self.recoveries()
+            return r if len(r) >= n and r[0]['state'] != 'running' else None
+        return wait_for(done, timeout=timeout, what='recovery %d finished' % n)[0]
+
+    def count(self, i):
+        return int(self.lab.sql_value(i, 'SELECT COUNT(*) FROM lab.seq'))
+
+
+class Failover(FailoverBase):
+
+    def test_kill9_primary_then_old_primary_returns_fenced(self):
+        self.insert(1, 1, 200)
+        wait_for(lambda: all(self.count(i) == 200 for i in (2, 3)), what='rows replicated')
+        self.lab.kill(1, 'KILL')
+        p = self.wait_healthy()
+        self.assertIn(p, (2, 3))
+        r = self.wait_recovery_done()
+        self.assertEqual(r['state'], 'done', r)
+        self.assertEqual(r['trigger'], 'auto')
+        self.assertEqual(r['analysis'], 'dead-primary')
+        self.assertEqual(r['old_primary'], self.lab.addr(1))
+        self.assertEqual(r['new_primary'], self.lab.addr(p))
+        self.assertEqual(r['lost_gtids'], '')
+        self.assertEqual(self.count(p), 200)
+        # The audit has every step with timings.
+        full = self.recovery(r['id'])
+        kinds = [s['kind'] for s in full['steps']]
+        for k in ('stop-io', 'wait-apply', 'detach', 'set-writable', 'repoint', 'verify', 'fence'):
+            self.assertIn(k, kinds)
+        self.assertTrue(all(s['result'] in ('ok', 'failed') for s in full['steps']))
+        self.assertLessEqual(full['promoted_ms'] - full['primary_lost_ms'], 10000)
+        # The new primary takes writes; the other replica follows.
+        self.insert(p, 1000, 10)
+        other = 5 - p
+        wait_for(lambda: self.count(other) == 210, what='write on the new primary replicated')
+        # The old primary restarted writable: it is fenced (read-only), never primary again,
+        # and rejoined as a replica since it holds nothing the new primary lacks.
+        self.lab.start(1, read_only=False)
+        wait_for(lambda: self.lab.sql_value(1, 'SELECT @@read_only') == '1', timeout=20, what='old primary fenced')
+        self.assertIn('primary-fenced', self.d.log_text())
+        self.wait_healthy(expect_primary=p)
+        wait_for(lambda: self.count(1) == 210, what='old primary caught up as a replica')
+        t = self.d.topology()
+        self.assertEqual(t['primary'], self.lab.addr(p))
+
+    def test_second_failure_inside_block_period_not_acted_on(self):
+        self.lab.kill(1, 'KILL')
+        p = self.wait_healthy()
+        self.wait_recovery_done()
+        self.lab.kill(p, 'KILL')
+        wait_for(lambda: 'recovery-blocked' in self.d.log_text(), what='second failure reported as blocked')
+        time.sleep(2)
+        other = 5 - p
+        self.assertEqual(self.lab.sql_value(other, 'SELECT @@read_only'), '1', 'nothing promoted inside the block')
+        self.assertEqual(len(self.recoveries()), 1)
+        st = self.status()['recovery']
+        self.assertGreater(st['blocked_for_s'], 0)
+        self.assertIn(st['analysis'], ('dead-primary', 'dead-primary-and-some-replicas', 'all-down', 'dead-primary-no-replicas'))
+
+    def test_controller_cut_from_primary_no_failover(self):
+        # Only the controller loses the primary: its account is locked there (not replicated)
+        # and its sessions killed; the replicas keep replicating.
+        self.lab.sql(1, "SET SESSION sql_log_bin=0; ALTER USER 'myorch'@'127.0.0.1' ACCOUNT LOCK")
+        ids = self.lab.sql(1, "SELECT ID FROM information_schema.PROCESSLIST WHERE USER='myorch'")
+        for (i,) in ids:
+            self.lab.sql(1, 'KILL %s' % i)
+        try:
+            wait_for(lambda: not self.d.instances()[self.lab.addr(1)]['reachable'], what='primary unreachable')
+            self.insert(1, 1, 50)
+            time.sleep(4)
+            self.assertEqual(self.recoveries(), [])
+            st = self.status()['recovery']
+            self.assertEqual(st['analysis'], 'primary-unreachable-but-replicas-replicating')
+            self.assertIn('primary-suspect', self.d.log_text())
+            self.assertEqual(self.healthy(expect_primary=1), 1)
+        finally:
+            self.lab.sql(1, "SET SESSION sql_log_bin=0; ALTER USER 'myorch'@'127.0.0.1' ACCOUNT UNLOCK")
+        wait_for(lambda: self.status()['recovery']['analysis'] == 'ok', what='back to ok')
+
+
+class FailoverHang(FailoverBase):
+
+    def test_sigstop_primary(self):
+        self.insert(1, 1, 100)
+        wait_for(lambda: all(self.count(i) == 100 for i in (2, 3)), what='rows replicated')
+        self.lab.kill(1, 'STOP')
+        try:
+            p = self.wait_healthy(timeout=30)
+            r = self.wait_recovery_done()
+            self.assertEqual(r['state'], 'done', r)
+            self.assertEqual(r['lost_gtids'], '')
+            self.assertEqual(self.count(p), 100)
+        finally:
+            self.lab.kill(1, 'CONT')
+        # Continued after the failover: it must end read-only, never a second writer.
+        wait_for(lambda: self.lab.sql_value(1, 'SELECT @@read_only') == '1', timeout=20, what='old primary fenced')
+        self.wait_healthy(expect_primary=p)
+
+
+class FailoverLagging(FailoverBase):
+
+    def test_lagging_replicas(self):
+        # Server 2 stops receiving; server 3 receives everything but does not apply it.
+        self.insert(1, 1, 10)
+        wait_for(lambda: all(self.count(i) == 10 for i in (2, 3)), what='rows replicated')
+        self.lab.sql(2, 'STOP SLAVE IO_THREAD')
+        self.lab.sql(3, 'STOP SLAVE SQL_THREAD')
+        self.insert(1, 11, 300)
+        for n in range(311, 331):
+            self.insert(1, n, 1)
+        want = self.lab.sql_value(1, 'SELECT @@gtid_binlog_pos')
+        wait_for(lambda: self.lab.sql(3, 'SHOW SLAVE STATUS', dicts=True)[0]['Gtid_IO_Pos'] == want,
+                 what='server 3 received everything')
+        self.assertEqual(self.count(3), 10)
+        self.lab.kill(1, 'KILL')
+        p = self.wait_healthy()
+        self.assertEqual(p, 3, 'the replica that received every transaction is promoted')
+        r = self.wait_recovery_done()
+        self.assertEqual(r['state'], 'done', r)
+        self.assertEqual(r['lost_gtids'], '')
+        # No row written before the kill is lost, on either server.
+        self.assertEqual(self.count(3), 330)
+        wait_for(lambda: self.count(2) == 330, what='server 2 caught up from server 3')
+
+
+class FailoverErrant(FailoverBase):
+
+    def test_errant_replica_not_promoted(self):
+        # Server 2 gets a transaction of its own (another GTID domain, so replication goes on).
+        self.lab.sql(2, "SET SESSION gtid_domain_id=7; INSERT INTO lab.seq (n) VALUES (999999)")
+        self.insert(1, 1, 20)
+        wait_for(lambda: self.count(3) == 20 and self.count(2) == 21, what='rows replicated')
+        self.lab.kill(1, 'KILL')
+        p = self.wait_healthy()
+        self.assertEqual(p, 3, 'the replica with an errant transaction is not promoted')
+        r = self.wait_recovery_done()
+        plan = r['plan']
+        self.assertIn('errant', plan['excluded'])
+        self.assertIn(self.lab.addr(2), plan['excluded'])
+        self.assertIn('7-2-1', plan['excluded'])
+
+
+class FailoverDisabled(FailoverBase):
+    EXTRA_CLUSTER = 'auto_failover = no'
+
+    def test_auto_failover_no_detects_only(self):
+        self.lab.kill(1, 'KILL')
+        wait_for(lambda: 'recovery-skipped' in self.d.log_text(), what='failure reported')
+        self.assertEqual(self.status()['recovery']['analysis'], 'dead-primary')
+        time.sleep(1)
+        self.assertEqual(self.recoveries(), [])
+        for i in (2, 3):
+            self.assertEqual(self.lab.sql_value(i, 'SELECT @@read_only'), '1')
+
+
+if __name__ == '__main__':
+    harness.main()
