@@ -494,6 +494,13 @@ int main(int argc, char **argv)
                         json_pack("{s:I, s:I, s:I}", "connects_ok", (json_int_t)st_conn.connects_ok,
                                   "connects_failed", (json_int_t)st_conn.connects_failed, "timeouts",
                                   (json_int_t)st_conn.timeouts));
+    json_object_set_new(j, "engine_total",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "probes_ok",
+                                  (json_int_t)st1.probes_ok, "probes_failed",
+                                  (json_int_t)st1.probes_failed, "connects_ok",
+                                  (json_int_t)st1.connects_ok, "connects_failed",
+                                  (json_int_t)st1.connects_failed, "drops", (json_int_t)st1.drops,
+                                  "timeouts", (json_int_t)st1.timeouts));
     json_object_set_new(j, "errors", errs_json(b));
     char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
     printf("%s\n", s);

@@ -18,11 +18,12 @@ from harness import lab, myorch, wait_for
 class FailoverBase(unittest.TestCase):
     SERVERS = 3
     EXTRA_CLUSTER = ''
+    SEMI_SYNC = False
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix='myorch-fo-')
         self.lab = lab.Lab(os.path.join(self.tmp, 'lab'), base_port=lab.free_base_port(count=8))
-        self.lab.up(servers=self.SERVERS)
+        self.lab.up(servers=self.SERVERS, semi_sync=self.SEMI_SYNC)
         self.config = os.path.join(self.tmp, 'myorch.ini')
         with open(self.config, 'w') as f:
             f.write(f"""[myorch]
@@ -240,6 +241,32 @@ class FailoverErrant(FailoverBase):
         self.assertIn('errant', plan['excluded'])
         self.assertIn(self.lab.addr(2), plan['excluded'])
         self.assertIn('7-2-1', plan['excluded'])
+
+
+class FailoverSemiSync(FailoverBase):
+    SEMI_SYNC = True
+
+    def test_semi_sync_reconfigured_on_new_primary(self):
+        self.assertEqual(self.lab.sql_value(1, "SELECT @@rpl_semi_sync_master_enabled"), '1')
+        self.insert(1, 1, 50)
+        self.lab.kill(1, 'KILL')
+        p = self.wait_healthy()
+        r = self.wait_recovery_done()
+        self.assertEqual(r['state'], 'done', r)
+        self.assertEqual(r['lost_gtids'], '')
+        self.assertEqual(self.count(p), 50)
+        self.assertIn('semi-sync-source', [s['kind'] for s in r['plan']['steps']])
+        self.assertEqual(self.lab.sql_value(p, "SELECT @@rpl_semi_sync_master_enabled"), '1')
+        # The remaining replica acknowledges: a write does not wait for the semi-sync timeout.
+        other = 5 - p
+        wait_for(lambda: self.lab.sql_value(p, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'") is not None
+                 and int(self.lab.sql(p, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'")[0][1]) >= 1,
+                 what='a semi-sync client on the new primary')
+        t0 = time.monotonic()
+        self.insert(p, 100, 1)
+        self.assertLess(time.monotonic() - t0, 5.0)
+        self.assertEqual(self.lab.sql(p, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_status'")[0][1], 'ON')
+        wait_for(lambda: self.count(other) == 51, what='replicated')
 
 
 class FailoverDisabled(FailoverBase):

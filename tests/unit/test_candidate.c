@@ -58,6 +58,8 @@ typedef struct {
     const char *uuid;         /* MySQL server_uuid */
     unsigned long sid;        /* server_id; 0 = index + 1 */
     bool nobin, nolsu, nogtid, gtid_off, fenced, nosnap;
+    bool sqlstop;             /* SQL thread stopped cleanly (no error) */
+    const char *binlog;       /* MariaDB replica's own @@gtid_binlog_pos (local writes show here) */
     long long delay;
     unsigned sql_errno;
     const char *read;         /* read_coord "file:pos" */
@@ -101,7 +103,9 @@ static topo_instance *add(topo_cluster *c, topo_flavor fl, size_t idx, const csr
     r->present = true;
     assert_int_equal(topo_addr_parse(s->src, 3306, &r->source, err, sizeof(err)), 0);
     r->io_state = s->down ? TOPO_THREAD_CONNECTING : TOPO_THREAD_NO; /* IO stopped by the failover's freeze */
-    r->sql_state = s->sql_errno ? TOPO_THREAD_NO : TOPO_THREAD_YES;
+    r->sql_state = s->sql_errno || s->sqlstop ? TOPO_THREAD_NO : TOPO_THREAD_YES;
+    if (s->binlog)
+        assert_int_equal(topo_strset(&in->snap.gtid_binlog_pos, s->binlog), 0);
     r->last_sql_errno = s->sql_errno;
     assert_int_equal(topo_strset(&r->last_sql_error, s->sql_errno ? MSG_1062 : NULL), 0);
     r->using_gtid = !s->nogtid;
@@ -348,6 +352,15 @@ static const cand_case cases[] = {
      .order = R3 " " R2 "(sql-error)", .most = R2,
      .reason = "would lose transactions only 127.0.0.1:2 holds (0-1-13..15): its SQL thread stopped with an "
                "error, it cannot apply what it received"},
+    {.name = "MariaDB: both threads cleanly stopped, the relay log does not count (it would be purged)",
+     .s = {OLD_MDB, {R2, P, .io = "0-1-15", .exec = "0-1-13", .sqlstop = true}, {R3, P, .exec = "0-1-14"}},
+     .order = R3 " " R2, .most = R3, .chosen = R3,
+     .reason = "127.0.0.1:3 is the most advanced replica (has 0-1-14)"},
+    {.name = "MariaDB: a local write shows in the binlog position only, still errant",
+     .s = {OLD_MDB, {R2, P, .exec = "0-1-15", .binlog = "0-1-15,7-2-1"}, {R3, P, .exec = "0-1-15"}},
+     .order = R3 " " R2 "(errant)", .most = R3, .chosen = R3,
+     .reason = "127.0.0.1:3 is the most advanced replica (has 0-1-15)",
+     .f = {{R2, 'r', "errant GTIDs 7-2-1 not on the old primary"}}},
     {.name = "catch-up from a broken SQL thread when it applied everything it has",
      .s = {OLD_MDB, {R2, P, .io = "0-1-15", .exec = "0-1-15", .sql_errno = 1062}, {R3, P, .exec = "0-1-12"}},
      .order = R3 " " R2 "(sql-error)", .most = R2, .chosen = R3, .catchup = true,
