@@ -24,7 +24,7 @@ replicating from it with IO and SQL threads Yes) does not hold within 5 s.
 stdout: a Markdown table (percentiles by nearest rank over the successful runs).
 stderr: one line of raw numbers per run. Exit status: 0 if every run succeeded,
 1 if any failed, 2 for a bad command line or a missing binary. Logs, configs and
-audits of failed runs are kept under --keep-dir.
+audits of failed runs (of every run with --keep-all) are kept under --keep-dir.
 """
 
 from __future__ import annotations
@@ -56,11 +56,19 @@ TARGETS = {  # from the issue: crash p50 <= 500 ms, p99 <= 1 s; hang <= 3 s (che
 
 
 def loadavg():
+    """(1-min load average, CPU pressure 'some avg10' in %) of the machine, or None."""
+    out = []
     try:
         with open('/proc/loadavg') as f:
-            return float(f.read().split()[0])
+            out.append(float(f.read().split()[0]))
     except (OSError, ValueError, IndexError):
-        return None
+        out.append(None)
+    try:
+        with open('/proc/pressure/cpu') as f:
+            out.append(float(f.readline().split()[1].split('=')[1]))
+    except (OSError, ValueError, IndexError):
+        out.append(None)
+    return tuple(out)
 
 
 def now_ms():
@@ -204,12 +212,24 @@ replication_password_file = {L.repl_password_file}
             if mode == 'hang':
                 stopped_pid = pid
 
+            # Watch the daemon's log (a cheap file read, so the watcher takes little CPU
+            # from the failover it times); ask the CLI once the log names the end, or
+            # every second in case the log line was missed.
+            logf.flush()
+            last_cli = [time.monotonic()]
+
             def finished():
                 if proc.poll() is not None:
                     raise RunError('myorch run exited %d' % proc.returncode)
+                with open(log_path, 'rb') as f:
+                    text = f.read()
+                if (b'recovery-done' not in text and b'recovery-failed' not in text
+                        and time.monotonic() - last_cli[0] < 1.0):
+                    return None
+                last_cli[0] = time.monotonic()
                 r = self.cli_json(config, 'recoveries')['recoveries']
                 return r[0] if r and r[0]['state'] != 'running' else None
-            summary = self.wait_for(finished, a.recovery_timeout_s, 0.1, 'the recovery to finish')
+            summary = self.wait_for(finished, a.recovery_timeout_s, 0.05, 'the recovery to finish')
             full = self.cli_json(config, 'recoveries', '--id', str(summary['id']))['recoveries'][0]
             res['audit'] = full
             res['state'] = full['state']
@@ -277,7 +297,7 @@ replication_password_file = {L.repl_password_file}
                     res.setdefault('error', 'lab down: %s' % e)
                     res['ok'] = False
             res['loadavg_after'] = loadavg()
-            if not res['ok']:
+            if not res['ok'] or self.args.keep_all:
                 self.keep(res, tmp, L)
             shutil.rmtree(tmp, ignore_errors=True)
         return res
@@ -352,10 +372,10 @@ def raw_line(r):
     steps = ' '.join('%s@%s=%s..%s%s' % (k, t, s0, fmt(s1), '' if res == 'ok' else '(%s)' % res)
                      for k, t, s0, s1, res in r['steps'])
     return ('%s run %2d: lost=%s detected=%s started=%s promoted(a)=%s repointed(b)=%s ended=%s new=%s '
-            'load=%s | %s'
+            'load=%s cpu_psi=%s%% | %s'
             % (r['mode'], r['run'], fmt(r['primary_lost']), fmt(r['detected']), fmt(r['started']),
                fmt(r['a']), fmt(r['b']), fmt(r['ended']), r['new_primary_index'],
-               r['loadavg_before'], steps))
+               r['loadavg_before'][0], r['loadavg_before'][1], steps))
 
 
 def main(argv=None):
@@ -375,6 +395,8 @@ def main(argv=None):
     ap.add_argument('--seed', type=int, default=1, help='random seed of the settle jitter')
     ap.add_argument('--keep-dir', default=None,
                     help='where logs of failed runs are kept (default: a new /tmp/myorch-fobench-failed-*)')
+    ap.add_argument('--keep-all', action='store_true',
+                    help='keep the logs of every run in --keep-dir, not only of failed ones')
     ap.add_argument('--json', metavar='FILE', help='also write every run (with its audit) to FILE')
     ap.add_argument('--quick', action='store_true', help='3 runs per mode (smoke check)')
     args = ap.parse_args(argv)
@@ -389,6 +411,8 @@ def main(argv=None):
         return 2
     if args.keep_dir is None:
         args.keep_dir = tempfile.mkdtemp(prefix='myorch-fobench-failed-')
+    else:
+        os.makedirs(args.keep_dir, exist_ok=True)
     modes = ['crash', 'hang'] if args.mode == 'both' else [args.mode]
     b = Bench(args)
     rng = random.Random(args.seed)
@@ -419,11 +443,22 @@ def main(argv=None):
           'the successful runs.')
     print()
     print(table(summaries))
+    loads = sorted(r['loadavg_before'][0] for r in all_results if r['loadavg_before'][0] is not None)
+    psi = sorted(r['loadavg_before'][1] for r in all_results if r['loadavg_before'][1] is not None)
+    if loads:
+        print()
+        print('Machine load before the runs: 1-min load average median %.1f (max %.1f)%s.'
+              % (nearest_rank(loads, 50), loads[-1],
+                 '; CPU pressure (PSI some avg10) median %.0f%% (max %.0f%%)'
+                 % (nearest_rank(psi, 50), psi[-1]) if psi else ''))
     print()
     print(targets_report(summaries))
     if failed:
         print()
         print('%d run(s) failed; logs kept in %s' % (failed, args.keep_dir))
+    elif args.keep_all:
+        print()
+        print('logs of every run kept in %s' % args.keep_dir)
     elif not os.listdir(args.keep_dir):
         os.rmdir(args.keep_dir)
     return 1 if failed else 0

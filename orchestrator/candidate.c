@@ -594,7 +594,8 @@ int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candid
             }
             /* It arrives through the most advanced one's binary log, so that
              * one must apply what it only received: impossible with a broken SQL thread. */
-            if (ok && sql_broken(mi) && m->exec) {
+            bool delayed = mi->snap.replica.present && mi->snap.replica.sql_delay_s > 0;
+            if (ok && (sql_broken(mi) || delayed) && m->exec) {
                 gtid_set *still = NULL;
                 if ((rc = gtid_set_subtract(miss, m->exec, &unapplied)) < 0 ||
                     (rc = gtid_set_subtract(unapplied, ch->has, &still)) < 0) {
@@ -619,7 +620,9 @@ int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candid
                        !mi->snap.log_bin ? "it has no binary log (log_bin=OFF)"
                        : !mi->snap.log_replica_updates
                            ? "its binary log lacks replicated transactions (log_replica_updates=OFF)"
-                           : "its SQL thread stopped with an error, it cannot apply what it received");
+                       : sql_broken(mi) ? "its SQL thread stopped with an error, it cannot apply what it received"
+                                        : "it is delayed (SQL_Delay): it applies what it received only after the "
+                                          "delay");
             }
             free(mt);
         }

@@ -35,6 +35,7 @@ enum sec_kind { SEC_NONE = 0, SEC_GLOBAL, SEC_CLUSTER };
 
 #define KF_REQUIRED 1u        /* must be set (or another key of its group) */
 #define KF_INLINE_SECRET 2u   /* a secret written in the config file itself */
+#define KF_LIST 4u            /* may be repeated: each line appends to a list */
 
 struct parse;
 struct key_def;
@@ -62,6 +63,8 @@ static int parse_heap_text(struct parse *, const struct key_def *, void *, const
 static int parse_secret_file(struct parse *, const struct key_def *, void *, const char *);
 static int parse_bool(struct parse *, const struct key_def *, void *, const char *);
 static int parse_addr_list(struct parse *, const struct key_def *, void *, const char *);
+static int parse_double(struct parse *, const struct key_def *, void *, const char *);
+static int parse_hook(struct parse *, const struct key_def *, void *, const char *);
 
 #define G(field) offsetof(cfg_config, field), sizeof(((cfg_config *)0)->field)
 #define C(field) offsetof(cfg_cluster, field), sizeof(((cfg_cluster *)0)->field)
@@ -94,6 +97,23 @@ static const struct key_def keys[] = {
     { SEC_CLUSTER, "apply_timeout_ms", parse_int, C(apply_timeout_ms), 100, 3600000, 0, 0, NULL },
     { SEC_CLUSTER, "never_promote", parse_addr_list, C(never_promote), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "prefer", parse_addr_list, C(prefer), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "switchover_max_lag_s", parse_int, C(switchover_max_lag_s), 0, 86400, 0, 0, NULL },
+    { SEC_CLUSTER, "switchover_max_trx_s", parse_int, C(switchover_max_trx_s), 0, 86400, 0, 0, NULL },
+    { SEC_CLUSTER, "sla_target", parse_double, C(sla_target), 0, 100, 0, 0, NULL },
+    { SEC_CLUSTER, "hook_timeout_ms", parse_int, C(hook_timeout_ms), 100, 3600000, 0, 0, NULL },
+    { SEC_CLUSTER, "read_pool_max_lag_s", parse_double, C(read_pool_max_lag_s), 0, 86400, 0, 0, NULL },
+    { SEC_CLUSTER, "on_failure_detected", parse_hook, C(hooks[CFG_HOOK_ON_FAILURE_DETECTED]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "pre_failover", parse_hook, C(hooks[CFG_HOOK_PRE_FAILOVER]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "post_failover", parse_hook, C(hooks[CFG_HOOK_POST_FAILOVER]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "post_failover_failed", parse_hook, C(hooks[CFG_HOOK_POST_FAILOVER_FAILED]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "pre_switchover", parse_hook, C(hooks[CFG_HOOK_PRE_SWITCHOVER]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "post_switchover", parse_hook, C(hooks[CFG_HOOK_POST_SWITCHOVER]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "on_topology_change", parse_hook, C(hooks[CFG_HOOK_ON_TOPOLOGY_CHANGE]), 0, 0, 0, KF_LIST, NULL },
+};
+
+const char *const cfg_hook_names[CFG_N_HOOKS] = {
+    "on_failure_detected", "pre_failover", "post_failover", "post_failover_failed",
+    "pre_switchover", "post_switchover", "on_topology_change",
 };
 
 #undef G
@@ -368,6 +388,41 @@ static int parse_secret_file(struct parse *p, const struct key_def *k, void *fie
         return fail(p, p->lineno, -ENOMEM, "out of memory");
     if (rc)
         return fail(p, p->lineno, -EINVAL, "%s %s", k->name, why);
+    return 0;
+}
+
+static int parse_double(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char *end;
+    double v;
+    char expected[96];
+    snprintf(expected, sizeof(expected), "a number from %ld to %ld", k->min, k->max);
+    errno = 0;
+    v = strtod(value, &end);
+    if (!*value || *end || errno || v != v || v < (double)k->min || v > (double)k->max)
+        return bad_value(p, k, value, expected);
+    *(double *)field = v;
+    return 0;
+}
+
+/* Hook keys: every line appends one command to the hook point's list. */
+static int parse_hook(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char ***list = field;
+    cfg_cluster *cl = &p->out->clusters[p->cl_idx];
+    size_t hook = (size_t)((char ***)field - cl->hooks);
+    size_t *n = &cl->n_hooks[hook];
+    char **nl;
+    (void)k;
+    if (!*value)
+        return bad_value(p, k, value, "a command");
+    nl = realloc(*list, (*n + 1) * sizeof(*nl));
+    if (!nl)
+        return fail(p, p->lineno, -ENOMEM, "out of memory");
+    *list = nl;
+    if (!(nl[*n] = strdup(value)))
+        return fail(p, p->lineno, -ENOMEM, "out of memory");
+    (*n)++;
     return 0;
 }
 
@@ -829,7 +884,7 @@ static int on_pair(void *user, const char *section, const char *name, const char
     }
     seen = seen_of(p);
     idx = key_index(k);
-    if (seen[idx]) {
+    if (seen[idx] && !(k->flags & KF_LIST)) {
         fail(p, p->lineno, -EINVAL, "duplicate key '%s' in [%s] (first set on line %d)", name,
              p->sec_text, seen[idx]);
         return 0;
@@ -913,6 +968,19 @@ static int finalize(struct parse *p)
             cl->failover_block_s = 600;
         if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "apply_timeout_ms"))])
             cl->apply_timeout_ms = 10000;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "switchover_max_lag_s"))])
+            cl->switchover_max_lag_s = 10;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "switchover_max_trx_s"))])
+            cl->switchover_max_trx_s = 10;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "sla_target"))])
+            cl->sla_target = 99.95;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "hook_timeout_ms"))])
+            cl->hook_timeout_ms = 10000;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "read_pool_max_lag_s"))])
+            cl->read_pool_max_lag_s = 10;
+        if (cl->sla_target <= 0 || cl->sla_target >= 100)
+            return fail(p, p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "sla_target"))], -EINVAL,
+                        "bad value for sla_target: expected a percentage above 0 and below 100, e.g. 99.95");
         if (!cl->replication_user[0])
             memcpy(cl->replication_user, cl->user, sizeof(cl->user));
         if (!cl->replication_password) {
@@ -1053,6 +1121,11 @@ void cfg_free(cfg_config *c)
         free(cl->lag_query);
         free(cl->never_promote);
         free(cl->prefer);
+        for (size_t h = 0; h < CFG_N_HOOKS; h++) {
+            for (size_t k = 0; k < cl->n_hooks[h]; k++)
+                free(cl->hooks[h][k]);
+            free(cl->hooks[h]);
+        }
     }
     free(c->clusters);
     memset(c, 0, sizeof(*c));

@@ -34,6 +34,15 @@
  *   apply_timeout_ms = 10000          ; 100..3600000: relay-log apply bound during failover
  *   never_promote = host:port, ...    ; replicas never promoted
  *   prefer = host:port, ...           ; preferred among equally advanced replicas
+ *   switchover_max_lag_s = 10         ; 0..86400: a switchover target may lag at most this
+ *   switchover_max_trx_s = 10         ; 0..86400: longest write transaction a switchover waits out
+ *   sla_target = 99.95                ; availability target in percent, 0 < x < 100
+ *   hook_timeout_ms = 10000           ; 100..3600000: each hook command's bound
+ *   read_pool_max_lag_s = 10          ; replicas lagging more leave read pools
+ *   on_failure_detected = CMD         ; hook points: one command per line; the key may be
+ *   pre_failover = CMD                ; repeated to run several commands, in file order
+ *   post_failover, post_failover_failed, pre_switchover, post_switchover,
+ *   on_topology_change = CMD          ; (see hooks/README.md for the command syntax)
  *
  * Rules and limits (each violation refuses the whole file with one message
  * "FILE:LINE: what is wrong ...: how to fix it"):
@@ -93,7 +102,28 @@ typedef struct {
     int apply_timeout_ms;          /* bound for the candidate to apply its relay log (default 10000) */
     topo_addr *never_promote; size_t n_never_promote;
     topo_addr *prefer; size_t n_prefer;
+    /* Switchover and reporting. */
+    int switchover_max_lag_s;      /* refuse a target lagging more (default 10) */
+    int switchover_max_trx_s;      /* refuse while a write transaction runs longer (default 10) */
+    double sla_target;             /* availability target in percent (default 99.95) */
+    /* Hook points: each a list of commands (see hooks/README.md). */
+    char **hooks[7]; size_t n_hooks[7];
+    int hook_timeout_ms;           /* default 10000 */
+    double read_pool_max_lag_s;    /* lag bound for on_topology_change / read pools (default 10) */
 } cfg_cluster;
+
+/* Hook points, indexes into cfg_cluster.hooks. */
+enum {
+    CFG_HOOK_ON_FAILURE_DETECTED = 0,
+    CFG_HOOK_PRE_FAILOVER,
+    CFG_HOOK_POST_FAILOVER,
+    CFG_HOOK_POST_FAILOVER_FAILED,
+    CFG_HOOK_PRE_SWITCHOVER,
+    CFG_HOOK_POST_SWITCHOVER,
+    CFG_HOOK_ON_TOPOLOGY_CHANGE,
+    CFG_N_HOOKS
+};
+extern const char *const cfg_hook_names[CFG_N_HOOKS];
 
 /* The whole configuration. Zero-initialise before cfg_load(); release with cfg_free(). */
 typedef struct {

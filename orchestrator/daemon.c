@@ -17,6 +17,7 @@
 #include "orchestrator/log.h"
 #include "orchestrator/monitor.h"
 #include "orchestrator/recovery.h"
+#include "orchestrator/report.h"
 #include "orchestrator/store.h"
 
 #define MYORCH_VERSION "0.1.0"
@@ -28,6 +29,7 @@ typedef struct {
     rec_env renv;
     rec_cluster *recs;       /* one per monitored cluster, same order */
     size_t n_recs;
+    int *avail;              /* per cluster: last recorded REP_* state, -2 none yet */
     store *st;
     bool in_txn;
     void *zctx;
@@ -259,6 +261,179 @@ static json_t *cmd_recoveries(daemon_t *d, const json_t *req)
     return r;
 }
 
+/* A request answered later (a manual operation runs for a while). */
+static void manual_done(void *user, void *tag, json_t *result)
+{
+    daemon_t *d = user;
+    ctl_request *req = tag;
+    json_object_set_new(result, "ok", json_boolean(json_is_true(json_object_get(result, "ok"))));
+    if (req) {
+        if (d->ctl)
+            ctl_server_reply(d->ctl, req, result);
+        else
+            json_decref(result);
+        free(req);
+    } else {
+        json_decref(result);
+    }
+}
+
+static rec_cluster *rec_for_request(daemon_t *d, const json_t *req, json_t **reply)
+{
+    const char *name = json_string_value(json_object_get(req, "cluster"));
+    rec_cluster *rc;
+    if (!name && d->n_recs == 1)
+        return &d->recs[0];
+    if (!name) {
+        *reply = reply_error("this controller manages several clusters: say which one with --cluster");
+        return NULL;
+    }
+    if (!(rc = rec_of(d, name)))
+        *reply = unknown_cluster(d, name);
+    return rc;
+}
+
+/* switchover / failover / relocate. Returns 1 when the reply will come later. */
+static int cmd_manual(daemon_t *d, ctl_request *req, json_t **reply)
+{
+    const json_t *b = req->body;
+    rec_manual m = {.kind = json_string_value(json_object_get(b, "cmd")),
+                    .to = json_string_value(json_object_get(b, "to")),
+                    .replica = json_string_value(json_object_get(b, "replica")),
+                    .below = json_string_value(json_object_get(b, "below")),
+                    .dry_run = json_is_true(json_object_get(b, "dry_run")),
+                    .force = json_is_true(json_object_get(b, "force")),
+                    .timeout_ms = (int)json_integer_value(json_object_get(b, "timeout_ms"))};
+    rec_cluster *rc = NULL;
+    char err[1024];
+    ctl_request *held;
+    int r;
+
+    if (!strcmp(m.kind, "relocate") && !json_object_get(b, "cluster") && m.replica) {
+        /* Find the cluster that knows the replica. */
+        topo_addr a;
+        if (topo_addr_parse(m.replica, 3306, &a, err, sizeof(err)) == 0)
+            for (size_t i = 0; i < d->n_recs && !rc; i++)
+                if (topo_cluster_find(&d->recs[i].mc->model, &a) >= 0)
+                    rc = &d->recs[i];
+        if (!rc) {
+            *reply = reply_error("no cluster of this controller knows %s (see 'myorch topology')", m.replica);
+            return 0;
+        }
+    } else if (!(rc = rec_for_request(d, b, reply))) {
+        return 0;
+    }
+    held = malloc(sizeof(*held));
+    if (!held) {
+        *reply = reply_error("out of memory");
+        return 0;
+    }
+    r = rec_cluster_manual(rc, &m, held, reply, err, sizeof(err));
+    if (r == 1) {
+        *held = *req; /* the reply goes out when the operation ends */
+        memset(req, 0, sizeof(*req));
+        return 1;
+    }
+    free(held);
+    if (r < 0)
+        *reply = reply_error("%s", err);
+    return 0;
+}
+
+static json_t *cmd_maintenance(daemon_t *d, const json_t *b)
+{
+    const char *action = json_string_value(json_object_get(b, "action"));
+    const char *instance = json_string_value(json_object_get(b, "instance"));
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    json_int_t duration = json_integer_value(json_object_get(b, "duration_s"));
+    rec_cluster *rc = NULL;
+    json_t *reply = NULL;
+    char err[512];
+    if (!action || (strcmp(action, "begin") && strcmp(action, "end")))
+        return reply_error("maintenance needs begin or end");
+    if (instance && !json_object_get(b, "cluster")) {
+        topo_addr a;
+        if (topo_addr_parse(instance, 3306, &a, err, sizeof(err)) < 0)
+            return reply_error("--instance: %s", err);
+        for (size_t i = 0; i < d->n_recs && !rc; i++)
+            if (topo_cluster_find(&d->recs[i].mc->model, &a) >= 0)
+                rc = &d->recs[i];
+        if (!rc)
+            return reply_error("no cluster of this controller knows %s (see 'myorch topology')", instance);
+    } else if (!(rc = rec_for_request(d, b, &reply))) {
+        return reply;
+    }
+    if (rec_cluster_maintenance(rc, !strcmp(action, "begin"), instance, reason, duration, err, sizeof(err)) < 0)
+        return reply_error("%s", err);
+    return json_pack("{s:b, s:s, s:o}", "ok", 1, "cluster", rc->mc->model.name, "recovery", rec_cluster_status(rc));
+}
+
+static json_t *cmd_report(daemon_t *d, const json_t *b)
+{
+    const char *name = json_string_value(json_object_get(b, "cluster"));
+    json_int_t since = json_integer_value(json_object_get(b, "since_ms"));
+    int64_t now = wall_ms();
+    json_t *arr = json_array(), *r;
+    if (name && !rec_of(d, name)) {
+        json_decref(arr);
+        return unknown_cluster(d, name);
+    }
+    flush(d);
+    for (size_t i = 0; i < d->n_recs; i++) {
+        rec_cluster *rc = &d->recs[i];
+        json_t *hist, *v;
+        rep_point *pts;
+        size_t n, k;
+        rep_report rep;
+        if (name && strcmp(name, rc->mc->model.name))
+            continue;
+        hist = store_availability_json(d->st, rc->mc->model.name, since);
+        n = json_array_size(hist);
+        pts = calloc(n ? n : 1, sizeof(*pts));
+        json_array_foreach(hist, k, v) {
+            const char *st = json_string_value(json_array_get(v, 1));
+            pts[k].ts_ms = json_integer_value(json_array_get(v, 0));
+            pts[k].state = !strcmp(st, "up") ? REP_UP : !strcmp(st, "down") ? REP_DOWN : REP_UNMONITORED;
+        }
+        if (rep_compute(pts, n, since ? since : (n ? pts[0].ts_ms : now), now, rc->cfg->sla_target, &rep) == 0)
+            json_array_append_new(
+                arr, json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f}", "cluster",
+                               rc->mc->model.name, "since_ms", (json_int_t)rep.since_ms, "until_ms",
+                               (json_int_t)rep.until_ms, "monitored_s", rep.monitored_ms / 1000.0, "up_s",
+                               rep.up_ms / 1000.0, "down_s", rep.down_ms / 1000.0, "failures", rep.failures,
+                               "down_periods", rep.down_periods, "availability_pct", rep.availability_pct, "mtbf_s",
+                               rep.mtbf_s, "mttr_s", rep.mttr_s, "model_availability_pct", rep.model_pct,
+                               "sla_target_pct", rep.sla_target_pct, "budget_left_s", rep.budget_left_s));
+        free(pts);
+        json_decref(hist);
+    }
+    r = json_pack("{s:b}", "ok", 1);
+    json_object_set_new(r, "clusters", arr);
+    return r;
+}
+
+/* Record the clusters' write availability when it changes. */
+static void track_availability(daemon_t *d, bool stopping)
+{
+    for (size_t i = 0; i < d->n_recs && d->st; i++) {
+        mon_cluster *c = d->recs[i].mc;
+        int st;
+        if (stopping) {
+            st = REP_UNMONITORED;
+        } else {
+            topo_instance *p = c->model.primary >= 0 ? c->model.v[c->model.primary] : NULL;
+            if (!c->first_round_done)
+                continue;
+            st = p && p->reachable && !p->snap.read_only && !p->fenced ? REP_UP : REP_DOWN;
+        }
+        if (d->avail[i] == st || (stopping && d->avail[i] == -2))
+            continue;
+        d->avail[i] = st;
+        store_availability_add(d->st, c->model.name, wall_ms(),
+                               st == REP_UP ? "up" : st == REP_DOWN ? "down" : "unmonitored");
+    }
+}
+
 static void handle_control(daemon_t *d)
 {
     ctl_request req;
@@ -276,9 +451,16 @@ static void handle_control(daemon_t *d)
             reply = cmd_ack(d, req.body);
         else if (!strcmp(cmd, "recoveries"))
             reply = cmd_recoveries(d, req.body);
+        else if (!strcmp(cmd, "switchover") || !strcmp(cmd, "failover") || !strcmp(cmd, "relocate")) {
+            if (cmd_manual(d, &req, &reply) == 1)
+                continue; /* answered when it finishes */
+        } else if (!strcmp(cmd, "maintenance"))
+            reply = cmd_maintenance(d, req.body);
+        else if (!strcmp(cmd, "report"))
+            reply = cmd_report(d, req.body);
         else
-            reply = reply_error("unknown command '%s' (this daemon knows: ping, status, topology, ack, recoveries)",
-                                cmd);
+            reply = reply_error("unknown command '%s' (this daemon knows: ping, status, topology, ack, recoveries, "
+                                "switchover, failover, relocate, maintenance, report)", cmd);
         ctl_server_reply(d->ctl, &req, reply);
     }
 }
@@ -377,9 +559,12 @@ static int setup(daemon_t *d, char *err, size_t errlen)
         }
     }
     d->renv = (rec_env){.st = d->st, .mon = d->mon, .emit = on_event, .user = d,
-                        .connect_timeout_ms = d->cfg->connect_timeout_ms};
+                        .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done};
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
-    if (!d->recs) {
+    d->avail = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->avail));
+    for (size_t i = 0; d->avail && i < d->cfg->n_clusters; i++)
+        d->avail[i] = -2;
+    if (!d->recs || !d->avail) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
@@ -403,9 +588,12 @@ static void teardown(daemon_t *d)
                 persist(d, c, c->model.v[k], now_s);
         }
     }
+    if (d->avail)
+        track_availability(d, true);
     for (size_t i = 0; i < d->n_recs; i++)
         rec_cluster_free(&d->recs[i]);
     free(d->recs);
+    free(d->avail);
     if (d->st)
         flush(d);
     mon_free(d->mon);
@@ -472,6 +660,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             rec_cluster_io(&d.recs[i]);
             rec_cluster_tick(&d.recs[i], now);
         }
+        track_availability(&d, false);
         if (now - d.last_flush_ms >= 1000) {
             flush(&d);
             d.last_flush_ms = now;

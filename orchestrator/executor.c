@@ -31,6 +31,8 @@ typedef struct {
     size_t n_conns;
     void (*emit)(void *user, const rec_exec_msg *m);
     void *user;
+    char frozen_gtid[4096];     /* demote: the old primary's final position */
+    const rec_exec_hooks *hooks;
 } worker;
 
 struct rec_exec {
@@ -434,18 +436,13 @@ static int step_verify(worker *w, const rec_step *s, int64_t dl, char *msg, size
     }
 }
 
-static int step_fence(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+/* End client sessions: everything but replication threads, system threads and ourselves. */
+static int kill_clients(worker *w, const rec_server *t, int64_t dl, char *msg, size_t len)
 {
-    char sql[128], as[TOPO_ADDR_MAX];
     MYSQL_RES *r = NULL;
     MYSQL_ROW row;
     int killed = 0;
-    dialect_sql_set_read_only(s->target.flavor, s->target.major, s->target.minor, s->target.patch, true, sql,
-                              sizeof(sql));
-    if (run_sql(w, &s->target.addr, sql, dl, NULL, msg, len) < 0)
-        return -1;
-    /* End client sessions: everything but replication threads, system threads and ourselves. */
-    if (run_sql(w, &s->target.addr,
+    if (run_sql(w, &t->addr,
                 "SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()", dl, &r,
                 msg, len) == 0 && r) {
         while ((row = mysql_fetch_row(r))) {
@@ -457,13 +454,76 @@ static int step_fence(worker *w, const rec_step *s, int64_t dl, char *msg, size_
                 !strncmp(cmd, "Slave", 5) || !strcmp(cmd, "Killed"))
                 continue;
             snprintf(kill, sizeof(kill), "KILL CONNECTION %s", row[0]);
-            if (run_sql(w, &s->target.addr, kill, dl, NULL, err2, sizeof(err2)) == 0)
+            if (run_sql(w, &t->addr, kill, dl, NULL, err2, sizeof(err2)) == 0)
                 killed++;
         }
         mysql_free_result(r);
     }
+    return killed;
+}
+
+static int set_read_only(worker *w, const rec_server *t, bool on, int64_t dl, char *msg, size_t len)
+{
+    char sql[128];
+    dialect_sql_set_read_only(t->flavor, t->major, t->minor, t->patch, on, sql, sizeof(sql));
+    return run_sql(w, &t->addr, sql, dl, NULL, msg, len) < 0 ? -1 : 0;
+}
+
+static int step_fence(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+{
+    char as[TOPO_ADDR_MAX];
+    int killed;
+    if (set_read_only(w, &s->target, true, dl, msg, len) < 0)
+        return -1;
+    killed = kill_clients(w, &s->target, dl, msg, len);
     snprintf(msg, len, "%s read-only, %d client session%s killed", topo_addr_str(&s->target.addr, as, sizeof(as)),
              killed, killed == 1 ? "" : "s");
+    return 0;
+}
+
+/* Switchover: refuse while a write transaction has been running longer than the bound. */
+static int step_check_trx(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+{
+    char sql[512];
+    MYSQL_RES *r = NULL;
+    MYSQL_ROW row;
+    int rc = 0;
+    snprintf(sql, sizeof(sql),
+             "SELECT trx_mysql_thread_id, TIMESTAMPDIFF(SECOND, trx_started, NOW()), trx_rows_modified "
+             "FROM information_schema.INNODB_TRX WHERE trx_rows_modified > 0 AND "
+             "trx_started < NOW() - INTERVAL %d SECOND ORDER BY trx_started LIMIT 1",
+             s->limit_s > 0 ? s->limit_s : 0);
+    if (run_sql(w, &s->target.addr, sql, dl, &r, msg, len) < 0)
+        return -1;
+    if (r && (row = mysql_fetch_row(r))) {
+        snprintf(msg, len, "a write transaction (connection %s) has run for %s s and modified %s rows, over the "
+                 "%d s bound: refusing to switch over now (wait for it or end it)", row[0] ? row[0] : "?",
+                 row[1] ? row[1] : "?", row[2] ? row[2] : "?", s->limit_s);
+        rc = -1;
+    } else {
+        snprintf(msg, len, "no write transaction older than %d s", s->limit_s);
+    }
+    if (r)
+        mysql_free_result(r);
+    return rc;
+}
+
+/* Switchover: stop writes on the old primary and capture its final position. */
+static int step_demote(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+{
+    char as[TOPO_ADDR_MAX];
+    int killed;
+    if (set_read_only(w, &s->target, true, dl, msg, len) < 0)
+        return -1;
+    killed = kill_clients(w, &s->target, dl, msg, len);
+    if (query_value(w, &s->target.addr,
+                    s->target.flavor == TOPO_FLAVOR_MYSQL ? "SELECT @@GLOBAL.gtid_executed"
+                                                          : "SELECT @@GLOBAL.gtid_binlog_pos",
+                    dl, w->frozen_gtid, sizeof(w->frozen_gtid), msg, len) < 0)
+        return -1;
+    snprintf(msg, len, "%s read-only, %d client session%s ended, final position %s",
+             topo_addr_str(&s->target.addr, as, sizeof(as)), killed, killed == 1 ? "" : "s",
+             w->frozen_gtid[0] ? w->frozen_gtid : "(empty)");
     return 0;
 }
 
@@ -493,6 +553,8 @@ static int step_rejoin(worker *w, const rec_step *s, int64_t dl, char *msg, size
     return 0;
 }
 
+static int step_hook(worker *w, const rec_step *s, char *msg, size_t len);
+
 static void emit(worker *w, rec_exec_msg_kind kind, int step, int ok, const char *msg, const char *gtid)
 {
     rec_exec_msg m;
@@ -512,9 +574,11 @@ static void run_plan(worker *w)
     char msg[1536], gtid[1536];
     const rec_plan *p = &w->plan;
 
+    size_t done_steps = 0;
     for (size_t i = 0; i < p->n; i++) {
         const rec_step *s = &p->v[i];
         int64_t dl = mono_ms() + (s->timeout_ms > 0 ? s->timeout_ms : 5000);
+        done_steps = i + 1;
         int rc = -1;
         msg[0] = gtid[0] = '\0';
         emit(w, REC_EXEC_STEP_START, (int)i, 1, NULL, NULL);
@@ -530,7 +594,22 @@ static void run_plan(worker *w)
         case REC_STEP_VERIFY: rc = step_verify(w, s, dl, msg, sizeof(msg)); break;
         case REC_STEP_FENCE: rc = step_fence(w, s, dl, msg, sizeof(msg)); break;
         case REC_STEP_REJOIN: rc = step_rejoin(w, s, dl, msg, sizeof(msg)); break;
+        case REC_STEP_CHECK_TRX: rc = step_check_trx(w, s, dl, msg, sizeof(msg)); break;
+        case REC_STEP_DEMOTE: rc = step_demote(w, s, dl, msg, sizeof(msg)); break;
+        case REC_STEP_WAIT_CAUGHT_UP:
+            rc = wait_applied(w, &s->target, w->frozen_gtid, dl, msg, sizeof(msg));
+            break;
+        case REC_STEP_UNDEMOTE:
+            rc = set_read_only(w, &s->target, false, dl, msg, sizeof(msg));
+            if (rc == 0)
+                snprintf(msg, sizeof(msg), "writable again");
+            break;
+        case REC_STEP_HOOK:
+            rc = step_hook(w, s, msg, sizeof(msg));
+            break;
         }
+        if (rc != 0)
+            done_steps = i; /* a failed step took nothing to give back */
         emit(w, REC_EXEC_STEP_END, (int)i, rc == 0, msg, gtid);
         if (rc == 0 && s->no_return)
             past_no_return = true;
@@ -543,17 +622,30 @@ static void run_plan(worker *w)
         }
     }
     if (aborted) {
-        /* Give back what the plan took: the IO threads it stopped. */
-        for (size_t i = 0; i < p->n; i++) {
-            rec_step back;
-            if (p->v[i].kind != REC_STEP_STOP_IO)
-                continue;
-            back = p->v[i];
-            back.kind = REC_STEP_START_IO;
-            msg[0] = '\0';
-            int rc = step_start_io(w, &back, mono_ms() + 2000, msg, sizeof(msg));
+        /* Give back what the plan took, newest first: a detached switchover target
+         * replicates from the old primary again, the old primary becomes writable
+         * again, stopped IO threads start again. */
+        for (size_t i = done_steps; i-- > 0;) {
+            const rec_step *st = &p->v[i];
+            int64_t dl = mono_ms() + 5000;
+            int rc;
             char line[1700], as[TOPO_ADDR_MAX];
-            snprintf(line, sizeof(line), "%s: %s", topo_addr_str(&back.target.addr, as, sizeof(as)), msg);
+            msg[0] = '\0';
+            if (st->kind == REC_STEP_STOP_IO) {
+                rc = step_start_io(w, st, dl, msg, sizeof(msg));
+            } else if (st->kind == REC_STEP_DEMOTE) {
+                rc = set_read_only(w, &st->target, false, dl, msg, sizeof(msg));
+                if (rc == 0)
+                    snprintf(msg, sizeof(msg), "writable again (switchover rolled back)");
+            } else if (st->kind == REC_STEP_DETACH && !strcmp(p->kind, "switchover")) {
+                rc = change_source(w, &st->target, &p->old_primary, dl, msg, sizeof(msg));
+                if (rc == 0)
+                    snprintf(msg, sizeof(msg), "replicates from %s again",
+                             topo_addr_str(&p->old_primary.addr, as, sizeof(as)));
+            } else {
+                continue;
+            }
+            snprintf(line, sizeof(line), "%s: %s", topo_addr_str(&st->target.addr, as, sizeof(as)), msg);
             emit(w, REC_EXEC_ROLLBACK, -1, rc == 0, line, NULL);
         }
     }
@@ -653,7 +745,8 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, rec_exec **out, char *err, size_t errlen)
+int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, const rec_exec_hooks *hooks, rec_exec **out,
+                   char *err, size_t errlen)
 {
     rec_exec *x = calloc(1, sizeof(*x));
     int fds[2];
@@ -673,6 +766,7 @@ int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, rec_exec *
     fcntl(x->pipe_rd, F_SETFL, O_NONBLOCK);
     x->w.emit = pipe_emit;
     x->w.user = x;
+    x->w.hooks = hooks;
     if (pthread_create(&x->thread, NULL, thread_main, x) != 0) {
         snprintf(err, errlen, "cannot start the recovery thread");
         rec_exec_free(x);
@@ -721,7 +815,7 @@ void rec_exec_free(rec_exec *x)
     free(x);
 }
 
-int rec_exec_run_sync(const rec_plan *plan, const rec_exec_creds *creds,
+int rec_exec_run_sync(const rec_plan *plan, const rec_exec_creds *creds, const rec_exec_hooks *hooks,
                       void (*fn)(void *user, const rec_exec_msg *m), void *user)
 {
     worker w;
@@ -732,8 +826,19 @@ int rec_exec_run_sync(const rec_plan *plan, const rec_exec_creds *creds,
     }
     w.emit = fn;
     w.user = user;
+    w.hooks = hooks;
     run_plan(&w);
     rec_plan_free(&w.plan);
     creds_free(&w.creds);
     return 0;
+}
+
+/* Hook steps: run every command configured for the hook point, in order. */
+static int step_hook(worker *w, const rec_step *s, char *msg, size_t len)
+{
+    if (!w->hooks || !w->hooks->run) {
+        snprintf(msg, len, "no hook commands for %s", s->hook);
+        return 0;
+    }
+    return w->hooks->run(w->hooks->user, &w->plan, s, w->frozen_gtid, msg, len);
 }

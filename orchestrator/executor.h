@@ -46,8 +46,21 @@ typedef struct {
 
 typedef struct rec_exec rec_exec;
 
-/* Copy the plan and the credentials and start the worker. */
-int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, rec_exec **out, char *err, size_t errlen);
+/*
+ * Hook steps are delegated: run(user, plan, step, frozen_gtid, msg, len)
+ * runs the hook point's commands in the worker thread (bounded) and returns
+ * 0 when they all succeeded, -1 otherwise (a pre hook's failure vetoes).
+ * The hooks object must outlive the worker.
+ */
+typedef struct {
+    int (*run)(void *user, const rec_plan *plan, const rec_step *step, const char *frozen_gtid, char *msg,
+               size_t len);
+    void *user;
+} rec_exec_hooks;
+
+/* Copy the plan and the credentials and start the worker. hooks may be NULL. */
+int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, const rec_exec_hooks *hooks, rec_exec **out,
+                   char *err, size_t errlen);
 /* Readable when messages wait. */
 int rec_exec_fd(const rec_exec *x);
 /* Next message without blocking: 1 with *m, 0 none, -1 the worker is gone (after DONE). */
@@ -56,7 +69,7 @@ int rec_exec_read(rec_exec *x, rec_exec_msg *m);
 void rec_exec_free(rec_exec *x);
 
 /* Run a plan synchronously in the calling thread, calling fn for each message (tests, CLI). */
-int rec_exec_run_sync(const rec_plan *plan, const rec_exec_creds *creds,
+int rec_exec_run_sync(const rec_plan *plan, const rec_exec_creds *creds, const rec_exec_hooks *hooks,
                       void (*fn)(void *user, const rec_exec_msg *m), void *user);
 
 /* Deep copy of a plan (heap strings duplicated). */

@@ -13,7 +13,9 @@ static const char *const step_names[] = {
     [REC_STEP_SET_WRITABLE] = "set-writable", [REC_STEP_SEMI_SYNC_SOURCE] = "semi-sync-source",
     [REC_STEP_REPOINT] = "repoint",       [REC_STEP_VERIFY] = "verify",
     [REC_STEP_FENCE] = "fence",           [REC_STEP_START_IO] = "start-io",
-    [REC_STEP_REJOIN] = "rejoin",
+    [REC_STEP_REJOIN] = "rejoin",         [REC_STEP_CHECK_TRX] = "check-trx",
+    [REC_STEP_DEMOTE] = "demote",         [REC_STEP_WAIT_CAUGHT_UP] = "wait-caught-up",
+    [REC_STEP_UNDEMOTE] = "undemote",     [REC_STEP_HOOK] = "hook",
 };
 
 const char *rec_step_name(rec_step_kind k)
@@ -74,12 +76,6 @@ static int append_line(char **dst, const char *line)
     n[old + add + 1] = '\0';
     *dst = n;
     return 0;
-}
-
-/* What a replica received (for wait-apply): MariaDB Gtid_IO_Pos, MySQL Retrieved ∪ Executed. */
-static const char *received_of(const topo_instance *in)
-{
-    return in->have_snap ? in->snap.replica.received_gtid : NULL;
 }
 
 int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
@@ -151,7 +147,7 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
         if (!(s = add_step(out, REC_STEP_WAIT_APPLY, most)))
             goto fail;
         s->timeout_ms = o->apply_timeout_ms;
-        if (received_of(most) && !(s->gtid = strdup(received_of(most))))
+        if (r->v[r->most_advanced].has_gtid && !(s->gtid = strdup(r->v[r->most_advanced].has_gtid)))
             goto fail;
         if (!(s = add_step(out, REC_STEP_STOP_IO, most)))
             goto fail;
@@ -217,6 +213,148 @@ fail:
     return rc;
 }
 
+/* Common header of a plan replacing old by the chosen candidate. */
+static int plan_header(const topo_cluster *c, const topo_instance *old, const rec_ranking *r, const char *kind,
+                       rec_plan *out)
+{
+    char a[TOPO_ADDR_MAX], line[512];
+    const rec_candidate *chosen = &r->v[r->chosen];
+    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
+    snprintf(out->kind, sizeof(out->kind), "%s", kind);
+    server_of(old, &out->old_primary);
+    server_of(c->v[chosen->index], &out->new_primary);
+    snprintf(out->reason, sizeof(out->reason), "%s", r->reason);
+    if (old->have_snap) {
+        const char *g = old->snap.flavor == TOPO_FLAVOR_MYSQL ? old->snap.gtid_executed : old->snap.gtid_binlog_pos;
+        if (g && !(out->old_primary_gtid = strdup(g)))
+            return -ENOMEM;
+    }
+    if (chosen->has_gtid && !(out->new_primary_gtid = strdup(chosen->has_gtid)))
+        return -ENOMEM;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].exclusion == REC_EXCL_NONE)
+            continue;
+        snprintf(line, sizeof(line), "%s: %s (%s)", topo_addr_str(&c->v[r->v[i].index]->addr, a, sizeof(a)),
+                 rec_exclusion_name(r->v[i].exclusion), r->v[i].reason);
+        if (append_line(&out->excluded, line) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+int rec_plan_switchover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
+                        rec_plan *out, char *err, size_t errlen)
+{
+    const topo_instance *old, *cand;
+    rec_step *s;
+
+    memset(out, 0, sizeof(*out));
+    if (old_primary < 0 || (size_t)old_primary >= c->n || !r || r->chosen < 0 || (size_t)r->chosen >= r->n) {
+        snprintf(err, errlen, "no switchover target: %s", r && r->reason[0] ? r->reason : "none eligible");
+        return -EINVAL;
+    }
+    old = c->v[old_primary];
+    cand = c->v[r->v[r->chosen].index];
+    if (plan_header(c, old, r, "switchover", out) < 0)
+        goto fail;
+    if (!(s = add_step(out, REC_STEP_CHECK_TRX, old)))
+        goto fail;
+    s->timeout_ms = o->verify_timeout_ms;
+    s->limit_s = o->max_trx_s;
+    if (!(s = add_step(out, REC_STEP_DEMOTE, old)))
+        goto fail;
+    s->timeout_ms = o->verify_timeout_ms;
+    if (!(s = add_step(out, REC_STEP_WAIT_CAUGHT_UP, cand)))
+        goto fail;
+    server_of(old, &s->source);
+    s->timeout_ms = o->apply_timeout_ms;
+    if (!(s = add_step(out, REC_STEP_DETACH, cand)))
+        goto fail;
+    s->timeout_ms = o->verify_timeout_ms;
+    if (!(s = add_step(out, REC_STEP_SET_WRITABLE, cand)))
+        goto fail;
+    s->timeout_ms = o->verify_timeout_ms;
+    s->no_return = true;
+    if (old->have_snap && old->snap.semisync.source_enabled) {
+        if (!(s = add_step(out, REC_STEP_SEMI_SYNC_SOURCE, cand)))
+            goto fail;
+        s->timeout_ms = o->verify_timeout_ms;
+        s->best_effort = true;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        const topo_instance *in = c->v[r->v[i].index];
+        if ((int)i == r->chosen || !in->reachable)
+            continue;
+        if (!(s = add_step(out, REC_STEP_REPOINT, in)))
+            goto fail;
+        server_of(cand, &s->source);
+        s->timeout_ms = o->verify_timeout_ms;
+        s->best_effort = true;
+        if (!(s = add_step(out, REC_STEP_VERIFY, in)))
+            goto fail;
+        server_of(cand, &s->source);
+        s->timeout_ms = o->verify_timeout_ms;
+        s->best_effort = true;
+    }
+    if (!(s = add_step(out, REC_STEP_REJOIN, old)))
+        goto fail;
+    server_of(cand, &s->source);
+    s->timeout_ms = o->verify_timeout_ms;
+    s->best_effort = true;
+    return 0;
+fail:
+    snprintf(err, errlen, "out of memory building the plan");
+    rec_plan_free(out);
+    return -ENOMEM;
+}
+
+int rec_plan_relocate(const topo_cluster *c, int replica, int new_source, const rec_plan_opts *o, rec_plan *out,
+                      char *err, size_t errlen)
+{
+    rec_step *s;
+    memset(out, 0, sizeof(*out));
+    if (replica < 0 || (size_t)replica >= c->n || new_source < 0 || (size_t)new_source >= c->n) {
+        snprintf(err, errlen, "unknown server");
+        return -EINVAL;
+    }
+    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
+    snprintf(out->kind, sizeof(out->kind), "relocate");
+    server_of(c->v[replica], &out->old_primary);
+    server_of(c->v[new_source], &out->new_primary);
+    if (!(s = add_step(out, REC_STEP_REPOINT, c->v[replica])))
+        goto fail;
+    server_of(c->v[new_source], &s->source);
+    s->timeout_ms = o->verify_timeout_ms;
+    if (!(s = add_step(out, REC_STEP_VERIFY, c->v[replica])))
+        goto fail;
+    server_of(c->v[new_source], &s->source);
+    s->timeout_ms = o->verify_timeout_ms;
+    return 0;
+fail:
+    snprintf(err, errlen, "out of memory building the plan");
+    rec_plan_free(out);
+    return -ENOMEM;
+}
+
+int rec_plan_add_hook(rec_plan *p, size_t pos, const char *hook, bool veto, int timeout_ms)
+{
+    rec_step *v = realloc(p->v, (p->n + 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    p->v = v;
+    if (pos > p->n)
+        pos = p->n;
+    memmove(&p->v[pos + 1], &p->v[pos], (p->n - pos) * sizeof(*v));
+    memset(&p->v[pos], 0, sizeof(*v));
+    p->v[pos].kind = REC_STEP_HOOK;
+    snprintf(p->v[pos].hook, sizeof(p->v[pos].hook), "%s", hook);
+    p->v[pos].best_effort = !veto;
+    p->v[pos].timeout_ms = timeout_ms;
+    p->v[pos].target = p->new_primary;
+    p->n++;
+    return 0;
+}
+
 int rec_plan_single(const char *cluster, const char *kind, rec_step_kind step, const topo_instance *target,
                     const topo_instance *source, int timeout_ms, rec_plan *out, char *err, size_t errlen)
 {
@@ -243,9 +381,16 @@ void rec_step_describe(const rec_step *s, char *buf, size_t len)
     int n;
     topo_addr_str(&s->target.addr, t, sizeof(t));
     switch (s->kind) {
+    case REC_STEP_HOOK:
+        n = snprintf(buf, len, "%s%s", s->hook, s->best_effort ? "" : " (can veto)");
+        break;
+    case REC_STEP_CHECK_TRX:
+        n = snprintf(buf, len, "%s  no write transaction older than %d s", t, s->limit_s);
+        break;
     case REC_STEP_REPOINT:
     case REC_STEP_CATCH_UP:
     case REC_STEP_REJOIN:
+    case REC_STEP_WAIT_CAUGHT_UP:
         n = snprintf(buf, len, "%s → %s", t, topo_addr_str(&s->source.addr, src, sizeof(src)));
         break;
     default:

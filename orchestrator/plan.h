@@ -42,6 +42,11 @@ typedef enum {
     REC_STEP_FENCE,
     REC_STEP_START_IO,          /* rollback: give a replica its IO thread back */
     REC_STEP_REJOIN,            /* an old primary becomes a replica of the new one */
+    REC_STEP_CHECK_TRX,         /* switchover: refuse when a write transaction runs longer than timeout_ms/1000 s... see below */
+    REC_STEP_DEMOTE,            /* switchover: old primary read-only, client sessions ended, final position captured */
+    REC_STEP_WAIT_CAUGHT_UP,    /* switchover: target applies the old primary's final position (bounded) */
+    REC_STEP_UNDEMOTE,          /* rollback: the old primary writable again */
+    REC_STEP_HOOK,              /* run a hook point's commands (hook = its name); pre hooks can veto */
 } rec_step_kind;
 
 /* What the executor needs to talk to a server without the cluster model. */
@@ -59,6 +64,8 @@ typedef struct {
     int timeout_ms;
     bool best_effort;           /* a failure is recorded but does not fail the recovery */
     bool no_return;             /* the point of no return: from here on, no abort */
+    int limit_s;                /* check-trx: the longest write transaction allowed, seconds */
+    char hook[32];              /* hook: the hook point, e.g. "pre_failover" */
 } rec_step;
 
 typedef struct {
@@ -77,7 +84,8 @@ typedef struct {
 } rec_plan;
 
 typedef struct {
-    int apply_timeout_ms;       /* wait-apply / catch-up bound */
+    int apply_timeout_ms;       /* wait-apply / catch-up / wait-caught-up bound */
+    int max_trx_s;              /* switchover: longest running write transaction tolerated */
     int verify_timeout_ms;      /* verify bound */
     int fence_timeout_ms;       /* fence bound */
 } rec_plan_opts;
@@ -89,6 +97,21 @@ typedef struct {
  */
 int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
                       rec_plan *out, char *err, size_t errlen);
+/*
+ * Build a graceful switchover plan: old_primary (alive) hands over to the
+ * ranking's chosen replica. check-trx, demote, wait-caught-up, detach,
+ * set-writable (point of no return), repoint + verify the others, rejoin the
+ * old primary below the new one. A failure before the point of no return
+ * rolls back (the old primary becomes writable again).
+ */
+int rec_plan_switchover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
+                        rec_plan *out, char *err, size_t errlen);
+/* Relocate: replica → below new_source (repoint + verify). */
+int rec_plan_relocate(const topo_cluster *c, int replica, int new_source, const rec_plan_opts *o, rec_plan *out,
+                      char *err, size_t errlen);
+/* Insert a hook step at position pos (0 = first, n = last). */
+int rec_plan_add_hook(rec_plan *p, size_t pos, const char *hook, bool veto, int timeout_ms);
+
 /* A one-step plan (fence or rejoin) for an old primary that came back. */
 int rec_plan_single(const char *cluster, const char *kind, rec_step_kind step, const topo_instance *target,
                     const topo_instance *source, int timeout_ms, rec_plan *out, char *err, size_t errlen);

@@ -77,6 +77,19 @@ static void set_fast(rec_cluster *rc, bool on, int64_t now_ms)
     }
 }
 
+static void maint_loaded(void *user, const char *instance, const char *reason, int64_t started_ms, int64_t until_ms)
+{
+    rec_cluster *rc = user;
+    rec_maintenance *w;
+    if (rc->n_maint >= sizeof(rc->maint) / sizeof(rc->maint[0]))
+        return;
+    w = &rc->maint[rc->n_maint++];
+    snprintf(w->instance, sizeof(w->instance), "%s", instance ? instance : "");
+    snprintf(w->reason, sizeof(w->reason), "%s", reason ? reason : "");
+    w->started_ms = started_ms;
+    w->until_ms = until_ms;
+}
+
 int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, char *err,
                      size_t errlen)
 {
@@ -90,6 +103,7 @@ int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_c
     rc->cfg = cfg;
     if (!env->st)
         return 0;
+    store_maintenance_load(env->st, mc->model.name, now, maint_loaded, rc);
     n = store_recovery_interrupt(env->st, mc->model.name, now);
     if (n > 0) {
         rc->blocked_until_ms = now + (int64_t)cfg->failover_block_s * 1000;
@@ -176,19 +190,110 @@ static void record_refusal(rec_cluster *rc, const char *why, int64_t now)
     rc->blocked_until_ms = now + (int64_t)rc->cfg->failover_block_s * 1000;
 }
 
+/*
+ * Start the plan in rc->plan: audit row (the per-cluster lock), events, the
+ * worker. On failure the plan is freed and err says why.
+ */
+static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, size_t errlen)
+{
+    mon_cluster *mc = rc->mc;
+    rec_exec_creds creds;
+    char old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];
+    char *plan_txt;
+    json_t *plan_json;
+    store_recovery r;
+    bool failover = !strcmp(rc->plan.kind, "failover");
+
+    topo_addr_str(&rc->plan.old_primary.addr, old, sizeof(old));
+    topo_addr_str(&rc->plan.new_primary.addr, neu, sizeof(neu));
+    plan_json = rec_plan_to_json(&rc->plan);
+    plan_txt = json_dumps(plan_json, JSON_COMPACT);
+    r = (store_recovery){.cluster = mc->model.name, .kind = rc->plan.kind, .trigger = trigger,
+                         .analysis = rec_analysis_name(rc->last.code), .evidence = rc->last.evidence,
+                         .old_primary = old, .new_primary = neu,
+                         .primary_lost_ms = failover ? rc->primary_lost_ms : 0,
+                         .detected_ms = failover ? rc->detected_ms : 0, .started_ms = now, .plan_json = plan_txt,
+                         .old_primary_gtid = rc->plan.old_primary_gtid};
+    if (rc->env->st && store_recovery_begin(rc->env->st, &r, &rc->recovery_id, err, errlen) < 0) {
+        free(plan_txt);
+        json_decref(plan_json);
+        rec_plan_free(&rc->plan);
+        return -EBUSY;
+    }
+    free(plan_txt);
+    snprintf(rc->kind, sizeof(rc->kind), "%s", rc->plan.kind);
+    rc->manual = strcmp(trigger, "manual") == 0;
+    emit(rc, LOGL_WARN, "recovery-started", NULL,
+         json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}", "recovery_id", (json_int_t)rc->recovery_id, "kind",
+                   rc->plan.kind, "trigger", trigger, "old_primary", old, "new_primary", neu, "plan", plan_json),
+         "%s #%lld (%s): %s → %s%s%s", rc->plan.kind, (long long)rc->recovery_id, trigger, old, neu,
+         failover ? "; " : "", failover ? rec_analysis_name(rc->last.code) : "");
+    log_plan(&rc->plan);
+    if (strcmp(rc->plan.kind, "relocate") != 0)
+        emit(rc, LOGL_INFO, "candidate-selected", find(rc, &rc->plan.new_primary.addr),
+             json_pack("{s:I, s:s?}", "recovery_id", (json_int_t)rc->recovery_id, "excluded", rc->plan.excluded),
+             "%s chosen: %s", neu, rc->plan.reason);
+    rc->promoted = false;
+    free(rc->promoted_gtid);
+    rc->promoted_gtid = NULL;
+    rc->last_error[0] = '\0';
+    rc->demote_started_ms = rc->writes_refused_ms = 0;
+    creds_of(rc, &creds);
+    if (rec_exec_start(&rc->plan, &creds, rc->env->hooks, &rc->exec, err, errlen) < 0) {
+        if (rc->env->st)
+            store_recovery_end(rc->env->st, rc->recovery_id, "failed", wall_ms(), NULL, err);
+        rec_plan_free(&rc->plan);
+        return -EAGAIN;
+    }
+    return 0;
+}
+
+static rec_candidate_opts candidate_opts(const rec_cluster *rc, topo_addr *never, size_t cap, const topo_addr *target)
+{
+    /* never_promote from the config plus replicas under maintenance. */
+    size_t n = 0;
+    for (size_t i = 0; i < rc->cfg->n_never_promote && n < cap; i++)
+        never[n++] = rc->cfg->never_promote[i];
+    for (size_t i = 0; i < rc->n_maint && n < cap; i++) {
+        char e[64];
+        if (rc->maint[i].instance[0] && topo_addr_parse(rc->maint[i].instance, 3306, &never[n], e, sizeof(e)) == 0)
+            n++;
+    }
+    return (rec_candidate_opts){.never_promote = never, .n_never_promote = n, .prefer = rc->cfg->prefer,
+                                .n_prefer = rc->cfg->n_prefer, .target = target};
+}
+
+static rec_plan_opts plan_opts(const rec_cluster *rc, int apply_timeout_ms)
+{
+    return (rec_plan_opts){.apply_timeout_ms = apply_timeout_ms > 0 ? apply_timeout_ms : rc->cfg->apply_timeout_ms,
+                           .max_trx_s = rc->cfg->switchover_max_trx_s, .verify_timeout_ms = 5000,
+                           .fence_timeout_ms = 1000};
+}
+
+/* Put the configured hook points into a plan. */
+static int add_hooks(rec_cluster *rc, rec_plan *p)
+{
+    const cfg_cluster *cfg = rc->cfg;
+    bool sw = !strcmp(p->kind, "switchover");
+    int pre = sw ? CFG_HOOK_PRE_SWITCHOVER : CFG_HOOK_PRE_FAILOVER;
+    int post = sw ? CFG_HOOK_POST_SWITCHOVER : CFG_HOOK_POST_FAILOVER;
+    if (!strcmp(p->kind, "relocate"))
+        return 0;
+    if (cfg->n_hooks[pre] && rec_plan_add_hook(p, 0, cfg_hook_names[pre], true, cfg->hook_timeout_ms) < 0)
+        return -ENOMEM;
+    if (cfg->n_hooks[post] && rec_plan_add_hook(p, p->n, cfg_hook_names[post], false, cfg->hook_timeout_ms) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
 static void start_recovery(rec_cluster *rc, int64_t now)
 {
     mon_cluster *mc = rc->mc;
     rec_ranking rank;
-    rec_candidate_opts co = {.never_promote = rc->cfg->never_promote, .n_never_promote = rc->cfg->n_never_promote,
-                             .prefer = rc->cfg->prefer, .n_prefer = rc->cfg->n_prefer, .target = NULL};
-    rec_plan_opts po = {.apply_timeout_ms = rc->cfg->apply_timeout_ms, .verify_timeout_ms = 5000,
-                        .fence_timeout_ms = 1000};
-    rec_exec_creds creds;
-    char err[512], old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];
-    char *plan_txt = NULL;
-    json_t *plan_json;
-    store_recovery r;
+    topo_addr never[64];
+    rec_candidate_opts co = candidate_opts(rc, never, 64, NULL);
+    rec_plan_opts po = plan_opts(rc, 0);
+    char err[512];
     int rc_;
 
     memset(&rank, 0, sizeof(rank));
@@ -205,48 +310,20 @@ static void start_recovery(rec_cluster *rc, int64_t now)
     }
     rc_ = rec_plan_failover(&mc->model, rc->last.primary, &rank, &po, &rc->plan, err, sizeof(err));
     rec_ranking_free(&rank);
-    if (rc_ < 0) {
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot plan the failover: %s", err);
+    if (rc_ < 0 || add_hooks(rc, &rc->plan) < 0) {
+        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot plan the failover: %s", rc_ < 0 ? err : "out of memory");
         record_refusal(rc, err, now);
-        return;
-    }
-    topo_addr_str(&rc->plan.old_primary.addr, old, sizeof(old));
-    topo_addr_str(&rc->plan.new_primary.addr, neu, sizeof(neu));
-    plan_json = rec_plan_to_json(&rc->plan);
-    plan_txt = json_dumps(plan_json, JSON_COMPACT);
-    r = (store_recovery){.cluster = mc->model.name, .kind = "failover", .trigger = "auto",
-                         .analysis = rec_analysis_name(rc->last.code), .evidence = rc->last.evidence,
-                         .old_primary = old, .new_primary = neu, .primary_lost_ms = rc->primary_lost_ms,
-                         .detected_ms = rc->detected_ms, .started_ms = now, .plan_json = plan_txt,
-                         .old_primary_gtid = rc->plan.old_primary_gtid};
-    if (rc->env->st && store_recovery_begin(rc->env->st, &r, &rc->recovery_id, err, sizeof(err)) < 0) {
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "%s", err);
-        free(plan_txt);
-        json_decref(plan_json);
         rec_plan_free(&rc->plan);
         return;
     }
-    free(plan_txt);
-    emit(rc, LOGL_WARN, "recovery-started", NULL,
-         json_pack("{s:I, s:s, s:s, s:o}", "recovery_id", (json_int_t)rc->recovery_id, "old_primary", old,
-                   "new_primary", neu, "plan", plan_json),
-         "failover #%lld: %s is %s; promoting %s", (long long)rc->recovery_id, old, rec_analysis_name(rc->last.code),
-         neu);
-    log_plan(&rc->plan);
-    emit(rc, LOGL_INFO, "candidate-selected", find(rc, &rc->plan.new_primary.addr),
-         json_pack("{s:I, s:s?}", "recovery_id", (json_int_t)rc->recovery_id, "excluded", rc->plan.excluded),
-         "%s chosen: %s", neu, rc->plan.reason);
-    rc->promoted = false;
-    free(rc->promoted_gtid);
-    rc->promoted_gtid = NULL;
-    rc->last_error[0] = '\0';
-    creds_of(rc, &creds);
-    if (rec_exec_start(&rc->plan, &creds, &rc->exec, err, sizeof(err)) < 0) {
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot start the recovery: %s", err);
-        if (rc->env->st)
-            store_recovery_end(rc->env->st, rc->recovery_id, "failed", wall_ms(), NULL, err);
-        rec_plan_free(&rc->plan);
-    }
+    if (launch(rc, "auto", now, err, sizeof(err)) < 0)
+        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot start the failover: %s", err);
+}
+
+static bool rc_maint_blocks(const rec_cluster *rc)
+{
+    const topo_instance *p = rc->last.primary >= 0 ? rc->mc->model.v[rc->last.primary] : NULL;
+    return rec_cluster_in_maintenance(rc, NULL) || (p && rec_cluster_in_maintenance(rc, &p->addr));
 }
 
 static void maybe_recover(rec_cluster *rc, int64_t now)
@@ -258,6 +335,13 @@ static void maybe_recover(rec_cluster *rc, int64_t now)
         emit(rc, LOGL_ERROR, "recovery-skipped", NULL, NULL,
              "%s, but auto_failover = no: not acting (run 'myorch failover --cluster %s' to recover by hand)",
              rec_analysis_name(rc->last.code), rc->mc->model.name);
+        return;
+    }
+    if (rc_maint_blocks(rc)) {
+        emit(rc, LOGL_ERROR, "recovery-skipped", NULL, NULL,
+             "%s, but the cluster (or its primary) is under maintenance: not acting ('myorch maintenance end' to "
+             "re-enable)", rec_analysis_name(rc->last.code));
+        rc->maint_reported = true;
         return;
     }
     if (now < rc->blocked_until_ms) {
@@ -408,7 +492,7 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
                 creds_of(rc, &creds);
                 emit(rc, LOGL_WARN, "after-care", in, json_pack("{s:s}", "step", rec_step_name(kind)), "%s: %s",
                      topo_addr_str(&in->addr, a1, sizeof(a1)), why);
-                if (rec_exec_start(&rc->job_plan, &creds, &rc->job, err, sizeof(err)) < 0) {
+                if (rec_exec_start(&rc->job_plan, &creds, NULL, &rc->job, err, sizeof(err)) < 0) {
                     emit(rc, LOGL_ERROR, "after-care", in, NULL, "cannot start: %s", err);
                     rec_plan_free(&rc->job_plan);
                     rc->job_next_ms = now_mono + 5000;
@@ -433,7 +517,9 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
     char *lost = NULL, err[256], old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];
     const char *state = m->ok ? "done" : "failed";
     topo_instance *oldp = find(rc, &rc->plan.old_primary.addr);
+    bool failover = !strcmp(rc->kind, "failover"), relocate = !strcmp(rc->kind, "relocate");
     int64_t dur;
+    json_t *detail;
 
     topo_addr_str(&rc->plan.old_primary.addr, old, sizeof(old));
     topo_addr_str(&rc->plan.new_primary.addr, neu, sizeof(neu));
@@ -443,29 +529,37 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
     if (rc->env->st)
         store_recovery_end(rc->env->st, rc->recovery_id, state, m->at_ms, lost,
                            m->ok ? NULL : (rc->last_error[0] ? rc->last_error : m->message));
-    if (rc->promoted && oldp) {
+    if (rc->promoted && oldp && !relocate) {
+        /* Never a primary again; after-care unfences it once it replicates from the new one. */
         oldp->fenced = true;
         persist(rc, oldp);
         rc->mc->dirty = true;
         rc->mc->version++;
     }
-    dur = m->at_ms - (rc->primary_lost_ms ? rc->primary_lost_ms : m->at_ms);
+    dur = failover && rc->primary_lost_ms ? m->at_ms - rc->primary_lost_ms : 0;
+    detail = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s?, s:I, s:I, s:s?}", "recovery_id",
+                       (json_int_t)rc->recovery_id, "kind", rc->kind, "state", state, "old_primary", old,
+                       "new_primary", neu, "ok", m->ok, "aborted", m->aborted, "promoted", rc->promoted,
+                       "lost_gtids", lost, "since_primary_lost_ms", (json_int_t)dur, "writes_refused_ms",
+                       (json_int_t)rc->writes_refused_ms,
+                       "error", m->ok ? NULL : (rc->last_error[0] ? rc->last_error : m->message));
     if (m->ok)
-        emit(rc, LOGL_WARN, "recovery-done", NULL,
-             json_pack("{s:I, s:s, s:s, s:s?, s:I}", "recovery_id", (json_int_t)rc->recovery_id, "old_primary", old,
-                       "new_primary", neu, "lost_gtids", lost, "since_primary_lost_ms", (json_int_t)dur),
-             "failover #%lld done: %s is the primary (was %s), %lld ms after the primary was lost; lost transactions: %s",
-             (long long)rc->recovery_id, neu, old, (long long)dur, lost ? (*lost ? lost : "none") : "unknown");
+        emit(rc, LOGL_WARN, "recovery-done", NULL, json_incref(detail),
+             "%s #%lld done: %s%s%s%s; lost transactions: %s", rc->kind, (long long)rc->recovery_id,
+             relocate ? old : neu, relocate ? " now replicates from " : " is the primary (was ", relocate ? neu : old,
+             relocate ? "" : ")", lost ? (*lost ? lost : "none") : relocate ? "none" : "unknown");
     else
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL,
-             json_pack("{s:I, s:b, s:b, s:s?}", "recovery_id", (json_int_t)rc->recovery_id, "aborted", m->aborted,
-                       "promoted", rc->promoted, "lost_gtids", lost),
-             "failover #%lld %s: %s%s", (long long)rc->recovery_id,
-             m->aborted ? "aborted (nothing was promoted; replicas resumed)" : "finished with failures",
-             rc->last_error[0] ? rc->last_error : m->message,
-             rc->promoted ? "; the new primary is writable" : "");
+        emit(rc, LOGL_ERROR, "recovery-failed", NULL, json_incref(detail), "%s #%lld %s: %s%s", rc->kind,
+             (long long)rc->recovery_id,
+             m->aborted ? "aborted (nothing was promoted; what it changed was rolled back)" : "finished with failures",
+             rc->last_error[0] ? rc->last_error : m->message, rc->promoted ? "; the new primary is writable" : "");
+    if (rc->manual && rc->env->manual_done)
+        rc->env->manual_done(rc->env->user, rc->pending_tag, json_incref(detail));
+    json_decref(detail);
+    rc->pending_tag = NULL;
     free(lost);
-    rc->blocked_until_ms = m->at_ms + (int64_t)rc->cfg->failover_block_s * 1000;
+    if (failover)
+        rc->blocked_until_ms = m->at_ms + (int64_t)rc->cfg->failover_block_s * 1000;
     rec_exec_free(rc->exec);
     rc->exec = NULL;
     rec_plan_free(&rc->plan);
@@ -486,6 +580,8 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
     }
     switch (m->kind) {
     case REC_EXEC_STEP_START:
+        if (s && s->kind == REC_STEP_DEMOTE)
+            rc->demote_started_ms = m->at_ms;
         if (rc->env->st && s)
             store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, rec_step_name(s->kind), target, desc,
                                 m->at_ms, 0, NULL, NULL);
@@ -502,14 +598,18 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
             switch (s->kind) {
             case REC_STEP_SET_WRITABLE:
                 rc->promoted = true;
+                if (rc->demote_started_ms)
+                    rc->writes_refused_ms = m->at_ms - rc->demote_started_ms;
                 free(rc->promoted_gtid);
                 rc->promoted_gtid = strdup(m->gtid);
                 if (rc->env->st)
                     store_recovery_promoted(rc->env->st, rc->recovery_id, m->at_ms, m->gtid);
                 emit(rc, LOGL_WARN, "replica-promoted", in,
-                     json_pack("{s:I, s:s, s:I}", "recovery_id", (json_int_t)rc->recovery_id, "gtid", m->gtid,
+                     json_pack("{s:I, s:s, s:I, s:I}", "recovery_id", (json_int_t)rc->recovery_id, "gtid", m->gtid,
                                "since_primary_lost_ms",
-                               (json_int_t)(rc->primary_lost_ms ? m->at_ms - rc->primary_lost_ms : 0)),
+                               (json_int_t)(rc->primary_lost_ms && !strcmp(rc->kind, "failover")
+                                                ? m->at_ms - rc->primary_lost_ms : 0),
+                               "writes_refused_ms", (json_int_t)rc->writes_refused_ms),
                      "%s promoted: %s", target, m->message);
                 break;
             case REC_STEP_VERIFY:
@@ -607,8 +707,320 @@ int rec_cluster_ack(rec_cluster *rc)
 json_t *rec_cluster_status(const rec_cluster *rc)
 {
     int64_t now = wall_ms();
-    return json_pack("{s:s, s:s, s:b, s:I, s:o?, s:b}", "analysis", rec_analysis_name(rc->last.code), "evidence",
-                     rc->last.evidence, "auto_failover", rc->cfg->auto_failover != 0, "blocked_for_s",
+    json_t *m = json_array();
+    for (size_t i = 0; i < rc->n_maint; i++) {
+        const rec_maintenance *w = &rc->maint[i];
+        if (w->until_ms && w->until_ms <= now)
+            continue;
+        json_array_append_new(m, json_pack("{s:s?, s:s, s:I, s:o}", "instance", w->instance[0] ? w->instance : NULL,
+                                           "reason", w->reason, "started_ms", (json_int_t)w->started_ms, "until_ms",
+                                           w->until_ms ? json_integer(w->until_ms) : json_null()));
+    }
+    return json_pack("{s:s, s:s, s:b, s:I, s:o?, s:s?, s:b, s:o}", "analysis", rec_analysis_name(rc->last.code),
+                     "evidence", rc->last.evidence, "auto_failover", rc->cfg->auto_failover != 0, "blocked_for_s",
                      (json_int_t)(rc->blocked_until_ms > now ? (rc->blocked_until_ms - now + 999) / 1000 : 0),
-                     "running_recovery", rc->exec ? json_integer(rc->recovery_id) : NULL, "fast_probing", rc->fast);
+                     "running_recovery", rc->exec ? json_integer(rc->recovery_id) : NULL, "running_kind",
+                     rc->exec ? rc->kind : NULL, "fast_probing", rc->fast, "maintenance", m);
+}
+
+bool rec_cluster_in_maintenance(const rec_cluster *rc, const topo_addr *instance)
+{
+    int64_t now = wall_ms();
+    for (size_t i = 0; i < rc->n_maint; i++) {
+        const rec_maintenance *w = &rc->maint[i];
+        topo_addr a;
+        char e[64];
+        if (w->until_ms && w->until_ms <= now)
+            continue;
+        if (!instance && !w->instance[0])
+            return true;
+        if (instance && w->instance[0] && topo_addr_parse(w->instance, 3306, &a, e, sizeof(e)) == 0 &&
+            topo_addr_eq(&a, instance))
+            return true;
+    }
+    return false;
+}
+
+int rec_cluster_maintenance(rec_cluster *rc, bool begin, const char *instance, const char *reason, int64_t duration_s,
+                            char *err, size_t errlen)
+{
+    int64_t now = wall_ms();
+    char canon[TOPO_ADDR_MAX] = "";
+    topo_instance *in = NULL;
+    if (instance && *instance) {
+        topo_addr a;
+        if (topo_addr_parse(instance, 3306, &a, err, errlen) < 0)
+            return -EINVAL;
+        if (!(in = find(rc, &a))) {
+            snprintf(err, errlen, "unknown server %s in cluster %s (see 'myorch topology')", instance, rc->mc->model.name);
+            return -ENOENT;
+        }
+        topo_addr_str(&in->addr, canon, sizeof(canon));
+    }
+    /* Drop expired windows first. */
+    for (size_t i = 0; i < rc->n_maint;) {
+        if (rc->maint[i].until_ms && rc->maint[i].until_ms <= now)
+            rc->maint[i] = rc->maint[--rc->n_maint];
+        else
+            i++;
+    }
+    if (begin) {
+        rec_maintenance *w;
+        for (size_t i = 0; i < rc->n_maint; i++)
+            if (!strcmp(rc->maint[i].instance, canon)) {
+                snprintf(err, errlen, "%s%s is already under maintenance (%s): end it first", canon[0] ? canon : "cluster ",
+                         canon[0] ? "" : rc->mc->model.name, rc->maint[i].reason);
+                return -EEXIST;
+            }
+        if (rc->n_maint >= sizeof(rc->maint) / sizeof(rc->maint[0])) {
+            snprintf(err, errlen, "too many maintenance windows open");
+            return -ENOSPC;
+        }
+        w = &rc->maint[rc->n_maint++];
+        snprintf(w->instance, sizeof(w->instance), "%s", canon);
+        snprintf(w->reason, sizeof(w->reason), "%s", reason && *reason ? reason : "(no reason given)");
+        w->started_ms = now;
+        w->until_ms = duration_s > 0 ? now + duration_s * 1000 : 0;
+        if (rc->env->st)
+            store_maintenance_begin(rc->env->st, rc->mc->model.name, canon, w->reason, now, w->until_ms);
+        emit(rc, LOGL_WARN, "maintenance-started", in, json_pack("{s:s, s:I}", "reason", w->reason, "duration_s",
+                                                                 (json_int_t)duration_s),
+             "maintenance of %s%s begins: %s%s; automatic recovery %s", canon[0] ? canon : "cluster ",
+             canon[0] ? "" : rc->mc->model.name, w->reason, duration_s > 0 ? "" : " (until ended)",
+             canon[0] ? "will not promote it" : "is suppressed");
+        return 0;
+    }
+    for (size_t i = 0; i < rc->n_maint; i++) {
+        if (strcmp(rc->maint[i].instance, canon) != 0)
+            continue;
+        rc->maint[i] = rc->maint[--rc->n_maint];
+        if (rc->env->st)
+            store_maintenance_end(rc->env->st, rc->mc->model.name, canon, now);
+        if (rc->maint_reported)
+            rc->incident_handled = false; /* re-evaluate a failure seen during the window */
+        rc->maint_reported = false;
+        emit(rc, LOGL_WARN, "maintenance-ended", in, NULL, "maintenance of %s%s ended; automatic recovery re-enabled",
+             canon[0] ? canon : "cluster ", canon[0] ? "" : rc->mc->model.name);
+        return 0;
+    }
+    snprintf(err, errlen, "%s%s is not under maintenance", canon[0] ? canon : "cluster ", canon[0] ? "" : rc->mc->model.name);
+    return -ENOENT;
+}
+
+/* The instance index of "host:port" in the cluster, or -1 with err. */
+static int lookup(rec_cluster *rc, const char *text, const char *what, char *err, size_t errlen)
+{
+    topo_addr a;
+    int i;
+    if (topo_addr_parse(text, 3306, &a, err, errlen) < 0)
+        return -1;
+    i = topo_cluster_find(&rc->mc->model, &a);
+    if (i < 0) {
+        char known[1024] = "";
+        size_t n = 0;
+        for (size_t k = 0; k < rc->mc->model.n && n < sizeof(known) - TOPO_ADDR_MAX - 2; k++) {
+            char x[TOPO_ADDR_MAX];
+            n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", k ? ", " : "",
+                                  topo_addr_str(&rc->mc->model.v[k]->addr, x, sizeof(x)));
+        }
+        snprintf(err, errlen, "unknown %s %s in cluster %s (known servers: %s)", what, text, rc->mc->model.name, known);
+    }
+    return i;
+}
+
+static const char *pos_of(const topo_snapshot *s)
+{
+    if (s->flavor == TOPO_FLAVOR_MYSQL)
+        return s->gtid_executed;
+    return s->gtid_binlog_pos;
+}
+
+static int build_relocate(rec_cluster *rc, const rec_manual *m, rec_plan *plan, char *err, size_t errlen)
+{
+    topo_cluster *c = &rc->mc->model;
+    int ri, si;
+    topo_instance *r, *src;
+    char *extra = NULL, e2[256];
+    const char *rpos, *spos;
+    rec_plan_opts po = plan_opts(rc, 0);
+
+    if (!m->replica || !m->below) {
+        snprintf(err, errlen, "relocate needs --replica and --below");
+        return -EINVAL;
+    }
+    if ((ri = lookup(rc, m->replica, "replica", err, errlen)) < 0 || (si = lookup(rc, m->below, "server", err, errlen)) < 0)
+        return -ENOENT;
+    r = c->v[ri];
+    src = c->v[si];
+    if (ri == si) {
+        snprintf(err, errlen, "a server cannot replicate from itself");
+        return -EINVAL;
+    }
+    if (!r->reachable || !src->reachable) {
+        snprintf(err, errlen, "%s is unreachable: relocate needs both servers up", !r->reachable ? m->replica : m->below);
+        return -EHOSTUNREACH;
+    }
+    if (!r->snap.replica.present || ri == c->primary) {
+        snprintf(err, errlen, "%s is not a replica (relocate moves replicas; use switchover for the primary)", m->replica);
+        return -EINVAL;
+    }
+    for (int p = src->parent, guard = 0; p >= 0 && guard < (int)c->n; p = c->v[p]->parent, guard++)
+        if (p == ri) {
+            snprintf(err, errlen, "%s replicates (indirectly) from %s: moving it below would make a cycle", m->below,
+                     m->replica);
+            return -ELOOP;
+        }
+    if (!src->snap.log_bin || (src->snap.replica.present && !src->snap.log_replica_updates)) {
+        snprintf(err, errlen, "%s cannot serve replicas: %s", m->below,
+                 !src->snap.log_bin ? "binary log off" : "log_slave_updates off (it does not log what it replicates)");
+        return -EINVAL;
+    }
+    rpos = r->snap.flavor == TOPO_FLAVOR_MYSQL ? r->snap.gtid_executed
+           : r->snap.gtid_slave_pos              ? r->snap.gtid_slave_pos
+                                                 : r->snap.gtid_current_pos;
+    spos = pos_of(&src->snap);
+    if (gtid_text_errant(kind_of(r->snap.flavor), rpos ? rpos : "", spos ? spos : "", &extra, e2, sizeof(e2)) < 0) {
+        snprintf(err, errlen, "cannot compare GTID positions: %s", e2);
+        free(extra);
+        return -EINVAL;
+    }
+    if (extra && *extra) {
+        snprintf(err, errlen, "%s lacks transactions %s has: %s (it could not serve them; relocate refused)", m->below,
+                 m->replica, extra);
+        free(extra);
+        return -EINVAL;
+    }
+    free(extra);
+    return rec_plan_relocate(c, ri, si, &po, plan, err, errlen);
+}
+
+int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t **reply, char *err, size_t errlen)
+{
+    topo_cluster *c = &rc->mc->model;
+    rec_ranking rank;
+    topo_addr never[64], target;
+    rec_candidate_opts co;
+    int rc_, ti = -1;
+    const char *would_refuse = NULL;
+    char refuse[1024] = "";
+    bool sw = !strcmp(m->kind, "switchover"), fo = !strcmp(m->kind, "failover"), rl = !strcmp(m->kind, "relocate");
+    rec_plan plan; /* built here; moved into rc->plan only when it is launched */
+
+    memset(&plan, 0, sizeof(plan));
+
+    *reply = NULL;
+    if (!sw && !fo && !rl) {
+        snprintf(err, errlen, "unknown operation '%s'", m->kind);
+        return -EINVAL;
+    }
+    if (rc->exec && !m->dry_run) {
+        snprintf(err, errlen, "a %s (#%lld) is already running on cluster %s: wait for it (see 'myorch recoveries')",
+                 rc->kind, (long long)rc->recovery_id, c->name);
+        return -EBUSY;
+    }
+    if (!rc->mc->first_round_done) {
+        snprintf(err, errlen, "cluster %s has not been fully probed yet: try again in a moment", c->name);
+        return -EAGAIN;
+    }
+    mon_derive(rc->env->mon);
+    rec_analysis_input ai = {.first_round_done = true};
+    rec_analyze(c, &ai, &rc->last);
+    if (rl) {
+        if ((rc_ = build_relocate(rc, m, &plan, err, errlen)) < 0)
+            return rc_;
+        goto plan_ready;
+    }
+    if (m->to) {
+        if ((ti = lookup(rc, m->to, "target", err, errlen)) < 0)
+            return -ENOENT;
+        target = c->v[ti]->addr;
+    }
+    if (rc->last.primary < 0) {
+        snprintf(err, errlen, "cluster %s has no known primary (%s)", c->name, rc->last.evidence);
+        return -EINVAL;
+    }
+    if (ti == rc->last.primary) {
+        snprintf(err, errlen, "%s is already the primary of cluster %s", m->to, c->name);
+        return -EINVAL;
+    }
+    /* Safety rules, as refusals (a dry run shows the plan and the refusal). */
+    if (sw) {
+        const topo_instance *p = c->v[rc->last.primary];
+        if (!p->reachable || p->snap.read_only)
+            snprintf(refuse, sizeof(refuse), "the primary %s is %s: a switchover needs a live, writable primary "
+                     "(use 'myorch failover')", p->addr.host, !p->reachable ? "unreachable" : "read-only");
+        else if (rc->last.code != REC_A_OK && rc->last.code != REC_A_LOCKED_SEMI_SYNC)
+            snprintf(refuse, sizeof(refuse), "every replica must be reachable and replicating: %.900s", rc->last.evidence);
+    } else {
+        const topo_instance *p = c->v[rc->last.primary];
+        if (p->reachable)
+            snprintf(refuse, sizeof(refuse), "the primary is reachable: a forced failover is for a primary that is "
+                     "gone (use 'myorch switchover')");
+        else if (rc->last.code == REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING && !m->force)
+            snprintf(refuse, sizeof(refuse), "replicas still replicate from the primary (%.900s): only the controller "
+                     "lost it; --force to fail over anyway", rc->last.evidence);
+    }
+    co = candidate_opts(rc, never, 64, m->to ? &target : NULL);
+    memset(&rank, 0, sizeof(rank));
+    if ((rc_ = rec_rank_candidates(c, rc->last.primary, &co, &rank, err, errlen)) < 0)
+        return rc_;
+    if (rank.chosen < 0) {
+        snprintf(err, errlen, "no replica can be promoted: %s", rank.reason);
+        rec_ranking_free(&rank);
+        return -EINVAL;
+    }
+    if (sw) {
+        const topo_instance *t = c->v[rank.v[rank.chosen].index];
+        double lag = topo_instance_lag_s(t);
+        if (!refuse[0] && (lag < 0 || lag > rc->cfg->switchover_max_lag_s)) {
+            char a[TOPO_ADDR_MAX];
+            if (lag < 0)
+                snprintf(refuse, sizeof(refuse), "the lag of %s is unknown", topo_addr_str(&t->addr, a, sizeof(a)));
+            else
+                snprintf(refuse, sizeof(refuse), "%s lags %.1f s, more than switchover_max_lag_s=%d",
+                         topo_addr_str(&t->addr, a, sizeof(a)), lag, rc->cfg->switchover_max_lag_s);
+        }
+        rank.needs_catchup = false; /* it catches up from the live primary itself */
+        rec_plan_opts po = plan_opts(rc, m->timeout_ms);
+        rc_ = rec_plan_switchover(c, rc->last.primary, &rank, &po, &plan, err, errlen);
+    } else {
+        rec_plan_opts po = plan_opts(rc, 0);
+        rc_ = rec_plan_failover(c, rc->last.primary, &rank, &po, &plan, err, errlen);
+    }
+    rec_ranking_free(&rank);
+    if (rc_ < 0)
+        return rc_;
+    if (add_hooks(rc, &plan) < 0) {
+        rec_plan_free(&plan);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+plan_ready:
+    would_refuse = refuse[0] ? refuse : NULL;
+    if (m->dry_run) {
+        char *txt = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&txt, &len);
+        if (f) {
+            rec_plan_print(&plan, f);
+            fclose(f);
+        }
+        *reply = json_pack("{s:b, s:b, s:o, s:s, s:s?}", "ok", 1, "dry_run", 1, "plan", rec_plan_to_json(&plan),
+                           "text", txt ? txt : "", "would_refuse", would_refuse);
+        free(txt);
+        rec_plan_free(&plan);
+        return 0;
+    }
+    if (would_refuse) {
+        snprintf(err, errlen, "%s refused: %s", m->kind, would_refuse);
+        rec_plan_free(&plan);
+        return -EPERM;
+    }
+    rc->pending_tag = tag;
+    rc->plan = plan;
+    if ((rc_ = launch(rc, "manual", wall_ms(), err, errlen)) < 0) {
+        rc->pending_tag = NULL;
+        return rc_;
+    }
+    return 1;
 }

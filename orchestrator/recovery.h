@@ -36,7 +36,28 @@ typedef struct {
     rec_emit_fn emit;
     void *user;
     int connect_timeout_ms;
+    const rec_exec_hooks *hooks;  /* hook steps (may be NULL) */
+    /* A manual operation finished: the answer for the operator who asked (tag). */
+    void (*manual_done)(void *user, void *tag, json_t *result);
 } rec_env;
+
+/* An operator's request (myorch switchover / failover / relocate). */
+typedef struct {
+    const char *kind;             /* "switchover" | "failover" | "relocate" */
+    const char *to;               /* switchover / failover target "host:port", NULL: the best */
+    const char *replica;          /* relocate: the replica to move */
+    const char *below;            /* relocate: its new source */
+    bool dry_run;                 /* only build and return the plan */
+    bool force;                   /* failover although replicas still replicate from the primary */
+    int timeout_ms;               /* switchover: bound for the target to catch up (0: apply_timeout_ms) */
+} rec_manual;
+
+/* A maintenance window (cluster-wide when instance is empty). */
+typedef struct {
+    char instance[TOPO_ADDR_MAX];
+    char reason[256];
+    int64_t started_ms, until_ms; /* wall; until 0 = open-ended */
+} rec_maintenance;
 
 typedef struct rec_cluster {
     rec_env *env;
@@ -64,6 +85,14 @@ typedef struct rec_cluster {
     rec_exec *job;
     rec_plan job_plan;
     int64_t job_next_ms;          /* monotonic: earliest next job */
+    char kind[16];                /* kind of the running operation */
+    bool manual;                  /* the running operation was asked for by an operator */
+    void *pending_tag;            /* who waits for its answer */
+    int64_t demote_started_ms;    /* switchover: when the old primary stopped taking writes */
+    int64_t writes_refused_ms;    /* switchover: demote start → new primary writable */
+    rec_maintenance maint[32];
+    size_t n_maint;
+    bool maint_reported;
     int64_t aftercare_from_ms;    /* monotonic: only snapshots taken after this count */
     char diverged_reported[TOPO_ADDR_MAX];
 } rec_cluster;
@@ -79,6 +108,19 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_ms);
 size_t rec_cluster_fds(const rec_cluster *rc, int *fds, size_t max);
 /* Read and handle executor messages. */
 void rec_cluster_io(rec_cluster *rc);
+
+/*
+ * An operator's request. Returns 0 with *reply for an immediate answer (a
+ * dry-run plan), 1 when the operation started (env->manual_done(tag) gets the
+ * answer when it ends), or -errno with err for a refusal.
+ */
+int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t **reply, char *err, size_t errlen);
+
+/* Begin (duration_s 0: until ended) or end maintenance of the cluster or one instance ("" / NULL). */
+int rec_cluster_maintenance(rec_cluster *rc, bool begin, const char *instance, const char *reason, int64_t duration_s,
+                            char *err, size_t errlen);
+/* Is the cluster (instance NULL) or that instance under maintenance now? */
+bool rec_cluster_in_maintenance(const rec_cluster *rc, const topo_addr *instance);
 
 /* Lift the anti-flap block. */
 int rec_cluster_ack(rec_cluster *rc);

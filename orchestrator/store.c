@@ -518,3 +518,95 @@ json_t *store_recoveries_json(store *s, const char *cluster, int64_t id, int lim
     }
     return arr;
 }
+
+/* ---- maintenance ------------------------------------------------------------------ */
+
+int store_maintenance_begin(store *s, const char *cluster, const char *instance, const char *reason,
+                            int64_t started_ms, int64_t until_ms)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (exec_stmt(s, "INSERT INTO maintenance (cluster, instance, reason, started_ms, until_ms) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5)", &st) < 0)
+        return -EIO;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, instance ? instance : "", -1, SQLITE_STATIC);
+    bind_text_or_null(st, 3, reason);
+    sqlite3_bind_int64(st, 4, started_ms);
+    if (until_ms)
+        sqlite3_bind_int64(st, 5, until_ms);
+    else
+        sqlite3_bind_null(st, 5);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_maintenance_end(store *s, const char *cluster, const char *instance, int64_t ended_ms)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (exec_stmt(s, "UPDATE maintenance SET ended_ms=?3 WHERE cluster=?1 AND instance=?2 AND ended_ms IS NULL",
+                  &st) < 0)
+        return -EIO;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, instance ? instance : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, ended_ms);
+    rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(s->db) : -EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_maintenance_load(store *s, const char *cluster, int64_t now_ms,
+                           void (*fn)(void *user, const char *instance, const char *reason, int64_t started_ms,
+                                      int64_t until_ms),
+                           void *user)
+{
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+    if (exec_stmt(s, "SELECT instance, reason, started_ms, until_ms FROM maintenance WHERE cluster=?1 "
+                     "AND ended_ms IS NULL AND (until_ms IS NULL OR until_ms > ?2) ORDER BY id", &st) < 0)
+        return -EIO;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_ms);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fn(user, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+           sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+        n++;
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* ---- availability ------------------------------------------------------------------ */
+
+int store_availability_add(store *s, const char *cluster, int64_t ts_ms, const char *state)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (exec_stmt(s, "INSERT INTO availability (cluster, ts_ms, state) VALUES (?1, ?2, ?3)", &st) < 0)
+        return -EIO;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ts_ms);
+    sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+json_t *store_availability_json(store *s, const char *cluster, int64_t since_ms)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    if (exec_stmt(s, "SELECT ts_ms, state FROM availability WHERE cluster=?1 AND ts_ms >= "
+                     "COALESCE((SELECT MAX(ts_ms) FROM availability WHERE cluster=?1 AND ts_ms <= ?2), ?2) "
+                     "ORDER BY ts_ms, rowid", &st) < 0)
+        return arr;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since_ms);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, json_pack("[I, s]", (json_int_t)sqlite3_column_int64(st, 0),
+                                             (const char *)sqlite3_column_text(st, 1)));
+    sqlite3_finalize(st);
+    return arr;
+}

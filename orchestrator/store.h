@@ -77,6 +77,21 @@ int store_recovery_ack(store *s, const char *cluster);
 /* Recoveries of a cluster (NULL: all), newest first, with steps when id > 0. */
 json_t *store_recoveries_json(store *s, const char *cluster, int64_t id, int limit);
 
+/* ---- maintenance windows ---- */
+int store_maintenance_begin(store *s, const char *cluster, const char *instance, const char *reason,
+                            int64_t started_ms, int64_t until_ms);
+int store_maintenance_end(store *s, const char *cluster, const char *instance, int64_t ended_ms);
+/* Open windows of a cluster: fn(user, instance, reason, started_ms, until_ms) for each. */
+int store_maintenance_load(store *s, const char *cluster, int64_t now_ms,
+                           void (*fn)(void *user, const char *instance, const char *reason, int64_t started_ms,
+                                      int64_t until_ms),
+                           void *user);
+
+/* ---- availability history ---- */
+int store_availability_add(store *s, const char *cluster, int64_t ts_ms, const char *state);
+/* Rows of a cluster from since_ms on (plus the last one before it), oldest first: [[ts_ms, state], ...]. */
+json_t *store_availability_json(store *s, const char *cluster, int64_t since_ms);
+
 /* Last error text of the database handle. */
 const char *store_errmsg(store *s);
 

@@ -78,3 +78,24 @@ CREATE TABLE IF NOT EXISTS recovery_steps (
     message      TEXT
 );
 CREATE INDEX IF NOT EXISTS recovery_steps_by_recovery ON recovery_steps (recovery_id, idx);
+
+-- Maintenance windows: automatic recovery is suppressed for the cluster (instance = '')
+-- or the instance is never promoted while one is open.
+CREATE TABLE IF NOT EXISTS maintenance (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    cluster     TEXT    NOT NULL,
+    instance    TEXT    NOT NULL DEFAULT '',
+    reason      TEXT,
+    started_ms  INTEGER NOT NULL,
+    until_ms    INTEGER,                  -- NULL: until ended
+    ended_ms    INTEGER
+);
+
+-- Write availability as the controller saw it: one row per change of state.
+-- state: up (a reachable writable primary), down (none), unmonitored (controller stopped).
+CREATE TABLE IF NOT EXISTS availability (
+    cluster  TEXT    NOT NULL,
+    ts_ms    INTEGER NOT NULL,
+    state    TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS availability_by_cluster ON availability (cluster, ts_ms);

@@ -314,11 +314,16 @@ static const cand_case cases[] = {
      .f = {{R2, 'e', UC ":5"}}},
 
     /* ---- catch-up from the most advanced, or refusal ---- */
-    {.name = "catch-up: most advanced is delayed",
-     .s = {OLD_MDB, {R2, P, .io = "0-1-15", .exec = "0-1-11", .delay = 3600}, {R3, P, .exec = "0-1-12"}},
+    {.name = "catch-up: most advanced is delayed and has applied what others lack",
+     .s = {OLD_MDB, {R2, P, .io = "0-1-15", .exec = "0-1-15", .delay = 3600}, {R3, P, .exec = "0-1-12"}},
      .order = R3 " " R2 "(delayed)", .most = R2, .chosen = R3, .catchup = true,
      .reason = "127.0.0.1:3 is the best eligible replica; it must first catch up from 127.0.0.1:2, "
                "which also has 0-1-13..15 (delayed by 3600 s (SQL_Delay))"},
+    {.name = "refused: most advanced is delayed and has not applied what others lack",
+     .s = {OLD_MDB, {R2, P, .io = "0-1-15", .exec = "0-1-11", .delay = 3600}, {R3, P, .exec = "0-1-12"}},
+     .order = R3 " " R2 "(delayed)", .most = R2,
+     .reason = "would lose transactions only 127.0.0.1:2 holds (0-1-13..15): it is delayed (SQL_Delay): it "
+               "applies what it received only after the delay"},
     {.name = "catch-up: most advanced is never_promote",
      .s = {OLD_MDB, {R2, P, .exec = "0-1-15"}, {R3, P, .exec = "0-1-12"}, {R4, P, .exec = "0-1-11"}},
      .never = {R2},

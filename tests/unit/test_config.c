@@ -215,6 +215,11 @@ static void check_defaults(const cfg_config *c, const char *dir)
     assert_int_equal(e->apply_timeout_ms, 10000);
     assert_int_equal(e->n_never_promote, 0);
     assert_int_equal(e->n_prefer, 0);
+    assert_int_equal(e->switchover_max_lag_s, 10);
+    assert_int_equal(e->switchover_max_trx_s, 10);
+    assert_int_equal(e->hook_timeout_ms, 10000);
+    for (int h = 0; h < CFG_N_HOOKS; h++)
+        assert_int_equal(e->n_hooks[h], 0);
 }
 
 static void check_failover_keys(const cfg_config *c, const char *dir)
@@ -232,6 +237,12 @@ static void check_failover_keys(const cfg_config *c, const char *dir)
     assert_int_equal(e->n_prefer, 1);
     assert_string_equal(e->prefer[0].host, "db2");
     assert_int_equal(e->prefer[0].port, 3310);
+    assert_int_equal(e->switchover_max_lag_s, 3);
+    assert_true(e->sla_target > 99.899 && e->sla_target < 99.901);
+    assert_int_equal(e->n_hooks[CFG_HOOK_POST_FAILOVER], 2);
+    assert_string_equal(e->hooks[CFG_HOOK_POST_FAILOVER][0], "/bin/true one");
+    assert_string_equal(e->hooks[CFG_HOOK_POST_FAILOVER][1], "/bin/echo 'two words'");
+    assert_int_equal(e->n_hooks[CFG_HOOK_PRE_FAILOVER], 0);
 }
 
 static void check_globals(const cfg_config *c, const char *dir)
@@ -380,7 +391,11 @@ static const struct cfg_case cases[] = {
     /* ---------------------------------------------------------- loads */
     { .title = "defaults", .ini = EAST, .files = { PASS_EAST }, .check = check_defaults },
     { .title = "failover keys", .ini = EAST "auto_failover = no\nfailover_block_s = 0\napply_timeout_ms = 500\n"
-      "never_promote = db3, [::1]:3307\nprefer = db2:3310\n", .files = { PASS_EAST }, .check = check_failover_keys },
+      "never_promote = db3, [::1]:3307\nprefer = db2:3310\nswitchover_max_lag_s = 3\nsla_target = 99.9\n"
+      "post_failover = /bin/true one\npost_failover = /bin/echo 'two words'\n", .files = { PASS_EAST },
+      .check = check_failover_keys },
+    { .title = "bad sla_target", .ini = EAST "sla_target = 100\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "sla_target" } },
     { .title = "bad auto_failover", .ini = EAST "auto_failover = maybe\n", .files = { PASS_EAST }, .rc = -EINVAL,
       .err = { "myorch.ini:5: bad value 'maybe' for auto_failover: expected yes or no" } },
     { .title = "bad never_promote entry", .ini = EAST "never_promote = db3:0\n", .files = { PASS_EAST }, .rc = -EINVAL,
@@ -486,8 +501,10 @@ static const struct cfg_case cases[] = {
       .ini = "[cluster.east]\nseeds = db1\nusr = myorch\n", .rc = -EINVAL,
       .err = { "myorch.ini:3: unknown key 'usr' in [cluster.east] (known keys: seeds, user, password, "
                "password_file, replication_user, replication_password, replication_password_file, "
-               "poll_interval_ms, lag_query, auto_failover, failover_block_s, apply_timeout_ms, "
-               "never_promote, prefer)",
+                           "poll_interval_ms, lag_query, auto_failover, failover_block_s, apply_timeout_ms, "
+               "never_promote, prefer, switchover_max_lag_s, switchover_max_trx_s, sla_target, "
+               "hook_timeout_ms, read_pool_max_lag_s, on_failure_detected, pre_failover, post_failover, "
+               "post_failover_failed, pre_switchover, post_switchover, on_topology_change)",
                "did you mean 'user'?" } },
     { .title = "key names are case-sensitive",
       .ini = "[cluster.east]\nSeeds = db1\n", .rc = -EINVAL,
