@@ -8,10 +8,12 @@ Stdlib only. See bench/failover_bench.md.
 
 Every run: a fresh lab of 3 mariadbd (tests/lab/lab.py: server 1 primary, 2 and 3
 GTID replicas, slave_net_timeout=2, heartbeat 1 s), a fresh state_dir and config,
-`myorch run` started and waited for until the analysis is "ok" (plus a settle
-delay), then the wall clock (time.time(), ms) is read immediately before
-os.kill(primary, SIGKILL|SIGSTOP). The recovery's audit (`myorch recoveries --json
---id N`, unix-ms wall clock written by the controller with gettimeofday) gives:
+`myorch run` started at a random offset and waited for until the analysis is "ok",
+a settle delay with random jitter (so the kill falls at a random phase of the
+controller's poll and of the replicas' heartbeat), then the wall clock
+(time.time_ns() // 10**6) is read immediately before os.kill(primary, SIGKILL or
+SIGSTOP). The recovery's audit (`myorch recoveries --json --id N`: unix-ms wall
+clock, written by the controller from gettimeofday) gives:
 
     detection  = detected_ms - kill_ms
     (a)        = promoted_ms - kill_ms            new primary writable
@@ -47,6 +49,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, 'tests', 'lab'))
 import lab  # noqa: E402
 
+HEARTBEAT_MS = 1000  # the lab's MASTER_HEARTBEAT_PERIOD (tests/lab/lab.py)
 SIGNAL = {'crash': signal.SIGKILL, 'hang': signal.SIGSTOP}
 SIGNAME = {'crash': 'SIGKILL', 'hang': 'SIGSTOP'}
 TARGETS = {  # from the issue: crash p50 <= 500 ms, p99 <= 1 s; hang <= 3 s (checked on p99 and max)
@@ -84,6 +87,9 @@ class Bench:
         self.args = args
         self.exe = os.path.join(args.build_dir, 'myorch')
         self.ports = random.SystemRandom()
+        # One common period of the poll and heartbeat timers (capped): the kill jitter.
+        self.jitter_ms = min(math.lcm(args.poll_interval_ms, HEARTBEAT_MS),
+                             max(5000, args.poll_interval_ms, HEARTBEAT_MS))
 
     # ---- CLI helpers -------------------------------------------------------
     def cli(self, config, *argv, timeout=10):
@@ -184,6 +190,10 @@ replication_user = repl
 replication_password_file = {L.repl_password_file}
 """)
             os.chmod(config, 0o600)
+            # The lab's replicas got their last event (and started their 1 s heartbeat
+            # timers) just before up() returned: start the controller, and with it its
+            # poll timer, at a random offset from them.
+            time.sleep(rng.uniform(0, max(a.poll_interval_ms, HEARTBEAT_MS) / 1000.0))
             logf = open(log_path, 'ab')
             proc = subprocess.Popen([self.exe, 'run', '-c', config], stdout=logf,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -202,8 +212,10 @@ replication_password_file = {L.repl_password_file}
                 if proc.poll() is not None:
                     raise RunError('myorch run exited %d' % proc.returncode) from None
                 raise
-            # Settle: steady-state probing, and a kill at a random phase of the poll cycle.
-            time.sleep(a.settle_s + rng.uniform(0, a.poll_interval_ms / 1000.0))
+            # Settle into steady-state probing, then kill at a random phase of both
+            # periodic timers that decide detection: the controller's poll and the
+            # replicas' heartbeat (their relative phase was randomized above).
+            time.sleep(a.settle_s + rng.uniform(0, self.jitter_ms / 1000.0))
             pid = L.server(1)['pid']
             sig = SIGNAL[mode]
             kill_ms = now_ms()
@@ -390,7 +402,8 @@ def main(argv=None):
     ap.add_argument('--connect-timeout-ms', type=int, default=800)
     ap.add_argument('--log-level', default='debug', choices=['error', 'warn', 'info', 'debug'])
     ap.add_argument('--settle-s', type=float, default=1.0,
-                    help='wait after analysis ok before the kill, plus a random 0..poll interval')
+                    help='wait after analysis ok before the kill, plus a random jitter over one '
+                         'common period of the poll interval and the 1 s replica heartbeat')
     ap.add_argument('--recovery-timeout-s', type=float, default=30.0)
     ap.add_argument('--seed', type=int, default=1, help='random seed of the settle jitter')
     ap.add_argument('--keep-dir', default=None,

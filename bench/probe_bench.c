@@ -9,10 +9,12 @@
  * (several per server: each is one monitored "instance" to the engine, with
  * its own held connection and the full probe batch). The program
  *
- *   1. reads VmRSS, adds the N targets and runs the engine until every target
- *      has completed one successful probe (or --connect-wait-s passes: then it
- *      reports how many did not and why, and exits 1);
- *   2. reads VmRSS again: (after - before) / N is the memory per instance;
+ *   1. reads VmRSS (after touching its own buffers), adds the N targets and
+ *      runs the engine until every target has completed one successful probe
+ *      (or --connect-wait-s passes: then it reports how many did not and why,
+ *      and exits 1);
+ *   2. reads VmRSS again: (after - before) / N is the memory per instance
+ *      (engine target + client library connection, all in this process);
  *   3. runs --warmup-s seconds unmeasured, then --seconds measured: probes ok
  *      and failed (counted in the result callback), wall time, and this
  *      process's CPU time (getrusage RUSAGE_SELF, user + sys) over the window.

@@ -271,12 +271,57 @@ static int check_program(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * The kernel runs ELF binaries and "#!" scripts; anything else fails with ENOEXEC
+ * (no shell fallback here). Checked before spawning, for a clear message whatever
+ * way the exec error would come back (valgrind turns posix_spawn's vfork into a
+ * fork and the child then just exits 127). An unreadable file is left to exec.
+ */
+static int check_format(const char *path, char *err, size_t errlen)
+{
+    char head[256], interp[sizeof head];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+    size_t i = 2, k = 0;
+
+    if (fd < 0)
+        return 0;
+    do
+        n = read(fd, head, sizeof head - 1);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n < 0)
+        return 0;
+    head[n] = '\0';
+    if (n >= 4 && memcmp(head, "\177ELF", 4) == 0)
+        return 0;
+    if (n < 2 || head[0] != '#' || head[1] != '!') {
+        set_err(err, errlen, "%s: not a program (a script needs a #! line)", path);
+        return -ENOEXEC;
+    }
+    while (head[i] == ' ' || head[i] == '\t')
+        i++;
+    while (head[i] && !is_blank(head[i]) && head[i] != '\r')
+        interp[k++] = head[i++];
+    interp[k] = '\0';
+    if (!k || interp[0] != '/') {
+        set_err(err, errlen, "%s: its #! line names no absolute interpreter", path);
+        return -ENOEXEC;
+    }
+    if ((rc = check_program(interp, NULL, 0)) < 0) {
+        set_err(err, errlen, "%s: its #! interpreter %s %s", path, interp,
+                rc == -ENOENT ? "was not found" : "is not executable");
+        return rc;
+    }
+    return 0;
+}
+
 /* The program to execute: argv0 itself when it has a '/', else the first match in search_path. */
 static int find_program(const char *argv0, const char *search_path, char *out, size_t outlen, char *err,
                         size_t errlen)
 {
     const char *dir = search_path;
-    int first_err = 0;
+    int first_err = 0, rc;
     char why[256] = "";
 
     if (strchr(argv0, '/')) {
@@ -285,7 +330,8 @@ static int find_program(const char *argv0, const char *search_path, char *out, s
             return -ENAMETOOLONG;
         }
         strcpy(out, argv0);
-        return check_program(out, err, errlen);
+        rc = check_program(out, err, errlen);
+        return rc < 0 ? rc : check_format(out, err, errlen);
     }
     while (dir) {
         const char *end = strchr(dir, ':');
@@ -295,9 +341,9 @@ static int find_program(const char *argv0, const char *search_path, char *out, s
             struct stat st;
             if (stat(out, &st) == 0) {
                 char e2[256];
-                int rc = check_program(out, e2, sizeof e2);
+                rc = check_program(out, e2, sizeof e2);
                 if (rc == 0)
-                    return 0;
+                    return check_format(out, err, errlen);
                 if (!first_err) {      /* remember why the first match failed; keep searching */
                     first_err = rc;
                     snprintf(why, sizeof why, "%s", e2);
@@ -353,12 +399,19 @@ static int make_pipe(int fds[2])
     return 0;
 }
 
+/* A pidfd (Linux 5.3+) tells the exit without polling; -1 → waitid(WNOWAIT) polling. */
 static int open_pidfd(pid_t pid)
 {
 #ifdef SYS_pidfd_open
-    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    static _Atomic int unsupported;     /* ENOSYS once (old kernel, valgrind): never ask again */
+    int fd;
+    if (unsupported)
+        return -1;
+    fd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (fd >= 0)
         fcntl(fd, F_SETFD, FD_CLOEXEC);
+    else if (errno == ENOSYS)
+        unsupported = 1;
     return fd;
 #else
     (void)pid;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "topology/dialect.h"
+#include "topology/gtid.h"
 
 #define MAX_CONNS 64
 
@@ -327,9 +328,9 @@ static int change_source(worker *w, const rec_server *t, const rec_server *src, 
         /* Never echo the statement: it holds the replication password. */
         char *p = strstr(msg, "': ");
         char as[TOPO_ADDR_MAX];
-        snprintf(sql, sizeof(sql), "%s: CHANGE MASTER failed%s", topo_addr_str(&t->addr, as, sizeof(as)),
+        snprintf(sql, sizeof(sql), "%s: CHANGE MASTER failed%.1200s", topo_addr_str(&t->addr, as, sizeof(as)),
                  p ? p + 1 : "");
-        snprintf(msg, len, "%s", sql);
+        snprintf(msg, len, "%.1500s", sql);
         return -1;
     }
     dialect_sql_start_replica(t->flavor, t->major, t->minor, t->patch, sql, sizeof(sql));
@@ -481,6 +482,49 @@ static int step_fence(worker *w, const rec_step *s, int64_t dl, char *msg, size_
     return 0;
 }
 
+/*
+ * Relocate: what the replica applied from upstream must be (or, within the
+ * step's time, become) part of the new source's binary log; otherwise the new
+ * source could not serve it. Read fresh from both servers, not from snapshots.
+ */
+static int step_check_source(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+{
+    bool mysql = s->target.flavor == TOPO_FLAVOR_MYSQL;
+    char mine[4096], theirs[4096], as[TOPO_ADDR_MAX];
+    gtid_kind kind = mysql ? GTID_KIND_MYSQL : GTID_KIND_MARIADB;
+    if (query_value(w, &s->target.addr, mysql ? "SELECT @@GLOBAL.gtid_executed" : "SELECT @@GLOBAL.gtid_slave_pos", dl,
+                    mine, sizeof(mine), msg, len) < 0)
+        return -1;
+    for (;;) {
+        char *extra = NULL, e2[256];
+        if (query_value(w, &s->source.addr,
+                        s->source.flavor == TOPO_FLAVOR_MYSQL ? "SELECT @@GLOBAL.gtid_executed"
+                                                              : "SELECT @@GLOBAL.gtid_binlog_pos",
+                        dl, theirs, sizeof(theirs), msg, len) < 0)
+            return -1;
+        if (gtid_text_errant(kind, mine, theirs, &extra, e2, sizeof(e2)) < 0) {
+            snprintf(msg, len, "cannot compare positions: %s", e2);
+            free(extra);
+            return -1;
+        }
+        if (!*extra) {
+            free(extra);
+            snprintf(msg, len, "%s has everything %s applied", topo_addr_str(&s->source.addr, as, sizeof(as)),
+                     topo_addr_str(&s->target.addr, theirs, sizeof(theirs)));
+            return 0;
+        }
+        if (mono_ms() + 100 >= dl) {
+            snprintf(msg, len, "%s lacks transactions %s has: %.1000s (it could not serve them; relocate refused)",
+                     topo_addr_str(&s->source.addr, as, sizeof(as)),
+                     topo_addr_str(&s->target.addr, theirs, sizeof(theirs)), extra);
+            free(extra);
+            return -1;
+        }
+        free(extra);
+        usleep(100 * 1000); /* a source replicating from upstream may still be catching up */
+    }
+}
+
 /* Switchover: refuse while a write transaction has been running longer than the bound. */
 static int step_check_trx(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
 {
@@ -521,7 +565,7 @@ static int step_demote(worker *w, const rec_step *s, int64_t dl, char *msg, size
                                                           : "SELECT @@GLOBAL.gtid_binlog_pos",
                     dl, w->frozen_gtid, sizeof(w->frozen_gtid), msg, len) < 0)
         return -1;
-    snprintf(msg, len, "%s read-only, %d client session%s ended, final position %s",
+    snprintf(msg, len, "%s read-only, %d client session%s ended, final position %.1200s",
              topo_addr_str(&s->target.addr, as, sizeof(as)), killed, killed == 1 ? "" : "s",
              w->frozen_gtid[0] ? w->frozen_gtid : "(empty)");
     return 0;
@@ -563,8 +607,8 @@ static void emit(worker *w, rec_exec_msg_kind kind, int step, int ok, const char
     m.step = step;
     m.ok = ok;
     m.at_ms = wall_ms();
-    snprintf(m.message, sizeof(m.message), "%s", msg ? msg : "");
-    snprintf(m.gtid, sizeof(m.gtid), "%s", gtid ? gtid : "");
+    snprintf(m.message, sizeof(m.message), "%.1535s", msg ? msg : "");
+    snprintf(m.gtid, sizeof(m.gtid), "%.1535s", gtid ? gtid : "");
     w->emit(w->user, &m);
 }
 
@@ -606,6 +650,9 @@ static void run_plan(worker *w)
             break;
         case REC_STEP_HOOK:
             rc = step_hook(w, s, msg, sizeof(msg));
+            break;
+        case REC_STEP_CHECK_SOURCE:
+            rc = step_check_source(w, s, dl, msg, sizeof(msg));
             break;
         }
         if (rc != 0)

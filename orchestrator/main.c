@@ -9,6 +9,7 @@
  *   4 the configuration is invalid
  */
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <mysql.h>
@@ -55,6 +56,11 @@ static void usage_main(FILE *out)
             "  topology       show the replication tree of each cluster\n"
             "  events         follow the controller's event stream\n"
             "  discover       one-shot discovery from a seed, without a controller\n"
+            "  switchover     graceful switchover to a replica (primary alive)\n"
+            "  failover       forced failover (primary gone)\n"
+            "  relocate       move a replica below another server\n"
+            "  maintenance    begin/end a maintenance window (suppresses automatic recovery)\n"
+            "  report         availability report: downtime, MTBF, MTTR, SLA budget\n"
             "  recoveries     the recovery audit (failovers, their steps and timings)\n"
             "  ack            lift a cluster's anti-flap block after a recovery\n"
             "  version        print the version\n"
@@ -547,6 +553,298 @@ static int cmd_recoveries(int argc, char **argv)
     return 0;
 }
 
+/* ---- operator commands: switchover, failover, relocate, maintenance, report ---------- */
+
+/* Pull "--name VALUE" (or --flag) options the common parser does not know out of argv. */
+static const char *take_opt(int *argc, char **argv, const char *name, bool has_value, bool *present)
+{
+    for (int k = 1; k < *argc; k++) {
+        if (strcmp(argv[k], name) != 0)
+            continue;
+        const char *v = NULL;
+        int drop = 1;
+        if (has_value) {
+            if (k + 1 >= *argc)
+                return (const char *)-1;
+            v = argv[k + 1];
+            drop = 2;
+        }
+        for (int j = k; j + drop <= *argc; j++)
+            argv[j] = argv[j + drop];
+        *argc -= drop;
+        if (present)
+            *present = true;
+        return v ? v : "";
+    }
+    return NULL;
+}
+
+static void print_manual_result(const char *cmd, json_t *r)
+{
+    const char *lost = json_string_value(json_object_get(r, "lost_gtids"));
+    printf("%s #%lld %s: %s → %s", cmd, (long long)json_integer_value(json_object_get(r, "recovery_id")),
+           json_string_value(json_object_get(r, "state")), json_string_value(json_object_get(r, "old_primary")),
+           json_string_value(json_object_get(r, "new_primary")));
+    if (json_integer_value(json_object_get(r, "writes_refused_ms")) > 0)
+        printf("; writes refused for %lld ms", (long long)json_integer_value(json_object_get(r, "writes_refused_ms")));
+    if (lost)
+        printf("; lost transactions: %s", *lost ? lost : "none");
+    printf("\n");
+}
+
+static int cmd_operation(const char *cmd, int argc, char **argv)
+{
+    client_args a = {0};
+    json_t *reply = NULL, *req;
+    bool dry = false, force = false;
+    const char *to = NULL, *replica = NULL, *below = NULL, *tmo = NULL;
+    int timeout_ms = 0, rc;
+    char help[2048];
+    bool sw = !strcmp(cmd, "switchover"), rl = !strcmp(cmd, "relocate");
+
+    if (!rl) {
+        to = take_opt(&argc, argv, "--to", true, NULL);
+        take_opt(&argc, argv, "--dry-run", false, &dry);
+    }
+    if (!strcmp(cmd, "failover"))
+        take_opt(&argc, argv, "--force", false, &force);
+    if (rl) {
+        replica = take_opt(&argc, argv, "--replica", true, NULL);
+        below = take_opt(&argc, argv, "--below", true, NULL);
+        take_opt(&argc, argv, "--dry-run", false, &dry);
+    }
+    if (sw && (tmo = take_opt(&argc, argv, "--timeout-ms", true, NULL)) != NULL && tmo != (const char *)-1 &&
+        parse_int_arg(cmd, "--timeout-ms", tmo, 1, 3600000, &timeout_ms) < 0)
+        return EXIT_USAGE;
+    if (to == (const char *)-1 || replica == (const char *)-1 || below == (const char *)-1 || tmo == (const char *)-1)
+        return bad_usage(cmd, "an option is missing its value");
+    if (sw)
+        snprintf(help, sizeof(help),
+                 "usage: myorch switchover --cluster NAME [--to HOST:PORT] [--dry-run] [--timeout-ms N] [--json]\n\n"
+                 "Graceful switchover, primary alive. Refused with the reason unless every replica is\n"
+                 "reachable and replicating, the target is not errant or delayed and lags less than\n"
+                 "switchover_max_lag_s, and no write transaction runs longer than switchover_max_trx_s.\n"
+                 "Then: pre_switchover hooks, old primary read-only with client sessions ended, the target\n"
+                 "applies its final position (within --timeout-ms), is promoted, the other replicas and the\n"
+                 "old primary replicate from it, post_switchover hooks. A failure before the promotion rolls\n"
+                 "back (the old primary is writable again). Without --to, the best candidate.\n"
+                 "      --dry-run       print the plan, change nothing\n"
+                 "      --timeout-ms N  bound for the target to catch up (default: apply_timeout_ms)\n%s",
+                 CLIENT_OPTS_HELP);
+    else if (rl)
+        snprintf(help, sizeof(help),
+                 "usage: myorch relocate --replica HOST:PORT --below HOST:PORT [--dry-run] [--json]\n\n"
+                 "Move a replica under another server by GTID. Refused when the new source lacks\n"
+                 "transactions the replica has, has no binary log, or would make a cycle.\n%s",
+                 CLIENT_OPTS_HELP);
+    else
+        snprintf(help, sizeof(help),
+                 "usage: myorch failover --cluster NAME [--to HOST:PORT] [--dry-run] [--force] [--json]\n\n"
+                 "Forced failover when the primary is gone, with the same safety rules as automatic\n"
+                 "failover (candidate ranking, no dropped transactions, fencing). Refused while the\n"
+                 "primary is reachable; refused while replicas still replicate from it unless --force.\n"
+                 "Ignores the anti-flap block and auto_failover = no.\n"
+                 "      --dry-run       print the plan, change nothing\n%s",
+                 CLIENT_OPTS_HELP);
+    rc = parse_client_args(cmd, argc, argv, &a, true, help);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    /* Without --cluster the daemon picks its only cluster, or says which are known. */
+    if (rl && (!replica || !below))
+        return bad_usage(cmd, "--replica HOST:PORT and --below HOST:PORT are required");
+    req = json_pack("{s:s, s:b, s:b, s:i}", "cmd", cmd, "dry_run", dry, "force", force, "timeout_ms", timeout_ms);
+    if (a.cluster)
+        json_object_set_new(req, "cluster", json_string(a.cluster));
+    if (to)
+        json_object_set_new(req, "to", json_string(to));
+    if (replica)
+        json_object_set_new(req, "replica", json_string(replica));
+    if (below)
+        json_object_set_new(req, "below", json_string(below));
+    /* The answer comes when the operation has finished: wait long enough. */
+    if (a.timeout_ms == 5000)
+        a.timeout_ms = 120000 + timeout_ms;
+    if ((rc = call_daemon(cmd, &a, req, &reply)))
+        return rc;
+    if (a.json) {
+        print_json(reply);
+    } else if (json_is_true(json_object_get(reply, "dry_run"))) {
+        const char *w = json_string_value(json_object_get(reply, "would_refuse"));
+        printf("%s", json_string_value(json_object_get(reply, "text")));
+        printf("(dry run: nothing was changed)\n");
+        if (w)
+            printf("note: it would be refused now: %s\n", w);
+    } else {
+        print_manual_result(cmd, reply);
+    }
+    rc = json_is_true(json_object_get(reply, "ok")) ? 0 : EXIT_OP_FAILED;
+    if (rc && !a.json)
+        fprintf(stderr, "myorch %s: %s\n", cmd,
+                json_string_value(json_object_get(reply, "error")) ? json_string_value(json_object_get(reply, "error"))
+                                                                   : "failed");
+    json_decref(reply);
+    return rc;
+}
+
+/* "30m", "2h", "45s", "90" (seconds) → seconds. */
+static int parse_duration(const char *v, int64_t *out)
+{
+    char *end;
+    long long n;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (!*v || errno || n <= 0 || end == v)
+        return -1;
+    switch (*end) {
+    case '\0': case 's': break;
+    case 'm': n *= 60; break;
+    case 'h': n *= 3600; break;
+    case 'd': n *= 86400; break;
+    default: return -1;
+    }
+    if (*end && end[1])
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int cmd_maintenance(int argc, char **argv)
+{
+    client_args a = {0};
+    json_t *reply = NULL, *req;
+    const char *instance = NULL, *reason = NULL, *dur = NULL, *action;
+    int64_t duration = 0;
+    int rc;
+    if (argc < 2 || (strcmp(argv[1], "begin") && strcmp(argv[1], "end") && strcmp(argv[1], "--help") && strcmp(argv[1], "-h")))
+        return bad_usage("maintenance", "expected 'begin' or 'end'");
+    action = argv[1];
+    if (action[0] != '-') {
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
+    instance = take_opt(&argc, argv, "--instance", true, NULL);
+    reason = take_opt(&argc, argv, "--reason", true, NULL);
+    dur = take_opt(&argc, argv, "--duration", true, NULL);
+    if (instance == (const char *)-1 || reason == (const char *)-1 || dur == (const char *)-1)
+        return bad_usage("maintenance", "an option is missing its value");
+    if (dur && parse_duration(dur, &duration) < 0)
+        return bad_usage("maintenance", "--duration expects a time like 90s, 30m, 2h or 1d, not '%s'", dur);
+    rc = parse_client_args("maintenance", argc, argv, &a, true,
+                           "usage: myorch maintenance begin|end --cluster NAME|--instance HOST:PORT [--reason TEXT] "
+                           "[--duration 30m]\n\n"
+                           "A maintenance window suppresses automatic recovery of the cluster (or, for one instance:\n"
+                           "never promotes it, and no automatic recovery while it is the primary). Windows are listed\n"
+                           "in 'myorch status'; they end with 'maintenance end' or after --duration.\n" CLIENT_OPTS_HELP);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (action[0] == '-')
+        return 0;
+    if (!a.cluster && !instance)
+        return bad_usage("maintenance", "--cluster NAME or --instance HOST:PORT is required");
+    req = json_pack("{s:s, s:s, s:I}", "cmd", "maintenance", "action", action, "duration_s", (json_int_t)duration);
+    if (a.cluster)
+        json_object_set_new(req, "cluster", json_string(a.cluster));
+    if (instance)
+        json_object_set_new(req, "instance", json_string(instance));
+    if (reason)
+        json_object_set_new(req, "reason", json_string(reason));
+    if ((rc = call_daemon("maintenance", &a, req, &reply)))
+        return rc;
+    if (a.json)
+        print_json(reply);
+    else
+        printf("maintenance %s: %s%s%s\n", !strcmp(action, "begin") ? "begun" : "ended",
+               instance ? instance : "cluster ", instance ? "" : json_string_value(json_object_get(reply, "cluster")),
+               reason && !strcmp(action, "begin") ? "" : "");
+    json_decref(reply);
+    return 0;
+}
+
+static void fmt_duration(double s, char *buf, size_t len)
+{
+    if (s < 0)
+        snprintf(buf, len, "-");
+    else if (s < 120)
+        snprintf(buf, len, "%.1f s", s);
+    else if (s < 7200)
+        snprintf(buf, len, "%.1f min", s / 60);
+    else if (s < 172800)
+        snprintf(buf, len, "%.1f h", s / 3600);
+    else
+        snprintf(buf, len, "%.1f d", s / 86400);
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    client_args a = {0};
+    json_t *reply = NULL, *req, *c;
+    const char *since = take_opt(&argc, argv, "--since", true, NULL);
+    int64_t since_ms = 0;
+    size_t i;
+    int rc;
+    if (since == (const char *)-1)
+        return bad_usage("report", "--since needs a date");
+    if (since) {
+        struct tm tm;
+        char *end;
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(since, "%Y-%m-%d %H:%M:%S", &tm);
+        if (!end || *end) {
+            memset(&tm, 0, sizeof(tm));
+            end = strptime(since, "%Y-%m-%d", &tm);
+        }
+        if (!end || *end)
+            return bad_usage("report", "--since expects YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS' (UTC), not '%s'", since);
+        since_ms = (int64_t)timegm(&tm) * 1000;
+    }
+    rc = parse_client_args("report", argc, argv, &a, true,
+                           "usage: myorch report [--cluster NAME] [--since DATE] [--json]\n\n"
+                           "Write availability of each cluster as the controller measured it since monitoring began\n"
+                           "(or since DATE, UTC): monitored time, downtime, failures, MTBF, MTTR, the model\n"
+                           "availability A = mu/(lambda+mu) from them, the SLA target (sla_target) and the\n"
+                           "downtime budget left. Time the controller was not running is not counted.\n" CLIENT_OPTS_HELP);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    req = json_pack("{s:s, s:I}", "cmd", "report", "since_ms", (json_int_t)since_ms);
+    if (a.cluster)
+        json_object_set_new(req, "cluster", json_string(a.cluster));
+    if ((rc = call_daemon("report", &a, req, &reply)))
+        return rc;
+    if (a.json) {
+        print_json(reply);
+    } else {
+        json_array_foreach(json_object_get(reply, "clusters"), i, c) {
+            char mon[32], down[32], mtbf[32], mttr[32], left[32];
+            double av = json_number_value(json_object_get(c, "availability_pct"));
+            double model = json_number_value(json_object_get(c, "model_availability_pct"));
+            fmt_duration(json_number_value(json_object_get(c, "monitored_s")), mon, sizeof(mon));
+            fmt_duration(json_number_value(json_object_get(c, "down_s")), down, sizeof(down));
+            fmt_duration(json_number_value(json_object_get(c, "mtbf_s")), mtbf, sizeof(mtbf));
+            fmt_duration(json_number_value(json_object_get(c, "mttr_s")), mttr, sizeof(mttr));
+            fmt_duration(fabs(json_number_value(json_object_get(c, "budget_left_s"))), left, sizeof(left));
+            printf("cluster %s\n", json_string_value(json_object_get(c, "name") ? json_object_get(c, "name")
+                                                                                 : json_object_get(c, "cluster")));
+            printf("  monitored           %s\n", mon);
+            if (av >= 0)
+                printf("  write availability  %.4f %%\n", av);
+            else
+                printf("  write availability  -\n");
+            printf("  downtime            %s in %lld failure%s\n", down,
+                   (long long)json_integer_value(json_object_get(c, "failures")),
+                   json_integer_value(json_object_get(c, "failures")) == 1 ? "" : "s");
+            printf("  MTBF / MTTR         %s / %s\n", mtbf, mttr);
+            if (model >= 0)
+                printf("  model A = mu/(lambda+mu)  %.4f %%\n", model);
+            printf("  SLA target          %.3f %%, downtime budget %s %s\n",
+                   json_number_value(json_object_get(c, "sla_target_pct")), left,
+                   json_number_value(json_object_get(c, "budget_left_s")) >= 0 ? "left" : "OVER");
+        }
+    }
+    json_decref(reply);
+    return 0;
+}
+
 /* ---- discover ------------------------------------------------------------------- */
 
 typedef struct {
@@ -776,6 +1074,12 @@ int main(int argc, char **argv)
         rc = cmd_ack(argc, argv);
     else if (!strcmp(cmd, "recoveries"))
         rc = cmd_recoveries(argc, argv);
+    else if (!strcmp(cmd, "switchover") || !strcmp(cmd, "failover") || !strcmp(cmd, "relocate"))
+        rc = cmd_operation(cmd, argc, argv);
+    else if (!strcmp(cmd, "maintenance"))
+        rc = cmd_maintenance(argc, argv);
+    else if (!strcmp(cmd, "report"))
+        rc = cmd_report(argc, argv);
     else {
         fprintf(stderr, "myorch: unknown command '%s'\n\n", cmd);
         usage_main(stderr);

@@ -16,6 +16,7 @@ static const char *const step_names[] = {
     [REC_STEP_REJOIN] = "rejoin",         [REC_STEP_CHECK_TRX] = "check-trx",
     [REC_STEP_DEMOTE] = "demote",         [REC_STEP_WAIT_CAUGHT_UP] = "wait-caught-up",
     [REC_STEP_UNDEMOTE] = "undemote",     [REC_STEP_HOOK] = "hook",
+    [REC_STEP_CHECK_SOURCE] = "check-source",
 };
 
 const char *rec_step_name(rec_step_kind k)
@@ -321,6 +322,10 @@ int rec_plan_relocate(const topo_cluster *c, int replica, int new_source, const 
     snprintf(out->kind, sizeof(out->kind), "relocate");
     server_of(c->v[replica], &out->old_primary);
     server_of(c->v[new_source], &out->new_primary);
+    if (!(s = add_step(out, REC_STEP_CHECK_SOURCE, c->v[replica])))
+        goto fail;
+    server_of(c->v[new_source], &s->source);
+    s->timeout_ms = 3000;
     if (!(s = add_step(out, REC_STEP_REPOINT, c->v[replica])))
         goto fail;
     server_of(c->v[new_source], &s->source);
@@ -391,6 +396,7 @@ void rec_step_describe(const rec_step *s, char *buf, size_t len)
     case REC_STEP_CATCH_UP:
     case REC_STEP_REJOIN:
     case REC_STEP_WAIT_CAUGHT_UP:
+    case REC_STEP_CHECK_SOURCE:
         n = snprintf(buf, len, "%s → %s", t, topo_addr_str(&s->source.addr, src, sizeof(src)));
         break;
     default:

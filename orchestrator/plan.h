@@ -47,6 +47,7 @@ typedef enum {
     REC_STEP_WAIT_CAUGHT_UP,    /* switchover: target applies the old primary's final position (bounded) */
     REC_STEP_UNDEMOTE,          /* rollback: the old primary writable again */
     REC_STEP_HOOK,              /* run a hook point's commands (hook = its name); pre hooks can veto */
+    REC_STEP_CHECK_SOURCE,      /* relocate: the new source has (or soon has) everything the replica applied */
 } rec_step_kind;
 
 /* What the executor needs to talk to a server without the cluster model. */

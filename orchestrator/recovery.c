@@ -828,20 +828,11 @@ static int lookup(rec_cluster *rc, const char *text, const char *what, char *err
     return i;
 }
 
-static const char *pos_of(const topo_snapshot *s)
-{
-    if (s->flavor == TOPO_FLAVOR_MYSQL)
-        return s->gtid_executed;
-    return s->gtid_binlog_pos;
-}
-
 static int build_relocate(rec_cluster *rc, const rec_manual *m, rec_plan *plan, char *err, size_t errlen)
 {
     topo_cluster *c = &rc->mc->model;
     int ri, si;
     topo_instance *r, *src;
-    char *extra = NULL, e2[256];
-    const char *rpos, *spos;
     rec_plan_opts po = plan_opts(rc, 0);
 
     if (!m->replica || !m->below) {
@@ -875,22 +866,8 @@ static int build_relocate(rec_cluster *rc, const rec_manual *m, rec_plan *plan, 
                  !src->snap.log_bin ? "binary log off" : "log_slave_updates off (it does not log what it replicates)");
         return -EINVAL;
     }
-    rpos = r->snap.flavor == TOPO_FLAVOR_MYSQL ? r->snap.gtid_executed
-           : r->snap.gtid_slave_pos              ? r->snap.gtid_slave_pos
-                                                 : r->snap.gtid_current_pos;
-    spos = pos_of(&src->snap);
-    if (gtid_text_errant(kind_of(r->snap.flavor), rpos ? rpos : "", spos ? spos : "", &extra, e2, sizeof(e2)) < 0) {
-        snprintf(err, errlen, "cannot compare GTID positions: %s", e2);
-        free(extra);
-        return -EINVAL;
-    }
-    if (extra && *extra) {
-        snprintf(err, errlen, "%s lacks transactions %s has: %s (it could not serve them; relocate refused)", m->below,
-                 m->replica, extra);
-        free(extra);
-        return -EINVAL;
-    }
-    free(extra);
+    /* Whether the new source has what the replica applied is checked at run time
+     * (check-source step): snapshots of two servers are not taken at the same moment. */
     return rec_plan_relocate(c, ri, si, &po, plan, err, errlen);
 }
 

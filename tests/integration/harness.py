@@ -14,6 +14,7 @@ import tempfile
 import time
 import unittest
 
+
 SRC = os.environ.get('MYORCH_SRC') or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(SRC, 'tests', 'lab'))
 import lab  # noqa: E402
@@ -132,3 +133,128 @@ class LabTestCase(unittest.TestCase):
 
 def main():
     unittest.main(verbosity=2)
+
+
+class ClusterTest(unittest.TestCase):
+    """A fresh lab and controller per test; helpers to check the cluster from outside."""
+    SERVERS = 3
+    EXTRA_CLUSTER = ''
+    SEMI_SYNC = False
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='myorch-fo-')
+        self.lab = lab.Lab(os.path.join(self.tmp, 'lab'), base_port=lab.free_base_port(count=8))
+        self.lab.up(servers=self.SERVERS, semi_sync=self.SEMI_SYNC)
+        self.config = os.path.join(self.tmp, 'myorch.ini')
+        with open(self.config, 'w') as f:
+            f.write(f"""[myorch]
+state_dir = {self.tmp}/state
+poll_interval_ms = 300
+read_timeout_ms = 800
+connect_timeout_ms = 800
+log_level = debug
+
+[cluster.lab]
+seeds = {self.lab.addr(2)}
+user = myorch
+password_file = {self.lab.myorch_password_file}
+replication_user = repl
+replication_password_file = {self.lab.repl_password_file}
+{self.EXTRA_CLUSTER}
+""")
+        os.chmod(self.config, 0o600)
+        self.lab.sql(1, 'CREATE TABLE IF NOT EXISTS lab.seq (n BIGINT PRIMARY KEY)')
+        self.d = Daemon(self.config)
+        wait_for(lambda: self.d.topology()['reachable'] == self.SERVERS, what='lab discovered')
+        wait_for(lambda: self.status()['recovery']['analysis'] == 'ok', what='analysis ok')
+
+    def tearDown(self):
+        rc = self.d.stop()
+        failed = any(e for e in (getattr(self._outcome, 'errors', None) or []) if e[1]) if hasattr(self, '_outcome') else False
+        if rc != 0 or os.environ.get('MYORCH_SHOW_LOG'):
+            sys.stderr.write(self.d.log_text()[-6000:])
+        self.lab.down()
+        if not os.environ.get('MYORCH_KEEP_TMP'):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(rc, 0, 'myorch run did not stop cleanly')
+        del failed
+
+    # ---- helpers -------------------------------------------------------------
+    def status(self):
+        return json.loads(myorch('status', '-c', self.config, '--json', check=True).stdout)['clusters'][0]
+
+    def recoveries(self):
+        return json.loads(myorch('recoveries', '-c', self.config, '--json', check=True).stdout)['recoveries']
+
+    def recovery(self, rid):
+        return json.loads(myorch('recoveries', '-c', self.config, '--json', '--id', str(rid), check=True).stdout)['recoveries'][0]
+
+    def insert(self, i, first, count):
+        vals = ','.join('(%d)' % n for n in range(first, first + count))
+        self.lab.sql(i, 'INSERT INTO lab.seq (n) VALUES ' + vals)
+
+    def alive(self, i):
+        return self.lab._alive(i) and lab._proc_state(self.lab.server(i)['pid']) not in ('T', 't')
+
+    def healthy(self, expect_primary=None):
+        """Exactly one writable server among the live ones; every other live one replicates from it."""
+        live = [i for i in self.lab.indexes if self.alive(i)]
+        writable = [i for i in live if self.lab.sql_value(i, 'SELECT @@read_only') == '0']
+        if len(writable) != 1:
+            return None
+        p = writable[0]
+        if expect_primary is not None and p != expect_primary:
+            return None
+        for i in live:
+            if i == p:
+                continue
+            st = self.lab.sql(i, 'SHOW SLAVE STATUS', dicts=True)
+            if not st:
+                return None
+            st = st[0]
+            if int(st['Master_Port']) != self.lab.port(p) or st['Slave_IO_Running'] != 'Yes' or st['Slave_SQL_Running'] != 'Yes':
+                return None
+        return p
+
+    def wait_healthy(self, expect_primary=None, timeout=30):
+        return wait_for(lambda: self.healthy(expect_primary), timeout=timeout, interval=0.1,
+                        what='one writable primary and every live replica replicating from it')
+
+    def wait_recovery_done(self, n=1, timeout=30):
+        def done():
+            r = self.recoveries()
+            return r if len(r) >= n and r[0]['state'] != 'running' else None
+        return wait_for(done, timeout=timeout, what='recovery %d finished' % n)[0]
+
+    def count(self, i):
+        return int(self.lab.sql_value(i, 'SELECT COUNT(*) FROM lab.seq'))
+
+
+
+
+    def seqwriter(self, out, follow=True, targets=None, rate=0):
+        """Start tests/tools/seqwriter against the lab (all servers, --follow the writable one)."""
+        tool = os.path.join(os.environ.get('MYORCH_BUILD') or os.path.dirname(MYORCH), 'seqwriter')
+        args = [tool, '--target', ','.join(targets or [self.lab.addr(i) for i in self.lab.indexes]),
+                '--user', 'app', '--password-file', self.lab.app_password_file, '--out', out]
+        if follow:
+            args.append('--follow')
+        if rate:
+            args += ['--rate', str(rate)]
+        return subprocess.Popen(args)
+
+    @staticmethod
+    def stop_writer(p, out):
+        p.terminate()
+        p.wait(30)
+        with open(out) as f:
+            return json.loads(f.read())
+
+    def assert_acked_present(self, result, server):
+        """Every acknowledged number is in lab.seq on server, once."""
+        rows = self.lab.sql(server, 'SELECT n FROM lab.seq')
+        have = set(int(r[0]) for r in rows)
+        self.assertEqual(len(have), len(rows), 'duplicate rows')
+        missing = [n for lo, hi in result['acked_ranges'] for n in range(lo, hi + 1) if n not in have]
+        self.assertEqual(missing[:20], [], '%d acknowledged rows missing' % len(missing))
+        return len(have)

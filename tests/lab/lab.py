@@ -254,6 +254,11 @@ class Lab:
         return os.path.join(self.dir, 'myorch.pass')
 
     @property
+    def app_password_file(self):
+        """Password of the lab's application user `app` (INSERT/SELECT/UPDATE/DELETE on lab.*)."""
+        return os.path.join(self.dir, 'app.pass')
+
+    @property
     def repl_password_file(self):
         return os.path.join(self.dir, 'repl.pass')
 
@@ -298,6 +303,8 @@ class Lab:
             return self.state.get('myorch_password')
         if user == 'repl':
             return self.state.get('repl_password')
+        if user == 'app':
+            return self.state.get('app_password')
         return None
 
     def _load(self):
@@ -519,6 +526,7 @@ class Lab:
             'semi_sync': bool(semi_sync), 'servers': {},
             'myorch_password': secrets.token_hex(12),
             'repl_password': secrets.token_hex(12),
+            'app_password': secrets.token_hex(12),
         }
         for i in range(1, servers + 1):
             self._new_server(i, 'primary' if i == 1 else 'replica')
@@ -564,6 +572,7 @@ class Lab:
         os.makedirs(os.path.join(self.dir, 'state'), mode=0o700, exist_ok=True)
         _write_file(self.myorch_password_file, self.state['myorch_password'], 0o600)
         _write_file(self.repl_password_file, self.state['repl_password'], 0o600)
+        _write_file(self.app_password_file, self.state['app_password'], 0o600)
         seed = 2 if len(self.state['servers']) >= 2 else 1
         ini = ('[myorch]\n'
                'state_dir = %s\n'
@@ -598,7 +607,7 @@ class Lab:
         sql = self.grants_sql()
         if os.path.exists(BOOTSTRAP_FILE):
             with open(BOOTSTRAP_FILE) as f:
-                sql += '\n' + f.read()
+                sql += '\n' + f.read().replace('@APP_PASSWORD@', _sql_str(self.state['app_password'])[1:-1])
         self.sql(i, sql)
 
     def _enable_semi_sync(self, primary):
