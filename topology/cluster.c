@@ -612,9 +612,11 @@ int topo_snapshot_from_json(const json_t *j, topo_snapshot *s)
         s->semisync.source_timeout_ms = json_integer_value(json_object_get(semi, "source_timeout_ms"));
     }
     reps = json_object_get(j, "replicas");
-    if (json_is_array(reps)) {
-        size_t k;
+    if (json_is_array(reps) && json_array_size(reps)) {
+        size_t k, cap = json_array_size(reps) < TOPO_MAX_REPLICAS ? json_array_size(reps) : TOPO_MAX_REPLICAS;
         json_t *v;
+        if (!(s->replicas = calloc(cap, sizeof(*s->replicas))))
+            goto oom;
         json_array_foreach(reps, k, v) {
             if (s->n_replicas >= TOPO_MAX_REPLICAS)
                 break;

@@ -936,19 +936,22 @@ static int apply_binlog_status(const pctx *c, topo_snapshot *snap)
 static int apply_replicas(const pctx *c, topo_snapshot *snap)
 {
     const dialect_result *r = c->r;
-    topo_replica_ref list[TOPO_MAX_REPLICAS];
+    topo_replica_ref *list = NULL;
     size_t n = 0;
     long c_id, c_host, c_port;
     uint64_t u;
     int rc = 0;
 
-    memset(list, 0, sizeof(list));
     if (r->n_rows == 0)
         goto commit;
     if ((rc = (int)(c_id = col_need(c, A("Server_id")))) < 0 ||
         (rc = (int)(c_host = col_need(c, A("Host")))) < 0 ||
         (rc = (int)(c_port = col_need(c, A("Port")))) < 0)
         return rc;
+    /* Heap, sized to the rows: most servers list a handful of replicas. */
+    list = calloc(r->n_rows < TOPO_MAX_REPLICAS ? r->n_rows : TOPO_MAX_REPLICAS, sizeof(*list));
+    if (!list)
+        return -ENOMEM;
     for (size_t i = 0; i < r->n_rows && n < TOPO_MAX_REPLICAS; i++) {
         const char *host = cell(r, i, c_host);
         topo_replica_ref *e = &list[n];
@@ -957,19 +960,27 @@ static int apply_replicas(const pctx *c, topo_snapshot *snap)
         if (!host || !*host)
             continue;
         if ((rc = parse_u64(c, c_id, cell(r, i, c_id), UINT32_MAX, &u)) < 0)
-            return rc;
+            goto fail;
         e->server_id = (unsigned long)u;
         if ((rc = fit_field(c, c_host, host, e->addr.host, sizeof(e->addr.host))) < 0)
-            return rc;
+            goto fail;
         if ((rc = parse_u64(c, c_port, cell(r, i, c_port), 65535, &u)) < 0)
-            return rc;
+            goto fail;
         e->addr.port = (int)u;
         n++;
     }
 commit:
-    memcpy(snap->replicas, list, sizeof(list));
+    free(snap->replicas);
+    if (n == 0) {
+        free(list);
+        list = NULL;
+    }
+    snap->replicas = list;
     snap->n_replicas = n;
     return 0;
+fail:
+    free(list);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -24,6 +24,7 @@ void topo_snapshot_clear(topo_snapshot *s)
     free(s->gtid_slave_pos);
     free(s->gtid_executed);
     free(s->gtid_purged);
+    free(s->replicas);
     replica_status_free(&s->replica);
     memset(s, 0, sizeof(*s));
 }
@@ -46,6 +47,16 @@ int topo_snapshot_copy(topo_snapshot *dst, const topo_snapshot *src)
     dst->gtid_executed = dst->gtid_purged = NULL;
     dst->replica.received_gtid = dst->replica.executed_gtid = NULL;
     dst->replica.last_io_error = dst->replica.last_sql_error = NULL;
+    dst->replicas = NULL;
+    if (src->n_replicas) {
+        dst->replicas = malloc(src->n_replicas * sizeof(*dst->replicas));
+        if (!dst->replicas) {
+            dst->n_replicas = 0;
+            topo_snapshot_clear(dst);
+            return -ENOMEM;
+        }
+        memcpy(dst->replicas, src->replicas, src->n_replicas * sizeof(*dst->replicas));
+    }
     if (dupstr(&dst->gtid_binlog_pos, src->gtid_binlog_pos) ||
         dupstr(&dst->gtid_current_pos, src->gtid_current_pos) ||
         dupstr(&dst->gtid_slave_pos, src->gtid_slave_pos) ||

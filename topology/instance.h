@@ -123,8 +123,8 @@ typedef struct {
 
     topo_semisync semisync;
 
-    size_t n_replicas;            /* SHOW SLAVE HOSTS / SHOW REPLICAS rows */
-    topo_replica_ref replicas[TOPO_MAX_REPLICAS];
+    size_t n_replicas;            /* SHOW SLAVE HOSTS / SHOW REPLICAS rows (≤ TOPO_MAX_REPLICAS) */
+    topo_replica_ref *replicas;   /* heap, n_replicas entries; NULL when none */
 
     bool has_lag_query;           /* a heartbeat-table lag query is configured */
     double lag_query_s;           /* its result (seconds); -1 when NULL/failed */

@@ -22,6 +22,7 @@
 #include <mysqld_error.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,8 @@ struct probe_target {
     topo_snapshot snap;    /* being filled */
 
     int removed;
+    int timed_out;         /* the current operation passed its deadline */
+    unsigned failures;     /* consecutive failed attempts, for backoff */
     probe_target *prev, *next; /* every live target, for teardown */
     probe_target *next_dead;
 };
@@ -276,9 +279,27 @@ static void fail(probe_target *t, unsigned code, const char *fmt, ...)
         t->eng->stats.probes_failed++;
     close_conn(t);
     t->state = TS_DOWN;
-    /* A connection that was up and dropped is retried at once: the retry
-     * tells a dead server (refused) from a killed session quickly. */
-    t->next_at_ms = was_connected ? now : now + t->interval_ms;
+    /* A held connection that dropped is retried at once: the retry tells a
+     * dead server (refused) from a killed session quickly. After a timeout or
+     * a failed connect, back off (interval × 2^failures, capped, with jitter)
+     * so that a slow or dead server is not hammered with handshakes. */
+    if (was_connected && !t->timed_out) {
+        t->next_at_ms = now;
+        t->failures = 0;
+    } else {
+        int64_t delay = t->interval_ms, cap = t->interval_ms * 8 < 5000 ? t->interval_ms * 8 : 5000;
+        if (cap < t->interval_ms)
+            cap = t->interval_ms;
+        for (unsigned k = 0; k < t->failures && delay < cap; k++)
+            delay *= 2;
+        if (delay > cap)
+            delay = cap;
+        delay += (int64_t)(((uintptr_t)t >> 4) ^ (uintptr_t)now) % (delay / 10 + 1);
+        t->next_at_ms = now + delay;
+        if (t->failures < 16)
+            t->failures++;
+    }
+    t->timed_out = 0;
     arm(t, t->next_at_ms);
     deliver(t);
 }
@@ -286,6 +307,13 @@ static void fail(probe_target *t, unsigned code, const char *fmt, ...)
 static void fail_mysql(probe_target *t, const char *what)
 {
     unsigned code = mysql_errno(t->m);
+    if (t->timed_out) {
+        /* The library's text names whatever system call it was in; say what happened. */
+        bool connecting = t->state == TS_CONNECTING;
+        fail(t, 2013, "%s: no answer within %d ms", what,
+             connecting ? t->eng->opt.connect_timeout_ms : t->eng->opt.read_timeout_ms);
+        return;
+    }
     fail(t, code, "%s: %s (error %u)", what, mysql_error(t->m), code);
 }
 
@@ -413,6 +441,7 @@ out:
 static void finish_probe(probe_target *t, int64_t now)
 {
     t->eng->stats.probes_ok++;
+    t->failures = 0;
     t->snap.ok = true;
     t->snap.probe_latency_ms = now - t->op_started_ms;
     t->snap.flavor = t->flavor;
@@ -625,14 +654,13 @@ static void on_timer(probe_target *t, int64_t now)
         if (now >= t->deadline_ms) {
             int connecting = t->state == TS_CONNECTING;
             t->eng->stats.timeouts++;
+            t->timed_out = 1; /* fail_mysql() reports the timeout, not the library's text */
             /* Let the library unwind its coroutine, then drop the connection. */
             step(t, MYSQL_WAIT_TIMEOUT);
             if (t->state != TS_DOWN) {
                 /* It still wants more: give up on it regardless. */
                 fail(t, 2013, "%s: no answer within %d ms", connecting ? "connect" : "probe",
                      connecting ? t->eng->opt.connect_timeout_ms : t->eng->opt.read_timeout_ms);
-            } else {
-                /* Rewrite the generic library message into one naming the timeout. */
             }
         } else {
             arm(t, t->deadline_ms);

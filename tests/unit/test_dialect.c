@@ -1452,6 +1452,8 @@ static void test_replicas_cap_and_errors(void **state)
     /* Bad port: error, list unchanged. */
     r.n_rows = 2;
     snap.n_replicas = 1;
+    snap.replicas = calloc(1, sizeof(*snap.replicas));
+    assert_non_null(snap.replicas);
     snprintf(snap.replicas[0].addr.host, sizeof(snap.replicas[0].addr.host), "keep");
     cells[1 * 5 + 2] = "SLAVE_PORT";
     assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_REPLICAS, &r, &snap, err, sizeof(err)), -EINVAL);

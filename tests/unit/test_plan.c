@@ -1034,15 +1034,16 @@ static void test_step_names(void **state)
         {REC_STEP_REJOIN, "rejoin"},         {REC_STEP_CHECK_TRX, "check-trx"},
         {REC_STEP_DEMOTE, "demote"},         {REC_STEP_WAIT_CAUGHT_UP, "wait-caught-up"},
         {REC_STEP_UNDEMOTE, "undemote"},     {REC_STEP_HOOK, "hook"},
+        {REC_STEP_CHECK_SOURCE, "check-source"},
     };
     (void)state;
     for (size_t k = 0; k < NELEM(t); k++)
         assert_string_equal(rec_step_name(t[k].k), t[k].name);
     /* Every kind up to the last one is in the table above. */
-    assert_int_equal(NELEM(t), REC_STEP_HOOK + 1);
+    assert_int_equal(NELEM(t), REC_STEP_CHECK_SOURCE + 1);
     for (size_t k = 0; k < NELEM(t); k++)
         assert_int_equal(t[k].k, (rec_step_kind)k);
-    assert_string_equal(rec_step_name((rec_step_kind)(REC_STEP_HOOK + 1)), "?");
+    assert_string_equal(rec_step_name((rec_step_kind)(REC_STEP_CHECK_SOURCE + 1)), "?");
     assert_string_equal(rec_step_name((rec_step_kind)99), "?");
     assert_string_equal(rec_step_name((rec_step_kind)-1), "?");
 }
