@@ -13,7 +13,8 @@
  *
  * Stops after --duration-s or on SIGTERM/SIGINT and prints one JSON line:
  * acked count, the acknowledged numbers as ranges, errors, the longest time
- * without a successful write (max_gap_ms) and when it happened.
+ * without a successful write (max_gap_ms) and when it happened, and every
+ * gap of at least --gap-threshold-ms (default 50) as [start_ms, length_ms].
  */
 #include <errno.h>
 #include <mysql.h>
@@ -107,6 +108,8 @@ int main(int argc, char **argv)
     double duration_s = 0, rate = 0;
     int64_t seq = 1, acked = 0, errors = 0, dups = 0, last_ok = 0, max_gap = 0, gap_at = 0, start;
     ranges acked_r = {0};
+    int64_t gap_threshold = 50, gaps_start[1024], gaps_len[1024];
+    size_t n_gaps = 0;
     MYSQL *m = NULL;
     size_t cur = 0;
     FILE *o = stdout;
@@ -148,6 +151,9 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--out") && v) {
             out = v;
+            i++;
+        } else if (!strcmp(a, "--gap-threshold-ms") && v) {
+            gap_threshold = atoll(v);
             i++;
         } else if (!strcmp(a, "--follow")) {
             follow = true;
@@ -201,6 +207,11 @@ int main(int argc, char **argv)
                 max_gap = t - last_ok;
                 gap_at = last_ok;
             }
+            if (t - last_ok >= gap_threshold && n_gaps < 1024) {
+                gaps_start[n_gaps] = last_ok;
+                gaps_len[n_gaps] = t - last_ok;
+                n_gaps++;
+            }
             last_ok = t;
             ranges_add(&acked_r, seq);
             acked++;
@@ -245,6 +256,9 @@ int main(int argc, char **argv)
     fprintf(o, "\", \"acked_ranges\": [");
     for (size_t i = 0; i < acked_r.n; i++)
         fprintf(o, "%s[%lld, %lld]", i ? ", " : "", (long long)acked_r.lo[i], (long long)acked_r.hi[i]);
+    fprintf(o, "], \"gaps\": [");
+    for (size_t i = 0; i < n_gaps; i++)
+        fprintf(o, "%s[%lld, %lld]", i ? ", " : "", (long long)gaps_start[i], (long long)gaps_len[i]);
     fprintf(o, "]}\n");
     if (o != stdout)
         fclose(o);
