@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "hooks/runner.h"
 #include "orchestrator/control.h"
 #include "orchestrator/log.h"
 #include "orchestrator/monitor.h"
@@ -30,6 +31,8 @@ typedef struct {
     rec_cluster *recs;       /* one per monitored cluster, same order */
     size_t n_recs;
     int *avail;              /* per cluster: last recorded REP_* state, -2 none yet */
+    hook_runner *hooks;      /* asynchronous hooks: on_failure_detected, post_failover_failed, on_topology_change */
+    uint64_t hook_seq;
     store *st;
     bool in_txn;
     void *zctx;
@@ -56,7 +59,86 @@ static int64_t wall_ms(void)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* The single fan-out point for events: log, PUB socket, state database. */
+static const cfg_cluster *cfg_of(daemon_t *d, const char *name)
+{
+    return name ? cfg_find_cluster(d->cfg, name) : NULL;
+}
+
+/* Which hook point (if any) an event triggers. */
+static int hook_point_of(const char *name, int level, const json_t *detail)
+{
+    if (!strcmp(name, "primary-dead"))
+        return CFG_HOOK_ON_FAILURE_DETECTED;
+    if (!strcmp(name, "recovery-failed")) {
+        const char *kind = json_string_value(json_object_get(detail, "kind"));
+        return !kind || !strcmp(kind, "failover") ? CFG_HOOK_POST_FAILOVER_FAILED : -1;
+    }
+    /* Debug-level events are repeats ("still unreachable"): not a change. */
+    if (level < LOGL_DEBUG &&
+        (!strcmp(name, "instance-discovered") || !strcmp(name, "instance-up") || !strcmp(name, "instance-down") ||
+         !strcmp(name, "instance-forgotten") || !strcmp(name, "replication-changed") ||
+         !strcmp(name, "replica-lag-high") || !strcmp(name, "replica-lag-ok")))
+        return CFG_HOOK_ON_TOPOLOGY_CHANGE;
+    return -1;
+}
+
+/* Start the commands of a hook point for an event, without waiting. */
+static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c, const topo_instance *in,
+                       const json_t *detail)
+{
+    const cfg_cluster *cc = c ? cfg_of(d, c->model.name) : NULL;
+    char old[TOPO_ADDR_MAX] = "", neu[TOPO_ADDR_MAX] = "", e[256];
+    char (*addrs)[TOPO_ADDR_MAX] = NULL;
+    hook_replica *reps = NULL;
+    size_t n = 0;
+    hook_payload pl;
+    hook_event ev;
+    if (!d->hooks || !cc || point < 0 || !cc->n_hooks[point])
+        return;
+    if (c->model.primary >= 0) {
+        topo_instance *p = c->model.v[c->model.primary];
+        topo_addr_str(&p->addr, p->reachable && !p->snap.read_only ? neu : old, TOPO_ADDR_MAX);
+    }
+    if (point == CFG_HOOK_ON_FAILURE_DETECTED && in)
+        topo_addr_str(&in->addr, old, sizeof(old));
+    if (json_string_value(json_object_get(detail, "old_primary")))
+        snprintf(old, sizeof(old), "%s", json_string_value(json_object_get(detail, "old_primary")));
+    addrs = calloc(c->model.n ? c->model.n : 1, sizeof(*addrs));
+    reps = calloc(c->model.n ? c->model.n : 1, sizeof(*reps));
+    if (!addrs || !reps)
+        goto out;
+    for (size_t i = 0; i < c->model.n; i++) {
+        topo_instance *r = c->model.v[i];
+        if ((int)i == c->model.primary || r->fenced || !r->have_snap || !r->snap.replica.present)
+            continue;
+        topo_addr_str(&r->addr, addrs[n], sizeof(addrs[n]));
+        reps[n] = (hook_replica){.addr = addrs[n], .lag_s = topo_instance_lag_s(r), .reachable = r->reachable};
+        n++;
+    }
+    ev = (hook_event){.event = name, .cluster = c->model.name, .old_primary = old, .new_primary = neu,
+                      .replicas = reps, .n_replicas = n,
+                      .lost_gtids = json_string_value(json_object_get(detail, "lost_gtids")),
+                      .recovery_id = (uint64_t)json_integer_value(json_object_get(detail, "recovery_id")),
+                      .ts_ms = wall_ms()};
+    if (hook_payload_build(&ev, &pl, e, sizeof(e)) < 0) {
+        log_error("hook %s: cannot build the payload: %s", cfg_hook_names[point], e);
+        goto out;
+    }
+    for (size_t k = 0; k < cc->n_hooks[point]; k++) {
+        uint64_t tag = ((uint64_t)point << 56) | (++d->hook_seq & 0x00ffffffffffffffULL);
+        if (hook_runner_start(d->hooks, cc->hooks[point][k], pl.env, pl.n_env, pl.json, cc->hook_timeout_ms, tag, e,
+                              sizeof(e)) < 0)
+            log_error("hook %s: cannot start '%s': %s", cfg_hook_names[point], cc->hooks[point][k], e);
+        else
+            log_debug("hook %s started for %s: %s", cfg_hook_names[point], name, cc->hooks[point][k]);
+    }
+    hook_payload_free(&pl);
+out:
+    free(addrs);
+    free(reps);
+}
+
+/* The single fan-out point for events: log, PUB socket, state database, hooks. */
 static void on_event(void *user, int level, const char *name, mon_cluster *c, const topo_instance *in,
                      const char *message, json_t *detail)
 {
@@ -83,6 +165,57 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
                         detail_txt);
     free(detail_txt);
     json_decref(ev);
+    fire_hooks(d, hook_point_of(name, level, detail), name, c, in, detail);
+}
+
+/* Finished asynchronous hooks: log them, report failures as events. */
+static void poll_hooks(daemon_t *d)
+{
+    uint64_t tag;
+    hook_result r;
+    while (d->hooks && hook_runner_poll(d->hooks, &tag, &r) == 1) {
+        int point = (int)(tag >> 56);
+        const char *hp = point >= 0 && point < CFG_N_HOOKS ? cfg_hook_names[point] : "?";
+        if (hook_result_ok(&r)) {
+            log_info("hook %s ok (%lld ms)%s%.300s", hp, (long long)r.duration_ms, r.output_len ? ": " : "",
+                     r.output ? r.output : "");
+        } else {
+            json_t *detail = json_pack("{s:s, s:b, s:i, s:s}", "hook", hp, "timed_out", r.timed_out, "exit_code",
+                                       r.exit_code, "output", r.output ? r.output : "");
+            on_event(d, LOGL_WARN, "hook-failed", NULL, NULL, r.error[0] ? r.error : "failed", detail);
+            json_decref(detail);
+        }
+        hook_result_free(&r);
+    }
+}
+
+/* Lag crossing read_pool_max_lag_s in either direction is a topology change (read pools). */
+static void track_lag(daemon_t *d)
+{
+    for (size_t i = 0; i < mon_cluster_count(d->mon); i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        const cfg_cluster *cc = cfg_of(d, c->model.name);
+        if (!cc || !c->first_round_done)
+            continue;
+        for (size_t k = 0; k < c->model.n; k++) {
+            topo_instance *in = c->model.v[k];
+            double lag = topo_instance_lag_s(in);
+            bool high;
+            char a[TOPO_ADDR_MAX];
+            if (!in->reachable || !in->have_snap || !in->snap.replica.present)
+                continue;
+            high = lag < 0 || lag > cc->read_pool_max_lag_s;
+            if (high == in->lag_high)
+                continue;
+            in->lag_high = high;
+            topo_addr_str(&in->addr, a, sizeof(a));
+            if (high)
+                on_event(d, LOGL_INFO, "replica-lag-high", c, in, lag < 0 ? "lag unknown" : "lag above bound",
+                         NULL);
+            else
+                on_event(d, LOGL_INFO, "replica-lag-ok", c, in, "lag back under read_pool_max_lag_s", NULL);
+        }
+    }
 }
 
 static void persist(daemon_t *d, mon_cluster *c, topo_instance *in, int64_t now_s)
@@ -523,6 +656,8 @@ static int setup(daemon_t *d, char *err, size_t errlen)
         return rc;
     if ((rc = store_open(d->cfg->state_dir, &d->st, err, errlen)) < 0)
         return rc;
+    if ((rc = hook_runner_new(&d->hooks, err, errlen)) < 0)
+        return rc;
     d->zctx = zmq_ctx_new();
     if (!d->zctx) {
         snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
@@ -597,6 +732,9 @@ static void teardown(daemon_t *d)
     if (d->st)
         flush(d);
     mon_free(d->mon);
+    poll_hooks(d);
+    hook_runner_free(d->hooks);
+    d->hooks = NULL;
     ctl_server_close(d->ctl);
     if (d->zctx)
         zmq_ctx_term(d->zctx);
@@ -627,6 +765,8 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             {.socket = NULL, .fd = d.sigfd, .events = ZMQ_POLLIN},
         };
         int n_items = 3;
+        if (d.hooks)
+            items[n_items++] = (zmq_pollitem_t){.socket = NULL, .fd = hook_runner_fd(d.hooks), .events = ZMQ_POLLIN};
         for (size_t i = 0; i < d.n_recs && n_items < 3 + 62; i++) {
             int fds[2];
             size_t n = rec_cluster_fds(&d.recs[i], fds, 2);
@@ -661,6 +801,8 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             rec_cluster_tick(&d.recs[i], now);
         }
         track_availability(&d, false);
+        track_lag(&d);
+        poll_hooks(&d);
         if (now - d.last_flush_ms >= 1000) {
             flush(&d);
             d.last_flush_ms = now;

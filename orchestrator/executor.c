@@ -33,6 +33,7 @@ typedef struct {
     void (*emit)(void *user, const rec_exec_msg *m);
     void *user;
     char frozen_gtid[4096];     /* demote: the old primary's final position */
+    char promoted_gtid[1536];   /* set-writable: the new primary's position */
     const rec_exec_hooks *hooks;
 } worker;
 
@@ -632,7 +633,11 @@ static void run_plan(worker *w)
         case REC_STEP_WAIT_APPLY: rc = wait_applied(w, &s->target, s->gtid, dl, msg, sizeof(msg)); break;
         case REC_STEP_CATCH_UP: rc = step_catch_up(w, s, dl, msg, sizeof(msg)); break;
         case REC_STEP_DETACH: rc = step_detach(w, s, dl, msg, sizeof(msg)); break;
-        case REC_STEP_SET_WRITABLE: rc = step_set_writable(w, s, dl, msg, sizeof(msg), gtid, sizeof(gtid)); break;
+        case REC_STEP_SET_WRITABLE:
+            rc = step_set_writable(w, s, dl, msg, sizeof(msg), gtid, sizeof(gtid));
+            if (rc == 0)
+                snprintf(w->promoted_gtid, sizeof(w->promoted_gtid), "%s", gtid);
+            break;
         case REC_STEP_SEMI_SYNC_SOURCE: rc = step_semi_sync(w, s, dl, msg, sizeof(msg)); break;
         case REC_STEP_REPOINT: rc = step_repoint(w, s, dl, msg, sizeof(msg)); break;
         case REC_STEP_VERIFY: rc = step_verify(w, s, dl, msg, sizeof(msg)); break;
@@ -887,5 +892,5 @@ static int step_hook(worker *w, const rec_step *s, char *msg, size_t len)
         snprintf(msg, len, "no hook commands for %s", s->hook);
         return 0;
     }
-    return w->hooks->run(w->hooks->user, &w->plan, s, w->frozen_gtid, msg, len);
+    return w->hooks->run(w->hooks->user, &w->plan, s, w->promoted_gtid, msg, len);
 }

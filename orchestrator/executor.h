@@ -47,13 +47,14 @@ typedef struct {
 typedef struct rec_exec rec_exec;
 
 /*
- * Hook steps are delegated: run(user, plan, step, frozen_gtid, msg, len)
+ * Hook steps are delegated: run(user, plan, step, promoted_gtid, msg, len)
  * runs the hook point's commands in the worker thread (bounded) and returns
  * 0 when they all succeeded, -1 otherwise (a pre hook's failure vetoes).
+ * promoted_gtid is the new primary's position once it became writable ("" before).
  * The hooks object must outlive the worker.
  */
 typedef struct {
-    int (*run)(void *user, const rec_plan *plan, const rec_step *step, const char *frozen_gtid, char *msg,
+    int (*run)(void *user, const rec_plan *plan, const rec_step *step, const char *promoted_gtid, char *msg,
                size_t len);
     void *user;
 } rec_exec_hooks;

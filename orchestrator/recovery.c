@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "orchestrator/candidate.h"
+#include "hooks/runner.h"
 #include "orchestrator/log.h"
 #include "topology/gtid.h"
 
@@ -54,6 +55,9 @@ static void persist(rec_cluster *rc, topo_instance *in)
     if (rc->env->st)
         store_save_instance(rc->env->st, rc->mc->model.name, in, wall_ms() / 1000);
 }
+
+struct rec_hook_ctx;
+static void hook_ctx_free(struct rec_hook_ctx *h);
 
 static void set_fast(rec_cluster *rc, bool on, int64_t now_ms)
 {
@@ -144,6 +148,8 @@ void rec_cluster_free(rec_cluster *rc)
     }
     rec_plan_free(&rc->plan);
     rec_plan_free(&rc->job_plan);
+    hook_ctx_free(rc->hook_ctx);
+    rc->hook_ctx = NULL;
     free(rc->promoted_gtid);
     rc->promoted_gtid = NULL;
 }
@@ -188,6 +194,143 @@ static void record_refusal(rec_cluster *rc, const char *why, int64_t now)
     if (rc->env->st && store_recovery_begin(rc->env->st, &r, &id, err, sizeof(err)) == 0)
         store_recovery_end(rc->env->st, id, "failed", now, NULL, why);
     rc->blocked_until_ms = now + (int64_t)rc->cfg->failover_block_s * 1000;
+}
+
+/* ---- hook steps (run in the recovery worker thread) ------------------------------ */
+
+/* A copy of what the hooks of one recovery need: the worker never touches the model. */
+typedef struct rec_hook_ctx {
+    char cluster[48];
+    char old_primary[TOPO_ADDR_MAX], new_primary[TOPO_ADDR_MAX];
+    char (*rep_addr)[TOPO_ADDR_MAX];
+    hook_replica *reps;
+    size_t n_reps;
+    uint64_t recovery_id;
+    char *old_primary_gtid;
+    gtid_kind kind;
+    char **cmds[CFG_N_HOOKS];     /* borrowed from the configuration (lives as long as the daemon) */
+    size_t n_cmds[CFG_N_HOOKS];
+    int timeout_ms;
+} rec_hook_ctx;
+
+static void hook_ctx_free(rec_hook_ctx *h)
+{
+    if (!h)
+        return;
+    free(h->rep_addr);
+    free(h->reps);
+    free(h->old_primary_gtid);
+    free(h);
+}
+
+static rec_hook_ctx *hook_ctx_new(rec_cluster *rc, const rec_plan *p)
+{
+    rec_hook_ctx *h = calloc(1, sizeof(*h));
+    topo_cluster *c = &rc->mc->model;
+    if (!h)
+        return NULL;
+    snprintf(h->cluster, sizeof(h->cluster), "%s", c->name);
+    topo_addr_str(&p->old_primary.addr, h->old_primary, sizeof(h->old_primary));
+    topo_addr_str(&p->new_primary.addr, h->new_primary, sizeof(h->new_primary));
+    h->kind = kind_of(p->old_primary.flavor);
+    h->recovery_id = (uint64_t)rc->recovery_id;
+    if (p->old_primary_gtid && !(h->old_primary_gtid = strdup(p->old_primary_gtid)))
+        goto oom;
+    /* The replicas after the operation: everyone but the old and the new primary. */
+    h->rep_addr = calloc(c->n ? c->n : 1, sizeof(*h->rep_addr));
+    h->reps = calloc(c->n ? c->n : 1, sizeof(*h->reps));
+    if (!h->rep_addr || !h->reps)
+        goto oom;
+    for (size_t i = 0; i < c->n; i++) {
+        topo_instance *in = c->v[i];
+        if (topo_addr_eq(&in->addr, &p->new_primary.addr) || topo_addr_eq(&in->addr, &p->old_primary.addr) ||
+            in->fenced || !in->have_snap)
+            continue;
+        topo_addr_str(&in->addr, h->rep_addr[h->n_reps], sizeof(h->rep_addr[0]));
+        h->reps[h->n_reps] = (hook_replica){.addr = h->rep_addr[h->n_reps], .lag_s = topo_instance_lag_s(in),
+                                            .reachable = in->reachable};
+        h->n_reps++;
+    }
+    for (int k = 0; k < CFG_N_HOOKS; k++) {
+        h->cmds[k] = rc->cfg->hooks[k];
+        h->n_cmds[k] = rc->cfg->n_hooks[k];
+    }
+    h->timeout_ms = rc->cfg->hook_timeout_ms;
+    return h;
+oom:
+    hook_ctx_free(h);
+    return NULL;
+}
+
+/* Append "text" to msg (bounded), separated by "; ". */
+static void msg_add(char *msg, size_t len, const char *text)
+{
+    size_t n = strlen(msg);
+    if (n + 3 >= len)
+        return;
+    snprintf(msg + n, len - n, "%s%s", n ? "; " : "", text);
+}
+
+/* Run every command of a hook point; 0 when all exited 0. Output goes to the log and the step message. */
+static int run_hook_step(void *user, const rec_plan *plan, const rec_step *step, const char *promoted_gtid,
+                         char *msg, size_t len)
+{
+    rec_hook_ctx *h = user;
+    int point = -1, failed = 0, veto = 0;
+    char *lost = NULL, e[256];
+    hook_payload pl;
+    hook_event ev;
+    (void)plan;
+    for (int k = 0; k < CFG_N_HOOKS; k++)
+        if (!strcmp(step->hook, cfg_hook_names[k]))
+            point = k;
+    msg[0] = '\0';
+    if (point < 0 || !h->n_cmds[point]) {
+        snprintf(msg, len, "no commands for %s", step->hook);
+        return 0;
+    }
+    if (promoted_gtid && *promoted_gtid && h->old_primary_gtid &&
+        gtid_text_errant(h->kind, h->old_primary_gtid, promoted_gtid, &lost, e, sizeof(e)) < 0) {
+        free(lost);
+        lost = NULL;
+    }
+    ev = (hook_event){.event = step->hook, .cluster = h->cluster, .old_primary = h->old_primary,
+                      .new_primary = h->new_primary, .replicas = h->reps, .n_replicas = h->n_reps,
+                      .lost_gtids = lost, .recovery_id = h->recovery_id, .ts_ms = wall_ms()};
+    if (hook_payload_build(&ev, &pl, e, sizeof(e)) < 0) {
+        snprintf(msg, len, "cannot build the hook payload: %s", e);
+        free(lost);
+        return -1;
+    }
+    for (size_t i = 0; i < h->n_cmds[point]; i++) {
+        hook_result r;
+        char line[1024];
+        hook_run_sync(h->cmds[point][i], pl.env, pl.n_env, pl.json, step->timeout_ms > 0 ? step->timeout_ms : h->timeout_ms,
+                      &r);
+        if (hook_result_ok(&r))
+            snprintf(line, sizeof(line), "'%.200s' ok (%lld ms)%s%.300s", h->cmds[point][i], (long long)r.duration_ms,
+                     r.output_len ? ": " : "", r.output ? r.output : "");
+        else {
+            failed = 1;
+            /* Only a hook that exits non-zero by itself vetoes; one killed at its
+             * timeout or that cannot start is a failure, never a veto. */
+            if (!r.timed_out && !r.start_failed && !r.cancelled && r.term_signal == 0 && r.exit_code != 0)
+                veto = 1;
+            snprintf(line, sizeof(line), "'%.200s' failed (%lld ms): %.200s%s%.300s", h->cmds[point][i],
+                     (long long)r.duration_ms, r.error, r.output_len ? "; output: " : "", r.output ? r.output : "");
+        }
+        for (char *c = line; *c; c++)
+            if (*c == '\n' || *c == '\r')
+                *c = ' ';
+        log_msg(failed ? LOGL_WARN : LOGL_INFO, "hook %s: %s", step->hook, line);
+        msg_add(msg, len, line);
+        hook_result_free(&r);
+    }
+    hook_payload_free(&pl);
+    free(lost);
+    if (!step->best_effort) /* a pre hook: only a veto stops the operation */
+        return veto ? -1 : 0;
+    return failed ? -1 : 0;
 }
 
 /*
@@ -238,8 +381,12 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
     rc->promoted_gtid = NULL;
     rc->last_error[0] = '\0';
     rc->demote_started_ms = rc->writes_refused_ms = 0;
+    rc->hooks_failed = rc->vetoed = false;
+    hook_ctx_free(rc->hook_ctx);
+    rc->hook_ctx = hook_ctx_new(rc, &rc->plan);
+    rc->hook_iface = (rec_exec_hooks){.run = run_hook_step, .user = rc->hook_ctx};
     creds_of(rc, &creds);
-    if (rec_exec_start(&rc->plan, &creds, rc->env->hooks, &rc->exec, err, errlen) < 0) {
+    if (rec_exec_start(&rc->plan, &creds, rc->hook_ctx ? &rc->hook_iface : NULL, &rc->exec, err, errlen) < 0) {
         if (rc->env->st)
             store_recovery_end(rc->env->st, rc->recovery_id, "failed", wall_ms(), NULL, err);
         rec_plan_free(&rc->plan);
@@ -515,7 +662,7 @@ size_t rec_cluster_fds(const rec_cluster *rc, int *fds, size_t max)
 static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
 {
     char *lost = NULL, err[256], old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];
-    const char *state = m->ok ? "done" : "failed";
+    const char *state = m->ok ? (rc->hooks_failed ? "done-hooks-failed" : "done") : "failed";
     topo_instance *oldp = find(rc, &rc->plan.old_primary.addr);
     bool failover = !strcmp(rc->kind, "failover"), relocate = !strcmp(rc->kind, "relocate");
     int64_t dur;
@@ -545,7 +692,8 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
                        "error", m->ok ? NULL : (rc->last_error[0] ? rc->last_error : m->message));
     if (m->ok)
         emit(rc, LOGL_WARN, "recovery-done", NULL, json_incref(detail),
-             "%s #%lld done: %s%s%s%s; lost transactions: %s", rc->kind, (long long)rc->recovery_id,
+             "%s #%lld done%s: %s%s%s%s; lost transactions: %s", rc->kind, (long long)rc->recovery_id,
+             rc->hooks_failed ? " (hooks failed)" : "",
              relocate ? old : neu, relocate ? " now replicates from " : " is the primary (was ", relocate ? neu : old,
              relocate ? "" : ")", lost ? (*lost ? lost : "none") : relocate ? "none" : "unknown");
     else
@@ -562,6 +710,8 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
         rc->blocked_until_ms = m->at_ms + (int64_t)rc->cfg->failover_block_s * 1000;
     rec_exec_free(rc->exec);
     rc->exec = NULL;
+    hook_ctx_free(rc->hook_ctx);
+    rc->hook_ctx = NULL;
     rec_plan_free(&rc->plan);
     set_fast(rc, false, 0);
     rc->aftercare_from_ms = probe_now_ms();
@@ -631,7 +781,18 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
             if (s->kind == REC_STEP_REPOINT || s->kind == REC_STEP_VERIFY)
                 emit(rc, LOGL_ERROR, "replica-lost", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->recovery_id),
                      "%s cannot follow the new primary: %s", target, m->message);
-            else if (s->kind == REC_STEP_FENCE)
+            else if (s->kind == REC_STEP_HOOK && s->best_effort) {
+                rc->hooks_failed = true;
+                emit(rc, LOGL_ERROR, "hook-failed", NULL, json_pack("{s:s, s:I}", "hook", s->hook, "recovery_id",
+                                                                   (json_int_t)rc->recovery_id),
+                     "%s hook failed (the %s itself goes on): %s", s->hook, rc->kind, m->message);
+            } else if (s->kind == REC_STEP_HOOK) {
+                rc->vetoed = true;
+                snprintf(rc->last_error, sizeof(rc->last_error), "vetoed by the %s hook: %.1400s", s->hook, m->message);
+                emit(rc, LOGL_ERROR, "hook-vetoed", NULL, json_pack("{s:s, s:I}", "hook", s->hook, "recovery_id",
+                                                                   (json_int_t)rc->recovery_id),
+                     "%s", rc->last_error);
+            } else if (s->kind == REC_STEP_FENCE)
                 emit(rc, LOGL_WARN, "fence-deferred", in, NULL,
                      "%s not fenced now (%s): it is kept read-only whenever it is reachable again", target, m->message);
             else {

@@ -36,7 +36,7 @@ typedef struct {
     rec_emit_fn emit;
     void *user;
     int connect_timeout_ms;
-    const rec_exec_hooks *hooks;  /* hook steps (may be NULL) */
+    const rec_exec_hooks *hooks;  /* unused: hook steps are wired per recovery (see recovery.c) */
     /* A manual operation finished: the answer for the operator who asked (tag). */
     void (*manual_done)(void *user, void *tag, json_t *result);
 } rec_env;
@@ -90,6 +90,10 @@ typedef struct rec_cluster {
     void *pending_tag;            /* who waits for its answer */
     int64_t demote_started_ms;    /* switchover: when the old primary stopped taking writes */
     int64_t writes_refused_ms;    /* switchover: demote start → new primary writable */
+    bool hooks_failed;            /* a post hook failed: "done-hooks-failed" */
+    bool vetoed;                  /* a pre hook vetoed */
+    struct rec_hook_ctx *hook_ctx; /* what the recovery's hook steps tell the hooks */
+    rec_exec_hooks hook_iface;
     rec_maintenance maint[32];
     size_t n_maint;
     bool maint_reported;
