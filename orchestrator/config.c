@@ -442,57 +442,6 @@ static int parse_bool(struct parse *p, const struct key_def *k, void *field, con
     return bad_value(p, k, value, "yes or no");
 }
 
-/* host:port, host:port → a topo_addr array; the count lives right after the pointer. */
-static int parse_addr_list(struct parse *p, const struct key_def *k, void *field, const char *value)
-{
-    topo_addr **slot = field, *list = NULL;
-    size_t *count = (size_t *)((char *)field + sizeof(topo_addr *));
-    size_t n = 0, cap = 0;
-    char *copy = strdup(value), *cur, *next, why[512];
-    int rc = 0;
-
-    if (!copy)
-        return fail(p, p->lineno, -ENOMEM, "out of memory");
-    for (cur = copy; cur; cur = next) {
-        char *end;
-        next = strchr(cur, ',');
-        if (next)
-            *next++ = '\0';
-        while (isspace((unsigned char)*cur))
-            cur++;
-        end = cur + strlen(cur);
-        while (end > cur && isspace((unsigned char)end[-1]))
-            *--end = '\0';
-        if (!*cur) {
-            rc = fail(p, p->lineno, -EINVAL, "empty entry in %s '%s': remove the doubled or trailing comma",
-                      k->name, value);
-            goto out;
-        }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 4;
-            topo_addr *nl = realloc(list, ncap * sizeof(*nl));
-            if (!nl) {
-                rc = fail(p, p->lineno, -ENOMEM, "out of memory");
-                goto out;
-            }
-            list = nl;
-            cap = ncap;
-        }
-        if (topo_addr_parse(cur, CFG_DEFAULT_PORT, &list[n], why, sizeof(why)) != 0) {
-            rc = fail(p, p->lineno, -EINVAL, "bad value for %s: %s (expected host:port, ...)", k->name, why);
-            goto out;
-        }
-        n++;
-    }
-    *slot = list;
-    *count = n;
-    list = NULL;
-out:
-    free(list);
-    free(copy);
-    return rc;
-}
-
 /* Parse one seed into *a with topo_addr_parse(); bracketed hosts must be IPv6. */
 static int parse_one_seed(const char *text, topo_addr *a, char *why, size_t whylen)
 {
@@ -514,21 +463,21 @@ static int parse_one_seed(const char *text, topo_addr *a, char *why, size_t whyl
     return 0;
 }
 
-static int parse_seeds(struct parse *p, const struct key_def *k, void *field, const char *value)
+/*
+ * Split "host:port, host:port" into a topo_addr array (heap, *out) for key k:
+ * empty entries, bad addresses and an address listed twice are refused.
+ */
+static int addr_items(struct parse *p, const struct key_def *k, const char *value, topo_addr **out, size_t *n_out)
 {
-    const int seeds_idx = key_index(k);
-    cfg_cluster *cl = &p->out->clusters[p->cl_idx];
     topo_addr *list = NULL;
     size_t n = 0, cap = 0;
-    char *copy = NULL, *cur, *next, why[512], a1[TOPO_ADDR_MAX];
+    char *copy = strdup(value), *cur, *next, why[512], a1[TOPO_ADDR_MAX];
     int rc = 0;
 
-    (void)field;
-    copy = strdup(value);
-    if (!copy) {
-        rc = fail(p, p->lineno, -ENOMEM, "out of memory");
-        goto out;
-    }
+    *out = NULL;
+    *n_out = 0;
+    if (!copy)
+        return fail(p, p->lineno, -ENOMEM, "out of memory");
     for (cur = copy; cur; cur = next) {
         char *end;
         next = strchr(cur, ',');
@@ -540,8 +489,8 @@ static int parse_seeds(struct parse *p, const struct key_def *k, void *field, co
         while (end > cur && isspace((unsigned char)end[-1]))
             *--end = '\0';
         if (!*cur) {
-            rc = fail(p, p->lineno, -EINVAL,
-                      "empty entry in seeds '%s': remove the doubled or trailing comma", value);
+            rc = fail(p, p->lineno, -EINVAL, "empty entry in %s '%s': remove the doubled or trailing comma", k->name,
+                      value);
             goto out;
         }
         if (n == cap) {
@@ -556,39 +505,64 @@ static int parse_seeds(struct parse *p, const struct key_def *k, void *field, co
         }
         if (parse_one_seed(cur, &list[n], why, sizeof(why)) != 0) {
             rc = fail(p, p->lineno, -EINVAL,
-                      "bad value for seeds: %s (expected host:port, [IPv6]:port or host, "
-                      "default port %d)", why, CFG_DEFAULT_PORT);
+                      "bad value for %s: %s (expected host:port, [IPv6]:port or host, default port %d)", k->name,
+                      why, CFG_DEFAULT_PORT);
             goto out;
         }
         for (size_t i = 0; i < n; i++)
             if (topo_addr_eq(&list[i], &list[n])) {
-                rc = fail(p, p->lineno, -EINVAL, "seed '%s' is listed twice in seeds",
-                          topo_addr_str(&list[n], a1, sizeof(a1)));
+                rc = fail(p, p->lineno, -EINVAL, "%s '%s' is listed twice in %s",
+                          strcmp(k->name, "seeds") ? "address" : "seed", topo_addr_str(&list[n], a1, sizeof(a1)),
+                          k->name);
                 goto out;
             }
-        for (size_t c = 0; c < p->out->n_clusters; c++) {
-            const cfg_cluster *o = &p->out->clusters[c];
-            if (c == p->cl_idx)
-                continue;
-            for (size_t i = 0; i < o->n_seeds; i++)
-                if (topo_addr_eq(&o->seeds[i], &list[n])) {
-                    rc = fail(p, p->lineno, -EINVAL,
-                              "seed '%s' is already in [cluster.%s] (line %d): "
-                              "a server belongs to one cluster only",
-                              topo_addr_str(&list[n], a1, sizeof(a1)), o->name,
-                              p->cls[c].seen[seeds_idx]);
-                    goto out;
-                }
-        }
         n++;
     }
-    cl->seeds = list;
-    cl->n_seeds = n;
+    *out = list;
+    *n_out = n;
     list = NULL;
 out:
     free(list);
     free(copy);
     return rc;
+}
+
+/* never_promote / prefer: the count lives right after the pointer. */
+static int parse_addr_list(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    return addr_items(p, k, value, (topo_addr **)field, (size_t *)((char *)field + sizeof(topo_addr *)));
+}
+
+static int parse_seeds(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    const int seeds_idx = key_index(k);
+    cfg_cluster *cl = &p->out->clusters[p->cl_idx];
+    topo_addr *list = NULL;
+    size_t n = 0;
+    char a1[TOPO_ADDR_MAX];
+    int rc;
+
+    (void)field;
+    if ((rc = addr_items(p, k, value, &list, &n)) != 0)
+        return rc;
+    /* A server belongs to one cluster only. */
+    for (size_t j = 0; j < n; j++)
+        for (size_t c = 0; c < p->out->n_clusters; c++) {
+            const cfg_cluster *o = &p->out->clusters[c];
+            if (c == p->cl_idx)
+                continue;
+            for (size_t i = 0; i < o->n_seeds; i++)
+                if (topo_addr_eq(&o->seeds[i], &list[j])) {
+                    rc = fail(p, p->lineno, -EINVAL,
+                              "seed '%s' is already in [cluster.%s] (line %d): a server belongs to one cluster only",
+                              topo_addr_str(&list[j], a1, sizeof(a1)), o->name, p->cls[c].seen[seeds_idx]);
+                    free(list);
+                    return rc;
+                }
+        }
+    cl->seeds = list;
+    cl->n_seeds = n;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- sections */

@@ -50,6 +50,30 @@ static rec_step *add_step(rec_plan *p, rec_step_kind kind, const topo_instance *
     return s;
 }
 
+/* Append a step of kind on target, sourced from src (may be NULL). NULL on OOM. */
+static rec_step *add_step_from(rec_plan *p, rec_step_kind kind, const topo_instance *target, const topo_instance *src,
+                               int timeout_ms, bool best_effort)
+{
+    rec_step *s = add_step(p, kind, target);
+    if (!s)
+        return NULL;
+    if (src)
+        server_of(src, &s->source);
+    s->timeout_ms = timeout_ms;
+    s->best_effort = best_effort;
+    return s;
+}
+
+/* Repoint + verify one replica below the new primary (best effort: a replica that
+ * cannot follow is reported lost, the operation goes on). */
+static int add_repoint(rec_plan *p, const topo_instance *in, const topo_instance *cand, int timeout_ms)
+{
+    if (!add_step_from(p, REC_STEP_REPOINT, in, cand, timeout_ms, true) ||
+        !add_step_from(p, REC_STEP_VERIFY, in, cand, timeout_ms, true))
+        return -ENOMEM;
+    return 0;
+}
+
 void rec_plan_free(rec_plan *p)
 {
     if (!p)
@@ -191,16 +215,8 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
                 goto fail;
             continue;
         }
-        if (!(s = add_step(out, REC_STEP_REPOINT, in)))
+        if (add_repoint(out, in, cand, o->verify_timeout_ms) < 0)
             goto fail;
-        server_of(cand, &s->source);
-        s->timeout_ms = o->verify_timeout_ms;
-        s->best_effort = true;
-        if (!(s = add_step(out, REC_STEP_VERIFY, in)))
-            goto fail;
-        server_of(cand, &s->source);
-        s->timeout_ms = o->verify_timeout_ms;
-        s->best_effort = true;
     }
     /* 5. Fence the old primary in case it is still alive somewhere. */
     if (!(s = add_step(out, REC_STEP_FENCE, old)))
@@ -286,22 +302,11 @@ int rec_plan_switchover(const topo_cluster *c, int old_primary, const rec_rankin
         const topo_instance *in = c->v[r->v[i].index];
         if ((int)i == r->chosen || !in->reachable)
             continue;
-        if (!(s = add_step(out, REC_STEP_REPOINT, in)))
+        if (add_repoint(out, in, cand, o->verify_timeout_ms) < 0)
             goto fail;
-        server_of(cand, &s->source);
-        s->timeout_ms = o->verify_timeout_ms;
-        s->best_effort = true;
-        if (!(s = add_step(out, REC_STEP_VERIFY, in)))
-            goto fail;
-        server_of(cand, &s->source);
-        s->timeout_ms = o->verify_timeout_ms;
-        s->best_effort = true;
     }
-    if (!(s = add_step(out, REC_STEP_REJOIN, old)))
+    if (!add_step_from(out, REC_STEP_REJOIN, old, cand, o->verify_timeout_ms, true))
         goto fail;
-    server_of(cand, &s->source);
-    s->timeout_ms = o->verify_timeout_ms;
-    s->best_effort = true;
     return 0;
 fail:
     snprintf(err, errlen, "out of memory building the plan");

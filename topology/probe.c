@@ -481,6 +481,30 @@ static void connected(probe_target *t, int64_t now)
 }
 
 /*
+ * mysql_next_result said nr: fail (> 0), finish (< 0), or start storing the
+ * next result set. True when step() must return (waiting, finished, failed).
+ */
+static bool next_result(probe_target *t, int nr, int64_t now)
+{
+    int status;
+    if (nr > 0) {
+        fail_mysql(t, "probe");
+        return true;
+    }
+    if (nr < 0) {
+        finish_probe(t, now);
+        return true;
+    }
+    t->state = TS_STORE;
+    status = mysql_store_result_start(&t->res, t->m);
+    if (status) {
+        wait_on(t, status);
+        return true;
+    }
+    return false;
+}
+
+/*
  * Advance the target's operation. events = the epoll readiness translated to
  * MYSQL_WAIT_* (or MYSQL_WAIT_TIMEOUT), or -1 when called right after an
  * operation that completed synchronously.
@@ -571,20 +595,8 @@ static void step(probe_target *t, int events)
                     wait_on(t, status);
                     return;
                 }
-                if (nr > 0) {
-                    fail_mysql(t, "probe");
+                if (next_result(t, nr, now))
                     return;
-                }
-                if (nr < 0) {
-                    finish_probe(t, now);
-                    return;
-                }
-            }
-            t->state = TS_STORE;
-            status = mysql_store_result_start(&t->res, t->m);
-            if (status) {
-                wait_on(t, status);
-                return;
             }
             continue;
         }
@@ -596,20 +608,8 @@ static void step(probe_target *t, int events)
                 return;
             }
             events = -1;
-            if (nr > 0) {
-                fail_mysql(t, "probe");
+            if (next_result(t, nr, now))
                 return;
-            }
-            if (nr < 0) {
-                finish_probe(t, now);
-                return;
-            }
-            t->state = TS_STORE;
-            status = mysql_store_result_start(&t->res, t->m);
-            if (status) {
-                wait_on(t, status);
-                return;
-            }
             continue;
         }
         default:
