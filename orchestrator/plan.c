@@ -103,6 +103,20 @@ static int append_line(char **dst, const char *line)
     return 0;
 }
 
+/* detach, set-writable (the point of no return), semi-sync source when the old primary had it. */
+static int add_promotion(rec_plan *p, const topo_instance *cand, const topo_instance *old, int timeout_ms)
+{
+    rec_step *s;
+    if (!add_step_from(p, REC_STEP_DETACH, cand, NULL, timeout_ms, false) ||
+        !(s = add_step_from(p, REC_STEP_SET_WRITABLE, cand, NULL, timeout_ms, false)))
+        return -ENOMEM;
+    s->no_return = true;
+    if (old->have_snap && old->snap.semisync.source_enabled &&
+        !add_step_from(p, REC_STEP_SEMI_SYNC_SOURCE, cand, NULL, timeout_ms, true))
+        return -ENOMEM;
+    return 0;
+}
+
 int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
                       rec_plan *out, char *err, size_t errlen)
 {
@@ -190,19 +204,8 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
     s->timeout_ms = o->apply_timeout_ms;
     if (!most && chosen->has_gtid && !(s->gtid = strdup(chosen->has_gtid)))
         goto fail;
-    if (!(s = add_step(out, REC_STEP_DETACH, cand)))
+    if (add_promotion(out, cand, old, o->verify_timeout_ms) < 0)
         goto fail;
-    s->timeout_ms = o->verify_timeout_ms;
-    if (!(s = add_step(out, REC_STEP_SET_WRITABLE, cand)))
-        goto fail;
-    s->timeout_ms = o->verify_timeout_ms;
-    s->no_return = true;
-    if (old->have_snap && old->snap.semisync.source_enabled) {
-        if (!(s = add_step(out, REC_STEP_SEMI_SYNC_SOURCE, cand)))
-            goto fail;
-        s->timeout_ms = o->verify_timeout_ms;
-        s->best_effort = true;
-    }
     /* 4. Everyone else follows the new primary. */
     for (size_t i = 0; i < r->n; i++) {
         const topo_instance *in = c->v[r->v[i].index];
@@ -285,19 +288,8 @@ int rec_plan_switchover(const topo_cluster *c, int old_primary, const rec_rankin
         goto fail;
     server_of(old, &s->source);
     s->timeout_ms = o->apply_timeout_ms;
-    if (!(s = add_step(out, REC_STEP_DETACH, cand)))
+    if (add_promotion(out, cand, old, o->verify_timeout_ms) < 0)
         goto fail;
-    s->timeout_ms = o->verify_timeout_ms;
-    if (!(s = add_step(out, REC_STEP_SET_WRITABLE, cand)))
-        goto fail;
-    s->timeout_ms = o->verify_timeout_ms;
-    s->no_return = true;
-    if (old->have_snap && old->snap.semisync.source_enabled) {
-        if (!(s = add_step(out, REC_STEP_SEMI_SYNC_SOURCE, cand)))
-            goto fail;
-        s->timeout_ms = o->verify_timeout_ms;
-        s->best_effort = true;
-    }
     for (size_t i = 0; i < r->n; i++) {
         const topo_instance *in = c->v[r->v[i].index];
         if ((int)i == r->chosen || !in->reachable)

@@ -126,24 +126,6 @@ static int heap_push(probe_engine *e, int64_t when, probe_target *t, uint64_t ge
     return 0;
 }
 
-static void heap_pop(probe_engine *e)
-{
-    heap_entry last = e->heap[--e->heap_n];
-    size_t i = 0, n = e->heap_n;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && e->heap[c + 1].when_ms < e->heap[c].when_ms)
-            c++;
-        if (last.when_ms <= e->heap[c].when_ms)
-            break;
-        e->heap[i] = e->heap[c];
-        i = c;
-    }
-    if (n)
-        e->heap[i] = last;
-}
 
 static void sift_down(probe_engine *e, size_t i)
 {
@@ -161,6 +143,13 @@ static void sift_down(probe_engine *e, size_t i)
         i = c;
     }
     e->heap[i] = x;
+}
+
+static void heap_pop(probe_engine *e)
+{
+    e->heap[0] = e->heap[--e->heap_n];
+    if (e->heap_n)
+        sift_down(e, 0);
 }
 
 /* Drop every heap entry of t (before t is freed), then restore the heap order. */
