@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #define READ_CHUNK 16384
+#define READ_ROUNDS 64           /* chunks read per wake-up at most */
 #define WRITE_CHUNK 65536
 #define POLL_TICK_MS 10          /* exit polling when pidfd_open is unavailable */
 #define REAP_TICK_MS 1000        /* after SIGKILL: wait in these steps until the child is gone */
@@ -535,11 +536,12 @@ static void feed_stdin(child *c)
     }
 }
 
-/* Read what is available; returns 1 at EOF. */
+/* Read what is available (at most READ_ROUNDS chunks, so a hook flooding its output
+ * cannot keep the caller from its timeout); returns 1 at EOF. */
 static int drain_output(child *c)
 {
     char buf[READ_CHUNK];
-    for (;;) {
+    for (int round = 0; round < READ_ROUNDS; round++) {
         ssize_t n = read(c->out_fd, buf, sizeof buf);
         if (n == 0)
             return 1;
@@ -572,6 +574,7 @@ static int drain_output(child *c)
         }
         c->dropped += (size_t)n - keep;
     }
+    return 0;
 }
 
 static int child_exited(child *c)
@@ -767,12 +770,11 @@ static void result_init(hook_result *r)
     r->exit_code = -1;
 }
 
-static void result_start_failed(hook_result *r, int rc, const char *why)
+static void result_start_failed(hook_result *r, const char *why)
 {
     r->start_failed = true;
     r->exit_code = -1;
     snprintf(r->error, sizeof r->error, "%s", why);
-    (void)rc;
 }
 
 /* hook_run_sync with a cancel descriptor (readable = stop the hook): shared with the async runner. */
@@ -814,7 +816,7 @@ static int run_hook(const char *command, const hook_env *env, size_t n_env, cons
     rc = 0;
 out:
     if (rc < 0) {
-        result_start_failed(out, rc, why);
+        result_start_failed(out, why);
         out->output = calloc(1, 1);
     }
     close_fd(&c.in_fd);

@@ -295,6 +295,20 @@ static pid_t first_pid_in(const char *s)
     return v > 1 ? (pid_t)v : 0;
 }
 
+/* A hook flooding its output still times out (output reading does not starve the timer). */
+static void test_timeout_while_flooding_output(void **state)
+{
+    hook_result r;
+    (void)state;
+    run("yes flood", NULL, 0, NULL, 300, &r);
+    assert_true(r.timed_out);
+    assert_int_equal(r.term_signal, SIGTERM);
+    CHECK(r.duration_ms >= 300 && r.duration_ms < UPPER_MS, "duration %lld", (long long)r.duration_ms);
+    assert_int_equal(strncmp(r.output, "flood\nflood\n", 12), 0);
+    assert_non_null(strstr(r.output + HOOK_OUTPUT_MAX, "\n[truncated: "));
+    hook_result_free(&r);
+}
+
 /* A hook's background child ignoring TERM dies with the group at the timeout. */
 static void test_timeout_kills_the_group(void **state)
 {
@@ -808,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_child_signal_state_is_clean),
         cmocka_unit_test(test_timeout_sleep),
         cmocka_unit_test(test_timeout_ignoring_term_gets_kill),
+        cmocka_unit_test(test_timeout_while_flooding_output),
         cmocka_unit_test(test_timeout_kills_the_group),
         cmocka_unit_test(test_leftover_children_killed_after_exit),
         cmocka_unit_test(test_output_merged),
