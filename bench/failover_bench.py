@@ -82,6 +82,10 @@ class RunError(Exception):
     pass
 
 
+class DaemonExited(Exception):
+    """`myorch run` is gone: stop waiting at once (wait_for does not retry this)."""
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -200,18 +204,13 @@ replication_password_file = {L.repl_password_file}
 
             def ready():
                 if proc.poll() is not None:
-                    raise RunError('myorch run exited %d' % proc.returncode)
+                    raise DaemonExited('myorch run exited %d' % proc.returncode)
                 c = self.cli_json(config, 'status')['clusters'][0]
                 if c['recovery']['analysis'] != 'ok':
                     return None
                 t = self.cli_json(config, 'topology')['clusters'][0]
                 return t['reachable'] == 3
-            try:
-                self.wait_for(ready, 30, 0.1, 'analysis ok with 3 servers reachable')
-            except RunError:
-                if proc.poll() is not None:
-                    raise RunError('myorch run exited %d' % proc.returncode) from None
-                raise
+            self.wait_for(ready, 30, 0.1, 'analysis ok with 3 servers reachable')
             # Settle into steady-state probing, then kill at a random phase of both
             # periodic timers that decide detection: the controller's poll and the
             # replicas' heartbeat (their relative phase was randomized above).
@@ -232,7 +231,7 @@ replication_password_file = {L.repl_password_file}
 
             def finished():
                 if proc.poll() is not None:
-                    raise RunError('myorch run exited %d' % proc.returncode)
+                    raise DaemonExited('myorch run exited %d' % proc.returncode)
                 with open(log_path, 'rb') as f:
                     text = f.read()
                 if (b'recovery-done' not in text and b'recovery-failed' not in text
@@ -283,7 +282,8 @@ replication_password_file = {L.repl_password_file}
             if problems:
                 raise RunError('; '.join(problems))
             res['ok'] = True
-        except (RunError, lab.LabError, OSError, subprocess.SubprocessError, ValueError) as e:
+        except (RunError, DaemonExited, lab.LabError, OSError, subprocess.SubprocessError,
+                ValueError, KeyError) as e:
             res['error'] = str(e)
         finally:
             if stopped_pid is not None:

@@ -17,6 +17,8 @@
  */
 #include "orchestrator/config.h"
 
+#include "hooks/runner.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -413,9 +415,14 @@ static int parse_hook(struct parse *p, const struct key_def *k, void *field, con
     size_t hook = (size_t)((char ***)field - cl->hooks);
     size_t *n = &cl->n_hooks[hook];
     char **nl;
-    (void)k;
+    char **argv = NULL, why[256];
+    size_t argc = 0;
     if (!*value)
         return bad_value(p, k, value, "a command");
+    /* Hooks run without a shell: refuse now what would fail at the worst moment. */
+    if (hook_split_command(value, &argv, &argc, why, sizeof(why)) < 0)
+        return fail(p, p->lineno, -EINVAL, "bad command for %s: %s", k->name, why);
+    hook_free_argv(argv);
     nl = realloc(*list, (*n + 1) * sizeof(*nl));
     if (!nl)
         return fail(p, p->lineno, -ENOMEM, "out of memory");

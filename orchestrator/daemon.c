@@ -32,7 +32,7 @@ typedef struct {
     size_t n_recs;
     int *avail;              /* per cluster: last recorded REP_* state, -2 none yet */
     hook_runner *hooks;      /* asynchronous hooks: on_failure_detected, post_failover_failed, on_topology_change */
-    uint64_t hook_seq;
+    struct hook_slot *hook_slots; /* [cluster][hook point] */
     store *st;
     bool in_txn;
     void *zctx;
@@ -82,7 +82,51 @@ static int hook_point_of(const char *name, int level, const json_t *detail)
     return -1;
 }
 
-/* Start the commands of a hook point for an event, without waiting. */
+/*
+ * Asynchronous hooks run one at a time per cluster and hook point, in the
+ * configured order; events arriving meanwhile are coalesced into one more
+ * run with the state of that moment (so a hook never applies an older view
+ * after a newer one).
+ */
+typedef struct hook_slot {
+    bool busy;
+    size_t next_cmd;
+    hook_payload pl;
+    bool have_pl;
+    bool pending;
+    char pending_event[64];
+    json_t *pending_detail;
+    char pending_instance[TOPO_ADDR_MAX];
+} hook_slot;
+
+static hook_slot *slot_of(daemon_t *d, size_t cluster, int point)
+{
+    return &d->hook_slots[cluster * CFG_N_HOOKS + (size_t)point];
+}
+
+static int cluster_index(daemon_t *d, const mon_cluster *c)
+{
+    for (size_t i = 0; i < mon_cluster_count(d->mon); i++)
+        if (mon_cluster_at(d->mon, i) == c)
+            return (int)i;
+    return -1;
+}
+
+static int start_hook_cmd(daemon_t *d, size_t ci, int point)
+{
+    hook_slot *sl = slot_of(d, ci, point);
+    const cfg_cluster *cc = &d->cfg->clusters[ci];
+    char e[256];
+    uint64_t tag = ((uint64_t)ci << 40) | ((uint64_t)point << 32) | (uint64_t)sl->next_cmd;
+    if (hook_runner_start(d->hooks, cc->hooks[point][sl->next_cmd], sl->pl.env, sl->pl.n_env, sl->pl.json,
+                          cc->hook_timeout_ms, tag, e, sizeof(e)) < 0) {
+        log_error("hook %s: cannot start '%s': %s", cfg_hook_names[point], cc->hooks[point][sl->next_cmd], e);
+        return -1;
+    }
+    return 0;
+}
+
+/* Start the commands of a hook point for an event (or queue one more run). */
 static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c, const topo_instance *in,
                        const json_t *detail)
 {
@@ -91,14 +135,29 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
     char (*addrs)[TOPO_ADDR_MAX] = NULL;
     hook_replica *reps = NULL;
     size_t n = 0;
-    hook_payload pl;
     hook_event ev;
-    if (!d->hooks || !cc || point < 0 || !cc->n_hooks[point])
+    hook_slot *sl;
+    int ci;
+    if (!d->hooks || !cc || point < 0 || !cc->n_hooks[point] || (ci = cluster_index(d, c)) < 0)
         return;
+    sl = slot_of(d, (size_t)ci, point);
+    if (sl->busy) {
+        sl->pending = true;
+        snprintf(sl->pending_event, sizeof(sl->pending_event), "%s", name);
+        json_decref(sl->pending_detail);
+        sl->pending_detail = detail ? json_deep_copy(detail) : NULL;
+        sl->pending_instance[0] = '\0';
+        if (in)
+            topo_addr_str(&in->addr, sl->pending_instance, sizeof(sl->pending_instance));
+        return;
+    }
     if (c->model.primary >= 0) {
         topo_instance *p = c->model.v[c->model.primary];
         topo_addr_str(&p->addr, p->reachable && !p->snap.read_only ? neu : old, TOPO_ADDR_MAX);
     }
+    /* A topology change with nobody to route writes to: the failover's hooks come next. */
+    if (point == CFG_HOOK_ON_TOPOLOGY_CHANGE && !neu[0])
+        return;
     if (point == CFG_HOOK_ON_FAILURE_DETECTED && in)
         topo_addr_str(&in->addr, old, sizeof(old));
     if (json_string_value(json_object_get(detail, "old_primary")))
@@ -120,19 +179,19 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
                       .lost_gtids = json_string_value(json_object_get(detail, "lost_gtids")),
                       .recovery_id = (uint64_t)json_integer_value(json_object_get(detail, "recovery_id")),
                       .ts_ms = wall_ms()};
-    if (hook_payload_build(&ev, &pl, e, sizeof(e)) < 0) {
+    if (hook_payload_build(&ev, &sl->pl, e, sizeof(e)) < 0) {
         log_error("hook %s: cannot build the payload: %s", cfg_hook_names[point], e);
         goto out;
     }
-    for (size_t k = 0; k < cc->n_hooks[point]; k++) {
-        uint64_t tag = ((uint64_t)point << 56) | (++d->hook_seq & 0x00ffffffffffffffULL);
-        if (hook_runner_start(d->hooks, cc->hooks[point][k], pl.env, pl.n_env, pl.json, cc->hook_timeout_ms, tag, e,
-                              sizeof(e)) < 0)
-            log_error("hook %s: cannot start '%s': %s", cfg_hook_names[point], cc->hooks[point][k], e);
-        else
-            log_debug("hook %s started for %s: %s", cfg_hook_names[point], name, cc->hooks[point][k]);
+    sl->have_pl = true;
+    sl->next_cmd = 0;
+    sl->busy = true;
+    log_debug("hook %s started for %s", cfg_hook_names[point], name);
+    if (start_hook_cmd(d, (size_t)ci, point) < 0) {
+        hook_payload_free(&sl->pl);
+        sl->have_pl = false;
+        sl->busy = false;
     }
-    hook_payload_free(&pl);
 out:
     free(addrs);
     free(reps);
@@ -168,24 +227,53 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
     fire_hooks(d, hook_point_of(name, level, detail), name, c, in, detail);
 }
 
-/* Finished asynchronous hooks: log them, report failures as events. */
+/* Finished asynchronous hooks: log them, report failures, run the next command or the coalesced event. */
 static void poll_hooks(daemon_t *d)
 {
     uint64_t tag;
     hook_result r;
     while (d->hooks && hook_runner_poll(d->hooks, &tag, &r) == 1) {
-        int point = (int)(tag >> 56);
+        size_t ci = (size_t)(tag >> 40);
+        int point = (int)((tag >> 32) & 0xff);
         const char *hp = point >= 0 && point < CFG_N_HOOKS ? cfg_hook_names[point] : "?";
+        mon_cluster *c = ci < mon_cluster_count(d->mon) ? mon_cluster_at(d->mon, ci) : NULL;
+        hook_slot *sl;
         if (hook_result_ok(&r)) {
             log_info("hook %s ok (%lld ms)%s%.300s", hp, (long long)r.duration_ms, r.output_len ? ": " : "",
                      r.output ? r.output : "");
         } else {
+            char msg[700];
             json_t *detail = json_pack("{s:s, s:b, s:i, s:s}", "hook", hp, "timed_out", r.timed_out, "exit_code",
                                        r.exit_code, "output", r.output ? r.output : "");
-            on_event(d, LOGL_WARN, "hook-failed", NULL, NULL, r.error[0] ? r.error : "failed", detail);
+            snprintf(msg, sizeof(msg), "%s hook: %s%s%.400s", hp, r.error, r.output_len ? "; output: " : "",
+                     r.output ? r.output : "");
+            on_event(d, LOGL_WARN, "hook-failed", c, NULL, msg, detail);
             json_decref(detail);
         }
         hook_result_free(&r);
+        if (!c || point < 0 || point >= CFG_N_HOOKS)
+            continue;
+        sl = slot_of(d, ci, point);
+        if (++sl->next_cmd < d->cfg->clusters[ci].n_hooks[point] && start_hook_cmd(d, ci, point) == 0)
+            continue;
+        if (sl->have_pl)
+            hook_payload_free(&sl->pl);
+        sl->have_pl = false;
+        sl->busy = false;
+        if (sl->pending) {
+            json_t *det = sl->pending_detail;
+            char ev[64];
+            topo_addr a;
+            char e[64];
+            int idx = -1;
+            snprintf(ev, sizeof(ev), "%s", sl->pending_event);
+            if (sl->pending_instance[0] && topo_addr_parse(sl->pending_instance, 3306, &a, e, sizeof(e)) == 0)
+                idx = topo_cluster_find(&c->model, &a);
+            sl->pending = false;
+            sl->pending_detail = NULL;
+            fire_hooks(d, point, ev, c, idx >= 0 ? c->model.v[idx] : NULL, det);
+            json_decref(det);
+        }
     }
 }
 
@@ -658,6 +746,11 @@ static int setup(daemon_t *d, char *err, size_t errlen)
         return rc;
     if ((rc = hook_runner_new(&d->hooks, err, errlen)) < 0)
         return rc;
+    d->hook_slots = calloc((d->cfg->n_clusters ? d->cfg->n_clusters : 1) * CFG_N_HOOKS, sizeof(*d->hook_slots));
+    if (!d->hook_slots) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     d->zctx = zmq_ctx_new();
     if (!d->zctx) {
         snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
@@ -735,6 +828,12 @@ static void teardown(daemon_t *d)
     poll_hooks(d);
     hook_runner_free(d->hooks);
     d->hooks = NULL;
+    for (size_t i = 0; d->hook_slots && i < d->cfg->n_clusters * CFG_N_HOOKS; i++) {
+        if (d->hook_slots[i].have_pl)
+            hook_payload_free(&d->hook_slots[i].pl);
+        json_decref(d->hook_slots[i].pending_detail);
+    }
+    free(d->hook_slots);
     ctl_server_close(d->ctl);
     if (d->zctx)
         zmq_ctx_term(d->zctx);

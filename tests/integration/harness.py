@@ -145,6 +145,7 @@ class ClusterTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix='myorch-fo-')
         self.lab = lab.Lab(os.path.join(self.tmp, 'lab'), base_port=lab.free_base_port(count=8))
         self.lab.up(servers=self.SERVERS, semi_sync=self.SEMI_SYNC)
+        self.prepare()
         self.config = os.path.join(self.tmp, 'myorch.ini')
         with open(self.config, 'w') as f:
             f.write(f"""[myorch]
@@ -160,7 +161,7 @@ user = myorch
 password_file = {self.lab.myorch_password_file}
 replication_user = repl
 replication_password_file = {self.lab.repl_password_file}
-{self.EXTRA_CLUSTER}
+{self.extra_cluster()}
 """)
         os.chmod(self.config, 0o600)
         self.lab.sql(1, 'CREATE TABLE IF NOT EXISTS lab.seq (n BIGINT PRIMARY KEY)')
@@ -178,6 +179,13 @@ replication_password_file = {self.lab.repl_password_file}
             shutil.rmtree(self.tmp, ignore_errors=True)
         self.assertEqual(rc, 0, 'myorch run did not stop cleanly')
         del failed
+
+    def prepare(self):
+        """Called after the lab is up, before the controller starts (subclasses start proxies here)."""
+
+    def extra_cluster(self):
+        """Extra lines for the [cluster.lab] section."""
+        return self.EXTRA_CLUSTER
 
     # ---- helpers -------------------------------------------------------------
     def status(self):
@@ -258,3 +266,95 @@ replication_password_file = {self.lab.repl_password_file}
         missing = [n for lo, hi in result['acked_ranges'] for n in range(lo, hi + 1) if n not in have]
         self.assertEqual(missing[:20], [], '%d acknowledged rows missing' % len(missing))
         return len(have)
+
+
+HAPROXY = '/usr/sbin/haproxy'
+
+
+def free_tcp_port():
+    import socket
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class HAProxyFront:
+    """A real HAProxy in front of a lab: writer and reader frontends, admin socket in tmp.
+    Backends come from the shipped hook's --print-config (servers matched by address)."""
+
+    def __init__(self, tmp, addrs):
+        if not os.access(HAPROXY, os.X_OK):
+            raise AssertionError('haproxy is not installed (%s): tests/deps.sh installs it' % HAPROXY)
+        self.tmp = tmp
+        self.sock = os.path.join(tmp, 'admin.sock')
+        self.port_w, self.port_r = free_tcp_port(), free_tcp_port()
+        hook = os.path.join(SRC, 'hooks', 'myorch-haproxy')
+        gen = subprocess.run([hook, '--print-config', '--servers', ','.join(addrs), '--writer-backend', 'be_writer',
+                              '--reader-backend', 'be_reader', '--balance', 'roundrobin',
+                              '--writer-bind', '127.0.0.1:%d' % self.port_w, '--reader-bind', '127.0.0.1:%d' % self.port_r],
+                             capture_output=True, text=True, timeout=60)
+        if gen.returncode != 0:
+            raise AssertionError('myorch-haproxy --print-config: %s' % gen.stderr)
+        cfg = os.path.join(tmp, 'haproxy.cfg')
+        with open(cfg, 'w') as f:
+            f.write('global\n    stats socket %s mode 600 level admin\n\n'
+                    'defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 60s\n'
+                    '    timeout server 60s\n\n' % self.sock)
+            f.write(gen.stdout)
+        self.log = open(os.path.join(tmp, 'haproxy.log'), 'wb')
+        self.proc = subprocess.Popen([HAPROXY, '-db', '-f', cfg], stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.proc.poll() is not None or 'be_writer' in self.admin('show servers state'),
+                 timeout=20, what='HAProxy admin socket')
+        if self.proc.poll() is not None:
+            raise AssertionError('haproxy exited')
+
+    def hook_command(self, max_lag_s=10):
+        return '%s --socket %s --reader-backend be_reader --max-lag-s %s' % (
+            os.path.join(SRC, 'hooks', 'myorch-haproxy'), self.sock, max_lag_s)
+
+    def admin(self, command):
+        import socket
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        try:
+            s.connect(self.sock)
+            s.sendall(command.encode() + b'\n')
+            data = b''
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    return data.decode()
+                data += c
+        except OSError:
+            return ''
+        finally:
+            s.close()
+
+    def backend(self, be):
+        """{addr:port: 'ready'|'maint'} of a backend."""
+        out = self.admin('show servers state').splitlines()
+        if len(out) < 2:
+            return {}
+        cols = out[1][1:].split()
+        res = {}
+        for ln in out[2:]:
+            if not ln.strip():
+                continue
+            f = dict(zip(cols, ln.split()))
+            if f['be_name'] != be:
+                continue
+            maint = int(f['srv_admin_state']) & 0x23
+            res['%s:%s' % (f['srv_addr'], f['srv_port'])] = 'maint' if maint else 'ready'
+        return res
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()

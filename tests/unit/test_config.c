@@ -394,6 +394,8 @@ static const struct cfg_case cases[] = {
       "never_promote = db3, [::1]:3307\nprefer = db2:3310\nswitchover_max_lag_s = 3\nsla_target = 99.9\n"
       "post_failover = /bin/true one\npost_failover = /bin/echo 'two words'\n", .files = { PASS_EAST },
       .check = check_failover_keys },
+    { .title = "hook command with a shell operator", .ini = EAST "post_failover = /bin/echo a | wc\n",
+      .files = { PASS_EAST }, .rc = -EINVAL, .err = { "myorch.ini:5: bad command for post_failover:", "sh -c" } },
     { .title = "bad sla_target", .ini = EAST "sla_target = 100\n", .files = { PASS_EAST }, .rc = -EINVAL,
       .err = { "sla_target" } },
     { .title = "bad auto_failover", .ini = EAST "auto_failover = maybe\n", .files = { PASS_EAST }, .rc = -EINVAL,

@@ -1,0 +1,462 @@
+"""One scenario run: a fresh network, servers, controller, writer, sampler; the checks.
+
+A Ctx is built per run (nothing is shared between runs) and always torn down.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+
+import faultlab as F
+from faultlab import lab, now_ms, wait_for
+
+
+class Bins:
+    def __init__(self, build_dir):
+        self.myorch = os.environ.get('MYORCH_BIN') or os.path.join(build_dir, 'myorch')
+        self.seqwriter = os.environ.get('MYORCH_SEQWRITER') or os.path.join(build_dir, 'seqwriter')
+        for b in (self.myorch, self.seqwriter):
+            if not os.access(b, os.X_OK):
+                raise F.FaultError('%s not found: build first (cmake --build build) or set MYORCH_BIN/--build' % b)
+
+
+# Controller settings used by every scenario (see README.md for why these values).
+GLOBAL_CONFIG = {
+    'poll_interval_ms': 500,
+    'connect_timeout_ms': 1000,
+    'read_timeout_ms': 2000,
+    'log_level': 'debug',
+}
+SLAVE_NET_TIMEOUT = 4          # replicas notice a silent primary after 4 s (heartbeat 1 s)
+WRITER_RATE = 300              # rows/s of the main writer (seqwriter --rate)
+
+
+class Writer:
+    def __init__(self, ctx, name, host, targets, follow=True, start=1, rate=WRITER_RATE):
+        self.ctx, self.name = ctx, name
+        self.out = os.path.join(ctx.dir, 'writer-%s.json' % name)
+        argv = [ctx.bins.seqwriter, '--target', ','.join(targets), '--user', 'app',
+                '--password-file', ctx.lab.app_password_file, '--out', self.out, '--start', str(start)]
+        if follow:
+            argv.append('--follow')
+        if rate:
+            argv += ['--rate', str(rate)]
+        self.p = ctx.net.popen(host, argv, log_path=os.path.join(ctx.dir, 'writer-%s.log' % name))
+        self.result = None
+
+    def stop(self):
+        if self.result is not None:
+            return self.result
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            raise AssertionError('writer %s did not stop on SIGTERM' % self.name)
+        with open(self.out) as f:
+            self.result = json.loads(f.read())
+        return self.result
+
+
+class Sampler(threading.Thread):
+    """Every 100 ms: which servers are writable (read_only=0, via the unix socket), and of
+    those, which the writer host can reach (process running, not stopped, no fault in force
+    between them). Two or more at once = two writable primaries an application could use."""
+
+    def __init__(self, ctx, interval=0.1):
+        super().__init__(daemon=True)
+        self.ctx, self.interval = ctx, interval
+        self.stop_ev = threading.Event()
+        self.samples = []          # (t_ms, writable, writable_reachable)
+        self.conns = {}
+
+    def ro(self, i):
+        c = self.conns.get(i)
+        try:
+            if c is None:
+                c = self.conns[i] = F.MiniConn(self.ctx.lab.server(i)['socket'], timeout=0.5)
+            return c.value('SELECT @@read_only')
+        except Exception:  # noqa: BLE001
+            if c is not None:
+                c.close()
+            self.conns.pop(i, None)
+            return None
+
+    def run(self):
+        L, net = self.ctx.lab, self.ctx.net
+        while not self.stop_ev.is_set():
+            t = now_ms()
+            w, wr = [], []
+            for i in L.indexes:
+                if not L.alive(i):
+                    self.conns.pop(i, None)
+                    continue
+                if self.ro(i) == '0':
+                    w.append(i)
+                    if net.reachable('writer', L.host(i)) and L.alive(i):
+                        wr.append(i)
+            self.samples.append((t, w, wr))
+            self.stop_ev.wait(self.interval)
+        for c in self.conns.values():
+            c.close()
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join(5)
+
+    def dual_windows(self):
+        """[(start_ms, length_ms, servers)] where >= 2 reachable servers were writable."""
+        out, cur = [], None
+        for t, _, wr in self.samples:
+            if len(wr) >= 2:
+                if cur is None:
+                    cur = [t, t, set(wr)]
+                cur[1] = t
+                cur[2] |= set(wr)
+            elif cur is not None:
+                out.append((cur[0], cur[1] - cur[0] + int(self.interval * 1000), sorted(cur[2])))
+                cur = None
+        if cur is not None:
+            out.append((cur[0], cur[1] - cur[0] + int(self.interval * 1000), sorted(cur[2])))
+        return out
+
+
+class Ctx:
+    def __init__(self, sid, name, workdir, bins, verbose=False):
+        self.sid, self.name, self.dir, self.bins, self.verbose = sid, name, workdir, bins, verbose
+        os.makedirs(workdir, exist_ok=True)
+        self.net = None
+        self.lab = None
+        self.daemon = None
+        self.events_p = None
+        self.writers = {}
+        self.sampler = None
+        self.config = os.path.join(workdir, 'myorch.ini')
+        self.daemon_log = os.path.join(workdir, 'daemon.log')
+        self.events_path = os.path.join(workdir, 'events.jsonl')
+        self.injected = []          # (t_ms, what)
+        self.metrics = {'failover_ms': None, 'lost': 0, 'dual_ms': 0, 'notes': []}
+        self.rng = random.Random()
+        self.log_fh = open(os.path.join(workdir, 'harness.log'), 'a')
+
+    # ------------------------------------------------------------ logging
+    def log(self, msg, *a):
+        line = '%s %s' % (time.strftime('%H:%M:%S'), msg % a if a else msg)
+        self.log_fh.write(line + '\n')
+        self.log_fh.flush()
+        if self.verbose:
+            print('    ' + line, flush=True)
+
+    def note(self, msg, *a):
+        self.metrics['notes'].append(msg % a if a else msg)
+        self.log('note: ' + (msg % a if a else msg))
+
+    # ------------------------------------------------------------ setup
+    def setup(self, servers=3, cluster_extra='', global_extra=None, semi_sync=True, before_daemon=None):
+        self.net = F.Net()
+        self.net.setup()
+        for i in range(1, servers + 1):
+            self.net.add_host('db%d' % i, i)
+        self.net.add_host('orch', 10)
+        self.net.add_host('writer', 20)
+        self.lab = F.NsLab(os.path.join(self.dir, 'lab'), self.net, slave_net_timeout=SLAVE_NET_TIMEOUT)
+        t = time.monotonic()
+        self.lab.up(servers=servers, semi_sync=semi_sync)
+        self.log('lab up in %.1fs', time.monotonic() - t)
+        if before_daemon:
+            before_daemon()
+        g = dict(GLOBAL_CONFIG)
+        g.update(global_extra or {})
+        state = os.path.join(self.dir, 'state')
+        os.makedirs(state, mode=0o700, exist_ok=True)
+        text = '[myorch]\nstate_dir = %s\n' % state
+        text += ''.join('%s = %s\n' % kv for kv in g.items())
+        text += ('\n[cluster.lab]\nseeds = %s\nuser = myorch\npassword_file = %s\nreplication_user = repl\n'
+                 'replication_password_file = %s\n' % (self.lab.addr(2 if servers > 1 else 1),
+                                                       self.lab.myorch_password_file, self.lab.repl_password_file))
+        text += cluster_extra.strip() + '\n' if cluster_extra else ''
+        F.write_private(self.config, text)
+        self.start_daemon()
+        wait_for(lambda: self.topology()['reachable'] == servers, timeout=30, what='every server discovered')
+        wait_for(lambda: self.analysis() == 'ok', timeout=30, what='analysis ok')
+        self.start_events()
+        self.sampler = Sampler(self)
+        self.sampler.start()
+        time.sleep(0.3)    # the event subscriber is connected (PUB drops for late joiners)
+
+    def start_daemon(self):
+        with open(self.daemon_log, 'ab') as f:
+            f.write(b'==== harness: myorch run started\n')
+        self.daemon = self.net.popen('orch', [self.bins.myorch, 'run', '-c', self.config], log_path=self.daemon_log)
+        wait_for(lambda: self.daemon.poll() is not None or self.myorch('status', timeout=5).returncode == 0,
+                 timeout=30, what='controller control socket')
+        if self.daemon.poll() is not None:
+            raise AssertionError('myorch run exited %s: %s' % (self.daemon.returncode, lab._tail(self.daemon_log)))
+
+    def kill_daemon(self, sig=signal.SIGKILL):
+        self.daemon.send_signal(sig)
+        self.daemon.wait(30)
+
+    def start_events(self):
+        f = open(self.events_path, 'ab')
+        self.events_p = subprocess.Popen([self.bins.myorch, 'events', '-c', self.config, '--json'], stdout=f,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
+        f.close()
+
+    # ------------------------------------------------------------ teardown
+    def teardown(self):
+        errs = []
+        if self.sampler:
+            with contextlib.suppress(Exception):
+                self.sampler.stop()
+        for w in self.writers.values():
+            with contextlib.suppress(Exception):
+                if w.p.poll() is None:
+                    w.p.kill()
+        if self.events_p and self.events_p.poll() is None:
+            self.events_p.terminate()
+            with contextlib.suppress(Exception):
+                self.events_p.wait(5)
+        if self.daemon and self.daemon.poll() is None:
+            self.daemon.terminate()
+            try:
+                self.daemon.wait(20)
+            except subprocess.TimeoutExpired:
+                errs.append('myorch run did not stop on SIGTERM')
+                self.daemon.kill()
+                self.daemon.wait()
+            if self.daemon.returncode not in (0, -signal.SIGKILL):
+                errs.append('myorch run exited %s on SIGTERM' % self.daemon.returncode)
+        if self.lab:
+            with contextlib.suppress(Exception):
+                self.lab.down()
+        if self.net:
+            self.net.teardown()
+        self.log_fh.close()
+        return errs
+
+    # ------------------------------------------------------------ controller
+    def myorch(self, *args, timeout=30):
+        return subprocess.run([self.bins.myorch, *args, '-c', self.config], capture_output=True, text=True,
+                              timeout=timeout)
+
+    def jmyorch(self, *args, timeout=30):
+        p = self.myorch(*args, '--json', timeout=timeout)
+        if p.returncode != 0:
+            raise RuntimeError('myorch %s: rc=%d %s' % (' '.join(args), p.returncode, p.stderr.strip()))
+        return json.loads(p.stdout)
+
+    def status(self):
+        return self.jmyorch('status', '--timeout-ms', '3000')['clusters'][0]
+
+    def analysis(self):
+        return self.status()['recovery']['analysis']
+
+    def topology(self):
+        return self.jmyorch('topology', '--cluster', 'lab', '--timeout-ms', '3000')['clusters'][0]
+
+    def recoveries(self):
+        return self.jmyorch('recoveries', '--timeout-ms', '3000')['recoveries']
+
+    def recovery(self, rid):
+        return self.jmyorch('recoveries', '--id', str(rid), '--timeout-ms', '3000')['recoveries'][0]
+
+    def wait_recovery(self, n=1, timeout=60, states=None):
+        """Wait until at least n recoveries exist and the newest is no longer running; its detail."""
+        def done():
+            r = self.recoveries()
+            if len(r) >= n and r[0]['state'] != 'running':
+                return r[0]
+            return None
+        r = wait_for(done, timeout=timeout, interval=0.1, what='recovery #%d finished' % n)
+        full = self.recovery(r['id'])
+        self.log('recovery #%s %s: %s -> %s (%s)', full['id'], full['state'], full.get('old_primary'),
+                 full.get('new_primary'), full.get('error') or '')
+        if states and full['state'] not in states:
+            raise AssertionError('recovery #%s ended %s (want %s): %s' % (full['id'], full['state'], states,
+                                                                          full.get('error')))
+        return full
+
+    def events(self):
+        out = []
+        with contextlib.suppress(FileNotFoundError):
+            with open(self.events_path) as f:
+                for ln in f:
+                    with contextlib.suppress(ValueError):
+                        out.append(json.loads(ln))
+        return out
+
+    def event_names(self, since_ms=0):
+        return [e['name'] for e in self.events() if e.get('ts_ms', 0) >= since_ms]
+
+    def wait_event(self, name, since_ms=0, timeout=30, pred=None):
+        def find():
+            for e in self.events():
+                if e['name'] == name and e.get('ts_ms', 0) >= since_ms and (pred is None or pred(e)):
+                    return e
+            return None
+        return wait_for(find, timeout=timeout, interval=0.02, what='event %s' % name)
+
+    def daemon_log_text(self):
+        with open(self.daemon_log, 'rb') as f:
+            return f.read().decode(errors='replace')
+
+    # ------------------------------------------------------------ faults
+    def inject(self, what):
+        """Record the wall clock right before a fault is injected."""
+        t = now_ms()
+        self.injected.append((t, what))
+        self.log('inject: %s', what)
+        return t
+
+    def kill(self, i, sig='KILL'):
+        self.lab.kill(i, sig)
+
+    # ------------------------------------------------------------ writer
+    def start_writer(self, name='main', host='writer', targets=None, follow=True, start=1, rate=WRITER_RATE):
+        targets = targets or [self.lab.addr(i) for i in self.lab.indexes]
+        w = Writer(self, name, host, targets, follow=follow, start=start, rate=rate)
+        self.writers[name] = w
+        return w
+
+    def wait_writer_progress(self, minimum=50, timeout=20):
+        wait_for(lambda: self.max_seq() >= minimum, timeout=timeout, interval=0.1, what='writer progress')
+
+    def max_seq(self, i=None):
+        i = i or self.current_writable() or 1
+        return int(self.lab.sql_value(i, 'SELECT COALESCE(MAX(n), 0) FROM lab.seq WHERE n < 1000000', timeout=5))
+
+    # ------------------------------------------------------------ state of the servers
+    def ro(self, i):
+        return self.lab.sql_value(i, 'SELECT @@read_only', timeout=5)
+
+    def current_writable(self):
+        w = [i for i in self.lab.indexes if self.lab.alive(i) and self.ro(i) == '0']
+        return w[0] if len(w) == 1 else None
+
+    def reachable_servers(self):
+        """Running, not stopped, not cut off from the controller by a fault."""
+        return [i for i in self.lab.indexes
+                if self.lab.alive(i) and self.net.reachable('orch', self.lab.host(i))]
+
+    def healthy(self, expect_primary=None, allow=()):
+        """Exactly one writable server among the reachable ones; every other reachable one
+        replicates from it (IO and SQL running), except those in allow (must be read-only)."""
+        live = self.reachable_servers()
+        writable = [i for i in live if self.ro(i) == '0']
+        if len(writable) != 1:
+            return None
+        p = writable[0]
+        if expect_primary is not None and p != expect_primary:
+            return None
+        for i in live:
+            if i == p or i in allow:
+                continue
+            st = self.lab.slave_status(i, timeout=5)
+            if not st or st['Master_Host'] != self.lab.ip(p) or st['Slave_IO_Running'] != 'Yes' \
+                    or st['Slave_SQL_Running'] != 'Yes':
+                return None
+        return p
+
+    def wait_healthy(self, expect_primary=None, allow=(), timeout=30):
+        def desc():
+            out = []
+            for i in self.lab.indexes:
+                if not self.lab.alive(i):
+                    out.append('%d:down' % i)
+                    continue
+                try:
+                    st = self.lab.slave_status(i, timeout=5) or {}
+                    out.append('%d:ro=%s src=%s io=%s sql=%s %s' % (
+                        i, self.ro(i), st.get('Master_Host'), st.get('Slave_IO_Running'),
+                        st.get('Slave_SQL_Running'), (st.get('Last_IO_Error') or st.get('Last_SQL_Error') or '')[:100]))
+                except Exception as e:  # noqa: BLE001
+                    out.append('%d:%s' % (i, e))
+            return '; '.join(out)
+        try:
+            return wait_for(lambda: self.healthy(expect_primary, allow), timeout=timeout, interval=0.2,
+                            what='one writable primary%s, every reachable replica replicating from it'
+                            % ('' if expect_primary is None else ' (server %d)' % expect_primary))
+        except AssertionError as e:
+            raise AssertionError('%s; servers: %s' % (e, desc())) from None
+
+    def acked_missing(self, result, i):
+        """Acknowledged numbers of a writer result missing on server i."""
+        ranges = result['acked_ranges']
+        missing = 0
+        for k in range(0, len(ranges), 200):
+            chunk = ranges[k:k + 200]
+            q = ' UNION ALL '.join('SELECT %d - COUNT(*) FROM lab.seq WHERE n BETWEEN %d AND %d'
+                                   % (hi - lo + 1, lo, hi) for lo, hi in chunk)
+            missing += sum(int(r[0]) for r in self.lab.sql(i, q, timeout=30))
+        return missing
+
+    def wait_same_data(self, primary, servers, timeout=30):
+        """Each server has applied everything the primary has (GTID) and holds the same rows."""
+        pos = self.lab.sql_value(primary, 'SELECT @@gtid_binlog_pos')
+        want = self.lab.sql_value(primary, 'SELECT COUNT(*) FROM lab.seq')
+        for i in servers:
+            r = self.lab.sql_value(i, "SELECT MASTER_GTID_WAIT('%s', %d)" % (pos, timeout), timeout=timeout + 10)
+            if r != '0':
+                raise AssertionError('server %d did not apply %s of primary %d within %ss' % (i, pos, primary, timeout))
+            have = self.lab.sql_value(i, 'SELECT COUNT(*) FROM lab.seq')
+            if have != want:
+                raise AssertionError('server %d has %s rows in lab.seq, primary %d has %s' % (i, have, primary, want))
+
+    def finish(self, expect_primary=None, allow=(), timeout=30, writers=None):
+        """The common end of every scenario: stop the writers, one writable primary, every
+        reachable replica replicating from it with the same data, every acknowledged row on
+        the primary, never two writable primaries reachable at once (sampler)."""
+        p = self.wait_healthy(expect_primary, allow, timeout)
+        results = {}
+        for name, w in self.writers.items():
+            results[name] = w.stop()
+        p = self.wait_healthy(expect_primary, allow, timeout)
+        lost = 0
+        for name, res in results.items():
+            m = self.acked_missing(res, p)
+            if m:
+                self.note('writer %s: %d acknowledged rows missing on the primary (server %d)', name, m, p)
+            lost += m
+        self.metrics['lost'] = lost
+        others = [i for i in self.reachable_servers() if i != p and i not in allow]
+        self.wait_same_data(p, others)
+        self.sampler.stop()
+        dual = self.sampler.dual_windows()
+        self.metrics['dual_ms'] = max((d[1] for d in dual), default=0)
+        if dual:
+            self.note('two reachable writable servers: %s', ', '.join('%dms %s' % (d[1], d[2]) for d in dual))
+        main = results.get('main')
+        if main:
+            self.metrics['acked'] = main['acked']
+            self.metrics['writer_max_gap_ms'] = main['max_gap_ms']
+        if lost:
+            raise AssertionError('%d acknowledged rows lost' % lost)
+        return p, results
+
+    def failover_time(self, rec, t_inject):
+        if rec.get('promoted_ms'):
+            ms = rec['promoted_ms'] - t_inject
+            self.metrics['failover_ms'] = ms
+            self.log('failover time %d ms (promoted_ms - injection)', ms)
+            return ms
+        return None
+
+    def assert_events(self, names, since_ms=0):
+        have = set(self.event_names(since_ms))
+        missing = [n for n in names if n not in have]
+        if missing:
+            raise AssertionError('events missing: %s (have %s)' % (missing, sorted(have)))
+
+    def assert_no_recovery(self):
+        r = self.recoveries()
+        if r:
+            raise AssertionError('unexpected recovery: %s' % json.dumps(r[0])[:600])

@@ -1,0 +1,561 @@
+"""The fault scenarios (issue 7). Each takes a Ctx, raises AssertionError on failure and
+fills ctx.metrics (failover_ms = promoted_ms from the audit minus the wall clock taken
+right before the fault was injected; lost = acknowledged rows missing on the final primary).
+
+Topology: db1 primary (10.77.0.1), db2 and db3 replicas, semi-sync on (AFTER_SYNC, 600 s
+timeout: an acknowledged row is on a replica), writer host 10.77.0.20, myorch on 10.77.0.10.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+from faultlab import now_ms, wait_for
+
+ADDR_RE_OK = ('done',)
+
+
+def _bulk(ctx, i, trx=20, rows=2000):
+    """Big transactions (replicas take a while to apply them): trx x rows into lab.t as root."""
+    for _ in range(trx):
+        ctx.lab.sql(i, "INSERT INTO lab.t (v) SELECT CONCAT('bulk-', seq) FROM seq_1_to_%d" % rows, timeout=60)
+
+
+def _check_failover_audit(ctx, rec, old, new=None, analysis=('dead-primary', 'dead-primary-and-some-replicas')):
+    if rec['state'] not in ('done', 'done-hooks-failed'):
+        raise AssertionError('recovery #%s %s: %s' % (rec['id'], rec['state'], rec.get('error')))
+    if rec['kind'] != 'failover':
+        raise AssertionError('recovery kind %s' % rec['kind'])
+    if analysis and rec['analysis'] not in analysis:
+        raise AssertionError('recovery analysis %s, want %s' % (rec['analysis'], analysis))
+    if rec['old_primary'] != ctx.lab.addr(old):
+        raise AssertionError('audit old_primary %s, want %s' % (rec['old_primary'], ctx.lab.addr(old)))
+    if new is not None and rec['new_primary'] != ctx.lab.addr(new):
+        raise AssertionError('audit new_primary %s, want %s' % (rec['new_primary'], ctx.lab.addr(new)))
+    if rec.get('lost_gtids'):
+        raise AssertionError('audit lost_gtids=%s' % rec['lost_gtids'])
+    kinds = [s['kind'] for s in rec.get('steps', [])]
+    for k in ('stop-io', 'detach', 'set-writable'):
+        if k not in kinds:
+            raise AssertionError('audit steps lack %s: %s' % (k, kinds))
+    return ctx.lab.index_of_addr(rec['new_primary'])
+
+
+def _old_primary_fenced(ctx, i, timeout=20):
+    wait_for(lambda: ctx.ro(i) == '1', timeout=timeout, interval=0.05, what='old primary %d read-only' % i)
+
+
+def _rejoined_or_diverged(ctx, old, new, since, timeout=20):
+    """The fenced old primary either replicates from the new one (primary-rejoined) or was
+    reported primary-diverged (it holds transactions the new one lacks: never acknowledged)."""
+    def ok():
+        names = ctx.event_names(since)
+        st = ctx.lab.slave_status(old, timeout=5)
+        if st and st['Master_Host'] == ctx.lab.ip(new) and st['Slave_IO_Running'] == 'Yes' \
+                and st['Slave_SQL_Running'] == 'Yes':
+            return 'rejoined'
+        if 'primary-diverged' in names:
+            return 'diverged'
+        return None
+    how = wait_for(ok, timeout=timeout, interval=0.1, what='old primary %d rejoined or reported diverged' % old)
+    ctx.note('old primary %s', how)
+    return () if how == 'rejoined' else (old,)
+
+
+# ---------------------------------------------------------------- 1
+def s01_primary_killed(ctx):
+    ctx.setup()
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('kill -9 db1')
+    ctx.kill(1, 'KILL')
+    rec = ctx.wait_recovery(1)
+    new = _check_failover_audit(ctx, rec, 1)
+    ctx.failover_time(rec, t)
+    ctx.assert_events(['primary-dead', 'recovery-started', 'candidate-selected', 'replica-promoted',
+                       'recovery-done'], t)
+    ctx.wait_healthy(new)
+    # The old primary restarts writable (as its config says): fenced at once, then rejoined.
+    t2 = now_ms()
+    ctx.lab.start(1, read_only=False)
+    _old_primary_fenced(ctx, 1)
+    allow = _rejoined_or_diverged(ctx, 1, new, t2)
+    ctx.assert_events(['primary-fenced'], t2)
+    time.sleep(1)
+    ctx.finish(new, allow)
+
+
+# ---------------------------------------------------------------- 2
+def s02_primary_stopped(ctx):
+    ctx.setup()
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('SIGSTOP db1')
+    ctx.kill(1, 'STOP')
+    try:
+        rec = ctx.wait_recovery(1, timeout=60)
+        new = _check_failover_audit(ctx, rec, 1)
+        ctx.failover_time(rec, t)
+        ctx.wait_healthy(new)
+    finally:
+        t2 = now_ms()
+        ctx.kill(1, 'CONT')
+    _old_primary_fenced(ctx, 1)
+    allow = _rejoined_or_diverged(ctx, 1, new, t2)
+    ctx.assert_events(['primary-dead', 'replica-promoted', 'recovery-done', 'primary-fenced'], t)
+    time.sleep(1)
+    ctx.finish(new, allow)
+
+
+# ---------------------------------------------------------------- 3
+def s03_primary_isolated(ctx):
+    ctx.setup()
+    ctx.start_writer()
+    # An application co-located with the primary keeps writing to it through the partition:
+    # semi-sync must keep it from acknowledging anything once cut off.
+    stale = ctx.start_writer('stale', host='db1', targets=[ctx.lab.addr(1)], follow=False, start=1000000, rate=50)
+    ctx.wait_writer_progress()
+    t = ctx.inject('isolate db1 (bridge port drops everything)')
+    ctx.net.isolate('db1')
+    rec = ctx.wait_recovery(1, timeout=60)
+    new = _check_failover_audit(ctx, rec, 1)
+    ctx.failover_time(rec, t)
+    ctx.wait_healthy(new)
+    time.sleep(3)
+    t2 = ctx.inject('reconnect db1')
+    ctx.net.rejoin('db1')
+    _old_primary_fenced(ctx, 1, timeout=30)
+    fenced_ms = now_ms() - t2
+    ctx.metrics['fence_after_reconnect_ms'] = fenced_ms
+    ctx.note('old primary read-only %d ms after reconnection', fenced_ms)
+    allow = _rejoined_or_diverged(ctx, 1, new, t2)
+    sres = stale.stop()
+    after = [r for r in sres['acked_ranges'] if r[1] >= 1000000]
+    ctx.note('stale writer on db1: %d acked, %d unacknowledged retries/errors', sres['acked'], sres['errors'])
+    time.sleep(1)
+    ctx.finish(new, allow)
+    del after
+
+
+# ---------------------------------------------------------------- 4
+def s04_orch_primary_cut(ctx):
+    ctx.setup()
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('cut orch <-> db1')
+    ctx.net.cut('orch', 'db1')
+    seen = set()
+    before = ctx.max_seq(1)
+    end = time.monotonic() + 12
+    while time.monotonic() < end:
+        seen.add(ctx.analysis())
+        time.sleep(0.25)
+    ctx.assert_no_recovery()
+    if 'primary-unreachable-but-replicas-replicating' not in seen:
+        raise AssertionError('analysis never primary-unreachable-but-replicas-replicating: %s' % seen)
+    if ctx.max_seq(1) <= before:
+        raise AssertionError('writes stopped on the primary during the cut')
+    ctx.assert_events(['primary-suspect'], t)
+    if 'primary-dead' in ctx.event_names(t):
+        raise AssertionError('primary-dead reported')
+    ctx.note('analyses seen: %s', sorted(seen))
+    ctx.net.heal()
+    wait_for(lambda: ctx.analysis() == 'ok', timeout=30, what='analysis ok after heal')
+    ctx.finish(1)
+
+
+# ---------------------------------------------------------------- 5
+def s05_replicas_primary_cut(ctx):
+    ctx.setup()
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('cut db2 <-> db1, db3 <-> db1')
+    ctx.net.cut('db2', 'db1')
+    ctx.net.cut('db3', 'db1')
+    seen = set()
+    end = time.monotonic() + 12
+    while time.monotonic() < end:
+        seen.add(ctx.analysis())
+        time.sleep(0.25)
+    ctx.assert_no_recovery()
+    warn = [e for e in ctx.events() if e.get('ts_ms', 0) >= t and e['name'] == 'analysis-changed'
+            and e['level'] in ('warn', 'error') and e['detail'].get('analysis') in ('replicas-broken', 'locked-semi-sync')] \
+        if ctx.events() and all('detail' in e for e in ctx.events()) else []
+    if not (seen & {'replicas-broken', 'locked-semi-sync'}):
+        raise AssertionError('no warning analysis during the cut: %s' % seen)
+    if not warn:
+        names = [(e['name'], e['level'], (e.get('detail') or {}).get('analysis')) for e in ctx.events()
+                 if e.get('ts_ms', 0) >= t]
+        raise AssertionError('no warn-level analysis-changed event for the broken replicas: %s' % names[:20])
+    if 'primary-dead' in ctx.event_names(t) or 'recovery-started' in ctx.event_names(t):
+        raise AssertionError('failover started although the controller saw the primary')
+    ctx.note('analyses seen: %s', sorted(seen))
+    ctx.net.heal()
+    wait_for(lambda: ctx.analysis() == 'ok', timeout=30, what='analysis ok after heal')
+    before = ctx.max_seq(1)
+    wait_for(lambda: ctx.max_seq(1) > before + 20, timeout=20, what='writes resume after heal')
+    ctx.finish(1)
+
+
+# ---------------------------------------------------------------- 6
+def s06_lagging_replicas(ctx):
+    ctx.setup()
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    # db2 receives everything but applies nothing for a while; db3 stops receiving.
+    ctx.lab.sql(2, 'STOP SLAVE SQL_THREAD')
+    ctx.lab.sql(3, 'STOP SLAVE IO_THREAD')
+    _bulk(ctx, 1, trx=30, rows=3000)
+    time.sleep(2)
+    # Both start catching up; the primary dies in the middle of it.
+    ctx.lab.sql(2, 'START SLAVE SQL_THREAD')
+    ctx.lab.sql(3, 'START SLAVE IO_THREAD')
+    time.sleep(0.05)
+    lag = [ctx.lab.slave_status(i) for i in (2, 3)]
+    t = ctx.inject('kill -9 db1 while db2 applies a backlog and db3 downloads one')
+    ctx.kill(1, 'KILL')
+    ctx.note('at the kill: db2 exec=%s io=%s; db3 exec=%s io=%s' % (
+        lag[0]['Gtid_Slave_Pos'] if 'Gtid_Slave_Pos' in lag[0] else lag[0].get('Exec_Master_Log_Pos'),
+        lag[0].get('Gtid_IO_Pos'), lag[1].get('Exec_Master_Log_Pos'), lag[1].get('Gtid_IO_Pos')))
+    rec = ctx.wait_recovery(1, timeout=90)
+    new = _check_failover_audit(ctx, rec, 1)
+    ctx.failover_time(rec, t)
+    ctx.finish(new)
+
+
+# ---------------------------------------------------------------- 7
+def s07_errant_candidate(ctx):
+    ctx.setup(cluster_extra='prefer = 10.77.0.2:3306')
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    # The preferred replica gets a transaction of its own (another GTID domain).
+    ctx.lab.sql(2, "SET SESSION gtid_domain_id=7; INSERT INTO lab.t (v) VALUES ('errant on db2')")
+    wait_for(lambda: '7-2-' in (ctx.topology_instance(2)['snapshot']['gtid_binlog_pos'] or ''), timeout=10,
+             what='controller sees the errant transaction')
+    t = ctx.inject('kill -9 db1 (preferred candidate db2 is errant)')
+    ctx.kill(1, 'KILL')
+    rec = ctx.wait_recovery(1)
+    new = _check_failover_audit(ctx, rec, 1, new=3)
+    ctx.failover_time(rec, t)
+    ex = rec['plan'].get('excluded') or ''
+    if 'errant' not in ex or ctx.lab.addr(2) not in ex or '7-2-1' not in ex:
+        raise AssertionError('plan does not exclude db2 as errant: %r' % ex)
+    ctx.finish(new)
+
+
+# ---------------------------------------------------------------- 8
+def s08_delayed_replica(ctx):
+    def delay_db2():
+        ctx.lab.set_source(2, 1, delay_s=3600, wait=False)
+        ctx.lab.wait_replicating(2, caught_up=False)
+    ctx.setup(cluster_extra='prefer = 10.77.0.2:3306', before_daemon=delay_db2)
+    ctx.start_writer()
+    ctx.wait_writer_progress(200)
+    t = ctx.inject('kill -9 db1 (preferred db2 is delayed 3600 s)')
+    ctx.kill(1, 'KILL')
+    rec = ctx.wait_recovery(1)
+    new = _check_failover_audit(ctx, rec, 1, new=3)
+    ctx.failover_time(rec, t)
+    ex = rec['plan'].get('excluded') or ''
+    if ctx.lab.addr(2) not in ex or 'delay' not in ex:
+        raise AssertionError('plan does not exclude the delayed db2: %r' % ex)
+    # The delayed replica stays a (delayed) replica of the new primary; it is not checked for data.
+    p = ctx.wait_healthy(new)
+    for name, w in list(ctx.writers.items()):
+        w.stop()
+    ctx.finish(p, allow=(2,))
+    st = ctx.lab.slave_status(2)
+    if st['Master_Host'] != ctx.lab.ip(new) or st['Slave_IO_Running'] != 'Yes':
+        raise AssertionError('delayed db2 does not replicate from the new primary: %s %s' % (
+            st['Master_Host'], st['Slave_IO_Running']))
+    if int(st.get('SQL_Delay') or 0) != 3600:
+        ctx.note('db2 SQL_Delay after repoint: %s', st.get('SQL_Delay'))
+
+
+# ---------------------------------------------------------------- 9
+def s09_two_failures_in_block(ctx):
+    ctx.setup(cluster_extra='failover_block_s = 600')
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('kill -9 db1')
+    ctx.kill(1, 'KILL')
+    rec = ctx.wait_recovery(1)
+    new = _check_failover_audit(ctx, rec, 1)
+    ctx.failover_time(rec, t)
+    ctx.wait_healthy(new)
+    time.sleep(1)
+    other = 5 - new
+    t2 = ctx.inject('kill -9 db%d (the new primary) inside the block period' % new)
+    ctx.kill(new, 'KILL')
+    ctx.wait_event('recovery-blocked', t2, timeout=30)
+    time.sleep(3)
+    if ctx.ro(other) != '1':
+        raise AssertionError('db%d was made writable inside the block period' % other)
+    if len(ctx.recoveries()) != 1:
+        raise AssertionError('a second recovery ran inside the block period')
+    st = ctx.status()['recovery']
+    if not st['blocked_for_s'] > 0:
+        raise AssertionError('status does not show the block: %s' % st)
+    # The operator acknowledges: the second failover proceeds.
+    t3 = ctx.inject('myorch ack')
+    p = ctx.myorch('ack', '--cluster', 'lab')
+    if p.returncode != 0:
+        raise AssertionError('ack failed: %s' % p.stderr)
+    rec2 = ctx.wait_recovery(2)
+    _check_failover_audit(ctx, rec2, new, other)
+    ctx.metrics['second_failover_after_ack_ms'] = rec2['promoted_ms'] - t3
+    ctx.finish(other)
+
+
+# ---------------------------------------------------------------- 10
+def s10_controller_killed_mid_failover(ctx):
+    ctx.setup()
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    # A backlog on both replicas makes the failover's wait-apply step last ~1 s.
+    for i in (2, 3):
+        ctx.lab.sql(i, 'STOP SLAVE SQL_THREAD')
+    _bulk(ctx, 1, trx=30, rows=3000)
+    for i in (2, 3):
+        ctx.lab.sql(i, 'START SLAVE SQL_THREAD')
+    t = ctx.inject('kill -9 db1')
+    ctx.kill(1, 'KILL')
+    ev = ctx.wait_event('recovery-started', t, timeout=30)
+    d = ctx.rng.uniform(0, 1.0)
+    time.sleep(d)
+    ctx.inject('kill -9 myorch %.0f ms after recovery-started' % (d * 1000))
+    ctx.kill_daemon()
+    ctx.note('myorch killed %.0f ms after recovery-started', d * 1000)
+    del ev
+    writable_now = [i for i in (2, 3) if ctx.ro(i) == '0']
+    ctx.note('writable when the controller died: %s', writable_now or 'none')
+    t2 = now_ms()
+    ctx.start_daemon()
+    recs = wait_for(lambda: ctx.recoveries() or None, timeout=20, what='audit after restart')
+    r1 = ctx.recovery(recs[-1]['id'])
+    steps = [(s['kind'], s.get('result')) for s in r1.get('steps', [])]
+    ctx.note('recovery #1 after restart: state=%s steps=%s', r1['state'], steps)
+    if r1['state'] == 'running':
+        raise AssertionError('recovery #1 still "running" after the controller restarted')
+    if r1['state'] not in ('done', 'done-hooks-failed'):
+        # Interrupted: reported, automatic recovery blocked until acknowledged.
+        wait_for(lambda: 'interrupted' in ctx.daemon_log_text().split('==== harness: myorch run started')[-1],
+                 timeout=20, what='interruption reported')
+        t3 = ctx.inject('myorch ack')
+        p = ctx.myorch('ack', '--cluster', 'lab')
+        if p.returncode != 0:
+            raise AssertionError('ack failed: %s' % p.stderr)
+        ctx.metrics['ack_at'] = t3 - t
+    p = ctx.wait_healthy(timeout=60)
+    recs = ctx.recoveries()
+    promoted = [r for r in recs if r.get('new_primary') == ctx.lab.addr(p)]
+    ctx.note('recoveries: %s', [(r['id'], r['state'], r.get('new_primary')) for r in recs])
+    last = ctx.recovery(recs[0]['id'])
+    if last.get('promoted_ms'):
+        ctx.metrics['failover_ms'] = last['promoted_ms'] - t
+    del promoted, t2
+    ctx.finish(p)
+
+
+# ---------------------------------------------------------------- 11
+def s11_hook_hangs(ctx):
+    marker = os.path.join(ctx.dir, 'hook-ran')
+    ctx.setup(cluster_extra='hook_timeout_ms = 1000\n'
+                            "pre_failover = sh -c 'echo pre >> %s; exec sleep 600'\n"
+                            "post_failover = sh -c 'echo post >> %s; exec sleep 600'\n" % (marker, marker))
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('kill -9 db1 (pre_failover and post_failover hooks hang, hook_timeout_ms=1000)')
+    ctx.kill(1, 'KILL')
+    rec = ctx.wait_recovery(1, timeout=60)
+    new = _check_failover_audit(ctx, rec, 1)
+    ctx.failover_time(rec, t)
+    hooks = [s for s in rec['steps'] if s['kind'] == 'hook']
+    if rec['state'] != 'done-hooks-failed':
+        raise AssertionError('recovery state %s, want done-hooks-failed (post hook timed out)' % rec['state'])
+    if len(hooks) < 2 or not all('timed out' in (s.get('message') or '') for s in hooks):
+        raise AssertionError('hook steps do not report timeouts: %s' % [(s.get('description'), s.get('message'))
+                                                                       for s in hooks])
+    for s in hooks:
+        dur = s['ended_ms'] - s['started_ms']
+        if dur > 1000 + 1000 + 500:
+            raise AssertionError('hook step took %d ms (timeout 1000 + grace 1000)' % dur)
+    left = [pid for pid in _ns_pids(ctx, 'orch') if pid != ctx.daemon.pid]
+    if left:
+        raise AssertionError('hook processes left behind: %s' % left)
+    with open(marker) as f:
+        ran = f.read().split()
+    if ran != ['pre', 'post']:
+        raise AssertionError('hooks ran: %s' % ran)
+    ctx.finish(new)
+
+
+def _ns_pids(ctx, host):
+    import faultlab
+    return faultlab.ns_pids(ctx.net.ns(host))
+
+
+# ---------------------------------------------------------------- 12
+def s12_pre_failover_veto(ctx):
+    veto = os.path.join(ctx.dir, 'veto')
+    open(veto, 'w').close()
+    ctx.setup(cluster_extra="pre_failover = sh -c 'if test -e %s; then echo vetoed by the test; exit 3; fi'\n" % veto)
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('kill -9 db1 (pre_failover vetoes)')
+    ctx.kill(1, 'KILL')
+    rec = ctx.wait_recovery(1, timeout=60)
+    if rec['state'] == 'done' or rec.get('promoted_ms'):
+        raise AssertionError('vetoed failover promoted: %s' % rec['state'])
+    ctx.assert_events(['hook-vetoed'], t)
+    hooks = [s for s in rec['steps'] if s['kind'] == 'hook']
+    if not hooks or 'vetoed by the test' not in (hooks[0].get('message') or ''):
+        raise AssertionError('audit lacks the veto output: %s' % hooks)
+    time.sleep(2)
+    for i in (2, 3):
+        if ctx.ro(i) != '1':
+            raise AssertionError('db%d writable after a veto' % i)
+        st = ctx.lab.slave_status(i)
+        if st['Slave_SQL_Running'] != 'Yes':
+            raise AssertionError('db%d SQL thread not running after the veto' % i)
+    ctx.note('vetoed recovery #%s state=%s', rec['id'], rec['state'])
+    # The veto is lifted and the operator acknowledges: the failover proceeds.
+    os.unlink(veto)
+    t2 = ctx.inject('veto lifted, myorch ack')
+    p = ctx.myorch('ack', '--cluster', 'lab')
+    if p.returncode != 0:
+        raise AssertionError('ack failed: %s' % p.stderr)
+    rec2 = ctx.wait_recovery(2, timeout=60)
+    new = _check_failover_audit(ctx, rec2, 1)
+    ctx.metrics['failover_ms'] = rec2['promoted_ms'] - t2
+    ctx.finish(new)
+
+
+# ---------------------------------------------------------------- 13
+def s13_all_replicas_down(ctx):
+    ctx.setup()
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('kill -9 db2 and db3')
+    ctx.kill(2, 'KILL')
+    ctx.kill(3, 'KILL')
+    seen = set()
+    end = time.monotonic() + 8
+    while time.monotonic() < end:
+        seen.add(ctx.analysis())
+        time.sleep(0.25)
+    ctx.assert_no_recovery()
+    if ctx.ro(1) != '0':
+        raise AssertionError('primary read-only')
+    if 'primary-dead' in ctx.event_names(t):
+        raise AssertionError('primary-dead reported')
+    ctx.note('analyses seen: %s', sorted(seen))
+    if not (seen & {'replicas-broken', 'locked-semi-sync'}):
+        raise AssertionError('no warning analysis with every replica down: %s' % seen)
+    ctx.lab.start(2)
+    ctx.lab.start(3)
+    wait_for(lambda: ctx.analysis() == 'ok', timeout=30, what='analysis ok after the replicas return')
+    before = ctx.max_seq(1)
+    wait_for(lambda: ctx.max_seq(1) > before + 20, timeout=20, what='writes resume')
+    ctx.finish(1)
+
+
+# ---------------------------------------------------------------- 14
+def s14_switchover_under_load(ctx):
+    ctx.setup()
+    ctx.start_writer(rate=0)
+    ctx.wait_writer_progress(200)
+    t = ctx.inject('myorch switchover')
+    p = ctx.myorch('switchover', '--cluster', 'lab', '--json', timeout=120)
+    if p.returncode != 0:
+        raise AssertionError('switchover failed: %s %s' % (p.stdout[-800:], p.stderr))
+    r = ctx.jmyorch('recoveries', '--id', str(ctx.recoveries()[0]['id']))['recoveries'][0]
+    if r['state'] != 'done' or r['kind'] != 'switchover':
+        raise AssertionError('switchover audit: %s %s' % (r['kind'], r['state']))
+    new = ctx.lab.index_of_addr(r['new_primary'])
+    ctx.metrics['failover_ms'] = r['promoted_ms'] - t
+    res = __import__('json').loads(p.stdout)
+    ctx.metrics['writes_refused_ms'] = res.get('writes_refused_ms')
+    ctx.note('writes_refused_ms=%s', res.get('writes_refused_ms'))
+    time.sleep(1)
+    _, results = ctx.finish(new)
+    st = ctx.lab.slave_status(1)
+    if st['Master_Host'] != ctx.lab.ip(new):
+        raise AssertionError('old primary does not replicate from the new one')
+    ctx.note('writer max gap %s ms', results['main']['max_gap_ms'])
+
+
+# ---------------------------------------------------------------- 15
+def s15_latency_loss(ctx, duration=30):
+    ctx.setup()
+    ctx.start_writer(rate=50)
+    ctx.wait_writer_progress()
+    t = ctx.inject('200 ms delay + 5%% loss on every host egress for %d s' % duration)
+    ctx.net.impair(200, 5, ctx.dir)
+    seen = {}
+    before = ctx.max_seq(1)
+    end = time.monotonic() + duration
+    while time.monotonic() < end:
+        a = ctx.analysis()
+        seen[a] = seen.get(a, 0) + 1
+        time.sleep(0.5)
+    progress = ctx.max_seq(1) - before
+    ctx.net.clear_impairment()
+    ctx.note('analyses (samples): %s; rows written during the impairment: %d', seen, progress)
+    suspects = ctx.event_names(t).count('primary-suspect')
+    ctx.metrics['suspect_events'] = suspects
+    ctx.assert_no_recovery()
+    if 'primary-dead' in ctx.event_names(t):
+        raise AssertionError('primary-dead reported under latency/loss')
+    wait_for(lambda: ctx.analysis() == 'ok', timeout=30, what='analysis ok after the impairment')
+    ctx.finish(1)
+
+
+# ---------------------------------------------------------------- 16
+def s16_crash_during_switchover(ctx):
+    ctx.setup()
+    ctx.start_writer(rate=0)
+    ctx.wait_writer_progress(200)
+    t0 = now_ms()
+    sw = subprocess.Popen([ctx.bins.myorch, 'switchover', '--cluster', 'lab', '--json', '-c', ctx.config],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ctx.wait_event('recovery-started', t0, timeout=30)
+    d = ctx.rng.uniform(0, 0.25)
+    time.sleep(d)
+    t = ctx.inject('kill -9 db1 %.0f ms into the switchover' % (d * 1000))
+    ctx.kill(1, 'KILL')
+    out, err = sw.communicate(timeout=120)
+    ctx.note('switchover rc=%s: %s', sw.returncode, (out.strip().splitlines() or [err.strip()])[-1][:300]
+             if out.strip() else err.strip()[:300])
+    recs = ctx.recoveries()
+    r1 = ctx.recovery(recs[-1]['id'])
+    ctx.note('switchover #%s %s, steps %s', r1['id'], r1['state'],
+             [(s['kind'], s.get('result')) for s in r1.get('steps', [])])
+    p = ctx.wait_healthy(timeout=60)
+    recs = ctx.recoveries()
+    last = ctx.recovery(recs[0]['id'])
+    if last.get('promoted_ms'):
+        ctx.metrics['failover_ms'] = last['promoted_ms'] - t
+    ctx.note('recoveries: %s', [(r['id'], r['kind'], r['state'], r.get('new_primary')) for r in recs])
+    ctx.finish(p)
+
+
+SCENARIOS = [
+    (1, 'primary-killed', s01_primary_killed),
+    (2, 'primary-sigstop', s02_primary_stopped),
+    (3, 'primary-isolated', s03_primary_isolated),
+    (4, 'orch-primary-cut', s04_orch_primary_cut),
+    (5, 'replicas-primary-cut', s05_replicas_primary_cut),
+    (6, 'lagging-replicas', s06_lagging_replicas),
+    (7, 'errant-candidate', s07_errant_candidate),
+    (8, 'delayed-replica', s08_delayed_replica),
+    (9, 'two-failures-in-block', s09_two_failures_in_block),
+    (10, 'orch-killed-mid-failover', s10_controller_killed_mid_failover),
+    (11, 'hook-hangs', s11_hook_hangs),
+    (12, 'pre-failover-veto', s12_pre_failover_veto),
+    (13, 'all-replicas-down', s13_all_replicas_down),
+    (14, 'switchover-under-load', s14_switchover_under_load),
+    (15, 'latency-loss', s15_latency_loss),
+    (16, 'crash-during-switchover', s16_crash_during_switchover),
+]
