@@ -222,7 +222,12 @@ static const char *const VARS_MARIADB =
     "@@global.binlog_format AS binlog_format, "
     "@@global.gtid_binlog_pos AS gtid_binlog_pos, "
     "@@global.gtid_current_pos AS gtid_current_pos, "
-    "@@global.gtid_slave_pos AS gtid_slave_pos";
+    "@@global.gtid_slave_pos AS gtid_slave_pos, "
+    /* Semi-sync is built in (10.3.3+): its variables come with the others,
+     * which saves a SHOW GLOBAL VARIABLES (costly on the server) per probe. */
+    "@@global.rpl_semi_sync_master_enabled AS rpl_semi_sync_master_enabled, "
+    "@@global.rpl_semi_sync_slave_enabled AS rpl_semi_sync_slave_enabled, "
+    "@@global.rpl_semi_sync_master_timeout AS rpl_semi_sync_master_timeout";
 
 #define VARS_MYSQL_FMT \
     "SELECT @@global.server_id AS server_id, @@global.version AS version, " \
@@ -336,7 +341,7 @@ int dialect_probe_batch(topo_flavor f, int major, int minor, int patch, const ch
         (rc = batch_add(out, &sb, DIALECT_Q_BINLOG_STATUS,
                         binlog_status_sql(f, major, minor, patch))) < 0 ||
         (rc = batch_add(out, &sb, DIALECT_Q_REPLICAS, replicas_sql(f, major, minor, patch))) < 0 ||
-        (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_VARS, SEMISYNC_VARS_SQL)) < 0 ||
+        (f == TOPO_FLAVOR_MYSQL && (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_VARS, SEMISYNC_VARS_SQL)) < 0) ||
         (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_STATUS, SEMISYNC_STATUS_SQL)) < 0)
         goto fail_alloc;
     if (lag_query && (rc = batch_add(out, &sb, DIALECT_Q_LAG, lag_query)) < 0)
@@ -652,7 +657,20 @@ static int apply_vars(topo_flavor f, const pctx *c, topo_snapshot *snap)
         goto out;
 
     if (f == TOPO_FLAVOR_MARIADB) {
+        long tc;
         t.gtid_mode_on = true;
+        t.semisync = snap->semisync;
+        if (col_find(r, A("rpl_semi_sync_master_enabled")) >= 0) {
+            t.semisync.source_timeout_ms = -1;
+            if ((rc = opt_bool(c, 0, A("rpl_semi_sync_master_enabled"), &t.semisync.source_enabled)) < 0 ||
+                (rc = opt_bool(c, 0, A("rpl_semi_sync_slave_enabled"), &t.semisync.replica_enabled)) < 0)
+                goto out;
+            if ((tc = col_find(r, A("rpl_semi_sync_master_timeout"))) >= 0 && cell(r, 0, tc)) {
+                if ((rc = parse_u64(c, tc, cell(r, 0, tc), LLONG_MAX, &u)) < 0)
+                    goto out;
+                t.semisync.source_timeout_ms = (long long)u;
+            }
+        }
     } else {
         col = col_find(r, A("gtid_mode"));
         v = cell(r, 0, col);
@@ -674,6 +692,8 @@ static int apply_vars(topo_flavor f, const pctx *c, topo_snapshot *snap)
     snap->log_replica_updates = t.log_replica_updates;
     memcpy(snap->binlog_format, t.binlog_format, sizeof(snap->binlog_format));
     snap->gtid_mode_on = t.gtid_mode_on;
+    if (f == TOPO_FLAVOR_MARIADB)
+        snap->semisync = t.semisync;
     free(snap->gtid_binlog_pos);
     free(snap->gtid_current_pos);
     free(snap->gtid_slave_pos);

@@ -205,8 +205,10 @@ static void register_fd(probe_target *t, int fd, uint32_t events)
 static void wait_on(probe_target *t, int status)
 {
     uint32_t ev = 0;
+    /* Reads are registered exactly like the idle watch (IN|RDHUP), so the
+     * common probe cycle needs no epoll_ctl(MOD) at all. */
     if (status & MYSQL_WAIT_READ)
-        ev |= EPOLLIN;
+        ev |= EPOLLIN | EPOLLRDHUP;
     if (status & MYSQL_WAIT_WRITE)
         ev |= EPOLLOUT;
     if (status & MYSQL_WAIT_EXCEPT)

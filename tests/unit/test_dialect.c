@@ -534,9 +534,12 @@ static void test_probe_batch(void **state)
                                      &b, err, sizeof(err));
             if (rc != 0)
                 fail_msg("batch %d.%d.%d: %d %s", c->major, c->minor, c->patch, rc, err);
-            assert_int_equal(b.n, with_lag ? 7 : 6);
+            /* MariaDB reads the semi-sync variables in the first SELECT. */
+            bool mdb = c->f == TOPO_FLAVOR_MARIADB;
+            size_t want_n = (mdb ? 5 : 6) + (with_lag ? 1 : 0);
+            assert_int_equal(b.n, want_n);
             for (size_t k = 0; k < b.n; k++)
-                assert_int_equal(b.kinds[k], (dialect_query_kind)k);
+                assert_int_equal(b.kinds[k], (dialect_query_kind)(mdb && k >= 4 ? k + 1 : k));
             n = split_batch(b.sql, buf, sizeof(buf), st, 10);
             assert_int_equal(n, b.n);
             assert_true(strncmp(st[0], "SELECT @@global.server_id AS server_id, ", 40) == 0);
@@ -554,10 +557,17 @@ static void test_probe_batch(void **state)
             assert_string_equal(st[1], c->replica_status);
             assert_string_equal(st[2], c->binlog_status);
             assert_string_equal(st[3], c->replicas);
-            assert_string_equal(st[4], "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'");
-            assert_string_equal(st[5], "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
-            if (with_lag)
-                assert_string_equal(st[6], lag);
+            if (mdb) {
+                assert_contains(st[0], "@@global.rpl_semi_sync_master_enabled AS rpl_semi_sync_master_enabled");
+                assert_string_equal(st[4], "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
+                if (with_lag)
+                    assert_string_equal(st[5], lag);
+            } else {
+                assert_string_equal(st[4], "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'");
+                assert_string_equal(st[5], "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
+                if (with_lag)
+                    assert_string_equal(st[6], lag);
+            }
             dialect_batch_free(&b);
             assert_null(b.sql);
             assert_int_equal(b.n, 0);
@@ -578,9 +588,12 @@ static void test_probe_batch_exact_vars(void **state)
         "@@global.read_only AS read_only, @@global.log_bin AS log_bin, "
         "@@global.log_slave_updates AS log_slave_updates, @@global.binlog_format AS binlog_format, "
         "@@global.gtid_binlog_pos AS gtid_binlog_pos, @@global.gtid_current_pos AS gtid_current_pos, "
-        "@@global.gtid_slave_pos AS gtid_slave_pos;"
+        "@@global.gtid_slave_pos AS gtid_slave_pos, "
+        "@@global.rpl_semi_sync_master_enabled AS rpl_semi_sync_master_enabled, "
+        "@@global.rpl_semi_sync_slave_enabled AS rpl_semi_sync_slave_enabled, "
+        "@@global.rpl_semi_sync_master_timeout AS rpl_semi_sync_master_timeout;"
         "SHOW REPLICA STATUS;SHOW BINLOG STATUS;SHOW REPLICA HOSTS;"
-        "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%';SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
+        "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
     dialect_batch_free(&b);
     assert_int_equal(dialect_probe_batch(TOPO_FLAVOR_MYSQL, 8, 4, 3, "SELECT 1", &b, err, sizeof(err)), 0);
     assert_string_equal(
@@ -1145,6 +1158,39 @@ static void test_vars_mariadb_captured(void **state)
     assert_false(snap.log_replica_updates);
     assert_string_equal(snap.gtid_binlog_pos, "0-1-10");
     assert_null(snap.gtid_slave_pos); /* "" → NULL */
+    topo_snapshot_clear(&snap);
+}
+
+/* MariaDB: semi-sync variables come with VARS; SHOW GLOBAL STATUS still fills the status. */
+static void test_vars_mariadb_semisync(void **state)
+{
+    static const char *const names[] = {"server_id", "version", "read_only", "log_bin", "log_slave_updates",
+                                        "binlog_format", "gtid_binlog_pos", "gtid_current_pos", "gtid_slave_pos",
+                                        "rpl_semi_sync_master_enabled", "rpl_semi_sync_slave_enabled",
+                                        "rpl_semi_sync_master_timeout"};
+    const char *cells[] = {"7", "10.11.6-MariaDB-log", "0", "1", "1", "ROW", "0-7-5", "0-7-5", "", "ON", "OFF",
+                           "10000"};
+    static const char *const snames[] = {"Variable_name", "Value"};
+    const char *scells[] = {"Rpl_semi_sync_master_status", "ON", "Rpl_semi_sync_master_clients", "2"};
+    dialect_result r = mkres(12, 1, names, cells), sr = mkres(2, 2, snames, scells);
+    topo_snapshot snap;
+    char err[256] = "";
+    (void)state;
+    memset(&snap, 0, sizeof(snap));
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MARIADB, DIALECT_Q_VARS, &r, &snap, err, sizeof(err)), 0);
+    assert_true(snap.semisync.source_enabled);
+    assert_false(snap.semisync.replica_enabled);
+    assert_int_equal(snap.semisync.source_timeout_ms, 10000);
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MARIADB, DIALECT_Q_SEMISYNC_STATUS, &sr, &snap, err, sizeof(err)), 0);
+    assert_true(snap.semisync.source_status_on);
+    assert_int_equal(snap.semisync.source_clients, 2);
+    assert_true(snap.semisync.source_enabled); /* the status does not reset the variables */
+    /* A bad timeout is an error naming the column; the snapshot keeps what it had. */
+    cells[11] = "soon";
+    r = mkres(12, 1, names, cells);
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MARIADB, DIALECT_Q_VARS, &r, &snap, err, sizeof(err)), -EINVAL);
+    assert_contains(err, "rpl_semi_sync_master_timeout");
+    assert_int_equal(snap.semisync.source_timeout_ms, 10000);
     topo_snapshot_clear(&snap);
 }
 
@@ -1931,6 +1977,7 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_detect),
     cmocka_unit_test(test_probe_batch),
     cmocka_unit_test(test_probe_batch_exact_vars),
+    cmocka_unit_test(test_vars_mariadb_semisync),
     cmocka_unit_test(test_probe_batch_errors),
     cmocka_unit_test(test_rs_zero_rows),
     cmocka_unit_test(test_rs_channels),
