@@ -141,7 +141,9 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
     if (!d->hooks || !cc || point < 0 || !cc->n_hooks[point] || (ci = cluster_index(d, c)) < 0)
         return;
     sl = slot_of(d, (size_t)ci, point);
-    if (sl->busy) {
+    /* Busy, or the cluster's recovery is running (its own hooks come first, and
+     * its topology changes are transitional): run once more afterwards. */
+    if (sl->busy || ((size_t)ci < d->n_recs && d->recs[ci].exec)) {
         sl->pending = true;
         snprintf(sl->pending_event, sizeof(sl->pending_event), "%s", name);
         json_decref(sl->pending_detail);
@@ -186,11 +188,15 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
     sl->have_pl = true;
     sl->next_cmd = 0;
     sl->busy = true;
+    if ((size_t)ci < d->n_recs)
+        __atomic_add_fetch(&d->recs[ci].async_hooks_running, 1, __ATOMIC_RELEASE);
     log_debug("hook %s started for %s", cfg_hook_names[point], name);
     if (start_hook_cmd(d, (size_t)ci, point) < 0) {
         hook_payload_free(&sl->pl);
         sl->have_pl = false;
         sl->busy = false;
+        if ((size_t)ci < d->n_recs)
+            __atomic_sub_fetch(&d->recs[ci].async_hooks_running, 1, __ATOMIC_RELEASE);
     }
 out:
     free(addrs);
@@ -227,6 +233,8 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
     fire_hooks(d, hook_point_of(name, level, detail), name, c, in, detail);
 }
 
+static void flush_pending_hooks(daemon_t *d);
+
 /* Finished asynchronous hooks: log them, report failures, run the next command or the coalesced event. */
 static void poll_hooks(daemon_t *d)
 {
@@ -260,12 +268,28 @@ static void poll_hooks(daemon_t *d)
             hook_payload_free(&sl->pl);
         sl->have_pl = false;
         sl->busy = false;
-        if (sl->pending) {
-            json_t *det = sl->pending_detail;
-            char ev[64];
+        if (ci < d->n_recs)
+            __atomic_sub_fetch(&d->recs[ci].async_hooks_running, 1, __ATOMIC_RELEASE);
+    }
+    flush_pending_hooks(d);
+}
+
+/* Coalesced events whose hook point is free again (and no recovery runs): fire them. */
+static void flush_pending_hooks(daemon_t *d)
+{
+    for (size_t ci = 0; d->hook_slots && ci < d->cfg->n_clusters && ci < mon_cluster_count(d->mon); ci++) {
+        mon_cluster *c = mon_cluster_at(d->mon, ci);
+        if (ci < d->n_recs && d->recs[ci].exec)
+            continue;
+        for (int point = 0; point < CFG_N_HOOKS; point++) {
+            hook_slot *sl = slot_of(d, ci, point);
+            json_t *det;
+            char ev[64], e[64];
             topo_addr a;
-            char e[64];
             int idx = -1;
+            if (!sl->pending || sl->busy)
+                continue;
+            det = sl->pending_detail;
             snprintf(ev, sizeof(ev), "%s", sl->pending_event);
             if (sl->pending_instance[0] && topo_addr_parse(sl->pending_instance, 3306, &a, e, sizeof(e)) == 0)
                 idx = topo_cluster_find(&c->model, &a);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "orchestrator/candidate.h"
@@ -209,6 +210,7 @@ typedef struct rec_hook_ctx {
     char *old_primary_gtid;
     gtid_kind kind;
     char **cmds[CFG_N_HOOKS];     /* borrowed from the configuration (lives as long as the daemon) */
+    const int *async_running;     /* the cluster's running asynchronous hooks (read atomically) */
     size_t n_cmds[CFG_N_HOOKS];
     int timeout_ms;
 } rec_hook_ctx;
@@ -256,6 +258,7 @@ static rec_hook_ctx *hook_ctx_new(rec_cluster *rc, const rec_plan *p)
         h->n_cmds[k] = rc->cfg->n_hooks[k];
     }
     h->timeout_ms = rc->cfg->hook_timeout_ms;
+    h->async_running = &rc->async_hooks_running;
     return h;
 oom:
     hook_ctx_free(h);
@@ -289,6 +292,11 @@ static int run_hook_step(void *user, const rec_plan *plan, const rec_step *step,
         snprintf(msg, len, "no commands for %s", step->hook);
         return 0;
     }
+    /* One hook at a time per cluster: let asynchronous ones (e.g. on_topology_change
+     * driving the same proxy) finish first, within the hook timeout. */
+    for (int waited = 0; __atomic_load_n(h->async_running, __ATOMIC_ACQUIRE) > 0 && waited < h->timeout_ms;
+         waited += 10)
+        usleep(10 * 1000);
     if (promoted_gtid && *promoted_gtid && h->old_primary_gtid &&
         gtid_text_errant(h->kind, h->old_primary_gtid, promoted_gtid, &lost, e, sizeof(e)) < 0) {
         free(lost);

@@ -93,6 +93,8 @@ typedef struct rec_cluster {
     bool hooks_failed;            /* a post hook failed: "done-hooks-failed" */
     bool vetoed;                  /* a pre hook vetoed */
     struct rec_hook_ctx *hook_ctx; /* what the recovery's hook steps tell the hooks */
+    int async_hooks_running;      /* asynchronous hooks of this cluster running now (the daemon counts;
+                                   * the recovery's own hooks wait for them: one hook at a time per cluster) */
     rec_exec_hooks hook_iface;
     rec_maintenance maint[32];
     size_t n_maint;

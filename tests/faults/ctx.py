@@ -29,10 +29,11 @@ class Bins:
 # Controller settings used by every scenario (see README.md for why these values).
 GLOBAL_CONFIG = {
     'poll_interval_ms': 500,
-    'connect_timeout_ms': 1000,
+    'connect_timeout_ms': 3000,    # > a MySQL connect at 400 ms RTT (~3 RTT) plus a lost SYN (1 s)
     'read_timeout_ms': 2000,
     'log_level': 'debug',
 }
+SEMI_SYNC_WAIT_POINT = os.environ.get('MYORCH_FAULTS_WAIT_POINT', 'AFTER_SYNC')
 SLAVE_NET_TIMEOUT = 4          # replicas notice a silent primary after 4 s (heartbeat 1 s)
 WRITER_RATE = 300              # rows/s of the main writer (seqwriter --rate)
 
@@ -167,7 +168,8 @@ class Ctx:
             self.net.add_host('db%d' % i, i)
         self.net.add_host('orch', 10)
         self.net.add_host('writer', 20)
-        self.lab = F.NsLab(os.path.join(self.dir, 'lab'), self.net, slave_net_timeout=SLAVE_NET_TIMEOUT)
+        self.lab = F.NsLab(os.path.join(self.dir, 'lab'), self.net, slave_net_timeout=SLAVE_NET_TIMEOUT,
+                            semi_sync_wait_point=SEMI_SYNC_WAIT_POINT)
         t = time.monotonic()
         self.lab.up(servers=servers, semi_sync=semi_sync)
         self.log('lab up in %.1fs', time.monotonic() - t)
@@ -460,3 +462,9 @@ class Ctx:
         r = self.recoveries()
         if r:
             raise AssertionError('unexpected recovery: %s' % json.dumps(r[0])[:600])
+
+    def topology_instance(self, i):
+        for inst in self.topology()['instances']:
+            if inst['addr'] == self.lab.addr(i):
+                return inst
+        raise AssertionError('server %d not in the topology' % i)

@@ -300,9 +300,10 @@ class NsLab(lab.Lab):
     Reuses the lab's cached template datadir, option set, bootstrap and semi-sync setup;
     changes only where the server lives and how replicas find their source."""
 
-    def __init__(self, dir, net, semi_sync_timeout_ms=600000, **kw):
+    def __init__(self, dir, net, semi_sync_timeout_ms=600000, semi_sync_wait_point='AFTER_SYNC', **kw):
         self.net = net
         self.semi_sync_timeout_ms = semi_sync_timeout_ms
+        self.semi_sync_wait_point = semi_sync_wait_point
         super().__init__(dir, base_port=DB_PORT, **kw)
 
     @staticmethod
@@ -339,7 +340,7 @@ class NsLab(lab.Lab):
             a.append(x)
         if self.state.get('semi_sync'):
             a += ['--rpl-semi-sync-master-timeout=%d' % self.semi_sync_timeout_ms,
-                  '--rpl-semi-sync-master-wait-point=AFTER_SYNC']
+                  '--rpl-semi-sync-master-wait-point=%s' % self.semi_sync_wait_point]
         return a
 
     def _spawn(self, i):

@@ -249,7 +249,9 @@ replication_password_file = {self.lab.repl_password_file}
             args.append('--follow')
         if rate:
             args += ['--rate', str(rate)]
-        return subprocess.Popen(args)
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+        return p
 
     @staticmethod
     def stop_writer(p, out):

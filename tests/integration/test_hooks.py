@@ -94,11 +94,13 @@ class HangingAndFailingHooks(HookBase):
         raw = slurp(os.path.join(self.hookdir, 'env.txt')) + slurp(os.path.join(self.hookdir, 'stdin.json'))
         for user in ('myorch', 'repl', 'app'):
             self.assertNotIn(self.lab.password(user), raw)
-        # Asynchronous hooks fired too.
+        # Asynchronous hooks fired too: the failure, and (with a writable primary to
+        # route to) a replica that goes down.
         wait_for(lambda: os.path.exists(os.path.join(self.hookdir, 'detected.txt')), what='on_failure_detected')
         self.assertIn('primary-dead ' + self.lab.addr(1), slurp(os.path.join(self.hookdir, 'detected.txt')))
-        wait_for(lambda: 'instance-down' in slurp(os.path.join(self.hookdir, 'topology.txt')),
-                 what='on_topology_change')
+        self.lab.kill(5 - p, 'KILL')
+        wait_for(lambda: os.path.exists(os.path.join(self.hookdir, 'topology.txt')) and
+                 'instance-down' in slurp(os.path.join(self.hookdir, 'topology.txt')), what='on_topology_change')
 
 
 if __name__ == '__main__':
