@@ -31,6 +31,21 @@ def myorch(*args, timeout=30, check=False, input=None):
     return p
 
 
+def start_lab(path, attempts=3, **kw):
+    """A lab on free ports; another process may grab a port between the check and the
+    bind (parallel labs), so a failed start is retried on other ports."""
+    for k in range(attempts):
+        L = lab.Lab(path + ('' if k == 0 else '-%d' % k), base_port=lab.free_base_port(count=8))
+        try:
+            L.up(**kw)
+            return L
+        except lab.LabError:
+            L.down()
+            if k == attempts - 1:
+                raise
+    raise AssertionError('unreachable')
+
+
 def wait_for(pred, timeout=30.0, interval=0.05, what='condition'):
     """Poll pred() until it returns a truthy value; return it, or fail."""
     deadline = time.monotonic() + timeout
@@ -97,8 +112,8 @@ class LabTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix='myorch-it-')
-        cls.lab = lab.Lab(os.path.join(cls.tmp, 'lab'), base_port=lab.free_base_port(count=8))
-        cls.lab.up(servers=cls.SERVERS, topology=cls.TOPOLOGY, semi_sync=cls.SEMI_SYNC)
+        cls.lab = start_lab(os.path.join(cls.tmp, 'lab'), servers=cls.SERVERS, topology=cls.TOPOLOGY,
+                            semi_sync=cls.SEMI_SYNC)
         cls.daemons = []
 
     @classmethod
@@ -143,8 +158,7 @@ class ClusterTest(unittest.TestCase):
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix='myorch-fo-')
-        self.lab = lab.Lab(os.path.join(self.tmp, 'lab'), base_port=lab.free_base_port(count=8))
-        self.lab.up(servers=self.SERVERS, semi_sync=self.SEMI_SYNC)
+        self.lab = start_lab(os.path.join(self.tmp, 'lab'), servers=self.SERVERS, semi_sync=self.SEMI_SYNC)
         self.prepare()
         self.config = os.path.join(self.tmp, 'myorch.ini')
         with open(self.config, 'w') as f:
