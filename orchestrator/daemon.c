@@ -33,6 +33,7 @@ typedef struct {
     int *avail;              /* per cluster: last recorded REP_* state, -2 none yet */
     hook_runner *hooks;      /* asynchronous hooks: on_failure_detected, post_failover_failed, on_topology_change */
     struct hook_slot *hook_slots; /* [cluster][hook point] */
+    bool stopping;           /* tearing down: start no more hooks */
     store *st;
     bool in_txn;
     void *zctx;
@@ -138,7 +139,7 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
     hook_event ev;
     hook_slot *sl;
     int ci;
-    if (!d->hooks || !cc || point < 0 || !cc->n_hooks[point] || (ci = cluster_index(d, c)) < 0)
+    if (!d->hooks || d->stopping || !cc || point < 0 || !cc->n_hooks[point] || (ci = cluster_index(d, c)) < 0)
         return;
     sl = slot_of(d, (size_t)ci, point);
     /* Busy, or the cluster's recovery is running (its own hooks come first, and
@@ -277,6 +278,8 @@ static void poll_hooks(daemon_t *d)
 /* Coalesced events whose hook point is free again (and no recovery runs): fire them. */
 static void flush_pending_hooks(daemon_t *d)
 {
+    if (d->stopping || !d->mon)
+        return;
     for (size_t ci = 0; d->hook_slots && ci < d->cfg->n_clusters && ci < mon_cluster_count(d->mon); ci++) {
         mon_cluster *c = mon_cluster_at(d->mon, ci);
         if (ci < d->n_recs && d->recs[ci].exec)
@@ -842,16 +845,25 @@ static void teardown(daemon_t *d)
     }
     if (d->avail)
         track_availability(d, true);
+    /* Asynchronous hooks end first (killed if still running: results dropped),
+     * so that a recovery's own hooks do not wait for them. */
+    d->stopping = true;
+    hook_runner_free(d->hooks);
+    d->hooks = NULL;
+    for (size_t i = 0; i < d->n_recs; i++)
+        __atomic_store_n(&d->recs[i].async_hooks_running, 0, __ATOMIC_RELEASE);
+    /* A running recovery is finished, never abandoned half-way. */
     for (size_t i = 0; i < d->n_recs; i++)
         rec_cluster_free(&d->recs[i]);
     free(d->recs);
+    d->recs = NULL;
+    d->n_recs = 0;
     free(d->avail);
+    d->avail = NULL;
     if (d->st)
         flush(d);
     mon_free(d->mon);
-    poll_hooks(d);
-    hook_runner_free(d->hooks);
-    d->hooks = NULL;
+    d->mon = NULL;
     for (size_t i = 0; d->hook_slots && i < d->cfg->n_clusters * CFG_N_HOOKS; i++) {
         if (d->hook_slots[i].have_pl)
             hook_payload_free(&d->hook_slots[i].pl);
