@@ -359,6 +359,12 @@ static int step_catch_up(worker *w, const rec_step *s, int64_t dl, char *msg, si
 static int step_detach(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
 {
     char sql[128];
+    if (s->target.flavor == TOPO_FLAVOR_MARIADB) {
+        /* MariaDB's semi-sync replica side makes STOP SLAVE try to reach the (dead)
+         * primary for seconds; a primary does not need it anyway. Best effort. */
+        char e2[256];
+        run_sql(w, &s->target.addr, "SET GLOBAL rpl_semi_sync_slave_enabled=OFF", dl, NULL, e2, sizeof(e2));
+    }
     dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch, false, sql,
                              sizeof(sql));
     if (run_sql(w, &s->target.addr, sql, dl, NULL, msg, len) < 0)
@@ -584,6 +590,17 @@ static int step_rejoin(worker *w, const rec_step *s, int64_t dl, char *msg, size
         if (run_sql(w, &s->target.addr, sql, dl, NULL, msg, len) < 0 ||
             run_sql(w, &s->target.addr, "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos", dl, NULL, msg, len) < 0)
             return -1;
+    }
+    {
+        /* Semi-sync: a server rejoining below a semi-sync primary acknowledges too. */
+        char val[16] = "", e2[256];
+        const char *q = s->source.flavor == TOPO_FLAVOR_MYSQL ? "SELECT @@GLOBAL.rpl_semi_sync_source_enabled"
+                                                              : "SELECT @@GLOBAL.rpl_semi_sync_master_enabled";
+        if (query_value(w, &s->source.addr, q, dl, val, sizeof(val), e2, sizeof(e2)) == 0 && !strcmp(val, "1"))
+            run_sql(w, &s->target.addr,
+                    s->target.flavor == TOPO_FLAVOR_MYSQL ? "SET GLOBAL rpl_semi_sync_replica_enabled=ON"
+                                                          : "SET GLOBAL rpl_semi_sync_slave_enabled=ON",
+                    dl, NULL, e2, sizeof(e2));
     }
     if (change_source(w, &s->target, &s->source, dl, msg, len) < 0)
         return -1;

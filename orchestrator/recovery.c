@@ -436,7 +436,11 @@ static int add_hooks(rec_cluster *rc, rec_plan *p)
         return 0;
     if (cfg->n_hooks[pre] && rec_plan_add_hook(p, 0, cfg_hook_names[pre], true, cfg->hook_timeout_ms) < 0)
         return -ENOMEM;
-    if (cfg->n_hooks[post] && rec_plan_add_hook(p, p->n, cfg_hook_names[post], false, cfg->hook_timeout_ms) < 0)
+    /* Before the trailing fence of a failover: fencing a dead primary waits for its
+     * timeout, and clients should be repointed without waiting for that. */
+    if (cfg->n_hooks[post] &&
+        rec_plan_add_hook(p, p->n && p->v[p->n - 1].kind == REC_STEP_FENCE ? p->n - 1 : p->n, cfg_hook_names[post],
+                          false, cfg->hook_timeout_ms) < 0)
         return -ENOMEM;
     return 0;
 }
@@ -580,6 +584,8 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
                 } else if (np && r->present && topo_addr_eq(&r->source, &np->addr) && r->io_state == TOPO_THREAD_YES &&
                            r->sql_state == TOPO_THREAD_YES) {
                     in->fenced = false;
+                    free(in->fence_gtid);
+                    in->fence_gtid = NULL;
                     persist(rc, in);
                     mc->dirty = true;
                     mc->version++;
@@ -588,7 +594,12 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
                     continue;
                 } else if (np && !r->present) {
                     char *extra = NULL;
-                    const char *mine = own_pos(&in->snap), *theirs = own_pos(&np->snap);
+                    /* MariaDB positions compare sequence numbers per domain only: against the
+                     * new primary's current position, an old primary's own extra transaction
+                     * 0-1-N would pass once the new one has written 0-2-N. Judge it against
+                     * what the new primary had when it was promoted. */
+                    const char *mine = own_pos(&in->snap),
+                               *theirs = in->fence_gtid ? in->fence_gtid : own_pos(&np->snap);
                     if (gtid_text_errant(kind_of(in->snap.flavor), mine ? mine : "", theirs ? theirs : "", &extra,
                                          err, sizeof(err)) < 0) {
                         free(extra);
@@ -621,7 +632,7 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
                 mine = in->snap.flavor == TOPO_FLAVOR_MYSQL ? in->snap.gtid_executed
                        : in->snap.gtid_slave_pos                 ? in->snap.gtid_slave_pos
                                                                  : in->snap.gtid_current_pos;
-                theirs = own_pos(&np->snap);
+                theirs = src->fence_gtid ? src->fence_gtid : own_pos(&np->snap);
                 if (gtid_text_errant(kind_of(in->snap.flavor), mine ? mine : "", theirs ? theirs : "", &extra, err,
                                      sizeof(err)) < 0 || (extra && *extra)) {
                     if (extra && *extra && strcmp(rc->diverged_reported, topo_addr_str(&in->addr, a1, sizeof(a1)))) {
@@ -685,8 +696,10 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
         store_recovery_end(rc->env->st, rc->recovery_id, state, m->at_ms, lost,
                            m->ok ? NULL : (rc->last_error[0] ? rc->last_error : m->message));
     if (rc->promoted && oldp && !relocate) {
-        /* Never a primary again; after-care unfences it once it replicates from the new one. */
+        /* Never a primary again; after-care unfences it once it replicates from the new one.
+         * What the new primary had at promotion is what the old one is judged against. */
         oldp->fenced = true;
+        topo_strset(&oldp->fence_gtid, rc->promoted_gtid);
         persist(rc, oldp);
         rc->mc->dirty = true;
         rc->mc->version++;

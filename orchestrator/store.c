@@ -128,14 +128,15 @@ int store_open(const char *state_dir, store **out, char *err, size_t errlen)
     }
     /* Columns added after the first schema: harmless when already there. */
     sqlite3_exec(s->db, "ALTER TABLE instances ADD COLUMN fenced INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL);
+    sqlite3_exec(s->db, "ALTER TABLE instances ADD COLUMN fence_gtid TEXT", NULL, NULL, NULL);
     chmod(path, 0600);
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO instances (cluster, host, port, seed, server_id, role, reachable, "
-                           "first_seen, last_ok, down_since, last_error, snapshot, updated_at, fenced) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+                           "first_seen, last_ok, down_since, last_error, snapshot, updated_at, fenced, fence_gtid) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
                            "ON CONFLICT (cluster, host, port) DO UPDATE SET seed=?4, server_id=?5, role=?6, "
                            "reachable=?7, last_ok=?9, down_since=?10, last_error=?11, "
-                           "snapshot=COALESCE(?12, snapshot), updated_at=?13, fenced=?14",
+                           "snapshot=COALESCE(?12, snapshot), updated_at=?13, fenced=?14, fence_gtid=?15",
                            -1, &s->save, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "DELETE FROM instances WHERE cluster=?1 AND host=?2 AND port=?3", -1,
                            &s->del, NULL) != SQLITE_OK ||
@@ -213,6 +214,7 @@ int store_save_instance(store *s, const char *cluster, const topo_instance *in, 
     bind_text_or_null(st, 12, snap);
     sqlite3_bind_int64(st, 13, now_s);
     sqlite3_bind_int(st, 14, in->fenced);
+    bind_text_or_null(st, 15, in->fenced ? in->fence_gtid : NULL);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_reset(st);
     free(snap);
@@ -240,7 +242,7 @@ int store_load_instances(store *s, const char *cluster, topo_cluster *c,
     int n = 0, rc;
 
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT host, port, seed, first_seen, last_ok, down_since, last_error, snapshot, fenced "
+                           "SELECT host, port, seed, first_seen, last_ok, down_since, last_error, snapshot, fenced, fence_gtid "
                            "FROM instances WHERE cluster=?1 ORDER BY first_seen, host, port",
                            -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "state database: %s", store_errmsg(s));
@@ -264,6 +266,8 @@ int store_load_instances(store *s, const char *cluster, topo_cluster *c,
         }
         in->last_ok_s = sqlite3_column_int64(st, 4);
         in->fenced = sqlite3_column_int(st, 8) != 0;
+        if (in->fenced && sqlite3_column_text(st, 9))
+            topo_strset(&in->fence_gtid, (const char *)sqlite3_column_text(st, 9));
         in->down_since_s = sqlite3_column_int64(st, 5);
         if (snap) {
             json_t *j = json_loads(snap, 0, NULL);

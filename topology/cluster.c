@@ -19,6 +19,7 @@ static void instance_free(topo_instance *in)
 {
     if (!in)
         return;
+    free(in->fence_gtid);
     topo_snapshot_clear(&in->snap);
     free(in);
 }

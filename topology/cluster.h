@@ -42,6 +42,8 @@ typedef struct topo_instance {
     int64_t down_since_ms;   /* monotonic ms (probe clock) of the failure that made it unreachable, 0 when up */
     bool fenced;             /* a demoted old primary: never elected primary, kept read-only */
     bool lag_high;           /* owner's bookkeeping: lag above the read-pool bound when last checked */
+    char *fence_gtid;        /* heap: the new primary's position when this (old) primary was demoted;
+                              * it may rejoin only if its own position is a subset of it */
     void *probe;             /* owner's handle (probe_target) */
     int64_t persisted_s;     /* owner's bookkeeping: when last written to the state file */
 

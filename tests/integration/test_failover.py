@@ -175,6 +175,36 @@ class FailoverSemiSync(FailoverBase):
         wait_for(lambda: self.count(other) == 51, what='replicated')
 
 
+class FailoverDiverged(FailoverBase):
+
+    def test_old_primary_with_lost_transaction_is_not_rejoined(self):
+        self.insert(1, 1, 10)
+        wait_for(lambda: all(self.count(i) == 10 for i in (2, 3)), what='rows replicated')
+        for i in (2, 3):
+            self.lab.sql(i, 'STOP SLAVE IO_THREAD')
+        self.insert(1, 100, 1)  # never reaches a replica
+        lost = self.lab.sql_value(1, 'SELECT @@gtid_binlog_pos')
+        # Lost-transaction accounting is against the position last seen: let the controller see it.
+        wait_for(lambda: self.d.instances()[self.lab.addr(1)]['snapshot']['gtid_binlog_pos'] == lost,
+                 what='controller saw the last write')
+        self.lab.kill(1, 'KILL')
+        for i in (2, 3):
+            self.lab.sql(i, 'START SLAVE IO_THREAD')
+        p = self.wait_healthy()
+        r = self.wait_recovery_done()
+        self.assertEqual(r['state'], 'done', r)
+        self.assertEqual(r['lost_gtids'], lost + '..' + lost.split('-')[-1])  # e.g. 0-1-18..18
+        # The new primary writes more, so its sequence numbers pass the lost one's.
+        self.insert(p, 200, 5)
+        self.lab.start(1, read_only=False)
+        wait_for(lambda: 'primary-diverged' in self.d.log_text(), timeout=30, what='divergence reported')
+        self.assertIn(lost, self.d.log_text())
+        self.assertEqual(self.lab.sql_value(1, 'SELECT @@read_only'), '1', 'stays fenced')
+        time.sleep(2)
+        self.assertEqual(self.lab.sql(1, 'SHOW SLAVE STATUS'), [], 'not rejoined')
+        self.assertTrue(self.d.instances()[self.lab.addr(1)]['fenced'])
+
+
 class FailoverDisabled(FailoverBase):
     EXTRA_CLUSTER = 'auto_failover = no'
 
