@@ -121,6 +121,34 @@ class DiscoveryStar(harness.LabTestCase):
         self.assertIn('discovered as replica of %s' % self.lab.addr(1), self.d.log_text())
         del i
 
+    def test_7_event_stream(self):
+        wait_for(self.full_view, what='3 reachable servers')
+        import subprocess
+        sub = subprocess.Popen([harness.MYORCH, 'events', '-c', self.lab.config_path, '--json', '--timeout-ms', '8000'],
+                               stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.5)  # a subscriber joining late misses earlier events (PUB semantics)
+            self.lab.sql(3, 'STOP SLAVE')
+            deadline = time.monotonic() + 20
+            seen = []
+            while time.monotonic() < deadline:
+                line = sub.stdout.readline()
+                if not line:
+                    break
+                ev = json.loads(line)
+                seen.append(ev['name'])
+                if ev['name'] == 'replication-changed' and ev['instance'] == self.lab.addr(3):
+                    self.assertEqual(ev['cluster'], 'lab')
+                    self.assertIn('io=No sql=No', ev['message'])
+                    break
+            else:
+                self.fail('no replication-changed event: %r' % seen)
+            self.assertIn('replication-changed', seen)
+        finally:
+            sub.kill()
+            sub.wait()
+            self.lab.sql(3, 'START SLAVE')
+
     def test_6_restart_keeps_state_and_single_instance(self):
         wait_for(self.full_view, what='3 reachable servers')
         # A second controller on the same state_dir refuses to start.
