@@ -479,11 +479,24 @@ static int set_read_only(worker *w, const rec_server *t, bool on, int64_t dl, ch
 
 static int step_fence(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
 {
-    char as[TOPO_ADDR_MAX];
+    char as[TOPO_ADDR_MAX], e2[256];
     int killed;
+    /*
+     * Order matters on a semi-sync primary that came back (or was cut off):
+     * its writers' commits may be waiting for acknowledgements that will never
+     * come, holding what SET GLOBAL read_only waits for. End the client
+     * sessions first (so no such commit is ever acknowledged to a client), then
+     * stop waiting for acknowledgements, then set read-only, then end whatever
+     * connected meanwhile.
+     */
+    killed = kill_clients(w, &s->target, dl, msg, len);
+    run_sql(w, &s->target.addr,
+            s->target.flavor == TOPO_FLAVOR_MYSQL ? "SET GLOBAL rpl_semi_sync_source_enabled=OFF"
+                                                  : "SET GLOBAL rpl_semi_sync_master_enabled=OFF",
+            dl, NULL, e2, sizeof(e2)); /* best effort: absent without the plugin */
     if (set_read_only(w, &s->target, true, dl, msg, len) < 0)
         return -1;
-    killed = kill_clients(w, &s->target, dl, msg, len);
+    killed += kill_clients(w, &s->target, dl, msg, len);
     snprintf(msg, len, "%s read-only, %d client session%s killed", topo_addr_str(&s->target.addr, as, sizeof(as)),
              killed, killed == 1 ? "" : "s");
     return 0;

@@ -106,6 +106,27 @@ class FailoverHang(FailoverBase):
         self.wait_healthy(expect_primary=p)
 
 
+class FailoverHangSemiSync(FailoverBase):
+    SEMI_SYNC = True
+
+    def test_stopped_semi_sync_primary_with_a_writer_is_fenced(self):
+        # Commits on the old primary wait (up to 10 min) for acknowledgements that never
+        # come once its replicas follow the new primary: fencing must not wait for them,
+        # and none of those commits may be acknowledged to the client.
+        self.lab.sql(1, 'SET GLOBAL rpl_semi_sync_master_timeout=600000')
+        out = os.path.join(self.tmp, 'writer.json')
+        w = self.seqwriter(out, follow=False, targets=[self.lab.addr(1)])
+        wait_for(lambda: self.count(1) > 50, what='writer running')
+        self.lab.kill(1, 'STOP')
+        try:
+            p = self.wait_healthy(timeout=30)
+        finally:
+            self.lab.kill(1, 'CONT')
+        wait_for(lambda: self.lab.sql_value(1, 'SELECT @@read_only') == '1', timeout=30, what='old primary fenced')
+        res = self.stop_writer(w, out)
+        self.assert_acked_present(res, p)
+
+
 class FailoverLagging(FailoverBase):
 
     def test_lagging_replicas(self):
