@@ -35,6 +35,7 @@ GLOBAL_CONFIG = {
 }
 SEMI_SYNC_WAIT_POINT = os.environ.get('MYORCH_FAULTS_WAIT_POINT', 'AFTER_SYNC')
 SLAVE_NET_TIMEOUT = 4          # replicas notice a silent primary after 4 s (heartbeat 1 s)
+FENCE_BOUND_MS = 3000        # a demoted primary that comes back writable is read-only within this
 WRITER_RATE = 300              # rows/s of the main writer (seqwriter --rate)
 
 
@@ -144,6 +145,7 @@ class Ctx:
         self.daemon_log = os.path.join(workdir, 'daemon.log')
         self.events_path = os.path.join(workdir, 'events.jsonl')
         self.injected = []          # (t_ms, what)
+        self.returns = []           # (t_ms, server): a demoted primary brought back writable on purpose
         self.metrics = {'failover_ms': None, 'lost': 0, 'dual_ms': 0, 'notes': []}
         self.rng = random.Random()
         self.log_fh = open(os.path.join(workdir, 'harness.log'), 'a')
@@ -208,17 +210,16 @@ class Ctx:
         self.daemon.wait(30)
 
     def start_events(self):
-        f = open(self.events_path, 'ab')
-        self.events_p = subprocess.Popen([self.bins.myorch, 'events', '-c', self.config, '--json'], stdout=f,
-                                         stderr=subprocess.DEVNULL, start_new_session=True)
-        f.close()
+        # In the controller's namespace (the ipc socket is a file): --cleanup finds it there.
+        self.events_p = self.net.popen('orch', [self.bins.myorch, 'events', '-c', self.config, '--json'],
+                                       log_path=self.events_path)
 
     # ------------------------------------------------------------ teardown
     def teardown(self):
         errs = []
         if self.sampler:
             with contextlib.suppress(Exception):
-                self.sampler.stop()
+                self.record_dual()
         for w in self.writers.values():
             with contextlib.suppress(Exception):
                 if w.p.poll() is None:
@@ -431,18 +432,42 @@ class Ctx:
         self.metrics['lost'] = lost
         others = [i for i in self.reachable_servers() if i != p and i not in allow]
         self.wait_same_data(p, others)
-        self.sampler.stop()
-        dual = self.sampler.dual_windows()
-        self.metrics['dual_ms'] = max((d[1] for d in dual), default=0)
-        if dual:
-            self.note('two reachable writable servers: %s', ', '.join('%dms %s' % (d[1], d[2]) for d in dual))
+        self.record_dual()
+        bad = self.unexcused_dual()
         main = results.get('main')
         if main:
             self.metrics['acked'] = main['acked']
             self.metrics['writer_max_gap_ms'] = main['max_gap_ms']
         if lost:
             raise AssertionError('%d acknowledged rows lost' % lost)
+        if bad:
+            raise AssertionError('two writable servers reachable by clients: %s' % bad)
         return p, results
+
+    def record_dual(self):
+        """Stop the sampler (once) and record the longest time two reachable servers were writable."""
+        if not self.sampler or 'dual_windows' in self.metrics:
+            return
+        self.sampler.stop()
+        dual = self.sampler.dual_windows()
+        self.metrics['dual_windows'] = dual
+        self.metrics['dual_ms'] = max((d[1] for d in dual), default=0)
+        if dual:
+            self.note('two reachable writable servers: %s', ', '.join('%d ms %s' % (d[1], d[2]) for d in dual))
+
+    def returned(self, i):
+        """The harness is about to bring a demoted primary back writable (restart with read_only off,
+        reconnection, SIGCONT): until the controller fences it, two servers are writable. Such a
+        window is excused up to FENCE_BOUND_MS; any other is a failure."""
+        self.returns.append((now_ms(), i))
+
+    def unexcused_dual(self):
+        out = []
+        for start, length, servers in self.metrics.get('dual_windows', []):
+            ok = any(i in servers and start >= t - 200 and length <= FENCE_BOUND_MS for t, i in self.returns)
+            if not ok:
+                out.append('%d ms %s' % (length, servers))
+        return out
 
     def failover_time(self, rec, t_inject):
         if rec.get('promoted_ms'):

@@ -359,6 +359,15 @@ class NsLab(lab.Lab):
         s['pid'] = p.pid       # `ip netns exec` execs mariadbd: same pid
         return p
 
+    def _alive(self, i, pid=None):
+        # A child we just started may still show the harness's command line (between fork
+        # and the exec of `ip netns exec`, then of mariadbd): trust our own Popen for it.
+        p = self._procs.get(int(i))
+        pid = pid or self.server(i).get('pid')
+        if p is not None and p.pid == pid:
+            return p.poll() is None and lab._proc_state(pid) not in (None, 'Z', 'X')
+        return super()._alive(i, pid)
+
     def _is_ours(self, pid):
         cmd = lab._proc_cmdline(pid)
         if not cmd:

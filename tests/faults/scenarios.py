@@ -78,6 +78,7 @@ def s01_primary_killed(ctx):
     ctx.wait_healthy(new)
     # The old primary restarts writable (as its config says): fenced at once, then rejoined.
     t2 = now_ms()
+    ctx.returned(1)
     ctx.lab.start(1, read_only=False)
     _old_primary_fenced(ctx, 1)
     allow = _rejoined_or_diverged(ctx, 1, new, t2)
@@ -100,6 +101,7 @@ def s02_primary_stopped(ctx):
         ctx.wait_healthy(new)
     finally:
         t2 = now_ms()
+        ctx.returned(1)
         ctx.kill(1, 'CONT')
     _old_primary_fenced(ctx, 1)
     allow = _rejoined_or_diverged(ctx, 1, new, t2)
@@ -124,6 +126,7 @@ def s03_primary_isolated(ctx):
     ctx.wait_healthy(new)
     time.sleep(3)
     t2 = ctx.inject('reconnect db1')
+    ctx.returned(1)
     ctx.net.rejoin('db1')
     _old_primary_fenced(ctx, 1, timeout=30)
     fenced_ms = now_ms() - t2
@@ -246,6 +249,9 @@ def s07_errant_candidate(ctx):
 # ---------------------------------------------------------------- 8
 def s08_delayed_replica(ctx):
     def delay_db2():
+        # A delayed replica does not acknowledge semi-sync (it could be the only one holding an
+        # acknowledged row, which it applies an hour later): the usual configuration.
+        ctx.lab.sql(2, 'SET GLOBAL rpl_semi_sync_slave_enabled=OFF')
         ctx.lab.set_source(2, 1, delay_s=3600, wait=False)
         ctx.lab.wait_replicating(2, caught_up=False)
     ctx.setup(cluster_extra='prefer = 10.77.0.2:3306', before_daemon=delay_db2)
@@ -386,7 +392,8 @@ def s11_hook_hangs(ctx):
         dur = s['ended_ms'] - s['started_ms']
         if dur > 1000 + 1000 + 500:
             raise AssertionError('hook step took %d ms (timeout 1000 + grace 1000)' % dur)
-    left = [pid for pid in _ns_pids(ctx, 'orch') if pid != ctx.daemon.pid]
+    ours = {p.pid for p in ctx.net.procs}          # myorch run, myorch events
+    left = [pid for pid in _ns_pids(ctx, 'orch') if pid not in ours]
     if left:
         raise AssertionError('hook processes left behind: %s' % left)
     with open(marker) as f:
@@ -535,29 +542,48 @@ def s15_latency_loss(ctx, duration=30):
 
 # ---------------------------------------------------------------- 16
 def s16_crash_during_switchover(ctx):
-    ctx.setup()
-    ctx.start_writer(rate=0)
+    """Switchover to db2 while db2's applier is held back by a lock, so the switchover sits in
+    wait-caught-up; a pre_switchover hook takes 300 ms. db1 is killed at a random moment 0-600 ms
+    after the switchover started (during the hook, i.e. before the demote, or after it), the
+    lock released at a random moment 0.2-4 s in (catch-up bound apply_timeout_ms = 3000: some
+    runs promote, some roll back)."""
+    ctx.setup(cluster_extra='apply_timeout_ms = 3000\npre_switchover = sleep 0.3')
+    ctx.start_writer()
     ctx.wait_writer_progress(200)
-    # The target has a backlog to apply, so the switchover's wait-caught-up step lasts ~1 s;
-    # the primary is killed at a random moment in the first 1.2 s of the switchover.
-    ctx.lab.sql(2, 'STOP SLAVE SQL_THREAD')
-    _bulk(ctx, 1, trx=20, rows=3000)
-    ctx.lab.sql(2, 'START SLAVE SQL_THREAD')
-    wait_for(lambda: ctx.analysis() == 'ok', timeout=20, what='controller sees db2 replicating again')
-    t0 = now_ms()
-    sw = subprocess.Popen([ctx.bins.myorch, 'switchover', '--cluster', 'lab', '--to', ctx.lab.addr(2), '--json',
-                           '-c', ctx.config], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    top = int(ctx.lab.sql_value(2, 'SELECT COALESCE(MAX(n), 0) FROM lab.seq'))
+    sock = ctx.lab.server(2)['socket']
+    # Next-key lock on every number above the current top: db2's applier blocks on the next insert.
+    lock = subprocess.Popen(['mariadb', '--no-defaults', '-uroot', '--socket', sock, '-e',
+                             'BEGIN; SELECT COUNT(*) FROM lab.seq WHERE n > %d FOR UPDATE; SELECT SLEEP(120)' % top],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        ctx.wait_event('recovery-started', t0, timeout=30)
-    except AssertionError:
-        if sw.poll() is not None:
-            raise AssertionError('switchover refused: %s' % sw.stderr.read().strip()) from None
-        raise
-    d = ctx.rng.uniform(0, 1.2)
-    time.sleep(d)
-    t = ctx.inject('kill -9 db1 %.0f ms into the switchover' % (d * 1000))
-    ctx.kill(1, 'KILL')
-    out, err = sw.communicate(timeout=120)
+        wait_for(lambda: ctx.lab.sql_value(2, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                              "WHERE COMMAND='Slave_SQL' AND STATE LIKE '%write_row%'") != '0',
+                 timeout=10, what='db2 applier blocked by the lock')
+        t0 = now_ms()
+        sw = subprocess.Popen([ctx.bins.myorch, 'switchover', '--cluster', 'lab', '--to', ctx.lab.addr(2), '--json',
+                               '-c', ctx.config], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            ev = ctx.wait_event('recovery-started', t0, timeout=30)
+        except AssertionError:
+            if sw.poll() is not None:
+                raise AssertionError('switchover refused: %s' % sw.stderr.read().strip()) from None
+            raise
+        d1, d2 = ctx.rng.uniform(0, 0.6), ctx.rng.uniform(0.2, 4.0)
+        for when, what in sorted([(d1, 'kill'), (d2, 'unlock')]):
+            time.sleep(max(0.0, ev['ts_ms'] / 1000.0 + when - time.time()))
+            if what == 'kill':
+                t = ctx.inject('kill -9 db1 %.0f ms into the switchover' % (d1 * 1000))
+                ctx.kill(1, 'KILL')
+            else:
+                ctx.log('releasing the lock on db2 %.0f ms into the switchover', d2 * 1000)
+                lock.kill()
+        ctx.note('db1 killed %.0f ms, db2 unlocked %.0f ms after the switchover started', d1 * 1000, d2 * 1000)
+        out, err = sw.communicate(timeout=120)
+    finally:
+        if lock.poll() is None:
+            lock.kill()
+        lock.wait()
     last_line = (out.strip().splitlines() or [''])[-1] if out.strip() else err.strip()
     ctx.note('switchover rc=%s: %s', sw.returncode, last_line[:300])
     recs = ctx.recoveries()
