@@ -599,6 +599,42 @@ def s16_crash_during_switchover(ctx):
     ctx.finish(p)
 
 
+# ---------------------------------------------------------------- 17
+def s17_controller_killed_after_failover(ctx):
+    """myorch SIGKILLed 50-500 ms after recovery-done, restarted: the audit, the fenced old
+    primary and the anti-flap block must survive (a crash of the controller right after a
+    failover is as likely as during one)."""
+    ctx.setup()
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('kill -9 db1')
+    ctx.kill(1, 'KILL')
+    ev = ctx.wait_event('recovery-done', t, timeout=30)
+    d = ctx.rng.uniform(0.05, 0.5)
+    time.sleep(max(0.0, ev['ts_ms'] / 1000.0 + d - time.time()))
+    ctx.inject('kill -9 myorch %.0f ms after recovery-done' % (d * 1000))
+    ctx.kill_daemon()
+    ctx.start_daemon()
+    time.sleep(1)
+    recs = ctx.recoveries()
+    if not recs or recs[0]['state'] not in ('done', 'done-hooks-failed') or not recs[0].get('promoted_ms'):
+        raise AssertionError('the audit lost the failover across a controller restart %.0f ms after it finished: %s'
+                             % (d * 1000, [(r['id'], r['state']) for r in recs] or 'no recovery at all'))
+    ctx.failover_time(recs[0], t)
+    st = ctx.status()['recovery']
+    if not st['blocked_for_s'] > 0:
+        raise AssertionError('anti-flap block lost across the restart: %s' % st)
+    new = ctx.lab.index_of_addr(recs[0]['new_primary'])
+    # The old primary comes back writable: still known as demoted, so fenced at once.
+    t2 = now_ms()
+    ctx.returned(1)
+    ctx.lab.start(1, read_only=False)
+    _old_primary_fenced(ctx, 1)
+    allow = _rejoined_or_diverged(ctx, 1, new, t2)
+    time.sleep(1)
+    ctx.finish(new, allow)
+
+
 SCENARIOS = [
     (1, 'primary-killed', s01_primary_killed),
     (2, 'primary-sigstop', s02_primary_stopped),
@@ -616,4 +652,5 @@ SCENARIOS = [
     (14, 'switchover-under-load', s14_switchover_under_load),
     (15, 'latency-loss', s15_latency_loss),
     (16, 'crash-during-switchover', s16_crash_during_switchover),
+    (17, 'orch-killed-after-failover', s17_controller_killed_after_failover),
 ]
