@@ -605,6 +605,16 @@ static int step_rejoin(worker *w, const rec_step *s, int64_t dl, char *msg, size
             return -1;
     }
     {
+        /* A replica's own commits (its applier's, with log_slave_updates) must not wait
+         * for acknowledgements: a demoted semi-sync primary left as a source would stall
+         * its applier for rpl_semi_sync_master_timeout (no replica of its own acks). */
+        char e2[256];
+        run_sql(w, &s->target.addr,
+                s->target.flavor == TOPO_FLAVOR_MYSQL ? "SET GLOBAL rpl_semi_sync_source_enabled=OFF"
+                                                      : "SET GLOBAL rpl_semi_sync_master_enabled=OFF",
+                dl, NULL, e2, sizeof(e2)); /* best effort: absent without the plugin */
+    }
+    {
         /* Semi-sync: a server rejoining below a semi-sync primary acknowledges too. */
         char val[16] = "", e2[256];
         const char *q = s->source.flavor == TOPO_FLAVOR_MYSQL ? "SELECT @@GLOBAL.rpl_semi_sync_source_enabled"

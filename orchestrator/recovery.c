@@ -53,8 +53,9 @@ static topo_instance *find(rec_cluster *rc, const topo_addr *a)
 
 static void persist(rec_cluster *rc, topo_instance *in)
 {
-    if (rc->env->st)
-        store_save_instance(rc->env->st, rc->mc->model.name, in, wall_ms() / 1000);
+    /* The fence mark of a demoted primary must survive a controller crash. */
+    if (rc->env->st && store_save_instance(rc->env->st, rc->mc->model.name, in, wall_ms() / 1000) == 0)
+        store_sync(rc->env->st);
 }
 
 struct rec_hook_ctx;
@@ -526,6 +527,12 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
     rec_analyze(&mc->model, &ai, &a);
     p = a.primary >= 0 ? mc->model.v[a.primary] : NULL;
 
+    /* A demoted primary that is down is watched: no probe backoff, so that it is fenced
+     * as soon as it is back (reconnected, restarted, continued). */
+    for (size_t i = 0; i < mc->model.n; i++)
+        if (mc->model.v[i]->probe)
+            probe_set_watch(mc->model.v[i]->probe, mc->model.v[i]->fenced);
+
     /* Track when the primary was lost, and probe the replicas fast meanwhile. */
     if (p && !p->reachable && p->probed && !p->fenced) {
         if (!rc->primary_lost_ms) {
@@ -571,6 +578,17 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
             char a1[TOPO_ADDR_MAX], a2[TOPO_ADDR_MAX], err[256];
             rec_step_kind kind;
             const char *why;
+            if (in->fenced && !in->reachable && in->hung && in->have_snap && now_mono >= rc->hung_fence_next_ms) {
+                /* It logs in and answers, then a statement hangs: typically a semi-sync
+                 * primary that was cut off, whose commits wait for acknowledgements that
+                 * will never come and hold the binary log. The probe cannot see whether it
+                 * is writable; the fence (which stops those waits) is safe either way. */
+                rc->hung_fence_next_ms = now_mono + 5000;
+                kind = REC_STEP_FENCE;
+                why = "a demoted primary is up but a probe statement hangs (commits waiting for semi-sync "
+                      "acknowledgements?): fencing it";
+                goto plan;
+            }
             if (!in->reachable || !in->have_snap || in->stale || in == np)
                 continue;
             /* Only act on what a server said after the last recovery changed things. */
@@ -650,6 +668,7 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
             } else {
                 continue;
             }
+        plan:
             if (rec_plan_single(mc->model.name, "after-care", kind, in, kind == REC_STEP_FENCE ? NULL : np, 5000,
                                 &rc->job_plan, err, sizeof(err)) < 0)
                 continue;

@@ -118,7 +118,7 @@ int store_open(const char *state_dir, store **out, char *err, size_t errlen)
         goto out;
     }
     sqlite3_busy_timeout(s->db, 2000);
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &emsg) !=
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &emsg) !=
             SQLITE_OK ||
         sqlite3_exec(s->db, STATE_SCHEMA_SQL, NULL, NULL, &emsg) != SQLITE_OK) {
         snprintf(err, errlen, "state database %s: cannot apply the schema: %s", path, emsg ? emsg : "?");
@@ -166,6 +166,30 @@ void store_close(store *s)
     sqlite3_finalize(s->event);
     sqlite3_close(s->db);
     free(s);
+}
+
+/*
+ * The daemon batches instance rows in a transaction it commits every second; the
+ * recovery audit, the fence marks and maintenance windows must not wait for that: a
+ * controller killed right after a failover would forget it (and its anti-flap block).
+ * Commit what is pending now and reopen the batch if there was one.
+ */
+int store_sync(store *s)
+{
+    if (sqlite3_get_autocommit(s->db))
+        return 0;
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return -EIO;
+    return sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+static int durable(store *s, int rc)
+{
+    int r2;
+    if (rc < 0)
+        return rc;
+    r2 = store_sync(s);
+    return r2 < 0 ? r2 : rc;
 }
 
 int store_begin(store *s) { return sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO; }
@@ -357,6 +381,10 @@ int store_recovery_begin(store *s, const store_recovery *r, int64_t *id, char *e
     }
     sqlite3_finalize(st);
     *id = sqlite3_last_insert_rowid(s->db);
+    if (store_sync(s) < 0) {
+        snprintf(err, errlen, "state database: cannot commit the recovery audit: %s", store_errmsg(s));
+        return -EIO;
+    }
     return 0;
 }
 
@@ -395,7 +423,7 @@ int store_recovery_step(store *s, int64_t id, int idx, const char *kind, const c
     }
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_finalize(st);
-    return rc;
+    return durable(s, rc);
 }
 
 int store_recovery_promoted(store *s, int64_t id, int64_t promoted_ms, const char *new_primary_gtid)
@@ -409,7 +437,7 @@ int store_recovery_promoted(store *s, int64_t id, int64_t promoted_ms, const cha
     bind_text_or_null(st, 3, new_primary_gtid);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_finalize(st);
-    return rc;
+    return durable(s, rc);
 }
 
 int store_recovery_end(store *s, int64_t id, const char *state, int64_t ended_ms, const char *lost_gtids,
@@ -426,7 +454,7 @@ int store_recovery_end(store *s, int64_t id, const char *state, int64_t ended_ms
     bind_text_or_null(st, 5, error);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_finalize(st);
-    return rc;
+    return durable(s, rc);
 }
 
 int store_recovery_interrupt(store *s, const char *cluster, int64_t now_ms)
@@ -441,7 +469,7 @@ int store_recovery_interrupt(store *s, const char *cluster, int64_t now_ms)
     sqlite3_bind_int64(st, 2, now_ms);
     n = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(s->db) : -EIO;
     sqlite3_finalize(st);
-    return n;
+    return durable(s, n);
 }
 
 int64_t store_recovery_last_end_ms(store *s, const char *cluster)
@@ -467,7 +495,7 @@ int store_recovery_ack(store *s, const char *cluster)
     sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
     n = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(s->db) : -EIO;
     sqlite3_finalize(st);
-    return n;
+    return durable(s, n);
 }
 
 static json_t *col_json(sqlite3_stmt *st, int i)
@@ -543,7 +571,7 @@ int store_maintenance_begin(store *s, const char *cluster, const char *instance,
         sqlite3_bind_null(st, 5);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_finalize(st);
-    return rc;
+    return durable(s, rc);
 }
 
 int store_maintenance_end(store *s, const char *cluster, const char *instance, int64_t ended_ms)
@@ -558,7 +586,7 @@ int store_maintenance_end(store *s, const char *cluster, const char *instance, i
     sqlite3_bind_int64(st, 3, ended_ms);
     rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(s->db) : -EIO;
     sqlite3_finalize(st);
-    return rc;
+    return durable(s, rc);
 }
 
 int store_maintenance_load(store *s, const char *cluster, int64_t now_ms,

@@ -4,7 +4,8 @@
  *
  * Owns: the schema (sql/state-schema.sql, compiled in), saving and reloading
  * instances with their last snapshot, and the event log table. Callers
- * batch writes with store_begin()/store_commit().
+ * batch writes with store_begin()/store_commit(); the recovery audit and
+ * maintenance writes commit themselves at once (store_sync()).
  */
 #ifndef MYORCH_ORCHESTRATOR_STORE_H
 #define MYORCH_ORCHESTRATOR_STORE_H
@@ -31,6 +32,8 @@ void store_close(store *s);
 
 int store_begin(store *s);
 int store_commit(store *s);
+/* Commit what is pending now; a batch that was open stays open. */
+int store_sync(store *s);
 
 /* Insert or update one instance row (snapshot as JSON when have_snap). */
 int store_save_instance(store *s, const char *cluster, const topo_instance *in, int64_t now_s);

@@ -124,6 +124,7 @@ unsigned topo_cluster_update(topo_cluster *c, size_t i, topo_snapshot *snap, int
         in->have_snap = true;
         in->stale = false;
         in->reachable = true;
+        in->hung = false;
         in->err_code = 0;
         in->err[0] = '\0';
         in->last_ok_s = now_s;
@@ -135,6 +136,7 @@ unsigned topo_cluster_update(topo_cluster *c, size_t i, topo_snapshot *snap, int
         else if (strcmp(in->err, snap->error) != 0)
             changes |= TOPO_CHANGE_ERROR;
         in->reachable = false;
+        in->hung = snap->answered;
         in->err_code = snap->error_code;
         snprintf(in->err, sizeof(in->err), "%s", snap->error);
         if (!in->down_since_s)

@@ -34,6 +34,8 @@ typedef struct topo_instance {
     topo_snapshot snap;      /* last successful probe */
     bool reachable;          /* the last probe succeeded */
     bool probed;             /* at least one probe finished (ok or not) in this run */
+    bool hung;               /* unreachable, but the last probe was answered in part: the server
+                              * is up and a statement hangs (see topo_snapshot.answered) */
     unsigned err_code;       /* last failure */
     char err[512];
     int64_t first_seen_s;    /* wall clock, seconds */

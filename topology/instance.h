@@ -130,6 +130,9 @@ typedef struct {
     double lag_query_s;           /* its result (seconds); -1 when NULL/failed */
 
     /* Failure details when !ok. */
+    bool answered;                /* the server logged us in and answered at least one statement
+                                   * before a later one failed or hung: it is up (e.g. SHOW BINLOG
+                                   * STATUS queued behind commits waiting for semi-sync acks) */
     unsigned int error_code;      /* server/client error number (e.g. 1045, 2003) */
     char error[512];              /* the server's or client library's message */
 } topo_snapshot;

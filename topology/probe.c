@@ -67,6 +67,7 @@ struct probe_target {
     dialect_batch batch;
     int have_batch;
     size_t result_idx;
+    bool watch;            /* retry failures at the interval, without backoff */
     MYSQL_RES *res;
     topo_snapshot snap;    /* being filled */
 
@@ -257,9 +258,11 @@ static void fail(probe_target *t, unsigned code, const char *fmt, ...)
     va_list ap;
     int was_connected = t->state != TS_CONNECTING && t->state != TS_DOWN;
     int64_t now = probe_now_ms();
+    bool answered = (t->state == TS_QUERY || t->state == TS_STORE || t->state == TS_NEXT) && t->result_idx > 0;
 
     topo_snapshot_clear(&t->snap);
     t->snap.ok = false;
+    t->snap.answered = answered;
     t->snap.error_code = code;
     va_start(ap, fmt);
     vsnprintf(t->snap.error, sizeof(t->snap.error), fmt, ap);
@@ -277,6 +280,8 @@ static void fail(probe_target *t, unsigned code, const char *fmt, ...)
     if (was_connected && !t->timed_out) {
         t->next_at_ms = now;
         t->failures = 0;
+    } else if (t->watch) {
+        t->next_at_ms = now + t->interval_ms; /* watched: its return must be seen at once */
     } else {
         int64_t delay = t->interval_ms, cap = t->interval_ms * 8 < 5000 ? t->interval_ms * 8 : 5000;
         if (cap < t->interval_ms)
@@ -858,6 +863,15 @@ void probe_now(probe_target *t)
         t->next_at_ms = now;
         arm(t, now);
     }
+}
+
+void probe_set_watch(probe_target *t, bool on)
+{
+    if (on && !t->watch && t->state == TS_DOWN && t->next_at_ms > probe_now_ms() + t->interval_ms) {
+        t->next_at_ms = probe_now_ms() + t->interval_ms;
+        arm(t, t->next_at_ms);
+    }
+    t->watch = on;
 }
 
 void probe_set_interval(probe_target *t, int interval_ms)

@@ -74,6 +74,9 @@ void probe_remove(probe_target *t);
 /* Probe as soon as possible (reconnect at once if down). */
 void probe_now(probe_target *t);
 void probe_set_interval(probe_target *t, int interval_ms);
+/* Watched targets are retried at their interval after a failure, without the
+ * exponential backoff (a demoted primary that may come back writable). */
+void probe_set_watch(probe_target *t, bool on);
 
 void *probe_tag(const probe_target *t);
 const topo_addr *probe_addr(const probe_target *t);

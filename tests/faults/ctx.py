@@ -402,6 +402,29 @@ class Ctx:
             missing += sum(int(r[0]) for r in self.lab.sql(i, q, timeout=30))
         return missing
 
+    def diag(self, i):
+        """Note what server i is doing (processlist, replication, semi-sync): a failed wait
+        on a server must say why, not only that it timed out."""
+        qs = [('processlist', 'SHOW FULL PROCESSLIST'),
+              ('semi-sync', "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status',"
+                            "'Rpl_semi_sync_master_clients','Rpl_semi_sync_master_wait_sessions',"
+                            "'Rpl_semi_sync_slave_status')"),
+              ('vars', 'SELECT @@read_only, @@rpl_semi_sync_master_enabled, @@gtid_binlog_pos, '
+                       '@@gtid_slave_pos')]
+        for what, q in qs:
+            try:
+                for row in self.lab.sql(i, q, timeout=5):
+                    self.note('db%d %s: %s', i, what, ' | '.join(str(c) for c in row))
+            except Exception as e:  # noqa: BLE001 - diagnostics only
+                self.note('db%d %s: %s', i, what, e)
+        try:
+            st = self.lab.slave_status(i, timeout=5) or {}
+            self.note('db%d replication: %s', i, {k: st.get(k) for k in (
+                'Master_Host', 'Slave_IO_Running', 'Slave_SQL_Running', 'Slave_SQL_Running_State',
+                'Last_IO_Error', 'Last_SQL_Error', 'Gtid_IO_Pos', 'Seconds_Behind_Master')})
+        except Exception as e:  # noqa: BLE001
+            self.note('db%d replication: %s', i, e)
+
     def wait_same_data(self, primary, servers, timeout=30):
         """Each server has applied everything the primary has (GTID) and holds the same rows."""
         pos = self.lab.sql_value(primary, 'SELECT @@gtid_binlog_pos')
@@ -409,6 +432,7 @@ class Ctx:
         for i in servers:
             r = self.lab.sql_value(i, "SELECT MASTER_GTID_WAIT('%s', %d)" % (pos, timeout), timeout=timeout + 10)
             if r != '0':
+                self.diag(i)
                 raise AssertionError('server %d did not apply %s of primary %d within %ss' % (i, pos, primary, timeout))
             have = self.lab.sql_value(i, 'SELECT COUNT(*) FROM lab.seq')
             if have != want:

@@ -43,7 +43,11 @@ def _check_failover_audit(ctx, rec, old, new=None, analysis=('dead-primary', 'de
 
 
 def _old_primary_fenced(ctx, i, timeout=20):
-    wait_for(lambda: ctx.ro(i) == '1', timeout=timeout, interval=0.05, what='old primary %d read-only' % i)
+    try:
+        wait_for(lambda: ctx.ro(i) == '1', timeout=timeout, interval=0.05, what='old primary %d read-only' % i)
+    except AssertionError:
+        ctx.diag(i)  # what the server was doing tells why the controller could not fence it
+        raise
 
 
 def _rejoined_or_diverged(ctx, old, new, since, timeout=20):
@@ -134,11 +138,19 @@ def s03_primary_isolated(ctx):
     ctx.metrics['fence_after_reconnect_ms'] = fenced_ms
     ctx.note('old primary read-only %d ms after reconnection', fenced_ms)
     allow = _rejoined_or_diverged(ctx, 1, new, t2)
+    lost = 0
     for w in stale:
         sres = w.stop()
-        ctx.note('stale writer %s on db1: %d acked, %d errors', w.name, sres['acked'], sres['errors'])
+        m = ctx.acked_missing(sres, new)
+        ctx.note('stale writer %s on db1: %d acked, %d errors, %d acked rows missing on the new primary',
+                 w.name, sres['acked'], sres['errors'], m)
+        lost += m
     time.sleep(1)
     ctx.finish(new, allow)
+    # A commit the cut-off primary acknowledged to its local clients would be a second writer.
+    ctx.metrics['lost'] = (ctx.metrics.get('lost') or 0) + lost
+    if lost:
+        raise AssertionError('the cut-off old primary acknowledged %d rows the new primary does not have' % lost)
 
 
 # ---------------------------------------------------------------- 4
