@@ -238,6 +238,14 @@ class Ctx:
                 self.daemon.wait()
             if self.daemon.returncode not in (0, -signal.SIGKILL):
                 errs.append('myorch run exited %s on SIGTERM' % self.daemon.returncode)
+        # Built with sanitizers (CI runs the matrix on build-asan too): any report fails the run.
+        for path in (self.daemon_log, self.events_path):
+            text = ''
+            with contextlib.suppress(OSError), open(path, 'rb') as f:
+                text = f.read().decode('utf-8', 'replace')
+            for marker in ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:'):
+                if marker in text:
+                    errs.append('%s in %s' % (marker, os.path.basename(path)))
         if self.lab:
             with contextlib.suppress(Exception):
                 self.lab.down()
