@@ -356,6 +356,21 @@ static int step_catch_up(worker *w, const rec_step *s, int64_t dl, char *msg, si
     return 0;
 }
 
+/* The semi-sync switch of one side (source: the primary's, else the replica's) of a server. */
+static const char *semisync_var(topo_flavor f, bool source)
+{
+    if (f == TOPO_FLAVOR_MYSQL)
+        return source ? "rpl_semi_sync_source_enabled" : "rpl_semi_sync_replica_enabled";
+    return source ? "rpl_semi_sync_master_enabled" : "rpl_semi_sync_slave_enabled";
+}
+
+static int set_semisync(worker *w, const rec_server *t, bool source, bool on, int64_t dl, char *msg, size_t len)
+{
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SET GLOBAL %s=%s", semisync_var(t->flavor, source), on ? "ON" : "OFF");
+    return run_sql(w, &t->addr, sql, dl, NULL, msg, len);
+}
+
 static int step_detach(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
 {
     char sql[128];
@@ -363,7 +378,7 @@ static int step_detach(worker *w, const rec_step *s, int64_t dl, char *msg, size
         /* MariaDB's semi-sync replica side makes STOP SLAVE try to reach the (dead)
          * primary for seconds; a primary does not need it anyway. Best effort. */
         char e2[256];
-        run_sql(w, &s->target.addr, "SET GLOBAL rpl_semi_sync_slave_enabled=OFF", dl, NULL, e2, sizeof(e2));
+        set_semisync(w, &s->target, false, false, dl, e2, sizeof(e2));
     }
     dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch, false, sql,
                              sizeof(sql));
@@ -396,9 +411,7 @@ static int step_set_writable(worker *w, const rec_step *s, int64_t dl, char *msg
 
 static int step_semi_sync(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
 {
-    const char *sql = s->target.flavor == TOPO_FLAVOR_MYSQL ? "SET GLOBAL rpl_semi_sync_source_enabled=ON"
-                                                            : "SET GLOBAL rpl_semi_sync_master_enabled=ON";
-    if (run_sql(w, &s->target.addr, sql, dl, NULL, msg, len) < 0)
+    if (set_semisync(w, &s->target, true, true, dl, msg, len) < 0)
         return -1;
     snprintf(msg, len, "semi-sync source side enabled");
     return 0;
@@ -490,10 +503,7 @@ static int step_fence(worker *w, const rec_step *s, int64_t dl, char *msg, size_
      * connected meanwhile.
      */
     killed = kill_clients(w, &s->target, dl, msg, len);
-    run_sql(w, &s->target.addr,
-            s->target.flavor == TOPO_FLAVOR_MYSQL ? "SET GLOBAL rpl_semi_sync_source_enabled=OFF"
-                                                  : "SET GLOBAL rpl_semi_sync_master_enabled=OFF",
-            dl, NULL, e2, sizeof(e2)); /* best effort: absent without the plugin */
+    set_semisync(w, &s->target, true, false, dl, e2, sizeof(e2)); /* best effort: absent without the plugin */
     if (set_read_only(w, &s->target, true, dl, msg, len) < 0)
         return -1;
     killed += kill_clients(w, &s->target, dl, msg, len);
@@ -608,22 +618,12 @@ static int step_rejoin(worker *w, const rec_step *s, int64_t dl, char *msg, size
         /* A replica's own commits (its applier's, with log_slave_updates) must not wait
          * for acknowledgements: a demoted semi-sync primary left as a source would stall
          * its applier for rpl_semi_sync_master_timeout (no replica of its own acks). */
-        char e2[256];
-        run_sql(w, &s->target.addr,
-                s->target.flavor == TOPO_FLAVOR_MYSQL ? "SET GLOBAL rpl_semi_sync_source_enabled=OFF"
-                                                      : "SET GLOBAL rpl_semi_sync_master_enabled=OFF",
-                dl, NULL, e2, sizeof(e2)); /* best effort: absent without the plugin */
-    }
-    {
+        char val[16] = "", q[96], e2[256];
+        set_semisync(w, &s->target, true, false, dl, e2, sizeof(e2)); /* best effort: absent without the plugin */
         /* Semi-sync: a server rejoining below a semi-sync primary acknowledges too. */
-        char val[16] = "", e2[256];
-        const char *q = s->source.flavor == TOPO_FLAVOR_MYSQL ? "SELECT @@GLOBAL.rpl_semi_sync_source_enabled"
-                                                              : "SELECT @@GLOBAL.rpl_semi_sync_master_enabled";
+        snprintf(q, sizeof(q), "SELECT @@GLOBAL.%s", semisync_var(s->source.flavor, true));
         if (query_value(w, &s->source.addr, q, dl, val, sizeof(val), e2, sizeof(e2)) == 0 && !strcmp(val, "1"))
-            run_sql(w, &s->target.addr,
-                    s->target.flavor == TOPO_FLAVOR_MYSQL ? "SET GLOBAL rpl_semi_sync_replica_enabled=ON"
-                                                          : "SET GLOBAL rpl_semi_sync_slave_enabled=ON",
-                    dl, NULL, e2, sizeof(e2));
+            set_semisync(w, &s->target, false, true, dl, e2, sizeof(e2));
     }
     if (change_source(w, &s->target, &s->source, dl, msg, len) < 0)
         return -1;
