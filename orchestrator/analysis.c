@@ -281,13 +281,29 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
         ev_add(&e, "not confirmed: %zu/%zu replicas confirm, %zu probed before the failure, "
                    "%zu without evidence, %zu unreachable: ",
                out->replicas_confirming, out->replicas, out->replicas_stale, neutral, unreachable);
-    } else if (unreachable) {
-        out->code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS;
-        ev_add(&e, "%zu/%zu replicas confirm, %zu unreachable: ", out->replicas_confirming, out->replicas,
-               unreachable);
     } else {
-        out->code = REC_A_DEAD_PRIMARY;
-        ev_add(&e, "%zu/%zu replicas confirm: ", out->replicas_confirming, out->replicas);
+        quorum_input qi = {
+            .servers = 1 + out->replicas,
+            .replicas_on_side = out->replicas_reachable,
+            .controllers = in->controllers ? in->controllers : 1,
+            .controllers_agreeing = in->controllers ? in->controllers_agreeing : 1,
+            .off = in->quorum_off,
+        };
+        quorum_decide(&qi, &out->quorum);
+        if (!out->quorum.majority) {
+            out->code = REC_A_DEAD_PRIMARY_MINORITY;
+            ev_add(&e, "%zu/%zu replicas confirm, %zu unreachable; minority side (%s): not failing over, the "
+                       "primary may be alive with the rest of the cluster ('myorch failover --force' to act "
+                       "anyway): ",
+                   out->replicas_confirming, out->replicas, unreachable, out->quorum.why);
+        } else if (unreachable) {
+            out->code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS;
+            ev_add(&e, "%zu/%zu replicas confirm, %zu unreachable; majority (%s): ", out->replicas_confirming,
+                   out->replicas, unreachable, out->quorum.why);
+        } else {
+            out->code = REC_A_DEAD_PRIMARY;
+            ev_add(&e, "%zu/%zu replicas confirm: ", out->replicas_confirming, out->replicas);
+        }
     }
     bool first = true;
     for (size_t i = 0; i < c->n; i++) {
@@ -315,6 +331,7 @@ const char *rec_analysis_name(rec_analysis_code code)
     case REC_A_REPLICAS_BROKEN: return "replicas-broken";
     case REC_A_LOCKED_SEMI_SYNC: return "locked-semi-sync";
     case REC_A_PRIMARY_READ_ONLY: return "primary-read-only";
+    case REC_A_DEAD_PRIMARY_MINORITY: return "dead-primary-minority";
     }
     return "unknown";
 }

@@ -9,6 +9,13 @@
  * (IO thread Connecting, or No with an IO error) — and at least one replica
  * gives that evidence. One replica still replicating (IO thread Yes) means the
  * primary is alive and only the controller lost it: warn, never fail over.
+ *
+ * On top of it, the majority rule (quorum.h): a confirmed dead primary is failed
+ * over only when the controller's side holds a strict majority of the voters
+ * (the primary, its direct replicas and the controllers). Otherwise the code is
+ * DEAD_PRIMARY_MINORITY: the primary may be alive on the other side of a
+ * partition with the rest of the cluster, and a promotion here would be a
+ * second writer.
  */
 #ifndef MYORCH_ORCHESTRATOR_ANALYSIS_H
 #define MYORCH_ORCHESTRATOR_ANALYSIS_H
@@ -16,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "orchestrator/quorum.h"
 #include "topology/cluster.h"
 
 typedef enum {
@@ -31,10 +39,15 @@ typedef enum {
     REC_A_REPLICAS_BROKEN,      /* primary fine; some replica's IO/SQL thread stopped or erroring, or replica down */
     REC_A_LOCKED_SEMI_SYNC,     /* primary has semi-sync on (source side) but no semi-sync replica acknowledges */
     REC_A_PRIMARY_READ_ONLY,    /* primary reachable but read-only: nobody can write */
+    REC_A_DEAD_PRIMARY_MINORITY, /* confirmed dead on this side, but this side is a minority of the voters */
 } rec_analysis_code;
 
 typedef struct {
     bool first_round_done;      /* the cluster has had one complete probe round */
+    /* The majority rule (quorum.h). controllers == 0 means one controller that
+     * sees what this model shows (coordination = none). */
+    size_t controllers, controllers_agreeing;
+    bool quorum_off;            /* failover_quorum = none */
 } rec_analysis_input;
 
 typedef struct {
@@ -47,6 +60,7 @@ typedef struct {
     size_t replicas_stale;         /* primary unreachable; reachable but not probed since it was lost */
     size_t replicas_broken;        /* reachable, IO or SQL thread No, or an SQL error
                                       (primary reachable: also IO/SQL thread not Yes, e.g. Connecting) */
+    quorum_verdict quorum;      /* filled when the primary is confirmed dead (DEAD_PRIMARY*, MINORITY) */
     char evidence[1024];        /* one line, human-readable: why this code; ends in "..." if cut */
 } rec_analysis;
 
@@ -64,7 +78,9 @@ typedef struct {
  *     none reachable → ALL_DOWN; one fresh IO Yes → PRIMARY_UNREACHABLE_REPLICAS_REPLICATING;
  *     no confirming replica, or some reachable replica not fresh → PRIMARY_SUSPECT
  *     (IO No without an error is neutral: no evidence either way); else
- *     DEAD_PRIMARY_AND_SOME_REPLICAS when some replica is unreachable, DEAD_PRIMARY.
+ *     DEAD_PRIMARY_AND_SOME_REPLICAS when some replica is unreachable, DEAD_PRIMARY;
+ *     either becomes DEAD_PRIMARY_MINORITY when quorum_decide() finds no majority
+ *     (servers = 1 + replicas, replicas on this side = the reachable ones).
  * Fenced instances are never counted as replicas.
  */
 void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analysis *out);

@@ -67,6 +67,7 @@ static int parse_bool(struct parse *, const struct key_def *, void *, const char
 static int parse_addr_list(struct parse *, const struct key_def *, void *, const char *);
 static int parse_double(struct parse *, const struct key_def *, void *, const char *);
 static int parse_hook(struct parse *, const struct key_def *, void *, const char *);
+static int parse_quorum(struct parse *, const struct key_def *, void *, const char *);
 
 #define G(field) offsetof(cfg_config, field), sizeof(((cfg_config *)0)->field)
 #define C(field) offsetof(cfg_cluster, field), sizeof(((cfg_cluster *)0)->field)
@@ -96,6 +97,7 @@ static const struct key_def keys[] = {
     { SEC_CLUSTER, "lag_query", parse_heap_text, C(lag_query), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "auto_failover", parse_bool, C(auto_failover), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "failover_block_s", parse_int, C(failover_block_s), 0, 86400, 0, 0, NULL },
+    { SEC_CLUSTER, "failover_quorum", parse_quorum, C(failover_quorum), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "apply_timeout_ms", parse_int, C(apply_timeout_ms), 100, 3600000, 0, 0, NULL },
     { SEC_CLUSTER, "never_promote", parse_addr_list, C(never_promote), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "prefer", parse_addr_list, C(prefer), 0, 0, 0, 0, NULL },
@@ -430,6 +432,17 @@ static int parse_hook(struct parse *p, const struct key_def *k, void *field, con
     if (!(nl[*n] = strdup(value)))
         return fail(p, p->lineno, -ENOMEM, "out of memory");
     (*n)++;
+    return 0;
+}
+
+static int parse_quorum(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    if (strcmp(value, "majority") == 0)
+        *(int *)field = CFG_QUORUM_MAJORITY;
+    else if (strcmp(value, "none") == 0)
+        *(int *)field = CFG_QUORUM_NONE;
+    else
+        return bad_value(p, k, value, "majority (the default: fail over only from the majority side) or none");
     return 0;
 }
 

@@ -31,6 +31,8 @@
  *   lag_query = SELECT ...            ; optional; seconds in the first column
  *   auto_failover = yes               ; yes|no (no: detect and report, never act)
  *   failover_block_s = 600            ; 0..86400: no automatic recovery this long after one
+ *   failover_quorum = majority        ; majority|none: fail over only from a side that holds a
+ *                                     ; majority of the servers and controllers (quorum.h)
  *   apply_timeout_ms = 10000          ; 100..3600000: relay-log apply bound during failover
  *   never_promote = host:port, ...    ; replicas never promoted
  *   prefer = host:port, ...           ; preferred among equally advanced replicas
@@ -99,6 +101,7 @@ typedef struct {
     /* Failover (see README "Automatic failover"). */
     int auto_failover;             /* 1 (default): recover automatically; 0: detect and report only */
     int failover_block_s;          /* no automatic recovery this long after one (default 600) */
+    int failover_quorum;           /* CFG_QUORUM_MAJORITY (default) or CFG_QUORUM_NONE (orchestrator/quorum.h) */
     int apply_timeout_ms;          /* bound for the candidate to apply its relay log (default 10000) */
     topo_addr *never_promote; size_t n_never_promote;
     topo_addr *prefer; size_t n_prefer;
@@ -111,6 +114,9 @@ typedef struct {
     int hook_timeout_ms;           /* default 10000 */
     double read_pool_max_lag_s;    /* lag bound for on_topology_change / read pools (default 10) */
 } cfg_cluster;
+
+/* cfg_cluster.failover_quorum. */
+enum { CFG_QUORUM_MAJORITY = 0, CFG_QUORUM_NONE = 1 };
 
 /* Hook points, indexes into cfg_cluster.hooks. */
 enum {

@@ -519,7 +519,8 @@ static void maybe_recover(rec_cluster *rc, int64_t now)
 void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
 {
     mon_cluster *mc = rc->mc;
-    rec_analysis_input ai = {.first_round_done = mc->first_round_done};
+    rec_analysis_input ai = {.first_round_done = mc->first_round_done,
+                             .quorum_off = rc->cfg->failover_quorum == CFG_QUORUM_NONE};
     rec_analysis a;
     int64_t now = wall_ms();
     topo_instance *p;
@@ -549,8 +550,12 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
 
     if (a.code != rc->last.code) {
         int level = a.code == REC_A_OK || a.code == REC_A_NOT_READY ? LOGL_INFO
-                    : rec_analysis_is_failover(a.code) || a.code == REC_A_ALL_DOWN ? LOGL_ERROR : LOGL_WARN;
-        const char *name = rec_analysis_is_failover(a.code) ? "primary-dead"
+                    : rec_analysis_is_failover(a.code) || a.code == REC_A_ALL_DOWN ||
+                              a.code == REC_A_DEAD_PRIMARY_MINORITY
+                        ? LOGL_ERROR
+                        : LOGL_WARN;
+        const char *name = rec_analysis_is_failover(a.code)          ? "primary-dead"
+                           : a.code == REC_A_DEAD_PRIMARY_MINORITY ? "primary-dead-minority"
                            : a.code == REC_A_PRIMARY_SUSPECT || a.code == REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING
                                ? "primary-suspect"
                                : "analysis-changed";
@@ -1101,7 +1106,7 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
         return -EAGAIN;
     }
     mon_derive(rc->env->mon);
-    rec_analysis_input ai = {.first_round_done = true};
+    rec_analysis_input ai = {.first_round_done = true, .quorum_off = rc->cfg->failover_quorum == CFG_QUORUM_NONE};
     rec_analyze(c, &ai, &rc->last);
     if (rl) {
         if ((rc_ = build_relocate(rc, m, &plan, err, errlen)) < 0)
@@ -1137,6 +1142,10 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
         else if (rc->last.code == REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING && !m->force)
             snprintf(refuse, sizeof(refuse), "replicas still replicate from the primary (%.900s): only the controller "
                      "lost it; --force to fail over anyway", rc->last.evidence);
+        else if (rc->last.code == REC_A_DEAD_PRIMARY_MINORITY && !m->force)
+            snprintf(refuse, sizeof(refuse), "this controller sees a minority of the cluster (%s): the primary may "
+                     "still be alive and writable with the servers it cannot reach; make sure it is down or fenced, "
+                     "then --force to fail over anyway", rc->last.quorum.why);
     }
     co = candidate_opts(rc, never, 64, m->to ? &target : NULL);
     memset(&rank, 0, sizeof(rank));

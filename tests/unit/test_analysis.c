@@ -152,6 +152,8 @@ typedef struct {
     const char *name;
     topo_flavor flavor;       /* 0 = MariaDB */
     bool not_ready;
+    bool quorum_off;          /* failover_quorum = none */
+    size_t controllers, agreeing; /* 0: one controller (coordination = none) */
     srv s[8];
     rec_analysis_code code;
     int primary;
@@ -304,12 +306,43 @@ static const ana_case cases[] = {
      .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 1, .broken = 1,
      .evidence = ERR_P "1/2 replicas confirm: 127.0.0.1:2 io=No (stopped, no error), "
                  "127.0.0.1:3 io=Connecting (io error 2003: " MSG_2003 ")"},
-    {.name = "dead primary and some replicas",
+    /* The zone split of issue 14: {P, R3} | {controller, R2}. This side holds 2 of the
+     * 4 voters: the primary may be committing with R3's acknowledgements. */
+    {.name = "dead primary and some replicas: minority side, no failover",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
+           {R3, P, .io = Y, .sql = Y, .t = 50, .st = DOWN, .down_ms = 120}},
+     .code = REC_A_DEAD_PRIMARY_MINORITY, .primary = 0, .replicas = 2, .reachable = 1, .confirming = 1,
+     .evidence = ERR_P "1/2 replicas confirm, 1 unreachable; minority side (2 of 4 voters on this side "
+                 "(1 controller, 1 replica), 3 needed): not failing over, the primary may be alive with the rest "
+                 "of the cluster ('myorch failover --force' to act anyway): 127.0.0.1:2 io=Connecting (io error "
+                 "2003: " MSG_2003 "), 127.0.0.1:3 unreachable (error 2003: Connection refused)"},
+    {.name = "the same with failover_quorum = none: fails over",
+     .quorum_off = true,
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R3, P, .io = Y, .sql = Y, .t = 50, .st = DOWN, .down_ms = 120}},
      .code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 2, .reachable = 1, .confirming = 1,
-     .evidence = ERR_P "1/2 replicas confirm, 1 unreachable: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003
+     .evidence = ERR_P "1/2 replicas confirm, 1 unreachable; majority (2 of 4 voters on this side; "
+                 "failover_quorum = none: acting anyway): 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003
                  "), 127.0.0.1:3 unreachable (error 2003: Connection refused)"},
+    {.name = "dead primary and some replicas: 3 of 4 replicas on this side, majority",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
+           {R3, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
+           {R4, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
+           {R5, P, .io = Y, .sql = Y, .t = 50, .st = DOWN, .down_ms = 120}},
+     .code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 4, .reachable = 3, .confirming = 3,
+     .evidence = ERR_P "3/4 replicas confirm, 1 unreachable; majority (4 of 6 voters on this side "
+                 "(1 controller, 3 replicas), 4 needed): 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003
+                 "), 127.0.0.1:3 io=Connecting (io error 2003: " MSG_2003 "), 127.0.0.1:4 io=Connecting (io error "
+                 "2003: " MSG_2003 "), 127.0.0.1:5 unreachable (error 2003: Connection refused)"},
+    {.name = "three controllers, only this one sees the primary dead: no failover",
+     .controllers = 3, .agreeing = 1,
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
+           {R3, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150}},
+     .code = REC_A_DEAD_PRIMARY_MINORITY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2,
+     .evidence = ERR_P "2/2 replicas confirm, 0 unreachable; minority side (1 of 3 controllers see the primary "
+                 "dead, 2 needed): not failing over, the primary may be alive with the rest of the cluster "
+                 "('myorch failover --force' to act anyway): 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003
+                 "), 127.0.0.1:3 io=Connecting (io error 2003: " MSG_2003 ")"},
     {.name = "all down",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = Y, .sql = Y, .t = 50, DOWN100},
            {R3, P, .io = Y, .sql = Y, .t = 50, DOWN100}},
@@ -370,7 +403,8 @@ static const ana_case cases[] = {
            {R4, P, .io = C, .sql = Y, .t = 110}},
      .code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 3, .reachable = 2, .confirming = 2,
      .broken = 1,
-     .evidence = ERR_P "2/3 replicas confirm, 1 unreachable: 127.0.0.1:2 io=No (io error 2013: " MSG_2013 "), "
+     .evidence = ERR_P "2/3 replicas confirm, 1 unreachable; majority (3 of 5 voters on this side "
+                 "(1 controller, 2 replicas), 3 needed): 127.0.0.1:2 io=No (io error 2013: " MSG_2013 "), "
                  "127.0.0.1:3 unreachable (error 2003: Connection refused), 127.0.0.1:4 io=Connecting"},
 };
 
@@ -381,7 +415,8 @@ static void test_cases(void **state)
         const ana_case *t = &cases[k];
         topo_cluster c;
         rec_analysis a;
-        rec_analysis_input in = {.first_round_done = !t->not_ready};
+        rec_analysis_input in = {.first_round_done = !t->not_ready, .quorum_off = t->quorum_off,
+                                 .controllers = t->controllers, .controllers_agreeing = t->agreeing};
 
         build(&c, t->flavor ? t->flavor : TOPO_FLAVOR_MARIADB, t->s, NELEM(t->s));
         memset(&a, 0x5a, sizeof(a)); /* rec_analyze must fill everything */
@@ -411,7 +446,7 @@ static void test_failover_codes_in_table(void **state)
     (void)state;
     for (size_t k = 0; k < NELEM(cases); k++)
         failovers += rec_analysis_is_failover(cases[k].code);
-    assert_int_equal(failovers, 10);
+    assert_int_equal(failovers, 11);
 }
 
 static void test_names(void **state)
@@ -433,6 +468,7 @@ static void test_names(void **state)
         {REC_A_REPLICAS_BROKEN, "replicas-broken", false},
         {REC_A_LOCKED_SEMI_SYNC, "locked-semi-sync", false},
         {REC_A_PRIMARY_READ_ONLY, "primary-read-only", false},
+        {REC_A_DEAD_PRIMARY_MINORITY, "dead-primary-minority", false},
     };
     (void)state;
     for (size_t k = 0; k < NELEM(t); k++) {
@@ -448,7 +484,7 @@ static void test_names(void **state)
 static void test_table_covers_every_code(void **state)
 {
     (void)state;
-    for (int code = REC_A_NOT_READY; code <= REC_A_PRIMARY_READ_ONLY; code++) {
+    for (int code = REC_A_NOT_READY; code <= REC_A_DEAD_PRIMARY_MINORITY; code++) {
         bool seen = false;
         for (size_t k = 0; k < NELEM(cases); k++)
             seen |= (int)cases[k].code == code;

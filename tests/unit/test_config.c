@@ -212,6 +212,7 @@ static void check_defaults(const cfg_config *c, const char *dir)
     assert_null(e->lag_query);
     assert_int_equal(e->auto_failover, 1);
     assert_int_equal(e->failover_block_s, 600);
+    assert_int_equal(e->failover_quorum, CFG_QUORUM_MAJORITY);
     assert_int_equal(e->apply_timeout_ms, 10000);
     assert_int_equal(e->n_never_promote, 0);
     assert_int_equal(e->n_prefer, 0);
@@ -228,6 +229,7 @@ static void check_failover_keys(const cfg_config *c, const char *dir)
     (void)dir;
     assert_int_equal(e->auto_failover, 0);
     assert_int_equal(e->failover_block_s, 0);
+    assert_int_equal(e->failover_quorum, CFG_QUORUM_NONE);
     assert_int_equal(e->apply_timeout_ms, 500);
     assert_int_equal(e->n_never_promote, 2);
     assert_string_equal(e->never_promote[0].host, "db3");
@@ -390,7 +392,7 @@ static void check_repl_default_pw(const cfg_config *c, const char *dir)
 static const struct cfg_case cases[] = {
     /* ---------------------------------------------------------- loads */
     { .title = "defaults", .ini = EAST, .files = { PASS_EAST }, .check = check_defaults },
-    { .title = "failover keys", .ini = EAST "auto_failover = no\nfailover_block_s = 0\napply_timeout_ms = 500\n"
+    { .title = "failover keys", .ini = EAST "auto_failover = no\nfailover_block_s = 0\nfailover_quorum = none\napply_timeout_ms = 500\n"
       "never_promote = db3, [::1]:3307\nprefer = db2:3310\nswitchover_max_lag_s = 3\nsla_target = 99.9\n"
       "post_failover = /bin/true one\npost_failover = /bin/echo 'two words'\n", .files = { PASS_EAST },
       .check = check_failover_keys },
@@ -400,6 +402,9 @@ static const struct cfg_case cases[] = {
       .err = { "sla_target" } },
     { .title = "bad auto_failover", .ini = EAST "auto_failover = maybe\n", .files = { PASS_EAST }, .rc = -EINVAL,
       .err = { "myorch.ini:5: bad value 'maybe' for auto_failover: expected yes or no" } },
+    { .title = "bad failover_quorum", .ini = EAST "failover_quorum = 2\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: bad value '2' for failover_quorum: expected majority (the default: fail over only "
+               "from the majority side) or none" } },
     { .title = "bad never_promote entry", .ini = EAST "never_promote = db3:0\n", .files = { PASS_EAST }, .rc = -EINVAL,
       .err = { "myorch.ini:5: bad value for never_promote:" } },
     { .title = "failover_block_s out of range", .ini = EAST "failover_block_s = 100000\n", .files = { PASS_EAST },
@@ -503,7 +508,8 @@ static const struct cfg_case cases[] = {
       .ini = "[cluster.east]\nseeds = db1\nusr = myorch\n", .rc = -EINVAL,
       .err = { "myorch.ini:3: unknown key 'usr' in [cluster.east] (known keys: seeds, user, password, "
                "password_file, replication_user, replication_password, replication_password_file, "
-                           "poll_interval_ms, lag_query, auto_failover, failover_block_s, apply_timeout_ms, "
+                           "poll_interval_ms, lag_query, auto_failover, failover_block_s, failover_quorum, "
+               "apply_timeout_ms, "
                "never_promote, prefer, switchover_max_lag_s, switchover_max_trx_s, sla_target, "
                "hook_timeout_ms, read_pool_max_lag_s, on_failure_detected, pre_failover, post_failover, "
                "post_failover_failed, pre_switchover, post_switchover, on_topology_change)",
