@@ -68,6 +68,9 @@ struct probe_target {
     int have_batch;
     size_t result_idx;
     bool watch;            /* retry failures at the interval, without backoff */
+    int64_t ok_connect_ms; /* how long the last successful connect took, 0 unknown */
+    int64_t ok_probe_ms;   /* how long the last successful probe took, 0 unknown */
+    int budget_ms;         /* the current operation's time bound (for messages) */
     MYSQL_RES *res;
     topo_snapshot snap;    /* being filled */
 
@@ -300,14 +303,33 @@ static void fail(probe_target *t, unsigned code, const char *fmt, ...)
     deliver(t);
 }
 
+/*
+ * The time bound of an operation. A watched target (a demoted primary that is
+ * down) gets a bound scaled from what the same operation took when it last
+ * worked (4x, at least WATCH_FLOOR_MS, at most the configured timeout): behind
+ * a silent partition a connect's SYN is dropped and retried by the kernel only
+ * after 1 s, 3 s..., and a cut-off semi-sync primary's statements hang; with
+ * the full timeouts its return after a heal was seen 3-3.5 s late, while it
+ * could still be writable. Unknown history (or not watched): the configured bound.
+ */
+#define WATCH_FLOOR_MS 250
+static int op_budget(const probe_target *t, int configured, int64_t last_ok_ms)
+{
+    int64_t b;
+    if (!t->watch || last_ok_ms <= 0)
+        return configured;
+    b = last_ok_ms * 4;
+    if (b < WATCH_FLOOR_MS)
+        b = WATCH_FLOOR_MS;
+    return b < configured ? (int)b : configured;
+}
+
 static void fail_mysql(probe_target *t, const char *what)
 {
     unsigned code = mysql_errno(t->m);
     if (t->timed_out) {
         /* The library's text names whatever system call it was in; say what happened. */
-        bool connecting = t->state == TS_CONNECTING;
-        fail(t, 2013, "%s: no answer within %d ms", what,
-             connecting ? t->eng->opt.connect_timeout_ms : t->eng->opt.read_timeout_ms);
+        fail(t, 2013, "%s: no answer within %d ms", what, t->budget_ms);
         return;
     }
     fail(t, code, "%s: %s (error %u)", what, mysql_error(t->m), code);
@@ -358,7 +380,8 @@ static void start_connect(probe_target *t, int64_t now)
     }
     t->state = TS_CONNECTING;
     t->op_started_ms = now;
-    t->deadline_ms = now + t->eng->opt.connect_timeout_ms;
+    t->budget_ms = op_budget(t, t->eng->opt.connect_timeout_ms, t->ok_connect_ms);
+    t->deadline_ms = now + t->budget_ms;
     arm(t, t->deadline_ms);
     status = mysql_real_connect_start(&ret, t->m, t->ip, t->user, t->password ? t->password : "",
                                       NULL, (unsigned)t->addr.port, NULL,
@@ -377,7 +400,8 @@ static void start_probe(probe_target *t, int64_t now)
     topo_snapshot_clear(&t->snap);
     t->result_idx = 0;
     t->op_started_ms = now;
-    t->deadline_ms = now + t->eng->opt.read_timeout_ms;
+    t->budget_ms = op_budget(t, t->eng->opt.read_timeout_ms, t->ok_probe_ms);
+    t->deadline_ms = now + t->budget_ms;
     arm(t, t->deadline_ms);
     t->state = TS_QUERY;
     status = mysql_real_query_start(&err, t->m, t->batch.sql, (unsigned long)strlen(t->batch.sql));
@@ -440,6 +464,7 @@ static void finish_probe(probe_target *t, int64_t now)
     t->failures = 0;
     t->snap.ok = true;
     t->snap.probe_latency_ms = now - t->op_started_ms;
+    t->ok_probe_ms = t->snap.probe_latency_ms > 0 ? t->snap.probe_latency_ms : 1;
     t->snap.flavor = t->flavor;
     t->snap.version_major = t->ver_major;
     t->snap.version_minor = t->ver_minor;
@@ -461,6 +486,7 @@ static void connected(probe_target *t, int64_t now)
     char err[256];
     const char *info = mysql_get_server_info(t->m);
     t->eng->stats.connects_ok++;
+    t->ok_connect_ms = now - t->op_started_ms > 0 ? now - t->op_started_ms : 1;
     snprintf(t->version, sizeof(t->version), "%s", info ? info : "");
     if (dialect_detect(t->version, NULL, &t->flavor, &t->ver_major, &t->ver_minor, &t->ver_patch,
                        err, sizeof(err)) < 0) {
@@ -525,7 +551,7 @@ static void step(probe_target *t, int events)
             events = -1;
             if (!ret) {
                 if (mysql_errno(t->m) == 0) {
-                    fail(t, 2013, "connect: timed out after %d ms", t->eng->opt.connect_timeout_ms);
+                    fail(t, 2013, "connect: timed out after %d ms", t->budget_ms);
                 } else {
                     fail_mysql(t, "connect");
                 }
@@ -655,8 +681,7 @@ static void on_timer(probe_target *t, int64_t now)
             step(t, MYSQL_WAIT_TIMEOUT);
             if (t->state != TS_DOWN) {
                 /* It still wants more: give up on it regardless. */
-                fail(t, 2013, "%s: no answer within %d ms", connecting ? "connect" : "probe",
-                     connecting ? t->eng->opt.connect_timeout_ms : t->eng->opt.read_timeout_ms);
+                fail(t, 2013, "%s: no answer within %d ms", connecting ? "connect" : "probe", t->budget_ms);
             }
         } else {
             arm(t, t->deadline_ms);

@@ -233,6 +233,14 @@ class Net:
             self.cuts.add(frozenset((a, b)))
             self._apply_cuts()
 
+    def split(self, zone_a, zone_b):
+        """Cut every link between two groups of hosts at once (one nft transaction)."""
+        with self._lock:
+            for a in zone_a:
+                for b in zone_b:
+                    self.cuts.add(frozenset((a, b)))
+            self._apply_cuts()
+
     def heal(self, a=None, b=None):
         with self._lock:
             if a is None:

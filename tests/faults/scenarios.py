@@ -67,6 +67,28 @@ def _rejoined_or_diverged(ctx, old, new, since, timeout=20):
     return () if how == 'rejoined' else (old,)
 
 
+def _local_writers(ctx):
+    """Applications co-located with the primary db1 that keep writing to it through a
+    partition: semi-sync must keep it from acknowledging anything once it is cut off."""
+    return [ctx.start_writer('stale%d' % k, host='db1', targets=[ctx.lab.addr(1)], follow=False,
+                             start=1000000 * (k + 1), rate=50) for k in range(3)]
+
+
+def _local_writers_lost(ctx, stale, new):
+    """Stop the local writers; fail when the new primary lacks a row one of them got an OK for
+    (a commit the cut-off old primary acknowledged would be a second writer)."""
+    lost = 0
+    for w in stale:
+        sres = w.stop()
+        m = ctx.acked_missing(sres, new)
+        ctx.note('local writer %s on db1: %d acked, %d errors, %d acked rows missing on the new primary',
+                 w.name, sres['acked'], sres['errors'], m)
+        lost += m
+    ctx.metrics['lost'] = (ctx.metrics.get('lost') or 0) + lost
+    if lost:
+        raise AssertionError('the cut-off old primary acknowledged %d rows the new primary does not have' % lost)
+
+
 # ---------------------------------------------------------------- 1
 def s01_primary_killed(ctx):
     ctx.setup()
@@ -118,10 +140,7 @@ def s02_primary_stopped(ctx):
 def s03_primary_isolated(ctx):
     ctx.setup()
     ctx.start_writer()
-    # An application co-located with the primary keeps writing to it through the partition:
-    # semi-sync must keep it from acknowledging anything once cut off.
-    stale = [ctx.start_writer('stale%d' % k, host='db1', targets=[ctx.lab.addr(1)], follow=False,
-                              start=1000000 * (k + 1), rate=50) for k in range(3)]
+    stale = _local_writers(ctx)
     ctx.wait_writer_progress()
     t = ctx.inject('isolate db1 (bridge port drops everything)')
     ctx.net.isolate('db1')
@@ -138,19 +157,9 @@ def s03_primary_isolated(ctx):
     ctx.metrics['fence_after_reconnect_ms'] = fenced_ms
     ctx.note('old primary read-only %d ms after reconnection', fenced_ms)
     allow = _rejoined_or_diverged(ctx, 1, new, t2)
-    lost = 0
-    for w in stale:
-        sres = w.stop()
-        m = ctx.acked_missing(sres, new)
-        ctx.note('stale writer %s on db1: %d acked, %d errors, %d acked rows missing on the new primary',
-                 w.name, sres['acked'], sres['errors'], m)
-        lost += m
     time.sleep(1)
     ctx.finish(new, allow)
-    # A commit the cut-off primary acknowledged to its local clients would be a second writer.
-    ctx.metrics['lost'] = (ctx.metrics.get('lost') or 0) + lost
-    if lost:
-        raise AssertionError('the cut-off old primary acknowledged %d rows the new primary does not have' % lost)
+    _local_writers_lost(ctx, stale, new)
 
 
 # ---------------------------------------------------------------- 4
@@ -647,6 +656,72 @@ def s17_controller_killed_after_failover(ctx):
     ctx.finish(new, allow)
 
 
+# ---------------------------------------------------------------- 18, 19
+ZONE_SPLIT_S = 15
+
+
+def s18_zone_split_minority(ctx):
+    """Issue 14's zone split: {db1 (primary), db2, the clients} | {controller, db3} for 15 s.
+    The controller reaches 2 of the 4 voters (itself and db3): it must report
+    dead-primary-minority and wait, while db1 goes on committing with db2's semi-sync
+    acknowledgements. After the heal: one primary, db1, and every acknowledged row on it."""
+    ctx.setup()
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    zone_a, zone_b = ('db1', 'db2', 'writer'), ('orch', 'db3')
+    t = ctx.inject('zone split %s | %s for %d s' % (zone_a, zone_b, ZONE_SPLIT_S))
+    ctx.net.split(zone_a, zone_b)
+    seen = set()
+    before = ctx.max_seq(1)
+    end = time.monotonic() + ZONE_SPLIT_S
+    while time.monotonic() < end:
+        seen.add(ctx.analysis())
+        time.sleep(0.25)
+    ctx.note('analyses seen: %s', sorted(seen))
+    ctx.assert_no_recovery()
+    if 'dead-primary-minority' not in seen:
+        raise AssertionError('analysis never dead-primary-minority during the split: %s' % sorted(seen))
+    ctx.assert_events(['primary-dead-minority'], t)
+    if 'primary-dead' in ctx.event_names(t) or 'recovery-started' in ctx.event_names(t):
+        raise AssertionError('the minority side started a failover')
+    if ctx.ro(3) != '1':
+        raise AssertionError('db3 (minority side) was made writable')
+    after = ctx.max_seq(1)
+    ctx.note('db1 committed %d rows during the split (acknowledged by db2)', after - before)
+    if after <= before:
+        raise AssertionError('the majority side stopped writing during the split')
+    t2 = ctx.inject('heal the zone split')
+    ctx.net.heal()
+    wait_for(lambda: ctx.analysis() == 'ok', timeout=30, what='analysis ok after the heal')
+    ctx.metrics['ok_after_heal_ms'] = now_ms() - t2
+    ctx.finish(1)
+
+
+def s19_zone_split_majority(ctx):
+    """The mirror: the primary alone in its zone with local clients, {db1 + 3 local writers} |
+    {controller, db2, db3, writer}. The controller's side holds 3 of 4 voters: it fails over as
+    before, and the cut-off primary acknowledges nothing (semi-sync) until it is fenced."""
+    ctx.setup()
+    ctx.start_writer()
+    stale = _local_writers(ctx)
+    ctx.wait_writer_progress()
+    t = ctx.inject('zone split (db1) | (orch, db2, db3, writer)')
+    ctx.net.split(('db1',), ('orch', 'db2', 'db3', 'writer'))
+    rec = ctx.wait_recovery(1, timeout=60)
+    new = _check_failover_audit(ctx, rec, 1, analysis=('dead-primary',))
+    ctx.failover_time(rec, t)
+    ctx.wait_healthy(new)
+    time.sleep(2)
+    t2 = ctx.inject('heal the zone split')
+    ctx.returned(1)
+    ctx.net.heal()
+    _old_primary_fenced(ctx, 1, timeout=30)
+    allow = _rejoined_or_diverged(ctx, 1, new, t2)
+    time.sleep(1)
+    ctx.finish(new, allow)
+    _local_writers_lost(ctx, stale, new)
+
+
 SCENARIOS = [
     (1, 'primary-killed', s01_primary_killed),
     (2, 'primary-sigstop', s02_primary_stopped),
@@ -665,4 +740,6 @@ SCENARIOS = [
     (15, 'latency-loss', s15_latency_loss),
     (16, 'crash-during-switchover', s16_crash_during_switchover),
     (17, 'orch-killed-after-failover', s17_controller_killed_after_failover),
+    (18, 'zone-split-minority', s18_zone_split_minority),
+    (19, 'zone-split-majority', s19_zone_split_majority),
 ]
