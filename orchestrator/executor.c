@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -35,6 +36,11 @@ typedef struct {
     char frozen_gtid[4096];     /* demote: the old primary's final position */
     char promoted_gtid[1536];   /* set-writable: the new primary's position */
     const rec_exec_hooks *hooks;
+    /* Test failpoint (MYORCH_TEST_CRASH_AFTER_STEP=<step name>): the process kills
+     * itself with SIGKILL right after that step ran on the server (whatever its
+     * result) and before the controller recorded it, the worst moment for a crash. Read once per plan;
+     * only the fault matrix sets it (tests/faults, scenario 10). */
+    const char *crash_after;
 } worker;
 
 struct rec_exec {
@@ -702,6 +708,8 @@ static void run_plan(worker *w)
         }
         if (rc != 0)
             done_steps = i; /* a failed step took nothing to give back */
+        if (w->crash_after && strcmp(w->crash_after, rec_step_name(s->kind)) == 0)
+            raise(SIGKILL);
         emit(w, REC_EXEC_STEP_END, (int)i, rc == 0, msg, gtid);
         if (rc == 0 && s->no_return)
             past_no_return = true;
@@ -859,6 +867,9 @@ int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, const rec_
     x->w.emit = pipe_emit;
     x->w.user = x;
     x->w.hooks = hooks;
+    x->w.crash_after = getenv("MYORCH_TEST_CRASH_AFTER_STEP");
+    if (x->w.crash_after && !*x->w.crash_after)
+        x->w.crash_after = NULL;
     if (pthread_create(&x->thread, NULL, thread_main, x) != 0) {
         snprintf(err, errlen, "cannot start the recovery thread");
         rec_exec_free(x);

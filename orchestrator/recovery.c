@@ -96,6 +96,100 @@ static void maint_loaded(void *user, const char *instance, const char *reason, i
     w->until_ms = until_ms;
 }
 
+/*
+ * A failover the previous controller left running before its recorded point of no
+ * return (no promotion in the audit). Its candidate may have been detached
+ * (replication stopped and reset), or even made writable just before the crash.
+ * The audit row stays 'running' (the per-cluster lock) until the servers say which:
+ * rollback_step() ends it once the candidate has been probed. Until then no new
+ * failover starts. Returns true when it took the interrupted recovery over.
+ */
+static bool resume_interrupted(rec_cluster *rc, int64_t now)
+{
+    store_running run;
+    const char *name = rc->mc->model.name;
+    char why[128];
+
+    if (store_recovery_running(rc->env->st, name, &run) != 1 || strcmp(run.kind, "failover") != 0 || run.promoted ||
+        topo_addr_parse(run.new_primary, 3306, &rc->rollback_cand, why, sizeof(why)) < 0 ||
+        topo_addr_parse(run.old_primary, 3306, &rc->rollback_source, why, sizeof(why)) < 0)
+        return false;
+    rc->rollback_pending = true;
+    rc->rollback_id = run.id;
+    emit(rc, LOGL_ERROR, "recovery-interrupted", NULL,
+         json_pack("{s:I, s:s, s:s}", "recovery_id", (json_int_t)run.id, "candidate", run.new_primary,
+                   "old_primary", run.old_primary),
+         "failover #%lld of cluster %s was interrupted by a controller stop before its recorded point of no "
+         "return: once %s is probed, it is either given its replication from %s back (then the failure is judged "
+         "afresh) or, if it was already made writable, the failover is finished",
+         (long long)run.id, name, run.new_primary, run.old_primary);
+    (void)now;
+    return true;
+}
+
+static void rollback_end(rec_cluster *rc, const char *state, const char *error)
+{
+    rc->rollback_pending = false;
+    if (rc->env->st && store_recovery_end(rc->env->st, rc->rollback_id, state, wall_ms(), NULL, error) < 0)
+        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot record the end of interrupted failover #%lld: %s",
+             (long long)rc->rollback_id, store_errmsg(rc->env->st));
+}
+
+/*
+ * The end of an interrupted failover (see resume_interrupted), judged on the
+ * candidate's first probe after the restart. Returns true with kind/source/why
+ * set when a job must run on it:
+ *   - it replicates: its replication was never taken: rolled back, nothing to do;
+ *   - read-only without replication (detached): a repoint job gives it its
+ *     source back (the next probe sees it replicating: rolled back);
+ *   - writable (promoted before the crash, unrecorded): the failover is finished
+ *     as if recorded: the old primary is marked demoted (fenced whenever it is
+ *     reachable), after-care repoints the replicas left behind, anti-flap applies.
+ */
+static bool rollback_step(rec_cluster *rc, topo_instance *in, rec_step_kind *kind, topo_instance **source,
+                          const char **why)
+{
+    char a[TOPO_ADDR_MAX];
+    topo_instance *old;
+    if (!rc->rollback_pending || !topo_addr_eq(&in->addr, &rc->rollback_cand))
+        return false;
+    topo_addr_str(&in->addr, a, sizeof(a));
+    if (in->snap.replica.present) {
+        emit(rc, LOGL_WARN, "recovery-rollback", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->rollback_id),
+             "%s replicates: interrupted failover #%lld rolled back", a, (long long)rc->rollback_id);
+        rollback_end(rc, "rolled-back", "the controller stopped before the point of no return; the candidate "
+                                        "replicates again and the failure is judged afresh");
+        return false;
+    }
+    old = find(rc, &rc->rollback_source);
+    if (!in->snap.read_only) {
+        const char *pos = own_pos(&in->snap);
+        if (old && !old->fenced) {
+            old->fenced = true;
+            free(old->fence_gtid);
+            old->fence_gtid = pos ? strdup(pos) : NULL;
+            persist(rc, old);
+        }
+        rc->mc->dirty = true;
+        rc->mc->version++;
+        if (rc->env->st)
+            store_recovery_promoted(rc->env->st, rc->rollback_id, wall_ms(), pos);
+        rc->blocked_until_ms = wall_ms() + (int64_t)rc->cfg->failover_block_s * 1000;
+        emit(rc, LOGL_WARN, "recovery-resumed", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->rollback_id),
+             "%s was made writable before the controller stopped: finishing interrupted failover #%lld (the old "
+             "primary is demoted, the other replicas follow %s)", a, (long long)rc->rollback_id, a);
+        rollback_end(rc, "done", "finished by the restarted controller after an interruption");
+        return false;
+    }
+    if (!old)
+        return false;
+    *source = old;
+    *kind = REC_STEP_REPOINT;
+    *why = "the candidate of a failover interrupted before its point of no return: giving it its replication "
+           "from the old primary back";
+    return true;
+}
+
 int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, char *err,
                      size_t errlen)
 {
@@ -110,7 +204,7 @@ int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_c
     if (!env->st)
         return 0;
     store_maintenance_load(env->st, mc->model.name, now, maint_loaded, rc);
-    n = store_recovery_interrupt(env->st, mc->model.name, now);
+    n = resume_interrupted(rc, now) ? 0 : store_recovery_interrupt(env->st, mc->model.name, now);
     if (n > 0) {
         rc->blocked_until_ms = now + (int64_t)cfg->failover_block_s * 1000;
         emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL,
@@ -490,6 +584,19 @@ static void maybe_recover(rec_cluster *rc, int64_t now)
 {
     if (rc->exec || rc->incident_handled)
         return;
+    if (rc->rollback_pending) {
+        /* Wait (bounded) for the interrupted failover's candidate to replicate again. */
+        int64_t mono = probe_now_ms();
+        if (!rc->rollback_until_ms)
+            rc->rollback_until_ms = mono + 15000;
+        if (mono < rc->rollback_until_ms)
+            return;
+        emit(rc, LOGL_WARN, "recovery-rollback", NULL, NULL,
+             "the candidate of interrupted failover #%lld did not answer within 15 s: judging the failure "
+             "without it", (long long)rc->rollback_id);
+        rollback_end(rc, "rolled-back", "the controller stopped before the point of no return; the candidate "
+                                        "did not answer after the restart");
+    }
     rc->incident_handled = true;
     if (!rc->cfg->auto_failover) {
         emit(rc, LOGL_ERROR, "recovery-skipped", NULL, NULL,
@@ -582,6 +689,7 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
             topo_instance *in = mc->model.v[i];
             char a1[TOPO_ADDR_MAX], a2[TOPO_ADDR_MAX], err[256];
             rec_step_kind kind;
+            topo_instance *source = np;
             const char *why;
             if (in->fenced && !in->reachable && in->hung && in->have_snap && now_mono >= rc->hung_fence_next_ms) {
                 /* It logs in and answers, then a statement hangs: typically a semi-sync
@@ -599,6 +707,8 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
             /* Only act on what a server said after the last recovery changed things. */
             if (in->snap.taken_at_ms <= rc->aftercare_from_ms)
                 continue;
+            if (rollback_step(rc, in, &kind, &source, &why))
+                goto plan;
             if (in->fenced) {
                 const topo_replica_status *r = &in->snap.replica;
                 if (!in->snap.read_only) {
@@ -674,7 +784,7 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
                 continue;
             }
         plan:
-            if (rec_plan_single(mc->model.name, "after-care", kind, in, kind == REC_STEP_FENCE ? NULL : np, 5000,
+            if (rec_plan_single(mc->model.name, "after-care", kind, in, kind == REC_STEP_FENCE ? NULL : source, 5000,
                                 &rc->job_plan, err, sizeof(err)) < 0)
                 continue;
             {

@@ -101,6 +101,14 @@ typedef struct rec_cluster {
     size_t n_maint;
     bool maint_reported;
     int64_t aftercare_from_ms;    /* monotonic: only snapshots taken after this count */
+    /* A failover interrupted (controller stopped) before its point of no return: its
+     * candidate may have been detached. Until it replicates from the old primary again
+     * (after-care gives it back its replication), no new failover starts, so that the
+     * next one ranks it with the others instead of leaving it orphaned. */
+    bool rollback_pending;
+    topo_addr rollback_cand, rollback_source;
+    int64_t rollback_id;          /* the interrupted recovery */
+    int64_t rollback_until_ms;    /* monotonic: give up waiting for an unreachable candidate, 0 = not armed */
     char diverged_reported[TOPO_ADDR_MAX];
 } rec_cluster;
 

@@ -457,6 +457,38 @@ int store_recovery_end(store *s, int64_t id, const char *state, int64_t ended_ms
     return durable(s, rc);
 }
 
+static int copy_col(char *dst, size_t cap, const unsigned char *v)
+{
+    size_t n = v ? strlen((const char *)v) : 0;
+    if (n >= cap)
+        return -ENAMETOOLONG;
+    memcpy(dst, v ? (const char *)v : "", n + 1);
+    return 0;
+}
+
+int store_recovery_running(store *s, const char *cluster, store_running *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    memset(out, 0, sizeof(*out));
+    if (exec_stmt(s, "SELECT id, kind, old_primary, new_primary, promoted_ms IS NOT NULL FROM recoveries "
+                     "WHERE cluster=?1 AND state='running'", &st) < 0)
+        return -EIO;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        out->id = sqlite3_column_int64(st, 0);
+        out->promoted = sqlite3_column_int(st, 4) != 0;
+        if (copy_col(out->kind, sizeof(out->kind), sqlite3_column_text(st, 1)) < 0 ||
+            copy_col(out->old_primary, sizeof(out->old_primary), sqlite3_column_text(st, 2)) < 0 ||
+            copy_col(out->new_primary, sizeof(out->new_primary), sqlite3_column_text(st, 3)) < 0)
+            rc = -ENAMETOOLONG;
+        else
+            rc = 1;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int store_recovery_interrupt(store *s, const char *cluster, int64_t now_ms)
 {
     sqlite3_stmt *st = NULL;
@@ -477,7 +509,7 @@ int64_t store_recovery_last_end_ms(store *s, const char *cluster)
     sqlite3_stmt *st = NULL;
     int64_t v = 0;
     if (exec_stmt(s, "SELECT MAX(ended_ms) FROM recoveries WHERE cluster=?1 AND acked=0 AND trigger='auto' "
-                     "AND state <> 'running'", &st) < 0)
+                     "AND state NOT IN ('running', 'rolled-back')", &st) < 0)
         return 0;
     sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)

@@ -10,6 +10,7 @@
 #ifndef MYORCH_ORCHESTRATOR_STORE_H
 #define MYORCH_ORCHESTRATOR_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,6 +73,16 @@ int store_recovery_step(store *s, int64_t id, int idx, const char *kind, const c
 int store_recovery_promoted(store *s, int64_t id, int64_t promoted_ms, const char *new_primary_gtid);
 int store_recovery_end(store *s, int64_t id, const char *state, int64_t ended_ms, const char *lost_gtids,
                        const char *error);
+/* The cluster's running recovery (left by a controller that stopped mid-way): its id,
+ * kind, old and planned new primary, and whether it recorded the promotion. */
+typedef struct {
+    int64_t id;
+    char kind[16];
+    char old_primary[TOPO_ADDR_MAX], new_primary[TOPO_ADDR_MAX];
+    bool promoted;
+} store_running;
+/* 1 with *out filled when the cluster has a running recovery, 0 none, -errno. */
+int store_recovery_running(store *s, const char *cluster, store_running *out);
 /* Mark the cluster's running recoveries interrupted (after a crash). Returns how many. */
 int store_recovery_interrupt(store *s, const char *cluster, int64_t now_ms);
 /* End time (unix ms) of the cluster's last unacknowledged finished recovery, 0 none. */

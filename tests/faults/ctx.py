@@ -148,6 +148,7 @@ class Ctx:
         self.returns = []           # (t_ms, server): a demoted primary brought back writable on purpose
         self.metrics = {'failover_ms': None, 'lost': 0, 'dual_ms': 0, 'notes': []}
         self.rng = random.Random()
+        self.run_no = 1             # which run of this scenario (the runner sets it)
         self.log_fh = open(os.path.join(workdir, 'harness.log'), 'a')
 
     # ------------------------------------------------------------ logging
@@ -163,7 +164,8 @@ class Ctx:
         self.log('note: ' + (msg % a if a else msg))
 
     # ------------------------------------------------------------ setup
-    def setup(self, servers=3, cluster_extra='', global_extra=None, semi_sync=True, before_daemon=None):
+    def setup(self, servers=3, cluster_extra='', global_extra=None, semi_sync=True, before_daemon=None,
+              daemon_env=None):
         self.net = F.Net()
         self.net.setup()
         for i in range(1, servers + 1):
@@ -188,7 +190,7 @@ class Ctx:
                                                        self.lab.myorch_password_file, self.lab.repl_password_file))
         text += cluster_extra.strip() + '\n' if cluster_extra else ''
         F.write_private(self.config, text)
-        self.start_daemon()
+        self.start_daemon(env=daemon_env)
         wait_for(lambda: self.topology()['reachable'] == servers, timeout=30, what='every server discovered')
         wait_for(lambda: self.analysis() == 'ok', timeout=30, what='analysis ok')
         self.start_events()
@@ -196,10 +198,13 @@ class Ctx:
         self.sampler.start()
         time.sleep(0.3)    # the event subscriber is connected (PUB drops for late joiners)
 
-    def start_daemon(self):
+    def start_daemon(self, env=None):
+        """env: extra environment for this start only (e.g. the executor's test failpoint)."""
         with open(self.daemon_log, 'ab') as f:
             f.write(b'==== harness: myorch run started\n')
-        self.daemon = self.net.popen('orch', [self.bins.myorch, 'run', '-c', self.config], log_path=self.daemon_log)
+        kw = {'env': dict(os.environ, **env)} if env else {}
+        self.daemon = self.net.popen('orch', [self.bins.myorch, 'run', '-c', self.config], log_path=self.daemon_log,
+                                     **kw)
         wait_for(lambda: self.daemon.poll() is not None or self.myorch('status', timeout=5).returncode == 0,
                  timeout=30, what='controller control socket')
         if self.daemon.poll() is not None:

@@ -335,8 +335,17 @@ def s09_two_failures_in_block(ctx):
 
 
 # ---------------------------------------------------------------- 10
+# Where scenario 10 kills the controller, by run number: right after that step succeeded on
+# the server and before the controller recorded it (the executor's test failpoint,
+# MYORCH_TEST_CRASH_AFTER_STEP), or None: at a random time 0-1 s after recovery-started.
+S10_SWEEP = ['detach', None, 'stop-io', 'wait-apply', 'set-writable', 'semi-sync-source', 'repoint', 'verify',
+             'fence']
+
+
 def s10_controller_killed_mid_failover(ctx):
-    ctx.setup()
+    crash = S10_SWEEP[(ctx.run_no - 1) % len(S10_SWEEP)]
+    ctx.note('controller killed %s', 'right after step %s' % crash if crash else 'at a random time')
+    ctx.setup(daemon_env={'MYORCH_TEST_CRASH_AFTER_STEP': crash} if crash else None)
     ctx.start_writer()
     ctx.wait_writer_progress()
     # A backlog on both replicas makes the failover's wait-apply step last ~1 s.
@@ -348,10 +357,17 @@ def s10_controller_killed_mid_failover(ctx):
     t = ctx.inject('kill -9 db1')
     ctx.kill(1, 'KILL')
     ev = ctx.wait_event('recovery-started', t, timeout=30)
-    d = ctx.rng.uniform(0, 1.0)
-    time.sleep(d)
-    ctx.inject('kill -9 myorch %.0f ms after recovery-started' % (d * 1000))
-    ctx.kill_daemon()
+    if crash:
+        try:
+            ctx.daemon.wait(30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError('the controller did not crash after step %s' % crash) from None
+        d = (now_ms() - ev['ts_ms']) / 1000.0
+    else:
+        d = ctx.rng.uniform(0, 1.0)
+        time.sleep(d)
+        ctx.inject('kill -9 myorch %.0f ms after recovery-started' % (d * 1000))
+        ctx.kill_daemon()
     ctx.note('myorch killed %.0f ms after recovery-started', d * 1000)
     del ev
     writable_now = [i for i in (2, 3) if ctx.ro(i) == '0']
@@ -370,8 +386,17 @@ def s10_controller_killed_mid_failover(ctx):
     ctx.note('recovery #1 after restart: state=%s steps=%s', r1['state'], steps)
     if r1['state'] == 'running':
         raise AssertionError('recovery #1 still "running" after the controller restarted')
-    if r1['state'] not in ('done', 'done-hooks-failed'):
-        # Interrupted: reported, automatic recovery blocked until acknowledged.
+    if r1['state'] == 'rolled-back':
+        # Interrupted before the point of no return: the restarted controller gives the
+        # candidate its replication back and fails over afresh, without an operator.
+        # (logged at start, before the harness's event subscriber is back: read the log)
+        wait_for(lambda: 'recovery-interrupted' in ctx.daemon_log_text().split('==== harness: myorch run started')[-1],
+                 timeout=20, what='recovery-interrupted reported')
+        rec2 = ctx.wait_recovery(2, timeout=60)
+        _check_failover_audit(ctx, rec2, 1)
+        ctx.note('rolled back, then recovery #%s promoted %s', rec2['id'], rec2['new_primary'])
+    elif r1['state'] not in ('done', 'done-hooks-failed'):
+        # Interrupted past the point of no return: reported, automatic recovery blocked until acknowledged.
         wait_for(lambda: 'interrupted' in ctx.daemon_log_text().split('==== harness: myorch run started')[-1],
                  timeout=20, what='interruption reported')
         t3 = ctx.inject('myorch ack')
