@@ -8,6 +8,7 @@
  *   3 no daemon answered on the control socket
  *   4 the configuration is invalid
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <getopt.h>
@@ -686,25 +687,32 @@ static int cmd_operation(const char *cmd, int argc, char **argv)
     return rc;
 }
 
-/* "30m", "2h", "45s", "90" (seconds) → seconds. */
+/* The longest maintenance window: a year and a day (an open-ended one needs no --duration). */
+#define MAINT_MAX_S (366LL * 86400)
+
+/* "30m", "2h", "45s", "90" (seconds) → seconds, 1 s .. MAINT_MAX_S; never overflows. */
 static int parse_duration(const char *v, int64_t *out)
 {
     char *end;
-    long long n;
+    long long n, unit = 1;
     errno = 0;
+    if (!*v || !isdigit((unsigned char)*v))
+        return -1;
     n = strtoll(v, &end, 10);
-    if (!*v || errno || n <= 0 || end == v)
+    if (errno || n <= 0 || end == v)
         return -1;
     switch (*end) {
     case '\0': case 's': break;
-    case 'm': n *= 60; break;
-    case 'h': n *= 3600; break;
-    case 'd': n *= 86400; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
     default: return -1;
     }
     if (*end && end[1])
         return -1;
-    *out = n;
+    if (n > MAINT_MAX_S / unit)
+        return -1;
+    *out = n * unit;
     return 0;
 }
 
@@ -729,7 +737,8 @@ static int cmd_maintenance(int argc, char **argv)
     if (instance == (const char *)-1 || reason == (const char *)-1 || dur == (const char *)-1)
         return bad_usage("maintenance", "an option is missing its value");
     if (dur && parse_duration(dur, &duration) < 0)
-        return bad_usage("maintenance", "--duration expects a time like 90s, 30m, 2h or 1d, not '%s'", dur);
+        return bad_usage("maintenance", "--duration expects a time like 90s, 30m, 2h or 1d, at most 366d, not '%s'",
+                         dur);
     rc = parse_client_args("maintenance", argc, argv, &a, true,
                            "usage: myorch maintenance begin|end --cluster NAME|--instance HOST:PORT [--reason TEXT] "
                            "[--duration 30m]\n\n"

@@ -540,7 +540,9 @@ static int add_hooks(rec_cluster *rc, rec_plan *p)
     return 0;
 }
 
-static void start_recovery(rec_cluster *rc, int64_t now)
+/* 0: launched, or refused (no candidate, no plan) and recorded; -errno: could not
+ * launch (rc->launch_error says why): the caller retries. */
+static int start_recovery(rec_cluster *rc, int64_t now)
 {
     mon_cluster *mc = rc->mc;
     rec_ranking rank;
@@ -553,14 +555,15 @@ static void start_recovery(rec_cluster *rc, int64_t now)
     memset(&rank, 0, sizeof(rank));
     if (rec_rank_candidates(&mc->model, rc->last.primary, &co, &rank, err, sizeof(err)) < 0) {
         emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot rank candidates: %s", err);
-        return;
+        snprintf(rc->launch_error, sizeof(rc->launch_error), "cannot rank candidates: %s", err);
+        return -EINVAL;
     }
     if (rank.chosen < 0) {
         emit(rc, LOGL_ERROR, "recovery-failed", NULL, json_pack("{s:s}", "analysis", rec_analysis_name(rc->last.code)),
              "primary dead but no replica can be promoted: %s", rank.reason);
         record_refusal(rc, rank.reason, now);
         rec_ranking_free(&rank);
-        return;
+        return 0;
     }
     rc_ = rec_plan_failover(&mc->model, rc->last.primary, &rank, &po, &rc->plan, err, sizeof(err));
     rec_ranking_free(&rank);
@@ -568,10 +571,13 @@ static void start_recovery(rec_cluster *rc, int64_t now)
         emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot plan the failover: %s", rc_ < 0 ? err : "out of memory");
         record_refusal(rc, err, now);
         rec_plan_free(&rc->plan);
-        return;
+        return 0;
     }
-    if (launch(rc, "auto", now, err, sizeof(err)) < 0)
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot start the failover: %s", err);
+    if ((rc_ = launch(rc, "auto", now, err, sizeof(err))) < 0) {
+        snprintf(rc->launch_error, sizeof(rc->launch_error), "%s", err);
+        return rc_;
+    }
+    return 0;
 }
 
 static bool rc_maint_blocks(const rec_cluster *rc)
@@ -580,6 +586,44 @@ static bool rc_maint_blocks(const rec_cluster *rc)
     return rec_cluster_in_maintenance(rc, NULL) || (p && rec_cluster_in_maintenance(rc, &p->addr));
 }
 
+/* Report what holds a confirmed failure back, once per reason (see maybe_recover). */
+static void report_hold(rec_cluster *rc, rec_hold why, int64_t now)
+{
+    if (rc->hold == why)
+        return;
+    rc->hold = why;
+    switch (why) {
+    case REC_HOLD_NONE:
+        break;
+    case REC_HOLD_AUTO_OFF:
+        emit(rc, LOGL_ERROR, "recovery-skipped", NULL, NULL,
+             "%s, but auto_failover = no: not acting (run 'myorch failover --cluster %s' to recover by hand)",
+             rec_analysis_name(rc->last.code), rc->mc->model.name);
+        break;
+    case REC_HOLD_MAINTENANCE:
+        emit(rc, LOGL_ERROR, "recovery-skipped", NULL, NULL,
+             "%s, but the cluster (or its primary) is under maintenance: not acting until the window ends "
+             "('myorch maintenance end' ends it now)", rec_analysis_name(rc->last.code));
+        rc->maint_reported = true;
+        break;
+    case REC_HOLD_BLOCKED:
+        emit(rc, LOGL_ERROR, "recovery-blocked", NULL,
+             json_pack("{s:I}", "blocked_for_ms", (json_int_t)(rc->blocked_until_ms - now)),
+             "%s, but a recovery ran less than failover_block_s=%d s ago: not acting for another %lld s "
+             "(acknowledge with 'myorch ack --cluster %s' to allow it now)",
+             rec_analysis_name(rc->last.code), rc->cfg->failover_block_s,
+             (long long)((rc->blocked_until_ms - now + 999) / 1000), rc->mc->model.name);
+        break;
+    }
+}
+
+/*
+ * A confirmed failure: start the failover unless something holds it back. A hold
+ * (auto_failover = no, a maintenance window, the anti-flap block) is reported once
+ * and re-evaluated every turn, so the failover starts the moment it goes away
+ * (window over, block expired or acknowledged). A failover that could not be
+ * launched (e.g. the state database cannot commit) is retried with backoff.
+ */
 static void maybe_recover(rec_cluster *rc, int64_t now)
 {
     if (rc->exec || rc->incident_handled)
@@ -597,30 +641,41 @@ static void maybe_recover(rec_cluster *rc, int64_t now)
         rollback_end(rc, "rolled-back", "the controller stopped before the point of no return; the candidate "
                                         "did not answer after the restart");
     }
-    rc->incident_handled = true;
     if (!rc->cfg->auto_failover) {
-        emit(rc, LOGL_ERROR, "recovery-skipped", NULL, NULL,
-             "%s, but auto_failover = no: not acting (run 'myorch failover --cluster %s' to recover by hand)",
-             rec_analysis_name(rc->last.code), rc->mc->model.name);
+        report_hold(rc, REC_HOLD_AUTO_OFF, now);
         return;
     }
     if (rc_maint_blocks(rc)) {
-        emit(rc, LOGL_ERROR, "recovery-skipped", NULL, NULL,
-             "%s, but the cluster (or its primary) is under maintenance: not acting ('myorch maintenance end' to "
-             "re-enable)", rec_analysis_name(rc->last.code));
-        rc->maint_reported = true;
+        report_hold(rc, REC_HOLD_MAINTENANCE, now);
         return;
     }
     if (now < rc->blocked_until_ms) {
-        emit(rc, LOGL_ERROR, "recovery-blocked", NULL,
-             json_pack("{s:I}", "blocked_for_ms", (json_int_t)(rc->blocked_until_ms - now)),
-             "%s, but a recovery ran less than failover_block_s=%d s ago: not acting for another %lld s "
-             "(acknowledge with 'myorch ack --cluster %s' to allow it)",
-             rec_analysis_name(rc->last.code), rc->cfg->failover_block_s,
-             (long long)((rc->blocked_until_ms - now + 999) / 1000), rc->mc->model.name);
+        report_hold(rc, REC_HOLD_BLOCKED, now);
         return;
     }
-    start_recovery(rc, now);
+    if (now < rc->retry_at_ms)
+        return;
+    rc->hold = REC_HOLD_NONE;
+    switch (start_recovery(rc, now)) {
+    case 0: /* launched, or refused and recorded (the refusal's block holds it from now on) */
+        rc->incident_handled = true;
+        rc->launch_failures = 0;
+        rc->retry_at_ms = 0;
+        break;
+    default: { /* could not launch: try again, 1 s, 2 s, 4 s ... 30 s later */
+        int64_t delay = 1000;
+        for (unsigned k = 0; k < rc->launch_failures && delay < 30000; k++)
+            delay *= 2;
+        if (delay > 30000)
+            delay = 30000;
+        rc->launch_failures++;
+        rc->retry_at_ms = now + delay;
+        emit(rc, LOGL_ERROR, "recovery-failed", NULL, json_pack("{s:I}", "retry_in_ms", (json_int_t)delay),
+             "the failover could not be started (attempt %u): %s; trying again in %lld ms", rc->launch_failures,
+             rc->launch_error, (long long)delay);
+        break;
+    }
+    }
 }
 
 void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
@@ -677,8 +732,12 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
         maybe_recover(rc, now);
     } else {
         rc->detected_ms = 0;
-        if (a.code != REC_A_PRIMARY_SUSPECT && a.code != REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING)
+        if (a.code != REC_A_PRIMARY_SUSPECT && a.code != REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING) {
             rc->incident_handled = false;
+            rc->hold = REC_HOLD_NONE;
+            rc->launch_failures = 0;
+            rc->retry_at_ms = 0;
+        }
     }
     if (!rc->exec && !rc->job && now_mono >= rc->job_next_ms && mc->first_round_done) {
         /* After-care of demoted primaries and replicas left behind. */
@@ -1032,11 +1091,19 @@ json_t *rec_cluster_status(const rec_cluster *rc)
                                            "reason", w->reason, "started_ms", (json_int_t)w->started_ms, "until_ms",
                                            w->until_ms ? json_integer(w->until_ms) : json_null()));
     }
-    return json_pack("{s:s, s:s, s:b, s:I, s:o?, s:s?, s:b, s:o}", "analysis", rec_analysis_name(rc->last.code),
-                     "evidence", rc->last.evidence, "auto_failover", rc->cfg->auto_failover != 0, "blocked_for_s",
+    static const char *const hold_names[] = {[REC_HOLD_NONE] = NULL, [REC_HOLD_AUTO_OFF] = "auto_failover-off",
+                                             [REC_HOLD_MAINTENANCE] = "maintenance", [REC_HOLD_BLOCKED] = "anti-flap"};
+    json_t *launch = NULL;
+    if (rc->launch_failures)
+        launch = json_pack("{s:I, s:s, s:I}", "attempts", (json_int_t)rc->launch_failures, "error", rc->launch_error,
+                           "retry_in_ms", (json_int_t)(rc->retry_at_ms > now ? rc->retry_at_ms - now : 0));
+    return json_pack("{s:s, s:s, s:b, s:I, s:o?, s:s?, s:b, s:o, s:s?, s:o?}", "analysis",
+                     rec_analysis_name(rc->last.code), "evidence", rc->last.evidence, "auto_failover",
+                     rc->cfg->auto_failover != 0, "blocked_for_s",
                      (json_int_t)(rc->blocked_until_ms > now ? (rc->blocked_until_ms - now + 999) / 1000 : 0),
                      "running_recovery", rc->exec ? json_integer(rc->recovery_id) : NULL, "running_kind",
-                     rc->exec ? rc->kind : NULL, "fast_probing", rc->fast, "maintenance", m);
+                     rc->exec ? rc->kind : NULL, "fast_probing", rc->fast, "maintenance", m, "held_by",
+                     hold_names[rc->hold], "launch_failed", launch);
 }
 
 bool rec_cluster_in_maintenance(const rec_cluster *rc, const topo_addr *instance)
@@ -1063,6 +1130,12 @@ int rec_cluster_maintenance(rec_cluster *rc, bool begin, const char *instance, c
     int64_t now = wall_ms();
     char canon[TOPO_ADDR_MAX] = "";
     topo_instance *in = NULL;
+    /* The control socket is a trust boundary: bound what a request asks for (a year and a day). */
+    if (begin && (duration_s < 0 || duration_s > 366LL * 86400)) {
+        snprintf(err, errlen, "maintenance duration %lld s is out of range: 1 s to 366 days, or 0 for open-ended",
+                 (long long)duration_s);
+        return -EINVAL;
+    }
     if (instance && *instance) {
         topo_addr a;
         if (topo_addr_parse(instance, 3306, &a, err, errlen) < 0)

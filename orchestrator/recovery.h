@@ -59,6 +59,9 @@ typedef struct {
     int64_t started_ms, until_ms; /* wall; until 0 = open-ended */
 } rec_maintenance;
 
+/* What holds a confirmed failure back (reported once, re-evaluated every turn). */
+typedef enum { REC_HOLD_NONE = 0, REC_HOLD_AUTO_OFF, REC_HOLD_MAINTENANCE, REC_HOLD_BLOCKED } rec_hold;
+
 typedef struct rec_cluster {
     rec_env *env;
     mon_cluster *mc;
@@ -67,7 +70,11 @@ typedef struct rec_cluster {
     rec_analysis last;            /* latest analysis */
     int64_t primary_lost_ms;      /* wall ms when the current primary became unreachable, 0 when up */
     int64_t detected_ms;          /* wall ms when the failure was confirmed */
-    bool incident_handled;        /* this failure was acted on (or refused) already */
+    bool incident_handled;        /* a failover was launched (or refused and recorded) for this failure */
+    rec_hold hold;                /* what holds this failure back now (reported once) */
+    unsigned launch_failures;     /* failed attempts to launch the failover for this failure */
+    int64_t retry_at_ms;          /* wall: next attempt after a launch failure */
+    char launch_error[640];
     bool fast;                    /* replicas probed at the fast interval */
     int64_t fast_until_ms;        /* monotonic */
     int64_t blocked_until_ms;     /* wall: no automatic recovery before */
