@@ -21,7 +21,16 @@ struct ctl_server {
     bool curve_router;         /* the control socket is a CURVE server */
     cfg_control_key *keys;     /* own copy of the allowed client keys */
     size_t n_keys;
+    int64_t refusal_logged_ms; /* refused clients are logged at most every 10 s ... */
+    unsigned refusals_unlogged; /* ... with a count of the others */
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* For ipc:// endpoints: the socket file path, else NULL. */
 static const char *ipc_path(const char *endpoint)
@@ -215,8 +224,16 @@ void ctl_server_zap(ctl_server *s)
             char z85[CFG_KEY_TEXT_LEN + 1] = "?";
             if (n >= 7 && zmq_msg_size(&parts[6]) == 32)
                 zmq_z85_encode(z85, zmq_msg_data(&parts[6]), 32);
-            log_warn("control: refused a %s client from %s (public key %s is not in control_operator_keys or "
-                     "control_readonly_keys)", mech[0] ? mech : "?", addr[0] ? addr : "?", z85);
+            /* A refused client reconnects every 100 ms or so: do not let it flood the log. */
+            if (s->refusal_logged_ms == 0 || mono_ms() - s->refusal_logged_ms >= 10000) {
+                log_warn("control: refused a %s client from %s (public key %s is not in control_operator_keys or "
+                         "control_readonly_keys; %u other refusals in the last 10 s)", mech[0] ? mech : "?",
+                         addr[0] ? addr : "?", z85, s->refusals_unlogged);
+                s->refusal_logged_ms = mono_ms();
+                s->refusals_unlogged = 0;
+            } else {
+                s->refusals_unlogged++;
+            }
             user[0] = '\0';
         } else {
             log_debug("control: admitted %s from %s", user, addr);
@@ -460,20 +477,13 @@ static int client_open(struct client *c, int type, const char *endpoint, const c
 static int client_wait(struct client *c, const char *endpoint, const ctl_curve_client *curve, int timeout_ms,
                        char *err, size_t errlen)
 {
-    int64_t deadline = -1;
-    struct timespec ts;
-    if (timeout_ms >= 0) {
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
-    }
+    int64_t deadline = timeout_ms >= 0 ? mono_ms() + timeout_ms : -1;
     for (;;) {
         zmq_pollitem_t it[2] = {{.socket = c->sock, .events = ZMQ_POLLIN}, {.socket = c->mon, .events = ZMQ_POLLIN}};
         int left = -1, p;
         if (deadline >= 0) {
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            left = (int)(deadline - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
-            if (left < 0)
-                left = 0;
+            int64_t l = deadline - mono_ms();
+            left = l < 0 ? 0 : (int)l;
         }
         p = zmq_poll(it, c->mon ? 2 : 1, left);
         if (p < 0)

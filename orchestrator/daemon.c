@@ -904,6 +904,13 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         goto out;
     log_info("myorch %s running: %zu cluster(s), control %s, events %s, state %s", MYORCH_VERSION,
              cfg->n_clusters, cfg->control_socket, cfg->event_socket, cfg->state_dir);
+    if (ctl_server_zap_socket(d.ctl)) {
+        size_t ops = 0;
+        for (size_t i = 0; i < cfg->n_control_keys; i++)
+            ops += cfg->control_keys[i].role == CFG_ROLE_OPERATOR;
+        log_info("control: CURVE on tcp endpoints, server public key %s, %zu operator and %zu read-only client "
+                 "key(s)", cfg->control_public_key, ops, cfg->n_control_keys - ops);
+    }
 
     while (!d.stop) {
         probe_engine *pe = mon_probe_engine(d.mon);
