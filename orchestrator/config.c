@@ -513,7 +513,8 @@ static int add_key_dir(struct parse *p, const struct key_def *k, const char *dir
         names = nn;
         n++;
     }
-    qsort(names, n, sizeof(*names), cmp_str);
+    if (n)
+        qsort(names, n, sizeof(*names), cmp_str);
     for (size_t i = 0; i < n && !rc; i++) {
         int len = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
         if (len < 0 || (size_t)len >= sizeof(path))
