@@ -21,17 +21,21 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zmq.h>
 
 enum sec_kind { SEC_NONE = 0, SEC_GLOBAL, SEC_CLUSTER };
 
@@ -68,6 +72,8 @@ static int parse_addr_list(struct parse *, const struct key_def *, void *, const
 static int parse_double(struct parse *, const struct key_def *, void *, const char *);
 static int parse_hook(struct parse *, const struct key_def *, void *, const char *);
 static int parse_quorum(struct parse *, const struct key_def *, void *, const char *);
+static int parse_key_file(struct parse *, const struct key_def *, void *, const char *);
+static int parse_key_list(struct parse *, const struct key_def *, void *, const char *);
 
 #define G(field) offsetof(cfg_config, field), sizeof(((cfg_config *)0)->field)
 #define C(field) offsetof(cfg_cluster, field), sizeof(((cfg_cluster *)0)->field)
@@ -81,6 +87,12 @@ static const struct key_def keys[] = {
     { SEC_GLOBAL, "forget_after_s", parse_int, G(forget_after_s), 1, 31536000, 0, 0, NULL },
     { SEC_GLOBAL, "control_socket", parse_endpoint, G(control_socket), 0, 0, 0, 0, NULL },
     { SEC_GLOBAL, "event_socket", parse_endpoint, G(event_socket), 0, 0, 0, 0, NULL },
+    /* min = 1: a secret key (0600), its public key goes to the field after it. */
+    { SEC_GLOBAL, "control_secret_key_file", parse_key_file, G(control_secret_key), 1, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "control_client_key_file", parse_key_file, G(control_client_secret_key), 1, 0, 0, 0, NULL },
+    /* min = the role of the listed keys. */
+    { SEC_GLOBAL, "control_operator_keys", parse_key_list, G(control_keys), CFG_ROLE_OPERATOR, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "control_readonly_keys", parse_key_list, G(control_keys), CFG_ROLE_READONLY, 0, 0, 0, NULL },
 
     { SEC_CLUSTER, "seeds", parse_seeds, C(seeds), 0, 0, 0, KF_REQUIRED, "db1:3306, db2:3306" },
     { SEC_CLUSTER, "user", parse_name, C(user), 0, 0, 0, KF_REQUIRED, "myorch" },
@@ -392,6 +404,166 @@ static int parse_secret_file(struct parse *p, const struct key_def *k, void *fie
         return fail(p, p->lineno, -ENOMEM, "out of memory");
     if (rc)
         return fail(p, p->lineno, -EINVAL, "%s %s", k->name, why);
+    return 0;
+}
+
+/* A path from the config: absolute, or relative to the config file's directory. */
+static int resolve_path(struct parse *p, const struct key_def *k, const char *value, char *path, size_t size)
+{
+    int n;
+    if (value[0] == '/')
+        n = snprintf(path, size, "%s", value);
+    else
+        n = snprintf(path, size, "%s%s%s", p->dir, p->dir[strlen(p->dir) - 1] == '/' ? "" : "/", value);
+    if (n < 0 || (size_t)n >= size)
+        return fail(p, p->lineno, -EINVAL, "%s '%s': path too long", k->name, value);
+    return 0;
+}
+
+/* control_secret_key_file, control_client_key_file: a secret key, its public key derived. */
+static int parse_key_file(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char path[4096], why[4096 + 256];
+    char *pub = (char *)field == p->out->control_secret_key ? p->out->control_public_key
+                                                            : p->out->control_client_public_key;
+    if (resolve_path(p, k, value, path, sizeof(path)))
+        return p->rc;
+    if (cfg_read_key_file(path, 1, field, pub, why, sizeof(why)) < 0)
+        return fail(p, p->lineno, -EINVAL, "%s %s", k->name, why);
+    return 0;
+}
+
+/* Add one public key file to the allow-list with the key's role. */
+static int add_client_key(struct parse *p, const struct key_def *k, const char *path)
+{
+    cfg_config *c = p->out;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t n = strlen(base);
+    char key[CFG_KEY_TEXT_LEN + 1], why[4096 + 256];
+    cfg_control_key *nk;
+
+    if (n < 5 || strcmp(base + n - 4, ".pub") != 0)
+        return fail(p, p->lineno, -EINVAL,
+                    "%s: '%s' is not a .pub file: list the public key files that 'myorch keygen --out PREFIX' "
+                    "writes (PREFIX.pub), never a secret .key file", k->name, path);
+    n -= 4;
+    if (n > CFG_KEY_NAME_MAX)
+        return fail(p, p->lineno, -EINVAL, "%s: the name of '%s' is %zu characters long; the limit is %d "
+                    "(rename the file)", k->name, path, n, CFG_KEY_NAME_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)base[i]) && !strchr("._@+-", base[i]))
+            return fail(p, p->lineno, -EINVAL, "%s: bad key file name '%s': use letters, digits and . _ @ + - "
+                        "(the name identifies the client in the log)", k->name, path);
+    if (cfg_read_key_file(path, 0, key, NULL, why, sizeof(why)) < 0)
+        return fail(p, p->lineno, -EINVAL, "%s %s", k->name, why);
+    for (size_t i = 0; i < c->n_control_keys; i++)
+        if (strcmp(c->control_keys[i].public_key, key) == 0)
+            return fail(p, p->lineno, -EINVAL, "%s: the key in '%s' is already listed (as '%s', %s): "
+                        "list each client key once, in control_operator_keys or control_readonly_keys",
+                        k->name, path, c->control_keys[i].name,
+                        c->control_keys[i].role == CFG_ROLE_OPERATOR ? "operator" : "read-only");
+    if (c->n_control_keys >= CFG_MAX_CONTROL_KEYS)
+        return fail(p, p->lineno, -EINVAL, "%s: more than %d client keys", k->name, CFG_MAX_CONTROL_KEYS);
+    nk = realloc(c->control_keys, (c->n_control_keys + 1) * sizeof(*nk));
+    if (!nk)
+        return fail(p, p->lineno, -ENOMEM, "out of memory");
+    c->control_keys = nk;
+    nk = &nk[c->n_control_keys++];
+    memset(nk, 0, sizeof(*nk));
+    memcpy(nk->public_key, key, sizeof(nk->public_key));
+    nk->role = (int)k->min;
+    memcpy(nk->name, base, n);
+    nk->name[n] = '\0';
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory of public keys: every *.pub file in it, in name order. */
+static int add_key_dir(struct parse *p, const struct key_def *k, const char *dir, const struct stat *st)
+{
+    DIR *d;
+    struct dirent *e;
+    char **names = NULL, path[4096];
+    size_t n = 0;
+    int rc = 0;
+
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return fail(p, p->lineno, -EINVAL, "%s: directory '%s' is writable by %s (mode %04o): anyone who can "
+                    "write there can grant himself access: run chmod 755 %s", k->name, dir,
+                    (st->st_mode & S_IWOTH) ? "other users" : "its group", (unsigned)(st->st_mode & 07777), dir);
+    if (!(d = opendir(dir)))
+        return fail(p, p->lineno, -EINVAL, "%s: cannot read directory '%s': %s", k->name, dir, strerror(errno));
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        char **nn;
+        if (e->d_name[0] == '.' || len < 5 || strcmp(e->d_name + len - 4, ".pub") != 0)
+            continue;
+        if (n >= CFG_MAX_CONTROL_KEYS) {
+            rc = fail(p, p->lineno, -EINVAL, "%s: more than %d key files in '%s'", k->name, CFG_MAX_CONTROL_KEYS, dir);
+            goto out;
+        }
+        if (!(nn = realloc(names, (n + 1) * sizeof(*nn))) || !(nn[n] = strdup(e->d_name))) {
+            if (nn)
+                names = nn;
+            rc = fail(p, p->lineno, -ENOMEM, "out of memory");
+            goto out;
+        }
+        names = nn;
+        n++;
+    }
+    if (n)
+        qsort(names, n, sizeof(*names), cmp_str);
+    for (size_t i = 0; i < n && !rc; i++) {
+        int len = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        if (len < 0 || (size_t)len >= sizeof(path))
+            rc = fail(p, p->lineno, -EINVAL, "%s: path too long in '%s'", k->name, dir);
+        else
+            rc = add_client_key(p, k, path);
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    closedir(d);
+    return rc;
+}
+
+/* control_operator_keys, control_readonly_keys: comma-separated files or directories. */
+static int parse_key_list(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    const char *s = value;
+    (void)field;
+    while (*s) {
+        const char *e = strchr(s, ','), *end;
+        char item[4096], path[4096];
+        struct stat st;
+        size_t n;
+        if (!e)
+            e = s + strlen(s);
+        while (s < e && isspace((unsigned char)*s))
+            s++;
+        for (end = e; end > s && isspace((unsigned char)end[-1]); end--)
+            ;
+        n = (size_t)(end - s);
+        if (n == 0)
+            return bad_value(p, k, value, "a comma-separated list of .pub files or directories of them");
+        if (n >= sizeof(item))
+            return fail(p, p->lineno, -EINVAL, "%s: path too long", k->name);
+        memcpy(item, s, n);
+        item[n] = '\0';
+        if (resolve_path(p, k, item, path, sizeof(path)))
+            return p->rc;
+        if (stat(path, &st) != 0)
+            return fail(p, p->lineno, -EINVAL, "%s: '%s': %s (make client keys with 'myorch keygen --out PREFIX')",
+                        k->name, path, strerror(errno));
+        if (S_ISDIR(st.st_mode) ? add_key_dir(p, k, path, &st) : add_client_key(p, k, path))
+            return p->rc;
+        s = *e ? e + 1 : e;
+    }
     return 0;
 }
 
@@ -934,6 +1106,85 @@ static int default_endpoint(struct parse *p, char *field, size_t size, const cha
     return 0;
 }
 
+/* Is path (normalised, absolute) the directory dir or inside it? */
+static bool path_under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    if (strcmp(dir, "/") == 0)
+        return strchr(path + 1, '/') == NULL; /* state_dir "/": its direct entries only */
+    return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/*
+ * An ipc endpoint must not make the bind destroy a file: libzmq unlinks
+ * whatever the path names before binding. Refuse "." and ".." components
+ * (they would defeat the state_dir check), anything in state_dir but the two
+ * default socket names, and an existing file that is not a socket.
+ */
+static int check_ipc_target(struct parse *p, const char *key, const char *ep)
+{
+    const cfg_config *c = p->out;
+    int line = p->global_seen[key_index(find_key(SEC_GLOBAL, key))];
+    const char *path = ep + 6, *base = strrchr(path, '/') + 1;
+    char dir[4096], real_dir[PATH_MAX], real_state[PATH_MAX];
+    bool in_state, direct;
+    struct stat st;
+
+    if (strncmp(ep, "ipc://", 6) != 0)
+        return 0;
+    for (const char *s = path; *s; s++) {
+        if (s[0] != '/')
+            continue;
+        if (s[1] == '/' || (s[1] == '.' && (s[2] == '/' || !s[2] || (s[2] == '.' && (s[3] == '/' || !s[3])))))
+            return fail(p, line, -EINVAL, "bad value '%s' for %s: write the path without '.', '..' or '//' "
+                        "components", ep, key);
+    }
+    /* Directly in state_dir (the same directory, possibly through a symbolic link), or deeper. */
+    {
+        size_t n = (size_t)(base - path);
+        memcpy(dir, path, n);
+        dir[n > 1 ? n - 1 : n] = '\0';
+        direct = strcmp(dir, c->state_dir) == 0 ||
+                 (realpath(dir, real_dir) && realpath(c->state_dir, real_state) && strcmp(real_dir, real_state) == 0);
+    }
+    in_state = direct || path_under(path, c->state_dir);
+    if (in_state && !(direct && (strcmp(base, "control.sock") == 0 || strcmp(base, "events.sock") == 0)))
+        return fail(p, line, -EINVAL, "%s '%s' is inside state_dir %s, where the state database lives: only "
+                    "the default names control.sock and events.sock may be used there: choose a path in "
+                    "another directory, e.g. ipc:///run/myorch/%s", key, ep, c->state_dir,
+                    strcmp(key, "control_socket") == 0 ? "control.sock" : "events.sock");
+    if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+        return fail(p, line, -EINVAL, "%s '%s': %s exists and is not a socket (%s): binding would delete it: "
+                    "choose another path, or remove the file if it is really not needed", key, ep, path,
+                    S_ISREG(st.st_mode) ? "a regular file" : S_ISDIR(st.st_mode) ? "a directory" : "not a socket");
+    return 0;
+}
+
+/* tcp:// endpoints are reachable by anyone on the network: CURVE is required. */
+static int check_tcp_curve(struct parse *p)
+{
+    const cfg_config *c = p->out;
+    const char *key = strncmp(c->control_socket, "tcp://", 6) == 0 ? "control_socket"
+                      : strncmp(c->event_socket, "tcp://", 6) == 0 ? "event_socket" : NULL;
+    int line;
+    if (!key)
+        return 0;
+    line = p->global_seen[key_index(find_key(SEC_GLOBAL, key))];
+    if (!zmq_has("curve"))
+        return fail(p, line, -EINVAL, "%s = %s needs CURVE, and this libzmq was built without it: use an "
+                    "ipc:// endpoint", key, strcmp(key, "control_socket") == 0 ? c->control_socket : c->event_socket);
+    if (!c->control_secret_key[0] || c->n_control_keys == 0)
+        return fail(p, line, -EINVAL,
+                    "%s = %s accepts anyone who can reach it unless CURVE keys are set (%s): make a server key "
+                    "pair with 'myorch keygen --out /etc/myorch/control' and one per client with 'myorch keygen "
+                    "--out /etc/myorch/clients/NAME', then set control_secret_key_file = /etc/myorch/control.key "
+                    "and control_operator_keys = /etc/myorch/clients (or control_readonly_keys) in [myorch]",
+                    key, strcmp(key, "control_socket") == 0 ? c->control_socket : c->event_socket,
+                    !c->control_secret_key[0] ? "control_secret_key_file is not set"
+                                              : "no client key in control_operator_keys or control_readonly_keys");
+    return 0;
+}
+
 static int finalize(struct parse *p)
 {
     cfg_config *c = p->out;
@@ -952,6 +1203,9 @@ static int finalize(struct parse *p)
         return fail(p, p->global_seen[key_index(find_key(SEC_GLOBAL, "event_socket"))], -EINVAL,
                     "control_socket and event_socket are both '%s': give them different endpoints",
                     c->control_socket);
+    if (check_ipc_target(p, "control_socket", c->control_socket) ||
+        check_ipc_target(p, "event_socket", c->event_socket) || check_tcp_curve(p))
+        return p->rc;
     for (size_t i = 0; i < c->n_clusters; i++) {
         cfg_cluster *cl = &c->clusters[i];
         if (!p->cls[i].seen[key_index(cluster_poll)])
@@ -1122,6 +1376,9 @@ void cfg_free(cfg_config *c)
         }
     }
     free(c->clusters);
+    free(c->control_keys);
+    explicit_bzero(c->control_secret_key, sizeof(c->control_secret_key));
+    explicit_bzero(c->control_client_secret_key, sizeof(c->control_client_secret_key));
     memset(c, 0, sizeof(*c));
 }
 
@@ -1249,6 +1506,79 @@ out:
         explicit_bzero(buf, CFG_SECRET_MAX + 1);
         free(buf);
     }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+int cfg_read_key_file(const char *path, int secret, char key_out[CFG_KEY_TEXT_LEN + 1],
+                      char public_out[CFG_KEY_TEXT_LEN + 1], char *err, size_t errlen)
+{
+    struct stat st;
+    char buf[256];
+    uint8_t bin[32];
+    ssize_t got;
+    size_t len = 0;
+    int fd, rc = 0;
+
+    if (err && errlen)
+        err[0] = '\0';
+    key_out[0] = '\0';
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        rc = -errno;
+        seterr(err, errlen, "'%s': cannot read: %s%s", path, strerror(-rc),
+               rc == -ENOENT ? " (make a key pair with 'myorch keygen --out PREFIX')" : "");
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = -EINVAL;
+        seterr(err, errlen, "'%s': cannot read: not a regular file", path);
+        goto out;
+    }
+    if (secret && (st.st_mode & 077)) {
+        rc = -EPERM;
+        seterr(err, errlen, "'%s' is a secret key accessible to %s (mode %04o): run chmod 600 %s", path,
+               (st.st_mode & 07) ? "other users" : "its group", (unsigned)(st.st_mode & 07777), path);
+        goto out;
+    }
+    if (!secret && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        rc = -EPERM;
+        seterr(err, errlen, "'%s' is writable by %s (mode %04o): anyone who can write it can grant himself "
+               "access: run chmod 644 %s", path, (st.st_mode & S_IWOTH) ? "other users" : "its group",
+               (unsigned)(st.st_mode & 07777), path);
+        goto out;
+    }
+    while (len < sizeof(buf)) {
+        got = read(fd, buf + len, sizeof(buf) - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            rc = -errno;
+            seterr(err, errlen, "'%s': cannot read: %s", path, strerror(-rc));
+            goto out;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
+    while (len && isspace((unsigned char)buf[len - 1]))
+        len--;
+    if (len != CFG_KEY_TEXT_LEN || memchr(buf, '\0', len) || (buf[len] = '\0', !zmq_z85_decode(bin, buf))) {
+        rc = -EINVAL;
+        seterr(err, errlen, "'%s' does not hold a CURVE %s key (one line of %d Z85 characters): make key pairs "
+               "with 'myorch keygen --out PREFIX'", path, secret ? "secret" : "public", CFG_KEY_TEXT_LEN);
+        goto out;
+    }
+    if (secret && public_out && zmq_curve_public(public_out, buf) != 0) {
+        rc = -EINVAL;
+        seterr(err, errlen, "'%s': cannot derive the public key: %s", path, zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    memcpy(key_out, buf, CFG_KEY_TEXT_LEN + 1);
+out:
+    explicit_bzero(buf, sizeof(buf));
+    explicit_bzero(bin, sizeof(bin));
     if (fd >= 0)
         close(fd);
     return rc;

@@ -19,6 +19,11 @@
  *   forget_after_s = 3600             ; 1..31536000
  *   control_socket = ipc://...        ; default ipc://<state_dir>/control.sock
  *   event_socket = ipc://...          ; default ipc://<state_dir>/events.sock
+ *   control_secret_key_file = FILE    ; the daemon's CURVE secret key (myorch keygen), 0600;
+ *                                     ; required when an endpoint is tcp://
+ *   control_operator_keys = F|DIR,... ; client public keys (*.pub) allowed every command
+ *   control_readonly_keys = F|DIR,... ; client public keys allowed read-only commands
+ *   control_client_key_file = FILE    ; the CLI's own secret key for a tcp:// endpoint
  *
  *   [cluster.NAME]                    ; NAME = [A-Za-z0-9_-]{1,40}
  *   seeds = host:port, [::1]:3306     ; required; default port 3306
@@ -63,9 +68,16 @@
  *     the config file itself is accessible to other users.
  *   - The same seed may not appear twice, in one cluster or across clusters.
  *   - The config file must be a regular file of at most CFG_FILE_MAX bytes.
- *   - ipc:// endpoints need an absolute path of at most 107 bytes; the
- *     control and event endpoints must differ. tcp://host:port is accepted
- *     as is (securing it is the control module's business).
+ *   - ipc:// endpoints need an absolute, normalised path of at most 107
+ *     bytes; the control and event endpoints must differ. An ipc path may
+ *     not name an existing file that is not a socket (binding replaces it),
+ *     nor anything inside state_dir but the defaults control.sock and
+ *     events.sock (the state database lives there).
+ *   - A tcp://host:port endpoint needs CURVE: control_secret_key_file and at
+ *     least one client key in control_operator_keys/control_readonly_keys.
+ *     Key files are read at load (secret ones must be 0600, public ones and
+ *     their directories not writable by group/others); a key may appear
+ *     only once.
  */
 #ifndef MYORCH_ORCHESTRATOR_CONFIG_H
 #define MYORCH_ORCHESTRATOR_CONFIG_H
@@ -86,6 +98,20 @@
 #define CFG_IPC_PATH_MAX 107        /* bytes in an ipc:// endpoint's path */
 #define CFG_DEFAULT_PORT 3306
 #define CFG_DEFAULT_STATE_DIR "/var/lib/myorch"
+#define CFG_KEY_TEXT_LEN 40         /* a CURVE key as Z85 text */
+#define CFG_MAX_CONTROL_KEYS 1024   /* client public keys in the allow-lists */
+#define CFG_KEY_NAME_MAX 63         /* characters in a client key's name */
+
+/* Roles of control-socket clients (see README "Control socket: CURVE keys and roles"). */
+#define CFG_ROLE_READONLY 1         /* status, topology, events, report, recoveries */
+#define CFG_ROLE_OPERATOR 2         /* everything */
+
+/* One allowed client key of the control socket. */
+typedef struct {
+    char public_key[CFG_KEY_TEXT_LEN + 1]; /* Z85 */
+    int role;                              /* CFG_ROLE_* */
+    char name[CFG_KEY_NAME_MAX + 1];       /* its file name without ".pub", for logs */
+} cfg_control_key;
 
 /* One [cluster.NAME] section, fully resolved. */
 typedef struct {
@@ -138,6 +164,12 @@ typedef struct {
     int poll_interval_ms, connect_timeout_ms, read_timeout_ms, forget_after_s;
     int log_level;                 /* CFG_LOG_ERROR=0, CFG_LOG_WARN=1, CFG_LOG_INFO=2, CFG_LOG_DEBUG=3 */
     char control_socket[4200], event_socket[4200];
+    /* CURVE for tcp:// endpoints; "" when not configured. Secrets are wiped by cfg_free(). */
+    char control_secret_key[CFG_KEY_TEXT_LEN + 1];        /* the daemon's, Z85 */
+    char control_public_key[CFG_KEY_TEXT_LEN + 1];        /* derived from it */
+    char control_client_secret_key[CFG_KEY_TEXT_LEN + 1]; /* the CLI's (control_client_key_file) */
+    char control_client_public_key[CFG_KEY_TEXT_LEN + 1]; /* derived from it */
+    cfg_control_key *control_keys; size_t n_control_keys; /* allowed clients, both roles */
     cfg_cluster *clusters; size_t n_clusters;
 } cfg_config;
 
@@ -187,5 +219,17 @@ int cfg_log_level_parse(const char *text, int *out);
  * non-regular file or a NUL byte, -EFBIG when too large, or -ENOMEM.
  */
 int cfg_read_secret_file(const char *path, char **out, char *err, size_t errlen);
+
+/*
+ * Read a CURVE key file written by `myorch keygen`: one line of 40 Z85
+ * characters (trailing whitespace ignored). A secret key file (secret = 1)
+ * must be a regular file without any group or other permission (0600); its
+ * public key is derived into public_out (may be NULL). A public key file
+ * (secret = 0) must not be writable by group or others. key_out receives the
+ * key text (41 bytes). Returns 0, or -errno/-EPERM/-EINVAL with err starting
+ * with the quoted path and saying how to fix it.
+ */
+int cfg_read_key_file(const char *path, int secret, char key_out[CFG_KEY_TEXT_LEN + 1],
+                      char public_out[CFG_KEY_TEXT_LEN + 1], char *err, size_t errlen);
 
 #endif

@@ -690,8 +690,18 @@ static void handle_control(daemon_t *d)
     while (ctl_server_recv(d->ctl, &req) == 1) {
         const char *cmd = json_string_value(json_object_get(req.body, "cmd"));
         json_t *reply;
-        log_debug("control: %s", cmd);
-        if (!strcmp(cmd, "ping"))
+        char shown[41]; /* the command as a log may show it: printable, bounded */
+        size_t k;
+        for (k = 0; k < sizeof(shown) - 1 && cmd[k]; k++)
+            shown[k] = (unsigned char)cmd[k] < 0x20 || (unsigned char)cmd[k] >= 0x7f ? '?' : cmd[k];
+        shown[k] = '\0';
+        log_debug("control: %s%s from %s", shown, cmd[k] ? "..." : "", req.client);
+        if (!ctl_cmd_allowed(req.role, cmd)) {
+            log_warn("control: refused '%s%s' from %s: a read-only key", shown, cmd[k] ? "..." : "", req.client);
+            reply = reply_error("'%s%s' is refused: this client's key (%s) is read-only (control_readonly_keys); "
+                                "read-only clients may run status, topology, events, recoveries and report",
+                                shown, cmd[k] ? "..." : "", req.client);
+        } else if (!strcmp(cmd, "ping"))
             reply = json_pack("{s:b, s:s}", "ok", 1, "version", MYORCH_VERSION);
         else if (!strcmp(cmd, "status"))
             reply = cmd_status(d);
@@ -785,8 +795,13 @@ static int setup(daemon_t *d, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
         return -EIO;
     }
-    if ((rc = ctl_server_open(d->zctx, d->cfg->control_socket, d->cfg->event_socket, &d->ctl, err, errlen)) < 0)
-        return rc;
+    {
+        ctl_curve_server curve = {.secret_key = d->cfg->control_secret_key, .keys = d->cfg->control_keys,
+                                  .n_keys = d->cfg->n_control_keys};
+        if ((rc = ctl_server_open(d->zctx, d->cfg->control_socket, d->cfg->event_socket, &curve, &d->ctl, err,
+                                  errlen)) < 0)
+            return rc;
+    }
 
     mo.connect_timeout_ms = d->cfg->connect_timeout_ms;
     mo.read_timeout_ms = d->cfg->read_timeout_ms;
@@ -891,20 +906,31 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         goto out;
     log_info("myorch %s running: %zu cluster(s), control %s, events %s, state %s", MYORCH_VERSION,
              cfg->n_clusters, cfg->control_socket, cfg->event_socket, cfg->state_dir);
+    if (ctl_server_zap_socket(d.ctl)) {
+        size_t ops = 0;
+        for (size_t i = 0; i < cfg->n_control_keys; i++)
+            ops += cfg->control_keys[i].role == CFG_ROLE_OPERATOR;
+        log_info("control: CURVE on tcp endpoints, server public key %s, %zu operator and %zu read-only client "
+                 "key(s)", cfg->control_public_key, ops, cfg->n_control_keys - ops);
+    }
 
     while (!d.stop) {
         probe_engine *pe = mon_probe_engine(d.mon);
         int64_t now = probe_now_ms();
         int timeout = probe_engine_timeout_ms(pe, now);
-        zmq_pollitem_t items[3 + 64] = {
+        zmq_pollitem_t items[4 + 64] = {
             {.socket = ctl_server_socket(d.ctl), .events = ZMQ_POLLIN},
             {.socket = NULL, .fd = probe_engine_fd(pe), .events = ZMQ_POLLIN},
             {.socket = NULL, .fd = d.sigfd, .events = ZMQ_POLLIN},
         };
-        int n_items = 3;
+        int n_items = 3, zap_item = -1;
+        if (ctl_server_zap_socket(d.ctl)) {
+            zap_item = n_items;
+            items[n_items++] = (zmq_pollitem_t){.socket = ctl_server_zap_socket(d.ctl), .events = ZMQ_POLLIN};
+        }
         if (d.hooks)
             items[n_items++] = (zmq_pollitem_t){.socket = NULL, .fd = hook_runner_fd(d.hooks), .events = ZMQ_POLLIN};
-        for (size_t i = 0; i < d.n_recs && n_items < 3 + 62; i++) {
+        for (size_t i = 0; i < d.n_recs && n_items < 4 + 62; i++) {
             int fds[2];
             size_t n = rec_cluster_fds(&d.recs[i], fds, 2);
             for (size_t k = 0; k < n; k++)
@@ -930,6 +956,8 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         }
         now = probe_now_ms();
         probe_engine_run(pe, now);
+        if (zap_item >= 0 && (items[zap_item].revents & ZMQ_POLLIN))
+            ctl_server_zap(d.ctl);
         if (items[0].revents & ZMQ_POLLIN)
             handle_control(&d);
         mon_tick(d.mon, now);

@@ -1,8 +1,10 @@
 /*
  * orchestrator/daemon.h — `myorch run`: the controller process. One thread,
- * one loop: the probe engine's fd, the control socket and a signalfd are
- * polled together; the monitor reacts to probes; the store persists what
- * changed; events fan out to the log, the PUB socket and the state database.
+ * one loop: the probe engine's fd, the control socket (and, for tcp://
+ * endpoints, its CURVE ZAP handler) and a signalfd are polled together;
+ * each control request is checked against its client's role; the monitor
+ * reacts to probes; the store persists what changed; events fan out to the
+ * log, the PUB socket and the state database.
  */
 #ifndef MYORCH_ORCHESTRATOR_DAEMON_H
 #define MYORCH_ORCHESTRATOR_DAEMON_H

@@ -10,6 +10,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -64,6 +66,7 @@ static void usage_main(FILE *out)
             "  report         availability report: downtime, MTBF, MTTR, SLA budget\n"
             "  recoveries     the recovery audit (failovers, their steps and timings)\n"
             "  ack            lift a cluster's anti-flap block after a recovery\n"
+            "  keygen         make a CURVE key pair for a tcp:// control socket (--out PREFIX)\n"
             "  version        print the version\n"
             "  help           this text; 'myorch COMMAND --help' for a command\n"
             "\n"
@@ -233,40 +236,85 @@ typedef struct {
     const char *config;
     const char *socket;
     const char *cluster;
+    const char *key_file;        /* --key-file: the CLI's CURVE secret key */
+    const char *server_key_file; /* --server-key-file: the controller's CURVE public key */
     bool json;
     int timeout_ms;
 } client_args;
 
-/* Resolve the control (events=false) or event endpoint from --socket or the config. */
-static int client_endpoint(const char *cmd, const client_args *a, bool events, char *out, size_t len)
+/*
+ * Resolve the control (events=false) or event endpoint from --socket or the
+ * config, and for a tcp:// endpoint the CURVE keys: the client's from
+ * --key-file or control_client_key_file, the server's from --server-key-file
+ * or the config's control_secret_key_file. Returns 0 (*use_curve says whether
+ * curve was filled) or an exit code.
+ */
+static int client_target(const char *cmd, const client_args *a, bool events, char *out, size_t len,
+                         ctl_curve_client *curve, bool *use_curve)
 {
     cfg_config cfg = {0};
+    bool have_cfg = false;
+    char err[4400];
+    int rc = 0;
+
+    *use_curve = false;
+    memset(curve, 0, sizeof(*curve));
     if (a->socket) {
         snprintf(out, len, "%s", a->socket);
-        return 0;
+    } else {
+        if (load_config(a->config, &cfg) < 0) {
+            fprintf(stderr, "myorch %s: give -c FILE (the controller's configuration) or --socket ENDPOINT\n", cmd);
+            return EXIT_BAD_CONFIG;
+        }
+        have_cfg = true;
+        snprintf(out, len, "%s", events ? cfg.event_socket : cfg.control_socket);
     }
-    if (load_config(a->config, &cfg) < 0) {
-        fprintf(stderr, "myorch %s: give -c FILE (the controller's configuration) or --socket ENDPOINT\n", cmd);
-        return -1;
+    if (strncmp(out, "tcp://", 6) != 0)
+        goto out;
+    if (a->key_file) {
+        if (cfg_read_key_file(a->key_file, 1, curve->client_secret, curve->client_public, err, sizeof(err)) < 0) {
+            fprintf(stderr, "myorch %s: --key-file %s\n", cmd, err);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+    } else if (have_cfg && cfg.control_client_secret_key[0]) {
+        memcpy(curve->client_secret, cfg.control_client_secret_key, sizeof(curve->client_secret));
+        memcpy(curve->client_public, cfg.control_client_public_key, sizeof(curve->client_public));
     }
-    snprintf(out, len, "%s", events ? cfg.event_socket : cfg.control_socket);
-    cfg_free(&cfg);
-    return 0;
+    if (a->server_key_file) {
+        if (cfg_read_key_file(a->server_key_file, 0, curve->server_public, NULL, err, sizeof(err)) < 0) {
+            fprintf(stderr, "myorch %s: --server-key-file %s\n", cmd, err);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+    } else if (have_cfg && cfg.control_public_key[0]) {
+        memcpy(curve->server_public, cfg.control_public_key, sizeof(curve->server_public));
+    }
+    *use_curve = true;
+out:
+    if (have_cfg)
+        cfg_free(&cfg);
+    if (rc)
+        explicit_bzero(curve, sizeof(*curve));
+    return rc;
 }
 
 static int call_daemon(const char *cmd, const client_args *a, json_t *req, json_t **reply)
 {
     char ep[4200], err[1024];
+    ctl_curve_client curve;
+    bool use_curve;
     int rc;
-    if (client_endpoint(cmd, a, false, ep, sizeof(ep)) < 0) {
+    if ((rc = client_target(cmd, a, false, ep, sizeof(ep), &curve, &use_curve))) {
         json_decref(req);
-        return EXIT_BAD_CONFIG;
+        return rc;
     }
-    rc = ctl_call(ep, req, a->timeout_ms, reply, err, sizeof(err));
+    rc = ctl_call(ep, use_curve ? &curve : NULL, req, a->timeout_ms, reply, err, sizeof(err));
+    explicit_bzero(&curve, sizeof(curve));
     json_decref(req);
     if (rc < 0) {
         fprintf(stderr, "myorch %s: %s\n", cmd, err);
-        return EXIT_NO_DAEMON;
+        return rc == -EACCES ? EXIT_OP_FAILED : rc == -EINVAL ? EXIT_USAGE : EXIT_NO_DAEMON;
     }
     if (!json_is_true(json_object_get(*reply, "ok"))) {
         const char *e = json_string_value(json_object_get(*reply, "error"));
@@ -288,6 +336,8 @@ static int parse_client_args(const char *cmd, int argc, char **argv, client_args
                                          {"cluster", required_argument, 0, 'C'},
                                          {"json", no_argument, 0, 'j'},
                                          {"timeout-ms", required_argument, 0, 't'},
+                                         {"key-file", required_argument, 0, 'k'},
+                                         {"server-key-file", required_argument, 0, 'K'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -309,6 +359,8 @@ static int parse_client_args(const char *cmd, int argc, char **argv, client_args
             if (parse_int_arg(cmd, "--timeout-ms", optarg, 1, 3600000, &a->timeout_ms) < 0)
                 return EXIT_USAGE;
             break;
+        case 'k': a->key_file = optarg; break;
+        case 'K': a->server_key_file = optarg; break;
         case 'h': printf("%s", help); return -1;
         default: return bad_usage(cmd, "unknown option");
         }
@@ -323,6 +375,9 @@ static int parse_client_args(const char *cmd, int argc, char **argv, client_args
     "                      (default $MYORCH_CONFIG or " DEFAULT_CONFIG ")\n"                     \
     "  -s, --socket EP     the control endpoint instead (e.g. ipc:///var/lib/myorch/control.sock)\n" \
     "      --timeout-ms N  how long to wait for the controller (default 5000)\n"                 \
+    "      --key-file FILE this client's CURVE secret key for a tcp:// endpoint\n"              \
+    "                      (default: control_client_key_file of the configuration)\n"            \
+    "      --server-key-file FILE  the controller's CURVE public key (its .pub), with --socket\n" \
     "      --json          machine-readable output\n"                                             \
     "Exit codes: 0 ok, 1 the controller reported an error, 2 bad command line,\n"                 \
     "3 no controller answered, 4 invalid configuration.\n"
@@ -443,12 +498,18 @@ static int cmd_events(int argc, char **argv)
             timeout_given = true;
     if (rc)
         return rc < 0 ? 0 : rc;
-    if (client_endpoint("events", &a, true, ep, sizeof(ep)) < 0)
-        return EXIT_BAD_CONFIG;
-    rc = ctl_subscribe(ep, "", timeout_given ? a.timeout_ms : -1, print_event, &a, err, sizeof(err));
+    {
+        ctl_curve_client curve;
+        bool use_curve;
+        if ((rc = client_target("events", &a, true, ep, sizeof(ep), &curve, &use_curve)))
+            return rc;
+        rc = ctl_subscribe(ep, use_curve ? &curve : NULL, "", timeout_given ? a.timeout_ms : -1, print_event, &a,
+                           err, sizeof(err));
+        explicit_bzero(&curve, sizeof(curve));
+    }
     if (rc < 0) {
         fprintf(stderr, "myorch events: %s\n", err);
-        return EXIT_NO_DAEMON;
+        return rc == -EACCES ? EXIT_OP_FAILED : rc == -EINVAL ? EXIT_USAGE : EXIT_NO_DAEMON;
     }
     return 0;
 }
@@ -1046,6 +1107,88 @@ out:
     return rc;
 }
 
+/* ---- keygen ---------------------------------------------------------------- */
+
+/* Write text to path, which must not exist yet, with exactly this mode. */
+static int write_new_file(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    size_t len = strlen(text);
+    if (fd < 0) {
+        fprintf(stderr, "myorch keygen: cannot create %s: %s%s\n", path, strerror(errno),
+                errno == EEXIST ? " (a key is never overwritten: remove it first or choose another --out)" : "");
+        return -1;
+    }
+    if (write(fd, text, len) != (ssize_t)len || fchmod(fd, mode) != 0 || fsync(fd) != 0) {
+        fprintf(stderr, "myorch keygen: cannot write %s: %s\n", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    if (close(fd) != 0) {
+        fprintf(stderr, "myorch keygen: cannot write %s: %s\n", path, strerror(errno));
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *prefix = NULL;
+    char pub[CFG_KEY_TEXT_LEN + 1], sec[CFG_KEY_TEXT_LEN + 1], line[CFG_KEY_TEXT_LEN + 2];
+    char key_path[4096], pub_path[4096];
+    int c, rc = EXIT_OP_FAILED;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': prefix = optarg; break;
+        case 'h':
+            printf("usage: myorch keygen --out PREFIX\n\n"
+                   "Make a CURVE key pair for a tcp:// control socket: PREFIX.key (the secret key, mode 0600)\n"
+                   "and PREFIX.pub (the public key, mode 0644), one line of Z85 text each. Existing files are\n"
+                   "never overwritten. The controller's pair: control_secret_key_file = PREFIX.key, and give\n"
+                   "PREFIX.pub to the clients (--server-key-file). A client's pair: put its PREFIX.pub into\n"
+                   "control_operator_keys or control_readonly_keys, keep PREFIX.key with the client\n"
+                   "(--key-file or control_client_key_file).\n"
+                   "Exit codes: 0 written, 1 cannot write, 2 bad command line.\n");
+            return 0;
+        default: return bad_usage("keygen", "unknown option");
+        }
+    }
+    if (optind < argc)
+        return bad_usage("keygen", "unexpected argument '%s'", argv[optind]);
+    if (!prefix || !*prefix)
+        return bad_usage("keygen", "--out PREFIX is required (writes PREFIX.key and PREFIX.pub)");
+    if (snprintf(key_path, sizeof(key_path), "%s.key", prefix) >= (int)sizeof(key_path) ||
+        snprintf(pub_path, sizeof(pub_path), "%s.pub", prefix) >= (int)sizeof(pub_path))
+        return bad_usage("keygen", "--out: path too long");
+    if (!zmq_has("curve")) {
+        fprintf(stderr, "myorch keygen: this libzmq was built without CURVE\n");
+        return EXIT_OP_FAILED;
+    }
+    if (zmq_curve_keypair(pub, sec) != 0) {
+        fprintf(stderr, "myorch keygen: cannot make a key pair: %s\n", zmq_strerror(zmq_errno()));
+        return EXIT_OP_FAILED;
+    }
+    snprintf(line, sizeof(line), "%s\n", sec);
+    if (write_new_file(key_path, line, 0600) < 0)
+        goto out;
+    snprintf(line, sizeof(line), "%s\n", pub);
+    if (write_new_file(pub_path, line, 0644) < 0) {
+        unlink(key_path);
+        goto out;
+    }
+    printf("wrote %s (secret key, keep it private) and %s (public key %s)\n", key_path, pub_path, pub);
+    rc = 0;
+out:
+    explicit_bzero(sec, sizeof(sec));
+    explicit_bzero(line, sizeof(line));
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd;
@@ -1089,6 +1232,8 @@ int main(int argc, char **argv)
         rc = cmd_maintenance(argc, argv);
     else if (!strcmp(cmd, "report"))
         rc = cmd_report(argc, argv);
+    else if (!strcmp(cmd, "keygen"))
+        rc = cmd_keygen(argc, argv);
     else {
         fprintf(stderr, "myorch: unknown command '%s'\n\n", cmd);
         usage_main(stderr);

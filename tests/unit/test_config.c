@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "orchestrator/config.h"
@@ -168,7 +170,7 @@ struct cfg_case {
     const char *title;
     const char *ini;
     mode_t ini_mode;       /* 0: 0600 */
-    struct file_spec files[4];
+    struct file_spec files[6];
     int rc;                /* expected result; 0 = loads */
     const char *err[3];    /* substrings of the error message */
     void (*check)(const cfg_config *c, const char *dir);
@@ -271,11 +273,42 @@ static void check_globals_high(const cfg_config *c, const char *dir)
     assert_int_equal(c->forget_after_s, 1);
 }
 
+/* CURVE key pairs made with zmq_curve_keypair() for these tests (Z85). */
+#define SERVER_PUB "!e<0XS9g!XRi-e8R2!vEJOTG>hRtOKq)Pg(U^)z9"
+#define SERVER_SEC "K@^7>-0)/&dOEyh-]+r/.GM@#k.es@t@BoBVV>d6"
+#define ALICE_PUB "IbTKvVI[#.@yNf[&m0I@(@s[)[>hD2N+uVGD5}}F"
+#define ALICE_SEC "KTM>+*M.Cq7@%8s.^GM?P}m<lBZ9u[Fy1K0LWWaq"
+#define BOB_PUB "D{1v!pFdo]uZG*MQ3p!ESm)NLooAKcp&7&Cp=HJv"
+#define SERVER_KEY_FILE { "server.key", SERVER_SEC "\n", 0600, false }
+#define OPS_DIR { "ops", NULL, 0755, true }
+#define ALICE_PUB_FILE { "ops/alice.pub", ALICE_PUB "\n", 0644, false }
+#define BOB_PUB_FILE { "bob.pub", BOB_PUB "\n", 0644, false }
+#define TCP_CTL "[myorch]\ncontrol_socket = tcp://127.0.0.1:5555\n"
+
 static void check_sockets(const cfg_config *c, const char *dir)
 {
     (void)dir;
     assert_string_equal(c->control_socket, "tcp://127.0.0.1:5555");
     assert_string_equal(c->event_socket, "ipc:///run/myorch/ev.sock");
+    assert_string_equal(c->control_secret_key, SERVER_SEC);
+    assert_string_equal(c->control_public_key, SERVER_PUB); /* derived */
+    assert_string_equal(c->control_client_secret_key, ALICE_SEC);
+    assert_string_equal(c->control_client_public_key, ALICE_PUB);
+    assert_int_equal(c->n_control_keys, 2);
+    assert_string_equal(c->control_keys[0].public_key, ALICE_PUB);
+    assert_string_equal(c->control_keys[0].name, "alice");
+    assert_int_equal(c->control_keys[0].role, CFG_ROLE_OPERATOR);
+    assert_string_equal(c->control_keys[1].public_key, BOB_PUB);
+    assert_string_equal(c->control_keys[1].name, "bob");
+    assert_int_equal(c->control_keys[1].role, CFG_ROLE_READONLY);
+}
+
+static void check_no_keys(const cfg_config *c, const char *dir)
+{
+    (void)dir;
+    assert_string_equal(c->control_secret_key, "");
+    assert_string_equal(c->control_public_key, "");
+    assert_int_equal(c->n_control_keys, 0);
 }
 
 static void check_root_state_dir(const cfg_config *c, const char *dir)
@@ -422,10 +455,92 @@ static const struct cfg_case cases[] = {
       .ini = "[myorch]\npoll_interval_ms = 600000\nlog_level = error\nconnect_timeout_ms = 10\n"
              "read_timeout_ms = 600000\nforget_after_s = 1\n" EAST,
       .files = { PASS_EAST }, .check = check_globals_high },
-    { .title = "explicit sockets",
-      .ini = "[myorch]\ncontrol_socket = tcp://127.0.0.1:5555\n"
-             "event_socket = ipc:///run/myorch/ev.sock\n" EAST,
-      .files = { PASS_EAST }, .check = check_sockets },
+    { .title = "explicit sockets, tcp with CURVE keys and roles",
+      .ini = TCP_CTL "event_socket = ipc:///run/myorch/ev.sock\ncontrol_secret_key_file = server.key\n"
+             "control_operator_keys = ops\ncontrol_readonly_keys = @DIR@/bob.pub\n"
+             "control_client_key_file = alice.key\n" EAST,
+      .files = { PASS_EAST, SERVER_KEY_FILE, OPS_DIR, ALICE_PUB_FILE, BOB_PUB_FILE,
+                 { "alice.key", ALICE_SEC "\n", 0600, false } },
+      .check = check_sockets },
+    { .title = "ipc endpoints in state_dir under the default names",
+      .ini = "[myorch]\nstate_dir = @DIR@/st\ncontrol_socket = ipc://@DIR@/st/events.sock\n"
+             "event_socket = ipc://@DIR@/st/control.sock\n" EAST,
+      .files = { PASS_EAST }, .check = check_no_keys },
+    { .title = "tcp control endpoint without keys",
+      .ini = TCP_CTL EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:2: control_socket = tcp://127.0.0.1:5555 accepts anyone who can reach it unless CURVE "
+               "keys are set (control_secret_key_file is not set)", "myorch keygen --out",
+               "control_operator_keys = " } },
+    { .title = "tcp event endpoint without keys",
+      .ini = "[myorch]\nevent_socket = tcp://0.0.0.0:5556\n" EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:2: event_socket = tcp://0.0.0.0:5556 accepts anyone", "myorch keygen" } },
+    { .title = "tcp endpoint with a server key but no client key",
+      .ini = TCP_CTL "control_secret_key_file = server.key\ncontrol_operator_keys = ops\n" EAST,
+      .files = { PASS_EAST, SERVER_KEY_FILE, OPS_DIR }, .rc = -EINVAL,
+      .err = { "myorch.ini:2: control_socket = tcp://127.0.0.1:5555 accepts anyone",
+               "(no client key in control_operator_keys or control_readonly_keys)" } },
+    { .title = "tcp endpoint with client keys but no server key",
+      .ini = TCP_CTL "control_readonly_keys = bob.pub\n" EAST,
+      .files = { PASS_EAST, BOB_PUB_FILE }, .rc = -EINVAL,
+      .err = { "myorch.ini:2:", "(control_secret_key_file is not set)" } },
+    { .title = "secret key readable by the group",
+      .ini = TCP_CTL "control_secret_key_file = server.key\n" EAST,
+      .files = { PASS_EAST, { "server.key", SERVER_SEC "\n", 0640, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: control_secret_key_file '@DIR@/server.key' is a secret key accessible to its group "
+               "(mode 0640): run chmod 600 @DIR@/server.key" } },
+    { .title = "missing secret key file",
+      .ini = TCP_CTL "control_secret_key_file = nope.key\n" EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: control_secret_key_file '@DIR@/nope.key': cannot read: No such file or directory",
+               "myorch keygen --out PREFIX" } },
+    { .title = "secret key file without a key",
+      .ini = TCP_CTL "control_secret_key_file = east.pass\n" EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: control_secret_key_file '@DIR@/east.pass' does not hold a CURVE secret key (one "
+               "line of 40 Z85 characters)" } },
+    { .title = "public key writable by others",
+      .ini = TCP_CTL "control_readonly_keys = bob.pub\n" EAST,
+      .files = { PASS_EAST, { "bob.pub", BOB_PUB "\n", 0666, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: control_readonly_keys '@DIR@/bob.pub' is writable by other users (mode 0666)",
+               "chmod 644" } },
+    { .title = "key directory writable by others",
+      .ini = TCP_CTL "control_operator_keys = ops\n" EAST,
+      .files = { PASS_EAST, { "ops", NULL, 0777, true } }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: control_operator_keys: directory '@DIR@/ops' is writable by other users (mode 0777)" } },
+    { .title = "a secret key listed as a client key",
+      .ini = TCP_CTL "control_operator_keys = server.key\n" EAST,
+      .files = { PASS_EAST, SERVER_KEY_FILE }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: control_operator_keys: '@DIR@/server.key' is not a .pub file" } },
+    { .title = "a public key file with a bad key",
+      .ini = TCP_CTL "control_operator_keys = x.pub\n" EAST,
+      .files = { PASS_EAST, { "x.pub", "not a key\n", 0644, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: control_operator_keys '@DIR@/x.pub' does not hold a CURVE public key" } },
+    { .title = "the same client key in both roles",
+      .ini = TCP_CTL "control_operator_keys = ops\ncontrol_readonly_keys = ops/alice.pub, bob.pub\n" EAST,
+      .files = { PASS_EAST, OPS_DIR, ALICE_PUB_FILE, BOB_PUB_FILE }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: control_readonly_keys: the key in '@DIR@/ops/alice.pub' is already listed (as "
+               "'alice', operator)" } },
+    { .title = "an empty item in a key list",
+      .ini = TCP_CTL "control_readonly_keys = bob.pub,,\n" EAST,
+      .files = { PASS_EAST, BOB_PUB_FILE }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: bad value 'bob.pub,,' for control_readonly_keys" } },
+    { .title = "event socket on the state database",
+      .ini = "[myorch]\nstate_dir = @DIR@/st\nevent_socket = ipc://@DIR@/st/state.db\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:3: event_socket 'ipc://@DIR@/st/state.db' is inside state_dir @DIR@/st, where the "
+               "state database lives", "choose a path in another directory" } },
+    { .title = "control socket in a subdirectory of state_dir",
+      .ini = "[myorch]\ncontrol_socket = ipc://@DIR@/st/sub/control.sock\nstate_dir = @DIR@/st\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:2: control_socket 'ipc://@DIR@/st/sub/control.sock' is inside state_dir" } },
+    { .title = "ipc path with '..'",
+      .ini = "[myorch]\ncontrol_socket = ipc:///tmp/../var/lib/myorch/state.db\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value 'ipc:///tmp/../var/lib/myorch/state.db' for control_socket: write the "
+               "path without '.', '..' or '//' components" } },
+    { .title = "ipc path naming a regular file",
+      .ini = "[myorch]\ncontrol_socket = ipc://@DIR@/east.pass\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:2: control_socket 'ipc://@DIR@/east.pass': @DIR@/east.pass exists and is not a socket "
+               "(a regular file): binding would delete it" } },
     { .title = "state_dir = /",
       .ini = "[myorch]\nstate_dir = /\n" EAST, .files = { PASS_EAST }, .check = check_root_state_dir },
     { .title = "IPv6 seeds and default ports",
@@ -502,7 +617,8 @@ static const struct cfg_case cases[] = {
       .files = { PASS_EAST }, .rc = -EINVAL,
       .err = { "myorch.ini:3: unknown key 'poll_intervall_ms' in [myorch] (known keys: state_dir, "
                "poll_interval_ms, log_level, connect_timeout_ms, read_timeout_ms, forget_after_s, "
-               "control_socket, event_socket)",
+               "control_socket, event_socket, control_secret_key_file, control_client_key_file, "
+               "control_operator_keys, control_readonly_keys)",
                "did you mean 'poll_interval_ms'?" } },
     { .title = "unknown key in a cluster",
       .ini = "[cluster.east]\nseeds = db1\nusr = myorch\n", .rc = -EINVAL,
@@ -838,10 +954,11 @@ static void run_case(void **state)
     cfg_config c;
     int rc;
 
-    for (size_t i = 0; i < 4 && row->files[i].name; i++) {
+    for (size_t i = 0; i < 6 && row->files[i].name; i++) {
         snprintf(fpath, sizeof(fpath), "%s/%s", cs->dir, row->files[i].name);
         if (row->files[i].is_dir) {
             assert_int_equal(mkdir(fpath, row->files[i].mode), 0);
+            assert_int_equal(chmod(fpath, row->files[i].mode), 0); /* exact mode, whatever the umask */
         } else {
             char *content = expand(row->files[i].content, cs->dir);
             write_file(fpath, content, strlen(content), row->files[i].mode);
@@ -1020,6 +1137,82 @@ static void test_example_fixture(void **state)
 }
 
 /* cfg_free() wipes each secret in place before freeing it. */
+/* An existing socket file may be replaced; the state directory reached through a symbolic link may not. */
+static void test_ipc_socket_file_and_symlink(void **state)
+{
+    const char *dir = *state;
+    char p[256], ini[1024], err[2048], sock_path[200];
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    cfg_config c;
+    int fd, rc;
+
+    snprintf(p, sizeof(p), "%s/east.pass", dir);
+    write_file(p, "s3cret\n", 7, 0600);
+    snprintf(sock_path, sizeof(sock_path), "%s/old.sock", dir);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_true(strlen(sock_path) < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    close(fd);
+    snprintf(p, sizeof(p), "%s/st", dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/link", dir);
+    assert_int_equal(symlink("st", p), 0);
+
+    snprintf(ini, sizeof(ini), "[myorch]\nstate_dir = %s/st\ncontrol_socket = ipc://%s\n" EAST, dir, sock_path);
+    snprintf(p, sizeof(p), "%s/myorch.ini", dir);
+    write_file(p, ini, strlen(ini), 0600);
+    rc = cfg_load(p, &c, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("a stale socket file must be accepted: %s", err);
+    cfg_free(&c);
+
+    snprintf(ini, sizeof(ini), "[myorch]\nstate_dir = %s/st\nevent_socket = ipc://%s/link/state.db\n" EAST, dir, dir);
+    write_file(p, ini, strlen(ini), 0600);
+    rc = cfg_load(p, &c, err, sizeof(err));
+    assert_int_equal(rc, -EINVAL);
+    if (!strstr(err, "myorch.ini:3: event_socket") || !strstr(err, "/link/state.db' is inside state_dir"))
+        fail_msg("unexpected message: %s", err);
+    cfg_free(&c);
+}
+
+/* cfg_free() wipes the CURVE secret keys (the daemon's and the CLI's). */
+static void test_free_wipes_keys(void **state)
+{
+    const char *dir = *state;
+    char p[256], err[2048];
+    static const char ini[] = TCP_CTL "control_secret_key_file = server.key\ncontrol_readonly_keys = bob.pub\n"
+                              "control_client_key_file = alice.key\n" EAST;
+    bool seen_server = false, seen_client = false;
+    cfg_config c;
+
+    snprintf(p, sizeof(p), "%s/east.pass", dir);
+    write_file(p, "s3cret\n", 7, 0600);
+    snprintf(p, sizeof(p), "%s/server.key", dir);
+    write_file(p, SERVER_SEC "\n", 41, 0600);
+    snprintf(p, sizeof(p), "%s/alice.key", dir);
+    write_file(p, ALICE_SEC "\n", 41, 0600);
+    snprintf(p, sizeof(p), "%s/bob.pub", dir);
+    write_file(p, BOB_PUB "\n", 41, 0644);
+    snprintf(p, sizeof(p), "%s/myorch.ini", dir);
+    write_file(p, ini, sizeof(ini) - 1, 0600);
+    if (cfg_load(p, &c, err, sizeof(err)) != 0)
+        fail_msg("load failed: %s", err);
+    n_wipes = 0;
+    wipe_recording = true;
+    cfg_free(&c);
+    wipe_recording = false;
+    for (size_t i = 0; i < n_wipes; i++) {
+        if (wipes[i].len >= 40 && strcmp(wipes[i].before, SERVER_SEC) == 0)
+            seen_server = true;
+        if (wipes[i].len >= 40 && strcmp(wipes[i].before, ALICE_SEC) == 0)
+            seen_client = true;
+    }
+    assert_true(seen_server);
+    assert_true(seen_client);
+}
+
 static void test_free_wipes_secrets(void **state)
 {
     const char *dir = *state;
@@ -1224,6 +1417,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_relative_paths, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_example_fixture, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_free_wipes_secrets, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_free_wipes_keys, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_ipc_socket_file_and_symlink, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_load_wipes_scratch, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_read_secret_file, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test(test_log_levels),
