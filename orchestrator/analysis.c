@@ -224,6 +224,30 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
                    p->snap.super_read_only && !p->snap.read_only ? "super_read_only" : "read_only");
             return;
         }
+        for (size_t i = 0; i < c->n; i++) {
+            const topo_instance *o = c->v[i];
+            if ((int)i != c->primary && o->reachable && o->have_snap && !o->fenced && !o->snap.replica.present &&
+                !o->snap.read_only && !o->snap.super_read_only)
+                out->writable_others++;
+        }
+        if (out->writable_others) {
+            bool first = true;
+            out->code = REC_A_MULTIPLE_WRITABLE;
+            ev_add(&e, "primary %s and %zu detached server%s writable: ", pa, out->writable_others,
+                   out->writable_others == 1 ? " are" : "s are");
+            for (size_t i = 0; i < c->n; i++) {
+                const topo_instance *o = c->v[i];
+                char oa[TOPO_ADDR_MAX];
+                if ((int)i == c->primary || !o->reachable || !o->have_snap || o->fenced || o->snap.replica.present ||
+                    o->snap.read_only || o->snap.super_read_only)
+                    continue;
+                ev_add(&e, "%s%s", first ? "" : ", ", topo_addr_str(&o->addr, oa, sizeof(oa)));
+                first = false;
+            }
+            ev_add(&e, "; clients may write to either: make the extra ones read-only or move them out of the "
+                       "cluster");
+            return;
+        }
         if (ss->source_enabled && ss->source_status_on && ss->source_clients == 0) {
             out->code = REC_A_LOCKED_SEMI_SYNC;
             ev_add(&e, "primary %s has semi-sync on (source side) and 0 semi-sync replicas connected: "
@@ -332,6 +356,7 @@ const char *rec_analysis_name(rec_analysis_code code)
     case REC_A_LOCKED_SEMI_SYNC: return "locked-semi-sync";
     case REC_A_PRIMARY_READ_ONLY: return "primary-read-only";
     case REC_A_DEAD_PRIMARY_MINORITY: return "dead-primary-minority";
+    case REC_A_MULTIPLE_WRITABLE: return "multiple-writable";
     }
     return "unknown";
 }

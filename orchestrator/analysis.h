@@ -40,6 +40,7 @@ typedef enum {
     REC_A_LOCKED_SEMI_SYNC,     /* primary has semi-sync on (source side) but no semi-sync replica acknowledges */
     REC_A_PRIMARY_READ_ONLY,    /* primary reachable but read-only: nobody can write */
     REC_A_DEAD_PRIMARY_MINORITY, /* confirmed dead on this side, but this side is a minority of the voters */
+    REC_A_MULTIPLE_WRITABLE,    /* primary reachable and writable, and a detached (not demoted) server is writable too */
 } rec_analysis_code;
 
 typedef struct {
@@ -58,6 +59,7 @@ typedef struct {
     size_t replicas_replicating;   /* reachable, IO thread Yes (primary unreachable: in a fresh probe only) */
     size_t replicas_confirming;    /* primary unreachable; reachable, fresh probe, IO Connecting / No with IO error */
     size_t replicas_stale;         /* primary unreachable; reachable but not probed since it was lost */
+    size_t writable_others;        /* primary reachable: other reachable writable servers replicating from nothing */
     size_t replicas_broken;        /* reachable, IO or SQL thread No, or an SQL error
                                       (primary reachable: also IO/SQL thread not Yes, e.g. Connecting) */
     quorum_verdict quorum;      /* filled when the primary is confirmed dead (DEAD_PRIMARY*, MINORITY) */
@@ -69,7 +71,10 @@ typedef struct {
  * !in->first_round_done → NOT_READY; so is a primary not probed yet in this
  * run (known only from the state file). Order of judgement:
  *   no primary → NO_PRIMARY.
- *   primary reachable: read_only/super_read_only → PRIMARY_READ_ONLY; semi-sync
+ *   primary reachable: read_only/super_read_only → PRIMARY_READ_ONLY; another
+ *     reachable server replicating from nothing (not fenced: a demoted primary is
+ *     after-care's) with read_only and super_read_only off →
+ *     MULTIPLE_WRITABLE (never acted on: reported, for the operator); semi-sync
  *     source enabled, status ON and 0 clients → LOCKED_SEMI_SYNC; a reachable
  *     replica with IO/SQL not Yes or an SQL error, or an unreachable replica →
  *     REPLICAS_BROKEN; else OK.

@@ -68,9 +68,10 @@ static const cfg_cluster *cfg_of(daemon_t *d, const char *name)
 /* Which hook point (if any) an event triggers. */
 static int hook_point_of(const char *name, int level, const json_t *detail)
 {
-    /* A primary confirmed dead on a minority side is a failure too (the hook sees
-     * MYORCH_EVENT=primary-dead-minority: no failover follows). */
-    if (!strcmp(name, "primary-dead") || !strcmp(name, "primary-dead-minority"))
+    /* A primary confirmed dead on a minority side, and a second writable server, are
+     * failures too (the hook sees MYORCH_EVENT=primary-dead-minority or
+     * multiple-writable: no failover follows). */
+    if (!strcmp(name, "primary-dead") || !strcmp(name, "primary-dead-minority") || !strcmp(name, "multiple-writable"))
         return CFG_HOOK_ON_FAILURE_DETECTED;
     if (!strcmp(name, "recovery-failed")) {
         const char *kind = json_string_value(json_object_get(detail, "kind"));

@@ -713,11 +713,12 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
     if (a.code != rc->last.code) {
         int level = a.code == REC_A_OK || a.code == REC_A_NOT_READY ? LOGL_INFO
                     : rec_analysis_is_failover(a.code) || a.code == REC_A_ALL_DOWN ||
-                              a.code == REC_A_DEAD_PRIMARY_MINORITY
+                              a.code == REC_A_DEAD_PRIMARY_MINORITY || a.code == REC_A_MULTIPLE_WRITABLE
                         ? LOGL_ERROR
                         : LOGL_WARN;
         const char *name = rec_analysis_is_failover(a.code)          ? "primary-dead"
                            : a.code == REC_A_DEAD_PRIMARY_MINORITY ? "primary-dead-minority"
+                           : a.code == REC_A_MULTIPLE_WRITABLE     ? "multiple-writable"
                            : a.code == REC_A_PRIMARY_SUSPECT || a.code == REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING
                                ? "primary-suspect"
                                : "analysis-changed";

@@ -103,5 +103,27 @@ class HangingAndFailingHooks(HookBase):
                  'instance-down' in slurp(os.path.join(self.hookdir, 'topology.txt')), what='on_topology_change')
 
 
+class SecondWritableServer(HookBase):
+    """Issue 12 item 8: a server detached beside the primary and made writable is loud
+    (analysis multiple-writable, an error event, the on_failure_detected hook), and nothing
+    is done to it automatically."""
+    HOOKS = "on_failure_detected = sh -c 'echo $MYORCH_EVENT >> HOOKDIR/detected.txt'"
+
+    def test_detached_writable_server(self):
+        for q in ('STOP SLAVE', 'RESET SLAVE ALL', 'SET GLOBAL read_only=OFF'):
+            self.lab.sql(3, q)
+        wait_for(lambda: self.status()['recovery']['analysis'] == 'multiple-writable', what='multiple-writable')
+        self.assertIn(self.lab.addr(3), self.status()['recovery']['evidence'])
+        wait_for(lambda: 'multiple-writable' in slurp(os.path.join(self.hookdir, 'detected.txt')),
+                 what='on_failure_detected with MYORCH_EVENT=multiple-writable')
+        self.assertIn('multiple-writable', self.d.log_text())
+        time.sleep(1.5)
+        self.assertEqual(self.recoveries(), [])
+        for i in (1, 3):
+            self.assertEqual(self.lab.sql_value(i, 'SELECT @@read_only'), '0', 'server %d left as it was' % i)
+        self.lab.sql(3, 'SET GLOBAL read_only=ON')
+        wait_for(lambda: self.status()['recovery']['analysis'] != 'multiple-writable', what='analysis back')
+
+
 if __name__ == '__main__':
     harness.main()

@@ -195,6 +195,20 @@ static const ana_case cases[] = {
      .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, R2, .io = C, .sql = Y, .io_errno = 2003, .t = 150}},
      .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
      .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
+    {.name = "a detached writable server beside the primary: multiple-writable",
+     .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, .t = 150}},
+     .code = REC_A_MULTIPLE_WRITABLE, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .evidence = "primary 127.0.0.1:1 and 1 detached server are writable: 127.0.0.1:3; clients may write to "
+                 "either: make the extra ones read-only or move them out of the cluster"},
+    {.name = "a detached read-only server, a fenced writable one: ok",
+     .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, .t = 150, .ro = true},
+           {R4, .t = 150, .fenced = true}},
+     .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
+    {.name = "a detached server with super_read_only only: not writable",
+     .s = {{P, .t = 150}, {R2, .t = 150, .sro = true}},
+     .code = REC_A_OK, .primary = 0,
+     .evidence = "primary 127.0.0.1:1 ok; no replicas"},
     {.name = "primary read-only",
      .s = {{P, .t = 150, .ro = true}, {R2, P, .io = Y, .sql = Y, .t = 150}},
      .code = REC_A_PRIMARY_READ_ONLY, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
@@ -469,6 +483,7 @@ static void test_names(void **state)
         {REC_A_LOCKED_SEMI_SYNC, "locked-semi-sync", false},
         {REC_A_PRIMARY_READ_ONLY, "primary-read-only", false},
         {REC_A_DEAD_PRIMARY_MINORITY, "dead-primary-minority", false},
+        {REC_A_MULTIPLE_WRITABLE, "multiple-writable", false},
     };
     (void)state;
     for (size_t k = 0; k < NELEM(t); k++) {
@@ -484,7 +499,7 @@ static void test_names(void **state)
 static void test_table_covers_every_code(void **state)
 {
     (void)state;
-    for (int code = REC_A_NOT_READY; code <= REC_A_DEAD_PRIMARY_MINORITY; code++) {
+    for (int code = REC_A_NOT_READY; code <= REC_A_MULTIPLE_WRITABLE; code++) {
         bool seen = false;
         for (size_t k = 0; k < NELEM(cases); k++)
             seen |= (int)cases[k].code == code;
