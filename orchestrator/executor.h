@@ -17,13 +17,18 @@
 #include <stdint.h>
 
 #include "orchestrator/plan.h"
+#include "topology/conn.h"
+#include "topology/dialect.h"
 
+/* The caller's copy borrows every string; the worker's copy (rec_exec_start) owns its own. */
 typedef struct {
     char user[128];
     char *password;
     char repl_user[128];
     char *repl_password;
     int connect_timeout_ms;
+    conn_params_owned conn;      /* TLS and auth plugins of the worker's connections (fill .p) */
+    dialect_repl_ssl repl_ssl;   /* TLS clauses of every CHANGE MASTER / REPLICATION SOURCE */
 } rec_exec_creds;
 
 typedef enum {

@@ -170,7 +170,7 @@ connect_timeout_ms = 800
 log_level = debug
 
 [cluster.lab]
-seeds = {self.lab.addr(2)}
+seeds = {self.seeds()}
 user = myorch
 password_file = {self.lab.myorch_password_file}
 replication_user = repl
@@ -196,6 +196,10 @@ replication_password_file = {self.lab.repl_password_file}
 
     def prepare(self):
         """Called after the lab is up, before the controller starts (subclasses start proxies here)."""
+
+    def seeds(self):
+        """The seeds line of the [cluster.lab] section."""
+        return self.lab.addr(2)
 
     def extra_cluster(self):
         """Extra lines for the [cluster.lab] section."""
