@@ -108,6 +108,13 @@ static const struct key_def keys[] = {
     { SEC_CLUSTER, "sla_target", parse_double, C(sla_target), 0, 100, 0, 0, NULL },
     { SEC_CLUSTER, "hook_timeout_ms", parse_int, C(hook_timeout_ms), 100, 3600000, 0, 0, NULL },
     { SEC_CLUSTER, "read_pool_max_lag_s", parse_double, C(read_pool_max_lag_s), 0, 86400, 0, 0, NULL },
+    { SEC_CLUSTER, "on_failure_detected", parse_hook, C(hooks[CFG_HOOK_ON_FAILURE_DETECTED]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "pre_failover", parse_hook, C(hooks[CFG_HOOK_PRE_FAILOVER]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "post_failover", parse_hook, C(hooks[CFG_HOOK_POST_FAILOVER]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "post_failover_failed", parse_hook, C(hooks[CFG_HOOK_POST_FAILOVER_FAILED]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "pre_switchover", parse_hook, C(hooks[CFG_HOOK_PRE_SWITCHOVER]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "post_switchover", parse_hook, C(hooks[CFG_HOOK_POST_SWITCHOVER]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "on_topology_change", parse_hook, C(hooks[CFG_HOOK_ON_TOPOLOGY_CHANGE]), 0, 0, 0, KF_LIST, NULL },
     { SEC_CLUSTER, "ssl_mode", parse_ssl_mode, C(ssl_mode), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "ssl_ca", parse_file, C(ssl_ca), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "ssl_cert", parse_file, C(ssl_cert), 0, 0, 0, 0, NULL },
@@ -119,13 +126,6 @@ static const struct key_def keys[] = {
     { SEC_CLUSTER, "replication_ssl_key", parse_remote_path, C(replication_ssl_key), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "replication_ssl_verify_server_cert", parse_bool, C(replication_ssl_verify_server_cert), 0, 0,
       0, 0, NULL },
-    { SEC_CLUSTER, "on_failure_detected", parse_hook, C(hooks[CFG_HOOK_ON_FAILURE_DETECTED]), 0, 0, 0, KF_LIST, NULL },
-    { SEC_CLUSTER, "pre_failover", parse_hook, C(hooks[CFG_HOOK_PRE_FAILOVER]), 0, 0, 0, KF_LIST, NULL },
-    { SEC_CLUSTER, "post_failover", parse_hook, C(hooks[CFG_HOOK_POST_FAILOVER]), 0, 0, 0, KF_LIST, NULL },
-    { SEC_CLUSTER, "post_failover_failed", parse_hook, C(hooks[CFG_HOOK_POST_FAILOVER_FAILED]), 0, 0, 0, KF_LIST, NULL },
-    { SEC_CLUSTER, "pre_switchover", parse_hook, C(hooks[CFG_HOOK_PRE_SWITCHOVER]), 0, 0, 0, KF_LIST, NULL },
-    { SEC_CLUSTER, "post_switchover", parse_hook, C(hooks[CFG_HOOK_POST_SWITCHOVER]), 0, 0, 0, KF_LIST, NULL },
-    { SEC_CLUSTER, "on_topology_change", parse_hook, C(hooks[CFG_HOOK_ON_TOPOLOGY_CHANGE]), 0, 0, 0, KF_LIST, NULL },
 };
 
 const char *const cfg_hook_names[CFG_N_HOOKS] = {
@@ -887,7 +887,7 @@ static char *read_line(char *str, int num, void *stream)
 
 static void unknown_key(struct parse *p, const char *name)
 {
-    char known[512] = "", hint[160] = "";
+    char known[1024] = "", hint[160] = "";
     const struct key_def *best = NULL, *other;
     size_t best_d = 3;
 
