@@ -5,6 +5,7 @@ make(dir) creates, under dir:
     server.pem / server.key         CN/SAN localhost + IP 127.0.0.1, signed by the CA
     wrong.pem / wrong.key           SAN wrong-name.invalid only, signed by the same CA
     client.pem / client.key         a client certificate, signed by the CA
+    byname.pem / byname.key         SAN DNS:localhost only (no IP address), signed by the CA
 Keys are 0600. Returns a dict of those paths.
 """
 import os
@@ -37,7 +38,9 @@ def make(d):
     _leaf(d, 'server', '/CN=localhost', 'DNS:localhost,IP:127.0.0.1')
     _leaf(d, 'wrong', '/CN=wrong-name.invalid', 'DNS:wrong-name.invalid')
     _leaf(d, 'client', '/CN=myorch', 'DNS:myorch-client.invalid')
+    _leaf(d, 'byname', '/CN=localhost', 'DNS:localhost')
     return {k: os.path.join(d, f) for k, f in (
         ('ca', 'ca.pem'), ('server_cert', 'server.pem'), ('server_key', 'server.key'),
         ('wrong_cert', 'wrong.pem'), ('wrong_key', 'wrong.key'),
-        ('client_cert', 'client.pem'), ('client_key', 'client.key'))}
+        ('client_cert', 'client.pem'), ('client_key', 'client.key'),
+        ('byname_cert', 'byname.pem'), ('byname_key', 'byname.key'))}
