@@ -4,7 +4,8 @@
  * daemon's loop through a pipe (so probing never stops during a recovery).
  *
  * Owns: the SQL connections a recovery uses (separate from the probe
- * connections), millisecond deadlines on every statement (Connector/C's
+ * connections, opened by topology/conn.h with the cluster's TLS and auth-plugin
+ * settings), millisecond deadlines on every statement (Connector/C's
  * non-blocking API driven by poll()), the abort rule (a failed step before the
  * point of no return aborts the plan and gives the replicas their IO threads
  * back; after it, failures are recorded and the plan continues), and the SQL

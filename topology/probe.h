@@ -3,7 +3,7 @@
  * probe timer, driven by one non-blocking loop (MariaDB Connector/C's
  * _start/_cont API over an epoll set).
  *
- * Owns: one held connection per probed server, the per-server probe
+ * Owns: one held connection per probed server (opened by topology/conn.h), the per-server probe
  * schedule, the millisecond timeouts (the library does not enforce them in
  * non-blocking mode), and the instant "connection dropped" signal of an idle
  * held connection. It does not interpret results: each completed probe (or
