@@ -238,7 +238,7 @@ int conn_open_finish(MYSQL *m, MYSQL *ret, const conn_params *p, const char *hos
                 *code = CR_SSL_CONNECTION_ERROR;
             snprintf(err, errlen,
                      "TLS: the server did not start TLS but ssl_mode=%s requires it: enable TLS on the "
-                     "server (ssl_cert, ssl_key in its configuration) or lower ssl_mode",
+                     "server or lower ssl_mode",
                      conn_ssl_mode_name(p->ssl_mode));
             return -EPROTO;
         }
@@ -251,11 +251,9 @@ int conn_open_finish(MYSQL *m, MYSQL *ret, const conn_params *p, const char *hos
     if (c == CR_PLUGIN_NOT_ALLOWED) {
         /* The library's text misnames the plugin (Connector/C 3.3 prints a cut name): say it ourselves. */
         snprintf(err, errlen,
-                 "refused the authentication plugin the server asked for: only %s are allowed on this "
-                 "connection. mysql_clear_password and dialog send the password as typed and are never used; "
-                 "caching_sha2_password and sha256_password send the password itself and are used only with "
-                 "ssl_mode = verify_identity or a pinned server_public_key_file (with ssl_mode disabled or "
-                 "verify_ca). Or give the account mysql_native_password or ed25519",
+                 "refused the authentication plugin the server asked for (allowed here: %s): "
+                 "mysql_clear_password and dialog are never used; caching_sha2_password and sha256_password "
+                 "need ssl_mode=verify_identity or server_public_key_file",
                  conn_allowed_plugins(p));
         return -ECONNREFUSED;
     }
@@ -267,13 +265,11 @@ int conn_open_finish(MYSQL *m, MYSQL *ret, const conn_params *p, const char *hos
                      conn_ssl_mode_name(p->ssl_mode), msg);
         else if (p->ssl_mode == CONN_SSL_VERIFY_IDENTITY)
             snprintf(err, errlen,
-                     "TLS: the server's certificate was refused (ssl_mode=verify_identity): %s: it must be "
-                     "signed by ssl_ca %s and name the host '%s' (subjectAltName)",
-                     msg, p->ssl_ca ? p->ssl_ca : "", h);
+                     "TLS: certificate refused (ssl_mode=verify_identity): %s: it must be signed by ssl_ca and "
+                     "name '%s'", msg, h);
         else if (p->ssl_mode == CONN_SSL_VERIFY_CA)
-            snprintf(err, errlen,
-                     "TLS: the server's certificate was refused (ssl_mode=verify_ca): %s: it must be signed by "
-                     "ssl_ca %s", msg, p->ssl_ca ? p->ssl_ca : "");
+            snprintf(err, errlen, "TLS: certificate refused (ssl_mode=verify_ca): %s: it must be signed by ssl_ca",
+                     msg);
         else
             snprintf(err, errlen, "TLS (ssl_mode=%s): %s", conn_ssl_mode_name(p->ssl_mode), msg);
         return -ECONNREFUSED;

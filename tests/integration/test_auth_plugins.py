@@ -47,7 +47,7 @@ class RestrictedAuth(unittest.TestCase):
         p, srv = self.discover_against('mysql_clear_password')
         self.assert_no_secret(srv)
         self.assertNotEqual(p.returncode, 0)
-        self.assertIn('refused the authentication plugin the server asked for', p.stderr)
+        self.assertIn('refused the authentication plugin the server asked for (allowed here: ', p.stderr)
 
     def test_dialog_switch_gets_nothing(self):
         p, srv = self.discover_against('dialog')
