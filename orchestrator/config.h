@@ -67,6 +67,11 @@
  *     users (no S_IROTH/S_IWOTH); trailing newlines (\n, \r\n) are stripped.
  *   - Inline secrets (password =, replication_password =) are refused when
  *     the config file itself is accessible to other users.
+ *   - ssl_ca, ssl_cert, ssl_key and server_public_key_file must be readable,
+ *     non-empty regular files; ssl_key must not be accessible to group or
+ *     others. The combination must pass conn_params_problem() (topology/conn.h):
+ *     verify_* needs ssl_ca, ssl_ca needs verify_*, cert and key go together,
+ *     a pinned key is refused with ssl_mode preferred/required.
  *   - The same seed may not appear twice, in one cluster or across clusters.
  *   - The config file must be a regular file of at most CFG_FILE_MAX bytes.
  *   - ipc:// endpoints need an absolute path of at most 107 bytes; the
