@@ -146,6 +146,19 @@ class TLSRefusals(unittest.TestCase):
         finally:
             self.assertEqual(d.stop(), 0)
 
+    def test_discover_cli_tls_options(self):
+        base = ['discover', '--user', 'myorch', '--password-file', self.good.myorch_password_file,
+                '--ssl-mode', 'verify_identity', '--ssl-ca', self.certs['ca'], '--timeout-ms', '3000']
+        p = myorch(*base, '--seed', 'localhost:%d' % self.good.port(1))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = myorch(*base, '--seed', self.good.addr(1))
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("%s: connect: TLS: certificate refused" % self.good.addr(1), p.stderr)
+        p = myorch('discover', '--user', 'myorch', '--password-file', self.good.myorch_password_file,
+                   '--ssl-mode', 'verify_ca', '--seed', self.good.addr(1))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn('need ssl_ca', p.stderr)
+
     def test_required_refuses_a_server_without_tls(self):
         d = self.run_daemon('plain', self.plain, 'ssl_mode = required\n')
         try:
