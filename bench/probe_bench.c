@@ -381,7 +381,7 @@ int main(int argc, char **argv)
     long rss_before = proc_status_kib("VmRSS");
     for (long i = 0; i < instances; i++) {
         insts[i].idx = (int)i;
-        if (probe_add(e, &targets[(size_t)i % n_targets], user, password, NULL, (int)interval_ms,
+        if (probe_add(e, &targets[(size_t)i % n_targets], user, password, NULL, NULL, (int)interval_ms,
                       &insts[i], &pts[i], err, sizeof(err)) < 0) {
             fprintf(stderr, "probe_bench: probe_add #%ld: %s\n", i, err);
             return 1;

@@ -42,6 +42,7 @@ enum sec_kind { SEC_NONE = 0, SEC_GLOBAL, SEC_CLUSTER };
 #define KF_REQUIRED 1u        /* must be set (or another key of its group) */
 #define KF_INLINE_SECRET 2u   /* a secret written in the config file itself */
 #define KF_LIST 4u            /* may be repeated: each line appends to a list */
+#define KF_PRIVATE 8u         /* a file holding a private key: no access for group or others */
 
 struct parse;
 struct key_def;
@@ -74,6 +75,9 @@ static int parse_hook(struct parse *, const struct key_def *, void *, const char
 static int parse_quorum(struct parse *, const struct key_def *, void *, const char *);
 static int parse_key_file(struct parse *, const struct key_def *, void *, const char *);
 static int parse_key_list(struct parse *, const struct key_def *, void *, const char *);
+static int parse_ssl_mode(struct parse *, const struct key_def *, void *, const char *);
+static int parse_file(struct parse *, const struct key_def *, void *, const char *);
+static int parse_remote_path(struct parse *, const struct key_def *, void *, const char *);
 
 #define G(field) offsetof(cfg_config, field), sizeof(((cfg_config *)0)->field)
 #define C(field) offsetof(cfg_cluster, field), sizeof(((cfg_cluster *)0)->field)
@@ -125,6 +129,17 @@ static const struct key_def keys[] = {
     { SEC_CLUSTER, "pre_switchover", parse_hook, C(hooks[CFG_HOOK_PRE_SWITCHOVER]), 0, 0, 0, KF_LIST, NULL },
     { SEC_CLUSTER, "post_switchover", parse_hook, C(hooks[CFG_HOOK_POST_SWITCHOVER]), 0, 0, 0, KF_LIST, NULL },
     { SEC_CLUSTER, "on_topology_change", parse_hook, C(hooks[CFG_HOOK_ON_TOPOLOGY_CHANGE]), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "ssl_mode", parse_ssl_mode, C(ssl_mode), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "ssl_ca", parse_file, C(ssl_ca), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "ssl_cert", parse_file, C(ssl_cert), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "ssl_key", parse_file, C(ssl_key), 0, 0, 0, KF_PRIVATE, NULL },
+    { SEC_CLUSTER, "server_public_key_file", parse_file, C(server_public_key_file), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "replication_ssl", parse_bool, C(replication_ssl), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "replication_ssl_ca", parse_remote_path, C(replication_ssl_ca), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "replication_ssl_cert", parse_remote_path, C(replication_ssl_cert), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "replication_ssl_key", parse_remote_path, C(replication_ssl_key), 0, 0, 0, 0, NULL },
+    { SEC_CLUSTER, "replication_ssl_verify_server_cert", parse_bool, C(replication_ssl_verify_server_cert), 0, 0,
+      0, 0, NULL },
 };
 
 const char *const cfg_hook_names[CFG_N_HOOKS] = {
@@ -567,6 +582,65 @@ static int parse_key_list(struct parse *p, const struct key_def *k, void *field,
     return 0;
 }
 
+static int parse_ssl_mode(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    conn_ssl_mode m;
+    if (conn_ssl_mode_parse(value, &m) < 0)
+        return bad_value(p, k, value, "one of disabled, preferred, required, verify_ca, verify_identity");
+    *(int *)field = (int)m;
+    return 0;
+}
+
+/*
+ * A file the controller reads when connecting (CA, certificate, key, RSA public key):
+ * checked now so that a connection never fails for it during a failover. It must be a
+ * readable regular file; a private key must not be accessible to group or others.
+ */
+static int parse_file(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char path[4096];
+    char **slot = field;
+    struct stat st;
+    int n, fd;
+
+    if (value[0] == '/')
+        n = snprintf(path, sizeof(path), "%s", value);
+    else
+        n = snprintf(path, sizeof(path), "%s%s%s", p->dir, p->dir[strlen(p->dir) - 1] == '/' ? "" : "/", value);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return fail(p, p->lineno, -EINVAL, "%s '%s': path too long", k->name, value);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return fail(p, p->lineno, -EINVAL, "%s '%s': cannot read: %s", k->name, path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(p, p->lineno, -EINVAL, "%s '%s': not a regular file", k->name, path);
+    }
+    close(fd);
+    if (st.st_size == 0)
+        return fail(p, p->lineno, -EINVAL, "%s '%s' is empty: give the PEM file", k->name, path);
+    if ((k->flags & KF_PRIVATE) && (st.st_mode & 077))
+        return fail(p, p->lineno, -EINVAL, "%s '%s' is accessible to other users (mode %04o): run chmod 600 %s",
+                    k->name, path, (unsigned)(st.st_mode & 07777), path);
+    if (!(*slot = strdup(path)))
+        return fail(p, p->lineno, -ENOMEM, "out of memory");
+    return 0;
+}
+
+/* A path on the database servers (replication TLS files): absolute, printable. */
+static int parse_remote_path(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char **slot = field;
+    if (value[0] != '/')
+        return bad_value(p, k, value, "an absolute path on the database servers");
+    for (const char *c = value; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return bad_value(p, k, value, "a path without control characters");
+    if (!(*slot = strdup(value)))
+        return fail(p, p->lineno, -ENOMEM, "out of memory");
+    return 0;
+}
+
 static int parse_double(struct parse *p, const struct key_def *k, void *field, const char *value)
 {
     char *end;
@@ -998,7 +1072,7 @@ static char *read_line(char *str, int num, void *stream)
 
 static void unknown_key(struct parse *p, const char *name)
 {
-    char known[512] = "", hint[160] = "";
+    char known[1024] = "", hint[160] = "";
     const struct key_def *best = NULL, *other;
     size_t best_d = 3;
 
@@ -1229,6 +1303,33 @@ static int finalize(struct parse *p)
         if (cl->sla_target <= 0 || cl->sla_target >= 100)
             return fail(p, p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "sla_target"))], -EINVAL,
                         "bad value for sla_target: expected a percentage above 0 and below 100, e.g. 99.95");
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "ssl_mode"))])
+            cl->ssl_mode = CONN_SSL_PREFERRED;
+        {
+            conn_params cp;
+            const char *problem;
+            int at = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "ssl_mode"))];
+            cfg_cluster_conn(cl, &cp);
+            if ((problem = conn_params_problem(&cp)))
+                return fail(p, at ? at : cl->line, -EINVAL, "[cluster.%s]: %s", cl->name, problem);
+        }
+        {
+            int rs = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_ssl"))];
+            bool opts = cl->replication_ssl_ca || cl->replication_ssl_cert || cl->replication_ssl_key ||
+                        p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_ssl_verify_server_cert"))];
+            if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_ssl_verify_server_cert"))])
+                cl->replication_ssl_verify_server_cert = -1;
+            if (!rs)
+                cl->replication_ssl = opts ? 1 : -1;
+            else if (!cl->replication_ssl && opts)
+                return fail(p, rs, -EINVAL,
+                            "[cluster.%s]: replication_ssl = no, but replication_ssl_* options are set: "
+                            "remove them or set replication_ssl = yes", cl->name);
+            if (!cl->replication_ssl_cert != !cl->replication_ssl_key)
+                return fail(p, rs ? rs : cl->line, -EINVAL,
+                            "[cluster.%s]: replication_ssl_cert and replication_ssl_key go together: give "
+                            "both or neither", cl->name);
+        }
         if (!cl->replication_user[0])
             memcpy(cl->replication_user, cl->user, sizeof(cl->user));
         if (!cl->replication_password) {
@@ -1369,6 +1470,13 @@ void cfg_free(cfg_config *c)
         free(cl->lag_query);
         free(cl->never_promote);
         free(cl->prefer);
+        free(cl->ssl_ca);
+        free(cl->ssl_cert);
+        free(cl->ssl_key);
+        free(cl->server_public_key_file);
+        free(cl->replication_ssl_ca);
+        free(cl->replication_ssl_cert);
+        free(cl->replication_ssl_key);
         for (size_t h = 0; h < CFG_N_HOOKS; h++) {
             for (size_t k = 0; k < cl->n_hooks[h]; k++)
                 free(cl->hooks[h][k]);
@@ -1380,6 +1488,26 @@ void cfg_free(cfg_config *c)
     explicit_bzero(c->control_secret_key, sizeof(c->control_secret_key));
     explicit_bzero(c->control_client_secret_key, sizeof(c->control_client_secret_key));
     memset(c, 0, sizeof(*c));
+}
+
+void cfg_cluster_conn(const cfg_cluster *cl, conn_params *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->ssl_mode = (conn_ssl_mode)cl->ssl_mode;
+    out->ssl_ca = cl->ssl_ca;
+    out->ssl_cert = cl->ssl_cert;
+    out->ssl_key = cl->ssl_key;
+    out->server_public_key_file = cl->server_public_key_file;
+}
+
+void cfg_cluster_repl_ssl(const cfg_cluster *cl, dialect_repl_ssl *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->ssl = cl->replication_ssl;
+    out->ca = cl->replication_ssl_ca;
+    out->cert = cl->replication_ssl_cert;
+    out->key = cl->replication_ssl_key;
+    out->verify_server_cert = cl->replication_ssl_verify_server_cert;
 }
 
 const cfg_cluster *cfg_find_cluster(const cfg_config *c, const char *name)

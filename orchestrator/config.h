@@ -50,6 +50,14 @@
  *   pre_failover = CMD                ; repeated to run several commands, in file order
  *   post_failover, post_failover_failed, pre_switchover, post_switchover,
  *   on_topology_change = CMD          ; (see hooks/README.md for the command syntax)
+ *   ssl_mode = preferred              ; disabled|preferred|required|verify_ca|verify_identity
+ *   ssl_ca = /etc/myorch/ca.pem       ; CA of the servers' certificates (verify_* modes)
+ *   ssl_cert = FILE, ssl_key = FILE   ; client certificate and key (key not accessible to others)
+ *   server_public_key_file = FILE     ; pinned RSA key for caching_sha2_password without TLS
+ *   replication_ssl = yes             ; MASTER_SSL / SOURCE_SSL of repointed replicas
+ *   replication_ssl_ca = PATH, replication_ssl_cert = PATH, replication_ssl_key = PATH
+ *                                     ; files on the database servers (not checked here)
+ *   replication_ssl_verify_server_cert = yes
  *
  * Rules and limits (each violation refuses the whole file with one message
  * "FILE:LINE: what is wrong ...: how to fix it"):
@@ -66,6 +74,11 @@
  *     users (no S_IROTH/S_IWOTH); trailing newlines (\n, \r\n) are stripped.
  *   - Inline secrets (password =, replication_password =) are refused when
  *     the config file itself is accessible to other users.
+ *   - ssl_ca, ssl_cert, ssl_key and server_public_key_file must be readable,
+ *     non-empty regular files; ssl_key must not be accessible to group or
+ *     others. The combination must pass conn_params_problem() (topology/conn.h):
+ *     verify_* needs ssl_ca, ssl_ca needs verify_*, cert and key go together,
+ *     a pinned key is refused with ssl_mode preferred/required.
  *   - The same seed may not appear twice, in one cluster or across clusters.
  *   - The config file must be a regular file of at most CFG_FILE_MAX bytes.
  *   - ipc:// endpoints need an absolute, normalised path of at most 107
@@ -84,6 +97,8 @@
 
 #include <stddef.h>
 
+#include "topology/conn.h"
+#include "topology/dialect.h"
 #include "topology/instance.h"
 
 #define CFG_LOG_ERROR 0
@@ -139,10 +154,22 @@ typedef struct {
     char **hooks[7]; size_t n_hooks[7];
     int hook_timeout_ms;           /* default 10000 */
     double read_pool_max_lag_s;    /* lag bound for on_topology_change / read pools (default 10) */
+    /* Connections to the servers (topology/conn.h). Paths are absolute, heap or NULL. */
+    int ssl_mode;                  /* conn_ssl_mode, default CONN_SSL_PREFERRED */
+    char *ssl_ca, *ssl_cert, *ssl_key, *server_public_key_file;
+    /* TLS of repointed replication channels (paths on the database servers). */
+    int replication_ssl;           /* -1 unset (the server keeps its value), 0, 1 */
+    char *replication_ssl_ca, *replication_ssl_cert, *replication_ssl_key;
+    int replication_ssl_verify_server_cert; /* -1 unset, 0, 1 */
 } cfg_cluster;
 
 /* cfg_cluster.failover_quorum. */
 enum { CFG_QUORUM_MAJORITY = 0, CFG_QUORUM_NONE = 1 };
+
+/* The cluster's connection settings, borrowing its strings (timeouts 0). */
+void cfg_cluster_conn(const cfg_cluster *cl, conn_params *out);
+/* The cluster's replication TLS clauses, borrowing its strings. */
+void cfg_cluster_repl_ssl(const cfg_cluster *cl, dialect_repl_ssl *out);
 
 /* Hook points, indexes into cfg_cluster.hooks. */
 enum {

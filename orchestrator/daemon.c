@@ -819,6 +819,12 @@ static int setup(daemon_t *d, char *err, size_t errlen)
         if ((rc = mon_add_cluster(d->mon, cc->name, cc->user, cc->password, cc->lag_query, cc->poll_interval_ms,
                                   &c, err, errlen)) < 0)
             return rc;
+        {
+            conn_params cp;
+            cfg_cluster_conn(cc, &cp);
+            if ((rc = mon_set_conn(c, &cp, err, errlen)) < 0)
+                return rc;
+        }
         ctx[0] = d;
         ctx[1] = c;
         rc = store_load_instances(d->st, cc->name, &c->model, restored, ctx, err, errlen);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "topology/conn.h"
 #include "topology/dialect.h"
 #include "topology/gtid.h"
 
@@ -121,7 +122,6 @@ static MYSQL *get_conn(worker *w, const topo_addr *a, int timeout_ms, char *err,
     MYSQL *m, *ret = NULL;
     int status;
     int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 2000);
-    unsigned int zero = 0;
     char as[TOPO_ADDR_MAX];
 
     for (size_t i = 0; i < w->n_conns; i++)
@@ -131,24 +131,28 @@ static MYSQL *get_conn(worker *w, const topo_addr *a, int timeout_ms, char *err,
         snprintf(err, errlen, "too many servers in one plan");
         return NULL;
     }
-    m = mysql_init(NULL);
-    if (!m) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    mysql_optionsv(m, MYSQL_OPT_NONBLOCK, 0);
-    mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &zero);
-    status = mysql_real_connect_start(&ret, m, a->host, w->creds.user, w->creds.password, NULL,
-                                      (unsigned)a->port, NULL, 0);
-    while (status)
-        status = mysql_real_connect_cont(&ret, m, wait_io(m, status, deadline));
-    if (!ret) {
-        if (mono_ms() >= deadline)
+    {
+        conn_params cp = w->creds.conn.p;
+        char why[1024];
+        cp.connect_timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
+        cp.read_timeout_ms = 0; /* every statement has its own deadline (wait_io) */
+        if (conn_open_start(&m, &ret, &status, &cp, a->host, NULL, (unsigned)a->port, w->creds.user,
+                            w->creds.password, 0, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "%s: %s", topo_addr_str(a, as, sizeof(as)), why);
+            return NULL;
+        }
+        while (status)
+            status = mysql_real_connect_cont(&ret, m, wait_io(m, status, deadline));
+        if (!ret && mono_ms() >= deadline) {
             snprintf(err, errlen, "%s: no connection within %d ms", topo_addr_str(a, as, sizeof(as)), timeout_ms);
-        else
-            snprintf(err, errlen, "%s: %s (error %u)", topo_addr_str(a, as, sizeof(as)), mysql_error(m), mysql_errno(m));
-        close_mysql(m);
-        return NULL;
+            close_mysql(m);
+            return NULL;
+        }
+        if (conn_open_finish(m, ret, &cp, a->host, NULL, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "%s: %s", topo_addr_str(a, as, sizeof(as)), why);
+            close_mysql(m);
+            return NULL;
+        }
     }
     w->conns[w->n_conns].addr = *a;
     w->conns[w->n_conns].m = m;
@@ -323,7 +327,7 @@ static int wait_applied(worker *w, const rec_server *t, const char *gtid, int64_
 
 static int change_source(worker *w, const rec_server *t, const rec_server *src, int64_t dl, char *msg, size_t len)
 {
-    char sql[2048];
+    char sql[2048], tls[1024];
     dialect_sql_stop_replica(t->flavor, t->major, t->minor, t->patch, false, sql, sizeof(sql));
     if (run_sql(w, &t->addr, sql, dl, NULL, msg, len) < 0)
         return -1;
@@ -331,6 +335,14 @@ static int change_source(worker *w, const rec_server *t, const rec_server *src, 
                                   w->creds.repl_user, w->creds.repl_password, 1, 1.0, sql, sizeof(sql), msg,
                                   len) < 0)
         return -1;
+    if (dialect_sql_source_ssl(t->flavor, t->major, t->minor, t->patch, &w->creds.repl_ssl, tls, sizeof(tls), msg,
+                               len) < 0)
+        return -1;
+    if (strlen(sql) + strlen(tls) >= sizeof(sql)) {
+        snprintf(msg, len, "change source: statement with its TLS clauses longer than %zu bytes", sizeof(sql));
+        return -1;
+    }
+    strcat(sql, tls);
     if (run_sql(w, &t->addr, sql, dl, NULL, msg, len) < 0) {
         /* Never echo the statement: it holds the replication password. */
         char *p = strstr(msg, "': ");
@@ -810,15 +822,25 @@ static void creds_free(rec_exec_creds *c)
         explicit_bzero(c->repl_password, strlen(c->repl_password));
         free(c->repl_password);
     }
+    conn_params_free(&c->conn);
+    free((char *)c->repl_ssl.ca);
+    free((char *)c->repl_ssl.cert);
+    free((char *)c->repl_ssl.key);
     memset(c, 0, sizeof(*c));
 }
 
 static int creds_copy(rec_exec_creds *dst, const rec_exec_creds *src)
 {
     *dst = *src;
+    memset(&dst->conn, 0, sizeof(dst->conn));
     dst->password = src->password ? strdup(src->password) : NULL;
     dst->repl_password = src->repl_password ? strdup(src->repl_password) : NULL;
-    if ((src->password && !dst->password) || (src->repl_password && !dst->repl_password)) {
+    dst->repl_ssl.ca = src->repl_ssl.ca ? strdup(src->repl_ssl.ca) : NULL;
+    dst->repl_ssl.cert = src->repl_ssl.cert ? strdup(src->repl_ssl.cert) : NULL;
+    dst->repl_ssl.key = src->repl_ssl.key ? strdup(src->repl_ssl.key) : NULL;
+    if ((src->password && !dst->password) || (src->repl_password && !dst->repl_password) ||
+        (src->repl_ssl.ca && !dst->repl_ssl.ca) || (src->repl_ssl.cert && !dst->repl_ssl.cert) ||
+        (src->repl_ssl.key && !dst->repl_ssl.key) || conn_params_copy(&dst->conn, &src->conn.p) < 0) {
         creds_free(dst);
         return -ENOMEM;
     }

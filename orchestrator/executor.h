@@ -4,7 +4,8 @@
  * daemon's loop through a pipe (so probing never stops during a recovery).
  *
  * Owns: the SQL connections a recovery uses (separate from the probe
- * connections), millisecond deadlines on every statement (Connector/C's
+ * connections, opened by topology/conn.h with the cluster's TLS and auth-plugin
+ * settings), millisecond deadlines on every statement (Connector/C's
  * non-blocking API driven by poll()), the abort rule (a failed step before the
  * point of no return aborts the plan and gives the replicas their IO threads
  * back; after it, failures are recorded and the plan continues), and the SQL
@@ -17,13 +18,18 @@
 #include <stdint.h>
 
 #include "orchestrator/plan.h"
+#include "topology/conn.h"
+#include "topology/dialect.h"
 
+/* The caller's copy borrows every string; the worker's copy (rec_exec_start) owns its own. */
 typedef struct {
     char user[128];
     char *password;
     char repl_user[128];
     char *repl_password;
     int connect_timeout_ms;
+    conn_params_owned conn;      /* TLS and auth plugins of the worker's connections (fill .p) */
+    dialect_repl_ssl repl_ssl;   /* TLS clauses of every CHANGE MASTER / REPLICATION SOURCE */
 } rec_exec_creds;
 
 typedef enum {

@@ -965,8 +965,11 @@ static int cmd_discover(int argc, char **argv)
                                          {"timeout-ms", required_argument, 0, 't'},
                                          {"connect-timeout-ms", required_argument, 0, 'T'},
                                          {"verbose", no_argument, 0, 'v'},
+                                         {"ssl-mode", required_argument, 0, 'M'},
+                                         {"ssl-ca", required_argument, 0, 'A'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
+    conn_params conn = {.ssl_mode = CONN_SSL_PREFERRED};
     topo_addr seeds[16];
     size_t n_seeds = 0;
     const char *user = NULL, *pwfile = NULL;
@@ -998,6 +1001,12 @@ static int cmd_discover(int argc, char **argv)
             if (parse_int_arg("discover", "--connect-timeout-ms", optarg, 10, 60000, &connect_timeout_ms) < 0)
                 return EXIT_USAGE;
             break;
+        case 'M':
+            if (conn_ssl_mode_parse(optarg, &conn.ssl_mode) < 0)
+                return bad_usage("discover", "--ssl-mode: expected disabled, preferred, required, verify_ca or "
+                                 "verify_identity");
+            break;
+        case 'A': conn.ssl_ca = optarg; break;
         case 'h':
             printf("usage: myorch discover --seed HOST:PORT [--seed ...] --user USER [--password-file FILE] [--json]\n\n"
                    "One-shot discovery without a controller: connect to the seeds, walk up to the\n"
@@ -1010,6 +1019,9 @@ static int cmd_discover(int argc, char **argv)
                    "      --timeout-ms N          give up discovering after N ms (default 10000)\n"
                    "      --connect-timeout-ms N  per-server connect timeout (default 2000)\n"
                    "  -v, --verbose               print every discovery event on stderr\n"
+                   "      --ssl-mode MODE         disabled, preferred (default), required, verify_ca,\n"
+                   "                              verify_identity: as the cluster key ssl_mode\n"
+                   "      --ssl-ca FILE           CA of the servers' certificates (verify_* modes)\n"
                    "      --json                  machine-readable output\n"
                    "Exit codes: 0 every discovered server answered, 1 some server is unreachable or\n"
                    "refused us (the message names it), 2 bad command line.\n");
@@ -1023,6 +1035,8 @@ static int cmd_discover(int argc, char **argv)
         return bad_usage("discover", "--seed HOST:PORT is required");
     if (!user)
         return bad_usage("discover", "--user is required");
+    if (conn_params_problem(&conn))
+        return bad_usage("discover", "%s (here: --ssl-mode, --ssl-ca)", conn_params_problem(&conn));
     if (pwfile) {
         if (cfg_read_secret_file(pwfile, &password, err, sizeof(err)) < 0) {
             fprintf(stderr, "myorch discover: --password-file %s\n", err);
@@ -1043,7 +1057,8 @@ static int cmd_discover(int argc, char **argv)
                           .on_event = discover_event,
                           .user = &dctx};
         if (mon_new(&mo, &mon, err, sizeof(err)) < 0 ||
-            mon_add_cluster(mon, "discovered", user, password, NULL, 60000, &cl, err, sizeof(err)) < 0) {
+            mon_add_cluster(mon, "discovered", user, password, NULL, 60000, &cl, err, sizeof(err)) < 0 ||
+            mon_set_conn(cl, &conn, err, sizeof(err)) < 0) {
             fprintf(stderr, "myorch discover: %s\n", err);
             rc = EXIT_OP_FAILED;
             goto out;

@@ -215,6 +215,7 @@ void mon_free(monitor *m)
             free(c->password);
         }
         free(c->lag_query);
+        conn_params_free(&c->conn);
         free(c);
     }
     free(m->clusters);
@@ -252,6 +253,18 @@ oom:
     return -ENOMEM;
 }
 
+int mon_set_conn(mon_cluster *c, const conn_params *p, char *err, size_t errlen)
+{
+    conn_params_owned o;
+    if (conn_params_copy(&o, p) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    conn_params_free(&c->conn);
+    c->conn = o;
+    return 0;
+}
+
 int mon_attach_instance(monitor *m, mon_cluster *c, topo_instance *in, char *err, size_t errlen)
 {
     mon_tag *tag;
@@ -266,7 +279,7 @@ int mon_attach_instance(monitor *m, mon_cluster *c, topo_instance *in, char *err
     }
     tag->c = c;
     tag->in = in;
-    rc = probe_add(m->probe, &in->addr, c->user, c->password, c->lag_query, c->interval_ms, tag, &t, err,
+    rc = probe_add(m->probe, &in->addr, c->user, c->password, &c->conn.p, c->lag_query, c->interval_ms, tag, &t, err,
                    errlen);
     if (rc < 0) {
         free(tag);

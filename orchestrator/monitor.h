@@ -29,6 +29,7 @@ typedef struct mon_cluster {
     char user[128];
     char *password;
     char *lag_query;
+    conn_params_owned conn;  /* TLS and auth-plugin settings of every probe connection */
     int interval_ms;
     bool first_round_done;
     bool dirty;              /* needs topo_cluster_derive() */
@@ -58,6 +59,9 @@ void mon_free(monitor *m);
 /* Add a cluster to monitor (credentials are copied). */
 int mon_add_cluster(monitor *m, const char *name, const char *user, const char *password,
                     const char *lag_query, int interval_ms, mon_cluster **out, char *err, size_t errlen);
+/* Set the cluster's connection settings (copied) for instances added from now on;
+ * call before adding instances. 0 or -ENOMEM. */
+int mon_set_conn(mon_cluster *c, const conn_params *p, char *err, size_t errlen);
 /* Start monitoring addr in c (no-op if known). */
 int mon_add_instance(monitor *m, mon_cluster *c, const topo_addr *addr, bool seed, topo_instance **out,
                      char *err, size_t errlen);

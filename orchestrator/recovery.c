@@ -258,6 +258,8 @@ static void creds_of(rec_cluster *rc, rec_exec_creds *c)
     snprintf(c->repl_user, sizeof(c->repl_user), "%s", rc->cfg->replication_user);
     c->repl_password = rc->cfg->replication_password;
     c->connect_timeout_ms = rc->env->connect_timeout_ms;
+    cfg_cluster_conn(rc->cfg, &c->conn.p);
+    cfg_cluster_repl_ssl(rc->cfg, &c->repl_ssl);
 }
 
 static void log_plan(const rec_plan *p)

@@ -17,10 +17,18 @@
 -- CREATE USER IF NOT EXISTS keeps grants an existing account already has: check
 -- SHOW GRANTS FOR 'myorch'@'...' afterwards and revoke anything not listed here.
 --
--- Authentication: 8.0/8.4 default to caching_sha2_password. Over a non-TLS connection the
--- client needs the server's RSA key: use TLS (recommended), or GET_SOURCE_PUBLIC_KEY=1 in
--- CHANGE REPLICATION SOURCE TO for `repl`, and MYSQL_OPT_GET_SERVER_PUBLIC_KEY (or TLS)
--- in the controller. mysql_native_password is disabled by default in 8.4.
+-- Authentication: 8.0/8.4 default to caching_sha2_password, which sends the password itself
+-- (in clear over TLS, else encrypted with the server's RSA key). The controller (topology/conn.c)
+-- never fetches that key from the server (it does not set MYSQL_OPT_GET_SERVER_PUBLIC_KEY) and
+-- allows caching_sha2_password / sha256_password only when the server is proven first:
+--   ssl_mode = verify_identity (with ssl_ca)                              recommended, or
+--   server_public_key_file = the server's public key (ssl_mode disabled or verify_ca).
+-- Otherwise only mysql_native_password and ed25519 are allowed: an account still on
+-- caching_sha2_password is refused with a message saying so (mysql_native_password is
+-- disabled by default in 8.4). For `repl`, CHANGE REPLICATION SOURCE TO carries
+-- GET_SOURCE_PUBLIC_KEY=1 (the replica fetches the source's key); set the cluster's
+-- replication_ssl* keys so that the channel uses TLS (SOURCE_SSL=1, SOURCE_SSL_CA=...,
+-- SOURCE_SSL_VERIFY_SERVER_CERT=1) and the key is not needed.
 --
 -- Needs no privilege at all (nothing granted for them):
 --   SELECT @@server_id, @@read_only, @@super_read_only, @@gtid_executed, @@gtid_purged,

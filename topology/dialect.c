@@ -1356,6 +1356,63 @@ out:
 }
 
 /*
+ * dialect_sql_source_ssl — see dialect.h.
+ */
+static bool no_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+int dialect_sql_source_ssl(topo_flavor f, int major, int minor, int patch, const dialect_repl_ssl *ssl,
+                           char *buf, size_t len, char *err, size_t errlen)
+{
+    outbuf o = {.buf = buf, .len = len};
+    const char *pfx;
+    const char *paths[3][2] = {{"CA", NULL}, {"CERT", NULL}, {"KEY", NULL}};
+
+    if (!buf || len == 0) {
+        set_err(err, errlen, "replication TLS: no output buffer");
+        return -ENOSPC;
+    }
+    buf[0] = '\0';
+    if (!flavor_known(f)) {
+        set_err(err, errlen, "replication TLS: unknown flavor");
+        return -EINVAL;
+    }
+    if (!ssl)
+        return 0;
+    paths[0][1] = ssl->ca;
+    paths[1][1] = ssl->cert;
+    paths[2][1] = ssl->key;
+    pfx = f == TOPO_FLAVOR_MYSQL && ver_ge(major, minor, patch, 8, 0, 23) ? "SOURCE" : "MASTER";
+    if (ssl->ssl >= 0)
+        ob_printf(&o, ", %s_SSL=%d", pfx, ssl->ssl ? 1 : 0);
+    for (int i = 0; i < 3; i++) {
+        if (!paths[i][1])
+            continue;
+        if (!*paths[i][1] || !no_control(paths[i][1])) {
+            buf[0] = '\0';
+            set_err(err, errlen, "replication TLS: the %s path is empty or contains a control character",
+                    paths[i][0]);
+            return -EINVAL;
+        }
+        ob_printf(&o, ", %s_SSL_%s=", pfx, paths[i][0]);
+        ob_quoted(&o, paths[i][1]);
+    }
+    if (ssl->verify_server_cert >= 0)
+        ob_printf(&o, ", %s_SSL_VERIFY_SERVER_CERT=%d", pfx, ssl->verify_server_cert ? 1 : 0);
+    if (o.overflow) {
+        buf[0] = '\0';
+        set_err(err, errlen, "replication TLS: clauses longer than the %zu-byte buffer", len);
+        return -ENOSPC;
+    }
+    return 0;
+}
+
+/*
  * dialect_sql_set_read_only — see dialect.h.
  */
 int dialect_sql_set_read_only(topo_flavor f, int major, int minor, int patch, bool on, char *buf,

@@ -230,6 +230,33 @@ int dialect_sql_change_source(topo_flavor f, int major, int minor, int patch, co
                               char *err, size_t errlen);
 
 /*
+ * TLS options of a replication channel (issue 11 item 2). Paths are files on
+ * the replica server, not on the controller. ssl / verify_server_cert: -1 =
+ * leave the server's value, 0 / 1 = set it. NULL strings are left out.
+ */
+typedef struct {
+    int ssl;
+    const char *ca, *cert, *key;
+    int verify_server_cert;
+} dialect_repl_ssl;
+
+/*
+ * The TLS clauses to append to dialect_sql_change_source()'s statement (each
+ * starts with ", "; "" when nothing is set), in the same syntax:
+ *   MariaDB (KB "CHANGE MASTER TO", TLS options):
+ *     , MASTER_SSL=1, MASTER_SSL_CA='f', MASTER_SSL_CERT='f', MASTER_SSL_KEY='f',
+ *       MASTER_SSL_VERIFY_SERVER_CERT=1
+ *   MySQL 8.0.23+ and 8.4 (Reference Manual, "CHANGE REPLICATION SOURCE TO Statement"):
+ *     , SOURCE_SSL=1, SOURCE_SSL_CA='f', SOURCE_SSL_CERT='f', SOURCE_SSL_KEY='f',
+ *       SOURCE_SSL_VERIFY_SERVER_CERT=1
+ *   MySQL < 8.0.23 (8.0 Reference Manual, "CHANGE MASTER TO Statement"): the MASTER_ form.
+ * Paths are quoted like passwords and must not contain control characters.
+ * Returns 0, -EINVAL (bad flavor or path) or -ENOSPC, with err set.
+ */
+int dialect_sql_source_ssl(topo_flavor f, int major, int minor, int patch, const dialect_repl_ssl *ssl,
+                           char *buf, size_t len, char *err, size_t errlen);
+
+/*
  * Fence or unfence writes.
  *   MariaDB: SET GLOBAL read_only=1 / SET GLOBAL read_only=0. (10.11+: users
  *            with READ ONLY ADMIN may still write; SUPER no longer implies it.)

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "topology/conn.h"
 #include "topology/dialect.h"
 
 enum target_state {
@@ -49,6 +50,7 @@ struct probe_target {
     char user[128];
     char *password;
     char *lag_query;
+    conn_params_owned conn; /* TLS, auth plugins: see topology/conn.h */
     int interval_ms;
     void *tag;
 
@@ -339,12 +341,32 @@ static void fail_mysql(probe_target *t, const char *what)
 
 static void step(probe_target *t, int events);
 
+static void connected(probe_target *t, int64_t now);
+
+/* The connect finished (ret = the library's result): check it and go on, or fail. */
+static void connect_done(probe_target *t, MYSQL *ret, int64_t now)
+{
+    char why[1024];
+    unsigned code = 0;
+    if (!ret && t->timed_out) {
+        fail_mysql(t, "connect");
+        return;
+    }
+    if (!ret && mysql_errno(t->m) == 0) {
+        fail(t, 2013, "connect: timed out after %d ms", t->budget_ms);
+        return;
+    }
+    if (conn_open_finish(t->m, ret, &t->conn.p, t->addr.host, &code, why, sizeof(why)) < 0) {
+        fail(t, code, "connect: %s", why);
+        return;
+    }
+    connected(t, now);
+}
+
 static void start_connect(probe_target *t, int64_t now)
 {
     MYSQL *ret = NULL;
     int status;
-    unsigned int zero = 0;
-    my_bool off = 0;
 
     if (!t->ip[0]) {
         /* Resolve lazily if the first lookup failed. */
@@ -361,37 +383,29 @@ static void start_connect(probe_target *t, int64_t now)
             inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, t->ip, sizeof(t->ip));
         freeaddrinfo(ai);
     }
-    t->m = mysql_init(NULL);
-    if (!t->m) {
-        t->state = TS_CONNECTING;
-        fail(t, 2008, "out of memory creating a connection");
-        return;
-    }
-    mysql_optionsv(t->m, MYSQL_OPT_NONBLOCK, 0);
-    mysql_optionsv(t->m, MYSQL_OPT_LOCAL_INFILE, &zero);
-    mysql_optionsv(t->m, MYSQL_OPT_RECONNECT, &off);
     {
-        /* Whole seconds, as a backstop only: the loop enforces ms deadlines. */
-        unsigned int ct = (unsigned)(t->eng->opt.connect_timeout_ms + 999) / 1000;
-        unsigned int rt = (unsigned)(t->eng->opt.read_timeout_ms + 999) / 1000;
-        mysql_optionsv(t->m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
-        mysql_optionsv(t->m, MYSQL_OPT_READ_TIMEOUT, &rt);
-        mysql_optionsv(t->m, MYSQL_OPT_WRITE_TIMEOUT, &rt);
+        char why[256];
+        conn_params cp = t->conn.p;
+        int rc;
+        cp.connect_timeout_ms = t->eng->opt.connect_timeout_ms;
+        cp.read_timeout_ms = t->eng->opt.read_timeout_ms;
+        t->state = TS_CONNECTING;
+        rc = conn_open_start(&t->m, &ret, &status, &cp, t->addr.host, t->ip, (unsigned)t->addr.port, t->user,
+                             t->password ? t->password : "", CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS,
+                             why, sizeof(why));
+        if (rc < 0) {
+            fail(t, 2008, "connect: %s", why);
+            return;
+        }
     }
-    t->state = TS_CONNECTING;
     t->op_started_ms = now;
     t->budget_ms = op_budget(t, t->eng->opt.connect_timeout_ms, t->ok_connect_ms);
     t->deadline_ms = now + t->budget_ms;
     arm(t, t->deadline_ms);
-    status = mysql_real_connect_start(&ret, t->m, t->ip, t->user, t->password ? t->password : "",
-                                      NULL, (unsigned)t->addr.port, NULL,
-                                      CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS);
     if (status)
         wait_on(t, status);
-    else if (!ret)
-        fail_mysql(t, "connect");
     else
-        step(t, -1);
+        connect_done(t, ret, now);
 }
 
 static void start_probe(probe_target *t, int64_t now)
@@ -549,15 +563,7 @@ static void step(probe_target *t, int events)
                 ret = t->m; /* completed synchronously and succeeded */
             }
             events = -1;
-            if (!ret) {
-                if (mysql_errno(t->m) == 0) {
-                    fail(t, 2013, "connect: timed out after %d ms", t->budget_ms);
-                } else {
-                    fail_mysql(t, "connect");
-                }
-                return;
-            }
-            connected(t, now);
+            connect_done(t, ret, now);
             return;
         }
         case TS_QUERY: {
@@ -725,6 +731,7 @@ static void target_free(probe_target *t)
         free(t->password);
     }
     free(t->lag_query);
+    conn_params_free(&t->conn);
     free(t);
 }
 
@@ -813,8 +820,8 @@ void probe_engine_run(probe_engine *e, int64_t now_ms)
 }
 
 int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const char *password,
-              const char *lag_query, int interval_ms, void *tag, probe_target **out, char *err,
-              size_t errlen)
+              const conn_params *conn, const char *lag_query, int interval_ms, void *tag, probe_target **out,
+              char *err, size_t errlen)
 {
     probe_target *t = calloc(1, sizeof(*t));
     unsigned char buf[sizeof(struct in6_addr)];
@@ -829,6 +836,8 @@ int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const ch
     if (password && !(t->password = strdup(password)))
         goto oom;
     if (lag_query && *lag_query && !(t->lag_query = strdup(lag_query)))
+        goto oom;
+    if (conn_params_copy(&t->conn, conn) < 0)
         goto oom;
     if (inet_pton(AF_INET, addr->host, buf) == 1 || inet_pton(AF_INET6, addr->host, buf) == 1) {
         memcpy(t->ip, addr->host, strnlen(addr->host, sizeof(t->ip) - 1));

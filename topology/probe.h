@@ -3,7 +3,7 @@
  * probe timer, driven by one non-blocking loop (MariaDB Connector/C's
  * _start/_cont API over an epoll set).
  *
- * Owns: one held connection per probed server, the per-server probe
+ * Owns: one held connection per probed server (opened by topology/conn.h), the per-server probe
  * schedule, the millisecond timeouts (the library does not enforce them in
  * non-blocking mode), and the instant "connection dropped" signal of an idle
  * held connection. It does not interpret results: each completed probe (or
@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 
+#include "topology/conn.h"
 #include "topology/instance.h"
 
 typedef struct probe_engine probe_engine;
@@ -64,11 +65,13 @@ const probe_stats *probe_engine_stats(const probe_engine *e);
 /*
  * Start probing addr every interval_ms with these credentials; lag_query may be
  * NULL. The host is resolved here (numeric hosts need no lookup). The password
- * is copied and wiped on removal. tag is the owner's pointer, see probe_tag().
+ * is copied and wiped on removal. conn (TLS and auth-plugin settings, NULL =
+ * defaults) is copied; its timeouts are replaced by the engine's. Connections
+ * are opened by topology/conn.h. tag is the owner's pointer, see probe_tag().
  */
 int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const char *password,
-              const char *lag_query, int interval_ms, void *tag, probe_target **out, char *err,
-              size_t errlen);
+              const conn_params *conn, const char *lag_query, int interval_ms, void *tag, probe_target **out,
+              char *err, size_t errlen);
 /* Stop probing and release the target (deferred if inside a callback). */
 void probe_remove(probe_target *t);
 /* Probe as soon as possible (reconnect at once if down). */

@@ -158,7 +158,8 @@ class ClusterTest(unittest.TestCase):
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix='myorch-fo-')
-        self.lab = start_lab(os.path.join(self.tmp, 'lab'), servers=self.SERVERS, semi_sync=self.SEMI_SYNC)
+        self.lab = start_lab(os.path.join(self.tmp, 'lab'), servers=self.SERVERS, semi_sync=self.SEMI_SYNC,
+                             **self.lab_options())
         self.prepare()
         self.config = os.path.join(self.tmp, 'myorch.ini')
         with open(self.config, 'w') as f:
@@ -170,7 +171,7 @@ connect_timeout_ms = 800
 log_level = debug
 
 [cluster.lab]
-seeds = {self.lab.addr(2)}
+seeds = {self.seeds()}
 user = myorch
 password_file = {self.lab.myorch_password_file}
 replication_user = repl
@@ -196,6 +197,14 @@ replication_password_file = {self.lab.repl_password_file}
 
     def prepare(self):
         """Called after the lab is up, before the controller starts (subclasses start proxies here)."""
+
+    def lab_options(self):
+        """Extra keyword arguments of Lab.up() (e.g. tls=...); self.tmp exists already."""
+        return {}
+
+    def seeds(self):
+        """The seeds line of the [cluster.lab] section."""
+        return self.lab.addr(2)
 
     def extra_cluster(self):
         """Extra lines for the [cluster.lab] section."""

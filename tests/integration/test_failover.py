@@ -87,6 +87,27 @@ class Failover(FailoverBase):
         wait_for(lambda: self.status()['recovery']['analysis'] == 'ok', what='back to ok')
 
 
+class FailoverLocalhostSeed(FailoverBase):
+    """Seeds named `localhost:PORT` (issue 12 item 7): every connection the controller
+    opens, the recovery's included, goes over TCP to the port; Connector/C would otherwise
+    read `localhost` as its default Unix socket and the failover would abort."""
+
+    def seeds(self):
+        return 'localhost:%d, localhost:%d' % (self.lab.port(2), self.lab.port(3))
+
+    def test_failover_with_localhost_seeds(self):
+        self.insert(1, 1, 20)
+        wait_for(lambda: all(self.count(i) == 20 for i in (2, 3)), what='rows replicated')
+        self.lab.kill(1, 'KILL')
+        p = self.wait_healthy()
+        self.assertIn(p, (2, 3))
+        r = self.wait_recovery_done()
+        self.assertEqual(r['state'], 'done', r)
+        self.assertNotIn('socket', json.dumps(self.recovery(r['id'])))
+        self.insert(p, 100, 5)
+        wait_for(lambda: self.count(5 - p) == 25, what='write on the new primary replicated')
+
+
 class FailoverHang(FailoverBase):
 
     def test_sigstop_primary(self):

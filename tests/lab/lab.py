@@ -191,6 +191,18 @@ def _parse_xml_output(out):
     return results
 
 
+def _tls_state(tls):
+    if not tls:
+        return None
+    out = {}
+    for k in ('ca', 'cert', 'key'):
+        if not tls.get(k) or not os.path.isfile(tls[k]):
+            raise LabError('tls: %s file missing: %r' % (k, tls.get(k)))
+        out[k] = os.path.abspath(tls[k])
+    out['require_secure_transport'] = bool(tls.get('require_secure_transport', True))
+    return out
+
+
 def _sql_str(s):
     return "'" + str(s).replace('\\', '\\\\').replace("'", "\\'") + "'"
 
@@ -396,6 +408,11 @@ class Lab:
              '--character-set-server=utf8mb4', '--collation-server=utf8mb4_general_ci',
              ] + INNODB_FILE_OPTS
         a.append('--read-only=%s' % ('OFF' if s['role'] == 'primary' else 'ON'))
+        tls = self.state.get('tls')
+        if tls:
+            a += ['--ssl-ca=' + tls['ca'], '--ssl-cert=' + tls['cert'], '--ssl-key=' + tls['key']]
+            if tls.get('require_secure_transport', True):
+                a.append('--require-secure-transport=ON')
         if self.state.get('semi_sync'):
             a.append('--rpl-semi-sync-slave-enabled=ON')
             if s['role'] == 'primary' and s.get('semi_sync_master_ready'):
@@ -504,9 +521,14 @@ class Lab:
             self._wait_ready(i, deadline)
 
     # ------------------------------------------------ public API
-    def up(self, servers=3, topology='star', semi_sync=False):
+    def up(self, servers=3, topology='star', semi_sync=False, tls=None):
         """Create and start `servers` servers: 1 is the primary; star: all others
-        replicate from 1; chain: N replicates from N-1. Returns self."""
+        replicate from 1; chain: N replicates from N-1. Returns self.
+
+        tls: None, or {'ca': FILE, 'cert': FILE, 'key': FILE[, 'require_secure_transport': True]}:
+        every server gets these --ssl-* options (and require_secure_transport=ON unless
+        False), replication uses MASTER_SSL with the CA, and sql() for users other than
+        root connects with TLS verified against the CA."""
         if topology not in ('star', 'chain'):
             raise LabError('topology must be star or chain')
         servers = int(servers)
@@ -524,6 +546,7 @@ class Lab:
         self.state = {
             'dir': self.dir, 'base_port': self.base_port, 'topology': topology,
             'semi_sync': bool(semi_sync), 'servers': {},
+            'tls': _tls_state(tls),
             'myorch_password': secrets.token_hex(12),
             'repl_password': secrets.token_hex(12),
             'app_password': secrets.token_hex(12),
@@ -710,6 +733,8 @@ class Lab:
                 os.close(fd)
             cmd = [client, '--defaults-file=' + tmpf, '--protocol=TCP',
                    '-h127.0.0.1', '-P%d' % s['port']]
+            if self.state.get('tls'):
+                cmd += ['--ssl', '--ssl-ca=' + self.state['tls']['ca']]
         cmd += ['--batch', '--xml', '--connect-timeout=5']
         try:
             r = subprocess.run(cmd, input=stmt, capture_output=True, text=True,
@@ -822,8 +847,8 @@ class Lab:
             stmts.append('SET GLOBAL gtid_slave_pos=@@gtid_binlog_pos')
         stmts.append("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
                      "MASTER_USER='repl', MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos, "
-                     "MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1"
-                     % (src['port'], _sql_str(self.state['repl_password'])))
+                     "MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1%s"
+                     % (src['port'], _sql_str(self.state['repl_password']), self._master_ssl()))
         stmts.append('START SLAVE')
         self.sql(i, ';\n'.join(stmts) + ';')
         s['role'] = 'replica'
@@ -831,6 +856,12 @@ class Lab:
         self._save()
         if wait:
             self.wait_replicating(i, timeout=timeout or self.start_timeout)
+
+    def _master_ssl(self):
+        tls = self.state.get('tls')
+        if not tls:
+            return ''
+        return ", MASTER_SSL=1, MASTER_SSL_CA=%s" % _sql_str(tls['ca'])
 
     def set_role(self, i, role, source=None):
         """Record a role change made outside the lab (e.g. by the controller)."""

@@ -223,6 +223,35 @@ static void check_defaults(const cfg_config *c, const char *dir)
     assert_int_equal(e->hook_timeout_ms, 10000);
     for (int h = 0; h < CFG_N_HOOKS; h++)
         assert_int_equal(e->n_hooks[h], 0);
+    assert_int_equal(e->ssl_mode, CONN_SSL_PREFERRED);
+    assert_null(e->ssl_ca);
+    assert_null(e->server_public_key_file);
+    assert_int_equal(e->replication_ssl, -1);
+    assert_int_equal(e->replication_ssl_verify_server_cert, -1);
+}
+
+static void check_tls(const cfg_config *c, const char *dir)
+{
+    const cfg_cluster *e = &c->clusters[0];
+    char want[4200];
+    assert_int_equal(e->ssl_mode, CONN_SSL_VERIFY_IDENTITY);
+    snprintf(want, sizeof(want), "%s/ca.pem", dir);
+    assert_string_equal(e->ssl_ca, want);
+    snprintf(want, sizeof(want), "%s/client.key", dir);
+    assert_string_equal(e->ssl_key, want);
+    assert_int_equal(e->replication_ssl, 1); /* implied by the other replication_ssl_* keys */
+    assert_string_equal(e->replication_ssl_ca, "/etc/mysql/ca.pem");
+    assert_int_equal(e->replication_ssl_verify_server_cert, 1);
+}
+
+static void check_pinned_key(const cfg_config *c, const char *dir)
+{
+    const cfg_cluster *e = &c->clusters[0];
+    char want[4200];
+    assert_int_equal(e->ssl_mode, CONN_SSL_DISABLED);
+    snprintf(want, sizeof(want), "%s/server.pub", dir);
+    assert_string_equal(e->server_public_key_file, want);
+    assert_int_equal(e->replication_ssl, 0);
 }
 
 static void check_failover_keys(const cfg_config *c, const char *dir)
@@ -628,7 +657,9 @@ static const struct cfg_case cases[] = {
                "apply_timeout_ms, "
                "never_promote, prefer, switchover_max_lag_s, switchover_max_trx_s, sla_target, "
                "hook_timeout_ms, read_pool_max_lag_s, on_failure_detected, pre_failover, post_failover, "
-               "post_failover_failed, pre_switchover, post_switchover, on_topology_change)",
+               "post_failover_failed, pre_switchover, post_switchover, on_topology_change, ssl_mode, "
+               "ssl_ca, ssl_cert, ssl_key, server_public_key_file, replication_ssl, replication_ssl_ca, "
+               "replication_ssl_cert, replication_ssl_key, replication_ssl_verify_server_cert)",
                "did you mean 'user'?" } },
     { .title = "key names are case-sensitive",
       .ini = "[cluster.east]\nSeeds = db1\n", .rc = -EINVAL,
@@ -832,6 +863,48 @@ static const struct cfg_case cases[] = {
       .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword_file = /nonexistent/x.pass\n",
       .rc = -EINVAL,
       .err = { "myorch.ini:4: password_file '/nonexistent/x.pass': cannot read: No such file or directory" } },
+    { .title = "TLS keys",
+      .ini = EAST "ssl_mode = verify_identity\nssl_ca = ca.pem\nssl_cert = client.pem\nssl_key = client.key\n"
+             "replication_ssl_ca = /etc/mysql/ca.pem\nreplication_ssl_verify_server_cert = yes\n",
+      .files = { PASS_EAST, { "ca.pem", "PEM\n", 0644, false }, { "client.pem", "PEM\n", 0644, false },
+                 { "client.key", "KEY\n", 0600, false } },
+      .check = check_tls },
+    { .title = "pinned server key without TLS",
+      .ini = EAST "ssl_mode = disabled\nserver_public_key_file = server.pub\nreplication_ssl = no\n",
+      .files = { PASS_EAST, { "server.pub", "PEM\n", 0644, false } }, .check = check_pinned_key },
+    { .title = "ssl_mode unknown",
+      .ini = EAST "ssl_mode = verify\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: bad value 'verify' for ssl_mode: expected one of disabled, preferred, required, "
+               "verify_ca, verify_identity" } },
+    { .title = "ssl_ca missing",
+      .ini = EAST "ssl_mode = verify_ca\nssl_ca = nope.pem\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:6: ssl_ca '@DIR@/nope.pem': cannot read: No such file or directory" } },
+    { .title = "ssl_key readable by the group",
+      .ini = EAST "ssl_mode = required\nssl_cert = c.pem\nssl_key = c.key\n",
+      .files = { PASS_EAST, { "c.pem", "PEM\n", 0644, false }, { "c.key", "KEY\n", 0640, false } },
+      .rc = -EINVAL,
+      .err = { "myorch.ini:7: ssl_key '@DIR@/c.key' is accessible to other users (mode 0640): run chmod 600 "
+               "@DIR@/c.key" } },
+    { .title = "verify_identity without ssl_ca",
+      .ini = EAST "ssl_mode = verify_identity\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: [cluster.east]: ssl_mode verify_ca and verify_identity need ssl_ca" } },
+    { .title = "ssl_ca without a verifying mode",
+      .ini = EAST "ssl_ca = ca.pem\n", .files = { PASS_EAST, { "ca.pem", "PEM\n", 0644, false } },
+      .rc = -EINVAL,
+      .err = { "myorch.ini:1: [cluster.east]: ssl_ca is only used to verify servers: set ssl_mode = verify_ca "
+               "or verify_identity" } },
+    { .title = "pinned key with unverified TLS",
+      .ini = EAST "ssl_mode = required\nserver_public_key_file = k.pub\n",
+      .files = { PASS_EAST, { "k.pub", "PEM\n", 0644, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: [cluster.east]: server_public_key_file is not used over TLS" } },
+    { .title = "replication_ssl = no with replication_ssl_ca",
+      .ini = EAST "replication_ssl = no\nreplication_ssl_ca = /etc/ca.pem\n", .files = { PASS_EAST },
+      .rc = -EINVAL,
+      .err = { "myorch.ini:5: [cluster.east]: replication_ssl = no, but replication_ssl_* options are set" } },
+    { .title = "replication_ssl_ca relative",
+      .ini = EAST "replication_ssl_ca = ca.pem\n", .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: bad value 'ca.pem' for replication_ssl_ca: expected an absolute path on the "
+               "database servers" } },
     { .title = "password_file is a directory",
       .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword_file = secrets\n",
       .files = { { "secrets", NULL, 0700, true } }, .rc = -EINVAL,

@@ -1973,6 +1973,73 @@ static void test_full_batch_mariadb(void **state)
 
 /* ======================================================================== */
 
+/*
+ * TLS clauses of a repointed channel (issue 11 item 2), appended to the change-source
+ * statement. MariaDB: KB "CHANGE MASTER TO", options MASTER_SSL, MASTER_SSL_CA,
+ * MASTER_SSL_CERT, MASTER_SSL_KEY, MASTER_SSL_VERIFY_SERVER_CERT. MySQL 8.0.23+ and 8.4:
+ * Reference Manual "CHANGE REPLICATION SOURCE TO Statement", SOURCE_SSL, SOURCE_SSL_CA,
+ * SOURCE_SSL_CERT, SOURCE_SSL_KEY, SOURCE_SSL_VERIFY_SERVER_CERT. MySQL 8.0 before 8.0.23:
+ * "CHANGE MASTER TO Statement", the MASTER_SSL* names.
+ */
+static void test_sql_source_ssl(void **state)
+{
+    (void)state;
+    char buf[1024], err[256], full[3072];
+    dialect_repl_ssl all = {.ssl = 1, .ca = "/etc/mysql/ca.pem", .cert = "/etc/mysql/r.pem",
+                            .key = "/etc/mysql/r'k.pem", .verify_server_cert = 1};
+    dialect_repl_ssl none = {.ssl = -1, .verify_server_cert = -1};
+    dialect_repl_ssl off = {.ssl = 0, .verify_server_cert = -1};
+    static const struct {
+        topo_flavor f;
+        int ma, mi, pa;
+        const char *want;
+    } cases[] = {
+        {TOPO_FLAVOR_MARIADB, 10, 6, 16, ", MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/ca.pem', "
+         "MASTER_SSL_CERT='/etc/mysql/r.pem', MASTER_SSL_KEY='/etc/mysql/r''k.pem', MASTER_SSL_VERIFY_SERVER_CERT=1"},
+        {TOPO_FLAVOR_MARIADB, 11, 4, 2, ", MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/ca.pem', "
+         "MASTER_SSL_CERT='/etc/mysql/r.pem', MASTER_SSL_KEY='/etc/mysql/r''k.pem', MASTER_SSL_VERIFY_SERVER_CERT=1"},
+        {TOPO_FLAVOR_MYSQL, 8, 0, 22, ", MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/ca.pem', "
+         "MASTER_SSL_CERT='/etc/mysql/r.pem', MASTER_SSL_KEY='/etc/mysql/r''k.pem', MASTER_SSL_VERIFY_SERVER_CERT=1"},
+        {TOPO_FLAVOR_MYSQL, 8, 0, 36, ", SOURCE_SSL=1, SOURCE_SSL_CA='/etc/mysql/ca.pem', "
+         "SOURCE_SSL_CERT='/etc/mysql/r.pem', SOURCE_SSL_KEY='/etc/mysql/r''k.pem', SOURCE_SSL_VERIFY_SERVER_CERT=1"},
+        {TOPO_FLAVOR_MYSQL, 8, 4, 3, ", SOURCE_SSL=1, SOURCE_SSL_CA='/etc/mysql/ca.pem', "
+         "SOURCE_SSL_CERT='/etc/mysql/r.pem', SOURCE_SSL_KEY='/etc/mysql/r''k.pem', SOURCE_SSL_VERIFY_SERVER_CERT=1"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(dialect_sql_source_ssl(cases[i].f, cases[i].ma, cases[i].mi, cases[i].pa, &all, buf,
+                                                sizeof(buf), err, sizeof(err)), 0);
+        assert_string_equal(buf, cases[i].want);
+    }
+    /* Appended to the statement it belongs to (MySQL 8.4 form). */
+    assert_int_equal(dialect_sql_change_source(TOPO_FLAVOR_MYSQL, 8, 4, 0, "db-1", 3306, "r", "p", 1, 1.0, full,
+                                               sizeof(full), err, sizeof(err)), 0);
+    assert_int_equal(dialect_sql_source_ssl(TOPO_FLAVOR_MYSQL, 8, 4, 0, &(dialect_repl_ssl){.ssl = 1,
+                     .ca = "/ca.pem", .verify_server_cert = -1}, buf, sizeof(buf), err, sizeof(err)), 0);
+    strcat(full, buf);
+    assert_string_equal(full, "CHANGE REPLICATION SOURCE TO SOURCE_HOST='db-1', SOURCE_PORT=3306, SOURCE_USER='r', "
+                        "SOURCE_PASSWORD='p', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, "
+                        "SOURCE_HEARTBEAT_PERIOD=1.000, GET_SOURCE_PUBLIC_KEY=1, SOURCE_SSL=1, SOURCE_SSL_CA='/ca.pem'");
+    /* Nothing set: nothing appended (the server keeps its values); explicit off. */
+    assert_int_equal(dialect_sql_source_ssl(TOPO_FLAVOR_MARIADB, 10, 11, 6, &none, buf, sizeof(buf), err,
+                                            sizeof(err)), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(dialect_sql_source_ssl(TOPO_FLAVOR_MARIADB, 10, 11, 6, NULL, buf, sizeof(buf), err,
+                                            sizeof(err)), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(dialect_sql_source_ssl(TOPO_FLAVOR_MARIADB, 10, 11, 6, &off, buf, sizeof(buf), err,
+                                            sizeof(err)), 0);
+    assert_string_equal(buf, ", MASTER_SSL=0");
+    /* Errors: unknown flavor, control character in a path, too small a buffer. */
+    assert_int_equal(dialect_sql_source_ssl(TOPO_FLAVOR_UNKNOWN, 10, 11, 6, &all, buf, sizeof(buf), err,
+                                            sizeof(err)), -EINVAL);
+    assert_int_equal(dialect_sql_source_ssl(TOPO_FLAVOR_MARIADB, 10, 11, 6, &(dialect_repl_ssl){.ssl = 1,
+                     .ca = "/a\nb", .verify_server_cert = -1}, buf, sizeof(buf), err, sizeof(err)), -EINVAL);
+    assert_string_equal(buf, "");
+    assert_int_equal(dialect_sql_source_ssl(TOPO_FLAVOR_MARIADB, 10, 11, 6, &all, buf, 20, err, sizeof(err)),
+                     -ENOSPC);
+    assert_string_equal(buf, "");
+}
+
 static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_detect),
     cmocka_unit_test(test_probe_batch),
@@ -1998,6 +2065,7 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_sql_change_source_errors),
     cmocka_unit_test(test_sql_small_buffers),
     cmocka_unit_test(test_sql_wait_gtid),
+    cmocka_unit_test(test_sql_source_ssl),
     cmocka_unit_test(test_full_batch_mariadb),
 };
 
