@@ -338,6 +338,38 @@ fail:
     return -ENOMEM;
 }
 
+int rec_plan_intermediate(const topo_cluster *c, int dead, int new_source, const int *movable, size_t n,
+                          const rec_plan_opts *o, rec_plan *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (dead < 0 || (size_t)dead >= c->n || new_source < 0 || (size_t)new_source >= c->n || !n) {
+        snprintf(err, errlen, "no replica to move");
+        return -EINVAL;
+    }
+    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
+    snprintf(out->kind, sizeof(out->kind), "intermediate");
+    server_of(c->v[dead], &out->old_primary);
+    server_of(c->v[new_source], &out->new_primary);
+    snprintf(out->reason, sizeof(out->reason), "the source of the dead intermediate primary");
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            if (movable[i] < 0 || (size_t)movable[i] >= c->n) {
+                snprintf(err, errlen, "unknown server");
+                rec_plan_free(out);
+                return -EINVAL;
+            }
+            if (!add_step_from(out, pass ? REC_STEP_VERIFY : REC_STEP_REPOINT, c->v[movable[i]], c->v[new_source],
+                               o->verify_timeout_ms, false))
+                goto fail;
+        }
+    }
+    return 0;
+fail:
+    snprintf(err, errlen, "out of memory building the plan");
+    rec_plan_free(out);
+    return -ENOMEM;
+}
+
 int rec_plan_add_hook(rec_plan *p, size_t pos, const char *hook, bool veto, int timeout_ms)
 {
     rec_step *v = realloc(p->v, (p->n + 1) * sizeof(*v));

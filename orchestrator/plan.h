@@ -110,6 +110,14 @@ int rec_plan_switchover(const topo_cluster *c, int old_primary, const rec_rankin
 /* Relocate: replica → below new_source (repoint + verify). */
 int rec_plan_relocate(const topo_cluster *c, int replica, int new_source, const rec_plan_opts *o, rec_plan *out,
                       char *err, size_t errlen);
+/*
+ * A dead intermediate primary (orchestrator/intermediate.h): each of the replicas
+ * movable[0..n) goes below new_source (repoint), then each is verified. Kind
+ * "intermediate"; old_primary = the dead server, new_primary = new_source; nothing
+ * is promoted and the primary is not touched.
+ */
+int rec_plan_intermediate(const topo_cluster *c, int dead, int new_source, const int *movable, size_t n,
+                          const rec_plan_opts *o, rec_plan *out, char *err, size_t errlen);
 /* Insert a hook step at position pos (0 = first, n = last). */
 int rec_plan_add_hook(rec_plan *p, size_t pos, const char *hook, bool veto, int timeout_ms);
 

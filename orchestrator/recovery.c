@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "orchestrator/candidate.h"
+#include "orchestrator/intermediate.h"
 #include "hooks/runner.h"
 #include "orchestrator/log.h"
 #include "topology/gtid.h"
@@ -457,7 +458,8 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
     plan_json = rec_plan_to_json(&rc->plan);
     plan_txt = json_dumps(plan_json, JSON_COMPACT);
     r = (store_recovery){.cluster = mc->model.name, .kind = rc->plan.kind, .trigger = trigger,
-                         .analysis = rec_analysis_name(rc->last.code), .evidence = rc->last.evidence,
+                         .analysis = rc->launch_analysis ? rc->launch_analysis : rec_analysis_name(rc->last.code),
+                         .evidence = rc->launch_evidence ? rc->launch_evidence : rc->last.evidence,
                          .old_primary = old, .new_primary = neu,
                          .primary_lost_ms = failover ? rc->primary_lost_ms : 0,
                          .detected_ms = failover ? rc->detected_ms : 0, .started_ms = now, .plan_json = plan_txt,
@@ -477,7 +479,7 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
          "%s #%lld (%s): %s → %s%s%s", rc->plan.kind, (long long)rc->recovery_id, trigger, old, neu,
          failover ? "; " : "", failover ? rec_analysis_name(rc->last.code) : "");
     log_plan(&rc->plan);
-    if (strcmp(rc->plan.kind, "relocate") != 0)
+    if (strcmp(rc->plan.kind, "relocate") != 0 && strcmp(rc->plan.kind, "intermediate") != 0)
         emit(rc, LOGL_INFO, "candidate-selected", find(rc, &rc->plan.new_primary.addr),
              json_pack("{s:I, s:s?}", "recovery_id", (json_int_t)rc->recovery_id, "excluded", rc->plan.excluded),
              "%s chosen: %s", neu, rc->plan.reason);
@@ -680,6 +682,60 @@ static void maybe_recover(rec_cluster *rc, int64_t now)
     }
 }
 
+/*
+ * A dead intermediate primary (intermediate.h): report it once per incident
+ * ("intermediate-dead", and "replica-lost" for replicas with no safe place) and,
+ * unless auto_failover = no or a maintenance window holds it, move its replicas
+ * below its source as an audited recovery of kind "intermediate" (no hooks of a
+ * primary failover: the primary does not change; on_topology_change follows).
+ */
+static void intermediate_tick(rec_cluster *rc, int64_t now)
+{
+    imd_analysis ia;
+    rec_plan_opts po = plan_opts(rc, 0);
+    char err[512], da[TOPO_ADDR_MAX];
+    const topo_instance *dead;
+
+    if (imd_analyze(&rc->mc->model, &ia, err, sizeof(err)) < 0)
+        return;
+    if (ia.code != IMD_DEAD) {
+        if (ia.code == IMD_NONE) {
+            rc->imd_reported[0] = '\0';
+            rc->imd_handled = false;
+        }
+        goto out;
+    }
+    dead = rc->mc->model.v[ia.dead];
+    topo_addr_str(&dead->addr, da, sizeof(da));
+    if (strcmp(rc->imd_reported, da) != 0) {
+        snprintf(rc->imd_reported, sizeof(rc->imd_reported), "%s", da);
+        rc->imd_handled = false;
+        emit(rc, LOGL_ERROR, "intermediate-dead", dead,
+             json_pack("{s:I, s:s?}", "movable", (json_int_t)ia.n_movable, "lost", ia.lost), "%s", ia.evidence);
+        if (ia.lost)
+            emit(rc, LOGL_ERROR, "replica-lost", NULL, json_pack("{s:s, s:s}", "intermediate", da, "why", ia.lost),
+                 "replicas of the dead intermediate primary %s left where they are: %s", da, ia.lost);
+    }
+    if (rc->imd_handled || !ia.n_movable || ia.new_source < 0 || rc->exec || !rc->cfg->auto_failover ||
+        rec_cluster_in_maintenance(rc, NULL) || rec_cluster_in_maintenance(rc, &dead->addr))
+        goto out;
+    rc->imd_handled = true;
+    if (rec_plan_intermediate(&rc->mc->model, ia.dead, ia.new_source, ia.movable, ia.n_movable, &po, &rc->plan, err,
+                              sizeof(err)) < 0) {
+        emit(rc, LOGL_ERROR, "recovery-failed", dead, NULL, "cannot plan moving the replicas of %s: %s", da, err);
+        goto out;
+    }
+    rc->launch_analysis = "dead-intermediate-primary";
+    rc->launch_evidence = ia.evidence;
+    if (launch(rc, "auto", now, err, sizeof(err)) < 0) {
+        emit(rc, LOGL_ERROR, "recovery-failed", dead, NULL, "cannot start moving the replicas of %s: %s", da, err);
+        rc->imd_handled = false; /* tried again next turn */
+    }
+    rc->launch_analysis = rc->launch_evidence = NULL;
+out:
+    imd_analysis_free(&ia);
+}
+
 void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
 {
     mon_cluster *mc = rc->mc;
@@ -742,6 +798,8 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
             rc->retry_at_ms = 0;
         }
     }
+    if (!rc->exec && mc->first_round_done && a.primary >= 0 && mc->model.v[a.primary]->reachable)
+        intermediate_tick(rc, now);
     if (!rc->exec && !rc->job && now_mono >= rc->job_next_ms && mc->first_round_done) {
         /* After-care of demoted primaries and replicas left behind. */
         topo_instance *np = mc->model.primary >= 0 ? mc->model.v[mc->model.primary] : NULL;
@@ -879,7 +937,9 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
     char *lost = NULL, err[256], old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];
     const char *state = m->ok ? (rc->hooks_failed ? "done-hooks-failed" : "done") : "failed";
     topo_instance *oldp = find(rc, &rc->plan.old_primary.addr);
-    bool failover = !strcmp(rc->kind, "failover"), relocate = !strcmp(rc->kind, "relocate");
+    /* relocate and intermediate move replicas below new_primary: nothing is promoted. */
+    bool failover = !strcmp(rc->kind, "failover"),
+         relocate = !strcmp(rc->kind, "relocate") || !strcmp(rc->kind, "intermediate");
     int64_t dur;
     json_t *detail;
 

@@ -75,6 +75,10 @@ typedef struct rec_cluster {
     unsigned launch_failures;     /* failed attempts to launch the failover for this failure */
     int64_t retry_at_ms;          /* wall: next attempt after a launch failure */
     char launch_error[640];
+    /* A dead intermediate primary (intermediate.h): reported once per incident, moved once. */
+    char imd_reported[TOPO_ADDR_MAX];
+    bool imd_handled;
+    const char *launch_analysis, *launch_evidence; /* audit text for the next launch(), NULL: rc->last */
     bool fast;                    /* replicas probed at the fast interval */
     int64_t fast_until_ms;        /* monotonic */
     int64_t blocked_until_ms;     /* wall: no automatic recovery before */

@@ -165,7 +165,7 @@ class Ctx:
 
     # ------------------------------------------------------------ setup
     def setup(self, servers=3, cluster_extra='', global_extra=None, semi_sync=True, before_daemon=None,
-              daemon_env=None):
+              daemon_env=None, topology='star'):
         self.net = F.Net()
         self.net.setup()
         for i in range(1, servers + 1):
@@ -175,7 +175,7 @@ class Ctx:
         self.lab = F.NsLab(os.path.join(self.dir, 'lab'), self.net, slave_net_timeout=SLAVE_NET_TIMEOUT,
                             semi_sync_wait_point=SEMI_SYNC_WAIT_POINT)
         t = time.monotonic()
-        self.lab.up(servers=servers, semi_sync=semi_sync)
+        self.lab.up(servers=servers, semi_sync=semi_sync, topology=topology)
         self.log('lab up in %.1fs', time.monotonic() - t)
         if before_daemon:
             before_daemon()

@@ -747,6 +747,36 @@ def s19_zone_split_majority(ctx):
     _local_writers_lost(ctx, stale, new)
 
 
+# ---------------------------------------------------------------- 20
+def s20_intermediate_killed(ctx):
+    """A chain db1 -> db2 -> db3 under write load; db2 (the intermediate primary, db1's only
+    semi-sync replica) is killed: db1's commits wait for an acknowledgement until the
+    controller moves db3 below db1 (db3 lost db2 itself), then go on. No failover, no row lost."""
+    ctx.setup(topology='chain')
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('kill -9 db2 (intermediate primary)')
+    ctx.kill(2, 'KILL')
+
+    def moved():
+        st = ctx.lab.slave_status(3, timeout=5)
+        return st and st['Master_Host'] == ctx.lab.ip(1) and st['Slave_IO_Running'] == 'Yes' \
+            and st['Slave_SQL_Running'] == 'Yes'
+    wait_for(moved, timeout=30, interval=0.05, what='db3 replicating from db1')
+    ctx.metrics['failover_ms'] = now_ms() - t
+    rec = ctx.wait_recovery(1, timeout=30)
+    if (rec['kind'], rec['state']) != ('intermediate', 'done'):
+        raise AssertionError('recovery %s %s, want intermediate done: %s' % (rec['kind'], rec['state'],
+                                                                             rec.get('error')))
+    if ctx.ro(1) != '0':
+        raise AssertionError('the primary was touched')
+    ctx.assert_events(['intermediate-dead', 'recovery-done'], t)
+    before = ctx.max_seq(1)
+    wait_for(lambda: ctx.max_seq(1) > before + 20, timeout=20, what='writes go on after the move')
+    time.sleep(1)
+    ctx.finish(1)
+
+
 SCENARIOS = [
     (1, 'primary-killed', s01_primary_killed),
     (2, 'primary-sigstop', s02_primary_stopped),
@@ -767,4 +797,5 @@ SCENARIOS = [
     (17, 'orch-killed-after-failover', s17_controller_killed_after_failover),
     (18, 'zone-split-minority', s18_zone_split_minority),
     (19, 'zone-split-majority', s19_zone_split_majority),
+    (20, 'intermediate-killed', s20_intermediate_killed),
 ]

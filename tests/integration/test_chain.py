@@ -43,5 +43,45 @@ class DiscoveryChain(harness.LabTestCase):
         self.assertEqual(inst[self.lab.addr(3)]['parent'], self.lab.addr(2))
 
 
+class DeadIntermediate(harness.LabTestCase):
+    """Issue 12 item 6: primary -> A -> B; A dies; B (which lost A itself) moves below the
+    primary by GTID, as an audited recovery of kind intermediate; the primary is untouched."""
+    SERVERS = 3
+    TOPOLOGY = 'chain'
+
+    def test_replica_of_dead_intermediate_moves_below_its_source(self):
+        d = self.start_daemon()
+        try:
+            wait_for(lambda: d.topology()['reachable'] == 3, what='chain discovered')
+            self.lab.sql(1, 'CREATE TABLE IF NOT EXISTS lab.imd (n INT PRIMARY KEY)')
+            self.lab.sql(1, 'INSERT INTO lab.imd VALUES (1), (2)')
+            pos = self.lab.sql_value(1, 'SELECT @@gtid_binlog_pos')
+            self.assertEqual(self.lab.sql_value(3, "SELECT MASTER_GTID_WAIT('%s', 20)" % pos), '0')
+            self.lab.kill(2, 'KILL')
+
+            def moved():
+                st = self.lab.slave_status(3)
+                return st and int(st['Master_Port']) == self.lab.port(1) and st['Slave_IO_Running'] == 'Yes' \
+                    and st['Slave_SQL_Running'] == 'Yes'
+            wait_for(moved, timeout=30, what='server 3 replicating from server 1')
+            recs = json.loads(myorch('recoveries', '-c', self.lab.config_path, '--json', check=True).stdout)['recoveries']
+            wait_for(lambda: json.loads(myorch('recoveries', '-c', self.lab.config_path, '--json',
+                                               check=True).stdout)['recoveries'][0]['state'] != 'running',
+                     what='recovery finished')
+            recs = json.loads(myorch('recoveries', '-c', self.lab.config_path, '--json', check=True).stdout)['recoveries']
+            self.assertEqual(len(recs), 1, recs)
+            r = recs[0]
+            self.assertEqual((r['kind'], r['state'], r['analysis']), ('intermediate', 'done', 'dead-intermediate-primary'))
+            self.assertEqual((r['old_primary'], r['new_primary']), (self.lab.addr(2), self.lab.addr(1)))
+            self.assertIn('intermediate-dead', d.log_text())
+            self.assertEqual(self.lab.sql_value(1, 'SELECT @@read_only'), '0', 'the primary is untouched')
+            self.lab.sql(1, 'INSERT INTO lab.imd VALUES (3)')
+            pos = self.lab.sql_value(1, 'SELECT @@gtid_binlog_pos')
+            self.assertEqual(self.lab.sql_value(3, "SELECT MASTER_GTID_WAIT('%s', 20)" % pos), '0')
+            self.assertEqual(self.lab.sql_value(3, 'SELECT COUNT(*) FROM lab.imd'), '3')
+        finally:
+            self.stop_daemon(d)
+
+
 if __name__ == '__main__':
     harness.main()

@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "orchestrator/analysis.h"
+#include "orchestrator/intermediate.h"
+#include "orchestrator/plan.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -62,6 +64,7 @@ typedef struct {
     bool ro, sro, fenced, noparent;
     bool ss_on, ss_status;    /* semi-sync source enabled / status ON */
     long long ss_clients;
+    const char *gtid;         /* MariaDB: gtid_binlog_pos and gtid_slave_pos (NULL: unset) */
 } srv;
 
 static const char *msg_of(unsigned code)
@@ -103,6 +106,8 @@ static topo_instance *add(topo_cluster *c, topo_flavor fl, size_t idx, const srv
     in->snap.semisync.source_clients = s->ss_on ? s->ss_clients : -1;
     in->snap.semisync.source_timeout_ms = s->ss_on ? 10000 : -1;
     in->fenced = s->fenced;
+    must_set(&in->snap.gtid_binlog_pos, s->gtid);
+    must_set(&in->snap.gtid_slave_pos, s->src ? s->gtid : NULL);
     if (s->src) {
         topo_replica_status *r = &in->snap.replica;
         r->present = true;
@@ -572,6 +577,108 @@ static void test_rec_is_direct_replica(void **state)
     topo_cluster_free(&c);
 }
 
+/* ---- dead intermediate primary (orchestrator/intermediate.h) ----------------------
+ * Chain P -> R2 -> {R3, R4}; R2 fails at t=100. */
+typedef struct {
+    const char *name;
+    srv s[6];
+    imd_code code;
+    int dead, new_source;
+    int movable[4];
+    size_t n_movable;
+    const char *lost;         /* exact text, NULL none */
+    const char *evidence;
+} imd_case;
+
+static const imd_case imd_cases[] = {
+    {.name = "all up: nothing",
+     .s = {{P, .t = 150, .gtid = "0-1-10"}, {R2, P, .io = Y, .sql = Y, .t = 150, .gtid = "0-1-10"},
+           {R3, R2, .io = Y, .sql = Y, .t = 150, .gtid = "0-1-10"}},
+     .code = IMD_NONE, .dead = -1, .new_source = -1, .evidence = ""},
+    {.name = "a dead leaf replica is not an intermediate primary",
+     .s = {{P, .t = 150, .gtid = "0-1-10"}, {R2, P, .io = Y, .sql = Y, .t = 50, DOWN100, .gtid = "0-1-10"}},
+     .code = IMD_NONE, .dead = -1, .new_source = -1, .evidence = ""},
+    {.name = "dead intermediate: its replicas confirm and go below the primary",
+     .s = {{P, .t = 150, .gtid = "0-1-12"}, {R2, P, .io = Y, .sql = Y, .t = 50, DOWN100, .gtid = "0-1-10"},
+           {R3, R2, .io = C, .sql = Y, .io_errno = 2003, .t = 150, .gtid = "0-1-10"},
+           {R4, R2, .io = N, .sql = Y, .io_errno = 2013, .t = 150, .gtid = "0-1-9"}},
+     .code = IMD_DEAD, .dead = 1, .new_source = 0, .movable = {2, 3}, .n_movable = 2,
+     .evidence = "intermediate primary 127.0.0.1:2 dead: 2/2 of its replicas confirm; they go below its source "
+                 "127.0.0.1:1; 2 movable, none left behind"},
+    {.name = "one replica still replicates from it: only the controller lost it",
+     .s = {{P, .t = 150, .gtid = "0-1-12"}, {R2, P, .io = Y, .sql = Y, .t = 50, DOWN100, .gtid = "0-1-10"},
+           {R3, R2, .io = C, .sql = Y, .io_errno = 2003, .t = 150, .gtid = "0-1-10"},
+           {R4, R2, .io = Y, .sql = Y, .t = 150, .gtid = "0-1-10"}},
+     .code = IMD_SUSPECT, .dead = 1, .new_source = -1,
+     .evidence = "intermediate primary 127.0.0.1:2 unreachable; not confirmed: 1/2 of its replicas confirm, 1 still "
+                 "replicate from it, 0 probed before the failure"},
+    {.name = "a replica probed before the failure is no evidence yet",
+     .s = {{P, .t = 150, .gtid = "0-1-12"}, {R2, P, .io = Y, .sql = Y, .t = 50, DOWN100, .gtid = "0-1-10"},
+           {R3, R2, .io = Y, .sql = Y, .t = 90, .gtid = "0-1-10"}},
+     .code = IMD_SUSPECT, .dead = 1, .new_source = -1,
+     .evidence = "intermediate primary 127.0.0.1:2 unreachable; not confirmed: 0/1 of its replicas confirm, 0 still "
+                 "replicate from it, 1 probed before the failure"},
+    {.name = "a replica with transactions the new source lacks is reported, never moved",
+     .s = {{P, .t = 150, .gtid = "0-1-12"}, {R2, P, .io = Y, .sql = Y, .t = 50, DOWN100, .gtid = "0-1-10,5-2-3"},
+           {R3, R2, .io = C, .sql = Y, .io_errno = 2003, .t = 150, .gtid = "0-1-10,5-2-3"},
+           {R4, R2, .io = C, .sql = Y, .io_errno = 2003, .t = 150, .gtid = "0-1-11"}},
+     .code = IMD_DEAD, .dead = 1, .new_source = 0, .movable = {3}, .n_movable = 1,
+     .lost = "127.0.0.1:3: has transactions 127.0.0.1:1 lacks: 5-2-3\n",
+     .evidence = "intermediate primary 127.0.0.1:2 dead: 2/2 of its replicas confirm; they go below its source "
+                 "127.0.0.1:1; 1 movable, some cannot move (see lost)"},
+    {.name = "the primary is down: not this module's business",
+     .s = {{P, .t = 50, DOWN100, .gtid = "0-1-12"}, {R2, P, .io = C, .sql = Y, .t = 150, .gtid = "0-1-10"},
+           {R3, R2, .io = Y, .sql = Y, .t = 150, .gtid = "0-1-10"}},
+     .code = IMD_NONE, .dead = -1, .new_source = -1, .evidence = ""},
+    {.name = "a stopped replica (no error) is left as it is",
+     .s = {{P, .t = 150, .gtid = "0-1-12"}, {R2, P, .io = Y, .sql = Y, .t = 50, DOWN100, .gtid = "0-1-10"},
+           {R3, R2, .io = C, .sql = Y, .io_errno = 2003, .t = 150, .gtid = "0-1-10"},
+           {R4, R2, .io = N, .sql = Y, .t = 150, .gtid = "0-1-10"}},
+     .code = IMD_DEAD, .dead = 1, .new_source = 0, .movable = {2}, .n_movable = 1,
+     .lost = "127.0.0.1:4: not moved: its replication was stopped without an error (left as it is)\n",
+     .evidence = "intermediate primary 127.0.0.1:2 dead: 1/2 of its replicas confirm; they go below its source "
+                 "127.0.0.1:1; 1 movable, some cannot move (see lost)"},
+};
+
+static void test_intermediate(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < NELEM(imd_cases); k++) {
+        const imd_case *t = &imd_cases[k];
+        topo_cluster c;
+        imd_analysis a;
+        char err[128];
+        build(&c, TOPO_FLAVOR_MARIADB, t->s, NELEM(t->s));
+        assert_int_equal(imd_analyze(&c, &a, err, sizeof(err)), 0);
+        CHECK(a.code == t->code, "[%s] code %d, expected %d (%s)", t->name, a.code, t->code, a.evidence);
+        CHECK(a.dead == t->dead && a.new_source == t->new_source, "[%s] dead %d source %d", t->name, a.dead,
+              a.new_source);
+        CHECK(a.n_movable == t->n_movable, "[%s] %zu movable, expected %zu", t->name, a.n_movable, t->n_movable);
+        for (size_t i = 0; i < t->n_movable; i++)
+            CHECK(a.movable[i] == t->movable[i], "[%s] movable[%zu] = %d", t->name, i, a.movable[i]);
+        CHECK((!a.lost && !t->lost) || (a.lost && t->lost && !strcmp(a.lost, t->lost)), "[%s] lost '%s'", t->name,
+              a.lost ? a.lost : "(none)");
+        CHECK(!strcmp(a.evidence, t->evidence), "[%s] evidence\n  got:      %s\n  expected: %s", t->name,
+              a.evidence, t->evidence);
+        if (a.code == IMD_DEAD && a.n_movable) {
+            rec_plan p;
+            rec_plan_opts o = {.verify_timeout_ms = 5000};
+            assert_int_equal(rec_plan_intermediate(&c, a.dead, a.new_source, a.movable, a.n_movable, &o, &p, err,
+                                                   sizeof(err)), 0);
+            assert_string_equal(p.kind, "intermediate");
+            assert_int_equal(p.n, 2 * a.n_movable);
+            for (size_t i = 0; i < p.n; i++) {
+                assert_int_equal(p.v[i].kind, i < a.n_movable ? REC_STEP_REPOINT : REC_STEP_VERIFY);
+                assert_true(topo_addr_eq(&p.v[i].source.addr, &c.v[a.new_source]->addr));
+                assert_true(topo_addr_eq(&p.v[i].target.addr, &c.v[a.movable[i % a.n_movable]]->addr));
+            }
+            rec_plan_free(&p);
+        }
+        imd_analysis_free(&a);
+        topo_cluster_free(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_null_inputs),
         cmocka_unit_test(test_evidence_truncated),
         cmocka_unit_test(test_rec_is_direct_replica),
+        cmocka_unit_test(test_intermediate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
