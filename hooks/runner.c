@@ -361,6 +361,12 @@ static int find_program(const char *argv0, const char *search_path, char *out, s
     return -ENOENT;
 }
 
+int hook_find_program(const char *argv0, char *out, size_t outlen, char *err, size_t errlen)
+{
+    const char *path = getenv("PATH");
+    return find_program(argv0, path && *path ? path : HOOK_DEFAULT_PATH, out, outlen, err, errlen);
+}
+
 /* ---- one child ------------------------------------------------------------------ */
 
 typedef struct {

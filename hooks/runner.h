@@ -114,6 +114,13 @@ void hook_runner_free(hook_runner *r);
  */
 int hook_split_command(const char *command, char ***argv, size_t *argc, char *err, size_t errlen);
 void hook_free_argv(char **argv);
+/*
+ * The program a hook command's argv[0] names, as it would be run now: itself when it
+ * holds a '/', else the first match in $PATH (the runner's default path without one).
+ * 0 with its path in out; -ENOENT, -EACCES, -ENOEXEC... with err naming the problem
+ * (missing, not executable, a #! interpreter that is missing). For config load.
+ */
+int hook_find_program(const char *argv0, char *out, size_t outlen, char *err, size_t errlen);
 
 /* ---- the event contract of the shipped hooks (hooks/README.md) ---------------- */
 

@@ -451,6 +451,18 @@ static void check_repl_default_pw(const cfg_config *c, const char *dir)
     assert_string_equal(c->clusters[0].replication_password, "s3cret");
 }
 
+static void check_lag_query_quoted(const cfg_config *c, const char *dir)
+{
+    (void)dir;
+    assert_string_equal(c->clusters[0].lag_query, "SELECT 'a;b' FROM `x;y`");
+}
+
+static void check_long_utf8_password(const cfg_config *c, const char *dir)
+{
+    (void)dir;
+    assert_int_equal(strlen(c->clusters[0].replication_password), 192);
+}
+
 static const struct cfg_case cases[] = {
     /* ---------------------------------------------------------- loads */
     { .title = "defaults", .ini = EAST, .files = { PASS_EAST }, .check = check_defaults },
@@ -464,6 +476,29 @@ static const struct cfg_case cases[] = {
       .err = { "sla_target" } },
     { .title = "bad auto_failover", .ini = EAST "auto_failover = maybe\n", .files = { PASS_EAST }, .rc = -EINVAL,
       .err = { "myorch.ini:5: bad value 'maybe' for auto_failover: expected yes or no" } },
+    { .title = "lag_query must be one SELECT", .ini = EAST "lag_query = UPDATE t SET a = 1\n", .files = { PASS_EAST },
+      .rc = -EINVAL, .err = { "myorch.ini:5: bad lag_query in [cluster.east]: it must be a single SELECT statement" } },
+    { .title = "lag_query with a second statement", .ini = EAST "lag_query = SELECT 1; DROP TABLE t\n",
+      .files = { PASS_EAST }, .rc = -EINVAL, .err = { "myorch.ini:5: bad lag_query in [cluster.east]: it holds a ';'" } },
+    { .title = "lag_query: a ';' inside quotes is fine", .ini = EAST "lag_query = SELECT 'a;b' FROM `x;y`\n",
+      .files = { PASS_EAST }, .check = check_lag_query_quoted },
+    { .title = "a hook program that does not exist", .ini = EAST "post_failover = /nonexistent/hook --x\n",
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: bad command for post_failover: /nonexistent/hook: not found", "install it" } },
+    { .title = "a hook program that is not executable", .ini = EAST "post_failover = /etc/hostname\n",
+      .files = { PASS_EAST }, .rc = -EINVAL, .err = { "myorch.ini:5: bad command for post_failover: /etc/hostname" } },
+    { .title = "a hook program not in PATH", .ini = EAST "post_failover = no-such-hook-program-xyz\n",
+      .files = { PASS_EAST }, .rc = -EINVAL, .err = { "no-such-hook-program-xyz: not found in PATH" } },
+    { .title = "a backslash in a user name", .ini = "[cluster.east]\nseeds = db1\nuser = my\\orch\npassword_file = east.pass\n",
+      .files = { PASS_EAST }, .rc = -EINVAL, .err = { "myorch.ini:3: bad value 'my\\orch' for user: expected a user "
+                                                   "name without control characters or backslashes" } },
+    { .title = "replication password longer than CHANGE MASTER accepts",
+      .ini = EAST "replication_password_file = long.pass\n",
+      .files = { PASS_EAST, { "long.pass", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", 0600, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: [cluster.east]: the replication password is 97 characters long; CHANGE MASTER accepts "
+               "at most 96" } },
+    { .title = "96 two-byte characters are 96 characters", .ini = EAST "replication_password_file = long.pass\n",
+      .files = { PASS_EAST, { "long.pass", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\n", 0600, false } }, .check = check_long_utf8_password },
     { .title = "bad failover_quorum", .ini = EAST "failover_quorum = 2\n", .files = { PASS_EAST }, .rc = -EINVAL,
       .err = { "myorch.ini:5: bad value '2' for failover_quorum: expected majority (the default: fail over only "
                "from the majority side) or none" } },
@@ -626,12 +661,12 @@ static const struct cfg_case cases[] = {
              "seeds = db1\n"
              "user = @X127@\n"
              "password_file = east.pass\n"
-             "lag_query = @X186@\n"
+             "lag_query = SELECT @X179@\n"
              "[cluster.b]\n"
              "seeds = db2\n"
              "user = myorch\n"
              "password_file = east.pass\n"
-             "lag_query = @X186@\r\n",
+             "lag_query = SELECT @X179@\r\n",
       .files = { PASS_EAST }, .check = check_limits },
     { .title = "inline secrets in a group-readable config (0640)",
       .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword = hunter2\n"
