@@ -444,6 +444,38 @@ static int step_repoint(worker *w, const rec_step *s, int64_t dl, char *msg, siz
     return 0;
 }
 
+/*
+ * After a rollback: wait (until dl) for t to replicate from src with both threads
+ * running; msg says the state it was left in either way. 0 replicating, -1 not.
+ */
+static int replication_state(worker *w, const rec_server *t, const rec_server *src, int64_t dl, char *msg,
+                             size_t len)
+{
+    char as[TOPO_ADDR_MAX];
+    for (;;) {
+        topo_snapshot snap;
+        int rc;
+        memset(&snap, 0, sizeof(snap));
+        rc = replica_status(w, t, dl, &snap, msg, len);
+        if (rc == 0 && snap.replica.present && topo_addr_eq(&snap.replica.source, &src->addr) &&
+            snap.replica.io_state == TOPO_THREAD_YES && snap.replica.sql_state == TOPO_THREAD_YES) {
+            snprintf(msg, len, "replicates from %s again (io=Yes sql=Yes)", topo_addr_str(&src->addr, as, sizeof(as)));
+            topo_snapshot_clear(&snap);
+            return 0;
+        }
+        if (mono_ms() + 50 >= dl) {
+            if (rc == 0)
+                snprintf(msg, len, "left pointing at %s with io=%s sql=%s",
+                         snap.replica.present ? topo_addr_str(&snap.replica.source, as, sizeof(as)) : "nothing",
+                         topo_thread_state_name(snap.replica.io_state), topo_thread_state_name(snap.replica.sql_state));
+            topo_snapshot_clear(&snap);
+            return -1;
+        }
+        topo_snapshot_clear(&snap);
+        usleep(50 * 1000);
+    }
+}
+
 static int step_verify(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
 {
     char as[TOPO_ADDR_MAX];
@@ -718,8 +750,8 @@ static void run_plan(worker *w)
             rc = step_check_source(w, s, dl, msg, sizeof(msg));
             break;
         }
-        if (rc != 0)
-            done_steps = i; /* a failed step took nothing to give back */
+        if (rc != 0 && !(s->kind == REC_STEP_REPOINT && s->has_prev))
+            done_steps = i; /* a failed step took nothing to give back (a repoint may have stopped the threads) */
         if (w->crash_after && strcmp(w->crash_after, rec_step_name(s->kind)) == 0)
             raise(SIGKILL);
         emit(w, REC_EXEC_STEP_END, (int)i, rc == 0, msg, gtid);
@@ -749,6 +781,12 @@ static void run_plan(worker *w)
                 rc = set_read_only(w, &st->target, false, dl, msg, sizeof(msg));
                 if (rc == 0)
                     snprintf(msg, sizeof(msg), "writable again (switchover rolled back)");
+            } else if (st->kind == REC_STEP_REPOINT && st->has_prev) {
+                /* A relocate that failed: the replica replicates from its previous source
+                 * again; say in what state the server was left (checked, bounded). */
+                rc = change_source(w, &st->target, &st->prev_source, dl, msg, sizeof(msg));
+                if (rc == 0)
+                    rc = replication_state(w, &st->target, &st->prev_source, dl, msg, sizeof(msg));
             } else if (st->kind == REC_STEP_DETACH && !strcmp(p->kind, "switchover")) {
                 rc = change_source(w, &st->target, &p->old_primary, dl, msg, sizeof(msg));
                 if (rc == 0)

@@ -327,6 +327,17 @@ int rec_plan_relocate(const topo_cluster *c, int replica, int new_source, const 
         goto fail;
     server_of(c->v[new_source], &s->source);
     s->timeout_ms = o->verify_timeout_ms;
+    /* What it replicates from now: given back if the move fails (before it is verified). */
+    {
+        const topo_instance *r = c->v[replica];
+        int prev = r->parent;
+        if (prev < 0 && r->have_snap && r->snap.replica.present)
+            prev = topo_cluster_find(c, &r->snap.replica.source);
+        if (prev >= 0 && (size_t)prev < c->n) {
+            server_of(c->v[prev], &s->prev_source);
+            s->has_prev = true;
+        }
+    }
     if (!(s = add_step(out, REC_STEP_VERIFY, c->v[replica])))
         goto fail;
     server_of(c->v[new_source], &s->source);

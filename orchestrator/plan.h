@@ -61,6 +61,8 @@ typedef struct {
     rec_step_kind kind;
     rec_server target;
     rec_server source;          /* repoint / catch-up / rejoin: the server to replicate from */
+    rec_server prev_source;     /* relocate's repoint: the source it had, given back if the move fails */
+    bool has_prev;
     char *gtid;                 /* wait-apply / catch-up: the position to reach (heap, may be NULL) */
     int timeout_ms;
     bool best_effort;           /* a failure is recorded but does not fail the recovery */

@@ -195,6 +195,24 @@ class Relocate(ClusterTest):
         self.assertEqual(p.returncode, 1)
         self.assertIn('127.0.0.1:1', p.stderr)
 
+    def test_failed_relocate_gives_the_replica_its_source_back(self):
+        # The new source refuses the replication user (dropped there, not replicated):
+        # the move cannot be verified, and the replica must replicate from its old source
+        # again (it was left with both threads stopped before).
+        self.lab.sql(3, "SET SESSION sql_log_bin=0; DROP USER 'repl'@'127.0.0.1'")
+        p = op(self.config, 'relocate', '--replica', self.lab.addr(2), '--below', self.lab.addr(3))
+        self.assertEqual(p.returncode, 1, p.stdout)
+        r = self.wait_recovery_done()
+        self.assertEqual((r['kind'], r['state']), ('relocate', 'failed'))
+        st = self.lab.sql(2, 'SHOW SLAVE STATUS', dicts=True)[0]
+        self.assertEqual((st['Master_Port'], st['Slave_IO_Running'], st['Slave_SQL_Running']),
+                         (str(self.lab.port(1)), 'Yes', 'Yes'), 'the replica replicates from its old source again')
+        full = self.recovery(r['id'])
+        back = [s for s in full['steps'] if s['idx'] == 0] if full['steps'] and 'idx' in full['steps'][0] else \
+            [s for s in full['steps'] if 'again' in (s.get('message') or '')]
+        self.assertTrue(any('replicates from %s again (io=Yes sql=Yes)' % self.lab.addr(1) in (s.get('message') or '')
+                            for s in back), full['steps'])
+
 
 class Maintenance(ClusterTest):
 
