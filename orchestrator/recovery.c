@@ -52,11 +52,27 @@ static topo_instance *find(rec_cluster *rc, const topo_addr *a)
     return i >= 0 ? rc->mc->model.v[i] : NULL;
 }
 
+/*
+ * A state-database write of the recovery record failed: log it with SQLite's message
+ * and keep it for 'myorch status' (the recovery goes on: the servers come first).
+ */
+static void audit_check(rec_cluster *rc, int r, const char *what)
+{
+    if (r >= 0)
+        return;
+    rc->audit_failures++;
+    snprintf(rc->audit_error, sizeof(rc->audit_error), "%s: %.400s", what,
+             rc->env->st ? store_errmsg(rc->env->st) : "no state database");
+    log_error("cluster %s: the state database did not record %s: %s", rc->mc->model.name, what, rc->audit_error);
+}
+
 static void persist(rec_cluster *rc, topo_instance *in)
 {
     /* The fence mark of a demoted primary must survive a controller crash. */
-    if (rc->env->st && store_save_instance(rc->env->st, rc->mc->model.name, in, wall_ms() / 1000) == 0)
-        store_sync(rc->env->st);
+    int r = rc->env->st ? store_save_instance(rc->env->st, rc->mc->model.name, in, wall_ms() / 1000) : 0;
+    if (r == 0 && rc->env->st)
+        r = store_sync(rc->env->st);
+    audit_check(rc, r, "a demoted primary's fence mark");
 }
 
 struct rec_hook_ctx;
@@ -174,7 +190,7 @@ static bool rollback_step(rec_cluster *rc, topo_instance *in, rec_step_kind *kin
         rc->mc->dirty = true;
         rc->mc->version++;
         if (rc->env->st)
-            store_recovery_promoted(rc->env->st, rc->rollback_id, wall_ms(), pos);
+            audit_check(rc, store_recovery_promoted(rc->env->st, rc->rollback_id, wall_ms(), pos), "the promotion of a recovery");
         rc->blocked_until_ms = wall_ms() + (int64_t)rc->cfg->failover_block_s * 1000;
         emit(rc, LOGL_WARN, "recovery-resumed", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->rollback_id),
              "%s was made writable before the controller stopped: finishing interrupted failover #%lld (the old "
@@ -291,7 +307,7 @@ static void record_refusal(rec_cluster *rc, const char *why, int64_t now)
     if (p)
         r.old_primary = topo_addr_str(&p->addr, old, sizeof(old));
     if (rc->env->st && store_recovery_begin(rc->env->st, &r, &id, err, sizeof(err)) == 0)
-        store_recovery_end(rc->env->st, id, "failed", now, NULL, why);
+        audit_check(rc, store_recovery_end(rc->env->st, id, "failed", now, NULL, why), "the end of a recovery");
     rc->blocked_until_ms = now + (int64_t)rc->cfg->failover_block_s * 1000;
 }
 
@@ -495,7 +511,7 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
     creds_of(rc, &creds);
     if (rec_exec_start(&rc->plan, &creds, rc->hook_ctx ? &rc->hook_iface : NULL, &rc->exec, err, errlen) < 0) {
         if (rc->env->st)
-            store_recovery_end(rc->env->st, rc->recovery_id, "failed", wall_ms(), NULL, err);
+            audit_check(rc, store_recovery_end(rc->env->st, rc->recovery_id, "failed", wall_ms(), NULL, err), "the end of a recovery");
         rec_plan_free(&rc->plan);
         return -EAGAIN;
     }
@@ -949,8 +965,8 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
         gtid_text_errant(kind_of(rc->plan.old_primary.flavor), rc->plan.old_primary_gtid,
                          rc->promoted_gtid ? rc->promoted_gtid : "", &lost, err, sizeof(err));
     if (rc->env->st)
-        store_recovery_end(rc->env->st, rc->recovery_id, state, m->at_ms, lost,
-                           m->ok ? NULL : (rc->last_error[0] ? rc->last_error : m->message));
+        audit_check(rc, store_recovery_end(rc->env->st, rc->recovery_id, state, m->at_ms, lost,
+                           m->ok ? NULL : (rc->last_error[0] ? rc->last_error : m->message)), "the end of a recovery");
     if (rc->promoted && oldp && !relocate) {
         /* Never a primary again; after-care unfences it once it replicates from the new one.
          * What the new primary had at promotion is what the old one is judged against. */
@@ -1010,8 +1026,8 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
         if (s && s->kind == REC_STEP_DEMOTE)
             rc->demote_started_ms = m->at_ms;
         if (rc->env->st && s)
-            store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, rec_step_name(s->kind), target, desc,
-                                m->at_ms, 0, NULL, NULL);
+            audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, rec_step_name(s->kind), target, desc,
+                                m->at_ms, 0, NULL, NULL), "a recovery step");
         log_debug("recovery #%lld step %d %s %s started", (long long)rc->recovery_id, m->step + 1,
                   s ? rec_step_name(s->kind) : "?", desc);
         break;
@@ -1019,8 +1035,8 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
         if (!s)
             break;
         if (rc->env->st)
-            store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, rec_step_name(s->kind), target, desc, 0,
-                                m->at_ms, m->ok ? "ok" : "failed", m->message);
+            audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, rec_step_name(s->kind), target, desc, 0,
+                                m->at_ms, m->ok ? "ok" : "failed", m->message), "a recovery step");
         if (m->ok) {
             switch (s->kind) {
             case REC_STEP_SET_WRITABLE:
@@ -1030,7 +1046,7 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
                 free(rc->promoted_gtid);
                 rc->promoted_gtid = strdup(m->gtid);
                 if (rc->env->st)
-                    store_recovery_promoted(rc->env->st, rc->recovery_id, m->at_ms, m->gtid);
+                    audit_check(rc, store_recovery_promoted(rc->env->st, rc->recovery_id, m->at_ms, m->gtid), "the promotion of a recovery");
                 emit(rc, LOGL_WARN, "replica-promoted", in,
                      json_pack("{s:I, s:s, s:I, s:I}", "recovery_id", (json_int_t)rc->recovery_id, "gtid", m->gtid,
                                "since_primary_lost_ms",
@@ -1081,8 +1097,8 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
         break;
     case REC_EXEC_ROLLBACK:
         if (rc->env->st)
-            store_recovery_step(rc->env->st, rc->recovery_id, 0, "rollback", NULL, NULL, m->at_ms, m->at_ms,
-                                m->ok ? "ok" : "failed", m->message);
+            audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, 0, "rollback", NULL, NULL, m->at_ms, m->at_ms,
+                                m->ok ? "ok" : "failed", m->message), "a recovery step");
         emit(rc, LOGL_WARN, "recovery-rollback", NULL, NULL, "%s", m->message);
         break;
     case REC_EXEC_DONE:
@@ -1160,13 +1176,14 @@ json_t *rec_cluster_status(const rec_cluster *rc)
     if (rc->launch_failures)
         launch = json_pack("{s:I, s:s, s:I}", "attempts", (json_int_t)rc->launch_failures, "error", rc->launch_error,
                            "retry_in_ms", (json_int_t)(rc->retry_at_ms > now ? rc->retry_at_ms - now : 0));
-    return json_pack("{s:s, s:s, s:b, s:I, s:o?, s:s?, s:b, s:o, s:s?, s:o?}", "analysis",
+    return json_pack("{s:s, s:s, s:b, s:I, s:o?, s:s?, s:b, s:o, s:s?, s:o?, s:s?}", "analysis",
                      rec_analysis_name(rc->last.code), "evidence", rc->last.evidence, "auto_failover",
                      rc->cfg->auto_failover != 0, "blocked_for_s",
                      (json_int_t)(rc->blocked_until_ms > now ? (rc->blocked_until_ms - now + 999) / 1000 : 0),
                      "running_recovery", rc->exec ? json_integer(rc->recovery_id) : NULL, "running_kind",
                      rc->exec ? rc->kind : NULL, "fast_probing", rc->fast, "maintenance", m, "held_by",
-                     hold_names[rc->hold], "launch_failed", launch);
+                     hold_names[rc->hold], "launch_failed", launch, "audit_error",
+                     rc->audit_failures ? rc->audit_error : NULL);
 }
 
 bool rec_cluster_in_maintenance(const rec_cluster *rc, const topo_addr *instance)
@@ -1234,7 +1251,7 @@ int rec_cluster_maintenance(rec_cluster *rc, bool begin, const char *instance, c
         w->started_ms = now;
         w->until_ms = duration_s > 0 ? now + duration_s * 1000 : 0;
         if (rc->env->st)
-            store_maintenance_begin(rc->env->st, rc->mc->model.name, canon, w->reason, now, w->until_ms);
+            audit_check(rc, store_maintenance_begin(rc->env->st, rc->mc->model.name, canon, w->reason, now, w->until_ms), "a maintenance window");
         emit(rc, LOGL_WARN, "maintenance-started", in, json_pack("{s:s, s:I}", "reason", w->reason, "duration_s",
                                                                  (json_int_t)duration_s),
              "maintenance of %s%s begins: %s%s; automatic recovery %s", canon[0] ? canon : "cluster ",
@@ -1247,7 +1264,7 @@ int rec_cluster_maintenance(rec_cluster *rc, bool begin, const char *instance, c
             continue;
         rc->maint[i] = rc->maint[--rc->n_maint];
         if (rc->env->st)
-            store_maintenance_end(rc->env->st, rc->mc->model.name, canon, now);
+            audit_check(rc, store_maintenance_end(rc->env->st, rc->mc->model.name, canon, now), "the end of a maintenance window");
         if (rc->maint_reported)
             rc->incident_handled = false; /* re-evaluate a failure seen during the window */
         rc->maint_reported = false;

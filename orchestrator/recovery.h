@@ -75,6 +75,8 @@ typedef struct rec_cluster {
     unsigned launch_failures;     /* failed attempts to launch the failover for this failure */
     int64_t retry_at_ms;          /* wall: next attempt after a launch failure */
     char launch_error[640];
+    unsigned audit_failures;      /* state-database writes of the recovery record that failed */
+    char audit_error[512];        /* the last one: what, and SQLite's message */
     /* A dead intermediate primary (intermediate.h): reported once per incident, moved once. */
     char imd_reported[TOPO_ADDR_MAX];
     bool imd_handled;
