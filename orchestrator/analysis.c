@@ -183,6 +183,25 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
             reach += c->v[i]->reachable;
         out->code = REC_A_NO_PRIMARY;
         ev_add(&e, "no primary among %zu servers (%zu reachable)", c->n, reach);
+        /* Started while the primary was down? Its replicas name it, but its other
+         * replicas cannot be discovered through it: say what is not known. */
+        for (size_t i = 0; i < c->n; i++) {
+            const topo_instance *r = c->v[i], *src;
+            char sa[TOPO_ADDR_MAX];
+            int k;
+            if (!r->reachable || !r->have_snap || !r->snap.replica.present)
+                continue;
+            k = topo_cluster_find(c, &r->snap.replica.source);
+            src = k >= 0 ? c->v[k] : NULL;
+            if (src && src->reachable)
+                continue;
+            ev_add(&e, "; replicas replicate from %s, which %s: it may be a dead primary, and replicas of it that "
+                       "are not in seeds cannot be discovered until it answers (add them to seeds; 'myorch failover "
+                       "--cluster %s --dry-run' shows what a failover would do)",
+                   topo_addr_str(&r->snap.replica.source, sa, sizeof(sa)),
+                   src ? "does not answer" : "is not known", c->name);
+            break;
+        }
         return;
     }
     out->primary = c->primary;

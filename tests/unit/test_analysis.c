@@ -158,6 +158,7 @@ typedef struct {
     topo_flavor flavor;       /* 0 = MariaDB */
     bool not_ready;
     bool quorum_off;          /* failover_quorum = none */
+    int nosnap;               /* 1 + index of a server never probed successfully (no snapshot), 0 none */
     size_t controllers, agreeing; /* 0: one controller (coordination = none) */
     srv s[8];
     rec_analysis_code code;
@@ -182,6 +183,15 @@ static const ana_case cases[] = {
      .s = {{P, .t = 50, .fenced = true}},
      .code = REC_A_NO_PRIMARY, .primary = -1,
      .evidence = "no primary among 1 servers (1 reachable)"},
+    {.name = "started while the primary was down: say what cannot be known",
+     .nosnap = 1,
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150, .ro = true},
+           {R3, P, .io = C, .sql = Y, .t = 150, .ro = true}},
+     .code = REC_A_NO_PRIMARY, .primary = -1,
+     .evidence = "no primary among 3 servers (2 reachable); replicas replicate from 127.0.0.1:1, which does not "
+                 "answer: it may be a dead primary, and replicas of it that are not in seeds cannot be discovered "
+                 "until it answers (add them to seeds; 'myorch failover --cluster t --dry-run' shows what a failover "
+                 "would do)"},
     {.name = "primary known from the state file only, not probed yet",
      .s = {{P, .st = NEVER, .t = 10}, {R2, P, .io = Y, .sql = Y, .t = 150}},
      .code = REC_A_NOT_READY, .primary = 0,
@@ -438,6 +448,11 @@ static void test_cases(void **state)
                                  .controllers = t->controllers, .controllers_agreeing = t->agreeing};
 
         build(&c, t->flavor ? t->flavor : TOPO_FLAVOR_MARIADB, t->s, NELEM(t->s));
+        if (t->nosnap) {
+            /* Known only as its replicas' source: never probed successfully. */
+            c.v[t->nosnap - 1]->have_snap = false;
+            topo_cluster_derive(&c);
+        }
         memset(&a, 0x5a, sizeof(a)); /* rec_analyze must fill everything */
         rec_analyze(&c, &in, &a);
         CHECK(a.code == t->code, "[%s] code %s, expected %s (evidence: %s)", t->name, rec_analysis_name(a.code),
