@@ -1,5 +1,6 @@
 /* orchestrator/plan.c — building, describing and printing recovery plans. */
 #include "orchestrator/plan.h"
+#include "topology/strbuf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -377,39 +378,38 @@ int rec_plan_single(const char *cluster, const char *kind, rec_step_kind step, c
     return 0;
 }
 
-void rec_step_describe(const rec_step *s, char *buf, size_t len)
+char *rec_step_describe(const rec_step *s)
 {
     char t[TOPO_ADDR_MAX], src[TOPO_ADDR_MAX];
-    int n;
+    strbuf b = STRBUF_INIT;
     topo_addr_str(&s->target.addr, t, sizeof(t));
     switch (s->kind) {
     case REC_STEP_HOOK:
-        n = snprintf(buf, len, "%s%s", s->hook, s->best_effort ? "" : " (can veto)");
+        strbuf_printf(&b, "%s%s", s->hook, s->best_effort ? "" : " (can veto)");
         break;
     case REC_STEP_CHECK_TRX:
-        n = snprintf(buf, len, "%s  no write transaction older than %d s", t, s->limit_s);
+        strbuf_printf(&b, "%s  no write transaction older than %d s", t, s->limit_s);
         break;
     case REC_STEP_REPOINT:
     case REC_STEP_CATCH_UP:
     case REC_STEP_REJOIN:
     case REC_STEP_WAIT_CAUGHT_UP:
     case REC_STEP_CHECK_SOURCE:
-        n = snprintf(buf, len, "%s → %s", t, topo_addr_str(&s->source.addr, src, sizeof(src)));
+        strbuf_printf(&b, "%s → %s", t, topo_addr_str(&s->source.addr, src, sizeof(src)));
         break;
     default:
-        n = snprintf(buf, len, "%s", t);
+        strbuf_puts(&b, t);
         break;
     }
-    if (n < 0 || (size_t)n >= len)
-        return;
     if (s->gtid && *s->gtid)
-        n += snprintf(buf + n, len - (size_t)n, "  until %s", s->gtid);
-    if ((size_t)n < len && s->timeout_ms)
-        n += snprintf(buf + n, len - (size_t)n, "  (≤%d ms)", s->timeout_ms);
-    if ((size_t)n < len && s->no_return)
-        n += snprintf(buf + n, len - (size_t)n, "  [point of no return]");
-    if ((size_t)n < len && s->best_effort)
-        snprintf(buf + n, len - (size_t)n, "  [best effort]");
+        strbuf_printf(&b, "  until %s", s->gtid);
+    if (s->timeout_ms)
+        strbuf_printf(&b, "  (≤%d ms)", s->timeout_ms);
+    if (s->no_return)
+        strbuf_puts(&b, "  [point of no return]");
+    if (s->best_effort)
+        strbuf_puts(&b, "  [best effort]");
+    return strbuf_steal(&b);
 }
 
 static json_t *server_json(const rec_server *s)
@@ -426,10 +426,10 @@ json_t *rec_plan_to_json(const rec_plan *p)
     json_t *j = json_object(), *steps = json_array();
     for (size_t i = 0; i < p->n; i++) {
         const rec_step *s = &p->v[i];
-        char a[TOPO_ADDR_MAX], d[1024];
-        rec_step_describe(s, d, sizeof(d));
-        json_t *sj = json_pack("{s:i, s:s, s:s, s:s}", "index", (int)i + 1, "kind", rec_step_name(s->kind),
+        char a[TOPO_ADDR_MAX], *d = rec_step_describe(s);
+        json_t *sj = json_pack("{s:i, s:s, s:s, s:s?}", "index", (int)i + 1, "kind", rec_step_name(s->kind),
                                "target", topo_addr_str(&s->target.addr, a, sizeof(a)), "description", d);
+        free(d);
         if (s->source.addr.host[0])
             json_object_set_new(sj, "source", json_string(topo_addr_str(&s->source.addr, a, sizeof(a))));
         json_object_set_new(sj, "gtid", s->gtid ? json_string(s->gtid) : json_null());
@@ -467,7 +467,7 @@ static void print_lines(FILE *out, const char *title, const char *lines)
 
 void rec_plan_print(const rec_plan *p, FILE *out)
 {
-    char a[TOPO_ADDR_MAX], d[1024];
+    char a[TOPO_ADDR_MAX];
     fprintf(out, "%s plan for cluster %s\n", p->kind, p->cluster);
     if (p->old_primary.addr.host[0])
         fprintf(out, "  old primary: %s%s%s\n", topo_addr_str(&p->old_primary.addr, a, sizeof(a)),
@@ -478,8 +478,9 @@ void rec_plan_print(const rec_plan *p, FILE *out)
     if (p->reason[0])
         fprintf(out, "  why: %s\n", p->reason);
     for (size_t i = 0; i < p->n; i++) {
-        rec_step_describe(&p->v[i], d, sizeof(d));
-        fprintf(out, "  %2zu. %-17s %s\n", i + 1, rec_step_name(p->v[i].kind), d);
+        char *d = rec_step_describe(&p->v[i]);
+        fprintf(out, "  %2zu. %-17s %s\n", i + 1, rec_step_name(p->v[i].kind), d ? d : "(out of memory)");
+        free(d);
     }
     if (p->excluded)
         print_lines(out, "  excluded:", p->excluded);

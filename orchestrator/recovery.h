@@ -79,7 +79,7 @@ typedef struct rec_cluster {
     int64_t step_started_ms;
     bool promoted;
     char *promoted_gtid;
-    char last_error[1600];
+    char *last_error;             /* the running operation's error (heap, NULL none) */
 
     /* A one-step job on a demoted primary or a stray replica (fence, rejoin, repoint). */
     rec_exec *job;
