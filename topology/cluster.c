@@ -658,6 +658,8 @@ json_t *topo_instance_to_json(const topo_instance *in, int64_t now_s)
     json_object_set_new(j, "error_code", json_integer(in->err_code));
     json_object_set_new(j, "first_seen", json_integer(in->first_seen_s));
     json_object_set_new(j, "last_ok", in->last_ok_s ? json_integer(in->last_ok_s) : json_null());
+    json_object_set_new(j, "last_ok_ago_s",
+                        in->last_ok_s && now_s >= in->last_ok_s ? json_integer(now_s - in->last_ok_s) : json_null());
     json_object_set_new(j, "down_for_s", in->down_since_s ? json_integer(now_s - in->down_since_s) : json_null());
     json_object_set_new(j, "gtid", json_string(topo_instance_gtid(in)));
     json_object_set_new(j, "lag_s", lag >= 0 ? json_real(lag) : json_null());
@@ -728,7 +730,12 @@ static void render_one(const json_t *in, FILE *out, bool color)
             fputc('\n', out);
             return;
         }
-        fprintf(out, "  [last seen:]");
+        /* What follows is the last snapshot, not the present: say when it was taken. */
+        if (json_is_integer(json_object_get(in, "last_ok_ago_s")))
+            fprintf(out, "  last seen %llds ago as:",
+                    (long long)json_integer_value(json_object_get(in, "last_ok_ago_s")));
+        else
+            fprintf(out, "  last seen (before the controller started) as:");
     }
     if (json_is_object(snap)) {
         bool ro = json_is_true(json_object_get(snap, "read_only"));
