@@ -28,6 +28,7 @@
 #include "orchestrator/daemon.h"
 #include "orchestrator/log.h"
 #include "orchestrator/monitor.h"
+#include "topology/strbuf.h"
 
 #define EXIT_OP_FAILED 1
 #define EXIT_USAGE 2
@@ -317,14 +318,23 @@ static int parse_client_args(const char *cmd, int argc, char **argv, client_args
     return 0;
 }
 
-#define CLIENT_OPTS_HELP                                                                          \
+#define CLIENT_OPTS_HEAD                                                                          \
     "  -c, --config FILE   the controller's configuration, to find its socket\n"                 \
     "                      (default $MYORCH_CONFIG or " DEFAULT_CONFIG ")\n"                     \
-    "  -s, --socket EP     the control endpoint instead (e.g. ipc:///var/lib/myorch/control.sock)\n" \
-    "      --timeout-ms N  how long to wait for the controller (default 5000)\n"                 \
+    "  -s, --socket EP     the control endpoint instead (e.g. ipc:///var/lib/myorch/control.sock)\n"
+#define CLIENT_OPTS_TAIL                                                                          \
     "      --json          machine-readable output\n"                                             \
     "Exit codes: 0 ok, 1 the controller reported an error, 2 bad command line,\n"                 \
     "3 no controller answered, 4 invalid configuration.\n"
+#define CLIENT_OPTS_HELP                                                                          \
+    CLIENT_OPTS_HEAD                                                                              \
+    "      --timeout-ms N  how long to wait for the controller (default 5000)\n" CLIENT_OPTS_TAIL
+/* Operations answer when they have finished: the default wait covers them. */
+#define OP_OPTS_HELP                                                                              \
+    CLIENT_OPTS_HEAD                                                                              \
+    "      --timeout-ms N  how long to wait for the controller's answer (default 120000 plus the\n" \
+    "                      catch-up bound; the operation goes on if this command stops waiting)\n" \
+    CLIENT_OPTS_TAIL
 
 static int cmd_status(int argc, char **argv)
 {
@@ -599,7 +609,7 @@ static int cmd_operation(const char *cmd, int argc, char **argv)
     bool dry = false, force = false;
     const char *to = NULL, *replica = NULL, *below = NULL, *tmo = NULL;
     int timeout_ms = 0, rc;
-    char help[2048];
+    char help[4096];
     bool sw = !strcmp(cmd, "switchover"), rl = !strcmp(cmd, "relocate");
 
     if (!rl) {
@@ -613,39 +623,42 @@ static int cmd_operation(const char *cmd, int argc, char **argv)
         below = take_opt(&argc, argv, "--below", true, NULL);
         take_opt(&argc, argv, "--dry-run", false, &dry);
     }
-    if (sw && (tmo = take_opt(&argc, argv, "--timeout-ms", true, NULL)) != NULL && tmo != (const char *)-1 &&
-        parse_int_arg(cmd, "--timeout-ms", tmo, 1, 3600000, &timeout_ms) < 0)
+    /* --catch-up-ms bounds the target's catch-up; --timeout-ms (every client command) is how long
+     * this command waits for the controller's answer. */
+    if (sw && (tmo = take_opt(&argc, argv, "--catch-up-ms", true, NULL)) != NULL && tmo != (const char *)-1 &&
+        parse_int_arg(cmd, "--catch-up-ms", tmo, 1, 3600000, &timeout_ms) < 0)
         return EXIT_USAGE;
     if (to == (const char *)-1 || replica == (const char *)-1 || below == (const char *)-1 || tmo == (const char *)-1)
         return bad_usage(cmd, "an option is missing its value");
     if (sw)
-        snprintf(help, sizeof(help),
-                 "usage: myorch switchover --cluster NAME [--to HOST:PORT] [--dry-run] [--timeout-ms N] [--json]\n\n"
+        fmt_checked(help, sizeof(help), NULL, 0, "help text",
+                 "usage: myorch switchover --cluster NAME [--to HOST:PORT] [--dry-run] [--catch-up-ms N] [--json]\n\n"
                  "Graceful switchover, primary alive. Refused with the reason unless every replica is\n"
                  "reachable and replicating, the target is not errant or delayed and lags less than\n"
                  "switchover_max_lag_s, and no write transaction runs longer than switchover_max_trx_s.\n"
                  "Then: pre_switchover hooks, old primary read-only with client sessions ended, the target\n"
-                 "applies its final position (within --timeout-ms), is promoted, the other replicas and the\n"
+                 "applies its final position (within --catch-up-ms), is promoted, the other replicas and the\n"
                  "old primary replicate from it, post_switchover hooks. A failure before the promotion rolls\n"
                  "back (the old primary is writable again). Without --to, the best candidate.\n"
                  "      --dry-run       print the plan, change nothing\n"
-                 "      --timeout-ms N  bound for the target to catch up (default: apply_timeout_ms)\n%s",
-                 CLIENT_OPTS_HELP);
+                 "      --catch-up-ms N bound for the target to apply the old primary's final position\n"
+                 "                      (default: apply_timeout_ms)\n%s",
+                 OP_OPTS_HELP);
     else if (rl)
-        snprintf(help, sizeof(help),
+        fmt_checked(help, sizeof(help), NULL, 0, "help text",
                  "usage: myorch relocate --replica HOST:PORT --below HOST:PORT [--dry-run] [--json]\n\n"
                  "Move a replica under another server by GTID. Refused when the new source lacks\n"
                  "transactions the replica has, has no binary log, or would make a cycle.\n%s",
-                 CLIENT_OPTS_HELP);
+                 OP_OPTS_HELP);
     else
-        snprintf(help, sizeof(help),
+        fmt_checked(help, sizeof(help), NULL, 0, "help text",
                  "usage: myorch failover --cluster NAME [--to HOST:PORT] [--dry-run] [--force] [--json]\n\n"
                  "Forced failover when the primary is gone, with the same safety rules as automatic\n"
                  "failover (candidate ranking, no dropped transactions, fencing). Refused while the\n"
                  "primary is reachable; refused while replicas still replicate from it unless --force.\n"
                  "Ignores the anti-flap block and auto_failover = no.\n"
                  "      --dry-run       print the plan, change nothing\n%s",
-                 CLIENT_OPTS_HELP);
+                 OP_OPTS_HELP);
     rc = parse_client_args(cmd, argc, argv, &a, true, help);
     if (rc)
         return rc < 0 ? 0 : rc;

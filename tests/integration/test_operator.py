@@ -94,7 +94,7 @@ class Switchover(ClusterTest):
         lock = self.ftwrl(3)
         try:
             self.insert(1, 1, 1)
-            p = op(self.config, 'switchover', '--to', self.lab.addr(3), '--timeout-ms', '1500', '--json')
+            p = op(self.config, 'switchover', '--to', self.lab.addr(3), '--catch-up-ms', '1500', '--json')
             self.assertEqual(p.returncode, 1, p.stdout)
             r = json.loads(p.stdout)
             self.assertEqual(r['state'], 'failed')
@@ -116,7 +116,7 @@ class Switchover(ClusterTest):
         try:
             self.insert(1, 1, 1)
             first = subprocess.Popen([harness.MYORCH, 'switchover', '-c', self.config, '--to', self.lab.addr(3),
-                                      '--timeout-ms', '4000'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                      '--catch-up-ms', '4000'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             wait_for(lambda: self.status()['recovery'].get('running_recovery'), what='switchover running')
             p = op(self.config, 'switchover', '--to', self.lab.addr(2))
             self.assertEqual(p.returncode, 1)
