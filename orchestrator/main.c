@@ -28,6 +28,7 @@
 #include "orchestrator/daemon.h"
 #include "orchestrator/log.h"
 #include "orchestrator/monitor.h"
+#include "orchestrator/report.h"
 #include "topology/strbuf.h"
 
 #define EXIT_OP_FAILED 1
@@ -774,20 +775,6 @@ static int cmd_maintenance(int argc, char **argv)
     return 0;
 }
 
-static void fmt_duration(double s, char *buf, size_t len)
-{
-    if (s < 0)
-        snprintf(buf, len, "-");
-    else if (s < 120)
-        snprintf(buf, len, "%.1f s", s);
-    else if (s < 7200)
-        snprintf(buf, len, "%.1f min", s / 60);
-    else if (s < 172800)
-        snprintf(buf, len, "%.1f h", s / 3600);
-    else
-        snprintf(buf, len, "%.1f d", s / 86400);
-}
-
 static int cmd_report(int argc, char **argv)
 {
     client_args a = {0};
@@ -814,9 +801,12 @@ static int cmd_report(int argc, char **argv)
     rc = parse_client_args("report", argc, argv, &a, true,
                            "usage: myorch report [--cluster NAME] [--since DATE] [--json]\n\n"
                            "Write availability of each cluster as the controller measured it since monitoring began\n"
-                           "(or since DATE, UTC): monitored time, downtime, failures, MTBF, MTTR, the model\n"
+                           "(or since DATE, UTC): monitored time, unplanned outages (failures) and planned write\n"
+                           "blocks (switchovers) apart, MTBF and MTTR from the unplanned outages, the model\n"
                            "availability A = mu/(lambda+mu) from them, the SLA target (sla_target) and the\n"
-                           "downtime budget left. Time the controller was not running is not counted.\n" CLIENT_OPTS_HELP);
+                           "downtime budget left (planned blocks count against it unless sla_counts_planned = no).\n"
+                           "Durations below a second are in milliseconds. Time the controller was not running\n"
+                           "is not counted.\n" CLIENT_OPTS_HELP);
     if (rc)
         return rc < 0 ? 0 : rc;
     req = json_pack("{s:s, s:I}", "cmd", "report", "since_ms", (json_int_t)since_ms);
@@ -828,30 +818,40 @@ static int cmd_report(int argc, char **argv)
         print_json(reply);
     } else {
         json_array_foreach(json_object_get(reply, "clusters"), i, c) {
-            char mon[32], down[32], mtbf[32], mttr[32], left[32];
+            char mon[32], down[32], planned[32], mtbf[32], mttr[32], left[32];
             double av = json_number_value(json_object_get(c, "availability_pct"));
             double model = json_number_value(json_object_get(c, "model_availability_pct"));
-            fmt_duration(json_number_value(json_object_get(c, "monitored_s")), mon, sizeof(mon));
-            fmt_duration(json_number_value(json_object_get(c, "down_s")), down, sizeof(down));
-            fmt_duration(json_number_value(json_object_get(c, "mtbf_s")), mtbf, sizeof(mtbf));
-            fmt_duration(json_number_value(json_object_get(c, "mttr_s")), mttr, sizeof(mttr));
-            fmt_duration(fabs(json_number_value(json_object_get(c, "budget_left_s"))), left, sizeof(left));
+            double left_s = json_number_value(json_object_get(c, "budget_left_s"));
+            long long failures = (long long)json_integer_value(json_object_get(c, "failures"));
+            long long blocks = (long long)json_integer_value(json_object_get(c, "planned_blocks"));
+            bool counts = json_is_true(json_object_get(c, "sla_counts_planned"));
+            rep_fmt_ms((double)json_integer_value(json_object_get(c, "monitored_ms")), mon, sizeof(mon));
+            rep_fmt_ms((double)json_integer_value(json_object_get(c, "down_ms")), down, sizeof(down));
+            rep_fmt_ms((double)json_integer_value(json_object_get(c, "planned_ms")), planned, sizeof(planned));
+            rep_fmt_ms(json_number_value(json_object_get(c, "mtbf_s")) * 1000.0, mtbf, sizeof(mtbf));
+            rep_fmt_ms(json_number_value(json_object_get(c, "mttr_s")) * 1000.0, mttr, sizeof(mttr));
+            rep_fmt_ms(fabs(left_s) * 1000.0, left, sizeof(left));
+            if (json_number_value(json_object_get(c, "mtbf_s")) < 0)
+                snprintf(mtbf, sizeof(mtbf), "-");
+            if (json_number_value(json_object_get(c, "mttr_s")) < 0)
+                snprintf(mttr, sizeof(mttr), "-");
             printf("cluster %s\n", json_string_value(json_object_get(c, "name") ? json_object_get(c, "name")
                                                                                  : json_object_get(c, "cluster")));
-            printf("  monitored           %s\n", mon);
+            printf("  monitored             %s\n", mon);
             if (av >= 0)
-                printf("  write availability  %.4f %%\n", av);
+                printf("  write availability    %.4f %% (%s)\n", av,
+                       counts ? "planned write blocks counted" : "unplanned outages only");
             else
-                printf("  write availability  -\n");
-            printf("  downtime            %s in %lld failure%s\n", down,
-                   (long long)json_integer_value(json_object_get(c, "failures")),
-                   json_integer_value(json_object_get(c, "failures")) == 1 ? "" : "s");
-            printf("  MTBF / MTTR         %s / %s\n", mtbf, mttr);
+                printf("  write availability    -\n");
+            printf("  unplanned outages     %lld, %s in total\n", failures, down);
+            printf("  planned write blocks  %lld (switchovers), %s in total\n", blocks, planned);
+            printf("  MTBF / MTTR           %s / %s (unplanned outages only)\n", mtbf, mttr);
             if (model >= 0)
                 printf("  model A = mu/(lambda+mu)  %.4f %%\n", model);
-            printf("  SLA target          %.3f %%, downtime budget %s %s\n",
-                   json_number_value(json_object_get(c, "sla_target_pct")), left,
-                   json_number_value(json_object_get(c, "budget_left_s")) >= 0 ? "left" : "OVER");
+            printf("  SLA target            %.3f %%, downtime budget %s %s (%s)\n",
+                   json_number_value(json_object_get(c, "sla_target_pct")), left, left_s >= 0 ? "left" : "OVER",
+                   counts ? "planned write blocks counted: sla_counts_planned = yes"
+                          : "planned write blocks not counted: sla_counts_planned = no");
         }
     }
     json_decref(reply);

@@ -722,6 +722,8 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
 
     topo_addr_str(&rc->plan.old_primary.addr, old, sizeof(old));
     topo_addr_str(&rc->plan.new_primary.addr, neu, sizeof(neu));
+    if (rc->planned_from_ms && !rc->planned_to_ms)
+        rc->planned_to_ms = m->at_ms; /* rolled back (or failed): the planned block ends here */
     if (rc->promoted && rc->plan.old_primary_gtid)
         gtid_text_errant(kind_of(rc->plan.old_primary.flavor), rc->plan.old_primary_gtid,
                          rc->promoted_gtid ? rc->promoted_gtid : "", &lost, err, sizeof(err));
@@ -785,7 +787,11 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
     switch (m->kind) {
     case REC_EXEC_STEP_START:
         if (s && s->kind == REC_STEP_DEMOTE)
+        {
             rc->demote_started_ms = m->at_ms;
+            rc->planned_from_ms = m->at_ms;
+            rc->planned_to_ms = 0;
+        }
         if (rc->env->st && s)
             store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, rec_step_name(s->kind), target, desc,
                                 m->at_ms, 0, NULL, NULL);
@@ -804,6 +810,8 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
                 rc->promoted = true;
                 if (rc->demote_started_ms)
                     rc->writes_refused_ms = m->at_ms - rc->demote_started_ms;
+                if (rc->planned_from_ms && !rc->planned_to_ms)
+                    rc->planned_to_ms = m->at_ms;
                 free(rc->promoted_gtid);
                 rc->promoted_gtid = strdup(m->gtid);
                 if (rc->env->st)

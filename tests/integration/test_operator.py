@@ -250,7 +250,32 @@ class Report(ClusterTest):
         self.assertAlmostEqual(r['mttr_s'], r['down_s'], places=2)
         text = op(self.config, 'report').stdout
         self.assertIn('MTBF', text)
-        self.assertIn('1 failure', text)
+        self.assertIn('unplanned outages     1, ', text)
+        self.assertIn('planned write blocks  0 (switchovers), 0 ms in total', text)
+
+    def test_switchover_is_a_planned_write_block_not_a_failure(self):
+        time.sleep(1)
+        p = op(self.config, 'switchover', '--json')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        sw = json.loads(p.stdout)
+        wait_for(lambda: self.status()['recovery']['analysis'] == 'ok', what='cluster ok after the switchover')
+        time.sleep(1)
+        r = json.loads(op(self.config, 'report', '--json').stdout)['clusters'][0]
+        self.assertEqual(r['failures'], 0, r)
+        self.assertEqual(r['down_ms'], 0, r)
+        self.assertEqual(r['planned_blocks'], 1, r)
+        # The block is the executor's own measure: demote start -> new primary writable.
+        self.assertEqual(r['planned_ms'], sw['writes_refused_ms'], (r, sw))
+        self.assertEqual(r['sla_down_ms'], r['planned_ms'])
+        self.assertTrue(r['sla_counts_planned'])
+        self.assertEqual(r['mtbf_s'], -1)
+        self.assertEqual(r['mttr_s'], -1)
+        text = op(self.config, 'report').stdout
+        self.assertIn('unplanned outages     0, 0 ms in total', text)
+        ms = r['planned_ms']
+        shown = '%d ms' % ms if ms < 1000 else '%.3f s' % (ms / 1000.0)
+        self.assertIn('planned write blocks  1 (switchovers), %s in total' % shown, text)
+        self.assertIn('MTBF / MTTR           - / -', text)
 
 
 if __name__ == '__main__':
