@@ -20,6 +20,7 @@
 #include "orchestrator/recovery.h"
 #include "orchestrator/report.h"
 #include "orchestrator/store.h"
+#include "topology/strbuf.h"
 
 #define MYORCH_VERSION "0.1.0"
 
@@ -383,12 +384,15 @@ static void restored(void *user, topo_instance *in)
 static json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *reply_error(const char *fmt, ...)
 {
-    char msg[512];
+    char *msg;
+    json_t *r;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg = strbuf_vasprintf(fmt, ap); /* whole: refusals quote evidence and positions */
     va_end(ap);
-    return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+    r = json_pack("{s:b, s:s}", "ok", 0, "error", msg ? msg : "out of memory building the error message");
+    free(msg);
+    return r;
 }
 
 static json_t *cluster_names(daemon_t *d)

@@ -242,15 +242,24 @@ typedef struct {
 static int client_endpoint(const char *cmd, const client_args *a, bool events, char *out, size_t len)
 {
     cfg_config cfg = {0};
+    char err[256];
     if (a->socket) {
-        snprintf(out, len, "%s", a->socket);
+        if (fmt_checked(out, len, err, sizeof(err), "--socket", "%s", a->socket) < 0) {
+            fprintf(stderr, "myorch %s: %s: give a shorter control endpoint\n", cmd, err);
+            return -1;
+        }
         return 0;
     }
     if (load_config(a->config, &cfg) < 0) {
         fprintf(stderr, "myorch %s: give -c FILE (the controller's configuration) or --socket ENDPOINT\n", cmd);
         return -1;
     }
-    snprintf(out, len, "%s", events ? cfg.event_socket : cfg.control_socket);
+    if (fmt_checked(out, len, err, sizeof(err), events ? "event_socket" : "control_socket", "%s",
+                    events ? cfg.event_socket : cfg.control_socket) < 0) {
+        fprintf(stderr, "myorch %s: %s\n", cmd, err);
+        cfg_free(&cfg);
+        return -1;
+    }
     cfg_free(&cfg);
     return 0;
 }

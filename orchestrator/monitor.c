@@ -231,7 +231,11 @@ int mon_add_cluster(monitor *m, const char *name, const char *user, const char *
     if (!c)
         goto oom;
     topo_cluster_init(&c->model, name);
-    snprintf(c->user, sizeof(c->user), "%s", user ? user : "");
+    if (fmt_checked(c->user, sizeof(c->user), err, errlen, "user", "%s", user ? user : "") < 0) {
+        topo_cluster_free(&c->model);
+        free(c);
+        return -ENAMETOOLONG;
+    }
     if (password && !(c->password = strdup(password)))
         goto oom;
     if (lag_query && *lag_query && !(c->lag_query = strdup(lag_query)))

@@ -118,12 +118,23 @@ static int add_promotion(rec_plan *p, const topo_instance *cand, const topo_inst
     return 0;
 }
 
+/* "addr: exclusion (reason)", whole, appended to *dst. */
+static int excluded_line(char **dst, const topo_cluster *c, const rec_candidate *v)
+{
+    char a[TOPO_ADDR_MAX];
+    char *line = strbuf_asprintf("%s: %s (%s)", topo_addr_str(&c->v[v->index]->addr, a, sizeof(a)),
+                                 rec_exclusion_name(v->exclusion), v->reason);
+    int rc = line ? append_line(dst, line) : -ENOMEM;
+    free(line);
+    return rc;
+}
+
 int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
                       rec_plan *out, char *err, size_t errlen)
 {
     const topo_instance *old, *cand, *most = NULL;
     const rec_candidate *chosen;
-    char a[TOPO_ADDR_MAX], line[512];
+    char a[TOPO_ADDR_MAX];
     rec_step *s;
     int rc = -ENOMEM;
 
@@ -164,9 +175,7 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
     for (size_t i = 0; i < r->n; i++) {
         if (r->v[i].exclusion == REC_EXCL_NONE)
             continue;
-        snprintf(line, sizeof(line), "%s: %s (%s)", topo_addr_str(&c->v[r->v[i].index]->addr, a, sizeof(a)),
-                 rec_exclusion_name(r->v[i].exclusion), r->v[i].reason);
-        if (append_line(&out->excluded, line) < 0)
+        if (excluded_line(&out->excluded, c, &r->v[i]) < 0)
             goto fail;
     }
 
@@ -213,9 +222,11 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
         if ((int)i == r->chosen)
             continue;
         if (!in->reachable) {
-            snprintf(line, sizeof(line), "%s: unreachable, repointed when it comes back",
-                     topo_addr_str(&in->addr, a, sizeof(a)));
-            if (append_line(&out->unreachable, line) < 0)
+            char *line = strbuf_asprintf("%s: unreachable, repointed when it comes back",
+                                         topo_addr_str(&in->addr, a, sizeof(a)));
+            int arc = line ? append_line(&out->unreachable, line) : -ENOMEM;
+            free(line);
+            if (arc < 0)
                 goto fail;
             continue;
         }
@@ -238,7 +249,6 @@ fail:
 static int plan_header(const topo_cluster *c, const topo_instance *old, const rec_ranking *r, const char *kind,
                        rec_plan *out)
 {
-    char a[TOPO_ADDR_MAX], line[512];
     const rec_candidate *chosen = &r->v[r->chosen];
     snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
     snprintf(out->kind, sizeof(out->kind), "%s", kind);
@@ -255,9 +265,7 @@ static int plan_header(const topo_cluster *c, const topo_instance *old, const re
     for (size_t i = 0; i < r->n; i++) {
         if (r->v[i].exclusion == REC_EXCL_NONE)
             continue;
-        snprintf(line, sizeof(line), "%s: %s (%s)", topo_addr_str(&c->v[r->v[i].index]->addr, a, sizeof(a)),
-                 rec_exclusion_name(r->v[i].exclusion), r->v[i].reason);
-        if (append_line(&out->excluded, line) < 0)
+        if (excluded_line(&out->excluded, c, &r->v[i]) < 0)
             return -ENOMEM;
     }
     return 0;

@@ -102,9 +102,14 @@ static void maint_loaded(void *user, const char *instance, const char *reason, i
     rec_maintenance *w;
     if (rc->n_maint >= sizeof(rc->maint) / sizeof(rc->maint[0]))
         return;
-    w = &rc->maint[rc->n_maint++];
-    snprintf(w->instance, sizeof(w->instance), "%s", instance ? instance : "");
-    snprintf(w->reason, sizeof(w->reason), "%s", reason ? reason : "");
+    w = &rc->maint[rc->n_maint];
+    /* A stored window whose instance does not fit was never written by this program: skip it
+     * rather than keep a shorter (other) address. */
+    if (fmt_checked(w->instance, sizeof(w->instance), NULL, 0, "instance", "%s", instance ? instance : "") < 0)
+        return;
+    if (fmt_checked(w->reason, sizeof(w->reason), NULL, 0, "reason", "%s", reason ? reason : "") < 0)
+        snprintf(w->reason, sizeof(w->reason), "(stored reason too long to show)");
+    rc->n_maint++;
     w->started_ms = started_ms;
     w->until_ms = until_ms;
 }
@@ -1003,6 +1008,11 @@ int rec_cluster_maintenance(rec_cluster *rc, bool begin, const char *instance, c
             snprintf(err, errlen, "too many maintenance windows open");
             return -ENOSPC;
         }
+        if (reason && strlen(reason) >= sizeof(rc->maint[0].reason)) {
+            snprintf(err, errlen, "--reason is %zu bytes long: give at most %zu", strlen(reason),
+                     sizeof(rc->maint[0].reason) - 1);
+            return -ENAMETOOLONG;
+        }
         w = &rc->maint[rc->n_maint++];
         snprintf(w->instance, sizeof(w->instance), "%s", canon);
         snprintf(w->reason, sizeof(w->reason), "%s", reason && *reason ? reason : "(no reason given)");
@@ -1043,14 +1053,14 @@ static int lookup(rec_cluster *rc, const char *text, const char *what, char *err
         return -1;
     i = topo_cluster_find(&rc->mc->model, &a);
     if (i < 0) {
-        char known[1024] = "";
-        size_t n = 0;
-        for (size_t k = 0; k < rc->mc->model.n && n < sizeof(known) - TOPO_ADDR_MAX - 2; k++) {
+        strbuf known = STRBUF_INIT;
+        for (size_t k = 0; k < rc->mc->model.n; k++) {
             char x[TOPO_ADDR_MAX];
-            n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", k ? ", " : "",
-                                  topo_addr_str(&rc->mc->model.v[k]->addr, x, sizeof(x)));
+            strbuf_printf(&known, "%s%s", k ? ", " : "", topo_addr_str(&rc->mc->model.v[k]->addr, x, sizeof(x)));
         }
-        snprintf(err, errlen, "unknown %s %s in cluster %s (known servers: %s)", what, text, rc->mc->model.name, known);
+        snprintf(err, errlen, "unknown %s %s in cluster %s (known servers: %s)", what, text, rc->mc->model.name,
+                 strbuf_str(&known));
+        strbuf_free(&known);
     }
     return i;
 }

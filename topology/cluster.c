@@ -2,6 +2,7 @@
 #include "topology/cluster.h"
 
 #include "topology/gtid.h"
+#include "topology/strbuf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 void topo_cluster_init(topo_cluster *c, const char *name)
 {
     memset(c, 0, sizeof(*c));
-    snprintf(c->name, sizeof(c->name), "%s", name);
+    fmt_checked(c->name, sizeof(c->name), NULL, 0, "cluster name", "%s", name); /* config: <= 40 chars */
     c->primary = -1;
 }
 
@@ -461,8 +462,9 @@ static void coord_from_json(const json_t *j, topo_coord *c)
     const char *f = json_string_value(json_object_get(j, "file"));
     memset(c, 0, sizeof(*c));
     if (f) {
-        snprintf(c->file, sizeof(c->file), "%s", f);
-        c->pos = (uint64_t)json_integer_value(json_object_get(j, "pos"));
+        /* A stored name that does not fit stays unknown: never a shorter, other file. */
+        if (fmt_checked(c->file, sizeof(c->file), NULL, 0, "binlog file", "%s", f) == 0)
+            c->pos = (uint64_t)json_integer_value(json_object_get(j, "pos"));
     }
 }
 
@@ -538,7 +540,7 @@ json_t *topo_snapshot_to_json(const topo_snapshot *s)
 static void jcopy(char *dst, size_t len, const json_t *v)
 {
     const char *s = json_string_value(v);
-    snprintf(dst, len, "%s", s ? s : "");
+    fmt_checked(dst, len, NULL, 0, "value", "%s", s ? s : ""); /* too long: "" (unknown), never cut */
 }
 
 static int jdup(char **dst, const json_t *v)
