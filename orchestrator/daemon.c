@@ -690,9 +690,12 @@ static void avail_add(daemon_t *d, size_t i, int64_t ts_ms, int st)
 /*
  * Record the clusters' write availability when it changes. A switchover's
  * write block is recorded as planned, with the executor's own timestamps
- * (demote start → promotion), not as an outage; once it has ended, the
- * model has PLANNED_CATCH_UP_MS to see the new primary writable before the
- * lack of one counts as an unplanned outage, from the block's end.
+ * (demote start → promotion), not as an outage. Once it has ended, the model
+ * has PLANNED_CATCH_UP_MS to see the expected primary (the new one, or the
+ * old one after a rollback) writable: until then what the probes show is the
+ * model catching up (a stale snapshot of the old primary, then a moment with
+ * none writable), not the cluster; after it, a missing writable primary is an
+ * unplanned outage from the block's end.
  */
 #define PLANNED_CATCH_UP_MS 10000
 static void track_availability(daemon_t *d, bool stopping)
@@ -714,8 +717,9 @@ static void track_availability(daemon_t *d, bool stopping)
                 avail_add(d, i, rc->planned_from_ms, REP_PLANNED);
             if (!rc->planned_to_ms)
                 continue; /* writes blocked on purpose: whatever the probes see now is planned */
-            if (st == REP_DOWN && wall_ms() - rc->planned_to_ms < PLANNED_CATCH_UP_MS)
-                continue; /* the model has not seen the new primary yet */
+            if (!(st == REP_UP && topo_addr_eq(&c->model.v[c->model.primary]->addr, &rc->planned_primary)) &&
+                wall_ms() - rc->planned_to_ms < PLANNED_CATCH_UP_MS)
+                continue; /* the model has not seen the expected primary writable yet */
             avail_add(d, i, rc->planned_to_ms, st);
             rc->planned_from_ms = rc->planned_to_ms = 0;
             continue;

@@ -727,8 +727,10 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
 
     topo_addr_str(&rc->plan.old_primary.addr, old, sizeof(old));
     topo_addr_str(&rc->plan.new_primary.addr, neu, sizeof(neu));
-    if (rc->planned_from_ms && !rc->planned_to_ms)
+    if (rc->planned_from_ms && !rc->planned_to_ms) {
         rc->planned_to_ms = m->at_ms; /* rolled back (or failed): the planned block ends here */
+        rc->planned_primary = rc->promoted ? rc->plan.new_primary.addr : rc->plan.old_primary.addr;
+    }
     if (rc->promoted && rc->plan.old_primary_gtid)
         gtid_text_errant(kind_of(rc->plan.old_primary.flavor), rc->plan.old_primary_gtid,
                          rc->promoted_gtid ? rc->promoted_gtid : "", &lost, err, sizeof(err));
@@ -815,8 +817,10 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
                 rc->promoted = true;
                 if (rc->demote_started_ms)
                     rc->writes_refused_ms = m->at_ms - rc->demote_started_ms;
-                if (rc->planned_from_ms && !rc->planned_to_ms)
+                if (rc->planned_from_ms && !rc->planned_to_ms) {
                     rc->planned_to_ms = m->at_ms;
+                    rc->planned_primary = rc->plan.new_primary.addr;
+                }
                 free(rc->promoted_gtid);
                 rc->promoted_gtid = strdup(m->gtid);
                 if (rc->env->st)

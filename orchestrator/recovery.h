@@ -95,6 +95,7 @@ typedef struct rec_cluster {
      * the promotion (or the end of the operation when nothing was promoted). The daemon records
      * and clears them; 0 = none / not ended yet. Wall ms. */
     int64_t planned_from_ms, planned_to_ms;
+    topo_addr planned_primary;    /* the primary once the block is over (new, or old when rolled back) */
     bool hooks_failed;            /* a post hook failed: "done-hooks-failed" */
     bool vetoed;                  /* a pre hook vetoed */
     struct rec_hook_ctx *hook_ctx; /* what the recovery's hook steps tell the hooks */
