@@ -34,6 +34,12 @@ def parse_pos(text):
 class LargeGtid(ClusterTest):
     EXTRA_CLUSTER = 'switchover_max_lag_s = 5\nfailover_block_s = 1'
 
+    def extra_cluster(self):
+        # The post_failover hook keeps what it was told: environment and JSON.
+        self.hook_out = os.path.join(self.tmp, 'hook')
+        return self.EXTRA_CLUSTER + "\npost_failover = /bin/sh -c 'env > %s.env; cat > %s.json'" % (
+            self.hook_out, self.hook_out)
+
     def prepare(self):
         self.lab.sql(1, 'CREATE TABLE IF NOT EXISTS lab.dom (d INT PRIMARY KEY)')
         stmts = ''.join('SET SESSION gtid_domain_id=%d; INSERT INTO lab.dom VALUES (%d);' % (d, d)
@@ -84,6 +90,13 @@ class LargeGtid(ClusterTest):
         self.assertEqual(r['state'], 'done', r)
         # Exactly the one lost transaction: not the 600 domains a cut promoted position would drop.
         self.assertEqual(r['lost_gtids'], '0-%d-%d..%d' % (d0[0], d0[1], d0[1]))
+        # The hooks were told the same.
+        wait_for(lambda: os.path.exists(self.hook_out + '.json') and os.path.getsize(self.hook_out + '.json') > 0,
+                 what='post_failover hook ran')
+        with open(self.hook_out + '.json') as f:
+            self.assertEqual(json.load(f)['lost_gtids'], r['lost_gtids'])
+        with open(self.hook_out + '.env') as f:
+            self.assertIn('MYORCH_LOST_GTIDS=%s\n' % r['lost_gtids'], f.read())
         full = self.recovery(r['id'])
         promoted = full.get('new_primary_gtid') or ''
         self.assertEqual(parse_pos(promoted), self.domains_on(p))
