@@ -143,21 +143,23 @@ int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_c
     return 0;
 }
 
+static void handle_msg(rec_cluster *rc, const rec_exec_msg *m);
+
 void rec_cluster_free(rec_cluster *rc)
 {
     /* Let a running recovery finish: past the point of no return it must not be abandoned. */
     while (rc->exec) {
         rec_exec_msg m;
         int r = rec_exec_read(rc->exec, &m);
-        rec_exec_msg_clear(&m); /* rec_cluster_io below reads the messages; this only waits */
         if (r == 0) {
             struct timespec ts = {0, 5 * 1000 * 1000};
             nanosleep(&ts, NULL);
             continue;
         }
-        rec_cluster_io(rc);
         if (r < 0)
             break;
+        handle_msg(rc, &m); /* every message counts (the audit, the DONE); may free rc->exec */
+        rec_exec_msg_clear(&m);
     }
     if (rc->exec) {
         rec_exec_free(rc->exec);

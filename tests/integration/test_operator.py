@@ -111,6 +111,35 @@ class Switchover(ClusterTest):
         full = self.recovery(self.recoveries()[0]['id'])
         self.assertIn('rollback', [s['kind'] for s in full['steps']])
 
+    def test_controller_stopped_during_a_switchover_records_every_step(self):
+        """SIGTERM while the target is catching up: the controller lets the switchover finish and
+        every message of the worker reaches the audit (none dropped while waiting for it)."""
+        import sqlite3
+        lock = self.ftwrl(3)
+        try:
+            self.insert(1, 1, 1)
+            sw = subprocess.Popen([harness.MYORCH, 'switchover', '-c', self.config, '--to', self.lab.addr(3),
+                                   '--catch-up-ms', '3000'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            rid = wait_for(lambda: self.status()['recovery'].get('running_recovery'), what='switchover running')
+            rid = rid['id'] if isinstance(rid, dict) else rid
+            wait_for(lambda: any(st['kind'] == 'wait-caught-up' for st in self.recovery(rid)['steps']),
+                     what='the target is catching up')
+            self.assertEqual(self.d.stop(), 0)
+        finally:
+            lock.kill()
+            lock.wait()
+        sw.communicate(timeout=60)
+        db = sqlite3.connect(os.path.join(self.tmp, 'state', 'state.db'))
+        state, = db.execute('SELECT state FROM recoveries WHERE id=?', (rid,)).fetchone()
+        self.assertEqual(state, 'failed')
+        steps = db.execute('SELECT kind, result FROM recovery_steps WHERE recovery_id=? ORDER BY idx, started_ms',
+                           (rid,)).fetchall()
+        db.close()
+        self.assertIn(('wait-caught-up', 'failed'), steps, steps)
+        self.assertTrue(all(r is not None for k, r in steps), steps)
+        self.assertIn('rollback', [k for k, r in steps])
+        self.d = harness.Daemon(self.config)  # for tearDown
+
     def test_operation_already_running(self):
         lock = self.ftwrl(3)
         try:
