@@ -120,6 +120,7 @@ static const struct key_def keys[] = {
     { SEC_CLUSTER, "switchover_max_lag_s", parse_int, C(switchover_max_lag_s), 0, 86400, 0, 0, NULL },
     { SEC_CLUSTER, "switchover_max_trx_s", parse_int, C(switchover_max_trx_s), 0, 86400, 0, 0, NULL },
     { SEC_CLUSTER, "sla_target", parse_double, C(sla_target), 0, 100, 0, 0, NULL },
+    { SEC_CLUSTER, "sla_counts_planned", parse_bool, C(sla_counts_planned), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "hook_timeout_ms", parse_int, C(hook_timeout_ms), 100, 3600000, 0, 0, NULL },
     { SEC_CLUSTER, "read_pool_max_lag_s", parse_double, C(read_pool_max_lag_s), 0, 86400, 0, 0, NULL },
     { SEC_CLUSTER, "on_failure_detected", parse_hook, C(hooks[CFG_HOOK_ON_FAILURE_DETECTED]), 0, 0, 0, KF_LIST, NULL },
@@ -1344,6 +1345,8 @@ static int finalize(struct parse *p)
             cl->switchover_max_trx_s = 10;
         if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "sla_target"))])
             cl->sla_target = 99.95;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "sla_counts_planned"))])
+            cl->sla_counts_planned = 1;
         if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "hook_timeout_ms"))])
             cl->hook_timeout_ms = 10000;
         if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "read_pool_max_lag_s"))])

@@ -44,6 +44,8 @@
  *   switchover_max_lag_s = 10         ; 0..86400: a switchover target may lag at most this
  *   switchover_max_trx_s = 10         ; 0..86400: longest write transaction a switchover waits out
  *   sla_target = 99.95                ; availability target in percent, 0 < x < 100
+ *   sla_counts_planned = yes          ; yes|no: planned write blocks (switchovers) count against
+ *                                     ; the SLA (never as failures: MTBF/MTTR are unplanned only)
  *   hook_timeout_ms = 10000           ; 100..3600000: each hook command's bound
  *   read_pool_max_lag_s = 10          ; replicas lagging more leave read pools
  *   on_failure_detected = CMD         ; hook points: one command per line; the key may be
@@ -150,6 +152,7 @@ typedef struct {
     int switchover_max_lag_s;      /* refuse a target lagging more (default 10) */
     int switchover_max_trx_s;      /* refuse while a write transaction runs longer (default 10) */
     double sla_target;             /* availability target in percent (default 99.95) */
+    int sla_counts_planned;        /* 1 (default): planned write blocks count against the SLA */
     /* Hook points: each a list of commands (see hooks/README.md). */
     char **hooks[7]; size_t n_hooks[7];
     int hook_timeout_ms;           /* default 10000 */

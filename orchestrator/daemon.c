@@ -20,6 +20,7 @@
 #include "orchestrator/recovery.h"
 #include "orchestrator/report.h"
 #include "orchestrator/store.h"
+#include "topology/strbuf.h"
 
 #define MYORCH_VERSION "0.1.0"
 
@@ -31,6 +32,7 @@ typedef struct {
     rec_cluster *recs;       /* one per monitored cluster, same order */
     size_t n_recs;
     int *avail;              /* per cluster: last recorded REP_* state, -2 none yet */
+    int64_t *avail_ts;       /* per cluster: when it was recorded (wall ms) */
     hook_runner *hooks;      /* asynchronous hooks: on_failure_detected, post_failover_failed, on_topology_change */
     struct hook_slot *hook_slots; /* [cluster][hook point] */
     bool stopping;           /* tearing down: start no more hooks */
@@ -385,12 +387,15 @@ static void restored(void *user, topo_instance *in)
 static json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *reply_error(const char *fmt, ...)
 {
-    char msg[512];
+    char *msg;
+    json_t *r;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg = strbuf_vasprintf(fmt, ap); /* whole: refusals quote evidence and positions */
     va_end(ap);
-    return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+    r = json_pack("{s:b, s:s}", "ok", 0, "error", msg ? msg : "out of memory building the error message");
+    free(msg);
+    return r;
 }
 
 static json_t *cluster_names(daemon_t *d)
@@ -644,17 +649,30 @@ static json_t *cmd_report(daemon_t *d, const json_t *b)
         json_array_foreach(hist, k, v) {
             const char *st = json_string_value(json_array_get(v, 1));
             pts[k].ts_ms = json_integer_value(json_array_get(v, 0));
-            pts[k].state = !strcmp(st, "up") ? REP_UP : !strcmp(st, "down") ? REP_DOWN : REP_UNMONITORED;
+            pts[k].state = rep_state_of(st);
         }
-        if (rep_compute(pts, n, since ? since : (n ? pts[0].ts_ms : now), now, rc->cfg->sla_target, &rep) == 0)
-            json_array_append_new(
-                arr, json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f}", "cluster",
-                               rc->mc->model.name, "since_ms", (json_int_t)rep.since_ms, "until_ms",
-                               (json_int_t)rep.until_ms, "monitored_s", rep.monitored_ms / 1000.0, "up_s",
-                               rep.up_ms / 1000.0, "down_s", rep.down_ms / 1000.0, "failures", rep.failures,
-                               "down_periods", rep.down_periods, "availability_pct", rep.availability_pct, "mtbf_s",
-                               rep.mtbf_s, "mttr_s", rep.mttr_s, "model_availability_pct", rep.model_pct,
-                               "sla_target_pct", rep.sla_target_pct, "budget_left_s", rep.budget_left_s));
+        if (rep_compute(pts, n, since ? since : (n ? pts[0].ts_ms : now), now, rc->cfg->sla_target,
+                        rc->cfg->sla_counts_planned, &rep) == 0) {
+            json_t *o = json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f}", "cluster",
+                                  rc->mc->model.name, "since_ms", (json_int_t)rep.since_ms, "until_ms",
+                                  (json_int_t)rep.until_ms, "monitored_s", rep.monitored_ms / 1000.0, "up_s",
+                                  rep.up_ms / 1000.0, "down_s", rep.down_ms / 1000.0, "failures", rep.failures,
+                                  "down_periods", rep.down_periods, "availability_pct", rep.availability_pct,
+                                  "mtbf_s", rep.mtbf_s, "mttr_s", rep.mttr_s, "model_availability_pct",
+                                  rep.model_pct, "sla_target_pct", rep.sla_target_pct, "budget_left_s",
+                                  rep.budget_left_s);
+            /* Milliseconds as measured, planned write blocks apart from unplanned outages. */
+            json_object_set_new(o, "monitored_ms", json_integer(rep.monitored_ms));
+            json_object_set_new(o, "up_ms", json_integer(rep.up_ms));
+            json_object_set_new(o, "down_ms", json_integer(rep.down_ms));
+            json_object_set_new(o, "planned_ms", json_integer(rep.planned_ms));
+            json_object_set_new(o, "planned_s", json_real(rep.planned_ms / 1000.0));
+            json_object_set_new(o, "planned_blocks", json_integer(rep.planned_blocks));
+            json_object_set_new(o, "sla_counts_planned", json_boolean(rep.sla_counts_planned));
+            json_object_set_new(o, "sla_down_ms", json_integer(rep.sla_down_ms));
+            json_object_set_new(o, "budget_s", json_real(rep.budget_s));
+            json_array_append_new(arr, o);
+        }
         free(pts);
         json_decref(hist);
     }
@@ -663,11 +681,31 @@ static json_t *cmd_report(daemon_t *d, const json_t *b)
     return r;
 }
 
-/* Record the clusters' write availability when it changes. */
+static void avail_add(daemon_t *d, size_t i, int64_t ts_ms, int st)
+{
+    if (ts_ms < d->avail_ts[i])
+        ts_ms = d->avail_ts[i]; /* the history stays sorted */
+    d->avail[i] = st;
+    d->avail_ts[i] = ts_ms;
+    store_availability_add(d->st, d->recs[i].mc->model.name, ts_ms, rep_state_name(st));
+}
+
+/*
+ * Record the clusters' write availability when it changes. A switchover's
+ * write block is recorded as planned, with the executor's own timestamps
+ * (demote start → promotion), not as an outage. Once it has ended, the model
+ * has PLANNED_CATCH_UP_MS to see the expected primary (the new one, or the
+ * old one after a rollback) writable: until then what the probes show is the
+ * model catching up (a stale snapshot of the old primary, then a moment with
+ * none writable), not the cluster; after it, a missing writable primary is an
+ * unplanned outage from the block's end.
+ */
+#define PLANNED_CATCH_UP_MS 10000
 static void track_availability(daemon_t *d, bool stopping)
 {
     for (size_t i = 0; i < d->n_recs && d->st; i++) {
-        mon_cluster *c = d->recs[i].mc;
+        rec_cluster *rc = &d->recs[i];
+        mon_cluster *c = rc->mc;
         int st;
         if (stopping) {
             st = REP_UNMONITORED;
@@ -677,11 +715,21 @@ static void track_availability(daemon_t *d, bool stopping)
                 continue;
             st = p && p->reachable && !p->snap.read_only && !p->fenced ? REP_UP : REP_DOWN;
         }
+        if (!stopping && rc->planned_from_ms) {
+            if (d->avail[i] != REP_PLANNED)
+                avail_add(d, i, rc->planned_from_ms, REP_PLANNED);
+            if (!rc->planned_to_ms)
+                continue; /* writes blocked on purpose: whatever the probes see now is planned */
+            if (!(st == REP_UP && topo_addr_eq(&c->model.v[c->model.primary]->addr, &rc->planned_primary)) &&
+                wall_ms() - rc->planned_to_ms < PLANNED_CATCH_UP_MS)
+                continue; /* the model has not seen the expected primary writable yet */
+            avail_add(d, i, rc->planned_to_ms, st);
+            rc->planned_from_ms = rc->planned_to_ms = 0;
+            continue;
+        }
         if (d->avail[i] == st || (stopping && d->avail[i] == -2))
             continue;
-        d->avail[i] = st;
-        store_availability_add(d->st, c->model.name, wall_ms(),
-                               st == REP_UP ? "up" : st == REP_DOWN ? "down" : "unmonitored");
+        avail_add(d, i, wall_ms(), st);
     }
 }
 
@@ -841,9 +889,10 @@ static int setup(daemon_t *d, char *err, size_t errlen)
                         .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done};
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
     d->avail = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->avail));
+    d->avail_ts = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->avail_ts));
     for (size_t i = 0; d->avail && i < d->cfg->n_clusters; i++)
         d->avail[i] = -2;
-    if (!d->recs || !d->avail) {
+    if (!d->recs || !d->avail || !d->avail_ts) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
@@ -884,6 +933,8 @@ static void teardown(daemon_t *d)
     d->n_recs = 0;
     free(d->avail);
     d->avail = NULL;
+    free(d->avail_ts);
+    d->avail_ts = NULL;
     if (d->st)
         flush(d);
     mon_free(d->mon);

@@ -19,6 +19,7 @@
 #include "topology/conn.h"
 #include "topology/dialect.h"
 #include "topology/gtid.h"
+#include "topology/strbuf.h"
 
 #define MAX_CONNS 64
 
@@ -27,15 +28,22 @@ typedef struct {
     MYSQL *m;
 } conn;
 
+/* A message waiting for the loop: the pipe carries only its id. */
+typedef struct queued {
+    uint64_t id;
+    struct queued *next;
+    rec_exec_msg m;             /* its texts follow the node in the same block */
+} queued;
+
 typedef struct {
     rec_plan plan;
     rec_exec_creds creds;
     conn conns[MAX_CONNS];
     size_t n_conns;
-    void (*emit)(void *user, const rec_exec_msg *m);
+    void (*emit)(void *user, queued *q); /* takes the node */
     void *user;
-    char frozen_gtid[4096];     /* demote: the old primary's final position */
-    char promoted_gtid[1536];   /* set-writable: the new primary's position */
+    char *frozen_gtid;          /* demote: the old primary's final position (heap, NULL before) */
+    char *promoted_gtid;        /* set-writable: the new primary's position (heap, NULL before) */
     const rec_exec_hooks *hooks;
     /* Test failpoint (MYORCH_TEST_CRASH_AFTER_STEP=<step name>): the process kills
      * itself with SIGKILL right after that step ran on the server (whatever its
@@ -50,6 +58,9 @@ struct rec_exec {
     int started;
     int pipe_rd, pipe_wr;
     int done;
+    pthread_mutex_t lock;       /* guards the queue */
+    queued *head, *tail;
+    uint64_t next_id;
 };
 
 static int64_t mono_ms(void)
@@ -166,9 +177,9 @@ static MYSQL *get_conn(worker *w, const topo_addr *a, int timeout_ms, char *err,
  * timed out or broke, and err names the server and the server's message.
  */
 static int run_sql(worker *w, const topo_addr *a, const char *sql, int64_t deadline, MYSQL_RES **res,
-                   char *err, size_t errlen)
+                   strbuf *err)
 {
-    char as[TOPO_ADDR_MAX];
+    char as[TOPO_ADDR_MAX], cerr[1400];
     int left = (int)(deadline - mono_ms());
     MYSQL *m;
     int status, qerr = 0;
@@ -177,12 +188,14 @@ static int run_sql(worker *w, const topo_addr *a, const char *sql, int64_t deadl
     if (res)
         *res = NULL;
     if (left <= 0) {
-        snprintf(err, errlen, "%s: out of time before '%s'", topo_addr_str(a, as, sizeof(as)), sql);
+        strbuf_setf(err, "%s: out of time before '%s'", topo_addr_str(a, as, sizeof(as)), sql);
         return -ETIMEDOUT;
     }
-    m = get_conn(w, a, left, err, errlen);
-    if (!m)
+    m = get_conn(w, a, left, cerr, sizeof(cerr));
+    if (!m) {
+        strbuf_setf(err, "%s", cerr);
         return -ECONNREFUSED;
+    }
     status = mysql_real_query_start(&qerr, m, sql, (unsigned long)strlen(sql));
     while (status)
         status = mysql_real_query_cont(&qerr, m, wait_io(m, status, deadline));
@@ -196,9 +209,9 @@ static int run_sql(worker *w, const topo_addr *a, const char *sql, int64_t deadl
     if (qerr) {
         unsigned code = mysql_errno(m);
         if (mono_ms() >= deadline)
-            snprintf(err, errlen, "%s: '%s' did not finish in time", topo_addr_str(a, as, sizeof(as)), sql);
+            strbuf_setf(err, "%s: '%s' did not finish in time", topo_addr_str(a, as, sizeof(as)), sql);
         else
-            snprintf(err, errlen, "%s: '%s' failed: %s (error %u)", topo_addr_str(a, as, sizeof(as)), sql,
+            strbuf_setf(err, "%s: '%s' failed: %s (error %u)", topo_addr_str(a, as, sizeof(as)), sql,
                      mysql_error(m), code);
         if (code >= 2000 || mono_ms() >= deadline) /* client-side: the connection is unusable */
             drop_conn(w, a);
@@ -211,33 +224,43 @@ static int run_sql(worker *w, const topo_addr *a, const char *sql, int64_t deadl
     return 0;
 }
 
-/* First column of the first row as text (copied), or "" for no row / NULL. */
-static int query_value(worker *w, const topo_addr *a, const char *sql, int64_t deadline, char *out, size_t len,
-                       char *err, size_t errlen)
+/*
+ * First column of the first row as a heap string sized from the data (*out,
+ * caller frees), "" for no row / NULL. A GTID position is as long as the
+ * server's: never cut.
+ */
+static int query_value(worker *w, const topo_addr *a, const char *sql, int64_t deadline, char **out, strbuf *err)
 {
     MYSQL_RES *r;
     MYSQL_ROW row;
-    int rc = run_sql(w, a, sql, deadline, &r, err, errlen);
+    int rc = run_sql(w, a, sql, deadline, &r, err);
+    *out = NULL;
     if (rc < 0)
         return rc;
-    out[0] = '\0';
-    if (r && (row = mysql_fetch_row(r)) && row[0])
-        snprintf(out, len, "%s", row[0]);
+    if (r && (row = mysql_fetch_row(r)) && row[0]) {
+        unsigned long *lens = mysql_fetch_lengths(r);
+        *out = strndup(row[0], lens ? lens[0] : strlen(row[0]));
+    } else {
+        *out = strdup("");
+    }
     if (r)
         mysql_free_result(r);
+    if (!*out) {
+        strbuf_setf(err, "out of memory reading the answer to '%s'", sql);
+        return -ENOMEM;
+    }
     return 0;
 }
 
 /* Replica status of a server, through the dialect layer. */
-static int replica_status(worker *w, const rec_server *s, int64_t deadline, topo_snapshot *snap, char *err,
-                          size_t errlen)
+static int replica_status(worker *w, const rec_server *s, int64_t deadline, topo_snapshot *snap, strbuf *err)
 {
     char sql[64];
     MYSQL_RES *r;
     int rc;
     if (dialect_sql_replica_status(s->flavor, s->major, s->minor, s->patch, sql, sizeof(sql)) < 0)
         snprintf(sql, sizeof(sql), "SHOW SLAVE STATUS");
-    rc = run_sql(w, &s->addr, sql, deadline, &r, err, errlen);
+    rc = run_sql(w, &s->addr, sql, deadline, &r, err);
     if (rc < 0)
         return rc;
     if (r) {
@@ -250,7 +273,7 @@ static int replica_status(worker *w, const rec_server *s, int64_t deadline, topo
             free(names);
             free(cells);
             mysql_free_result(r);
-            snprintf(err, errlen, "out of memory");
+            strbuf_setf(err, "out of memory");
             return -ENOMEM;
         }
         for (unsigned c = 0; c < nc; c++)
@@ -261,7 +284,12 @@ static int replica_status(worker *w, const rec_server *s, int64_t deadline, topo
                 cells[i * nc + c] = row[c];
         }
         dialect_result dr = {.n_cols = nc, .n_rows = nr, .names = names, .cells = cells};
-        rc = dialect_apply(s->flavor, DIALECT_Q_REPLICA_STATUS, &dr, snap, err, errlen);
+        {
+            char e2[512];
+            rc = dialect_apply(s->flavor, DIALECT_Q_REPLICA_STATUS, &dr, snap, e2, sizeof(e2));
+            if (rc < 0)
+                strbuf_setf(err, "%s", e2);
+        }
         free(names);
         free(cells);
         mysql_free_result(r);
@@ -271,105 +299,135 @@ static int replica_status(worker *w, const rec_server *s, int64_t deadline, topo
 
 /* ---- steps ----------------------------------------------------------------------- */
 
-static int step_stop_io(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+/* A statement builder's result: its failure is the step's failure, with a message. */
+static int built(int rc, const char *what, strbuf *msg)
+{
+    if (rc < 0)
+        strbuf_setf(msg, "cannot build the %s statement: %s", what,
+                    rc == -ENOSPC || rc == -EOVERFLOW ? "longer than its buffer"
+                    : rc == -EINVAL                   ? "unknown server flavor"
+                                                      : strerror(-rc));
+    return rc;
+}
+
+static int step_stop_io(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     char sql[128];
-    dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch, true, sql,
-                             sizeof(sql));
-    if (run_sql(w, &s->target.addr, sql, dl, NULL, msg, len) < 0)
+    if (built(dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch, true,
+                                       sql, sizeof(sql)),
+              "STOP REPLICA IO_THREAD", msg) < 0 ||
+        run_sql(w, &s->target.addr, sql, dl, NULL, msg) < 0)
         return -1;
-    snprintf(msg, len, "IO thread stopped");
+    strbuf_setf(msg, "IO thread stopped");
     return 0;
 }
 
-static int step_start_io(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+static int step_start_io(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     const char *sql = s->target.flavor == TOPO_FLAVOR_MYSQL ? "START REPLICA IO_THREAD" : "START SLAVE IO_THREAD";
     if (s->target.flavor == TOPO_FLAVOR_MYSQL && (s->target.major < 8 || (s->target.major == 8 && s->target.minor == 0 && s->target.patch < 22)))
         sql = "START SLAVE IO_THREAD";
-    if (run_sql(w, &s->target.addr, sql, dl, NULL, msg, len) < 0)
+    if (run_sql(w, &s->target.addr, sql, dl, NULL, msg) < 0)
         return -1;
-    snprintf(msg, len, "IO thread started again");
+    strbuf_setf(msg, "IO thread started again");
     return 0;
 }
 
 /* Wait until the target has applied gtid (or, without one, its relay log is drained). */
-static int wait_applied(worker *w, const rec_server *t, const char *gtid, int64_t dl, char *msg, size_t len)
+static int wait_applied(worker *w, const rec_server *t, const char *gtid, int64_t dl, strbuf *msg)
 {
-    char sql[2048], val[64];
+    char *sql = NULL, *val = NULL, e2[256];
+    int rc = -1;
     const char *start = t->flavor == TOPO_FLAVOR_MYSQL ? "START REPLICA SQL_THREAD" : "START SLAVE SQL_THREAD";
     double secs;
     if (t->flavor == TOPO_FLAVOR_MYSQL && (t->major == 8 && t->minor == 0 && t->patch < 22))
         start = "START SLAVE SQL_THREAD";
     /* A stopped (not broken) SQL thread must run to apply the relay log. */
-    if (run_sql(w, &t->addr, start, dl, NULL, msg, len) < 0)
+    if (run_sql(w, &t->addr, start, dl, NULL, msg) < 0)
         return -1;
     if (!gtid || !*gtid) {
-        snprintf(msg, len, "nothing received to apply");
+        strbuf_setf(msg, "nothing received to apply");
         return 0;
     }
     secs = (double)(dl - mono_ms()) / 1000.0;
     if (secs < 0.001)
         secs = 0.001;
-    if (dialect_sql_wait_gtid(t->flavor, gtid, secs, sql, sizeof(sql), msg, len) < 0)
-        return -1;
-    if (query_value(w, &t->addr, sql, dl + 1000, val, sizeof(val), msg, len) < 0)
-        return -1;
+    if (dialect_sql_wait_gtid(t->flavor, gtid, secs, &sql, e2, sizeof(e2)) < 0) {
+        strbuf_setf(msg, "%s", e2);
+        goto out;
+    }
+    if (query_value(w, &t->addr, sql, dl + 1000, &val, msg) < 0)
+        goto out;
     if (strcmp(val, "0") != 0) {
         char as[TOPO_ADDR_MAX];
-        snprintf(msg, len, "%s did not apply %s within the time allowed (wait returned %s)",
-                 topo_addr_str(&t->addr, as, sizeof(as)), gtid, val[0] ? val : "NULL");
-        return -1;
+        strbuf_setf(msg, "%s did not apply %s within the time allowed (wait returned %s)",
+                    topo_addr_str(&t->addr, as, sizeof(as)), gtid, val[0] ? val : "NULL");
+        goto out;
     }
-    snprintf(msg, len, "applied up to %s", gtid);
-    return 0;
+    strbuf_setf(msg, "applied up to %s", gtid);
+    rc = 0;
+out:
+    free(sql);
+    free(val);
+    return rc;
 }
 
-static int change_source(worker *w, const rec_server *t, const rec_server *src, int64_t dl, char *msg, size_t len)
+static int change_source(worker *w, const rec_server *t, const rec_server *src, int64_t dl, strbuf *msg)
 {
-    char sql[2048], tls[1024];
-    dialect_sql_stop_replica(t->flavor, t->major, t->minor, t->patch, false, sql, sizeof(sql));
-    if (run_sql(w, &t->addr, sql, dl, NULL, msg, len) < 0)
+    char sql[2048], tls[1024], e2[256];
+    int rc = -1;
+    if (built(dialect_sql_stop_replica(t->flavor, t->major, t->minor, t->patch, false, sql, sizeof(sql)),
+              "STOP REPLICA", msg) < 0 ||
+        run_sql(w, &t->addr, sql, dl, NULL, msg) < 0)
         return -1;
     if (dialect_sql_change_source(t->flavor, t->major, t->minor, t->patch, src->addr.host, src->addr.port,
-                                  w->creds.repl_user, w->creds.repl_password, 1, 1.0, sql, sizeof(sql), msg,
-                                  len) < 0)
-        return -1;
-    if (dialect_sql_source_ssl(t->flavor, t->major, t->minor, t->patch, &w->creds.repl_ssl, tls, sizeof(tls), msg,
-                               len) < 0)
-        return -1;
-    if (strlen(sql) + strlen(tls) >= sizeof(sql)) {
-        snprintf(msg, len, "change source: statement with its TLS clauses longer than %zu bytes", sizeof(sql));
-        return -1;
+                                  w->creds.repl_user, w->creds.repl_password, 1, 1.0, sql, sizeof(sql), e2,
+                                  sizeof(e2)) < 0 ||
+        dialect_sql_source_ssl(t->flavor, t->major, t->minor, t->patch, &w->creds.repl_ssl, tls, sizeof(tls), e2,
+                               sizeof(e2)) < 0) {
+        strbuf_setf(msg, "%s", e2);
+        goto out;
     }
-    strcat(sql, tls);
-    if (run_sql(w, &t->addr, sql, dl, NULL, msg, len) < 0) {
+    if (strlen(sql) + strlen(tls) < sizeof(sql)) {
+        strcat(sql, tls);
+    } else {
+        strbuf_setf(msg, "change source: statement with its TLS clauses longer than %zu bytes", sizeof(sql));
+        goto out;
+    }
+    if (run_sql(w, &t->addr, sql, dl, NULL, msg) < 0) {
         /* Never echo the statement: it holds the replication password. */
-        char *p = strstr(msg, "': ");
+        char *reply = strstr(strbuf_str(msg), "': ");
         char as[TOPO_ADDR_MAX];
-        snprintf(sql, sizeof(sql), "%s: CHANGE MASTER failed%.1200s", topo_addr_str(&t->addr, as, sizeof(as)),
-                 p ? p + 1 : "");
-        snprintf(msg, len, "%.1500s", sql);
-        return -1;
+        strbuf what = STRBUF_INIT;
+        strbuf_printf(&what, "%s: CHANGE MASTER failed%s", topo_addr_str(&t->addr, as, sizeof(as)),
+                      reply ? reply + 1 : "");
+        strbuf_setf(msg, "%s", strbuf_str(&what));
+        strbuf_free(&what);
+        goto out;
     }
-    dialect_sql_start_replica(t->flavor, t->major, t->minor, t->patch, sql, sizeof(sql));
-    if (run_sql(w, &t->addr, sql, dl, NULL, msg, len) < 0)
-        return -1;
-    return 0;
+    if (built(dialect_sql_start_replica(t->flavor, t->major, t->minor, t->patch, sql, sizeof(sql)), "START REPLICA",
+              msg) < 0 ||
+        run_sql(w, &t->addr, sql, dl, NULL, msg) < 0)
+        goto out;
+    rc = 0;
+out:
+    explicit_bzero(sql, sizeof(sql)); /* held the replication password */
+    return rc;
 }
 
-static int step_catch_up(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+static int step_catch_up(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     char sql[128], as[TOPO_ADDR_MAX];
-    if (change_source(w, &s->target, &s->source, dl, msg, len) < 0)
+    if (change_source(w, &s->target, &s->source, dl, msg) < 0)
         return -1;
-    if (wait_applied(w, &s->target, s->gtid, dl, msg, len) < 0)
+    if (wait_applied(w, &s->target, s->gtid, dl, msg) < 0)
         return -1;
-    dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch, false, sql,
-                             sizeof(sql));
-    if (run_sql(w, &s->target.addr, sql, dl + 1000, NULL, msg, len) < 0)
+    if (built(dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch, false,
+                                       sql, sizeof(sql)),
+              "STOP REPLICA", msg) < 0 ||
+        run_sql(w, &s->target.addr, sql, dl + 1000, NULL, msg) < 0)
         return -1;
-    snprintf(msg, len, "caught up from %s to %s", topo_addr_str(&s->source.addr, as, sizeof(as)),
+    strbuf_setf(msg, "caught up from %s to %s", topo_addr_str(&s->source.addr, as, sizeof(as)),
              s->gtid ? s->gtid : "(nothing)");
     return 0;
 }
@@ -382,65 +440,78 @@ static const char *semisync_var(topo_flavor f, bool source)
     return source ? "rpl_semi_sync_master_enabled" : "rpl_semi_sync_slave_enabled";
 }
 
-static int set_semisync(worker *w, const rec_server *t, bool source, bool on, int64_t dl, char *msg, size_t len)
+static int set_semisync(worker *w, const rec_server *t, bool source, bool on, int64_t dl, strbuf *msg)
 {
     char sql[96];
-    snprintf(sql, sizeof(sql), "SET GLOBAL %s=%s", semisync_var(t->flavor, source), on ? "ON" : "OFF");
-    return run_sql(w, &t->addr, sql, dl, NULL, msg, len);
+    if (fmt_checked(sql, sizeof(sql), NULL, 0, "semi-sync statement", "SET GLOBAL %s=%s",
+                    semisync_var(t->flavor, source), on ? "ON" : "OFF") < 0)
+        return built(-EOVERFLOW, "semi-sync", msg);
+    return run_sql(w, &t->addr, sql, dl, NULL, msg);
 }
 
-static int step_detach(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+static int step_detach(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     char sql[128];
     if (s->target.flavor == TOPO_FLAVOR_MARIADB) {
         /* MariaDB's semi-sync replica side makes STOP SLAVE try to reach the (dead)
          * primary for seconds; a primary does not need it anyway. Best effort. */
-        char e2[256];
-        set_semisync(w, &s->target, false, false, dl, e2, sizeof(e2));
+        strbuf e2 = STRBUF_INIT;
+        set_semisync(w, &s->target, false, false, dl, &e2);
+        strbuf_free(&e2);
     }
-    dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch, false, sql,
-                             sizeof(sql));
-    if (run_sql(w, &s->target.addr, sql, dl, NULL, msg, len) < 0)
+    if (built(dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch, false,
+                                       sql, sizeof(sql)),
+              "STOP REPLICA", msg) < 0 ||
+        run_sql(w, &s->target.addr, sql, dl, NULL, msg) < 0)
         return -1;
-    dialect_sql_reset_replica_all(s->target.flavor, s->target.major, s->target.minor, s->target.patch, sql,
-                                  sizeof(sql));
-    if (run_sql(w, &s->target.addr, sql, dl, NULL, msg, len) < 0)
+    if (built(dialect_sql_reset_replica_all(s->target.flavor, s->target.major, s->target.minor, s->target.patch,
+                                            sql, sizeof(sql)),
+              "RESET REPLICA ALL", msg) < 0 ||
+        run_sql(w, &s->target.addr, sql, dl, NULL, msg) < 0)
         return -1;
-    snprintf(msg, len, "replication stopped and reset");
+    strbuf_setf(msg, "replication stopped and reset");
     return 0;
 }
 
-static int step_set_writable(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len, char *gtid,
-                             size_t glen)
+/* *gtid: the new primary's position once writable (heap; NULL when it could not be read). */
+static int step_set_writable(worker *w, const rec_step *s, int64_t dl, strbuf *msg, char **gtid)
 {
     char sql[128];
-    dialect_sql_set_read_only(s->target.flavor, s->target.major, s->target.minor, s->target.patch, false, sql,
-                              sizeof(sql));
-    if (run_sql(w, &s->target.addr, sql, dl, NULL, msg, len) < 0)
+    strbuf why = STRBUF_INIT;
+    *gtid = NULL;
+    if (built(dialect_sql_set_read_only(s->target.flavor, s->target.major, s->target.minor, s->target.patch, false,
+                                        sql, sizeof(sql)),
+              "read-only", msg) < 0 ||
+        run_sql(w, &s->target.addr, sql, dl, NULL, msg) < 0)
         return -1;
     if (query_value(w, &s->target.addr,
                     s->target.flavor == TOPO_FLAVOR_MYSQL ? "SELECT @@GLOBAL.gtid_executed"
                                                           : "SELECT @@GLOBAL.gtid_binlog_pos",
-                    dl + 1000, gtid, glen, msg, len) < 0)
-        gtid[0] = '\0';
-    snprintf(msg, len, "writable (read_only off) at %s", gtid[0] ? gtid : "(empty position)");
+                    dl + 1000, gtid, &why) < 0) {
+        /* Writable all the same: the position is unknown, never a guess. */
+        strbuf_setf(msg, "writable (read_only off); its position could not be read: %s", strbuf_str(&why));
+        strbuf_free(&why);
+        return 0;
+    }
+    strbuf_free(&why);
+    strbuf_setf(msg, "writable (read_only off) at %s", **gtid ? *gtid : "(empty position)");
     return 0;
 }
 
-static int step_semi_sync(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+static int step_semi_sync(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
-    if (set_semisync(w, &s->target, true, true, dl, msg, len) < 0)
+    if (set_semisync(w, &s->target, true, true, dl, msg) < 0)
         return -1;
-    snprintf(msg, len, "semi-sync source side enabled");
+    strbuf_setf(msg, "semi-sync source side enabled");
     return 0;
 }
 
-static int step_repoint(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+static int step_repoint(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
-    if (change_source(w, &s->target, &s->source, dl, msg, len) < 0)
+    if (change_source(w, &s->target, &s->source, dl, msg) < 0)
         return -1;
-    snprintf(msg, len, "replicates from %s by GTID", topo_addr_str(&s->source.addr, as, sizeof(as)));
+    strbuf_setf(msg, "replicates from %s by GTID", topo_addr_str(&s->source.addr, as, sizeof(as)));
     return 0;
 }
 
@@ -448,26 +519,26 @@ static int step_repoint(worker *w, const rec_step *s, int64_t dl, char *msg, siz
  * After a rollback: wait (until dl) for t to replicate from src with both threads
  * running; msg says the state it was left in either way. 0 replicating, -1 not.
  */
-static int replication_state(worker *w, const rec_server *t, const rec_server *src, int64_t dl, char *msg,
-                             size_t len)
+static int replication_state(worker *w, const rec_server *t, const rec_server *src, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
     for (;;) {
         topo_snapshot snap;
         int rc;
         memset(&snap, 0, sizeof(snap));
-        rc = replica_status(w, t, dl, &snap, msg, len);
+        rc = replica_status(w, t, dl, &snap, msg);
         if (rc == 0 && snap.replica.present && topo_addr_eq(&snap.replica.source, &src->addr) &&
             snap.replica.io_state == TOPO_THREAD_YES && snap.replica.sql_state == TOPO_THREAD_YES) {
-            snprintf(msg, len, "replicates from %s again (io=Yes sql=Yes)", topo_addr_str(&src->addr, as, sizeof(as)));
+            strbuf_setf(msg, "replicates from %s again (io=Yes sql=Yes)", topo_addr_str(&src->addr, as, sizeof(as)));
             topo_snapshot_clear(&snap);
             return 0;
         }
         if (mono_ms() + 50 >= dl) {
             if (rc == 0)
-                snprintf(msg, len, "left pointing at %s with io=%s sql=%s",
-                         snap.replica.present ? topo_addr_str(&snap.replica.source, as, sizeof(as)) : "nothing",
-                         topo_thread_state_name(snap.replica.io_state), topo_thread_state_name(snap.replica.sql_state));
+                strbuf_setf(msg, "left pointing at %s with io=%s sql=%s",
+                            snap.replica.present ? topo_addr_str(&snap.replica.source, as, sizeof(as)) : "nothing",
+                            topo_thread_state_name(snap.replica.io_state),
+                            topo_thread_state_name(snap.replica.sql_state));
             topo_snapshot_clear(&snap);
             return -1;
         }
@@ -476,23 +547,23 @@ static int replication_state(worker *w, const rec_server *t, const rec_server *s
     }
 }
 
-static int step_verify(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+static int step_verify(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
     for (;;) {
         topo_snapshot snap;
         int rc;
         memset(&snap, 0, sizeof(snap));
-        rc = replica_status(w, &s->target, dl, &snap, msg, len);
+        rc = replica_status(w, &s->target, dl, &snap, msg);
         if (rc == 0 && snap.replica.present && snap.replica.io_state == TOPO_THREAD_YES &&
             snap.replica.sql_state == TOPO_THREAD_YES && topo_addr_eq(&snap.replica.source, &s->source.addr)) {
-            snprintf(msg, len, "replicating from %s (io=Yes sql=Yes)", topo_addr_str(&s->source.addr, as, sizeof(as)));
+            strbuf_setf(msg, "replicating from %s (io=Yes sql=Yes)", topo_addr_str(&s->source.addr, as, sizeof(as)));
             topo_snapshot_clear(&snap);
             return 0;
         }
         if (mono_ms() + 20 >= dl) {
             if (rc == 0)
-                snprintf(msg, len, "%s does not replicate: io=%s sql=%s%s%s%s%s",
+                strbuf_setf(msg, "%s does not replicate: io=%s sql=%s%s%s%s%s",
                          topo_addr_str(&s->target.addr, as, sizeof(as)), topo_thread_state_name(snap.replica.io_state),
                          topo_thread_state_name(snap.replica.sql_state),
                          snap.replica.last_io_error ? ", IO error: " : "",
@@ -508,41 +579,47 @@ static int step_verify(worker *w, const rec_step *s, int64_t dl, char *msg, size
 }
 
 /* End client sessions: everything but replication threads, system threads and ourselves. */
-static int kill_clients(worker *w, const rec_server *t, int64_t dl, char *msg, size_t len)
+static int kill_clients(worker *w, const rec_server *t, int64_t dl, strbuf *msg)
 {
     MYSQL_RES *r = NULL;
     MYSQL_ROW row;
     int killed = 0;
     if (run_sql(w, &t->addr,
                 "SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()", dl, &r,
-                msg, len) == 0 && r) {
+                msg) == 0 && r) {
+        strbuf err2 = STRBUF_INIT;
         while ((row = mysql_fetch_row(r))) {
             char kill[64];
             const char *user = row[1] ? row[1] : "", *cmd = row[2] ? row[2] : "";
-            char err2[256];
             if (!strcmp(user, "system user") || !strcmp(user, "event_scheduler") ||
                 !strcmp(user, w->creds.user) || !strncmp(cmd, "Binlog Dump", 11) || !strcmp(cmd, "Daemon") ||
                 !strncmp(cmd, "Slave", 5) || !strcmp(cmd, "Killed"))
                 continue;
-            snprintf(kill, sizeof(kill), "KILL CONNECTION %s", row[0]);
-            if (run_sql(w, &t->addr, kill, dl, NULL, err2, sizeof(err2)) == 0)
+            if (!row[0] || strspn(row[0], "0123456789") != strlen(row[0]) ||
+                fmt_checked(kill, sizeof(kill), NULL, 0, "KILL statement", "KILL CONNECTION %s", row[0]) < 0)
+                continue; /* not a connection id */
+            if (run_sql(w, &t->addr, kill, dl, NULL, &err2) == 0)
                 killed++;
         }
+        strbuf_free(&err2);
         mysql_free_result(r);
     }
     return killed;
 }
 
-static int set_read_only(worker *w, const rec_server *t, bool on, int64_t dl, char *msg, size_t len)
+static int set_read_only(worker *w, const rec_server *t, bool on, int64_t dl, strbuf *msg)
 {
     char sql[128];
-    dialect_sql_set_read_only(t->flavor, t->major, t->minor, t->patch, on, sql, sizeof(sql));
-    return run_sql(w, &t->addr, sql, dl, NULL, msg, len) < 0 ? -1 : 0;
+    if (built(dialect_sql_set_read_only(t->flavor, t->major, t->minor, t->patch, on, sql, sizeof(sql)), "read-only",
+              msg) < 0)
+        return -1;
+    return run_sql(w, &t->addr, sql, dl, NULL, msg) < 0 ? -1 : 0;
 }
 
-static int step_fence(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+static int step_fence(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
-    char as[TOPO_ADDR_MAX], e2[256];
+    char as[TOPO_ADDR_MAX];
+    strbuf e2 = STRBUF_INIT;
     int killed;
     /*
      * Order matters on a semi-sync primary that came back (or was cut off):
@@ -552,12 +629,13 @@ static int step_fence(worker *w, const rec_step *s, int64_t dl, char *msg, size_
      * stop waiting for acknowledgements, then set read-only, then end whatever
      * connected meanwhile.
      */
-    killed = kill_clients(w, &s->target, dl, msg, len);
-    set_semisync(w, &s->target, true, false, dl, e2, sizeof(e2)); /* best effort: absent without the plugin */
-    if (set_read_only(w, &s->target, true, dl, msg, len) < 0)
+    killed = kill_clients(w, &s->target, dl, msg);
+    set_semisync(w, &s->target, true, false, dl, &e2); /* best effort: absent without the plugin */
+    strbuf_free(&e2);
+    if (set_read_only(w, &s->target, true, dl, msg) < 0)
         return -1;
-    killed += kill_clients(w, &s->target, dl, msg, len);
-    snprintf(msg, len, "%s read-only, %d client session%s killed", topo_addr_str(&s->target.addr, as, sizeof(as)),
+    killed += kill_clients(w, &s->target, dl, msg);
+    strbuf_setf(msg, "%s read-only, %d client session%s killed", topo_addr_str(&s->target.addr, as, sizeof(as)),
              killed, killed == 1 ? "" : "s");
     return 0;
 }
@@ -567,65 +645,73 @@ static int step_fence(worker *w, const rec_step *s, int64_t dl, char *msg, size_
  * step's time, become) part of the new source's binary log; otherwise the new
  * source could not serve it. Read fresh from both servers, not from snapshots.
  */
-static int step_check_source(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+static int step_check_source(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     bool mysql = s->target.flavor == TOPO_FLAVOR_MYSQL;
-    char mine[4096], theirs[4096], as[TOPO_ADDR_MAX];
+    char *mine = NULL, *theirs = NULL, as[TOPO_ADDR_MAX], ts[TOPO_ADDR_MAX];
     gtid_kind kind = mysql ? GTID_KIND_MYSQL : GTID_KIND_MARIADB;
+    int rc = -1;
     if (query_value(w, &s->target.addr, mysql ? "SELECT @@GLOBAL.gtid_executed" : "SELECT @@GLOBAL.gtid_slave_pos", dl,
-                    mine, sizeof(mine), msg, len) < 0)
+                    &mine, msg) < 0)
         return -1;
     for (;;) {
         char *extra = NULL, e2[256];
+        free(theirs);
         if (query_value(w, &s->source.addr,
                         s->source.flavor == TOPO_FLAVOR_MYSQL ? "SELECT @@GLOBAL.gtid_executed"
                                                               : "SELECT @@GLOBAL.gtid_binlog_pos",
-                        dl, theirs, sizeof(theirs), msg, len) < 0)
-            return -1;
+                        dl, &theirs, msg) < 0)
+            goto out;
         if (gtid_text_errant(kind, mine, theirs, &extra, e2, sizeof(e2)) < 0) {
-            snprintf(msg, len, "cannot compare positions: %s", e2);
+            strbuf_setf(msg, "cannot compare positions: %s", e2);
             free(extra);
-            return -1;
+            goto out;
         }
         if (!*extra) {
             free(extra);
-            snprintf(msg, len, "%s has everything %s applied", topo_addr_str(&s->source.addr, as, sizeof(as)),
-                     topo_addr_str(&s->target.addr, theirs, sizeof(theirs)));
-            return 0;
+            strbuf_setf(msg, "%s has everything %s applied", topo_addr_str(&s->source.addr, as, sizeof(as)),
+                        topo_addr_str(&s->target.addr, ts, sizeof(ts)));
+            rc = 0;
+            goto out;
         }
         if (mono_ms() + 100 >= dl) {
-            snprintf(msg, len, "%s lacks transactions %s has: %.1000s (it could not serve them; relocate refused)",
-                     topo_addr_str(&s->source.addr, as, sizeof(as)),
-                     topo_addr_str(&s->target.addr, theirs, sizeof(theirs)), extra);
+            strbuf_setf(msg, "%s lacks transactions %s has: %s (it could not serve them; relocate refused)",
+                        topo_addr_str(&s->source.addr, as, sizeof(as)), topo_addr_str(&s->target.addr, ts, sizeof(ts)),
+                        extra);
             free(extra);
-            return -1;
+            goto out;
         }
         free(extra);
         usleep(100 * 1000); /* a source replicating from upstream may still be catching up */
     }
+out:
+    free(mine);
+    free(theirs);
+    return rc;
 }
 
 /* Switchover: refuse while a write transaction has been running longer than the bound. */
-static int step_check_trx(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+static int step_check_trx(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     char sql[512];
     MYSQL_RES *r = NULL;
     MYSQL_ROW row;
     int rc = 0;
-    snprintf(sql, sizeof(sql),
+    if (fmt_checked(sql, sizeof(sql), NULL, 0, "transaction check", 
              "SELECT trx_mysql_thread_id, TIMESTAMPDIFF(SECOND, trx_started, NOW()), trx_rows_modified "
              "FROM information_schema.INNODB_TRX WHERE trx_rows_modified > 0 AND "
              "trx_started < NOW() - INTERVAL %d SECOND ORDER BY trx_started LIMIT 1",
-             s->limit_s > 0 ? s->limit_s : 0);
-    if (run_sql(w, &s->target.addr, sql, dl, &r, msg, len) < 0)
+             s->limit_s > 0 ? s->limit_s : 0) < 0)
+        return built(-EOVERFLOW, "transaction check", msg);
+    if (run_sql(w, &s->target.addr, sql, dl, &r, msg) < 0)
         return -1;
     if (r && (row = mysql_fetch_row(r))) {
-        snprintf(msg, len, "a write transaction (connection %s) has run for %s s and modified %s rows, over the "
+        strbuf_setf(msg, "a write transaction (connection %s) has run for %s s and modified %s rows, over the "
                  "%d s bound: refusing to switch over now (wait for it or end it)", row[0] ? row[0] : "?",
                  row[1] ? row[1] : "?", row[2] ? row[2] : "?", s->limit_s);
         rc = -1;
     } else {
-        snprintf(msg, len, "no write transaction older than %d s", s->limit_s);
+        strbuf_setf(msg, "no write transaction older than %d s", s->limit_s);
     }
     if (r)
         mysql_free_result(r);
@@ -633,80 +719,108 @@ static int step_check_trx(worker *w, const rec_step *s, int64_t dl, char *msg, s
 }
 
 /* Switchover: stop writes on the old primary and capture its final position. */
-static int step_demote(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+static int step_demote(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
-    char as[TOPO_ADDR_MAX];
+    char as[TOPO_ADDR_MAX], *pos = NULL;
     int killed;
-    if (set_read_only(w, &s->target, true, dl, msg, len) < 0)
+    if (set_read_only(w, &s->target, true, dl, msg) < 0)
         return -1;
-    killed = kill_clients(w, &s->target, dl, msg, len);
+    killed = kill_clients(w, &s->target, dl, msg);
     if (query_value(w, &s->target.addr,
                     s->target.flavor == TOPO_FLAVOR_MYSQL ? "SELECT @@GLOBAL.gtid_executed"
                                                           : "SELECT @@GLOBAL.gtid_binlog_pos",
-                    dl, w->frozen_gtid, sizeof(w->frozen_gtid), msg, len) < 0)
+                    dl, &pos, msg) < 0)
         return -1;
-    snprintf(msg, len, "%s read-only, %d client session%s ended, final position %.1200s",
-             topo_addr_str(&s->target.addr, as, sizeof(as)), killed, killed == 1 ? "" : "s",
-             w->frozen_gtid[0] ? w->frozen_gtid : "(empty)");
+    free(w->frozen_gtid);
+    w->frozen_gtid = pos;
+    strbuf_setf(msg, "%s read-only, %d client session%s ended, final position %s",
+                topo_addr_str(&s->target.addr, as, sizeof(as)), killed, killed == 1 ? "" : "s",
+                *pos ? pos : "(empty)");
     return 0;
 }
 
-static int step_rejoin(worker *w, const rec_step *s, int64_t dl, char *msg, size_t len)
+static int step_rejoin(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
     rec_step v = *s;
     if (s->target.flavor != TOPO_FLAVOR_MYSQL) {
         /* Its own transactions are in its binlog, not in gtid_slave_pos: start from there. */
         char sql[64];
-        dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch, false, sql,
-                                 sizeof(sql));
-        if (run_sql(w, &s->target.addr, sql, dl, NULL, msg, len) < 0 ||
-            run_sql(w, &s->target.addr, "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos", dl, NULL, msg, len) < 0)
+        if (built(dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch,
+                                           false, sql, sizeof(sql)),
+                  "STOP REPLICA", msg) < 0 ||
+            run_sql(w, &s->target.addr, sql, dl, NULL, msg) < 0 ||
+            run_sql(w, &s->target.addr, "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos", dl, NULL, msg) < 0)
             return -1;
     }
     {
         /* A replica's own commits (its applier's, with log_slave_updates) must not wait
          * for acknowledgements: a demoted semi-sync primary left as a source would stall
          * its applier for rpl_semi_sync_master_timeout (no replica of its own acks). */
-        char val[16] = "", q[96], e2[256];
-        set_semisync(w, &s->target, true, false, dl, e2, sizeof(e2)); /* best effort: absent without the plugin */
+        char *val = NULL, q[96];
+        strbuf e2 = STRBUF_INIT;
+        set_semisync(w, &s->target, true, false, dl, &e2); /* best effort: absent without the plugin */
         /* Semi-sync: a server rejoining below a semi-sync primary acknowledges too. */
-        snprintf(q, sizeof(q), "SELECT @@GLOBAL.%s", semisync_var(s->source.flavor, true));
-        if (query_value(w, &s->source.addr, q, dl, val, sizeof(val), e2, sizeof(e2)) == 0 && !strcmp(val, "1"))
-            set_semisync(w, &s->target, false, true, dl, e2, sizeof(e2));
+        if (fmt_checked(q, sizeof(q), NULL, 0, "semi-sync query", "SELECT @@GLOBAL.%s",
+                        semisync_var(s->source.flavor, true)) == 0 &&
+            query_value(w, &s->source.addr, q, dl, &val, &e2) == 0 && !strcmp(val, "1"))
+            set_semisync(w, &s->target, false, true, dl, &e2);
+        free(val);
+        strbuf_free(&e2);
     }
-    if (change_source(w, &s->target, &s->source, dl, msg, len) < 0)
+    if (change_source(w, &s->target, &s->source, dl, msg) < 0)
         return -1;
     v.kind = REC_STEP_VERIFY;
-    if (step_verify(w, &v, dl, msg, len) < 0)
+    if (step_verify(w, &v, dl, msg) < 0)
         return -1;
     {
         char src[TOPO_ADDR_MAX];
-        snprintf(msg, len, "%s rejoined as a replica of %s", topo_addr_str(&s->target.addr, as, sizeof(as)),
+        strbuf_setf(msg, "%s rejoined as a replica of %s", topo_addr_str(&s->target.addr, as, sizeof(as)),
                  topo_addr_str(&s->source.addr, src, sizeof(src)));
     }
     return 0;
 }
 
-static int step_hook(worker *w, const rec_step *s, char *msg, size_t len);
+static int step_hook(worker *w, const rec_step *s, strbuf *msg);
+
+/*
+ * One message, its texts copied whole into one heap block (the block is the
+ * queue node; m->storage_ owns it). Out of memory: wait and try again, since
+ * a lost step end would leave the loop waiting for a step that finished.
+ */
+static void emit_full(worker *w, rec_exec_msg_kind kind, int step, int ok, int aborted, const char *msg,
+                      const char *gtid)
+{
+    size_t ml = msg ? strlen(msg) : 0, gl = gtid ? strlen(gtid) : 0;
+    queued *q;
+    char *t;
+    while (!(q = malloc(sizeof(*q) + ml + 1 + gl + 1)))
+        usleep(10 * 1000);
+    memset(q, 0, sizeof(*q));
+    t = (char *)(q + 1);
+    memcpy(t, msg ? msg : "", ml + 1);
+    memcpy(t + ml + 1, gtid ? gtid : "", gl + 1);
+    q->m.kind = kind;
+    q->m.step = step;
+    q->m.ok = ok;
+    q->m.aborted = aborted;
+    q->m.at_ms = wall_ms();
+    q->m.message = t;
+    q->m.gtid = t + ml + 1;
+    q->m.storage_ = q;
+    w->emit(w->user, q);
+}
 
 static void emit(worker *w, rec_exec_msg_kind kind, int step, int ok, const char *msg, const char *gtid)
 {
-    rec_exec_msg m;
-    memset(&m, 0, sizeof(m));
-    m.kind = kind;
-    m.step = step;
-    m.ok = ok;
-    m.at_ms = wall_ms();
-    snprintf(m.message, sizeof(m.message), "%.1535s", msg ? msg : "");
-    snprintf(m.gtid, sizeof(m.gtid), "%.1535s", gtid ? gtid : "");
-    w->emit(w->user, &m);
+    emit_full(w, kind, step, ok, 0, msg, gtid);
 }
 
 static void run_plan(worker *w)
 {
     bool past_no_return = false, failed = false, aborted = false;
-    char msg[1536], gtid[1536];
+    strbuf msg = STRBUF_INIT;
+    char *gtid = NULL;
     const rec_plan *p = &w->plan;
 
     size_t done_steps = 0;
@@ -715,46 +829,61 @@ static void run_plan(worker *w)
         int64_t dl = mono_ms() + (s->timeout_ms > 0 ? s->timeout_ms : 5000);
         done_steps = i + 1;
         int rc = -1;
-        msg[0] = gtid[0] = '\0';
+        strbuf_reset(&msg);
+        free(gtid);
+        gtid = NULL;
         emit(w, REC_EXEC_STEP_START, (int)i, 1, NULL, NULL);
         switch (s->kind) {
-        case REC_STEP_STOP_IO: rc = step_stop_io(w, s, dl, msg, sizeof(msg)); break;
-        case REC_STEP_START_IO: rc = step_start_io(w, s, dl, msg, sizeof(msg)); break;
-        case REC_STEP_WAIT_APPLY: rc = wait_applied(w, &s->target, s->gtid, dl, msg, sizeof(msg)); break;
-        case REC_STEP_CATCH_UP: rc = step_catch_up(w, s, dl, msg, sizeof(msg)); break;
-        case REC_STEP_DETACH: rc = step_detach(w, s, dl, msg, sizeof(msg)); break;
+        case REC_STEP_STOP_IO: rc = step_stop_io(w, s, dl, &msg); break;
+        case REC_STEP_START_IO: rc = step_start_io(w, s, dl, &msg); break;
+        case REC_STEP_WAIT_APPLY: rc = wait_applied(w, &s->target, s->gtid, dl, &msg); break;
+        case REC_STEP_CATCH_UP: rc = step_catch_up(w, s, dl, &msg); break;
+        case REC_STEP_DETACH: rc = step_detach(w, s, dl, &msg); break;
         case REC_STEP_SET_WRITABLE:
-            rc = step_set_writable(w, s, dl, msg, sizeof(msg), gtid, sizeof(gtid));
-            if (rc == 0)
-                snprintf(w->promoted_gtid, sizeof(w->promoted_gtid), "%s", gtid);
+            rc = step_set_writable(w, s, dl, &msg, &gtid);
+            if (rc == 0 && gtid) {
+                free(w->promoted_gtid);
+                w->promoted_gtid = strdup(gtid);
+                if (!w->promoted_gtid) {
+                    strbuf_setf(&msg, "writable, but out of memory keeping its position");
+                    free(gtid);
+                    gtid = NULL;
+                }
+            }
             break;
-        case REC_STEP_SEMI_SYNC_SOURCE: rc = step_semi_sync(w, s, dl, msg, sizeof(msg)); break;
-        case REC_STEP_REPOINT: rc = step_repoint(w, s, dl, msg, sizeof(msg)); break;
-        case REC_STEP_VERIFY: rc = step_verify(w, s, dl, msg, sizeof(msg)); break;
-        case REC_STEP_FENCE: rc = step_fence(w, s, dl, msg, sizeof(msg)); break;
-        case REC_STEP_REJOIN: rc = step_rejoin(w, s, dl, msg, sizeof(msg)); break;
-        case REC_STEP_CHECK_TRX: rc = step_check_trx(w, s, dl, msg, sizeof(msg)); break;
-        case REC_STEP_DEMOTE: rc = step_demote(w, s, dl, msg, sizeof(msg)); break;
+        case REC_STEP_SEMI_SYNC_SOURCE: rc = step_semi_sync(w, s, dl, &msg); break;
+        case REC_STEP_REPOINT: rc = step_repoint(w, s, dl, &msg); break;
+        case REC_STEP_VERIFY: rc = step_verify(w, s, dl, &msg); break;
+        case REC_STEP_FENCE: rc = step_fence(w, s, dl, &msg); break;
+        case REC_STEP_REJOIN: rc = step_rejoin(w, s, dl, &msg); break;
+        case REC_STEP_CHECK_TRX: rc = step_check_trx(w, s, dl, &msg); break;
+        case REC_STEP_DEMOTE: rc = step_demote(w, s, dl, &msg); break;
         case REC_STEP_WAIT_CAUGHT_UP:
-            rc = wait_applied(w, &s->target, w->frozen_gtid, dl, msg, sizeof(msg));
+            rc = wait_applied(w, &s->target, w->frozen_gtid, dl, &msg);
             break;
         case REC_STEP_UNDEMOTE:
-            rc = set_read_only(w, &s->target, false, dl, msg, sizeof(msg));
+            rc = set_read_only(w, &s->target, false, dl, &msg);
             if (rc == 0)
-                snprintf(msg, sizeof(msg), "writable again");
+                strbuf_setf(&msg, "writable again");
             break;
         case REC_STEP_HOOK:
-            rc = step_hook(w, s, msg, sizeof(msg));
+            rc = step_hook(w, s, &msg);
             break;
         case REC_STEP_CHECK_SOURCE:
-            rc = step_check_source(w, s, dl, msg, sizeof(msg));
+            rc = step_check_source(w, s, dl, &msg);
             break;
         }
         if (rc != 0 && !(s->kind == REC_STEP_REPOINT && s->has_prev))
             done_steps = i; /* a failed step took nothing to give back (a repoint may have stopped the threads) */
         if (w->crash_after && strcmp(w->crash_after, rec_step_name(s->kind)) == 0)
             raise(SIGKILL);
-        emit(w, REC_EXEC_STEP_END, (int)i, rc == 0, msg, gtid);
+        if (strbuf_error(&msg)) {
+            /* The step's text could not be kept whole: say so rather than a shorter text. */
+            int e = strbuf_error(&msg);
+            strbuf_free(&msg);
+            strbuf_setf(&msg, "(the step's message was lost: %s)", strerror(-e));
+        }
+        emit(w, REC_EXEC_STEP_END, (int)i, rc == 0, strbuf_str(&msg), gtid);
         if (rc == 0 && s->no_return)
             past_no_return = true;
         if (rc != 0 && !s->best_effort) {
@@ -773,44 +902,38 @@ static void run_plan(worker *w)
             const rec_step *st = &p->v[i];
             int64_t dl = mono_ms() + 5000;
             int rc;
-            char line[1700], as[TOPO_ADDR_MAX];
-            msg[0] = '\0';
+            char as[TOPO_ADDR_MAX];
+            strbuf line = STRBUF_INIT;
+            strbuf_reset(&msg);
             if (st->kind == REC_STEP_STOP_IO) {
-                rc = step_start_io(w, st, dl, msg, sizeof(msg));
+                rc = step_start_io(w, st, dl, &msg);
             } else if (st->kind == REC_STEP_DEMOTE) {
-                rc = set_read_only(w, &st->target, false, dl, msg, sizeof(msg));
+                rc = set_read_only(w, &st->target, false, dl, &msg);
                 if (rc == 0)
-                    snprintf(msg, sizeof(msg), "writable again (switchover rolled back)");
+                    strbuf_setf(&msg, "writable again (switchover rolled back)");
             } else if (st->kind == REC_STEP_REPOINT && st->has_prev) {
                 /* A relocate that failed: the replica replicates from its previous source
                  * again; say in what state the server was left (checked, bounded). */
-                rc = change_source(w, &st->target, &st->prev_source, dl, msg, sizeof(msg));
+                rc = change_source(w, &st->target, &st->prev_source, dl, &msg);
                 if (rc == 0)
-                    rc = replication_state(w, &st->target, &st->prev_source, dl, msg, sizeof(msg));
+                    rc = replication_state(w, &st->target, &st->prev_source, dl, &msg);
             } else if (st->kind == REC_STEP_DETACH && !strcmp(p->kind, "switchover")) {
-                rc = change_source(w, &st->target, &p->old_primary, dl, msg, sizeof(msg));
+                rc = change_source(w, &st->target, &p->old_primary, dl, &msg);
                 if (rc == 0)
-                    snprintf(msg, sizeof(msg), "replicates from %s again",
-                             topo_addr_str(&p->old_primary.addr, as, sizeof(as)));
+                    strbuf_setf(&msg, "replicates from %s again", topo_addr_str(&p->old_primary.addr, as, sizeof(as)));
             } else {
                 continue;
             }
-            snprintf(line, sizeof(line), "%s: %s", topo_addr_str(&st->target.addr, as, sizeof(as)), msg);
-            emit(w, REC_EXEC_ROLLBACK, -1, rc == 0, line, NULL);
+            strbuf_printf(&line, "%s: %s", topo_addr_str(&st->target.addr, as, sizeof(as)), strbuf_str(&msg));
+            emit(w, REC_EXEC_ROLLBACK, -1, rc == 0,
+                 strbuf_error(&line) ? "(rollback message lost: out of memory)" : strbuf_str(&line), NULL);
+            strbuf_free(&line);
         }
     }
-    {
-        rec_exec_msg m;
-        memset(&m, 0, sizeof(m));
-        m.kind = REC_EXEC_DONE;
-        m.step = -1;
-        m.ok = !failed;
-        m.aborted = aborted;
-        m.at_ms = wall_ms();
-        snprintf(m.message, sizeof(m.message), "%s",
-                 aborted ? "aborted before the point of no return" : failed ? "finished with failures" : "finished");
-        w->emit(w->user, &m);
-    }
+    strbuf_free(&msg);
+    free(gtid);
+    emit_full(w, REC_EXEC_DONE, -1, !failed, aborted,
+              aborted ? "aborted before the point of no return" : failed ? "finished with failures" : "finished", NULL);
     for (size_t i = 0; i < w->n_conns; i++)
         close_mysql(w->conns[i].m);
     w->n_conns = 0;
@@ -885,13 +1008,32 @@ static int creds_copy(rec_exec_creds *dst, const rec_exec_creds *src)
     return 0;
 }
 
-static void pipe_emit(void *user, const rec_exec_msg *m)
+/* Queue the message, then wake the loop with its id (8 bytes: pipe writes stay atomic). */
+static void pipe_emit(void *user, queued *q)
 {
     rec_exec *x = user;
     ssize_t n;
+    uint64_t id;
+    pthread_mutex_lock(&x->lock);
+    id = q->id = ++x->next_id;
+    q->next = NULL;
+    if (x->tail)
+        x->tail->next = q;
+    else
+        x->head = q;
+    x->tail = q;
+    pthread_mutex_unlock(&x->lock);
     do
-        n = write(x->pipe_wr, m, sizeof(*m));
+        n = write(x->pipe_wr, &id, sizeof(id));
     while (n < 0 && errno == EINTR);
+}
+
+void rec_exec_msg_clear(rec_exec_msg *m)
+{
+    if (m) {
+        free(m->storage_);
+        memset(m, 0, sizeof(*m));
+    }
 }
 
 static void *thread_main(void *arg)
@@ -899,6 +1041,9 @@ static void *thread_main(void *arg)
     rec_exec *x = arg;
     mysql_thread_init();
     run_plan(&x->w);
+    free(x->w.frozen_gtid);
+    free(x->w.promoted_gtid);
+    x->w.frozen_gtid = x->w.promoted_gtid = NULL;
     mysql_thread_end();
     close(x->pipe_wr);
     x->pipe_wr = -1;
@@ -910,10 +1055,10 @@ int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, const rec_
 {
     rec_exec *x = calloc(1, sizeof(*x));
     int fds[2];
-    _Static_assert(sizeof(rec_exec_msg) <= 4096, "executor messages must fit in PIPE_BUF");
     if (!x)
         goto oom;
     x->pipe_rd = x->pipe_wr = -1;
+    pthread_mutex_init(&x->lock, NULL);
     if (rec_plan_copy(&x->w.plan, plan) < 0 || creds_copy(&x->w.creds, creds) < 0)
         goto oom;
     if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -949,18 +1094,34 @@ int rec_exec_fd(const rec_exec *x) { return x->pipe_rd; }
 int rec_exec_read(rec_exec *x, rec_exec_msg *m)
 {
     ssize_t n;
+    uint64_t id;
+    queued *q;
+    memset(m, 0, sizeof(*m));
     if (x->done)
         return -1;
     do
-        n = read(x->pipe_rd, m, sizeof(*m));
+        n = read(x->pipe_rd, &id, sizeof(id));
     while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof(*m))
-        return 1;
     if (n == 0) {
         x->done = 1;
         return -1;
     }
-    return 0;
+    if (n != (ssize_t)sizeof(id))
+        return 0;
+    pthread_mutex_lock(&x->lock);
+    q = x->head;
+    if (q && q->id == id) {
+        x->head = q->next;
+        if (!x->head)
+            x->tail = NULL;
+    } else {
+        q = NULL; /* cannot happen: ids are written after their message is queued, in order */
+    }
+    pthread_mutex_unlock(&x->lock);
+    if (!q)
+        return 0;
+    *m = q->m;
+    return 1;
 }
 
 void rec_exec_free(rec_exec *x)
@@ -973,35 +1134,56 @@ void rec_exec_free(rec_exec *x)
         close(x->pipe_rd);
     if (x->pipe_wr >= 0)
         close(x->pipe_wr);
+    while (x->head) {
+        queued *q = x->head;
+        x->head = q->next;
+        free(q);
+    }
+    pthread_mutex_destroy(&x->lock);
     rec_plan_free(&x->w.plan);
     creds_free(&x->w.creds);
     free(x);
+}
+
+typedef struct {
+    void (*fn)(void *user, const rec_exec_msg *m);
+    void *user;
+} sync_target;
+
+static void sync_emit(void *user, queued *q)
+{
+    sync_target *t = user;
+    t->fn(t->user, &q->m);
+    free(q);
 }
 
 int rec_exec_run_sync(const rec_plan *plan, const rec_exec_creds *creds, const rec_exec_hooks *hooks,
                       void (*fn)(void *user, const rec_exec_msg *m), void *user)
 {
     worker w;
+    sync_target t = {.fn = fn, .user = user};
     memset(&w, 0, sizeof(w));
     if (rec_plan_copy(&w.plan, plan) < 0 || creds_copy(&w.creds, creds) < 0) {
         rec_plan_free(&w.plan);
         return -ENOMEM;
     }
-    w.emit = fn;
-    w.user = user;
+    w.emit = sync_emit;
+    w.user = &t;
     w.hooks = hooks;
     run_plan(&w);
+    free(w.frozen_gtid);
+    free(w.promoted_gtid);
     rec_plan_free(&w.plan);
     creds_free(&w.creds);
     return 0;
 }
 
 /* Hook steps: run every command configured for the hook point, in order. */
-static int step_hook(worker *w, const rec_step *s, char *msg, size_t len)
+static int step_hook(worker *w, const rec_step *s, strbuf *msg)
 {
     if (!w->hooks || !w->hooks->run) {
-        snprintf(msg, len, "no hook commands for %s", s->hook);
+        strbuf_setf(msg, "no hook commands for %s", s->hook);
         return 0;
     }
-    return w->hooks->run(w->hooks->user, &w->plan, s, w->promoted_gtid, msg, len);
+    return w->hooks->run(w->hooks->user, &w->plan, s, w->promoted_gtid ? w->promoted_gtid : "", msg);
 }

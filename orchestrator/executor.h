@@ -20,6 +20,7 @@
 #include "orchestrator/plan.h"
 #include "topology/conn.h"
 #include "topology/dialect.h"
+#include "topology/strbuf.h"
 
 /* The caller's copy borrows every string; the worker's copy (rec_exec_start) owns its own. */
 typedef struct {
@@ -39,29 +40,34 @@ typedef enum {
     REC_EXEC_DONE,
 } rec_exec_msg_kind;
 
-/* One message from the worker. Fits in PIPE_BUF so pipe writes stay atomic. */
+/*
+ * One message from the worker. Its texts are on the heap, whole, however long
+ * (a GTID position has no size limit): the worker queues the message and the
+ * pipe carries only its id. rec_exec_read() hands the message over; free it
+ * with rec_exec_msg_clear().
+ */
 typedef struct {
     rec_exec_msg_kind kind;
     int step;                   /* index into the plan, -1 for DONE/ROLLBACK */
     int ok;                     /* STEP_END / DONE: 1 success, 0 failure; ROLLBACK: 1 done */
     int aborted;                /* DONE: the plan stopped before the point of no return */
     int64_t at_ms;              /* wall clock */
-    char message[1536];         /* what happened: the server's error, a reached position, ... */
-    char gtid[1536];            /* set-writable: the new primary's position once writable */
+    const char *message;        /* what happened: the server's error, a reached position, ... (never NULL) */
+    const char *gtid;           /* set-writable: the new primary's position once writable ("" none) */
+    void *storage_;             /* owns both texts */
 } rec_exec_msg;
 
 typedef struct rec_exec rec_exec;
 
 /*
- * Hook steps are delegated: run(user, plan, step, promoted_gtid, msg, len)
+ * Hook steps are delegated: run(user, plan, step, promoted_gtid, msg)
  * runs the hook point's commands in the worker thread (bounded) and returns
  * 0 when they all succeeded, -1 otherwise (a pre hook's failure vetoes).
  * promoted_gtid is the new primary's position once it became writable ("" before).
  * The hooks object must outlive the worker.
  */
 typedef struct {
-    int (*run)(void *user, const rec_plan *plan, const rec_step *step, const char *promoted_gtid, char *msg,
-               size_t len);
+    int (*run)(void *user, const rec_plan *plan, const rec_step *step, const char *promoted_gtid, strbuf *msg);
     void *user;
 } rec_exec_hooks;
 
@@ -70,12 +76,15 @@ int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, const rec_
                    char *err, size_t errlen);
 /* Readable when messages wait. */
 int rec_exec_fd(const rec_exec *x);
-/* Next message without blocking: 1 with *m, 0 none, -1 the worker is gone (after DONE). */
+/* Next message without blocking: 1 with *m (free with rec_exec_msg_clear), 0 none, -1 the worker is gone. */
 int rec_exec_read(rec_exec *x, rec_exec_msg *m);
+/* Free a message's texts (after rec_exec_read; a cleared message may be cleared again). */
+void rec_exec_msg_clear(rec_exec_msg *m);
 /* Wait for the worker to finish and free everything. */
 void rec_exec_free(rec_exec *x);
 
-/* Run a plan synchronously in the calling thread, calling fn for each message (tests, CLI). */
+/* Run a plan synchronously in the calling thread, calling fn for each message (tests, CLI); the
+ * message's texts live until fn returns. */
 int rec_exec_run_sync(const rec_plan *plan, const rec_exec_creds *creds, const rec_exec_hooks *hooks,
                       void (*fn)(void *user, const rec_exec_msg *m), void *user);
 

@@ -1,8 +1,10 @@
 /* orchestrator/log.c — timestamped log lines on stderr. */
 #include "orchestrator/log.h"
+#include "topology/strbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -14,7 +16,7 @@ int log_get_level(void) { return g_level; }
 void log_msg(int level, const char *fmt, ...)
 {
     static const char *names[] = {"error", "warn", "info", "debug"};
-    char line[2048], ts[32];
+    char *line, ts[32];
     struct timeval tv;
     struct tm tm;
     va_list ap;
@@ -25,8 +27,9 @@ void log_msg(int level, const char *fmt, ...)
     gmtime_r(&tv.tv_sec, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    line = strbuf_vasprintf(fmt, ap); /* whole: log lines quote GTID positions of any length */
     va_end(ap);
     fprintf(stderr, "%s.%03ldZ %-5s %s\n", ts, (long)(tv.tv_usec / 1000),
-            names[level < 0 ? 0 : level > 3 ? 3 : level], line);
+            names[level < 0 ? 0 : level > 3 ? 3 : level], line ? line : "(log line lost: out of memory)");
+    free(line);
 }

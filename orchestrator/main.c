@@ -31,6 +31,8 @@
 #include "orchestrator/daemon.h"
 #include "orchestrator/log.h"
 #include "orchestrator/monitor.h"
+#include "orchestrator/report.h"
+#include "topology/strbuf.h"
 
 #define EXIT_OP_FAILED 1
 #define EXIT_USAGE 2
@@ -260,14 +262,22 @@ static int client_target(const char *cmd, const client_args *a, bool events, cha
     *use_curve = false;
     memset(curve, 0, sizeof(*curve));
     if (a->socket) {
-        snprintf(out, len, "%s", a->socket);
+        if (fmt_checked(out, len, err, sizeof(err), "--socket", "%s", a->socket) < 0) {
+            fprintf(stderr, "myorch %s: %s: give a shorter control endpoint\n", cmd, err);
+            return EXIT_USAGE;
+        }
     } else {
         if (load_config(a->config, &cfg) < 0) {
             fprintf(stderr, "myorch %s: give -c FILE (the controller's configuration) or --socket ENDPOINT\n", cmd);
             return EXIT_BAD_CONFIG;
         }
         have_cfg = true;
-        snprintf(out, len, "%s", events ? cfg.event_socket : cfg.control_socket);
+        if (fmt_checked(out, len, err, sizeof(err), events ? "event_socket" : "control_socket", "%s",
+                        events ? cfg.event_socket : cfg.control_socket) < 0) {
+            fprintf(stderr, "myorch %s: %s\n", cmd, err);
+            cfg_free(&cfg);
+            return EXIT_BAD_CONFIG;
+        }
     }
     if (strncmp(out, "tcp://", 6) != 0)
         goto out;
@@ -370,17 +380,26 @@ static int parse_client_args(const char *cmd, int argc, char **argv, client_args
     return 0;
 }
 
-#define CLIENT_OPTS_HELP                                                                          \
+#define CLIENT_OPTS_HEAD                                                                          \
     "  -c, --config FILE   the controller's configuration, to find its socket\n"                 \
     "                      (default $MYORCH_CONFIG or " DEFAULT_CONFIG ")\n"                     \
     "  -s, --socket EP     the control endpoint instead (e.g. ipc:///var/lib/myorch/control.sock)\n" \
-    "      --timeout-ms N  how long to wait for the controller (default 5000)\n"                 \
     "      --key-file FILE this client's CURVE secret key for a tcp:// endpoint\n"              \
     "                      (default: control_client_key_file of the configuration)\n"            \
-    "      --server-key-file FILE  the controller's CURVE public key (its .pub), with --socket\n" \
+    "      --server-key-file FILE  the controller's CURVE public key (its .pub), with --socket\n"
+#define CLIENT_OPTS_TAIL                                                                          \
     "      --json          machine-readable output\n"                                             \
     "Exit codes: 0 ok, 1 the controller reported an error, 2 bad command line,\n"                 \
     "3 no controller answered, 4 invalid configuration.\n"
+#define CLIENT_OPTS_HELP                                                                          \
+    CLIENT_OPTS_HEAD                                                                              \
+    "      --timeout-ms N  how long to wait for the controller (default 5000)\n" CLIENT_OPTS_TAIL
+/* Operations answer when they have finished: the default wait covers them. */
+#define OP_OPTS_HELP                                                                              \
+    CLIENT_OPTS_HEAD                                                                              \
+    "      --timeout-ms N  how long to wait for the controller's answer (default 120000 plus the\n" \
+    "                      catch-up bound; the operation goes on if this command stops waiting)\n" \
+    CLIENT_OPTS_TAIL
 
 static int cmd_status(int argc, char **argv)
 {
@@ -661,7 +680,7 @@ static int cmd_operation(const char *cmd, int argc, char **argv)
     bool dry = false, force = false;
     const char *to = NULL, *replica = NULL, *below = NULL, *tmo = NULL;
     int timeout_ms = 0, rc;
-    char help[2048];
+    char help[4096];
     bool sw = !strcmp(cmd, "switchover"), rl = !strcmp(cmd, "relocate");
 
     if (!rl) {
@@ -675,39 +694,42 @@ static int cmd_operation(const char *cmd, int argc, char **argv)
         below = take_opt(&argc, argv, "--below", true, NULL);
         take_opt(&argc, argv, "--dry-run", false, &dry);
     }
-    if (sw && (tmo = take_opt(&argc, argv, "--timeout-ms", true, NULL)) != NULL && tmo != (const char *)-1 &&
-        parse_int_arg(cmd, "--timeout-ms", tmo, 1, 3600000, &timeout_ms) < 0)
+    /* --catch-up-ms bounds the target's catch-up; --timeout-ms (every client command) is how long
+     * this command waits for the controller's answer. */
+    if (sw && (tmo = take_opt(&argc, argv, "--catch-up-ms", true, NULL)) != NULL && tmo != (const char *)-1 &&
+        parse_int_arg(cmd, "--catch-up-ms", tmo, 1, 3600000, &timeout_ms) < 0)
         return EXIT_USAGE;
     if (to == (const char *)-1 || replica == (const char *)-1 || below == (const char *)-1 || tmo == (const char *)-1)
         return bad_usage(cmd, "an option is missing its value");
     if (sw)
-        snprintf(help, sizeof(help),
-                 "usage: myorch switchover --cluster NAME [--to HOST:PORT] [--dry-run] [--timeout-ms N] [--json]\n\n"
+        fmt_checked(help, sizeof(help), NULL, 0, "help text",
+                 "usage: myorch switchover --cluster NAME [--to HOST:PORT] [--dry-run] [--catch-up-ms N] [--json]\n\n"
                  "Graceful switchover, primary alive. Refused with the reason unless every replica is\n"
                  "reachable and replicating, the target is not errant or delayed and lags less than\n"
                  "switchover_max_lag_s, and no write transaction runs longer than switchover_max_trx_s.\n"
                  "Then: pre_switchover hooks, old primary read-only with client sessions ended, the target\n"
-                 "applies its final position (within --timeout-ms), is promoted, the other replicas and the\n"
+                 "applies its final position (within --catch-up-ms), is promoted, the other replicas and the\n"
                  "old primary replicate from it, post_switchover hooks. A failure before the promotion rolls\n"
                  "back (the old primary is writable again). Without --to, the best candidate.\n"
                  "      --dry-run       print the plan, change nothing\n"
-                 "      --timeout-ms N  bound for the target to catch up (default: apply_timeout_ms)\n%s",
-                 CLIENT_OPTS_HELP);
+                 "      --catch-up-ms N bound for the target to apply the old primary's final position\n"
+                 "                      (default: apply_timeout_ms)\n%s",
+                 OP_OPTS_HELP);
     else if (rl)
-        snprintf(help, sizeof(help),
+        fmt_checked(help, sizeof(help), NULL, 0, "help text",
                  "usage: myorch relocate --replica HOST:PORT --below HOST:PORT [--dry-run] [--json]\n\n"
                  "Move a replica under another server by GTID. Refused when the new source lacks\n"
                  "transactions the replica has, has no binary log, or would make a cycle.\n%s",
-                 CLIENT_OPTS_HELP);
+                 OP_OPTS_HELP);
     else
-        snprintf(help, sizeof(help),
+        fmt_checked(help, sizeof(help), NULL, 0, "help text",
                  "usage: myorch failover --cluster NAME [--to HOST:PORT] [--dry-run] [--force] [--json]\n\n"
                  "Forced failover when the primary is gone, with the same safety rules as automatic\n"
                  "failover (candidate ranking, no dropped transactions, fencing). Refused while the\n"
                  "primary is reachable; refused while replicas still replicate from it unless --force.\n"
                  "Ignores the anti-flap block and auto_failover = no.\n"
                  "      --dry-run       print the plan, change nothing\n%s",
-                 CLIENT_OPTS_HELP);
+                 OP_OPTS_HELP);
     rc = parse_client_args(cmd, argc, argv, &a, true, help);
     if (rc)
         return rc < 0 ? 0 : rc;
@@ -831,20 +853,6 @@ static int cmd_maintenance(int argc, char **argv)
     return 0;
 }
 
-static void fmt_duration(double s, char *buf, size_t len)
-{
-    if (s < 0)
-        snprintf(buf, len, "-");
-    else if (s < 120)
-        snprintf(buf, len, "%.1f s", s);
-    else if (s < 7200)
-        snprintf(buf, len, "%.1f min", s / 60);
-    else if (s < 172800)
-        snprintf(buf, len, "%.1f h", s / 3600);
-    else
-        snprintf(buf, len, "%.1f d", s / 86400);
-}
-
 static int cmd_report(int argc, char **argv)
 {
     client_args a = {0};
@@ -871,9 +879,12 @@ static int cmd_report(int argc, char **argv)
     rc = parse_client_args("report", argc, argv, &a, true,
                            "usage: myorch report [--cluster NAME] [--since DATE] [--json]\n\n"
                            "Write availability of each cluster as the controller measured it since monitoring began\n"
-                           "(or since DATE, UTC): monitored time, downtime, failures, MTBF, MTTR, the model\n"
+                           "(or since DATE, UTC): monitored time, unplanned outages (failures) and planned write\n"
+                           "blocks (switchovers) apart, MTBF and MTTR from the unplanned outages, the model\n"
                            "availability A = mu/(lambda+mu) from them, the SLA target (sla_target) and the\n"
-                           "downtime budget left. Time the controller was not running is not counted.\n" CLIENT_OPTS_HELP);
+                           "downtime budget left (planned blocks count against it unless sla_counts_planned = no).\n"
+                           "Durations below a second are in milliseconds. Time the controller was not running\n"
+                           "is not counted.\n" CLIENT_OPTS_HELP);
     if (rc)
         return rc < 0 ? 0 : rc;
     req = json_pack("{s:s, s:I}", "cmd", "report", "since_ms", (json_int_t)since_ms);
@@ -885,30 +896,40 @@ static int cmd_report(int argc, char **argv)
         print_json(reply);
     } else {
         json_array_foreach(json_object_get(reply, "clusters"), i, c) {
-            char mon[32], down[32], mtbf[32], mttr[32], left[32];
+            char mon[32], down[32], planned[32], mtbf[32], mttr[32], left[32];
             double av = json_number_value(json_object_get(c, "availability_pct"));
             double model = json_number_value(json_object_get(c, "model_availability_pct"));
-            fmt_duration(json_number_value(json_object_get(c, "monitored_s")), mon, sizeof(mon));
-            fmt_duration(json_number_value(json_object_get(c, "down_s")), down, sizeof(down));
-            fmt_duration(json_number_value(json_object_get(c, "mtbf_s")), mtbf, sizeof(mtbf));
-            fmt_duration(json_number_value(json_object_get(c, "mttr_s")), mttr, sizeof(mttr));
-            fmt_duration(fabs(json_number_value(json_object_get(c, "budget_left_s"))), left, sizeof(left));
+            double left_s = json_number_value(json_object_get(c, "budget_left_s"));
+            long long failures = (long long)json_integer_value(json_object_get(c, "failures"));
+            long long blocks = (long long)json_integer_value(json_object_get(c, "planned_blocks"));
+            bool counts = json_is_true(json_object_get(c, "sla_counts_planned"));
+            rep_fmt_ms((double)json_integer_value(json_object_get(c, "monitored_ms")), mon, sizeof(mon));
+            rep_fmt_ms((double)json_integer_value(json_object_get(c, "down_ms")), down, sizeof(down));
+            rep_fmt_ms((double)json_integer_value(json_object_get(c, "planned_ms")), planned, sizeof(planned));
+            rep_fmt_ms(json_number_value(json_object_get(c, "mtbf_s")) * 1000.0, mtbf, sizeof(mtbf));
+            rep_fmt_ms(json_number_value(json_object_get(c, "mttr_s")) * 1000.0, mttr, sizeof(mttr));
+            rep_fmt_ms(fabs(left_s) * 1000.0, left, sizeof(left));
+            if (json_number_value(json_object_get(c, "mtbf_s")) < 0)
+                snprintf(mtbf, sizeof(mtbf), "-");
+            if (json_number_value(json_object_get(c, "mttr_s")) < 0)
+                snprintf(mttr, sizeof(mttr), "-");
             printf("cluster %s\n", json_string_value(json_object_get(c, "name") ? json_object_get(c, "name")
                                                                                  : json_object_get(c, "cluster")));
-            printf("  monitored           %s\n", mon);
+            printf("  monitored             %s\n", mon);
             if (av >= 0)
-                printf("  write availability  %.4f %%\n", av);
+                printf("  write availability    %.4f %% (%s)\n", av,
+                       counts ? "planned write blocks counted" : "unplanned outages only");
             else
-                printf("  write availability  -\n");
-            printf("  downtime            %s in %lld failure%s\n", down,
-                   (long long)json_integer_value(json_object_get(c, "failures")),
-                   json_integer_value(json_object_get(c, "failures")) == 1 ? "" : "s");
-            printf("  MTBF / MTTR         %s / %s\n", mtbf, mttr);
+                printf("  write availability    -\n");
+            printf("  unplanned outages     %lld, %s in total\n", failures, down);
+            printf("  planned write blocks  %lld (switchovers), %s in total\n", blocks, planned);
+            printf("  MTBF / MTTR           %s / %s (unplanned outages only)\n", mtbf, mttr);
             if (model >= 0)
                 printf("  model A = mu/(lambda+mu)  %.4f %%\n", model);
-            printf("  SLA target          %.3f %%, downtime budget %s %s\n",
-                   json_number_value(json_object_get(c, "sla_target_pct")), left,
-                   json_number_value(json_object_get(c, "budget_left_s")) >= 0 ? "left" : "OVER");
+            printf("  SLA target            %.3f %%, downtime budget %s %s (%s)\n",
+                   json_number_value(json_object_get(c, "sla_target_pct")), left, left_s >= 0 ? "left" : "OVER",
+                   counts ? "planned write blocks counted: sla_counts_planned = yes"
+                          : "planned write blocks not counted: sla_counts_planned = no");
         }
     }
     json_decref(reply);

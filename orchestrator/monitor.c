@@ -1,5 +1,6 @@
 /* orchestrator/monitor.c — probe results → cluster models → events. */
 #include "orchestrator/monitor.h"
+#include "topology/strbuf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,13 +31,14 @@ static void emit(monitor *m, int level, const char *name, mon_cluster *c, const 
 static void emit(monitor *m, int level, const char *name, mon_cluster *c, const topo_instance *in,
                  json_t *detail, const char *fmt, ...)
 {
-    char msg[1024];
+    char *msg;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg = strbuf_vasprintf(fmt, ap);
     va_end(ap);
     if (m->opt.on_event)
-        m->opt.on_event(m->opt.user, level, name, c, in, msg, detail);
+        m->opt.on_event(m->opt.user, level, name, c, in, msg ? msg : "(event text lost: out of memory)", detail);
+    free(msg);
     json_decref(detail);
 }
 
@@ -230,7 +232,11 @@ int mon_add_cluster(monitor *m, const char *name, const char *user, const char *
     if (!c)
         goto oom;
     topo_cluster_init(&c->model, name);
-    snprintf(c->user, sizeof(c->user), "%s", user ? user : "");
+    if (fmt_checked(c->user, sizeof(c->user), err, errlen, "user", "%s", user ? user : "") < 0) {
+        topo_cluster_free(&c->model);
+        free(c);
+        return -ENAMETOOLONG;
+    }
     if (password && !(c->password = strdup(password)))
         goto oom;
     if (lag_query && *lag_query && !(c->lag_query = strdup(lag_query)))

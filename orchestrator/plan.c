@@ -1,5 +1,6 @@
 /* orchestrator/plan.c — building, describing and printing recovery plans. */
 #include "orchestrator/plan.h"
+#include "topology/strbuf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -117,12 +118,23 @@ static int add_promotion(rec_plan *p, const topo_instance *cand, const topo_inst
     return 0;
 }
 
+/* "addr: exclusion (reason)", whole, appended to *dst. */
+static int excluded_line(char **dst, const topo_cluster *c, const rec_candidate *v)
+{
+    char a[TOPO_ADDR_MAX];
+    char *line = strbuf_asprintf("%s: %s (%s)", topo_addr_str(&c->v[v->index]->addr, a, sizeof(a)),
+                                 rec_exclusion_name(v->exclusion), v->reason);
+    int rc = line ? append_line(dst, line) : -ENOMEM;
+    free(line);
+    return rc;
+}
+
 int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
                       rec_plan *out, char *err, size_t errlen)
 {
     const topo_instance *old, *cand, *most = NULL;
     const rec_candidate *chosen;
-    char a[TOPO_ADDR_MAX], line[512];
+    char a[TOPO_ADDR_MAX];
     rec_step *s;
     int rc = -ENOMEM;
 
@@ -163,9 +175,7 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
     for (size_t i = 0; i < r->n; i++) {
         if (r->v[i].exclusion == REC_EXCL_NONE)
             continue;
-        snprintf(line, sizeof(line), "%s: %s (%s)", topo_addr_str(&c->v[r->v[i].index]->addr, a, sizeof(a)),
-                 rec_exclusion_name(r->v[i].exclusion), r->v[i].reason);
-        if (append_line(&out->excluded, line) < 0)
+        if (excluded_line(&out->excluded, c, &r->v[i]) < 0)
             goto fail;
     }
 
@@ -212,9 +222,11 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
         if ((int)i == r->chosen)
             continue;
         if (!in->reachable) {
-            snprintf(line, sizeof(line), "%s: unreachable, repointed when it comes back",
-                     topo_addr_str(&in->addr, a, sizeof(a)));
-            if (append_line(&out->unreachable, line) < 0)
+            char *line = strbuf_asprintf("%s: unreachable, repointed when it comes back",
+                                         topo_addr_str(&in->addr, a, sizeof(a)));
+            int arc = line ? append_line(&out->unreachable, line) : -ENOMEM;
+            free(line);
+            if (arc < 0)
                 goto fail;
             continue;
         }
@@ -237,7 +249,6 @@ fail:
 static int plan_header(const topo_cluster *c, const topo_instance *old, const rec_ranking *r, const char *kind,
                        rec_plan *out)
 {
-    char a[TOPO_ADDR_MAX], line[512];
     const rec_candidate *chosen = &r->v[r->chosen];
     snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
     snprintf(out->kind, sizeof(out->kind), "%s", kind);
@@ -254,9 +265,7 @@ static int plan_header(const topo_cluster *c, const topo_instance *old, const re
     for (size_t i = 0; i < r->n; i++) {
         if (r->v[i].exclusion == REC_EXCL_NONE)
             continue;
-        snprintf(line, sizeof(line), "%s: %s (%s)", topo_addr_str(&c->v[r->v[i].index]->addr, a, sizeof(a)),
-                 rec_exclusion_name(r->v[i].exclusion), r->v[i].reason);
-        if (append_line(&out->excluded, line) < 0)
+        if (excluded_line(&out->excluded, c, &r->v[i]) < 0)
             return -ENOMEM;
     }
     return 0;
@@ -420,39 +429,38 @@ int rec_plan_single(const char *cluster, const char *kind, rec_step_kind step, c
     return 0;
 }
 
-void rec_step_describe(const rec_step *s, char *buf, size_t len)
+char *rec_step_describe(const rec_step *s)
 {
     char t[TOPO_ADDR_MAX], src[TOPO_ADDR_MAX];
-    int n;
+    strbuf b = STRBUF_INIT;
     topo_addr_str(&s->target.addr, t, sizeof(t));
     switch (s->kind) {
     case REC_STEP_HOOK:
-        n = snprintf(buf, len, "%s%s", s->hook, s->best_effort ? "" : " (can veto)");
+        strbuf_printf(&b, "%s%s", s->hook, s->best_effort ? "" : " (can veto)");
         break;
     case REC_STEP_CHECK_TRX:
-        n = snprintf(buf, len, "%s  no write transaction older than %d s", t, s->limit_s);
+        strbuf_printf(&b, "%s  no write transaction older than %d s", t, s->limit_s);
         break;
     case REC_STEP_REPOINT:
     case REC_STEP_CATCH_UP:
     case REC_STEP_REJOIN:
     case REC_STEP_WAIT_CAUGHT_UP:
     case REC_STEP_CHECK_SOURCE:
-        n = snprintf(buf, len, "%s → %s", t, topo_addr_str(&s->source.addr, src, sizeof(src)));
+        strbuf_printf(&b, "%s → %s", t, topo_addr_str(&s->source.addr, src, sizeof(src)));
         break;
     default:
-        n = snprintf(buf, len, "%s", t);
+        strbuf_puts(&b, t);
         break;
     }
-    if (n < 0 || (size_t)n >= len)
-        return;
     if (s->gtid && *s->gtid)
-        n += snprintf(buf + n, len - (size_t)n, "  until %s", s->gtid);
-    if ((size_t)n < len && s->timeout_ms)
-        n += snprintf(buf + n, len - (size_t)n, "  (≤%d ms)", s->timeout_ms);
-    if ((size_t)n < len && s->no_return)
-        n += snprintf(buf + n, len - (size_t)n, "  [point of no return]");
-    if ((size_t)n < len && s->best_effort)
-        snprintf(buf + n, len - (size_t)n, "  [best effort]");
+        strbuf_printf(&b, "  until %s", s->gtid);
+    if (s->timeout_ms)
+        strbuf_printf(&b, "  (≤%d ms)", s->timeout_ms);
+    if (s->no_return)
+        strbuf_puts(&b, "  [point of no return]");
+    if (s->best_effort)
+        strbuf_puts(&b, "  [best effort]");
+    return strbuf_steal(&b);
 }
 
 static json_t *server_json(const rec_server *s)
@@ -469,10 +477,10 @@ json_t *rec_plan_to_json(const rec_plan *p)
     json_t *j = json_object(), *steps = json_array();
     for (size_t i = 0; i < p->n; i++) {
         const rec_step *s = &p->v[i];
-        char a[TOPO_ADDR_MAX], d[1024];
-        rec_step_describe(s, d, sizeof(d));
-        json_t *sj = json_pack("{s:i, s:s, s:s, s:s}", "index", (int)i + 1, "kind", rec_step_name(s->kind),
+        char a[TOPO_ADDR_MAX], *d = rec_step_describe(s);
+        json_t *sj = json_pack("{s:i, s:s, s:s, s:s?}", "index", (int)i + 1, "kind", rec_step_name(s->kind),
                                "target", topo_addr_str(&s->target.addr, a, sizeof(a)), "description", d);
+        free(d);
         if (s->source.addr.host[0])
             json_object_set_new(sj, "source", json_string(topo_addr_str(&s->source.addr, a, sizeof(a))));
         json_object_set_new(sj, "gtid", s->gtid ? json_string(s->gtid) : json_null());
@@ -510,7 +518,7 @@ static void print_lines(FILE *out, const char *title, const char *lines)
 
 void rec_plan_print(const rec_plan *p, FILE *out)
 {
-    char a[TOPO_ADDR_MAX], d[1024];
+    char a[TOPO_ADDR_MAX];
     fprintf(out, "%s plan for cluster %s\n", p->kind, p->cluster);
     if (p->old_primary.addr.host[0])
         fprintf(out, "  old primary: %s%s%s\n", topo_addr_str(&p->old_primary.addr, a, sizeof(a)),
@@ -521,8 +529,9 @@ void rec_plan_print(const rec_plan *p, FILE *out)
     if (p->reason[0])
         fprintf(out, "  why: %s\n", p->reason);
     for (size_t i = 0; i < p->n; i++) {
-        rec_step_describe(&p->v[i], d, sizeof(d));
-        fprintf(out, "  %2zu. %-17s %s\n", i + 1, rec_step_name(p->v[i].kind), d);
+        char *d = rec_step_describe(&p->v[i]);
+        fprintf(out, "  %2zu. %-17s %s\n", i + 1, rec_step_name(p->v[i].kind), d ? d : "(out of memory)");
+        free(d);
     }
     if (p->excluded)
         print_lines(out, "  excluded:", p->excluded);

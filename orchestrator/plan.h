@@ -129,8 +129,9 @@ int rec_plan_single(const char *cluster, const char *kind, rec_step_kind step, c
 void rec_plan_free(rec_plan *p);
 
 const char *rec_step_name(rec_step_kind k);
-/* "127.0.0.1:23307 → 127.0.0.1:23306 (until 0-1-5, 10000 ms)" style line for a step. */
-void rec_step_describe(const rec_step *s, char *buf, size_t len);
+/* "127.0.0.1:23307 → 127.0.0.1:23306  until 0-1-5  (≤10000 ms)" style line for a step, whole, on the
+ * heap (the caller frees; NULL: out of memory). */
+char *rec_step_describe(const rec_step *s);
 json_t *rec_plan_to_json(const rec_plan *p);
 void rec_plan_print(const rec_plan *p, FILE *out);
 

@@ -14,6 +14,7 @@
 #include "hooks/runner.h"
 #include "orchestrator/log.h"
 #include "topology/gtid.h"
+#include "topology/strbuf.h"
 
 #define FAST_INTERVAL_MS 50
 #define FAST_WINDOW_MS 10000
@@ -30,13 +31,25 @@ static void emit(rec_cluster *rc, int level, const char *name, const topo_instan
 static void emit(rec_cluster *rc, int level, const char *name, const topo_instance *in, json_t *detail,
                  const char *fmt, ...)
 {
-    char msg[2048];
+    char *msg;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg = strbuf_vasprintf(fmt, ap); /* whole: event texts quote GTID positions of any length */
     va_end(ap);
-    rc->env->emit(rc->env->user, level, name, rc->mc, in, msg, detail);
+    rc->env->emit(rc->env->user, level, name, rc->mc, in, msg ? msg : "(event text lost: out of memory)", detail);
+    free(msg);
     json_decref(detail);
+}
+
+/* The running operation's error, whole (heap). */
+static void set_last_error(rec_cluster *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_last_error(rec_cluster *rc, const char *fmt, ...)
+{
+    va_list ap;
+    free(rc->last_error);
+    va_start(ap, fmt);
+    rc->last_error = strbuf_vasprintf(fmt, ap);
+    va_end(ap);
 }
 
 static gtid_kind kind_of(topo_flavor f) { return f == TOPO_FLAVOR_MYSQL ? GTID_KIND_MYSQL : GTID_KIND_MARIADB; }
@@ -106,9 +119,14 @@ static void maint_loaded(void *user, const char *instance, const char *reason, i
     rec_maintenance *w;
     if (rc->n_maint >= sizeof(rc->maint) / sizeof(rc->maint[0]))
         return;
-    w = &rc->maint[rc->n_maint++];
-    snprintf(w->instance, sizeof(w->instance), "%s", instance ? instance : "");
-    snprintf(w->reason, sizeof(w->reason), "%s", reason ? reason : "");
+    w = &rc->maint[rc->n_maint];
+    /* A stored window whose instance does not fit was never written by this program: skip it
+     * rather than keep a shorter (other) address. */
+    if (fmt_checked(w->instance, sizeof(w->instance), NULL, 0, "instance", "%s", instance ? instance : "") < 0)
+        return;
+    if (fmt_checked(w->reason, sizeof(w->reason), NULL, 0, "reason", "%s", reason ? reason : "") < 0)
+        snprintf(w->reason, sizeof(w->reason), "(stored reason too long to show)");
+    rc->n_maint++;
     w->started_ms = started_ms;
     w->until_ms = until_ms;
 }
@@ -236,6 +254,8 @@ int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_c
     return 0;
 }
 
+static void handle_msg(rec_cluster *rc, const rec_exec_msg *m);
+
 void rec_cluster_free(rec_cluster *rc)
 {
     /* Let a running recovery finish: past the point of no return it must not be abandoned. */
@@ -247,9 +267,10 @@ void rec_cluster_free(rec_cluster *rc)
             nanosleep(&ts, NULL);
             continue;
         }
-        rec_cluster_io(rc);
         if (r < 0)
             break;
+        handle_msg(rc, &m); /* every message counts (the audit, the DONE); may free rc->exec */
+        rec_exec_msg_clear(&m);
     }
     if (rc->exec) {
         rec_exec_free(rc->exec);
@@ -265,6 +286,8 @@ void rec_cluster_free(rec_cluster *rc)
     rc->hook_ctx = NULL;
     free(rc->promoted_gtid);
     rc->promoted_gtid = NULL;
+    free(rc->last_error);
+    rc->last_error = NULL;
 }
 
 static void creds_of(rec_cluster *rc, rec_exec_creds *c)
@@ -379,18 +402,15 @@ oom:
     return NULL;
 }
 
-/* Append "text" to msg (bounded), separated by "; ". */
-static void msg_add(char *msg, size_t len, const char *text)
+/* Append "text" to msg, separated by "; ". */
+static void msg_add(strbuf *msg, const char *text)
 {
-    size_t n = strlen(msg);
-    if (n + 3 >= len)
-        return;
-    snprintf(msg + n, len - n, "%s%s", n ? "; " : "", text);
+    strbuf_printf(msg, "%s%s", msg->len ? "; " : "", text);
 }
 
 /* Run every command of a hook point; 0 when all exited 0. Output goes to the log and the step message. */
 static int run_hook_step(void *user, const rec_plan *plan, const rec_step *step, const char *promoted_gtid,
-                         char *msg, size_t len)
+                         strbuf *msg)
 {
     rec_hook_ctx *h = user;
     int point = -1, failed = 0, veto = 0;
@@ -401,9 +421,9 @@ static int run_hook_step(void *user, const rec_plan *plan, const rec_step *step,
     for (int k = 0; k < CFG_N_HOOKS; k++)
         if (!strcmp(step->hook, cfg_hook_names[k]))
             point = k;
-    msg[0] = '\0';
+    strbuf_reset(msg);
     if (point < 0 || !h->n_cmds[point]) {
-        snprintf(msg, len, "no commands for %s", step->hook);
+        strbuf_setf(msg, "no commands for %s", step->hook);
         return 0;
     }
     /* One hook at a time per cluster: let asynchronous ones (e.g. on_topology_change
@@ -420,7 +440,7 @@ static int run_hook_step(void *user, const rec_plan *plan, const rec_step *step,
                       .new_primary = h->new_primary, .replicas = h->reps, .n_replicas = h->n_reps,
                       .lost_gtids = lost, .recovery_id = h->recovery_id, .ts_ms = wall_ms()};
     if (hook_payload_build(&ev, &pl, e, sizeof(e)) < 0) {
-        snprintf(msg, len, "cannot build the hook payload: %s", e);
+        strbuf_setf(msg, "cannot build the hook payload: %s", e);
         free(lost);
         return -1;
     }
@@ -445,7 +465,7 @@ static int run_hook_step(void *user, const rec_plan *plan, const rec_step *step,
             if (*c == '\n' || *c == '\r')
                 *c = ' ';
         log_msg(failed ? LOGL_WARN : LOGL_INFO, "hook %s: %s", step->hook, line);
-        msg_add(msg, len, line);
+        msg_add(msg, line);
         hook_result_free(&r);
     }
     hook_payload_free(&pl);
@@ -502,7 +522,8 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
     rc->promoted = false;
     free(rc->promoted_gtid);
     rc->promoted_gtid = NULL;
-    rc->last_error[0] = '\0';
+    free(rc->last_error);
+    rc->last_error = NULL;
     rc->demote_started_ms = rc->writes_refused_ms = 0;
     rc->hooks_failed = rc->vetoed = false;
     hook_ctx_free(rc->hook_ctx);
@@ -961,12 +982,17 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
 
     topo_addr_str(&rc->plan.old_primary.addr, old, sizeof(old));
     topo_addr_str(&rc->plan.new_primary.addr, neu, sizeof(neu));
+    if (rc->planned_from_ms && !rc->planned_to_ms) {
+        rc->planned_to_ms = m->at_ms; /* rolled back (or failed): the planned block ends here */
+        rc->planned_primary = rc->promoted ? rc->plan.new_primary.addr : rc->plan.old_primary.addr;
+    }
     if (rc->promoted && rc->plan.old_primary_gtid)
         gtid_text_errant(kind_of(rc->plan.old_primary.flavor), rc->plan.old_primary_gtid,
                          rc->promoted_gtid ? rc->promoted_gtid : "", &lost, err, sizeof(err));
     if (rc->env->st)
         audit_check(rc, store_recovery_end(rc->env->st, rc->recovery_id, state, m->at_ms, lost,
-                           m->ok ? NULL : (rc->last_error[0] ? rc->last_error : m->message)), "the end of a recovery");
+                                           m->ok ? NULL : (rc->last_error ? rc->last_error : m->message)),
+                    "the end of a recovery");
     if (rc->promoted && oldp && !relocate) {
         /* Never a primary again; after-care unfences it once it replicates from the new one.
          * What the new primary had at promotion is what the old one is judged against. */
@@ -982,7 +1008,7 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
                        "new_primary", neu, "ok", m->ok, "aborted", m->aborted, "promoted", rc->promoted,
                        "lost_gtids", lost, "since_primary_lost_ms", (json_int_t)dur, "writes_refused_ms",
                        (json_int_t)rc->writes_refused_ms,
-                       "error", m->ok ? NULL : (rc->last_error[0] ? rc->last_error : m->message));
+                       "error", m->ok ? NULL : (rc->last_error ? rc->last_error : m->message));
     if (m->ok)
         emit(rc, LOGL_WARN, "recovery-done", NULL, json_incref(detail),
              "%s #%lld done%s: %s%s%s%s; lost transactions: %s", rc->kind, (long long)rc->recovery_id,
@@ -993,7 +1019,7 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
         emit(rc, LOGL_ERROR, "recovery-failed", NULL, json_incref(detail), "%s #%lld %s: %s%s", rc->kind,
              (long long)rc->recovery_id,
              m->aborted ? "aborted (nothing was promoted; what it changed was rolled back)" : "finished with failures",
-             rc->last_error[0] ? rc->last_error : m->message, rc->promoted ? "; the new primary is writable" : "");
+             rc->last_error ? rc->last_error : m->message, rc->promoted ? "; the new primary is writable" : "");
     if (rc->manual && rc->env->manual_done)
         rc->env->manual_done(rc->env->user, rc->pending_tag, json_incref(detail));
     json_decref(detail);
@@ -1014,22 +1040,26 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
 static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
 {
     const rec_step *s = m->step >= 0 && (size_t)m->step < rc->plan.n ? &rc->plan.v[m->step] : NULL;
-    char target[TOPO_ADDR_MAX] = "", desc[1024] = "";
+    char target[TOPO_ADDR_MAX] = "", *desc = NULL;
     topo_instance *in = NULL;
     if (s) {
         topo_addr_str(&s->target.addr, target, sizeof(target));
-        rec_step_describe(s, desc, sizeof(desc));
+        desc = rec_step_describe(s);
         in = find(rc, &s->target.addr);
     }
     switch (m->kind) {
     case REC_EXEC_STEP_START:
         if (s && s->kind == REC_STEP_DEMOTE)
+        {
             rc->demote_started_ms = m->at_ms;
+            rc->planned_from_ms = m->at_ms;
+            rc->planned_to_ms = 0;
+        }
         if (rc->env->st && s)
             audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, rec_step_name(s->kind), target, desc,
                                 m->at_ms, 0, NULL, NULL), "a recovery step");
         log_debug("recovery #%lld step %d %s %s started", (long long)rc->recovery_id, m->step + 1,
-                  s ? rec_step_name(s->kind) : "?", desc);
+                  s ? rec_step_name(s->kind) : "?", desc ? desc : "");
         break;
     case REC_EXEC_STEP_END:
         if (!s)
@@ -1043,6 +1073,10 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
                 rc->promoted = true;
                 if (rc->demote_started_ms)
                     rc->writes_refused_ms = m->at_ms - rc->demote_started_ms;
+                if (rc->planned_from_ms && !rc->planned_to_ms) {
+                    rc->planned_to_ms = m->at_ms;
+                    rc->planned_primary = rc->plan.new_primary.addr;
+                }
                 free(rc->promoted_gtid);
                 rc->promoted_gtid = strdup(m->gtid);
                 if (rc->env->st)
@@ -1081,17 +1115,18 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
                      "%s hook failed (the %s itself goes on): %s", s->hook, rc->kind, m->message);
             } else if (s->kind == REC_STEP_HOOK) {
                 rc->vetoed = true;
-                snprintf(rc->last_error, sizeof(rc->last_error), "vetoed by the %s hook: %.1400s", s->hook, m->message);
+                set_last_error(rc, "vetoed by the %s hook: %s", s->hook, m->message);
                 emit(rc, LOGL_ERROR, "hook-vetoed", NULL, json_pack("{s:s, s:I}", "hook", s->hook, "recovery_id",
                                                                    (json_int_t)rc->recovery_id),
-                     "%s", rc->last_error);
+                     "%s", rc->last_error ? rc->last_error : m->message);
             } else if (s->kind == REC_STEP_FENCE)
                 emit(rc, LOGL_WARN, "fence-deferred", in, NULL,
                      "%s not fenced now (%s): it is kept read-only whenever it is reachable again", target, m->message);
             else {
-                snprintf(rc->last_error, sizeof(rc->last_error), "step %d %s on %s: %.1000s", m->step + 1,
+                set_last_error(rc, "step %d %s on %s: %s", m->step + 1,
                          rec_step_name(s->kind), target, m->message);
-                emit(rc, LOGL_ERROR, "recovery-step-failed", in, NULL, "%s", rc->last_error);
+                emit(rc, LOGL_ERROR, "recovery-step-failed", in, NULL, "%s",
+                     rc->last_error ? rc->last_error : m->message);
             }
         }
         break;
@@ -1105,6 +1140,7 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
         finish_recovery(rc, m);
         break;
     }
+    free(desc);
 }
 
 static void handle_job_msg(rec_cluster *rc, const rec_exec_msg *m)
@@ -1139,12 +1175,14 @@ void rec_cluster_io(rec_cluster *rc)
         if (r <= 0)
             break;
         handle_msg(rc, &m); /* may free rc->exec on DONE */
+        rec_exec_msg_clear(&m);
     }
     while (rc->job) {
         int r = rec_exec_read(rc->job, &m);
         if (r <= 0)
             break;
         handle_job_msg(rc, &m);
+        rec_exec_msg_clear(&m);
     }
 }
 
@@ -1245,6 +1283,11 @@ int rec_cluster_maintenance(rec_cluster *rc, bool begin, const char *instance, c
             snprintf(err, errlen, "too many maintenance windows open");
             return -ENOSPC;
         }
+        if (reason && strlen(reason) >= sizeof(rc->maint[0].reason)) {
+            snprintf(err, errlen, "--reason is %zu bytes long: give at most %zu", strlen(reason),
+                     sizeof(rc->maint[0].reason) - 1);
+            return -ENAMETOOLONG;
+        }
         w = &rc->maint[rc->n_maint++];
         snprintf(w->instance, sizeof(w->instance), "%s", canon);
         snprintf(w->reason, sizeof(w->reason), "%s", reason && *reason ? reason : "(no reason given)");
@@ -1285,14 +1328,14 @@ static int lookup(rec_cluster *rc, const char *text, const char *what, char *err
         return -1;
     i = topo_cluster_find(&rc->mc->model, &a);
     if (i < 0) {
-        char known[1024] = "";
-        size_t n = 0;
-        for (size_t k = 0; k < rc->mc->model.n && n < sizeof(known) - TOPO_ADDR_MAX - 2; k++) {
+        strbuf known = STRBUF_INIT;
+        for (size_t k = 0; k < rc->mc->model.n; k++) {
             char x[TOPO_ADDR_MAX];
-            n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", k ? ", " : "",
-                                  topo_addr_str(&rc->mc->model.v[k]->addr, x, sizeof(x)));
+            strbuf_printf(&known, "%s%s", k ? ", " : "", topo_addr_str(&rc->mc->model.v[k]->addr, x, sizeof(x)));
         }
-        snprintf(err, errlen, "unknown %s %s in cluster %s (known servers: %s)", what, text, rc->mc->model.name, known);
+        snprintf(err, errlen, "unknown %s %s in cluster %s (known servers: %s)", what, text, rc->mc->model.name,
+                 strbuf_str(&known));
+        strbuf_free(&known);
     }
     return i;
 }

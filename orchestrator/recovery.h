@@ -92,7 +92,7 @@ typedef struct rec_cluster {
     int64_t step_started_ms;
     bool promoted;
     char *promoted_gtid;
-    char last_error[1600];
+    char *last_error;             /* the running operation's error (heap, NULL none) */
 
     /* A one-step job on a demoted primary or a stray replica (fence, rejoin, repoint). */
     rec_exec *job;
@@ -104,6 +104,11 @@ typedef struct rec_cluster {
     void *pending_tag;            /* who waits for its answer */
     int64_t demote_started_ms;    /* switchover: when the old primary stopped taking writes */
     int64_t writes_refused_ms;    /* switchover: demote start → new primary writable */
+    /* A planned write block (switchover) for the availability record: from the demote's start to
+     * the promotion (or the end of the operation when nothing was promoted). The daemon records
+     * and clears them; 0 = none / not ended yet. Wall ms. */
+    int64_t planned_from_ms, planned_to_ms;
+    topo_addr planned_primary;    /* the primary once the block is over (new, or old when rolled back) */
     bool hooks_failed;            /* a post hook failed: "done-hooks-failed" */
     bool vetoed;                  /* a pre hook vetoed */
     struct rec_hook_ctx *hook_ctx; /* what the recovery's hook steps tell the hooks */

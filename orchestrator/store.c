@@ -1,5 +1,6 @@
 /* orchestrator/store.c — SQLite state database and the state_dir lock. */
 #include "orchestrator/store.h"
+#include "topology/strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,7 +62,8 @@ int store_lock(const char *state_dir, int *lock_fd, char *err, size_t errlen)
                  state_dir, (unsigned)(st.st_mode & 07777), state_dir);
         return -EPERM;
     }
-    snprintf(path, sizeof(path), "%s/myorch.pid", state_dir);
+    if ((rc = fmt_checked(path, sizeof(path), err, errlen, "lock file path", "%s/myorch.pid", state_dir)) < 0)
+        return rc;
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = -errno;
@@ -92,8 +94,8 @@ void store_unlock(int lock_fd, const char *state_dir)
     char path[4200];
     if (lock_fd < 0)
         return;
-    snprintf(path, sizeof(path), "%s/myorch.pid", state_dir);
-    unlink(path);
+    if (fmt_checked(path, sizeof(path), NULL, 0, "lock file path", "%s/myorch.pid", state_dir) == 0)
+        unlink(path); /* it was created under this very name (store_lock checked it fits) */
     close(lock_fd);
 }
 
@@ -110,7 +112,8 @@ int store_open(const char *state_dir, store **out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    snprintf(path, sizeof(path), "%s/state.db", state_dir);
+    if ((rc = fmt_checked(path, sizeof(path), err, errlen, "state database path", "%s/state.db", state_dir)) < 0)
+        goto out;
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open state database %s: %s", path, store_errmsg(s));
@@ -278,7 +281,8 @@ int store_load_instances(store *s, const char *cluster, topo_cluster *c,
         topo_instance *in;
         const char *host = (const char *)sqlite3_column_text(st, 0);
         const char *snap = (const char *)sqlite3_column_text(st, 7);
-        snprintf(a.host, sizeof(a.host), "%s", host ? host : "");
+        if (fmt_checked(a.host, sizeof(a.host), NULL, 0, "host", "%s", host ? host : "") < 0)
+            continue; /* not a host this program could have stored: never a shorter one */
         a.port = sqlite3_column_int(st, 1);
         if (!a.host[0] || a.port <= 0 || topo_cluster_find(c, &a) >= 0)
             continue;

@@ -2,6 +2,7 @@
 #include "topology/cluster.h"
 
 #include "topology/gtid.h"
+#include "topology/strbuf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 void topo_cluster_init(topo_cluster *c, const char *name)
 {
     memset(c, 0, sizeof(*c));
-    snprintf(c->name, sizeof(c->name), "%s", name);
+    fmt_checked(c->name, sizeof(c->name), NULL, 0, "cluster name", "%s", name); /* config: <= 40 chars */
     c->primary = -1;
 }
 
@@ -461,8 +462,9 @@ static void coord_from_json(const json_t *j, topo_coord *c)
     const char *f = json_string_value(json_object_get(j, "file"));
     memset(c, 0, sizeof(*c));
     if (f) {
-        snprintf(c->file, sizeof(c->file), "%s", f);
-        c->pos = (uint64_t)json_integer_value(json_object_get(j, "pos"));
+        /* A stored name that does not fit stays unknown: never a shorter, other file. */
+        if (fmt_checked(c->file, sizeof(c->file), NULL, 0, "binlog file", "%s", f) == 0)
+            c->pos = (uint64_t)json_integer_value(json_object_get(j, "pos"));
     }
 }
 
@@ -538,7 +540,7 @@ json_t *topo_snapshot_to_json(const topo_snapshot *s)
 static void jcopy(char *dst, size_t len, const json_t *v)
 {
     const char *s = json_string_value(v);
-    snprintf(dst, len, "%s", s ? s : "");
+    fmt_checked(dst, len, NULL, 0, "value", "%s", s ? s : ""); /* too long: "" (unknown), never cut */
 }
 
 static int jdup(char **dst, const json_t *v)
@@ -658,6 +660,8 @@ json_t *topo_instance_to_json(const topo_instance *in, int64_t now_s)
     json_object_set_new(j, "error_code", json_integer(in->err_code));
     json_object_set_new(j, "first_seen", json_integer(in->first_seen_s));
     json_object_set_new(j, "last_ok", in->last_ok_s ? json_integer(in->last_ok_s) : json_null());
+    json_object_set_new(j, "last_ok_ago_s",
+                        in->last_ok_s && now_s >= in->last_ok_s ? json_integer(now_s - in->last_ok_s) : json_null());
     json_object_set_new(j, "down_for_s", in->down_since_s ? json_integer(now_s - in->down_since_s) : json_null());
     json_object_set_new(j, "gtid", json_string(topo_instance_gtid(in)));
     json_object_set_new(j, "lag_s", lag >= 0 ? json_real(lag) : json_null());
@@ -728,7 +732,12 @@ static void render_one(const json_t *in, FILE *out, bool color)
             fputc('\n', out);
             return;
         }
-        fprintf(out, "  [last seen:]");
+        /* What follows is the last snapshot, not the present: say when it was taken. */
+        if (json_is_integer(json_object_get(in, "last_ok_ago_s")))
+            fprintf(out, "  last seen %llds ago as:",
+                    (long long)json_integer_value(json_object_get(in, "last_ok_ago_s")));
+        else
+            fprintf(out, "  last seen (before the controller started) as:");
     }
     if (json_is_object(snap)) {
         bool ro = json_is_true(json_object_get(snap, "read_only"));

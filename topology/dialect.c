@@ -4,6 +4,7 @@
  * statement text. Pure string work, no I/O. See dialect.h for the contract.
  */
 #include "topology/dialect.h"
+#include "topology/strbuf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -241,31 +242,7 @@ static const char *const SEMISYNC_VARS_SQL = "SHOW GLOBAL VARIABLES LIKE 'rpl_se
 static const char *const SEMISYNC_STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'";
 
 /* Append text to a heap buffer (grown as needed). */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} strbuf;
-
-static int sb_add(strbuf *b, const char *text)
-{
-    size_t n = strlen(text);
-
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->s, cap);
-        if (!p)
-            return -ENOMEM;
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, text, n + 1);
-    b->len += n;
-    return 0;
-}
+static int sb_add(strbuf *b, const char *text) { return strbuf_puts(b, text); }
 
 static int batch_add(dialect_batch *b, strbuf *sb, dialect_query_kind kind, const char *sql)
 {
@@ -287,7 +264,7 @@ static int batch_add(dialect_batch *b, strbuf *sb, dialect_query_kind kind, cons
 int dialect_probe_batch(topo_flavor f, int major, int minor, int patch, const char *lag_query,
                         dialect_batch *out, char *err, size_t errlen)
 {
-    strbuf sb = {0};
+    strbuf sb = STRBUF_INIT;
     char vars[1024];
     const char *p;
     int rc = 0;
@@ -1431,18 +1408,17 @@ int dialect_sql_set_read_only(topo_flavor f, int major, int minor, int patch, bo
 /*
  * dialect_sql_wait_gtid — see dialect.h.
  */
-int dialect_sql_wait_gtid(topo_flavor f, const char *gtid, double timeout_s, char *buf,
-                          size_t len, char *err, size_t errlen)
+int dialect_sql_wait_gtid(topo_flavor f, const char *gtid, double timeout_s, char **out, char *err,
+                          size_t errlen)
 {
-    outbuf o = {.buf = buf, .len = len};
+    strbuf o = STRBUF_INIT;
     int rc = 0;
 
-    if (!buf || len == 0) {
-        set_err(err, errlen, "wait gtid: no output buffer");
-        rc = -ENOSPC;
-        goto out;
+    if (!out) {
+        set_err(err, errlen, "wait gtid: no output");
+        return -EINVAL;
     }
-    buf[0] = '\0';
+    *out = NULL;
     if (!flavor_known(f)) {
         set_err(err, errlen, "wait gtid: unknown flavor");
         rc = -EINVAL;
@@ -1466,17 +1442,23 @@ int dialect_sql_wait_gtid(topo_flavor f, const char *gtid, double timeout_s, cha
             goto out;
         }
     }
-    ob_puts(&o, f == TOPO_FLAVOR_MARIADB ? "SELECT MASTER_GTID_WAIT('"
-                                         : "SELECT WAIT_FOR_EXECUTED_GTID_SET('");
+    strbuf_puts(&o, f == TOPO_FLAVOR_MARIADB ? "SELECT MASTER_GTID_WAIT('" : "SELECT WAIT_FOR_EXECUTED_GTID_SET('");
     for (const char *p = gtid; *p; p++)
-        ob_putc(&o, isspace((unsigned char)*p) ? ' ' : *p);
-    ob_printf(&o, "', %.3f)", timeout_s);
-    if (o.overflow) {
-        buf[0] = '\0';
-        set_err(err, errlen, "wait gtid: statement longer than the %zu-byte buffer", len);
-        rc = -ENOSPC;
+        strbuf_putc(&o, isspace((unsigned char)*p) ? ' ' : *p);
+    strbuf_printf(&o, "', %.3f)", timeout_s);
+    if (strbuf_error(&o)) {
+        rc = strbuf_error(&o);
+        set_err(err, errlen, "wait gtid: cannot build the statement for a %zu-byte position: %s", strlen(gtid),
+                rc == -ENOMEM ? "out of memory" : "too long");
+        goto out;
+    }
+    *out = strbuf_steal(&o);
+    if (!*out) {
+        set_err(err, errlen, "wait gtid: out of memory");
+        rc = -ENOMEM;
     }
 out:
+    strbuf_free(&o);
     return rc;
 }
 

@@ -277,8 +277,10 @@ int dialect_sql_set_read_only(topo_flavor f, int major, int minor, int patch, bo
  * sent. The GTID text may hold only letters, digits, '_', ':', ',', '-' and
  * white space (each white space character is written as a space); anything
  * else is refused, so it needs no escaping.
+ * The statement is built on the heap, as long as the position needs (*out,
+ * the caller frees): a position is never cut. -EINVAL (bad input), -ENOMEM.
  */
-int dialect_sql_wait_gtid(topo_flavor f, const char *gtid, double timeout_s, char *buf,
-                          size_t len, char *err, size_t errlen);
+int dialect_sql_wait_gtid(topo_flavor f, const char *gtid, double timeout_s, char **out, char *err,
+                          size_t errlen);
 
 #endif

@@ -1,5 +1,6 @@
 /* topology/instance.c — snapshot lifetime and host:port helpers. */
 #include "topology/instance.h"
+#include "topology/strbuf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -161,10 +162,12 @@ int topo_addr_parse(const char *text, int default_port, topo_addr *out, char *er
 
 const char *topo_addr_str(const topo_addr *a, char *buf, size_t len)
 {
+    /* TOPO_ADDR_MAX always fits (hosts are shorter than TOPO_HOST_MAX); a smaller buffer gets
+     * "" rather than a shorter address, which would name another server. */
     if (strchr(a->host, ':'))
-        snprintf(buf, len, "[%s]:%d", a->host, a->port);
+        fmt_checked(buf, len, NULL, 0, "address", "[%s]:%d", a->host, a->port);
     else
-        snprintf(buf, len, "%s:%d", a->host, a->port);
+        fmt_checked(buf, len, NULL, 0, "address", "%s:%d", a->host, a->port);
     return buf;
 }
 

@@ -15,6 +15,7 @@
  * cleanly, and the connection is then closed without waiting on the peer.
  */
 #include "topology/probe.h"
+#include "topology/strbuf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -501,7 +502,10 @@ static void connected(probe_target *t, int64_t now)
     const char *info = mysql_get_server_info(t->m);
     t->eng->stats.connects_ok++;
     t->ok_connect_ms = now - t->op_started_ms > 0 ? now - t->op_started_ms : 1;
-    snprintf(t->version, sizeof(t->version), "%s", info ? info : "");
+    if (fmt_checked(t->version, sizeof(t->version), err, sizeof(err), "server version", "%s", info ? info : "") < 0) {
+        fail(t, 0, "unsupported server: %s", err);
+        return;
+    }
     if (dialect_detect(t->version, NULL, &t->flavor, &t->ver_major, &t->ver_minor, &t->ver_patch,
                        err, sizeof(err)) < 0) {
         fail(t, 0, "unsupported server: %s", err);
@@ -832,7 +836,10 @@ int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const ch
     t->reg_fd = -1;
     t->interval_ms = interval_ms > 0 ? interval_ms : 1000;
     t->tag = tag;
-    snprintf(t->user, sizeof(t->user), "%s", user ? user : "");
+    if (fmt_checked(t->user, sizeof(t->user), err, errlen, "user", "%s", user ? user : "") < 0) {
+        target_free(t);
+        return -ENAMETOOLONG;
+    }
     if (password && !(t->password = strdup(password)))
         goto oom;
     if (lag_query && *lag_query && !(t->lag_query = strdup(lag_query)))

@@ -1,14 +1,35 @@
 #!/usr/bin/env bash
 # Build the offline base image: a minimal Debian 12 (bookworm) root filesystem made with
-# debootstrap from the Debian mirror, imported into Docker. Nothing is pulled from an
-# image registry. Usage: docker/base/mkbase.sh TAG [TAG...]   (run as root; docker/lab calls it)
-#   LAB_DEBIAN_MIRROR           default http://deb.debian.org/debian
-#   LAB_DEBIAN_SECURITY_MIRROR  default http://deb.debian.org/debian-security
+# debootstrap from the Debian mirror this machine's apt already uses, imported into Docker.
+# Nothing is pulled from an image registry. Usage: docker/base/mkbase.sh TAG [TAG...]
+# (run as root; docker/lab calls it)
+#   LAB_DEBIAN_MIRROR           default: the Debian archive in /etc/apt/sources.list{,.d/*}
+#   LAB_DEBIAN_SECURITY_MIRROR  default: the Debian security archive there
+# (both apt formats, one-line .list and deb822 .sources: see docker/base/apt-mirror.py)
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 TAG [TAG...]" >&2; exit 2; }
-MIRROR=${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY=${LAB_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -n "${LAB_DEBIAN_MIRROR:-}" ]; then
+    MIRROR=$LAB_DEBIAN_MIRROR
+else
+    MIRROR=$(python3 "$here/apt-mirror.py" --root "${LAB_APT_ROOT:-/}" archive) || {
+        echo "mkbase: cannot tell which Debian mirror to use (see above)" >&2
+        exit 1
+    }
+fi
+if [ -n "${LAB_DEBIAN_SECURITY_MIRROR:-}" ]; then
+    SECURITY=$LAB_DEBIAN_SECURITY_MIRROR
+else
+    SECURITY=$(python3 "$here/apt-mirror.py" --root "${LAB_APT_ROOT:-/}" security) || {
+        echo "mkbase: cannot tell which Debian security mirror to use (see above)" >&2
+        exit 1
+    }
+fi
 SUITE=bookworm
+if [ "${1:-}" = "--print-mirrors" ]; then   # what would be used, and nothing else (tests)
+    printf '%s\n%s\n' "$MIRROR" "$SECURITY"
+    exit 0
+fi
 if ! command -v debootstrap >/dev/null; then
     echo "mkbase: debootstrap is not installed (apt-get install debootstrap)" >&2
     exit 1

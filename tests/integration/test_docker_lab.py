@@ -123,8 +123,17 @@ class MyorchConfigTest(unittest.TestCase):
             cfg = os.path.join(tmp, 'myorch.ini')
             with open(cfg, 'w') as f:
                 f.write(text)
-            r = subprocess.run([MYORCH, 'check-config', '-c', cfg], capture_output=True, text=True, timeout=30)
+            # The image puts the shipped hooks in PATH; config load checks the hook programs exist.
+            env = dict(os.environ, PATH=os.path.join(os.path.dirname(DOCKER), 'hooks') + ':' + os.environ['PATH'])
+            r = subprocess.run([MYORCH, 'check-config', '-c', cfg], capture_output=True, text=True, timeout=30,
+                               env=env)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            # ... and it is refused where they are missing, naming the program.
+            env['PATH'] = '/usr/bin:/bin'
+            r = subprocess.run([MYORCH, 'check-config', '-c', cfg], capture_output=True, text=True, timeout=30,
+                               env=env)
+            self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+            self.assertIn('not found in PATH', r.stderr)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -86,6 +86,18 @@ password_file = {password_file or self.lab.myorch_password_file}
         self.assertEqual(good.returncode, 0, good.stderr)
         self.assertTrue(json.loads(good.stdout)['ok'])
 
+    def test_switchover_help_names_each_option_once(self):
+        out = myorch('switchover', '--help', check=True).stdout
+        self.assertEqual(out.count('--timeout-ms'), 1, out)   # how long to wait for the controller
+        self.assertIn("--catch-up-ms N bound for the target to apply the old primary's final position", out)
+        self.assertIn("how long to wait for the controller's answer", out)
+        for cmd in ('failover', 'relocate', 'status'):
+            out = myorch(cmd, '--help', check=True).stdout
+            self.assertEqual(out.count('--timeout-ms'), 1, out)
+        p = myorch('switchover', '--catch-up-ms', 'x')
+        self.assertEqual(p.returncode, 2)
+        self.assertIn('--catch-up-ms', p.stderr)
+
     def test_bad_cli_arguments_exit_2(self):
         for args in (('topology', '--bogus'), ('discover', '--user', 'x'), ('discover', '--seed', 'h:99999', '--user', 'u'),
                      ('status', '--timeout-ms', 'abc'), ('nosuchcommand',), ()):

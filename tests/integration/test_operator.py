@@ -94,7 +94,7 @@ class Switchover(ClusterTest):
         lock = self.ftwrl(3)
         try:
             self.insert(1, 1, 1)
-            p = op(self.config, 'switchover', '--to', self.lab.addr(3), '--timeout-ms', '1500', '--json')
+            p = op(self.config, 'switchover', '--to', self.lab.addr(3), '--catch-up-ms', '1500', '--json')
             self.assertEqual(p.returncode, 1, p.stdout)
             r = json.loads(p.stdout)
             self.assertEqual(r['state'], 'failed')
@@ -111,12 +111,41 @@ class Switchover(ClusterTest):
         full = self.recovery(self.recoveries()[0]['id'])
         self.assertIn('rollback', [s['kind'] for s in full['steps']])
 
+    def test_controller_stopped_during_a_switchover_records_every_step(self):
+        """SIGTERM while the target is catching up: the controller lets the switchover finish and
+        every message of the worker reaches the audit (none dropped while waiting for it)."""
+        import sqlite3
+        lock = self.ftwrl(3)
+        try:
+            self.insert(1, 1, 1)
+            sw = subprocess.Popen([harness.MYORCH, 'switchover', '-c', self.config, '--to', self.lab.addr(3),
+                                   '--catch-up-ms', '3000'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            rid = wait_for(lambda: self.status()['recovery'].get('running_recovery'), what='switchover running')
+            rid = rid['id'] if isinstance(rid, dict) else rid
+            wait_for(lambda: any(st['kind'] == 'wait-caught-up' for st in self.recovery(rid)['steps']),
+                     what='the target is catching up')
+            self.assertEqual(self.d.stop(), 0)
+        finally:
+            lock.kill()
+            lock.wait()
+        sw.communicate(timeout=60)
+        db = sqlite3.connect(os.path.join(self.tmp, 'state', 'state.db'))
+        state, = db.execute('SELECT state FROM recoveries WHERE id=?', (rid,)).fetchone()
+        self.assertEqual(state, 'failed')
+        steps = db.execute('SELECT kind, result FROM recovery_steps WHERE recovery_id=? ORDER BY idx, started_ms',
+                           (rid,)).fetchall()
+        db.close()
+        self.assertIn(('wait-caught-up', 'failed'), steps, steps)
+        self.assertTrue(all(r is not None for k, r in steps), steps)
+        self.assertIn('rollback', [k for k, r in steps])
+        self.d = harness.Daemon(self.config)  # for tearDown
+
     def test_operation_already_running(self):
         lock = self.ftwrl(3)
         try:
             self.insert(1, 1, 1)
             first = subprocess.Popen([harness.MYORCH, 'switchover', '-c', self.config, '--to', self.lab.addr(3),
-                                      '--timeout-ms', '4000'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                      '--catch-up-ms', '4000'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             wait_for(lambda: self.status()['recovery'].get('running_recovery'), what='switchover running')
             p = op(self.config, 'switchover', '--to', self.lab.addr(2))
             self.assertEqual(p.returncode, 1)
@@ -326,7 +355,32 @@ class Report(ClusterTest):
         self.assertAlmostEqual(r['mttr_s'], r['down_s'], places=2)
         text = op(self.config, 'report').stdout
         self.assertIn('MTBF', text)
-        self.assertIn('1 failure', text)
+        self.assertIn('unplanned outages     1, ', text)
+        self.assertIn('planned write blocks  0 (switchovers), 0 ms in total', text)
+
+    def test_switchover_is_a_planned_write_block_not_a_failure(self):
+        time.sleep(1)
+        p = op(self.config, 'switchover', '--json')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        sw = json.loads(p.stdout)
+        wait_for(lambda: self.status()['recovery']['analysis'] == 'ok', what='cluster ok after the switchover')
+        time.sleep(1)
+        r = json.loads(op(self.config, 'report', '--json').stdout)['clusters'][0]
+        self.assertEqual(r['failures'], 0, r)
+        self.assertEqual(r['down_ms'], 0, r)
+        self.assertEqual(r['planned_blocks'], 1, r)
+        # The block is the executor's own measure: demote start -> new primary writable.
+        self.assertEqual(r['planned_ms'], sw['writes_refused_ms'], (r, sw))
+        self.assertEqual(r['sla_down_ms'], r['planned_ms'])
+        self.assertTrue(r['sla_counts_planned'])
+        self.assertEqual(r['mtbf_s'], -1)
+        self.assertEqual(r['mttr_s'], -1)
+        text = op(self.config, 'report').stdout
+        self.assertIn('unplanned outages     0, 0 ms in total', text)
+        ms = r['planned_ms']
+        shown = '%d ms' % ms if ms < 1000 else '%.3f s' % (ms / 1000.0)
+        self.assertIn('planned write blocks  1 (switchovers), %s in total' % shown, text)
+        self.assertIn('MTBF / MTTR           - / -', text)
 
 
 if __name__ == '__main__':

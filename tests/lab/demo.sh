@@ -25,5 +25,13 @@ Lab is up. In another terminal, try:
   python3 tests/lab/lab.py start --dir $LAB_DIR 3
   python3 tests/lab/lab.py add-replica --dir $LAB_DIR --source 1
 
+The two things people come for:
+  python3 tests/lab/lab.py kill --dir $LAB_DIR 1                         # kill the primary: automatic failover
+  build/myorch recoveries -c $LAB_DIR/myorch.ini --id 1                  # what the failover did, step by step
+  python3 tests/lab/lab.py start --dir $LAB_DIR 1 --read-only off        # it comes back fenced, rejoins as a replica
+  build/myorch topology -c $LAB_DIR/myorch.ini                           # FENCED until it replicates from the new primary
+  build/myorch switchover -c $LAB_DIR/myorch.ini --to 127.0.0.1:$LAB_PORT   # planned: make it the primary again
+  build/myorch report -c $LAB_DIR/myorch.ini                             # the unplanned outage and the planned switchover
+
 MSG
 build/myorch run -c "$LAB_DIR/myorch.ini" --watch

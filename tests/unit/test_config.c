@@ -220,6 +220,7 @@ static void check_defaults(const cfg_config *c, const char *dir)
     assert_int_equal(e->n_prefer, 0);
     assert_int_equal(e->switchover_max_lag_s, 10);
     assert_int_equal(e->switchover_max_trx_s, 10);
+    assert_int_equal(e->sla_counts_planned, 1);
     assert_int_equal(e->hook_timeout_ms, 10000);
     for (int h = 0; h < CFG_N_HOOKS; h++)
         assert_int_equal(e->n_hooks[h], 0);
@@ -272,6 +273,7 @@ static void check_failover_keys(const cfg_config *c, const char *dir)
     assert_int_equal(e->prefer[0].port, 3310);
     assert_int_equal(e->switchover_max_lag_s, 3);
     assert_true(e->sla_target > 99.899 && e->sla_target < 99.901);
+    assert_int_equal(e->sla_counts_planned, 0);
     assert_int_equal(e->n_hooks[CFG_HOOK_POST_FAILOVER], 2);
     assert_string_equal(e->hooks[CFG_HOOK_POST_FAILOVER][0], "/bin/true one");
     assert_string_equal(e->hooks[CFG_HOOK_POST_FAILOVER][1], "/bin/echo 'two words'");
@@ -467,7 +469,7 @@ static const struct cfg_case cases[] = {
     /* ---------------------------------------------------------- loads */
     { .title = "defaults", .ini = EAST, .files = { PASS_EAST }, .check = check_defaults },
     { .title = "failover keys", .ini = EAST "auto_failover = no\nfailover_block_s = 0\nfailover_quorum = none\napply_timeout_ms = 500\n"
-      "never_promote = db3, [::1]:3307\nprefer = db2:3310\nswitchover_max_lag_s = 3\nsla_target = 99.9\n"
+      "never_promote = db3, [::1]:3307\nprefer = db2:3310\nswitchover_max_lag_s = 3\nsla_target = 99.9\nsla_counts_planned = no\n"
       "post_failover = /bin/true one\npost_failover = /bin/echo 'two words'\n", .files = { PASS_EAST },
       .check = check_failover_keys },
     { .title = "hook command with a shell operator", .ini = EAST "post_failover = /bin/echo a | wc\n",
@@ -690,7 +692,7 @@ static const struct cfg_case cases[] = {
                "password_file, replication_user, replication_password, replication_password_file, "
                            "poll_interval_ms, lag_query, auto_failover, failover_block_s, failover_quorum, "
                "apply_timeout_ms, "
-               "never_promote, prefer, switchover_max_lag_s, switchover_max_trx_s, sla_target, "
+               "never_promote, prefer, switchover_max_lag_s, switchover_max_trx_s, sla_target, sla_counts_planned, "
                "hook_timeout_ms, read_pool_max_lag_s, on_failure_detected, pre_failover, post_failover, "
                "post_failover_failed, pre_switchover, post_switchover, on_topology_change, ssl_mode, "
                "ssl_ca, ssl_cert, ssl_key, server_public_key_file, replication_ssl, replication_ssl_ca, "

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1067,10 +1068,71 @@ static void test_fixture_mysql_show_slave_status(void **state)
     assert_int_equal(rows, 2);
 }
 
+/*
+ * A long-lived MySQL fleet's gtid_executed: 500 server UUIDs, two intervals
+ * each (~27 KB of text), and a MariaDB position with 700 domains. Parsed,
+ * printed, compared and subtracted whole: the text that comes back is exactly
+ * as long as the data needs, and nothing is dropped.
+ */
+static char *fmt_big(unsigned n, bool mysql, unsigned bump)
+{
+    size_t cap = (size_t)n * 64 + 64, len = 0;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    t[0] = '\0';
+    for (unsigned k = 0; k < n; k++) {
+        int w = mysql ? snprintf(t + len, cap - len, "%s%08x-1111-4222-8333-%012x:1-%u:%u-%u", k ? "," : "",
+                                 0x10000000u + k, k * 7919u + 1, 100000u + k, 100002u + k,
+                                 9000000u + k * 13u + (k == n - 1 ? bump : 0))
+                      : snprintf(t + len, cap - len, "%s%u-%u-%u", k ? "," : "", 1000u + k, 7u,
+                                 500000u + k + (k == n - 1 ? bump : 0));
+        assert_true(w > 0 && (size_t)w < cap - len);
+        len += (size_t)w;
+    }
+    return t;
+}
+
+static void test_large_sets(void **state)
+{
+    (void)state;
+    for (int mysql = 0; mysql <= 1; mysql++) {
+        gtid_kind kind = mysql ? MY : MDB;
+        unsigned n = mysql ? 500 : 700;
+        char *a_txt = fmt_big(n, mysql, 0), *b_txt = fmt_big(n, mysql, 3), *out = NULL, *extra = NULL, err[256];
+        gtid_set *a = NULL, *b = NULL, *d = NULL;
+        if (mysql)
+            assert_true(strlen(a_txt) > 25000);
+        assert_int_equal(gtid_set_parse(kind, a_txt, &a, err, sizeof(err)), 0);
+        assert_int_equal(gtid_set_parse(kind, b_txt, &b, err, sizeof(err)), 0);
+        assert_int_equal(gtid_set_format(a, &out), 0);
+        assert_string_equal(out, a_txt); /* already in canonical order: the very same text */
+        free(out);
+        assert_int_equal(gtid_set_compare(a, b), GTID_CMP_BEHIND);
+        assert_int_equal(gtid_set_subtract(b, a, &d), 0);
+        assert_int_equal(gtid_set_count(d), 3);
+        assert_int_equal(gtid_set_format(d, &out), 0);
+        if (mysql)
+            assert_string_equal(out, "100001f3-1111-4222-8333-0000003c4bde:9006488-9006490");
+        else
+            assert_string_equal(out, "1699-7-500700..500702");
+        free(out);
+        assert_int_equal(gtid_text_errant(kind, b_txt, a_txt, &extra, err, sizeof(err)), 0);
+        assert_int_equal(gtid_set_count(d), 3);
+        assert_true(strlen(extra) > 0 && strlen(extra) < 80);
+        free(extra);
+        gtid_set_free(a);
+        gtid_set_free(b);
+        gtid_set_free(d);
+        free(a_txt);
+        free(b_txt);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_format_roundtrip),
+        cmocka_unit_test(test_large_sets),
         cmocka_unit_test(test_parse_malformed),
         cmocka_unit_test(test_parse_api_misuse),
         cmocka_unit_test(test_algebra),

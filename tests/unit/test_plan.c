@@ -34,7 +34,10 @@
 
 #include "orchestrator/candidate.h"
 #include "orchestrator/plan.h"
+#include "orchestrator/executor.h"
+#include "topology/dialect.h"
 #include "topology/gtid.h"
+#include "topology/strbuf.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -631,7 +634,7 @@ static void check_json(const plan_case *t, const run *x)
 /* The printed plan holds one numbered line per step, in order. */
 static void check_print(const plan_case *t, const run *x)
 {
-    char *buf = NULL, d[1024], line[1200];
+    char *buf = NULL, *d, line[1200];
     size_t len = 0;
     const char *at;
     FILE *f = open_memstream(&buf, &len);
@@ -641,8 +644,10 @@ static void check_print(const plan_case *t, const run *x)
     at = buf;
     for (size_t i = 0; i < x->p.n; i++) {
         const char *hit;
-        rec_step_describe(&x->p.v[i], d, sizeof(d));
+        d = rec_step_describe(&x->p.v[i]);
+        assert_non_null(d);
         snprintf(line, sizeof(line), "\n  %2zu. %-17s %s\n", i + 1, rec_step_name(x->p.v[i].kind), d);
+        free(d);
         hit = strstr(at, line);
         CHECK(hit != NULL, "[%s] printed plan lacks (in order) step line%s\n--- output:\n%s", t->name, line, buf);
         at = hit + 1;
@@ -864,40 +869,25 @@ static void test_print_exact(void **state)
     free_run(&x);
 }
 
-/* A description cut at every length stays a NUL-terminated prefix of the full one. */
+/* Step descriptions, exact. */
+static void check_describe(const rec_step *s, const char *want)
+{
+    char *d = rec_step_describe(s);
+    assert_non_null(d);
+    assert_string_equal(d, want);
+    free(d);
+}
+
 static void test_describe(void **state)
 {
     run x;
     (void)state;
     run_case(find_case("catch-up: the most advanced is delayed"), &x);
     assert_int_equal(x.rc, 0);
-    for (size_t i = 0; i < x.p.n; i++) {
-        char full[1024];
-        rec_step_describe(&x.p.v[i], full, sizeof(full));
-        for (size_t len = 1; len <= strlen(full) + 1; len++) {
-            char *b = malloc(len); /* exact size: ASan / valgrind see any overrun */
-            assert_non_null(b);
-            memset(b, 'X', len);
-            rec_step_describe(&x.p.v[i], b, len);
-            CHECK(memchr(b, '\0', len) != NULL, "step %zu len %zu not terminated", i, len);
-            CHECK(strncmp(full, b, strlen(b)) == 0 && strlen(b) < len, "step %zu len %zu: '%s' vs '%s'", i, len, b,
-                  full);
-            if (len == strlen(full) + 1)
-                assert_string_equal(b, full);
-            free(b);
-        }
-    }
-    {
-        char d[256];
-        rec_step_describe(&x.p.v[3], d, sizeof(d)); /* catch-up */
-        assert_string_equal(d, R3 " → " R2 "  until 0-1-15  (≤1111 ms)");
-        rec_step_describe(&x.p.v[4], d, sizeof(d)); /* wait-apply of the candidate: no gtid */
-        assert_string_equal(d, R3 "  (≤1111 ms)");
-        rec_step_describe(&x.p.v[7], d, sizeof(d)); /* repoint */
-        assert_string_equal(d, R4 " → " R3 "  (≤2222 ms)  [best effort]");
-        rec_step_describe(&x.p.v[8], d, sizeof(d)); /* verify: its source is not shown */
-        assert_string_equal(d, R4 "  (≤2222 ms)  [best effort]");
-    }
+    check_describe(&x.p.v[3], R3 " → " R2 "  until 0-1-15  (≤1111 ms)");     /* catch-up */
+    check_describe(&x.p.v[4], R3 "  (≤1111 ms)");                             /* wait-apply: no gtid */
+    check_describe(&x.p.v[7], R4 " → " R3 "  (≤2222 ms)  [best effort]");     /* repoint */
+    check_describe(&x.p.v[8], R4 "  (≤2222 ms)  [best effort]");              /* verify: no source shown */
     free_run(&x);
 }
 
@@ -957,8 +947,7 @@ static void test_single(void **state)
     assert_string_equal(got, "rejoin " P ">" R2);
     assert_string_equal(topo_addr_str(&p.new_primary.addr, got, sizeof(got)), R2);
     assert_int_equal(p.v[0].source.flavor, TOPO_FLAVOR_MARIADB);
-    rec_step_describe(&p.v[0], got, sizeof(got));
-    assert_string_equal(got, P " → " R2 "  (≤5000 ms)");
+    check_describe(&p.v[0], P " → " R2 "  (≤5000 ms)");
     out = print_to_string(&p);
     assert_string_equal(out, "after-care plan for cluster t\n"
                              "  old primary: 127.0.0.1:1\n"
@@ -1020,6 +1009,103 @@ static void test_invalid(void **state)
     topo_cluster_free(&c);
 }
 
+/* ------------------------------------------------------------------------ */
+/* A long-lived MySQL fleet: gtid_executed with 500 server UUIDs (~27 KB)   */
+/* ------------------------------------------------------------------------ */
+
+#define BIG_UUIDS 500
+
+/* "uuid:1-N:N+2-M" for BIG_UUIDS UUIDs (each interval pair distinct), then extra; heap. */
+static char *big_set(const char *extra)
+{
+    strbuf b = STRBUF_INIT;
+    for (unsigned k = 0; k < BIG_UUIDS; k++)
+        strbuf_printf(&b, "%s%08x-1111-4222-8333-%012x:1-%u:%u-%u", k ? "," : "", 0x10000000u + k, k * 7919u + 1,
+                      100000u + k, 100002u + k, 9000000u + k * 13u);
+    if (extra)
+        strbuf_printf(&b, ",%s", extra);
+    assert_int_equal(strbuf_error(&b), 0);
+    return strbuf_steal(&b);
+}
+
+static void assert_same_set(const char *got, const char *want)
+{
+    gtid_set *a = NULL, *b = NULL;
+    char err[256];
+    assert_non_null(got);
+    assert_int_equal(gtid_set_parse(GTID_KIND_MYSQL, got, &a, err, sizeof(err)), 0);
+    assert_int_equal(gtid_set_parse(GTID_KIND_MYSQL, want, &b, err, sizeof(err)), 0);
+    CHECK(gtid_set_equal(a, b), "sets differ: got %zu bytes, want %zu bytes", strlen(got), strlen(want));
+    gtid_set_free(a);
+    gtid_set_free(b);
+}
+
+static void test_large_mysql_set(void **state)
+{
+    char *old_set = big_set(UA ":1-51"), *r2_set = big_set(UA ":1-50"), *r3_set = big_set(UA ":1-49");
+    csrv srv[4] = {{P, .down = true, .uuid = UA},
+                   {R2, P, .io = UA ":40-50", .uuid = UB},
+                   {R3, P, .io = UA ":40-49", .uuid = UC}};
+    plan_case t = {.name = "500 UUIDs", .flavor = MY};
+    run x;
+    const rec_step *wait = NULL;
+    char *d, *sql = NULL, err[256] = "", *json;
+    json_t *j;
+    (void)state;
+    assert_true(strlen(old_set) > 25000);
+    srv[0].exec = old_set;
+    srv[1].exec = r2_set;
+    srv[2].exec = r3_set;
+    memcpy(t.s, srv, sizeof(srv));
+    run_case(&t, &x);
+    CHECK(x.rc == 0, "plan: %s", x.err);
+    assert_string_equal(topo_addr_str(&x.p.new_primary.addr, err, sizeof(err)), R2);
+    /* The plan keeps every position whole. */
+    assert_string_equal(x.p.old_primary_gtid, old_set);
+    assert_same_set(x.p.new_primary_gtid, r2_set);
+    assert_string_equal(x.p.expected_lost_gtids, UA ":51");
+    for (size_t i = 0; i < x.p.n; i++)
+        if (x.p.v[i].kind == REC_STEP_WAIT_APPLY)
+            wait = &x.p.v[i];
+    assert_non_null(wait);
+    assert_same_set(wait->gtid, r2_set);
+    /* Description, JSON and printed plan carry it whole. */
+    d = rec_step_describe(wait);
+    assert_non_null(d);
+    assert_non_null(strstr(d, wait->gtid));
+    free(d);
+    j = rec_plan_to_json(&x.p);
+    json = json_dumps(j, JSON_COMPACT);
+    assert_non_null(json);
+    assert_non_null(strstr(json, old_set));
+    free(json);
+    json_decref(j);
+    json = print_to_string(&x.p);
+    assert_non_null(strstr(json, old_set));
+    assert_non_null(strstr(json, wait->gtid));
+    free(json);
+    /* The wait statement holds the whole set (MySQL: WAIT_FOR_EXECUTED_GTID_SET). */
+    assert_int_equal(dialect_sql_wait_gtid(TOPO_FLAVOR_MYSQL, wait->gtid, 12.5, &sql, err, sizeof(err)), 0);
+    assert_int_equal(strncmp(sql, "SELECT WAIT_FOR_EXECUTED_GTID_SET('", 35), 0);
+    assert_int_equal(strncmp(sql + 35, wait->gtid, strlen(wait->gtid)), 0);
+    assert_string_equal(sql + 35 + strlen(wait->gtid), "', 12.500)");
+    free(sql);
+    /* A deep copy (what the worker runs) is whole too. */
+    {
+        rec_plan cp;
+        assert_int_equal(rec_plan_copy(&cp, &x.p), 0);
+        assert_string_equal(cp.old_primary_gtid, old_set);
+        for (size_t i = 0; i < cp.n; i++)
+            if (x.p.v[i].gtid)
+                assert_string_equal(cp.v[i].gtid, x.p.v[i].gtid);
+        rec_plan_free(&cp);
+    }
+    free_run(&x);
+    free(old_set);
+    free(r2_set);
+    free(r3_set);
+}
+
 static void test_step_names(void **state)
 {
     static const struct {
@@ -1053,7 +1139,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),       cmocka_unit_test(test_table_coverage), cmocka_unit_test(test_json_exact),
         cmocka_unit_test(test_print_exact), cmocka_unit_test(test_describe),       cmocka_unit_test(test_single),
-        cmocka_unit_test(test_invalid),     cmocka_unit_test(test_step_names),
+        cmocka_unit_test(test_invalid),     cmocka_unit_test(test_step_names),     cmocka_unit_test(test_large_mysql_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
