@@ -24,6 +24,8 @@
 
 #define MYORCH_VERSION "0.1.0"
 
+#define WATCH_EVENTS 8
+
 typedef struct {
     const cfg_config *cfg;
     daemon_options opt;
@@ -46,6 +48,9 @@ typedef struct {
     int64_t last_flush_ms;
     int64_t last_print_ms;
     uint64_t printed_version;
+    char *recent[WATCH_EVENTS];    /* --watch on a terminal: the latest events, a ring (heap lines) */
+    size_t recent_next;
+    bool recent_changed;
     bool stop;
 } daemon_t;
 
@@ -222,6 +227,20 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
     if (in)
         topo_addr_str(&in->addr, addr, sizeof(addr));
     log_msg(level, "%s cluster=%s%s%s: %s", name, c ? c->model.name : "-", in ? " instance=" : "", addr, message);
+    if (d->opt.watch && level <= LOGL_INFO) {
+        char tbuf[16], *line = NULL;
+        time_t t = (time_t)(ts / 1000);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
+        if (asprintf(&line, "%s %-5s %s %s%s%s: %s", tbuf, level_name(level), name, c ? c->model.name : "-",
+                     in ? " " : "", addr, message) >= 0) {
+            free(d->recent[d->recent_next]);
+            d->recent[d->recent_next] = line;
+            d->recent_next = (d->recent_next + 1) % WATCH_EVENTS;
+            d->recent_changed = true;
+        }
+    }
     ev = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s}", "ts_ms", (json_int_t)ts, "name", name, "level",
                    level_name(level), "cluster", c ? c->model.name : NULL, "instance", in ? addr : NULL,
                    "message", message);
@@ -776,20 +795,50 @@ static void handle_control(daemon_t *d)
 
 /* ---- watch output ---------------------------------------------------------- */
 
+/* A line from a server or an event, on the operator's terminal: control bytes as \xNN. */
+static void put_terminal_safe(const char *s, FILE *f)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f)
+            fprintf(f, "\\x%02x", ch);
+        else
+            fputc(ch, f);
+    }
+}
+
+/*
+ * --watch: on a terminal, redraw in place (as top does) with the latest events under
+ * the tree; otherwise (a pipe, a file) append a new tree each time, as a log.
+ */
 static void print_topology(daemon_t *d)
 {
     char ts[32];
     time_t now = time(NULL);
     struct tm tm;
+    bool tty = isatty(STDOUT_FILENO);
     localtime_r(&now, &tm);
     strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
     mon_derive(d->mon);
-    printf("\n=== %s topology ===\n", ts);
+    if (tty)
+        fputs("\033[H\033[2J", stdout);
+    printf("%s=== %s topology ===\n", tty ? "" : "\n", ts);
     for (size_t i = 0; i < mon_cluster_count(d->mon); i++) {
         json_t *cj = topo_cluster_to_json(&mon_cluster_at(d->mon, i)->model, mon_wall_s());
         topo_render_text(cj, stdout, d->opt.color);
         json_decref(cj);
     }
+    if (tty) {
+        printf("\n--- recent events (details in the log) ---\n");
+        for (size_t k = 0; k < WATCH_EVENTS; k++) {
+            const char *line = d->recent[(d->recent_next + k) % WATCH_EVENTS];
+            if (!line)
+                continue;
+            put_terminal_safe(line, stdout);
+            fputc('\n', stdout);
+        }
+    }
+    d->recent_changed = false;
     fflush(stdout);
 }
 
@@ -801,7 +850,9 @@ static void maybe_print(daemon_t *d, int64_t now_ms)
     for (size_t i = 0; i < mon_cluster_count(d->mon); i++)
         v += mon_cluster_at(d->mon, i)->version;
     /* On change (at most twice a second), and every 10 s for lag and GTID. */
-    if ((v != d->printed_version && now_ms - d->last_print_ms >= 500) || now_ms - d->last_print_ms >= 10000) {
+    if (((v != d->printed_version || (d->recent_changed && isatty(STDOUT_FILENO))) &&
+         now_ms - d->last_print_ms >= 500) ||
+        now_ms - d->last_print_ms >= 10000) {
         d->printed_version = v;
         d->last_print_ms = now_ms;
         print_topology(d);
@@ -907,6 +958,10 @@ static int setup(daemon_t *d, char *err, size_t errlen)
 
 static void teardown(daemon_t *d)
 {
+    for (size_t k = 0; k < WATCH_EVENTS; k++) {
+        free(d->recent[k]);
+        d->recent[k] = NULL;
+    }
     if (d->st && d->mon) {
         /* Persist the final view. */
         int64_t now_s = mon_wall_s();
