@@ -131,6 +131,14 @@ static void maint_loaded(void *user, const char *instance, const char *reason, i
     w->until_ms = until_ms;
 }
 
+static void rollback_end(rec_cluster *rc, const char *state, const char *error)
+{
+    rc->rollback_pending = false;
+    if (rc->env->st && store_recovery_end(rc->env->st, rc->rollback_id, state, wall_ms(), NULL, error) < 0)
+        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot record the end of interrupted failover #%lld: %s",
+             (long long)rc->rollback_id, store_errmsg(rc->env->st));
+}
+
 /*
  * A failover the previous controller left running before its recorded point of no
  * return (no promotion in the audit). Its candidate may have been detached
@@ -145,10 +153,39 @@ static bool resume_interrupted(rec_cluster *rc, int64_t now)
     const char *name = rc->mc->model.name;
     char why[128];
 
-    if (store_recovery_running(rc->env->st, name, &run) != 1 || strcmp(run.kind, "failover") != 0 || run.promoted ||
-        topo_addr_parse(run.new_primary, 3306, &rc->rollback_cand, why, sizeof(why)) < 0 ||
-        topo_addr_parse(run.old_primary, 3306, &rc->rollback_source, why, sizeof(why)) < 0)
+    if (store_recovery_running(rc->env->st, name, &run) != 1)
         return false;
+    if (strcmp(run.kind, "failover") != 0 ||
+        topo_addr_parse(run.new_primary, 3306, &rc->rollback_cand, why, sizeof(why)) < 0 ||
+        topo_addr_parse(run.old_primary, 3306, &rc->rollback_source, why, sizeof(why)) < 0) {
+        store_running_free(&run);
+        return false;
+    }
+    if (run.promoted) {
+        /* Past the point of no return: the new primary is writable. What is left is
+         * after-care's: the old primary is demoted (fenced whenever it answers), the
+         * replicas still on it are repointed; the anti-flap block applies as after any
+         * failover. Finished, not blocked. */
+        topo_instance *old = find(rc, &rc->rollback_source);
+        if (old && !old->fenced) {
+            old->fenced = true;
+            topo_strset(&old->fence_gtid, run.new_primary_gtid);
+            persist(rc, old);
+            rc->mc->dirty = true;
+            rc->mc->version++;
+        }
+        rc->blocked_until_ms = now + (int64_t)rc->cfg->failover_block_s * 1000;
+        rc->rollback_id = run.id;
+        rollback_end(rc, "done", "interrupted by a controller stop after the promotion; finished on restart "
+                                 "(the old primary demoted, the other replicas repointed by after-care)");
+        emit(rc, LOGL_WARN, "recovery-resumed", NULL, json_pack("{s:I}", "recovery_id", (json_int_t)run.id),
+             "failover #%lld of cluster %s was interrupted after %s was made writable: finishing it (%s demoted "
+             "and fenced when it answers, the other replicas follow %s)",
+             (long long)run.id, name, run.new_primary, run.old_primary, run.new_primary);
+        store_running_free(&run);
+        return true;
+    }
+    store_running_free(&run);
     rc->rollback_pending = true;
     rc->rollback_id = run.id;
     emit(rc, LOGL_ERROR, "recovery-interrupted", NULL,
@@ -162,13 +199,6 @@ static bool resume_interrupted(rec_cluster *rc, int64_t now)
     return true;
 }
 
-static void rollback_end(rec_cluster *rc, const char *state, const char *error)
-{
-    rc->rollback_pending = false;
-    if (rc->env->st && store_recovery_end(rc->env->st, rc->rollback_id, state, wall_ms(), NULL, error) < 0)
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot record the end of interrupted failover #%lld: %s",
-             (long long)rc->rollback_id, store_errmsg(rc->env->st));
-}
 
 /*
  * The end of an interrupted failover (see resume_interrupted), judged on the

@@ -475,8 +475,8 @@ int store_recovery_running(store *s, const char *cluster, store_running *out)
     sqlite3_stmt *st = NULL;
     int rc = 0;
     memset(out, 0, sizeof(*out));
-    if (exec_stmt(s, "SELECT id, kind, old_primary, new_primary, promoted_ms IS NOT NULL FROM recoveries "
-                     "WHERE cluster=?1 AND state='running'", &st) < 0)
+    if (exec_stmt(s, "SELECT id, kind, old_primary, new_primary, promoted_ms IS NOT NULL, new_primary_gtid "
+                     "FROM recoveries WHERE cluster=?1 AND state='running'", &st) < 0)
         return -EIO;
     sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -488,9 +488,18 @@ int store_recovery_running(store *s, const char *cluster, store_running *out)
             rc = -ENAMETOOLONG;
         else
             rc = 1;
+        if (rc == 1 && sqlite3_column_text(st, 5) &&
+            !(out->new_primary_gtid = strdup((const char *)sqlite3_column_text(st, 5))))
+            rc = -ENOMEM;
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+void store_running_free(store_running *r)
+{
+    free(r->new_primary_gtid);
+    r->new_primary_gtid = NULL;
 }
 
 int store_recovery_interrupt(store *s, const char *cluster, int64_t now_ms)

@@ -80,9 +80,12 @@ typedef struct {
     char kind[16];
     char old_primary[TOPO_ADDR_MAX], new_primary[TOPO_ADDR_MAX];
     bool promoted;
+    char *new_primary_gtid;     /* heap or NULL: its position when it was made writable */
 } store_running;
-/* 1 with *out filled when the cluster has a running recovery, 0 none, -errno. */
+/* 1 with *out filled when the cluster has a running recovery, 0 none, -errno.
+ * Release with store_running_free(). */
 int store_recovery_running(store *s, const char *cluster, store_running *out);
+void store_running_free(store_running *r);
 /* Mark the cluster's running recoveries interrupted (after a crash). Returns how many. */
 int store_recovery_interrupt(store *s, const char *cluster, int64_t now_ms);
 /* End time (unix ms) of the cluster's last unacknowledged finished recovery, 0 none. */
