@@ -67,6 +67,7 @@ static int parse_bool(struct parse *, const struct key_def *, void *, const char
 static int parse_addr_list(struct parse *, const struct key_def *, void *, const char *);
 static int parse_double(struct parse *, const struct key_def *, void *, const char *);
 static int parse_hook(struct parse *, const struct key_def *, void *, const char *);
+static int parse_trust_list(struct parse *, const struct key_def *, void *, const char *);
 
 #define G(field) offsetof(cfg_config, field), sizeof(((cfg_config *)0)->field)
 #define C(field) offsetof(cfg_cluster, field), sizeof(((cfg_cluster *)0)->field)
@@ -80,6 +81,10 @@ static const struct key_def keys[] = {
     { SEC_GLOBAL, "forget_after_s", parse_int, G(forget_after_s), 1, 31536000, 0, 0, NULL },
     { SEC_GLOBAL, "control_socket", parse_endpoint, G(control_socket), 0, 0, 0, 0, NULL },
     { SEC_GLOBAL, "event_socket", parse_endpoint, G(event_socket), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "max_instances_per_cluster", parse_int, G(max_instances_per_cluster), 1, 100000, 0, 0, NULL },
+    { SEC_GLOBAL, "events_keep_days", parse_int, G(events_keep_days), 1, 36500, 0, 0, NULL },
+    { SEC_GLOBAL, "events_keep_max", parse_int, G(events_keep_max), 1000, 100000000, 0, 0, NULL },
+    { SEC_GLOBAL, "allow_core_dumps", parse_bool, G(allow_core_dumps), 0, 0, 0, 0, NULL },
 
     { SEC_CLUSTER, "seeds", parse_seeds, C(seeds), 0, 0, 0, KF_REQUIRED, "db1:3306, db2:3306" },
     { SEC_CLUSTER, "user", parse_name, C(user), 0, 0, 0, KF_REQUIRED, "myorch" },
@@ -104,6 +109,8 @@ static const struct key_def keys[] = {
     { SEC_CLUSTER, "sla_target", parse_double, C(sla_target), 0, 100, 0, 0, NULL },
     { SEC_CLUSTER, "hook_timeout_ms", parse_int, C(hook_timeout_ms), 100, 3600000, 0, 0, NULL },
     { SEC_CLUSTER, "read_pool_max_lag_s", parse_double, C(read_pool_max_lag_s), 0, 86400, 0, 0, NULL },
+    { SEC_CLUSTER, "discover_allow", parse_trust_list, C(discover_allow), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "discover_confirm", parse_bool, C(discover_confirm), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "on_failure_detected", parse_hook, C(hooks[CFG_HOOK_ON_FAILURE_DETECTED]), 0, 0, 0, KF_LIST, NULL },
     { SEC_CLUSTER, "pre_failover", parse_hook, C(hooks[CFG_HOOK_PRE_FAILOVER]), 0, 0, 0, KF_LIST, NULL },
     { SEC_CLUSTER, "post_failover", parse_hook, C(hooks[CFG_HOOK_POST_FAILOVER]), 0, 0, 0, KF_LIST, NULL },
@@ -430,6 +437,18 @@ static int parse_hook(struct parse *p, const struct key_def *k, void *field, con
     if (!(nl[*n] = strdup(value)))
         return fail(p, p->lineno, -ENOMEM, "out of memory");
     (*n)++;
+    return 0;
+}
+
+/* discover_allow: every line adds its comma-separated CIDRs / host patterns. */
+static int parse_trust_list(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char why[400];
+    int rc = trust_list_add(field, value, why, sizeof(why));
+    if (rc == -ENOMEM)
+        return fail(p, p->lineno, -ENOMEM, "out of memory");
+    if (rc < 0)
+        return fail(p, p->lineno, -EINVAL, "bad value for %s: %s", k->name, why);
     return 0;
 }
 
@@ -959,6 +978,8 @@ static int finalize(struct parse *p)
             cl->hook_timeout_ms = 10000;
         if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "read_pool_max_lag_s"))])
             cl->read_pool_max_lag_s = 10;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "discover_confirm"))])
+            cl->discover_confirm = 1;
         if (cl->sla_target <= 0 || cl->sla_target >= 100)
             return fail(p, p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "sla_target"))], -EINVAL,
                         "bad value for sla_target: expected a percentage above 0 and below 100, e.g. 99.95");
@@ -1009,6 +1030,9 @@ int cfg_load(const char *path, cfg_config *out, char *err, size_t errlen)
     out->connect_timeout_ms = 1000;
     out->read_timeout_ms = 2000;
     out->forget_after_s = 3600;
+    out->max_instances_per_cluster = 500;
+    out->events_keep_days = 30;
+    out->events_keep_max = 100000;
 
     if (path[0] == '/') {
         if (!copy_fits(out->path, sizeof(out->path), path)) {
@@ -1102,6 +1126,7 @@ void cfg_free(cfg_config *c)
         free(cl->lag_query);
         free(cl->never_promote);
         free(cl->prefer);
+        trust_list_free(&cl->discover_allow);
         for (size_t h = 0; h < CFG_N_HOOKS; h++) {
             for (size_t k = 0; k < cl->n_hooks[h]; k++)
                 free(cl->hooks[h][k]);

@@ -19,6 +19,10 @@
  *   forget_after_s = 3600             ; 1..31536000
  *   control_socket = ipc://...        ; default ipc://<state_dir>/control.sock
  *   event_socket = ipc://...          ; default ipc://<state_dir>/events.sock
+ *   max_instances_per_cluster = 500   ; 1..100000: discovery adds nothing past it
+ *   events_keep_days = 30             ; 1..36500: older events are pruned from state.db
+ *   events_keep_max = 100000          ; 1000..100000000: at most this many events kept
+ *   allow_core_dumps = no             ; yes: let the daemon dump core (holds secrets)
  *
  *   [cluster.NAME]                    ; NAME = [A-Za-z0-9_-]{1,40}
  *   seeds = host:port, [::1]:3306     ; required; default port 3306
@@ -43,6 +47,11 @@
  *   pre_failover = CMD                ; repeated to run several commands, in file order
  *   post_failover, post_failover_failed, pre_switchover, post_switchover,
  *   on_topology_change = CMD          ; (see hooks/README.md for the command syntax)
+ *   discover_allow = 10.0.0.0/8, db*.example.com
+ *                                     ; hosts a replica list may name that get the
+ *                                     ; credentials (besides the seeds' hosts); repeatable
+ *   discover_confirm = yes            ; yes: such a host also needs a Binlog Dump
+ *                                     ; connection from its address on the listing server
  *
  * Rules and limits (each violation refuses the whole file with one message
  * "FILE:LINE: what is wrong ...: how to fix it"):
@@ -71,6 +80,7 @@
 #include <stddef.h>
 
 #include "topology/instance.h"
+#include "topology/trust.h"
 
 #define CFG_LOG_ERROR 0
 #define CFG_LOG_WARN 1
@@ -110,6 +120,9 @@ typedef struct {
     char **hooks[7]; size_t n_hooks[7];
     int hook_timeout_ms;           /* default 10000 */
     double read_pool_max_lag_s;    /* lag bound for on_topology_change / read pools (default 10) */
+    /* Discovery trust (topology/trust.h). */
+    trust_list discover_allow;     /* CIDRs / host patterns; the seeds' hosts are always allowed */
+    int discover_confirm;          /* 1 (default): a replica-list entry needs a Binlog Dump connection */
 } cfg_cluster;
 
 /* Hook points, indexes into cfg_cluster.hooks. */
@@ -132,6 +145,10 @@ typedef struct {
     int poll_interval_ms, connect_timeout_ms, read_timeout_ms, forget_after_s;
     int log_level;                 /* CFG_LOG_ERROR=0, CFG_LOG_WARN=1, CFG_LOG_INFO=2, CFG_LOG_DEBUG=3 */
     char control_socket[4200], event_socket[4200];
+    int max_instances_per_cluster; /* default 500 */
+    int events_keep_days;          /* events older than this are pruned (default 30) */
+    int events_keep_max;           /* at most this many events are kept (default 100000) */
+    int allow_core_dumps;          /* 0 (default): the daemon cannot dump core (secrets in memory) */
     cfg_cluster *clusters; size_t n_clusters;
 } cfg_config;
 

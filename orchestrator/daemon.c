@@ -42,6 +42,7 @@ typedef struct {
     int lock_fd;
     int64_t started_s;
     int64_t last_flush_ms;
+    int64_t last_prune_ms;   /* events pruned (events_keep_days / events_keep_max), 0: at start */
     int64_t last_print_ms;
     uint64_t printed_version;
     bool stop;
@@ -365,6 +366,17 @@ static void flush(daemon_t *d)
             log_error("state database: commit failed: %s", store_errmsg(d->st));
         d->in_txn = false;
     }
+}
+
+/* events_keep_days / events_keep_max: the event table does not grow without bound. */
+static void prune_events(daemon_t *d)
+{
+    if (!d->st)
+        return;
+    flush(d);
+    if (store_prune_events(d->st, wall_ms() - (int64_t)d->cfg->events_keep_days * 86400000,
+                           d->cfg->events_keep_max) < 0)
+        log_error("state database: cannot prune events: %s", store_errmsg(d->st));
 }
 
 static void restored(void *user, topo_instance *in)
@@ -789,6 +801,7 @@ static int setup(daemon_t *d, char *err, size_t errlen)
     mo.connect_timeout_ms = d->cfg->connect_timeout_ms;
     mo.read_timeout_ms = d->cfg->read_timeout_ms;
     mo.forget_after_s = d->cfg->forget_after_s;
+    mo.max_instances_per_cluster = d->cfg->max_instances_per_cluster;
     mo.on_event = on_event;
     mo.on_probe = on_probe;
     mo.user = d;
@@ -801,6 +814,10 @@ static int setup(daemon_t *d, char *err, size_t errlen)
         if ((rc = mon_add_cluster(d->mon, cc->name, cc->user, cc->password, cc->lag_query, cc->poll_interval_ms,
                                   &c, err, errlen)) < 0)
             return rc;
+        if (mon_cluster_set_trust(c, &cc->discover_allow, cc->discover_confirm != 0) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -ENOMEM;
+        }
         ctx[0] = d;
         ctx[1] = c;
         rc = store_load_instances(d->st, cc->name, &c->model, restored, ctx, err, errlen);
@@ -941,6 +958,10 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         if (now - d.last_flush_ms >= 1000) {
             flush(&d);
             d.last_flush_ms = now;
+        }
+        if (now - d.last_prune_ms >= 60000) {
+            prune_events(&d);
+            d.last_prune_ms = now;
         }
         maybe_print(&d, now);
     }

@@ -239,6 +239,9 @@ static const char *const VARS_MARIADB =
 
 static const char *const SEMISYNC_VARS_SQL = "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'";
 static const char *const SEMISYNC_STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'";
+/* Who really replicates from this server (MariaDB 'Binlog Dump', MySQL also 'Binlog Dump GTID'). */
+static const char *const DUMP_HOSTS_SQL =
+    "SELECT HOST AS Host FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'";
 
 /* Append text to a heap buffer (grown as needed). */
 typedef struct {
@@ -342,7 +345,8 @@ int dialect_probe_batch(topo_flavor f, int major, int minor, int patch, const ch
                         binlog_status_sql(f, major, minor, patch))) < 0 ||
         (rc = batch_add(out, &sb, DIALECT_Q_REPLICAS, replicas_sql(f, major, minor, patch))) < 0 ||
         (f == TOPO_FLAVOR_MYSQL && (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_VARS, SEMISYNC_VARS_SQL)) < 0) ||
-        (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_STATUS, SEMISYNC_STATUS_SQL)) < 0)
+        (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_STATUS, SEMISYNC_STATUS_SQL)) < 0 ||
+        (rc = batch_add(out, &sb, DIALECT_Q_DUMP_HOSTS, DUMP_HOSTS_SQL)) < 0)
         goto fail_alloc;
     if (lag_query && (rc = batch_add(out, &sb, DIALECT_Q_LAG, lag_query)) < 0)
         goto fail_alloc;
@@ -383,6 +387,7 @@ const char *dialect_query_kind_name(dialect_query_kind kind)
     case DIALECT_Q_SEMISYNC_VARS: return "semisync_vars";
     case DIALECT_Q_SEMISYNC_STATUS: return "semisync_status";
     case DIALECT_Q_LAG: return "lag";
+    case DIALECT_Q_DUMP_HOSTS: return "dump_hosts";
     }
     return "unknown";
 }
@@ -1004,6 +1009,69 @@ fail:
 }
 
 /* ------------------------------------------------------------------------ */
+/* DUMP_HOSTS                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* "10.0.0.5:41234" → "10.0.0.5", "[fd00::1]:41234" → "fd00::1", "::1:41234" → "::1";
+ * a host without a port (unix socket: "localhost") is kept. 0, or -EINVAL. */
+static int strip_client_port(const char *v, char *out, size_t size)
+{
+    size_t n = strlen(v);
+    const char *colon;
+    if (v[0] == '[') {
+        const char *close = strchr(v, ']');
+        if (!close)
+            return -EINVAL;
+        n = (size_t)(close - v - 1);
+        v++;
+    } else if ((colon = strrchr(v, ':')) && colon != v && colon[1]) {
+        const char *d = colon + 1;
+        while (isdigit((unsigned char)*d))
+            d++;
+        if (!*d)
+            n = (size_t)(colon - v);
+    }
+    if (n == 0 || n >= size)
+        return -EINVAL;
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static int apply_dump_hosts(pctx *c, topo_snapshot *snap)
+{
+    const dialect_result *r = c->r;
+    strbuf sb = {0};
+    size_t n = 0;
+    long col;
+    int rc;
+
+    if ((rc = (int)(col = col_need(c, A("Host")))) < 0)
+        return rc;
+    for (size_t i = 0; i < r->n_rows && n < TOPO_MAX_DUMP_HOSTS; i++) {
+        const char *v = cell(r, i, col);
+        char host[TOPO_HOST_MAX];
+        bool ok = v && *v;
+        for (const char *p = v; ok && *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                ok = false;
+        if (!ok || strip_client_port(v, host, sizeof(host)) < 0)
+            continue;
+        if ((n && (rc = sb_add(&sb, "\n")) < 0) || (rc = sb_add(&sb, host)) < 0) {
+            free(sb.s);
+            set_err(c->err, c->errlen, "%s: out of memory", c->what);
+            return rc;
+        }
+        n++;
+    }
+    free(snap->dump_hosts);
+    snap->dump_hosts = sb.s;
+    snap->n_dump_hosts = n;
+    snap->have_dump_hosts = true;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* SEMISYNC, LAG                                                             */
 /* ------------------------------------------------------------------------ */
 
@@ -1134,6 +1202,7 @@ int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *
     case DIALECT_Q_SEMISYNC_VARS: rc = apply_semisync(&c, false, snap); break;
     case DIALECT_Q_SEMISYNC_STATUS: rc = apply_semisync(&c, true, snap); break;
     case DIALECT_Q_LAG: rc = apply_lag(&c, snap); break;
+    case DIALECT_Q_DUMP_HOSTS: rc = apply_dump_hosts(&c, snap); break;
     default:
         set_err(err, errlen, "dialect_apply: unknown query kind %d", (int)kind);
         rc = -EINVAL;

@@ -68,9 +68,10 @@ typedef enum {
     DIALECT_Q_SEMISYNC_VARS,   /* SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%' */
     DIALECT_Q_SEMISYNC_STATUS, /* SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%' */
     DIALECT_Q_LAG,             /* the user's lag query (first column of first row, seconds) */
+    DIALECT_Q_DUMP_HOSTS,      /* client hosts of the processlist's Binlog Dump connections */
 } dialect_query_kind;
 
-#define DIALECT_BATCH_MAX 8
+#define DIALECT_BATCH_MAX 9
 
 /* One multi-statement probe query and the kind of each of its result sets. */
 typedef struct {
@@ -98,8 +99,10 @@ int dialect_detect(const char *version, const char *version_comment, topo_flavor
 
 /*
  * Build the probe batch for a server of this flavor and version, in the
- * order VARS, REPLICA_STATUS, BINLOG_STATUS, REPLICAS, SEMISYNC_VARS,
- * SEMISYNC_STATUS, then LAG when lag_query is not NULL.
+ * order VARS, REPLICA_STATUS, BINLOG_STATUS, REPLICAS, SEMISYNC_VARS (MySQL
+ * only), SEMISYNC_STATUS, DUMP_HOSTS, then LAG when lag_query is not NULL.
+ * DUMP_HOSTS reads information_schema.PROCESSLIST (needs PROCESS to see the
+ * replication users' sessions).
  *
  * Statement choice:
  *   MariaDB < 10.5.1: SHOW SLAVE STATUS, SHOW MASTER STATUS, SHOW SLAVE HOSTS
@@ -168,6 +171,10 @@ const char *dialect_query_kind_name(dialect_query_kind kind);
  * SEMISYNC_VARS / SEMISYNC_STATUS: Variable_name / Value rows. Old
  *   (master/slave) and new (source/replica) names are both recognised;
  *   missing variables leave false / -1.
+ *
+ * DUMP_HOSTS: one Host column ("addr:port" as the processlist shows it);
+ *   the port is removed, rows with an empty/NULL host or a control character
+ *   are skipped, at most TOPO_MAX_DUMP_HOSTS are kept; sets have_dump_hosts.
  *
  * LAG: sets has_lag_query; lag_query_s = first column of first row as a
  *   number of seconds; no row, no column or NULL → -1.

@@ -19,6 +19,7 @@
 #define TOPO_ADDR_MAX 272   /* "host:port" rendering, NUL included */
 #define TOPO_FILE_MAX 256   /* binlog / relay log file name */
 #define TOPO_MAX_REPLICAS 64 /* replicas listed per server (SHOW SLAVE HOSTS) */
+#define TOPO_MAX_DUMP_HOSTS 256 /* Binlog Dump connections kept per server */
 
 typedef enum {
     TOPO_FLAVOR_UNKNOWN = 0,
@@ -125,6 +126,12 @@ typedef struct {
 
     size_t n_replicas;            /* SHOW SLAVE HOSTS / SHOW REPLICAS rows (≤ TOPO_MAX_REPLICAS) */
     topo_replica_ref *replicas;   /* heap, n_replicas entries; NULL when none */
+
+    /* Binlog Dump connections in the processlist (who really replicates from
+     * this server; confirms SHOW SLAVE HOSTS entries, see topology/trust.h). */
+    bool have_dump_hosts;         /* the probe read them */
+    size_t n_dump_hosts;          /* ≤ TOPO_MAX_DUMP_HOSTS */
+    char *dump_hosts;             /* heap: client hosts without port, one per line; NULL when none */
 
     bool has_lag_query;           /* a heartbeat-table lag query is configured */
     double lag_query_s;           /* its result (seconds); -1 when NULL/failed */

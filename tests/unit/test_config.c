@@ -497,7 +497,8 @@ static const struct cfg_case cases[] = {
       .files = { PASS_EAST }, .rc = -EINVAL,
       .err = { "myorch.ini:3: unknown key 'poll_intervall_ms' in [myorch] (known keys: state_dir, "
                "poll_interval_ms, log_level, connect_timeout_ms, read_timeout_ms, forget_after_s, "
-               "control_socket, event_socket)",
+               "control_socket, event_socket, max_instances_per_cluster, events_keep_days, events_keep_max, "
+               "allow_core_dumps)",
                "did you mean 'poll_interval_ms'?" } },
     { .title = "unknown key in a cluster",
       .ini = "[cluster.east]\nseeds = db1\nusr = myorch\n", .rc = -EINVAL,
@@ -505,7 +506,8 @@ static const struct cfg_case cases[] = {
                "password_file, replication_user, replication_password, replication_password_file, "
                            "poll_interval_ms, lag_query, auto_failover, failover_block_s, apply_timeout_ms, "
                "never_promote, prefer, switchover_max_lag_s, switchover_max_trx_s, sla_target, "
-               "hook_timeout_ms, read_pool_max_lag_s, on_failure_detected, pre_failover, post_failover, "
+               "hook_timeout_ms, read_pool_max_lag_s, discover_allow, discover_confirm, on_failure_detected, "
+               "pre_failover, post_failover, "
                "post_failover_failed, pre_switchover, post_switchover, on_topology_change)",
                "did you mean 'user'?" } },
     { .title = "key names are case-sensitive",

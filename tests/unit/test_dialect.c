@@ -536,10 +536,15 @@ static void test_probe_batch(void **state)
                 fail_msg("batch %d.%d.%d: %d %s", c->major, c->minor, c->patch, rc, err);
             /* MariaDB reads the semi-sync variables in the first SELECT. */
             bool mdb = c->f == TOPO_FLAVOR_MARIADB;
-            size_t want_n = (mdb ? 5 : 6) + (with_lag ? 1 : 0);
+            size_t want_n = (mdb ? 6 : 7) + (with_lag ? 1 : 0);
+            size_t dump_at = mdb ? 5 : 6;
             assert_int_equal(b.n, want_n);
-            for (size_t k = 0; k < b.n; k++)
-                assert_int_equal(b.kinds[k], (dialect_query_kind)(mdb && k >= 4 ? k + 1 : k));
+            for (size_t k = 0; k < b.n; k++) {
+                dialect_query_kind want = k == dump_at ? DIALECT_Q_DUMP_HOSTS
+                                          : k > dump_at ? DIALECT_Q_LAG
+                                                        : (dialect_query_kind)(mdb && k >= 4 ? k + 1 : k);
+                assert_int_equal(b.kinds[k], want);
+            }
             n = split_batch(b.sql, buf, sizeof(buf), st, 10);
             assert_int_equal(n, b.n);
             assert_true(strncmp(st[0], "SELECT @@global.server_id AS server_id, ", 40) == 0);
@@ -560,14 +565,14 @@ static void test_probe_batch(void **state)
             if (mdb) {
                 assert_contains(st[0], "@@global.rpl_semi_sync_master_enabled AS rpl_semi_sync_master_enabled");
                 assert_string_equal(st[4], "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
-                if (with_lag)
-                    assert_string_equal(st[5], lag);
             } else {
                 assert_string_equal(st[4], "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'");
                 assert_string_equal(st[5], "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
-                if (with_lag)
-                    assert_string_equal(st[6], lag);
             }
+            assert_string_equal(st[dump_at], "SELECT HOST AS Host FROM information_schema.PROCESSLIST "
+                                             "WHERE COMMAND LIKE 'Binlog Dump%'");
+            if (with_lag)
+                assert_string_equal(st[dump_at + 1], lag);
             dialect_batch_free(&b);
             assert_null(b.sql);
             assert_int_equal(b.n, 0);
@@ -593,7 +598,8 @@ static void test_probe_batch_exact_vars(void **state)
         "@@global.rpl_semi_sync_slave_enabled AS rpl_semi_sync_slave_enabled, "
         "@@global.rpl_semi_sync_master_timeout AS rpl_semi_sync_master_timeout;"
         "SHOW REPLICA STATUS;SHOW BINLOG STATUS;SHOW REPLICA HOSTS;"
-        "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
+        "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%';"
+        "SELECT HOST AS Host FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'");
     dialect_batch_free(&b);
     assert_int_equal(dialect_probe_batch(TOPO_FLAVOR_MYSQL, 8, 4, 3, "SELECT 1", &b, err, sizeof(err)), 0);
     assert_string_equal(
@@ -606,10 +612,39 @@ static void test_probe_batch_exact_vars(void **state)
         "@@global.gtid_mode AS gtid_mode;"
         "SHOW REPLICA STATUS;SHOW BINARY LOG STATUS;SHOW REPLICAS;"
         "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%';SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%';"
+        "SELECT HOST AS Host FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%';"
         "SELECT 1");
     dialect_batch_free(&b);
     dialect_batch_free(&b); /* idempotent */
     dialect_batch_free(NULL);
+}
+
+/* Binlog Dump connections: ports removed, junk skipped, bounded. */
+static void test_dump_hosts(void **state)
+{
+    const char *names[] = {"Host"};
+    const char *cells[] = {"127.0.0.1:51234", "[fd00::7]:3307", "::1:40000", "db3.example.com:5555",
+                           "localhost", NULL, "", "evil\n:1", "[unclosed:1"};
+    dialect_result r = {.n_cols = 1, .n_rows = 9, .names = names, .cells = cells};
+    topo_snapshot snap = {0};
+    char err[256];
+    (void)state;
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MARIADB, DIALECT_Q_DUMP_HOSTS, &r, &snap, err, sizeof(err)), 0);
+    assert_true(snap.have_dump_hosts);
+    assert_int_equal(snap.n_dump_hosts, 5);
+    assert_string_equal(snap.dump_hosts, "127.0.0.1\nfd00::7\n::1\ndb3.example.com\nlocalhost");
+    r.n_rows = 0;
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_DUMP_HOSTS, &r, &snap, err, sizeof(err)), 0);
+    assert_int_equal(snap.n_dump_hosts, 0);
+    assert_null(snap.dump_hosts);
+    assert_true(snap.have_dump_hosts);
+    {
+        const char *bad[] = {"User"};
+        dialect_result r2 = {.n_cols = 1, .n_rows = 0, .names = bad, .cells = cells};
+        assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_DUMP_HOSTS, &r2, &snap, err, sizeof(err)),
+                         -EPROTO);
+    }
+    topo_snapshot_clear(&snap);
 }
 
 static void test_probe_batch_errors(void **state)
@@ -1979,6 +2014,7 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_probe_batch_exact_vars),
     cmocka_unit_test(test_vars_mariadb_semisync),
     cmocka_unit_test(test_probe_batch_errors),
+    cmocka_unit_test(test_dump_hosts),
     cmocka_unit_test(test_rs_zero_rows),
     cmocka_unit_test(test_rs_channels),
     cmocka_unit_test(test_rs_thread_words),
