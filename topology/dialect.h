@@ -192,6 +192,17 @@ int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *
  *   Older: STOP/START SLAVE, RESET SLAVE ALL.
  */
 
+/*
+ * Sent once on every new executor and probe session: removes
+ * NO_BACKSLASH_ESCAPES from the session's sql_mode (whatever the server's
+ * global sql_mode says) and keeps the rest, so that the string literals the
+ * builders below escape (a password containing a backslash) read back as written.
+ * Same text on MariaDB and MySQL.
+ */
+#define DIALECT_SQL_SESSION_MODE                                                                      \
+    "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), "        \
+    "',NO_BACKSLASH_ESCAPES,', ','))"
+
 /* STOP SLAVE [IO_THREAD] / STOP REPLICA [IO_THREAD]. */
 int dialect_sql_stop_replica(topo_flavor f, int major, int minor, int patch, bool io_only,
                              char *buf, size_t len);
