@@ -1,10 +1,12 @@
-/* orchestrator/log.c — timestamped log lines on stderr. */
+/* orchestrator/log.c — timestamped log lines on stderr, control characters escaped (topology/escape.h). */
 #include "orchestrator/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/time.h>
 #include <time.h>
+
+#include "topology/escape.h"
 
 static int g_level = LOGL_INFO;
 
@@ -14,7 +16,7 @@ int log_get_level(void) { return g_level; }
 void log_msg(int level, const char *fmt, ...)
 {
     static const char *names[] = {"error", "warn", "info", "debug"};
-    char line[2048], ts[32];
+    char line[2048], safe[4096], ts[32];
     struct timeval tv;
     struct tm tm;
     va_list ap;
@@ -27,6 +29,8 @@ void log_msg(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    /* One line per entry: server-reported text cannot forge lines or reach a terminal raw. */
+    esc_text(line, safe, sizeof(safe));
     fprintf(stderr, "%s.%03ldZ %-5s %s\n", ts, (long)(tv.tv_usec / 1000),
-            names[level < 0 ? 0 : level > 3 ? 3 : level], line);
+            names[level < 0 ? 0 : level > 3 ? 3 : level], safe);
 }

@@ -28,6 +28,7 @@
 #include "orchestrator/daemon.h"
 #include "orchestrator/log.h"
 #include "orchestrator/monitor.h"
+#include "topology/escape.h"
 
 #define EXIT_OP_FAILED 1
 #define EXIT_USAGE 2
@@ -271,11 +272,16 @@ static int call_daemon(const char *cmd, const client_args *a, json_t *req, json_
         const char *e = json_string_value(json_object_get(*reply, "error"));
         if (a->json)
             print_json(*reply);
-        fprintf(stderr, "myorch %s: %s\n", cmd, e ? e : "the controller reported an error");
+        fprintf(stderr, "myorch %s: ", cmd);
+        esc_fputs(e ? e : "the controller reported an error", stderr);
+        fputc('\n', stderr);
         json_decref(*reply);
         *reply = NULL;
         return EXIT_OP_FAILED;
     }
+    /* Text output shows server-reported strings: escape them once, here (JSON output is encoded). */
+    if (!a->json)
+        esc_json_strings(*reply);
     return 0;
 }
 
@@ -414,7 +420,9 @@ static int print_event(void *user, const char *topic, json_t *ev)
         }
     } else {
         char ts[32];
-        time_t s = (time_t)(json_integer_value(json_object_get(ev, "ts_ms")) / 1000);
+        time_t s;
+        esc_json_strings(ev);
+        s = (time_t)(json_integer_value(json_object_get(ev, "ts_ms")) / 1000);
         struct tm tm;
         const char *inst = json_string_value(json_object_get(ev, "instance"));
         localtime_r(&s, &tm);
@@ -858,8 +866,11 @@ static void discover_event(void *user, int level, const char *name, mon_cluster 
     (void)c;
     (void)in;
     (void)detail;
-    if (d->verbose || level <= LOGL_WARN)
-        fprintf(stderr, "%s: %s\n", name, message);
+    if (d->verbose || level <= LOGL_WARN) {
+        fprintf(stderr, "%s: ", name);
+        esc_fputs(message, stderr);
+        fputc('\n', stderr);
+    }
 }
 
 static int read_password_tty(char *buf, size_t len)
@@ -1021,9 +1032,13 @@ static int cmd_discover(int argc, char **argv)
             for (size_t i = 0; i < cl->model.n; i++) {
                 topo_instance *in = cl->model.v[i];
                 char a[TOPO_ADDR_MAX];
-                if (!in->reachable)
-                    fprintf(stderr, "myorch discover: %s: %s\n", topo_addr_str(&in->addr, a, sizeof(a)),
-                            in->probed ? in->err : "no answer before --timeout-ms");
+                if (!in->reachable) {
+                    fprintf(stderr, "myorch discover: ");
+                    esc_fputs(topo_addr_str(&in->addr, a, sizeof(a)), stderr);
+                    fputs(": ", stderr);
+                    esc_fputs(in->probed ? in->err : "no answer before --timeout-ms", stderr);
+                    fputc('\n', stderr);
+                }
             }
             rc = EXIT_OP_FAILED;
         }

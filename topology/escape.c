@@ -1,6 +1,7 @@
 /* topology/escape.c — control characters and invalid UTF-8 made visible. */
 #include "topology/escape.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,5 +134,35 @@ void esc_fputs(const char *s, FILE *f)
         size_t elen, used = one(p, e, &elen);
         fwrite(e, 1, elen, f);
         p += used;
+    }
+}
+
+void esc_json_strings(json_t *j)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+    if (json_is_object(j)) {
+        json_object_foreach(j, key, v) {
+            if (json_is_string(v) && !esc_is_safe(json_string_value(v))) {
+                char *e = esc_dup(json_string_value(v));
+                if (!e || json_string_set(v, e) < 0)
+                    json_string_set(v, "?");
+                free(e);
+            } else {
+                esc_json_strings(v);
+            }
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v) {
+            if (json_is_string(v) && !esc_is_safe(json_string_value(v))) {
+                char *e = esc_dup(json_string_value(v));
+                if (!e || json_string_set(v, e) < 0)
+                    json_string_set(v, "?");
+                free(e);
+            } else {
+                esc_json_strings(v);
+            }
+        }
     }
 }

@@ -35,4 +35,10 @@ char *esc_dup(const char *s);
 /* Write the escaped text of s to f (NULL s writes nothing). */
 void esc_fputs(const char *s, FILE *f);
 
+/* Replace every string value inside j (objects and arrays, recursively) by its
+ * escaped text, for printing a controller's reply as text. Keys are left alone.
+ * A string that cannot be replaced (OOM) is replaced by "?". */
+struct json_t;
+void esc_json_strings(struct json_t *j);
+
 #endif

@@ -165,5 +165,46 @@ class DiscoveryAllowed(harness.LabTestCase):
             self.stop_daemon(d)
 
 
+class ServerTextEscaped(harness.LabTestCase):
+    """A newline or an escape sequence in a server-reported string (report_host, an error text)
+    never reaches the log or the terminal raw: it is shown escaped (\\n, \\e)."""
+    SERVERS = 3
+
+    def check_clean(self, out, log, escaped):
+        for name, text in (('topology', out), ('log', log)):
+            self.assertNotIn('\x1b', text, '%s holds a raw ESC' % name)
+            self.assertNotIn('\x07', text, '%s holds a raw BEL' % name)
+            for line in text.splitlines():
+                self.assertFalse(line.startswith('FORGED'), '%s has a forged line: %r' % (name, line))
+            self.assertIn(escaped, text, name)
+
+    def test_escaped(self):
+        # Server 3 fails the lag query with an error text holding a newline and ESC.
+        self.lab.sql(1, "DELIMITER //\nCREATE FUNCTION lab.lagf() RETURNS INT NO SQL BEGIN "
+                        "DECLARE m VARCHAR(200) DEFAULT CONCAT('bad', CHAR(10), 'FORGED-LINE ', CHAR(27), '[31mred'); "
+                        "IF @@server_id = 3 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = m; END IF; RETURN 0; END//\n"
+                        "DELIMITER ;\nGRANT EXECUTE ON lab.* TO 'myorch'@'127.0.0.1'")
+        with open(self.lab.config_path) as f:
+            cfg = f.read() + 'lag_query = SELECT lab.lagf()\n'
+        d = self.start_daemon(self.write_config('esc.ini', cfg))
+        sock = None
+        try:
+            wait_for(lambda: d.topology()['servers'] == 3 and not d.instances()[self.lab.addr(3)]['reachable'],
+                     what='server 3 failing its lag query')
+            time.sleep(1)
+            self.check_clean(myorch('topology', '-c', self.lab.config_path, check=True).stdout, d.log_text(),
+                             'bad\\nFORGED-LINE ')
+            sock = harness.register_fake_replica(self.lab.port(1), 'repl', self.lab.password('repl'), 9500,
+                                                 '127.0.0.9\nFORGED-HOST \x1b]0;title\x07', 3306)
+            wait_for(lambda: d.topology().get('untrusted'), what='the forged entry shown untrusted')
+            time.sleep(1)
+            self.check_clean(myorch('topology', '-c', self.lab.config_path, check=True).stdout, d.log_text(),
+                             '127.0.0.9\\nFORGED-HOST \\e]0;title\\x07')
+        finally:
+            if sock:
+                sock.close()
+            self.stop_daemon(d)
+
+
 if __name__ == '__main__':
     harness.main()
