@@ -906,13 +906,14 @@ static int on_pair(void *user, const char *section, const char *name, const char
              name, p->sec_text);
         return 0;
     }
-    if ((k->flags & KF_INLINE_SECRET) && (p->mode & (S_IROTH | S_IWOTH))) {
+    /* A config holding a secret itself must be 0600: not even its group may read it. */
+    if ((k->flags & KF_INLINE_SECRET) && (p->mode & (S_IRWXG | S_IRWXO))) {
+        unsigned o = (p->mode & S_IRWXO) ? (unsigned)(p->mode & S_IRWXO) : (unsigned)(p->mode & S_IRWXG) >> 3;
         fail(p, p->lineno, -EINVAL,
-             "inline %s in a config file %s by other users (mode %04o): run chmod 600 %s, "
+             "inline %s in a config file %s by %s (mode %04o): run chmod 600 %s, "
              "or use %s_file", name,
-             (p->mode & S_IROTH) ? ((p->mode & S_IWOTH) ? "readable and writable" : "readable")
-                                 : "writable",
-             (unsigned)(p->mode & 07777), p->out->path, name);
+             (o & 4) ? ((o & 2) ? "readable and writable" : "readable") : (o & 2) ? "writable" : "accessible",
+             (p->mode & S_IRWXO) ? "other users" : "its group", (unsigned)(p->mode & 07777), p->out->path, name);
         return 0;
     }
     return k->parse(p, k, field_base(p) + k->offset, value) == 0;

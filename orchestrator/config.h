@@ -66,8 +66,8 @@
  *   - Relative password files resolve against the config file's directory.
  *     Secret files must be regular, non-empty and not accessible to other
  *     users (no S_IROTH/S_IWOTH); trailing newlines (\n, \r\n) are stripped.
- *   - Inline secrets (password =, replication_password =) are refused when
- *     the config file itself is accessible to other users.
+ *   - Inline secrets (password =, replication_password =) are refused unless
+ *     the config file is 0600 (no group or other permission bits).
  *   - The same seed may not appear twice, in one cluster or across clusters.
  *   - The config file must be a regular file of at most CFG_FILE_MAX bytes.
  *   - ipc:// endpoints need an absolute path of at most 107 bytes; the

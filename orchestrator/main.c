@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +121,35 @@ static void print_json(json_t *j)
     }
 }
 
+/* ---- process hardening ------------------------------------------------------------ */
+
+static struct rlimit g_core_limit; /* RLIMIT_CORE as the process started */
+static bool g_core_limit_saved;
+
+/*
+ * Before any secret is read: no core dump (it would hold the passwords) and no
+ * ptrace attach by other processes of the same user (PR_SET_DUMPABLE 0 also
+ * makes /proc/<pid>/mem and environ root-only). allow_core_dumps = yes undoes it.
+ */
+static void secrets_harden(void)
+{
+    struct rlimit none;
+    if (getrlimit(RLIMIT_CORE, &g_core_limit) == 0) {
+        g_core_limit_saved = true;
+        none = g_core_limit;
+        none.rlim_cur = 0;
+        setrlimit(RLIMIT_CORE, &none);
+    }
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+static void secrets_allow_core_dumps(void)
+{
+    if (g_core_limit_saved)
+        setrlimit(RLIMIT_CORE, &g_core_limit);
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+
 /* ---- run -------------------------------------------------------------------- */
 
 static int cmd_run(int argc, char **argv)
@@ -153,6 +185,12 @@ static int cmd_run(int argc, char **argv)
     if (load_config(path, &cfg) < 0)
         return EXIT_BAD_CONFIG;
     log_set_level(cfg.log_level);
+    if (cfg.allow_core_dumps) {
+        secrets_allow_core_dumps();
+        log_warn("allow_core_dumps = yes: a core dump of this process holds the database passwords");
+    }
+    /* Files the controller creates (state.db and its -wal/-shm, sockets) are its own. */
+    umask(077);
     rc = daemon_run(&cfg, &o, err, sizeof(err));
     cfg_free(&cfg);
     if (rc < 0) {
@@ -1069,6 +1107,7 @@ int main(int argc, char **argv)
         printf("myorch 0.1.0\n");
         return 0;
     }
+    secrets_harden();
     mysql_library_init(0, NULL, NULL);
     argv[1] = argv[0];
     argc--;

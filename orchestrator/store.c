@@ -56,9 +56,10 @@ int store_lock(const char *state_dir, int *lock_fd, char *err, size_t errlen)
         snprintf(err, errlen, "state_dir '%s' is not a directory", state_dir);
         return -ENOTDIR;
     }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        snprintf(err, errlen, "state_dir '%s' is writable by other users (mode %04o): run chmod 700 %s",
-                 state_dir, (unsigned)(st.st_mode & 07777), state_dir);
+    /* It holds the topology, the audit and the control socket: the controller's alone. */
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        snprintf(err, errlen, "state_dir '%s' is accessible by other users (mode %04o, must be 0700): "
+                 "run chmod 700 %s", state_dir, (unsigned)(st.st_mode & 07777), state_dir);
         return -EPERM;
     }
     snprintf(path, sizeof(path), "%s/myorch.pid", state_dir);

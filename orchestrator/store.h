@@ -18,8 +18,8 @@
 typedef struct store store;
 
 /*
- * Create state_dir if missing (mode 0700), refuse one that other users can
- * write, and take the single-instance lock: a second daemon on the same
+ * Create state_dir if missing (mode 0700), refuse one with any group or
+ * other permission bit (it must be 0700), and take the single-instance lock: a second daemon on the same
  * state_dir gets -EBUSY with a message naming the running pid. The lock is
  * held until store_unlock().
  */

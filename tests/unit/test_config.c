@@ -484,10 +484,18 @@ static const struct cfg_case cases[] = {
              "password_file = east.pass\n"
              "lag_query = @X186@\r\n",
       .files = { PASS_EAST }, .check = check_limits },
-    { .title = "inline secrets in a group-readable config (0640)",
+    { .title = "inline secrets in a 0600 config",
       .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword = hunter2\n"
              "replication_password = hunter3\n",
-      .ini_mode = 0640, .check = check_inline_ok },
+      .ini_mode = 0600, .check = check_inline_ok },
+    { .title = "inline password in a group-readable config (0640)",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword = hunter2\n", .ini_mode = 0640,
+      .rc = -EINVAL,
+      .err = { "myorch.ini:4: inline password in a config file readable by its group (mode 0640): "
+               "run chmod 600 @DIR@/myorch.ini, or use password_file" } },
+    { .title = "inline password in a group-writable config (0620)",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword = hunter2\n", .ini_mode = 0620,
+      .rc = -EINVAL, .err = { "myorch.ini:4: inline password in a config file writable by its group (mode 0620)" } },
     { .title = "replication_user alone: replication password defaults to the user's",
       .ini = EAST "replication_user = repl\n", .files = { PASS_EAST }, .check = check_repl_default_pw },
 
