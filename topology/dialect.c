@@ -466,6 +466,34 @@ bad:
     return -EINVAL;
 }
 
+/*
+ * A measurement (seconds, milliseconds, a count) in an unsigned column: a
+ * well-formed number too large for a long long marks the field unknown (-1)
+ * instead of failing the whole probe, so one odd value never makes the
+ * server look unreachable. Anything not a number stays an error.
+ */
+static int parse_measure(const pctx *c, long col, const char *v, long long *out)
+{
+    const char *p = v;
+    uint64_t u;
+    if (v && isdigit((unsigned char)*v)) {
+        while (isdigit((unsigned char)*p))
+            p++;
+        if (!*p) {
+            errno = 0;
+            u = strtoull(v, NULL, 10);
+            if (errno == ERANGE || u > (uint64_t)LLONG_MAX) {
+                *out = -1;
+                return 0;
+            }
+        }
+    }
+    if (parse_u64(c, col, v, LLONG_MAX, &u) < 0)
+        return -EINVAL;
+    *out = (long long)u;
+    return 0;
+}
+
 /* Strict finite decimal number (optional sign, fraction, exponent). */
 static int parse_double(const pctx *c, long col, const char *v, double *out)
 {
@@ -490,6 +518,22 @@ static int parse_double(const pctx *c, long col, const char *v, double *out)
 bad:
     set_err(c->err, c->errlen, "%s: column %s: bad number '%.64s'", c->what, col_name(c, col), v);
     return -EINVAL;
+}
+
+/* A well-formed decimal number whose value does not fit a double (1e999). */
+static bool out_of_range(const char *v)
+{
+    char *end;
+    const char *p = v;
+    if (!v)
+        return false;
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return false;
+    errno = 0;
+    (void)strtod(v, &end);
+    return *end == '\0' && errno == ERANGE;
 }
 
 /* ON/1/YES → true, OFF/0/NO/"" → false (case-insensitive); else -EINVAL. */
@@ -671,9 +715,8 @@ static int apply_vars(topo_flavor f, const pctx *c, topo_snapshot *snap)
                 (rc = opt_bool(c, 0, A("rpl_semi_sync_slave_enabled"), &t.semisync.replica_enabled)) < 0)
                 goto out;
             if ((tc = col_find(r, A("rpl_semi_sync_master_timeout"))) >= 0 && cell(r, 0, tc)) {
-                if ((rc = parse_u64(c, tc, cell(r, 0, tc), LLONG_MAX, &u)) < 0)
+                if ((rc = parse_measure(c, tc, cell(r, 0, tc), &t.semisync.source_timeout_ms)) < 0)
                     goto out;
-                t.semisync.source_timeout_ms = (long long)u;
             }
         }
     } else {
@@ -866,14 +909,13 @@ static int apply_replica_status(const pctx *c, topo_snapshot *snap)
     if ((rc = (int)(col = col_need(c, A("Seconds_Behind_Master", "Seconds_Behind_Source")))) < 0)
         goto out;
     v = cell(r, rw, col);
-    if (v) {
-        if ((rc = parse_u64(c, col, v, LLONG_MAX, &u)) < 0)
-            goto out;
-        t.seconds_behind = (long long)u;
-    }
-    if ((rc = opt_u64(c, rw, A("SQL_Delay"), LLONG_MAX, &u, &found)) < 0)
+    if (v && (rc = parse_measure(c, col, v, &t.seconds_behind)) < 0)
         goto out;
-    t.sql_delay_s = found ? (long long)u : 0;
+    col = col_find(r, A("SQL_Delay"));
+    v = cell(r, rw, col);
+    t.sql_delay_s = 0;
+    if (v && (rc = parse_measure(c, col, v, &t.sql_delay_s)) < 0)
+        goto out;
 
     /* Errors. */
     if ((rc = opt_u64(c, rw, A("Last_IO_Errno"), UINT_MAX, &u, &found)) < 0)
@@ -919,15 +961,13 @@ static int apply_replica_status(const pctx *c, topo_snapshot *snap)
     if (col >= 0 && v) {
         double s;
 
-        if ((rc = parse_double(c, col, v, &s)) < 0)
+        if ((rc = parse_double(c, col, v, &s)) < 0 && !out_of_range(v))
             goto out;
-        if (s < 0 || s > 1e12) {
-            set_err(c->err, c->errlen, "%s: column %s: out of range '%.64s'", c->what,
-                    col_name(c, col), v);
-            rc = -EINVAL;
-            goto out;
-        }
-        t.heartbeat_period_ms = (long long)(s * 1000.0 + 0.5);
+        if (rc < 0 || s < 0 || s > 1e12) /* unknown, not a failed probe */
+            t.heartbeat_period_ms = -1;
+        else
+            t.heartbeat_period_ms = (long long)(s * 1000.0 + 0.5);
+        rc = 0;
     }
 
 commit:
@@ -1097,7 +1137,6 @@ static int apply_semisync(const pctx *c, bool status, topo_snapshot *snap)
     long c_name, c_val;
     const char *v;
     size_t row;
-    uint64_t u;
     int rc;
 
     if (status) {
@@ -1129,9 +1168,8 @@ static int apply_semisync(const pctx *c, bool status, topo_snapshot *snap)
         if ((v = nv_lookup(r, c_name, c_val,
                            A("Rpl_semi_sync_source_clients", "Rpl_semi_sync_master_clients"),
                            &row))) {
-            if ((rc = parse_u64(c, c_val, v, LLONG_MAX, &u)) < 0)
+            if ((rc = parse_measure(c, c_val, v, &t.source_clients)) < 0)
                 return rc;
-            t.source_clients = (long long)u;
         }
     } else {
         if ((v = nv_lookup(r, c_name, c_val,
@@ -1147,9 +1185,8 @@ static int apply_semisync(const pctx *c, bool status, topo_snapshot *snap)
         if ((v = nv_lookup(r, c_name, c_val,
                            A("rpl_semi_sync_source_timeout", "rpl_semi_sync_master_timeout"),
                            &row))) {
-            if ((rc = parse_u64(c, c_val, v, LLONG_MAX, &u)) < 0)
+            if ((rc = parse_measure(c, c_val, v, &t.source_timeout_ms)) < 0)
                 return rc;
-            t.source_timeout_ms = (long long)u;
         }
     }
 commit:
@@ -1164,8 +1201,11 @@ static int apply_lag(const pctx *c, topo_snapshot *snap)
     double s = -1;
     int rc;
 
-    if (v && (rc = parse_double(c, 0, v, &s)) < 0)
-        return rc;
+    if (v && (rc = parse_double(c, 0, v, &s)) < 0) {
+        if (!out_of_range(v))
+            return rc;
+        s = -1; /* a number too large for a double: unknown lag, not a failed probe */
+    }
     snap->has_lag_query = true;
     snap->lag_query_s = s;
     return 0;

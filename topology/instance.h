@@ -66,8 +66,8 @@ typedef struct {
     char *executed_gtid;          /* MariaDB: @@gtid_slave_pos is in the snapshot; MySQL Executed_Gtid_Set (heap, may be NULL) */
     bool using_gtid;              /* MariaDB Using_Gtid != No, MySQL Auto_Position = 1 */
     char using_gtid_mode[16];     /* MariaDB: "Slave_Pos" | "Current_Pos" | "No"; MySQL: "1"/"0" */
-    long long seconds_behind;     /* Seconds_Behind_Master/Source; -1 when NULL */
-    long long sql_delay_s;        /* SQL_Delay */
+    long long seconds_behind;     /* Seconds_Behind_Master/Source; -1 when NULL or out of range */
+    long long sql_delay_s;        /* SQL_Delay; -1 unknown (out of range): treated as delayed */
     unsigned int last_io_errno;
     char *last_io_error;          /* heap, may be NULL */
     unsigned int last_sql_errno;

@@ -1003,6 +1003,59 @@ static void test_rs_channels(void **state)
     topo_snapshot_clear(&snap);
 }
 
+/*
+ * A number too large in a server's answer marks that field unknown; the probe
+ * (and so the server) stays fine. Garbage is still an error (test_rs_errors).
+ */
+static void test_out_of_range_unknown(void **state)
+{
+    static const char *const names[] = {
+        "Replica_IO_State", "Source_Host", "Source_Port", "Source_Log_File", "Read_Source_Log_Pos",
+        "Relay_Source_Log_File", "Replica_IO_Running", "Replica_SQL_Running", "Exec_Source_Log_Pos",
+        "Seconds_Behind_Source", "SQL_Delay", "Replica_heartbeat_period", "Channel_Name"};
+    static const char *const cells[] = {
+        "", "10.0.0.1", "3306", "a.000007", "500", "a.000007", "Yes", "Yes", "480",
+        "9223372036854775808" /* 2^63 */, "18446744073709551616" /* 2^64 */, "1e999", ""};
+    static const char *const sv_names[] = {"Variable_name", "Value"};
+    static const char *const sv_cells[] = {"Rpl_semi_sync_source_clients", "1180591620717411303424",
+                                           "Rpl_semi_sync_source_status", "ON"};
+    static const char *const tv_cells[] = {"rpl_semi_sync_source_timeout", "99999999999999999999"};
+    static const char *const lag_names[] = {"lag"};
+    static const char *const lag_cells[] = {"1e999"};
+    dialect_result r = mkres(13, 1, names, cells);
+    dialect_result sv = mkres(2, 2, sv_names, sv_cells), tv = mkres(2, 1, sv_names, tv_cells);
+    dialect_result lag = mkres(1, 1, lag_names, lag_cells);
+    topo_snapshot snap;
+    char err[256] = "";
+    (void)state;
+    memset(&snap, 0, sizeof(snap));
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_REPLICA_STATUS, &r, &snap, err, sizeof(err)), 0);
+    assert_true(snap.replica.present);
+    assert_int_equal(snap.replica.seconds_behind, -1);
+    assert_int_equal(snap.replica.sql_delay_s, -1);
+    assert_int_equal(snap.replica.heartbeat_period_ms, -1);
+    assert_int_equal(snap.replica.read_coord.pos, 500);
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_SEMISYNC_STATUS, &sv, &snap, err, sizeof(err)), 0);
+    assert_int_equal(snap.semisync.source_clients, -1);
+    assert_true(snap.semisync.source_status_on);
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_SEMISYNC_VARS, &tv, &snap, err, sizeof(err)), 0);
+    assert_int_equal(snap.semisync.source_timeout_ms, -1);
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_LAG, &lag, &snap, err, sizeof(err)), 0);
+    assert_true(snap.has_lag_query);
+    assert_true(snap.lag_query_s < 0);
+    /* LLONG_MAX itself still fits. */
+    {
+        static const char *const c2[] = {"", "10.0.0.1", "3306", "a.000007", "500", "a.000007", "Yes", "Yes", "480",
+                                         "9223372036854775807", "0", "1.5", ""};
+        dialect_result r2 = mkres(13, 1, names, c2);
+        assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_REPLICA_STATUS, &r2, &snap, err, sizeof(err)), 0);
+        assert_true(snap.replica.seconds_behind == 9223372036854775807LL);
+        assert_int_equal(snap.replica.sql_delay_s, 0);
+        assert_int_equal(snap.replica.heartbeat_period_ms, 1500);
+    }
+    topo_snapshot_clear(&snap);
+}
+
 /* MariaDB "Preparing" I/O state reads as CONNECTING; unknown words UNKNOWN. */
 static void test_rs_thread_words(void **state)
 {
@@ -2015,6 +2068,7 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_vars_mariadb_semisync),
     cmocka_unit_test(test_probe_batch_errors),
     cmocka_unit_test(test_dump_hosts),
+    cmocka_unit_test(test_out_of_range_unknown),
     cmocka_unit_test(test_rs_zero_rows),
     cmocka_unit_test(test_rs_channels),
     cmocka_unit_test(test_rs_thread_words),
