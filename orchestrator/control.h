@@ -23,6 +23,15 @@ typedef struct ctl_request {
     json_t *body;         /* the parsed request object */
 } ctl_request;
 
+/*
+ * Parse one request body as received (untrusted bytes, any length): a JSON
+ * object whose "cmd" is a string of 1..CTL_CMD_MAX printable ASCII
+ * characters. Returns 0 with *out (a new reference), or -EINVAL with a
+ * one-line message in err. Pure: no socket, no daemon state.
+ */
+#define CTL_CMD_MAX 64
+int ctl_parse_request(const void *data, size_t len, json_t **out, char *err, size_t errlen);
+
 /* Bind the ROUTER control socket and the PUB event socket. */
 int ctl_server_open(void *zctx, const char *control_endpoint, const char *event_endpoint,
                     ctl_server **out, char *err, size_t errlen);
