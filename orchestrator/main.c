@@ -944,8 +944,12 @@ static int cmd_discover(int argc, char **argv)
                                          {"timeout-ms", required_argument, 0, 't'},
                                          {"connect-timeout-ms", required_argument, 0, 'T'},
                                          {"verbose", no_argument, 0, 'v'},
+                                         {"allow", required_argument, 0, 'a'},
+                                         {"no-confirm", no_argument, 0, 'N'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
+    trust_list allow = {0};
+    bool confirm = true;
     topo_addr seeds[16];
     size_t n_seeds = 0;
     const char *user = NULL, *pwfile = NULL;
@@ -969,6 +973,13 @@ static int cmd_discover(int argc, char **argv)
         case 'p': pwfile = optarg; break;
         case 'j': json = true; break;
         case 'v': dctx.verbose = true; break;
+        case 'a':
+            if (trust_list_add(&allow, optarg, err, sizeof(err)) < 0) {
+                trust_list_free(&allow);
+                return bad_usage("discover", "--allow: %s", err);
+            }
+            break;
+        case 'N': confirm = false; break;
         case 't':
             if (parse_int_arg("discover", "--timeout-ms", optarg, 100, 600000, &timeout_ms) < 0)
                 return EXIT_USAGE;
@@ -989,6 +1000,9 @@ static int cmd_discover(int argc, char **argv)
                    "      --timeout-ms N          give up discovering after N ms (default 10000)\n"
                    "      --connect-timeout-ms N  per-server connect timeout (default 2000)\n"
                    "  -v, --verbose               print every discovery event on stderr\n"
+                   "      --allow LIST            CIDRs / host patterns a replica list may name (besides\n"
+                   "                              the seeds' hosts), like discover_allow; repeatable\n"
+                   "      --no-confirm            do not require a Binlog Dump connection (discover_confirm = no)\n"
                    "      --json                  machine-readable output\n"
                    "Exit codes: 0 every discovered server answered, 1 some server is unreachable or\n"
                    "refused us (the message names it), 2 bad command line.\n");
@@ -1022,7 +1036,8 @@ static int cmd_discover(int argc, char **argv)
                           .on_event = discover_event,
                           .user = &dctx};
         if (mon_new(&mo, &mon, err, sizeof(err)) < 0 ||
-            mon_add_cluster(mon, "discovered", user, password, NULL, 60000, &cl, err, sizeof(err)) < 0) {
+            mon_add_cluster(mon, "discovered", user, password, NULL, 60000, &cl, err, sizeof(err)) < 0 ||
+            (mon_cluster_set_trust(cl, &allow, confirm) < 0 && snprintf(err, sizeof(err), "out of memory"))) {
             fprintf(stderr, "myorch discover: %s\n", err);
             rc = EXIT_OP_FAILED;
             goto out;
@@ -1083,6 +1098,7 @@ static int cmd_discover(int argc, char **argv)
     }
 out:
     mon_free(mon);
+    trust_list_free(&allow);
     if (password) {
         explicit_bzero(password, strlen(password));
         free(password);
