@@ -31,7 +31,9 @@
  * Privileges the probe batch needs on the server (not checked here): MariaDB
  * 10.11 SLAVE MONITOR + BINLOG MONITOR + REPLICATION MASTER ADMIN (checked on a
  * live 10.11.19: each one missing fails the batch); older MariaDB and MySQL
- * REPLICATION CLIENT + REPLICATION SLAVE.
+ * REPLICATION CLIENT + REPLICATION SLAVE. PROCESS lets DUMP_HOSTS see the
+ * replication users' Binlog Dump sessions; without it the statement still
+ * succeeds (own sessions only) and replica-list entries are never confirmed.
  * A statement failing in a multi-statement batch stops the server from
  * running the rest, so a missing privilege fails the whole probe.
  */
