@@ -456,6 +456,15 @@ def register_fake_replica(port, user, password, server_id, report_host, report_p
     return s
 
 
+def sanitized(pid):
+    """True when the process runs with AddressSanitizer (its RSS and core limits differ)."""
+    try:
+        with open('/proc/%d/maps' % pid) as f:
+            return 'libasan' in f.read()
+    except OSError:
+        return False
+
+
 class FakeListener:
     """A TCP listener that records every connection made to it (and never answers)."""
 

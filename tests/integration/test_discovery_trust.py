@@ -123,7 +123,8 @@ class DiscoveryTrust(harness.LabTestCase):
         self.assertLessEqual(n_events, 20)  # at most 20 a minute per cluster
         rss1 = self.rss_kib()
         print('flood: RSS %d KiB -> %d KiB, %d events' % (rss0, rss1, n_events))
-        self.assertLess(rss1 - rss0, 20 * 1024)
+        if not harness.sanitized(self.d.proc.pid):  # ASan keeps freed memory in quarantine
+            self.assertLess(rss1 - rss0, 20 * 1024)
         self.assertEqual(l.connections, [])
 
     def rss_kib(self):
