@@ -93,6 +93,29 @@ class Files(unittest.TestCase):
                           % (self.state, mode), r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.state, 'state.db')))
 
+    def test_events_pruned_by_age_and_count(self):
+        import sqlite3
+        cfg = self.config('events_keep_days = 1\nevents_keep_max = 1000\n')
+        self.stop(self.run_daemon(cfg))
+        db = sqlite3.connect(os.path.join(self.state, 'state.db'))
+        now_ms = int(time.time() * 1000)
+        rows = [(now_ms - 3 * 86400000, 'old', 'info', 'c', None, 'three days old', None)] * 50
+        rows += [(now_ms - 1000 + k, 'recent', 'info', 'c', None, 'recent %d' % k, None) for k in range(3000)]
+        db.executemany('INSERT INTO events (ts_ms, name, level, cluster, instance, message, detail) '
+                       'VALUES (?, ?, ?, ?, ?, ?, ?)', rows)
+        db.commit()
+        self.assertGreaterEqual(db.execute('SELECT count(*) FROM events').fetchone()[0], 3050)
+        p = self.run_daemon(cfg)
+        wait_for(lambda: db.execute("SELECT count(*) FROM events WHERE name='recent'").fetchone()[0] <= 1000,
+                 what='events pruned to events_keep_max')
+        self.assertEqual(db.execute("SELECT count(*) FROM events WHERE name='old'").fetchone()[0], 0)
+        # (plus the few events the controller wrote after pruning)
+        self.assertLessEqual(db.execute('SELECT count(*) FROM events').fetchone()[0], 1000 + 10)
+        # The newest are the ones kept.
+        self.assertEqual(db.execute("SELECT count(*) FROM events WHERE message='recent 2999'").fetchone()[0], 1)
+        db.close()
+        self.stop(p)
+
     def core_size(self, pid):
         with open('/proc/%d/limits' % pid) as f:
             for line in f:
