@@ -493,6 +493,13 @@ static const struct cfg_case cases[] = {
       .rc = -EINVAL,
       .err = { "myorch.ini:4: inline password in a config file readable by its group (mode 0640): "
                "run chmod 600 @DIR@/myorch.ini, or use password_file" } },
+    { .title = "discover_allow: a bad item is refused at load",
+      .ini = EAST "discover_allow = 10.0.0.0/8\ndiscover_allow = db*.example.com, 10.1.2.3/8\n",
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:6: bad value for discover_allow: '10.1.2.3/8': address bits set beyond the /8 prefix" } },
+    { .title = "max_instances_per_cluster out of range",
+      .ini = "[myorch]\nmax_instances_per_cluster = 0\n" EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '0' for max_instances_per_cluster: expected an integer from 1 to 100000" } },
     { .title = "inline password in a group-writable config (0620)",
       .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword = hunter2\n", .ini_mode = 0620,
       .rc = -EINVAL, .err = { "myorch.ini:4: inline password in a config file writable by its group (mode 0620)" } },
