@@ -11,8 +11,18 @@
 
 #include "orchestrator/log.h"
 
+/* Names resolved for trust decisions, kept a minute (a lookup blocks the loop). */
+#define DNS_CACHE_MAX 256
+#define DNS_CACHE_TTL_MS 60000
+typedef struct {
+    trust_endpoint e;
+    int64_t at_ms;
+} dns_entry;
+
 struct monitor {
     mon_options opt;
+    dns_entry *dns;          /* DNS_CACHE_MAX entries, allocated on first use */
+    size_t n_dns;
     probe_engine *probe;
     mon_cluster **clusters;
     size_t n_clusters;
@@ -74,12 +84,15 @@ static int max_instances(const monitor *m)
 /*
  * host → endpoint with its numeric addresses. Numeric hosts need no lookup;
  * names are resolved here (like probe_add() does), only while an unknown
- * replica-list entry is being judged.
+ * replica-list entry is being judged, and cached for a minute (at most
+ * DNS_CACHE_MAX names) so a list full of names cannot stall the loop on DNS.
  */
-static void endpoint_of(const char *host, trust_endpoint *e)
+static void endpoint_of(monitor *m, const char *host, trust_endpoint *e)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL, *p;
     unsigned char buf[16];
+    int64_t now = probe_now_ms();
+    size_t slot = 0;
     memset(e, 0, sizeof(*e));
     snprintf(e->host, sizeof(e->host), "%s", host);
     if (inet_pton(AF_INET, host, buf) == 1) {
@@ -92,21 +105,36 @@ static void endpoint_of(const char *host, trust_endpoint *e)
         e->n_ips = 1;
         return;
     }
-    if (getaddrinfo(host, NULL, &hints, &ai) != 0)
+    if (!m->dns && !(m->dns = calloc(DNS_CACHE_MAX, sizeof(*m->dns))))
         return;
-    for (p = ai; p && e->n_ips < TRUST_MAX_IPS; p = p->ai_next) {
-        char ip[TRUST_IP_MAX] = "";
-        bool dup = false;
-        if (p->ai_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)p->ai_addr)->sin6_addr, ip, sizeof(ip));
-        else if (p->ai_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)p->ai_addr)->sin_addr, ip, sizeof(ip));
-        for (size_t k = 0; k < e->n_ips; k++)
-            dup |= strcmp(e->ips[k], ip) == 0;
-        if (ip[0] && !dup)
-            memcpy(e->ips[e->n_ips++], ip, sizeof(ip));
+    for (size_t k = 0; k < m->n_dns; k++) {
+        if (strcmp(m->dns[k].e.host, e->host) == 0 && now - m->dns[k].at_ms < DNS_CACHE_TTL_MS) {
+            *e = m->dns[k].e;
+            return;
+        }
+        if (m->dns[k].at_ms < m->dns[slot].at_ms)
+            slot = k;
     }
-    freeaddrinfo(ai);
+    if (getaddrinfo(host, NULL, &hints, &ai) == 0) {
+        for (p = ai; p && e->n_ips < TRUST_MAX_IPS; p = p->ai_next) {
+            char ip[TRUST_IP_MAX] = "";
+            bool dup = false;
+            if (p->ai_family == AF_INET6)
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)p->ai_addr)->sin6_addr, ip, sizeof(ip));
+            else if (p->ai_family == AF_INET)
+                inet_ntop(AF_INET, &((struct sockaddr_in *)p->ai_addr)->sin_addr, ip, sizeof(ip));
+            for (size_t k = 0; k < e->n_ips; k++)
+                dup |= strcmp(e->ips[k], ip) == 0;
+            if (ip[0] && !dup)
+                memcpy(e->ips[e->n_ips++], ip, sizeof(ip));
+        }
+        freeaddrinfo(ai);
+    }
+    /* Failures are cached too: the next minute does not ask again. */
+    if (m->n_dns < DNS_CACHE_MAX)
+        slot = m->n_dns++;
+    m->dns[slot].e = *e;
+    m->dns[slot].at_ms = now;
 }
 
 /* Everything trust_decide() needs about the listing server and the seeds. */
@@ -123,7 +151,7 @@ static void trust_ctx_free(trust_ctx *t)
     memset(t, 0, sizeof(*t));
 }
 
-static int trust_ctx_build(const mon_cluster *c, const topo_instance *via, trust_ctx *t)
+static int trust_ctx_build(monitor *m, const mon_cluster *c, const topo_instance *via, trust_ctx *t)
 {
     const char *p = via->snap.dump_hosts;
     memset(t, 0, sizeof(*t));
@@ -136,9 +164,9 @@ static int trust_ctx_build(const mon_cluster *c, const topo_instance *via, trust
     }
     for (size_t i = 0; i < c->model.n; i++)
         if (c->model.v[i]->seed)
-            endpoint_of(c->model.v[i]->addr.host, &t->seeds[t->n_seeds++]);
+            endpoint_of(m, c->model.v[i]->addr.host, &t->seeds[t->n_seeds++]);
     for (size_t i = 0; i < via->snap.n_replicas; i++)
-        endpoint_of(via->snap.replicas[i].addr.host, &t->listed[t->n_listed++]);
+        endpoint_of(m, via->snap.replicas[i].addr.host, &t->listed[t->n_listed++]);
     while (p && *p && t->n_dumps < via->snap.n_dump_hosts) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -146,7 +174,7 @@ static int trust_ctx_build(const mon_cluster *c, const topo_instance *via, trust
         if (n < sizeof(host)) {
             memcpy(host, p, n);
             host[n] = '\0';
-            endpoint_of(host, &t->dumps[t->n_dumps++]);
+            endpoint_of(m, host, &t->dumps[t->n_dumps++]);
         }
         p = nl ? nl + 1 : NULL;
     }
@@ -244,11 +272,11 @@ static void discover(monitor *m, mon_cluster *c, topo_instance *in, const char *
             if (u && now_ms - u->checked_ms < 2000)
                 continue; /* judged moments ago */
             if (!have_ctx) {
-                if (trust_ctx_build(c, in, &tc) < 0)
+                if (trust_ctx_build(m, c, in, &tc) < 0)
                     break;
                 have_ctx = true;
             }
-            endpoint_of(found[k].host, &cand);
+            endpoint_of(m, found[k].host, &cand);
             if (!trust_decide(&c->trust, &cand, tc.seeds, tc.n_seeds, tc.listed, tc.n_listed,
                               in->snap.have_dump_hosts, tc.dumps, tc.n_dumps, addr, reason, sizeof(reason))) {
                 refuse(m, c, &found[k], in, addr, reason, now_ms);
@@ -419,6 +447,7 @@ void mon_free(monitor *m)
         free(c);
     }
     free(m->clusters);
+    free(m->dns);
     probe_engine_free(m->probe);
     free(m);
 }
