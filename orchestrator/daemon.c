@@ -1,6 +1,8 @@
 /* orchestrator/daemon.c — the controller's loop, control commands and persistence. */
 #include "orchestrator/daemon.h"
 
+#include "topology/escape.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <time.h>
@@ -213,10 +215,14 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
     char addr[TOPO_ADDR_MAX] = "";
     int64_t ts = wall_ms();
     json_t *ev;
-    char *detail_txt = NULL;
+    char *detail_txt = NULL, *safe = NULL;
 
     if (in)
         topo_addr_str(&in->addr, addr, sizeof(addr));
+    /* Messages quote servers (error texts, report_host): escaped once for every sink, which also
+     * keeps them valid UTF-8 for the JSON of the event stream. */
+    if (message && !esc_is_safe(message) && (safe = esc_dup(message)))
+        message = safe;
     log_msg(level, "%s cluster=%s%s%s: %s", name, c ? c->model.name : "-", in ? " instance=" : "", addr, message);
     ev = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s}", "ts_ms", (json_int_t)ts, "name", name, "level",
                    level_name(level), "cluster", c ? c->model.name : NULL, "instance", in ? addr : NULL,
@@ -233,6 +239,7 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
     free(detail_txt);
     json_decref(ev);
     fire_hooks(d, hook_point_of(name, level, detail), name, c, in, detail);
+    free(safe);
 }
 
 static void flush_pending_hooks(daemon_t *d);

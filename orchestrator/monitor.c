@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "orchestrator/log.h"
+#include "topology/escape.h"
 
 /* Names resolved for trust decisions, kept a minute (a lookup blocks the loop). */
 #define DNS_CACHE_MAX 256
@@ -197,6 +198,7 @@ static void refuse(monitor *m, mon_cluster *c, const topo_addr *a, const topo_in
                    const char *reason, int64_t now_ms)
 {
     char naddr[TOPO_ADDR_MAX];
+    json_t *detail;
     topo_untrusted *u = topo_cluster_untrusted_find(&c->model, a);
     bool changed = !u || strcmp(u->reason, reason) != 0;
     topo_addr_str(a, naddr, sizeof(naddr));
@@ -221,9 +223,15 @@ static void refuse(monitor *m, mon_cluster *c, const topo_addr *a, const topo_in
         return;
     }
     c->untrusted_events++;
-    emit(m, LOGL_WARN, "instance-untrusted", c, NULL,
-         json_pack("{s:s, s:s, s:s, s:i}", "addr", naddr, "via", via_text, "reason", reason, "suppressed",
-                   c->untrusted_suppressed),
+    {
+        char *ea = esc_dup(naddr), *er = esc_dup(reason);
+        detail = ea && er ? json_pack("{s:s, s:s, s:s, s:i}", "addr", ea, "via", via_text, "reason", er,
+                                      "suppressed", c->untrusted_suppressed)
+                          : NULL;
+        free(ea);
+        free(er);
+    }
+    emit(m, LOGL_WARN, "instance-untrusted", c, NULL, detail,
          "%s not trusted with credentials, never probed: %s%s", naddr, reason,
          c->untrusted_suppressed ? " (more refused entries were not reported: see myorch topology)" : "");
     c->untrusted_suppressed = 0;

@@ -740,10 +740,15 @@ json_t *topo_cluster_to_json(const topo_cluster *c, int64_t now_s)
     for (size_t k = 0; k < c->n_untrusted; k++) {
         const topo_untrusted *u = &c->untrusted[k];
         char via[TOPO_ADDR_MAX];
-        topo_addr_str(&u->addr, addr, sizeof(addr));
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I}", "addr", addr, "via",
-                                             topo_addr_str(&u->via, via, sizeof(via)), "reason", u->reason,
-                                             "since", (json_int_t)u->since_s));
+        /* Whatever a registration claims (not even valid UTF-8): escaped, so it is always shown. */
+        char *ea = esc_dup(topo_addr_str(&u->addr, addr, sizeof(addr)));
+        char *er = esc_dup(u->reason);
+        if (ea && er)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I}", "addr", ea, "via",
+                                                 topo_addr_str(&u->via, via, sizeof(via)), "reason", er,
+                                                 "since", (json_int_t)u->since_s));
+        free(ea);
+        free(er);
     }
     json_object_set_new(j, "untrusted", arr);
     return j;

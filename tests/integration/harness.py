@@ -444,9 +444,14 @@ def mysql_login(port, user, password, host='127.0.0.1', timeout=10):
 def register_fake_replica(port, user, password, server_id, report_host, report_port):
     """Send COM_REGISTER_SLAVE as any REPLICATION SLAVE account can. The primary lists the
     registration (SHOW SLAVE HOSTS) while the returned socket stays open."""
+    return register_fake_replica_raw(port, user, password, server_id, report_host.encode(), report_port)
+
+
+def register_fake_replica_raw(port, user, password, server_id, report_host_bytes, report_port):
+    """register_fake_replica with the report_host given as bytes (any bytes, not only UTF-8)."""
     import struct
     s = mysql_login(port, user, password)
-    h = report_host.encode()
+    h = report_host_bytes
     payload = bytes([0x15]) + struct.pack('<I', server_id) + bytes([len(h)]) + h + b'\0\0' + \
         struct.pack('<HII', report_port, 0, 0)
     _write_packet(s, 0, payload)

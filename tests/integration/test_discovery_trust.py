@@ -201,6 +201,21 @@ class ServerTextEscaped(harness.LabTestCase):
             time.sleep(1)
             self.check_clean(myorch('topology', '-c', self.lab.config_path, check=True).stdout, d.log_text(),
                              '127.0.0.9\\nFORGED-HOST \\e]0;title\\x07')
+            # Not even valid UTF-8: still shown (escaped), and the event stream keeps every event.
+            raw = harness.register_fake_replica_raw(self.lab.port(1), 'repl', self.lab.password('repl'), 9501,
+                                                    b'10.9.9.\xff\xfe', 3306)
+            try:
+                wait_for(lambda: any('10.9.9.\\xff\\xfe' in u['addr'] for u in d.topology()['untrusted']),
+                         what='the non-UTF-8 entry shown escaped')
+                db = sqlite3.connect(os.path.join(self.lab.dir, 'state', 'state.db'))
+                wait_for(lambda: db.execute("SELECT count(*) FROM events WHERE name='instance-untrusted' "
+                                            "AND message LIKE '10.9.9.\\xff\\xfe%'").fetchone()[0] == 1,
+                         what='the event stored, escaped')
+                for (m,) in db.execute('SELECT message FROM events'):
+                    self.assertFalse(any(ch in m for ch in '\n\x1b\x07'), repr(m))
+                db.close()
+            finally:
+                raw.close()
         finally:
             if sock:
                 sock.close()
