@@ -475,6 +475,8 @@ int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candid
                     mysql ? "log_replica_updates" : "log_slave_updates");
         if (rs->sql_delay_s > 0)
             exclude(x, REC_EXCL_DELAYED, "delayed by %lld s (SQL_Delay)", rs->sql_delay_s);
+        else if (rs->sql_delay_s < 0)
+            exclude(x, REC_EXCL_DELAYED, "delay unknown (SQL_Delay out of range)");
         if (addr_listed(o->never_promote, o->n_never_promote, &in->addr))
             exclude(x, REC_EXCL_NEVER_PROMOTE, "listed in never_promote");
     }
@@ -594,7 +596,7 @@ int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candid
             }
             /* It arrives through the most advanced one's binary log, so that
              * one must apply what it only received: impossible with a broken SQL thread. */
-            bool delayed = mi->snap.replica.present && mi->snap.replica.sql_delay_s > 0;
+            bool delayed = mi->snap.replica.present && mi->snap.replica.sql_delay_s != 0;
             if (ok && (sql_broken(mi) || delayed) && m->exec) {
                 gtid_set *still = NULL;
                 if ((rc = gtid_set_subtract(miss, m->exec, &unapplied)) < 0 ||

@@ -78,6 +78,7 @@ static int parse_key_list(struct parse *, const struct key_def *, void *, const 
 static int parse_ssl_mode(struct parse *, const struct key_def *, void *, const char *);
 static int parse_file(struct parse *, const struct key_def *, void *, const char *);
 static int parse_remote_path(struct parse *, const struct key_def *, void *, const char *);
+static int parse_trust_list(struct parse *, const struct key_def *, void *, const char *);
 
 #define G(field) offsetof(cfg_config, field), sizeof(((cfg_config *)0)->field)
 #define C(field) offsetof(cfg_cluster, field), sizeof(((cfg_cluster *)0)->field)
@@ -97,6 +98,10 @@ static const struct key_def keys[] = {
     /* min = the role of the listed keys. */
     { SEC_GLOBAL, "control_operator_keys", parse_key_list, G(control_keys), CFG_ROLE_OPERATOR, 0, 0, 0, NULL },
     { SEC_GLOBAL, "control_readonly_keys", parse_key_list, G(control_keys), CFG_ROLE_READONLY, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "max_instances_per_cluster", parse_int, G(max_instances_per_cluster), 1, 100000, 0, 0, NULL },
+    { SEC_GLOBAL, "events_keep_days", parse_int, G(events_keep_days), 1, 36500, 0, 0, NULL },
+    { SEC_GLOBAL, "events_keep_max", parse_int, G(events_keep_max), 1000, 100000000, 0, 0, NULL },
+    { SEC_GLOBAL, "allow_core_dumps", parse_bool, G(allow_core_dumps), 0, 0, 0, 0, NULL },
 
     { SEC_CLUSTER, "seeds", parse_seeds, C(seeds), 0, 0, 0, KF_REQUIRED, "db1:3306, db2:3306" },
     { SEC_CLUSTER, "user", parse_name, C(user), 0, 0, 0, KF_REQUIRED, "myorch" },
@@ -123,6 +128,8 @@ static const struct key_def keys[] = {
     { SEC_CLUSTER, "sla_counts_planned", parse_bool, C(sla_counts_planned), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "hook_timeout_ms", parse_int, C(hook_timeout_ms), 100, 3600000, 0, 0, NULL },
     { SEC_CLUSTER, "read_pool_max_lag_s", parse_double, C(read_pool_max_lag_s), 0, 86400, 0, 0, NULL },
+    { SEC_CLUSTER, "discover_allow", parse_trust_list, C(discover_allow), 0, 0, 0, KF_LIST, NULL },
+    { SEC_CLUSTER, "discover_confirm", parse_bool, C(discover_confirm), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "on_failure_detected", parse_hook, C(hooks[CFG_HOOK_ON_FAILURE_DETECTED]), 0, 0, 0, KF_LIST, NULL },
     { SEC_CLUSTER, "pre_failover", parse_hook, C(hooks[CFG_HOOK_PRE_FAILOVER]), 0, 0, 0, KF_LIST, NULL },
     { SEC_CLUSTER, "post_failover", parse_hook, C(hooks[CFG_HOOK_POST_FAILOVER]), 0, 0, 0, KF_LIST, NULL },
@@ -741,6 +748,18 @@ static int parse_quorum(struct parse *p, const struct key_def *k, void *field, c
     return 0;
 }
 
+/* discover_allow: every line adds its comma-separated CIDRs / host patterns. */
+static int parse_trust_list(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char why[400];
+    int rc = trust_list_add(field, value, why, sizeof(why));
+    if (rc == -ENOMEM)
+        return fail(p, p->lineno, -ENOMEM, "out of memory");
+    if (rc < 0)
+        return fail(p, p->lineno, -EINVAL, "bad value for %s: %s", k->name, why);
+    return 0;
+}
+
 static int parse_bool(struct parse *p, const struct key_def *k, void *field, const char *value)
 {
     static const char *yes[] = {"yes", "on", "true", "1"}, *no[] = {"no", "off", "false", "0"};
@@ -1195,13 +1214,14 @@ static int on_pair(void *user, const char *section, const char *name, const char
              name, p->sec_text);
         return 0;
     }
-    if ((k->flags & KF_INLINE_SECRET) && (p->mode & (S_IROTH | S_IWOTH))) {
+    /* A config holding a secret itself must be 0600: not even its group may read it. */
+    if ((k->flags & KF_INLINE_SECRET) && (p->mode & (S_IRWXG | S_IRWXO))) {
+        unsigned o = (p->mode & S_IRWXO) ? (unsigned)(p->mode & S_IRWXO) : (unsigned)(p->mode & S_IRWXG) >> 3;
         fail(p, p->lineno, -EINVAL,
-             "inline %s in a config file %s by other users (mode %04o): run chmod 600 %s, "
+             "inline %s in a config file %s by %s (mode %04o): run chmod 600 %s, "
              "or use %s_file", name,
-             (p->mode & S_IROTH) ? ((p->mode & S_IWOTH) ? "readable and writable" : "readable")
-                                 : "writable",
-             (unsigned)(p->mode & 07777), p->out->path, name);
+             (o & 4) ? ((o & 2) ? "readable and writable" : "readable") : (o & 2) ? "writable" : "accessible",
+             (p->mode & S_IRWXO) ? "other users" : "its group", (unsigned)(p->mode & 07777), p->out->path, name);
         return 0;
     }
     return k->parse(p, k, field_base(p) + k->offset, value) == 0;
@@ -1351,6 +1371,8 @@ static int finalize(struct parse *p)
             cl->hook_timeout_ms = 10000;
         if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "read_pool_max_lag_s"))])
             cl->read_pool_max_lag_s = 10;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "discover_confirm"))])
+            cl->discover_confirm = 1;
         if (cl->sla_target <= 0 || cl->sla_target >= 100)
             return fail(p, p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "sla_target"))], -EINVAL,
                         "bad value for sla_target: expected a percentage above 0 and below 100, e.g. 99.95");
@@ -1453,6 +1475,9 @@ int cfg_load(const char *path, cfg_config *out, char *err, size_t errlen)
     out->connect_timeout_ms = 1000;
     out->read_timeout_ms = 2000;
     out->forget_after_s = 3600;
+    out->max_instances_per_cluster = 500;
+    out->events_keep_days = 30;
+    out->events_keep_max = 100000;
 
     if (path[0] == '/') {
         if (!copy_fits(out->path, sizeof(out->path), path)) {
@@ -1553,6 +1578,7 @@ void cfg_free(cfg_config *c)
         free(cl->replication_ssl_ca);
         free(cl->replication_ssl_cert);
         free(cl->replication_ssl_key);
+        trust_list_free(&cl->discover_allow);
         for (size_t h = 0; h < CFG_N_HOOKS; h++) {
             for (size_t k = 0; k < cl->n_hooks[h]; k++)
                 free(cl->hooks[h][k]);

@@ -24,6 +24,10 @@
  *   control_operator_keys = F|DIR,... ; client public keys (*.pub) allowed every command
  *   control_readonly_keys = F|DIR,... ; client public keys allowed read-only commands
  *   control_client_key_file = FILE    ; the CLI's own secret key for a tcp:// endpoint
+ *   max_instances_per_cluster = 500   ; 1..100000: discovery adds nothing past it
+ *   events_keep_days = 30             ; 1..36500: older events are pruned from state.db
+ *   events_keep_max = 100000          ; 1000..100000000: at most this many events kept
+ *   allow_core_dumps = no             ; yes: let the daemon dump core (holds secrets)
  *
  *   [cluster.NAME]                    ; NAME = [A-Za-z0-9_-]{1,40}
  *   seeds = host:port, [::1]:3306     ; required; default port 3306
@@ -60,6 +64,11 @@
  *   replication_ssl_ca = PATH, replication_ssl_cert = PATH, replication_ssl_key = PATH
  *                                     ; files on the database servers (not checked here)
  *   replication_ssl_verify_server_cert = yes
+ *   discover_allow = 10.0.0.0/8, db*.example.com
+ *                                     ; hosts a replica list may name that get the
+ *                                     ; credentials (besides the seeds' hosts); repeatable
+ *   discover_confirm = yes            ; yes: such a host also needs a Binlog Dump
+ *                                     ; connection from its address on the listing server
  *
  * Rules and limits (each violation refuses the whole file with one message
  * "FILE:LINE: what is wrong ...: how to fix it"):
@@ -74,8 +83,8 @@
  *   - Relative password files resolve against the config file's directory.
  *     Secret files must be regular, non-empty and not accessible to other
  *     users (no S_IROTH/S_IWOTH); trailing newlines (\n, \r\n) are stripped.
- *   - Inline secrets (password =, replication_password =) are refused when
- *     the config file itself is accessible to other users.
+ *   - Inline secrets (password =, replication_password =) are refused unless
+ *     the config file is 0600 (no group or other permission bits).
  *   - ssl_ca, ssl_cert, ssl_key and server_public_key_file must be readable,
  *     non-empty regular files; ssl_key must not be accessible to group or
  *     others. The combination must pass conn_params_problem() (topology/conn.h):
@@ -102,6 +111,7 @@
 #include "topology/conn.h"
 #include "topology/dialect.h"
 #include "topology/instance.h"
+#include "topology/trust.h"
 
 #define CFG_LOG_ERROR 0
 #define CFG_LOG_WARN 1
@@ -164,6 +174,9 @@ typedef struct {
     int replication_ssl;           /* -1 unset (the server keeps its value), 0, 1 */
     char *replication_ssl_ca, *replication_ssl_cert, *replication_ssl_key;
     int replication_ssl_verify_server_cert; /* -1 unset, 0, 1 */
+    /* Discovery trust (topology/trust.h). */
+    trust_list discover_allow;     /* CIDRs / host patterns; the seeds' hosts are always allowed */
+    int discover_confirm;          /* 1 (default): a replica-list entry needs a Binlog Dump connection */
 } cfg_cluster;
 
 /* cfg_cluster.failover_quorum. */
@@ -200,6 +213,10 @@ typedef struct {
     char control_client_secret_key[CFG_KEY_TEXT_LEN + 1]; /* the CLI's (control_client_key_file) */
     char control_client_public_key[CFG_KEY_TEXT_LEN + 1]; /* derived from it */
     cfg_control_key *control_keys; size_t n_control_keys; /* allowed clients, both roles */
+    int max_instances_per_cluster; /* default 500 */
+    int events_keep_days;          /* events older than this are pruned (default 30) */
+    int events_keep_max;           /* at most this many events are kept (default 100000) */
+    int allow_core_dumps;          /* 0 (default): the daemon cannot dump core (secrets in memory) */
     cfg_cluster *clusters; size_t n_clusters;
 } cfg_config;
 

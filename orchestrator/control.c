@@ -295,12 +295,38 @@ static void send_reply_raw(void *sock, const void *id, size_t id_len, const char
     zmq_send(sock, body, strlen(body), ZMQ_DONTWAIT);
 }
 
+int ctl_parse_request(const void *data, size_t len, json_t **out, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    const char *cmd;
+    size_t n;
+    *out = NULL;
+    if (!body || !json_is_object(body) || !json_is_string(json_object_get(body, "cmd"))) {
+        snprintf(err, errlen, "malformed request: expected a JSON object with \"cmd\"");
+        json_decref(body);
+        return -EINVAL;
+    }
+    cmd = json_string_value(json_object_get(body, "cmd"));
+    n = json_string_length(json_object_get(body, "cmd"));
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)cmd[i] < 0x21 || (unsigned char)cmd[i] > 0x7e)
+            n = 0;
+    if (n == 0 || n > CTL_CMD_MAX) {
+        snprintf(err, errlen, "malformed request: \"cmd\" must be 1 to %d printable characters", CTL_CMD_MAX);
+        json_decref(body);
+        return -EINVAL;
+    }
+    *out = body;
+    return 0;
+}
+
 int ctl_server_recv(ctl_server *s, ctl_request *out)
 {
     for (;;) {
         zmq_msg_t parts[3];
         int n = recv_multipart(s->router, parts, 3, ZMQ_DONTWAIT);
-        json_error_t jerr;
+        char perr[200];
         json_t *body;
         if (n < 0)
             return 0;
@@ -309,16 +335,12 @@ int ctl_server_recv(ctl_server *s, ctl_request *out)
                 zmq_msg_close(&parts[i]);
             continue; /* not our framing: drop */
         }
-        body = json_loadb(zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]), 0, &jerr);
-        if (!body || !json_is_object(body) || !json_is_string(json_object_get(body, "cmd"))) {
-            char msg[300];
-            json_t *r = json_pack("{s:b, s:s}", "ok", 0, "error", "malformed request: expected a JSON object with \"cmd\"");
+        if (ctl_parse_request(zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]), &body, perr, sizeof(perr)) < 0) {
+            json_t *r = json_pack("{s:b, s:s}", "ok", 0, "error", perr);
             char *txt = json_dumps(r, JSON_COMPACT);
-            (void)msg;
             send_reply_raw(s->router, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), txt);
             free(txt);
             json_decref(r);
-            json_decref(body);
             for (int i = 0; i < 3; i++)
                 zmq_msg_close(&parts[i]);
             continue;

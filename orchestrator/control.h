@@ -40,6 +40,15 @@ typedef struct ctl_request {
     char client[CFG_KEY_NAME_MAX + 16]; /* "ipc" or the CURVE key's name, for logs */
 } ctl_request;
 
+/*
+ * Parse one request body as received (untrusted bytes, any length): a JSON
+ * object whose "cmd" is a string of 1..CTL_CMD_MAX printable ASCII
+ * characters. Returns 0 with *out (a new reference), or -EINVAL with a
+ * one-line message in err. Pure: no socket, no daemon state.
+ */
+#define CTL_CMD_MAX 64
+int ctl_parse_request(const void *data, size_t len, json_t **out, char *err, size_t errlen);
+
 /* The daemon's CURVE identity and allowed clients (used for tcp:// endpoints). */
 typedef struct {
     const char *secret_key;            /* Z85 */

@@ -1,6 +1,8 @@
 /* orchestrator/daemon.c — the controller's loop, control commands and persistence. */
 #include "orchestrator/daemon.h"
 
+#include "topology/escape.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <time.h>
@@ -46,6 +48,7 @@ typedef struct {
     int lock_fd;
     int64_t started_s;
     int64_t last_flush_ms;
+    int64_t last_prune_ms;   /* events pruned (events_keep_days / events_keep_max), 0: at start */
     int64_t last_print_ms;
     uint64_t printed_version;
     char *recent[WATCH_EVENTS];    /* --watch on a terminal: the latest events, a ring (heap lines) */
@@ -222,10 +225,14 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
     char addr[TOPO_ADDR_MAX] = "";
     int64_t ts = wall_ms();
     json_t *ev;
-    char *detail_txt = NULL;
+    char *detail_txt = NULL, *safe = NULL;
 
     if (in)
         topo_addr_str(&in->addr, addr, sizeof(addr));
+    /* Messages quote servers (error texts, report_host): escaped once for every sink, which also
+     * keeps them valid UTF-8 for the JSON of the event stream. */
+    if (message && !esc_is_safe(message) && (safe = esc_dup(message)))
+        message = safe;
     log_msg(level, "%s cluster=%s%s%s: %s", name, c ? c->model.name : "-", in ? " instance=" : "", addr, message);
     if (d->opt.watch && level <= LOGL_INFO) {
         char tbuf[16], *line = NULL;
@@ -256,6 +263,7 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
     free(detail_txt);
     json_decref(ev);
     fire_hooks(d, hook_point_of(name, level, detail), name, c, in, detail);
+    free(safe);
 }
 
 static void flush_pending_hooks(daemon_t *d);
@@ -389,6 +397,17 @@ static void flush(daemon_t *d)
             log_error("state database: commit failed: %s", store_errmsg(d->st));
         d->in_txn = false;
     }
+}
+
+/* events_keep_days / events_keep_max: the event table does not grow without bound. */
+static void prune_events(daemon_t *d)
+{
+    if (!d->st)
+        return;
+    flush(d);
+    if (store_prune_events(d->st, wall_ms() - (int64_t)d->cfg->events_keep_days * 86400000,
+                           d->cfg->events_keep_max) < 0)
+        log_error("state database: cannot prune events: %s", store_errmsg(d->st));
 }
 
 static void restored(void *user, topo_instance *in)
@@ -906,6 +925,7 @@ static int setup(daemon_t *d, char *err, size_t errlen)
     mo.connect_timeout_ms = d->cfg->connect_timeout_ms;
     mo.read_timeout_ms = d->cfg->read_timeout_ms;
     mo.forget_after_s = d->cfg->forget_after_s;
+    mo.max_instances_per_cluster = d->cfg->max_instances_per_cluster;
     mo.on_event = on_event;
     mo.on_probe = on_probe;
     mo.user = d;
@@ -923,6 +943,10 @@ static int setup(daemon_t *d, char *err, size_t errlen)
             cfg_cluster_conn(cc, &cp);
             if ((rc = mon_set_conn(c, &cp, err, errlen)) < 0)
                 return rc;
+        }
+        if (mon_cluster_set_trust(c, &cc->discover_allow, cc->discover_confirm != 0) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -ENOMEM;
         }
         ctx[0] = d;
         ctx[1] = c;
@@ -1084,6 +1108,10 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         if (now - d.last_flush_ms >= 1000) {
             flush(&d);
             d.last_flush_ms = now;
+        }
+        if (now - d.last_prune_ms >= 60000) {
+            prune_events(&d);
+            d.last_prune_ms = now;
         }
         maybe_print(&d, now);
     }

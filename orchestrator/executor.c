@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -127,6 +128,39 @@ static void drop_conn(worker *w, const topo_addr *a)
         }
 }
 
+/* Drive one statement on m to its end (result discarded) before deadline. 0, or -1 (mysql_errno says why). */
+static int exec_discard(MYSQL *m, const char *sql, int64_t deadline)
+{
+    int status, qerr = 0;
+    MYSQL_RES *r = NULL;
+    status = mysql_real_query_start(&qerr, m, sql, (unsigned long)strlen(sql));
+    while (status)
+        status = mysql_real_query_cont(&qerr, m, wait_io(m, status, deadline));
+    if (qerr)
+        return -1;
+    status = mysql_store_result_start(&r, m);
+    while (status)
+        status = mysql_store_result_cont(&r, m, wait_io(m, status, deadline));
+    if (r)
+        mysql_free_result(r);
+    return mysql_errno(m) ? -1 : 0;
+}
+
+/*
+ * The session's own sql_mode (dialect.h DIALECT_SQL_SESSION_MODE): a server
+ * running with NO_BACKSLASH_ESCAPES must not change what an escaped password
+ * in CHANGE MASTER TO means. Kept apart from the connection setup on purpose.
+ */
+static int set_session_mode(MYSQL *m, const topo_addr *a, int64_t deadline, char *err, size_t errlen)
+{
+    char as[TOPO_ADDR_MAX];
+    if (exec_discard(m, DIALECT_SQL_SESSION_MODE, deadline) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: cannot set the session's sql_mode: %s (error %u)", topo_addr_str(a, as, sizeof(as)),
+             mysql_error(m), mysql_errno(m));
+    return -1;
+}
+
 /* The worker's connection to a, connecting within timeout_ms if needed. */
 static MYSQL *get_conn(worker *w, const topo_addr *a, int timeout_ms, char *err, size_t errlen)
 {
@@ -165,6 +199,10 @@ static MYSQL *get_conn(worker *w, const topo_addr *a, int timeout_ms, char *err,
             return NULL;
         }
     }
+    if (set_session_mode(m, a, deadline, err, errlen) < 0) {
+        close_mysql(m);
+        return NULL;
+    }
     w->conns[w->n_conns].addr = *a;
     w->conns[w->n_conns].m = m;
     w->n_conns++;
@@ -172,12 +210,35 @@ static MYSQL *get_conn(worker *w, const topo_addr *a, int timeout_ms, char *err,
 }
 
 /*
+ * Does a server message about a statement holding secret quote it? Syntax
+ * errors (1064, 1149) and "String '...' is too long" (1470) quote the
+ * statement or the value, cut to a prefix; any text holding the secret's
+ * first characters is treated the same.
+ */
+static bool quotes_secret(unsigned code, const char *text, const char *secret)
+{
+    size_t n = strlen(secret);
+    if (code == 1064 || code == 1149 || code == 1470)
+        return true;
+    if (n > 16)
+        n = 16;
+    for (const char *p = text; n >= 4 && *p; p++)
+        if (strncmp(p, secret, n) == 0)
+            return true;
+    return false;
+}
+
+/*
  * Run one statement on a within the deadline. With res != NULL the result is
  * stored there (caller frees). On failure the connection is dropped if it
- * timed out or broke, and err names the server and the server's message.
+ * timed out or broke, and err names the server, `label` (what the statement
+ * does) and the server's error number and text. A statement holding a secret
+ * (secret != NULL) is never shown: label describes it, and a server text that
+ * quotes the statement (a syntax error, or one containing the secret) is
+ * replaced by a note saying so.
  */
-static int run_sql(worker *w, const topo_addr *a, const char *sql, int64_t deadline, MYSQL_RES **res,
-                   strbuf *err)
+static int run_sql_as(worker *w, const topo_addr *a, const char *sql, const char *label, const char *secret,
+                      int64_t deadline, MYSQL_RES **res, strbuf *err)
 {
     char as[TOPO_ADDR_MAX], cerr[1400];
     int left = (int)(deadline - mono_ms());
@@ -188,7 +249,7 @@ static int run_sql(worker *w, const topo_addr *a, const char *sql, int64_t deadl
     if (res)
         *res = NULL;
     if (left <= 0) {
-        strbuf_setf(err, "%s: out of time before '%s'", topo_addr_str(a, as, sizeof(as)), sql);
+        strbuf_setf(err, "%s: out of time before '%s'", topo_addr_str(a, as, sizeof(as)), label);
         return -ETIMEDOUT;
     }
     m = get_conn(w, a, left, cerr, sizeof(cerr));
@@ -208,11 +269,14 @@ static int run_sql(worker *w, const topo_addr *a, const char *sql, int64_t deadl
     }
     if (qerr) {
         unsigned code = mysql_errno(m);
+        const char *text = mysql_error(m);
+        if (secret && quotes_secret(code, text, secret))
+            text = "(the server's message is not shown: it quotes the statement, which holds a password)";
         if (mono_ms() >= deadline)
-            strbuf_setf(err, "%s: '%s' did not finish in time", topo_addr_str(a, as, sizeof(as)), sql);
+            strbuf_setf(err, "%s: '%s' did not finish in time", topo_addr_str(a, as, sizeof(as)), label);
         else
-            strbuf_setf(err, "%s: '%s' failed: %s (error %u)", topo_addr_str(a, as, sizeof(as)), sql,
-                     mysql_error(m), code);
+            strbuf_setf(err, "%s: '%s' failed: error %u: %s", topo_addr_str(a, as, sizeof(as)), label, code,
+                        text);
         if (code >= 2000 || mono_ms() >= deadline) /* client-side: the connection is unusable */
             drop_conn(w, a);
         return -EIO;
@@ -222,6 +286,12 @@ static int run_sql(worker *w, const topo_addr *a, const char *sql, int64_t deadl
     else if (r)
         mysql_free_result(r);
     return 0;
+}
+
+/* A statement without secrets: it names itself in error messages. */
+static int run_sql(worker *w, const topo_addr *a, const char *sql, int64_t deadline, MYSQL_RES **res, strbuf *err)
+{
+    return run_sql_as(w, a, sql, sql, NULL, deadline, res, err);
 }
 
 /*
@@ -394,17 +464,11 @@ static int change_source(worker *w, const rec_server *t, const rec_server *src, 
         strbuf_setf(msg, "change source: statement with its TLS clauses longer than %zu bytes", sizeof(sql));
         goto out;
     }
-    if (run_sql(w, &t->addr, sql, dl, NULL, msg) < 0) {
-        /* Never echo the statement: it holds the replication password. */
-        char *reply = strstr(strbuf_str(msg), "': ");
-        char as[TOPO_ADDR_MAX];
-        strbuf what = STRBUF_INIT;
-        strbuf_printf(&what, "%s: CHANGE MASTER failed%s", topo_addr_str(&t->addr, as, sizeof(as)),
-                      reply ? reply + 1 : "");
-        strbuf_setf(msg, "%s", strbuf_str(&what));
-        strbuf_free(&what);
+    /* Never echo the statement: it holds the replication password. */
+    if (run_sql_as(w, &t->addr, sql,
+                   t->flavor == TOPO_FLAVOR_MYSQL ? "CHANGE REPLICATION SOURCE TO ..." : "CHANGE MASTER TO ...",
+                   w->creds.repl_password, dl, NULL, msg) < 0)
         goto out;
-    }
     if (built(dialect_sql_start_replica(t->flavor, t->major, t->minor, t->patch, sql, sizeof(sql)), "START REPLICA",
               msg) < 0 ||
         run_sql(w, &t->addr, sql, dl, NULL, msg) < 0)
@@ -412,6 +476,7 @@ static int change_source(worker *w, const rec_server *t, const rec_server *src, 
     rc = 0;
 out:
     explicit_bzero(sql, sizeof(sql)); /* held the replication password */
+    explicit_bzero(tls, sizeof(tls));
     return rc;
 }
 

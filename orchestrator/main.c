@@ -21,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +36,7 @@
 #include "orchestrator/monitor.h"
 #include "orchestrator/report.h"
 #include "topology/strbuf.h"
+#include "topology/escape.h"
 
 #define EXIT_OP_FAILED 1
 #define EXIT_USAGE 2
@@ -123,6 +127,35 @@ static void print_json(json_t *j)
     }
 }
 
+/* ---- process hardening ------------------------------------------------------------ */
+
+static struct rlimit g_core_limit; /* RLIMIT_CORE as the process started */
+static bool g_core_limit_saved;
+
+/*
+ * Before any secret is read: no core dump (it would hold the passwords) and no
+ * ptrace attach by other processes of the same user (PR_SET_DUMPABLE 0 also
+ * makes /proc/<pid>/mem and environ root-only). allow_core_dumps = yes undoes it.
+ */
+static void secrets_harden(void)
+{
+    struct rlimit none;
+    if (getrlimit(RLIMIT_CORE, &g_core_limit) == 0) {
+        g_core_limit_saved = true;
+        none = g_core_limit;
+        none.rlim_cur = 0;
+        setrlimit(RLIMIT_CORE, &none);
+    }
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+static void secrets_allow_core_dumps(void)
+{
+    if (g_core_limit_saved)
+        setrlimit(RLIMIT_CORE, &g_core_limit);
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+
 /* ---- run -------------------------------------------------------------------- */
 
 static int cmd_run(int argc, char **argv)
@@ -158,6 +191,12 @@ static int cmd_run(int argc, char **argv)
     if (load_config(path, &cfg) < 0)
         return EXIT_BAD_CONFIG;
     log_set_level(cfg.log_level);
+    if (cfg.allow_core_dumps) {
+        secrets_allow_core_dumps();
+        log_warn("allow_core_dumps = yes: a core dump of this process holds the database passwords");
+    }
+    /* Files the controller creates (state.db and its -wal/-shm, sockets) are its own. */
+    umask(077);
     rc = daemon_run(&cfg, &o, err, sizeof(err));
     cfg_free(&cfg);
     if (rc < 0) {
@@ -330,11 +369,16 @@ static int call_daemon(const char *cmd, const client_args *a, json_t *req, json_
         const char *e = json_string_value(json_object_get(*reply, "error"));
         if (a->json)
             print_json(*reply);
-        fprintf(stderr, "myorch %s: %s\n", cmd, e ? e : "the controller reported an error");
+        fprintf(stderr, "myorch %s: ", cmd);
+        esc_fputs(e ? e : "the controller reported an error", stderr);
+        fputc('\n', stderr);
         json_decref(*reply);
         *reply = NULL;
         return EXIT_OP_FAILED;
     }
+    /* Text output shows server-reported strings: escape them once, here (JSON output is encoded). */
+    if (!a->json)
+        esc_json_strings(*reply);
     return 0;
 }
 
@@ -489,7 +533,9 @@ static int print_event(void *user, const char *topic, json_t *ev)
         }
     } else {
         char ts[32];
-        time_t s = (time_t)(json_integer_value(json_object_get(ev, "ts_ms")) / 1000);
+        time_t s;
+        esc_json_strings(ev);
+        s = (time_t)(json_integer_value(json_object_get(ev, "ts_ms")) / 1000);
         struct tm tm;
         const char *inst = json_string_value(json_object_get(ev, "instance"));
         localtime_r(&s, &tm);
@@ -949,8 +995,11 @@ static void discover_event(void *user, int level, const char *name, mon_cluster 
     (void)c;
     (void)in;
     (void)detail;
-    if (d->verbose || level <= LOGL_WARN)
-        fprintf(stderr, "%s: %s\n", name, message);
+    if (d->verbose || level <= LOGL_WARN) {
+        fprintf(stderr, "%s: ", name);
+        esc_fputs(message, stderr);
+        fputc('\n', stderr);
+    }
 }
 
 static int read_password_tty(char *buf, size_t len)
@@ -988,9 +1037,13 @@ static int cmd_discover(int argc, char **argv)
                                          {"verbose", no_argument, 0, 'v'},
                                          {"ssl-mode", required_argument, 0, 'M'},
                                          {"ssl-ca", required_argument, 0, 'A'},
+                                         {"allow", required_argument, 0, 'a'},
+                                         {"no-confirm", no_argument, 0, 'N'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     conn_params conn = {.ssl_mode = CONN_SSL_PREFERRED};
+    trust_list allow = {0};
+    bool confirm = true;
     topo_addr seeds[16];
     size_t n_seeds = 0;
     const char *user = NULL, *pwfile = NULL;
@@ -1014,6 +1067,13 @@ static int cmd_discover(int argc, char **argv)
         case 'p': pwfile = optarg; break;
         case 'j': json = true; break;
         case 'v': dctx.verbose = true; break;
+        case 'a':
+            if (trust_list_add(&allow, optarg, err, sizeof(err)) < 0) {
+                trust_list_free(&allow);
+                return bad_usage("discover", "--allow: %s", err);
+            }
+            break;
+        case 'N': confirm = false; break;
         case 't':
             if (parse_int_arg("discover", "--timeout-ms", optarg, 100, 600000, &timeout_ms) < 0)
                 return EXIT_USAGE;
@@ -1043,6 +1103,9 @@ static int cmd_discover(int argc, char **argv)
                    "      --ssl-mode MODE         disabled, preferred (default), required, verify_ca,\n"
                    "                              verify_identity: as the cluster key ssl_mode\n"
                    "      --ssl-ca FILE           CA of the servers' certificates (verify_* modes)\n"
+                   "      --allow LIST            CIDRs / host patterns a replica list may name (besides\n"
+                   "                              the seeds' hosts), like discover_allow; repeatable\n"
+                   "      --no-confirm            do not require a Binlog Dump connection (discover_confirm = no)\n"
                    "      --json                  machine-readable output\n"
                    "Exit codes: 0 every discovered server answered, 1 some server is unreachable or\n"
                    "refused us (the message names it), 2 bad command line.\n");
@@ -1079,7 +1142,8 @@ static int cmd_discover(int argc, char **argv)
                           .user = &dctx};
         if (mon_new(&mo, &mon, err, sizeof(err)) < 0 ||
             mon_add_cluster(mon, "discovered", user, password, NULL, 60000, &cl, err, sizeof(err)) < 0 ||
-            mon_set_conn(cl, &conn, err, sizeof(err)) < 0) {
+            mon_set_conn(cl, &conn, err, sizeof(err)) < 0 ||
+            (mon_cluster_set_trust(cl, &allow, confirm) < 0 && snprintf(err, sizeof(err), "out of memory"))) {
             fprintf(stderr, "myorch discover: %s\n", err);
             rc = EXIT_OP_FAILED;
             goto out;
@@ -1127,15 +1191,20 @@ static int cmd_discover(int argc, char **argv)
             for (size_t i = 0; i < cl->model.n; i++) {
                 topo_instance *in = cl->model.v[i];
                 char a[TOPO_ADDR_MAX];
-                if (!in->reachable)
-                    fprintf(stderr, "myorch discover: %s: %s\n", topo_addr_str(&in->addr, a, sizeof(a)),
-                            in->probed ? in->err : "no answer before --timeout-ms");
+                if (!in->reachable) {
+                    fprintf(stderr, "myorch discover: ");
+                    esc_fputs(topo_addr_str(&in->addr, a, sizeof(a)), stderr);
+                    fputs(": ", stderr);
+                    esc_fputs(in->probed ? in->err : "no answer before --timeout-ms", stderr);
+                    fputc('\n', stderr);
+                }
             }
             rc = EXIT_OP_FAILED;
         }
     }
 out:
     mon_free(mon);
+    trust_list_free(&allow);
     if (password) {
         explicit_bzero(password, strlen(password));
         free(password);
@@ -1242,6 +1311,7 @@ int main(int argc, char **argv)
         printf("myorch 0.1.0\n");
         return 0;
     }
+    secrets_harden();
     mysql_library_init(0, NULL, NULL);
     argv[1] = argv[0];
     argc--;

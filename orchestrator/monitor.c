@@ -2,16 +2,29 @@
 #include "orchestrator/monitor.h"
 #include "topology/strbuf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "orchestrator/log.h"
+#include "topology/escape.h"
+
+/* Names resolved for trust decisions, kept a minute (a lookup blocks the loop). */
+#define DNS_CACHE_MAX 256
+#define DNS_CACHE_TTL_MS 60000
+typedef struct {
+    trust_endpoint e;
+    int64_t at_ms;
+} dns_entry;
 
 struct monitor {
     mon_options opt;
+    dns_entry *dns;          /* DNS_CACHE_MAX entries, allocated on first use */
+    size_t n_dns;
     probe_engine *probe;
     mon_cluster **clusters;
     size_t n_clusters;
@@ -62,6 +75,244 @@ static const char *error_hint(unsigned code)
     case 2005: return " (unknown host name)";
     default: return "";
     }
+}
+
+/* ---- discovery trust (topology/trust.h) ---------------------------------------- */
+
+static int max_instances(const monitor *m)
+{
+    return m->opt.max_instances_per_cluster > 0 ? m->opt.max_instances_per_cluster : 500;
+}
+
+/*
+ * host → endpoint with its numeric addresses. Numeric hosts need no lookup;
+ * names are resolved here (like probe_add() does), only while an unknown
+ * replica-list entry is being judged, and cached for a minute (at most
+ * DNS_CACHE_MAX names) so a list full of names cannot stall the loop on DNS.
+ */
+static void endpoint_of(monitor *m, const char *host, trust_endpoint *e)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL, *p;
+    unsigned char buf[16];
+    int64_t now = probe_now_ms();
+    size_t slot = 0;
+    memset(e, 0, sizeof(*e));
+    snprintf(e->host, sizeof(e->host), "%s", host);
+    if (inet_pton(AF_INET, host, buf) == 1) {
+        inet_ntop(AF_INET, buf, e->ips[0], sizeof(e->ips[0]));
+        e->n_ips = 1;
+        return;
+    }
+    if (inet_pton(AF_INET6, host, buf) == 1) {
+        inet_ntop(AF_INET6, buf, e->ips[0], sizeof(e->ips[0]));
+        e->n_ips = 1;
+        return;
+    }
+    if (!m->dns && !(m->dns = calloc(DNS_CACHE_MAX, sizeof(*m->dns))))
+        return;
+    for (size_t k = 0; k < m->n_dns; k++) {
+        if (strcmp(m->dns[k].e.host, e->host) == 0 && now - m->dns[k].at_ms < DNS_CACHE_TTL_MS) {
+            *e = m->dns[k].e;
+            return;
+        }
+        if (m->dns[k].at_ms < m->dns[slot].at_ms)
+            slot = k;
+    }
+    if (getaddrinfo(host, NULL, &hints, &ai) == 0) {
+        for (p = ai; p && e->n_ips < TRUST_MAX_IPS; p = p->ai_next) {
+            char ip[TRUST_IP_MAX] = "";
+            bool dup = false;
+            if (p->ai_family == AF_INET6)
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)p->ai_addr)->sin6_addr, ip, sizeof(ip));
+            else if (p->ai_family == AF_INET)
+                inet_ntop(AF_INET, &((struct sockaddr_in *)p->ai_addr)->sin_addr, ip, sizeof(ip));
+            for (size_t k = 0; k < e->n_ips; k++)
+                dup |= strcmp(e->ips[k], ip) == 0;
+            if (ip[0] && !dup)
+                memcpy(e->ips[e->n_ips++], ip, sizeof(ip));
+        }
+        freeaddrinfo(ai);
+    }
+    /* Failures are cached too: the next minute does not ask again. */
+    if (m->n_dns < DNS_CACHE_MAX)
+        slot = m->n_dns++;
+    m->dns[slot].e = *e;
+    m->dns[slot].at_ms = now;
+}
+
+/* Everything trust_decide() needs about the listing server and the seeds. */
+typedef struct {
+    trust_endpoint *seeds, *listed, *dumps;
+    size_t n_seeds, n_listed, n_dumps;
+} trust_ctx;
+
+static void trust_ctx_free(trust_ctx *t)
+{
+    free(t->seeds);
+    free(t->listed);
+    free(t->dumps);
+    memset(t, 0, sizeof(*t));
+}
+
+static int trust_ctx_build(monitor *m, const mon_cluster *c, const topo_instance *via, trust_ctx *t)
+{
+    const char *p = via->snap.dump_hosts;
+    memset(t, 0, sizeof(*t));
+    t->seeds = calloc(c->model.n ? c->model.n : 1, sizeof(*t->seeds));
+    t->listed = calloc(via->snap.n_replicas ? via->snap.n_replicas : 1, sizeof(*t->listed));
+    t->dumps = calloc(via->snap.n_dump_hosts ? via->snap.n_dump_hosts : 1, sizeof(*t->dumps));
+    if (!t->seeds || !t->listed || !t->dumps) {
+        trust_ctx_free(t);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < c->model.n; i++)
+        if (c->model.v[i]->seed)
+            endpoint_of(m, c->model.v[i]->addr.host, &t->seeds[t->n_seeds++]);
+    for (size_t i = 0; i < via->snap.n_replicas; i++)
+        endpoint_of(m, via->snap.replicas[i].addr.host, &t->listed[t->n_listed++]);
+    while (p && *p && t->n_dumps < via->snap.n_dump_hosts) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        char host[TOPO_HOST_MAX];
+        if (n < sizeof(host)) {
+            memcpy(host, p, n);
+            host[n] = '\0';
+            endpoint_of(m, host, &t->dumps[t->n_dumps++]);
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Report the limit once until the cluster is below it again. */
+static void at_limit(monitor *m, mon_cluster *c, const char *naddr, const char *via)
+{
+    if (c->at_limit)
+        return;
+    c->at_limit = true;
+    emit(m, LOGL_ERROR, "discovery-limit", c, NULL,
+         json_pack("{s:s, s:s, s:i}", "addr", naddr, "via", via, "max_instances_per_cluster", max_instances(m)),
+         "not adding %s (listed by %s): the cluster already holds %d servers and refused entries "
+         "(max_instances_per_cluster); raise it if the cluster really is that large", naddr, via, max_instances(m));
+}
+
+static void refuse(monitor *m, mon_cluster *c, const topo_addr *a, const topo_instance *via, const char *via_text,
+                   const char *reason, int64_t now_ms)
+{
+    char naddr[TOPO_ADDR_MAX];
+    json_t *detail;
+    topo_untrusted *u = topo_cluster_untrusted_find(&c->model, a);
+    bool changed = !u || strcmp(u->reason, reason) != 0;
+    topo_addr_str(a, naddr, sizeof(naddr));
+    if (!u && c->model.n + c->model.n_untrusted >= (size_t)max_instances(m)) {
+        at_limit(m, c, naddr, via_text);
+        return;
+    }
+    u = topo_cluster_untrusted_set(&c->model, a, &via->addr, reason, mon_wall_s());
+    if (!u)
+        return;
+    u->checked_ms = now_ms;
+    if (!changed)
+        return;
+    c->version++;
+    /* A flood of forged registrations must not flood the log and the event table. */
+    if (now_ms - c->untrusted_window_ms >= 60000) {
+        c->untrusted_window_ms = now_ms;
+        c->untrusted_events = 0;
+    }
+    if (c->untrusted_events >= 20) {
+        c->untrusted_suppressed++;
+        return;
+    }
+    c->untrusted_events++;
+    {
+        char *ea = esc_dup(naddr), *er = esc_dup(reason);
+        detail = ea && er ? json_pack("{s:s, s:s, s:s, s:i}", "addr", ea, "via", via_text, "reason", er,
+                                      "suppressed", c->untrusted_suppressed)
+                          : NULL;
+        free(ea);
+        free(er);
+    }
+    emit(m, LOGL_WARN, "instance-untrusted", c, NULL, detail,
+         "%s not trusted with credentials, never probed: %s%s", naddr, reason,
+         c->untrusted_suppressed ? " (more refused entries were not reported: see myorch topology)" : "");
+    c->untrusted_suppressed = 0;
+}
+
+/* Refused entries the listing server no longer lists are dropped (the registration ended). */
+static void sweep_untrusted(mon_cluster *c, const topo_instance *via)
+{
+    for (size_t k = c->model.n_untrusted; k-- > 0;) {
+        const topo_untrusted *u = &c->model.untrusted[k];
+        bool still = false;
+        if (!topo_addr_eq(&u->via, &via->addr))
+            continue;
+        for (size_t r = 0; r < via->snap.n_replicas && !still; r++)
+            still = topo_addr_eq(&via->snap.replicas[r].addr, &u->addr);
+        if (!still) {
+            topo_cluster_untrusted_remove(&c->model, k);
+            c->version++;
+        }
+    }
+}
+
+/* The source and the replicas instance `in` knows about that the cluster does not. */
+static void discover(monitor *m, mon_cluster *c, topo_instance *in, const char *addr)
+{
+    topo_addr found[TOPO_MAX_REPLICAS + 1];
+    trust_ctx tc = {0};
+    bool have_ctx = false;
+    int64_t now_ms = probe_now_ms();
+    size_t n;
+
+    sweep_untrusted(c, in);
+    n = topo_cluster_unknown_neighbours(&c->model, (size_t)index_of(c, in), found, TOPO_MAX_REPLICAS + 1);
+    if (c->model.n + c->model.n_untrusted < (size_t)max_instances(m))
+        c->at_limit = false;
+    for (size_t k = 0; k < n; k++) {
+        char err[256], naddr[TOPO_ADDR_MAX], reason[480];
+        topo_instance *added = NULL;
+        bool is_source = in->snap.replica.present && topo_addr_eq(&found[k], &in->snap.replica.source);
+        const char *trusted_by = "source";
+        topo_untrusted *u = NULL;
+        topo_addr_str(&found[k], naddr, sizeof(naddr));
+        if (!is_source) {
+            trust_endpoint cand;
+            u = topo_cluster_untrusted_find(&c->model, &found[k]);
+            if (u && now_ms - u->checked_ms < 2000)
+                continue; /* judged moments ago */
+            if (!have_ctx) {
+                if (trust_ctx_build(m, c, in, &tc) < 0)
+                    break;
+                have_ctx = true;
+            }
+            endpoint_of(m, found[k].host, &cand);
+            if (!trust_decide(&c->trust, &cand, tc.seeds, tc.n_seeds, tc.listed, tc.n_listed,
+                              in->snap.have_dump_hosts, tc.dumps, tc.n_dumps, addr, reason, sizeof(reason))) {
+                refuse(m, c, &found[k], in, addr, reason, now_ms);
+                continue;
+            }
+            trusted_by = c->trust.confirm ? "confirmed" : "allowed";
+        }
+        if (c->model.n + c->model.n_untrusted - (u ? 1 : 0) >= (size_t)max_instances(m)) {
+            at_limit(m, c, naddr, addr);
+            continue;
+        }
+        if (u) {
+            topo_cluster_untrusted_remove(&c->model, (size_t)(u - c->model.untrusted));
+            c->version++;
+        }
+        if (mon_add_instance(m, c, &found[k], false, &added, err, sizeof(err)) < 0) {
+            emit(m, LOGL_ERROR, "instance-discovered", c, NULL, NULL, "cannot monitor %s: %s", naddr, err);
+            continue;
+        }
+        snprintf(added->trusted_by, sizeof(added->trusted_by), "%s", trusted_by);
+        emit(m, LOGL_INFO, "instance-discovered", c, added, json_pack("{s:s, s:s}", "via", addr, "trusted_by", trusted_by),
+             "%s discovered as %s of %s (%s)", naddr, is_source ? "source" : "replica", addr,
+             is_source ? "its source setting: trusted" : trusted_by);
+    }
+    if (have_ctx)
+        trust_ctx_free(&tc);
 }
 
 static void on_result(void *user, probe_target *t, topo_snapshot *snap)
@@ -135,23 +386,8 @@ static void on_result(void *user, probe_target *t, topo_snapshot *snap)
         m->opt.on_probe(m->opt.user, c, in, changes);
 
     /* Discovery: the source and the replicas this server knows about. */
-    if (ok) {
-        topo_addr found[TOPO_MAX_REPLICAS + 1];
-        size_t n = topo_cluster_unknown_neighbours(&c->model, (size_t)index_of(c, in), found,
-                                                   TOPO_MAX_REPLICAS + 1);
-        for (size_t k = 0; k < n; k++) {
-            char err[256], naddr[TOPO_ADDR_MAX];
-            topo_instance *added = NULL;
-            bool is_source = in->snap.replica.present && topo_addr_eq(&found[k], &in->snap.replica.source);
-            topo_addr_str(&found[k], naddr, sizeof(naddr));
-            if (mon_add_instance(m, c, &found[k], false, &added, err, sizeof(err)) < 0) {
-                emit(m, LOGL_ERROR, "instance-discovered", c, NULL, NULL, "cannot monitor %s: %s", naddr, err);
-                continue;
-            }
-            emit(m, LOGL_INFO, "instance-discovered", c, added, json_pack("{s:s}", "via", addr),
-                 "%s discovered as %s of %s", naddr, is_source ? "source" : "replica", addr);
-        }
-    }
+    if (ok)
+        discover(m, c, in, addr);
     /* The first complete round: every known instance has answered or failed once. */
     if (!c->first_round_done) {
         bool all = true;
@@ -218,9 +454,11 @@ void mon_free(monitor *m)
         }
         free(c->lag_query);
         conn_params_free(&c->conn);
+        trust_list_free(&c->trust.allow);
         free(c);
     }
     free(m->clusters);
+    free(m->dns);
     probe_engine_free(m->probe);
     free(m);
 }
@@ -242,6 +480,7 @@ int mon_add_cluster(monitor *m, const char *name, const char *user, const char *
     if (lag_query && *lag_query && !(c->lag_query = strdup(lag_query)))
         goto oom;
     c->interval_ms = interval_ms > 0 ? interval_ms : 1000;
+    c->trust.confirm = true; /* the safe default; mon_cluster_set_trust() changes it */
     v = realloc(m->clusters, (m->n_clusters + 1) * sizeof(*v));
     if (!v)
         goto oom;
@@ -268,6 +507,17 @@ int mon_set_conn(mon_cluster *c, const conn_params *p, char *err, size_t errlen)
     }
     conn_params_free(&c->conn);
     c->conn = o;
+    return 0;
+}
+
+int mon_cluster_set_trust(mon_cluster *c, const trust_list *allow, bool confirm)
+{
+    trust_list copy;
+    if (trust_list_copy(&copy, allow) < 0)
+        return -ENOMEM;
+    trust_list_free(&c->trust.allow);
+    c->trust.allow = copy;
+    c->trust.confirm = confirm;
     return 0;
 }
 
@@ -311,6 +561,8 @@ int mon_add_instance(monitor *m, mon_cluster *c, const topo_addr *addr, bool see
             topo_cluster_remove(&c->model, (size_t)idx);
         return rc;
     }
+    if (seed)
+        snprintf(in->trusted_by, sizeof(in->trusted_by), "seed");
     c->version++;
     if (out)
         *out = in;
@@ -376,6 +628,12 @@ void mon_tick(monitor *m, int64_t now_ms)
                      (long long)(now_s - in->down_since_s), m->opt.forget_after_s);
                 mon_remove_instance(m, c, idx[n]);
             }
+            /* Refused entries whose listing server left the cluster. */
+            for (size_t k = c->model.n_untrusted; k-- > 0;)
+                if (topo_cluster_find(&c->model, &c->model.untrusted[k].via) < 0) {
+                    topo_cluster_untrusted_remove(&c->model, k);
+                    c->version++;
+                }
         }
     }
     mon_derive(m);

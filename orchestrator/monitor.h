@@ -13,6 +13,9 @@
  *   replication-changed  a replica's source or thread state changed
  *   read-only-changed    read_only flipped on a server
  *   cluster-probed       the first complete probe round of a cluster finished
+ *   instance-untrusted   a replica-list entry was refused credentials (topology/trust.h); the
+ *                        message names the address, the listing server and the reason
+ *   discovery-limit      max_instances_per_cluster reached: discovery adds nothing more
  */
 #ifndef MYORCH_ORCHESTRATOR_MONITOR_H
 #define MYORCH_ORCHESTRATOR_MONITOR_H
@@ -23,6 +26,7 @@
 
 #include "topology/cluster.h"
 #include "topology/probe.h"
+#include "topology/trust.h"
 
 typedef struct mon_cluster {
     topo_cluster model;
@@ -33,6 +37,10 @@ typedef struct mon_cluster {
     int interval_ms;
     bool first_round_done;
     bool dirty;              /* needs topo_cluster_derive() */
+    trust_policy trust;      /* who may receive the credentials (default: seeds' hosts, confirmed) */
+    bool at_limit;           /* discovery-limit reported; cleared when below the limit again */
+    int64_t untrusted_window_ms; /* instance-untrusted events: at most 20 a minute per cluster */
+    int untrusted_events, untrusted_suppressed;
     uint64_t version;        /* bumped on every material change (for watchers) */
 } mon_cluster;
 
@@ -48,6 +56,7 @@ typedef struct {
     int connect_timeout_ms;
     int read_timeout_ms;
     int forget_after_s;
+    int max_instances_per_cluster; /* servers (and refused entries) kept per cluster; <= 0: 500 */
     mon_event_fn on_event;
     mon_probe_fn on_probe;
     void *user;
@@ -62,6 +71,9 @@ int mon_add_cluster(monitor *m, const char *name, const char *user, const char *
 /* Set the cluster's connection settings (copied) for instances added from now on;
  * call before adding instances. 0 or -ENOMEM. */
 int mon_set_conn(mon_cluster *c, const conn_params *p, char *err, size_t errlen);
+/* Set c's discovery trust policy (the allow list is copied). 0 or -ENOMEM. */
+int mon_cluster_set_trust(mon_cluster *c, const trust_list *allow, bool confirm);
+
 /* Start monitoring addr in c (no-op if known). */
 int mon_add_instance(monitor *m, mon_cluster *c, const topo_addr *addr, bool seed, topo_instance **out,
                      char *err, size_t errlen);

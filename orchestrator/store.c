@@ -57,9 +57,10 @@ int store_lock(const char *state_dir, int *lock_fd, char *err, size_t errlen)
         snprintf(err, errlen, "state_dir '%s' is not a directory", state_dir);
         return -ENOTDIR;
     }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        snprintf(err, errlen, "state_dir '%s' is writable by other users (mode %04o): run chmod 700 %s",
-                 state_dir, (unsigned)(st.st_mode & 07777), state_dir);
+    /* It holds the topology, the audit and the control socket: the controller's alone. */
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        snprintf(err, errlen, "state_dir '%s' is accessible by other users (mode %04o, must be 0700): "
+                 "run chmod 700 %s", state_dir, (unsigned)(st.st_mode & 07777), state_dir);
         return -EPERM;
     }
     if ((rc = fmt_checked(path, sizeof(path), err, errlen, "lock file path", "%s/myorch.pid", state_dir)) < 0)
@@ -132,14 +133,17 @@ int store_open(const char *state_dir, store **out, char *err, size_t errlen)
     /* Columns added after the first schema: harmless when already there. */
     sqlite3_exec(s->db, "ALTER TABLE instances ADD COLUMN fenced INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL);
     sqlite3_exec(s->db, "ALTER TABLE instances ADD COLUMN fence_gtid TEXT", NULL, NULL, NULL);
+    sqlite3_exec(s->db, "ALTER TABLE instances ADD COLUMN trusted_by TEXT", NULL, NULL, NULL);
     chmod(path, 0600);
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO instances (cluster, host, port, seed, server_id, role, reachable, "
-                           "first_seen, last_ok, down_since, last_error, snapshot, updated_at, fenced, fence_gtid) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+                           "first_seen, last_ok, down_since, last_error, snapshot, updated_at, fenced, fence_gtid, "
+                           "trusted_by) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
                            "ON CONFLICT (cluster, host, port) DO UPDATE SET seed=?4, server_id=?5, role=?6, "
                            "reachable=?7, last_ok=?9, down_since=?10, last_error=?11, "
-                           "snapshot=COALESCE(?12, snapshot), updated_at=?13, fenced=?14, fence_gtid=?15",
+                           "snapshot=COALESCE(?12, snapshot), updated_at=?13, fenced=?14, fence_gtid=?15, "
+                           "trusted_by=COALESCE(?16, trusted_by)",
                            -1, &s->save, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "DELETE FROM instances WHERE cluster=?1 AND host=?2 AND port=?3", -1,
                            &s->del, NULL) != SQLITE_OK ||
@@ -242,6 +246,7 @@ int store_save_instance(store *s, const char *cluster, const topo_instance *in, 
     sqlite3_bind_int64(st, 13, now_s);
     sqlite3_bind_int(st, 14, in->fenced);
     bind_text_or_null(st, 15, in->fenced ? in->fence_gtid : NULL);
+    bind_text_or_null(st, 16, in->trusted_by[0] ? in->trusted_by : NULL);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_reset(st);
     free(snap);
@@ -268,9 +273,25 @@ int store_load_instances(store *s, const char *cluster, topo_cluster *c,
     sqlite3_stmt *st = NULL;
     int n = 0, rc;
 
+    /* Rows an older version wrote without a reason to trust them (it trusted any replica-list
+     * entry) are dropped: discovery finds the real servers again. Fenced rows stay: they hold a
+     * demoted primary's mark. */
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM instances WHERE cluster=?1 AND trusted_by IS NULL AND fenced=0",
+                           -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "state database: %s", store_errmsg(s));
+        return -EIO;
+    }
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "state database: %s", store_errmsg(s));
+        return -EIO;
+    }
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT host, port, seed, first_seen, last_ok, down_since, last_error, snapshot, fenced, fence_gtid "
-                           "FROM instances WHERE cluster=?1 ORDER BY first_seen, host, port",
+                           "SELECT host, port, seed, first_seen, last_ok, down_since, last_error, snapshot, fenced, fence_gtid, "
+                           "trusted_by FROM instances WHERE cluster=?1 ORDER BY first_seen, host, port",
                            -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "state database: %s", store_errmsg(s));
         return -EIO;
@@ -297,6 +318,8 @@ int store_load_instances(store *s, const char *cluster, topo_cluster *c,
         if (in->fenced && sqlite3_column_text(st, 9))
             topo_strset(&in->fence_gtid, (const char *)sqlite3_column_text(st, 9));
         in->down_since_s = sqlite3_column_int64(st, 5);
+        snprintf(in->trusted_by, sizeof(in->trusted_by), "%s",
+                 sqlite3_column_text(st, 10) ? (const char *)sqlite3_column_text(st, 10) : "restored");
         if (snap) {
             json_t *j = json_loads(snap, 0, NULL);
             if (j && topo_snapshot_from_json(j, &in->snap) == 0) {
@@ -334,6 +357,29 @@ int store_add_event(store *s, int64_t ts_ms, const char *name, const char *level
     bind_text_or_null(st, 7, detail_json);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_reset(st);
+    return rc;
+}
+
+int store_prune_events(store *s, int64_t older_than_ms, int keep_max)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM events WHERE ts_ms < ?1", -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, older_than_ms);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = -EIO;
+    sqlite3_finalize(st);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_prepare_v2(s->db,
+                           "DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int(st, 1, keep_max);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = -EIO;
+    sqlite3_finalize(st);
     return rc;
 }
 

@@ -19,8 +19,8 @@
 typedef struct store store;
 
 /*
- * Create state_dir if missing (mode 0700), refuse one that other users can
- * write, and take the single-instance lock: a second daemon on the same
+ * Create state_dir if missing (mode 0700), refuse one with any group or
+ * other permission bit (it must be 0700), and take the single-instance lock: a second daemon on the same
  * state_dir gets -EBUSY with a message naming the running pid. The lock is
  * held until store_unlock().
  */
@@ -42,7 +42,9 @@ int store_delete_instance(store *s, const char *cluster, const topo_addr *addr);
 
 /*
  * Add every stored instance of `cluster` to c (stale snapshots, not
- * reachable until probed). Calls added(user, in) for each so the caller can
+ * reachable until probed), with the reason it was trusted (trusted_by).
+ * Rows without one (written before discovery trust existed, when any
+ * replica-list entry was probed) are deleted instead, unless fenced. Calls added(user, in) for each so the caller can
  * start probing it. Returns the number loaded or -errno.
  */
 int store_load_instances(store *s, const char *cluster, topo_cluster *c,
@@ -53,6 +55,9 @@ int store_load_instances(store *s, const char *cluster, topo_cluster *c,
 int store_add_event(store *s, int64_t ts_ms, const char *name, const char *level,
                     const char *cluster, const char *instance, const char *message,
                     const char *detail_json);
+
+/* Delete events older than older_than_ms (unix ms), then all but the newest keep_max. */
+int store_prune_events(store *s, int64_t older_than_ms, int keep_max);
 
 /* ---- recovery audit ---- */
 

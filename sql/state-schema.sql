@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS instances (
     snapshot    TEXT,                      -- JSON of the last successful probe
     fenced      INTEGER NOT NULL DEFAULT 0, -- a demoted old primary: kept read-only, never primary again
     fence_gtid  TEXT,                      -- the new primary's position when it was demoted
+    trusted_by  TEXT,                      -- why it may receive credentials: seed|source|allowed|confirmed
     updated_at  INTEGER NOT NULL,
     PRIMARY KEY (cluster, host, port)
 );

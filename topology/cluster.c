@@ -1,6 +1,7 @@
 /* topology/cluster.c — cluster model, discovery decisions, roles, renderings. */
 #include "topology/cluster.h"
 
+#include "topology/escape.h"
 #include "topology/gtid.h"
 #include "topology/strbuf.h"
 
@@ -41,6 +42,7 @@ void topo_cluster_free(topo_cluster *c)
         instance_free(c->v[i]);
     free(c->v);
     free(c->aliases);
+    free(c->untrusted);
     memset(c, 0, sizeof(*c));
     c->primary = -1;
 }
@@ -216,6 +218,45 @@ size_t topo_cluster_unknown_neighbours(const topo_cluster *c, size_t i, topo_add
             out[n++] = *a;
     }
     return n;
+}
+
+topo_untrusted *topo_cluster_untrusted_find(topo_cluster *c, const topo_addr *a)
+{
+    for (size_t k = 0; k < c->n_untrusted; k++)
+        if (topo_addr_eq(&c->untrusted[k].addr, a))
+            return &c->untrusted[k];
+    return NULL;
+}
+
+topo_untrusted *topo_cluster_untrusted_set(topo_cluster *c, const topo_addr *a, const topo_addr *via,
+                                           const char *reason, int64_t now_s)
+{
+    topo_untrusted *u = topo_cluster_untrusted_find(c, a);
+    if (!u) {
+        if (c->n_untrusted == c->cap_untrusted) {
+            size_t cap = c->cap_untrusted ? c->cap_untrusted * 2 : 4;
+            topo_untrusted *v = realloc(c->untrusted, cap * sizeof(*v));
+            if (!v)
+                return NULL;
+            c->untrusted = v;
+            c->cap_untrusted = cap;
+        }
+        u = &c->untrusted[c->n_untrusted++];
+        memset(u, 0, sizeof(*u));
+        u->addr = *a;
+        u->since_s = now_s;
+    }
+    u->via = *via;
+    snprintf(u->reason, sizeof(u->reason), "%s", reason);
+    return u;
+}
+
+void topo_cluster_untrusted_remove(topo_cluster *c, size_t i)
+{
+    if (i >= c->n_untrusted)
+        return;
+    memmove(&c->untrusted[i], &c->untrusted[i + 1], (c->n_untrusted - i - 1) * sizeof(c->untrusted[0]));
+    c->n_untrusted--;
 }
 
 size_t topo_cluster_forgettable(const topo_cluster *c, int64_t now_s, int forget_after_s,
@@ -655,6 +696,7 @@ json_t *topo_instance_to_json(const topo_instance *in, int64_t now_s)
     json_object_set_new(j, "stale", json_boolean(in->stale));
     json_object_set_new(j, "seed", json_boolean(in->seed));
     json_object_set_new(j, "fenced", json_boolean(in->fenced));
+    json_object_set_new(j, "trusted_by", in->trusted_by[0] ? json_string(in->trusted_by) : json_null());
     json_object_set_new(j, "depth", json_integer(in->depth));
     json_object_set_new(j, "error", in->reachable || !in->probed ? json_null() : json_string(in->err));
     json_object_set_new(j, "error_code", json_integer(in->err_code));
@@ -698,12 +740,30 @@ json_t *topo_cluster_to_json(const topo_cluster *c, int64_t now_s)
     json_object_set_new(j, "servers", json_integer((json_int_t)c->n));
     json_object_set_new(j, "reachable", json_integer((json_int_t)up));
     json_object_set_new(j, "instances", arr);
+    arr = json_array();
+    for (size_t k = 0; k < c->n_untrusted; k++) {
+        const topo_untrusted *u = &c->untrusted[k];
+        char via[TOPO_ADDR_MAX];
+        /* Whatever a registration claims (not even valid UTF-8): escaped, so it is always shown. */
+        char *ea = esc_dup(topo_addr_str(&u->addr, addr, sizeof(addr)));
+        char *er = esc_dup(u->reason);
+        if (ea && er)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I}", "addr", ea, "via",
+                                                 topo_addr_str(&u->via, via, sizeof(via)), "reason", er,
+                                                 "since", (json_int_t)u->since_s));
+        free(ea);
+        free(er);
+    }
+    json_object_set_new(j, "untrusted", arr);
     return j;
 }
 
 /* ---- text tree ------------------------------------------------------------- */
 
 #define C(color, s) (color ? s : "")
+
+/* Server-reported text, escaped (topology/escape.h). */
+static void put(FILE *out, const char *s) { esc_fputs(s ? s : "?", out); }
 
 static void render_one(const json_t *in, FILE *out, bool color)
 {
@@ -714,8 +774,10 @@ static void render_one(const json_t *in, FILE *out, bool color)
     bool reachable = json_is_true(json_object_get(in, "reachable"));
     bool probed = json_is_true(json_object_get(in, "probed"));
 
-    fprintf(out, "%s%s%s", C(color, "\033[1m"), addr ? addr : "?", C(color, "\033[0m"));
-    fprintf(out, "  %s", role ? role : "?");
+    fprintf(out, "%s", C(color, "\033[1m"));
+    put(out, addr);
+    fprintf(out, "%s  ", C(color, "\033[0m"));
+    put(out, role);
     if (json_is_true(json_object_get(in, "fenced")))
         fprintf(out, "  %sFENCED%s", C(color, "\033[35;1m"), C(color, "\033[0m"));
     if (!reachable) {
@@ -726,8 +788,10 @@ static void render_one(const json_t *in, FILE *out, bool color)
             fprintf(out, "  (not probed yet)");
         if (json_is_integer(json_object_get(in, "down_for_s")))
             fprintf(out, " %llds", (long long)json_integer_value(json_object_get(in, "down_for_s")));
-        if (e)
-            fprintf(out, "  %s", e);
+        if (e) {
+            fputs("  ", out);
+            put(out, e);
+        }
         if (!json_is_object(snap)) {
             fputc('\n', out);
             return;
@@ -743,16 +807,21 @@ static void render_one(const json_t *in, FILE *out, bool color)
         bool ro = json_is_true(json_object_get(snap, "read_only"));
         bool sro = json_is_true(json_object_get(snap, "super_read_only"));
         const char *gtid = json_string_value(json_object_get(in, "gtid"));
-        fprintf(out, "  %s", sro ? "super-ro" : ro ? "ro" : "rw");
-        fprintf(out, "  %s %s", json_string_value(json_object_get(snap, "flavor")),
-                json_string_value(json_object_get(snap, "version")));
+        fprintf(out, "  %s  ", sro ? "super-ro" : ro ? "ro" : "rw");
+        put(out, json_string_value(json_object_get(snap, "flavor")));
+        fputc(' ', out);
+        put(out, json_string_value(json_object_get(snap, "version")));
         fprintf(out, "  id=%lld", (long long)json_integer_value(json_object_get(snap, "server_id")));
         if (json_is_object(rep)) {
             const char *io = json_string_value(json_object_get(rep, "io_running"));
             const char *sql = json_string_value(json_object_get(rep, "sql_running"));
             bool bad = !io || !sql || strcmp(io, "Yes") || strcmp(sql, "Yes");
             json_t *lag = json_object_get(in, "lag_s");
-            fprintf(out, "  %sio=%s sql=%s%s", C(color && bad, "\033[33;1m"), io, sql, C(color && bad, "\033[0m"));
+            fprintf(out, "  %sio=", C(color && bad, "\033[33;1m"));
+            put(out, io);
+            fputs(" sql=", out);
+            put(out, sql);
+            fprintf(out, "%s", C(color && bad, "\033[0m"));
             if (json_is_number(lag))
                 fprintf(out, " lag=%s%.1fs", json_is_true(json_object_get(in, "timeline_lag_lower_bound")) ? ">=" : "",
                         json_number_value(lag));
@@ -763,16 +832,23 @@ static void render_one(const json_t *in, FILE *out, bool color)
             if (json_integer_value(json_object_get(rep, "sql_delay_s")) > 0)
                 fprintf(out, " delay=%llds", (long long)json_integer_value(json_object_get(rep, "sql_delay_s")));
         }
-        fprintf(out, "  gtid=%s", gtid && *gtid ? gtid : "-");
+        fputs("  gtid=", out);
+        put(out, gtid && *gtid ? gtid : "-");
         if (json_is_object(rep)) {
             const char *ioe = json_string_value(json_object_get(rep, "last_io_error"));
             const char *sqle = json_string_value(json_object_get(rep, "last_sql_error"));
-            if (ioe)
-                fprintf(out, "\n      %sIO error %lld: %s%s", C(color, "\033[31m"),
-                        (long long)json_integer_value(json_object_get(rep, "last_io_errno")), ioe, C(color, "\033[0m"));
-            if (sqle)
-                fprintf(out, "\n      %sSQL error %lld: %s%s", C(color, "\033[31m"),
-                        (long long)json_integer_value(json_object_get(rep, "last_sql_errno")), sqle, C(color, "\033[0m"));
+            if (ioe) {
+                fprintf(out, "\n      %sIO error %lld: ", C(color, "\033[31m"),
+                        (long long)json_integer_value(json_object_get(rep, "last_io_errno")));
+                put(out, ioe);
+                fprintf(out, "%s", C(color, "\033[0m"));
+            }
+            if (sqle) {
+                fprintf(out, "\n      %sSQL error %lld: ", C(color, "\033[31m"),
+                        (long long)json_integer_value(json_object_get(rep, "last_sql_errno")));
+                put(out, sqle);
+                fprintf(out, "%s", C(color, "\033[0m"));
+            }
         }
     }
     fputc('\n', out);
@@ -810,9 +886,11 @@ void topo_render_text(const json_t *cj, FILE *out, bool color)
     const char *primary = json_string_value(json_object_get(cj, "primary"));
     size_t n = json_array_size(insts), i;
 
-    fprintf(out, "%scluster %s%s  primary=%s  servers=%lld reachable=%lld\n", C(color, "\033[1m"),
-            json_string_value(json_object_get(cj, "name")), C(color, "\033[0m"), primary ? primary : "(none)",
-            (long long)json_integer_value(json_object_get(cj, "servers")),
+    fprintf(out, "%scluster ", C(color, "\033[1m"));
+    put(out, json_string_value(json_object_get(cj, "name")));
+    fprintf(out, "%s  primary=", C(color, "\033[0m"));
+    put(out, primary ? primary : "(none)");
+    fprintf(out, "  servers=%lld reachable=%lld\n", (long long)json_integer_value(json_object_get(cj, "servers")),
             (long long)json_integer_value(json_object_get(cj, "reachable")));
     /* Roots first (the primary first of all), each with its subtree. */
     for (int pass = 0; pass < 2; pass++) {
@@ -827,5 +905,18 @@ void topo_render_text(const json_t *cj, FILE *out, bool color)
             render_one(in, out, color);
             render_children(insts, addr, "", out, color, 0);
         }
+    }
+    /* Replica-list entries refused credentials (topology/trust.h): never probed. */
+    insts = json_object_get(cj, "untrusted");
+    for (i = 0; i < json_array_size(insts); i++) {
+        const json_t *u = json_array_get(insts, i);
+        fprintf(out, "%s", C(color, "\033[1m"));
+        put(out, json_string_value(json_object_get(u, "addr")));
+        fprintf(out, "%s  %suntrusted%s  listed by ", C(color, "\033[0m"), C(color, "\033[33;1m"),
+                C(color, "\033[0m"));
+        put(out, json_string_value(json_object_get(u, "via")));
+        fputs(": ", out);
+        put(out, json_string_value(json_object_get(u, "reason")));
+        fputc('\n', out);
     }
 }

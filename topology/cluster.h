@@ -46,6 +46,7 @@ typedef struct topo_instance {
     bool lag_high;           /* owner's bookkeeping: lag above the read-pool bound when last checked */
     char *fence_gtid;        /* heap: the new primary's position when this (old) primary was demoted;
                               * it may rejoin only if its own position is a subset of it */
+    char trusted_by[16];     /* why it may receive credentials: seed, source, allowed, confirmed */
     void *probe;             /* owner's handle (probe_target) */
     int64_t persisted_s;     /* owner's bookkeeping: when last written to the state file */
 
@@ -73,6 +74,16 @@ typedef struct {
     topo_addr canonical;
 } topo_alias;
 
+/* A server only another server's replica list names, not trusted with
+ * credentials (see topology/trust.h): shown, never probed, never stored. */
+typedef struct {
+    topo_addr addr;
+    topo_addr via;           /* the server whose replica list names it */
+    char reason[480];
+    int64_t since_s;         /* wall clock: first refused */
+    int64_t checked_ms;      /* owner's bookkeeping: monotonic ms of the last verdict */
+} topo_untrusted;
+
 typedef struct topo_cluster {
     char name[48];
     topo_instance **v;
@@ -84,6 +95,8 @@ typedef struct topo_cluster {
     size_t tl_head, tl_n;
     topo_addr tl_primary;    /* whose positions the timeline holds */
     char *tl_last_text;      /* last recorded position text (skip duplicates) */
+    topo_untrusted *untrusted; /* refused replica-list entries (bounded by the owner) */
+    size_t n_untrusted, cap_untrusted;
 } topo_cluster;
 
 /* What topo_cluster_update() saw change; the daemon turns these into events. */
@@ -127,6 +140,13 @@ int topo_cluster_check_alias(topo_cluster *c, size_t i);
  * the cluster does not know. Returns how many were written to out (≤ max).
  */
 size_t topo_cluster_unknown_neighbours(const topo_cluster *c, size_t i, topo_addr *out, size_t max);
+
+/* The refused entry for a, or NULL. */
+topo_untrusted *topo_cluster_untrusted_find(topo_cluster *c, const topo_addr *a);
+/* Record (or update) a refused entry. NULL on OOM. */
+topo_untrusted *topo_cluster_untrusted_set(topo_cluster *c, const topo_addr *a, const topo_addr *via,
+                                           const char *reason, int64_t now_s);
+void topo_cluster_untrusted_remove(topo_cluster *c, size_t i);
 
 /* Indexes of non-seed instances unreachable for at least forget_after_s. */
 size_t topo_cluster_forgettable(const topo_cluster *c, int64_t now_s, int forget_after_s,

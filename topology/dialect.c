@@ -240,6 +240,9 @@ static const char *const VARS_MARIADB =
 
 static const char *const SEMISYNC_VARS_SQL = "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'";
 static const char *const SEMISYNC_STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'";
+/* Who really replicates from this server (MariaDB 'Binlog Dump', MySQL also 'Binlog Dump GTID'). */
+static const char *const DUMP_HOSTS_SQL =
+    "SELECT HOST AS Host FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'";
 
 /* Append text to a heap buffer (grown as needed). */
 static int sb_add(strbuf *b, const char *text) { return strbuf_puts(b, text); }
@@ -319,7 +322,8 @@ int dialect_probe_batch(topo_flavor f, int major, int minor, int patch, const ch
                         binlog_status_sql(f, major, minor, patch))) < 0 ||
         (rc = batch_add(out, &sb, DIALECT_Q_REPLICAS, replicas_sql(f, major, minor, patch))) < 0 ||
         (f == TOPO_FLAVOR_MYSQL && (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_VARS, SEMISYNC_VARS_SQL)) < 0) ||
-        (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_STATUS, SEMISYNC_STATUS_SQL)) < 0)
+        (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_STATUS, SEMISYNC_STATUS_SQL)) < 0 ||
+        (rc = batch_add(out, &sb, DIALECT_Q_DUMP_HOSTS, DUMP_HOSTS_SQL)) < 0)
         goto fail_alloc;
     if (lag_query && (rc = batch_add(out, &sb, DIALECT_Q_LAG, lag_query)) < 0)
         goto fail_alloc;
@@ -360,6 +364,7 @@ const char *dialect_query_kind_name(dialect_query_kind kind)
     case DIALECT_Q_SEMISYNC_VARS: return "semisync_vars";
     case DIALECT_Q_SEMISYNC_STATUS: return "semisync_status";
     case DIALECT_Q_LAG: return "lag";
+    case DIALECT_Q_DUMP_HOSTS: return "dump_hosts";
     }
     return "unknown";
 }
@@ -438,6 +443,34 @@ bad:
     return -EINVAL;
 }
 
+/*
+ * A measurement (seconds, milliseconds, a count) in an unsigned column: a
+ * well-formed number too large for a long long marks the field unknown (-1)
+ * instead of failing the whole probe, so one odd value never makes the
+ * server look unreachable. Anything not a number stays an error.
+ */
+static int parse_measure(const pctx *c, long col, const char *v, long long *out)
+{
+    const char *p = v;
+    uint64_t u;
+    if (v && isdigit((unsigned char)*v)) {
+        while (isdigit((unsigned char)*p))
+            p++;
+        if (!*p) {
+            errno = 0;
+            u = strtoull(v, NULL, 10);
+            if (errno == ERANGE || u > (uint64_t)LLONG_MAX) {
+                *out = -1;
+                return 0;
+            }
+        }
+    }
+    if (parse_u64(c, col, v, LLONG_MAX, &u) < 0)
+        return -EINVAL;
+    *out = (long long)u;
+    return 0;
+}
+
 /* Strict finite decimal number (optional sign, fraction, exponent). */
 static int parse_double(const pctx *c, long col, const char *v, double *out)
 {
@@ -462,6 +495,22 @@ static int parse_double(const pctx *c, long col, const char *v, double *out)
 bad:
     set_err(c->err, c->errlen, "%s: column %s: bad number '%.64s'", c->what, col_name(c, col), v);
     return -EINVAL;
+}
+
+/* A well-formed decimal number whose value does not fit a double (1e999). */
+static bool out_of_range(const char *v)
+{
+    char *end;
+    const char *p = v;
+    if (!v)
+        return false;
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return false;
+    errno = 0;
+    (void)strtod(v, &end);
+    return *end == '\0' && errno == ERANGE;
 }
 
 /* ON/1/YES → true, OFF/0/NO/"" → false (case-insensitive); else -EINVAL. */
@@ -643,9 +692,8 @@ static int apply_vars(topo_flavor f, const pctx *c, topo_snapshot *snap)
                 (rc = opt_bool(c, 0, A("rpl_semi_sync_slave_enabled"), &t.semisync.replica_enabled)) < 0)
                 goto out;
             if ((tc = col_find(r, A("rpl_semi_sync_master_timeout"))) >= 0 && cell(r, 0, tc)) {
-                if ((rc = parse_u64(c, tc, cell(r, 0, tc), LLONG_MAX, &u)) < 0)
+                if ((rc = parse_measure(c, tc, cell(r, 0, tc), &t.semisync.source_timeout_ms)) < 0)
                     goto out;
-                t.semisync.source_timeout_ms = (long long)u;
             }
         }
     } else {
@@ -838,14 +886,13 @@ static int apply_replica_status(const pctx *c, topo_snapshot *snap)
     if ((rc = (int)(col = col_need(c, A("Seconds_Behind_Master", "Seconds_Behind_Source")))) < 0)
         goto out;
     v = cell(r, rw, col);
-    if (v) {
-        if ((rc = parse_u64(c, col, v, LLONG_MAX, &u)) < 0)
-            goto out;
-        t.seconds_behind = (long long)u;
-    }
-    if ((rc = opt_u64(c, rw, A("SQL_Delay"), LLONG_MAX, &u, &found)) < 0)
+    if (v && (rc = parse_measure(c, col, v, &t.seconds_behind)) < 0)
         goto out;
-    t.sql_delay_s = found ? (long long)u : 0;
+    col = col_find(r, A("SQL_Delay"));
+    v = cell(r, rw, col);
+    t.sql_delay_s = 0;
+    if (v && (rc = parse_measure(c, col, v, &t.sql_delay_s)) < 0)
+        goto out;
 
     /* Errors. */
     if ((rc = opt_u64(c, rw, A("Last_IO_Errno"), UINT_MAX, &u, &found)) < 0)
@@ -891,15 +938,13 @@ static int apply_replica_status(const pctx *c, topo_snapshot *snap)
     if (col >= 0 && v) {
         double s;
 
-        if ((rc = parse_double(c, col, v, &s)) < 0)
+        if ((rc = parse_double(c, col, v, &s)) < 0 && !out_of_range(v))
             goto out;
-        if (s < 0 || s > 1e12) {
-            set_err(c->err, c->errlen, "%s: column %s: out of range '%.64s'", c->what,
-                    col_name(c, col), v);
-            rc = -EINVAL;
-            goto out;
-        }
-        t.heartbeat_period_ms = (long long)(s * 1000.0 + 0.5);
+        if (rc < 0 || s < 0 || s > 1e12) /* unknown, not a failed probe */
+            t.heartbeat_period_ms = -1;
+        else
+            t.heartbeat_period_ms = (long long)(s * 1000.0 + 0.5);
+        rc = 0;
     }
 
 commit:
@@ -981,6 +1026,69 @@ fail:
 }
 
 /* ------------------------------------------------------------------------ */
+/* DUMP_HOSTS                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* "10.0.0.5:41234" → "10.0.0.5", "[fd00::1]:41234" → "fd00::1", "::1:41234" → "::1";
+ * a host without a port (unix socket: "localhost") is kept. 0, or -EINVAL. */
+static int strip_client_port(const char *v, char *out, size_t size)
+{
+    size_t n = strlen(v);
+    const char *colon;
+    if (v[0] == '[') {
+        const char *close = strchr(v, ']');
+        if (!close)
+            return -EINVAL;
+        n = (size_t)(close - v - 1);
+        v++;
+    } else if ((colon = strrchr(v, ':')) && colon != v && colon[1]) {
+        const char *d = colon + 1;
+        while (isdigit((unsigned char)*d))
+            d++;
+        if (!*d)
+            n = (size_t)(colon - v);
+    }
+    if (n == 0 || n >= size)
+        return -EINVAL;
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static int apply_dump_hosts(pctx *c, topo_snapshot *snap)
+{
+    const dialect_result *r = c->r;
+    strbuf sb = {0};
+    size_t n = 0;
+    long col;
+    int rc;
+
+    if ((rc = (int)(col = col_need(c, A("Host")))) < 0)
+        return rc;
+    for (size_t i = 0; i < r->n_rows && n < TOPO_MAX_DUMP_HOSTS; i++) {
+        const char *v = cell(r, i, col);
+        char host[TOPO_HOST_MAX];
+        bool ok = v && *v;
+        for (const char *p = v; ok && *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                ok = false;
+        if (!ok || strip_client_port(v, host, sizeof(host)) < 0)
+            continue;
+        if ((n && (rc = sb_add(&sb, "\n")) < 0) || (rc = sb_add(&sb, host)) < 0) {
+            free(sb.s);
+            set_err(c->err, c->errlen, "%s: out of memory", c->what);
+            return rc;
+        }
+        n++;
+    }
+    free(snap->dump_hosts);
+    snap->dump_hosts = sb.s;
+    snap->n_dump_hosts = n;
+    snap->have_dump_hosts = true;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* SEMISYNC, LAG                                                             */
 /* ------------------------------------------------------------------------ */
 
@@ -1006,7 +1114,6 @@ static int apply_semisync(const pctx *c, bool status, topo_snapshot *snap)
     long c_name, c_val;
     const char *v;
     size_t row;
-    uint64_t u;
     int rc;
 
     if (status) {
@@ -1038,9 +1145,8 @@ static int apply_semisync(const pctx *c, bool status, topo_snapshot *snap)
         if ((v = nv_lookup(r, c_name, c_val,
                            A("Rpl_semi_sync_source_clients", "Rpl_semi_sync_master_clients"),
                            &row))) {
-            if ((rc = parse_u64(c, c_val, v, LLONG_MAX, &u)) < 0)
+            if ((rc = parse_measure(c, c_val, v, &t.source_clients)) < 0)
                 return rc;
-            t.source_clients = (long long)u;
         }
     } else {
         if ((v = nv_lookup(r, c_name, c_val,
@@ -1056,9 +1162,8 @@ static int apply_semisync(const pctx *c, bool status, topo_snapshot *snap)
         if ((v = nv_lookup(r, c_name, c_val,
                            A("rpl_semi_sync_source_timeout", "rpl_semi_sync_master_timeout"),
                            &row))) {
-            if ((rc = parse_u64(c, c_val, v, LLONG_MAX, &u)) < 0)
+            if ((rc = parse_measure(c, c_val, v, &t.source_timeout_ms)) < 0)
                 return rc;
-            t.source_timeout_ms = (long long)u;
         }
     }
 commit:
@@ -1073,8 +1178,11 @@ static int apply_lag(const pctx *c, topo_snapshot *snap)
     double s = -1;
     int rc;
 
-    if (v && (rc = parse_double(c, 0, v, &s)) < 0)
-        return rc;
+    if (v && (rc = parse_double(c, 0, v, &s)) < 0) {
+        if (!out_of_range(v))
+            return rc;
+        s = -1; /* a number too large for a double: unknown lag, not a failed probe */
+    }
     snap->has_lag_query = true;
     snap->lag_query_s = s;
     return 0;
@@ -1111,6 +1219,7 @@ int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *
     case DIALECT_Q_SEMISYNC_VARS: rc = apply_semisync(&c, false, snap); break;
     case DIALECT_Q_SEMISYNC_STATUS: rc = apply_semisync(&c, true, snap); break;
     case DIALECT_Q_LAG: rc = apply_lag(&c, snap); break;
+    case DIALECT_Q_DUMP_HOSTS: rc = apply_dump_hosts(&c, snap); break;
     default:
         set_err(err, errlen, "dialect_apply: unknown query kind %d", (int)kind);
         rc = -EINVAL;

@@ -31,7 +31,9 @@
  * Privileges the probe batch needs on the server (not checked here): MariaDB
  * 10.11 SLAVE MONITOR + BINLOG MONITOR + REPLICATION MASTER ADMIN (checked on a
  * live 10.11.19: each one missing fails the batch); older MariaDB and MySQL
- * REPLICATION CLIENT + REPLICATION SLAVE.
+ * REPLICATION CLIENT + REPLICATION SLAVE. PROCESS lets DUMP_HOSTS see the
+ * replication users' Binlog Dump sessions; without it the statement still
+ * succeeds (own sessions only) and replica-list entries are never confirmed.
  * A statement failing in a multi-statement batch stops the server from
  * running the rest, so a missing privilege fails the whole probe.
  */
@@ -68,9 +70,10 @@ typedef enum {
     DIALECT_Q_SEMISYNC_VARS,   /* SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%' */
     DIALECT_Q_SEMISYNC_STATUS, /* SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%' */
     DIALECT_Q_LAG,             /* the user's lag query (first column of first row, seconds) */
+    DIALECT_Q_DUMP_HOSTS,      /* client hosts of the processlist's Binlog Dump connections */
 } dialect_query_kind;
 
-#define DIALECT_BATCH_MAX 8
+#define DIALECT_BATCH_MAX 9
 
 /* One multi-statement probe query and the kind of each of its result sets. */
 typedef struct {
@@ -98,8 +101,10 @@ int dialect_detect(const char *version, const char *version_comment, topo_flavor
 
 /*
  * Build the probe batch for a server of this flavor and version, in the
- * order VARS, REPLICA_STATUS, BINLOG_STATUS, REPLICAS, SEMISYNC_VARS,
- * SEMISYNC_STATUS, then LAG when lag_query is not NULL.
+ * order VARS, REPLICA_STATUS, BINLOG_STATUS, REPLICAS, SEMISYNC_VARS (MySQL
+ * only), SEMISYNC_STATUS, DUMP_HOSTS, then LAG when lag_query is not NULL.
+ * DUMP_HOSTS reads information_schema.PROCESSLIST (needs PROCESS to see the
+ * replication users' sessions).
  *
  * Statement choice:
  *   MariaDB < 10.5.1: SHOW SLAVE STATUS, SHOW MASTER STATUS, SHOW SLAVE HOSTS
@@ -169,6 +174,10 @@ const char *dialect_query_kind_name(dialect_query_kind kind);
  *   (master/slave) and new (source/replica) names are both recognised;
  *   missing variables leave false / -1.
  *
+ * DUMP_HOSTS: one Host column ("addr:port" as the processlist shows it);
+ *   the port is removed, rows with an empty/NULL host or a control character
+ *   are skipped, at most TOPO_MAX_DUMP_HOSTS are kept; sets have_dump_hosts.
+ *
  * LAG: sets has_lag_query; lag_query_s = first column of first row as a
  *   number of seconds; no row, no column or NULL → -1.
  */
@@ -184,6 +193,17 @@ int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *
  *   MySQL >= 8.0.22: STOP/START REPLICA, RESET REPLICA ALL.
  *   Older: STOP/START SLAVE, RESET SLAVE ALL.
  */
+
+/*
+ * Sent once on every new executor and probe session: removes
+ * NO_BACKSLASH_ESCAPES from the session's sql_mode (whatever the server's
+ * global sql_mode says) and keeps the rest, so that the string literals the
+ * builders below escape (a password containing a backslash) read back as written.
+ * Same text on MariaDB and MySQL.
+ */
+#define DIALECT_SQL_SESSION_MODE                                                                      \
+    "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), "        \
+    "',NO_BACKSLASH_ESCAPES,', ','))"
 
 /* STOP SLAVE [IO_THREAD] / STOP REPLICA [IO_THREAD]. */
 int dialect_sql_stop_replica(topo_flavor f, int major, int minor, int patch, bool io_only,

@@ -26,6 +26,7 @@ void topo_snapshot_clear(topo_snapshot *s)
     free(s->gtid_executed);
     free(s->gtid_purged);
     free(s->replicas);
+    free(s->dump_hosts);
     replica_status_free(&s->replica);
     memset(s, 0, sizeof(*s));
 }
@@ -49,6 +50,7 @@ int topo_snapshot_copy(topo_snapshot *dst, const topo_snapshot *src)
     dst->replica.received_gtid = dst->replica.executed_gtid = NULL;
     dst->replica.last_io_error = dst->replica.last_sql_error = NULL;
     dst->replicas = NULL;
+    dst->dump_hosts = NULL;
     if (src->n_replicas) {
         dst->replicas = malloc(src->n_replicas * sizeof(*dst->replicas));
         if (!dst->replicas) {
@@ -63,6 +65,7 @@ int topo_snapshot_copy(topo_snapshot *dst, const topo_snapshot *src)
         dupstr(&dst->gtid_slave_pos, src->gtid_slave_pos) ||
         dupstr(&dst->gtid_executed, src->gtid_executed) ||
         dupstr(&dst->gtid_purged, src->gtid_purged) ||
+        dupstr(&dst->dump_hosts, src->dump_hosts) ||
         dupstr(&dst->replica.received_gtid, src->replica.received_gtid) ||
         dupstr(&dst->replica.executed_gtid, src->replica.executed_gtid) ||
         dupstr(&dst->replica.last_io_error, src->replica.last_io_error) ||

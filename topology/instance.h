@@ -19,6 +19,7 @@
 #define TOPO_ADDR_MAX 272   /* "host:port" rendering, NUL included */
 #define TOPO_FILE_MAX 256   /* binlog / relay log file name */
 #define TOPO_MAX_REPLICAS 64 /* replicas listed per server (SHOW SLAVE HOSTS) */
+#define TOPO_MAX_DUMP_HOSTS 256 /* Binlog Dump connections kept per server */
 
 typedef enum {
     TOPO_FLAVOR_UNKNOWN = 0,
@@ -65,8 +66,8 @@ typedef struct {
     char *executed_gtid;          /* MariaDB: @@gtid_slave_pos is in the snapshot; MySQL Executed_Gtid_Set (heap, may be NULL) */
     bool using_gtid;              /* MariaDB Using_Gtid != No, MySQL Auto_Position = 1 */
     char using_gtid_mode[16];     /* MariaDB: "Slave_Pos" | "Current_Pos" | "No"; MySQL: "1"/"0" */
-    long long seconds_behind;     /* Seconds_Behind_Master/Source; -1 when NULL */
-    long long sql_delay_s;        /* SQL_Delay */
+    long long seconds_behind;     /* Seconds_Behind_Master/Source; -1 when NULL or out of range */
+    long long sql_delay_s;        /* SQL_Delay; -1 unknown (out of range): treated as delayed */
     unsigned int last_io_errno;
     char *last_io_error;          /* heap, may be NULL */
     unsigned int last_sql_errno;
@@ -125,6 +126,12 @@ typedef struct {
 
     size_t n_replicas;            /* SHOW SLAVE HOSTS / SHOW REPLICAS rows (≤ TOPO_MAX_REPLICAS) */
     topo_replica_ref *replicas;   /* heap, n_replicas entries; NULL when none */
+
+    /* Binlog Dump connections in the processlist (who really replicates from
+     * this server; confirms SHOW SLAVE HOSTS entries, see topology/trust.h). */
+    bool have_dump_hosts;         /* the probe read them */
+    size_t n_dump_hosts;          /* ≤ TOPO_MAX_DUMP_HOSTS */
+    char *dump_hosts;             /* heap: client hosts without port, one per line; NULL when none */
 
     bool has_lag_query;           /* a heartbeat-table lag query is configured */
     double lag_query_s;           /* its result (seconds); -1 when NULL/failed */

@@ -69,6 +69,7 @@ struct probe_target {
     char version[64];
     dialect_batch batch;
     int have_batch;
+    char *first_sql;       /* the session's sql_mode statement + the batch: the first probe of a connection */
     size_t result_idx;
     bool watch;            /* retry failures at the interval, without backoff */
     int64_t ok_connect_ms; /* how long the last successful connect took, 0 unknown */
@@ -245,6 +246,8 @@ static void close_conn(probe_target *t)
         dialect_batch_free(&t->batch);
         t->have_batch = 0;
     }
+    free(t->first_sql);
+    t->first_sql = NULL;
 }
 
 static void deliver(probe_target *t)
@@ -412,6 +415,7 @@ static void start_connect(probe_target *t, int64_t now)
 static void start_probe(probe_target *t, int64_t now)
 {
     int err = 0, status;
+    const char *sql;
     topo_snapshot_clear(&t->snap);
     t->result_idx = 0;
     t->op_started_ms = now;
@@ -419,7 +423,8 @@ static void start_probe(probe_target *t, int64_t now)
     t->deadline_ms = now + t->budget_ms;
     arm(t, t->deadline_ms);
     t->state = TS_QUERY;
-    status = mysql_real_query_start(&err, t->m, t->batch.sql, (unsigned long)strlen(t->batch.sql));
+    sql = t->first_sql ? t->first_sql : t->batch.sql;
+    status = mysql_real_query_start(&err, t->m, sql, (unsigned long)strlen(sql));
     if (status)
         wait_on(t, status);
     else
@@ -476,6 +481,8 @@ out:
 static void finish_probe(probe_target *t, int64_t now)
 {
     t->eng->stats.probes_ok++;
+    free(t->first_sql); /* the session's mode is set: later probes send the batch alone */
+    t->first_sql = NULL;
     t->failures = 0;
     t->snap.ok = true;
     t->snap.probe_latency_ms = now - t->op_started_ms;
@@ -494,6 +501,23 @@ static void finish_probe(probe_target *t, int64_t now)
     register_fd(t, mysql_get_socket(t->m), EPOLLIN | EPOLLRDHUP);
     arm(t, t->next_at_ms);
     deliver(t);
+}
+
+/*
+ * The first probe of each connection also sets the session's own sql_mode
+ * (dialect.h DIALECT_SQL_SESSION_MODE: no NO_BACKSLASH_ESCAPES, whatever the
+ * server's global mode), sent in front of the batch. It returns no result set,
+ * so the batch's result kinds stay aligned.
+ */
+static int session_mode_sql(probe_target *t)
+{
+    size_t n = strlen(DIALECT_SQL_SESSION_MODE) + 1 + strlen(t->batch.sql) + 1;
+    free(t->first_sql);
+    t->first_sql = malloc(n);
+    if (!t->first_sql)
+        return -ENOMEM;
+    snprintf(t->first_sql, n, "%s;%s", DIALECT_SQL_SESSION_MODE, t->batch.sql);
+    return 0;
 }
 
 static void connected(probe_target *t, int64_t now)
@@ -517,6 +541,10 @@ static void connected(probe_target *t, int64_t now)
         return;
     }
     t->have_batch = 1;
+    if (session_mode_sql(t) < 0) {
+        fail(t, 2008, "probe: out of memory");
+        return;
+    }
     start_probe(t, now);
 }
 

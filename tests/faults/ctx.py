@@ -185,9 +185,12 @@ class Ctx:
         os.makedirs(state, mode=0o700, exist_ok=True)
         text = '[myorch]\nstate_dir = %s\n' % state
         text += ''.join('%s = %s\n' % kv for kv in g.items())
+        # Every host has its own address: replicas other than the seed are trusted because they
+        # are in the lab's subnet (and confirmed by their Binlog Dump connection).
         text += ('\n[cluster.lab]\nseeds = %s\nuser = myorch\npassword_file = %s\nreplication_user = repl\n'
-                 'replication_password_file = %s\n' % (self.lab.addr(2 if servers > 1 else 1),
-                                                       self.lab.myorch_password_file, self.lab.repl_password_file))
+                 'replication_password_file = %s\ndiscover_allow = %s.0/24\n'
+                 % (self.lab.addr(2 if servers > 1 else 1), self.lab.myorch_password_file,
+                    self.lab.repl_password_file, F.SUBNET))
         text += cluster_extra.strip() + '\n' if cluster_extra else ''
         F.write_private(self.config, text)
         self.start_daemon(env=daemon_env)

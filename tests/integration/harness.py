@@ -383,3 +383,132 @@ class HAProxyFront:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+# ---- a forged replica registration (COM_REGISTER_SLAVE), MySQL protocol in the stdlib ----
+
+def _read_packet(sock):
+    def need(n):
+        b = b''
+        while len(b) < n:
+            chunk = sock.recv(n - len(b))
+            if not chunk:
+                raise ConnectionError('server closed the connection')
+            b += chunk
+        return b
+    hdr = need(4)
+    n = hdr[0] | hdr[1] << 8 | hdr[2] << 16
+    return hdr[3], need(n)
+
+
+def _write_packet(sock, seq, payload):
+    n = len(payload)
+    sock.sendall(bytes([n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, seq & 0xff]) + payload)
+
+
+def _native_scramble(password, salt):
+    import hashlib
+    if not password:
+        return b''
+    h1 = hashlib.sha1(password.encode()).digest()
+    h2 = hashlib.sha1(h1).digest()
+    h3 = hashlib.sha1(salt + h2).digest()
+    return bytes(a ^ b for a, b in zip(h1, h3))
+
+
+def mysql_login(port, user, password, host='127.0.0.1', timeout=10):
+    """A logged-in socket (mysql_native_password), for sending raw commands."""
+    import socket
+    import struct
+    s = socket.create_connection((host, port), timeout=timeout)
+    seq, p = _read_packet(s)
+    if p[0] != 10:
+        raise AssertionError('unexpected handshake %r' % p[:20])
+    i = p.index(b'\0', 1) + 1            # server version
+    i += 4                               # connection id
+    salt = p[i:i + 8]
+    i += 8 + 1                           # salt part 1 + filler
+    i += 2 + 1 + 2 + 2                   # caps low, charset, status, caps high
+    salt_len = p[i]
+    i += 1 + 10
+    salt += p[i:i + max(13, salt_len - 8) - 1]
+    caps = 0x0200 | 0x8000 | 0x80000 | 0x1  # PROTOCOL_41, SECURE_CONNECTION, PLUGIN_AUTH, LONG_PASSWORD
+    auth = _native_scramble(password, salt)
+    resp = struct.pack('<IIB23x', caps, 1 << 24, 33) + user.encode() + b'\0' + bytes([len(auth)]) + auth + \
+        b'mysql_native_password\0'
+    _write_packet(s, seq + 1, resp)
+    seq, p = _read_packet(s)
+    if p[0] == 0xfe:                     # auth switch
+        j = p.index(b'\0', 1)
+        plugin, salt = p[1:j], p[j + 1:].rstrip(b'\0')
+        if plugin != b'mysql_native_password':
+            raise AssertionError('server asks for auth plugin %r' % plugin)
+        _write_packet(s, seq + 1, _native_scramble(password, salt))
+        seq, p = _read_packet(s)
+    if p[0] != 0:
+        raise AssertionError('login as %s failed: %r' % (user, p[3:200]))
+    return s
+
+
+def register_fake_replica(port, user, password, server_id, report_host, report_port):
+    """Send COM_REGISTER_SLAVE as any REPLICATION SLAVE account can. The primary lists the
+    registration (SHOW SLAVE HOSTS) while the returned socket stays open."""
+    return register_fake_replica_raw(port, user, password, server_id, report_host.encode(), report_port)
+
+
+def register_fake_replica_raw(port, user, password, server_id, report_host_bytes, report_port):
+    """register_fake_replica with the report_host given as bytes (any bytes, not only UTF-8)."""
+    import struct
+    s = mysql_login(port, user, password)
+    h = report_host_bytes
+    payload = bytes([0x15]) + struct.pack('<I', server_id) + bytes([len(h)]) + h + b'\0\0' + \
+        struct.pack('<HII', report_port, 0, 0)
+    _write_packet(s, 0, payload)
+    _, p = _read_packet(s)
+    if p[0] != 0:
+        raise AssertionError('COM_REGISTER_SLAVE refused: %r' % p[3:200])
+    return s
+
+
+def sanitized(pid):
+    """True when the process runs with AddressSanitizer (its RSS and core limits differ)."""
+    try:
+        with open('/proc/%d/maps' % pid) as f:
+            return 'libasan' in f.read()
+    except OSError:
+        return False
+
+
+class FakeListener:
+    """A TCP listener that records every connection made to it (and never answers)."""
+
+    def __init__(self, host='127.0.0.1'):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.host, self.port = host, self.sock.getsockname()[1]
+        self.connections = []
+        self._stop = False
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        import socket
+        while not self._stop:
+            try:
+                c, peer = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.connections.append(peer)
+            c.close()
+
+    def close(self):
+        self._stop = True
+        self._t.join(2)
+        self.sock.close()

@@ -670,10 +670,25 @@ static const struct cfg_case cases[] = {
              "password_file = east.pass\n"
              "lag_query = SELECT @X179@\r\n",
       .files = { PASS_EAST }, .check = check_limits },
-    { .title = "inline secrets in a group-readable config (0640)",
+    { .title = "inline secrets in a 0600 config",
       .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword = hunter2\n"
              "replication_password = hunter3\n",
-      .ini_mode = 0640, .check = check_inline_ok },
+      .ini_mode = 0600, .check = check_inline_ok },
+    { .title = "inline password in a group-readable config (0640)",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword = hunter2\n", .ini_mode = 0640,
+      .rc = -EINVAL,
+      .err = { "myorch.ini:4: inline password in a config file readable by its group (mode 0640): "
+               "run chmod 600 @DIR@/myorch.ini, or use password_file" } },
+    { .title = "discover_allow: a bad item is refused at load",
+      .ini = EAST "discover_allow = 10.0.0.0/8\ndiscover_allow = db*.example.com, 10.1.2.3/8\n",
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:6: bad value for discover_allow: '10.1.2.3/8': address bits set beyond the /8 prefix" } },
+    { .title = "max_instances_per_cluster out of range",
+      .ini = "[myorch]\nmax_instances_per_cluster = 0\n" EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '0' for max_instances_per_cluster: expected an integer from 1 to 100000" } },
+    { .title = "inline password in a group-writable config (0620)",
+      .ini = "[cluster.east]\nseeds = db1\nuser = myorch\npassword = hunter2\n", .ini_mode = 0620,
+      .rc = -EINVAL, .err = { "myorch.ini:4: inline password in a config file writable by its group (mode 0620)" } },
     { .title = "replication_user alone: replication password defaults to the user's",
       .ini = EAST "replication_user = repl\n", .files = { PASS_EAST }, .check = check_repl_default_pw },
 
@@ -684,7 +699,8 @@ static const struct cfg_case cases[] = {
       .err = { "myorch.ini:3: unknown key 'poll_intervall_ms' in [myorch] (known keys: state_dir, "
                "poll_interval_ms, log_level, connect_timeout_ms, read_timeout_ms, forget_after_s, "
                "control_socket, event_socket, control_secret_key_file, control_client_key_file, "
-               "control_operator_keys, control_readonly_keys)",
+               "control_operator_keys, control_readonly_keys, max_instances_per_cluster, events_keep_days, "
+               "events_keep_max, allow_core_dumps)",
                "did you mean 'poll_interval_ms'?" } },
     { .title = "unknown key in a cluster",
       .ini = "[cluster.east]\nseeds = db1\nusr = myorch\n", .rc = -EINVAL,
@@ -693,7 +709,8 @@ static const struct cfg_case cases[] = {
                            "poll_interval_ms, lag_query, auto_failover, failover_block_s, failover_quorum, "
                "apply_timeout_ms, "
                "never_promote, prefer, switchover_max_lag_s, switchover_max_trx_s, sla_target, sla_counts_planned, "
-               "hook_timeout_ms, read_pool_max_lag_s, on_failure_detected, pre_failover, post_failover, "
+               "hook_timeout_ms, read_pool_max_lag_s, discover_allow, discover_confirm, on_failure_detected, "
+               "pre_failover, post_failover, "
                "post_failover_failed, pre_switchover, post_switchover, on_topology_change, ssl_mode, "
                "ssl_ca, ssl_cert, ssl_key, server_public_key_file, replication_ssl, replication_ssl_ca, "
                "replication_ssl_cert, replication_ssl_key, replication_ssl_verify_server_cert)",

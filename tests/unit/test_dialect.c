@@ -536,10 +536,15 @@ static void test_probe_batch(void **state)
                 fail_msg("batch %d.%d.%d: %d %s", c->major, c->minor, c->patch, rc, err);
             /* MariaDB reads the semi-sync variables in the first SELECT. */
             bool mdb = c->f == TOPO_FLAVOR_MARIADB;
-            size_t want_n = (mdb ? 5 : 6) + (with_lag ? 1 : 0);
+            size_t want_n = (mdb ? 6 : 7) + (with_lag ? 1 : 0);
+            size_t dump_at = mdb ? 5 : 6;
             assert_int_equal(b.n, want_n);
-            for (size_t k = 0; k < b.n; k++)
-                assert_int_equal(b.kinds[k], (dialect_query_kind)(mdb && k >= 4 ? k + 1 : k));
+            for (size_t k = 0; k < b.n; k++) {
+                dialect_query_kind want = k == dump_at ? DIALECT_Q_DUMP_HOSTS
+                                          : k > dump_at ? DIALECT_Q_LAG
+                                                        : (dialect_query_kind)(mdb && k >= 4 ? k + 1 : k);
+                assert_int_equal(b.kinds[k], want);
+            }
             n = split_batch(b.sql, buf, sizeof(buf), st, 10);
             assert_int_equal(n, b.n);
             assert_true(strncmp(st[0], "SELECT @@global.server_id AS server_id, ", 40) == 0);
@@ -560,14 +565,14 @@ static void test_probe_batch(void **state)
             if (mdb) {
                 assert_contains(st[0], "@@global.rpl_semi_sync_master_enabled AS rpl_semi_sync_master_enabled");
                 assert_string_equal(st[4], "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
-                if (with_lag)
-                    assert_string_equal(st[5], lag);
             } else {
                 assert_string_equal(st[4], "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'");
                 assert_string_equal(st[5], "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
-                if (with_lag)
-                    assert_string_equal(st[6], lag);
             }
+            assert_string_equal(st[dump_at], "SELECT HOST AS Host FROM information_schema.PROCESSLIST "
+                                             "WHERE COMMAND LIKE 'Binlog Dump%'");
+            if (with_lag)
+                assert_string_equal(st[dump_at + 1], lag);
             dialect_batch_free(&b);
             assert_null(b.sql);
             assert_int_equal(b.n, 0);
@@ -593,7 +598,8 @@ static void test_probe_batch_exact_vars(void **state)
         "@@global.rpl_semi_sync_slave_enabled AS rpl_semi_sync_slave_enabled, "
         "@@global.rpl_semi_sync_master_timeout AS rpl_semi_sync_master_timeout;"
         "SHOW REPLICA STATUS;SHOW BINLOG STATUS;SHOW REPLICA HOSTS;"
-        "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
+        "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%';"
+        "SELECT HOST AS Host FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'");
     dialect_batch_free(&b);
     assert_int_equal(dialect_probe_batch(TOPO_FLAVOR_MYSQL, 8, 4, 3, "SELECT 1", &b, err, sizeof(err)), 0);
     assert_string_equal(
@@ -606,10 +612,39 @@ static void test_probe_batch_exact_vars(void **state)
         "@@global.gtid_mode AS gtid_mode;"
         "SHOW REPLICA STATUS;SHOW BINARY LOG STATUS;SHOW REPLICAS;"
         "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%';SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%';"
+        "SELECT HOST AS Host FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%';"
         "SELECT 1");
     dialect_batch_free(&b);
     dialect_batch_free(&b); /* idempotent */
     dialect_batch_free(NULL);
+}
+
+/* Binlog Dump connections: ports removed, junk skipped, bounded. */
+static void test_dump_hosts(void **state)
+{
+    const char *names[] = {"Host"};
+    const char *cells[] = {"127.0.0.1:51234", "[fd00::7]:3307", "::1:40000", "db3.example.com:5555",
+                           "localhost", NULL, "", "evil\n:1", "[unclosed:1"};
+    dialect_result r = {.n_cols = 1, .n_rows = 9, .names = names, .cells = cells};
+    topo_snapshot snap = {0};
+    char err[256];
+    (void)state;
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MARIADB, DIALECT_Q_DUMP_HOSTS, &r, &snap, err, sizeof(err)), 0);
+    assert_true(snap.have_dump_hosts);
+    assert_int_equal(snap.n_dump_hosts, 5);
+    assert_string_equal(snap.dump_hosts, "127.0.0.1\nfd00::7\n::1\ndb3.example.com\nlocalhost");
+    r.n_rows = 0;
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_DUMP_HOSTS, &r, &snap, err, sizeof(err)), 0);
+    assert_int_equal(snap.n_dump_hosts, 0);
+    assert_null(snap.dump_hosts);
+    assert_true(snap.have_dump_hosts);
+    {
+        const char *bad[] = {"User"};
+        dialect_result r2 = {.n_cols = 1, .n_rows = 0, .names = bad, .cells = cells};
+        assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_DUMP_HOSTS, &r2, &snap, err, sizeof(err)),
+                         -EPROTO);
+    }
+    topo_snapshot_clear(&snap);
 }
 
 static void test_probe_batch_errors(void **state)
@@ -965,6 +1000,59 @@ static void test_rs_channels(void **state)
                                    sizeof(err)),
                      0);
     assert_false(snap.replica.present);
+    topo_snapshot_clear(&snap);
+}
+
+/*
+ * A number too large in a server's answer marks that field unknown; the probe
+ * (and so the server) stays fine. Garbage is still an error (test_rs_errors).
+ */
+static void test_out_of_range_unknown(void **state)
+{
+    static const char *const names[] = {
+        "Replica_IO_State", "Source_Host", "Source_Port", "Source_Log_File", "Read_Source_Log_Pos",
+        "Relay_Source_Log_File", "Replica_IO_Running", "Replica_SQL_Running", "Exec_Source_Log_Pos",
+        "Seconds_Behind_Source", "SQL_Delay", "Replica_heartbeat_period", "Channel_Name"};
+    static const char *const cells[] = {
+        "", "10.0.0.1", "3306", "a.000007", "500", "a.000007", "Yes", "Yes", "480",
+        "9223372036854775808" /* 2^63 */, "18446744073709551616" /* 2^64 */, "1e999", ""};
+    static const char *const sv_names[] = {"Variable_name", "Value"};
+    static const char *const sv_cells[] = {"Rpl_semi_sync_source_clients", "1180591620717411303424",
+                                           "Rpl_semi_sync_source_status", "ON"};
+    static const char *const tv_cells[] = {"rpl_semi_sync_source_timeout", "99999999999999999999"};
+    static const char *const lag_names[] = {"lag"};
+    static const char *const lag_cells[] = {"1e999"};
+    dialect_result r = mkres(13, 1, names, cells);
+    dialect_result sv = mkres(2, 2, sv_names, sv_cells), tv = mkres(2, 1, sv_names, tv_cells);
+    dialect_result lag = mkres(1, 1, lag_names, lag_cells);
+    topo_snapshot snap;
+    char err[256] = "";
+    (void)state;
+    memset(&snap, 0, sizeof(snap));
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_REPLICA_STATUS, &r, &snap, err, sizeof(err)), 0);
+    assert_true(snap.replica.present);
+    assert_int_equal(snap.replica.seconds_behind, -1);
+    assert_int_equal(snap.replica.sql_delay_s, -1);
+    assert_int_equal(snap.replica.heartbeat_period_ms, -1);
+    assert_int_equal(snap.replica.read_coord.pos, 500);
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_SEMISYNC_STATUS, &sv, &snap, err, sizeof(err)), 0);
+    assert_int_equal(snap.semisync.source_clients, -1);
+    assert_true(snap.semisync.source_status_on);
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_SEMISYNC_VARS, &tv, &snap, err, sizeof(err)), 0);
+    assert_int_equal(snap.semisync.source_timeout_ms, -1);
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_LAG, &lag, &snap, err, sizeof(err)), 0);
+    assert_true(snap.has_lag_query);
+    assert_true(snap.lag_query_s < 0);
+    /* LLONG_MAX itself still fits. */
+    {
+        static const char *const c2[] = {"", "10.0.0.1", "3306", "a.000007", "500", "a.000007", "Yes", "Yes", "480",
+                                         "9223372036854775807", "0", "1.5", ""};
+        dialect_result r2 = mkres(13, 1, names, c2);
+        assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_REPLICA_STATUS, &r2, &snap, err, sizeof(err)), 0);
+        assert_true(snap.replica.seconds_behind == 9223372036854775807LL);
+        assert_int_equal(snap.replica.sql_delay_s, 0);
+        assert_int_equal(snap.replica.heartbeat_period_ms, 1500);
+    }
     topo_snapshot_clear(&snap);
 }
 
@@ -2041,6 +2129,8 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_probe_batch_exact_vars),
     cmocka_unit_test(test_vars_mariadb_semisync),
     cmocka_unit_test(test_probe_batch_errors),
+    cmocka_unit_test(test_dump_hosts),
+    cmocka_unit_test(test_out_of_range_unknown),
     cmocka_unit_test(test_rs_zero_rows),
     cmocka_unit_test(test_rs_channels),
     cmocka_unit_test(test_rs_thread_words),
