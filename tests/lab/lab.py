@@ -391,8 +391,12 @@ class Lab:
     # ------------------------------------------------ server processes
     def _server_args(self, s):
         i = s['index']
+        # Its own tmpdir: temporary tables of servers sharing /tmp (parallel labs, other
+        # tools cleaning /tmp) must not meet.
+        tmpdir = os.path.join(os.path.dirname(s['datadir']), 'tmp')
+        os.makedirs(tmpdir, exist_ok=True)
         a = [self._bin('mariadbd'), '--no-defaults', '--user=root',
-             '--datadir=' + s['datadir'], '--socket=' + s['socket'],
+             '--datadir=' + s['datadir'], '--socket=' + s['socket'], '--tmpdir=' + tmpdir,
              '--pid-file=' + s['pid_file'], '--port=%d' % s['port'],
              '--bind-address=127.0.0.1', '--server-id=%d' % s['server_id'],
              '--log-bin=mysql-bin', '--relay-log=relay-bin', '--log-slave-updates',

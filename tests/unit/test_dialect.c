@@ -569,8 +569,7 @@ static void test_probe_batch(void **state)
                 assert_string_equal(st[4], "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'");
                 assert_string_equal(st[5], "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
             }
-            assert_string_equal(st[dump_at], "SELECT HOST AS Host FROM information_schema.PROCESSLIST "
-                                             "WHERE COMMAND LIKE 'Binlog Dump%'");
+            assert_string_equal(st[dump_at], "SHOW PROCESSLIST");
             if (with_lag)
                 assert_string_equal(st[dump_at + 1], lag);
             dialect_batch_free(&b);
@@ -599,7 +598,7 @@ static void test_probe_batch_exact_vars(void **state)
         "@@global.rpl_semi_sync_master_timeout AS rpl_semi_sync_master_timeout;"
         "SHOW REPLICA STATUS;SHOW BINLOG STATUS;SHOW REPLICA HOSTS;"
         "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%';"
-        "SELECT HOST AS Host FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'");
+        "SHOW PROCESSLIST");
     dialect_batch_free(&b);
     assert_int_equal(dialect_probe_batch(TOPO_FLAVOR_MYSQL, 8, 4, 3, "SELECT 1", &b, err, sizeof(err)), 0);
     assert_string_equal(
@@ -612,7 +611,7 @@ static void test_probe_batch_exact_vars(void **state)
         "@@global.gtid_mode AS gtid_mode;"
         "SHOW REPLICA STATUS;SHOW BINARY LOG STATUS;SHOW REPLICAS;"
         "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%';SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%';"
-        "SELECT HOST AS Host FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%';"
+        "SHOW PROCESSLIST;"
         "SELECT 1");
     dialect_batch_free(&b);
     dialect_batch_free(&b); /* idempotent */
@@ -622,10 +621,14 @@ static void test_probe_batch_exact_vars(void **state)
 /* Binlog Dump connections: ports removed, junk skipped, bounded. */
 static void test_dump_hosts(void **state)
 {
-    const char *names[] = {"Host"};
-    const char *cells[] = {"127.0.0.1:51234", "[fd00::7]:3307", "::1:40000", "db3.example.com:5555",
-                           "localhost", NULL, "", "evil\n:1", "[unclosed:1"};
-    dialect_result r = {.n_cols = 1, .n_rows = 9, .names = names, .cells = cells};
+    /* SHOW PROCESSLIST rows (Host, Command): only the Binlog Dump connections count. */
+    const char *names[] = {"Host", "Command"};
+    const char *cells[] = {"127.0.0.1:51234", "Binlog Dump", "[fd00::7]:3307", "Binlog Dump GTID",
+                           "::1:40000", "Binlog Dump", "db3.example.com:5555", "Binlog Dump",
+                           "localhost", "Binlog Dump", NULL, "Binlog Dump", "", "Binlog Dump",
+                           "evil\n:1", "Binlog Dump", "[unclosed:1", "Binlog Dump",
+                           "10.9.9.9:4444", "Query", "10.9.9.8:4444", NULL};
+    dialect_result r = {.n_cols = 2, .n_rows = 11, .names = names, .cells = cells};
     topo_snapshot snap = {0};
     char err[256];
     (void)state;
