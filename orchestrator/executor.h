@@ -24,6 +24,7 @@ typedef struct {
     char repl_user[128];
     char *repl_password;
     int connect_timeout_ms;
+    int heartbeat_period_ms;    /* MASTER_/SOURCE_HEARTBEAT_PERIOD given to repointed replicas; <= 0: left out */
 } rec_exec_creds;
 
 typedef enum {

@@ -404,7 +404,7 @@ class NsLab(lab.Lab):
         if from_binlog_pos:
             stmts.append('SET GLOBAL gtid_slave_pos=@@gtid_binlog_pos')
         stmts.append("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USER='repl', MASTER_PASSWORD=%s, "
-                     "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1%s"
+                     "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=0.25%s"
                      % (lab._sql_str(self.ip(source_i)), DB_PORT, lab._sql_str(self.state['repl_password']),
                         ', MASTER_DELAY=%d' % delay_s if delay_s else ''))
         stmts.append('START SLAVE')
