@@ -507,6 +507,11 @@ class Ctx:
         return out
 
     def failover_time(self, rec, t_inject):
+        dead = [e['ts_ms'] for e in self.events() if e['name'] == 'primary-dead' and e.get('ts_ms', 0) >= t_inject]
+        if dead:
+            # Detection alone: the fault to the controller's primary-dead event (issue 18).
+            self.metrics['detect_ms'] = min(dead) - t_inject
+            self.log('detection time %d ms (first primary-dead event - injection)', self.metrics['detect_ms'])
         if rec.get('promoted_ms'):
             ms = rec['promoted_ms'] - t_inject
             self.metrics['failover_ms'] = ms
