@@ -33,6 +33,7 @@ GLOBAL_CONFIG = {
     'read_timeout_ms': 2000,
     'log_level': 'debug',
 }
+CLUSTER_CONFIG = {}            # --set-cluster: extra [cluster.lab] keys for every scenario
 SEMI_SYNC_WAIT_POINT = os.environ.get('MYORCH_FAULTS_WAIT_POINT', 'AFTER_SYNC')
 SLAVE_NET_TIMEOUT = 4          # replicas notice a silent primary after 4 s (heartbeat 0.25 s)
 FENCE_BOUND_MS = 3000        # a demoted primary that comes back writable is read-only within this
@@ -189,6 +190,7 @@ class Ctx:
                  'replication_password_file = %s\n' % (self.lab.addr(2 if servers > 1 else 1),
                                                        self.lab.myorch_password_file, self.lab.repl_password_file))
         text += cluster_extra.strip() + '\n' if cluster_extra else ''
+        text += ''.join('%s = %s\n' % kv for kv in CLUSTER_CONFIG.items())
         F.write_private(self.config, text)
         self.start_daemon(env=daemon_env)
         wait_for(lambda: self.topology()['reachable'] == servers, timeout=30, what='every server discovered')

@@ -48,6 +48,7 @@ SWITCH = PREFIX + 'sw'
 SUBNET = '10.77.0'
 LOCK_PATH = '/run/myorch-faults.lock'
 DB_PORT = 3306
+HEARTBEAT_S = 0.25   # MASTER_HEARTBEAT_PERIOD of the lab's replicas (= myorch's default heartbeat_period_ms)
 KILL_CONN_TIMEOUT_S = int(os.environ.get('MYORCH_FAULTS_KILL_CONN_TIMEOUT', '1'))
 
 
@@ -410,8 +411,8 @@ class NsLab(lab.Lab):
         if from_binlog_pos:
             stmts.append('SET GLOBAL gtid_slave_pos=@@gtid_binlog_pos')
         stmts.append("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USER='repl', MASTER_PASSWORD=%s, "
-                     "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=0.25%s"
-                     % (lab._sql_str(self.ip(source_i)), DB_PORT, lab._sql_str(self.state['repl_password']),
+                     "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=%.3f%s"
+                     % (lab._sql_str(self.ip(source_i)), DB_PORT, lab._sql_str(self.state['repl_password']), HEARTBEAT_S,
                         ', MASTER_DELAY=%d' % delay_s if delay_s else ''))
         stmts.append('START SLAVE')
         self.sql(i, ';\n'.join(stmts) + ';')

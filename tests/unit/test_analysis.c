@@ -662,6 +662,74 @@ static void test_rec_is_direct_replica(void **state)
     topo_cluster_free(&c);
 }
 
+/* topo_cluster_update keeps rx_since_ms: the probe that first saw the current receive mark. */
+static void upd(topo_cluster *c, int64_t t, bool ok, long long hb, uint64_t pos, const char *src,
+                topo_thread_state io)
+{
+    topo_snapshot s;
+    char err[64];
+    memset(&s, 0, sizeof(s));
+    s.ok = ok;
+    s.taken_at_ms = t;
+    if (ok) {
+        s.replica.present = true;
+        assert_int_equal(topo_addr_parse(src, 3306, &s.replica.source, err, sizeof(err)), 0);
+        s.replica.io_state = io;
+        s.replica.sql_state = Y;
+        s.replica.received_heartbeats = hb;
+        s.replica.heartbeat_period_ms = 250;
+        snprintf(s.replica.read_coord.file, sizeof(s.replica.read_coord.file), "bin.000001");
+        s.replica.read_coord.pos = pos;
+    } else {
+        snprintf(s.error, sizeof(s.error), "timeout");
+    }
+    topo_cluster_update(c, 0, &s, t / 1000);
+    topo_snapshot_clear(&s);
+}
+
+static void test_rx_since_tracking(void **state)
+{
+    static const struct {
+        int64_t t;
+        bool ok;
+        long long hb;
+        uint64_t pos;
+        const char *src;
+        topo_thread_state io;
+        int64_t want;
+    } steps[] = {
+        {1000, true, 5, 100, P, Y, 1000},  /* first sight */
+        {1500, true, 5, 100, P, Y, 1000},  /* nothing new */
+        {2000, true, 6, 100, P, Y, 2000},  /* a heartbeat */
+        {2500, true, 6, 180, P, Y, 2500},  /* an event */
+        {3000, false, 0, 0, P, Y, 2500},   /* a failed probe changes nothing */
+        {3500, true, 6, 180, P, Y, 2500},  /* still nothing new */
+        {4000, true, 6, 180, P, C, 4000},  /* IO thread state changed: start again */
+        {4500, true, 6, 180, R3, C, 4500}, /* another source: start again */
+        {5000, true, -1, 180, R3, C, 0},   /* no counter: unknown */
+        {5500, true, 6, 180, R3, C, 5500}, /* known again: from here */
+    };
+    topo_cluster c;
+    topo_addr a;
+    char err[64];
+    (void)state;
+    topo_cluster_init(&c, "t");
+    assert_int_equal(topo_addr_parse(R2, 3306, &a, err, sizeof(err)), 0);
+    assert_non_null(topo_cluster_add(&c, &a, false, 0));
+    for (size_t i = 0; i < NELEM(steps); i++) {
+        upd(&c, steps[i].t, steps[i].ok, steps[i].hb, steps[i].pos, steps[i].src, steps[i].io);
+        CHECK(c.v[0]->rx_since_ms == steps[i].want, "step %zu: rx_since_ms %lld, expected %lld", i,
+              (long long)c.v[0]->rx_since_ms, (long long)steps[i].want);
+    }
+    /* The quiet time is measured to the send time of the last probe. */
+    c.v[0]->snap.taken_at_ms = 6400;
+    c.v[0]->snap.probe_latency_ms = 100;
+    assert_int_equal(rec_replica_quiet_ms(c.v[0]), 800);
+    c.v[0]->stale = true; /* restored from the state file: unknown */
+    assert_int_equal(rec_replica_quiet_ms(c.v[0]), -1);
+    topo_cluster_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -672,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_null_inputs),
         cmocka_unit_test(test_evidence_truncated),
         cmocka_unit_test(test_rec_is_direct_replica),
+        cmocka_unit_test(test_rx_since_tracking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
