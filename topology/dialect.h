@@ -206,7 +206,8 @@ int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *
 int dialect_sql_stop_replica(topo_flavor f, int major, int minor, int patch, bool io_only,
                              char *buf, size_t len);
 
-/* SHOW SLAVE STATUS / SHOW REPLICA STATUS, as the probe batch chooses it. */
+/* SHOW SLAVE STATUS / SHOW REPLICA STATUS by version (the probe batch uses SHOW ALL SLAVES STATUS on
+ * MariaDB instead, for the heartbeat counter). */
 int dialect_sql_replica_status(topo_flavor f, int major, int minor, int patch, char *buf, size_t len);
 
 /* START SLAVE / START REPLICA. */
