@@ -7,7 +7,7 @@ Stdlib only. See bench/failover_bench.md.
                                     [--build-dir DIR] [--poll-interval-ms 500] [--quick]
 
 Every run: a fresh lab of 3 mariadbd (tests/lab/lab.py: server 1 primary, 2 and 3
-GTID replicas, slave_net_timeout=2, heartbeat 1 s), a fresh state_dir and config,
+GTID replicas, slave_net_timeout=2 or --slave-net-timeout, heartbeat 0.25 s), a fresh state_dir and config,
 `myorch run` started at a random offset and waited for until the analysis is "ok",
 a settle delay with random jitter (so the kill falls at a random phase of the
 controller's poll and of the replicas' heartbeat), then the wall clock
@@ -157,7 +157,7 @@ class Bench:
         at a random place high up, and retry a collision (a setup problem, not a
         failover result) with another range."""
         for attempt in range(4):
-            L = lab.Lab(os.path.join(tmp, 'lab'),
+            L = lab.Lab(os.path.join(tmp, 'lab'), slave_net_timeout=self.args.slave_net_timeout,
                         base_port=lab.free_base_port(count=8, start=self.ports.randrange(30000, 39000, 10)))
             try:
                 return L.up(servers=3)
@@ -399,6 +399,8 @@ def main(argv=None):
     ap.add_argument('--poll-interval-ms', type=int, default=500,
                     help="controller poll_interval_ms (default 500, the controller's default)")
     ap.add_argument('--read-timeout-ms', type=int, default=800)
+    ap.add_argument('--slave-net-timeout', type=int, default=2,
+                    help="the replicas' slave_net_timeout in s (default 2, the lab's)")
     ap.add_argument('--connect-timeout-ms', type=int, default=800)
     ap.add_argument('--log-level', default='debug', choices=['error', 'warn', 'info', 'debug'])
     ap.add_argument('--settle-s', type=float, default=1.0,

@@ -86,11 +86,31 @@ typedef enum {
     RS_STALE,         /* primary down; reachable but last probe predates the failure */
     RS_REPLICATING,   /* IO thread Yes (primary down: in a fresh probe) */
     RS_CONFIRMING,    /* primary down; fresh probe, IO Connecting or No with an IO error */
+    RS_STALLED,       /* primary down; fresh probe, IO Yes but nothing received for > stall_periods periods */
     RS_NEUTRAL,       /* primary down; fresh probe, IO No without error / unknown */
     RS_OTHER,         /* primary up, IO not Yes */
 } rs_class;
 
-static rs_class classify(const topo_instance *r, bool primary_down, int64_t down_since_ms)
+int64_t rec_replica_quiet_ms(const topo_instance *r)
+{
+    if (!r || !r->have_snap || r->stale || !r->snap.replica.present || r->snap.replica.received_heartbeats < 0 ||
+        r->rx_since_ms <= 0)
+        return -1;
+    /* The values were read after the probe was sent: measure to the send time. */
+    int64_t q = r->snap.taken_at_ms - r->snap.probe_latency_ms - r->rx_since_ms;
+    return q > 0 ? q : 0;
+}
+
+/* Stalled: a heartbeat period is known and on, and the silence is longer than stall_periods of it. */
+static bool is_stalled(const topo_instance *r, int stall_periods)
+{
+    long long hb = r->snap.replica.heartbeat_period_ms;
+    int64_t q = rec_replica_quiet_ms(r);
+
+    return stall_periods > 0 && hb > 0 && q >= 0 && q > (int64_t)stall_periods * hb;
+}
+
+static rs_class classify(const topo_instance *r, bool primary_down, int64_t down_since_ms, int stall_periods)
 {
     const topo_replica_status *rs = &r->snap.replica;
 
@@ -101,7 +121,7 @@ static rs_class classify(const topo_instance *r, bool primary_down, int64_t down
     if (r->snap.taken_at_ms <= down_since_ms)
         return RS_STALE;
     if (rs->io_state == TOPO_THREAD_YES)
-        return RS_REPLICATING;
+        return is_stalled(r, stall_periods) ? RS_STALLED : RS_REPLICATING;
     if (rs->io_state == TOPO_THREAD_CONNECTING)
         return RS_CONFIRMING;
     if (rs->io_state == TOPO_THREAD_NO && rs->last_io_errno != 0)
@@ -156,6 +176,13 @@ static void describe_replica(ev_buf *e, const topo_instance *r, rs_class cls, bo
     }
     if (cls == RS_STALE)
         ev_add(e, " [probed at t=%lld ms, before the failure]", (long long)r->snap.taken_at_ms);
+    if (primary_down && (cls == RS_STALLED || cls == RS_REPLICATING) && rec_replica_quiet_ms(r) >= 0) {
+        if (rs->heartbeat_period_ms > 0)
+            ev_add(e, " nothing received for %lld ms (heartbeat %lld ms)%s", (long long)rec_replica_quiet_ms(r),
+                   rs->heartbeat_period_ms, cls == RS_STALLED ? " [stalled]" : "");
+        else
+            ev_add(e, " (heartbeats off: no stall evidence)");
+    }
 }
 
 /* ---- the analysis ------------------------------------------------------- */
@@ -166,6 +193,7 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
     const topo_instance *p;
     char pa[TOPO_ADDR_MAX];
     bool down;
+    int64_t down_since;
     size_t unreachable, neutral = 0;
 
     memset(out, 0, sizeof(*out));
@@ -212,20 +240,23 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
         ev_add(&e, "primary %s not probed yet", pa);
         return;
     }
-    down = !p->reachable;
+    down = !p->reachable || in->primary_waiting_since_ms > 0;
+    down_since = !p->reachable ? p->down_since_ms : in->primary_waiting_since_ms;
 
     for (size_t i = 0; i < c->n; i++) {
         if (!rec_is_direct_replica(c, i, c->primary))
             continue;
         const topo_instance *r = c->v[i];
-        rs_class cls = classify(r, down, p->down_since_ms);
+        rs_class cls = classify(r, down, down_since, in->stall_periods);
         out->replicas++;
         if (cls != RS_UNREACHABLE)
             out->replicas_reachable++;
         if (cls == RS_REPLICATING)
             out->replicas_replicating++;
-        if (cls == RS_CONFIRMING)
+        if (cls == RS_CONFIRMING || cls == RS_STALLED)
             out->replicas_confirming++;
+        if (cls == RS_STALLED)
+            out->replicas_stalled++;
         if (cls == RS_STALE)
             out->replicas_stale++;
         if (cls == RS_NEUTRAL)
@@ -285,7 +316,7 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
                 if (!rec_is_direct_replica(c, i, c->primary))
                     continue;
                 const topo_instance *r = c->v[i];
-                rs_class cls = classify(r, false, 0);
+                rs_class cls = classify(r, false, 0, 0);
                 if (cls != RS_UNREACHABLE && !is_broken(r, false))
                     continue;
                 ev_add(&e, "%s", first ? "" : ", ");
@@ -304,9 +335,13 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
     }
 
     /* The controller cannot reach the primary: ask its replicas. */
-    ev_add(&e, "%s unreachable since t=%lld ms (", pa, (long long)p->down_since_ms);
-    ev_err(&e, p->err_code, p->err);
-    ev_add(&e, "); ");
+    if (p->reachable) {
+        ev_add(&e, "%s has not answered the probe sent at t=%lld ms; ", pa, (long long)down_since);
+    } else {
+        ev_add(&e, "%s unreachable since t=%lld ms (", pa, (long long)p->down_since_ms);
+        ev_err(&e, p->err_code, p->err);
+        ev_add(&e, "); ");
+    }
     if (out->replicas == 0) {
         out->code = REC_A_DEAD_PRIMARY_NO_REPLICAS;
         ev_add(&e, "it has no replicas");
@@ -354,7 +389,7 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
             continue;
         const topo_instance *r = c->v[i];
         ev_add(&e, "%s", first ? "" : ", ");
-        describe_replica(&e, r, classify(r, true, p->down_since_ms), true);
+        describe_replica(&e, r, classify(r, true, down_since, in->stall_periods), true);
         first = false;
     }
 }

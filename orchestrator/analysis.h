@@ -10,6 +10,21 @@
  * gives that evidence. One replica still replicating (IO thread Yes) means the
  * primary is alive and only the controller lost it: warn, never fail over.
  *
+ * A hung primary (SIGSTOP, stuck disk: its sockets stay open) is caught the
+ * same way (issue 18), with two more pieces of evidence:
+ *   - the controller "cannot reach" it also when its current probe has been
+ *     waiting for an answer longer than the caller's bound
+ *     (rec_analysis_input.primary_waiting_since_ms), not only after the read
+ *     timeout failed the probe;
+ *   - a replica whose IO thread still says Yes confirms too when it is
+ *     STALLED: it has received nothing (no event, no heartbeat: same
+ *     topo_replica_rx_mark) for more than stall_periods × its own heartbeat
+ *     period, measured on the controller's clock between its own probes
+ *     (topo_instance.rx_since_ms to the send time of the last probe: a lower
+ *     bound of the real silence, never the server's timestamps).
+ * A primary paused for less than that, or one busy with a long statement
+ * (it still sends heartbeats), keeps its replicas' marks moving: no failover.
+ *
  * On top of it, the majority rule (quorum.h): a confirmed dead primary is failed
  * over only when the controller's side holds a strict majority of the voters
  * (the primary, its direct replicas and the controllers). Otherwise the code is
@@ -49,6 +64,13 @@ typedef struct {
      * sees what this model shows (coordination = none). */
     size_t controllers, controllers_agreeing;
     bool quorum_off;            /* failover_quorum = none */
+    /* Hung primary (issue 18). stall_periods == 0: replicas are never judged
+     * stalled (only IO thread states count). */
+    int stall_periods;
+    /* Probe clock (ms) when the controller sent the question the primary has not
+     * answered yet, already longer than the caller's answer bound; 0: none. The
+     * primary is then treated as unreachable since that time. */
+    int64_t primary_waiting_since_ms;
 } rec_analysis_input;
 
 typedef struct {
@@ -57,7 +79,9 @@ typedef struct {
     size_t replicas;            /* direct replicas of the primary (rec_is_direct_replica) */
     size_t replicas_reachable;
     size_t replicas_replicating;   /* reachable, IO thread Yes (primary unreachable: in a fresh probe only) */
-    size_t replicas_confirming;    /* primary unreachable; reachable, fresh probe, IO Connecting / No with IO error */
+    size_t replicas_confirming;    /* primary unreachable; reachable, fresh probe, IO Connecting / No with IO error,
+                                      or stalled */
+    size_t replicas_stalled;       /* of those confirming: IO Yes but nothing received for > stall_periods periods */
     size_t replicas_stale;         /* primary unreachable; reachable but not probed since it was lost */
     size_t writable_others;        /* primary reachable: other reachable writable servers replicating from nothing */
     size_t replicas_broken;        /* reachable, IO or SQL thread No, or an SQL error
@@ -78,8 +102,10 @@ typedef struct {
  *     source enabled, status ON and 0 clients → LOCKED_SEMI_SYNC; a reachable
  *     replica with IO/SQL not Yes or an SQL error, or an unreachable replica →
  *     REPLICAS_BROKEN; else OK.
- *   primary unreachable (probed, failed): a replica probe is "fresh" when
- *     snap.taken_at_ms > primary->down_since_ms. No replicas → DEAD_PRIMARY_NO_REPLICAS;
+ *   primary unreachable (probed, failed; or waiting: in->primary_waiting_since_ms,
+ *     then down since that time): a replica probe is "fresh" when
+ *     snap.taken_at_ms > primary->down_since_ms. A fresh replica with IO Yes
+ *     that is stalled confirms (see above) instead of replicating. No replicas → DEAD_PRIMARY_NO_REPLICAS;
  *     none reachable → ALL_DOWN; one fresh IO Yes → PRIMARY_UNREACHABLE_REPLICAS_REPLICATING;
  *     no confirming replica, or some reachable replica not fresh → PRIMARY_SUSPECT
  *     (IO No without an error is neutral: no evidence either way); else
@@ -96,6 +122,14 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
  * replication source is the primary's address. Shared with candidate.c.
  */
 bool rec_is_direct_replica(const topo_cluster *c, size_t i, int primary);
+
+/*
+ * How long (ms, controller's clock) replica r has provably received nothing:
+ * from the probe that first saw its current receive mark to the send time of
+ * its last probe. -1 when unknown (no heartbeat counter, not probed, not a
+ * replica). Shared with recovery.c (reporting).
+ */
+int64_t rec_replica_quiet_ms(const topo_instance *r);
 
 /* Stable names: "ok", "dead-primary", "primary-unreachable-but-replicas-replicating", ... */
 const char *rec_analysis_name(rec_analysis_code code);

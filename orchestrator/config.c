@@ -120,6 +120,8 @@ static const struct key_def keys[] = {
     { SEC_CLUSTER, "failover_block_s", parse_int, C(failover_block_s), 0, 86400, 0, 0, NULL },
     { SEC_CLUSTER, "failover_quorum", parse_quorum, C(failover_quorum), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "apply_timeout_ms", parse_int, C(apply_timeout_ms), 100, 3600000, 0, 0, NULL },
+    { SEC_CLUSTER, "heartbeat_period_ms", parse_int, C(heartbeat_period_ms), 50, 60000, 0, 0, NULL },
+    { SEC_CLUSTER, "stall_periods", parse_int, C(stall_periods), 0, 100, 0, 0, NULL },
     { SEC_CLUSTER, "never_promote", parse_addr_list, C(never_promote), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "prefer", parse_addr_list, C(prefer), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "switchover_max_lag_s", parse_int, C(switchover_max_lag_s), 0, 86400, 0, 0, NULL },
@@ -1359,6 +1361,10 @@ static int finalize(struct parse *p)
             cl->failover_block_s = 600;
         if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "apply_timeout_ms"))])
             cl->apply_timeout_ms = 10000;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "heartbeat_period_ms"))])
+            cl->heartbeat_period_ms = 250;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "stall_periods"))])
+            cl->stall_periods = 3;
         if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "switchover_max_lag_s"))])
             cl->switchover_max_lag_s = 10;
         if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "switchover_max_trx_s"))])

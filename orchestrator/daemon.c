@@ -1073,8 +1073,10 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             for (size_t k = 0; k < n; k++)
                 items[n_items++] = (zmq_pollitem_t){.socket = NULL, .fd = fds[k], .events = ZMQ_POLLIN};
         }
-        if (timeout < 0 || timeout > 200)
-            timeout = 200;
+        /* 50 ms: recovery ticks must see a primary that stops answering (its probe
+         * waiting, issue 18) within a heartbeat period, not at the next probe result. */
+        if (timeout < 0 || timeout > 50)
+            timeout = 50;
         if (zmq_poll(items, n_items, timeout) < 0 && zmq_errno() != EINTR) {
             snprintf(err, errlen, "poll failed: %s", zmq_strerror(zmq_errno()));
             rc = -EIO;

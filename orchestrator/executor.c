@@ -451,7 +451,9 @@ static int change_source(worker *w, const rec_server *t, const rec_server *src, 
         run_sql(w, &t->addr, sql, dl, NULL, msg) < 0)
         return -1;
     if (dialect_sql_change_source(t->flavor, t->major, t->minor, t->patch, src->addr.host, src->addr.port,
-                                  w->creds.repl_user, w->creds.repl_password, 1, 1.0, sql, sizeof(sql), e2,
+                                  w->creds.repl_user, w->creds.repl_password, 1,
+                                  w->creds.heartbeat_period_ms > 0 ? w->creds.heartbeat_period_ms / 1000.0 : -1.0,
+                                  sql, sizeof(sql), e2,
                                   sizeof(e2)) < 0 ||
         dialect_sql_source_ssl(t->flavor, t->major, t->minor, t->patch, &w->creds.repl_ssl, tls, sizeof(tls), e2,
                                sizeof(e2)) < 0) {

@@ -31,6 +31,7 @@ typedef struct {
     int connect_timeout_ms;
     conn_params_owned conn;      /* TLS and auth plugins of the worker's connections (fill .p) */
     dialect_repl_ssl repl_ssl;   /* TLS clauses of every CHANGE MASTER / REPLICATION SOURCE */
+    int heartbeat_period_ms;    /* MASTER_/SOURCE_HEARTBEAT_PERIOD given to repointed replicas; <= 0: left out */
 } rec_exec_creds;
 
 typedef enum {

@@ -330,6 +330,67 @@ static void creds_of(rec_cluster *rc, rec_exec_creds *c)
     c->connect_timeout_ms = rc->env->connect_timeout_ms;
     cfg_cluster_conn(rc->cfg, &c->conn.p);
     cfg_cluster_repl_ssl(rc->cfg, &c->repl_ssl);
+    c->heartbeat_period_ms = rc->cfg->heartbeat_period_ms;
+}
+
+/*
+ * Issue 18: since when the primary owes the controller an answer, once that is
+ * longer than a LAN probe ever takes: one heartbeat period, or 4 x its last
+ * round trip on a slow link. 0: it answers. This alone decides nothing (the
+ * replicas' stall must confirm, analysis.h); it starts fast probing.
+ */
+static int64_t primary_waiting_since(const rec_cluster *rc, const topo_instance *p, int64_t now_mono)
+{
+    int64_t since, bound;
+
+    if (!p || !p->reachable || !p->probe || p->fenced)
+        return 0;
+    since = probe_waiting_since_ms(p->probe);
+    bound = rc->cfg->heartbeat_period_ms;
+    if (p->have_snap && 4 * p->snap.probe_latency_ms > bound)
+        bound = 4 * p->snap.probe_latency_ms;
+    return since > 0 && now_mono - since > bound ? since : 0;
+}
+
+/* Replicas whose heartbeat period is too long for the detection budget: reported once each. */
+static void report_heartbeats(rec_cluster *rc, int primary)
+{
+    const topo_cluster *m = &rc->mc->model;
+    long long want = rc->cfg->heartbeat_period_ms;
+
+    if (primary < 0 || rc->cfg->stall_periods <= 0)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        topo_instance *r = m->v[i];
+        long long hb;
+        bool bad;
+        char a[TOPO_ADDR_MAX];
+        if (!r->reachable || !r->have_snap || r->stale || !rec_is_direct_replica(m, i, primary))
+            continue;
+        hb = r->snap.replica.heartbeat_period_ms;
+        if (hb < 0)
+            continue; /* unknown */
+        bad = hb == 0 || hb > want;
+        if (bad && !r->hb_reported) {
+            topo_addr_str(&r->addr, a, sizeof(a));
+            if (hb == 0)
+                emit(rc, LOGL_WARN, "heartbeat-period-too-long", r,
+                     json_pack("{s:I, s:I}", "heartbeat_period_ms", (json_int_t)hb, "wanted_ms", (json_int_t)want),
+                     "replica %s has heartbeats off (MASTER_HEARTBEAT_PERIOD=0): a hung primary is seen on it only "
+                     "at its net timeout; repoint it with MASTER_HEARTBEAT_PERIOD=%.3f (myorch does at the next "
+                     "failover or switchover)",
+                     a, want / 1000.0);
+            else
+                emit(rc, LOGL_WARN, "heartbeat-period-too-long", r,
+                     json_pack("{s:I, s:I}", "heartbeat_period_ms", (json_int_t)hb, "wanted_ms", (json_int_t)want),
+                     "replica %s has a heartbeat period of %lld ms, longer than heartbeat_period_ms = %lld: it shows a "
+                     "hung primary after %lld ms instead of %lld (stall_periods = %d); repoint it with "
+                     "MASTER_HEARTBEAT_PERIOD=%.3f (myorch does at the next failover or switchover)",
+                     a, hb, want, hb * rc->cfg->stall_periods, want * rc->cfg->stall_periods,
+                     rc->cfg->stall_periods, want / 1000.0);
+        }
+        r->hb_reported = bad;
+    }
 }
 
 static void log_plan(const rec_plan *p)
@@ -807,12 +868,17 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
 {
     mon_cluster *mc = rc->mc;
     rec_analysis_input ai = {.first_round_done = mc->first_round_done,
-                             .quorum_off = rc->cfg->failover_quorum == CFG_QUORUM_NONE};
+                             .quorum_off = rc->cfg->failover_quorum == CFG_QUORUM_NONE,
+                             .stall_periods = rc->cfg->stall_periods};
     rec_analysis a;
     int64_t now = wall_ms();
     topo_instance *p;
 
+    ai.primary_waiting_since_ms =
+        primary_waiting_since(rc, mc->model.primary >= 0 ? mc->model.v[mc->model.primary] : NULL, now_mono);
     rec_analyze(&mc->model, &ai, &a);
+    if (mc->first_round_done)
+        report_heartbeats(rc, a.primary);
     p = a.primary >= 0 ? mc->model.v[a.primary] : NULL;
 
     /* A demoted primary that is down is watched: no probe backoff, so that it is fenced
@@ -822,17 +888,18 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
             probe_set_watch(mc->model.v[i]->probe, mc->model.v[i]->fenced);
 
     /* Track when the primary was lost, and probe the replicas fast meanwhile. */
-    if (p && !p->reachable && p->probed && !p->fenced) {
+    if (p && ((!p->reachable && p->probed) || ai.primary_waiting_since_ms) && !p->fenced) {
         if (!rc->primary_lost_ms) {
             /* Just lost: ask every replica now, then keep asking fast for a while. */
-            rc->primary_lost_ms = now - (p->down_since_ms ? probe_now_ms() - p->down_since_ms : 0);
+            int64_t since = p->reachable ? ai.primary_waiting_since_ms : p->down_since_ms;
+            rc->primary_lost_ms = now - (since ? probe_now_ms() - since : 0);
             if (!rc->exec)
                 set_fast(rc, true, now_mono);
         }
     } else {
         rc->primary_lost_ms = 0;
     }
-    if (rc->fast && (now_mono > rc->fast_until_ms || !p || p->reachable))
+    if (rc->fast && (now_mono > rc->fast_until_ms || !p || (p->reachable && !ai.primary_waiting_since_ms)))
         set_fast(rc, false, now_mono);
 
     if (a.code != rc->last.code) {

@@ -73,6 +73,11 @@ GRANT SYSTEM_VARIABLES_ADMIN ON *.* TO 'myorch'@'@MYORCH_HOST@';
 -- a "power user" that may modify other power users); super_read_only still fences them.
 GRANT CONNECTION_ADMIN ON *.* TO 'myorch'@'@MYORCH_HOST@';
 
+-- The probe's receive progress (issue 18: a hung primary told by frozen heartbeats).
+GRANT SELECT ON performance_schema.replication_connection_status TO 'myorch'@'@MYORCH_HOST@';
+
+GRANT SELECT ON performance_schema.replication_connection_configuration TO 'myorch'@'@MYORCH_HOST@';
+
 -- Optional, not granted: reading performance_schema.replication_* tables (per-worker
 -- applier errors) needs SELECT on them, e.g.
 --   GRANT SELECT ON performance_schema.replication_applier_status_by_worker TO ...;

@@ -121,6 +121,18 @@ unsigned topo_cluster_update(topo_cluster *c, size_t i, topo_snapshot *snap, int
         } else if (snap->replica.present) {
             changes |= TOPO_CHANGE_SOURCE;
         }
+        {
+            /* Receive progress: keep the time the current mark was first seen. */
+            const topo_replica_status *o = &in->snap.replica, *n = &snap->replica;
+            bool known = n->present && n->received_heartbeats >= 0;
+            bool same = known && in->have_snap && !in->stale && in->rx_since_ms > 0 && o->present &&
+                        o->received_heartbeats >= 0 && topo_addr_eq(&o->source, &n->source) &&
+                        o->io_state == n->io_state && topo_replica_rx_mark(o) == topo_replica_rx_mark(n);
+            if (!known)
+                in->rx_since_ms = 0;
+            else if (!same)
+                in->rx_since_ms = snap->taken_at_ms;
+        }
         topo_snapshot_clear(&in->snap);
         memcpy(&in->snap, snap, sizeof(*snap));
         memset(snap, 0, sizeof(*snap));
@@ -557,6 +569,7 @@ json_t *topo_snapshot_to_json(const topo_snapshot *s)
         json_object_set_new(rep, "last_sql_errno", json_integer(r->last_sql_errno));
         json_object_set_new(rep, "last_sql_error", jstr(r->last_sql_error));
         json_object_set_new(rep, "heartbeat_period_ms", json_integer(r->heartbeat_period_ms));
+        json_object_set_new(rep, "received_heartbeats", json_integer(r->received_heartbeats));
     } else {
         rep = json_null();
     }
@@ -647,6 +660,9 @@ int topo_snapshot_from_json(const json_t *j, topo_snapshot *s)
         r->last_io_errno = (unsigned)json_integer_value(json_object_get(rep, "last_io_errno"));
         r->last_sql_errno = (unsigned)json_integer_value(json_object_get(rep, "last_sql_errno"));
         r->heartbeat_period_ms = json_integer_value(json_object_get(rep, "heartbeat_period_ms"));
+        r->received_heartbeats = json_is_integer(json_object_get(rep, "received_heartbeats"))
+                                     ? json_integer_value(json_object_get(rep, "received_heartbeats"))
+                                     : -1;
     }
     semi = json_object_get(j, "semi_sync");
     if (json_is_object(semi)) {

@@ -47,6 +47,11 @@ typedef struct topo_instance {
     char *fence_gtid;        /* heap: the new primary's position when this (old) primary was demoted;
                               * it may rejoin only if its own position is a subset of it */
     char trusted_by[16];     /* why it may receive credentials: seed, source, allowed, confirmed */
+    int64_t rx_since_ms;     /* receive progress (issue 18): probe clock (snap.taken_at_ms) of the probe that
+                              * first saw the replica's current topo_replica_rx_mark(); nothing was received
+                              * from then until the last probe was sent. 0 unknown (no counter, not a replica,
+                              * restored snapshot). Kept by topo_cluster_update(). */
+    bool hb_reported;        /* owner's bookkeeping: heartbeat period too long, reported */
     void *probe;             /* owner's handle (probe_target) */
     int64_t persisted_s;     /* owner's bookkeeping: when last written to the state file */
 

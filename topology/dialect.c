@@ -238,6 +238,24 @@ static const char *const VARS_MARIADB =
     "@@global.gtid_executed AS gtid_executed, @@global.gtid_purged AS gtid_purged, " \
     "@@global.server_uuid AS server_uuid, @@global.gtid_mode AS gtid_mode"
 
+/*
+ * MySQL receive progress of the default channel (issue 18). Columns as the
+ * MySQL 8.0 / 8.4 Reference Manual documents them, "Performance Schema
+ * Replication Tables": "The replication_connection_status Table" (8.0:
+ * 29.12.11.11, 8.4: 29.12.11.13) and "The replication_connection_configuration
+ * Table" (HEARTBEAT_INTERVAL, seconds). Needs SELECT on both tables
+ * (sql/grants-mysql.sql).
+ */
+static const char *const RECEIVE_MYSQL_SQL =
+    "SELECT s.CHANNEL_NAME AS CHANNEL_NAME, s.SERVICE_STATE AS SERVICE_STATE, "
+    "s.COUNT_RECEIVED_HEARTBEATS AS COUNT_RECEIVED_HEARTBEATS, "
+    "s.LAST_HEARTBEAT_TIMESTAMP AS LAST_HEARTBEAT_TIMESTAMP, "
+    "s.LAST_QUEUED_TRANSACTION AS LAST_QUEUED_TRANSACTION, "
+    "s.LAST_QUEUED_TRANSACTION_END_QUEUE_TIMESTAMP AS LAST_QUEUED_TRANSACTION_END_QUEUE_TIMESTAMP, "
+    "c.HEARTBEAT_INTERVAL AS HEARTBEAT_INTERVAL "
+    "FROM performance_schema.replication_connection_status s "
+    "JOIN performance_schema.replication_connection_configuration c ON c.CHANNEL_NAME = s.CHANNEL_NAME";
+
 static const char *const SEMISYNC_VARS_SQL = "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'";
 static const char *const SEMISYNC_STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'";
 /*
@@ -320,15 +338,19 @@ int dialect_probe_batch(topo_flavor f, int major, int minor, int patch, const ch
     }
 
     if ((rc = batch_add(out, &sb, DIALECT_Q_VARS, vars)) < 0 ||
+        /* MariaDB: the ALL form adds Slave_received_heartbeats and
+         * Slave_heartbeat_period (receive progress, issue 18). */
         (rc = batch_add(out, &sb, DIALECT_Q_REPLICA_STATUS,
-                        has_show_replica(f, major, minor, patch) ? "SHOW REPLICA STATUS"
-                                                                 : "SHOW SLAVE STATUS")) < 0 ||
+                        f == TOPO_FLAVOR_MARIADB ? "SHOW ALL SLAVES STATUS"
+                        : has_show_replica(f, major, minor, patch) ? "SHOW REPLICA STATUS"
+                                                                   : "SHOW SLAVE STATUS")) < 0 ||
         (rc = batch_add(out, &sb, DIALECT_Q_BINLOG_STATUS,
                         binlog_status_sql(f, major, minor, patch))) < 0 ||
         (rc = batch_add(out, &sb, DIALECT_Q_REPLICAS, replicas_sql(f, major, minor, patch))) < 0 ||
         (f == TOPO_FLAVOR_MYSQL && (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_VARS, SEMISYNC_VARS_SQL)) < 0) ||
         (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_STATUS, SEMISYNC_STATUS_SQL)) < 0 ||
-        (rc = batch_add(out, &sb, DIALECT_Q_DUMP_HOSTS, DUMP_HOSTS_SQL)) < 0)
+        (rc = batch_add(out, &sb, DIALECT_Q_DUMP_HOSTS, DUMP_HOSTS_SQL)) < 0 ||
+        (f == TOPO_FLAVOR_MYSQL && (rc = batch_add(out, &sb, DIALECT_Q_RECEIVE, RECEIVE_MYSQL_SQL)) < 0))
         goto fail_alloc;
     if (lag_query && (rc = batch_add(out, &sb, DIALECT_Q_LAG, lag_query)) < 0)
         goto fail_alloc;
@@ -368,6 +390,7 @@ const char *dialect_query_kind_name(dialect_query_kind kind)
     case DIALECT_Q_REPLICAS: return "replicas";
     case DIALECT_Q_SEMISYNC_VARS: return "semisync_vars";
     case DIALECT_Q_SEMISYNC_STATUS: return "semisync_status";
+    case DIALECT_Q_RECEIVE: return "receive";
     case DIALECT_Q_LAG: return "lag";
     case DIALECT_Q_DUMP_HOSTS: return "dump_hosts";
     }
@@ -759,6 +782,7 @@ static void replica_defaults(topo_replica_status *s)
     memset(s, 0, sizeof(*s));
     s->seconds_behind = -1;
     s->heartbeat_period_ms = -1;
+    s->received_heartbeats = -1;
 }
 
 /* Required "file" column into a coord. */
@@ -951,6 +975,12 @@ static int apply_replica_status(const pctx *c, topo_snapshot *snap)
             t.heartbeat_period_ms = (long long)(s * 1000.0 + 0.5);
         rc = 0;
     }
+    /* Receive progress (MariaDB SHOW ALL SLAVES STATUS only). */
+    if ((rc = opt_u64(c, rw, A("Slave_received_heartbeats", "Replica_received_heartbeats"), LLONG_MAX, &u,
+                      &found)) < 0)
+        goto out;
+    if (found)
+        t.received_heartbeats = (long long)u;
 
 commit:
     replica_free(&snap->replica);
@@ -959,6 +989,50 @@ commit:
 out:
     replica_free(&t);
     return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* RECEIVE (MySQL performance_schema)                                        */
+/* ------------------------------------------------------------------------ */
+
+static int apply_receive(const pctx *c, topo_snapshot *snap)
+{
+    const dialect_result *r = c->r;
+    long row = default_row(r), col;
+    size_t rw;
+    uint64_t u, extra = 1469598103934665603ULL;
+    long long hb = -1, period = snap->replica.heartbeat_period_ms;
+    const char *v;
+    int rc;
+
+    if (row < 0)
+        goto commit; /* no default channel: not a replica */
+    rw = (size_t)row;
+    if ((rc = (int)(col = col_need(c, A("COUNT_RECEIVED_HEARTBEATS")))) < 0 ||
+        (rc = parse_u64(c, col, cell(r, rw, col), LLONG_MAX, &u)) < 0)
+        return rc;
+    hb = (long long)u;
+    extra = topo_hash_str(extra, cell(r, rw, col_find(r, A("LAST_HEARTBEAT_TIMESTAMP"))));
+    extra = topo_hash_str(extra, cell(r, rw, col_find(r, A("LAST_QUEUED_TRANSACTION"))));
+    extra = topo_hash_str(extra, cell(r, rw, col_find(r, A("LAST_QUEUED_TRANSACTION_END_QUEUE_TIMESTAMP"))));
+    col = col_find(r, A("HEARTBEAT_INTERVAL"));
+    v = cell(r, rw, col);
+    if (col >= 0 && v) {
+        double s;
+
+        if ((rc = parse_double(c, col, v, &s)) < 0)
+            return rc;
+        if (s < 0 || s > 1e12) {
+            set_err(c->err, c->errlen, "%s: column %s: out of range '%.64s'", c->what, col_name(c, col), v);
+            return -EINVAL;
+        }
+        period = (long long)(s * 1000.0 + 0.5);
+    }
+commit:
+    snap->replica.received_heartbeats = hb;
+    snap->replica.rx_extra = row < 0 ? 0 : extra;
+    snap->replica.heartbeat_period_ms = period;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1224,6 +1298,7 @@ int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *
     case DIALECT_Q_REPLICAS: rc = apply_replicas(&c, snap); break;
     case DIALECT_Q_SEMISYNC_VARS: rc = apply_semisync(&c, false, snap); break;
     case DIALECT_Q_SEMISYNC_STATUS: rc = apply_semisync(&c, true, snap); break;
+    case DIALECT_Q_RECEIVE: rc = apply_receive(&c, snap); break;
     case DIALECT_Q_LAG: rc = apply_lag(&c, snap); break;
     case DIALECT_Q_DUMP_HOSTS: rc = apply_dump_hosts(&c, snap); break;
     default:

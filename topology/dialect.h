@@ -69,6 +69,7 @@ typedef enum {
     DIALECT_Q_REPLICAS,        /* SHOW SLAVE HOSTS / SHOW REPLICA HOSTS / SHOW REPLICAS */
     DIALECT_Q_SEMISYNC_VARS,   /* SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%' */
     DIALECT_Q_SEMISYNC_STATUS, /* SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%' */
+    DIALECT_Q_RECEIVE,         /* MySQL: performance_schema receive progress of the default channel */
     DIALECT_Q_LAG,             /* the user's lag query (first column of first row, seconds) */
     DIALECT_Q_DUMP_HOSTS,      /* client hosts of the processlist's Binlog Dump connections */
 } dialect_query_kind;
@@ -101,12 +102,20 @@ int dialect_detect(const char *version, const char *version_comment, topo_flavor
 
 /*
  * Build the probe batch for a server of this flavor and version, in the
- * order VARS, REPLICA_STATUS, BINLOG_STATUS, REPLICAS, SEMISYNC_VARS (MySQL
- * only), SEMISYNC_STATUS, DUMP_HOSTS, then LAG when lag_query is not NULL.
- * DUMP_HOSTS reads information_schema.PROCESSLIST (needs PROCESS to see the
+ * order VARS, REPLICA_STATUS, BINLOG_STATUS, REPLICAS, SEMISYNC_VARS (MySQL),
+ * SEMISYNC_STATUS, DUMP_HOSTS, RECEIVE (MySQL), then LAG when lag_query is not
+ * NULL. DUMP_HOSTS reads SHOW PROCESSLIST (needs PROCESS to see the
  * replication users' sessions).
  *
- * Statement choice:
+ * REPLICA_STATUS is SHOW ALL SLAVES STATUS on every MariaDB (it alone reports
+ * Slave_received_heartbeats and Slave_heartbeat_period; the default
+ * connection's row is used). RECEIVE on MySQL joins
+ * performance_schema.replication_connection_status and
+ * replication_connection_configuration (COUNT_RECEIVED_HEARTBEATS,
+ * LAST_HEARTBEAT_TIMESTAMP, LAST_QUEUED_TRANSACTION and its end-of-queue
+ * timestamp, HEARTBEAT_INTERVAL).
+ *
+ * Statement choice for the other kinds:
  *   MariaDB < 10.5.1: SHOW SLAVE STATUS, SHOW MASTER STATUS, SHOW SLAVE HOSTS
  *   MariaDB 10.5.1:   SHOW REPLICA STATUS, SHOW MASTER STATUS, SHOW REPLICA HOSTS
  *   MariaDB >= 10.5.2: SHOW REPLICA STATUS, SHOW BINLOG STATUS, SHOW REPLICA HOSTS
@@ -158,7 +167,8 @@ const char *dialect_query_kind_name(dialect_query_kind kind);
  *   Retrieved_Gtid_Set (MySQL) → received_gtid; Executed_Gtid_Set (MySQL) →
  *   executed_gtid (NULL on MariaDB: see snap->gtid_slave_pos);
  *   Slave_heartbeat_period (only in MariaDB's SHOW ALL SLAVES STATUS)
- *   → heartbeat_period_ms, else -1. io_state_text is truncated to fit;
+ *   → heartbeat_period_ms, else -1; Slave_received_heartbeats (idem) →
+ *   received_heartbeats, else -1. io_state_text is truncated to fit;
  *   a host, log file name or UUID too long for its field is an error.
  *
  * BINLOG_STATUS: File + Position of the first row; zero rows (binary log
@@ -174,9 +184,15 @@ const char *dialect_query_kind_name(dialect_query_kind kind);
  *   (master/slave) and new (source/replica) names are both recognised;
  *   missing variables leave false / -1.
  *
- * DUMP_HOSTS: one Host column ("addr:port" as the processlist shows it);
+ * DUMP_HOSTS: Host and Command columns (SHOW PROCESSLIST; only Command "Binlog Dump*" rows count);
  *   the port is removed, rows with an empty/NULL host or a control character
  *   are skipped, at most TOPO_MAX_DUMP_HOSTS are kept; sets have_dump_hosts.
+ * RECEIVE (MySQL): the row whose CHANNEL_NAME is empty; none → replica
+ *   received_heartbeats -1, rx_extra 0. Required COUNT_RECEIVED_HEARTBEATS
+ *   → received_heartbeats; LAST_HEARTBEAT_TIMESTAMP, LAST_QUEUED_TRANSACTION
+ *   and LAST_QUEUED_TRANSACTION_END_QUEUE_TIMESTAMP hashed into rx_extra;
+ *   HEARTBEAT_INTERVAL (seconds) → heartbeat_period_ms. Must come after
+ *   REPLICA_STATUS (which resets these fields).
  *
  * LAG: sets has_lag_query; lag_query_s = first column of first row as a
  *   number of seconds; no row, no column or NULL → -1.
@@ -209,7 +225,8 @@ int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *
 int dialect_sql_stop_replica(topo_flavor f, int major, int minor, int patch, bool io_only,
                              char *buf, size_t len);
 
-/* SHOW SLAVE STATUS / SHOW REPLICA STATUS, as the probe batch chooses it. */
+/* SHOW SLAVE STATUS / SHOW REPLICA STATUS by version (the probe batch uses SHOW ALL SLAVES STATUS on
+ * MariaDB instead, for the heartbeat counter). */
 int dialect_sql_replica_status(topo_flavor f, int major, int minor, int patch, char *buf, size_t len);
 
 /* START SLAVE / START REPLICA. */

@@ -16,6 +16,39 @@ static void replica_status_free(topo_replica_status *r)
     free(r->last_sql_error);
 }
 
+uint64_t topo_hash_str(uint64_t h, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    /* Terminator, so that "ab"+"c" and "a"+"bc" differ. */
+    h ^= 0xff;
+    h *= 1099511628211ULL;
+    return h;
+}
+
+static uint64_t hash_u64(uint64_t h, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        h ^= (v >> (8 * i)) & 0xff;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+uint64_t topo_replica_rx_mark(const topo_replica_status *rs)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    h = hash_u64(h, (uint64_t)rs->received_heartbeats);
+    h = topo_hash_str(h, rs->read_coord.file);
+    h = hash_u64(h, rs->read_coord.pos);
+    h = topo_hash_str(h, rs->received_gtid);
+    h = hash_u64(h, rs->rx_extra);
+    return h;
+}
+
 void topo_snapshot_clear(topo_snapshot *s)
 {
     if (!s)

@@ -72,7 +72,15 @@ typedef struct {
     char *last_io_error;          /* heap, may be NULL */
     unsigned int last_sql_errno;
     char *last_sql_error;         /* heap, may be NULL */
-    long long heartbeat_period_ms;/* Slave_heartbeat_period (MariaDB) if reported, else -1 */
+    long long heartbeat_period_ms;/* MariaDB Slave_heartbeat_period (SHOW ALL SLAVES STATUS), MySQL
+                                   * replication_connection_configuration.HEARTBEAT_INTERVAL; -1 unknown,
+                                   * 0 heartbeats off */
+    /* Receive progress (issue 18): what the IO thread has received, compared
+     * between two probes by topo_replica_rx_mark(). */
+    long long received_heartbeats;/* MariaDB Slave_received_heartbeats (SHOW ALL SLAVES STATUS), MySQL
+                                   * COUNT_RECEIVED_HEARTBEATS; -1 unknown (then no stall can be shown) */
+    uint64_t rx_extra;            /* MySQL: hash of LAST_QUEUED_TRANSACTION, its END_QUEUE timestamp and
+                                   * LAST_HEARTBEAT_TIMESTAMP; 0 on MariaDB */
 } topo_replica_status;
 
 /* One entry of SHOW SLAVE HOSTS / SHOW REPLICAS on a source. */
@@ -143,6 +151,17 @@ typedef struct {
     unsigned int error_code;      /* server/client error number (e.g. 1045, 2003) */
     char error[512];              /* the server's or client library's message */
 } topo_snapshot;
+
+/*
+ * A fingerprint of everything the replica's IO thread has received: heartbeat
+ * count, received coordinates, received GTID position, rx_extra. Two probes
+ * with the same mark: nothing (no event, no heartbeat) arrived between them.
+ * Only meaningful when rs->present and rs->received_heartbeats >= 0.
+ */
+uint64_t topo_replica_rx_mark(const topo_replica_status *rs);
+
+/* FNV-1a of a string (NULL hashes like ""), continuing from h. */
+uint64_t topo_hash_str(uint64_t h, const char *s);
 
 /* Release heap strings and zero the snapshot. Safe on a zeroed snapshot. */
 void topo_snapshot_clear(topo_snapshot *s);

@@ -952,3 +952,10 @@ void probe_set_interval(probe_target *t, int interval_ms)
 void *probe_tag(const probe_target *t) { return t->tag; }
 const topo_addr *probe_addr(const probe_target *t) { return &t->addr; }
 int probe_connected(const probe_target *t) { return t->state >= TS_IDLE; }
+
+int64_t probe_waiting_since_ms(const probe_target *t)
+{
+    if (!t || t->removed)
+        return 0;
+    return t->state == TS_QUERY || t->state == TS_STORE || t->state == TS_NEXT ? t->op_started_ms : 0;
+}

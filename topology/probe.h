@@ -86,6 +86,12 @@ const topo_addr *probe_addr(const probe_target *t);
 /* True while the target holds an authenticated connection. */
 int probe_connected(const probe_target *t);
 
+/* When the probe batch now in flight was sent (probe clock, ms), i.e. since when
+ * the server owes an answer; 0 when no batch is waiting (idle, connecting, down).
+ * Lets the owner see a server that stopped answering before the read timeout
+ * fails the probe (a hung primary, issue 18). */
+int64_t probe_waiting_since_ms(const probe_target *t);
+
 /* Monotonic clock in milliseconds. */
 int64_t probe_now_ms(void);
 

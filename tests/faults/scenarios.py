@@ -8,7 +8,9 @@ timeout: an acknowledged row is on a replica), writer host 10.77.0.20, myorch on
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import threading
 import time
 
 from faultlab import now_ms, wait_for
@@ -746,9 +748,77 @@ def s19_zone_split_majority(ctx):
     ctx.finish(new, allow)
     _local_writers_lost(ctx, stale, new)
 
-
 # ---------------------------------------------------------------- 20
-def s20_intermediate_killed(ctx):
+def s20_primary_slow_alive(ctx, duration=20):
+    """Issue 18: a primary paused 300 ms every second (SIGSTOP, SIGCONT 300 ms later) for 20 s.
+    Each pause silences it for less than stall_periods x heartbeat_period_ms (3 x 250 ms):
+    never a failover."""
+    ctx.setup()
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    pid = ctx.lab.server(1)['pid']
+    t = ctx.inject('SIGSTOP/SIGCONT db1: paused 300 ms every second for %d s' % duration)
+    before = ctx.max_seq(1)
+    pauses = 0
+    end = time.monotonic() + duration
+    try:
+        while time.monotonic() < end:
+            os.kill(pid, signal.SIGSTOP)
+            time.sleep(0.3)
+            os.kill(pid, signal.SIGCONT)
+            pauses += 1
+            time.sleep(0.7)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    progress = ctx.max_seq(1) - before
+    names = ctx.event_names(t)
+    ctx.metrics['suspect_events'] = names.count('primary-suspect')
+    ctx.note('%d pauses; rows written meanwhile: %d; primary-suspect events: %d', pauses, progress,
+             names.count('primary-suspect'))
+    ctx.assert_no_recovery()
+    if 'primary-dead' in names:
+        raise AssertionError('primary-dead reported for a primary paused 300 ms a second')
+    if progress <= 0:
+        raise AssertionError('no row written on the primary while it was paused 300 ms a second')
+    wait_for(lambda: ctx.analysis() == 'ok', timeout=30, what='analysis ok after the pauses')
+    ctx.finish(1)
+
+
+# ---------------------------------------------------------------- 21
+def s21_long_write_trx(ctx, seconds=30):
+    """Issue 18: a 30 s write transaction on the primary (a row written, then SLEEP(30) inside
+    the transaction, then COMMIT) while the writer goes on. The primary keeps sending events
+    and heartbeats: never a failover."""
+    ctx.setup()
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('a %d s write transaction on db1' % seconds)
+    box = {}
+
+    def long_trx():
+        try:
+            ctx.lab.sql(1, "START TRANSACTION; INSERT INTO lab.t (v) VALUES ('long-trx'); DO SLEEP(%d); COMMIT"
+                        % seconds, timeout=seconds + 30)
+            box['ok'] = True
+        except Exception as e:  # reported below
+            box['error'] = e
+    th = threading.Thread(target=long_trx, daemon=True)
+    th.start()
+    th.join(seconds + 40)
+    if not box.get('ok'):
+        raise AssertionError('the long transaction did not commit: %s' % box.get('error'))
+    names = ctx.event_names(t)
+    ctx.note('primary-suspect events during the transaction: %d', names.count('primary-suspect'))
+    ctx.assert_no_recovery()
+    if 'primary-dead' in names:
+        raise AssertionError('primary-dead reported during a long write transaction')
+    wait_for(lambda: ctx.lab.sql_value(2, "SELECT COUNT(*) FROM lab.t WHERE v = 'long-trx'") == '1', timeout=30,
+             what='the long transaction replicated')
+    ctx.finish(1)
+
+
+# ---------------------------------------------------------------- 22
+def s22_intermediate_killed(ctx):
     """A chain db1 -> db2 -> db3 under write load; db2 (the intermediate primary, db1's only
     semi-sync replica) is killed: db1's commits wait for an acknowledgement until the
     controller moves db3 below db1 (db3 lost db2 itself), then go on. No failover, no row lost."""
@@ -797,5 +867,7 @@ SCENARIOS = [
     (17, 'orch-killed-after-failover', s17_controller_killed_after_failover),
     (18, 'zone-split-minority', s18_zone_split_minority),
     (19, 'zone-split-majority', s19_zone_split_majority),
-    (20, 'intermediate-killed', s20_intermediate_killed),
+    (20, 'primary-slow-alive', s20_primary_slow_alive),
+    (21, 'long-write-trx', s21_long_write_trx),
+    (22, 'intermediate-killed', s22_intermediate_killed),
 ]

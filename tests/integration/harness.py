@@ -31,11 +31,12 @@ def myorch(*args, timeout=30, check=False, input=None):
     return p
 
 
-def start_lab(path, attempts=3, **kw):
+def start_lab(path, attempts=3, slave_net_timeout=2, **kw):
     """A lab on free ports; another process may grab a port between the check and the
     bind (parallel labs), so a failed start is retried on other ports."""
     for k in range(attempts):
-        L = lab.Lab(path + ('' if k == 0 else '-%d' % k), base_port=lab.free_base_port(count=8))
+        L = lab.Lab(path + ('' if k == 0 else '-%d' % k), base_port=lab.free_base_port(count=8),
+                    slave_net_timeout=slave_net_timeout)
         try:
             L.up(**kw)
             return L
@@ -155,11 +156,12 @@ class ClusterTest(unittest.TestCase):
     SERVERS = 3
     EXTRA_CLUSTER = ''
     SEMI_SYNC = False
+    SLAVE_NET_TIMEOUT = 2
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix='myorch-fo-')
         self.lab = start_lab(os.path.join(self.tmp, 'lab'), servers=self.SERVERS, semi_sync=self.SEMI_SYNC,
-                             **self.lab_options())
+                             slave_net_timeout=self.SLAVE_NET_TIMEOUT, **self.lab_options())
         self.prepare()
         self.config = os.path.join(self.tmp, 'myorch.ini')
         with open(self.config, 'w') as f:

@@ -65,7 +65,14 @@ typedef struct {
     bool ss_on, ss_status;    /* semi-sync source enabled / status ON */
     long long ss_clients;
     const char *gtid;         /* MariaDB: gtid_binlog_pos and gtid_slave_pos (NULL: unset) */
+    /* Receive progress (issue 18). hb == 0: no heartbeat counter (unknown, older
+     * probes); > 0: heartbeat period ms, counter known, nothing received since rx
+     * (ms); HB_OFF: counter known, heartbeats disabled (period 0). lat: probe latency. */
+    long long hb;
+    int64_t rx, lat;
 } srv;
+
+#define HB_OFF (-2)
 
 static const char *msg_of(unsigned code)
 {
@@ -120,7 +127,11 @@ static topo_instance *add(topo_cluster *c, topo_flavor fl, size_t idx, const srv
         must_set(&r->last_io_error, s->io_errno ? msg_of(s->io_errno) : NULL);
         r->last_sql_errno = s->sql_errno;
         must_set(&r->last_sql_error, s->sql_errno ? msg_of(s->sql_errno) : NULL);
+        r->heartbeat_period_ms = s->hb == HB_OFF ? 0 : s->hb > 0 ? s->hb : -1;
+        r->received_heartbeats = s->hb ? 7 : -1;
+        in->rx_since_ms = s->hb ? s->rx : 0;
     }
+    in->snap.probe_latency_ms = s->lat;
     switch (s->st) {
     case UP:
         in->reachable = in->probed = true;
@@ -160,10 +171,12 @@ typedef struct {
     bool quorum_off;          /* failover_quorum = none */
     int nosnap;               /* 1 + index of a server never probed successfully (no snapshot), 0 none */
     size_t controllers, agreeing; /* 0: one controller (coordination = none) */
+    int stall_periods;        /* issue 18 */
+    int64_t waiting;          /* primary_waiting_since_ms */
     srv s[8];
     rec_analysis_code code;
     int primary;
-    size_t replicas, reachable, replicating, confirming, stale, broken;
+    size_t replicas, reachable, replicating, confirming, stale, broken, stalled;
     const char *evidence;
 } ana_case;
 
@@ -435,6 +448,95 @@ static const ana_case cases[] = {
      .evidence = ERR_P "2/3 replicas confirm, 1 unreachable; majority (3 of 5 voters on this side "
                  "(1 controller, 2 replicas), 3 needed): 127.0.0.1:2 io=No (io error 2013: " MSG_2013 "), "
                  "127.0.0.1:3 unreachable (error 2003: Connection refused), 127.0.0.1:4 io=Connecting"},
+
+    /* ---- hung primary (issue 18): 250 ms heartbeats, stall_periods 3 = 750 ms ---- */
+#define HUNG .stall_periods = 3, .waiting = 100
+#define WAIT_P "127.0.0.1:1 has not answered the probe sent at t=100 ms; "
+#define RY(a, rx_, t_) {a, P, .io = Y, .sql = Y, .hb = 250, .rx = rx_, .t = t_}
+    {.name = "hung primary: probe unanswered, every replica received nothing for > 3 periods",
+     HUNG, .s = {{P, .t = 50}, RY(R2, 60, 1000), RY(R3, 80, 900)},
+     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 2,
+     .evidence = WAIT_P "2/2 replicas confirm: 127.0.0.1:2 io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled], "
+                 "127.0.0.1:3 io=Yes nothing received for 820 ms (heartbeat 250 ms) [stalled]"},
+    {.name = "paused 300 ms: replicas still within the budget, no failover",
+     HUNG, .s = {{P, .t = 50}, RY(R2, 400, 1000), RY(R3, 600, 1000)},
+     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
+     .replicating = 2,
+     .evidence = WAIT_P "2/2 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes nothing "
+                 "received for 600 ms (heartbeat 250 ms), 127.0.0.1:3 io=Yes nothing received for 400 ms (heartbeat 250 ms)"},
+    {.name = "one replica stalled, one still receiving: the primary is alive",
+     HUNG, .s = {{P, .t = 50}, RY(R2, 60, 1000), RY(R3, 900, 1000)},
+     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
+     .replicating = 1, .confirming = 1, .stalled = 1,
+     .evidence = WAIT_P "1/2 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes nothing "
+                 "received for 940 ms (heartbeat 250 ms) [stalled], 127.0.0.1:3 io=Yes nothing received for 100 ms "
+                 "(heartbeat 250 ms)"},
+    {.name = "silence of exactly the budget is not a stall",
+     HUNG, .s = {{P, .t = 50}, RY(R2, 250, 1000)},
+     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
+     .replicating = 1,
+     .evidence = WAIT_P "1/1 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes nothing "
+                 "received for 750 ms (heartbeat 250 ms)"},
+    {.name = "silence measured to the probe's send time: a slow probe proves less",
+     HUNG, .s = {{P, .t = 50}, {R2, P, .io = Y, .sql = Y, .hb = 250, .rx = 200, .t = 1000, .lat = 300}},
+     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
+     .replicating = 1,
+     .evidence = WAIT_P "1/1 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes nothing "
+                 "received for 500 ms (heartbeat 250 ms)"},
+    {.name = "heartbeats off on the replica: no stall evidence",
+     HUNG, .s = {{P, .t = 50}, {R2, P, .io = Y, .sql = Y, .hb = HB_OFF, .rx = 60, .t = 1000}},
+     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
+     .replicating = 1,
+     .evidence = WAIT_P "1/1 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes "
+                 "(heartbeats off: no stall evidence)"},
+    {.name = "no heartbeat counter (unknown progress): no stall evidence",
+     HUNG, .s = {{P, .t = 50}, {R2, P, .io = Y, .sql = Y, .t = 1000}},
+     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
+     .replicating = 1,
+     .evidence = WAIT_P "1/1 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes"},
+    {.name = "stall_periods = 0: the rule is off",
+     .waiting = 100, .s = {{P, .t = 50}, RY(R2, 60, 1000)},
+     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
+     .replicating = 1,
+     .evidence = WAIT_P "1/1 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes nothing "
+                 "received for 940 ms (heartbeat 250 ms)"},
+    {.name = "replicas stalled but the primary answers: ok (never a failover)",
+     .stall_periods = 3, .s = {{P, .t = 1000}, RY(R2, 60, 1000), RY(R3, 60, 1000)},
+     .code = REC_A_OK, .primary = 0, .replicas = 2, .reachable = 2, .replicating = 2,
+     .evidence = "primary 127.0.0.1:1 ok; 2/2 replicas replicating"},
+    {.name = "stall seen only before the primary stopped answering: stale, suspect",
+     .stall_periods = 3, .waiting = 950, .s = {{P, .t = 50}, RY(R2, 60, 900)},
+     .code = REC_A_PRIMARY_SUSPECT, .primary = 0, .replicas = 1, .reachable = 1, .stale = 1,
+     .evidence = "127.0.0.1:1 has not answered the probe sent at t=950 ms; not confirmed: 0/1 replicas confirm, 1 probed "
+                 "before the failure, 0 without evidence, 0 unreachable: 127.0.0.1:2 io=Yes [probed at t=900 ms, before "
+                 "the failure]"},
+    {.name = "read timeout passed (primary unreachable) and replicas stalled: dead primary",
+     .stall_periods = 3, .s = {{P, .t = 50, DOWN100}, RY(R2, 60, 1000), RY(R3, 60, 1000)},
+     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 2,
+     .evidence = ERR_P "2/2 replicas confirm: 127.0.0.1:2 io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled], "
+                 "127.0.0.1:3 io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled]"},
+    {.name = "hung primary: a stalled replica and an IO error confirm together",
+     HUNG, .s = {{P, .t = 50}, RY(R2, 60, 1000), {R3, P, .io = C, .sql = Y, .io_errno = 2013, .t = 1000}},
+     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 1,
+     .evidence = WAIT_P "2/2 replicas confirm: 127.0.0.1:2 io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled], "
+                 "127.0.0.1:3 io=Connecting (io error 2013: " MSG_2013 ")"},
+    {.name = "hung primary on the minority side: no failover (same majority rule)",
+     HUNG, .s = {{P, .t = 50}, RY(R2, 60, 1000), {R3, P, .io = Y, .sql = Y, .t = 50, .st = DOWN, .down_ms = 120}},
+     .code = REC_A_DEAD_PRIMARY_MINORITY, .primary = 0, .replicas = 2, .reachable = 1, .confirming = 1,
+     .stalled = 1,
+     .evidence = WAIT_P "1/2 replicas confirm, 1 unreachable; minority side (2 of 4 voters on this side (1 controller, 1 "
+                 "replica), 3 needed): not failing over, the primary may be alive with the rest of the cluster ('myorch "
+                 "failover --force' to act anyway): 127.0.0.1:2 io=Yes nothing received for 940 ms (heartbeat 250 ms) "
+                 "[stalled], 127.0.0.1:3 unreachable (error 2003: Connection refused)"},
+    {.name = "hung primary, 3 of 4 replicas stalled, 1 unreachable: majority, failover",
+     HUNG, .s = {{P, .t = 50}, RY(R2, 60, 1000), RY(R3, 60, 1000), RY(R4, 60, 1000),
+                 {R5, P, .io = Y, .sql = Y, .t = 50, .st = DOWN, .down_ms = 120}},
+     .code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 4, .reachable = 3, .confirming = 3,
+     .stalled = 3,
+     .evidence = WAIT_P "3/4 replicas confirm, 1 unreachable; majority (4 of 6 voters on this side (1 controller, 3 replicas), "
+                 "4 needed): 127.0.0.1:2 io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled], 127.0.0.1:3 "
+                 "io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled], 127.0.0.1:4 io=Yes nothing received "
+                 "for 940 ms (heartbeat 250 ms) [stalled], 127.0.0.1:5 unreachable (error 2003: Connection refused)"},
 };
 
 static void test_cases(void **state)
@@ -445,7 +547,8 @@ static void test_cases(void **state)
         topo_cluster c;
         rec_analysis a;
         rec_analysis_input in = {.first_round_done = !t->not_ready, .quorum_off = t->quorum_off,
-                                 .controllers = t->controllers, .controllers_agreeing = t->agreeing};
+                                 .controllers = t->controllers, .controllers_agreeing = t->agreeing,
+                                 .stall_periods = t->stall_periods, .primary_waiting_since_ms = t->waiting};
 
         build(&c, t->flavor ? t->flavor : TOPO_FLAVOR_MARIADB, t->s, NELEM(t->s));
         if (t->nosnap) {
@@ -466,6 +569,8 @@ static void test_cases(void **state)
               t->name, a.replicas, a.replicas_reachable, a.replicas_replicating, a.replicas_confirming,
               a.replicas_stale, a.replicas_broken, t->replicas, t->reachable, t->replicating, t->confirming,
               t->stale, t->broken);
+        CHECK(a.replicas_stalled == t->stalled, "[%s] stalled %zu, expected %zu", t->name, a.replicas_stalled,
+              t->stalled);
         CHECK(strcmp(a.evidence, t->evidence) == 0, "[%s] evidence\n  got:      %s\n  expected: %s", t->name,
               a.evidence, t->evidence);
         CHECK(strlen(a.evidence) < sizeof(a.evidence), "[%s]", t->name);
@@ -480,7 +585,7 @@ static void test_failover_codes_in_table(void **state)
     (void)state;
     for (size_t k = 0; k < NELEM(cases); k++)
         failovers += rec_analysis_is_failover(cases[k].code);
-    assert_int_equal(failovers, 11);
+    assert_int_equal(failovers, 15);
 }
 
 static void test_names(void **state)
@@ -694,6 +799,74 @@ static void test_intermediate(void **state)
     }
 }
 
+/* topo_cluster_update keeps rx_since_ms: the probe that first saw the current receive mark. */
+static void upd(topo_cluster *c, int64_t t, bool ok, long long hb, uint64_t pos, const char *src,
+                topo_thread_state io)
+{
+    topo_snapshot s;
+    char err[64];
+    memset(&s, 0, sizeof(s));
+    s.ok = ok;
+    s.taken_at_ms = t;
+    if (ok) {
+        s.replica.present = true;
+        assert_int_equal(topo_addr_parse(src, 3306, &s.replica.source, err, sizeof(err)), 0);
+        s.replica.io_state = io;
+        s.replica.sql_state = Y;
+        s.replica.received_heartbeats = hb;
+        s.replica.heartbeat_period_ms = 250;
+        snprintf(s.replica.read_coord.file, sizeof(s.replica.read_coord.file), "bin.000001");
+        s.replica.read_coord.pos = pos;
+    } else {
+        snprintf(s.error, sizeof(s.error), "timeout");
+    }
+    topo_cluster_update(c, 0, &s, t / 1000);
+    topo_snapshot_clear(&s);
+}
+
+static void test_rx_since_tracking(void **state)
+{
+    static const struct {
+        int64_t t;
+        bool ok;
+        long long hb;
+        uint64_t pos;
+        const char *src;
+        topo_thread_state io;
+        int64_t want;
+    } steps[] = {
+        {1000, true, 5, 100, P, Y, 1000},  /* first sight */
+        {1500, true, 5, 100, P, Y, 1000},  /* nothing new */
+        {2000, true, 6, 100, P, Y, 2000},  /* a heartbeat */
+        {2500, true, 6, 180, P, Y, 2500},  /* an event */
+        {3000, false, 0, 0, P, Y, 2500},   /* a failed probe changes nothing */
+        {3500, true, 6, 180, P, Y, 2500},  /* still nothing new */
+        {4000, true, 6, 180, P, C, 4000},  /* IO thread state changed: start again */
+        {4500, true, 6, 180, R3, C, 4500}, /* another source: start again */
+        {5000, true, -1, 180, R3, C, 0},   /* no counter: unknown */
+        {5500, true, 6, 180, R3, C, 5500}, /* known again: from here */
+    };
+    topo_cluster c;
+    topo_addr a;
+    char err[64];
+    (void)state;
+    topo_cluster_init(&c, "t");
+    assert_int_equal(topo_addr_parse(R2, 3306, &a, err, sizeof(err)), 0);
+    assert_non_null(topo_cluster_add(&c, &a, false, 0));
+    for (size_t i = 0; i < NELEM(steps); i++) {
+        upd(&c, steps[i].t, steps[i].ok, steps[i].hb, steps[i].pos, steps[i].src, steps[i].io);
+        CHECK(c.v[0]->rx_since_ms == steps[i].want, "step %zu: rx_since_ms %lld, expected %lld", i,
+              (long long)c.v[0]->rx_since_ms, (long long)steps[i].want);
+    }
+    /* The quiet time is measured to the send time of the last probe. */
+    c.v[0]->snap.taken_at_ms = 6400;
+    c.v[0]->snap.probe_latency_ms = 100;
+    assert_int_equal(rec_replica_quiet_ms(c.v[0]), 800);
+    c.v[0]->stale = true; /* restored from the state file: unknown */
+    assert_int_equal(rec_replica_quiet_ms(c.v[0]), -1);
+    topo_cluster_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_evidence_truncated),
         cmocka_unit_test(test_rec_is_direct_replica),
         cmocka_unit_test(test_intermediate),
+        cmocka_unit_test(test_rx_since_tracking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

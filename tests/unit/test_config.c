@@ -216,6 +216,8 @@ static void check_defaults(const cfg_config *c, const char *dir)
     assert_int_equal(e->failover_block_s, 600);
     assert_int_equal(e->failover_quorum, CFG_QUORUM_MAJORITY);
     assert_int_equal(e->apply_timeout_ms, 10000);
+    assert_int_equal(e->heartbeat_period_ms, 250);
+    assert_int_equal(e->stall_periods, 3);
     assert_int_equal(e->n_never_promote, 0);
     assert_int_equal(e->n_prefer, 0);
     assert_int_equal(e->switchover_max_lag_s, 10);
@@ -263,6 +265,8 @@ static void check_failover_keys(const cfg_config *c, const char *dir)
     assert_int_equal(e->failover_block_s, 0);
     assert_int_equal(e->failover_quorum, CFG_QUORUM_NONE);
     assert_int_equal(e->apply_timeout_ms, 500);
+    assert_int_equal(e->heartbeat_period_ms, 100);
+    assert_int_equal(e->stall_periods, 5);
     assert_int_equal(e->n_never_promote, 2);
     assert_string_equal(e->never_promote[0].host, "db3");
     assert_int_equal(e->never_promote[0].port, 3306);
@@ -469,9 +473,14 @@ static const struct cfg_case cases[] = {
     /* ---------------------------------------------------------- loads */
     { .title = "defaults", .ini = EAST, .files = { PASS_EAST }, .check = check_defaults },
     { .title = "failover keys", .ini = EAST "auto_failover = no\nfailover_block_s = 0\nfailover_quorum = none\napply_timeout_ms = 500\n"
+      "heartbeat_period_ms = 100\nstall_periods = 5\n"
       "never_promote = db3, [::1]:3307\nprefer = db2:3310\nswitchover_max_lag_s = 3\nsla_target = 99.9\nsla_counts_planned = no\n"
       "post_failover = /bin/true one\npost_failover = /bin/echo 'two words'\n", .files = { PASS_EAST },
       .check = check_failover_keys },
+    { .title = "heartbeat period too short", .ini = EAST "heartbeat_period_ms = 10\n", .files = { PASS_EAST },
+      .rc = -EINVAL, .err = { "myorch.ini:5: bad value '10' for heartbeat_period_ms: expected an integer from 50 to 60000" } },
+    { .title = "stall_periods out of range", .ini = EAST "stall_periods = 101\n", .files = { PASS_EAST },
+      .rc = -EINVAL, .err = { "myorch.ini:5: bad value '101' for stall_periods: expected an integer from 0 to 100" } },
     { .title = "hook command with a shell operator", .ini = EAST "post_failover = /bin/echo a | wc\n",
       .files = { PASS_EAST }, .rc = -EINVAL, .err = { "myorch.ini:5: bad command for post_failover:", "sh -c" } },
     { .title = "bad sla_target", .ini = EAST "sla_target = 100\n", .files = { PASS_EAST }, .rc = -EINVAL,
@@ -707,7 +716,7 @@ static const struct cfg_case cases[] = {
       .err = { "myorch.ini:3: unknown key 'usr' in [cluster.east] (known keys: seeds, user, password, "
                "password_file, replication_user, replication_password, replication_password_file, "
                            "poll_interval_ms, lag_query, auto_failover, failover_block_s, failover_quorum, "
-               "apply_timeout_ms, "
+               "apply_timeout_ms, heartbeat_period_ms, stall_periods, "
                "never_promote, prefer, switchover_max_lag_s, switchover_max_trx_s, sla_target, sla_counts_planned, "
                "hook_timeout_ms, read_pool_max_lag_s, discover_allow, discover_confirm, on_failure_detected, "
                "pre_failover, post_failover, "

@@ -480,13 +480,13 @@ typedef struct {
 } batch_case;
 
 static const batch_case batch_cases[] = {
-    {TOPO_FLAVOR_MARIADB, 10, 4, 32, "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "SHOW SLAVE HOSTS", "log_slave_updates"},
-    {TOPO_FLAVOR_MARIADB, 10, 5, 0, "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "SHOW SLAVE HOSTS", "log_slave_updates"},
-    {TOPO_FLAVOR_MARIADB, 10, 5, 1, "SHOW REPLICA STATUS", "SHOW MASTER STATUS", "SHOW REPLICA HOSTS", "log_slave_updates"},
-    {TOPO_FLAVOR_MARIADB, 10, 5, 2, "SHOW REPLICA STATUS", "SHOW BINLOG STATUS", "SHOW REPLICA HOSTS", "log_slave_updates"},
-    {TOPO_FLAVOR_MARIADB, 10, 6, 16, "SHOW REPLICA STATUS", "SHOW BINLOG STATUS", "SHOW REPLICA HOSTS", "log_slave_updates"},
-    {TOPO_FLAVOR_MARIADB, 10, 11, 6, "SHOW REPLICA STATUS", "SHOW BINLOG STATUS", "SHOW REPLICA HOSTS", "log_slave_updates"},
-    {TOPO_FLAVOR_MARIADB, 11, 4, 2, "SHOW REPLICA STATUS", "SHOW BINLOG STATUS", "SHOW REPLICA HOSTS", "log_slave_updates"},
+    {TOPO_FLAVOR_MARIADB, 10, 4, 32, "SHOW ALL SLAVES STATUS", "SHOW MASTER STATUS", "SHOW SLAVE HOSTS", "log_slave_updates"},
+    {TOPO_FLAVOR_MARIADB, 10, 5, 0, "SHOW ALL SLAVES STATUS", "SHOW MASTER STATUS", "SHOW SLAVE HOSTS", "log_slave_updates"},
+    {TOPO_FLAVOR_MARIADB, 10, 5, 1, "SHOW ALL SLAVES STATUS", "SHOW MASTER STATUS", "SHOW REPLICA HOSTS", "log_slave_updates"},
+    {TOPO_FLAVOR_MARIADB, 10, 5, 2, "SHOW ALL SLAVES STATUS", "SHOW BINLOG STATUS", "SHOW REPLICA HOSTS", "log_slave_updates"},
+    {TOPO_FLAVOR_MARIADB, 10, 6, 16, "SHOW ALL SLAVES STATUS", "SHOW BINLOG STATUS", "SHOW REPLICA HOSTS", "log_slave_updates"},
+    {TOPO_FLAVOR_MARIADB, 10, 11, 6, "SHOW ALL SLAVES STATUS", "SHOW BINLOG STATUS", "SHOW REPLICA HOSTS", "log_slave_updates"},
+    {TOPO_FLAVOR_MARIADB, 11, 4, 2, "SHOW ALL SLAVES STATUS", "SHOW BINLOG STATUS", "SHOW REPLICA HOSTS", "log_slave_updates"},
     {TOPO_FLAVOR_MYSQL, 8, 0, 20, "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "SHOW SLAVE HOSTS", "log_slave_updates"},
     {TOPO_FLAVOR_MYSQL, 8, 0, 21, "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "SHOW SLAVE HOSTS", "log_slave_updates"},
     {TOPO_FLAVOR_MYSQL, 8, 0, 22, "SHOW REPLICA STATUS", "SHOW MASTER STATUS", "SHOW REPLICAS", "log_slave_updates"},
@@ -536,15 +536,19 @@ static void test_probe_batch(void **state)
                 fail_msg("batch %d.%d.%d: %d %s", c->major, c->minor, c->patch, rc, err);
             /* MariaDB reads the semi-sync variables in the first SELECT. */
             bool mdb = c->f == TOPO_FLAVOR_MARIADB;
-            size_t want_n = (mdb ? 6 : 7) + (with_lag ? 1 : 0);
+            /* MySQL adds SEMISYNC_VARS and RECEIVE (performance_schema receive progress). */
+            size_t want_n = (mdb ? 6 : 8) + (with_lag ? 1 : 0);
             size_t dump_at = mdb ? 5 : 6;
+            static const dialect_query_kind kmdb[] = {DIALECT_Q_VARS, DIALECT_Q_REPLICA_STATUS,
+                                                      DIALECT_Q_BINLOG_STATUS, DIALECT_Q_REPLICAS,
+                                                      DIALECT_Q_SEMISYNC_STATUS, DIALECT_Q_DUMP_HOSTS, DIALECT_Q_LAG};
+            static const dialect_query_kind kmy[] = {DIALECT_Q_VARS, DIALECT_Q_REPLICA_STATUS,
+                                                     DIALECT_Q_BINLOG_STATUS, DIALECT_Q_REPLICAS,
+                                                     DIALECT_Q_SEMISYNC_VARS, DIALECT_Q_SEMISYNC_STATUS,
+                                                     DIALECT_Q_DUMP_HOSTS, DIALECT_Q_RECEIVE, DIALECT_Q_LAG};
             assert_int_equal(b.n, want_n);
-            for (size_t k = 0; k < b.n; k++) {
-                dialect_query_kind want = k == dump_at ? DIALECT_Q_DUMP_HOSTS
-                                          : k > dump_at ? DIALECT_Q_LAG
-                                                        : (dialect_query_kind)(mdb && k >= 4 ? k + 1 : k);
-                assert_int_equal(b.kinds[k], want);
-            }
+            for (size_t k = 0; k < b.n; k++)
+                assert_int_equal(b.kinds[k], mdb ? kmdb[k] : kmy[k]);
             n = split_batch(b.sql, buf, sizeof(buf), st, 10);
             assert_int_equal(n, b.n);
             assert_true(strncmp(st[0], "SELECT @@global.server_id AS server_id, ", 40) == 0);
@@ -568,10 +572,12 @@ static void test_probe_batch(void **state)
             } else {
                 assert_string_equal(st[4], "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'");
                 assert_string_equal(st[5], "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'");
+                assert_true(strncmp(st[7], "SELECT s.CHANNEL_NAME AS CHANNEL_NAME", 37) == 0);
+                assert_contains(st[7], "FROM performance_schema.replication_connection_status s");
             }
             assert_string_equal(st[dump_at], "SHOW PROCESSLIST");
             if (with_lag)
-                assert_string_equal(st[dump_at + 1], lag);
+                assert_string_equal(st[b.n - 1], lag);
             dialect_batch_free(&b);
             assert_null(b.sql);
             assert_int_equal(b.n, 0);
@@ -596,7 +602,7 @@ static void test_probe_batch_exact_vars(void **state)
         "@@global.rpl_semi_sync_master_enabled AS rpl_semi_sync_master_enabled, "
         "@@global.rpl_semi_sync_slave_enabled AS rpl_semi_sync_slave_enabled, "
         "@@global.rpl_semi_sync_master_timeout AS rpl_semi_sync_master_timeout;"
-        "SHOW REPLICA STATUS;SHOW BINLOG STATUS;SHOW REPLICA HOSTS;"
+        "SHOW ALL SLAVES STATUS;SHOW BINLOG STATUS;SHOW REPLICA HOSTS;"
         "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%';"
         "SHOW PROCESSLIST");
     dialect_batch_free(&b);
@@ -612,6 +618,14 @@ static void test_probe_batch_exact_vars(void **state)
         "SHOW REPLICA STATUS;SHOW BINARY LOG STATUS;SHOW REPLICAS;"
         "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%';SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%';"
         "SHOW PROCESSLIST;"
+        "SELECT s.CHANNEL_NAME AS CHANNEL_NAME, s.SERVICE_STATE AS SERVICE_STATE, "
+        "s.COUNT_RECEIVED_HEARTBEATS AS COUNT_RECEIVED_HEARTBEATS, "
+        "s.LAST_HEARTBEAT_TIMESTAMP AS LAST_HEARTBEAT_TIMESTAMP, "
+        "s.LAST_QUEUED_TRANSACTION AS LAST_QUEUED_TRANSACTION, "
+        "s.LAST_QUEUED_TRANSACTION_END_QUEUE_TIMESTAMP AS LAST_QUEUED_TRANSACTION_END_QUEUE_TIMESTAMP, "
+        "c.HEARTBEAT_INTERVAL AS HEARTBEAT_INTERVAL "
+        "FROM performance_schema.replication_connection_status s "
+        "JOIN performance_schema.replication_connection_configuration c ON c.CHANNEL_NAME = s.CHANNEL_NAME;"
         "SELECT 1");
     dialect_batch_free(&b);
     dialect_batch_free(&b); /* idempotent */
@@ -928,6 +942,139 @@ static void test_rs_case(void **state)
     if (rc != 0)
         fail_msg("%s: rc %d: %s", c->name, rc, err);
     check_replica(c, &snap.replica);
+    topo_snapshot_clear(&snap);
+}
+
+/* ---- receive progress (issue 18) ---------------------------------------- */
+
+static const char *const HB_FILE = "mariadb-10.11.19-heartbeats.txt";
+
+/* Real 10.11.19 output: the heartbeat counter and the received position, and
+ * their marks: idle heartbeats move the mark, a write moves it, a SIGSTOPped
+ * primary freezes it while the IO thread still says Yes. */
+static void test_receive_mariadb(void **state)
+{
+    static const struct {
+        const char *marker;
+        long long hb;
+        uint64_t pos;
+    } blocks[] = {
+        {"mariadb> SHOW ALL SLAVES STATUS\\G -- idle, first", 4, 3256},
+        {"mariadb> SHOW ALL SLAVES STATUS\\G -- idle, 600 ms later", 6, 3256},
+        {"mariadb> SHOW ALL SLAVES STATUS\\G -- after one write on the primary", 6, 3486},
+        {"mariadb> SHOW ALL SLAVES STATUS\\G -- primary SIGSTOPped 0.3 s ago", 27, 3486},
+        {"mariadb> SHOW ALL SLAVES STATUS\\G -- primary SIGSTOPped 1.3 s ago", 27, 3486},
+    };
+    uint64_t mark[5];
+    char err[256] = "";
+
+    (void)state;
+    for (size_t i = 0; i < 5; i++) {
+        topo_snapshot snap;
+        memset(&snap, 0, sizeof(snap));
+        snap.replica.received_heartbeats = 99; /* stale: must be replaced */
+        if (apply_fixture(TOPO_FLAVOR_MARIADB, DIALECT_Q_REPLICA_STATUS, HB_FILE, blocks[i].marker, 1, FX_G, NULL,
+                          &snap, err, sizeof(err)) != 0)
+            fail_msg("%s: %s", blocks[i].marker, err);
+        assert_true(snap.replica.present);
+        assert_int_equal(snap.replica.io_state, TOPO_THREAD_YES);
+        assert_int_equal(snap.replica.received_heartbeats, blocks[i].hb);
+        assert_int_equal(snap.replica.heartbeat_period_ms, 250);
+        assert_int_equal(snap.replica.read_coord.pos, blocks[i].pos);
+        assert_int_equal(snap.replica.rx_extra, 0);
+        mark[i] = topo_replica_rx_mark(&snap.replica);
+        topo_snapshot_clear(&snap);
+    }
+    assert_true(mark[0] != mark[1]); /* heartbeats only */
+    assert_true(mark[1] != mark[2]); /* an event only */
+    assert_true(mark[2] != mark[3]);
+    assert_true(mark[3] == mark[4]); /* hung primary: frozen */
+
+    /* Plain SHOW SLAVE STATUS has no counter: unknown, never a stall. */
+    {
+        topo_snapshot snap;
+        memset(&snap, 0, sizeof(snap));
+        assert_int_equal(apply_fixture(TOPO_FLAVOR_MARIADB, DIALECT_Q_REPLICA_STATUS, "mariadb-10.11.19-captured.txt",
+                                       "mariadb> SHOW SLAVE STATUS\\G -- running", 1, FX_G, NULL, &snap, err,
+                                       sizeof(err)),
+                         0);
+        assert_int_equal(snap.replica.received_heartbeats, -1);
+        topo_snapshot_clear(&snap);
+        memset(&snap, 0, sizeof(snap));
+        assert_int_equal(apply_fixture(TOPO_FLAVOR_MARIADB, DIALECT_Q_REPLICA_STATUS, "mariadb-10.11.19-captured.txt",
+                                       "mariadb> SHOW ALL SLAVES STATUS\\G", 1, FX_G, NULL, &snap, err, sizeof(err)),
+                         0);
+        assert_int_equal(snap.replica.received_heartbeats, 14);
+        topo_snapshot_clear(&snap);
+    }
+}
+
+static const char *const RX_FILE = "mysql-8.0-replication-connection-status.txt";
+static const char *const RX_TWO = "mysql> SELECT ... receive\\G -- two channels";
+
+/* MySQL: the default channel's row of the RECEIVE statement (fixture shaped
+ * as the 8.0/8.4 manual documents the tables). */
+static void test_receive_mysql(void **state)
+{
+    topo_snapshot snap;
+    fx f;
+    char err[256] = "";
+    uint64_t m0, m1, m2, m3;
+
+    (void)state;
+    memset(&snap, 0, sizeof(snap));
+    /* REPLICA_STATUS first (it resets the receive fields), as in the batch. */
+    assert_int_equal(apply_fixture(TOPO_FLAVOR_MYSQL, DIALECT_Q_REPLICA_STATUS, "mysql-8.4-show-replica-status.txt",
+                                   "mysql> SHOW REPLICA STATUS\\G", 1, FX_G, NULL, &snap, err, sizeof(err)),
+                     0);
+    assert_int_equal(snap.replica.received_heartbeats, -1);
+    assert_int_equal(snap.replica.heartbeat_period_ms, -1);
+    if (apply_fixture(TOPO_FLAVOR_MYSQL, DIALECT_Q_RECEIVE, RX_FILE, RX_TWO, 1, FX_G, NULL, &snap, err,
+                      sizeof(err)) != 0)
+        fail_msg("receive: %s", err);
+    assert_int_equal(snap.replica.received_heartbeats, 1372); /* the default channel, not ch2's 9 */
+    assert_int_equal(snap.replica.heartbeat_period_ms, 250);
+    assert_true(snap.replica.rx_extra != 0);
+    m0 = topo_replica_rx_mark(&snap.replica);
+
+    /* Each received thing moves the mark: a heartbeat (count and time), a queued transaction. */
+    memset(&f, 0, sizeof(f));
+    fx_load(&f, RX_FILE, RX_TWO, 1, FX_G, NULL);
+    fx_set(&f, 1, "LAST_QUEUED_TRANSACTION", "3e11fa47-71ca-11e1-9e33-c80aa9429562:1044");
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_RECEIVE, &f.res, &snap, err, sizeof(err)), 0);
+    m1 = topo_replica_rx_mark(&snap.replica);
+    fx_set(&f, 1, "LAST_HEARTBEAT_TIMESTAMP", "2024-03-11 10:15:04.500399");
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_RECEIVE, &f.res, &snap, err, sizeof(err)), 0);
+    m2 = topo_replica_rx_mark(&snap.replica);
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_RECEIVE, &f.res, &snap, err, sizeof(err)), 0);
+    m3 = topo_replica_rx_mark(&snap.replica);
+    assert_true(m0 != m1 && m1 != m2);
+    assert_true(m2 == m3); /* nothing new: same mark */
+
+    /* Bad values are errors naming the column; the snapshot is untouched. */
+    fx_set(&f, 1, "COUNT_RECEIVED_HEARTBEATS", "-1");
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_RECEIVE, &f.res, &snap, err, sizeof(err)), -EINVAL);
+    assert_contains(err, "COUNT_RECEIVED_HEARTBEATS");
+    assert_int_equal(snap.replica.received_heartbeats, 1372);
+    fx_set(&f, 1, "COUNT_RECEIVED_HEARTBEATS", "5");
+    fx_set(&f, 1, "HEARTBEAT_INTERVAL", "fast");
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_RECEIVE, &f.res, &snap, err, sizeof(err)), -EINVAL);
+    assert_contains(err, "HEARTBEAT_INTERVAL");
+    fx_set(&f, 1, "HEARTBEAT_INTERVAL", "30.000");
+    fx_rename(&f, "COUNT_RECEIVED_HEARTBEATS", "X");
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_RECEIVE, &f.res, &snap, err, sizeof(err)), -EPROTO);
+    assert_int_equal(snap.replica.received_heartbeats, 1372);
+    assert_int_equal(snap.replica.heartbeat_period_ms, 250);
+    fx_free(&f);
+
+    /* Not a replica (empty set): unknown again. */
+    {
+        static const char *const names[] = {"CHANNEL_NAME", "COUNT_RECEIVED_HEARTBEATS"};
+        dialect_result r = mkres(2, 0, names, NULL);
+        assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_RECEIVE, &r, &snap, err, sizeof(err)), 0);
+    }
+    assert_int_equal(snap.replica.received_heartbeats, -1);
+    assert_int_equal(snap.replica.rx_extra, 0);
     topo_snapshot_clear(&snap);
 }
 
@@ -2130,6 +2277,8 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_detect),
     cmocka_unit_test(test_probe_batch),
     cmocka_unit_test(test_probe_batch_exact_vars),
+    cmocka_unit_test(test_receive_mariadb),
+    cmocka_unit_test(test_receive_mysql),
     cmocka_unit_test(test_vars_mariadb_semisync),
     cmocka_unit_test(test_probe_batch_errors),
     cmocka_unit_test(test_dump_hosts),
