@@ -34,6 +34,9 @@ static void server_of(const topo_instance *in, rec_server *s)
         s->major = in->snap.version_major;
         s->minor = in->snap.version_minor;
         s->patch = in->snap.version_patch;
+        dialect_caps_of(&in->snap, &s->caps);
+    } else {
+        dialect_caps_init(&s->caps, TOPO_FLAVOR_UNKNOWN, 0, 0, 0, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
     }
 }
 

@@ -41,6 +41,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "topology/gtid.h"
 #include "topology/instance.h"
 
 /* Oldest supported releases. */
@@ -282,5 +283,124 @@ int dialect_sql_set_read_only(topo_flavor f, int major, int minor, int patch, bo
  */
 int dialect_sql_wait_gtid(topo_flavor f, const char *gtid, double timeout_s, char **out, char *err,
                           size_t errlen);
+
+/*
+ * Capabilities of one server, computed once from its flavor, version and the
+ * semi-sync spelling its probe saw (modelled on MaxScale mariadbmon's
+ * Capabilities). Every flavor or version decision is made here; callers test
+ * these booleans and ask the builders below for the statement text.
+ *
+ *                       MariaDB 10.4   10.5+    MySQL 8.0.0-21  8.0.22  8.0.23+ / 8.4
+ *   replica_verbs       no             yes      no              yes     yes
+ *   show_replica        no             10.5.1+  no              yes     yes
+ *   source_syntax       no             no       no              no      yes
+ *   channel_clause      no             no       yes             yes     yes
+ *   super_read_only     no             no       yes             yes     yes
+ *   gtid                MARIADB        MARIADB  MYSQL           MYSQL   MYSQL
+ *   semisync_*_new      no             no       spelling seen, else 8.0.26+ (MySQL)
+ */
+typedef struct {
+    topo_flavor flavor;
+    int major, minor, patch;
+    bool known;                /* flavor known: statements can be built */
+    bool replica_verbs;        /* STOP/START REPLICA, RESET REPLICA ALL (MariaDB 10.5, MySQL 8.0.22) */
+    bool show_replica;         /* SHOW REPLICA STATUS (MariaDB 10.5.1, MySQL 8.0.22) */
+    bool source_syntax;        /* CHANGE REPLICATION SOURCE TO, SOURCE_* options (MySQL 8.0.23) */
+    bool channel_clause;       /* MySQL: name the default channel with FOR CHANNEL '' */
+    bool super_read_only;      /* MySQL: fence with super_read_only (blocks SUPER users too) */
+    bool public_key_option;    /* MySQL: GET_SOURCE_PUBLIC_KEY / GET_MASTER_PUBLIC_KEY=1 */
+    bool mariadb_gtid;         /* MariaDB GTID: MASTER_USE_GTID, gtid_binlog_pos / gtid_slave_pos */
+    gtid_kind gtid;            /* how its GTID text parses */
+    bool semisync_source_new;  /* rpl_semi_sync_source_* rather than rpl_semi_sync_master_* */
+    bool semisync_replica_new; /* rpl_semi_sync_replica_* rather than rpl_semi_sync_slave_* */
+    bool semisync_off_before_stop; /* MariaDB: turn the replica side off before STOP SLAVE on a
+                                    * detached candidate (it would try to reach the dead primary) */
+} dialect_caps;
+
+/*
+ * Fill c for a server of flavor f and version major.minor.patch whose probe
+ * saw the given semi-sync spellings (TOPO_SEMISYNC_NAMES_NONE: the plugin was
+ * not seen; MySQL then uses the names of the plugin its version ships by
+ * default, new from 8.0.26). TOPO_FLAVOR_UNKNOWN gives known = false and no
+ * statement can be built until the flavor is learned (dialect_detect on the
+ * server's version after connecting).
+ */
+void dialect_caps_init(dialect_caps *c, topo_flavor f, int major, int minor, int patch,
+                       topo_semisync_names source_names, topo_semisync_names replica_names);
+
+/* The capabilities of a probed server (its snapshot's flavor, version and semi-sync spelling). */
+void dialect_caps_of(const topo_snapshot *s, dialect_caps *c);
+
+/* GTID text kind of a flavor (MySQL → GTID_KIND_MYSQL, else MariaDB). */
+gtid_kind dialect_gtid_kind(topo_flavor f);
+
+/*
+ * A snapshot's own position: what its binary log holds (MySQL gtid_executed,
+ * MariaDB gtid_binlog_pos), and what it applied (MySQL gtid_executed,
+ * MariaDB gtid_slave_pos, else gtid_current_pos). May be NULL.
+ */
+const char *dialect_snap_own_gtid(const topo_snapshot *s);
+const char *dialect_snap_applied_gtid(const topo_snapshot *s);
+
+/* Statements without arguments, each as the server's capabilities need it. */
+typedef enum {
+    DIALECT_STMT_STOP_REPLICA,      /* STOP SLAVE / STOP REPLICA [FOR CHANNEL ''] */
+    DIALECT_STMT_STOP_IO,           /* STOP ... IO_THREAD [FOR CHANNEL ''] */
+    DIALECT_STMT_START_REPLICA,     /* START SLAVE / START REPLICA [FOR CHANNEL ''] */
+    DIALECT_STMT_START_IO,          /* START ... IO_THREAD [FOR CHANNEL ''] */
+    DIALECT_STMT_START_SQL,         /* START ... SQL_THREAD [FOR CHANNEL ''] */
+    DIALECT_STMT_RESET_REPLICA_ALL, /* RESET SLAVE ALL / RESET REPLICA ALL [FOR CHANNEL ''] */
+    DIALECT_STMT_REPLICA_STATUS,    /* SHOW SLAVE STATUS / SHOW REPLICA STATUS */
+    DIALECT_STMT_READ_ONLY_ON,      /* SET GLOBAL read_only=1 / super_read_only=1 */
+    DIALECT_STMT_READ_ONLY_OFF,     /* SET GLOBAL read_only=0 */
+    DIALECT_STMT_SEMISYNC_SOURCE_ON,   /* SET GLOBAL rpl_semi_sync_{master,source}_enabled=ON */
+    DIALECT_STMT_SEMISYNC_SOURCE_OFF,
+    DIALECT_STMT_SEMISYNC_REPLICA_ON,  /* SET GLOBAL rpl_semi_sync_{slave,replica}_enabled=ON */
+    DIALECT_STMT_SEMISYNC_REPLICA_OFF,
+    DIALECT_STMT_SEMISYNC_SOURCE_ENABLED, /* SELECT @@GLOBAL.rpl_semi_sync_{master,source}_enabled */
+    DIALECT_STMT_OWN_GTID,          /* SELECT @@GLOBAL.gtid_executed / gtid_binlog_pos */
+    DIALECT_STMT_APPLIED_GTID,      /* SELECT @@GLOBAL.gtid_executed / gtid_slave_pos */
+    DIALECT_STMT_SLAVE_POS_FROM_BINLOG, /* MariaDB only: SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos */
+    DIALECT_STMT_SESSIONS,          /* SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST ... */
+    DIALECT_STMT_VERSION,           /* SELECT @@version (learn an unknown server's flavor) */
+    DIALECT_STMT_SEMISYNC_VARIABLES, /* SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%' (learn its spelling) */
+} dialect_stmt;
+
+/*
+ * The text of statement k for a server with capabilities c into buf (no
+ * trailing ';'). VERSION and SEMISYNC_VARIABLES need no known flavor (c may
+ * be NULL). Returns 0; -EINVAL unknown flavor (buf is then ""), -ENOTSUP
+ * the statement does not exist on that server (SLAVE_POS_FROM_BINLOG on
+ * MySQL), -ENOSPC buf too small (buf ""). buf is always terminated.
+ */
+int dialect_stmt_text(const dialect_caps *c, dialect_stmt k, char *buf, size_t len);
+
+/* KILL CONNECTION id (MariaDB KB "KILL"; MySQL 8.0/8.4 15.7.8.4 "KILL Statement"). */
+int dialect_stmt_kill(const dialect_caps *c, unsigned long long id, char *buf, size_t len);
+
+/*
+ * SET SESSION lock_wait_timeout=N, N = seconds rounded up, at least 1: bounds
+ * how long SET GLOBAL read_only waits for sessions holding table locks.
+ */
+int dialect_stmt_lock_wait_timeout(const dialect_caps *c, long long ms, char *buf, size_t len);
+
+/*
+ * Whole CHANGE MASTER TO / CHANGE REPLICATION SOURCE TO statement on the heap
+ * (*out, caller frees and should wipe: it holds the password): the options of
+ * dialect_sql_change_source(), then dialect_sql_source_ssl()'s TLS clauses,
+ * then FOR CHANNEL '' on MySQL. ssl may be NULL. 0, -EINVAL, -ENOMEM.
+ */
+int dialect_stmt_change_source(const dialect_caps *c, const char *host, int port, const char *user,
+                               const char *password, int connect_retry_s, double heartbeat_s,
+                               const dialect_repl_ssl *ssl, char **out, char *err, size_t errlen);
+
+/*
+ * Is a PROCESSLIST row (user, command) a client session to end when fencing?
+ * Not: replication threads (MariaDB "Slave_*", MySQL "Connect"/"Query" of
+ * "system user"), binlog dump threads, the event scheduler, daemons, rows
+ * already killed, and the controller's own user.
+ */
+bool dialect_session_is_client(const dialect_caps *c, const char *user, const char *command,
+                               const char *own_user);
 
 #endif
