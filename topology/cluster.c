@@ -525,6 +525,12 @@ json_t *topo_snapshot_to_json(const topo_snapshot *s)
                      s->semisync.source_status_on, "replica_status_on", s->semisync.replica_status_on,
                      "source_clients", (json_int_t)s->semisync.source_clients, "source_timeout_ms",
                      (json_int_t)s->semisync.source_timeout_ms);
+    if (semi) {
+        /* The spelling its plugins have: a restarted controller sends the right SET names. */
+        static const char *const nm[] = {"", "master_slave", "source_replica"};
+        json_object_set_new(semi, "source_names", json_string(nm[s->semisync.source_names % 3]));
+        json_object_set_new(semi, "replica_names", json_string(nm[s->semisync.replica_names % 3]));
+    }
     json_object_set_new(j, "semi_sync", semi);
     reps = json_array();
     for (size_t k = 0; k < s->n_replicas; k++)
@@ -615,6 +621,16 @@ int topo_snapshot_from_json(const json_t *j, topo_snapshot *s)
         s->semisync.replica_status_on = json_is_true(json_object_get(semi, "replica_status_on"));
         s->semisync.source_clients = json_integer_value(json_object_get(semi, "source_clients"));
         s->semisync.source_timeout_ms = json_integer_value(json_object_get(semi, "source_timeout_ms"));
+        for (int side = 0; side < 2; side++) {
+            const char *v = json_string_value(json_object_get(semi, side ? "replica_names" : "source_names"));
+            topo_semisync_names n = v && !strcmp(v, "master_slave")     ? TOPO_SEMISYNC_NAMES_MASTER_SLAVE
+                                    : v && !strcmp(v, "source_replica") ? TOPO_SEMISYNC_NAMES_SOURCE_REPLICA
+                                                                        : TOPO_SEMISYNC_NAMES_NONE;
+            if (side)
+                s->semisync.replica_names = n;
+            else
+                s->semisync.source_names = n;
+        }
     }
     reps = json_object_get(j, "replicas");
     if (json_is_array(reps) && json_array_size(reps)) {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "topology/cluster.h"
 #include "topology/dialect.h"
 
 #define FXDIR "fixtures/dialect/"
@@ -2136,6 +2137,27 @@ static void test_semisync_spelling_recorded(void **state)
     topo_snapshot_clear(&snap);
 }
 
+/* The spelling survives the state file (a restarted controller keeps sending the right names). */
+static void test_semisync_spelling_persisted(void **state)
+{
+    topo_snapshot a, b;
+    json_t *j;
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    a.flavor = TOPO_FLAVOR_MYSQL;
+    a.semisync.source_names = TOPO_SEMISYNC_NAMES_MASTER_SLAVE;
+    a.semisync.replica_names = TOPO_SEMISYNC_NAMES_SOURCE_REPLICA;
+    j = topo_snapshot_to_json(&a);
+    assert_non_null(j);
+    assert_int_equal(topo_snapshot_from_json(j, &b), 0);
+    assert_int_equal(b.semisync.source_names, TOPO_SEMISYNC_NAMES_MASTER_SLAVE);
+    assert_int_equal(b.semisync.replica_names, TOPO_SEMISYNC_NAMES_SOURCE_REPLICA);
+    json_decref(j);
+    topo_snapshot_clear(&a);
+    topo_snapshot_clear(&b);
+}
+
 /*
  * A server the plan does not know (never probed): no statement is built from
  * it (buf left "", -EINVAL), so nothing uninitialised can be sent; the
@@ -2391,6 +2413,7 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_sql_builders),
     cmocka_unit_test(test_stmt_every_step_per_release),
     cmocka_unit_test(test_semisync_spelling_recorded),
+    cmocka_unit_test(test_semisync_spelling_persisted),
     cmocka_unit_test(test_unknown_flavor_fence),
     cmocka_unit_test(test_session_filter),
     cmocka_unit_test(test_sql_change_source_variants),
