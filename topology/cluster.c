@@ -3,6 +3,7 @@
 
 #include "topology/gtid.h"
 #include "topology/strbuf.h"
+#include "topology/dialect.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -234,19 +235,17 @@ size_t topo_cluster_forgettable(const topo_cluster *c, int64_t now_s, int forget
 
 static const char *primary_pos_text(const topo_snapshot *s)
 {
-    return s->flavor == TOPO_FLAVOR_MYSQL ? s->gtid_executed : s->gtid_binlog_pos;
+    return dialect_snap_own_gtid(s);
 }
 
 static const char *applied_pos_text(const topo_snapshot *s)
 {
-    if (s->flavor == TOPO_FLAVOR_MYSQL)
-        return s->gtid_executed;
-    return s->gtid_slave_pos ? s->gtid_slave_pos : s->gtid_current_pos;
+    return dialect_snap_applied_gtid(s);
 }
 
 static gtid_kind kind_of(const topo_snapshot *s)
 {
-    return s->flavor == TOPO_FLAVOR_MYSQL ? GTID_KIND_MYSQL : GTID_KIND_MARIADB;
+    return dialect_gtid_kind(s->flavor);
 }
 
 void topo_cluster_note_primary_pos(topo_cluster *c, const topo_instance *p, int64_t at_ms)
@@ -426,12 +425,9 @@ const char *topo_instance_gtid(const topo_instance *in)
     const char *g = NULL;
     if (!in->have_snap)
         return "";
-    if (s->flavor == TOPO_FLAVOR_MYSQL)
-        g = s->gtid_executed;
-    else if (s->replica.present)
-        g = s->gtid_slave_pos ? s->gtid_slave_pos : s->gtid_current_pos;
-    else
-        g = s->gtid_binlog_pos ? s->gtid_binlog_pos : s->gtid_current_pos;
+    g = s->replica.present ? dialect_snap_applied_gtid(s) : dialect_snap_own_gtid(s);
+    if (!g)
+        g = s->gtid_current_pos; /* MariaDB without a binary log position; NULL on MySQL */
     return g ? g : "";
 }
 

@@ -1517,6 +1517,7 @@ void dialect_caps_init(dialect_caps *c, topo_flavor f, int major, int minor, int
     c->public_key_option = mysql;
     c->mariadb_gtid = !mysql;
     c->semisync_off_before_stop = !mysql;
+    c->log_replica_updates_name = mysql && ver_ge(major, minor, patch, 8, 0, 26);
     /* The spelling the probe saw wins; without one, the plugin the release
      * ships as its default (MySQL 8.0.26 added rpl_semi_sync_source/_replica). */
     new_semisync_default = mysql && ver_ge(major, minor, patch, 8, 0, 26);

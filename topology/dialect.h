@@ -313,6 +313,7 @@ typedef struct {
     gtid_kind gtid;            /* how its GTID text parses */
     bool semisync_source_new;  /* rpl_semi_sync_source_* rather than rpl_semi_sync_master_* */
     bool semisync_replica_new; /* rpl_semi_sync_replica_* rather than rpl_semi_sync_slave_* */
+    bool log_replica_updates_name; /* the variable is log_replica_updates (MySQL 8.0.26+), else log_slave_updates */
     bool semisync_off_before_stop; /* MariaDB: turn the replica side off before STOP SLAVE on a
                                     * detached candidate (it would try to reach the dead primary) */
 } dialect_caps;

@@ -2054,6 +2054,8 @@ static void test_stmt_every_step_per_release(void **state)
         assert_int_equal(c.gtid, mysql ? GTID_KIND_MYSQL : GTID_KIND_MARIADB);
         assert_int_equal(c.super_read_only, mysql);
         assert_int_equal(c.channel_clause, mysql);
+        /* MySQL 8.0/8.4 7.1.8 / 19.1.6.3: log_replica_updates from 8.0.26, log_slave_updates before. */
+        assert_int_equal(c.log_replica_updates_name, mysql && (t->mi > 0 || t->pa >= 26));
 
         /* CHANGE ... TO: options, TLS clauses, then the channel (MySQL's channel_option comes last). */
         if (dialect_stmt_change_source(&c, "10.0.0.5", 3306, "repl", "pw", 1, 1.0, NULL, &sql, err, sizeof(err)) != 0)
