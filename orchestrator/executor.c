@@ -26,9 +26,13 @@
 typedef struct {
     topo_addr addr;
     MYSQL *m;
-    dialect_caps caps;          /* learned from the server when its plan entry had no flavor */
-    bool have_caps;
 } conn;
+
+/* Capabilities learned from a server whose plan entry had no flavor (appended, never moved). */
+typedef struct {
+    topo_addr addr;
+    dialect_caps caps;
+} learned_caps;
 
 /* A message waiting for the loop: the pipe carries only its id. */
 typedef struct queued {
@@ -42,6 +46,8 @@ typedef struct {
     rec_exec_creds creds;
     conn conns[MAX_CONNS];
     size_t n_conns;
+    learned_caps learned[MAX_CONNS];
+    size_t n_learned;
     void (*emit)(void *user, queued *q); /* takes the node */
     void *user;
     char *frozen_gtid;          /* demote: the old primary's final position (heap, NULL before) */
@@ -167,7 +173,6 @@ static MYSQL *get_conn(worker *w, const topo_addr *a, int timeout_ms, char *err,
             return NULL;
         }
     }
-    memset(&w->conns[w->n_conns], 0, sizeof(w->conns[w->n_conns]));
     w->conns[w->n_conns].addr = *a;
     w->conns[w->n_conns].m = m;
     w->n_conns++;
@@ -304,7 +309,7 @@ static int built(int rc, const char *what, strbuf *msg)
 /*
  * The capabilities of t: from its probe, or, when the plan did not know its
  * flavor (a server never probed: the controller started while it was down),
- * learned from the server once per connection: its version (the handshake's,
+ * learned from the server once per plan: its version (the handshake's,
  * else SELECT @@version) and the semi-sync spelling its plugins have. NULL
  * with msg set when neither works: no statement is ever built blind.
  */
@@ -313,15 +318,14 @@ static const dialect_caps *caps_of(worker *w, const rec_server *t, int64_t dl, s
     char e2[256], as[TOPO_ADDR_MAX], sql[128];
     topo_flavor f = TOPO_FLAVOR_UNKNOWN;
     int ma = 0, mi = 0, pa = 0, rc;
-    conn *cn = NULL;
+    learned_caps *lc;
     MYSQL *m;
-    topo_snapshot snap;
 
     if (t->caps.known)
         return &t->caps;
-    for (size_t i = 0; i < w->n_conns; i++)
-        if (topo_addr_eq(&w->conns[i].addr, &t->addr) && w->conns[i].have_caps)
-            return &w->conns[i].caps;
+    for (size_t i = 0; i < w->n_learned; i++)
+        if (topo_addr_eq(&w->learned[i].addr, &t->addr))
+            return &w->learned[i].caps;
     {
         int left = (int)(dl - mono_ms());
         char cerr[1400];
@@ -347,30 +351,30 @@ static const dialect_caps *caps_of(worker *w, const rec_server *t, int64_t dl, s
             return NULL;
         }
     }
-    memset(&snap, 0, sizeof(snap));
-    if (f == TOPO_FLAVOR_MYSQL) {
+    if (w->n_learned == MAX_CONNS) {
+        strbuf_setf(msg, "too many servers in one plan");
+        return NULL;
+    }
+    lc = &w->learned[w->n_learned];
+    lc->addr = t->addr;
+    dialect_caps_init(&lc->caps, f, ma, mi, pa, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+    if (lc->caps.semisync_spelling_varies) {
         /* Which semi-sync plugin it loaded decides the variable names (best effort: none loaded is fine). */
         MYSQL_RES *r = NULL;
         strbuf e3 = STRBUF_INIT;
+        topo_snapshot snap;
+        memset(&snap, 0, sizeof(snap));
         if (dialect_stmt_text(NULL, DIALECT_STMT_SEMISYNC_VARIABLES, sql, sizeof(sql)) == 0 &&
-            run_sql(w, &t->addr, sql, dl, &r, &e3) == 0 && r)
-            apply_result(f, DIALECT_Q_SEMISYNC_VARS, r, &snap, &e3);
+            run_sql(w, &t->addr, sql, dl, &r, &e3) == 0 && r &&
+            apply_result(f, DIALECT_Q_SEMISYNC_VARS, r, &snap, &e3) == 0)
+            dialect_caps_init(&lc->caps, f, ma, mi, pa, snap.semisync.source_names, snap.semisync.replica_names);
         if (r)
             mysql_free_result(r);
         strbuf_free(&e3);
-    }
-    for (size_t i = 0; i < w->n_conns; i++)
-        if (topo_addr_eq(&w->conns[i].addr, &t->addr))
-            cn = &w->conns[i];
-    if (!cn) {
         topo_snapshot_clear(&snap);
-        strbuf_setf(msg, "%s: the connection broke while learning its flavor", topo_addr_str(&t->addr, as, sizeof(as)));
-        return NULL;
     }
-    dialect_caps_init(&cn->caps, f, ma, mi, pa, snap.semisync.source_names, snap.semisync.replica_names);
-    topo_snapshot_clear(&snap);
-    cn->have_caps = true;
-    return &cn->caps;
+    w->n_learned++;
+    return &lc->caps;
 }
 
 /* Text of statement k for t (learning t's flavor if needed); -1 with msg set when it cannot be built. */
@@ -1020,6 +1024,7 @@ static void run_plan(worker *w)
     for (size_t i = 0; i < w->n_conns; i++)
         close_mysql(w->conns[i].m);
     w->n_conns = 0;
+    w->n_learned = 0;
 }
 
 /* ---- plumbing -------------------------------------------------------------------- */

@@ -1159,42 +1159,8 @@ static int emit(char *buf, size_t len, const char *fmt, ...)
     return 0;
 }
 
-/*
- * dialect_sql_stop_replica — see dialect.h.
- */
-int dialect_sql_stop_replica(topo_flavor f, int major, int minor, int patch, bool io_only,
-                             char *buf, size_t len)
-{
-    if (!flavor_known(f))
-        return -EINVAL;
-    return emit(buf, len, "STOP %s%s",
-                has_replica_verbs(f, major, minor, patch) ? "REPLICA" : "SLAVE",
-                io_only ? " IO_THREAD" : "");
-}
 
-/*
- * dialect_sql_start_replica — see dialect.h.
- */
-int dialect_sql_start_replica(topo_flavor f, int major, int minor, int patch, char *buf,
-                              size_t len)
-{
-    if (!flavor_known(f))
-        return -EINVAL;
-    return emit(buf, len, "START %s",
-                has_replica_verbs(f, major, minor, patch) ? "REPLICA" : "SLAVE");
-}
 
-/*
- * dialect_sql_reset_replica_all — see dialect.h.
- */
-int dialect_sql_reset_replica_all(topo_flavor f, int major, int minor, int patch, char *buf,
-                                  size_t len)
-{
-    if (!flavor_known(f))
-        return -EINVAL;
-    return emit(buf, len, "RESET %s ALL",
-                has_replica_verbs(f, major, minor, patch) ? "REPLICA" : "SLAVE");
-}
 
 /* Output cursor for building a statement in the caller's buffer. */
 typedef struct {
@@ -1276,6 +1242,7 @@ int dialect_sql_change_source(topo_flavor f, int major, int minor, int patch, co
     outbuf o = {.buf = buf, .len = len};
     const char *pfx;            /* MASTER / SOURCE */
     bool new_syntax;
+    dialect_caps caps;
     int rc = 0;
 
     if (!buf || len == 0) {
@@ -1312,7 +1279,8 @@ int dialect_sql_change_source(topo_flavor f, int major, int minor, int patch, co
         goto out;
     }
 
-    new_syntax = f == TOPO_FLAVOR_MYSQL && ver_ge(major, minor, patch, 8, 0, 23);
+    dialect_caps_init(&caps, f, major, minor, patch, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+    new_syntax = caps.source_syntax;
     pfx = new_syntax ? "SOURCE" : "MASTER";
     ob_puts(&o, new_syntax ? "CHANGE REPLICATION SOURCE TO " : "CHANGE MASTER TO ");
     ob_printf(&o, "%s_HOST=", pfx);
@@ -1326,7 +1294,7 @@ int dialect_sql_change_source(topo_flavor f, int major, int minor, int patch, co
         ob_printf(&o, ", %s_PASSWORD=", pfx);
         ob_quoted(&o, password);
     }
-    if (f == TOPO_FLAVOR_MARIADB)
+    if (caps.mariadb_gtid)
         ob_puts(&o, ", MASTER_USE_GTID=slave_pos");
     else
         ob_printf(&o, ", %s_AUTO_POSITION=1", pfx);
@@ -1334,7 +1302,7 @@ int dialect_sql_change_source(topo_flavor f, int major, int minor, int patch, co
         ob_printf(&o, ", %s_CONNECT_RETRY=%d", pfx, connect_retry_s);
     if (heartbeat_s >= 0)
         ob_printf(&o, ", %s_HEARTBEAT_PERIOD=%.3f", pfx, heartbeat_s);
-    if (f == TOPO_FLAVOR_MYSQL)
+    if (caps.public_key_option)
         ob_puts(&o, new_syntax ? ", GET_SOURCE_PUBLIC_KEY=1" : ", GET_MASTER_PUBLIC_KEY=1");
     if (o.overflow) {
         buf[0] = '\0';
@@ -1377,7 +1345,11 @@ int dialect_sql_source_ssl(topo_flavor f, int major, int minor, int patch, const
     paths[0][1] = ssl->ca;
     paths[1][1] = ssl->cert;
     paths[2][1] = ssl->key;
-    pfx = f == TOPO_FLAVOR_MYSQL && ver_ge(major, minor, patch, 8, 0, 23) ? "SOURCE" : "MASTER";
+    {
+        dialect_caps caps;
+        dialect_caps_init(&caps, f, major, minor, patch, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+        pfx = caps.source_syntax ? "SOURCE" : "MASTER";
+    }
     if (ssl->ssl >= 0)
         ob_printf(&o, ", %s_SSL=%d", pfx, ssl->ssl ? 1 : 0);
     for (int i = 0; i < 3; i++) {
@@ -1402,21 +1374,6 @@ int dialect_sql_source_ssl(topo_flavor f, int major, int minor, int patch, const
     return 0;
 }
 
-/*
- * dialect_sql_set_read_only — see dialect.h.
- */
-int dialect_sql_set_read_only(topo_flavor f, int major, int minor, int patch, bool on, char *buf,
-                              size_t len)
-{
-    (void)major;
-    (void)minor;
-    (void)patch;
-    if (f == TOPO_FLAVOR_MARIADB)
-        return emit(buf, len, "SET GLOBAL read_only=%d", on ? 1 : 0);
-    if (f == TOPO_FLAVOR_MYSQL)
-        return emit(buf, len, "%s", on ? "SET GLOBAL super_read_only=1" : "SET GLOBAL read_only=0");
-    return -EINVAL;
-}
 
 /*
  * dialect_sql_wait_gtid — see dialect.h.
@@ -1475,15 +1432,6 @@ out:
     return rc;
 }
 
-/*
- * dialect_sql_replica_status — see dialect.h.
- */
-int dialect_sql_replica_status(topo_flavor f, int major, int minor, int patch, char *buf, size_t len)
-{
-    if (!flavor_known(f))
-        return -EINVAL;
-    return emit(buf, len, "%s", has_show_replica(f, major, minor, patch) ? "SHOW REPLICA STATUS" : "SHOW SLAVE STATUS");
-}
 
 /* ------------------------------------------------------------------------ */
 /* Capabilities and the statements recovery sends                            */
@@ -1517,6 +1465,7 @@ void dialect_caps_init(dialect_caps *c, topo_flavor f, int major, int minor, int
     c->public_key_option = mysql;
     c->mariadb_gtid = !mysql;
     c->semisync_off_before_stop = !mysql;
+    c->semisync_spelling_varies = mysql;
     c->log_replica_updates_name = mysql && ver_ge(major, minor, patch, 8, 0, 26);
     /* The spelling the probe saw wins; without one, the plugin the release
      * ships as its default (MySQL 8.0.26 added rpl_semi_sync_source/_replica). */

@@ -10,9 +10,12 @@
  *   - folding each result set of that batch into a topo_snapshot, matching
  *     column names case-insensitively and accepting either naming
  *     (Master_* / Source_*, Slave_* / Replica_*);
- *   - the text of the statements recovery sends (stop/start/reset replica,
- *     CHANGE MASTER TO / CHANGE REPLICATION SOURCE TO, fencing with
- *     read_only / super_read_only, waiting for a GTID position).
+ *   - the capabilities of each server (dialect_caps: every flavor and version
+ *     decision) and the text of every statement recovery sends
+ *     (stop/start/reset replica with FOR CHANNEL '' on MySQL, CHANGE MASTER TO /
+ *     CHANGE REPLICATION SOURCE TO, read_only / super_read_only, semi-sync in
+ *     the spelling the server's plugin has, waiting for a GTID position,
+ *     ending sessions).
  *
  * Pure string work: no I/O, no server connection, no global state. The probe
  * engine turns a MYSQL_RES into a dialect_result; the tests build the same
@@ -177,29 +180,11 @@ int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *
                   topo_snapshot *snap, char *err, size_t errlen);
 
 /*
- * Recovery statement builders. Each writes one statement (no trailing ';')
- * into buf and returns 0, -ENOSPC if it does not fit, -EINVAL for an unknown
- * flavor. The version decides between the old and new syntax:
- *   MariaDB >= 10.5 (the REPLICA aliases exist from 10.5.1; 10.5.0 was never
- *   a stable release): STOP/START REPLICA, RESET REPLICA ALL.
- *   MySQL >= 8.0.22: STOP/START REPLICA, RESET REPLICA ALL.
- *   Older: STOP/START SLAVE, RESET SLAVE ALL.
+ * Option text of CHANGE MASTER TO / CHANGE REPLICATION SOURCE TO, without the
+ * channel clause: recovery sends dialect_stmt_change_source(), which adds the
+ * TLS clauses and FOR CHANNEL '' on MySQL. Every other statement recovery
+ * sends comes from dialect_stmt_text() below.
  */
-
-/* STOP SLAVE [IO_THREAD] / STOP REPLICA [IO_THREAD]. */
-int dialect_sql_stop_replica(topo_flavor f, int major, int minor, int patch, bool io_only,
-                             char *buf, size_t len);
-
-/* SHOW SLAVE STATUS / SHOW REPLICA STATUS, as the probe batch chooses it. */
-int dialect_sql_replica_status(topo_flavor f, int major, int minor, int patch, char *buf, size_t len);
-
-/* START SLAVE / START REPLICA. */
-int dialect_sql_start_replica(topo_flavor f, int major, int minor, int patch, char *buf,
-                              size_t len);
-
-/* RESET SLAVE ALL / RESET REPLICA ALL (forget the source entirely). */
-int dialect_sql_reset_replica_all(topo_flavor f, int major, int minor, int patch, char *buf,
-                                  size_t len);
 
 /*
  * Point a replica at a new source, using GTID auto-positioning:
@@ -258,18 +243,6 @@ int dialect_sql_source_ssl(topo_flavor f, int major, int minor, int patch, const
                            char *buf, size_t len, char *err, size_t errlen);
 
 /*
- * Fence or unfence writes.
- *   MariaDB: SET GLOBAL read_only=1 / SET GLOBAL read_only=0. (10.11+: users
- *            with READ ONLY ADMIN may still write; SUPER no longer implies it.)
- *   MySQL:   on  → SET GLOBAL super_read_only=1 (the server turns read_only
- *                  on with it, and it also blocks SUPER users);
- *            off → SET GLOBAL read_only=0 (the server turns super_read_only
- *                  off with it).
- */
-int dialect_sql_set_read_only(topo_flavor f, int major, int minor, int patch, bool on, char *buf,
-                              size_t len);
-
-/*
  * Wait until a GTID position is applied, bounded:
  *   MariaDB: SELECT MASTER_GTID_WAIT('pos', t)   → 0 reached, -1 timeout
  *   MySQL:   SELECT WAIT_FOR_EXECUTED_GTID_SET('set', t) → 0 reached, 1 timeout
@@ -313,6 +286,7 @@ typedef struct {
     gtid_kind gtid;            /* how its GTID text parses */
     bool semisync_source_new;  /* rpl_semi_sync_source_* rather than rpl_semi_sync_master_* */
     bool semisync_replica_new; /* rpl_semi_sync_replica_* rather than rpl_semi_sync_slave_* */
+    bool semisync_spelling_varies; /* MySQL: which plugin is loaded decides the names (ask the server) */
     bool log_replica_updates_name; /* the variable is log_replica_updates (MySQL 8.0.26+), else log_slave_updates */
     bool semisync_off_before_stop; /* MariaDB: turn the replica side off before STOP SLAVE on a
                                     * detached candidate (it would try to reach the dead primary) */

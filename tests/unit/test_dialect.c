@@ -1758,18 +1758,7 @@ static void test_sql_builders(void **state)
         const sql_case *c = &sql_cases[i];
         char buf[1024], err[256] = "";
 
-        assert_int_equal(dialect_sql_stop_replica(c->f, c->ma, c->mi, c->pa, false, buf, sizeof(buf)), 0);
-        assert_string_equal(buf, c->stop);
-        assert_int_equal(dialect_sql_stop_replica(c->f, c->ma, c->mi, c->pa, true, buf, sizeof(buf)), 0);
-        assert_string_equal(buf, c->stop_io);
-        assert_int_equal(dialect_sql_start_replica(c->f, c->ma, c->mi, c->pa, buf, sizeof(buf)), 0);
-        assert_string_equal(buf, c->start);
-        assert_int_equal(dialect_sql_reset_replica_all(c->f, c->ma, c->mi, c->pa, buf, sizeof(buf)), 0);
-        assert_string_equal(buf, c->reset);
-        assert_int_equal(dialect_sql_set_read_only(c->f, c->ma, c->mi, c->pa, true, buf, sizeof(buf)), 0);
-        assert_string_equal(buf, c->ro_on);
-        assert_int_equal(dialect_sql_set_read_only(c->f, c->ma, c->mi, c->pa, false, buf, sizeof(buf)), 0);
-        assert_string_equal(buf, c->ro_off);
+        /* Every other statement: test_stmt_every_step_per_release (dialect_stmt_text). */
         if (dialect_sql_change_source(c->f, c->ma, c->mi, c->pa, "10.0.0.5", 3306, "repl",
                                       "s3cr'et\\x", 1, 1.0, buf, sizeof(buf), err, sizeof(err)) != 0)
             fail_msg("change source %d.%d.%d: %s", c->ma, c->mi, c->pa, err);
@@ -1855,23 +1844,28 @@ static void test_sql_change_source_errors(void **state)
 static void test_sql_small_buffers(void **state)
 {
     char buf[8];
+    dialect_caps my84, my80, unk;
 
     (void)state;
-    assert_int_equal(dialect_sql_stop_replica(TOPO_FLAVOR_MYSQL, 8, 4, 0, true, buf, sizeof(buf)), -ENOSPC);
-    assert_int_equal(dialect_sql_start_replica(TOPO_FLAVOR_MYSQL, 8, 4, 0, buf, sizeof(buf)), -ENOSPC);
-    assert_int_equal(dialect_sql_reset_replica_all(TOPO_FLAVOR_MYSQL, 8, 4, 0, buf, sizeof(buf)), -ENOSPC);
-    assert_int_equal(dialect_sql_set_read_only(TOPO_FLAVOR_MYSQL, 8, 4, 0, true, buf, sizeof(buf)), -ENOSPC);
-    assert_int_equal(dialect_sql_start_replica(TOPO_FLAVOR_MYSQL, 8, 4, 0, NULL, 0), -ENOSPC);
-    assert_int_equal(dialect_sql_stop_replica(TOPO_FLAVOR_UNKNOWN, 8, 4, 0, true, buf, sizeof(buf)), -EINVAL);
-    assert_int_equal(dialect_sql_start_replica(TOPO_FLAVOR_UNKNOWN, 8, 4, 0, buf, sizeof(buf)), -EINVAL);
-    assert_int_equal(dialect_sql_reset_replica_all(TOPO_FLAVOR_UNKNOWN, 8, 4, 0, buf, sizeof(buf)), -EINVAL);
-    assert_int_equal(dialect_sql_set_read_only(TOPO_FLAVOR_UNKNOWN, 8, 4, 0, true, buf, sizeof(buf)), -EINVAL);
-    /* Exactly fitting: "START SLAVE" is 11 chars + NUL. */
+    dialect_caps_init(&my84, TOPO_FLAVOR_MYSQL, 8, 4, 0, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+    dialect_caps_init(&my80, TOPO_FLAVOR_MYSQL, 8, 0, 20, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+    dialect_caps_init(&unk, TOPO_FLAVOR_UNKNOWN, 8, 4, 0, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+    /* Too small: -ENOSPC and buf "", never a shorter statement. */
+    assert_int_equal(dialect_stmt_text(&my84, DIALECT_STMT_STOP_IO, buf, sizeof(buf)), -ENOSPC);
+    assert_string_equal(buf, "");
+    assert_int_equal(dialect_stmt_text(&my84, DIALECT_STMT_START_REPLICA, buf, sizeof(buf)), -ENOSPC);
+    assert_int_equal(dialect_stmt_text(&my84, DIALECT_STMT_RESET_REPLICA_ALL, buf, sizeof(buf)), -ENOSPC);
+    assert_int_equal(dialect_stmt_text(&my84, DIALECT_STMT_READ_ONLY_ON, buf, sizeof(buf)), -ENOSPC);
+    assert_int_equal(dialect_stmt_text(&my84, DIALECT_STMT_START_REPLICA, NULL, 0), -ENOSPC);
+    assert_int_equal(dialect_stmt_text(&unk, DIALECT_STMT_STOP_IO, buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(dialect_stmt_text(&unk, DIALECT_STMT_READ_ONLY_ON, buf, sizeof(buf)), -EINVAL);
+    /* Exactly fitting: "START SLAVE FOR CHANNEL ''" is 26 chars + NUL. */
     {
-        char b12[12], b11[11];
-        assert_int_equal(dialect_sql_start_replica(TOPO_FLAVOR_MYSQL, 8, 0, 20, b12, sizeof(b12)), 0);
-        assert_string_equal(b12, "START SLAVE");
-        assert_int_equal(dialect_sql_start_replica(TOPO_FLAVOR_MYSQL, 8, 0, 20, b11, sizeof(b11)), -ENOSPC);
+        char b27[27], b26[26];
+        assert_int_equal(dialect_stmt_text(&my80, DIALECT_STMT_START_REPLICA, b27, sizeof(b27)), 0);
+        assert_string_equal(b27, "START SLAVE FOR CHANNEL ''");
+        assert_int_equal(dialect_stmt_text(&my80, DIALECT_STMT_START_REPLICA, b26, sizeof(b26)), -ENOSPC);
+        assert_string_equal(b26, "");
     }
 }
 
