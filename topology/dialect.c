@@ -1585,8 +1585,8 @@ int dialect_stmt_change_source(const dialect_caps *c, const char *host, int port
     size_t need = 512 + 2 * ((host ? strlen(host) : 0) + (user ? strlen(user) : 0) +
                              (password ? strlen(password) : 0));
     size_t tneed = 256;
-    char *opts = NULL, *tls = NULL;
-    strbuf o = STRBUF_INIT;
+    char *opts = NULL, *tls = NULL, *all = NULL;
+    size_t total;
     int rc;
 
     if (!out) {
@@ -1614,29 +1614,21 @@ int dialect_stmt_change_source(const dialect_caps *c, const char *host, int port
                                         connect_retry_s, heartbeat_s, opts, need, err, errlen)) < 0 ||
         (rc = dialect_sql_source_ssl(c->flavor, c->major, c->minor, c->patch, ssl, tls, tneed, err, errlen)) < 0)
         goto out;
-    strbuf_puts(&o, opts);
-    strbuf_puts(&o, tls);
-    if (c->channel_clause)
-        strbuf_puts(&o, " FOR CHANNEL ''");
-    if (strbuf_error(&o)) {
+    /* One allocation of the exact size: the password is never left behind in a grown buffer. */
+    total = strlen(opts) + strlen(tls) + sizeof(" FOR CHANNEL ''");
+    if (!(all = malloc(total))) {
         set_err(err, errlen, "change source: out of memory");
         rc = -ENOMEM;
         goto out;
     }
-    *out = strbuf_steal(&o);
-    if (!*out) {
-        set_err(err, errlen, "change source: out of memory");
-        rc = -ENOMEM;
-    }
+    snprintf(all, total, "%s%s%s", opts, tls, c->channel_clause ? " FOR CHANNEL ''" : "");
+    *out = all;
 out:
     if (opts) {
         explicit_bzero(opts, need);
         free(opts);
     }
     free(tls);
-    if (o.s)
-        explicit_bzero(o.s, o.len);
-    strbuf_free(&o);
     return rc;
 }
 
