@@ -1714,7 +1714,7 @@ static void test_apply_bad_args(void **state)
 typedef struct {
     topo_flavor f;
     int ma, mi, pa;
-    const char *stop, *stop_io, *start, *reset, *ro_on, *ro_off, *change;
+    const char *change;
 } sql_case;
 
 #define MDB_CHANGE                                                                                 \
@@ -1731,24 +1731,15 @@ typedef struct {
     "SOURCE_HEARTBEAT_PERIOD=1.000, GET_SOURCE_PUBLIC_KEY=1"
 
 static const sql_case sql_cases[] = {
-    {TOPO_FLAVOR_MARIADB, 10, 4, 32, "STOP SLAVE", "STOP SLAVE IO_THREAD", "START SLAVE",
-     "RESET SLAVE ALL", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0", MDB_CHANGE},
-    {TOPO_FLAVOR_MARIADB, 10, 6, 16, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0", MDB_CHANGE},
-    {TOPO_FLAVOR_MARIADB, 10, 11, 6, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0", MDB_CHANGE},
-    {TOPO_FLAVOR_MARIADB, 11, 4, 2, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0", MDB_CHANGE},
-    {TOPO_FLAVOR_MYSQL, 8, 0, 20, "STOP SLAVE", "STOP SLAVE IO_THREAD", "START SLAVE",
-     "RESET SLAVE ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", MY_OLD_CHANGE},
-    {TOPO_FLAVOR_MYSQL, 8, 0, 22, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", MY_OLD_CHANGE},
-    {TOPO_FLAVOR_MYSQL, 8, 0, 23, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", MY_NEW_CHANGE},
-    {TOPO_FLAVOR_MYSQL, 8, 0, 30, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", MY_NEW_CHANGE},
-    {TOPO_FLAVOR_MYSQL, 8, 4, 3, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", MY_NEW_CHANGE},
+    {TOPO_FLAVOR_MARIADB, 10, 4, 32, MDB_CHANGE},
+    {TOPO_FLAVOR_MARIADB, 10, 6, 16, MDB_CHANGE},
+    {TOPO_FLAVOR_MARIADB, 10, 11, 6, MDB_CHANGE},
+    {TOPO_FLAVOR_MARIADB, 11, 4, 2, MDB_CHANGE},
+    {TOPO_FLAVOR_MYSQL, 8, 0, 20, MY_OLD_CHANGE},
+    {TOPO_FLAVOR_MYSQL, 8, 0, 22, MY_OLD_CHANGE},
+    {TOPO_FLAVOR_MYSQL, 8, 0, 23, MY_NEW_CHANGE},
+    {TOPO_FLAVOR_MYSQL, 8, 0, 30, MY_NEW_CHANGE},
+    {TOPO_FLAVOR_MYSQL, 8, 4, 3, MY_NEW_CHANGE},
 };
 
 static void test_sql_builders(void **state)
