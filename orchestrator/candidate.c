@@ -3,6 +3,7 @@
 
 #include "orchestrator/analysis.h"
 #include "topology/gtid.h"
+#include "topology/dialect.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -70,7 +71,7 @@ typedef struct {
 
 static gtid_kind kind_of(const topo_snapshot *s)
 {
-    return s->flavor == TOPO_FLAVOR_MYSQL ? GTID_KIND_MYSQL : GTID_KIND_MARIADB;
+    return dialect_gtid_kind(s->flavor);
 }
 
 static bool addr_listed(const topo_addr *list, size_t n, const topo_addr *a)
@@ -420,9 +421,10 @@ int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candid
         work *x = &w[k];
         const topo_instance *in = x->in;
         const topo_replica_status *rs = &in->snap.replica;
-        bool mysql = in->snap.flavor == TOPO_FLAVOR_MYSQL;
+        dialect_caps caps;
         char serr[256] = "";
 
+        dialect_caps_of(&in->snap, &caps);
         x->rb = (sbuf){ .buf = x->reason, .cap = sizeof(x->reason) };
         x->preferred = addr_listed(o->prefer, o->n_prefer, &in->addr);
         if (in->have_snap && (rc = snapshot_sets(&in->snap, &x->has, &x->exec, serr, sizeof(serr))) == -ENOMEM)
@@ -465,14 +467,14 @@ int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candid
                     strlen(x->errant) > 150 ? "..." : "");
         if (!rs->using_gtid)
             exclude(x, REC_EXCL_NO_GTID, "GTID replication not in use (%s)",
-                    mysql ? "Auto_Position=0" : "Using_Gtid=No");
+                    caps.mariadb_gtid ? "Using_Gtid=No" : "Auto_Position=0");
         else if (!x->has)
             exclude(x, REC_EXCL_NO_GTID, "GTID state unreadable: %s", serr);
         if (!in->snap.log_bin)
             exclude(x, REC_EXCL_NO_BINLOG, "no binary log (log_bin=OFF)");
         else if (!in->snap.log_replica_updates)
             exclude(x, REC_EXCL_NO_LOG_REPLICA_UPDATES, "%s=OFF: its binary log lacks replicated transactions",
-                    mysql ? "log_replica_updates" : "log_slave_updates");
+                    caps.log_replica_updates_name ? "log_replica_updates" : "log_slave_updates");
         if (rs->sql_delay_s > 0)
             exclude(x, REC_EXCL_DELAYED, "delayed by %lld s (SQL_Delay)", rs->sql_delay_s);
         else if (rs->sql_delay_s < 0)

@@ -29,6 +29,12 @@ typedef struct {
     MYSQL *m;
 } conn;
 
+/* Capabilities learned from a server whose plan entry had no flavor (appended, never moved). */
+typedef struct {
+    topo_addr addr;
+    dialect_caps caps;
+} learned_caps;
+
 /* A message waiting for the loop: the pipe carries only its id. */
 typedef struct queued {
     uint64_t id;
@@ -41,6 +47,8 @@ typedef struct {
     rec_exec_creds creds;
     conn conns[MAX_CONNS];
     size_t n_conns;
+    learned_caps learned[MAX_CONNS];
+    size_t n_learned;
     void (*emit)(void *user, queued *q); /* takes the node */
     void *user;
     char *frozen_gtid;          /* demote: the old primary's final position (heap, NULL before) */
@@ -322,52 +330,40 @@ static int query_value(worker *w, const topo_addr *a, const char *sql, int64_t d
     return 0;
 }
 
-/* Replica status of a server, through the dialect layer. */
-static int replica_status(worker *w, const rec_server *s, int64_t deadline, topo_snapshot *snap, strbuf *err)
+/* Fold a result set into snap through the dialect layer (the result stays the caller's). */
+static int apply_result(topo_flavor f, dialect_query_kind kind, MYSQL_RES *r, topo_snapshot *snap, strbuf *err)
 {
-    char sql[64];
-    MYSQL_RES *r;
+    unsigned nc = mysql_num_fields(r);
+    MYSQL_FIELD *fl = mysql_fetch_fields(r);
+    size_t nr = (size_t)mysql_num_rows(r);
+    const char **names = calloc(nc ? nc : 1, sizeof(*names));
+    const char **cells = calloc(nr > 0 && nc > 0 ? nr * nc : 1, sizeof(*cells));
+    char e2[512];
     int rc;
-    if (dialect_sql_replica_status(s->flavor, s->major, s->minor, s->patch, sql, sizeof(sql)) < 0)
-        snprintf(sql, sizeof(sql), "SHOW SLAVE STATUS");
-    rc = run_sql(w, &s->addr, sql, deadline, &r, err);
-    if (rc < 0)
-        return rc;
-    if (r) {
-        unsigned nc = mysql_num_fields(r);
-        MYSQL_FIELD *f = mysql_fetch_fields(r);
-        size_t nr = (size_t)mysql_num_rows(r);
-        const char **names = calloc(nc ? nc : 1, sizeof(*names));
-        const char **cells = calloc(nr > 0 && nc > 0 ? nr * nc : 1, sizeof(*cells));
-        if (!names || !cells) {
-            free(names);
-            free(cells);
-            mysql_free_result(r);
-            strbuf_setf(err, "out of memory");
-            return -ENOMEM;
-        }
-        for (unsigned c = 0; c < nc; c++)
-            names[c] = f[c].name;
-        for (size_t i = 0; i < nr; i++) {
-            MYSQL_ROW row = mysql_fetch_row(r);
-            for (unsigned c = 0; c < nc && row; c++)
-                cells[i * nc + c] = row[c];
-        }
-        dialect_result dr = {.n_cols = nc, .n_rows = nr, .names = names, .cells = cells};
-        {
-            char e2[512];
-            rc = dialect_apply(s->flavor, DIALECT_Q_REPLICA_STATUS, &dr, snap, e2, sizeof(e2));
-            if (rc < 0)
-                strbuf_setf(err, "%s", e2);
-        }
+    if (!names || !cells) {
         free(names);
         free(cells);
-        mysql_free_result(r);
+        strbuf_setf(err, "out of memory");
+        return -ENOMEM;
     }
+    for (unsigned c = 0; c < nc; c++)
+        names[c] = fl[c].name;
+    mysql_data_seek(r, 0);
+    for (size_t i = 0; i < nr; i++) {
+        MYSQL_ROW row = mysql_fetch_row(r);
+        for (unsigned c = 0; c < nc && row; c++)
+            cells[i * nc + c] = row[c];
+    }
+    {
+        dialect_result dr = {.n_cols = nc, .n_rows = nr, .names = names, .cells = cells};
+        rc = dialect_apply(f, kind, &dr, snap, e2, sizeof(e2));
+    }
+    if (rc < 0)
+        strbuf_setf(err, "%s", e2);
+    free(names);
+    free(cells);
     return rc;
 }
-
-/* ---- steps ----------------------------------------------------------------------- */
 
 /* A statement builder's result: its failure is the step's failure, with a message. */
 static int built(int rc, const char *what, strbuf *msg)
@@ -380,13 +376,120 @@ static int built(int rc, const char *what, strbuf *msg)
     return rc;
 }
 
+/*
+ * The capabilities of t: from its probe, or, when the plan did not know its
+ * flavor (a server never probed: the controller started while it was down),
+ * learned from the server once per plan: its version (the handshake's,
+ * else SELECT @@version) and the semi-sync spelling its plugins have. NULL
+ * with msg set when neither works: no statement is ever built blind.
+ */
+static const dialect_caps *caps_of(worker *w, const rec_server *t, int64_t dl, strbuf *msg)
+{
+    char e2[256], as[TOPO_ADDR_MAX], sql[128];
+    topo_flavor f = TOPO_FLAVOR_UNKNOWN;
+    int ma = 0, mi = 0, pa = 0, rc;
+    learned_caps *lc;
+    MYSQL *m;
+
+    if (t->caps.known)
+        return &t->caps;
+    for (size_t i = 0; i < w->n_learned; i++)
+        if (topo_addr_eq(&w->learned[i].addr, &t->addr))
+            return &w->learned[i].caps;
+    {
+        int left = (int)(dl - mono_ms());
+        char cerr[1400];
+        if (left <= 0 || !(m = get_conn(w, &t->addr, left, cerr, sizeof(cerr)))) {
+            strbuf_setf(msg, "%s: flavor unknown and no connection to learn it: %s",
+                        topo_addr_str(&t->addr, as, sizeof(as)), left <= 0 ? "out of time" : cerr);
+            return NULL;
+        }
+    }
+    rc = dialect_detect(mysql_get_server_info(m), NULL, &f, &ma, &mi, &pa, e2, sizeof(e2));
+    if (rc < 0 && rc != -ENOTSUP) {
+        char *v = NULL;
+        if (built(dialect_stmt_text(NULL, DIALECT_STMT_VERSION, sql, sizeof(sql)), "version query", msg) < 0 ||
+            query_value(w, &t->addr, sql, dl, &v, msg) < 0) {
+            free(v);
+            return NULL;
+        }
+        rc = dialect_detect(v, NULL, &f, &ma, &mi, &pa, e2, sizeof(e2));
+        free(v);
+        if (rc < 0 && rc != -ENOTSUP) {
+            strbuf_setf(msg, "%s: flavor unknown and its version does not parse: %s",
+                        topo_addr_str(&t->addr, as, sizeof(as)), e2);
+            return NULL;
+        }
+    }
+    if (w->n_learned == MAX_CONNS) {
+        strbuf_setf(msg, "too many servers in one plan");
+        return NULL;
+    }
+    lc = &w->learned[w->n_learned];
+    lc->addr = t->addr;
+    dialect_caps_init(&lc->caps, f, ma, mi, pa, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+    if (lc->caps.semisync_spelling_varies) {
+        /* Which semi-sync plugin it loaded decides the variable names (best effort: none loaded is fine). */
+        MYSQL_RES *r = NULL;
+        strbuf e3 = STRBUF_INIT;
+        topo_snapshot snap;
+        memset(&snap, 0, sizeof(snap));
+        if (dialect_stmt_text(NULL, DIALECT_STMT_SEMISYNC_VARIABLES, sql, sizeof(sql)) == 0 &&
+            run_sql(w, &t->addr, sql, dl, &r, &e3) == 0 && r &&
+            apply_result(f, DIALECT_Q_SEMISYNC_VARS, r, &snap, &e3) == 0)
+            dialect_caps_init(&lc->caps, f, ma, mi, pa, snap.semisync.source_names, snap.semisync.replica_names);
+        if (r)
+            mysql_free_result(r);
+        strbuf_free(&e3);
+        topo_snapshot_clear(&snap);
+    }
+    w->n_learned++;
+    return &lc->caps;
+}
+
+/* Text of statement k for t (learning t's flavor if needed); -1 with msg set when it cannot be built. */
+static int stmt_for(worker *w, const rec_server *t, dialect_stmt k, const char *what, int64_t dl, char *buf,
+                    size_t len, strbuf *msg)
+{
+    const dialect_caps *c = caps_of(w, t, dl, msg);
+    if (!c || built(dialect_stmt_text(c, k, buf, len), what, msg) < 0)
+        return -1;
+    return 0;
+}
+
+/* Run statement k on t. */
+static int run_stmt(worker *w, const rec_server *t, dialect_stmt k, const char *what, int64_t dl, strbuf *msg)
+{
+    char sql[160];
+    if (stmt_for(w, t, k, what, dl, sql, sizeof(sql), msg) < 0 || run_sql(w, &t->addr, sql, dl, NULL, msg) < 0)
+        return -1;
+    return 0;
+}
+
+/* Replica status of a server, through the dialect layer. */
+static int replica_status(worker *w, const rec_server *s, int64_t deadline, topo_snapshot *snap, strbuf *err)
+{
+    char sql[64];
+    MYSQL_RES *r;
+    int rc;
+    const dialect_caps *c = caps_of(w, s, deadline, err);
+    if (!c || built(dialect_stmt_text(c, DIALECT_STMT_REPLICA_STATUS, sql, sizeof(sql)), "replica status", err) < 0)
+        return -EINVAL;
+    rc = run_sql(w, &s->addr, sql, deadline, &r, err);
+    if (rc < 0)
+        return rc;
+    if (r) {
+        rc = apply_result(c->flavor, DIALECT_Q_REPLICA_STATUS, r, snap, err);
+        mysql_free_result(r);
+    }
+    return rc;
+}
+
+/* ---- steps ----------------------------------------------------------------------- */
+
 static int step_stop_io(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
-    char sql[128];
-    if (built(dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch, true,
-                                       sql, sizeof(sql)),
-              "STOP REPLICA IO_THREAD", msg) < 0 ||
-        run_sql(w, &s->target.addr, sql, dl, NULL, msg) < 0)
+    if (run_stmt(w, &s->target, DIALECT_STMT_STOP_IO, "STOP REPLICA IO_THREAD", dl, msg) < 0)
         return -1;
     strbuf_setf(msg, "IO thread stopped");
     return 0;
@@ -394,10 +497,7 @@ static int step_stop_io(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 
 static int step_start_io(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
-    const char *sql = s->target.flavor == TOPO_FLAVOR_MYSQL ? "START REPLICA IO_THREAD" : "START SLAVE IO_THREAD";
-    if (s->target.flavor == TOPO_FLAVOR_MYSQL && (s->target.major < 8 || (s->target.major == 8 && s->target.minor == 0 && s->target.patch < 22)))
-        sql = "START SLAVE IO_THREAD";
-    if (run_sql(w, &s->target.addr, sql, dl, NULL, msg) < 0)
+    if (run_stmt(w, &s->target, DIALECT_STMT_START_IO, "START REPLICA IO_THREAD", dl, msg) < 0)
         return -1;
     strbuf_setf(msg, "IO thread started again");
     return 0;
@@ -408,12 +508,10 @@ static int wait_applied(worker *w, const rec_server *t, const char *gtid, int64_
 {
     char *sql = NULL, *val = NULL, e2[256];
     int rc = -1;
-    const char *start = t->flavor == TOPO_FLAVOR_MYSQL ? "START REPLICA SQL_THREAD" : "START SLAVE SQL_THREAD";
     double secs;
-    if (t->flavor == TOPO_FLAVOR_MYSQL && (t->major == 8 && t->minor == 0 && t->patch < 22))
-        start = "START SLAVE SQL_THREAD";
+    const dialect_caps *c;
     /* A stopped (not broken) SQL thread must run to apply the relay log. */
-    if (run_sql(w, &t->addr, start, dl, NULL, msg) < 0)
+    if (run_stmt(w, t, DIALECT_STMT_START_SQL, "START REPLICA SQL_THREAD", dl, msg) < 0 || !(c = caps_of(w, t, dl, msg)))
         return -1;
     if (!gtid || !*gtid) {
         strbuf_setf(msg, "nothing received to apply");
@@ -422,7 +520,7 @@ static int wait_applied(worker *w, const rec_server *t, const char *gtid, int64_
     secs = (double)(dl - mono_ms()) / 1000.0;
     if (secs < 0.001)
         secs = 0.001;
-    if (dialect_sql_wait_gtid(t->flavor, gtid, secs, &sql, e2, sizeof(e2)) < 0) {
+    if (dialect_sql_wait_gtid(c->flavor, gtid, secs, &sql, e2, sizeof(e2)) < 0) {
         strbuf_setf(msg, "%s", e2);
         goto out;
     }
@@ -444,97 +542,69 @@ out:
 
 static int change_source(worker *w, const rec_server *t, const rec_server *src, int64_t dl, strbuf *msg)
 {
-    char sql[2048], tls[1024], e2[256];
+    char *sql = NULL, e2[256];
+    const dialect_caps *c;
     int rc = -1;
-    if (built(dialect_sql_stop_replica(t->flavor, t->major, t->minor, t->patch, false, sql, sizeof(sql)),
-              "STOP REPLICA", msg) < 0 ||
-        run_sql(w, &t->addr, sql, dl, NULL, msg) < 0)
+    if (run_stmt(w, t, DIALECT_STMT_STOP_REPLICA, "STOP REPLICA", dl, msg) < 0 || !(c = caps_of(w, t, dl, msg)))
         return -1;
-    if (dialect_sql_change_source(t->flavor, t->major, t->minor, t->patch, src->addr.host, src->addr.port,
-                                  w->creds.repl_user, w->creds.repl_password, 1,
-                                  w->creds.heartbeat_period_ms > 0 ? w->creds.heartbeat_period_ms / 1000.0 : -1.0,
-                                  sql, sizeof(sql), e2,
-                                  sizeof(e2)) < 0 ||
-        dialect_sql_source_ssl(t->flavor, t->major, t->minor, t->patch, &w->creds.repl_ssl, tls, sizeof(tls), e2,
-                               sizeof(e2)) < 0) {
+    if (dialect_stmt_change_source(c, src->addr.host, src->addr.port, w->creds.repl_user, w->creds.repl_password, 1,
+                                   w->creds.heartbeat_period_ms > 0 ? w->creds.heartbeat_period_ms / 1000.0 : -1.0,
+                                   &w->creds.repl_ssl, &sql, e2, sizeof(e2)) < 0) {
         strbuf_setf(msg, "%s", e2);
-        goto out;
-    }
-    if (strlen(sql) + strlen(tls) < sizeof(sql)) {
-        strcat(sql, tls);
-    } else {
-        strbuf_setf(msg, "change source: statement with its TLS clauses longer than %zu bytes", sizeof(sql));
         goto out;
     }
     /* Never echo the statement: it holds the replication password. */
     if (run_sql_as(w, &t->addr, sql,
-                   t->flavor == TOPO_FLAVOR_MYSQL ? "CHANGE REPLICATION SOURCE TO ..." : "CHANGE MASTER TO ...",
+                   c->source_syntax ? "CHANGE REPLICATION SOURCE TO ..." : "CHANGE MASTER TO ...",
                    w->creds.repl_password, dl, NULL, msg) < 0)
         goto out;
-    if (built(dialect_sql_start_replica(t->flavor, t->major, t->minor, t->patch, sql, sizeof(sql)), "START REPLICA",
-              msg) < 0 ||
-        run_sql(w, &t->addr, sql, dl, NULL, msg) < 0)
+    if (run_stmt(w, t, DIALECT_STMT_START_REPLICA, "START REPLICA", dl, msg) < 0)
         goto out;
     rc = 0;
 out:
-    explicit_bzero(sql, sizeof(sql)); /* held the replication password */
-    explicit_bzero(tls, sizeof(tls));
+    if (sql) {
+        explicit_bzero(sql, strlen(sql)); /* held the replication password */
+        free(sql);
+    }
     return rc;
 }
 
 static int step_catch_up(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
-    char sql[128], as[TOPO_ADDR_MAX];
+    char as[TOPO_ADDR_MAX];
     if (change_source(w, &s->target, &s->source, dl, msg) < 0)
         return -1;
     if (wait_applied(w, &s->target, s->gtid, dl, msg) < 0)
         return -1;
-    if (built(dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch, false,
-                                       sql, sizeof(sql)),
-              "STOP REPLICA", msg) < 0 ||
-        run_sql(w, &s->target.addr, sql, dl + 1000, NULL, msg) < 0)
+    if (run_stmt(w, &s->target, DIALECT_STMT_STOP_REPLICA, "STOP REPLICA", dl + 1000, msg) < 0)
         return -1;
     strbuf_setf(msg, "caught up from %s to %s", topo_addr_str(&s->source.addr, as, sizeof(as)),
              s->gtid ? s->gtid : "(nothing)");
     return 0;
 }
 
-/* The semi-sync switch of one side (source: the primary's, else the replica's) of a server. */
-static const char *semisync_var(topo_flavor f, bool source)
-{
-    if (f == TOPO_FLAVOR_MYSQL)
-        return source ? "rpl_semi_sync_source_enabled" : "rpl_semi_sync_replica_enabled";
-    return source ? "rpl_semi_sync_master_enabled" : "rpl_semi_sync_slave_enabled";
-}
-
+/* Semi-sync switch of one side (source: the primary's, else the replica's), in the spelling t's plugin has. */
 static int set_semisync(worker *w, const rec_server *t, bool source, bool on, int64_t dl, strbuf *msg)
 {
-    char sql[96];
-    if (fmt_checked(sql, sizeof(sql), NULL, 0, "semi-sync statement", "SET GLOBAL %s=%s",
-                    semisync_var(t->flavor, source), on ? "ON" : "OFF") < 0)
-        return built(-EOVERFLOW, "semi-sync", msg);
-    return run_sql(w, &t->addr, sql, dl, NULL, msg);
+    dialect_stmt k = source ? (on ? DIALECT_STMT_SEMISYNC_SOURCE_ON : DIALECT_STMT_SEMISYNC_SOURCE_OFF)
+                            : (on ? DIALECT_STMT_SEMISYNC_REPLICA_ON : DIALECT_STMT_SEMISYNC_REPLICA_OFF);
+    return run_stmt(w, t, k, "semi-sync", dl, msg);
 }
 
 static int step_detach(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
-    char sql[128];
-    if (s->target.flavor == TOPO_FLAVOR_MARIADB) {
+    const dialect_caps *c = caps_of(w, &s->target, dl, msg);
+    if (!c)
+        return -1;
+    if (c->semisync_off_before_stop) {
         /* MariaDB's semi-sync replica side makes STOP SLAVE try to reach the (dead)
          * primary for seconds; a primary does not need it anyway. Best effort. */
         strbuf e2 = STRBUF_INIT;
         set_semisync(w, &s->target, false, false, dl, &e2);
         strbuf_free(&e2);
     }
-    if (built(dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch, false,
-                                       sql, sizeof(sql)),
-              "STOP REPLICA", msg) < 0 ||
-        run_sql(w, &s->target.addr, sql, dl, NULL, msg) < 0)
-        return -1;
-    if (built(dialect_sql_reset_replica_all(s->target.flavor, s->target.major, s->target.minor, s->target.patch,
-                                            sql, sizeof(sql)),
-              "RESET REPLICA ALL", msg) < 0 ||
-        run_sql(w, &s->target.addr, sql, dl, NULL, msg) < 0)
+    if (run_stmt(w, &s->target, DIALECT_STMT_STOP_REPLICA, "STOP REPLICA", dl, msg) < 0 ||
+        run_stmt(w, &s->target, DIALECT_STMT_RESET_REPLICA_ALL, "RESET REPLICA ALL", dl, msg) < 0)
         return -1;
     strbuf_setf(msg, "replication stopped and reset");
     return 0;
@@ -546,15 +616,10 @@ static int step_set_writable(worker *w, const rec_step *s, int64_t dl, strbuf *m
     char sql[128];
     strbuf why = STRBUF_INIT;
     *gtid = NULL;
-    if (built(dialect_sql_set_read_only(s->target.flavor, s->target.major, s->target.minor, s->target.patch, false,
-                                        sql, sizeof(sql)),
-              "read-only", msg) < 0 ||
-        run_sql(w, &s->target.addr, sql, dl, NULL, msg) < 0)
+    if (run_stmt(w, &s->target, DIALECT_STMT_READ_ONLY_OFF, "read-only", dl, msg) < 0)
         return -1;
-    if (query_value(w, &s->target.addr,
-                    s->target.flavor == TOPO_FLAVOR_MYSQL ? "SELECT @@GLOBAL.gtid_executed"
-                                                          : "SELECT @@GLOBAL.gtid_binlog_pos",
-                    dl + 1000, gtid, &why) < 0) {
+    if (stmt_for(w, &s->target, DIALECT_STMT_OWN_GTID, "GTID position", dl, sql, sizeof(sql), &why) < 0 ||
+        query_value(w, &s->target.addr, sql, dl + 1000, gtid, &why) < 0) {
         /* Writable all the same: the position is unknown, never a guess. */
         strbuf_setf(msg, "writable (read_only off); its position could not be read: %s", strbuf_str(&why));
         strbuf_free(&why);
@@ -651,20 +716,23 @@ static int kill_clients(worker *w, const rec_server *t, int64_t dl, strbuf *msg)
     MYSQL_RES *r = NULL;
     MYSQL_ROW row;
     int killed = 0;
-    if (run_sql(w, &t->addr,
-                "SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()", dl, &r,
-                msg) == 0 && r) {
+    char sql[160];
+    const dialect_caps *c = caps_of(w, t, dl, msg);
+    if (!c || built(dialect_stmt_text(c, DIALECT_STMT_SESSIONS, sql, sizeof(sql)), "session list", msg) < 0)
+        return 0;
+    if (run_sql(w, &t->addr, sql, dl, &r, msg) == 0 && r) {
         strbuf err2 = STRBUF_INIT;
         while ((row = mysql_fetch_row(r))) {
-            char kill[64];
-            const char *user = row[1] ? row[1] : "", *cmd = row[2] ? row[2] : "";
-            if (!strcmp(user, "system user") || !strcmp(user, "event_scheduler") ||
-                !strcmp(user, w->creds.user) || !strncmp(cmd, "Binlog Dump", 11) || !strcmp(cmd, "Daemon") ||
-                !strncmp(cmd, "Slave", 5) || !strcmp(cmd, "Killed"))
+            char kill[64], *end = NULL;
+            unsigned long long id;
+            if (!dialect_session_is_client(c, row[1], row[2], w->creds.user))
                 continue;
-            if (!row[0] || strspn(row[0], "0123456789") != strlen(row[0]) ||
-                fmt_checked(kill, sizeof(kill), NULL, 0, "KILL statement", "KILL CONNECTION %s", row[0]) < 0)
+            if (!row[0] || !*row[0] || strspn(row[0], "0123456789") != strlen(row[0]))
                 continue; /* not a connection id */
+            errno = 0;
+            id = strtoull(row[0], &end, 10);
+            if (errno || (end && *end) || dialect_stmt_kill(c, id, kill, sizeof(kill)) < 0)
+                continue;
             if (run_sql(w, &t->addr, kill, dl, NULL, &err2) == 0)
                 killed++;
         }
@@ -674,11 +742,23 @@ static int kill_clients(worker *w, const rec_server *t, int64_t dl, strbuf *msg)
     return killed;
 }
 
+/*
+ * Read-only on or off. On: SET GLOBAL read_only waits for sessions holding
+ * table locks or open transactions (MariaDB KB "read_only"; MySQL 8.0/8.4
+ * 7.1.8 "Server System Variables", read_only), for lock_wait_timeout (a year
+ * by default): the wait is bounded by the step's deadline first.
+ */
 static int set_read_only(worker *w, const rec_server *t, bool on, int64_t dl, strbuf *msg)
 {
     char sql[128];
-    if (built(dialect_sql_set_read_only(t->flavor, t->major, t->minor, t->patch, on, sql, sizeof(sql)), "read-only",
-              msg) < 0)
+    const dialect_caps *c = caps_of(w, t, dl, msg);
+    if (!c)
+        return -1;
+    if (on && (built(dialect_stmt_lock_wait_timeout(c, dl - mono_ms(), sql, sizeof(sql)), "lock wait", msg) < 0 ||
+               run_sql(w, &t->addr, sql, dl, NULL, msg) < 0))
+        return -1;
+    if (built(dialect_stmt_text(c, on ? DIALECT_STMT_READ_ONLY_ON : DIALECT_STMT_READ_ONLY_OFF, sql, sizeof(sql)),
+              "read-only", msg) < 0)
         return -1;
     return run_sql(w, &t->addr, sql, dl, NULL, msg) < 0 ? -1 : 0;
 }
@@ -714,20 +794,21 @@ static int step_fence(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
  */
 static int step_check_source(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
-    bool mysql = s->target.flavor == TOPO_FLAVOR_MYSQL;
-    char *mine = NULL, *theirs = NULL, as[TOPO_ADDR_MAX], ts[TOPO_ADDR_MAX];
-    gtid_kind kind = mysql ? GTID_KIND_MYSQL : GTID_KIND_MARIADB;
+    char *mine = NULL, *theirs = NULL, as[TOPO_ADDR_MAX], ts[TOPO_ADDR_MAX], q_mine[128], q_theirs[128];
+    const dialect_caps *c = caps_of(w, &s->target, dl, msg);
+    gtid_kind kind;
     int rc = -1;
-    if (query_value(w, &s->target.addr, mysql ? "SELECT @@GLOBAL.gtid_executed" : "SELECT @@GLOBAL.gtid_slave_pos", dl,
-                    &mine, msg) < 0)
+    if (!c)
+        return -1;
+    kind = c->gtid;
+    if (stmt_for(w, &s->target, DIALECT_STMT_APPLIED_GTID, "GTID position", dl, q_mine, sizeof(q_mine), msg) < 0 ||
+        stmt_for(w, &s->source, DIALECT_STMT_OWN_GTID, "GTID position", dl, q_theirs, sizeof(q_theirs), msg) < 0 ||
+        query_value(w, &s->target.addr, q_mine, dl, &mine, msg) < 0)
         return -1;
     for (;;) {
         char *extra = NULL, e2[256];
         free(theirs);
-        if (query_value(w, &s->source.addr,
-                        s->source.flavor == TOPO_FLAVOR_MYSQL ? "SELECT @@GLOBAL.gtid_executed"
-                                                              : "SELECT @@GLOBAL.gtid_binlog_pos",
-                        dl, &theirs, msg) < 0)
+        if (query_value(w, &s->source.addr, q_theirs, dl, &theirs, msg) < 0)
             goto out;
         if (gtid_text_errant(kind, mine, theirs, &extra, e2, sizeof(e2)) < 0) {
             strbuf_setf(msg, "cannot compare positions: %s", e2);
@@ -788,15 +869,20 @@ static int step_check_trx(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 /* Switchover: stop writes on the old primary and capture its final position. */
 static int step_demote(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
-    char as[TOPO_ADDR_MAX], *pos = NULL;
+    char as[TOPO_ADDR_MAX], *pos = NULL, sql[128];
     int killed;
+    /*
+     * The fence's order: end the client sessions first, so none holds a table lock or an open
+     * transaction that SET GLOBAL read_only would wait for (set_read_only bounds that wait by
+     * the step's deadline all the same), then read-only, then end whatever connected meanwhile.
+     * The final position is read after read-only: it holds every write that was accepted.
+     */
+    killed = kill_clients(w, &s->target, dl, msg);
     if (set_read_only(w, &s->target, true, dl, msg) < 0)
         return -1;
-    killed = kill_clients(w, &s->target, dl, msg);
-    if (query_value(w, &s->target.addr,
-                    s->target.flavor == TOPO_FLAVOR_MYSQL ? "SELECT @@GLOBAL.gtid_executed"
-                                                          : "SELECT @@GLOBAL.gtid_binlog_pos",
-                    dl, &pos, msg) < 0)
+    killed += kill_clients(w, &s->target, dl, msg);
+    if (stmt_for(w, &s->target, DIALECT_STMT_OWN_GTID, "GTID position", dl, sql, sizeof(sql), msg) < 0 ||
+        query_value(w, &s->target.addr, sql, dl, &pos, msg) < 0)
         return -1;
     free(w->frozen_gtid);
     w->frozen_gtid = pos;
@@ -810,14 +896,13 @@ static int step_rejoin(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
     rec_step v = *s;
-    if (s->target.flavor != TOPO_FLAVOR_MYSQL) {
+    const dialect_caps *c = caps_of(w, &s->target, dl, msg);
+    if (!c)
+        return -1;
+    if (c->mariadb_gtid) {
         /* Its own transactions are in its binlog, not in gtid_slave_pos: start from there. */
-        char sql[64];
-        if (built(dialect_sql_stop_replica(s->target.flavor, s->target.major, s->target.minor, s->target.patch,
-                                           false, sql, sizeof(sql)),
-                  "STOP REPLICA", msg) < 0 ||
-            run_sql(w, &s->target.addr, sql, dl, NULL, msg) < 0 ||
-            run_sql(w, &s->target.addr, "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos", dl, NULL, msg) < 0)
+        if (run_stmt(w, &s->target, DIALECT_STMT_STOP_REPLICA, "STOP REPLICA", dl, msg) < 0 ||
+            run_stmt(w, &s->target, DIALECT_STMT_SLAVE_POS_FROM_BINLOG, "gtid_slave_pos", dl, msg) < 0)
             return -1;
     }
     {
@@ -828,8 +913,8 @@ static int step_rejoin(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
         strbuf e2 = STRBUF_INIT;
         set_semisync(w, &s->target, true, false, dl, &e2); /* best effort: absent without the plugin */
         /* Semi-sync: a server rejoining below a semi-sync primary acknowledges too. */
-        if (fmt_checked(q, sizeof(q), NULL, 0, "semi-sync query", "SELECT @@GLOBAL.%s",
-                        semisync_var(s->source.flavor, true)) == 0 &&
+        if (stmt_for(w, &s->source, DIALECT_STMT_SEMISYNC_SOURCE_ENABLED, "semi-sync query", dl, q, sizeof(q),
+                     &e2) == 0 &&
             query_value(w, &s->source.addr, q, dl, &val, &e2) == 0 && !strcmp(val, "1"))
             set_semisync(w, &s->target, false, true, dl, &e2);
         free(val);
@@ -1004,6 +1089,7 @@ static void run_plan(worker *w)
     for (size_t i = 0; i < w->n_conns; i++)
         close_mysql(w->conns[i].m);
     w->n_conns = 0;
+    w->n_learned = 0;
 }
 
 /* ---- plumbing -------------------------------------------------------------------- */

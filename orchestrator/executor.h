@@ -9,7 +9,10 @@
  * non-blocking API driven by poll()), the abort rule (a failed step before the
  * point of no return aborts the plan and gives the replicas their IO threads
  * back; after it, failures are recorded and the plan continues), and the SQL
- * of each step kind (through the dialect layer). The daemon owns the audit,
+ * of each step kind: every statement text comes from the dialect layer
+ * (dialect_stmt_text on the server's capabilities; a server the plan has no
+ * flavor for is asked its version first, and nothing is built blind). The
+ * daemon owns the audit,
  * events and state; the worker touches none of them.
  */
 #ifndef MYORCH_ORCHESTRATOR_EXECUTOR_H

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "topology/gtid.h"
+#include "topology/dialect.h"
 
 static void ev(imd_analysis *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void ev(imd_analysis *a, const char *fmt, ...)
@@ -53,14 +54,16 @@ static int add_line(char **t, const char *fmt, ...)
 /* What a replica applied, and what a server it would follow has. */
 static const char *applied_pos(const topo_snapshot *s)
 {
-    if (s->flavor == TOPO_FLAVOR_MYSQL)
-        return s->gtid_executed;
-    return s->gtid_slave_pos && *s->gtid_slave_pos ? s->gtid_slave_pos : s->gtid_current_pos;
+    const char *p = dialect_snap_applied_gtid(s);
+    dialect_caps c;
+    dialect_caps_of(s, &c);
+    /* MariaDB: an empty gtid_slave_pos (nothing replicated yet) reads as its current position. */
+    return c.mariadb_gtid && p == s->gtid_slave_pos && p && !*p ? s->gtid_current_pos : p;
 }
 
 static const char *own_pos(const topo_snapshot *s)
 {
-    return s->flavor == TOPO_FLAVOR_MYSQL ? s->gtid_executed : s->gtid_binlog_pos;
+    return dialect_snap_own_gtid(s);
 }
 
 typedef enum { CH_UNREACHABLE, CH_STALE, CH_REPLICATING, CH_CONFIRMING, CH_NEUTRAL } ch_class;
@@ -141,7 +144,7 @@ static int judge(const topo_cluster *c, size_t d, imd_analysis *a, char *err, si
         mine = applied_pos(&r->snap);
         theirs = own_pos(&target->snap);
         if (!mine || !theirs ||
-            gtid_text_errant(r->snap.flavor == TOPO_FLAVOR_MYSQL ? GTID_KIND_MYSQL : GTID_KIND_MARIADB, mine, theirs,
+            gtid_text_errant(dialect_gtid_kind(r->snap.flavor), mine, theirs,
                              &extra, gerr, sizeof(gerr)) < 0) {
             if (add_line(&a->lost, "%s: cannot compare its position with %s's (%s)", ra, ta,
                          !mine || !theirs ? "position unknown" : gerr) < 0)

@@ -34,6 +34,9 @@ static void server_of(const topo_instance *in, rec_server *s)
         s->major = in->snap.version_major;
         s->minor = in->snap.version_minor;
         s->patch = in->snap.version_patch;
+        dialect_caps_of(&in->snap, &s->caps);
+    } else {
+        dialect_caps_init(&s->caps, TOPO_FLAVOR_UNKNOWN, 0, 0, 0, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
     }
 }
 
@@ -155,7 +158,7 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
     server_of(cand, &out->new_primary);
     snprintf(out->reason, sizeof(out->reason), "%s", r->reason);
     if (old->have_snap) {
-        const char *g = old->snap.flavor == TOPO_FLAVOR_MYSQL ? old->snap.gtid_executed : old->snap.gtid_binlog_pos;
+        const char *g = dialect_snap_own_gtid(&old->snap);
         if (g && !(out->old_primary_gtid = strdup(g)))
             goto fail;
     }
@@ -166,7 +169,7 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
         goto fail;
     }
     if (out->old_primary_gtid && out->new_primary_gtid) {
-        gtid_kind kind = old->snap.flavor == TOPO_FLAVOR_MYSQL ? GTID_KIND_MYSQL : GTID_KIND_MARIADB;
+        gtid_kind kind = dialect_gtid_kind(old->snap.flavor);
         char e2[256];
         if (gtid_text_errant(kind, out->old_primary_gtid, out->new_primary_gtid, &out->expected_lost_gtids, e2,
                              sizeof(e2)) == -ENOMEM)
@@ -256,7 +259,7 @@ static int plan_header(const topo_cluster *c, const topo_instance *old, const re
     server_of(c->v[chosen->index], &out->new_primary);
     snprintf(out->reason, sizeof(out->reason), "%s", r->reason);
     if (old->have_snap) {
-        const char *g = old->snap.flavor == TOPO_FLAVOR_MYSQL ? old->snap.gtid_executed : old->snap.gtid_binlog_pos;
+        const char *g = dialect_snap_own_gtid(&old->snap);
         if (g && !(out->old_primary_gtid = strdup(g)))
             return -ENOMEM;
     }

@@ -29,6 +29,7 @@
 #include "orchestrator/analysis.h"
 #include "orchestrator/candidate.h"
 #include "topology/cluster.h"
+#include "topology/dialect.h"
 
 typedef enum {
     REC_STEP_STOP_IO = 0,
@@ -55,6 +56,7 @@ typedef struct {
     topo_addr addr;
     topo_flavor flavor;
     int major, minor, patch;
+    dialect_caps caps;          /* from its snapshot (known = false: never probed; the executor learns it) */
 } rec_server;
 
 typedef struct {

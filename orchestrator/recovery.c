@@ -52,11 +52,11 @@ static void set_last_error(rec_cluster *rc, const char *fmt, ...)
     va_end(ap);
 }
 
-static gtid_kind kind_of(topo_flavor f) { return f == TOPO_FLAVOR_MYSQL ? GTID_KIND_MYSQL : GTID_KIND_MARIADB; }
+static gtid_kind kind_of(topo_flavor f) { return dialect_gtid_kind(f); }
 
 static const char *own_pos(const topo_snapshot *s)
 {
-    return s->flavor == TOPO_FLAVOR_MYSQL ? s->gtid_executed : s->gtid_binlog_pos;
+    return dialect_snap_own_gtid(s);
 }
 
 static topo_instance *find(rec_cluster *rc, const topo_addr *a)
@@ -1016,9 +1016,7 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
                 char *extra = NULL;
                 if (!src || !src->fenced)
                     continue;
-                mine = in->snap.flavor == TOPO_FLAVOR_MYSQL ? in->snap.gtid_executed
-                       : in->snap.gtid_slave_pos                 ? in->snap.gtid_slave_pos
-                                                                 : in->snap.gtid_current_pos;
+                mine = dialect_snap_applied_gtid(&in->snap);
                 theirs = src->fence_gtid ? src->fence_gtid : own_pos(&np->snap);
                 if (gtid_text_errant(kind_of(in->snap.flavor), mine ? mine : "", theirs ? theirs : "", &extra, err,
                                      sizeof(err)) < 0 || (extra && *extra)) {

@@ -4,6 +4,7 @@
 #include "topology/escape.h"
 #include "topology/gtid.h"
 #include "topology/strbuf.h"
+#include "topology/dialect.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -287,19 +288,17 @@ size_t topo_cluster_forgettable(const topo_cluster *c, int64_t now_s, int forget
 
 static const char *primary_pos_text(const topo_snapshot *s)
 {
-    return s->flavor == TOPO_FLAVOR_MYSQL ? s->gtid_executed : s->gtid_binlog_pos;
+    return dialect_snap_own_gtid(s);
 }
 
 static const char *applied_pos_text(const topo_snapshot *s)
 {
-    if (s->flavor == TOPO_FLAVOR_MYSQL)
-        return s->gtid_executed;
-    return s->gtid_slave_pos ? s->gtid_slave_pos : s->gtid_current_pos;
+    return dialect_snap_applied_gtid(s);
 }
 
 static gtid_kind kind_of(const topo_snapshot *s)
 {
-    return s->flavor == TOPO_FLAVOR_MYSQL ? GTID_KIND_MYSQL : GTID_KIND_MARIADB;
+    return dialect_gtid_kind(s->flavor);
 }
 
 void topo_cluster_note_primary_pos(topo_cluster *c, const topo_instance *p, int64_t at_ms)
@@ -479,12 +478,9 @@ const char *topo_instance_gtid(const topo_instance *in)
     const char *g = NULL;
     if (!in->have_snap)
         return "";
-    if (s->flavor == TOPO_FLAVOR_MYSQL)
-        g = s->gtid_executed;
-    else if (s->replica.present)
-        g = s->gtid_slave_pos ? s->gtid_slave_pos : s->gtid_current_pos;
-    else
-        g = s->gtid_binlog_pos ? s->gtid_binlog_pos : s->gtid_current_pos;
+    g = s->replica.present ? dialect_snap_applied_gtid(s) : dialect_snap_own_gtid(s);
+    if (!g)
+        g = s->gtid_current_pos; /* MariaDB without a binary log position; NULL on MySQL */
     return g ? g : "";
 }
 
@@ -579,6 +575,12 @@ json_t *topo_snapshot_to_json(const topo_snapshot *s)
                      s->semisync.source_status_on, "replica_status_on", s->semisync.replica_status_on,
                      "source_clients", (json_int_t)s->semisync.source_clients, "source_timeout_ms",
                      (json_int_t)s->semisync.source_timeout_ms);
+    if (semi) {
+        /* The spelling its plugins have: a restarted controller sends the right SET names. */
+        static const char *const nm[] = {"", "master_slave", "source_replica"};
+        json_object_set_new(semi, "source_names", json_string(nm[s->semisync.source_names % 3]));
+        json_object_set_new(semi, "replica_names", json_string(nm[s->semisync.replica_names % 3]));
+    }
     json_object_set_new(j, "semi_sync", semi);
     reps = json_array();
     for (size_t k = 0; k < s->n_replicas; k++)
@@ -672,6 +674,16 @@ int topo_snapshot_from_json(const json_t *j, topo_snapshot *s)
         s->semisync.replica_status_on = json_is_true(json_object_get(semi, "replica_status_on"));
         s->semisync.source_clients = json_integer_value(json_object_get(semi, "source_clients"));
         s->semisync.source_timeout_ms = json_integer_value(json_object_get(semi, "source_timeout_ms"));
+        for (int side = 0; side < 2; side++) {
+            const char *v = json_string_value(json_object_get(semi, side ? "replica_names" : "source_names"));
+            topo_semisync_names n = v && !strcmp(v, "master_slave")     ? TOPO_SEMISYNC_NAMES_MASTER_SLAVE
+                                    : v && !strcmp(v, "source_replica") ? TOPO_SEMISYNC_NAMES_SOURCE_REPLICA
+                                                                        : TOPO_SEMISYNC_NAMES_NONE;
+            if (side)
+                s->semisync.replica_names = n;
+            else
+                s->semisync.source_names = n;
+        }
     }
     reps = json_object_get(j, "replicas");
     if (json_is_array(reps) && json_array_size(reps)) {

@@ -716,6 +716,8 @@ static int apply_vars(topo_flavor f, const pctx *c, topo_snapshot *snap)
         t.semisync = snap->semisync;
         if (col_find(r, A("rpl_semi_sync_master_enabled")) >= 0) {
             t.semisync.source_timeout_ms = -1;
+            t.semisync.source_names = TOPO_SEMISYNC_NAMES_MASTER_SLAVE;
+            t.semisync.replica_names = TOPO_SEMISYNC_NAMES_MASTER_SLAVE;
             if ((rc = opt_bool(c, 0, A("rpl_semi_sync_master_enabled"), &t.semisync.source_enabled)) < 0 ||
                 (rc = opt_bool(c, 0, A("rpl_semi_sync_slave_enabled"), &t.semisync.replica_enabled)) < 0)
                 goto out;
@@ -1204,6 +1206,8 @@ static int apply_semisync(const pctx *c, bool status, topo_snapshot *snap)
         t.source_enabled = false;
         t.replica_enabled = false;
         t.source_timeout_ms = -1;
+        t.source_names = TOPO_SEMISYNC_NAMES_NONE;
+        t.replica_names = TOPO_SEMISYNC_NAMES_NONE;
     }
     if (r->n_rows == 0)
         goto commit;
@@ -1229,6 +1233,15 @@ static int apply_semisync(const pctx *c, bool status, topo_snapshot *snap)
                 return rc;
         }
     } else {
+        /* Record which spelling exists: every SET must use the one the plugin has. */
+        if (nv_lookup(r, c_name, c_val, A("rpl_semi_sync_source_enabled"), &row))
+            t.source_names = TOPO_SEMISYNC_NAMES_SOURCE_REPLICA;
+        else if (nv_lookup(r, c_name, c_val, A("rpl_semi_sync_master_enabled"), &row))
+            t.source_names = TOPO_SEMISYNC_NAMES_MASTER_SLAVE;
+        if (nv_lookup(r, c_name, c_val, A("rpl_semi_sync_replica_enabled"), &row))
+            t.replica_names = TOPO_SEMISYNC_NAMES_SOURCE_REPLICA;
+        else if (nv_lookup(r, c_name, c_val, A("rpl_semi_sync_slave_enabled"), &row))
+            t.replica_names = TOPO_SEMISYNC_NAMES_MASTER_SLAVE;
         if ((v = nv_lookup(r, c_name, c_val,
                            A("rpl_semi_sync_source_enabled", "rpl_semi_sync_master_enabled"),
                            &row)) &&
@@ -1336,42 +1349,8 @@ static int emit(char *buf, size_t len, const char *fmt, ...)
     return 0;
 }
 
-/*
- * dialect_sql_stop_replica — see dialect.h.
- */
-int dialect_sql_stop_replica(topo_flavor f, int major, int minor, int patch, bool io_only,
-                             char *buf, size_t len)
-{
-    if (!flavor_known(f))
-        return -EINVAL;
-    return emit(buf, len, "STOP %s%s",
-                has_replica_verbs(f, major, minor, patch) ? "REPLICA" : "SLAVE",
-                io_only ? " IO_THREAD" : "");
-}
 
-/*
- * dialect_sql_start_replica — see dialect.h.
- */
-int dialect_sql_start_replica(topo_flavor f, int major, int minor, int patch, char *buf,
-                              size_t len)
-{
-    if (!flavor_known(f))
-        return -EINVAL;
-    return emit(buf, len, "START %s",
-                has_replica_verbs(f, major, minor, patch) ? "REPLICA" : "SLAVE");
-}
 
-/*
- * dialect_sql_reset_replica_all — see dialect.h.
- */
-int dialect_sql_reset_replica_all(topo_flavor f, int major, int minor, int patch, char *buf,
-                                  size_t len)
-{
-    if (!flavor_known(f))
-        return -EINVAL;
-    return emit(buf, len, "RESET %s ALL",
-                has_replica_verbs(f, major, minor, patch) ? "REPLICA" : "SLAVE");
-}
 
 /* Output cursor for building a statement in the caller's buffer. */
 typedef struct {
@@ -1453,6 +1432,7 @@ int dialect_sql_change_source(topo_flavor f, int major, int minor, int patch, co
     outbuf o = {.buf = buf, .len = len};
     const char *pfx;            /* MASTER / SOURCE */
     bool new_syntax;
+    dialect_caps caps;
     int rc = 0;
 
     if (!buf || len == 0) {
@@ -1489,7 +1469,8 @@ int dialect_sql_change_source(topo_flavor f, int major, int minor, int patch, co
         goto out;
     }
 
-    new_syntax = f == TOPO_FLAVOR_MYSQL && ver_ge(major, minor, patch, 8, 0, 23);
+    dialect_caps_init(&caps, f, major, minor, patch, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+    new_syntax = caps.source_syntax;
     pfx = new_syntax ? "SOURCE" : "MASTER";
     ob_puts(&o, new_syntax ? "CHANGE REPLICATION SOURCE TO " : "CHANGE MASTER TO ");
     ob_printf(&o, "%s_HOST=", pfx);
@@ -1503,7 +1484,7 @@ int dialect_sql_change_source(topo_flavor f, int major, int minor, int patch, co
         ob_printf(&o, ", %s_PASSWORD=", pfx);
         ob_quoted(&o, password);
     }
-    if (f == TOPO_FLAVOR_MARIADB)
+    if (caps.mariadb_gtid)
         ob_puts(&o, ", MASTER_USE_GTID=slave_pos");
     else
         ob_printf(&o, ", %s_AUTO_POSITION=1", pfx);
@@ -1511,7 +1492,7 @@ int dialect_sql_change_source(topo_flavor f, int major, int minor, int patch, co
         ob_printf(&o, ", %s_CONNECT_RETRY=%d", pfx, connect_retry_s);
     if (heartbeat_s >= 0)
         ob_printf(&o, ", %s_HEARTBEAT_PERIOD=%.3f", pfx, heartbeat_s);
-    if (f == TOPO_FLAVOR_MYSQL)
+    if (caps.public_key_option)
         ob_puts(&o, new_syntax ? ", GET_SOURCE_PUBLIC_KEY=1" : ", GET_MASTER_PUBLIC_KEY=1");
     if (o.overflow) {
         buf[0] = '\0';
@@ -1554,7 +1535,11 @@ int dialect_sql_source_ssl(topo_flavor f, int major, int minor, int patch, const
     paths[0][1] = ssl->ca;
     paths[1][1] = ssl->cert;
     paths[2][1] = ssl->key;
-    pfx = f == TOPO_FLAVOR_MYSQL && ver_ge(major, minor, patch, 8, 0, 23) ? "SOURCE" : "MASTER";
+    {
+        dialect_caps caps;
+        dialect_caps_init(&caps, f, major, minor, patch, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+        pfx = caps.source_syntax ? "SOURCE" : "MASTER";
+    }
     if (ssl->ssl >= 0)
         ob_printf(&o, ", %s_SSL=%d", pfx, ssl->ssl ? 1 : 0);
     for (int i = 0; i < 3; i++) {
@@ -1579,21 +1564,6 @@ int dialect_sql_source_ssl(topo_flavor f, int major, int minor, int patch, const
     return 0;
 }
 
-/*
- * dialect_sql_set_read_only — see dialect.h.
- */
-int dialect_sql_set_read_only(topo_flavor f, int major, int minor, int patch, bool on, char *buf,
-                              size_t len)
-{
-    (void)major;
-    (void)minor;
-    (void)patch;
-    if (f == TOPO_FLAVOR_MARIADB)
-        return emit(buf, len, "SET GLOBAL read_only=%d", on ? 1 : 0);
-    if (f == TOPO_FLAVOR_MYSQL)
-        return emit(buf, len, "%s", on ? "SET GLOBAL super_read_only=1" : "SET GLOBAL read_only=0");
-    return -EINVAL;
-}
 
 /*
  * dialect_sql_wait_gtid — see dialect.h.
@@ -1652,12 +1622,216 @@ out:
     return rc;
 }
 
-/*
- * dialect_sql_replica_status — see dialect.h.
- */
-int dialect_sql_replica_status(topo_flavor f, int major, int minor, int patch, char *buf, size_t len)
+
+/* ------------------------------------------------------------------------ */
+/* Capabilities and the statements recovery sends                            */
+/* ------------------------------------------------------------------------ */
+
+gtid_kind dialect_gtid_kind(topo_flavor f)
 {
-    if (!flavor_known(f))
+    return f == TOPO_FLAVOR_MYSQL ? GTID_KIND_MYSQL : GTID_KIND_MARIADB;
+}
+
+void dialect_caps_init(dialect_caps *c, topo_flavor f, int major, int minor, int patch,
+                       topo_semisync_names source_names, topo_semisync_names replica_names)
+{
+    bool mysql = f == TOPO_FLAVOR_MYSQL;
+    bool new_semisync_default;
+
+    memset(c, 0, sizeof(*c));
+    c->flavor = f;
+    c->major = major;
+    c->minor = minor;
+    c->patch = patch;
+    c->known = flavor_known(f);
+    c->gtid = dialect_gtid_kind(f);
+    if (!c->known)
+        return;
+    c->replica_verbs = has_replica_verbs(f, major, minor, patch);
+    c->show_replica = has_show_replica(f, major, minor, patch);
+    c->source_syntax = mysql && ver_ge(major, minor, patch, 8, 0, 23);
+    c->channel_clause = mysql;
+    c->super_read_only = mysql;
+    c->public_key_option = mysql;
+    c->mariadb_gtid = !mysql;
+    c->semisync_off_before_stop = !mysql;
+    c->semisync_spelling_varies = mysql;
+    c->log_replica_updates_name = mysql && ver_ge(major, minor, patch, 8, 0, 26);
+    /* The spelling the probe saw wins; without one, the plugin the release
+     * ships as its default (MySQL 8.0.26 added rpl_semi_sync_source/_replica). */
+    new_semisync_default = mysql && ver_ge(major, minor, patch, 8, 0, 26);
+    c->semisync_source_new = mysql && (source_names == TOPO_SEMISYNC_NAMES_SOURCE_REPLICA ||
+                                       (source_names == TOPO_SEMISYNC_NAMES_NONE && new_semisync_default));
+    c->semisync_replica_new = mysql && (replica_names == TOPO_SEMISYNC_NAMES_SOURCE_REPLICA ||
+                                        (replica_names == TOPO_SEMISYNC_NAMES_NONE && new_semisync_default));
+}
+
+void dialect_caps_of(const topo_snapshot *s, dialect_caps *c)
+{
+    dialect_caps_init(c, s->flavor, s->version_major, s->version_minor, s->version_patch,
+                      s->semisync.source_names, s->semisync.replica_names);
+}
+
+const char *dialect_snap_own_gtid(const topo_snapshot *s)
+{
+    return s->flavor == TOPO_FLAVOR_MYSQL ? s->gtid_executed : s->gtid_binlog_pos;
+}
+
+const char *dialect_snap_applied_gtid(const topo_snapshot *s)
+{
+    if (s->flavor == TOPO_FLAVOR_MYSQL)
+        return s->gtid_executed;
+    return s->gtid_slave_pos ? s->gtid_slave_pos : s->gtid_current_pos;
+}
+
+/* buf "" on any failure, so a caller that ignores the result sends nothing. */
+static int stmt_emit(char *buf, size_t len, int rc)
+{
+    if (rc < 0 && buf && len > 0)
+        buf[0] = '\0';
+    return rc;
+}
+
+int dialect_stmt_text(const dialect_caps *c, dialect_stmt k, char *buf, size_t len)
+{
+    const char *verb, *chan, *ss_src, *ss_rep;
+
+    if (!buf || len == 0)
+        return -ENOSPC;
+    buf[0] = '\0';
+    /* Flavor-neutral: these learn an unknown server's flavor and semi-sync spelling. */
+    if (k == DIALECT_STMT_VERSION)
+        return stmt_emit(buf, len, emit(buf, len, "SELECT @@version"));
+    if (k == DIALECT_STMT_SEMISYNC_VARIABLES)
+        return stmt_emit(buf, len, emit(buf, len, "%s", SEMISYNC_VARS_SQL));
+    if (!c || !c->known)
         return -EINVAL;
-    return emit(buf, len, "%s", has_show_replica(f, major, minor, patch) ? "SHOW REPLICA STATUS" : "SHOW SLAVE STATUS");
+    verb = c->replica_verbs ? "REPLICA" : "SLAVE";
+    chan = c->channel_clause ? " FOR CHANNEL ''" : "";
+    ss_src = c->semisync_source_new ? "rpl_semi_sync_source_enabled" : "rpl_semi_sync_master_enabled";
+    ss_rep = c->semisync_replica_new ? "rpl_semi_sync_replica_enabled" : "rpl_semi_sync_slave_enabled";
+    switch (k) {
+    case DIALECT_STMT_STOP_REPLICA: return stmt_emit(buf, len, emit(buf, len, "STOP %s%s", verb, chan));
+    case DIALECT_STMT_STOP_IO: return stmt_emit(buf, len, emit(buf, len, "STOP %s IO_THREAD%s", verb, chan));
+    case DIALECT_STMT_START_REPLICA: return stmt_emit(buf, len, emit(buf, len, "START %s%s", verb, chan));
+    case DIALECT_STMT_START_IO: return stmt_emit(buf, len, emit(buf, len, "START %s IO_THREAD%s", verb, chan));
+    case DIALECT_STMT_START_SQL: return stmt_emit(buf, len, emit(buf, len, "START %s SQL_THREAD%s", verb, chan));
+    case DIALECT_STMT_RESET_REPLICA_ALL:
+        return stmt_emit(buf, len, emit(buf, len, "RESET %s ALL%s", verb, chan));
+    case DIALECT_STMT_REPLICA_STATUS:
+        return stmt_emit(buf, len, emit(buf, len, "%s", c->show_replica ? "SHOW REPLICA STATUS" : "SHOW SLAVE STATUS"));
+    case DIALECT_STMT_READ_ONLY_ON:
+        return stmt_emit(buf, len, emit(buf, len, "SET GLOBAL %s=1", c->super_read_only ? "super_read_only" : "read_only"));
+    case DIALECT_STMT_READ_ONLY_OFF: return stmt_emit(buf, len, emit(buf, len, "SET GLOBAL read_only=0"));
+    case DIALECT_STMT_SEMISYNC_SOURCE_ON: return stmt_emit(buf, len, emit(buf, len, "SET GLOBAL %s=ON", ss_src));
+    case DIALECT_STMT_SEMISYNC_SOURCE_OFF: return stmt_emit(buf, len, emit(buf, len, "SET GLOBAL %s=OFF", ss_src));
+    case DIALECT_STMT_SEMISYNC_REPLICA_ON: return stmt_emit(buf, len, emit(buf, len, "SET GLOBAL %s=ON", ss_rep));
+    case DIALECT_STMT_SEMISYNC_REPLICA_OFF: return stmt_emit(buf, len, emit(buf, len, "SET GLOBAL %s=OFF", ss_rep));
+    case DIALECT_STMT_SEMISYNC_SOURCE_ENABLED:
+        return stmt_emit(buf, len, emit(buf, len, "SELECT @@GLOBAL.%s", ss_src));
+    case DIALECT_STMT_OWN_GTID:
+        return stmt_emit(buf, len, emit(buf, len, "SELECT @@GLOBAL.%s", c->mariadb_gtid ? "gtid_binlog_pos" : "gtid_executed"));
+    case DIALECT_STMT_APPLIED_GTID:
+        return stmt_emit(buf, len, emit(buf, len, "SELECT @@GLOBAL.%s", c->mariadb_gtid ? "gtid_slave_pos" : "gtid_executed"));
+    case DIALECT_STMT_SLAVE_POS_FROM_BINLOG:
+        if (!c->mariadb_gtid)
+            return -ENOTSUP;
+        return stmt_emit(buf, len, emit(buf, len, "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos"));
+    case DIALECT_STMT_SESSIONS:
+        return stmt_emit(buf, len, emit(buf, len, "SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST "
+                                                  "WHERE ID <> CONNECTION_ID()"));
+    case DIALECT_STMT_VERSION:
+    case DIALECT_STMT_SEMISYNC_VARIABLES: break; /* above */
+    }
+    return -EINVAL;
+}
+
+int dialect_stmt_kill(const dialect_caps *c, unsigned long long id, char *buf, size_t len)
+{
+    if (!buf || len == 0)
+        return -ENOSPC;
+    buf[0] = '\0';
+    if (!c || !c->known)
+        return -EINVAL;
+    return stmt_emit(buf, len, emit(buf, len, "KILL CONNECTION %llu", id));
+}
+
+int dialect_stmt_lock_wait_timeout(const dialect_caps *c, long long ms, char *buf, size_t len)
+{
+    long long s = ms <= 0 ? 1 : (ms + 999) / 1000;
+    if (!buf || len == 0)
+        return -ENOSPC;
+    buf[0] = '\0';
+    if (!c || !c->known)
+        return -EINVAL;
+    return stmt_emit(buf, len, emit(buf, len, "SET SESSION lock_wait_timeout=%lld", s));
+}
+
+int dialect_stmt_change_source(const dialect_caps *c, const char *host, int port, const char *user,
+                               const char *password, int connect_retry_s, double heartbeat_s,
+                               const dialect_repl_ssl *ssl, char **out, char *err, size_t errlen)
+{
+    /* Every quoted byte takes at most two; the fixed text is well under 512. */
+    size_t need = 512 + 2 * ((host ? strlen(host) : 0) + (user ? strlen(user) : 0) +
+                             (password ? strlen(password) : 0));
+    size_t tneed = 256;
+    char *opts = NULL, *tls = NULL, *all = NULL;
+    size_t total;
+    int rc;
+
+    if (!out) {
+        set_err(err, errlen, "change source: no output");
+        return -EINVAL;
+    }
+    *out = NULL;
+    if (!c || !c->known) {
+        set_err(err, errlen, "change source: unknown flavor");
+        return -EINVAL;
+    }
+    if (ssl) {
+        const char *p[3] = {ssl->ca, ssl->cert, ssl->key};
+        for (int i = 0; i < 3; i++)
+            tneed += p[i] ? 2 * strlen(p[i]) + 32 : 0;
+    }
+    opts = malloc(need);
+    tls = malloc(tneed);
+    if (!opts || !tls) {
+        set_err(err, errlen, "change source: out of memory");
+        rc = -ENOMEM;
+        goto out;
+    }
+    if ((rc = dialect_sql_change_source(c->flavor, c->major, c->minor, c->patch, host, port, user, password,
+                                        connect_retry_s, heartbeat_s, opts, need, err, errlen)) < 0 ||
+        (rc = dialect_sql_source_ssl(c->flavor, c->major, c->minor, c->patch, ssl, tls, tneed, err, errlen)) < 0)
+        goto out;
+    /* One allocation of the exact size: the password is never left behind in a grown buffer. */
+    total = strlen(opts) + strlen(tls) + sizeof(" FOR CHANNEL ''");
+    if (!(all = malloc(total))) {
+        set_err(err, errlen, "change source: out of memory");
+        rc = -ENOMEM;
+        goto out;
+    }
+    snprintf(all, total, "%s%s%s", opts, tls, c->channel_clause ? " FOR CHANNEL ''" : "");
+    *out = all;
+out:
+    if (opts) {
+        explicit_bzero(opts, need);
+        free(opts);
+    }
+    free(tls);
+    return rc;
+}
+
+bool dialect_session_is_client(const dialect_caps *c, const char *user, const char *command,
+                               const char *own_user)
+{
+    (void)c; /* the same filter reads both flavors' PROCESSLIST */
+    user = user ? user : "";
+    command = command ? command : "";
+    if (!strcmp(user, "system user") || !strcmp(user, "event_scheduler") || (own_user && !strcmp(user, own_user)))
+        return false;
+    if (!strncmp(command, "Binlog Dump", 11) || !strcmp(command, "Daemon") || !strncmp(command, "Slave", 5) ||
+        !strcmp(command, "Killed"))
+        return false;
+    return true;
 }

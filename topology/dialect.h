@@ -10,9 +10,12 @@
  *   - folding each result set of that batch into a topo_snapshot, matching
  *     column names case-insensitively and accepting either naming
  *     (Master_* / Source_*, Slave_* / Replica_*);
- *   - the text of the statements recovery sends (stop/start/reset replica,
- *     CHANGE MASTER TO / CHANGE REPLICATION SOURCE TO, fencing with
- *     read_only / super_read_only, waiting for a GTID position).
+ *   - the capabilities of each server (dialect_caps: every flavor and version
+ *     decision) and the text of every statement recovery sends
+ *     (stop/start/reset replica with FOR CHANNEL '' on MySQL, CHANGE MASTER TO /
+ *     CHANGE REPLICATION SOURCE TO, read_only / super_read_only, semi-sync in
+ *     the spelling the server's plugin has, waiting for a GTID position,
+ *     ending sessions).
  *
  * Pure string work: no I/O, no server connection, no global state. The probe
  * engine turns a MYSQL_RES into a dialect_result; the tests build the same
@@ -43,6 +46,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "topology/gtid.h"
 #include "topology/instance.h"
 
 /* Oldest supported releases. */
@@ -201,13 +205,10 @@ int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *
                   topo_snapshot *snap, char *err, size_t errlen);
 
 /*
- * Recovery statement builders. Each writes one statement (no trailing ';')
- * into buf and returns 0, -ENOSPC if it does not fit, -EINVAL for an unknown
- * flavor. The version decides between the old and new syntax:
- *   MariaDB >= 10.5 (the REPLICA aliases exist from 10.5.1; 10.5.0 was never
- *   a stable release): STOP/START REPLICA, RESET REPLICA ALL.
- *   MySQL >= 8.0.22: STOP/START REPLICA, RESET REPLICA ALL.
- *   Older: STOP/START SLAVE, RESET SLAVE ALL.
+ * Option text of CHANGE MASTER TO / CHANGE REPLICATION SOURCE TO, without the
+ * channel clause: recovery sends dialect_stmt_change_source(), which adds the
+ * TLS clauses and FOR CHANNEL '' on MySQL. Every other statement recovery
+ * sends comes from dialect_stmt_text() below.
  */
 
 /*
@@ -220,22 +221,6 @@ int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *
 #define DIALECT_SQL_SESSION_MODE                                                                      \
     "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), "        \
     "',NO_BACKSLASH_ESCAPES,', ','))"
-
-/* STOP SLAVE [IO_THREAD] / STOP REPLICA [IO_THREAD]. */
-int dialect_sql_stop_replica(topo_flavor f, int major, int minor, int patch, bool io_only,
-                             char *buf, size_t len);
-
-/* SHOW SLAVE STATUS / SHOW REPLICA STATUS by version (the probe batch uses SHOW ALL SLAVES STATUS on
- * MariaDB instead, for the heartbeat counter). */
-int dialect_sql_replica_status(topo_flavor f, int major, int minor, int patch, char *buf, size_t len);
-
-/* START SLAVE / START REPLICA. */
-int dialect_sql_start_replica(topo_flavor f, int major, int minor, int patch, char *buf,
-                              size_t len);
-
-/* RESET SLAVE ALL / RESET REPLICA ALL (forget the source entirely). */
-int dialect_sql_reset_replica_all(topo_flavor f, int major, int minor, int patch, char *buf,
-                                  size_t len);
 
 /*
  * Point a replica at a new source, using GTID auto-positioning:
@@ -294,18 +279,6 @@ int dialect_sql_source_ssl(topo_flavor f, int major, int minor, int patch, const
                            char *buf, size_t len, char *err, size_t errlen);
 
 /*
- * Fence or unfence writes.
- *   MariaDB: SET GLOBAL read_only=1 / SET GLOBAL read_only=0. (10.11+: users
- *            with READ ONLY ADMIN may still write; SUPER no longer implies it.)
- *   MySQL:   on  → SET GLOBAL super_read_only=1 (the server turns read_only
- *                  on with it, and it also blocks SUPER users);
- *            off → SET GLOBAL read_only=0 (the server turns super_read_only
- *                  off with it).
- */
-int dialect_sql_set_read_only(topo_flavor f, int major, int minor, int patch, bool on, char *buf,
-                              size_t len);
-
-/*
  * Wait until a GTID position is applied, bounded:
  *   MariaDB: SELECT MASTER_GTID_WAIT('pos', t)   → 0 reached, -1 timeout
  *   MySQL:   SELECT WAIT_FOR_EXECUTED_GTID_SET('set', t) → 0 reached, 1 timeout
@@ -319,5 +292,126 @@ int dialect_sql_set_read_only(topo_flavor f, int major, int minor, int patch, bo
  */
 int dialect_sql_wait_gtid(topo_flavor f, const char *gtid, double timeout_s, char **out, char *err,
                           size_t errlen);
+
+/*
+ * Capabilities of one server, computed once from its flavor, version and the
+ * semi-sync spelling its probe saw (modelled on MaxScale mariadbmon's
+ * Capabilities). Every flavor or version decision is made here; callers test
+ * these booleans and ask the builders below for the statement text.
+ *
+ *                       MariaDB 10.4   10.5+    MySQL 8.0.0-21  8.0.22  8.0.23+ / 8.4
+ *   replica_verbs       no             yes      no              yes     yes
+ *   show_replica        no             10.5.1+  no              yes     yes
+ *   source_syntax       no             no       no              no      yes
+ *   channel_clause      no             no       yes             yes     yes
+ *   super_read_only     no             no       yes             yes     yes
+ *   gtid                MARIADB        MARIADB  MYSQL           MYSQL   MYSQL
+ *   semisync_*_new      no             no       spelling seen, else 8.0.26+ (MySQL)
+ */
+typedef struct {
+    topo_flavor flavor;
+    int major, minor, patch;
+    bool known;                /* flavor known: statements can be built */
+    bool replica_verbs;        /* STOP/START REPLICA, RESET REPLICA ALL (MariaDB 10.5, MySQL 8.0.22) */
+    bool show_replica;         /* SHOW REPLICA STATUS (MariaDB 10.5.1, MySQL 8.0.22) */
+    bool source_syntax;        /* CHANGE REPLICATION SOURCE TO, SOURCE_* options (MySQL 8.0.23) */
+    bool channel_clause;       /* MySQL: name the default channel with FOR CHANNEL '' */
+    bool super_read_only;      /* MySQL: fence with super_read_only (blocks SUPER users too) */
+    bool public_key_option;    /* MySQL: GET_SOURCE_PUBLIC_KEY / GET_MASTER_PUBLIC_KEY=1 */
+    bool mariadb_gtid;         /* MariaDB GTID: MASTER_USE_GTID, gtid_binlog_pos / gtid_slave_pos */
+    gtid_kind gtid;            /* how its GTID text parses */
+    bool semisync_source_new;  /* rpl_semi_sync_source_* rather than rpl_semi_sync_master_* */
+    bool semisync_replica_new; /* rpl_semi_sync_replica_* rather than rpl_semi_sync_slave_* */
+    bool semisync_spelling_varies; /* MySQL: which plugin is loaded decides the names (ask the server) */
+    bool log_replica_updates_name; /* the variable is log_replica_updates (MySQL 8.0.26+), else log_slave_updates */
+    bool semisync_off_before_stop; /* MariaDB: turn the replica side off before STOP SLAVE on a
+                                    * detached candidate (it would try to reach the dead primary) */
+} dialect_caps;
+
+/*
+ * Fill c for a server of flavor f and version major.minor.patch whose probe
+ * saw the given semi-sync spellings (TOPO_SEMISYNC_NAMES_NONE: the plugin was
+ * not seen; MySQL then uses the names of the plugin its version ships by
+ * default, new from 8.0.26). TOPO_FLAVOR_UNKNOWN gives known = false and no
+ * statement can be built until the flavor is learned (dialect_detect on the
+ * server's version after connecting).
+ */
+void dialect_caps_init(dialect_caps *c, topo_flavor f, int major, int minor, int patch,
+                       topo_semisync_names source_names, topo_semisync_names replica_names);
+
+/* The capabilities of a probed server (its snapshot's flavor, version and semi-sync spelling). */
+void dialect_caps_of(const topo_snapshot *s, dialect_caps *c);
+
+/* GTID text kind of a flavor (MySQL → GTID_KIND_MYSQL, else MariaDB). */
+gtid_kind dialect_gtid_kind(topo_flavor f);
+
+/*
+ * A snapshot's own position: what its binary log holds (MySQL gtid_executed,
+ * MariaDB gtid_binlog_pos), and what it applied (MySQL gtid_executed,
+ * MariaDB gtid_slave_pos, else gtid_current_pos). May be NULL.
+ */
+const char *dialect_snap_own_gtid(const topo_snapshot *s);
+const char *dialect_snap_applied_gtid(const topo_snapshot *s);
+
+/* Statements without arguments, each as the server's capabilities need it. */
+typedef enum {
+    DIALECT_STMT_STOP_REPLICA,      /* STOP SLAVE / STOP REPLICA [FOR CHANNEL ''] */
+    DIALECT_STMT_STOP_IO,           /* STOP ... IO_THREAD [FOR CHANNEL ''] */
+    DIALECT_STMT_START_REPLICA,     /* START SLAVE / START REPLICA [FOR CHANNEL ''] */
+    DIALECT_STMT_START_IO,          /* START ... IO_THREAD [FOR CHANNEL ''] */
+    DIALECT_STMT_START_SQL,         /* START ... SQL_THREAD [FOR CHANNEL ''] */
+    DIALECT_STMT_RESET_REPLICA_ALL, /* RESET SLAVE ALL / RESET REPLICA ALL [FOR CHANNEL ''] */
+    DIALECT_STMT_REPLICA_STATUS,    /* SHOW SLAVE STATUS / SHOW REPLICA STATUS */
+    DIALECT_STMT_READ_ONLY_ON,      /* SET GLOBAL read_only=1 / super_read_only=1 */
+    DIALECT_STMT_READ_ONLY_OFF,     /* SET GLOBAL read_only=0 */
+    DIALECT_STMT_SEMISYNC_SOURCE_ON,   /* SET GLOBAL rpl_semi_sync_{master,source}_enabled=ON */
+    DIALECT_STMT_SEMISYNC_SOURCE_OFF,
+    DIALECT_STMT_SEMISYNC_REPLICA_ON,  /* SET GLOBAL rpl_semi_sync_{slave,replica}_enabled=ON */
+    DIALECT_STMT_SEMISYNC_REPLICA_OFF,
+    DIALECT_STMT_SEMISYNC_SOURCE_ENABLED, /* SELECT @@GLOBAL.rpl_semi_sync_{master,source}_enabled */
+    DIALECT_STMT_OWN_GTID,          /* SELECT @@GLOBAL.gtid_executed / gtid_binlog_pos */
+    DIALECT_STMT_APPLIED_GTID,      /* SELECT @@GLOBAL.gtid_executed / gtid_slave_pos */
+    DIALECT_STMT_SLAVE_POS_FROM_BINLOG, /* MariaDB only: SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos */
+    DIALECT_STMT_SESSIONS,          /* SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST ... */
+    DIALECT_STMT_VERSION,           /* SELECT @@version (learn an unknown server's flavor) */
+    DIALECT_STMT_SEMISYNC_VARIABLES, /* SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%' (learn its spelling) */
+} dialect_stmt;
+
+/*
+ * The text of statement k for a server with capabilities c into buf (no
+ * trailing ';'). VERSION and SEMISYNC_VARIABLES need no known flavor (c may
+ * be NULL). Returns 0; -EINVAL unknown flavor (buf is then ""), -ENOTSUP
+ * the statement does not exist on that server (SLAVE_POS_FROM_BINLOG on
+ * MySQL), -ENOSPC buf too small (buf ""). buf is always terminated.
+ */
+int dialect_stmt_text(const dialect_caps *c, dialect_stmt k, char *buf, size_t len);
+
+/* KILL CONNECTION id (MariaDB KB "KILL"; MySQL 8.0/8.4 15.7.8.4 "KILL Statement"). */
+int dialect_stmt_kill(const dialect_caps *c, unsigned long long id, char *buf, size_t len);
+
+/*
+ * SET SESSION lock_wait_timeout=N, N = seconds rounded up, at least 1: bounds
+ * how long SET GLOBAL read_only waits for sessions holding table locks.
+ */
+int dialect_stmt_lock_wait_timeout(const dialect_caps *c, long long ms, char *buf, size_t len);
+
+/*
+ * Whole CHANGE MASTER TO / CHANGE REPLICATION SOURCE TO statement on the heap
+ * (*out, caller frees and should wipe: it holds the password): the options of
+ * dialect_sql_change_source(), then dialect_sql_source_ssl()'s TLS clauses,
+ * then FOR CHANNEL '' on MySQL. ssl may be NULL. 0, -EINVAL, -ENOMEM.
+ */
+int dialect_stmt_change_source(const dialect_caps *c, const char *host, int port, const char *user,
+                               const char *password, int connect_retry_s, double heartbeat_s,
+                               const dialect_repl_ssl *ssl, char **out, char *err, size_t errlen);
+
+/*
+ * Is a PROCESSLIST row (user, command) a client session to end when fencing?
+ * Not: replication threads (MariaDB "Slave_*", MySQL "Connect"/"Query" of
+ * "system user"), binlog dump threads, the event scheduler, daemons, rows
+ * already killed, and the controller's own user.
+ */
+bool dialect_session_is_client(const dialect_caps *c, const char *user, const char *command,
+                               const char *own_user);
 
 #endif

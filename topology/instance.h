@@ -89,8 +89,25 @@ typedef struct {
     topo_addr addr;               /* Host (report_host) + Port (report_port) */
 } topo_replica_ref;
 
+/*
+ * Which spelling of the semi-sync variables a server's plugin has, per side.
+ * MySQL 8.0.26+ ships rpl_semi_sync_source / _replica (rpl_semi_sync_source_*,
+ * rpl_semi_sync_replica_*) beside the old rpl_semi_sync_master / _slave
+ * (rpl_semi_sync_master_*, _slave_*), and a server has only the names of the
+ * plugin it loaded (MySQL 8.0/8.4 Reference Manual 19.4.10.2, "Configuring
+ * Semisynchronous Replication"); the two sides may differ. MariaDB has only
+ * the master/slave names.
+ */
+typedef enum {
+    TOPO_SEMISYNC_NAMES_NONE = 0,        /* no such variable seen (no plugin, or not probed) */
+    TOPO_SEMISYNC_NAMES_MASTER_SLAVE,    /* rpl_semi_sync_master_* / rpl_semi_sync_slave_* */
+    TOPO_SEMISYNC_NAMES_SOURCE_REPLICA,  /* rpl_semi_sync_source_* / rpl_semi_sync_replica_* */
+} topo_semisync_names;
+
 /* Semi-synchronous replication state (both flavors, normalised). */
 typedef struct {
+    topo_semisync_names source_names;  /* spelling of the source side's variables */
+    topo_semisync_names replica_names; /* spelling of the replica side's variables */
     bool source_enabled;          /* rpl_semi_sync_master_enabled / _source_enabled */
     bool replica_enabled;         /* rpl_semi_sync_slave_enabled / _replica_enabled */
     bool source_status_on;        /* Rpl_semi_sync_master_status / _source_status */

@@ -51,6 +51,34 @@ class Switchover(ClusterTest):
         st = self.lab.sql(1, 'SHOW SLAVE STATUS', dicts=True)[0]
         self.assertEqual(int(st['Master_Port']), self.lab.port(new))
 
+    def test_switchover_while_a_session_holds_a_table_write_lock(self):
+        """SET GLOBAL read_only waits for sessions holding explicit table locks (MariaDB KB "Server System
+        Variables": read_only; MySQL 8.0/8.4 Reference Manual 7.1.8 "Server System Variables": read_only).
+        Demote ends client sessions first, then sets read-only under a bounded lock_wait_timeout: a
+        session holding LOCK TABLES ... WRITE on the primary no longer makes the switchover wait until
+        the demote step's deadline and abort."""
+        holder = subprocess.Popen(['mariadb', '--no-defaults', '-uroot', '--socket', self.lab._socket_path(1), '-e',
+                                   'LOCK TABLES lab.seq WRITE; SELECT SLEEP(120)'],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: any('sleep(120)' in (r[0] or '').lower()
+                                 for r in self.lab.sql(1, 'SELECT INFO FROM information_schema.PROCESSLIST')),
+                     what='write lock held on the primary')
+            t0 = time.monotonic()
+            p = op(self.config, 'switchover', '--json')
+            took = time.monotonic() - t0
+        finally:
+            holder.kill()
+            holder.wait()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        r = json.loads(p.stdout)
+        self.assertEqual(r['state'], 'done', r)
+        # Bound: the demote step's own deadline is several seconds; ending the session lets it finish at once.
+        self.assertLess(took, 10.0, r)
+        new = self.lab.index_of_port(int(r['new_primary'].rsplit(':', 1)[1]))
+        self.wait_healthy(expect_primary=new)
+        self.assertEqual(self.lab.sql_value(1, 'SELECT @@read_only'), '1')
+
     def test_switchover_to_named_target_and_back(self):
         p = op(self.config, 'switchover', '--to', self.lab.addr(3))
         self.assertEqual(p.returncode, 0, p.stderr)

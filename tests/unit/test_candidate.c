@@ -88,6 +88,10 @@ static topo_instance *add(topo_cluster *c, topo_flavor fl, size_t idx, const csr
     in->snap.ok = true;
     in->snap.taken_at_ms = 50;
     in->snap.flavor = fl;
+    /* A release of each flavor (MySQL 8.4 names log_replica_updates; MariaDB log_slave_updates). */
+    in->snap.version_major = fl == TOPO_FLAVOR_MYSQL ? 8 : 10;
+    in->snap.version_minor = fl == TOPO_FLAVOR_MYSQL ? 4 : 11;
+    in->snap.version_patch = fl == TOPO_FLAVOR_MYSQL ? 3 : 6;
     in->snap.server_id = s->sid ? s->sid : idx + 1;
     in->snap.log_bin = !s->nobin;
     in->snap.log_replica_updates = !s->nolsu;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "topology/cluster.h"
 #include "topology/dialect.h"
 
 #define FXDIR "fixtures/dialect/"
@@ -1951,7 +1952,7 @@ static void test_apply_bad_args(void **state)
 typedef struct {
     topo_flavor f;
     int ma, mi, pa;
-    const char *stop, *stop_io, *start, *reset, *ro_on, *ro_off, *change;
+    const char *change;
 } sql_case;
 
 #define MDB_CHANGE                                                                                 \
@@ -1968,24 +1969,15 @@ typedef struct {
     "SOURCE_HEARTBEAT_PERIOD=1.000, GET_SOURCE_PUBLIC_KEY=1"
 
 static const sql_case sql_cases[] = {
-    {TOPO_FLAVOR_MARIADB, 10, 4, 32, "STOP SLAVE", "STOP SLAVE IO_THREAD", "START SLAVE",
-     "RESET SLAVE ALL", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0", MDB_CHANGE},
-    {TOPO_FLAVOR_MARIADB, 10, 6, 16, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0", MDB_CHANGE},
-    {TOPO_FLAVOR_MARIADB, 10, 11, 6, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0", MDB_CHANGE},
-    {TOPO_FLAVOR_MARIADB, 11, 4, 2, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0", MDB_CHANGE},
-    {TOPO_FLAVOR_MYSQL, 8, 0, 20, "STOP SLAVE", "STOP SLAVE IO_THREAD", "START SLAVE",
-     "RESET SLAVE ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", MY_OLD_CHANGE},
-    {TOPO_FLAVOR_MYSQL, 8, 0, 22, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", MY_OLD_CHANGE},
-    {TOPO_FLAVOR_MYSQL, 8, 0, 23, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", MY_NEW_CHANGE},
-    {TOPO_FLAVOR_MYSQL, 8, 0, 30, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", MY_NEW_CHANGE},
-    {TOPO_FLAVOR_MYSQL, 8, 4, 3, "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA",
-     "RESET REPLICA ALL", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", MY_NEW_CHANGE},
+    {TOPO_FLAVOR_MARIADB, 10, 4, 32, MDB_CHANGE},
+    {TOPO_FLAVOR_MARIADB, 10, 6, 16, MDB_CHANGE},
+    {TOPO_FLAVOR_MARIADB, 10, 11, 6, MDB_CHANGE},
+    {TOPO_FLAVOR_MARIADB, 11, 4, 2, MDB_CHANGE},
+    {TOPO_FLAVOR_MYSQL, 8, 0, 20, MY_OLD_CHANGE},
+    {TOPO_FLAVOR_MYSQL, 8, 0, 22, MY_OLD_CHANGE},
+    {TOPO_FLAVOR_MYSQL, 8, 0, 23, MY_NEW_CHANGE},
+    {TOPO_FLAVOR_MYSQL, 8, 0, 30, MY_NEW_CHANGE},
+    {TOPO_FLAVOR_MYSQL, 8, 4, 3, MY_NEW_CHANGE},
 };
 
 static void test_sql_builders(void **state)
@@ -1995,18 +1987,7 @@ static void test_sql_builders(void **state)
         const sql_case *c = &sql_cases[i];
         char buf[1024], err[256] = "";
 
-        assert_int_equal(dialect_sql_stop_replica(c->f, c->ma, c->mi, c->pa, false, buf, sizeof(buf)), 0);
-        assert_string_equal(buf, c->stop);
-        assert_int_equal(dialect_sql_stop_replica(c->f, c->ma, c->mi, c->pa, true, buf, sizeof(buf)), 0);
-        assert_string_equal(buf, c->stop_io);
-        assert_int_equal(dialect_sql_start_replica(c->f, c->ma, c->mi, c->pa, buf, sizeof(buf)), 0);
-        assert_string_equal(buf, c->start);
-        assert_int_equal(dialect_sql_reset_replica_all(c->f, c->ma, c->mi, c->pa, buf, sizeof(buf)), 0);
-        assert_string_equal(buf, c->reset);
-        assert_int_equal(dialect_sql_set_read_only(c->f, c->ma, c->mi, c->pa, true, buf, sizeof(buf)), 0);
-        assert_string_equal(buf, c->ro_on);
-        assert_int_equal(dialect_sql_set_read_only(c->f, c->ma, c->mi, c->pa, false, buf, sizeof(buf)), 0);
-        assert_string_equal(buf, c->ro_off);
+        /* Every other statement: test_stmt_every_step_per_release (dialect_stmt_text). */
         if (dialect_sql_change_source(c->f, c->ma, c->mi, c->pa, "10.0.0.5", 3306, "repl",
                                       "s3cr'et\\x", 1, 1.0, buf, sizeof(buf), err, sizeof(err)) != 0)
             fail_msg("change source %d.%d.%d: %s", c->ma, c->mi, c->pa, err);
@@ -2092,24 +2073,385 @@ static void test_sql_change_source_errors(void **state)
 static void test_sql_small_buffers(void **state)
 {
     char buf[8];
+    dialect_caps my84, my80, unk;
 
     (void)state;
-    assert_int_equal(dialect_sql_stop_replica(TOPO_FLAVOR_MYSQL, 8, 4, 0, true, buf, sizeof(buf)), -ENOSPC);
-    assert_int_equal(dialect_sql_start_replica(TOPO_FLAVOR_MYSQL, 8, 4, 0, buf, sizeof(buf)), -ENOSPC);
-    assert_int_equal(dialect_sql_reset_replica_all(TOPO_FLAVOR_MYSQL, 8, 4, 0, buf, sizeof(buf)), -ENOSPC);
-    assert_int_equal(dialect_sql_set_read_only(TOPO_FLAVOR_MYSQL, 8, 4, 0, true, buf, sizeof(buf)), -ENOSPC);
-    assert_int_equal(dialect_sql_start_replica(TOPO_FLAVOR_MYSQL, 8, 4, 0, NULL, 0), -ENOSPC);
-    assert_int_equal(dialect_sql_stop_replica(TOPO_FLAVOR_UNKNOWN, 8, 4, 0, true, buf, sizeof(buf)), -EINVAL);
-    assert_int_equal(dialect_sql_start_replica(TOPO_FLAVOR_UNKNOWN, 8, 4, 0, buf, sizeof(buf)), -EINVAL);
-    assert_int_equal(dialect_sql_reset_replica_all(TOPO_FLAVOR_UNKNOWN, 8, 4, 0, buf, sizeof(buf)), -EINVAL);
-    assert_int_equal(dialect_sql_set_read_only(TOPO_FLAVOR_UNKNOWN, 8, 4, 0, true, buf, sizeof(buf)), -EINVAL);
-    /* Exactly fitting: "START SLAVE" is 11 chars + NUL. */
+    dialect_caps_init(&my84, TOPO_FLAVOR_MYSQL, 8, 4, 0, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+    dialect_caps_init(&my80, TOPO_FLAVOR_MYSQL, 8, 0, 20, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+    dialect_caps_init(&unk, TOPO_FLAVOR_UNKNOWN, 8, 4, 0, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+    /* Too small: -ENOSPC and buf "", never a shorter statement. */
+    assert_int_equal(dialect_stmt_text(&my84, DIALECT_STMT_STOP_IO, buf, sizeof(buf)), -ENOSPC);
+    assert_string_equal(buf, "");
+    assert_int_equal(dialect_stmt_text(&my84, DIALECT_STMT_START_REPLICA, buf, sizeof(buf)), -ENOSPC);
+    assert_int_equal(dialect_stmt_text(&my84, DIALECT_STMT_RESET_REPLICA_ALL, buf, sizeof(buf)), -ENOSPC);
+    assert_int_equal(dialect_stmt_text(&my84, DIALECT_STMT_READ_ONLY_ON, buf, sizeof(buf)), -ENOSPC);
+    assert_int_equal(dialect_stmt_text(&my84, DIALECT_STMT_START_REPLICA, NULL, 0), -ENOSPC);
+    assert_int_equal(dialect_stmt_text(&unk, DIALECT_STMT_STOP_IO, buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(dialect_stmt_text(&unk, DIALECT_STMT_READ_ONLY_ON, buf, sizeof(buf)), -EINVAL);
+    /* Exactly fitting: "START SLAVE FOR CHANNEL ''" is 26 chars + NUL. */
     {
-        char b12[12], b11[11];
-        assert_int_equal(dialect_sql_start_replica(TOPO_FLAVOR_MYSQL, 8, 0, 20, b12, sizeof(b12)), 0);
-        assert_string_equal(b12, "START SLAVE");
-        assert_int_equal(dialect_sql_start_replica(TOPO_FLAVOR_MYSQL, 8, 0, 20, b11, sizeof(b11)), -ENOSPC);
+        char b27[27], b26[26];
+        assert_int_equal(dialect_stmt_text(&my80, DIALECT_STMT_START_REPLICA, b27, sizeof(b27)), 0);
+        assert_string_equal(b27, "START SLAVE FOR CHANNEL ''");
+        assert_int_equal(dialect_stmt_text(&my80, DIALECT_STMT_START_REPLICA, b26, sizeof(b26)), -ENOSPC);
+        assert_string_equal(b26, "");
     }
+}
+
+
+/* ======================================================================== */
+/* Capabilities and every statement recovery sends (issue 12 items 3, 10)    */
+/* ======================================================================== */
+
+/*
+ * The exact text of every step's statement per release. Sources:
+ *   MariaDB KB: "STOP REPLICA", "START REPLICA", "RESET REPLICA" (REPLICA
+ *     aliases from 10.5.1), "CHANGE MASTER TO", "read_only" (Server System
+ *     Variables), "Semisynchronous Replication" (rpl_semi_sync_master_enabled /
+ *     _slave_enabled, built in since 10.3.3), "gtid_slave_pos" (Global
+ *     Transaction ID), "MASTER_GTID_WAIT", "KILL", "lock_wait_timeout".
+ *   MySQL 8.0 Reference Manual: 15.4.2.8 "STOP REPLICA Statement", 15.4.2.9
+ *     "STOP SLAVE Statement", 15.4.2.6 "START REPLICA Statement", 15.4.2.7
+ *     "START SLAVE Statement", 15.4.2.4 "RESET REPLICA Statement", 15.4.2.5
+ *     "RESET SLAVE Statement" (REPLICA forms from 8.0.22; every one takes
+ *     [FOR CHANNEL channel], and without it acts on every channel), 15.4.2.3
+ *     "CHANGE REPLICATION SOURCE TO Statement" (8.0.23) / 15.4.2.1 "CHANGE MASTER
+ *     TO Statement" (channel_option last; error 1964 without it when several
+ *     channels exist), 7.1.8 "Server System Variables" (super_read_only,
+ *     read_only, lock_wait_timeout), 19.4.10.2 "Configuring Semisynchronous
+ *     Replication" (source/replica names from 8.0.26, only the loaded plugin's
+ *     names exist), 14.18.2 "Functions Used with Global Transaction Identifiers"
+ *     (WAIT_FOR_EXECUTED_GTID_SET), 15.7.8.4 "KILL Statement".
+ *   MySQL 8.4 Reference Manual: 15.4.2.5 "STOP REPLICA Statement", 15.4.2.4
+ *     "START REPLICA Statement", 15.4.2.3 "RESET REPLICA Statement", 15.4.2.2
+ *     "CHANGE REPLICATION SOURCE TO Statement" (the SLAVE / MASTER forms are
+ *     removed), 7.1.8, 19.4.10.2, 14.18.2, 15.7.8.4 as in 8.0.
+ */
+typedef struct {
+    const char *name;
+    topo_flavor f;
+    int ma, mi, pa;
+    topo_semisync_names ss_src, ss_rep;
+    const char *stop, *stop_io, *start, *start_io, *start_sql, *reset, *status, *ro_on, *ro_off;
+    const char *ss_src_on, *ss_rep_on, *ss_src_q, *own_gtid, *applied_gtid, *change_tail, *wait;
+} stmt_case;
+
+#define MDB_SS "rpl_semi_sync_master_enabled", "rpl_semi_sync_slave_enabled"
+static const stmt_case stmt_cases[] = {
+    {"MariaDB 10.6", TOPO_FLAVOR_MARIADB, 10, 6, 16, TOPO_SEMISYNC_NAMES_MASTER_SLAVE, TOPO_SEMISYNC_NAMES_MASTER_SLAVE,
+     "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA", "START REPLICA IO_THREAD", "START REPLICA SQL_THREAD",
+     "RESET REPLICA ALL", "SHOW REPLICA STATUS", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0",
+     "SET GLOBAL rpl_semi_sync_master_enabled=ON", "SET GLOBAL rpl_semi_sync_slave_enabled=ON",
+     "SELECT @@GLOBAL.rpl_semi_sync_master_enabled", "SELECT @@GLOBAL.gtid_binlog_pos",
+     "SELECT @@GLOBAL.gtid_slave_pos", "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1.000",
+     "SELECT MASTER_GTID_WAIT('0-1-5', 2.500)"},
+    {"MariaDB 10.11", TOPO_FLAVOR_MARIADB, 10, 11, 6, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE,
+     "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA", "START REPLICA IO_THREAD", "START REPLICA SQL_THREAD",
+     "RESET REPLICA ALL", "SHOW REPLICA STATUS", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0",
+     "SET GLOBAL rpl_semi_sync_master_enabled=ON", "SET GLOBAL rpl_semi_sync_slave_enabled=ON",
+     "SELECT @@GLOBAL.rpl_semi_sync_master_enabled", "SELECT @@GLOBAL.gtid_binlog_pos",
+     "SELECT @@GLOBAL.gtid_slave_pos", "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1.000",
+     "SELECT MASTER_GTID_WAIT('0-1-5', 2.500)"},
+    {"MariaDB 11.4", TOPO_FLAVOR_MARIADB, 11, 4, 2, TOPO_SEMISYNC_NAMES_MASTER_SLAVE, TOPO_SEMISYNC_NAMES_MASTER_SLAVE,
+     "STOP REPLICA", "STOP REPLICA IO_THREAD", "START REPLICA", "START REPLICA IO_THREAD", "START REPLICA SQL_THREAD",
+     "RESET REPLICA ALL", "SHOW REPLICA STATUS", "SET GLOBAL read_only=1", "SET GLOBAL read_only=0",
+     "SET GLOBAL rpl_semi_sync_master_enabled=ON", "SET GLOBAL rpl_semi_sync_slave_enabled=ON",
+     "SELECT @@GLOBAL.rpl_semi_sync_master_enabled", "SELECT @@GLOBAL.gtid_binlog_pos",
+     "SELECT @@GLOBAL.gtid_slave_pos", "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1.000",
+     "SELECT MASTER_GTID_WAIT('0-1-5', 2.500)"},
+    /* 8.0.21: before the REPLICA aliases and the source plugins. */
+    {"MySQL 8.0.21", TOPO_FLAVOR_MYSQL, 8, 0, 21, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE,
+     "STOP SLAVE FOR CHANNEL ''", "STOP SLAVE IO_THREAD FOR CHANNEL ''", "START SLAVE FOR CHANNEL ''",
+     "START SLAVE IO_THREAD FOR CHANNEL ''", "START SLAVE SQL_THREAD FOR CHANNEL ''", "RESET SLAVE ALL FOR CHANNEL ''",
+     "SHOW SLAVE STATUS", "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0",
+     "SET GLOBAL rpl_semi_sync_master_enabled=ON", "SET GLOBAL rpl_semi_sync_slave_enabled=ON",
+     "SELECT @@GLOBAL.rpl_semi_sync_master_enabled", "SELECT @@GLOBAL.gtid_executed", "SELECT @@GLOBAL.gtid_executed",
+     "MASTER_AUTO_POSITION=1, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1.000, GET_MASTER_PUBLIC_KEY=1 "
+     "FOR CHANNEL ''",
+     "SELECT WAIT_FOR_EXECUTED_GTID_SET('3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5', 2.500)"},
+    /* 8.0.22: REPLICA verbs; CHANGE REPLICATION SOURCE TO only from 8.0.23. */
+    {"MySQL 8.0.22", TOPO_FLAVOR_MYSQL, 8, 0, 22, TOPO_SEMISYNC_NAMES_MASTER_SLAVE, TOPO_SEMISYNC_NAMES_MASTER_SLAVE,
+     "STOP REPLICA FOR CHANNEL ''", "STOP REPLICA IO_THREAD FOR CHANNEL ''", "START REPLICA FOR CHANNEL ''",
+     "START REPLICA IO_THREAD FOR CHANNEL ''", "START REPLICA SQL_THREAD FOR CHANNEL ''",
+     "RESET REPLICA ALL FOR CHANNEL ''", "SHOW REPLICA STATUS", "SET GLOBAL super_read_only=1",
+     "SET GLOBAL read_only=0", "SET GLOBAL rpl_semi_sync_master_enabled=ON",
+     "SET GLOBAL rpl_semi_sync_slave_enabled=ON", "SELECT @@GLOBAL.rpl_semi_sync_master_enabled",
+     "SELECT @@GLOBAL.gtid_executed", "SELECT @@GLOBAL.gtid_executed",
+     "MASTER_AUTO_POSITION=1, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1.000, GET_MASTER_PUBLIC_KEY=1 "
+     "FOR CHANNEL ''",
+     "SELECT WAIT_FOR_EXECUTED_GTID_SET('3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5', 2.500)"},
+    /* 8.0.36 still running the old plugins (allowed up to 8.4): the old names, never the new. */
+    {"MySQL 8.0.36 old plugins", TOPO_FLAVOR_MYSQL, 8, 0, 36, TOPO_SEMISYNC_NAMES_MASTER_SLAVE,
+     TOPO_SEMISYNC_NAMES_MASTER_SLAVE, "STOP REPLICA FOR CHANNEL ''", "STOP REPLICA IO_THREAD FOR CHANNEL ''",
+     "START REPLICA FOR CHANNEL ''", "START REPLICA IO_THREAD FOR CHANNEL ''",
+     "START REPLICA SQL_THREAD FOR CHANNEL ''", "RESET REPLICA ALL FOR CHANNEL ''", "SHOW REPLICA STATUS",
+     "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", "SET GLOBAL rpl_semi_sync_master_enabled=ON",
+     "SET GLOBAL rpl_semi_sync_slave_enabled=ON", "SELECT @@GLOBAL.rpl_semi_sync_master_enabled",
+     "SELECT @@GLOBAL.gtid_executed", "SELECT @@GLOBAL.gtid_executed",
+     "SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=1.000, GET_SOURCE_PUBLIC_KEY=1 "
+     "FOR CHANNEL ''",
+     "SELECT WAIT_FOR_EXECUTED_GTID_SET('3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5', 2.500)"},
+    {"MySQL 8.0.36 new plugins", TOPO_FLAVOR_MYSQL, 8, 0, 36, TOPO_SEMISYNC_NAMES_SOURCE_REPLICA,
+     TOPO_SEMISYNC_NAMES_SOURCE_REPLICA, "STOP REPLICA FOR CHANNEL ''", "STOP REPLICA IO_THREAD FOR CHANNEL ''",
+     "START REPLICA FOR CHANNEL ''", "START REPLICA IO_THREAD FOR CHANNEL ''",
+     "START REPLICA SQL_THREAD FOR CHANNEL ''", "RESET REPLICA ALL FOR CHANNEL ''", "SHOW REPLICA STATUS",
+     "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", "SET GLOBAL rpl_semi_sync_source_enabled=ON",
+     "SET GLOBAL rpl_semi_sync_replica_enabled=ON", "SELECT @@GLOBAL.rpl_semi_sync_source_enabled",
+     "SELECT @@GLOBAL.gtid_executed", "SELECT @@GLOBAL.gtid_executed",
+     "SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=1.000, GET_SOURCE_PUBLIC_KEY=1 "
+     "FOR CHANNEL ''",
+     "SELECT WAIT_FOR_EXECUTED_GTID_SET('3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5', 2.500)"},
+    /* 8.4 with the old source plugin and the new replica plugin: each side its own spelling. */
+    {"MySQL 8.4 mixed plugins", TOPO_FLAVOR_MYSQL, 8, 4, 3, TOPO_SEMISYNC_NAMES_MASTER_SLAVE,
+     TOPO_SEMISYNC_NAMES_SOURCE_REPLICA, "STOP REPLICA FOR CHANNEL ''", "STOP REPLICA IO_THREAD FOR CHANNEL ''",
+     "START REPLICA FOR CHANNEL ''", "START REPLICA IO_THREAD FOR CHANNEL ''",
+     "START REPLICA SQL_THREAD FOR CHANNEL ''", "RESET REPLICA ALL FOR CHANNEL ''", "SHOW REPLICA STATUS",
+     "SET GLOBAL super_read_only=1", "SET GLOBAL read_only=0", "SET GLOBAL rpl_semi_sync_master_enabled=ON",
+     "SET GLOBAL rpl_semi_sync_replica_enabled=ON", "SELECT @@GLOBAL.rpl_semi_sync_master_enabled",
+     "SELECT @@GLOBAL.gtid_executed", "SELECT @@GLOBAL.gtid_executed",
+     "SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=1.000, GET_SOURCE_PUBLIC_KEY=1 "
+     "FOR CHANNEL ''",
+     "SELECT WAIT_FOR_EXECUTED_GTID_SET('3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5', 2.500)"},
+    /* 8.4 with no plugin seen: the names of the plugin it ships. */
+    {"MySQL 8.4", TOPO_FLAVOR_MYSQL, 8, 4, 3, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE,
+     "STOP REPLICA FOR CHANNEL ''", "STOP REPLICA IO_THREAD FOR CHANNEL ''", "START REPLICA FOR CHANNEL ''",
+     "START REPLICA IO_THREAD FOR CHANNEL ''", "START REPLICA SQL_THREAD FOR CHANNEL ''",
+     "RESET REPLICA ALL FOR CHANNEL ''", "SHOW REPLICA STATUS", "SET GLOBAL super_read_only=1",
+     "SET GLOBAL read_only=0", "SET GLOBAL rpl_semi_sync_source_enabled=ON",
+     "SET GLOBAL rpl_semi_sync_replica_enabled=ON", "SELECT @@GLOBAL.rpl_semi_sync_source_enabled",
+     "SELECT @@GLOBAL.gtid_executed", "SELECT @@GLOBAL.gtid_executed",
+     "SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=1.000, GET_SOURCE_PUBLIC_KEY=1 "
+     "FOR CHANNEL ''",
+     "SELECT WAIT_FOR_EXECUTED_GTID_SET('3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5', 2.500)"},
+};
+
+static void check_stmt(const dialect_caps *c, dialect_stmt k, const char *want, const char *name)
+{
+    char buf[256];
+    int rc = dialect_stmt_text(c, k, buf, sizeof(buf));
+    if (rc != 0 || strcmp(buf, want) != 0)
+        fail_msg("%s, statement %d: rc %d, got \"%s\", want \"%s\"", name, (int)k, rc, buf, want);
+}
+
+static void test_stmt_every_step_per_release(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(stmt_cases) / sizeof(stmt_cases[0]); i++) {
+        const stmt_case *t = &stmt_cases[i];
+        dialect_caps c;
+        char buf[256], err[256] = "", *sql = NULL, want[512];
+        bool mysql = t->f == TOPO_FLAVOR_MYSQL;
+
+        dialect_caps_init(&c, t->f, t->ma, t->mi, t->pa, t->ss_src, t->ss_rep);
+        assert_true(c.known);
+        check_stmt(&c, DIALECT_STMT_STOP_REPLICA, t->stop, t->name);
+        check_stmt(&c, DIALECT_STMT_STOP_IO, t->stop_io, t->name);
+        check_stmt(&c, DIALECT_STMT_START_REPLICA, t->start, t->name);
+        check_stmt(&c, DIALECT_STMT_START_IO, t->start_io, t->name);
+        check_stmt(&c, DIALECT_STMT_START_SQL, t->start_sql, t->name);
+        check_stmt(&c, DIALECT_STMT_RESET_REPLICA_ALL, t->reset, t->name);
+        check_stmt(&c, DIALECT_STMT_REPLICA_STATUS, t->status, t->name);
+        check_stmt(&c, DIALECT_STMT_READ_ONLY_ON, t->ro_on, t->name);
+        check_stmt(&c, DIALECT_STMT_READ_ONLY_OFF, t->ro_off, t->name);
+        check_stmt(&c, DIALECT_STMT_SEMISYNC_SOURCE_ON, t->ss_src_on, t->name);
+        check_stmt(&c, DIALECT_STMT_SEMISYNC_REPLICA_ON, t->ss_rep_on, t->name);
+        snprintf(want, sizeof(want), "%.*s=OFF", (int)(strlen(t->ss_src_on) - 3), t->ss_src_on);
+        check_stmt(&c, DIALECT_STMT_SEMISYNC_SOURCE_OFF, want, t->name);
+        snprintf(want, sizeof(want), "%.*s=OFF", (int)(strlen(t->ss_rep_on) - 3), t->ss_rep_on);
+        check_stmt(&c, DIALECT_STMT_SEMISYNC_REPLICA_OFF, want, t->name);
+        check_stmt(&c, DIALECT_STMT_SEMISYNC_SOURCE_ENABLED, t->ss_src_q, t->name);
+        check_stmt(&c, DIALECT_STMT_OWN_GTID, t->own_gtid, t->name);
+        check_stmt(&c, DIALECT_STMT_APPLIED_GTID, t->applied_gtid, t->name);
+        check_stmt(&c, DIALECT_STMT_SESSIONS,
+                   "SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()", t->name);
+        assert_int_equal(dialect_stmt_kill(&c, 42, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "KILL CONNECTION 42");
+        assert_int_equal(dialect_stmt_lock_wait_timeout(&c, 4200, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "SET SESSION lock_wait_timeout=5");
+        if (mysql) {
+            assert_int_equal(dialect_stmt_text(&c, DIALECT_STMT_SLAVE_POS_FROM_BINLOG, buf, sizeof(buf)), -ENOTSUP);
+        } else {
+            check_stmt(&c, DIALECT_STMT_SLAVE_POS_FROM_BINLOG, "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos",
+                       t->name);
+        }
+        assert_int_equal(c.gtid, mysql ? GTID_KIND_MYSQL : GTID_KIND_MARIADB);
+        assert_int_equal(c.super_read_only, mysql);
+        assert_int_equal(c.channel_clause, mysql);
+        /* MySQL 8.0/8.4 7.1.8 / 19.1.6.3: log_replica_updates from 8.0.26, log_slave_updates before. */
+        assert_int_equal(c.log_replica_updates_name, mysql && (t->mi > 0 || t->pa >= 26));
+
+        /* CHANGE ... TO: options, TLS clauses, then the channel (MySQL's channel_option comes last). */
+        if (dialect_stmt_change_source(&c, "10.0.0.5", 3306, "repl", "pw", 1, 1.0, NULL, &sql, err, sizeof(err)) != 0)
+            fail_msg("%s change source: %s", t->name, err);
+        snprintf(want, sizeof(want), "%s", t->change_tail);
+        if (!strstr(sql, want) || strcmp(sql + strlen(sql) - strlen(want), want) != 0)
+            fail_msg("%s change source: \"%s\" does not end with \"%s\"", t->name, sql, want);
+        if (strncmp(sql, c.source_syntax ? "CHANGE REPLICATION SOURCE TO SOURCE_HOST='10.0.0.5', SOURCE_PORT=3306"
+                                         : "CHANGE MASTER TO MASTER_HOST='10.0.0.5', MASTER_PORT=3306",
+                    40) != 0)
+            fail_msg("%s change source: \"%s\"", t->name, sql);
+        free(sql);
+        {
+            dialect_repl_ssl ssl = {.ssl = 1, .ca = "/etc/ca.pem", .cert = NULL, .key = NULL, .verify_server_cert = 1};
+            assert_int_equal(dialect_stmt_change_source(&c, "h", 1, NULL, NULL, 0, -1, &ssl, &sql, err, sizeof(err)), 0);
+            snprintf(want, sizeof(want), "%s_SSL_VERIFY_SERVER_CERT=1%s", c.source_syntax ? "SOURCE" : "MASTER",
+                     mysql ? " FOR CHANNEL ''" : "");
+            if (strcmp(sql + strlen(sql) - strlen(want), want) != 0)
+                fail_msg("%s change source with TLS: \"%s\"", t->name, sql);
+            free(sql);
+        }
+        /* GTID wait. */
+        assert_int_equal(dialect_sql_wait_gtid(c.flavor, mysql ? "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5" : "0-1-5",
+                                               2.5, &sql, err, sizeof(err)), 0);
+        assert_string_equal(sql, t->wait);
+        free(sql);
+    }
+}
+
+/* The probe records which semi-sync spelling a server has, per side (MySQL 8.0/8.4 19.4.10.2). */
+static void test_semisync_spelling_recorded(void **state)
+{
+    static const char *const names[] = {"Variable_name", "Value"};
+    static const char *const old_vars[] = {"rpl_semi_sync_master_enabled", "ON", "rpl_semi_sync_master_timeout",
+                                           "10000", "rpl_semi_sync_slave_enabled", "OFF"};
+    static const char *const new_vars[] = {"rpl_semi_sync_replica_enabled", "ON", "rpl_semi_sync_source_enabled",
+                                           "OFF"};
+    static const char *const mixed[] = {"rpl_semi_sync_master_enabled", "ON", "rpl_semi_sync_replica_enabled", "ON"};
+    dialect_result r = mkres(2, 3, names, old_vars);
+    topo_snapshot snap;
+    dialect_caps c;
+    char err[256] = "", buf[128];
+
+    (void)state;
+    memset(&snap, 0, sizeof(snap));
+    snap.flavor = TOPO_FLAVOR_MYSQL;
+    snap.version_major = 8;
+    snap.version_minor = 0;
+    snap.version_patch = 36;
+    /* 8.0.36 running the old plugins: every SET uses the old names. */
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_SEMISYNC_VARS, &r, &snap, err, sizeof(err)), 0);
+    assert_int_equal(snap.semisync.source_names, TOPO_SEMISYNC_NAMES_MASTER_SLAVE);
+    assert_int_equal(snap.semisync.replica_names, TOPO_SEMISYNC_NAMES_MASTER_SLAVE);
+    dialect_caps_of(&snap, &c);
+    assert_int_equal(dialect_stmt_text(&c, DIALECT_STMT_SEMISYNC_SOURCE_OFF, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "SET GLOBAL rpl_semi_sync_master_enabled=OFF");
+    assert_int_equal(dialect_stmt_text(&c, DIALECT_STMT_SEMISYNC_REPLICA_ON, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "SET GLOBAL rpl_semi_sync_slave_enabled=ON");
+    /* The new plugins: the new names. */
+    r = mkres(2, 2, names, new_vars);
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_SEMISYNC_VARS, &r, &snap, err, sizeof(err)), 0);
+    assert_int_equal(snap.semisync.source_names, TOPO_SEMISYNC_NAMES_SOURCE_REPLICA);
+    assert_int_equal(snap.semisync.replica_names, TOPO_SEMISYNC_NAMES_SOURCE_REPLICA);
+    dialect_caps_of(&snap, &c);
+    assert_int_equal(dialect_stmt_text(&c, DIALECT_STMT_SEMISYNC_SOURCE_ON, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "SET GLOBAL rpl_semi_sync_source_enabled=ON");
+    assert_int_equal(dialect_stmt_text(&c, DIALECT_STMT_SEMISYNC_REPLICA_ON, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "SET GLOBAL rpl_semi_sync_replica_enabled=ON");
+    /* Old source plugin beside the new replica plugin. */
+    r = mkres(2, 2, names, mixed);
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_SEMISYNC_VARS, &r, &snap, err, sizeof(err)), 0);
+    dialect_caps_of(&snap, &c);
+    assert_int_equal(dialect_stmt_text(&c, DIALECT_STMT_SEMISYNC_SOURCE_ON, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "SET GLOBAL rpl_semi_sync_master_enabled=ON");
+    assert_int_equal(dialect_stmt_text(&c, DIALECT_STMT_SEMISYNC_REPLICA_ON, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "SET GLOBAL rpl_semi_sync_replica_enabled=ON");
+    /* No plugin: nothing seen, the release's default (8.0.26+: new). */
+    r = mkres(2, 0, names, NULL);
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_SEMISYNC_VARS, &r, &snap, err, sizeof(err)), 0);
+    assert_int_equal(snap.semisync.source_names, TOPO_SEMISYNC_NAMES_NONE);
+    topo_snapshot_clear(&snap);
+}
+
+/* The spelling survives the state file (a restarted controller keeps sending the right names). */
+static void test_semisync_spelling_persisted(void **state)
+{
+    topo_snapshot a, b;
+    json_t *j;
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    a.flavor = TOPO_FLAVOR_MYSQL;
+    a.semisync.source_names = TOPO_SEMISYNC_NAMES_MASTER_SLAVE;
+    a.semisync.replica_names = TOPO_SEMISYNC_NAMES_SOURCE_REPLICA;
+    j = topo_snapshot_to_json(&a);
+    assert_non_null(j);
+    assert_int_equal(topo_snapshot_from_json(j, &b), 0);
+    assert_int_equal(b.semisync.source_names, TOPO_SEMISYNC_NAMES_MASTER_SLAVE);
+    assert_int_equal(b.semisync.replica_names, TOPO_SEMISYNC_NAMES_SOURCE_REPLICA);
+    json_decref(j);
+    topo_snapshot_clear(&a);
+    topo_snapshot_clear(&b);
+}
+
+/*
+ * A server the plan does not know (never probed): no statement is built from
+ * it (buf left "", -EINVAL), so nothing uninitialised can be sent; the
+ * flavor-neutral version query is, and the version the server answers (or its
+ * handshake) gives the capabilities the fence needs.
+ */
+static void test_unknown_flavor_fence(void **state)
+{
+    static const struct {
+        const char *version;
+        const char *ro_on;
+        const char *ss_off;
+    } learned[] = {
+        {"5.5.5-10.11.6-MariaDB-0+deb12u1", "SET GLOBAL read_only=1", "SET GLOBAL rpl_semi_sync_master_enabled=OFF"},
+        {"11.4.2-MariaDB-log", "SET GLOBAL read_only=1", "SET GLOBAL rpl_semi_sync_master_enabled=OFF"},
+        {"8.0.25", "SET GLOBAL super_read_only=1", "SET GLOBAL rpl_semi_sync_master_enabled=OFF"},
+        {"8.0.36-0ubuntu0.22.04.1", "SET GLOBAL super_read_only=1", "SET GLOBAL rpl_semi_sync_source_enabled=OFF"},
+        {"8.4.3", "SET GLOBAL super_read_only=1", "SET GLOBAL rpl_semi_sync_source_enabled=OFF"},
+    };
+    dialect_caps c;
+    char buf[128], err[256] = "";
+    topo_flavor f;
+    int ma, mi, pa;
+    char *sql = (char *)"x";
+
+    (void)state;
+    dialect_caps_init(&c, TOPO_FLAVOR_UNKNOWN, 0, 0, 0, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+    assert_false(c.known);
+    for (int k = DIALECT_STMT_STOP_REPLICA; k <= DIALECT_STMT_SESSIONS; k++) {
+        memset(buf, 'X', sizeof(buf));
+        assert_int_equal(dialect_stmt_text(&c, (dialect_stmt)k, buf, sizeof(buf)), -EINVAL);
+        assert_string_equal(buf, "");
+    }
+    memset(buf, 'X', sizeof(buf));
+    assert_int_equal(dialect_stmt_kill(&c, 7, buf, sizeof(buf)), -EINVAL);
+    assert_string_equal(buf, "");
+    assert_int_equal(dialect_stmt_lock_wait_timeout(&c, 1000, buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(dialect_stmt_change_source(&c, "h", 1, "u", "p", 1, 1, NULL, &sql, err, sizeof(err)), -EINVAL);
+    assert_null(sql);
+    assert_int_equal(dialect_stmt_text(&c, DIALECT_STMT_VERSION, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "SELECT @@version");
+    assert_int_equal(dialect_stmt_text(NULL, DIALECT_STMT_SEMISYNC_VARIABLES, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'");
+    for (size_t i = 0; i < sizeof(learned) / sizeof(learned[0]); i++) {
+        assert_int_equal(dialect_detect(learned[i].version, NULL, &f, &ma, &mi, &pa, err, sizeof(err)), 0);
+        dialect_caps_init(&c, f, ma, mi, pa, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+        assert_int_equal(dialect_stmt_text(&c, DIALECT_STMT_READ_ONLY_ON, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, learned[i].ro_on);
+        assert_int_equal(dialect_stmt_text(&c, DIALECT_STMT_SEMISYNC_SOURCE_OFF, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, learned[i].ss_off);
+    }
+}
+
+/* Which PROCESSLIST rows the fence ends (MariaDB and MySQL replication / system threads stay). */
+static void test_session_filter(void **state)
+{
+    dialect_caps c;
+    (void)state;
+    dialect_caps_init(&c, TOPO_FLAVOR_MYSQL, 8, 4, 3, TOPO_SEMISYNC_NAMES_NONE, TOPO_SEMISYNC_NAMES_NONE);
+    assert_true(dialect_session_is_client(&c, "app", "Query", "myorch"));
+    assert_true(dialect_session_is_client(&c, "app", "Sleep", "myorch"));
+    assert_false(dialect_session_is_client(&c, "myorch", "Query", "myorch"));
+    assert_false(dialect_session_is_client(&c, "system user", "Connect", "myorch"));
+    assert_false(dialect_session_is_client(&c, "event_scheduler", "Daemon", "myorch"));
+    assert_false(dialect_session_is_client(&c, "repl", "Binlog Dump GTID", "myorch"));
+    assert_false(dialect_session_is_client(&c, "repl", "Binlog Dump", "myorch"));
+    assert_false(dialect_session_is_client(&c, "system user", "Slave_IO", "myorch"));
+    assert_false(dialect_session_is_client(&c, "app", "Killed", "myorch"));
+    assert_true(dialect_session_is_client(&c, NULL, NULL, "myorch"));
 }
 
 static void test_sql_wait_gtid(void **state)
@@ -2298,6 +2640,11 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_lag),
     cmocka_unit_test(test_apply_bad_args),
     cmocka_unit_test(test_sql_builders),
+    cmocka_unit_test(test_stmt_every_step_per_release),
+    cmocka_unit_test(test_semisync_spelling_recorded),
+    cmocka_unit_test(test_semisync_spelling_persisted),
+    cmocka_unit_test(test_unknown_flavor_fence),
+    cmocka_unit_test(test_session_filter),
     cmocka_unit_test(test_sql_change_source_variants),
     cmocka_unit_test(test_sql_change_source_errors),
     cmocka_unit_test(test_sql_small_buffers),
