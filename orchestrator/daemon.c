@@ -271,6 +271,8 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
     }
     if (d->ctl)
         ctl_publish(d->ctl, name, ev);
+    if (d->http)
+        http_server_publish(d->http, name, c ? c->model.name : NULL, ev);
     if (d->st && level <= LOGL_INFO)
         store_add_event(d->st, ts, name, level_name(level), c ? c->model.name : NULL, in ? addr : NULL, message,
                         detail_txt);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "orchestrator/log.h"
@@ -75,13 +76,16 @@ int http_route_match(const char *method, const char *path, http_route *out)
     if (len > 1 && path[len - 1] == '/')
         len--;
 #define IS(lit) (len == sizeof(lit) - 1 && !strncmp(path, lit, len))
-    if (IS("/health") || IS("/ready") || IS("/metrics") || IS("/api/v1/clusters")) {
+    if (IS("/health") || IS("/ready") || IS("/metrics") || IS("/api/v1/clusters") || IS("/api/v1/events")) {
         if (!is_get(method)) {
             route_fail(out, 405, "GET, HEAD", "method %s is not allowed here: use GET", method);
             return out->status;
         }
-        out->id = IS("/health") ? HTTP_R_HEALTH : IS("/ready") ? HTTP_R_READY : IS("/metrics") ? HTTP_R_METRICS
-                                                                                               : HTTP_R_CLUSTERS;
+        out->id = IS("/health")    ? HTTP_R_HEALTH
+                  : IS("/ready")   ? HTTP_R_READY
+                  : IS("/metrics") ? HTTP_R_METRICS
+                  : IS("/api/v1/events") ? HTTP_R_EVENTS
+                                   : HTTP_R_CLUSTERS;
         return 0;
     }
 #undef IS
@@ -308,6 +312,12 @@ typedef struct http_conn {
     struct MHD_Connection *mc;
     struct http_conn *next;    /* in the server's list of suspended requests */
     struct http_server *srv;
+    /* Event stream (HTTP_R_EVENTS). */
+    bool sse, sse_suspended, sse_dead;
+    char sse_cluster[CFG_CLUSTER_NAME_MAX + 1]; /* "" = every cluster */
+    char *sse_buf;
+    size_t sse_len;
+    struct http_conn *sse_next;
 } http_conn;
 
 struct http_server {
@@ -318,7 +328,17 @@ struct http_server {
     http_conn *waiting;
     int port;
     bool resumed;              /* a connection was resumed: run at once (its wake-up is not on the fd) */
+    http_conn *sse;            /* event-stream clients */
+    size_t n_sse;
+    int64_t keepalive_at_ms;   /* monotonic: next keep-alive comment */
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -398,10 +418,22 @@ static void unlink_waiting(http_server *s, http_conn *hc)
         }
 }
 
+static void unlink_sse(http_server *s, http_conn *hc)
+{
+    for (http_conn **pp = &s->sse; *pp; pp = &(*pp)->sse_next)
+        if (*pp == hc) {
+            *pp = hc->sse_next;
+            hc->sse_next = NULL;
+            s->n_sse--;
+            return;
+        }
+}
+
 static void conn_free(http_conn *hc)
 {
     if (!hc)
         return;
+    free(hc->sse_buf);
     free(hc->body);
     json_decref(hc->reply);
     free(hc);
@@ -417,8 +449,85 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         return;
     /* Unlinked first: a late http_server_complete() for it finds nothing. */
     unlink_waiting(s, hc);
+    if (hc->sse)
+        unlink_sse(s, hc);
     conn_free(hc);
     *con_cls = NULL;
+}
+
+/* The event stream's body: what is buffered; an empty buffer suspends the connection until an event. */
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    http_conn *hc = cls;
+    size_t n;
+    (void)pos;
+    if (hc->sse_dead)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (!hc->sse_len) {
+        hc->sse_suspended = true;
+        MHD_suspend_connection(hc->mc);
+        return 0;
+    }
+    n = hc->sse_len < max ? hc->sse_len : max;
+    memcpy(buf, hc->sse_buf, n);
+    memmove(hc->sse_buf, hc->sse_buf + n, hc->sse_len - n);
+    hc->sse_len -= n;
+    return (ssize_t)n;
+}
+
+/* Append to one client's buffer and wake it; a client too far behind is dropped. */
+static void sse_push(http_server *s, http_conn *hc, const char *text, size_t len)
+{
+    if (hc->sse_dead)
+        return;
+    if (hc->sse_len + len > HTTP_SSE_BUFFER) {
+        log_warn("http: an event-stream client fell %zu bytes behind: disconnected", hc->sse_len);
+        hc->sse_dead = true;
+    } else {
+        if (!hc->sse_buf && !(hc->sse_buf = malloc(HTTP_SSE_BUFFER))) {
+            hc->sse_dead = true;
+        } else {
+            memcpy(hc->sse_buf + hc->sse_len, text, len);
+            hc->sse_len += len;
+        }
+    }
+    if (hc->sse_suspended) {
+        hc->sse_suspended = false;
+        MHD_resume_connection(hc->mc);
+        s->resumed = true;
+    }
+}
+
+static enum MHD_Result start_sse(http_server *s, struct MHD_Connection *c, http_conn *hc)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cluster");
+    struct MHD_Response *r;
+    enum MHD_Result ok;
+    static const char hello[] = ": myorch event stream\n\n";
+    if (cl && !s->h.has_cluster(s->h.user, cl))
+        return send_error(c, 404, NULL, "unknown cluster '%.40s'", cl);
+    if (s->n_sse >= HTTP_MAX_SSE)
+        return send_error(c, 503, NULL, "too many event-stream clients (%d): try again later", HTTP_MAX_SSE);
+    if (cl)
+        snprintf(hc->sse_cluster, sizeof(hc->sse_cluster), "%s", cl);
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, hc, NULL);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    ok = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    if (ok != MHD_YES)
+        return ok;
+    hc->sse = true;
+    hc->sse_next = s->sse;
+    s->sse = hc;
+    s->n_sse++;
+    if (!s->keepalive_at_ms)
+        s->keepalive_at_ms = mono_ms() + HTTP_SSE_KEEPALIVE_MS;
+    sse_push(s, hc, hello, sizeof(hello) - 1);
+    return MHD_YES;
 }
 
 static enum MHD_Result handle(http_server *s, struct MHD_Connection *c, http_conn *hc, const char *method)
@@ -447,6 +556,8 @@ static enum MHD_Result handle(http_server *s, struct MHD_Connection *c, http_con
             return send_error(c, 500, NULL, "cannot build the metrics (out of memory)");
         return send_text(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, NULL);
     }
+    case HTTP_R_EVENTS:
+        return start_sse(s, c, hc);
     default: break;
     }
     if (r->id != HTTP_R_CLUSTERS && !s->h.has_cluster(s->h.user, r->cluster)) {
@@ -689,18 +800,59 @@ int http_server_fd(http_server *s)
 int http_server_timeout_ms(http_server *s)
 {
     MHD_UNSIGNED_LONG_LONG t;
+    int ka = -1;
     if (s->resumed)
         return 0;
+    if (s->n_sse) {
+        int64_t left = s->keepalive_at_ms - mono_ms();
+        ka = left < 0 ? 0 : left > 1000000 ? 1000000 : (int)left;
+    }
     if (MHD_get_timeout(s->mhd, &t) != MHD_YES)
-        return -1;
-    return t > 1000000 ? 1000000 : (int)t;
+        return ka;
+    if (t > 1000000)
+        t = 1000000;
+    return ka >= 0 && ka < (int)t ? ka : (int)t;
 }
 
 void http_server_run(http_server *s)
 {
+    if (s->n_sse && mono_ms() >= s->keepalive_at_ms) {
+        static const char ka[] = ": keep-alive\n\n";
+        for (http_conn *hc = s->sse; hc; hc = hc->sse_next)
+            sse_push(s, hc, ka, sizeof(ka) - 1);
+        s->keepalive_at_ms = mono_ms() + HTTP_SSE_KEEPALIVE_MS;
+    }
     s->resumed = false;
     MHD_run(s->mhd);
 }
+
+void http_server_publish(http_server *s, const char *name, const char *cluster, const json_t *event)
+{
+    char *txt;
+    size_t n;
+    if (!s || !s->n_sse)
+        return;
+    txt = json_dumps(event, JSON_COMPACT);
+    if (!txt)
+        return;
+    {
+        /* "event: NAME\ndata: JSON\n\n"; compact JSON has no raw newline. */
+        size_t nl = strlen(name), jl = strlen(txt);
+        char *msg = malloc(nl + jl + 20);
+        if (!msg) {
+            free(txt);
+            return;
+        }
+        n = (size_t)sprintf(msg, "event: %s\ndata: %s\n\n", name, txt);
+        for (http_conn *hc = s->sse; hc; hc = hc->sse_next)
+            if (!hc->sse_cluster[0] || (cluster && !strcmp(cluster, hc->sse_cluster)))
+                sse_push(s, hc, msg, n);
+        free(msg);
+    }
+    free(txt);
+}
+
+size_t http_server_sse_clients(http_server *s) { return s ? s->n_sse : 0; }
 
 int http_server_port(http_server *s) { return s->port; }
 
@@ -732,6 +884,13 @@ void http_server_close(http_server *s)
             s->waiting = hc->next;
             hc->next = NULL;
             MHD_resume_connection(hc->mc);
+        }
+        for (http_conn *hc = s->sse; hc; hc = hc->sse_next) {
+            hc->sse_dead = true;
+            if (hc->sse_suspended) {
+                hc->sse_suspended = false;
+                MHD_resume_connection(hc->mc);
+            }
         }
         MHD_run(s->mhd);
         MHD_stop_daemon(s->mhd);

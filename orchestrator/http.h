@@ -13,6 +13,10 @@
  * http_handlers.control(), the same function that answers the control
  * socket, so the HTTP JSON and the CLI's --json output are one serializer.
  *
+ * GET /api/v1/events is a Server-Sent Events stream of the daemon's events
+ * (http_server_publish()): each client has a bounded buffer; its connection
+ * is suspended while the buffer is empty, so idle streams cost no polling.
+ *
  * Pure parts (table-tested in tests/unit/test_http.c): http_route_match(),
  * http_token_ok(), http_control_request(), http_status_of().
  */
@@ -29,6 +33,9 @@
 #define HTTP_MAX_CONNECTIONS 256           /* concurrent connections; more are refused at accept */
 #define HTTP_CONN_MEMORY (32 * 1024)       /* per connection: request line + headers must fit */
 #define HTTP_IDLE_TIMEOUT_S 10             /* a connection silent this long is closed */
+#define HTTP_MAX_SSE 200                   /* event-stream clients (within HTTP_MAX_CONNECTIONS) */
+#define HTTP_SSE_BUFFER (256 * 1024)       /* unsent events per client; a client further behind is dropped */
+#define HTTP_SSE_KEEPALIVE_MS 5000         /* a comment line this often keeps idle streams open */
 
 /* Routes. */
 typedef enum {
@@ -45,6 +52,7 @@ typedef enum {
     HTTP_R_FAILOVER,     /* POST /api/v1/clusters/{c}/failover */
     HTTP_R_MAINTENANCE,  /* POST /api/v1/clusters/{c}/maintenance */
     HTTP_R_ACK,          /* POST /api/v1/clusters/{c}/ack */
+    HTTP_R_EVENTS,       /* GET /api/v1/events[?cluster=] : Server-Sent Events */
 } http_route_id;
 
 typedef struct {
@@ -116,6 +124,15 @@ int http_server_timeout_ms(http_server *s);
 void http_server_run(http_server *s);
 /* Deliver the reply (reference stolen) of a deferred control request. */
 void http_server_complete(http_server *s, void *tag, json_t *reply);
+/*
+ * Send one event to every event-stream client (whose cluster filter matches):
+ * "event: NAME" and "data: " the event as compact JSON, the same object
+ * `myorch events --json` prints. Never blocks: a client more than
+ * HTTP_SSE_BUFFER behind is disconnected.
+ */
+void http_server_publish(http_server *s, const char *name, const char *cluster, const json_t *event);
+/* Event-stream clients connected now. */
+size_t http_server_sse_clients(http_server *s);
 /* The bound port (useful with port 0 in tests). */
 int http_server_port(http_server *s);
 /* Close: requests still waiting are answered 503 first. NULL is fine. */

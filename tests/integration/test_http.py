@@ -281,6 +281,66 @@ class HttpApi(ClusterTest):
         self.assertEqual(st, 200, doc)
         self.assertIn('acknowledged', doc)
 
+    # ---- event stream ------------------------------------------------------------------
+    def sse(self, path, out, stop, n=1):
+        """Read an event stream into out (a list of (event, data)) until stop is set."""
+        s = socket.create_connection(('127.0.0.1', self.port), timeout=1)
+        s.sendall(b'GET ' + path.encode() + b' HTTP/1.1\r\nHost: x\r\n\r\n')
+        buf = b''
+        while not stop.is_set():
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            buf += chunk
+            while b'\n\n' in buf:
+                block, buf = buf.split(b'\n\n', 1)
+                ev = data = None
+                for line in block.split(b'\n'):
+                    if line.startswith(b'event: '):
+                        ev = line[7:].decode()
+                    elif line.startswith(b'data: '):
+                        data = json.loads(line[6:])
+                if ev:
+                    out.append((ev, data))
+        s.close()
+
+    def test_event_stream_matches_the_cli(self):
+        import threading
+        stop = threading.Event()
+        got, other = [], []
+        t = threading.Thread(target=self.sse, args=('/api/v1/events?cluster=lab', got, stop))
+        t2 = threading.Thread(target=self.sse, args=('/api/v1/events?cluster=lab', other, stop))
+        t.start()
+        t2.start()
+        self.addCleanup(stop.set)
+        cli = subprocess.Popen([harness.MYORCH, 'events', '-c', self.config, '--json', '--cluster', 'lab'],
+                               stdout=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (cli.kill(), cli.wait(), cli.stdout.close()))
+        time.sleep(0.5)  # both subscribed
+        st, doc = self.api.json('GET', '/api/v1/events?cluster=nope')
+        self.assertEqual(st, 404, doc)
+        self.assertEqual(self.api.request('POST', '/api/v1/events', b'')[0], 405)
+        myorch('maintenance', 'begin', '--cluster', 'lab', '--reason', 'sse test', '-c', self.config, check=True)
+        ev = wait_for(lambda: next((d for e, d in got if e == 'maintenance-started'), None),
+                      what='maintenance-started on the event stream')
+        wait_for(lambda: any(e == 'maintenance-started' for e, d in other), what='second stream too')
+        line = None
+        while line is None:
+            js = json.loads(cli.stdout.readline())
+            if js['name'] == 'maintenance-started':
+                line = js
+        self.assertEqual(ev, line)
+        # Idle streams get a keep-alive comment and stay open (past the 10 s idle timeout).
+        time.sleep(11)
+        myorch('maintenance', 'end', '--cluster', 'lab', '-c', self.config, check=True)
+        wait_for(lambda: any(e == 'maintenance-ended' for e, d in got), what='the next event after 11 s idle')
+        stop.set()
+        t.join(5)
+        t2.join(5)
+
     # ---- slow and hostile clients ----------------------------------------------------
     def test_slow_clients_do_not_stall_probing(self):
         def rate(seconds=3.0):

@@ -40,6 +40,9 @@ static const route_row routes[] = {
     {"POST", "/api/v1/clusters/east/failover", 0, HTTP_R_FAILOVER, "east", true, NULL},
     {"POST", "/api/v1/clusters/east/maintenance", 0, HTTP_R_MAINTENANCE, "east", true, NULL},
     {"POST", "/api/v1/clusters/east/ack", 0, HTTP_R_ACK, "east", true, NULL},
+    {"GET", "/api/v1/events", 0, HTTP_R_EVENTS, "", false, NULL},
+    {"POST", "/api/v1/events", 405, HTTP_R_NONE, "", false, "GET, HEAD"},
+    {"GET", "/api/v1/events/x", 404, HTTP_R_NONE, "", false, NULL},
     /* 40 characters is the longest name; 41 is no cluster. */
     {"GET", "/api/v1/clusters/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0, HTTP_R_CLUSTER,
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false, NULL},
