@@ -80,7 +80,8 @@ def cli_json(config, *args):
     return p.returncode, json.loads(p.stdout)
 
 
-class HttpApi(ClusterTest):
+class HttpBase(ClusterTest):
+    """A lab whose controller serves HTTP on a free loopback port (with a token file)."""
     WITH_TOKEN = True
 
     def prepare(self):
@@ -97,6 +98,9 @@ class HttpApi(ClusterTest):
 
     def probes_ok(self):
         return json.loads(myorch('status', '-c', self.config, '--json', check=True).stdout)['probes']['ok']
+
+
+class HttpApi(HttpBase):
 
     # ---- read API ----------------------------------------------------------------
     def test_read_routes_equal_the_cli_json(self):
@@ -387,6 +391,79 @@ class HttpApi(ClusterTest):
         self.assertEqual(s.recv(100), b'')
         self.assertLess(time.monotonic() - t, 15)
         s.close()
+
+
+class HttpFailover(HttpBase):
+    """kill -9 of the primary with event-stream and stalled clients connected, beside the same without."""
+
+    def kill_and_time(self):
+        self.lab.kill(1, 'KILL')
+        self.wait_healthy()
+        r = self.wait_recovery_done()
+        self.assertEqual(r['state'], 'done', r)
+        full = self.recovery(r['id'])
+        return full['promoted_ms'] - full['primary_lost_ms']
+
+    def test_failover_without_http_clients(self):
+        ms = self.kill_and_time()
+        print('\nprimary lost to promoted (kill -9) without HTTP clients: %d ms' % ms)
+        self.assertLessEqual(ms, 10000)
+
+    def test_failover_with_150_event_stream_clients(self):
+        import selectors
+        import threading
+        streams, stalled = [], []
+        for i in range(150):
+            s = socket.create_connection(('127.0.0.1', self.port), timeout=5)
+            if i % 3 == 2:  # never read: their buffers fill, the daemon must not care
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+                stalled.append(s)
+            else:
+                streams.append(s)
+            s.sendall(b'GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n')
+        for i in range(30):  # and half requests that never finish
+            s = socket.create_connection(('127.0.0.1', self.port), timeout=5)
+            s.sendall(b'GET /api/v1/clus')
+            stalled.append(s)
+        data = {s: b'' for s in streams}
+        stop = threading.Event()
+
+        def reader():
+            sel = selectors.DefaultSelector()
+            for s in streams:
+                s.setblocking(False)
+                sel.register(s, selectors.EVENT_READ)
+            while not stop.is_set():
+                for key, _ in sel.select(0.2):
+                    try:
+                        chunk = key.fileobj.recv(65536)
+                    except OSError:
+                        chunk = b''
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                        data[key.fileobj] += b'<EOF>'
+                    else:
+                        data[key.fileobj] += chunk
+            sel.close()
+        t = threading.Thread(target=reader)
+        t.start()
+        try:
+            wait_for(lambda: all(b'event stream' in v for v in data.values()), what='100 streams open')
+            ms = self.kill_and_time()
+            print('\nprimary lost to promoted (kill -9) with 100 reading + 50 stalled event-stream clients and 30 stalled '
+                  'requests: %d ms' % ms)
+            self.assertLessEqual(ms, 10000)
+            wait_for(lambda: all(b'event: recovery-done' in v for v in data.values()),
+                     what='every reading stream saw recovery-done')
+            # Stopping the controller with every stream still open: a clean exit, streams closed.
+            self.assertEqual(self.d.stop(), 0)
+            wait_for(lambda: all(v.endswith(b'<EOF>') or v.endswith(b'0\r\n\r\n') for v in data.values()),
+                     timeout=10, what='streams closed at stop')
+        finally:
+            stop.set()
+            t.join(5)
+            for s in streams + stalled:
+                s.close()
 
 
 class HttpWithoutToken(ClusterTest):
