@@ -45,7 +45,7 @@ int http_route_match(const char *method, const char *path, http_route *out)
         {"topology", HTTP_R_TOPOLOGY, false},     {"recoveries", HTTP_R_RECOVERIES, false},
         {"report", HTTP_R_REPORT, false},         {"switchover", HTTP_R_SWITCHOVER, true},
         {"failover", HTTP_R_FAILOVER, true},      {"maintenance", HTTP_R_MAINTENANCE, true},
-        {"ack", HTTP_R_ACK, true},
+        {"ack", HTTP_R_ACK, true},                {"relocate", HTTP_R_RELOCATE, true},
     };
     size_t len = path ? strlen(path) : 0;
     const char *p, *slash;
@@ -184,6 +184,8 @@ int http_control_request(const http_route *r, const char *q_id, const char *q_si
                                     {"timeout_ms", JSON_INTEGER}, {NULL, 0}};
     static const body_field mt[] = {{"action", JSON_STRING}, {"instance", JSON_STRING}, {"reason", JSON_STRING},
                                     {"duration_s", JSON_INTEGER}, {NULL, 0}};
+    static const body_field rl[] = {{"replica", JSON_STRING}, {"below", JSON_STRING}, {"dry_run", JSON_TRUE},
+                                    {NULL, 0}};
     static const body_field none[] = {{NULL, 0}};
     const body_field *allowed = none;
     const char *cmd = NULL;
@@ -205,6 +207,7 @@ int http_control_request(const http_route *r, const char *q_id, const char *q_si
     case HTTP_R_FAILOVER: cmd = "failover"; allowed = fo; break;
     case HTTP_R_MAINTENANCE: cmd = "maintenance"; allowed = mt; break;
     case HTTP_R_ACK: cmd = "ack"; break;
+    case HTTP_R_RELOCATE: cmd = "relocate"; allowed = rl; break;
     default:
         snprintf(err, errlen, "this route takes no control request");
         return -EINVAL;
@@ -266,6 +269,10 @@ int http_control_request(const http_route *r, const char *q_id, const char *q_si
             if (json_object_set(out, key, val) < 0)
                 goto oom;
         }
+    }
+    if (r->id == HTTP_R_RELOCATE && (!json_object_get(out, "replica") || !json_object_get(out, "below"))) {
+        snprintf(err, errlen, "relocate needs {\"replica\": \"HOST:PORT\", \"below\": \"HOST:PORT\"}");
+        goto out;
     }
     if (r->id == HTTP_R_MAINTENANCE && !json_object_get(out, "action")) {
         snprintf(err, errlen, "maintenance needs {\"action\": \"begin\"} or {\"action\": \"end\"}");
@@ -577,7 +584,8 @@ static enum MHD_Result handle(http_server *s, struct MHD_Connection *c, http_con
                               "file with a random token) and restart myorch");
         if (!http_token_ok(s->cfg->http_token, auth)) {
             log_warn("http: refused %s %s: %s bearer token", method, r->id == HTTP_R_SWITCHOVER ? "switchover"
-                     : r->id == HTTP_R_FAILOVER ? "failover" : r->id == HTTP_R_MAINTENANCE ? "maintenance" : "ack",
+                     : r->id == HTTP_R_FAILOVER ? "failover" : r->id == HTTP_R_MAINTENANCE ? "maintenance"
+                     : r->id == HTTP_R_RELOCATE ? "relocate" : "ack",
                      auth ? "wrong" : "no");
             return send_error(c, 401, NULL, "this call needs 'Authorization: Bearer TOKEN' with the token of "
                               "http_token_file");

@@ -52,6 +52,7 @@ typedef enum {
     HTTP_R_FAILOVER,     /* POST /api/v1/clusters/{c}/failover */
     HTTP_R_MAINTENANCE,  /* POST /api/v1/clusters/{c}/maintenance */
     HTTP_R_ACK,          /* POST /api/v1/clusters/{c}/ack */
+    HTTP_R_RELOCATE,     /* POST /api/v1/clusters/{c}/relocate */
     HTTP_R_EVENTS,       /* GET /api/v1/events[?cluster=] : Server-Sent Events */
 } http_route_id;
 

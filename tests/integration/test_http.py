@@ -248,6 +248,13 @@ class HttpApi(HttpBase):
         self.assertTrue(doc['dry_run'])
         self.assertEqual(normalize(doc), normalize(cli))
         self.assertEqual(self.healthy(), 1)
+        # Relocate dry run: the CLI's plan too.
+        st, doc = self.api.json('POST', '/api/v1/clusters/lab/relocate',
+                                {'replica': self.lab.addr(3), 'below': self.lab.addr(2), 'dry_run': True}, token=TOKEN)
+        rc, cli = cli_json(self.config, 'relocate', '--replica', self.lab.addr(3), '--below', self.lab.addr(2),
+                           '--dry-run')
+        self.assertEqual((st, rc), (200, 0), doc)
+        self.assertEqual(normalize(doc), normalize(cli))
         # Maintenance begin/end, seen by the CLI and /metrics.
         st, doc = self.api.json('POST', '/api/v1/clusters/lab/maintenance',
                                 {'action': 'begin', 'reason': 'http test', 'duration_s': 600}, token=TOKEN)

@@ -40,6 +40,7 @@ static const route_row routes[] = {
     {"POST", "/api/v1/clusters/east/failover", 0, HTTP_R_FAILOVER, "east", true, NULL},
     {"POST", "/api/v1/clusters/east/maintenance", 0, HTTP_R_MAINTENANCE, "east", true, NULL},
     {"POST", "/api/v1/clusters/east/ack", 0, HTTP_R_ACK, "east", true, NULL},
+    {"POST", "/api/v1/clusters/east/relocate", 0, HTTP_R_RELOCATE, "east", true, NULL},
     {"GET", "/api/v1/events", 0, HTTP_R_EVENTS, "", false, NULL},
     {"POST", "/api/v1/events", 405, HTTP_R_NONE, "", false, "GET, HEAD"},
     {"GET", "/api/v1/events/x", 404, HTTP_R_NONE, "", false, NULL},
@@ -185,6 +186,9 @@ static void test_control_requests(void **state)
                "{\"cmd\":\"maintenance\",\"cluster\":\"e\",\"action\":\"begin\",\"instance\":\"db3:3306\","
                "\"reason\":\"disk\",\"duration_s\":3600}");
     expect_req("POST", "/api/v1/clusters/e/ack", NULL, NULL, "{}", "{\"cmd\":\"ack\",\"cluster\":\"e\"}");
+    expect_req("POST", "/api/v1/clusters/e/relocate", NULL, NULL, "{\"replica\": \"db3:3306\", \"below\": \"db2:3306\"}",
+               "{\"cmd\":\"relocate\",\"cluster\":\"e\",\"replica\":\"db3:3306\",\"below\":\"db2:3306\"}");
+    expect_bad("POST", "/api/v1/clusters/e/relocate", NULL, NULL, "{\"replica\": \"db3:3306\"}", "relocate needs");
     /* The body cannot smuggle another command or cluster in. */
     expect_bad("POST", "/api/v1/clusters/e/switchover", NULL, NULL, "{\"cmd\": \"failover\"}", "unknown field 'cmd'");
     expect_bad("POST", "/api/v1/clusters/e/ack", NULL, NULL, "{\"cluster\": \"w\"}", "unknown field 'cluster'");
