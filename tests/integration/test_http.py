@@ -473,6 +473,45 @@ class HttpFailover(HttpBase):
                 s.close()
 
 
+class HttpTls(HttpBase):
+    """http_tls_cert/http_tls_key: HTTPS only; the token works over it; clear text gets no answer."""
+
+    def prepare(self):
+        super().prepare()
+        import tlscerts
+        self.certs = tlscerts.make(os.path.join(self.tmp, 'certs'))
+
+    def extra_global(self):
+        return super().extra_global() + 'http_tls_cert = %s\nhttp_tls_key = %s\n' % (
+            self.certs['server_cert'], self.certs['server_key'])
+
+    def test_https(self):
+        import ssl
+        ctx = ssl.create_default_context(cafile=self.certs['ca'])
+        c = http.client.HTTPSConnection('127.0.0.1', self.port, timeout=10, context=ctx)
+        c.request('GET', '/api/v1/clusters/lab/topology')
+        r = c.getresponse()
+        doc = json.loads(r.read())
+        self.assertEqual(r.status, 200)
+        rc, cli = cli_json(self.config, 'topology', '--cluster', 'lab')
+        self.assertEqual(normalize(doc), normalize(cli))
+        c.request('POST', '/api/v1/clusters/lab/ack', body=b'{}', headers={'Authorization': 'Bearer ' + TOKEN})
+        r = c.getresponse()
+        self.assertEqual(r.status, 200, r.read())
+        r.read()
+        c.close()
+        # A client that does not trust the certificate refuses it.
+        with self.assertRaises(ssl.SSLError):
+            c = http.client.HTTPSConnection('127.0.0.1', self.port, timeout=10,
+                                            context=ssl.create_default_context())
+            c.request('GET', '/health')
+        c.close()
+        # Clear-text HTTP gets no HTTP answer.
+        with self.assertRaises((http.client.HTTPException, OSError)):
+            self.api.request('GET', '/health', timeout=5)
+        self.assertIn('http: listening on https://127.0.0.1:%d' % self.port, self.d.log_text())
+
+
 class HttpWithoutToken(ClusterTest):
     """No http_token_file: mutating calls are disabled with a clear 403; reads work."""
 
@@ -515,6 +554,9 @@ class HttpConfig(unittest.TestCase):
 
     def test_refusals(self):
         tok = self.file('tok', TOKEN + '\n')
+        cert, key = self.file('c.pem', 'x\n'), self.file('k.pem', 'x\n')
+        self.assertEqual(self.check('http_listen = 10.1.2.3:9180\nhttp_tls_cert = %s\nhttp_tls_key = %s'
+                                    % (cert, key)).returncode, 0)
         self.assertEqual(self.check('http_listen = 127.0.0.1:9180\nhttp_token_file = %s' % tok).returncode, 0)
         self.assertEqual(self.check('http_listen = [::1]:9180').returncode, 0)
         cases = [
@@ -530,6 +572,8 @@ class HttpConfig(unittest.TestCase):
              'without spaces'),
             ('http_listen = 127.0.0.1:9180\nhttp_token_file = %s/missing' % self.tmp, 'cannot read'),
             ('http_listen = 127.0.0.1:9180\nhttp_tls_cert = %s' % self.file('cert.pem', 'x\n'), 'go together'),
+            ('http_listen = 127.0.0.1:9180\nhttp_tls_cert = %s\nhttp_tls_key = %s' % (cert, self.file('k2', 'x', 0o640)),
+             'chmod 600'),
         ]
         for lines, text in cases:
             p = self.check(lines)
