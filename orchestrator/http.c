@@ -323,7 +323,7 @@ typedef struct http_conn {
     bool sse, sse_suspended, sse_dead;
     char sse_cluster[CFG_CLUSTER_NAME_MAX + 1]; /* "" = every cluster */
     char *sse_buf;
-    size_t sse_len;
+    size_t sse_len, sse_cap;
     struct http_conn *sse_next;
 } http_conn;
 
@@ -491,13 +491,25 @@ static void sse_push(http_server *s, http_conn *hc, const char *text, size_t len
         log_warn("http: an event-stream client fell %zu bytes behind: disconnected", hc->sse_len);
         hc->sse_dead = true;
     } else {
-        if (!hc->sse_buf && !(hc->sse_buf = malloc(HTTP_SSE_BUFFER))) {
-            hc->sse_dead = true;
-        } else {
-            memcpy(hc->sse_buf + hc->sse_len, text, len);
-            hc->sse_len += len;
+        /* Grown on demand: an idle or keeping-up client holds a few KiB, not the bound. */
+        if (hc->sse_len + len > hc->sse_cap) {
+            size_t cap = hc->sse_cap ? hc->sse_cap : 4096;
+            char *nb;
+            while (cap < hc->sse_len + len)
+                cap *= 2;
+            if (cap > HTTP_SSE_BUFFER)
+                cap = HTTP_SSE_BUFFER;
+            if (!(nb = realloc(hc->sse_buf, cap))) {
+                hc->sse_dead = true;
+                goto wake;
+            }
+            hc->sse_buf = nb;
+            hc->sse_cap = cap;
         }
+        memcpy(hc->sse_buf + hc->sse_len, text, len);
+        hc->sse_len += len;
     }
+wake:
     if (hc->sse_suspended) {
         hc->sse_suspended = false;
         MHD_resume_connection(hc->mc);

@@ -22,7 +22,9 @@ VOLATILE = {'uptime_s', 'probes', 'last_seen_s', 'age_s', 'lag_s', 'seconds_behi
             'until_ms', 'now_ms', 'gtid_binlog_pos', 'gtid_current_pos', 'gtid_slave_pos', 'received_gtid',
             'executed_gtid', 'binlog_pos', 'read_pos', 'exec_pos', 'blocked_for_s', 'timeline_lag_s',
             'up_s', 'monitored_s', 'availability_pct', 'model_availability_pct', 'budget_left_s', 'mtbf_s',
-            'mttr_s', 'last_probe_ms', 'probed_ago_ms', 'since_ms', 'relay_pos', 'binlog', 'relay', 'read', 'exec'}
+            'mttr_s', 'last_probe_ms', 'probed_ago_ms', 'since_ms', 'relay_pos', 'binlog', 'relay', 'read', 'exec',
+            'behind_trx', 'last_ok', 'down_for_s', 'lag_source', 'timeline_lag_lower_bound', 'binlog_coord',
+            'exec_coord', 'read_coord', 'relay_coord', 'io_state'}
 
 
 def normalize(doc):
