@@ -35,6 +35,44 @@ def normalize(doc):
     return doc
 
 
+OPENAPI = os.path.join(harness.SRC, 'docs', 'openapi.json')
+
+
+def schema_errors(value, schema, spec, where='$'):
+    """The ways value violates an OpenAPI 3.0 schema (the subset docs/openapi.json uses)."""
+    if '$ref' in schema:
+        name = schema['$ref'].rsplit('/', 1)[1]
+        rest = {k: v for k, v in schema.items() if k != '$ref'}
+        if value is None and rest.get('nullable'):
+            return []
+        return schema_errors(value, spec['components']['schemas'][name], spec, where)
+    if 'oneOf' in schema:
+        each = [schema_errors(value, s, spec, where) for s in schema['oneOf']]
+        ok = [e for e in each if not e]
+        return [] if len(ok) == 1 else ['%s: matches %d of the oneOf schemas: %r' % (where, len(ok), each)]
+    if value is None:
+        return [] if schema.get('nullable') or not schema.get('type') else ['%s: null' % where]
+    t = schema.get('type')
+    py = {'object': dict, 'array': list, 'string': str, 'boolean': bool, 'integer': int, 'number': (int, float)}
+    if t and (not isinstance(value, py[t]) or (t in ('integer', 'number') and isinstance(value, bool))):
+        return ['%s: %r is not %s' % (where, value, t)]
+    if 'enum' in schema and value not in schema['enum']:
+        return ['%s: %r not in %r' % (where, value, schema['enum'])]
+    errs = []
+    if t == 'object':
+        props = schema.get('properties', {})
+        errs += ['%s: missing %s' % (where, k) for k in schema.get('required', []) if k not in value]
+        if schema.get('additionalProperties') is False:
+            errs += ['%s: undocumented field %s' % (where, k) for k in value if k not in props]
+        for k, v in value.items():
+            if k in props:
+                errs += schema_errors(v, props[k], spec, where + '.' + k)
+    if t == 'array':
+        for i, v in enumerate(value):
+            errs += schema_errors(v, schema['items'], spec, '%s[%d]' % (where, i))
+    return errs
+
+
 class Http:
     def __init__(self, port):
         self.port = port
@@ -141,6 +179,52 @@ class HttpApi(HttpBase):
         st, doc = self.api.json('GET', '/api/v1/clusters/lab/recoveries?id=999999')
         self.assertEqual(st, 404, doc)
         self.assertIn('no recovery #999999', doc['error'])
+
+    def test_responses_match_openapi(self):
+        with open(OPENAPI) as f:
+            spec = json.load(f)
+
+        def check(method, path, body=None, token=None, route=None, timeout=30):
+            route = route or path.split('?')[0].replace('/lab', '/{name}')
+            op = spec['paths'][route][method.lower()]
+            st, doc = self.api.json(method, path, body, token=token, timeout=timeout)
+            self.assertIn(str(st), op['responses'], (method, path, st, doc))
+            schema = op['responses'][str(st)]['content']['application/json']['schema']
+            self.assertEqual(schema_errors(doc, schema, spec), [], (method, path, st))
+            return st, doc
+        check('GET', '/health')
+        check('GET', '/ready')
+        check('GET', '/api/v1/clusters')
+        check('GET', '/api/v1/clusters/lab')
+        check('GET', '/api/v1/clusters/lab/topology')
+        check('GET', '/api/v1/clusters/lab/report')
+        check('POST', '/api/v1/clusters/lab/switchover', {'dry_run': True}, TOKEN)
+        check('POST', '/api/v1/clusters/lab/failover', {'dry_run': True}, TOKEN)
+        check('POST', '/api/v1/clusters/lab/relocate', {'replica': self.lab.addr(3), 'below': self.lab.addr(2),
+                                                        'dry_run': True}, TOKEN)
+        st, _ = check('POST', '/api/v1/clusters/lab/switchover', {}, TOKEN, timeout=120)
+        self.assertEqual(st, 200)
+        check('GET', '/api/v1/clusters/lab/recoveries')
+        check('GET', '/api/v1/clusters/lab/recoveries?id=1')
+        check('POST', '/api/v1/clusters/lab/maintenance', {'action': 'begin', 'reason': 'x'}, TOKEN)
+        check('GET', '/api/v1/clusters/lab')
+        check('POST', '/api/v1/clusters/lab/maintenance', {'action': 'end'}, TOKEN)
+        check('POST', '/api/v1/clusters/lab/ack', {}, TOKEN)
+        # Errors are documented too.
+        check('GET', '/api/v1/clusters/nope', route='/api/v1/clusters/{name}')
+        check('GET', '/api/v1/clusters/lab/recoveries?id=0')
+        check('GET', '/api/v1/clusters/lab/recoveries?id=99')
+        check('POST', '/api/v1/clusters/lab/ack', {})
+        check('POST', '/api/v1/clusters/lab/switchover', b'{', TOKEN)
+        check('POST', '/api/v1/clusters/lab/switchover', {'to': '127.0.0.1:1'}, TOKEN)
+        # Every documented path is served (no 404 for the route itself); /metrics and the stream are text.
+        for route in spec['paths']:
+            if route in ('/metrics', '/api/v1/events'):
+                continue
+            method = next(iter(spec['paths'][route]))
+            st, doc = self.api.json('GET' if method == 'get' else 'POST', route.replace('{name}', 'lab'),
+                                    {'dry_run': True} if route.endswith(('switchover', 'failover')) else None)
+            self.assertNotIn('no such route', doc.get('error', ''), route)
 
     # ---- bad input -----------------------------------------------------------------
     def test_bad_input_gets_a_clear_4xx(self):
