@@ -34,7 +34,15 @@ typedef struct {
 } rec_counter;
 
 typedef struct {
+    char kind[16];
+    int64_t ended_ms;                 /* wall */
+    double duration_s;
+} rec_last;
+
+typedef struct {
     rec_counter rec[DAEMON_REC_COUNTERS];
+    rec_last last[3];                 /* the last finished operation of each kind */
+    int64_t started_ms;               /* wall: the running operation's recovery-started */
     metrics_histogram probe_latency;  /* seconds, successful probes */
 } cluster_metrics;
 
@@ -44,6 +52,7 @@ typedef struct {
     http_server *http;       /* NULL unless http_listen is set */
     cluster_metrics *cm;     /* per cluster, same order as the monitor's */
     uint64_t hook_runs_ok, hook_runs_failed;
+    metrics_histogram loop_busy;      /* seconds of work per loop iteration (poll wait excluded) */
     monitor *mon;
     rec_env renv;
     rec_cluster *recs;       /* one per monitored cluster, same order */
@@ -225,7 +234,7 @@ out:
     free(reps);
 }
 
-static void count_recovery(daemon_t *d, mon_cluster *c, const char *kind, bool ok)
+static void count_recovery(daemon_t *d, mon_cluster *c, const char *kind, bool ok, int64_t ts)
 {
     int ci = cluster_index(d, c);
     rec_counter *rc;
@@ -234,6 +243,18 @@ static void count_recovery(daemon_t *d, mon_cluster *c, const char *kind, bool o
     /* A failure without a kind is an automatic failover that could not start. */
     if (!kind || strlen(kind) >= sizeof(rc->kind))
         kind = "failover";
+    if (d->cm[ci].started_ms) {
+        for (size_t i = 0; i < 3; i++) {
+            rec_last *l = &d->cm[ci].last[i];
+            if (l->kind[0] && strcmp(l->kind, kind))
+                continue;
+            snprintf(l->kind, sizeof(l->kind), "%s", kind);
+            l->ended_ms = ts;
+            l->duration_s = (double)(ts - d->cm[ci].started_ms) / 1000.0;
+            break;
+        }
+        d->cm[ci].started_ms = 0;
+    }
     for (size_t i = 0; i < DAEMON_REC_COUNTERS; i++) {
         rc = &d->cm[ci].rec[i];
         if (!rc->kind[0]) {
@@ -260,7 +281,9 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
     if (in)
         topo_addr_str(&in->addr, addr, sizeof(addr));
     if (c && d->cm && (!strcmp(name, "recovery-done") || !strcmp(name, "recovery-failed")))
-        count_recovery(d, c, json_string_value(json_object_get(detail, "kind")), !strcmp(name, "recovery-done"));
+        count_recovery(d, c, json_string_value(json_object_get(detail, "kind")), !strcmp(name, "recovery-done"), ts);
+    if (c && d->cm && !strcmp(name, "recovery-started") && cluster_index(d, c) >= 0)
+        d->cm[cluster_index(d, c)].started_ms = ts;
     log_msg(level, "%s cluster=%s%s%s: %s", name, c ? c->model.name : "-", in ? " instance=" : "", addr, message);
     ev = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s}", "ts_ms", (json_int_t)ts, "name", name, "level",
                    level_name(level), "cluster", c ? c->model.name : NULL, "instance", in ? addr : NULL,
@@ -967,6 +990,36 @@ static char *http_metrics(void *user, size_t *len)
                          lag);
         }
     }
+    metrics_family(&t, "myorch_replica_transactions_behind", "gauge",
+                   "GTID transactions the primary has that the replica has not applied; absent when unknown");
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        for (size_t k = 0; k < c->model.n; k++) {
+            topo_instance *in = c->model.v[k];
+            if (in->reachable && in->have_snap && in->snap.replica.present && in->behind_trx >= 0)
+                lbl_bool(&t, "myorch_replica_transactions_behind", c->model.name,
+                         topo_addr_str(&in->addr, a, sizeof(a)), (double)in->behind_trx);
+        }
+    }
+    metrics_family(&t, "myorch_replica_lag_source_info", "gauge",
+                   "Where myorch_replica_lag_seconds comes from (label source: lag_query, seconds_behind, "
+                   "gtid_timeline), value 1");
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        for (size_t k = 0; k < c->model.n; k++) {
+            topo_instance *in = c->model.v[k];
+            if (in->reachable && in->have_snap && in->snap.replica.present && topo_instance_lag_s(in) >= 0) {
+                const char *l[] = {"cluster", c->model.name, "instance", topo_addr_str(&in->addr, a, sizeof(a)),
+                                   "source", (in->snap.has_lag_query && in->snap.lag_query_s >= 0) ? "lag_query"
+                                             : in->snap.replica.seconds_behind >= 0 ? "seconds_behind"
+                                                                                     : "gtid_timeline", NULL};
+                metrics_sample(&t, "myorch_replica_lag_source_info", l, 1);
+            }
+        }
+    }
+    metrics_family(&t, "myorch_loop_busy_seconds", "histogram",
+                   "Work per iteration of the controller's loop (waiting excluded): a stall shows here");
+    metrics_histogram_write(&t, "myorch_loop_busy_seconds", NULL, &d->loop_busy);
     metrics_family(&t, "myorch_probe_duration_seconds", "histogram", "Round trip of a successful probe's queries");
     for (size_t i = 0; i < nc && d->cm; i++) {
         const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, NULL};
@@ -1006,6 +1059,23 @@ static char *http_metrics(void *user, size_t *len)
             const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].rec[k].kind,
                                "result", d->cm[i].rec[k].ok ? "done" : "failed", NULL};
             metrics_sample(&t, "myorch_recoveries_total", l, (double)d->cm[i].rec[k].n);
+        }
+    metrics_family(&t, "myorch_last_recovery_end_timestamp_seconds", "gauge",
+                   "Unix time the last operation of this kind ended (since the controller started)");
+    for (size_t i = 0; i < nc && d->cm; i++)
+        for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
+            const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
+                               NULL};
+            metrics_sample(&t, "myorch_last_recovery_end_timestamp_seconds", l,
+                           (double)d->cm[i].last[k].ended_ms / 1000.0);
+        }
+    metrics_family(&t, "myorch_last_recovery_duration_seconds", "gauge",
+                   "Duration of the last operation of this kind, from its start to its end");
+    for (size_t i = 0; i < nc && d->cm; i++)
+        for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
+            const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
+                               NULL};
+            metrics_sample(&t, "myorch_last_recovery_duration_seconds", l, d->cm[i].last[k].duration_s);
         }
     return metrics_finish(&t, len);
 }
@@ -1125,6 +1195,11 @@ static int setup(daemon_t *d, char *err, size_t errlen)
                         .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done};
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
     d->cm = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->cm));
+    {
+        static const double b[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+        d->loop_busy.n = sizeof(b) / sizeof(b[0]);
+        memcpy(d->loop_busy.bounds, b, sizeof(b));
+    }
     for (size_t i = 0; d->cm && i < d->cfg->n_clusters; i++) {
         static const double b[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
         d->cm[i].probe_latency.n = sizeof(b) / sizeof(b[0]);
@@ -1235,6 +1310,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             {.socket = NULL, .fd = d.sigfd, .events = ZMQ_POLLIN},
         };
         int n_items = 3, zap_item = -1, http_item = -1;
+        struct timespec busy_from;
         if (ctl_server_zap_socket(d.ctl)) {
             zap_item = n_items;
             items[n_items++] = (zmq_pollitem_t){.socket = ctl_server_zap_socket(d.ctl), .events = ZMQ_POLLIN};
@@ -1272,6 +1348,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
                 }
             }
         }
+        clock_gettime(CLOCK_MONOTONIC, &busy_from);
         now = probe_now_ms();
         probe_engine_run(pe, now);
         if (zap_item >= 0 && (items[zap_item].revents & ZMQ_POLLIN))
@@ -1295,6 +1372,12 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             d.last_flush_ms = now;
         }
         maybe_print(&d, now);
+        {
+            struct timespec busy_to;
+            clock_gettime(CLOCK_MONOTONIC, &busy_to);
+            metrics_observe(&d.loop_busy, (double)(busy_to.tv_sec - busy_from.tv_sec) +
+                                              (double)(busy_to.tv_nsec - busy_from.tv_nsec) / 1e9);
+        }
     }
 out:
     teardown(&d);

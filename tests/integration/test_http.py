@@ -310,6 +310,12 @@ class HttpApi(HttpBase):
         self.assertEqual(samples['myorch_instance_read_only{cluster="lab",instance="%s"}' % a2], 1)
         self.assertEqual(samples['myorch_replica_io_thread_running{cluster="lab",instance="%s"}' % a2], 1)
         self.assertIn('myorch_replica_lag_seconds{cluster="lab",instance="%s"}' % a3, samples)
+        # Transactions behind: known once the controller has seen the primary's GTID move.
+        self.insert(1, 1, 5)
+        behind = 'myorch_replica_transactions_behind{cluster="lab",instance="%s"} 0' % a3
+        wait_for(lambda: behind in self.api.request('GET', '/metrics')[2].decode(), what=behind)
+        self.assertEqual(len([k for k in samples if k.startswith('myorch_replica_lag_source_info{cluster="lab",'
+                                                                  'instance="%s"' % a3)]), 1)
         self.assertEqual(samples['myorch_cluster_analysis{cluster="lab",code="ok"}'], 1)
         self.assertEqual(samples['myorch_cluster_writable_primary{cluster="lab"}'], 1)
         self.assertEqual(samples['myorch_cluster_maintenance{cluster="lab"}'], 0)
@@ -373,6 +379,15 @@ class HttpApi(HttpBase):
         self.wait_healthy(expect_primary=3)
         text = self.api.request('GET', '/metrics')[2].decode()
         self.assertIn('myorch_recoveries_total{cluster="lab",kind="switchover",result="done"} 1', text)
+        samples = dict(line.rsplit(' ', 1) for line in text.splitlines() if line and not line.startswith('#'))
+        dur = float(samples['myorch_last_recovery_duration_seconds{cluster="lab",kind="switchover"}'])
+        end = float(samples['myorch_last_recovery_end_timestamp_seconds{cluster="lab",kind="switchover"}'])
+        self.assertTrue(0 < dur < 60, dur)
+        self.assertLess(abs(time.time() - end), 120)
+        self.assertGreater(float(samples['myorch_loop_busy_seconds_count']), 0)
+        if PROMTOOL:
+            p = subprocess.run([PROMTOOL, 'check', 'metrics'], input=text, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         # ack goes through too.
         st, doc = self.api.json('POST', '/api/v1/clusters/lab/ack', None, token=TOKEN)
         self.assertEqual(st, 200, doc)
