@@ -322,6 +322,14 @@ class HttpApi(HttpBase):
         self.assertEqual(samples['myorch_ready'], 1)
         self.assertGreater(samples['myorch_probe_duration_seconds_count{cluster="lab"}'], 0)
         self.assertEqual(samples['myorch_build_info{version="0.1.0"}'], 1)
+        # Every metric the shipped alert rules and Grafana dashboard use is exported.
+        import re
+        families = set(re.findall(r'^# TYPE (\w+) ', text, re.M))
+        for f in ('contrib/prometheus/myorch-alerts.yml', 'contrib/grafana/myorch-dashboard.json'):
+            with open(os.path.join(harness.SRC, f)) as fh:
+                used = set(re.findall(r'\bmyorch_\w+', fh.read()))
+            used = {re.sub(r'_(bucket|sum|count)$', '', u) for u in used}
+            self.assertEqual(sorted(used - families), [], f)
         # A stopped SQL thread shows at once, and promtool still accepts the text.
         self.lab.sql(3, 'STOP SLAVE SQL_THREAD')
         key = 'myorch_replica_sql_thread_running{cluster="lab",instance="%s"} 0' % a3
