@@ -671,7 +671,8 @@ static int parse_http_listen(struct parse *p, const struct key_def *k, void *fie
                          "[::1]:9180");
     errno = 0;
     port = strtol(colon + 1, &end, 10);
-    if (!colon[1] || *end || errno || port < 1 || port > 65535)
+    if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5 || *end ||
+        errno || port < 1 || port > 65535)
         return bad_value(p, k, value, "a port from 1 to 65535 after the address, e.g. 127.0.0.1:9180");
     snprintf(p->out->http_host, sizeof(p->out->http_host), "%s", host);
     p->out->http_port = (int)port;

@@ -674,6 +674,8 @@ class HttpConfig(unittest.TestCase):
             ('http_listen = localhost:9180', 'not a host name'),
             ('http_listen = 127.0.0.1', 'ADDRESS:PORT'),
             ('http_listen = 127.0.0.1:0', 'port from 1 to 65535'),
+            ('http_listen = 127.0.0.1:+80', 'port from 1 to 65535'),
+            ('http_listen = [::1]:000000000000000000000000000000000000000000000000000000000000080', 'port from 1'),
             ('http_token_file = %s' % tok, 'http_listen is not'),
             ('http_listen = 127.0.0.1:9180\nhttp_token_file = %s' % self.file('t2', TOKEN, 0o640), 'chmod 600'),
             ('http_listen = 127.0.0.1:9180\nhttp_token_file = %s' % self.file('t3', 'short'), 'fewer than 16'),
