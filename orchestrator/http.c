@@ -338,6 +338,8 @@ struct http_server {
     http_conn *sse;            /* event-stream clients */
     size_t n_sse;
     int64_t keepalive_at_ms;   /* monotonic: next keep-alive comment */
+    int64_t refused_log_ms;    /* monotonic: last "refused" log line (at most one per 10 s) */
+    unsigned refused_quiet;    /* refusals not logged since */
 };
 
 static int64_t mono_ms(void)
@@ -595,10 +597,17 @@ static enum MHD_Result handle(http_server *s, struct MHD_Connection *c, http_con
             return send_error(c, 403, NULL, "mutating calls are disabled: set http_token_file in [myorch] (a 0600 "
                               "file with a random token) and restart myorch");
         if (!http_token_ok(s->cfg->http_token, auth)) {
-            log_warn("http: refused %s %s: %s bearer token", method, r->id == HTTP_R_SWITCHOVER ? "switchover"
-                     : r->id == HTTP_R_FAILOVER ? "failover" : r->id == HTTP_R_MAINTENANCE ? "maintenance"
-                     : r->id == HTTP_R_RELOCATE ? "relocate" : "ack",
-                     auth ? "wrong" : "no");
+            int64_t now = mono_ms();
+            if (!s->refused_log_ms || now - s->refused_log_ms >= 10000) {
+                log_warn("http: refused %s %s: %s bearer token%s", method, r->id == HTTP_R_SWITCHOVER ? "switchover"
+                         : r->id == HTTP_R_FAILOVER ? "failover" : r->id == HTTP_R_MAINTENANCE ? "maintenance"
+                         : r->id == HTTP_R_RELOCATE ? "relocate" : "ack",
+                         auth ? "wrong" : "no", s->refused_quiet ? " (and earlier refusals not logged)" : "");
+                s->refused_log_ms = now;
+                s->refused_quiet = 0;
+            } else {
+                s->refused_quiet++;
+            }
             return send_error(c, 401, NULL, "this call needs 'Authorization: Bearer TOKEN' with the token of "
                               "http_token_file");
         }

@@ -258,6 +258,8 @@ class HttpApi(HttpBase):
         st, headers, _ = self.api.request('POST', '/api/v1/clusters/lab/ack', b'{}', {'Authorization': 'Basic eDp5'})
         self.assertEqual(st, 401)
         self.assertEqual(headers.get('WWW-Authenticate'), 'Bearer realm="myorch"')
+        # Refusals are logged at most once per 10 s (a token guesser cannot flood the log).
+        self.assertEqual(self.d.log_text().count('http: refused POST ack'), 1)
         # Path traversal, raw and percent-encoded: refused before any route.
         for raw in (b'/api/v1/clusters/../../etc/passwd', b'/api/v1/clusters/%2e%2e/%2e%2e/etc/passwd',
                     b'/api/v1/clusters/lab/./topology', b'/api//v1/clusters', b'/api/v1/clusters/lab%00/topology'):
