@@ -623,6 +623,26 @@ class HttpTls(HttpBase):
         self.assertIn('http: listening on https://127.0.0.1:%d' % self.port, self.d.log_text())
 
 
+class HttpIpv6(HttpBase):
+    """http_listen = [::1]:PORT: served on the IPv6 loopback only."""
+
+    def extra_global(self):
+        return super().extra_global().replace('127.0.0.1:', '[::1]:')
+
+    def test_ipv6_loopback(self):
+        c = http.client.HTTPConnection('::1', self.port, timeout=10)
+        c.request('GET', '/api/v1/clusters/lab')
+        r = c.getresponse()
+        doc = json.loads(r.read())
+        c.close()
+        self.assertEqual(r.status, 200)
+        rc, cli = cli_json(self.config, 'status', '--cluster', 'lab')
+        self.assertEqual(normalize(doc), normalize(cli))
+        with self.assertRaises(OSError):  # not on the IPv4 loopback
+            self.api.request('GET', '/health', timeout=3)
+        self.assertIn('http: listening on http://[::1]:%d' % self.port, self.d.log_text())
+
+
 class HttpWithoutToken(ClusterTest):
     """No http_token_file: mutating calls are disabled with a clear 403; reads work."""
 
