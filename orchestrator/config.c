@@ -79,6 +79,8 @@ static int parse_ssl_mode(struct parse *, const struct key_def *, void *, const 
 static int parse_file(struct parse *, const struct key_def *, void *, const char *);
 static int parse_remote_path(struct parse *, const struct key_def *, void *, const char *);
 static int parse_trust_list(struct parse *, const struct key_def *, void *, const char *);
+static int parse_http_listen(struct parse *, const struct key_def *, void *, const char *);
+static int parse_token_file(struct parse *, const struct key_def *, void *, const char *);
 
 #define G(field) offsetof(cfg_config, field), sizeof(((cfg_config *)0)->field)
 #define C(field) offsetof(cfg_cluster, field), sizeof(((cfg_cluster *)0)->field)
@@ -102,6 +104,11 @@ static const struct key_def keys[] = {
     { SEC_GLOBAL, "events_keep_days", parse_int, G(events_keep_days), 1, 36500, 0, 0, NULL },
     { SEC_GLOBAL, "events_keep_max", parse_int, G(events_keep_max), 1000, 100000000, 0, 0, NULL },
     { SEC_GLOBAL, "allow_core_dumps", parse_bool, G(allow_core_dumps), 0, 0, 0, 0, NULL },
+    /* HTTP API and metrics (orchestrator/http.h): off unless http_listen is set. */
+    { SEC_GLOBAL, "http_listen", parse_http_listen, G(http_listen), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "http_tls_cert", parse_file, G(http_tls_cert), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "http_tls_key", parse_file, G(http_tls_key), 0, 0, 0, KF_PRIVATE, NULL },
+    { SEC_GLOBAL, "http_token_file", parse_token_file, G(http_token), 0, 0, 0, 0, NULL },
 
     { SEC_CLUSTER, "seeds", parse_seeds, C(seeds), 0, 0, 0, KF_REQUIRED, "db1:3306, db2:3306" },
     { SEC_CLUSTER, "user", parse_name, C(user), 0, 0, 0, KF_REQUIRED, "myorch" },
@@ -675,6 +682,98 @@ static int parse_file(struct parse *p, const struct key_def *k, void *field, con
                     k->name, path, (unsigned)(st.st_mode & 07777), path);
     if (!(*slot = strdup(path)))
         return fail(p, p->lineno, -ENOMEM, "out of memory");
+    return 0;
+}
+
+/*
+ * http_listen = ADDRESS:PORT with a numeric IPv4 address or a bracketed IPv6
+ * one: the daemon binds exactly this (no name lookup at start, nothing that
+ * resolves differently later). Port 1..65535.
+ */
+static int parse_http_listen(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *colon, *h = value;
+    size_t hl;
+    char *end;
+    long port;
+    unsigned char buf[sizeof(struct in6_addr)];
+    int v6 = value[0] == '[';
+    (void)field;
+    if (v6) {
+        const char *rb = strchr(value, ']');
+        if (!rb || rb[1] != ':')
+            return bad_value(p, k, value, "ADDRESS:PORT, e.g. 127.0.0.1:9180 or [::1]:9180");
+        h = value + 1;
+        hl = (size_t)(rb - h);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(value, ':');
+        if (!colon)
+            return bad_value(p, k, value, "ADDRESS:PORT, e.g. 127.0.0.1:9180 or [::1]:9180");
+        hl = (size_t)(colon - value);
+    }
+    if (hl == 0 || hl >= sizeof(host))
+        return bad_value(p, k, value, "a numeric IP address and a port, e.g. 127.0.0.1:9180");
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, host, buf) != 1)
+        return bad_value(p, k, value, "a numeric IP address (not a host name) and a port, e.g. 127.0.0.1:9180 or "
+                         "[::1]:9180");
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5 || *end ||
+        errno || port < 1 || port > 65535)
+        return bad_value(p, k, value, "a port from 1 to 65535 after the address, e.g. 127.0.0.1:9180");
+    snprintf(p->out->http_host, sizeof(p->out->http_host), "%s", host);
+    p->out->http_port = (int)port;
+    p->out->http_ipv6 = v6;
+    p->out->http_loopback = v6 ? memcmp(buf, &in6addr_loopback, sizeof(in6addr_loopback)) == 0 : buf[0] == 127;
+    snprintf(p->out->http_listen, sizeof(p->out->http_listen), "%s", value);
+    return 0;
+}
+
+/*
+ * http_token_file: the bearer token of mutating HTTP calls. A secret file
+ * like password files, and stricter: no access at all for group or others
+ * (0600), one line of at least CFG_HTTP_TOKEN_MIN printable characters
+ * without spaces (it travels in an Authorization header).
+ */
+static int parse_token_file(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char path[4096], why[4096 + 256];
+    char **slot = field;
+    struct stat st;
+    size_t n;
+    int rc;
+    if (resolve_path(p, k, value, path, sizeof(path)))
+        return p->rc;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+        return fail(p, p->lineno, -EINVAL, "%s '%s' is accessible to %s (mode %04o): a bearer token must be "
+                    "readable by the daemon's user only: run chmod 600 %s", k->name, path,
+                    (st.st_mode & 07) ? "other users" : "its group", (unsigned)(st.st_mode & 07777), path);
+    rc = cfg_read_secret_file(path, slot, why, sizeof(why));
+    if (rc == -ENOMEM)
+        return fail(p, p->lineno, -ENOMEM, "out of memory");
+    if (rc)
+        return fail(p, p->lineno, -EINVAL, "%s %s", k->name, why);
+    n = strlen(*slot);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)(*slot)[i] <= 0x20 || (unsigned char)(*slot)[i] >= 0x7f) {
+            explicit_bzero(*slot, n);
+            free(*slot);
+            *slot = NULL;
+            return fail(p, p->lineno, -EINVAL, "%s '%s': the token must be one line of printable characters "
+                        "without spaces: generate one with 'head -c 32 /dev/urandom | base64 > %s'", k->name, path,
+                        path);
+        }
+    if (n < CFG_HTTP_TOKEN_MIN) {
+        explicit_bzero(*slot, n);
+        free(*slot);
+        *slot = NULL;
+        return fail(p, p->lineno, -EINVAL, "%s '%s': the token has %zu characters, fewer than %d: generate one "
+                    "with 'head -c 32 /dev/urandom | base64 > %s'", k->name, path, n, CFG_HTTP_TOKEN_MIN, path);
+    }
     return 0;
 }
 
@@ -1330,6 +1429,32 @@ static int check_tcp_curve(struct parse *p)
     return 0;
 }
 
+/*
+ * The HTTP server: off without http_listen; TLS certificate and key go
+ * together; anything but a loopback address needs TLS (the API carries a
+ * bearer token and the topology).
+ */
+static int check_http(struct parse *p)
+{
+    const cfg_config *c = p->out;
+    int lc = p->global_seen[key_index(find_key(SEC_GLOBAL, "http_tls_cert"))];
+    int lk = p->global_seen[key_index(find_key(SEC_GLOBAL, "http_tls_key"))];
+    int lt = p->global_seen[key_index(find_key(SEC_GLOBAL, "http_token_file"))];
+    int ll = p->global_seen[key_index(find_key(SEC_GLOBAL, "http_listen"))];
+    if (!c->http_listen[0] && (lc || lk || lt))
+        return fail(p, lc ? lc : lk ? lk : lt, -EINVAL, "%s is set but http_listen is not: set http_listen = "
+                    "127.0.0.1:9180 to serve the HTTP API, or remove the http_* keys",
+                    lc ? "http_tls_cert" : lk ? "http_tls_key" : "http_token_file");
+    if (!c->http_tls_cert != !c->http_tls_key)
+        return fail(p, lc ? lc : lk, -EINVAL, "http_tls_cert and http_tls_key go together: set both (PEM "
+                    "certificate and its private key) or neither");
+    if (c->http_listen[0] && !c->http_loopback && !c->http_tls_cert)
+        return fail(p, ll, -EINVAL, "http_listen = %s is not a loopback address: the HTTP API would be "
+                    "reachable from the network in clear text: set http_tls_cert and http_tls_key, or listen on "
+                    "127.0.0.1 / [::1] behind a TLS proxy", c->http_listen);
+    return 0;
+}
+
 static int finalize(struct parse *p)
 {
     cfg_config *c = p->out;
@@ -1349,7 +1474,7 @@ static int finalize(struct parse *p)
                     "control_socket and event_socket are both '%s': give them different endpoints",
                     c->control_socket);
     if (check_ipc_target(p, "control_socket", c->control_socket) ||
-        check_ipc_target(p, "event_socket", c->event_socket) || check_tcp_curve(p))
+        check_ipc_target(p, "event_socket", c->event_socket) || check_tcp_curve(p) || check_http(p))
         return p->rc;
     for (size_t i = 0; i < c->n_clusters; i++) {
         cfg_cluster *cl = &c->clusters[i];
@@ -1593,6 +1718,9 @@ void cfg_free(cfg_config *c)
     }
     free(c->clusters);
     free(c->control_keys);
+    free(c->http_tls_cert);
+    free(c->http_tls_key);
+    wipe_free(c->http_token);
     explicit_bzero(c->control_secret_key, sizeof(c->control_secret_key));
     explicit_bzero(c->control_client_secret_key, sizeof(c->control_client_secret_key));
     memset(c, 0, sizeof(*c));

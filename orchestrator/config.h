@@ -28,6 +28,11 @@
  *   events_keep_days = 30             ; 1..36500: older events are pruned from state.db
  *   events_keep_max = 100000          ; 1000..100000000: at most this many events kept
  *   allow_core_dumps = no             ; yes: let the daemon dump core (holds secrets)
+ *   http_listen = 127.0.0.1:9180      ; HTTP API and /metrics (off by default); numeric address
+ *   http_tls_cert = FILE              ; PEM certificate: HTTPS (required unless loopback)
+ *   http_tls_key = FILE               ; its private key (no group/other access)
+ *   http_token_file = FILE            ; bearer token for mutating calls (0600, >= 16 chars);
+ *                                     ; without it the mutating routes answer 403
  *
  *   [cluster.NAME]                    ; NAME = [A-Za-z0-9_-]{1,40}
  *   seeds = host:port, [::1]:3306     ; required; default port 3306
@@ -105,6 +110,10 @@
  *     Key files are read at load (secret ones must be 0600, public ones and
  *     their directories not writable by group/others); a key may appear
  *     only once.
+ *   - http_listen must be a numeric address; a non-loopback one needs
+ *     http_tls_cert and http_tls_key (which go together); http_tls_* and
+ *     http_token_file need http_listen. The token file must be 0600 and hold
+ *     one line of at least CFG_HTTP_TOKEN_MIN printable characters, no spaces.
  */
 #ifndef MYORCH_ORCHESTRATOR_CONFIG_H
 #define MYORCH_ORCHESTRATOR_CONFIG_H
@@ -131,6 +140,7 @@
 #define CFG_KEY_TEXT_LEN 40         /* a CURVE key as Z85 text */
 #define CFG_MAX_CONTROL_KEYS 1024   /* client public keys in the allow-lists */
 #define CFG_KEY_NAME_MAX 63         /* characters in a client key's name */
+#define CFG_HTTP_TOKEN_MIN 16       /* characters in an HTTP bearer token */
 
 /* Roles of control-socket clients (see README "Control socket: CURVE keys and roles"). */
 #define CFG_ROLE_READONLY 1         /* status, topology, events, report, recoveries */
@@ -222,6 +232,13 @@ typedef struct {
     int events_keep_days;          /* events older than this are pruned (default 30) */
     int events_keep_max;           /* at most this many events are kept (default 100000) */
     int allow_core_dumps;          /* 0 (default): the daemon cannot dump core (secrets in memory) */
+    /* HTTP API (orchestrator/http.h): http_listen[0] == 0 means off. */
+    char http_listen[64];          /* as written, for messages */
+    char http_host[48];            /* numeric address */
+    int http_port;
+    int http_ipv6, http_loopback;
+    char *http_tls_cert, *http_tls_key; /* absolute paths (heap) or NULL */
+    char *http_token;              /* bearer token of mutating calls (heap, wiped) or NULL: mutations off */
     cfg_cluster *clusters; size_t n_clusters;
 } cfg_config;
 

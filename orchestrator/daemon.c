@@ -17,7 +17,9 @@
 
 #include "hooks/runner.h"
 #include "orchestrator/control.h"
+#include "orchestrator/http.h"
 #include "orchestrator/log.h"
+#include "orchestrator/metrics.h"
 #include "orchestrator/monitor.h"
 #include "orchestrator/recovery.h"
 #include "orchestrator/report.h"
@@ -27,10 +29,34 @@
 #define MYORCH_VERSION "0.1.0"
 
 #define WATCH_EVENTS 8
+/* Recoveries counted for /metrics, per cluster: by kind and result. */
+#define DAEMON_REC_COUNTERS 12
+typedef struct {
+    char kind[16];
+    bool ok;
+    uint64_t n;
+} rec_counter;
+
+typedef struct {
+    char kind[16];
+    int64_t ended_ms;                 /* wall */
+    double duration_s;
+} rec_last;
+
+typedef struct {
+    rec_counter rec[DAEMON_REC_COUNTERS];
+    rec_last last[3];                 /* the last finished operation of each kind */
+    int64_t started_ms;               /* wall: the running operation's recovery-started */
+    metrics_histogram probe_latency;  /* seconds, successful probes */
+} cluster_metrics;
 
 typedef struct {
     const cfg_config *cfg;
     daemon_options opt;
+    http_server *http;       /* NULL unless http_listen is set */
+    cluster_metrics *cm;     /* per cluster, same order as the monitor's */
+    uint64_t hook_runs_ok, hook_runs_failed;
+    metrics_histogram loop_busy;      /* seconds of work per loop iteration (poll wait excluded) */
     monitor *mon;
     rec_env renv;
     rec_cluster *recs;       /* one per monitored cluster, same order */
@@ -217,6 +243,40 @@ out:
     free(reps);
 }
 
+static void count_recovery(daemon_t *d, mon_cluster *c, const char *kind, bool ok, int64_t ts)
+{
+    int ci = cluster_index(d, c);
+    rec_counter *rc;
+    if (ci < 0)
+        return;
+    /* A failure without a kind is an automatic failover that could not start. */
+    if (!kind || strlen(kind) >= sizeof(rc->kind))
+        kind = "failover";
+    if (d->cm[ci].started_ms) {
+        for (size_t i = 0; i < 3; i++) {
+            rec_last *l = &d->cm[ci].last[i];
+            if (l->kind[0] && strcmp(l->kind, kind))
+                continue;
+            snprintf(l->kind, sizeof(l->kind), "%s", kind);
+            l->ended_ms = ts;
+            l->duration_s = (double)(ts - d->cm[ci].started_ms) / 1000.0;
+            break;
+        }
+        d->cm[ci].started_ms = 0;
+    }
+    for (size_t i = 0; i < DAEMON_REC_COUNTERS; i++) {
+        rc = &d->cm[ci].rec[i];
+        if (!rc->kind[0]) {
+            snprintf(rc->kind, sizeof(rc->kind), "%s", kind);
+            rc->ok = ok;
+        }
+        if (!strcmp(rc->kind, kind) && rc->ok == ok) {
+            rc->n++;
+            return;
+        }
+    }
+}
+
 /* The single fan-out point for events: log, PUB socket, state database, hooks. */
 static void on_event(void *user, int level, const char *name, mon_cluster *c, const topo_instance *in,
                      const char *message, json_t *detail)
@@ -233,6 +293,10 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
      * keeps them valid UTF-8 for the JSON of the event stream. */
     if (message && !esc_is_safe(message) && (safe = esc_dup(message)))
         message = safe;
+    if (c && d->cm && (!strcmp(name, "recovery-done") || !strcmp(name, "recovery-failed")))
+        count_recovery(d, c, json_string_value(json_object_get(detail, "kind")), !strcmp(name, "recovery-done"), ts);
+    if (c && d->cm && !strcmp(name, "recovery-started") && cluster_index(d, c) >= 0)
+        d->cm[cluster_index(d, c)].started_ms = ts;
     log_msg(level, "%s cluster=%s%s%s: %s", name, c ? c->model.name : "-", in ? " instance=" : "", addr, message);
     if (d->opt.watch && level <= LOGL_INFO) {
         char tbuf[16], *line = NULL;
@@ -257,6 +321,8 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
     }
     if (d->ctl)
         ctl_publish(d->ctl, name, ev);
+    if (d->http)
+        http_server_publish(d->http, name, c ? c->model.name : NULL, ev);
     if (d->st && level <= LOGL_INFO)
         store_add_event(d->st, ts, name, level_name(level), c ? c->model.name : NULL, in ? addr : NULL, message,
                         detail_txt);
@@ -279,6 +345,10 @@ static void poll_hooks(daemon_t *d)
         const char *hp = point >= 0 && point < CFG_N_HOOKS ? cfg_hook_names[point] : "?";
         mon_cluster *c = ci < mon_cluster_count(d->mon) ? mon_cluster_at(d->mon, ci) : NULL;
         hook_slot *sl;
+        if (hook_result_ok(&r))
+            d->hook_runs_ok++;
+        else
+            d->hook_runs_failed++;
         if (hook_result_ok(&r)) {
             log_info("hook %s ok (%lld ms)%s%.300s", hp, (long long)r.duration_ms, r.output_len ? ": " : "",
                      r.output ? r.output : "");
@@ -385,6 +455,9 @@ static void on_probe(void *user, mon_cluster *c, topo_instance *in, unsigned cha
 {
     daemon_t *d = user;
     int64_t now_s = mon_wall_s();
+    int ci;
+    if (d->cm && in->reachable && in->have_snap && !in->stale && (ci = cluster_index(d, c)) >= 0)
+        metrics_observe(&d->cm[ci].probe_latency, (double)in->snap.probe_latency_ms / 1000.0);
     /* Write on change at once (next flush), otherwise refresh every 10 s. */
     if (changes || in->persisted_s == 0 || now_s - in->persisted_s >= 10)
         persist(d, c, in, now_s);
@@ -444,9 +517,21 @@ static json_t *cluster_names(daemon_t *d)
     return a;
 }
 
-static json_t *cmd_status(daemon_t *d)
+static json_t *unknown_cluster(daemon_t *d, const char *name);
+
+/* status: the controller and its clusters (all, or the one named by "cluster"). */
+static json_t *cmd_status(daemon_t *d, const json_t *req)
 {
-    json_t *r = json_pack("{s:b, s:s, s:I, s:s, s:s, s:I}", "ok", 1, "version", MYORCH_VERSION, "pid",
+    const char *name = json_string_value(json_object_get(req, "cluster"));
+    json_t *r;
+    if (name) {
+        bool known = false;
+        for (size_t i = 0; i < mon_cluster_count(d->mon); i++)
+            known |= !strcmp(mon_cluster_at(d->mon, i)->model.name, name);
+        if (!known)
+            return unknown_cluster(d, name);
+    }
+    r = json_pack("{s:b, s:s, s:I, s:s, s:s, s:I}", "ok", 1, "version", MYORCH_VERSION, "pid",
                           (json_int_t)getpid(), "config", d->cfg->path, "state_dir", d->cfg->state_dir,
                           "uptime_s", (json_int_t)(mon_wall_s() - d->started_s));
     json_t *cl = json_array();
@@ -455,6 +540,8 @@ static json_t *cmd_status(daemon_t *d)
         mon_cluster *c = mon_cluster_at(d->mon, i);
         char p[TOPO_ADDR_MAX];
         size_t up = 0, broken = 0;
+        if (name && strcmp(name, c->model.name))
+            continue;
         for (size_t k = 0; k < c->model.n; k++) {
             topo_instance *in = c->model.v[k];
             up += in->reachable;
@@ -555,21 +642,40 @@ static json_t *cmd_recoveries(daemon_t *d, const json_t *req)
     return r;
 }
 
+/*
+ * Who waits for the answer of a manual operation: a control-socket client or
+ * an HTTP request. Either way the same rec_cluster_manual() runs it, so the
+ * "already running" rule holds across both doors.
+ */
+typedef struct held_reply {
+    bool http;
+    ctl_request ctl;    /* control socket: the request, replied to once */
+    void *http_tag;     /* HTTP: http_server_complete()'s tag */
+    json_t *body;       /* HTTP: the request, kept alive while the operation runs */
+} held_reply;
+
 /* A request answered later (a manual operation runs for a while). */
 static void manual_done(void *user, void *tag, json_t *result)
 {
     daemon_t *d = user;
-    ctl_request *req = tag;
+    held_reply *h = tag;
     json_object_set_new(result, "ok", json_boolean(json_is_true(json_object_get(result, "ok"))));
-    if (req) {
-        if (d->ctl)
-            ctl_server_reply(d->ctl, req, result);
+    if (!h) {
+        json_decref(result);
+        return;
+    }
+    if (h->http) {
+        if (d->http)
+            http_server_complete(d->http, h->http_tag, result);
         else
             json_decref(result);
-        free(req);
+        json_decref(h->body);
+    } else if (d->ctl) {
+        ctl_server_reply(d->ctl, &h->ctl, result);
     } else {
         json_decref(result);
     }
+    free(h);
 }
 
 static rec_cluster *rec_for_request(daemon_t *d, const json_t *req, json_t **reply)
@@ -587,10 +693,9 @@ static rec_cluster *rec_for_request(daemon_t *d, const json_t *req, json_t **rep
     return rc;
 }
 
-/* switchover / failover / relocate. Returns 1 when the reply will come later. */
-static int cmd_manual(daemon_t *d, ctl_request *req, json_t **reply)
+/* switchover / failover / relocate. Returns 1 when the reply will come later (*from is then taken). */
+static int cmd_manual(daemon_t *d, const json_t *b, held_reply *from, json_t **reply)
 {
-    const json_t *b = req->body;
     rec_manual m = {.kind = json_string_value(json_object_get(b, "cmd")),
                     .to = json_string_value(json_object_get(b, "to")),
                     .replica = json_string_value(json_object_get(b, "replica")),
@@ -600,7 +705,7 @@ static int cmd_manual(daemon_t *d, ctl_request *req, json_t **reply)
                     .timeout_ms = (int)json_integer_value(json_object_get(b, "timeout_ms"))};
     rec_cluster *rc = NULL;
     char err[1024];
-    ctl_request *held;
+    held_reply *held;
     int r;
 
     if (!strcmp(m.kind, "relocate") && !json_object_get(b, "cluster") && m.replica) {
@@ -624,8 +729,7 @@ static int cmd_manual(daemon_t *d, ctl_request *req, json_t **reply)
     }
     r = rec_cluster_manual(rc, &m, held, reply, err, sizeof(err));
     if (r == 1) {
-        *held = *req; /* the reply goes out when the operation ends */
-        memset(req, 0, sizeof(*req));
+        *held = *from; /* the reply goes out when the operation ends */
         return 1;
     }
     free(held);
@@ -771,45 +875,294 @@ static void track_availability(daemon_t *d, bool stopping)
     }
 }
 
+/*
+ * Answer one control request for a client of role: the control socket and
+ * the HTTP API both come here, so both get the same documents. Returns 1
+ * when the reply comes later (then *held has been taken), else 0 with *reply.
+ */
+static int dispatch(daemon_t *d, const json_t *body, int role, const char *client, held_reply *held, json_t **reply)
+{
+    const char *cmd = json_string_value(json_object_get(body, "cmd"));
+    char shown[41]; /* the command as a log may show it: printable, bounded */
+    size_t k;
+    *reply = NULL;
+    if (!cmd) {
+        *reply = reply_error("a request needs \"cmd\"");
+        return 0;
+    }
+    for (k = 0; k < sizeof(shown) - 1 && cmd[k]; k++)
+        shown[k] = (unsigned char)cmd[k] < 0x20 || (unsigned char)cmd[k] >= 0x7f ? '?' : cmd[k];
+    shown[k] = '\0';
+    log_debug("control: %s%s from %s", shown, cmd[k] ? "..." : "", client);
+    if (!ctl_cmd_allowed(role, cmd)) {
+        log_warn("control: refused '%s%s' from %s: a read-only key", shown, cmd[k] ? "..." : "", client);
+        *reply = reply_error("'%s%s' is refused: this client's key (%s) is read-only (control_readonly_keys); "
+                             "read-only clients may run status, topology, events, recoveries and report",
+                             shown, cmd[k] ? "..." : "", client);
+    } else if (!strcmp(cmd, "ping"))
+        *reply = json_pack("{s:b, s:s}", "ok", 1, "version", MYORCH_VERSION);
+    else if (!strcmp(cmd, "status"))
+        *reply = cmd_status(d, body);
+    else if (!strcmp(cmd, "topology"))
+        *reply = cmd_topology(d, body);
+    else if (!strcmp(cmd, "ack"))
+        *reply = cmd_ack(d, body);
+    else if (!strcmp(cmd, "recoveries"))
+        *reply = cmd_recoveries(d, body);
+    else if (!strcmp(cmd, "switchover") || !strcmp(cmd, "failover") || !strcmp(cmd, "relocate")) {
+        if (cmd_manual(d, body, held, reply) == 1)
+            return 1; /* answered when it finishes */
+    } else if (!strcmp(cmd, "maintenance"))
+        *reply = cmd_maintenance(d, body);
+    else if (!strcmp(cmd, "report"))
+        *reply = cmd_report(d, body);
+    else
+        *reply = reply_error("unknown command '%s' (this daemon knows: ping, status, topology, ack, recoveries, "
+                             "switchover, failover, relocate, maintenance, report)", shown);
+    return 0;
+}
+
 static void handle_control(daemon_t *d)
 {
     ctl_request req;
     while (ctl_server_recv(d->ctl, &req) == 1) {
-        const char *cmd = json_string_value(json_object_get(req.body, "cmd"));
+        held_reply h = {.http = false, .ctl = req};
         json_t *reply;
-        char shown[41]; /* the command as a log may show it: printable, bounded */
-        size_t k;
-        for (k = 0; k < sizeof(shown) - 1 && cmd[k]; k++)
-            shown[k] = (unsigned char)cmd[k] < 0x20 || (unsigned char)cmd[k] >= 0x7f ? '?' : cmd[k];
-        shown[k] = '\0';
-        log_debug("control: %s%s from %s", shown, cmd[k] ? "..." : "", req.client);
-        if (!ctl_cmd_allowed(req.role, cmd)) {
-            log_warn("control: refused '%s%s' from %s: a read-only key", shown, cmd[k] ? "..." : "", req.client);
-            reply = reply_error("'%s%s' is refused: this client's key (%s) is read-only (control_readonly_keys); "
-                                "read-only clients may run status, topology, events, recoveries and report",
-                                shown, cmd[k] ? "..." : "", req.client);
-        } else if (!strcmp(cmd, "ping"))
-            reply = json_pack("{s:b, s:s}", "ok", 1, "version", MYORCH_VERSION);
-        else if (!strcmp(cmd, "status"))
-            reply = cmd_status(d);
-        else if (!strcmp(cmd, "topology"))
-            reply = cmd_topology(d, req.body);
-        else if (!strcmp(cmd, "ack"))
-            reply = cmd_ack(d, req.body);
-        else if (!strcmp(cmd, "recoveries"))
-            reply = cmd_recoveries(d, req.body);
-        else if (!strcmp(cmd, "switchover") || !strcmp(cmd, "failover") || !strcmp(cmd, "relocate")) {
-            if (cmd_manual(d, &req, &reply) == 1)
-                continue; /* answered when it finishes */
-        } else if (!strcmp(cmd, "maintenance"))
-            reply = cmd_maintenance(d, req.body);
-        else if (!strcmp(cmd, "report"))
-            reply = cmd_report(d, req.body);
-        else
-            reply = reply_error("unknown command '%s' (this daemon knows: ping, status, topology, ack, recoveries, "
-                                "switchover, failover, relocate, maintenance, report)", cmd);
+        if (dispatch(d, req.body, req.role, req.client, &h, &reply) == 1)
+            continue; /* the request now belongs to the running operation */
         ctl_server_reply(d->ctl, &req, reply);
     }
+}
+
+/* ---- HTTP API (orchestrator/http.h) ----------------------------------------------- */
+
+static int http_control(void *user, json_t *req, int role, void *tag, json_t **reply)
+{
+    daemon_t *d = user;
+    held_reply h = {.http = true, .http_tag = tag, .body = req};
+    json_incref(req);
+    if (dispatch(d, req, role, role == CFG_ROLE_OPERATOR ? "http:token" : "http", &h, reply) == 1)
+        return 1;
+    json_decref(req);
+    return 0;
+}
+
+static bool http_has_cluster(void *user, const char *name)
+{
+    daemon_t *d = user;
+    for (size_t i = 0; i < mon_cluster_count(d->mon); i++)
+        if (!strcmp(mon_cluster_at(d->mon, i)->model.name, name))
+            return true;
+    return false;
+}
+
+static bool http_ready(void *user, char *why, size_t whylen)
+{
+    daemon_t *d = user;
+    size_t off = 0;
+    bool ready = true;
+    for (size_t i = 0; i < mon_cluster_count(d->mon); i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        if (c->first_round_done)
+            continue;
+        if (ready)
+            off = (size_t)snprintf(why, whylen, "first probe round not done for cluster(s):");
+        ready = false;
+        if (off < whylen)
+            off += (size_t)snprintf(why + off, whylen - off, " %s", c->model.name);
+    }
+    return ready;
+}
+
+static void lbl_bool(metrics_text *t, const char *name, const char *cl, const char *inst, double v)
+{
+    const char *l[] = {"cluster", cl, inst ? "instance" : NULL, inst, NULL};
+    metrics_sample(t, name, l, v);
+}
+
+/* The Prometheus exposition of the controller's state (README "Metrics"). */
+static char *http_metrics(void *user, size_t *len)
+{
+    daemon_t *d = user;
+    metrics_text t = {0};
+    const probe_stats *ps = probe_engine_stats(mon_probe_engine(d->mon));
+    size_t nc = mon_cluster_count(d->mon);
+    char a[TOPO_ADDR_MAX];
+    int64_t now = wall_ms();
+
+    mon_derive(d->mon);
+    metrics_family(&t, "myorch_build_info", "gauge", "myorch build: version label, value 1");
+    {
+        const char *l[] = {"version", MYORCH_VERSION, NULL};
+        metrics_sample(&t, "myorch_build_info", l, 1);
+    }
+    metrics_family(&t, "myorch_start_time_seconds", "gauge", "Unix time the controller started");
+    metrics_sample(&t, "myorch_start_time_seconds", NULL, (double)d->started_s);
+    metrics_family(&t, "myorch_ready", "gauge", "1 once the first probe round of every cluster is done");
+    {
+        char why[8];
+        metrics_sample(&t, "myorch_ready", NULL, http_ready(d, why, sizeof(why)));
+    }
+    metrics_family(&t, "myorch_probes_total", "counter", "Probes finished, by result");
+    {
+        const char *ok[] = {"result", "ok", NULL}, *bad[] = {"result", "failed", NULL};
+        metrics_sample(&t, "myorch_probes_total", ok, (double)ps->probes_ok);
+        metrics_sample(&t, "myorch_probes_total", bad, (double)ps->probes_failed);
+    }
+    metrics_family(&t, "myorch_probe_timeouts_total", "counter", "Probes that hit connect_timeout_ms or read_timeout_ms");
+    metrics_sample(&t, "myorch_probe_timeouts_total", NULL, (double)ps->timeouts);
+    metrics_family(&t, "myorch_hook_runs_total", "counter", "Asynchronous hook commands finished, by result");
+    {
+        const char *ok[] = {"result", "ok", NULL}, *bad[] = {"result", "failed", NULL};
+        metrics_sample(&t, "myorch_hook_runs_total", ok, (double)d->hook_runs_ok);
+        metrics_sample(&t, "myorch_hook_runs_total", bad, (double)d->hook_runs_failed);
+    }
+
+    metrics_family(&t, "myorch_instance_up", "gauge", "1 when the last probe of the server succeeded");
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        for (size_t k = 0; k < c->model.n; k++)
+            lbl_bool(&t, "myorch_instance_up", c->model.name, topo_addr_str(&c->model.v[k]->addr, a, sizeof(a)),
+                     c->model.v[k]->reachable);
+    }
+    metrics_family(&t, "myorch_instance_role", "gauge", "The server's role in the topology (label role), value 1");
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        for (size_t k = 0; k < c->model.n; k++) {
+            const char *l[] = {"cluster", c->model.name, "instance",
+                               topo_addr_str(&c->model.v[k]->addr, a, sizeof(a)), "role",
+                               topo_role_name(c->model.v[k]->role), NULL};
+            metrics_sample(&t, "myorch_instance_role", l, 1);
+        }
+    }
+    metrics_family(&t, "myorch_instance_read_only", "gauge", "1 when the server is read_only (last good probe)");
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        for (size_t k = 0; k < c->model.n; k++)
+            if (c->model.v[k]->have_snap)
+                lbl_bool(&t, "myorch_instance_read_only", c->model.name,
+                         topo_addr_str(&c->model.v[k]->addr, a, sizeof(a)), c->model.v[k]->snap.read_only);
+    }
+    metrics_family(&t, "myorch_replica_io_thread_running", "gauge", "1 when the replica's IO thread runs (Yes)");
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        for (size_t k = 0; k < c->model.n; k++) {
+            topo_instance *in = c->model.v[k];
+            if (in->reachable && in->have_snap && in->snap.replica.present)
+                lbl_bool(&t, "myorch_replica_io_thread_running", c->model.name,
+                         topo_addr_str(&in->addr, a, sizeof(a)), in->snap.replica.io_state == TOPO_THREAD_YES);
+        }
+    }
+    metrics_family(&t, "myorch_replica_sql_thread_running", "gauge", "1 when the replica's SQL thread runs (Yes)");
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        for (size_t k = 0; k < c->model.n; k++) {
+            topo_instance *in = c->model.v[k];
+            if (in->reachable && in->have_snap && in->snap.replica.present)
+                lbl_bool(&t, "myorch_replica_sql_thread_running", c->model.name,
+                         topo_addr_str(&in->addr, a, sizeof(a)), in->snap.replica.sql_state == TOPO_THREAD_YES);
+        }
+    }
+    metrics_family(&t, "myorch_replica_lag_seconds", "gauge",
+                   "Replication lag (lag_query when configured, else Seconds_Behind_Master); absent when unknown");
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        for (size_t k = 0; k < c->model.n; k++) {
+            topo_instance *in = c->model.v[k];
+            double lag = topo_instance_lag_s(in);
+            if (in->reachable && in->have_snap && in->snap.replica.present && lag >= 0)
+                lbl_bool(&t, "myorch_replica_lag_seconds", c->model.name, topo_addr_str(&in->addr, a, sizeof(a)),
+                         lag);
+        }
+    }
+    metrics_family(&t, "myorch_replica_transactions_behind", "gauge",
+                   "GTID transactions the primary has that the replica has not applied; absent when unknown");
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        for (size_t k = 0; k < c->model.n; k++) {
+            topo_instance *in = c->model.v[k];
+            if (in->reachable && in->have_snap && in->snap.replica.present && in->behind_trx >= 0)
+                lbl_bool(&t, "myorch_replica_transactions_behind", c->model.name,
+                         topo_addr_str(&in->addr, a, sizeof(a)), (double)in->behind_trx);
+        }
+    }
+    metrics_family(&t, "myorch_replica_lag_source_info", "gauge",
+                   "Where myorch_replica_lag_seconds comes from (label source: lag_query, seconds_behind, "
+                   "gtid_timeline), value 1");
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        for (size_t k = 0; k < c->model.n; k++) {
+            topo_instance *in = c->model.v[k];
+            if (in->reachable && in->have_snap && in->snap.replica.present && topo_instance_lag_s(in) >= 0) {
+                const char *l[] = {"cluster", c->model.name, "instance", topo_addr_str(&in->addr, a, sizeof(a)),
+                                   "source", (in->snap.has_lag_query && in->snap.lag_query_s >= 0) ? "lag_query"
+                                             : in->snap.replica.seconds_behind >= 0 ? "seconds_behind"
+                                                                                     : "gtid_timeline", NULL};
+                metrics_sample(&t, "myorch_replica_lag_source_info", l, 1);
+            }
+        }
+    }
+    metrics_family(&t, "myorch_loop_busy_seconds", "histogram",
+                   "Work per iteration of the controller's loop (waiting excluded): a stall shows here");
+    metrics_histogram_write(&t, "myorch_loop_busy_seconds", NULL, &d->loop_busy);
+    metrics_family(&t, "myorch_probe_duration_seconds", "histogram", "Round trip of a successful probe's queries");
+    for (size_t i = 0; i < nc && d->cm; i++) {
+        const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, NULL};
+        metrics_histogram_write(&t, "myorch_probe_duration_seconds", l, &d->cm[i].probe_latency);
+    }
+
+    metrics_family(&t, "myorch_cluster_analysis", "gauge", "The cluster's current analysis (label code), value 1");
+    for (size_t i = 0; i < d->n_recs; i++) {
+        const char *l[] = {"cluster", d->recs[i].mc->model.name, "code", rec_analysis_name(d->recs[i].last.code),
+                           NULL};
+        metrics_sample(&t, "myorch_cluster_analysis", l, 1);
+    }
+    metrics_family(&t, "myorch_cluster_writable_primary", "gauge",
+                   "1 when the cluster has a reachable, writable, unfenced primary");
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        topo_instance *p = c->model.primary >= 0 ? c->model.v[c->model.primary] : NULL;
+        lbl_bool(&t, "myorch_cluster_writable_primary", c->model.name, NULL,
+                 p && p->reachable && p->have_snap && !p->snap.read_only && !p->fenced);
+    }
+    metrics_family(&t, "myorch_cluster_maintenance", "gauge", "1 while a cluster-wide maintenance window is open");
+    for (size_t i = 0; i < d->n_recs; i++)
+        lbl_bool(&t, "myorch_cluster_maintenance", d->recs[i].mc->model.name, NULL,
+                 rec_cluster_in_maintenance(&d->recs[i], NULL));
+    metrics_family(&t, "myorch_cluster_failover_blocked", "gauge",
+                   "1 while automatic recovery is blocked by the anti-flap period (failover_block_s)");
+    for (size_t i = 0; i < d->n_recs; i++)
+        lbl_bool(&t, "myorch_cluster_failover_blocked", d->recs[i].mc->model.name, NULL,
+                 d->recs[i].blocked_until_ms > now);
+    metrics_family(&t, "myorch_cluster_recovery_running", "gauge", "1 while a recovery or manual operation runs");
+    for (size_t i = 0; i < d->n_recs; i++)
+        lbl_bool(&t, "myorch_cluster_recovery_running", d->recs[i].mc->model.name, NULL, d->recs[i].exec != NULL);
+    metrics_family(&t, "myorch_recoveries_total", "counter",
+                   "Recoveries and manual operations finished since the controller started, by kind and result");
+    for (size_t i = 0; i < nc && d->cm; i++)
+        for (size_t k = 0; k < DAEMON_REC_COUNTERS && d->cm[i].rec[k].kind[0]; k++) {
+            const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].rec[k].kind,
+                               "result", d->cm[i].rec[k].ok ? "done" : "failed", NULL};
+            metrics_sample(&t, "myorch_recoveries_total", l, (double)d->cm[i].rec[k].n);
+        }
+    metrics_family(&t, "myorch_last_recovery_end_timestamp_seconds", "gauge",
+                   "Unix time the last operation of this kind ended (since the controller started)");
+    for (size_t i = 0; i < nc && d->cm; i++)
+        for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
+            const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
+                               NULL};
+            metrics_sample(&t, "myorch_last_recovery_end_timestamp_seconds", l,
+                           (double)d->cm[i].last[k].ended_ms / 1000.0);
+        }
+    metrics_family(&t, "myorch_last_recovery_duration_seconds", "gauge",
+                   "Duration of the last operation of this kind, from its start to its end");
+    for (size_t i = 0; i < nc && d->cm; i++)
+        for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
+            const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
+                               NULL};
+            metrics_sample(&t, "myorch_last_recovery_duration_seconds", l, d->cm[i].last[k].duration_s);
+        }
+    return metrics_finish(&t, len);
 }
 
 /* ---- watch output ---------------------------------------------------------- */
@@ -963,11 +1316,22 @@ static int setup(daemon_t *d, char *err, size_t errlen)
     d->renv = (rec_env){.st = d->st, .mon = d->mon, .emit = on_event, .user = d,
                         .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done};
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
+    d->cm = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->cm));
+    {
+        static const double b[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+        d->loop_busy.n = sizeof(b) / sizeof(b[0]);
+        memcpy(d->loop_busy.bounds, b, sizeof(b));
+    }
+    for (size_t i = 0; d->cm && i < d->cfg->n_clusters; i++) {
+        static const double b[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+        d->cm[i].probe_latency.n = sizeof(b) / sizeof(b[0]);
+        memcpy(d->cm[i].probe_latency.bounds, b, sizeof(b));
+    }
     d->avail = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->avail));
     d->avail_ts = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->avail_ts));
     for (size_t i = 0; d->avail && i < d->cfg->n_clusters; i++)
         d->avail[i] = -2;
-    if (!d->recs || !d->avail || !d->avail_ts) {
+    if (!d->recs || !d->avail || !d->avail_ts || !d->cm) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
@@ -976,6 +1340,12 @@ static int setup(daemon_t *d, char *err, size_t errlen)
                                    errlen)) < 0)
             return rc;
         d->n_recs++;
+    }
+    if (d->cfg->http_listen[0]) {
+        http_handlers h = {.control = http_control, .has_cluster = http_has_cluster, .ready = http_ready,
+                           .metrics = http_metrics, .user = d};
+        if ((rc = http_server_open(d->cfg, &h, &d->http, err, errlen)) < 0)
+            return rc;
     }
     return 0;
 }
@@ -1014,10 +1384,15 @@ static void teardown(daemon_t *d)
     d->avail = NULL;
     free(d->avail_ts);
     d->avail_ts = NULL;
+    /* After the recoveries: a finished operation's HTTP caller got its answer. */
+    http_server_close(d->http);
+    d->http = NULL;
     if (d->st)
         flush(d);
     mon_free(d->mon);
     d->mon = NULL;
+    free(d->cm);
+    d->cm = NULL;
     for (size_t i = 0; d->hook_slots && i < d->cfg->n_clusters * CFG_N_HOOKS; i++) {
         if (d->hook_slots[i].have_pl)
             hook_payload_free(&d->hook_slots[i].pl);
@@ -1043,6 +1418,9 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         goto out;
     log_info("myorch %s running: %zu cluster(s), control %s, events %s, state %s", MYORCH_VERSION,
              cfg->n_clusters, cfg->control_socket, cfg->event_socket, cfg->state_dir);
+    if (d.http)
+        log_info("http: listening on %s%s (mutating calls %s)", cfg->http_tls_cert ? "https://" : "http://",
+                 cfg->http_listen, cfg->http_token ? "need the bearer token of http_token_file" : "disabled: no http_token_file");
     if (ctl_server_zap_socket(d.ctl)) {
         size_t ops = 0;
         for (size_t i = 0; i < cfg->n_control_keys; i++)
@@ -1060,10 +1438,18 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             {.socket = NULL, .fd = probe_engine_fd(pe), .events = ZMQ_POLLIN},
             {.socket = NULL, .fd = d.sigfd, .events = ZMQ_POLLIN},
         };
-        int n_items = 3, zap_item = -1;
+        int n_items = 3, zap_item = -1, http_item = -1;
+        struct timespec busy_from;
         if (ctl_server_zap_socket(d.ctl)) {
             zap_item = n_items;
             items[n_items++] = (zmq_pollitem_t){.socket = ctl_server_zap_socket(d.ctl), .events = ZMQ_POLLIN};
+        }
+        if (d.http) {
+            int ht = http_server_timeout_ms(d.http);
+            http_item = n_items;
+            items[n_items++] = (zmq_pollitem_t){.socket = NULL, .fd = http_server_fd(d.http), .events = ZMQ_POLLIN};
+            if (ht >= 0 && (timeout < 0 || ht < timeout))
+                timeout = ht;
         }
         if (d.hooks)
             items[n_items++] = (zmq_pollitem_t){.socket = NULL, .fd = hook_runner_fd(d.hooks), .events = ZMQ_POLLIN};
@@ -1093,12 +1479,17 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
                 }
             }
         }
+        clock_gettime(CLOCK_MONOTONIC, &busy_from);
         now = probe_now_ms();
         probe_engine_run(pe, now);
         if (zap_item >= 0 && (items[zap_item].revents & ZMQ_POLLIN))
             ctl_server_zap(d.ctl);
         if (items[0].revents & ZMQ_POLLIN)
             handle_control(&d);
+        /* HTTP requests are served between probe rounds, never inside one: libmicrohttpd
+         * only does non-blocking I/O here, and each request is answered from memory. */
+        if (d.http && ((items[http_item].revents & ZMQ_POLLIN) || http_server_timeout_ms(d.http) == 0))
+            http_server_run(d.http);
         mon_tick(d.mon, now);
         for (size_t i = 0; i < d.n_recs; i++) {
             rec_cluster_io(&d.recs[i]);
@@ -1116,6 +1507,12 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             d.last_prune_ms = now;
         }
         maybe_print(&d, now);
+        {
+            struct timespec busy_to;
+            clock_gettime(CLOCK_MONOTONIC, &busy_to);
+            metrics_observe(&d.loop_busy, (double)(busy_to.tv_sec - busy_from.tv_sec) +
+                                              (double)(busy_to.tv_nsec - busy_from.tv_nsec) / 1e9);
+        }
     }
 out:
     teardown(&d);

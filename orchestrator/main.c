@@ -449,12 +449,17 @@ static int cmd_status(int argc, char **argv)
 {
     client_args a = {0};
     json_t *reply = NULL;
-    int rc = parse_client_args("status", argc, argv, &a, false,
-                               "usage: myorch status [-c FILE | --socket EP] [--json]\n\n"
-                               "The running controller's state: uptime, clusters, probe counters.\n" CLIENT_OPTS_HELP);
+    json_t *req;
+    int rc = parse_client_args("status", argc, argv, &a, true,
+                               "usage: myorch status [-c FILE | --socket EP] [--cluster NAME] [--json]\n\n"
+                               "The running controller's state: uptime, clusters, probe counters.\n"
+                               "      --cluster NAME  only this cluster\n" CLIENT_OPTS_HELP);
     if (rc)
         return rc < 0 ? 0 : rc;
-    if ((rc = call_daemon("status", &a, json_pack("{s:s}", "cmd", "status"), &reply)))
+    req = json_pack("{s:s}", "cmd", "status");
+    if (a.cluster)
+        json_object_set_new(req, "cluster", json_string(a.cluster));
+    if ((rc = call_daemon("status", &a, req, &reply)))
         return rc;
     if (a.json) {
         print_json(reply);

@@ -171,6 +171,7 @@ poll_interval_ms = 300
 read_timeout_ms = 800
 connect_timeout_ms = 800
 log_level = debug
+{self.extra_global()}
 
 [cluster.lab]
 seeds = {self.seeds()}
@@ -211,6 +212,10 @@ replication_password_file = {self.lab.repl_password_file}
     def extra_cluster(self):
         """Extra lines for the [cluster.lab] section."""
         return self.EXTRA_CLUSTER
+
+    def extra_global(self):
+        """Extra lines for the [myorch] section (e.g. http_listen)."""
+        return ''
 
     # ---- helpers -------------------------------------------------------------
     def status(self):
