@@ -19,6 +19,7 @@
 #include "orchestrator/monitor.h"
 #include "orchestrator/recovery.h"
 #include "orchestrator/report.h"
+#include "orchestrator/service.h"
 #include "orchestrator/store.h"
 
 #define MYORCH_VERSION "0.1.0"
@@ -44,6 +45,7 @@ typedef struct {
     int64_t last_flush_ms;
     int64_t last_print_ms;
     uint64_t printed_version;
+    svc_state svc;           /* sd_notify: ready, watchdog */
     bool stop;
 } daemon_t;
 
@@ -920,6 +922,9 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         log_info("control: CURVE on tcp endpoints, server public key %s, %zu operator and %zu read-only client "
                  "key(s)", cfg->control_public_key, ops, cfg->n_control_keys - ops);
     }
+    /* Configuration loaded, state database open, sockets bound: ready. */
+    svc_init(&d.svc);
+    svc_ready(&d.svc, probe_now_ms(), cfg->n_clusters);
 
     while (!d.stop) {
         probe_engine *pe = mon_probe_engine(d.mon);
@@ -980,7 +985,9 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             d.last_flush_ms = now;
         }
         maybe_print(&d, now);
+        svc_tick(&d.svc, probe_now_ms());
     }
+    svc_stopping();
 out:
     teardown(&d);
     return rc;
