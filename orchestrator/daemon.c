@@ -775,6 +775,7 @@ static int setup(daemon_t *d, char *err, size_t errlen)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGUSR1);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -958,7 +959,13 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         if (items[2].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo si;
             while (read(d.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                if (si.ssi_signo == SIGHUP) {
+                if (si.ssi_signo == SIGUSR1) {
+                    char lerr[512];
+                    if (log_reopen(lerr, sizeof(lerr)) < 0)
+                        log_error("SIGUSR1: %s; still writing to the previous file", lerr);
+                    else
+                        log_info("SIGUSR1: log file reopened");
+                } else if (si.ssi_signo == SIGHUP) {
                     log_warn("SIGHUP: configuration reload is not supported; restart myorch to apply changes");
                 } else {
                     log_info("signal %d: stopping", (int)si.ssi_signo);
