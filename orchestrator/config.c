@@ -63,6 +63,8 @@ struct key_def {
 static int parse_int(struct parse *, const struct key_def *, void *, const char *);
 static int parse_dir(struct parse *, const struct key_def *, void *, const char *);
 static int parse_log_level(struct parse *, const struct key_def *, void *, const char *);
+static int parse_log_format(struct parse *, const struct key_def *, void *, const char *);
+static int parse_abs_path(struct parse *, const struct key_def *, void *, const char *);
 static int parse_endpoint(struct parse *, const struct key_def *, void *, const char *);
 static int parse_seeds(struct parse *, const struct key_def *, void *, const char *);
 static int parse_name(struct parse *, const struct key_def *, void *, const char *);
@@ -89,6 +91,8 @@ static const struct key_def keys[] = {
     { SEC_GLOBAL, "state_dir", parse_dir, G(state_dir), 0, 0, 0, 0, NULL },
     { SEC_GLOBAL, "poll_interval_ms", parse_int, G(poll_interval_ms), 50, 600000, 0, 0, NULL },
     { SEC_GLOBAL, "log_level", parse_log_level, G(log_level), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "log_format", parse_log_format, G(log_format), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "log_file", parse_abs_path, G(log_file), 0, 0, 0, 0, NULL },
     { SEC_GLOBAL, "connect_timeout_ms", parse_int, G(connect_timeout_ms), 10, 60000, 0, 0, NULL },
     { SEC_GLOBAL, "read_timeout_ms", parse_int, G(read_timeout_ms), 10, 600000, 0, 0, NULL },
     { SEC_GLOBAL, "forget_after_s", parse_int, G(forget_after_s), 1, 31536000, 0, 0, NULL },
@@ -380,6 +384,29 @@ static int parse_log_level(struct parse *p, const struct key_def *k, void *field
 {
     if (cfg_log_level_parse(value, (int *)field) != 0)
         return bad_value(p, k, value, "one of error, warn, info, debug");
+    return 0;
+}
+
+static int parse_log_format(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    if (strcmp(value, "text") == 0)
+        *(int *)field = CFG_LOG_FORMAT_TEXT;
+    else if (strcmp(value, "json") == 0)
+        *(int *)field = CFG_LOG_FORMAT_JSON;
+    else
+        return bad_value(p, k, value, "text (the default) or json (one JSON object per line)");
+    return 0;
+}
+
+/* An absolute path to a file (not checked here: log_file is opened by `myorch run`). */
+static int parse_abs_path(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    size_t n = strlen(value);
+    if (value[0] != '/' || value[n - 1] == '/')
+        return bad_value(p, k, value, "an absolute file path, e.g. /var/log/myorch/myorch.log");
+    if (n >= k->size)
+        return fail(p, p->lineno, -EINVAL, "%s is %zu bytes long; the limit is %zu", k->name, n, k->size - 1);
+    memcpy(field, value, n + 1);
     return 0;
 }
 
@@ -1473,6 +1500,12 @@ static int finalize(struct parse *p)
         return fail(p, p->global_seen[key_index(find_key(SEC_GLOBAL, "event_socket"))], -EINVAL,
                     "control_socket and event_socket are both '%s': give them different endpoints",
                     c->control_socket);
+    /* The state database, its journal and the lock file live there: appending log lines
+     * to one of them would corrupt it. */
+    if (c->log_file[0] && path_under(c->log_file, c->state_dir))
+        return fail(p, p->global_seen[key_index(find_key(SEC_GLOBAL, "log_file"))], -EINVAL,
+                    "log_file '%s' is inside state_dir '%s' (the state database lives there): "
+                    "use another directory, e.g. /var/log/myorch", c->log_file, c->state_dir);
     if (check_ipc_target(p, "control_socket", c->control_socket) ||
         check_ipc_target(p, "event_socket", c->event_socket) || check_tcp_curve(p) || check_http(p))
         return p->rc;

@@ -14,6 +14,9 @@
  *   state_dir = /var/lib/myorch       ; absolute path (default /var/lib/myorch)
  *   poll_interval_ms = 500            ; 50..600000
  *   log_level = info                  ; error|warn|info|debug
+ *   log_format = text                 ; text|json
+ *   log_file = /var/log/myorch/myorch.log  ; absolute; default: stderr (the journal
+ *                                     ; under systemd); reopened on SIGUSR1
  *   connect_timeout_ms = 1000         ; 10..60000
  *   read_timeout_ms = 2000            ; 10..600000
  *   forget_after_s = 3600             ; 1..31536000
@@ -130,6 +133,9 @@
 #define CFG_LOG_INFO 2
 #define CFG_LOG_DEBUG 3
 
+#define CFG_LOG_FORMAT_TEXT 0       /* = LOG_FORMAT_TEXT of orchestrator/log.h */
+#define CFG_LOG_FORMAT_JSON 1
+
 #define CFG_CLUSTER_NAME_MAX 40     /* characters in NAME of [cluster.NAME] */
 #define CFG_MAX_LINE_LEN 198        /* bytes per config line, terminator excluded */
 #define CFG_SECRET_MAX 65536        /* bytes in a secret file */
@@ -221,6 +227,8 @@ typedef struct {
     char state_dir[4096];
     int poll_interval_ms, connect_timeout_ms, read_timeout_ms, forget_after_s;
     int log_level;                 /* CFG_LOG_ERROR=0, CFG_LOG_WARN=1, CFG_LOG_INFO=2, CFG_LOG_DEBUG=3 */
+    int log_format;                /* CFG_LOG_FORMAT_TEXT (default) or CFG_LOG_FORMAT_JSON */
+    char log_file[4096];           /* absolute path, "" = stderr (the journal under systemd) */
     char control_socket[4200], event_socket[4200];
     /* CURVE for tcp:// endpoints; "" when not configured. Secrets are wiped by cfg_free(). */
     char control_secret_key[CFG_KEY_TEXT_LEN + 1];        /* the daemon's, Z85 */

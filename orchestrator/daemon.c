@@ -23,6 +23,7 @@
 #include "orchestrator/monitor.h"
 #include "orchestrator/recovery.h"
 #include "orchestrator/report.h"
+#include "orchestrator/service.h"
 #include "orchestrator/store.h"
 #include "topology/strbuf.h"
 
@@ -80,6 +81,7 @@ typedef struct {
     char *recent[WATCH_EVENTS];    /* --watch on a terminal: the latest events, a ring (heap lines) */
     size_t recent_next;
     bool recent_changed;
+    svc_state svc;           /* sd_notify: ready, watchdog */
     bool stop;
 } daemon_t;
 
@@ -1244,6 +1246,7 @@ static int setup(daemon_t *d, char *err, size_t errlen)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGUSR1);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -1428,6 +1431,9 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         log_info("control: CURVE on tcp endpoints, server public key %s, %zu operator and %zu read-only client "
                  "key(s)", cfg->control_public_key, ops, cfg->n_control_keys - ops);
     }
+    /* Configuration loaded, state database open, sockets bound: ready. */
+    svc_init(&d.svc);
+    svc_ready(&d.svc, probe_now_ms(), cfg->n_clusters);
 
     while (!d.stop) {
         probe_engine *pe = mon_probe_engine(d.mon);
@@ -1471,7 +1477,13 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         if (items[2].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo si;
             while (read(d.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                if (si.ssi_signo == SIGHUP) {
+                if (si.ssi_signo == SIGUSR1) {
+                    char lerr[512];
+                    if (log_reopen(lerr, sizeof(lerr)) < 0)
+                        log_error("SIGUSR1: %s; still writing to the previous file", lerr);
+                    else
+                        log_info("SIGUSR1: log file reopened");
+                } else if (si.ssi_signo == SIGHUP) {
                     log_warn("SIGHUP: configuration reload is not supported; restart myorch to apply changes");
                 } else {
                     log_info("signal %d: stopping", (int)si.ssi_signo);
@@ -1513,7 +1525,9 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             metrics_observe(&d.loop_busy, (double)(busy_to.tv_sec - busy_from.tv_sec) +
                                               (double)(busy_to.tv_nsec - busy_from.tv_nsec) / 1e9);
         }
+        svc_tick(&d.svc, probe_now_ms());
     }
+    svc_stopping();
 out:
     teardown(&d);
     return rc;

@@ -4,7 +4,9 @@
  * endpoints, its CURVE ZAP handler) and a signalfd are polled together;
  * each control request is checked against its client's role; the monitor
  * reacts to probes; the store persists what changed; events fan out to the
- * log, the PUB socket and the state database.
+ * log, the PUB socket and the state database. Signals: INT/TERM stop (a running
+ * recovery is finished first), USR1 reopens log_file, HUP is logged. The service
+ * manager gets READY=1 once setup is done and WATCHDOG=1 from the loop (service.h).
  */
 #ifndef MYORCH_ORCHESTRATOR_DAEMON_H
 #define MYORCH_ORCHESTRATOR_DAEMON_H

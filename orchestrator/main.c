@@ -177,7 +177,8 @@ static int cmd_run(int argc, char **argv)
         case 'C': o.color = false; break;
         case 'h':
             printf("usage: myorch run [-c FILE] [--watch] [--no-color]\n\n"
-                   "Run the controller in the foreground until SIGINT/SIGTERM. Logs go to stderr.\n"
+                   "Run the controller in the foreground until SIGINT/SIGTERM. Logs go to stderr, or to\n"
+                   "log_file (reopened on SIGUSR1), as text or JSON (log_format).\n"
                    "  -c, --config FILE  configuration (default $MYORCH_CONFIG or " DEFAULT_CONFIG ")\n"
                    "  -w, --watch        print the live topology on stdout whenever it changes\n"
                    "      --no-color     no ANSI colors in the --watch output\n"
@@ -191,6 +192,11 @@ static int cmd_run(int argc, char **argv)
     if (load_config(path, &cfg) < 0)
         return EXIT_BAD_CONFIG;
     log_set_level(cfg.log_level);
+    if (log_configure(cfg.log_format, cfg.log_file, err, sizeof(err)) < 0) {
+        fprintf(stderr, "myorch: %s\n", err);
+        cfg_free(&cfg);
+        return EXIT_OP_FAILED;
+    }
     if (cfg.allow_core_dumps) {
         secrets_allow_core_dumps();
         log_warn("allow_core_dumps = yes: a core dump of this process holds the database passwords");
@@ -199,6 +205,7 @@ static int cmd_run(int argc, char **argv)
     umask(077);
     rc = daemon_run(&cfg, &o, err, sizeof(err));
     cfg_free(&cfg);
+    log_reset();
     if (rc < 0) {
         fprintf(stderr, "myorch: %s\n", err);
         return EXIT_OP_FAILED;

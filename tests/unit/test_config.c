@@ -193,6 +193,8 @@ static void check_defaults(const cfg_config *c, const char *dir)
     assert_string_equal(c->state_dir, "/var/lib/myorch");
     assert_int_equal(c->poll_interval_ms, 500);
     assert_int_equal(c->log_level, CFG_LOG_INFO);
+    assert_int_equal(c->log_format, CFG_LOG_FORMAT_TEXT);
+    assert_string_equal(c->log_file, "");
     assert_int_equal(c->connect_timeout_ms, 1000);
     assert_int_equal(c->read_timeout_ms, 2000);
     assert_int_equal(c->forget_after_s, 3600);
@@ -290,6 +292,8 @@ static void check_globals(const cfg_config *c, const char *dir)
     assert_string_equal(c->state_dir, "/srv/orch");
     assert_int_equal(c->poll_interval_ms, 50);
     assert_int_equal(c->log_level, CFG_LOG_DEBUG);
+    assert_int_equal(c->log_format, CFG_LOG_FORMAT_JSON);
+    assert_string_equal(c->log_file, "/var/log/myorch/myorch.log");
     assert_int_equal(c->connect_timeout_ms, 60000);
     assert_int_equal(c->read_timeout_ms, 10);
     assert_int_equal(c->forget_after_s, 31536000);
@@ -515,6 +519,13 @@ static const struct cfg_case cases[] = {
                "from the majority side) or none" } },
     { .title = "bad never_promote entry", .ini = EAST "never_promote = db3:0\n", .files = { PASS_EAST }, .rc = -EINVAL,
       .err = { "myorch.ini:5: bad value for never_promote:" } },
+    { .title = "bad log_format", .ini = "[myorch]\nlog_format = JSON\n" EAST, .files = { PASS_EAST },
+      .rc = -EINVAL, .err = { "myorch.ini:2: bad value 'JSON' for log_format: expected text (the default) or json" } },
+    { .title = "relative log_file", .ini = "[myorch]\nlog_file = myorch.log\n" EAST, .files = { PASS_EAST },
+      .rc = -EINVAL, .err = { "myorch.ini:2: bad value 'myorch.log' for log_file: expected an absolute file path" } },
+    { .title = "log_file in state_dir",
+      .ini = "[myorch]\nstate_dir = /srv/orch\nlog_file = /srv/orch/state.db\n" EAST, .files = { PASS_EAST },
+      .rc = -EINVAL, .err = { "myorch.ini:3: log_file '/srv/orch/state.db' is inside state_dir '/srv/orch'" } },
     { .title = "failover_block_s out of range", .ini = EAST "failover_block_s = 100000\n", .files = { PASS_EAST },
       .rc = -EINVAL, .err = { "bad value '100000' for failover_block_s: expected an integer from 0 to 86400" } },
     { .title = "global overrides, low bounds",
@@ -522,6 +533,8 @@ static const struct cfg_case cases[] = {
              "state_dir = /srv/orch//\n"
              "poll_interval_ms = 50\n"
              "log_level = DEBUG\n"
+             "log_format = json\n"
+             "log_file = /var/log/myorch/myorch.log\n"
              "connect_timeout_ms = 60000\n"
              "read_timeout_ms = 10\n"
              "forget_after_s = 31536000\n" EAST,
@@ -706,8 +719,8 @@ static const struct cfg_case cases[] = {
       .ini = "[myorch]\nstate_dir = /var/lib/myorch\npoll_intervall_ms = 500\n" EAST,
       .files = { PASS_EAST }, .rc = -EINVAL,
       .err = { "myorch.ini:3: unknown key 'poll_intervall_ms' in [myorch] (known keys: state_dir, "
-               "poll_interval_ms, log_level, connect_timeout_ms, read_timeout_ms, forget_after_s, "
-               "control_socket, event_socket, control_secret_key_file, control_client_key_file, "
+               "poll_interval_ms, log_level, log_format, log_file, connect_timeout_ms, read_timeout_ms, "
+               "forget_after_s, control_socket, event_socket, control_secret_key_file, control_client_key_file, "
                "control_operator_keys, control_readonly_keys, max_instances_per_cluster, events_keep_days, "
                "events_keep_max, allow_core_dumps, http_listen, http_tls_cert, http_tls_key, http_token_file)",
                "did you mean 'poll_interval_ms'?" } },
