@@ -169,14 +169,46 @@ static int set_session_mode(MYSQL *m, const topo_addr *a, int64_t deadline, char
     return -1;
 }
 
-/* The worker's connection to a, connecting within timeout_ms if needed. */
-static MYSQL *get_conn(worker *w, const topo_addr *a, int timeout_ms, char *err, size_t errlen)
+/* A new connection of the worker's to a (not cached), connected within timeout_ms. */
+static MYSQL *open_conn(worker *w, const topo_addr *a, int timeout_ms, char *err, size_t errlen)
 {
     MYSQL *m, *ret = NULL;
     int status;
     int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 2000);
     char as[TOPO_ADDR_MAX];
+    conn_params cp = w->creds.conn.p;
+    char why[1024];
 
+    cp.connect_timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
+    cp.read_timeout_ms = 0; /* every statement has its own deadline (wait_io) */
+    if (conn_open_start(&m, &ret, &status, &cp, a->host, NULL, (unsigned)a->port, w->creds.user,
+                        w->creds.password, 0, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s: %s", topo_addr_str(a, as, sizeof(as)), why);
+        return NULL;
+    }
+    while (status)
+        status = mysql_real_connect_cont(&ret, m, wait_io(m, status, deadline));
+    if (!ret && mono_ms() >= deadline) {
+        snprintf(err, errlen, "%s: no connection within %d ms", topo_addr_str(a, as, sizeof(as)), timeout_ms);
+        close_mysql(m);
+        return NULL;
+    }
+    if (conn_open_finish(m, ret, &cp, a->host, NULL, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s: %s", topo_addr_str(a, as, sizeof(as)), why);
+        close_mysql(m);
+        return NULL;
+    }
+    if (set_session_mode(m, a, deadline, err, errlen) < 0) {
+        close_mysql(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* The worker's connection to a, connecting within timeout_ms if needed. */
+static MYSQL *get_conn(worker *w, const topo_addr *a, int timeout_ms, char *err, size_t errlen)
+{
+    MYSQL *m;
     for (size_t i = 0; i < w->n_conns; i++)
         if (topo_addr_eq(&w->conns[i].addr, a))
             return w->conns[i].m;
@@ -184,33 +216,8 @@ static MYSQL *get_conn(worker *w, const topo_addr *a, int timeout_ms, char *err,
         snprintf(err, errlen, "too many servers in one plan");
         return NULL;
     }
-    {
-        conn_params cp = w->creds.conn.p;
-        char why[1024];
-        cp.connect_timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
-        cp.read_timeout_ms = 0; /* every statement has its own deadline (wait_io) */
-        if (conn_open_start(&m, &ret, &status, &cp, a->host, NULL, (unsigned)a->port, w->creds.user,
-                            w->creds.password, 0, why, sizeof(why)) < 0) {
-            snprintf(err, errlen, "%s: %s", topo_addr_str(a, as, sizeof(as)), why);
-            return NULL;
-        }
-        while (status)
-            status = mysql_real_connect_cont(&ret, m, wait_io(m, status, deadline));
-        if (!ret && mono_ms() >= deadline) {
-            snprintf(err, errlen, "%s: no connection within %d ms", topo_addr_str(a, as, sizeof(as)), timeout_ms);
-            close_mysql(m);
-            return NULL;
-        }
-        if (conn_open_finish(m, ret, &cp, a->host, NULL, why, sizeof(why)) < 0) {
-            snprintf(err, errlen, "%s: %s", topo_addr_str(a, as, sizeof(as)), why);
-            close_mysql(m);
-            return NULL;
-        }
-    }
-    if (set_session_mode(m, a, deadline, err, errlen) < 0) {
-        close_mysql(m);
+    if (!(m = open_conn(w, a, timeout_ms, err, errlen)))
         return NULL;
-    }
     w->conns[w->n_conns].addr = *a;
     w->conns[w->n_conns].m = m;
     w->n_conns++;
@@ -763,10 +770,43 @@ static int set_read_only(worker *w, const rec_server *t, bool on, int64_t dl, st
     return run_sql(w, &t->addr, sql, dl, NULL, msg) < 0 ? -1 : 0;
 }
 
+/*
+ * A read-only request left pending on a second connection while the fence stops the
+ * semi-sync waits: SET GLOBAL read_only queues for the global read lock behind the
+ * commits in flight, and a queued global read lock holds back every new write. Without
+ * it, a client that reconnected after its session was ended could commit in the moment
+ * between "stop waiting for acknowledgements" and "read-only", and be acknowledged a
+ * row the new primary never gets (fault scenario 19 saw it). Returns the connection
+ * (the caller closes it once the read-only is set on the main one), NULL if it could not
+ * be started (the fence goes on without it).
+ */
+static MYSQL *read_only_barrier(worker *w, const rec_server *t, int64_t dl)
+{
+    char sql[128], err[512];
+    const dialect_caps *c;
+    strbuf e = STRBUF_INIT;
+    MYSQL *m;
+    int status, qerr = 0;
+    int64_t until;
+
+    c = caps_of(w, t, dl, &e);
+    strbuf_free(&e);
+    if (!c || dialect_stmt_text(c, DIALECT_STMT_READ_ONLY_ON, sql, sizeof(sql)) < 0 ||
+        !(m = open_conn(w, &t->addr, (int)(dl - mono_ms()), err, sizeof(err))))
+        return NULL;
+    status = mysql_real_query_start(&qerr, m, sql, (unsigned long)strlen(sql));
+    /* Give it a moment to reach the server and queue (it may also just finish). */
+    until = mono_ms() + 50;
+    while (status && mono_ms() < until)
+        status = mysql_real_query_cont(&qerr, m, wait_io(m, status, until));
+    return m;
+}
+
 static int step_fence(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
     strbuf e2 = STRBUF_INIT;
+    MYSQL *barrier;
     int killed;
     /*
      * Order matters on a semi-sync primary that came back (or was cut off):
@@ -777,8 +817,11 @@ static int step_fence(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
      * connected meanwhile.
      */
     killed = kill_clients(w, &s->target, dl, msg);
+    barrier = read_only_barrier(w, &s->target, dl);
     set_semisync(w, &s->target, true, false, dl, &e2); /* best effort: absent without the plugin */
     strbuf_free(&e2);
+    if (barrier)
+        close_mysql(barrier);
     if (set_read_only(w, &s->target, true, dl, msg) < 0)
         return -1;
     killed += kill_clients(w, &s->target, dl, msg);
