@@ -1514,6 +1514,26 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
             return rc_;
         goto plan_ready;
     }
+    if (fo && !m->to && rc->last.primary >= 0 && c->v[rc->last.primary]->reachable) {
+        /* The primary is alive: what can be failed over is a dead intermediate primary
+         * (its replicas move below its source). 'myorch failover --dry-run' shows it. */
+        imd_analysis ia;
+        rec_plan_opts po = plan_opts(rc, 0);
+        if (imd_analyze(c, &ia, err, errlen) < 0)
+            return -ENOMEM;
+        if (ia.code == IMD_DEAD && ia.n_movable && ia.new_source >= 0) {
+            rc_ = rec_plan_intermediate(c, ia.dead, ia.new_source, ia.movable, ia.n_movable, &po, &plan, err,
+                                        errlen);
+            if (rc_ == 0 && ia.lost)
+                rc_ = topo_strset(&plan.unreachable, ia.lost) < 0 ? -ENOMEM : 0;
+            imd_analysis_free(&ia);
+            if (rc_ < 0)
+                return rc_;
+            rc->launch_analysis = "dead-intermediate-primary";
+            goto plan_ready;
+        }
+        imd_analysis_free(&ia);
+    }
     if (m->to) {
         if ((ti = lookup(rc, m->to, "target", err, errlen)) < 0)
             return -ENOENT;
@@ -1585,6 +1605,8 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
     }
 plan_ready:
     would_refuse = refuse[0] ? refuse : NULL;
+    if (m->dry_run || would_refuse)
+        rc->launch_analysis = NULL;
     if (m->dry_run) {
         char *txt = NULL;
         size_t len = 0;
@@ -1606,9 +1628,13 @@ plan_ready:
     }
     rc->pending_tag = tag;
     rc->plan = plan;
-    if ((rc_ = launch(rc, "manual", wall_ms(), err, errlen)) < 0) {
+    rc_ = launch(rc, "manual", wall_ms(), err, errlen);
+    rc->launch_analysis = NULL;
+    if (rc_ < 0) {
         rc->pending_tag = NULL;
         return rc_;
     }
+    if (!strcmp(rc->kind, "intermediate"))
+        rc->imd_handled = true;
     return 1;
 }

@@ -83,5 +83,42 @@ class DeadIntermediate(harness.LabTestCase):
             self.stop_daemon(d)
 
 
+class DeadIntermediateByHand(harness.LabTestCase):
+    """With auto_failover = no the dead intermediate primary is reported, 'myorch failover
+    --dry-run' shows the plan that moves its replicas, and 'myorch failover' runs it."""
+    SERVERS = 3
+    TOPOLOGY = 'chain'
+
+    def test_dry_run_then_failover(self):
+        with open(self.lab.config_path) as f:
+            text = f.read()
+        cfg = self.write_config('byhand.ini', text.rstrip('\n') + '\nauto_failover = no\n')
+        d = self.start_daemon(cfg)
+        try:
+            wait_for(lambda: d.topology()['reachable'] == 3, what='chain discovered')
+            self.lab.kill(2, 'KILL')
+            wait_for(lambda: 'intermediate-dead' in d.log_text(), what='intermediate-dead reported')
+            p = myorch('failover', '-c', cfg, '--cluster', 'lab', '--dry-run', '--json')
+            self.assertEqual(p.returncode, 0, p.stderr)
+            plan = json.loads(p.stdout)['plan']
+            self.assertEqual(plan['kind'], 'intermediate')
+            steps = [(s['kind'], s['target']) for s in plan['steps']]
+            self.assertEqual(steps, [('repoint', self.lab.addr(3)), ('verify', self.lab.addr(3))], plan)
+            st = self.lab.slave_status(3)
+            self.assertEqual(int(st['Master_Port']), self.lab.port(2), 'a dry run changes nothing')
+            p = myorch('failover', '-c', cfg, '--cluster', 'lab', '--json', timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+            def moved():
+                st = self.lab.slave_status(3)
+                return st and int(st['Master_Port']) == self.lab.port(1) and st['Slave_IO_Running'] == 'Yes'
+            wait_for(moved, timeout=30, what='server 3 replicating from server 1')
+            r = json.loads(myorch('recoveries', '-c', cfg, '--json', check=True).stdout)['recoveries'][0]
+            self.assertEqual((r['kind'], r['trigger'], r['state'], r['analysis']),
+                             ('intermediate', 'manual', 'done', 'dead-intermediate-primary'))
+        finally:
+            self.stop_daemon(d)
+
+
 if __name__ == '__main__':
     harness.main()
