@@ -785,7 +785,8 @@ static int cmd_operation(const char *cmd, int argc, char **argv)
                  "Forced failover when the primary is gone, with the same safety rules as automatic\n"
                  "failover (candidate ranking, no dropped transactions, fencing). Refused while the\n"
                  "primary is reachable; refused while replicas still replicate from it unless --force.\n"
-                 "Ignores the anti-flap block and auto_failover = no.\n"
+                 "With a live primary and a dead intermediate primary, moves that server's replicas\n"
+                 "below its source instead. Ignores the anti-flap block and auto_failover = no.\n"
                  "      --dry-run       print the plan, change nothing\n%s",
                  OP_OPTS_HELP);
     rc = parse_client_args(cmd, argc, argv, &a, true, help);
