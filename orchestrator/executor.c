@@ -648,6 +648,22 @@ static int step_semi_sync(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 static int step_repoint(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
+    {
+        /* Below a semi-sync source, acknowledge (best effort; takes effect with the IO
+         * thread change_source restarts). A replica whose semi-sync side was turned off
+         * (a failover candidate that was detached, then rolled back) would otherwise
+         * leave the new primary's commits waiting for acknowledgements nobody sends
+         * (fault scenario 10: 'locked-semi-sync' after a rolled-back failover). */
+        char *val = NULL, q[96];
+        strbuf e2 = STRBUF_INIT;
+        int64_t qdl = mono_ms() + 1000 < dl ? mono_ms() + 1000 : dl; /* a dead or hung source: no more */
+        if (stmt_for(w, &s->source, DIALECT_STMT_SEMISYNC_SOURCE_ENABLED, "semi-sync query", qdl, q, sizeof(q),
+                     &e2) == 0 &&
+            query_value(w, &s->source.addr, q, qdl, &val, &e2) == 0 && val && !strcmp(val, "1"))
+            set_semisync(w, &s->target, false, true, dl, &e2);
+        free(val);
+        strbuf_free(&e2);
+    }
     if (change_source(w, &s->target, &s->source, dl, msg) < 0)
         return -1;
     strbuf_setf(msg, "replicates from %s by GTID", topo_addr_str(&s->source.addr, as, sizeof(as)));
