@@ -645,24 +645,32 @@ static int step_semi_sync(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
     return 0;
 }
 
+/*
+ * Best effort: when src has semi-sync on (source side), turn t's replica side on, so
+ * t acknowledges once it replicates from src (it takes effect when change_source
+ * restarts the IO thread). src is asked until qdl, t is changed until dl.
+ */
+static void ack_like_source(worker *w, const rec_server *t, const rec_server *src, int64_t qdl, int64_t dl)
+{
+    char *val = NULL, q[96];
+    strbuf e2 = STRBUF_INIT;
+    if (stmt_for(w, src, DIALECT_STMT_SEMISYNC_SOURCE_ENABLED, "semi-sync query", qdl, q, sizeof(q), &e2) == 0 &&
+        query_value(w, &src->addr, q, qdl, &val, &e2) == 0 && val && !strcmp(val, "1"))
+        set_semisync(w, t, false, true, dl, &e2);
+    free(val);
+    strbuf_free(&e2);
+}
+
 static int step_repoint(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
     {
-        /* Below a semi-sync source, acknowledge (best effort; takes effect with the IO
-         * thread change_source restarts). A replica whose semi-sync side was turned off
-         * (a failover candidate that was detached, then rolled back) would otherwise
-         * leave the new primary's commits waiting for acknowledgements nobody sends
-         * (fault scenario 10: 'locked-semi-sync' after a rolled-back failover). */
-        char *val = NULL, q[96];
-        strbuf e2 = STRBUF_INIT;
-        int64_t qdl = mono_ms() + 1000 < dl ? mono_ms() + 1000 : dl; /* a dead or hung source: no more */
-        if (stmt_for(w, &s->source, DIALECT_STMT_SEMISYNC_SOURCE_ENABLED, "semi-sync query", qdl, q, sizeof(q),
-                     &e2) == 0 &&
-            query_value(w, &s->source.addr, q, qdl, &val, &e2) == 0 && val && !strcmp(val, "1"))
-            set_semisync(w, &s->target, false, true, dl, &e2);
-        free(val);
-        strbuf_free(&e2);
+        /* A replica whose semi-sync side was turned off (a failover candidate that was
+         * detached, then rolled back) would otherwise leave the new primary's commits
+         * waiting for acknowledgements nobody sends (fault scenario 10). A dead or hung
+         * source is asked for at most 1 s. */
+        int64_t qdl = mono_ms() + 1000 < dl ? mono_ms() + 1000 : dl;
+        ack_like_source(w, &s->target, &s->source, qdl, dl);
     }
     if (change_source(w, &s->target, &s->source, dl, msg) < 0)
         return -1;
@@ -968,16 +976,11 @@ static int step_rejoin(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
         /* A replica's own commits (its applier's, with log_slave_updates) must not wait
          * for acknowledgements: a demoted semi-sync primary left as a source would stall
          * its applier for rpl_semi_sync_master_timeout (no replica of its own acks). */
-        char *val = NULL, q[96];
         strbuf e2 = STRBUF_INIT;
         set_semisync(w, &s->target, true, false, dl, &e2); /* best effort: absent without the plugin */
-        /* Semi-sync: a server rejoining below a semi-sync primary acknowledges too. */
-        if (stmt_for(w, &s->source, DIALECT_STMT_SEMISYNC_SOURCE_ENABLED, "semi-sync query", dl, q, sizeof(q),
-                     &e2) == 0 &&
-            query_value(w, &s->source.addr, q, dl, &val, &e2) == 0 && !strcmp(val, "1"))
-            set_semisync(w, &s->target, false, true, dl, &e2);
-        free(val);
         strbuf_free(&e2);
+        /* Semi-sync: a server rejoining below a semi-sync primary acknowledges too. */
+        ack_like_source(w, &s->target, &s->source, dl, dl);
     }
     if (change_source(w, &s->target, &s->source, dl, msg) < 0)
         return -1;

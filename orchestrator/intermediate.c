@@ -51,7 +51,7 @@ static int add_line(char **t, const char *fmt, ...)
     return 0;
 }
 
-/* What a replica applied, and what a server it would follow has. */
+/* What a replica applied. */
 static const char *applied_pos(const topo_snapshot *s)
 {
     const char *p = dialect_snap_applied_gtid(s);
@@ -59,11 +59,6 @@ static const char *applied_pos(const topo_snapshot *s)
     dialect_caps_of(s, &c);
     /* MariaDB: an empty gtid_slave_pos (nothing replicated yet) reads as its current position. */
     return c.mariadb_gtid && p == s->gtid_slave_pos && p && !*p ? s->gtid_current_pos : p;
-}
-
-static const char *own_pos(const topo_snapshot *s)
-{
-    return dialect_snap_own_gtid(s);
 }
 
 typedef enum { CH_UNREACHABLE, CH_STALE, CH_REPLICATING, CH_CONFIRMING, CH_NEUTRAL } ch_class;
@@ -142,7 +137,7 @@ static int judge(const topo_cluster *c, size_t d, imd_analysis *a, char *err, si
             continue;
         }
         mine = applied_pos(&r->snap);
-        theirs = own_pos(&target->snap);
+        theirs = dialect_snap_own_gtid(&target->snap);
         if (!mine || !theirs ||
             gtid_text_errant(dialect_gtid_kind(r->snap.flavor), mine, theirs,
                              &extra, gerr, sizeof(gerr)) < 0) {

@@ -88,6 +88,17 @@ static void persist(rec_cluster *rc, topo_instance *in)
     audit_check(rc, r, "a demoted primary's fence mark");
 }
 
+/* A demoted old primary: never a primary again, fenced whenever it answers, judged
+ * (rejoin or diverged) against gtid, what the new primary had when promoted. Durable. */
+static void mark_demoted(rec_cluster *rc, topo_instance *in, const char *gtid)
+{
+    in->fenced = true;
+    topo_strset(&in->fence_gtid, gtid);
+    persist(rc, in);
+    rc->mc->dirty = true;
+    rc->mc->version++;
+}
+
 struct rec_hook_ctx;
 static void hook_ctx_free(struct rec_hook_ctx *h);
 
@@ -167,13 +178,8 @@ static bool resume_interrupted(rec_cluster *rc, int64_t now)
          * replicas still on it are repointed; the anti-flap block applies as after any
          * failover. Finished, not blocked. */
         topo_instance *old = find(rc, &rc->rollback_source);
-        if (old && !old->fenced) {
-            old->fenced = true;
-            topo_strset(&old->fence_gtid, run.new_primary_gtid);
-            persist(rc, old);
-            rc->mc->dirty = true;
-            rc->mc->version++;
-        }
+        if (old && !old->fenced)
+            mark_demoted(rc, old, run.new_primary_gtid);
         rc->blocked_until_ms = now + (int64_t)rc->cfg->failover_block_s * 1000;
         rc->rollback_id = run.id;
         rollback_end(rc, "done", "interrupted by a controller stop after the promotion; finished on restart "
@@ -230,13 +236,11 @@ static bool rollback_step(rec_cluster *rc, topo_instance *in, rec_step_kind *kin
     if (!in->snap.read_only) {
         const char *pos = own_pos(&in->snap);
         if (old && !old->fenced) {
-            old->fenced = true;
-            free(old->fence_gtid);
-            old->fence_gtid = pos ? strdup(pos) : NULL;
-            persist(rc, old);
+            mark_demoted(rc, old, pos);
+        } else {
+            rc->mc->dirty = true;
+            rc->mc->version++;
         }
-        rc->mc->dirty = true;
-        rc->mc->version++;
         if (rc->env->st)
             audit_check(rc, store_recovery_promoted(rc->env->st, rc->rollback_id, wall_ms(), pos), "the promotion of a recovery");
         rc->blocked_until_ms = wall_ms() + (int64_t)rc->cfg->failover_block_s * 1000;
@@ -1091,11 +1095,7 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
     if (rc->promoted && oldp && !relocate) {
         /* Never a primary again; after-care unfences it once it replicates from the new one.
          * What the new primary had at promotion is what the old one is judged against. */
-        oldp->fenced = true;
-        topo_strset(&oldp->fence_gtid, rc->promoted_gtid);
-        persist(rc, oldp);
-        rc->mc->dirty = true;
-        rc->mc->version++;
+        mark_demoted(rc, oldp, rc->promoted_gtid);
     }
     dur = failover && rc->primary_lost_ms ? m->at_ms - rc->primary_lost_ms : 0;
     detail = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s?, s:I, s:I, s:s?}", "recovery_id",
