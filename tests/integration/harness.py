@@ -162,6 +162,16 @@ class ClusterTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix='myorch-fo-')
         self.lab = start_lab(os.path.join(self.tmp, 'lab'), servers=self.SERVERS, semi_sync=self.SEMI_SYNC,
                              slave_net_timeout=self.SLAVE_NET_TIMEOUT, **self.lab_options())
+        try:
+            self._setup_controller()
+        except BaseException:
+            # tearDown does not run when setUp fails: stop the controller and the lab's servers here.
+            if getattr(self, 'd', None):
+                self.d.stop()
+            self.lab.down()
+            raise
+
+    def _setup_controller(self):
         self.prepare()
         self.config = os.path.join(self.tmp, 'myorch.ini')
         with open(self.config, 'w') as f:
