@@ -13,7 +13,7 @@ LAB_PORT=${LAB_PORT:-23306}
 python3 tests/lab/lab.py down --dir "$LAB_DIR" >/dev/null 2>&1 || true
 python3 tests/lab/lab.py up --dir "$LAB_DIR" --servers 3 --base-port "$LAB_PORT"
 trap 'python3 tests/lab/lab.py down --dir "$LAB_DIR" >/dev/null 2>&1 || true' EXIT
-cat <<MSG
+cat <<MSG | tee "$LAB_DIR/try-this.txt"
 
 Lab is up. In another terminal, try:
   build/myorch topology -c $LAB_DIR/myorch.ini
@@ -34,4 +34,11 @@ The two things people come for:
   build/myorch report -c $LAB_DIR/myorch.ini                             # the unplanned outage and the planned switchover
 
 MSG
+# On a terminal the watch view redraws the screen: let the list be read first (it is also
+# in the file named below).
+if [ -t 0 ] && [ -t 1 ]; then
+    printf '(this list is also in %s)\nPress Enter to start the controller; Ctrl-C stops everything. ' \
+        "$LAB_DIR/try-this.txt"
+    read -r _ || true
+fi
 build/myorch run -c "$LAB_DIR/myorch.ini" --watch
