@@ -710,7 +710,7 @@ static int cmd_manual(daemon_t *d, const json_t *b, held_reply *from, json_t **r
     held_reply *held;
     int r;
 
-    if (!strcmp(m.kind, "relocate") && !json_object_get(b, "cluster") && m.replica) {
+    if (rec_op_parse(m.kind) == REC_OP_RELOCATE && !json_object_get(b, "cluster") && m.replica) {
         /* Find the cluster that knows the replica. */
         topo_addr a;
         if (topo_addr_parse(m.replica, 3306, &a, err, sizeof(err)) == 0)

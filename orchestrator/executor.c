@@ -1131,7 +1131,7 @@ static void run_plan(worker *w)
                 rc = change_source(w, &st->target, &st->prev_source, dl, &msg);
                 if (rc == 0)
                     rc = replication_state(w, &st->target, &st->prev_source, dl, &msg);
-            } else if (st->kind == REC_STEP_DETACH && !strcmp(p->kind, "switchover")) {
+            } else if (st->kind == REC_STEP_DETACH && p->op == REC_OP_SWITCHOVER) {
                 rc = change_source(w, &st->target, &p->old_primary, dl, &msg);
                 if (rc == 0)
                     strbuf_setf(&msg, "replicates from %s again", topo_addr_str(&p->old_primary.addr, as, sizeof(as)));

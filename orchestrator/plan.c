@@ -20,6 +20,40 @@ static const char *const step_names[] = {
     [REC_STEP_CHECK_SOURCE] = "check-source",
 };
 
+static const char *const op_names[REC_OP__COUNT] = {
+    [REC_OP_NONE] = "",
+    [REC_OP_FAILOVER] = "failover",
+    [REC_OP_SWITCHOVER] = "switchover",
+    [REC_OP_RELOCATE] = "relocate",
+    [REC_OP_INTERMEDIATE] = "intermediate",
+    [REC_OP_AFTERCARE] = "after-care",
+};
+
+const char *rec_op_name(rec_op op)
+{
+    return (size_t)op < REC_OP__COUNT && op_names[op] ? op_names[op] : "";
+}
+
+rec_op rec_op_parse(const char *name)
+{
+    for (int i = 1; name && i < REC_OP__COUNT; i++)
+        if (!strcmp(name, op_names[i]))
+            return (rec_op)i;
+    return REC_OP_NONE;
+}
+
+bool rec_op_promotes(rec_op op)
+{
+    return op == REC_OP_FAILOVER || op == REC_OP_SWITCHOVER;
+}
+
+/* A plan's operation: the enum and its stored name. */
+static void set_op(rec_plan *p, rec_op op)
+{
+    p->op = op;
+    snprintf(p->kind, sizeof(p->kind), "%s", rec_op_name(op));
+}
+
 const char *rec_step_name(rec_step_kind k)
 {
     return (size_t)k < sizeof(step_names) / sizeof(step_names[0]) && step_names[k] ? step_names[k] : "?";
@@ -153,7 +187,7 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
         most = c->v[r->v[r->most_advanced].index];
 
     snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
-    snprintf(out->kind, sizeof(out->kind), "failover");
+    set_op(out, REC_OP_FAILOVER);
     server_of(old, &out->old_primary);
     server_of(cand, &out->new_primary);
     snprintf(out->reason, sizeof(out->reason), "%s", r->reason);
@@ -249,12 +283,12 @@ fail:
 }
 
 /* Common header of a plan replacing old by the chosen candidate. */
-static int plan_header(const topo_cluster *c, const topo_instance *old, const rec_ranking *r, const char *kind,
+static int plan_header(const topo_cluster *c, const topo_instance *old, const rec_ranking *r, rec_op op,
                        rec_plan *out)
 {
     const rec_candidate *chosen = &r->v[r->chosen];
     snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
-    snprintf(out->kind, sizeof(out->kind), "%s", kind);
+    set_op(out, op);
     server_of(old, &out->old_primary);
     server_of(c->v[chosen->index], &out->new_primary);
     snprintf(out->reason, sizeof(out->reason), "%s", r->reason);
@@ -287,7 +321,7 @@ int rec_plan_switchover(const topo_cluster *c, int old_primary, const rec_rankin
     }
     old = c->v[old_primary];
     cand = c->v[r->v[r->chosen].index];
-    if (plan_header(c, old, r, "switchover", out) < 0)
+    if (plan_header(c, old, r, REC_OP_SWITCHOVER, out) < 0)
         goto fail;
     if (!(s = add_step(out, REC_STEP_CHECK_TRX, old)))
         goto fail;
@@ -328,7 +362,7 @@ int rec_plan_relocate(const topo_cluster *c, int replica, int new_source, const 
         return -EINVAL;
     }
     snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
-    snprintf(out->kind, sizeof(out->kind), "relocate");
+    set_op(out, REC_OP_RELOCATE);
     server_of(c->v[replica], &out->old_primary);
     server_of(c->v[new_source], &out->new_primary);
     if (!(s = add_step(out, REC_STEP_CHECK_SOURCE, c->v[replica])))
@@ -370,7 +404,7 @@ int rec_plan_intermediate(const topo_cluster *c, int dead, int new_source, const
         return -EINVAL;
     }
     snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
-    snprintf(out->kind, sizeof(out->kind), "intermediate");
+    set_op(out, REC_OP_INTERMEDIATE);
     server_of(c->v[dead], &out->old_primary);
     server_of(c->v[new_source], &out->new_primary);
     snprintf(out->reason, sizeof(out->reason), "the source of the dead intermediate primary");
@@ -418,6 +452,7 @@ int rec_plan_single(const char *cluster, const char *kind, rec_step_kind step, c
     rec_step *s;
     memset(out, 0, sizeof(*out));
     snprintf(out->cluster, sizeof(out->cluster), "%s", cluster);
+    out->op = rec_op_parse(kind);
     snprintf(out->kind, sizeof(out->kind), "%s", kind);
     server_of(target, &out->old_primary);
     if (source)

@@ -51,6 +51,29 @@ typedef enum {
     REC_STEP_CHECK_SOURCE,      /* relocate: the new source has (or soon has) everything the replica applied */
 } rec_step_kind;
 
+/*
+ * What an operation is: a recovery (failover, or a dead intermediate primary's
+ * replicas moved), an operator's request (switchover, relocate) or an after-care
+ * job. The names are stored (state database), shown and sent in events: never
+ * change them. Code decides on the enum, never on the name.
+ */
+typedef enum {
+    REC_OP_NONE = 0,
+    REC_OP_FAILOVER,
+    REC_OP_SWITCHOVER,
+    REC_OP_RELOCATE,
+    REC_OP_INTERMEDIATE,
+    REC_OP_AFTERCARE,
+    REC_OP__COUNT
+} rec_op;
+
+/* "failover", "switchover", "relocate", "intermediate", "after-care"; "" for REC_OP_NONE. */
+const char *rec_op_name(rec_op op);
+/* The operation named name (exact), REC_OP_NONE when it names none. */
+rec_op rec_op_parse(const char *name);
+/* A promotion ends it (failover, switchover); relocate and intermediate only move replicas. */
+bool rec_op_promotes(rec_op op);
+
 /* What the executor needs to talk to a server without the cluster model. */
 typedef struct {
     topo_addr addr;
@@ -75,7 +98,8 @@ typedef struct {
 
 typedef struct {
     char cluster[48];
-    char kind[16];              /* "failover" */
+    rec_op op;                  /* what it is: decisions use this */
+    char kind[16];              /* its name as stored and printed (rec_op_name(op); an after-care job's given name) */
     rec_step *v;
     size_t n;
     rec_server old_primary;
@@ -125,7 +149,8 @@ int rec_plan_intermediate(const topo_cluster *c, int dead, int new_source, const
 /* Insert a hook step at position pos (0 = first, n = last). */
 int rec_plan_add_hook(rec_plan *p, size_t pos, const char *hook, bool veto, int timeout_ms);
 
-/* A one-step plan (fence or rejoin) for an old primary that came back. */
+/* A one-step plan (fence or rejoin) for an old primary that came back. kind names it ("after-care";
+ * op is rec_op_parse(kind)). */
 int rec_plan_single(const char *cluster, const char *kind, rec_step_kind step, const topo_instance *target,
                     const topo_instance *source, int timeout_ms, rec_plan *out, char *err, size_t errlen);
 void rec_plan_free(rec_plan *p);

@@ -166,7 +166,7 @@ static bool resume_interrupted(rec_cluster *rc, int64_t now)
 
     if (store_recovery_running(rc->env->st, name, &run) != 1)
         return false;
-    if (strcmp(run.kind, "failover") != 0 ||
+    if (rec_op_parse(run.kind) != REC_OP_FAILOVER ||
         topo_addr_parse(run.new_primary, 3306, &rc->rollback_cand, why, sizeof(why)) < 0 ||
         topo_addr_parse(run.old_primary, 3306, &rc->rollback_source, why, sizeof(why)) < 0) {
         store_running_free(&run);
@@ -418,7 +418,7 @@ static void record_refusal(rec_cluster *rc, const char *why, int64_t now)
     int64_t id = 0;
     char err[256];
     topo_instance *p = rc->last.primary >= 0 ? rc->mc->model.v[rc->last.primary] : NULL;
-    store_recovery r = {.cluster = rc->mc->model.name, .kind = "failover", .trigger = "auto",
+    store_recovery r = {.cluster = rc->mc->model.name, .kind = rec_op_name(REC_OP_FAILOVER), .trigger = "auto",
                         .analysis = rec_analysis_name(rc->last.code), .evidence = rc->last.evidence,
                         .primary_lost_ms = rc->primary_lost_ms, .detected_ms = rc->detected_ms,
                         .started_ms = now};
@@ -582,7 +582,7 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
     char *plan_txt;
     json_t *plan_json;
     store_recovery r;
-    bool failover = !strcmp(rc->plan.kind, "failover");
+    bool failover = rc->plan.op == REC_OP_FAILOVER;
 
     topo_addr_str(&rc->plan.old_primary.addr, old, sizeof(old));
     topo_addr_str(&rc->plan.new_primary.addr, neu, sizeof(neu));
@@ -602,7 +602,7 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
         return -EBUSY;
     }
     free(plan_txt);
-    snprintf(rc->kind, sizeof(rc->kind), "%s", rc->plan.kind);
+    rc->op = rc->plan.op;
     rc->manual = strcmp(trigger, "manual") == 0;
     emit(rc, LOGL_WARN, "recovery-started", NULL,
          json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}", "recovery_id", (json_int_t)rc->recovery_id, "kind",
@@ -610,7 +610,7 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
          "%s #%lld (%s): %s → %s%s%s", rc->plan.kind, (long long)rc->recovery_id, trigger, old, neu,
          failover ? "; " : "", failover ? rec_analysis_name(rc->last.code) : "");
     log_plan(&rc->plan);
-    if (strcmp(rc->plan.kind, "relocate") != 0 && strcmp(rc->plan.kind, "intermediate") != 0)
+    if (rc->plan.op != REC_OP_RELOCATE && rc->plan.op != REC_OP_INTERMEDIATE)
         emit(rc, LOGL_INFO, "candidate-selected", find(rc, &rc->plan.new_primary.addr),
              json_pack("{s:I, s:s?}", "recovery_id", (json_int_t)rc->recovery_id, "excluded", rc->plan.excluded),
              "%s chosen: %s", neu, rc->plan.reason);
@@ -660,10 +660,10 @@ static rec_plan_opts plan_opts(const rec_cluster *rc, int apply_timeout_ms)
 static int add_hooks(rec_cluster *rc, rec_plan *p)
 {
     const cfg_cluster *cfg = rc->cfg;
-    bool sw = !strcmp(p->kind, "switchover");
+    bool sw = p->op == REC_OP_SWITCHOVER;
     int pre = sw ? CFG_HOOK_PRE_SWITCHOVER : CFG_HOOK_PRE_FAILOVER;
     int post = sw ? CFG_HOOK_POST_SWITCHOVER : CFG_HOOK_POST_FAILOVER;
-    if (!strcmp(p->kind, "relocate"))
+    if (p->op == REC_OP_RELOCATE)
         return 0;
     if (cfg->n_hooks[pre] && rec_plan_add_hook(p, 0, cfg_hook_names[pre], true, cfg->hook_timeout_ms) < 0)
         return -ENOMEM;
@@ -1074,8 +1074,8 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
     const char *state = m->ok ? (rc->hooks_failed ? "done-hooks-failed" : "done") : "failed";
     topo_instance *oldp = find(rc, &rc->plan.old_primary.addr);
     /* relocate and intermediate move replicas below new_primary: nothing is promoted. */
-    bool failover = !strcmp(rc->kind, "failover"),
-         relocate = !strcmp(rc->kind, "relocate") || !strcmp(rc->kind, "intermediate");
+    bool failover = rc->op == REC_OP_FAILOVER,
+         relocate = rc->op == REC_OP_RELOCATE || rc->op == REC_OP_INTERMEDIATE;
     int64_t dur;
     json_t *detail;
 
@@ -1099,19 +1099,19 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
     }
     dur = failover && rc->primary_lost_ms ? m->at_ms - rc->primary_lost_ms : 0;
     detail = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s?, s:I, s:I, s:s?}", "recovery_id",
-                       (json_int_t)rc->recovery_id, "kind", rc->kind, "state", state, "old_primary", old,
+                       (json_int_t)rc->recovery_id, "kind", rec_op_name(rc->op), "state", state, "old_primary", old,
                        "new_primary", neu, "ok", m->ok, "aborted", m->aborted, "promoted", rc->promoted,
                        "lost_gtids", lost, "since_primary_lost_ms", (json_int_t)dur, "writes_refused_ms",
                        (json_int_t)rc->writes_refused_ms,
                        "error", m->ok ? NULL : (rc->last_error ? rc->last_error : m->message));
     if (m->ok)
         emit(rc, LOGL_WARN, "recovery-done", NULL, json_incref(detail),
-             "%s #%lld done%s: %s%s%s%s; lost transactions: %s", rc->kind, (long long)rc->recovery_id,
+             "%s #%lld done%s: %s%s%s%s; lost transactions: %s", rec_op_name(rc->op), (long long)rc->recovery_id,
              rc->hooks_failed ? " (hooks failed)" : "",
              relocate ? old : neu, relocate ? " now replicates from " : " is the primary (was ", relocate ? neu : old,
              relocate ? "" : ")", lost ? (*lost ? lost : "none") : relocate ? "none" : "unknown");
     else
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, json_incref(detail), "%s #%lld %s: %s%s", rc->kind,
+        emit(rc, LOGL_ERROR, "recovery-failed", NULL, json_incref(detail), "%s #%lld %s: %s%s", rec_op_name(rc->op),
              (long long)rc->recovery_id,
              m->aborted ? "aborted (nothing was promoted; what it changed was rolled back)" : "finished with failures",
              rc->last_error ? rc->last_error : m->message, rc->promoted ? "; the new primary is writable" : "");
@@ -1179,7 +1179,7 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
                 emit(rc, LOGL_WARN, "replica-promoted", in,
                      json_pack("{s:I, s:s, s:I, s:I}", "recovery_id", (json_int_t)rc->recovery_id, "gtid", m->gtid,
                                "since_primary_lost_ms",
-                               (json_int_t)(rc->primary_lost_ms && !strcmp(rc->kind, "failover")
+                               (json_int_t)(rc->primary_lost_ms && rc->op == REC_OP_FAILOVER
                                                 ? m->at_ms - rc->primary_lost_ms : 0),
                                "writes_refused_ms", (json_int_t)rc->writes_refused_ms),
                      "%s promoted: %s", target, m->message);
@@ -1207,7 +1207,7 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
                 rc->hooks_failed = true;
                 emit(rc, LOGL_ERROR, "hook-failed", NULL, json_pack("{s:s, s:I}", "hook", s->hook, "recovery_id",
                                                                    (json_int_t)rc->recovery_id),
-                     "%s hook failed (the %s itself goes on): %s", s->hook, rc->kind, m->message);
+                     "%s hook failed (the %s itself goes on): %s", s->hook, rec_op_name(rc->op), m->message);
             } else if (s->kind == REC_STEP_HOOK) {
                 rc->vetoed = true;
                 set_last_error(rc, "vetoed by the %s hook: %s", s->hook, m->message);
@@ -1314,7 +1314,7 @@ json_t *rec_cluster_status(const rec_cluster *rc)
                      rc->cfg->auto_failover != 0, "blocked_for_s",
                      (json_int_t)(rc->blocked_until_ms > now ? (rc->blocked_until_ms - now + 999) / 1000 : 0),
                      "running_recovery", rc->exec ? json_integer(rc->recovery_id) : NULL, "running_kind",
-                     rc->exec ? rc->kind : NULL, "fast_probing", rc->fast, "maintenance", m, "held_by",
+                     rc->exec ? rec_op_name(rc->op) : NULL, "fast_probing", rc->fast, "maintenance", m, "held_by",
                      hold_names[rc->hold], "launch_failed", launch, "audit_error",
                      rc->audit_failures ? rc->audit_error : NULL);
 }
@@ -1487,7 +1487,8 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
     int rc_, ti = -1;
     const char *would_refuse = NULL;
     char refuse[1024] = "";
-    bool sw = !strcmp(m->kind, "switchover"), fo = !strcmp(m->kind, "failover"), rl = !strcmp(m->kind, "relocate");
+    rec_op op = rec_op_parse(m->kind);
+    bool sw = op == REC_OP_SWITCHOVER, fo = op == REC_OP_FAILOVER, rl = op == REC_OP_RELOCATE;
     rec_plan plan; /* built here; moved into rc->plan only when it is launched */
 
     memset(&plan, 0, sizeof(plan));
@@ -1499,7 +1500,7 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
     }
     if (rc->exec && !m->dry_run) {
         snprintf(err, errlen, "a %s (#%lld) is already running on cluster %s: wait for it (see 'myorch recoveries')",
-                 rc->kind, (long long)rc->recovery_id, c->name);
+                 rec_op_name(rc->op), (long long)rc->recovery_id, c->name);
         return -EBUSY;
     }
     if (!rc->mc->first_round_done) {
@@ -1634,7 +1635,7 @@ plan_ready:
         rc->pending_tag = NULL;
         return rc_;
     }
-    if (!strcmp(rc->kind, "intermediate"))
+    if (rc->op == REC_OP_INTERMEDIATE)
         rc->imd_handled = true;
     return 1;
 }

@@ -99,7 +99,7 @@ typedef struct rec_cluster {
     rec_plan job_plan;
     int64_t job_next_ms;          /* monotonic: earliest next job */
     int64_t hung_fence_next_ms;   /* monotonic: earliest next fence of a demoted primary whose probe hangs */
-    char kind[16];                /* kind of the running operation */
+    rec_op op;                    /* the running operation */
     bool manual;                  /* the running operation was asked for by an operator */
     void *pending_tag;            /* who waits for its answer */
     int64_t demote_started_ms;    /* switchover: when the old primary stopped taking writes */
