@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "orchestrator/aftercare.h"
 #include "orchestrator/candidate.h"
 #include "orchestrator/intermediate.h"
 #include "hooks/runner.h"
@@ -18,6 +19,13 @@
 
 #define FAST_INTERVAL_MS 50
 #define FAST_WINDOW_MS 10000
+
+/* One loop turn's clocks, taken once (rec_cluster_tick): monotonic for deadlines,
+ * wall only for what is stored or shown. */
+typedef struct {
+    int64_t mono_ms;
+    int64_t wall_ms;
+} rec_turn;
 
 static int64_t wall_ms(void)
 {
@@ -155,7 +163,7 @@ static void rollback_end(rec_cluster *rc, const char *state, const char *error)
  * return (no promotion in the audit). Its candidate may have been detached
  * (replication stopped and reset), or even made writable just before the crash.
  * The audit row stays 'running' (the per-cluster lock) until the servers say which:
- * rollback_step() ends it once the candidate has been probed. Until then no new
+ * after-care (aftercare_decide) ends it once the candidate has been probed. Until then no new
  * failover starts. Returns true when it took the interrupted recovery over.
  */
 static bool resume_interrupted(rec_cluster *rc, int64_t now)
@@ -208,8 +216,7 @@ static bool resume_interrupted(rec_cluster *rc, int64_t now)
 
 /*
  * The end of an interrupted failover (see resume_interrupted), judged on the
- * candidate's first probe after the restart. Returns true with kind/source/why
- * set when a job must run on it:
+ * candidate's first probe after the restart (aftercare_decide):
  *   - it replicates: its replication was never taken: rolled back, nothing to do;
  *   - read-only without replication (detached): a repoint job gives it its
  *     source back (the next probe sees it replicating: rolled back);
@@ -217,46 +224,35 @@ static bool resume_interrupted(rec_cluster *rc, int64_t now)
  *     as if recorded: the old primary is marked demoted (fenced whenever it is
  *     reachable), after-care repoints the replicas left behind, anti-flap applies.
  */
-static bool rollback_step(rec_cluster *rc, topo_instance *in, rec_step_kind *kind, topo_instance **source,
-                          const char **why)
+static void rollback_rolled_back(rec_cluster *rc, topo_instance *in)
 {
     char a[TOPO_ADDR_MAX];
-    topo_instance *old;
-    if (!rc->rollback_pending || !topo_addr_eq(&in->addr, &rc->rollback_cand))
-        return false;
     topo_addr_str(&in->addr, a, sizeof(a));
-    if (in->snap.replica.present) {
-        emit(rc, LOGL_WARN, "recovery-rollback", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->rollback_id),
-             "%s replicates: interrupted failover #%lld rolled back", a, (long long)rc->rollback_id);
-        rollback_end(rc, "rolled-back", "the controller stopped before the point of no return; the candidate "
-                                        "replicates again and the failure is judged afresh");
-        return false;
+    emit(rc, LOGL_WARN, "recovery-rollback", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->rollback_id),
+         "%s replicates: interrupted failover #%lld rolled back", a, (long long)rc->rollback_id);
+    rollback_end(rc, "rolled-back", "the controller stopped before the point of no return; the candidate "
+                                    "replicates again and the failure is judged afresh");
+}
+
+static void rollback_finish(rec_cluster *rc, topo_instance *in)
+{
+    char a[TOPO_ADDR_MAX];
+    topo_instance *old = find(rc, &rc->rollback_source);
+    const char *pos = own_pos(&in->snap);
+    topo_addr_str(&in->addr, a, sizeof(a));
+    if (old && !old->fenced) {
+        mark_demoted(rc, old, pos);
+    } else {
+        rc->mc->dirty = true;
+        rc->mc->version++;
     }
-    old = find(rc, &rc->rollback_source);
-    if (!in->snap.read_only) {
-        const char *pos = own_pos(&in->snap);
-        if (old && !old->fenced) {
-            mark_demoted(rc, old, pos);
-        } else {
-            rc->mc->dirty = true;
-            rc->mc->version++;
-        }
-        if (rc->env->st)
-            audit_check(rc, store_recovery_promoted(rc->env->st, rc->rollback_id, wall_ms(), pos), "the promotion of a recovery");
-        rc->blocked_until_ms = wall_ms() + (int64_t)rc->cfg->failover_block_s * 1000;
-        emit(rc, LOGL_WARN, "recovery-resumed", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->rollback_id),
-             "%s was made writable before the controller stopped: finishing interrupted failover #%lld (the old "
-             "primary is demoted, the other replicas follow %s)", a, (long long)rc->rollback_id, a);
-        rollback_end(rc, "done", "finished by the restarted controller after an interruption");
-        return false;
-    }
-    if (!old)
-        return false;
-    *source = old;
-    *kind = REC_STEP_REPOINT;
-    *why = "the candidate of a failover interrupted before its point of no return: giving it its replication "
-           "from the old primary back";
-    return true;
+    if (rc->env->st)
+        audit_check(rc, store_recovery_promoted(rc->env->st, rc->rollback_id, wall_ms(), pos), "the promotion of a recovery");
+    rc->blocked_until_ms = wall_ms() + (int64_t)rc->cfg->failover_block_s * 1000;
+    emit(rc, LOGL_WARN, "recovery-resumed", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->rollback_id),
+         "%s was made writable before the controller stopped: finishing interrupted failover #%lld (the old "
+         "primary is demoted, the other replicas follow %s)", a, (long long)rc->rollback_id, a);
+    rollback_end(rc, "done", "finished by the restarted controller after an interruption");
 }
 
 int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, char *err,
@@ -722,7 +718,7 @@ static bool rc_maint_blocks(const rec_cluster *rc)
     return rec_cluster_in_maintenance(rc, NULL) || (p && rec_cluster_in_maintenance(rc, &p->addr));
 }
 
-/* Report what holds a confirmed failure back, once per reason (see maybe_recover). */
+/* Report what holds a confirmed failure back, once per reason (see state_blocked). */
 static void report_hold(rec_cluster *rc, rec_hold why, int64_t now)
 {
     if (rc->hold == why)
@@ -753,44 +749,74 @@ static void report_hold(rec_cluster *rc, rec_hold why, int64_t now)
     }
 }
 
-/*
- * A confirmed failure: start the failover unless something holds it back. A hold
- * (auto_failover = no, a maintenance window, the anti-flap block) is reported once
- * and re-evaluated every turn, so the failover starts the moment it goes away
- * (window over, block expired or acknowledged). A failover that could not be
- * launched (e.g. the state database cannot commit) is retried with backoff.
- */
-static void maybe_recover(rec_cluster *rc, int64_t now)
+/* ---- the recovery state machine (rec_state.h) ------------------------------------ */
+
+/* The interrupted failover's candidate did not answer in time: judge the failure without it. */
+static void rollback_give_up(rec_cluster *rc)
 {
-    if (rc->exec || rc->incident_handled)
+    if (!rc->rollback_pending)
         return;
-    if (rc->rollback_pending) {
-        /* Wait (bounded) for the interrupted failover's candidate to replicate again. */
-        int64_t mono = probe_now_ms();
-        if (!rc->rollback_until_ms)
-            rc->rollback_until_ms = mono + 15000;
-        if (mono < rc->rollback_until_ms)
-            return;
-        emit(rc, LOGL_WARN, "recovery-rollback", NULL, NULL,
-             "the candidate of interrupted failover #%lld did not answer within 15 s: judging the failure "
-             "without it", (long long)rc->rollback_id);
-        rollback_end(rc, "rolled-back", "the controller stopped before the point of no return; the candidate "
-                                        "did not answer after the restart");
+    emit(rc, LOGL_WARN, "recovery-rollback", NULL, NULL,
+         "the candidate of interrupted failover #%lld did not answer within 15 s: judging the failure "
+         "without it", (long long)rc->rollback_id);
+    rollback_end(rc, "rolled-back", "the controller stopped before the point of no return; the candidate "
+                                    "did not answer after the restart");
+}
+
+/* What rec_state_decide() needs, gathered from the cluster, the clocks and the windows. */
+static rec_state_input state_input(rec_cluster *rc, const rec_turn *t)
+{
+    return (rec_state_input){
+        .executing = rc->exec != NULL,
+        .code = rc->last.code,
+        .incident_handled = rc->incident_handled,
+        .rollback_pending = rc->rollback_pending,
+        .rollback_expired = rc->rollback_until_ms && t->mono_ms >= rc->rollback_until_ms,
+        .auto_failover = rc->cfg->auto_failover,
+        .in_maintenance = rc_maint_blocks(rc),
+        .anti_flap = t->wall_ms < rc->blocked_until_ms,
+        .retry_wait = t->wall_ms < rc->retry_at_ms,
+    };
+}
+
+/* Decide the state for this turn; log and emit a transition. Returns the verdict. */
+static rec_state_verdict settle_state(rec_cluster *rc, const rec_turn *t)
+{
+    rec_state_input in = state_input(rc, t);
+    rec_state_verdict v = rec_state_decide(&in);
+    if (v.state != rc->state) {
+        const char *from = rec_state_name(rc->state), *to = rec_state_name(v.state);
+        log_info("cluster %s: recovery state %s -> %s: %s", rc->mc->model.name, from, to, v.why);
+        emit(rc, LOGL_DEBUG, "recovery-state", NULL, json_pack("{s:s, s:s, s:s}", "from", from, "to", to, "why", v.why),
+             "%s -> %s: %s", from, to, v.why);
+        rc->state = v.state;
     }
-    if (!rc->cfg->auto_failover) {
-        report_hold(rc, REC_HOLD_AUTO_OFF, now);
-        return;
-    }
-    if (rc_maint_blocks(rc)) {
-        report_hold(rc, REC_HOLD_MAINTENANCE, now);
-        return;
-    }
-    if (now < rc->blocked_until_ms) {
-        report_hold(rc, REC_HOLD_BLOCKED, now);
-        return;
-    }
-    if (now < rc->retry_at_ms)
-        return;
+    return v;
+}
+
+/* await-rollback: wait (bounded) for the interrupted failover's candidate to replicate again. */
+static void state_await_rollback(rec_cluster *rc, const rec_turn *t)
+{
+    if (!rc->rollback_until_ms)
+        rc->rollback_until_ms = t->mono_ms + 15000;
+}
+
+/* blocked: report what holds the confirmed failure back, once per reason; re-evaluated every
+ * turn, so the failover starts the moment it goes away (window over, block expired or
+ * acknowledged). A launch retry waits silently (its failure was reported). */
+static void state_blocked(rec_cluster *rc, const rec_turn *t, rec_hold hold)
+{
+    rollback_give_up(rc);
+    if (hold != REC_HOLD_NONE)
+        report_hold(rc, hold, t->wall_ms);
+}
+
+/* confirmed: start the failover. One that could not be launched (e.g. the state database
+ * cannot commit) is retried with backoff. */
+static void state_confirmed(rec_cluster *rc, const rec_turn *t)
+{
+    int64_t now = t->wall_ms;
+    rollback_give_up(rc);
     rc->hold = REC_HOLD_NONE;
     switch (start_recovery(rc, now)) {
     case 0: /* launched, or refused and recorded (the refusal's block holds it from now on) */
@@ -812,6 +838,31 @@ static void maybe_recover(rec_cluster *rc, int64_t now)
         break;
     }
     }
+}
+
+/* One turn of the machine: the state's own work, then the state it leads to. idle,
+ * suspect, executing and handled have none (observe() keeps their bookkeeping). */
+static void run_state(rec_cluster *rc, const rec_turn *t)
+{
+    rec_state_verdict v = settle_state(rc, t);
+    switch (v.state) {
+    case REC_STATE_AWAIT_ROLLBACK:
+        state_await_rollback(rc, t);
+        break;
+    case REC_STATE_BLOCKED:
+        state_blocked(rc, t, v.hold);
+        break;
+    case REC_STATE_CONFIRMED:
+        state_confirmed(rc, t);
+        break;
+    case REC_STATE_IDLE:
+    case REC_STATE_SUSPECT:
+    case REC_STATE_EXECUTING:
+    case REC_STATE_HANDLED:
+    case REC_STATE__COUNT:
+        return;
+    }
+    settle_state(rc, t);
 }
 
 /*
@@ -868,18 +919,165 @@ out:
     imd_analysis_free(&ia);
 }
 
-void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
+/* ---- after-care: one job at a time on a demoted primary or a stray replica ---------- */
+
+/* Start the one-step job d decided for in (aftercare.h). */
+static void aftercare_start(rec_cluster *rc, const rec_turn *t, topo_instance *in, const aftercare_decision *d)
+{
+    mon_cluster *mc = rc->mc;
+    rec_step_kind kind = d->action == AFTERCARE_FENCE    ? REC_STEP_FENCE
+                         : d->action == AFTERCARE_REJOIN ? REC_STEP_REJOIN
+                                                         : REC_STEP_REPOINT;
+    topo_instance *source = d->source >= 0 ? mc->model.v[d->source] : NULL;
+    rec_exec_creds creds;
+    char a1[TOPO_ADDR_MAX], err[256];
+
+    if (d->hung)
+        rc->hung_fence_next_ms = t->mono_ms + 5000;
+    if (rec_plan_single(mc->model.name, rec_op_name(REC_OP_AFTERCARE), kind, in, kind == REC_STEP_FENCE ? NULL : source,
+                        5000, &rc->job_plan, err, sizeof(err)) < 0)
+        return;
+    creds_of(rc, &creds);
+    emit(rc, LOGL_WARN, "after-care", in, json_pack("{s:s}", "step", rec_step_name(kind)), "%s: %s",
+         topo_addr_str(&in->addr, a1, sizeof(a1)), d->why);
+    if (rec_exec_start(&rc->job_plan, &creds, NULL, &rc->job, err, sizeof(err)) < 0) {
+        emit(rc, LOGL_ERROR, "after-care", in, NULL, "cannot start: %s", err);
+        rec_plan_free(&rc->job_plan);
+        rc->job_next_ms = t->mono_ms + 5000;
+    }
+}
+
+/* Report a server that cannot follow the new primary, once per server in a row. */
+static void aftercare_report(rec_cluster *rc, topo_instance *in, const topo_instance *np, const aftercare_decision *d)
+{
+    char a1[TOPO_ADDR_MAX], a2[TOPO_ADDR_MAX];
+    if (!strcmp(rc->diverged_reported, topo_addr_str(&in->addr, a1, sizeof(a1))))
+        return;
+    snprintf(rc->diverged_reported, sizeof(rc->diverged_reported), "%s", a1);
+    if (d->action == AFTERCARE_DIVERGED)
+        emit(rc, LOGL_ERROR, "primary-diverged", in, json_pack("{s:s}", "extra_gtids", d->extra),
+             "%s, the demoted primary, has transactions the new primary %s lacks: %s; it stays "
+             "read-only and out of the cluster until an operator reconciles it",
+             a1, topo_addr_str(&np->addr, a2, sizeof(a2)), d->extra);
+    else
+        emit(rc, LOGL_ERROR, "replica-lost", in, json_pack("{s:s}", "extra_gtids", d->extra),
+             "%s cannot follow the new primary: it has transactions %s lacks: %s", a1,
+             topo_addr_str(&np->addr, a2, sizeof(a2)), d->extra);
+}
+
+/* A demoted primary replicates from the new one: it is a plain replica again. */
+static void aftercare_rejoined(rec_cluster *rc, topo_instance *in, const topo_instance *np)
+{
+    char a1[TOPO_ADDR_MAX], a2[TOPO_ADDR_MAX];
+    in->fenced = false;
+    free(in->fence_gtid);
+    in->fence_gtid = NULL;
+    persist(rc, in);
+    rc->mc->dirty = true;
+    rc->mc->version++;
+    emit(rc, LOGL_INFO, "primary-rejoined", in, NULL, "%s, the demoted primary, now replicates from %s",
+         topo_addr_str(&in->addr, a1, sizeof(a1)), topo_addr_str(&np->addr, a2, sizeof(a2)));
+}
+
+/* After-care of demoted primaries and replicas left behind: decide per server (pure,
+ * aftercare_decide), act on the first that needs a job. */
+static void aftercare_tick(rec_cluster *rc, const rec_turn *t)
+{
+    topo_cluster *m = &rc->mc->model;
+    int np = m->primary;
+    aftercare_input ai;
+
+    if (np >= 0 && (!m->v[np]->reachable || m->v[np]->snap.read_only || m->v[np]->fenced))
+        np = -1;
+    ai = (aftercare_input){.model = m, .primary = np, .fresh_after_ms = rc->aftercare_from_ms,
+                           .hung_fence_due = t->mono_ms >= rc->hung_fence_next_ms,
+                           .rollback_cand = rc->rollback_pending ? &rc->rollback_cand : NULL,
+                           .rollback_source = &rc->rollback_source};
+    for (size_t i = 0; i < m->n && !rc->job; i++) {
+        topo_instance *in = m->v[i];
+        aftercare_decision d;
+        aftercare_decide(&ai, i, &d);
+        if (d.action == AFTERCARE_ROLLED_BACK || d.action == AFTERCARE_ROLLBACK_FINISH) {
+            /* The interruption is settled: then judged as any other server. */
+            if (d.action == AFTERCARE_ROLLED_BACK)
+                rollback_rolled_back(rc, in);
+            else
+                rollback_finish(rc, in);
+            ai.rollback_cand = NULL;
+            aftercare_decide(&ai, i, &d);
+        }
+        switch (d.action) {
+        case AFTERCARE_FENCE:
+        case AFTERCARE_REJOIN:
+        case AFTERCARE_REPOINT:
+            aftercare_start(rc, t, in, &d);
+            break;
+        case AFTERCARE_REJOINED:
+            aftercare_rejoined(rc, in, m->v[np]);
+            break;
+        case AFTERCARE_DIVERGED:
+        case AFTERCARE_REPLICA_LOST:
+            aftercare_report(rc, in, m->v[np], &d);
+            break;
+        default:
+            break;
+        }
+        aftercare_decision_free(&d);
+    }
+}
+
+/* ---- one loop turn --------------------------------------------------------------- */
+
+/* The analysis-changed family of events: name and level for a new analysis. */
+static void report_analysis(rec_cluster *rc, const rec_analysis *a, const topo_instance *p)
+{
+    int level = a->code == REC_A_OK || a->code == REC_A_NOT_READY ? LOGL_INFO
+                : rec_analysis_is_failover(a->code) || a->code == REC_A_ALL_DOWN ||
+                          a->code == REC_A_DEAD_PRIMARY_MINORITY || a->code == REC_A_MULTIPLE_WRITABLE
+                    ? LOGL_ERROR
+                    : LOGL_WARN;
+    const char *name = rec_analysis_is_failover(a->code)          ? "primary-dead"
+                       : a->code == REC_A_DEAD_PRIMARY_MINORITY ? "primary-dead-minority"
+                       : a->code == REC_A_MULTIPLE_WRITABLE     ? "multiple-writable"
+                       : a->code == REC_A_PRIMARY_SUSPECT || a->code == REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING
+                           ? "primary-suspect"
+                           : "analysis-changed";
+    emit(rc, level, name, p, json_pack("{s:s, s:s}", "analysis", rec_analysis_name(a->code), "previous",
+                                       rec_analysis_name(rc->last.code)),
+         "%s: %s", rec_analysis_name(a->code), a->evidence);
+}
+
+/* Track when the primary was lost, and probe the replicas fast meanwhile. */
+static void track_primary(rec_cluster *rc, const rec_turn *t, const topo_instance *p, int64_t waiting_since)
+{
+    if (p && ((!p->reachable && p->probed) || waiting_since) && !p->fenced) {
+        if (!rc->primary_lost_ms) {
+            /* Just lost: ask every replica now, then keep asking fast for a while. */
+            int64_t since = p->reachable ? waiting_since : p->down_since_ms;
+            rc->primary_lost_ms = t->wall_ms - (since ? t->mono_ms - since : 0);
+            if (!rc->exec)
+                set_fast(rc, true, t->mono_ms);
+        }
+    } else {
+        rc->primary_lost_ms = 0;
+    }
+    if (rc->fast && (t->mono_ms > rc->fast_until_ms || !p || (p->reachable && !waiting_since)))
+        set_fast(rc, false, t->mono_ms);
+}
+
+/* Observe: analyse the model, report what changed, keep the incident's bookkeeping
+ * (when it was detected; a failure that cleared resets what was done for it). */
+static void observe(rec_cluster *rc, const rec_turn *t)
 {
     mon_cluster *mc = rc->mc;
     rec_analysis_input ai = {.first_round_done = mc->first_round_done,
                              .quorum_off = rc->cfg->failover_quorum == CFG_QUORUM_NONE,
                              .stall_periods = rc->cfg->stall_periods};
     rec_analysis a;
-    int64_t now = wall_ms();
     topo_instance *p;
 
     ai.primary_waiting_since_ms =
-        primary_waiting_since(rc, mc->model.primary >= 0 ? mc->model.v[mc->model.primary] : NULL, now_mono);
+        primary_waiting_since(rc, mc->model.primary >= 0 ? mc->model.v[mc->model.primary] : NULL, t->mono_ms);
     rec_analyze(&mc->model, &ai, &a);
     if (mc->first_round_done)
         report_heartbeats(rc, a.primary);
@@ -891,42 +1089,13 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
         if (mc->model.v[i]->probe)
             probe_set_watch(mc->model.v[i]->probe, mc->model.v[i]->fenced);
 
-    /* Track when the primary was lost, and probe the replicas fast meanwhile. */
-    if (p && ((!p->reachable && p->probed) || ai.primary_waiting_since_ms) && !p->fenced) {
-        if (!rc->primary_lost_ms) {
-            /* Just lost: ask every replica now, then keep asking fast for a while. */
-            int64_t since = p->reachable ? ai.primary_waiting_since_ms : p->down_since_ms;
-            rc->primary_lost_ms = now - (since ? probe_now_ms() - since : 0);
-            if (!rc->exec)
-                set_fast(rc, true, now_mono);
-        }
-    } else {
-        rc->primary_lost_ms = 0;
-    }
-    if (rc->fast && (now_mono > rc->fast_until_ms || !p || (p->reachable && !ai.primary_waiting_since_ms)))
-        set_fast(rc, false, now_mono);
-
-    if (a.code != rc->last.code) {
-        int level = a.code == REC_A_OK || a.code == REC_A_NOT_READY ? LOGL_INFO
-                    : rec_analysis_is_failover(a.code) || a.code == REC_A_ALL_DOWN ||
-                              a.code == REC_A_DEAD_PRIMARY_MINORITY || a.code == REC_A_MULTIPLE_WRITABLE
-                        ? LOGL_ERROR
-                        : LOGL_WARN;
-        const char *name = rec_analysis_is_failover(a.code)          ? "primary-dead"
-                           : a.code == REC_A_DEAD_PRIMARY_MINORITY ? "primary-dead-minority"
-                           : a.code == REC_A_MULTIPLE_WRITABLE     ? "multiple-writable"
-                           : a.code == REC_A_PRIMARY_SUSPECT || a.code == REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING
-                               ? "primary-suspect"
-                               : "analysis-changed";
-        emit(rc, level, name, p, json_pack("{s:s, s:s}", "analysis", rec_analysis_name(a.code), "previous",
-                                           rec_analysis_name(rc->last.code)),
-             "%s: %s", rec_analysis_name(a.code), a.evidence);
-    }
+    track_primary(rc, t, p, ai.primary_waiting_since_ms);
+    if (a.code != rc->last.code)
+        report_analysis(rc, &a, p);
     rc->last = a;
     if (rec_analysis_is_failover(a.code)) {
         if (!rc->detected_ms)
-            rc->detected_ms = now;
-        maybe_recover(rc, now);
+            rc->detected_ms = t->wall_ms;
     } else {
         rc->detected_ms = 0;
         if (a.code != REC_A_PRIMARY_SUSPECT && a.code != REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING) {
@@ -936,126 +1105,19 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
             rc->retry_at_ms = 0;
         }
     }
-    if (!rc->exec && mc->first_round_done && a.primary >= 0 && mc->model.v[a.primary]->reachable)
-        intermediate_tick(rc, now);
-    if (!rc->exec && !rc->job && now_mono >= rc->job_next_ms && mc->first_round_done) {
-        /* After-care of demoted primaries and replicas left behind. */
-        topo_instance *np = mc->model.primary >= 0 ? mc->model.v[mc->model.primary] : NULL;
-        if (np && (!np->reachable || np->snap.read_only || np->fenced))
-            np = NULL;
-        for (size_t i = 0; i < mc->model.n && !rc->job; i++) {
-            topo_instance *in = mc->model.v[i];
-            char a1[TOPO_ADDR_MAX], a2[TOPO_ADDR_MAX], err[256];
-            rec_step_kind kind;
-            topo_instance *source = np;
-            const char *why;
-            if (in->fenced && !in->reachable && in->hung && in->have_snap && now_mono >= rc->hung_fence_next_ms) {
-                /* It logs in and answers, then a statement hangs: typically a semi-sync
-                 * primary that was cut off, whose commits wait for acknowledgements that
-                 * will never come and hold the binary log. The probe cannot see whether it
-                 * is writable; the fence (which stops those waits) is safe either way. */
-                rc->hung_fence_next_ms = now_mono + 5000;
-                kind = REC_STEP_FENCE;
-                why = "a demoted primary is up but a probe statement hangs (commits waiting for semi-sync "
-                      "acknowledgements?): fencing it";
-                goto plan;
-            }
-            if (!in->reachable || !in->have_snap || in->stale || in == np)
-                continue;
-            /* Only act on what a server said after the last recovery changed things. */
-            if (in->snap.taken_at_ms <= rc->aftercare_from_ms)
-                continue;
-            if (rollback_step(rc, in, &kind, &source, &why))
-                goto plan;
-            if (in->fenced) {
-                const topo_replica_status *r = &in->snap.replica;
-                if (!in->snap.read_only) {
-                    kind = REC_STEP_FENCE;
-                    why = "a demoted primary is writable again: fencing it";
-                } else if (np && r->present && topo_addr_eq(&r->source, &np->addr) && r->io_state == TOPO_THREAD_YES &&
-                           r->sql_state == TOPO_THREAD_YES) {
-                    in->fenced = false;
-                    free(in->fence_gtid);
-                    in->fence_gtid = NULL;
-                    persist(rc, in);
-                    mc->dirty = true;
-                    mc->version++;
-                    emit(rc, LOGL_INFO, "primary-rejoined", in, NULL, "%s, the demoted primary, now replicates from %s",
-                         topo_addr_str(&in->addr, a1, sizeof(a1)), topo_addr_str(&np->addr, a2, sizeof(a2)));
-                    continue;
-                } else if (np && !r->present) {
-                    char *extra = NULL;
-                    /* MariaDB positions compare sequence numbers per domain only: against the
-                     * new primary's current position, an old primary's own extra transaction
-                     * 0-1-N would pass once the new one has written 0-2-N. Judge it against
-                     * what the new primary had when it was promoted. */
-                    const char *mine = own_pos(&in->snap),
-                               *theirs = in->fence_gtid ? in->fence_gtid : own_pos(&np->snap);
-                    if (gtid_text_errant(kind_of(in->snap.flavor), mine ? mine : "", theirs ? theirs : "", &extra,
-                                         err, sizeof(err)) < 0) {
-                        free(extra);
-                        continue;
-                    }
-                    if (extra && *extra) {
-                        if (strcmp(rc->diverged_reported, topo_addr_str(&in->addr, a1, sizeof(a1))) != 0) {
-                            snprintf(rc->diverged_reported, sizeof(rc->diverged_reported), "%s", a1);
-                            emit(rc, LOGL_ERROR, "primary-diverged", in, json_pack("{s:s}", "extra_gtids", extra),
-                                 "%s, the demoted primary, has transactions the new primary %s lacks: %s; it stays "
-                                 "read-only and out of the cluster until an operator reconciles it",
-                                 a1, topo_addr_str(&np->addr, a2, sizeof(a2)), extra);
-                        }
-                        free(extra);
-                        continue;
-                    }
-                    free(extra);
-                    kind = REC_STEP_REJOIN;
-                    why = "the demoted primary holds nothing the new primary lacks: rejoining it as a replica";
-                } else {
-                    continue;
-                }
-            } else if (np && in->snap.replica.present) {
-                /* A replica still pointing at a demoted primary (it was down during the failover). */
-                topo_instance *src = find(rc, &in->snap.replica.source);
-                const char *mine, *theirs;
-                char *extra = NULL;
-                if (!src || !src->fenced)
-                    continue;
-                mine = dialect_snap_applied_gtid(&in->snap);
-                theirs = src->fence_gtid ? src->fence_gtid : own_pos(&np->snap);
-                if (gtid_text_errant(kind_of(in->snap.flavor), mine ? mine : "", theirs ? theirs : "", &extra, err,
-                                     sizeof(err)) < 0 || (extra && *extra)) {
-                    if (extra && *extra && strcmp(rc->diverged_reported, topo_addr_str(&in->addr, a1, sizeof(a1)))) {
-                        snprintf(rc->diverged_reported, sizeof(rc->diverged_reported), "%s", a1);
-                        emit(rc, LOGL_ERROR, "replica-lost", in, json_pack("{s:s}", "extra_gtids", extra),
-                             "%s cannot follow the new primary: it has transactions %s lacks: %s", a1,
-                             topo_addr_str(&np->addr, a2, sizeof(a2)), extra);
-                    }
-                    free(extra);
-                    continue;
-                }
-                free(extra);
-                kind = REC_STEP_REPOINT;
-                why = "a replica of the demoted primary: repointing it to the new primary";
-            } else {
-                continue;
-            }
-        plan:
-            if (rec_plan_single(mc->model.name, "after-care", kind, in, kind == REC_STEP_FENCE ? NULL : source, 5000,
-                                &rc->job_plan, err, sizeof(err)) < 0)
-                continue;
-            {
-                rec_exec_creds creds;
-                creds_of(rc, &creds);
-                emit(rc, LOGL_WARN, "after-care", in, json_pack("{s:s}", "step", rec_step_name(kind)), "%s: %s",
-                     topo_addr_str(&in->addr, a1, sizeof(a1)), why);
-                if (rec_exec_start(&rc->job_plan, &creds, NULL, &rc->job, err, sizeof(err)) < 0) {
-                    emit(rc, LOGL_ERROR, "after-care", in, NULL, "cannot start: %s", err);
-                    rec_plan_free(&rc->job_plan);
-                    rc->job_next_ms = now_mono + 5000;
-                }
-            }
-        }
-    }
+}
+
+void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
+{
+    mon_cluster *mc = rc->mc;
+    rec_turn t = {.mono_ms = now_mono, .wall_ms = wall_ms()};
+
+    observe(rc, &t);
+    run_state(rc, &t);
+    if (!rc->exec && mc->first_round_done && rc->last.primary >= 0 && mc->model.v[rc->last.primary]->reachable)
+        intermediate_tick(rc, t.wall_ms);
+    if (!rc->exec && !rc->job && t.mono_ms >= rc->job_next_ms && mc->first_round_done)
+        aftercare_tick(rc, &t);
 }
 
 size_t rec_cluster_fds(const rec_cluster *rc, int *fds, size_t max)
@@ -1303,8 +1365,6 @@ json_t *rec_cluster_status(const rec_cluster *rc)
                                            "reason", w->reason, "started_ms", (json_int_t)w->started_ms, "until_ms",
                                            w->until_ms ? json_integer(w->until_ms) : json_null()));
     }
-    static const char *const hold_names[] = {[REC_HOLD_NONE] = NULL, [REC_HOLD_AUTO_OFF] = "auto_failover-off",
-                                             [REC_HOLD_MAINTENANCE] = "maintenance", [REC_HOLD_BLOCKED] = "anti-flap"};
     json_t *launch = NULL;
     if (rc->launch_failures)
         launch = json_pack("{s:I, s:s, s:I}", "attempts", (json_int_t)rc->launch_failures, "error", rc->launch_error,
@@ -1315,7 +1375,7 @@ json_t *rec_cluster_status(const rec_cluster *rc)
                      (json_int_t)(rc->blocked_until_ms > now ? (rc->blocked_until_ms - now + 999) / 1000 : 0),
                      "running_recovery", rc->exec ? json_integer(rc->recovery_id) : NULL, "running_kind",
                      rc->exec ? rec_op_name(rc->op) : NULL, "fast_probing", rc->fast, "maintenance", m, "held_by",
-                     hold_names[rc->hold], "launch_failed", launch, "audit_error",
+                     rec_hold_name(rc->hold), "launch_failed", launch, "audit_error",
                      rc->audit_failures ? rc->audit_error : NULL);
 }
 

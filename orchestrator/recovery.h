@@ -10,8 +10,9 @@
  * new primary only when their GTIDs are a subset of its, else reported as
  * diverged. Replicas left behind on the old primary are repointed the same way.
  *
- * States: idle → (suspect) → confirmed → executing → done | failed, then the
- * cluster is blocked for failover_block_s unless acknowledged.
+ * States: see rec_state.h (idle → suspect → confirmed → executing → handled,
+ * blocked while something holds a confirmed failure back). Each state's work is
+ * one function in recovery.c; after-care decisions are aftercare.h's.
  */
 #ifndef MYORCH_ORCHESTRATOR_RECOVERY_H
 #define MYORCH_ORCHESTRATOR_RECOVERY_H
@@ -25,6 +26,7 @@
 #include "orchestrator/executor.h"
 #include "orchestrator/monitor.h"
 #include "orchestrator/plan.h"
+#include "orchestrator/rec_state.h"
 #include "orchestrator/store.h"
 
 typedef void (*rec_emit_fn)(void *user, int level, const char *name, mon_cluster *c, const topo_instance *in,
@@ -59,14 +61,13 @@ typedef struct {
     int64_t started_ms, until_ms; /* wall; until 0 = open-ended */
 } rec_maintenance;
 
-/* What holds a confirmed failure back (reported once, re-evaluated every turn). */
-typedef enum { REC_HOLD_NONE = 0, REC_HOLD_AUTO_OFF, REC_HOLD_MAINTENANCE, REC_HOLD_BLOCKED } rec_hold;
 
 typedef struct rec_cluster {
     rec_env *env;
     mon_cluster *mc;
     const cfg_cluster *cfg;
 
+    rec_state state;              /* where the machine is (rec_state.h); every change is logged and emitted */
     rec_analysis last;            /* latest analysis */
     int64_t primary_lost_ms;      /* wall ms when the current primary became unreachable, 0 when up */
     int64_t detected_ms;          /* wall ms when the failure was confirmed */
