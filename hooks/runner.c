@@ -1,5 +1,6 @@
 /* hooks/runner.c — hook commands: no shell, own process group, minimal env, bounded, reaped. */
 #include "hooks/runner.h"
+#include "topology/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,13 +29,6 @@
 #define REAP_TICK_MS 1000        /* after SIGKILL: wait in these steps until the child is gone */
 #define AFTER_KILL_READ_MS 500   /* after killing stragglers: read their last output this long at most */
 #define WORKER_STACK (512 * 1024)
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -613,7 +607,7 @@ typedef struct {
  */
 static void supervise(child *c, int timeout_ms, int cancel_fd, int *status, run_outcome *o)
 {
-    int64_t start = mono_ms(), deadline = start + timeout_ms, kill_at = 0, end = 0;
+    int64_t start = clk_mono_ms(), deadline = start + timeout_ms, kill_at = 0, end = 0;
     int term_sent = 0, kill_sent = 0, exited = 0, out_eof = 0;
 
     o->grace_ms = timeout_ms < HOOK_KILL_GRACE_MS ? timeout_ms : HOOK_KILL_GRACE_MS;
@@ -621,7 +615,7 @@ static void supervise(child *c, int timeout_ms, int cancel_fd, int *status, run_
     for (;;) {
         struct pollfd pf[4];
         int n = 0, i_out = -1, i_in = -1, i_pid = -1, i_cancel = -1, wait_ms;
-        int64_t t = mono_ms();
+        int64_t t = clk_mono_ms();
 
         if (!exited) {
             if (!term_sent && t >= deadline)
@@ -679,7 +673,7 @@ static void supervise(child *c, int timeout_ms, int cancel_fd, int *status, run_
             o->cancelled = 1;
         if (!exited && ((i_pid >= 0 && pf[i_pid].revents) || (c->pidfd < 0 && child_exited(c)))) {
             exited = 1;
-            end = mono_ms();
+            end = clk_mono_ms();
             close_fd(&c->in_fd);
         }
     }
@@ -688,10 +682,10 @@ static void supervise(child *c, int timeout_ms, int cancel_fd, int *status, run_
      * reused): kill whatever it left in its group, collect the last output, reap. */
     kill(-c->pid, SIGKILL);
     if (!out_eof) {
-        int64_t until = mono_ms() + AFTER_KILL_READ_MS;
+        int64_t until = clk_mono_ms() + AFTER_KILL_READ_MS;
         while (!out_eof) {
             struct pollfd pf = {.fd = c->out_fd, .events = POLLIN};
-            int64_t t = mono_ms();
+            int64_t t = clk_mono_ms();
             if (t >= until)
                 break;
             if (poll(&pf, 1, poll_ms(until, t)) > 0)

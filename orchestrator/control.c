@@ -1,5 +1,6 @@
 /* orchestrator/control.c — ZeroMQ control (ROUTER/DEALER) and event (PUB/SUB) sockets. */
 #include "orchestrator/control.h"
+#include "topology/clock.h"
 
 #include "orchestrator/log.h"
 
@@ -24,13 +25,6 @@ struct ctl_server {
     int64_t refusal_logged_ms; /* refused clients are logged at most every 10 s ... */
     unsigned refusals_unlogged; /* ... with a count of the others */
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* For ipc:// endpoints: the socket file path, else NULL. */
 static const char *ipc_path(const char *endpoint)
@@ -225,11 +219,11 @@ void ctl_server_zap(ctl_server *s)
             if (n >= 7 && zmq_msg_size(&parts[6]) == 32)
                 zmq_z85_encode(z85, zmq_msg_data(&parts[6]), 32);
             /* A refused client reconnects every 100 ms or so: do not let it flood the log. */
-            if (s->refusal_logged_ms == 0 || mono_ms() - s->refusal_logged_ms >= 10000) {
+            if (s->refusal_logged_ms == 0 || clk_mono_ms() - s->refusal_logged_ms >= 10000) {
                 log_warn("control: refused a %s client from %s (public key %s is not in control_operator_keys or "
                          "control_readonly_keys; %u other refusals in the last 10 s)", mech[0] ? mech : "?",
                          addr[0] ? addr : "?", z85, s->refusals_unlogged);
-                s->refusal_logged_ms = mono_ms();
+                s->refusal_logged_ms = clk_mono_ms();
                 s->refusals_unlogged = 0;
             } else {
                 s->refusals_unlogged++;
@@ -499,12 +493,12 @@ static int client_open(struct client *c, int type, const char *endpoint, const c
 static int client_wait(struct client *c, const char *endpoint, const ctl_curve_client *curve, int timeout_ms,
                        char *err, size_t errlen)
 {
-    int64_t deadline = timeout_ms >= 0 ? mono_ms() + timeout_ms : -1;
+    int64_t deadline = timeout_ms >= 0 ? clk_mono_ms() + timeout_ms : -1;
     for (;;) {
         zmq_pollitem_t it[2] = {{.socket = c->sock, .events = ZMQ_POLLIN}, {.socket = c->mon, .events = ZMQ_POLLIN}};
         int left = -1, p;
         if (deadline >= 0) {
-            int64_t l = deadline - mono_ms();
+            int64_t l = deadline - clk_mono_ms();
             left = l < 0 ? 0 : (int)l;
         }
         p = zmq_poll(it, c->mon ? 2 : 1, left);

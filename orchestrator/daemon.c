@@ -1,5 +1,6 @@
 /* orchestrator/daemon.c — the controller's loop, control commands and persistence. */
 #include "orchestrator/daemon.h"
+#include "topology/clock.h"
 
 #include "topology/escape.h"
 
@@ -89,13 +90,6 @@ static const char *level_name(int l)
 {
     static const char *n[] = {"error", "warn", "info", "debug"};
     return n[l < 0 ? 0 : l > 3 ? 3 : l];
-}
-
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 static const cfg_cluster *cfg_of(daemon_t *d, const char *name)
@@ -222,7 +216,7 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
                       .replicas = reps, .n_replicas = n,
                       .lost_gtids = json_string_value(json_object_get(detail, "lost_gtids")),
                       .recovery_id = (uint64_t)json_integer_value(json_object_get(detail, "recovery_id")),
-                      .ts_ms = wall_ms()};
+                      .ts_ms = clk_wall_ms()};
     if (hook_payload_build(&ev, &sl->pl, e, sizeof(e)) < 0) {
         log_error("hook %s: cannot build the payload: %s", cfg_hook_names[point], e);
         goto out;
@@ -285,7 +279,7 @@ static void on_event(void *user, int level, const char *name, mon_cluster *c, co
 {
     daemon_t *d = user;
     char addr[TOPO_ADDR_MAX] = "";
-    int64_t ts = wall_ms();
+    int64_t ts = clk_wall_ms();
     json_t *ev;
     char *detail_txt = NULL, *safe = NULL;
 
@@ -480,7 +474,7 @@ static void prune_events(daemon_t *d)
     if (!d->st)
         return;
     flush(d);
-    if (store_prune_events(d->st, wall_ms() - (int64_t)d->cfg->events_keep_days * 86400000,
+    if (store_prune_events(d->st, clk_wall_ms() - (int64_t)d->cfg->events_keep_days * 86400000,
                            d->cfg->events_keep_max) < 0)
         log_error("state database: cannot prune events: %s", store_errmsg(d->st));
 }
@@ -772,7 +766,7 @@ static json_t *cmd_report(daemon_t *d, const json_t *b)
 {
     const char *name = json_string_value(json_object_get(b, "cluster"));
     json_int_t since = json_integer_value(json_object_get(b, "since_ms"));
-    int64_t now = wall_ms();
+    int64_t now = clk_wall_ms();
     json_t *arr = json_array(), *r;
     if (name && !rec_of(d, name)) {
         json_decref(arr);
@@ -865,7 +859,7 @@ static void track_availability(daemon_t *d, bool stopping)
             if (!rc->planned_to_ms)
                 continue; /* writes blocked on purpose: whatever the probes see now is planned */
             if (!(st == REP_UP && topo_addr_eq(&c->model.v[c->model.primary]->addr, &rc->planned_primary)) &&
-                wall_ms() - rc->planned_to_ms < PLANNED_CATCH_UP_MS)
+                clk_wall_ms() - rc->planned_to_ms < PLANNED_CATCH_UP_MS)
                 continue; /* the model has not seen the expected primary writable yet */
             avail_add(d, i, rc->planned_to_ms, st);
             rc->planned_from_ms = rc->planned_to_ms = 0;
@@ -873,7 +867,7 @@ static void track_availability(daemon_t *d, bool stopping)
         }
         if (d->avail[i] == st || (stopping && d->avail[i] == -2))
             continue;
-        avail_add(d, i, wall_ms(), st);
+        avail_add(d, i, clk_wall_ms(), st);
     }
 }
 
@@ -990,7 +984,7 @@ static char *http_metrics(void *user, size_t *len)
     const probe_stats *ps = probe_engine_stats(mon_probe_engine(d->mon));
     size_t nc = mon_cluster_count(d->mon);
     char a[TOPO_ADDR_MAX];
-    int64_t now = wall_ms();
+    int64_t now = clk_wall_ms();
 
     mon_derive(d->mon);
     metrics_family(&t, "myorch_build_info", "gauge", "myorch build: version label, value 1");

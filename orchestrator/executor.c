@@ -1,5 +1,6 @@
 /* orchestrator/executor.c — the recovery worker: plan steps as SQL, with ms deadlines. */
 #include "orchestrator/executor.h"
+#include "topology/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,26 +73,12 @@ struct rec_exec {
     uint64_t next_id;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* ---- non-blocking SQL with millisecond deadlines ------------------------------- */
 
 static int wait_io(MYSQL *m, int status, int64_t deadline)
 {
     struct pollfd p = {.fd = (int)mysql_get_socket(m), .events = 0};
-    int64_t left = deadline - mono_ms();
+    int64_t left = deadline - clk_mono_ms();
     int r, ev = 0;
     if (status & MYSQL_WAIT_READ)
         p.events |= POLLIN;
@@ -174,7 +161,7 @@ static MYSQL *open_conn(worker *w, const topo_addr *a, int timeout_ms, char *err
 {
     MYSQL *m, *ret = NULL;
     int status;
-    int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 2000);
+    int64_t deadline = clk_mono_ms() + (timeout_ms > 0 ? timeout_ms : 2000);
     char as[TOPO_ADDR_MAX];
     conn_params cp = w->creds.conn.p;
     char why[1024];
@@ -188,7 +175,7 @@ static MYSQL *open_conn(worker *w, const topo_addr *a, int timeout_ms, char *err
     }
     while (status)
         status = mysql_real_connect_cont(&ret, m, wait_io(m, status, deadline));
-    if (!ret && mono_ms() >= deadline) {
+    if (!ret && clk_mono_ms() >= deadline) {
         snprintf(err, errlen, "%s: no connection within %d ms", topo_addr_str(a, as, sizeof(as)), timeout_ms);
         close_mysql(m);
         return NULL;
@@ -256,7 +243,7 @@ static int run_sql_as(worker *w, const topo_addr *a, const char *sql, const char
                       int64_t deadline, MYSQL_RES **res, strbuf *err)
 {
     char as[TOPO_ADDR_MAX], cerr[1400];
-    int left = (int)(deadline - mono_ms());
+    int left = (int)(deadline - clk_mono_ms());
     MYSQL *m;
     int status, qerr = 0;
     MYSQL_RES *r = NULL;
@@ -287,12 +274,12 @@ static int run_sql_as(worker *w, const topo_addr *a, const char *sql, const char
         const char *text = mysql_error(m);
         if (secret && quotes_secret(code, text, secret))
             text = "(the server's message is not shown: it quotes the statement, which holds a password)";
-        if (mono_ms() >= deadline)
+        if (clk_mono_ms() >= deadline)
             strbuf_setf(err, "%s: '%s' did not finish in time", topo_addr_str(a, as, sizeof(as)), label);
         else
             strbuf_setf(err, "%s: '%s' failed: error %u: %s", topo_addr_str(a, as, sizeof(as)), label, code,
                         text);
-        if (code >= 2000 || mono_ms() >= deadline) /* client-side: the connection is unusable */
+        if (code >= 2000 || clk_mono_ms() >= deadline) /* client-side: the connection is unusable */
             drop_conn(w, a);
         return -EIO;
     }
@@ -404,7 +391,7 @@ static const dialect_caps *caps_of(worker *w, const rec_server *t, int64_t dl, s
         if (topo_addr_eq(&w->learned[i].addr, &t->addr))
             return &w->learned[i].caps;
     {
-        int left = (int)(dl - mono_ms());
+        int left = (int)(dl - clk_mono_ms());
         char cerr[1400];
         if (left <= 0 || !(m = get_conn(w, &t->addr, left, cerr, sizeof(cerr)))) {
             strbuf_setf(msg, "%s: flavor unknown and no connection to learn it: %s",
@@ -524,7 +511,7 @@ static int wait_applied(worker *w, const rec_server *t, const char *gtid, int64_
         strbuf_setf(msg, "nothing received to apply");
         return 0;
     }
-    secs = (double)(dl - mono_ms()) / 1000.0;
+    secs = (double)(dl - clk_mono_ms()) / 1000.0;
     if (secs < 0.001)
         secs = 0.001;
     if (dialect_sql_wait_gtid(c->flavor, gtid, secs, &sql, e2, sizeof(e2)) < 0) {
@@ -669,7 +656,7 @@ static int step_repoint(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
          * detached, then rolled back) would otherwise leave the new primary's commits
          * waiting for acknowledgements nobody sends (fault scenario 10). A dead or hung
          * source is asked for at most 1 s. */
-        int64_t qdl = mono_ms() + 1000 < dl ? mono_ms() + 1000 : dl;
+        int64_t qdl = clk_mono_ms() + 1000 < dl ? clk_mono_ms() + 1000 : dl;
         ack_like_source(w, &s->target, &s->source, qdl, dl);
     }
     if (change_source(w, &s->target, &s->source, dl, msg) < 0)
@@ -696,7 +683,7 @@ static int replication_state(worker *w, const rec_server *t, const rec_server *s
             topo_snapshot_clear(&snap);
             return 0;
         }
-        if (mono_ms() + 50 >= dl) {
+        if (clk_mono_ms() + 50 >= dl) {
             if (rc == 0)
                 strbuf_setf(msg, "left pointing at %s with io=%s sql=%s",
                             snap.replica.present ? topo_addr_str(&snap.replica.source, as, sizeof(as)) : "nothing",
@@ -724,7 +711,7 @@ static int step_verify(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
             topo_snapshot_clear(&snap);
             return 0;
         }
-        if (mono_ms() + 20 >= dl) {
+        if (clk_mono_ms() + 20 >= dl) {
             if (rc == 0)
                 strbuf_setf(msg, "%s does not replicate: io=%s sql=%s%s%s%s%s",
                          topo_addr_str(&s->target.addr, as, sizeof(as)), topo_thread_state_name(snap.replica.io_state),
@@ -785,7 +772,7 @@ static int set_read_only(worker *w, const rec_server *t, bool on, int64_t dl, st
     const dialect_caps *c = caps_of(w, t, dl, msg);
     if (!c)
         return -1;
-    if (on && (built(dialect_stmt_lock_wait_timeout(c, dl - mono_ms(), sql, sizeof(sql)), "lock wait", msg) < 0 ||
+    if (on && (built(dialect_stmt_lock_wait_timeout(c, dl - clk_mono_ms(), sql, sizeof(sql)), "lock wait", msg) < 0 ||
                run_sql(w, &t->addr, sql, dl, NULL, msg) < 0))
         return -1;
     if (built(dialect_stmt_text(c, on ? DIALECT_STMT_READ_ONLY_ON : DIALECT_STMT_READ_ONLY_OFF, sql, sizeof(sql)),
@@ -816,12 +803,12 @@ static MYSQL *read_only_barrier(worker *w, const rec_server *t, int64_t dl)
     c = caps_of(w, t, dl, &e);
     strbuf_free(&e);
     if (!c || dialect_stmt_text(c, DIALECT_STMT_READ_ONLY_ON, sql, sizeof(sql)) < 0 ||
-        !(m = open_conn(w, &t->addr, (int)(dl - mono_ms()), err, sizeof(err))))
+        !(m = open_conn(w, &t->addr, (int)(dl - clk_mono_ms()), err, sizeof(err))))
         return NULL;
     status = mysql_real_query_start(&qerr, m, sql, (unsigned long)strlen(sql));
     /* Give it a moment to reach the server and queue (it may also just finish). */
-    until = mono_ms() + 50;
-    while (status && mono_ms() < until)
+    until = clk_mono_ms() + 50;
+    while (status && clk_mono_ms() < until)
         status = mysql_real_query_cont(&qerr, m, wait_io(m, status, until));
     return m;
 }
@@ -889,7 +876,7 @@ static int step_check_source(worker *w, const rec_step *s, int64_t dl, strbuf *m
             rc = 0;
             goto out;
         }
-        if (mono_ms() + 100 >= dl) {
+        if (clk_mono_ms() + 100 >= dl) {
             strbuf_setf(msg, "%s lacks transactions %s has: %s (it could not serve them; relocate refused)",
                         topo_addr_str(&s->source.addr, as, sizeof(as)), topo_addr_str(&s->target.addr, ts, sizeof(ts)),
                         extra);
@@ -1018,7 +1005,7 @@ static void emit_full(worker *w, rec_exec_msg_kind kind, int step, int ok, int a
     q->m.step = step;
     q->m.ok = ok;
     q->m.aborted = aborted;
-    q->m.at_ms = wall_ms();
+    q->m.at_ms = clk_wall_ms();
     q->m.message = t;
     q->m.gtid = t + ml + 1;
     q->m.storage_ = q;
@@ -1040,7 +1027,7 @@ static void run_plan(worker *w)
     size_t done_steps = 0;
     for (size_t i = 0; i < p->n; i++) {
         const rec_step *s = &p->v[i];
-        int64_t dl = mono_ms() + (s->timeout_ms > 0 ? s->timeout_ms : 5000);
+        int64_t dl = clk_mono_ms() + (s->timeout_ms > 0 ? s->timeout_ms : 5000);
         done_steps = i + 1;
         int rc = -1;
         strbuf_reset(&msg);
@@ -1114,7 +1101,7 @@ static void run_plan(worker *w)
          * again, stopped IO threads start again. */
         for (size_t i = done_steps; i-- > 0;) {
             const rec_step *st = &p->v[i];
-            int64_t dl = mono_ms() + 5000;
+            int64_t dl = clk_mono_ms() + 5000;
             int rc;
             char as[TOPO_ADDR_MAX];
             strbuf line = STRBUF_INIT;

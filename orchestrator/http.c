@@ -1,5 +1,6 @@
 /* orchestrator/http.c — the HTTP server on the controller's loop (see http.h). */
 #include "orchestrator/http.h"
+#include "topology/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -342,13 +343,6 @@ struct http_server {
     unsigned refused_quiet;    /* refusals not logged since */
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -546,7 +540,7 @@ static enum MHD_Result start_sse(http_server *s, struct MHD_Connection *c, http_
     s->sse = hc;
     s->n_sse++;
     if (!s->keepalive_at_ms)
-        s->keepalive_at_ms = mono_ms() + HTTP_SSE_KEEPALIVE_MS;
+        s->keepalive_at_ms = clk_mono_ms() + HTTP_SSE_KEEPALIVE_MS;
     sse_push(s, hc, hello, sizeof(hello) - 1);
     return MHD_YES;
 }
@@ -597,7 +591,7 @@ static enum MHD_Result handle(http_server *s, struct MHD_Connection *c, http_con
             return send_error(c, 403, NULL, "mutating calls are disabled: set http_token_file in [myorch] (a 0600 "
                               "file with a random token) and restart myorch");
         if (!http_token_ok(s->cfg->http_token, auth)) {
-            int64_t now = mono_ms();
+            int64_t now = clk_mono_ms();
             if (!s->refused_log_ms || now - s->refused_log_ms >= 10000) {
                 log_warn("http: refused %s %s: %s bearer token%s", method, r->id == HTTP_R_SWITCHOVER ? "switchover"
                          : r->id == HTTP_R_FAILOVER ? "failover" : r->id == HTTP_R_MAINTENANCE ? "maintenance"
@@ -833,7 +827,7 @@ int http_server_timeout_ms(http_server *s)
     if (s->resumed)
         return 0;
     if (s->n_sse) {
-        int64_t left = s->keepalive_at_ms - mono_ms();
+        int64_t left = s->keepalive_at_ms - clk_mono_ms();
         ka = left < 0 ? 0 : left > 1000000 ? 1000000 : (int)left;
     }
     if (MHD_get_timeout(s->mhd, &t) != MHD_YES)
@@ -845,11 +839,11 @@ int http_server_timeout_ms(http_server *s)
 
 void http_server_run(http_server *s)
 {
-    if (s->n_sse && mono_ms() >= s->keepalive_at_ms) {
+    if (s->n_sse && clk_mono_ms() >= s->keepalive_at_ms) {
         static const char ka[] = ": keep-alive\n\n";
         for (http_conn *hc = s->sse; hc; hc = hc->sse_next)
             sse_push(s, hc, ka, sizeof(ka) - 1);
-        s->keepalive_at_ms = mono_ms() + HTTP_SSE_KEEPALIVE_MS;
+        s->keepalive_at_ms = clk_mono_ms() + HTTP_SSE_KEEPALIVE_MS;
     }
     s->resumed = false;
     MHD_run(s->mhd);

@@ -1,5 +1,6 @@
 /* orchestrator/monitor.c — probe results → cluster models → events. */
 #include "orchestrator/monitor.h"
+#include "topology/clock.h"
 #include "topology/strbuf.h"
 
 #include <arpa/inet.h>
@@ -37,7 +38,7 @@ typedef struct {
     topo_instance *in;
 } mon_tag;
 
-int64_t mon_wall_s(void) { return (int64_t)time(NULL); }
+int64_t mon_wall_s(void) { return clk_wall_ms() / 1000; }
 
 static void emit(monitor *m, int level, const char *name, mon_cluster *c, const topo_instance *in,
                  json_t *detail, const char *fmt, ...) __attribute__((format(printf, 7, 8)));

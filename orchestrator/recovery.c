@@ -1,5 +1,6 @@
 /* orchestrator/recovery.c — per-cluster recovery state machine, audit and after-care. */
 #include "orchestrator/recovery.h"
+#include "topology/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,13 +27,6 @@ typedef struct {
     int64_t mono_ms;
     int64_t wall_ms;
 } rec_turn;
-
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static void emit(rec_cluster *rc, int level, const char *name, const topo_instance *in, json_t *detail,
                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -90,7 +84,7 @@ static void audit_check(rec_cluster *rc, int r, const char *what)
 static void persist(rec_cluster *rc, topo_instance *in)
 {
     /* The fence mark of a demoted primary must survive a controller crash. */
-    int r = rc->env->st ? store_save_instance(rc->env->st, rc->mc->model.name, in, wall_ms() / 1000) : 0;
+    int r = rc->env->st ? store_save_instance(rc->env->st, rc->mc->model.name, in, clk_wall_ms() / 1000) : 0;
     if (r == 0 && rc->env->st)
         r = store_sync(rc->env->st);
     audit_check(rc, r, "a demoted primary's fence mark");
@@ -153,7 +147,7 @@ static void maint_loaded(void *user, const char *instance, const char *reason, i
 static void rollback_end(rec_cluster *rc, const char *state, const char *error)
 {
     rc->rollback_pending = false;
-    if (rc->env->st && store_recovery_end(rc->env->st, rc->rollback_id, state, wall_ms(), NULL, error) < 0)
+    if (rc->env->st && store_recovery_end(rc->env->st, rc->rollback_id, state, clk_wall_ms(), NULL, error) < 0)
         emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot record the end of interrupted failover #%lld: %s",
              (long long)rc->rollback_id, store_errmsg(rc->env->st));
 }
@@ -247,8 +241,8 @@ static void rollback_finish(rec_cluster *rc, topo_instance *in)
         rc->mc->version++;
     }
     if (rc->env->st)
-        audit_check(rc, store_recovery_promoted(rc->env->st, rc->rollback_id, wall_ms(), pos), "the promotion of a recovery");
-    rc->blocked_until_ms = wall_ms() + (int64_t)rc->cfg->failover_block_s * 1000;
+        audit_check(rc, store_recovery_promoted(rc->env->st, rc->rollback_id, clk_wall_ms(), pos), "the promotion of a recovery");
+    rc->blocked_until_ms = clk_wall_ms() + (int64_t)rc->cfg->failover_block_s * 1000;
     emit(rc, LOGL_WARN, "recovery-resumed", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->rollback_id),
          "%s was made writable before the controller stopped: finishing interrupted failover #%lld (the old "
          "primary is demoted, the other replicas follow %s)", a, (long long)rc->rollback_id, a);
@@ -258,7 +252,7 @@ static void rollback_finish(rec_cluster *rc, topo_instance *in)
 int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, char *err,
                      size_t errlen)
 {
-    int64_t now = wall_ms();
+    int64_t now = clk_wall_ms();
     int n;
     (void)err;
     (void)errlen;
@@ -529,7 +523,7 @@ static int run_hook_step(void *user, const rec_plan *plan, const rec_step *step,
     }
     ev = (hook_event){.event = step->hook, .cluster = h->cluster, .old_primary = h->old_primary,
                       .new_primary = h->new_primary, .replicas = h->reps, .n_replicas = h->n_reps,
-                      .lost_gtids = lost, .recovery_id = h->recovery_id, .ts_ms = wall_ms()};
+                      .lost_gtids = lost, .recovery_id = h->recovery_id, .ts_ms = clk_wall_ms()};
     if (hook_payload_build(&ev, &pl, e, sizeof(e)) < 0) {
         strbuf_setf(msg, "cannot build the hook payload: %s", e);
         free(lost);
@@ -623,7 +617,7 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
     creds_of(rc, &creds);
     if (rec_exec_start(&rc->plan, &creds, rc->hook_ctx ? &rc->hook_iface : NULL, &rc->exec, err, errlen) < 0) {
         if (rc->env->st)
-            audit_check(rc, store_recovery_end(rc->env->st, rc->recovery_id, "failed", wall_ms(), NULL, err), "the end of a recovery");
+            audit_check(rc, store_recovery_end(rc->env->st, rc->recovery_id, "failed", clk_wall_ms(), NULL, err), "the end of a recovery");
         rec_plan_free(&rc->plan);
         return -EAGAIN;
     }
@@ -1110,7 +1104,7 @@ static void observe(rec_cluster *rc, const rec_turn *t)
 void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
 {
     mon_cluster *mc = rc->mc;
-    rec_turn t = {.mono_ms = now_mono, .wall_ms = wall_ms()};
+    rec_turn t = {.mono_ms = now_mono, .wall_ms = clk_wall_ms()};
 
     observe(rc, &t);
     run_state(rc, &t);
@@ -1355,7 +1349,7 @@ int rec_cluster_ack(rec_cluster *rc)
 
 json_t *rec_cluster_status(const rec_cluster *rc)
 {
-    int64_t now = wall_ms();
+    int64_t now = clk_wall_ms();
     json_t *m = json_array();
     for (size_t i = 0; i < rc->n_maint; i++) {
         const rec_maintenance *w = &rc->maint[i];
@@ -1381,7 +1375,7 @@ json_t *rec_cluster_status(const rec_cluster *rc)
 
 bool rec_cluster_in_maintenance(const rec_cluster *rc, const topo_addr *instance)
 {
-    int64_t now = wall_ms();
+    int64_t now = clk_wall_ms();
     for (size_t i = 0; i < rc->n_maint; i++) {
         const rec_maintenance *w = &rc->maint[i];
         topo_addr a;
@@ -1400,7 +1394,7 @@ bool rec_cluster_in_maintenance(const rec_cluster *rc, const topo_addr *instance
 int rec_cluster_maintenance(rec_cluster *rc, bool begin, const char *instance, const char *reason, int64_t duration_s,
                             char *err, size_t errlen)
 {
-    int64_t now = wall_ms();
+    int64_t now = clk_wall_ms();
     char canon[TOPO_ADDR_MAX] = "";
     topo_instance *in = NULL;
     /* The control socket is a trust boundary: bound what a request asks for (a year and a day). */
@@ -1689,7 +1683,7 @@ plan_ready:
     }
     rc->pending_tag = tag;
     rc->plan = plan;
-    rc_ = launch(rc, "manual", wall_ms(), err, errlen);
+    rc_ = launch(rc, "manual", clk_wall_ms(), err, errlen);
     rc->launch_analysis = NULL;
     if (rc_ < 0) {
         rc->pending_tag = NULL;

@@ -15,6 +15,7 @@
  * cleanly, and the connection is then closed without waiting on the peer.
  */
 #include "topology/probe.h"
+#include "topology/clock.h"
 #include "topology/strbuf.h"
 
 #include <arpa/inet.h>
@@ -105,9 +106,7 @@ struct probe_engine {
 
 int64_t probe_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clk_mono_ms();
 }
 
 /* ---- timer heap ---------------------------------------------------------- */
