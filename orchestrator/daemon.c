@@ -97,6 +97,45 @@ static const cfg_cluster *cfg_of(daemon_t *d, const char *name)
     return name ? cfg_find_cluster(d->cfg, name) : NULL;
 }
 
+/* ---- what recovery asks of the monitoring loop (recovery.h rec_loop_ops) ---------- */
+
+static void loop_derive(void *user)
+{
+    mon_derive(((daemon_t *)user)->mon);
+}
+
+static void loop_probe_now(void *user, mon_cluster *c, topo_instance *in)
+{
+    if (in)
+        mon_probe_instance_now(in);
+    else
+        mon_probe_cluster_now(((daemon_t *)user)->mon, c);
+}
+
+static void loop_set_fast(void *user, mon_cluster *c, bool on, int fast_ms)
+{
+    (void)user;
+    mon_set_fast(c, on, fast_ms);
+}
+
+static void loop_set_watch(void *user, topo_instance *in, bool on)
+{
+    (void)user;
+    mon_set_watch(in, on);
+}
+
+static int64_t loop_waiting_since(void *user, const topo_instance *in)
+{
+    (void)user;
+    return mon_waiting_since_ms(in);
+}
+
+static rec_loop_ops rec_loop_of_monitor(void)
+{
+    return (rec_loop_ops){.derive = loop_derive, .probe_now = loop_probe_now, .set_fast = loop_set_fast,
+                          .set_watch = loop_set_watch, .waiting_since = loop_waiting_since};
+}
+
 /* Which hook point (if any) an event triggers. */
 static int hook_point_of(const char *name, int level, const json_t *detail)
 {
@@ -179,7 +218,7 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
     sl = slot_of(d, (size_t)ci, point);
     /* Busy, or the cluster's recovery is running (its own hooks come first, and
      * its topology changes are transitional): run once more afterwards. */
-    if (sl->busy || ((size_t)ci < d->n_recs && d->recs[ci].exec)) {
+    if (sl->busy || ((size_t)ci < d->n_recs && rec_cluster_running(&d->recs[ci]))) {
         sl->pending = true;
         snprintf(sl->pending_event, sizeof(sl->pending_event), "%s", name);
         json_decref(sl->pending_detail);
@@ -225,14 +264,14 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
     sl->next_cmd = 0;
     sl->busy = true;
     if ((size_t)ci < d->n_recs)
-        __atomic_add_fetch(&d->recs[ci].async_hooks_running, 1, __ATOMIC_RELEASE);
+        rec_cluster_hook_started(&d->recs[ci]);
     log_debug("hook %s started for %s", cfg_hook_names[point], name);
     if (start_hook_cmd(d, (size_t)ci, point) < 0) {
         hook_payload_free(&sl->pl);
         sl->have_pl = false;
         sl->busy = false;
         if ((size_t)ci < d->n_recs)
-            __atomic_sub_fetch(&d->recs[ci].async_hooks_running, 1, __ATOMIC_RELEASE);
+            rec_cluster_hook_ended(&d->recs[ci]);
     }
 out:
     free(addrs);
@@ -368,7 +407,7 @@ static void poll_hooks(daemon_t *d)
         sl->have_pl = false;
         sl->busy = false;
         if (ci < d->n_recs)
-            __atomic_sub_fetch(&d->recs[ci].async_hooks_running, 1, __ATOMIC_RELEASE);
+            rec_cluster_hook_ended(&d->recs[ci]);
     }
     flush_pending_hooks(d);
 }
@@ -380,7 +419,7 @@ static void flush_pending_hooks(daemon_t *d)
         return;
     for (size_t ci = 0; d->hook_slots && ci < d->cfg->n_clusters && ci < mon_cluster_count(d->mon); ci++) {
         mon_cluster *c = mon_cluster_at(d->mon, ci);
-        if (ci < d->n_recs && d->recs[ci].exec)
+        if (ci < d->n_recs && rec_cluster_running(&d->recs[ci]))
             continue;
         for (int point = 0; point < CFG_N_HOOKS; point++) {
             hook_slot *sl = slot_of(d, ci, point);
@@ -1129,10 +1168,10 @@ static char *http_metrics(void *user, size_t *len)
                    "1 while automatic recovery is blocked by the anti-flap period (failover_block_s)");
     for (size_t i = 0; i < d->n_recs; i++)
         lbl_bool(&t, "myorch_cluster_failover_blocked", d->recs[i].mc->model.name, NULL,
-                 d->recs[i].blocked_until_ms > now);
+                 rec_cluster_blocked(&d->recs[i], now));
     metrics_family(&t, "myorch_cluster_recovery_running", "gauge", "1 while a recovery or manual operation runs");
     for (size_t i = 0; i < d->n_recs; i++)
-        lbl_bool(&t, "myorch_cluster_recovery_running", d->recs[i].mc->model.name, NULL, d->recs[i].exec != NULL);
+        lbl_bool(&t, "myorch_cluster_recovery_running", d->recs[i].mc->model.name, NULL, rec_cluster_running(&d->recs[i]));
     metrics_family(&t, "myorch_recoveries_total", "counter",
                    "Recoveries and manual operations finished since the controller started, by kind and result");
     for (size_t i = 0; i < nc && d->cm; i++)
@@ -1310,7 +1349,7 @@ static int setup(daemon_t *d, char *err, size_t errlen)
                 return rc;
         }
     }
-    d->renv = (rec_env){.st = d->st, .mon = d->mon, .emit = on_event, .user = d,
+    d->renv = (rec_env){.st = d->st, .loop = rec_loop_of_monitor(), .emit = on_event, .user = d,
                         .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done};
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
     d->cm = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->cm));
@@ -1370,7 +1409,7 @@ static void teardown(daemon_t *d)
     hook_runner_free(d->hooks);
     d->hooks = NULL;
     for (size_t i = 0; i < d->n_recs; i++)
-        __atomic_store_n(&d->recs[i].async_hooks_running, 0, __ATOMIC_RELEASE);
+        rec_cluster_hooks_reset(&d->recs[i]);
     /* A running recovery is finished, never abandoned half-way. */
     for (size_t i = 0; i < d->n_recs; i++)
         rec_cluster_free(&d->recs[i]);
@@ -1498,7 +1537,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             http_server_run(d.http);
         mon_tick(d.mon, now);
         for (size_t i = 0; i < d.n_recs; i++) {
-            rec_cluster_io(&d.recs[i]);
+            rec_cluster_io(&d.recs[i], now);
             rec_cluster_tick(&d.recs[i], now);
         }
         track_availability(&d, false);

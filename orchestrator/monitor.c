@@ -640,6 +640,34 @@ void mon_tick(monitor *m, int64_t now_ms)
     mon_derive(m);
 }
 
+void mon_set_fast(mon_cluster *c, bool on, int fast_ms)
+{
+    int ms = on && fast_ms < c->interval_ms ? fast_ms : c->interval_ms;
+    for (size_t i = 0; i < c->model.n; i++)
+        if (c->model.v[i]->probe) {
+            probe_set_interval(c->model.v[i]->probe, ms);
+            if (on)
+                probe_now(c->model.v[i]->probe);
+        }
+}
+
+void mon_set_watch(topo_instance *in, bool on)
+{
+    if (in->probe)
+        probe_set_watch(in->probe, on);
+}
+
+void mon_probe_instance_now(topo_instance *in)
+{
+    if (in->probe)
+        probe_now(in->probe);
+}
+
+int64_t mon_waiting_since_ms(const topo_instance *in)
+{
+    return in->probe ? probe_waiting_since_ms(in->probe) : 0;
+}
+
 void mon_probe_cluster_now(monitor *m, mon_cluster *c)
 {
     (void)m;

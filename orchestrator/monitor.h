@@ -94,6 +94,16 @@ void mon_derive(monitor *m);
 /* Probe every instance of c as soon as possible. */
 void mon_probe_cluster_now(monitor *m, mon_cluster *c);
 
+/* Probe c's servers fast (on: every min(fast_ms, interval), and now) or at the cluster's
+ * interval again (off). */
+void mon_set_fast(mon_cluster *c, bool on, int fast_ms);
+/* Watch in (no probe backoff while it is down) or not. */
+void mon_set_watch(topo_instance *in, bool on);
+/* Probe in as soon as possible. */
+void mon_probe_instance_now(topo_instance *in);
+/* Monotonic ms since which in owes its probe an answer, 0: none owed. */
+int64_t mon_waiting_since_ms(const topo_instance *in);
+
 /* Wall clock, seconds. */
 int64_t mon_wall_s(void);
 

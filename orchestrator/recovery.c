@@ -103,26 +103,22 @@ static void mark_demoted(rec_cluster *rc, topo_instance *in, const char *gtid)
 
 struct rec_hook_ctx;
 static void hook_ctx_free(struct rec_hook_ctx *h);
+static void hooks_gate_init(rec_cluster *rc);
 
 static void set_fast(rec_cluster *rc, bool on, int64_t now_ms)
 {
-    mon_cluster *mc = rc->mc;
+    const rec_loop_ops *l = &rc->env->loop;
     if (on) {
         rc->fast_until_ms = now_ms + FAST_WINDOW_MS;
         if (rc->fast)
             return;
         rc->fast = true;
-        for (size_t i = 0; i < mc->model.n; i++)
-            if (mc->model.v[i]->probe) {
-                probe_set_interval(mc->model.v[i]->probe, FAST_INTERVAL_MS < mc->interval_ms ? FAST_INTERVAL_MS
-                                                                                             : mc->interval_ms);
-                probe_now(mc->model.v[i]->probe);
-            }
+        if (l->set_fast)
+            l->set_fast(rc->env->user, rc->mc, true, FAST_INTERVAL_MS);
     } else if (rc->fast) {
         rc->fast = false;
-        for (size_t i = 0; i < mc->model.n; i++)
-            if (mc->model.v[i]->probe)
-                probe_set_interval(mc->model.v[i]->probe, mc->interval_ms);
+        if (l->set_fast)
+            l->set_fast(rc->env->user, rc->mc, false, FAST_INTERVAL_MS);
     }
 }
 
@@ -260,6 +256,7 @@ int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_c
     rc->env = env;
     rc->mc = mc;
     rc->cfg = cfg;
+    hooks_gate_init(rc);
     if (!env->st)
         return 0;
     store_maintenance_load(env->st, mc->model.name, now, maint_loaded, rc);
@@ -312,6 +309,8 @@ void rec_cluster_free(rec_cluster *rc)
     rc->promoted_gtid = NULL;
     free(rc->last_error);
     rc->last_error = NULL;
+    pthread_cond_destroy(&rc->hooks_idle);
+    pthread_mutex_destroy(&rc->hooks_mu);
 }
 
 static void creds_of(rec_cluster *rc, rec_exec_creds *c)
@@ -337,9 +336,9 @@ static int64_t primary_waiting_since(const rec_cluster *rc, const topo_instance 
 {
     int64_t since, bound;
 
-    if (!p || !p->reachable || !p->probe || p->fenced)
+    if (!p || !p->reachable || !p->probe || p->fenced || !rc->env->loop.waiting_since)
         return 0;
-    since = probe_waiting_since_ms(p->probe);
+    since = rc->env->loop.waiting_since(rc->env->user, p);
     bound = rc->cfg->heartbeat_period_ms;
     if (p->have_snap && 4 * p->snap.probe_latency_ms > bound)
         bound = 4 * p->snap.probe_latency_ms;
@@ -419,6 +418,69 @@ static void record_refusal(rec_cluster *rc, const char *why, int64_t now)
     rc->blocked_until_ms = now + (int64_t)rc->cfg->failover_block_s * 1000;
 }
 
+/* ---- the asynchronous hooks' gate ------------------------------------------------- */
+
+static void hooks_gate_init(rec_cluster *rc)
+{
+    pthread_condattr_t a;
+    pthread_mutex_init(&rc->hooks_mu, NULL);
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&rc->hooks_idle, &a);
+    pthread_condattr_destroy(&a);
+}
+
+void rec_cluster_hook_started(rec_cluster *rc)
+{
+    pthread_mutex_lock(&rc->hooks_mu);
+    rc->async_hooks_running++;
+    pthread_mutex_unlock(&rc->hooks_mu);
+}
+
+void rec_cluster_hook_ended(rec_cluster *rc)
+{
+    pthread_mutex_lock(&rc->hooks_mu);
+    if (rc->async_hooks_running > 0 && --rc->async_hooks_running == 0)
+        pthread_cond_broadcast(&rc->hooks_idle);
+    pthread_mutex_unlock(&rc->hooks_mu);
+}
+
+void rec_cluster_hooks_reset(rec_cluster *rc)
+{
+    pthread_mutex_lock(&rc->hooks_mu);
+    rc->async_hooks_running = 0;
+    pthread_cond_broadcast(&rc->hooks_idle);
+    pthread_mutex_unlock(&rc->hooks_mu);
+}
+
+/* Worker thread: wait until no asynchronous hook of the cluster runs, at most timeout_ms. */
+static void hooks_wait_idle(rec_cluster *rc, int timeout_ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += timeout_ms / 1000;
+    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&rc->hooks_mu);
+    while (rc->async_hooks_running > 0)
+        if (pthread_cond_timedwait(&rc->hooks_idle, &rc->hooks_mu, &dl) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&rc->hooks_mu);
+}
+
+bool rec_cluster_running(const rec_cluster *rc)
+{
+    return rc->exec != NULL;
+}
+
+bool rec_cluster_blocked(const rec_cluster *rc, int64_t now_wall_ms)
+{
+    return rc->blocked_until_ms > now_wall_ms;
+}
+
 /* ---- hook steps (run in the recovery worker thread) ------------------------------ */
 
 /* A copy of what the hooks of one recovery need: the worker never touches the model. */
@@ -432,7 +494,7 @@ typedef struct rec_hook_ctx {
     char *old_primary_gtid;
     gtid_kind kind;
     char **cmds[CFG_N_HOOKS];     /* borrowed from the configuration (lives as long as the daemon) */
-    const int *async_running;     /* the cluster's running asynchronous hooks (read atomically) */
+    rec_cluster *rc;              /* only for its hooks gate (hooks_mu / hooks_idle): outlives the worker */
     size_t n_cmds[CFG_N_HOOKS];
     int timeout_ms;
 } rec_hook_ctx;
@@ -480,7 +542,7 @@ static rec_hook_ctx *hook_ctx_new(rec_cluster *rc, const rec_plan *p)
         h->n_cmds[k] = rc->cfg->n_hooks[k];
     }
     h->timeout_ms = rc->cfg->hook_timeout_ms;
-    h->async_running = &rc->async_hooks_running;
+    h->rc = rc;
     return h;
 oom:
     hook_ctx_free(h);
@@ -513,9 +575,7 @@ static int run_hook_step(void *user, const rec_plan *plan, const rec_step *step,
     }
     /* One hook at a time per cluster: let asynchronous ones (e.g. on_topology_change
      * driving the same proxy) finish first, within the hook timeout. */
-    for (int waited = 0; __atomic_load_n(h->async_running, __ATOMIC_ACQUIRE) > 0 && waited < h->timeout_ms;
-         waited += 10)
-        usleep(10 * 1000);
+    hooks_wait_idle(h->rc, h->timeout_ms);
     if (promoted_gtid && *promoted_gtid && h->old_primary_gtid &&
         gtid_text_errant(h->kind, h->old_primary_gtid, promoted_gtid, &lost, e, sizeof(e)) < 0) {
         free(lost);
@@ -1079,9 +1139,8 @@ static void observe(rec_cluster *rc, const rec_turn *t)
 
     /* A demoted primary that is down is watched: no probe backoff, so that it is fenced
      * as soon as it is back (reconnected, restarted, continued). */
-    for (size_t i = 0; i < mc->model.n; i++)
-        if (mc->model.v[i]->probe)
-            probe_set_watch(mc->model.v[i]->probe, mc->model.v[i]->fenced);
+    for (size_t i = 0; i < mc->model.n && rc->env->loop.set_watch; i++)
+        rc->env->loop.set_watch(rc->env->user, mc->model.v[i], mc->model.v[i]->fenced);
 
     track_primary(rc, t, p, ai.primary_waiting_since_ms);
     if (a.code != rc->last.code)
@@ -1105,6 +1164,8 @@ void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
 {
     mon_cluster *mc = rc->mc;
     rec_turn t = {.mono_ms = now_mono, .wall_ms = clk_wall_ms()};
+
+    rc->loop_ms = now_mono;
 
     observe(rc, &t);
     run_state(rc, &t);
@@ -1184,8 +1245,9 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
     rc->hook_ctx = NULL;
     rec_plan_free(&rc->plan);
     set_fast(rc, false, 0);
-    rc->aftercare_from_ms = probe_now_ms();
-    mon_probe_cluster_now(rc->env->mon, rc->mc);
+    rc->aftercare_from_ms = rc->loop_ms;
+    if (rc->env->loop.probe_now)
+        rc->env->loop.probe_now(rc->env->user, rc->mc, NULL);
 }
 
 static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
@@ -1308,19 +1370,20 @@ static void handle_job_msg(rec_cluster *rc, const rec_exec_msg *m)
                  "%s", m->message);
         else
             emit(rc, LOGL_ERROR, "after-care-failed", in, NULL, "%s %s: %s", rec_step_name(s->kind), a, m->message);
-        rc->job_next_ms = probe_now_ms() + (m->ok ? 500 : 5000);
+        rc->job_next_ms = rc->loop_ms + (m->ok ? 500 : 5000);
     } else if (m->kind == REC_EXEC_DONE) {
         rec_exec_free(rc->job);
         rc->job = NULL;
         rec_plan_free(&rc->job_plan);
-        if (in && in->probe)
-            probe_now(in->probe);
+        if (in && rc->env->loop.probe_now)
+            rc->env->loop.probe_now(rc->env->user, rc->mc, in);
     }
 }
 
-void rec_cluster_io(rec_cluster *rc)
+void rec_cluster_io(rec_cluster *rc, int64_t now_ms)
 {
     rec_exec_msg m;
+    rc->loop_ms = now_ms;
     while (rc->exec) {
         int r = rec_exec_read(rc->exec, &m);
         if (r <= 0)
@@ -1561,7 +1624,8 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
         snprintf(err, errlen, "cluster %s has not been fully probed yet: try again in a moment", c->name);
         return -EAGAIN;
     }
-    mon_derive(rc->env->mon);
+    if (rc->env->loop.derive)
+        rc->env->loop.derive(rc->env->user);
     rec_analysis_input ai = {.first_round_done = true, .quorum_off = rc->cfg->failover_quorum == CFG_QUORUM_NONE};
     rec_analyze(c, &ai, &rc->last);
     if (rl) {

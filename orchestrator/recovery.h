@@ -18,6 +18,7 @@
 #define MYORCH_ORCHESTRATOR_RECOVERY_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,9 +33,22 @@
 typedef void (*rec_emit_fn)(void *user, int level, const char *name, mon_cluster *c, const topo_instance *in,
                             const char *message, json_t *detail);
 
+/*
+ * What recovery asks of the monitoring loop. Recovery never calls monitor.c: the
+ * loop hands these in (the daemon wires them to mon_*), so the arrows run one way,
+ * loop -> recovery -> decisions.
+ */
+typedef struct {
+    void (*derive)(void *user);                                        /* re-derive the dirty models now */
+    void (*probe_now)(void *user, mon_cluster *c, topo_instance *in);  /* in NULL: every server of c */
+    void (*set_fast)(void *user, mon_cluster *c, bool on, int fast_ms); /* fast probing of c on / off */
+    void (*set_watch)(void *user, topo_instance *in, bool on);         /* no probe backoff while it is down */
+    int64_t (*waiting_since)(void *user, const topo_instance *in);     /* monotonic ms an answer is owed, 0 none */
+} rec_loop_ops;
+
 typedef struct {
     store *st;
-    monitor *mon;
+    rec_loop_ops loop;
     rec_emit_fn emit;
     void *user;
     int connect_timeout_ms;
@@ -113,8 +127,13 @@ typedef struct rec_cluster {
     bool hooks_failed;            /* a post hook failed: "done-hooks-failed" */
     bool vetoed;                  /* a pre hook vetoed */
     struct rec_hook_ctx *hook_ctx; /* what the recovery's hook steps tell the hooks */
-    int async_hooks_running;      /* asynchronous hooks of this cluster running now (the daemon counts;
-                                   * the recovery's own hooks wait for them: one hook at a time per cluster) */
+    /* Asynchronous hooks of this cluster running now: the daemon counts them
+     * (rec_cluster_hook_started/ended); the recovery's own hooks, in the worker thread,
+     * wait on the condition until none runs: one hook at a time per cluster. */
+    pthread_mutex_t hooks_mu;
+    pthread_cond_t hooks_idle;
+    int async_hooks_running;
+    int64_t loop_ms;              /* the loop's time (monotonic) of the current turn (rec_cluster_io/tick) */
     rec_exec_hooks hook_iface;
     rec_maintenance maint[32];
     size_t n_maint;
@@ -140,8 +159,17 @@ void rec_cluster_free(rec_cluster *rc);
 void rec_cluster_tick(rec_cluster *rc, int64_t now_ms);
 /* File descriptors to poll for executor messages (0..2). */
 size_t rec_cluster_fds(const rec_cluster *rc, int *fds, size_t max);
-/* Read and handle executor messages. */
-void rec_cluster_io(rec_cluster *rc);
+/* Read and handle executor messages; now_ms: the loop's time (monotonic). */
+void rec_cluster_io(rec_cluster *rc, int64_t now_ms);
+
+/* An operation (recovery or manual) of this cluster is running. */
+bool rec_cluster_running(const rec_cluster *rc);
+/* The anti-flap block holds automatic recovery at wall time now_wall_ms. */
+bool rec_cluster_blocked(const rec_cluster *rc, int64_t now_wall_ms);
+/* An asynchronous hook of this cluster started / ended; reset: none runs any more (shutdown). */
+void rec_cluster_hook_started(rec_cluster *rc);
+void rec_cluster_hook_ended(rec_cluster *rc);
+void rec_cluster_hooks_reset(rec_cluster *rc);
 
 /*
  * An operator's request. Returns 0 with *reply for an immediate answer (a
