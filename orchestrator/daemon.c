@@ -243,13 +243,9 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
     reps = calloc(c->model.n ? c->model.n : 1, sizeof(*reps));
     if (!addrs || !reps)
         goto out;
-    for (size_t i = 0; i < c->model.n; i++) {
-        topo_instance *r = c->model.v[i];
-        if ((int)i == c->model.primary || r->fenced || !r->have_snap || !r->snap.replica.present)
-            continue;
-        topo_addr_str(&r->addr, addrs[n], sizeof(addrs[n]));
-        reps[n] = (hook_replica){.addr = addrs[n], .lag_s = topo_instance_lag_s(r), .reachable = r->reachable};
-        n++;
+    {
+        const topo_addr *skip[1] = {c->model.primary >= 0 ? &c->model.v[c->model.primary]->addr : NULL};
+        n = rec_hook_replicas(&c->model, skip, 1, addrs, reps);
     }
     ev = (hook_event){.event = name, .cluster = c->model.name, .old_primary = old, .new_primary = neu,
                       .replicas = reps, .n_replicas = n,

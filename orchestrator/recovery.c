@@ -509,6 +509,24 @@ static void hook_ctx_free(rec_hook_ctx *h)
     free(h);
 }
 
+size_t rec_hook_replicas(const topo_cluster *c, const topo_addr *const *skip, size_t n_skip,
+                         char (*addrs)[TOPO_ADDR_MAX], hook_replica *reps)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const topo_instance *in = c->v[i];
+        bool skipped = false;
+        for (size_t k = 0; k < n_skip && !skipped; k++)
+            skipped = skip[k] && topo_addr_eq(&in->addr, skip[k]);
+        if (skipped || in->fenced || !in->have_snap || !in->snap.replica.present)
+            continue;
+        topo_addr_str(&in->addr, addrs[n], TOPO_ADDR_MAX);
+        reps[n] = (hook_replica){.addr = addrs[n], .lag_s = topo_instance_lag_s(in), .reachable = in->reachable};
+        n++;
+    }
+    return n;
+}
+
 static rec_hook_ctx *hook_ctx_new(rec_cluster *rc, const rec_plan *p)
 {
     rec_hook_ctx *h = calloc(1, sizeof(*h));
@@ -527,15 +545,9 @@ static rec_hook_ctx *hook_ctx_new(rec_cluster *rc, const rec_plan *p)
     h->reps = calloc(c->n ? c->n : 1, sizeof(*h->reps));
     if (!h->rep_addr || !h->reps)
         goto oom;
-    for (size_t i = 0; i < c->n; i++) {
-        topo_instance *in = c->v[i];
-        if (topo_addr_eq(&in->addr, &p->new_primary.addr) || topo_addr_eq(&in->addr, &p->old_primary.addr) ||
-            in->fenced || !in->have_snap)
-            continue;
-        topo_addr_str(&in->addr, h->rep_addr[h->n_reps], sizeof(h->rep_addr[0]));
-        h->reps[h->n_reps] = (hook_replica){.addr = h->rep_addr[h->n_reps], .lag_s = topo_instance_lag_s(in),
-                                            .reachable = in->reachable};
-        h->n_reps++;
+    {
+        const topo_addr *skip[2] = {&p->old_primary.addr, &p->new_primary.addr};
+        h->n_reps = rec_hook_replicas(c, skip, 2, h->rep_addr, h->reps);
     }
     for (int k = 0; k < CFG_N_HOOKS; k++) {
         h->cmds[k] = rc->cfg->hooks[k];

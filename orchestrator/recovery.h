@@ -29,6 +29,7 @@
 #include "orchestrator/plan.h"
 #include "orchestrator/rec_state.h"
 #include "orchestrator/store.h"
+#include "hooks/runner.h"
 
 typedef void (*rec_emit_fn)(void *user, int level, const char *name, mon_cluster *c, const topo_instance *in,
                             const char *message, json_t *detail);
@@ -186,6 +187,15 @@ bool rec_cluster_in_maintenance(const rec_cluster *rc, const topo_addr *instance
 
 /* Lift the anti-flap block. */
 int rec_cluster_ack(rec_cluster *rc);
+/*
+ * The replicas a hook sees, one rule for the recovery's hook steps and the daemon's
+ * asynchronous hooks: every server of c but those in skip (the old and the new
+ * primary; NULL entries ignored) that is not fenced, has a snapshot and replicates.
+ * addrs and reps hold c->n entries (the caller's); returns how many were filled.
+ */
+size_t rec_hook_replicas(const topo_cluster *c, const topo_addr *const *skip, size_t n_skip,
+                         char (*addrs)[TOPO_ADDR_MAX], hook_replica *reps);
+
 /* Status for `myorch status`. */
 json_t *rec_cluster_status(const rec_cluster *rc);
 

@@ -20,6 +20,7 @@
 #include "orchestrator/aftercare.h"
 #include "orchestrator/plan.h"
 #include "orchestrator/rec_state.h"
+#include "orchestrator/recovery.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -331,6 +332,39 @@ static void test_aftercare_decide(void **state)
     assert_string_equal(aftercare_action_name(AFTERCARE_REPLICA_LOST), "replica-lost");
 }
 
+/* ---- the replicas a hook sees ---------------------------------------------------------- */
+
+static void test_hook_replicas(void **state)
+{
+    /* After a failover P -> R2: R3 replicates (listed), R4 is detached (not a replica),
+     * P is the old primary (skipped; also fenced). */
+    const srv v[] = {{P, .fenced = true, .gtid = "0-1-10"}, NEWP, R3OK, {R4, .gtid = "0-2-12"},
+                     {"127.0.0.1:5", R2, Y, Y, .down = true, .gtid = "0-2-12"}};
+    topo_cluster c;
+    char addrs[NELEM(v)][TOPO_ADDR_MAX];
+    hook_replica reps[NELEM(v)];
+    size_t n;
+    (void)state;
+    build(&c, v, NELEM(v));
+    {
+        const topo_addr *skip[2] = {&c.v[0]->addr, &c.v[1]->addr};
+        n = rec_hook_replicas(&c, skip, 2, addrs, reps);
+    }
+    assert_int_equal(n, 2);
+    assert_string_equal(reps[0].addr, R3);
+    assert_true(reps[0].reachable);
+    assert_string_equal(reps[1].addr, "127.0.0.1:5");
+    assert_false(reps[1].reachable);
+    /* The daemon's asynchronous hooks skip the current primary only (NULL: none known). */
+    {
+        const topo_addr *skip[1] = {NULL};
+        c.v[0]->fenced = false;
+        n = rec_hook_replicas(&c, skip, 1, addrs, reps);
+    }
+    assert_int_equal(n, 2); /* P and R2 do not replicate */
+    topo_cluster_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_state_names),
         cmocka_unit_test(test_op_names),
         cmocka_unit_test(test_aftercare_decide),
+        cmocka_unit_test(test_hook_replicas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
