@@ -1607,13 +1607,140 @@ static int build_relocate(rec_cluster *rc, const rec_manual *m, rec_plan *plan, 
     return rec_plan_relocate(c, ri, si, &po, plan, err, errlen);
 }
 
-int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t **reply, char *err, size_t errlen)
+/*
+ * 'myorch failover' with the primary alive: what can be failed over is a dead
+ * intermediate primary (its replicas move below its source). 1 with *plan built,
+ * 0 when there is none, -errno with err.
+ */
+static int build_manual_intermediate(rec_cluster *rc, rec_plan *plan, char *err, size_t errlen)
+{
+    topo_cluster *c = &rc->mc->model;
+    imd_analysis ia;
+    rec_plan_opts po = plan_opts(rc, 0);
+    int rc_ = 0;
+    if (imd_analyze(c, &ia, err, errlen) < 0)
+        return -ENOMEM;
+    if (ia.code == IMD_DEAD && ia.n_movable && ia.new_source >= 0) {
+        rc_ = rec_plan_intermediate(c, ia.dead, ia.new_source, ia.movable, ia.n_movable, &po, plan, err, errlen);
+        if (rc_ == 0 && ia.lost)
+            rc_ = topo_strset(&plan->unreachable, ia.lost) < 0 ? -ENOMEM : 0;
+        if (rc_ == 0) {
+            rc->launch_analysis = "dead-intermediate-primary";
+            rc_ = 1;
+        }
+    }
+    imd_analysis_free(&ia);
+    return rc_;
+}
+
+/* The safety rules of a switchover (sw) or a forced failover, as a refusal in refuse
+ * ("" none): a dry run shows the plan and the refusal. */
+static void manual_refusal(const rec_cluster *rc, const rec_manual *m, bool sw, char *refuse, size_t len)
+{
+    const topo_instance *p = rc->mc->model.v[rc->last.primary];
+    if (sw) {
+        if (!p->reachable || p->snap.read_only)
+            snprintf(refuse, len, "the primary %s is %s: a switchover needs a live, writable primary "
+                     "(use 'myorch failover')", p->addr.host, !p->reachable ? "unreachable" : "read-only");
+        else if (rc->last.code != REC_A_OK && rc->last.code != REC_A_LOCKED_SEMI_SYNC)
+            snprintf(refuse, len, "every replica must be reachable and replicating: %.900s", rc->last.evidence);
+    } else {
+        if (p->reachable)
+            snprintf(refuse, len, "the primary is reachable: a forced failover is for a primary that is "
+                     "gone (use 'myorch switchover')");
+        else if (rc->last.code == REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING && !m->force)
+            snprintf(refuse, len, "replicas still replicate from the primary (%.900s): only the controller "
+                     "lost it; --force to fail over anyway", rc->last.evidence);
+        else if (rc->last.code == REC_A_DEAD_PRIMARY_MINORITY && !m->force)
+            snprintf(refuse, len, "this controller sees a minority of the cluster (%s): the primary may "
+                     "still be alive and writable with the servers it cannot reach; make sure it is down or fenced, "
+                     "then --force to fail over anyway", rc->last.quorum.why);
+    }
+}
+
+/* A switchover (sw) or failover asked for by an operator: refusal (refuse) and plan. */
+static int build_promotion(rec_cluster *rc, const rec_manual *m, bool sw, rec_plan *plan, char *refuse,
+                           size_t refuselen, char *err, size_t errlen)
 {
     topo_cluster *c = &rc->mc->model;
     rec_ranking rank;
     topo_addr never[64], target;
     rec_candidate_opts co;
     int rc_, ti = -1;
+
+    if (m->to) {
+        if ((ti = lookup(rc, m->to, "target", err, errlen)) < 0)
+            return -ENOENT;
+        target = c->v[ti]->addr;
+    }
+    if (rc->last.primary < 0) {
+        snprintf(err, errlen, "cluster %s has no known primary (%s)", c->name, rc->last.evidence);
+        return -EINVAL;
+    }
+    if (ti == rc->last.primary) {
+        snprintf(err, errlen, "%s is already the primary of cluster %s", m->to, c->name);
+        return -EINVAL;
+    }
+    manual_refusal(rc, m, sw, refuse, refuselen);
+    co = candidate_opts(rc, never, 64, m->to ? &target : NULL);
+    memset(&rank, 0, sizeof(rank));
+    if ((rc_ = rec_rank_candidates(c, rc->last.primary, &co, &rank, err, errlen)) < 0)
+        return rc_;
+    if (rank.chosen < 0) {
+        snprintf(err, errlen, "no replica can be promoted: %s", rank.reason);
+        rec_ranking_free(&rank);
+        return -EINVAL;
+    }
+    if (sw) {
+        const topo_instance *t = c->v[rank.v[rank.chosen].index];
+        double lag = topo_instance_lag_s(t);
+        if (!refuse[0] && (lag < 0 || lag > rc->cfg->switchover_max_lag_s)) {
+            char a[TOPO_ADDR_MAX];
+            if (lag < 0)
+                snprintf(refuse, refuselen, "the lag of %s is unknown", topo_addr_str(&t->addr, a, sizeof(a)));
+            else
+                snprintf(refuse, refuselen, "%s lags %.1f s, more than switchover_max_lag_s=%d",
+                         topo_addr_str(&t->addr, a, sizeof(a)), lag, rc->cfg->switchover_max_lag_s);
+        }
+        rank.needs_catchup = false; /* it catches up from the live primary itself */
+        rec_plan_opts po = plan_opts(rc, m->timeout_ms);
+        rc_ = rec_plan_switchover(c, rc->last.primary, &rank, &po, plan, err, errlen);
+    } else {
+        rec_plan_opts po = plan_opts(rc, 0);
+        rc_ = rec_plan_failover(c, rc->last.primary, &rank, &po, plan, err, errlen);
+    }
+    rec_ranking_free(&rank);
+    if (rc_ < 0)
+        return rc_;
+    if (add_hooks(rc, plan) < 0) {
+        rec_plan_free(plan);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* The answer to a dry run: the plan (JSON and text) and what would refuse it. */
+static json_t *dry_run_reply(const rec_plan *plan, const char *would_refuse)
+{
+    char *txt = NULL;
+    size_t len = 0;
+    json_t *reply;
+    FILE *f = open_memstream(&txt, &len);
+    if (f) {
+        rec_plan_print(plan, f);
+        fclose(f);
+    }
+    reply = json_pack("{s:b, s:b, s:o, s:s, s:s?}", "ok", 1, "dry_run", 1, "plan", rec_plan_to_json(plan), "text",
+                      txt ? txt : "", "would_refuse", would_refuse);
+    free(txt);
+    return reply;
+}
+
+int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t **reply, char *err, size_t errlen)
+{
+    topo_cluster *c = &rc->mc->model;
+    int rc_;
     const char *would_refuse = NULL;
     char refuse[1024] = "";
     rec_op op = rec_op_parse(m->kind);
@@ -1640,115 +1767,20 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
         rc->env->loop.derive(rc->env->user);
     rec_analysis_input ai = {.first_round_done = true, .quorum_off = rc->cfg->failover_quorum == CFG_QUORUM_NONE};
     rec_analyze(c, &ai, &rc->last);
-    if (rl) {
-        if ((rc_ = build_relocate(rc, m, &plan, err, errlen)) < 0)
-            return rc_;
-        goto plan_ready;
-    }
-    if (fo && !m->to && rc->last.primary >= 0 && c->v[rc->last.primary]->reachable) {
-        /* The primary is alive: what can be failed over is a dead intermediate primary
-         * (its replicas move below its source). 'myorch failover --dry-run' shows it. */
-        imd_analysis ia;
-        rec_plan_opts po = plan_opts(rc, 0);
-        if (imd_analyze(c, &ia, err, errlen) < 0)
-            return -ENOMEM;
-        if (ia.code == IMD_DEAD && ia.n_movable && ia.new_source >= 0) {
-            rc_ = rec_plan_intermediate(c, ia.dead, ia.new_source, ia.movable, ia.n_movable, &po, &plan, err,
-                                        errlen);
-            if (rc_ == 0 && ia.lost)
-                rc_ = topo_strset(&plan.unreachable, ia.lost) < 0 ? -ENOMEM : 0;
-            imd_analysis_free(&ia);
-            if (rc_ < 0)
-                return rc_;
-            rc->launch_analysis = "dead-intermediate-primary";
-            goto plan_ready;
-        }
-        imd_analysis_free(&ia);
-    }
-    if (m->to) {
-        if ((ti = lookup(rc, m->to, "target", err, errlen)) < 0)
-            return -ENOENT;
-        target = c->v[ti]->addr;
-    }
-    if (rc->last.primary < 0) {
-        snprintf(err, errlen, "cluster %s has no known primary (%s)", c->name, rc->last.evidence);
-        return -EINVAL;
-    }
-    if (ti == rc->last.primary) {
-        snprintf(err, errlen, "%s is already the primary of cluster %s", m->to, c->name);
-        return -EINVAL;
-    }
-    /* Safety rules, as refusals (a dry run shows the plan and the refusal). */
-    if (sw) {
-        const topo_instance *p = c->v[rc->last.primary];
-        if (!p->reachable || p->snap.read_only)
-            snprintf(refuse, sizeof(refuse), "the primary %s is %s: a switchover needs a live, writable primary "
-                     "(use 'myorch failover')", p->addr.host, !p->reachable ? "unreachable" : "read-only");
-        else if (rc->last.code != REC_A_OK && rc->last.code != REC_A_LOCKED_SEMI_SYNC)
-            snprintf(refuse, sizeof(refuse), "every replica must be reachable and replicating: %.900s", rc->last.evidence);
-    } else {
-        const topo_instance *p = c->v[rc->last.primary];
-        if (p->reachable)
-            snprintf(refuse, sizeof(refuse), "the primary is reachable: a forced failover is for a primary that is "
-                     "gone (use 'myorch switchover')");
-        else if (rc->last.code == REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING && !m->force)
-            snprintf(refuse, sizeof(refuse), "replicas still replicate from the primary (%.900s): only the controller "
-                     "lost it; --force to fail over anyway", rc->last.evidence);
-        else if (rc->last.code == REC_A_DEAD_PRIMARY_MINORITY && !m->force)
-            snprintf(refuse, sizeof(refuse), "this controller sees a minority of the cluster (%s): the primary may "
-                     "still be alive and writable with the servers it cannot reach; make sure it is down or fenced, "
-                     "then --force to fail over anyway", rc->last.quorum.why);
-    }
-    co = candidate_opts(rc, never, 64, m->to ? &target : NULL);
-    memset(&rank, 0, sizeof(rank));
-    if ((rc_ = rec_rank_candidates(c, rc->last.primary, &co, &rank, err, errlen)) < 0)
-        return rc_;
-    if (rank.chosen < 0) {
-        snprintf(err, errlen, "no replica can be promoted: %s", rank.reason);
-        rec_ranking_free(&rank);
-        return -EINVAL;
-    }
-    if (sw) {
-        const topo_instance *t = c->v[rank.v[rank.chosen].index];
-        double lag = topo_instance_lag_s(t);
-        if (!refuse[0] && (lag < 0 || lag > rc->cfg->switchover_max_lag_s)) {
-            char a[TOPO_ADDR_MAX];
-            if (lag < 0)
-                snprintf(refuse, sizeof(refuse), "the lag of %s is unknown", topo_addr_str(&t->addr, a, sizeof(a)));
-            else
-                snprintf(refuse, sizeof(refuse), "%s lags %.1f s, more than switchover_max_lag_s=%d",
-                         topo_addr_str(&t->addr, a, sizeof(a)), lag, rc->cfg->switchover_max_lag_s);
-        }
-        rank.needs_catchup = false; /* it catches up from the live primary itself */
-        rec_plan_opts po = plan_opts(rc, m->timeout_ms);
-        rc_ = rec_plan_switchover(c, rc->last.primary, &rank, &po, &plan, err, errlen);
-    } else {
-        rec_plan_opts po = plan_opts(rc, 0);
-        rc_ = rec_plan_failover(c, rc->last.primary, &rank, &po, &plan, err, errlen);
-    }
-    rec_ranking_free(&rank);
+    if (rl)
+        rc_ = build_relocate(rc, m, &plan, err, errlen);
+    else if (fo && !m->to && rc->last.primary >= 0 && c->v[rc->last.primary]->reachable &&
+             (rc_ = build_manual_intermediate(rc, &plan, err, errlen)) != 0)
+        rc_ = rc_ < 0 ? rc_ : 0;
+    else
+        rc_ = build_promotion(rc, m, sw, &plan, refuse, sizeof(refuse), err, errlen);
     if (rc_ < 0)
         return rc_;
-    if (add_hooks(rc, &plan) < 0) {
-        rec_plan_free(&plan);
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-plan_ready:
     would_refuse = refuse[0] ? refuse : NULL;
     if (m->dry_run || would_refuse)
         rc->launch_analysis = NULL;
     if (m->dry_run) {
-        char *txt = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&txt, &len);
-        if (f) {
-            rec_plan_print(&plan, f);
-            fclose(f);
-        }
-        *reply = json_pack("{s:b, s:b, s:o, s:s, s:s?}", "ok", 1, "dry_run", 1, "plan", rec_plan_to_json(&plan),
-                           "text", txt ? txt : "", "would_refuse", would_refuse);
-        free(txt);
+        *reply = dry_run_reply(&plan, would_refuse);
         rec_plan_free(&plan);
         return 0;
     }
