@@ -1017,6 +1017,10 @@ static void emit(worker *w, rec_exec_msg_kind kind, int step, int ok, const char
     emit_full(w, kind, step, ok, 0, msg, gtid);
 }
 
+/* The worker: run the plan's steps in order. Before the point of no return a failed
+ * step aborts and the steps done are rolled back in reverse; after it, failures are
+ * recorded and the plan goes on. Kept in one function (about 120 lines) so the abort
+ * and rollback paths sit next to the steps they undo. */
 static void run_plan(worker *w)
 {
     bool past_no_return = false, failed = false, aborted = false;
