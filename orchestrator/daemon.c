@@ -61,7 +61,7 @@ typedef struct {
     metrics_histogram loop_busy;      /* seconds of work per loop iteration (poll wait excluded) */
     monitor *mon;
     rec_env renv;
-    rec_cluster *recs;       /* one per monitored cluster, same order */
+    rec_cluster **recs;      /* one per monitored cluster, same order */
     size_t n_recs;
     int *avail;              /* per cluster: last recorded REP_* state, -2 none yet */
     int64_t *avail_ts;       /* per cluster: when it was recorded (wall ms) */
@@ -218,7 +218,7 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
     sl = slot_of(d, (size_t)ci, point);
     /* Busy, or the cluster's recovery is running (its own hooks come first, and
      * its topology changes are transitional): run once more afterwards. */
-    if (sl->busy || ((size_t)ci < d->n_recs && rec_cluster_running(&d->recs[ci]))) {
+    if (sl->busy || ((size_t)ci < d->n_recs && rec_cluster_running(d->recs[ci]))) {
         sl->pending = true;
         snprintf(sl->pending_event, sizeof(sl->pending_event), "%s", name);
         json_decref(sl->pending_detail);
@@ -260,14 +260,14 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
     sl->next_cmd = 0;
     sl->busy = true;
     if ((size_t)ci < d->n_recs)
-        rec_cluster_hook_started(&d->recs[ci]);
+        rec_cluster_hook_started(d->recs[ci]);
     log_debug("hook %s started for %s", cfg_hook_names[point], name);
     if (start_hook_cmd(d, (size_t)ci, point) < 0) {
         hook_payload_free(&sl->pl);
         sl->have_pl = false;
         sl->busy = false;
         if ((size_t)ci < d->n_recs)
-            rec_cluster_hook_ended(&d->recs[ci]);
+            rec_cluster_hook_ended(d->recs[ci]);
     }
 out:
     free(addrs);
@@ -403,7 +403,7 @@ static void poll_hooks(daemon_t *d)
         sl->have_pl = false;
         sl->busy = false;
         if (ci < d->n_recs)
-            rec_cluster_hook_ended(&d->recs[ci]);
+            rec_cluster_hook_ended(d->recs[ci]);
     }
     flush_pending_hooks(d);
 }
@@ -415,7 +415,7 @@ static void flush_pending_hooks(daemon_t *d)
         return;
     for (size_t ci = 0; d->hook_slots && ci < d->cfg->n_clusters && ci < mon_cluster_count(d->mon); ci++) {
         mon_cluster *c = mon_cluster_at(d->mon, ci);
-        if (ci < d->n_recs && rec_cluster_running(&d->recs[ci]))
+        if (ci < d->n_recs && rec_cluster_running(d->recs[ci]))
             continue;
         for (int point = 0; point < CFG_N_HOOKS; point++) {
             hook_slot *sl = slot_of(d, ci, point);
@@ -588,7 +588,7 @@ static json_t *cmd_status(daemon_t *d, const json_t *req)
                           (json_int_t)broken, "first_round_done", c->first_round_done, "poll_interval_ms",
                           c->interval_ms);
         if (i < d->n_recs)
-            json_object_set_new(cj, "recovery", rec_cluster_status(&d->recs[i]));
+            json_object_set_new(cj, "recovery", rec_cluster_status(d->recs[i]));
         json_array_append_new(cl, cj);
     }
     json_object_set_new(r, "clusters", cl);
@@ -630,8 +630,8 @@ static json_t *cmd_topology(daemon_t *d, const json_t *req)
 static rec_cluster *rec_of(daemon_t *d, const char *name)
 {
     for (size_t i = 0; i < d->n_recs; i++)
-        if (!strcmp(d->recs[i].mc->model.name, name))
-            return &d->recs[i];
+        if (!strcmp(rec_cluster_mon(d->recs[i])->model.name, name))
+            return d->recs[i];
     return NULL;
 }
 
@@ -714,7 +714,7 @@ static rec_cluster *rec_for_request(daemon_t *d, const json_t *req, json_t **rep
     const char *name = json_string_value(json_object_get(req, "cluster"));
     rec_cluster *rc;
     if (!name && d->n_recs == 1)
-        return &d->recs[0];
+        return d->recs[0];
     if (!name) {
         *reply = reply_error("this controller manages several clusters: say which one with --cluster");
         return NULL;
@@ -744,8 +744,8 @@ static int cmd_manual(daemon_t *d, const json_t *b, held_reply *from, json_t **r
         topo_addr a;
         if (topo_addr_parse(m.replica, 3306, &a, err, sizeof(err)) == 0)
             for (size_t i = 0; i < d->n_recs && !rc; i++)
-                if (topo_cluster_find(&d->recs[i].mc->model, &a) >= 0)
-                    rc = &d->recs[i];
+                if (topo_cluster_find(&rec_cluster_mon(d->recs[i])->model, &a) >= 0)
+                    rc = d->recs[i];
         if (!rc) {
             *reply = reply_error("no cluster of this controller knows %s (see 'myorch topology')", m.replica);
             return 0;
@@ -785,8 +785,8 @@ static json_t *cmd_maintenance(daemon_t *d, const json_t *b)
         if (topo_addr_parse(instance, 3306, &a, err, sizeof(err)) < 0)
             return reply_error("--instance: %s", err);
         for (size_t i = 0; i < d->n_recs && !rc; i++)
-            if (topo_cluster_find(&d->recs[i].mc->model, &a) >= 0)
-                rc = &d->recs[i];
+            if (topo_cluster_find(&rec_cluster_mon(d->recs[i])->model, &a) >= 0)
+                rc = d->recs[i];
         if (!rc)
             return reply_error("no cluster of this controller knows %s (see 'myorch topology')", instance);
     } else if (!(rc = rec_for_request(d, b, &reply))) {
@@ -794,7 +794,7 @@ static json_t *cmd_maintenance(daemon_t *d, const json_t *b)
     }
     if (rec_cluster_maintenance(rc, !strcmp(action, "begin"), instance, reason, duration, err, sizeof(err)) < 0)
         return reply_error("%s", err);
-    return json_pack("{s:b, s:s, s:o}", "ok", 1, "cluster", rc->mc->model.name, "recovery", rec_cluster_status(rc));
+    return json_pack("{s:b, s:s, s:o}", "ok", 1, "cluster", rec_cluster_mon(rc)->model.name, "recovery", rec_cluster_status(rc));
 }
 
 static json_t *cmd_report(daemon_t *d, const json_t *b)
@@ -809,14 +809,14 @@ static json_t *cmd_report(daemon_t *d, const json_t *b)
     }
     flush(d);
     for (size_t i = 0; i < d->n_recs; i++) {
-        rec_cluster *rc = &d->recs[i];
+        rec_cluster *rc = d->recs[i];
         json_t *hist, *v;
         rep_point *pts;
         size_t n, k;
         rep_report rep;
-        if (name && strcmp(name, rc->mc->model.name))
+        if (name && strcmp(name, rec_cluster_mon(rc)->model.name))
             continue;
-        hist = store_availability_json(d->st, rc->mc->model.name, since);
+        hist = store_availability_json(d->st, rec_cluster_mon(rc)->model.name, since);
         n = json_array_size(hist);
         pts = calloc(n ? n : 1, sizeof(*pts));
         json_array_foreach(hist, k, v) {
@@ -824,10 +824,10 @@ static json_t *cmd_report(daemon_t *d, const json_t *b)
             pts[k].ts_ms = json_integer_value(json_array_get(v, 0));
             pts[k].state = rep_state_of(st);
         }
-        if (rep_compute(pts, n, since ? since : (n ? pts[0].ts_ms : now), now, rc->cfg->sla_target,
-                        rc->cfg->sla_counts_planned, &rep) == 0) {
+        if (rep_compute(pts, n, since ? since : (n ? pts[0].ts_ms : now), now, rec_cluster_cfg(rc)->sla_target,
+                        rec_cluster_cfg(rc)->sla_counts_planned, &rep) == 0) {
             json_t *o = json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f}", "cluster",
-                                  rc->mc->model.name, "since_ms", (json_int_t)rep.since_ms, "until_ms",
+                                  rec_cluster_mon(rc)->model.name, "since_ms", (json_int_t)rep.since_ms, "until_ms",
                                   (json_int_t)rep.until_ms, "monitored_s", rep.monitored_ms / 1000.0, "up_s",
                                   rep.up_ms / 1000.0, "down_s", rep.down_ms / 1000.0, "failures", rep.failures,
                                   "down_periods", rep.down_periods, "availability_pct", rep.availability_pct,
@@ -860,7 +860,7 @@ static void avail_add(daemon_t *d, size_t i, int64_t ts_ms, int st)
         ts_ms = d->avail_ts[i]; /* the history stays sorted */
     d->avail[i] = st;
     d->avail_ts[i] = ts_ms;
-    store_availability_add(d->st, d->recs[i].mc->model.name, ts_ms, rep_state_name(st));
+    store_availability_add(d->st, rec_cluster_mon(d->recs[i])->model.name, ts_ms, rep_state_name(st));
 }
 
 /*
@@ -877,8 +877,9 @@ static void avail_add(daemon_t *d, size_t i, int64_t ts_ms, int st)
 static void track_availability(daemon_t *d, bool stopping)
 {
     for (size_t i = 0; i < d->n_recs && d->st; i++) {
-        rec_cluster *rc = &d->recs[i];
-        mon_cluster *c = rc->mc;
+        rec_cluster *rc = d->recs[i];
+        mon_cluster *c = rec_cluster_mon(rc);
+        rec_planned_block pb;
         int st;
         if (stopping) {
             st = REP_UNMONITORED;
@@ -888,16 +889,16 @@ static void track_availability(daemon_t *d, bool stopping)
                 continue;
             st = p && p->reachable && !p->snap.read_only && !p->fenced ? REP_UP : REP_DOWN;
         }
-        if (!stopping && rc->planned_from_ms) {
+        if (!stopping && rec_cluster_planned(rc, &pb)) {
             if (d->avail[i] != REP_PLANNED)
-                avail_add(d, i, rc->planned_from_ms, REP_PLANNED);
-            if (!rc->planned_to_ms)
+                avail_add(d, i, pb.from_ms, REP_PLANNED);
+            if (!pb.to_ms)
                 continue; /* writes blocked on purpose: whatever the probes see now is planned */
-            if (!(st == REP_UP && topo_addr_eq(&c->model.v[c->model.primary]->addr, &rc->planned_primary)) &&
-                clk_wall_ms() - rc->planned_to_ms < PLANNED_CATCH_UP_MS)
+            if (!(st == REP_UP && topo_addr_eq(&c->model.v[c->model.primary]->addr, &pb.primary)) &&
+                clk_wall_ms() - pb.to_ms < PLANNED_CATCH_UP_MS)
                 continue; /* the model has not seen the expected primary writable yet */
-            avail_add(d, i, rc->planned_to_ms, st);
-            rc->planned_from_ms = rc->planned_to_ms = 0;
+            avail_add(d, i, pb.to_ms, st);
+            rec_cluster_planned_clear(rc);
             continue;
         }
         if (d->avail[i] == st || (stopping && d->avail[i] == -2))
@@ -1011,7 +1012,9 @@ static void lbl_bool(metrics_text *t, const char *name, const char *cl, const ch
     metrics_sample(t, name, l, v);
 }
 
-/* The Prometheus exposition of the controller's state (README "Metrics"). */
+/* The Prometheus exposition of the controller's state (README "Metrics").
+ * Long on purpose: one flat list of metric families in exposition order, each a
+ * family line and its samples; split, the order and the names would be scattered. */
 static char *http_metrics(void *user, size_t *len)
 {
     daemon_t *d = user;
@@ -1144,7 +1147,7 @@ static char *http_metrics(void *user, size_t *len)
 
     metrics_family(&t, "myorch_cluster_analysis", "gauge", "The cluster's current analysis (label code), value 1");
     for (size_t i = 0; i < d->n_recs; i++) {
-        const char *l[] = {"cluster", d->recs[i].mc->model.name, "code", rec_analysis_name(d->recs[i].last.code),
+        const char *l[] = {"cluster", rec_cluster_mon(d->recs[i])->model.name, "code", rec_analysis_name(rec_cluster_analysis(d->recs[i])),
                            NULL};
         metrics_sample(&t, "myorch_cluster_analysis", l, 1);
     }
@@ -1158,16 +1161,16 @@ static char *http_metrics(void *user, size_t *len)
     }
     metrics_family(&t, "myorch_cluster_maintenance", "gauge", "1 while a cluster-wide maintenance window is open");
     for (size_t i = 0; i < d->n_recs; i++)
-        lbl_bool(&t, "myorch_cluster_maintenance", d->recs[i].mc->model.name, NULL,
-                 rec_cluster_in_maintenance(&d->recs[i], NULL));
+        lbl_bool(&t, "myorch_cluster_maintenance", rec_cluster_mon(d->recs[i])->model.name, NULL,
+                 rec_cluster_in_maintenance(d->recs[i], NULL));
     metrics_family(&t, "myorch_cluster_failover_blocked", "gauge",
                    "1 while automatic recovery is blocked by the anti-flap period (failover_block_s)");
     for (size_t i = 0; i < d->n_recs; i++)
-        lbl_bool(&t, "myorch_cluster_failover_blocked", d->recs[i].mc->model.name, NULL,
-                 rec_cluster_blocked(&d->recs[i], now));
+        lbl_bool(&t, "myorch_cluster_failover_blocked", rec_cluster_mon(d->recs[i])->model.name, NULL,
+                 rec_cluster_blocked(d->recs[i], now));
     metrics_family(&t, "myorch_cluster_recovery_running", "gauge", "1 while a recovery or manual operation runs");
     for (size_t i = 0; i < d->n_recs; i++)
-        lbl_bool(&t, "myorch_cluster_recovery_running", d->recs[i].mc->model.name, NULL, rec_cluster_running(&d->recs[i]));
+        lbl_bool(&t, "myorch_cluster_recovery_running", rec_cluster_mon(d->recs[i])->model.name, NULL, rec_cluster_running(d->recs[i]));
     metrics_family(&t, "myorch_recoveries_total", "counter",
                    "Recoveries and manual operations finished since the controller started, by kind and result");
     for (size_t i = 0; i < nc && d->cm; i++)
@@ -1368,7 +1371,7 @@ static int setup(daemon_t *d, char *err, size_t errlen)
         return -ENOMEM;
     }
     for (size_t i = 0; i < d->cfg->n_clusters; i++) {
-        if ((rc = rec_cluster_init(&d->recs[i], &d->renv, mon_cluster_at(d->mon, i), &d->cfg->clusters[i], err,
+        if ((rc = rec_cluster_new(&d->renv, mon_cluster_at(d->mon, i), &d->cfg->clusters[i], &d->recs[i], err,
                                    errlen)) < 0)
             return rc;
         d->n_recs++;
@@ -1405,10 +1408,10 @@ static void teardown(daemon_t *d)
     hook_runner_free(d->hooks);
     d->hooks = NULL;
     for (size_t i = 0; i < d->n_recs; i++)
-        rec_cluster_hooks_reset(&d->recs[i]);
+        rec_cluster_hooks_reset(d->recs[i]);
     /* A running recovery is finished, never abandoned half-way. */
     for (size_t i = 0; i < d->n_recs; i++)
-        rec_cluster_free(&d->recs[i]);
+        rec_cluster_free(d->recs[i]);
     free(d->recs);
     d->recs = NULL;
     d->n_recs = 0;
@@ -1440,6 +1443,9 @@ static void teardown(daemon_t *d)
         close(d->sigfd);
 }
 
+/* The daemon: setup, then the one loop (poll, read the clock once, probes, control, HTTP,
+ * monitor, recovery io + tick, availability, hooks, flush). Long because the loop's order
+ * is the design and reads best in one place; each step is a call. */
 int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size_t errlen)
 {
     daemon_t d = {.cfg = cfg, .opt = *opt, .sigfd = -1, .lock_fd = -1};
@@ -1490,7 +1496,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             items[n_items++] = (zmq_pollitem_t){.socket = NULL, .fd = hook_runner_fd(d.hooks), .events = ZMQ_POLLIN};
         for (size_t i = 0; i < d.n_recs && n_items < 4 + 62; i++) {
             int fds[2];
-            size_t n = rec_cluster_fds(&d.recs[i], fds, 2);
+            size_t n = rec_cluster_fds(d.recs[i], fds, 2);
             for (size_t k = 0; k < n; k++)
                 items[n_items++] = (zmq_pollitem_t){.socket = NULL, .fd = fds[k], .events = ZMQ_POLLIN};
         }
@@ -1533,8 +1539,8 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             http_server_run(d.http);
         mon_tick(d.mon, now);
         for (size_t i = 0; i < d.n_recs; i++) {
-            rec_cluster_io(&d.recs[i], now);
-            rec_cluster_tick(&d.recs[i], now);
+            rec_cluster_io(d.recs[i], now);
+            rec_cluster_tick(d.recs[i], now);
         }
         track_availability(&d, false);
         track_lag(&d);

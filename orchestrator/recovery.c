@@ -18,6 +18,86 @@
 #include "topology/gtid.h"
 #include "topology/strbuf.h"
 
+/* A maintenance window (cluster-wide when instance is empty). */
+typedef struct {
+    char instance[TOPO_ADDR_MAX];
+    char reason[256];
+    int64_t started_ms, until_ms; /* wall; until 0 = open-ended */
+} rec_maintenance;
+
+
+struct rec_cluster {
+    rec_env *env;
+    mon_cluster *mc;
+    const cfg_cluster *cfg;
+
+    rec_state state;              /* where the machine is (rec_state.h); every change is logged and emitted */
+    rec_analysis last;            /* latest analysis */
+    int64_t primary_lost_ms;      /* wall ms when the current primary became unreachable, 0 when up */
+    int64_t detected_ms;          /* wall ms when the failure was confirmed */
+    bool incident_handled;        /* a failover was launched (or refused and recorded) for this failure */
+    rec_hold hold;                /* what holds this failure back now (reported once) */
+    unsigned launch_failures;     /* failed attempts to launch the failover for this failure */
+    int64_t retry_at_ms;          /* wall: next attempt after a launch failure */
+    char launch_error[640];
+    unsigned audit_failures;      /* state-database writes of the recovery record that failed */
+    char audit_error[512];        /* the last one: what, and SQLite's message */
+    /* A dead intermediate primary (intermediate.h): reported once per incident, moved once. */
+    char imd_reported[TOPO_ADDR_MAX];
+    bool imd_handled;
+    const char *launch_analysis, *launch_evidence; /* audit text for the next launch(), NULL: rc->last */
+    bool fast;                    /* replicas probed at the fast interval */
+    int64_t fast_until_ms;        /* monotonic */
+    int64_t blocked_until_ms;     /* wall: no automatic recovery before */
+
+    /* The running recovery. */
+    rec_exec *exec;
+    rec_plan plan;
+    int64_t recovery_id;
+    int64_t step_started_ms;
+    bool promoted;
+    char *promoted_gtid;
+    char *last_error;             /* the running operation's error (heap, NULL none) */
+
+    /* A one-step job on a demoted primary or a stray replica (fence, rejoin, repoint). */
+    rec_exec *job;
+    rec_plan job_plan;
+    int64_t job_next_ms;          /* monotonic: earliest next job */
+    int64_t hung_fence_next_ms;   /* monotonic: earliest next fence of a demoted primary whose probe hangs */
+    rec_op op;                    /* the running operation */
+    bool manual;                  /* the running operation was asked for by an operator */
+    void *pending_tag;            /* who waits for its answer */
+    int64_t demote_started_ms;    /* switchover: when the old primary stopped taking writes */
+    int64_t writes_refused_ms;    /* switchover: demote start → new primary writable */
+    /* A planned write block (switchover, rec_planned_block): 0 = none / not ended yet. Wall ms. */
+    int64_t planned_from_ms, planned_to_ms;
+    topo_addr planned_primary;
+    bool hooks_failed;            /* a post hook failed: "done-hooks-failed" */
+    bool vetoed;                  /* a pre hook vetoed */
+    struct rec_hook_ctx *hook_ctx; /* what the recovery's hook steps tell the hooks */
+    /* Asynchronous hooks of this cluster running now: the daemon counts them
+     * (rec_cluster_hook_started/ended); the recovery's own hooks, in the worker thread,
+     * wait on the condition until none runs: one hook at a time per cluster. */
+    pthread_mutex_t hooks_mu;
+    pthread_cond_t hooks_idle;
+    int async_hooks_running;
+    int64_t loop_ms;              /* the loop's time (monotonic) of the current turn (rec_cluster_io/tick) */
+    rec_exec_hooks hook_iface;
+    rec_maintenance maint[32];
+    size_t n_maint;
+    bool maint_reported;
+    int64_t aftercare_from_ms;    /* monotonic: only snapshots taken after this count */
+    /* A failover interrupted (controller stopped) before its point of no return: its
+     * candidate may have been detached. Until it replicates from the old primary again
+     * (after-care gives it back its replication), no new failover starts, so that the
+     * next one ranks it with the others instead of leaving it orphaned. */
+    bool rollback_pending;
+    topo_addr rollback_cand, rollback_source;
+    int64_t rollback_id;          /* the interrupted recovery */
+    int64_t rollback_until_ms;    /* monotonic: give up waiting for an unreachable candidate, 0 = not armed */
+    char diverged_reported[TOPO_ADDR_MAX];
+};
+
 #define FAST_INTERVAL_MS 50
 #define FAST_WINDOW_MS 10000
 
@@ -245,14 +325,17 @@ static void rollback_finish(rec_cluster *rc, topo_instance *in)
     rollback_end(rc, "done", "finished by the restarted controller after an interruption");
 }
 
-int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, char *err,
-                     size_t errlen)
+int rec_cluster_new(rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, rec_cluster **out, char *err,
+                    size_t errlen)
 {
     int64_t now = clk_wall_ms();
     int n;
-    (void)err;
-    (void)errlen;
-    memset(rc, 0, sizeof(*rc));
+    rec_cluster *rc = calloc(1, sizeof(*rc));
+    *out = rc;
+    if (!rc) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     rc->env = env;
     rc->mc = mc;
     rc->cfg = cfg;
@@ -279,6 +362,8 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m);
 
 void rec_cluster_free(rec_cluster *rc)
 {
+    if (!rc)
+        return;
     /* Let a running recovery finish: past the point of no return it must not be abandoned. */
     while (rc->exec) {
         rec_exec_msg m;
@@ -311,6 +396,36 @@ void rec_cluster_free(rec_cluster *rc)
     rc->last_error = NULL;
     pthread_cond_destroy(&rc->hooks_idle);
     pthread_mutex_destroy(&rc->hooks_mu);
+    free(rc);
+}
+
+mon_cluster *rec_cluster_mon(const rec_cluster *rc)
+{
+    return rc->mc;
+}
+
+const cfg_cluster *rec_cluster_cfg(const rec_cluster *rc)
+{
+    return rc->cfg;
+}
+
+rec_analysis_code rec_cluster_analysis(const rec_cluster *rc)
+{
+    return rc->last.code;
+}
+
+bool rec_cluster_planned(const rec_cluster *rc, rec_planned_block *out)
+{
+    if (!rc->planned_from_ms)
+        return false;
+    *out = (rec_planned_block){.from_ms = rc->planned_from_ms, .to_ms = rc->planned_to_ms,
+                               .primary = rc->planned_primary};
+    return true;
+}
+
+void rec_cluster_planned_clear(rec_cluster *rc)
+{
+    rc->planned_from_ms = rc->planned_to_ms = 0;
 }
 
 static void creds_of(rec_cluster *rc, rec_exec_creds *c)
@@ -1257,7 +1372,9 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
     rc->hook_ctx = NULL;
     rec_plan_free(&rc->plan);
     set_fast(rc, false, 0);
-    rc->aftercare_from_ms = rc->loop_ms;
+    /* The clock now, not the turn's time: snapshots folded in earlier in this turn were
+     * taken before the end of the recovery was known and must not count for after-care. */
+    rc->aftercare_from_ms = clk_mono_ms();
     if (rc->env->loop.probe_now)
         rc->env->loop.probe_now(rc->env->user, rc->mc, NULL);
 }

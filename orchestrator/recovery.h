@@ -69,92 +69,30 @@ typedef struct {
     int timeout_ms;               /* switchover: bound for the target to catch up (0: apply_timeout_ms) */
 } rec_manual;
 
-/* A maintenance window (cluster-wide when instance is empty). */
+/* One cluster's recovery state machine (opaque; the daemon uses the functions below). */
+typedef struct rec_cluster rec_cluster;
+
+/* A planned write block (switchover) for the availability record: from the demote's
+ * start to the promotion (or the end of the operation when nothing was promoted).
+ * Wall ms; to_ms 0 = not ended yet. */
 typedef struct {
-    char instance[TOPO_ADDR_MAX];
-    char reason[256];
-    int64_t started_ms, until_ms; /* wall; until 0 = open-ended */
-} rec_maintenance;
+    int64_t from_ms, to_ms;
+    topo_addr primary;            /* the primary once the block is over (new, or old when rolled back) */
+} rec_planned_block;
 
-
-typedef struct rec_cluster {
-    rec_env *env;
-    mon_cluster *mc;
-    const cfg_cluster *cfg;
-
-    rec_state state;              /* where the machine is (rec_state.h); every change is logged and emitted */
-    rec_analysis last;            /* latest analysis */
-    int64_t primary_lost_ms;      /* wall ms when the current primary became unreachable, 0 when up */
-    int64_t detected_ms;          /* wall ms when the failure was confirmed */
-    bool incident_handled;        /* a failover was launched (or refused and recorded) for this failure */
-    rec_hold hold;                /* what holds this failure back now (reported once) */
-    unsigned launch_failures;     /* failed attempts to launch the failover for this failure */
-    int64_t retry_at_ms;          /* wall: next attempt after a launch failure */
-    char launch_error[640];
-    unsigned audit_failures;      /* state-database writes of the recovery record that failed */
-    char audit_error[512];        /* the last one: what, and SQLite's message */
-    /* A dead intermediate primary (intermediate.h): reported once per incident, moved once. */
-    char imd_reported[TOPO_ADDR_MAX];
-    bool imd_handled;
-    const char *launch_analysis, *launch_evidence; /* audit text for the next launch(), NULL: rc->last */
-    bool fast;                    /* replicas probed at the fast interval */
-    int64_t fast_until_ms;        /* monotonic */
-    int64_t blocked_until_ms;     /* wall: no automatic recovery before */
-
-    /* The running recovery. */
-    rec_exec *exec;
-    rec_plan plan;
-    int64_t recovery_id;
-    int64_t step_started_ms;
-    bool promoted;
-    char *promoted_gtid;
-    char *last_error;             /* the running operation's error (heap, NULL none) */
-
-    /* A one-step job on a demoted primary or a stray replica (fence, rejoin, repoint). */
-    rec_exec *job;
-    rec_plan job_plan;
-    int64_t job_next_ms;          /* monotonic: earliest next job */
-    int64_t hung_fence_next_ms;   /* monotonic: earliest next fence of a demoted primary whose probe hangs */
-    rec_op op;                    /* the running operation */
-    bool manual;                  /* the running operation was asked for by an operator */
-    void *pending_tag;            /* who waits for its answer */
-    int64_t demote_started_ms;    /* switchover: when the old primary stopped taking writes */
-    int64_t writes_refused_ms;    /* switchover: demote start → new primary writable */
-    /* A planned write block (switchover) for the availability record: from the demote's start to
-     * the promotion (or the end of the operation when nothing was promoted). The daemon records
-     * and clears them; 0 = none / not ended yet. Wall ms. */
-    int64_t planned_from_ms, planned_to_ms;
-    topo_addr planned_primary;    /* the primary once the block is over (new, or old when rolled back) */
-    bool hooks_failed;            /* a post hook failed: "done-hooks-failed" */
-    bool vetoed;                  /* a pre hook vetoed */
-    struct rec_hook_ctx *hook_ctx; /* what the recovery's hook steps tell the hooks */
-    /* Asynchronous hooks of this cluster running now: the daemon counts them
-     * (rec_cluster_hook_started/ended); the recovery's own hooks, in the worker thread,
-     * wait on the condition until none runs: one hook at a time per cluster. */
-    pthread_mutex_t hooks_mu;
-    pthread_cond_t hooks_idle;
-    int async_hooks_running;
-    int64_t loop_ms;              /* the loop's time (monotonic) of the current turn (rec_cluster_io/tick) */
-    rec_exec_hooks hook_iface;
-    rec_maintenance maint[32];
-    size_t n_maint;
-    bool maint_reported;
-    int64_t aftercare_from_ms;    /* monotonic: only snapshots taken after this count */
-    /* A failover interrupted (controller stopped) before its point of no return: its
-     * candidate may have been detached. Until it replicates from the old primary again
-     * (after-care gives it back its replication), no new failover starts, so that the
-     * next one ranks it with the others instead of leaving it orphaned. */
-    bool rollback_pending;
-    topo_addr rollback_cand, rollback_source;
-    int64_t rollback_id;          /* the interrupted recovery */
-    int64_t rollback_until_ms;    /* monotonic: give up waiting for an unreachable candidate, 0 = not armed */
-    char diverged_reported[TOPO_ADDR_MAX];
-} rec_cluster;
-
-int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, char *err,
-                     size_t errlen);
-/* Wait for running work to finish (never abandon a promotion half-way), then free. */
+int rec_cluster_new(rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, rec_cluster **out, char *err,
+                    size_t errlen);
+/* Wait for running work to finish (never abandon a promotion half-way), then free (NULL: no-op). */
 void rec_cluster_free(rec_cluster *rc);
+
+/* The monitored cluster, its configuration, its latest analysis. */
+mon_cluster *rec_cluster_mon(const rec_cluster *rc);
+const cfg_cluster *rec_cluster_cfg(const rec_cluster *rc);
+rec_analysis_code rec_cluster_analysis(const rec_cluster *rc);
+/* The planned write block of the last switchover, if any (true: *out filled); the
+ * daemon records it, then clears it. */
+bool rec_cluster_planned(const rec_cluster *rc, rec_planned_block *out);
+void rec_cluster_planned_clear(rec_cluster *rc);
 
 /* Analyse and act. Call every loop turn, after the monitor derived the model. */
 void rec_cluster_tick(rec_cluster *rc, int64_t now_ms);
