@@ -18,7 +18,6 @@
 #define MYORCH_ORCHESTRATOR_RECOVERY_H
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
