@@ -34,7 +34,6 @@
 
 #include "orchestrator/candidate.h"
 #include "orchestrator/plan.h"
-#include "orchestrator/executor.h"
 #include "topology/dialect.h"
 #include "topology/gtid.h"
 #include "topology/strbuf.h"
