@@ -1,7 +1,7 @@
 /*
  * tests/unit/fixture.h — shared by the unit tests of the decision code: a cluster model built
  * from a table of servers (fx_srv rows: the old primary, then its replicas), the addresses and
- * server UUIDs the tables use, and CHECK (an assertion that prints a message of its own).
+ * server UUIDs the tables use; CHECK and NELEM from check.h.
  * Header-only (static functions): include it after <cmocka.h>.
  */
 #ifndef MYORCH_TESTS_UNIT_FIXTURE_H
@@ -13,16 +13,7 @@
 #include "topology/cluster.h"
 #include "topology/gtid.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            print_error(__VA_ARGS__);                                                             \
-            print_error("\n");                                                                    \
-            fail_msg("check failed: %s", #cond);                                                  \
-        }                                                                                         \
-    } while (0)
+#include "check.h"
 
 #define P "127.0.0.1:1"
 #define R2 "127.0.0.1:2"

@@ -13,7 +13,7 @@
 
 #include "orchestrator/events.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#include "check.h"
 
 static void test_table_well_formed(void **state)
 {
