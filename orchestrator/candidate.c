@@ -4,6 +4,7 @@
 #include "orchestrator/analysis.h"
 #include "topology/gtid.h"
 #include "topology/dialect.h"
+#include "topology/strbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,47 +13,15 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- bounded text appender (marks truncation with "...") ---------------- */
-
-typedef struct {
-    char *buf;
-    size_t cap, len;
-    bool full;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_add(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->full || b->cap == 0)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->buf[b->len] = '\0';
-        return;
-    }
-    if ((size_t)n >= b->cap - b->len) {
-        b->full = true;
-        b->len = b->cap - 1;
-        if (b->cap >= 4)
-            memcpy(b->buf + b->cap - 4, "...", 4);
-        return;
-    }
-    b->len += (size_t)n;
-}
+/* ---- reasons: strbuf_line (bounded, a cut shows as "...") --------------- */
 
 #define MSG_MAX 100 /* server error texts are cut to this many bytes in reasons */
 
-static void sb_msg(sbuf *b, const char *msg)
+static void sb_msg(strbuf_line *b, const char *msg)
 {
     const char *m = msg ? msg : "";
     int len = (int)strlen(m);
-    sb_add(b, "%.*s%s", len > MSG_MAX ? MSG_MAX : len, m, len > MSG_MAX ? "..." : "");
+    strbuf_line_add(b, "%.*s%s", len > MSG_MAX ? MSG_MAX : len, m, len > MSG_MAX ? "..." : "");
 }
 
 /* ---- working state ------------------------------------------------------ */
@@ -65,7 +34,7 @@ typedef struct {
     char *errant;
     rec_exclusion excl;
     char reason[256];
-    sbuf rb;
+    strbuf_line rb;
     bool preferred;
 } work;
 
@@ -93,11 +62,11 @@ static void exclude(work *w, rec_exclusion e, const char *fmt, ...)
     if (w->excl == REC_EXCL_NONE)
         w->excl = e;
     else
-        sb_add(&w->rb, "; ");
+        strbuf_line_add(&w->rb, "; ");
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
-    sb_add(&w->rb, "%s", tmp);
+    strbuf_line_add(&w->rb, "%s", tmp);
 }
 
 /* a ∪ parse(text) into *acc (text NULL = empty). Returns 0, -EINVAL (message in err), -ENOMEM. */
@@ -323,7 +292,7 @@ static int set_text(const gtid_set *s, char **out)
 }
 
 /* "A has X that B lacks; B has Y that A lacks" for the first diverged pair. */
-static int describe_divergence(const topo_cluster *c, work *w, size_t n, sbuf *r)
+static int describe_divergence(const topo_cluster *c, work *w, size_t n, strbuf_line *r)
 {
     for (size_t i = 0; i < n; i++) {
         if (!considered(&w[i]))
@@ -335,7 +304,7 @@ static int describe_divergence(const topo_cluster *c, work *w, size_t n, sbuf *r
             if (!considered(&w[j]) || gtid_set_compare(w[i].has, w[j].has) != GTID_CMP_DIVERGED)
                 continue;
             if (gtid_set_kind(w[i].has) != gtid_set_kind(w[j].has)) {
-                sb_add(r, "%s and %s use different GTID flavors",
+                strbuf_line_add(r, "%s and %s use different GTID flavors",
                        topo_addr_str(&c->v[w[i].index]->addr, a1, sizeof(a1)),
                        topo_addr_str(&c->v[w[j].index]->addr, a2, sizeof(a2)));
                 return 0;
@@ -345,7 +314,7 @@ static int describe_divergence(const topo_cluster *c, work *w, size_t n, sbuf *r
                 (rc = gtid_set_format(ba, &tba)) == 0) {
                 topo_addr_str(&c->v[w[i].index]->addr, a1, sizeof(a1));
                 topo_addr_str(&c->v[w[j].index]->addr, a2, sizeof(a2));
-                sb_add(r, "%s has %s that %s lacks; %s has %s that %s lacks", a1, tab, a2, a2, tba, a1);
+                strbuf_line_add(r, "%s has %s that %s lacks; %s has %s that %s lacks", a1, tab, a2, a2, tba, a1);
             }
             gtid_set_free(ab);
             gtid_set_free(ba);
@@ -354,7 +323,7 @@ static int describe_divergence(const topo_cluster *c, work *w, size_t n, sbuf *r
             return rc == -ENOMEM ? rc : 0;
         }
     }
-    sb_add(r, "no replica has every transaction");
+    strbuf_line_add(r, "no replica has every transaction");
     return 0;
 }
 
@@ -380,7 +349,7 @@ typedef struct {
     size_t n;
     int target;                  /* cluster index of o->target, -1 when none or unknown */
     char oa[TOPO_ADDR_MAX], ta[TOPO_ADDR_MAX];
-    sbuf rb;                     /* out->reason */
+    strbuf_line rb;                     /* out->reason */
     bool refused;                /* the reason already says why nobody can be chosen */
     rec_ranking *out;
 } rank_ctx;
@@ -419,7 +388,7 @@ static int judge_candidate(rank_ctx *x, work *cw)
     char serr[256] = "", msg[256];
 
     dialect_caps_of(&in->snap, &caps);
-    cw->rb = (sbuf){ .buf = cw->reason, .cap = sizeof(cw->reason) };
+    cw->rb = (strbuf_line){ .buf = cw->reason, .cap = sizeof(cw->reason) };
     cw->preferred = addr_listed(o->prefer, o->n_prefer, &in->addr);
     if (in->have_snap && snapshot_sets(&in->snap, &cw->has, &cw->exec, serr, sizeof(serr)) == -ENOMEM)
         return -ENOMEM;
@@ -438,19 +407,19 @@ static int judge_candidate(rank_ctx *x, work *cw)
         if (!in->probed)
             exclude(cw, REC_EXCL_UNREACHABLE, "not probed yet");
         else {
-            sbuf t = { .buf = msg, .cap = sizeof(msg) };
-            sb_add(&t, "unreachable (");
+            strbuf_line t = { .buf = msg, .cap = sizeof(msg) };
+            strbuf_line_add(&t, "unreachable (");
             if (in->err_code)
-                sb_add(&t, "error %u: ", in->err_code);
+                strbuf_line_add(&t, "error %u: ", in->err_code);
             sb_msg(&t, in->err);
-            sb_add(&t, ")");
+            strbuf_line_add(&t, ")");
             exclude(cw, REC_EXCL_UNREACHABLE, "%s", msg);
         }
         return 0;
     }
     if (sql_broken(in)) {
-        sbuf t = { .buf = msg, .cap = sizeof(msg) };
-        sb_add(&t, "SQL thread stopped with error %u: ", rs->last_sql_errno);
+        strbuf_line t = { .buf = msg, .cap = sizeof(msg) };
+        strbuf_line_add(&t, "SQL thread stopped with error %u: ", rs->last_sql_errno);
         sb_msg(&t, rs->last_sql_error);
         exclude(cw, REC_EXCL_SQL_ERROR, "%s", msg);
     }
@@ -507,7 +476,8 @@ static void check_coordinate_replicas(rank_ctx *x, size_t most_i)
             continue;
         if (gtid_coord_cmp(&u->snap.replica.read_coord, &m2->snap.replica.read_coord, &r) < 0 || r > 0) {
             char a2[TOPO_ADDR_MAX];
-            sb_add(&x->rb, "would lose transactions only %s holds: without GTID it received up to %s:%llu of %s, "
+            strbuf_line_add(&x->rb,
+                            "would lose transactions only %s holds: without GTID it received up to %s:%llu of %s, "
                            "%s only %s:%llu",
                    topo_addr_str(&u->addr, a, sizeof(a)), u->snap.replica.read_coord.file,
                    (unsigned long long)u->snap.replica.read_coord.pos, x->oa,
@@ -563,7 +533,7 @@ static int find_most_advanced(rank_ctx *x)
                                    .index = w[out->most_advanced].index }) < 0))
                 out->most_advanced = (int)k;
     } else {
-        sb_add(&x->rb, "replicas diverged, none has every transaction: ");
+        strbuf_line_add(&x->rb, "replicas diverged, none has every transaction: ");
         if (describe_divergence(x->c, w, n, &x->rb) < 0)
             rc = -ENOMEM;
         x->refused = true;
@@ -607,11 +577,12 @@ static int choose_with_catchup(rank_ctx *x, const work *ch, const char *a)
     if (ok) {
         x->out->chosen = 0;
         x->out->needs_catchup = true;
-        sb_add(&x->rb, "%s is the best eligible replica%s%s; it must first catch up from %s, which also has %s (%s)",
+        strbuf_line_add(&x->rb,
+                        "%s is the best eligible replica%s%s; it must first catch up from %s, which also has %s (%s)",
                a, x->target >= 0 ? " (the requested target)" : "", ch->preferred ? " (preferred)" : "", ma, mt,
                m->reason[0] ? m->reason : "not eligible");
     } else {
-        sb_add(&x->rb, "would lose transactions only %s holds (%s): %s", ma, mt,
+        strbuf_line_add(&x->rb, "would lose transactions only %s holds (%s): %s", ma, mt,
                !mi->snap.log_bin ? "it has no binary log (log_bin=OFF)"
                : !mi->snap.log_replica_updates
                    ? "its binary log lacks replicated transactions (log_replica_updates=OFF)"
@@ -633,20 +604,20 @@ static int choose(rank_ctx *x)
     if (x->refused) {
         /* reason already written */
     } else if (x->o->target && x->target < 0) {
-        sb_add(&x->rb, "target %s is not a server of cluster %s", x->ta, x->c->name);
+        strbuf_line_add(&x->rb, "target %s is not a server of cluster %s", x->ta, x->c->name);
     } else if (x->o->target && x->target == x->old_primary) {
-        sb_add(&x->rb, "target %s is the old primary", x->ta);
+        strbuf_line_add(&x->rb, "target %s is the old primary", x->ta);
     } else if (x->n == 0) {
-        sb_add(&x->rb, "%s has no replicas", x->oa);
+        strbuf_line_add(&x->rb, "%s has no replicas", x->oa);
     } else if (w[0].excl != REC_EXCL_NONE) {
         if (x->target >= 0) {
             for (size_t k = 0; k < x->n; k++)
                 if (w[k].index == x->target)
-                    sb_add(&x->rb, "target %s cannot be promoted: %s", x->ta, w[k].reason);
+                    strbuf_line_add(&x->rb, "target %s cannot be promoted: %s", x->ta, w[k].reason);
         } else {
-            sb_add(&x->rb, "no eligible replica: ");
+            strbuf_line_add(&x->rb, "no eligible replica: ");
             for (size_t k = 0; k < x->n; k++)
-                sb_add(&x->rb, "%s%s: %s", k ? "; " : "",
+                strbuf_line_add(&x->rb, "%s%s: %s", k ? "; " : "",
                        topo_addr_str(&x->c->v[w[k].index]->addr, a, sizeof(a)), w[k].reason);
         }
     } else {
@@ -658,7 +629,7 @@ static int choose(rank_ctx *x)
             out->chosen = 0;
             if (set_text(ch->has, &h) < 0)
                 return -ENOMEM;
-            sb_add(&x->rb, "%s is the most advanced replica (has %s)%s%s", a, h && *h ? h : "nothing",
+            strbuf_line_add(&x->rb, "%s is the most advanced replica (has %s)%s%s", a, h && *h ? h : "nothing",
                    x->target >= 0 ? ", the requested target" : "", ch->preferred ? ", preferred" : "");
             free(h);
         } else if (choose_with_catchup(x, ch, a) < 0) {
@@ -712,7 +683,7 @@ int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candid
     x.target = -1;
     x.out = out;
     topo_addr_str(&x.old->addr, x.oa, sizeof(x.oa));
-    x.rb = (sbuf){ .buf = out->reason, .cap = sizeof(out->reason) };
+    x.rb = (strbuf_line){ .buf = out->reason, .cap = sizeof(out->reason) };
 
     if (collect_candidates(&x) < 0 || judge_and_sort(&x) < 0 || find_most_advanced(&x) < 0 || choose(&x) < 0 ||
         fill_output(&x) < 0) {
