@@ -1,5 +1,6 @@
 /* hooks/runner.c — hook commands: no shell, own process group, minimal env, bounded, reaped. */
 #include "hooks/runner.h"
+#include "topology/strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,16 +37,7 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#define set_err strbuf_err /* topology/strbuf.h */
 
 static void close_fd(int *fd)
 {

@@ -186,3 +186,13 @@ void strbuf_line_add(strbuf_line *l, const char *fmt, ...)
     }
     l->len += (size_t)n;
 }
+
+void strbuf_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}

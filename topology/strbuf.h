@@ -71,6 +71,13 @@ int fmt_checked(char *buf, size_t len, char *err, size_t errlen, const char *wha
     __attribute__((format(printf, 6, 7)));
 
 /*
+ * Fill an error buffer (the err, errlen pair every module's functions take): err may be
+ * NULL or errlen 0 (then nothing is written). A message longer than errlen is cut: error
+ * texts, never data (data goes through fmt_checked).
+ */
+void strbuf_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
  * A line in a fixed buffer that its reader sees cut: each append is bounded by cap, and the
  * first one that does not fit ends the text with "..." (for explanations: evidence lines,
  * reasons; data that must stay whole goes into a strbuf or through fmt_checked). Start with
