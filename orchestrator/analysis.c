@@ -195,10 +195,10 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
                 continue;
             strbuf_line_add(&e,
                             "; replicas replicate from %s, which %s: it may be a dead primary, and replicas of it that "
-                       "are not in seeds cannot be discovered until it answers (add them to seeds; 'myorch failover "
-                       "--cluster %s --dry-run' shows what a failover would do)",
-                   topo_addr_str(&r->snap.replica.source, sa, sizeof(sa)),
-                   src ? "does not answer" : "is not known", c->name);
+                            "are not in seeds cannot be discovered until it answers (add them to seeds; 'myorch failover "
+                            "--cluster %s --dry-run' shows what a failover would do)",
+                            topo_addr_str(&r->snap.replica.source, sa, sizeof(sa)),
+                            src ? "does not answer" : "is not known", c->name);
             break;
         }
         return;
@@ -242,7 +242,7 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
         if (p->snap.read_only || p->snap.super_read_only) {
             out->code = REC_A_PRIMARY_READ_ONLY;
             strbuf_line_add(&e, "primary %s is read-only (%s=ON): nobody can write", pa,
-                   p->snap.super_read_only && !p->snap.read_only ? "super_read_only" : "read_only");
+                            p->snap.super_read_only && !p->snap.read_only ? "super_read_only" : "read_only");
             return;
         }
         for (size_t i = 0; i < c->n; i++) {
@@ -255,7 +255,7 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
             bool first = true;
             out->code = REC_A_MULTIPLE_WRITABLE;
             strbuf_line_add(&e, "primary %s and %zu detached server%s writable: ", pa, out->writable_others,
-                   out->writable_others == 1 ? " are" : "s are");
+                            out->writable_others == 1 ? " are" : "s are");
             for (size_t i = 0; i < c->n; i++) {
                 const topo_instance *o = c->v[i];
                 char oa[TOPO_ADDR_MAX];
@@ -266,14 +266,14 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
                 first = false;
             }
             strbuf_line_add(&e, "; clients may write to either: make the extra ones read-only or move them out of the "
-                       "cluster");
+                                "cluster");
             return;
         }
         if (ss->source_enabled && ss->source_status_on && ss->source_clients == 0) {
             out->code = REC_A_LOCKED_SEMI_SYNC;
             strbuf_line_add(&e, "primary %s has semi-sync on (source side) and 0 semi-sync replicas connected: "
-                       "commits wait for an acknowledgement",
-                   pa);
+                                "commits wait for an acknowledgement",
+                            pa);
             if (ss->source_timeout_ms >= 0)
                 strbuf_line_add(&e, " up to %lld ms (semi-sync timeout)", ss->source_timeout_ms);
             return;
@@ -282,7 +282,7 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
             bool first = true;
             out->code = REC_A_REPLICAS_BROKEN;
             strbuf_line_add(&e, "primary %s ok; %zu/%zu replicas not replicating: ", pa,
-                   out->replicas_broken + unreachable, out->replicas);
+                            out->replicas_broken + unreachable, out->replicas);
             for (size_t i = 0; i < c->n; i++) {
                 if (!rec_is_direct_replica(c, i, c->primary))
                     continue;
@@ -299,7 +299,7 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
         out->code = REC_A_OK;
         if (out->replicas)
             strbuf_line_add(&e, "primary %s ok; %zu/%zu replicas replicating", pa, out->replicas_replicating,
-                   out->replicas);
+                            out->replicas);
         else
             strbuf_line_add(&e, "primary %s ok; no replicas", pa);
         return;
@@ -324,12 +324,12 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
     } else if (out->replicas_replicating) {
         out->code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING;
         strbuf_line_add(&e, "%zu/%zu replicas still replicate from it (the controller alone lost it): ",
-               out->replicas_replicating, out->replicas);
+                        out->replicas_replicating, out->replicas);
     } else if (out->replicas_confirming == 0 || out->replicas_stale) {
         out->code = REC_A_PRIMARY_SUSPECT;
         strbuf_line_add(&e, "not confirmed: %zu/%zu replicas confirm, %zu probed before the failure, "
-                   "%zu without evidence, %zu unreachable: ",
-               out->replicas_confirming, out->replicas, out->replicas_stale, neutral, unreachable);
+                            "%zu without evidence, %zu unreachable: ",
+                        out->replicas_confirming, out->replicas, out->replicas_stale, neutral, unreachable);
     } else {
         quorum_input qi = {
             .servers = 1 + out->replicas,
@@ -342,13 +342,13 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
         if (!out->quorum.majority) {
             out->code = REC_A_DEAD_PRIMARY_MINORITY;
             strbuf_line_add(&e, "%zu/%zu replicas confirm, %zu unreachable; minority side (%s): not failing over, the "
-                       "primary may be alive with the rest of the cluster ('myorch failover --force' to act "
-                       "anyway): ",
-                   out->replicas_confirming, out->replicas, unreachable, out->quorum.why);
+                                "primary may be alive with the rest of the cluster ('myorch failover --force' to act "
+                                "anyway): ",
+                            out->replicas_confirming, out->replicas, unreachable, out->quorum.why);
         } else if (unreachable) {
             out->code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS;
             strbuf_line_add(&e, "%zu/%zu replicas confirm, %zu unreachable; majority (%s): ", out->replicas_confirming,
-                   out->replicas, unreachable, out->quorum.why);
+                            out->replicas, unreachable, out->quorum.why);
         } else {
             out->code = REC_A_DEAD_PRIMARY;
             strbuf_line_add(&e, "%zu/%zu replicas confirm: ", out->replicas_confirming, out->replicas);

@@ -305,8 +305,8 @@ static int describe_divergence(const topo_cluster *c, work *w, size_t n, strbuf_
                 continue;
             if (gtid_set_kind(w[i].has) != gtid_set_kind(w[j].has)) {
                 strbuf_line_add(r, "%s and %s use different GTID flavors",
-                       topo_addr_str(&c->v[w[i].index]->addr, a1, sizeof(a1)),
-                       topo_addr_str(&c->v[w[j].index]->addr, a2, sizeof(a2)));
+                                topo_addr_str(&c->v[w[i].index]->addr, a1, sizeof(a1)),
+                                topo_addr_str(&c->v[w[j].index]->addr, a2, sizeof(a2)));
                 return 0;
             }
             if ((rc = gtid_set_subtract(w[i].has, w[j].has, &ab)) == 0 &&
@@ -583,12 +583,12 @@ static int choose_with_catchup(rank_ctx *x, const work *ch, const char *a)
                m->reason[0] ? m->reason : "not eligible");
     } else {
         strbuf_line_add(&x->rb, "would lose transactions only %s holds (%s): %s", ma, mt,
-               !mi->snap.log_bin ? "it has no binary log (log_bin=OFF)"
-               : !mi->snap.log_replica_updates
-                   ? "its binary log lacks replicated transactions (log_replica_updates=OFF)"
-               : sql_broken(mi) ? "its SQL thread stopped with an error, it cannot apply what it received"
-                                : "it is delayed (SQL_Delay): it applies what it received only after the "
-                                  "delay");
+                        !mi->snap.log_bin ? "it has no binary log (log_bin=OFF)"
+                        : !mi->snap.log_replica_updates
+                            ? "its binary log lacks replicated transactions (log_replica_updates=OFF)"
+                        : sql_broken(mi) ? "its SQL thread stopped with an error, it cannot apply what it received"
+                                         : "it is delayed (SQL_Delay): it applies what it received only after the "
+                                           "delay");
     }
     free(mt);
     return 0;
@@ -618,7 +618,7 @@ static int choose(rank_ctx *x)
             strbuf_line_add(&x->rb, "no eligible replica: ");
             for (size_t k = 0; k < x->n; k++)
                 strbuf_line_add(&x->rb, "%s%s: %s", k ? "; " : "",
-                       topo_addr_str(&x->c->v[w[k].index]->addr, a, sizeof(a)), w[k].reason);
+                                topo_addr_str(&x->c->v[w[k].index]->addr, a, sizeof(a)), w[k].reason);
         }
     } else {
         const work *ch = &w[0];
@@ -630,7 +630,7 @@ static int choose(rank_ctx *x)
             if (set_text(ch->has, &h) < 0)
                 return -ENOMEM;
             strbuf_line_add(&x->rb, "%s is the most advanced replica (has %s)%s%s", a, h && *h ? h : "nothing",
-                   x->target >= 0 ? ", the requested target" : "", ch->preferred ? ", preferred" : "");
+                            x->target >= 0 ? ", the requested target" : "", ch->preferred ? ", preferred" : "");
             free(h);
         } else if (choose_with_catchup(x, ch, a) < 0) {
             return -ENOMEM;
