@@ -157,63 +157,41 @@ static void describe_replica(strbuf_line *e, const topo_instance *r, rs_class cl
 
 /* ---- the analysis ------------------------------------------------------- */
 
-void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analysis *out)
+/* No primary: say so, and what cannot be known while a primary the replicas name is away. */
+static void judge_no_primary(const topo_cluster *c, rec_analysis *out, strbuf_line *e)
 {
-    strbuf_line e;
-    const topo_instance *p;
-    char pa[TOPO_ADDR_MAX];
-    bool down;
-    int64_t down_since;
-    size_t unreachable, neutral = 0;
-
-    memset(out, 0, sizeof(*out));
-    out->primary = -1;
-    e = (strbuf_line){ .buf = out->evidence, .cap = sizeof(out->evidence) };
-
-    if (!c || !in || !in->first_round_done) {
-        out->code = REC_A_NOT_READY;
-        strbuf_line_add(&e, "first probe round not finished");
-        return;
+    size_t reach = 0;
+    for (size_t i = 0; i < c->n; i++)
+        reach += c->v[i]->reachable;
+    out->code = REC_A_NO_PRIMARY;
+    strbuf_line_add(e, "no primary among %zu servers (%zu reachable)", c->n, reach);
+    /* Started while the primary was down? Its replicas name it, but its other
+     * replicas cannot be discovered through it: say what is not known. */
+    for (size_t i = 0; i < c->n; i++) {
+        const topo_instance *r = c->v[i], *src;
+        char sa[TOPO_ADDR_MAX];
+        int k;
+        if (!r->reachable || !r->have_snap || !r->snap.replica.present)
+            continue;
+        k = topo_cluster_find(c, &r->snap.replica.source);
+        src = k >= 0 ? c->v[k] : NULL;
+        if (src && src->reachable)
+            continue;
+        strbuf_line_add(e,
+                        "; replicas replicate from %s, which %s: it may be a dead primary, and replicas of it that "
+                        "are not in seeds cannot be discovered until it answers (add them to seeds; 'myorch failover "
+                        "--cluster %s --dry-run' shows what a failover would do)",
+                        topo_addr_str(&r->snap.replica.source, sa, sizeof(sa)),
+                        src ? "does not answer" : "is not known", c->name);
+        break;
     }
-    if (c->primary < 0 || (size_t)c->primary >= c->n) {
-        size_t reach = 0;
-        for (size_t i = 0; i < c->n; i++)
-            reach += c->v[i]->reachable;
-        out->code = REC_A_NO_PRIMARY;
-        strbuf_line_add(&e, "no primary among %zu servers (%zu reachable)", c->n, reach);
-        /* Started while the primary was down? Its replicas name it, but its other
-         * replicas cannot be discovered through it: say what is not known. */
-        for (size_t i = 0; i < c->n; i++) {
-            const topo_instance *r = c->v[i], *src;
-            char sa[TOPO_ADDR_MAX];
-            int k;
-            if (!r->reachable || !r->have_snap || !r->snap.replica.present)
-                continue;
-            k = topo_cluster_find(c, &r->snap.replica.source);
-            src = k >= 0 ? c->v[k] : NULL;
-            if (src && src->reachable)
-                continue;
-            strbuf_line_add(&e,
-                            "; replicas replicate from %s, which %s: it may be a dead primary, and replicas of it that "
-                            "are not in seeds cannot be discovered until it answers (add them to seeds; 'myorch failover "
-                            "--cluster %s --dry-run' shows what a failover would do)",
-                            topo_addr_str(&r->snap.replica.source, sa, sizeof(sa)),
-                            src ? "does not answer" : "is not known", c->name);
-            break;
-        }
-        return;
-    }
-    out->primary = c->primary;
-    p = c->v[c->primary];
-    topo_addr_str(&p->addr, pa, sizeof(pa));
-    if (!p->reachable && !p->probed) {
-        out->code = REC_A_NOT_READY;
-        strbuf_line_add(&e, "primary %s not probed yet", pa);
-        return;
-    }
-    down = !p->reachable || in->primary_waiting_since_ms > 0;
-    down_since = !p->reachable ? p->down_since_ms : in->primary_waiting_since_ms;
+}
 
+/* The primary's direct replicas, counted by class into out; returns how many show no evidence. */
+static size_t count_replicas(const topo_cluster *c, const rec_analysis_input *in, bool down, int64_t down_since,
+                             rec_analysis *out)
+{
+    size_t neutral = 0;
     for (size_t i = 0; i < c->n; i++) {
         if (!rec_is_direct_replica(c, i, c->primary))
             continue;
@@ -235,99 +213,109 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
         if (is_broken(r, down))
             out->replicas_broken++;
     }
-    unreachable = out->replicas - out->replicas_reachable;
+    return neutral;
+}
 
-    if (!down) {
-        const topo_semisync *ss = &p->snap.semisync;
-        if (p->snap.read_only || p->snap.super_read_only) {
-            out->code = REC_A_PRIMARY_READ_ONLY;
-            strbuf_line_add(&e, "primary %s is read-only (%s=ON): nobody can write", pa,
-                            p->snap.super_read_only && !p->snap.read_only ? "super_read_only" : "read_only");
-            return;
-        }
-        for (size_t i = 0; i < c->n; i++) {
-            const topo_instance *o = c->v[i];
-            if ((int)i != c->primary && o->reachable && o->have_snap && !o->fenced && !o->snap.replica.present &&
-                !o->snap.read_only && !o->snap.super_read_only)
-                out->writable_others++;
-        }
-        if (out->writable_others) {
-            bool first = true;
-            out->code = REC_A_MULTIPLE_WRITABLE;
-            strbuf_line_add(&e, "primary %s and %zu detached server%s writable: ", pa, out->writable_others,
-                            out->writable_others == 1 ? " are" : "s are");
-            for (size_t i = 0; i < c->n; i++) {
-                const topo_instance *o = c->v[i];
-                char oa[TOPO_ADDR_MAX];
-                if ((int)i == c->primary || !o->reachable || !o->have_snap || o->fenced || o->snap.replica.present ||
-                    o->snap.read_only || o->snap.super_read_only)
-                    continue;
-                strbuf_line_add(&e, "%s%s", first ? "" : ", ", topo_addr_str(&o->addr, oa, sizeof(oa)));
-                first = false;
-            }
-            strbuf_line_add(&e, "; clients may write to either: make the extra ones read-only or move them out of the "
-                                "cluster");
-            return;
-        }
-        if (ss->source_enabled && ss->source_status_on && ss->source_clients == 0) {
-            out->code = REC_A_LOCKED_SEMI_SYNC;
-            strbuf_line_add(&e, "primary %s has semi-sync on (source side) and 0 semi-sync replicas connected: "
-                                "commits wait for an acknowledgement",
-                            pa);
-            if (ss->source_timeout_ms >= 0)
-                strbuf_line_add(&e, " up to %lld ms (semi-sync timeout)", ss->source_timeout_ms);
-            return;
-        }
-        if (out->replicas_broken || unreachable) {
-            bool first = true;
-            out->code = REC_A_REPLICAS_BROKEN;
-            strbuf_line_add(&e, "primary %s ok; %zu/%zu replicas not replicating: ", pa,
-                            out->replicas_broken + unreachable, out->replicas);
-            for (size_t i = 0; i < c->n; i++) {
-                if (!rec_is_direct_replica(c, i, c->primary))
-                    continue;
-                const topo_instance *r = c->v[i];
-                rs_class cls = classify(r, false, 0, 0);
-                if (cls != RS_UNREACHABLE && !is_broken(r, false))
-                    continue;
-                strbuf_line_add(&e, "%s", first ? "" : ", ");
-                describe_replica(&e, r, cls, false);
-                first = false;
-            }
-            return;
-        }
-        out->code = REC_A_OK;
-        if (out->replicas)
-            strbuf_line_add(&e, "primary %s ok; %zu/%zu replicas replicating", pa, out->replicas_replicating,
-                            out->replicas);
-        else
-            strbuf_line_add(&e, "primary %s ok; no replicas", pa);
+/* The primary answers: read-only, other writable servers, semi-sync locked, replicas broken, or ok. */
+static void judge_primary_up(const topo_cluster *c, const char *pa, size_t unreachable, rec_analysis *out,
+                             strbuf_line *e)
+{
+    const topo_instance *p = c->v[c->primary];
+    const topo_semisync *ss = &p->snap.semisync;
+    if (p->snap.read_only || p->snap.super_read_only) {
+        out->code = REC_A_PRIMARY_READ_ONLY;
+        strbuf_line_add(e, "primary %s is read-only (%s=ON): nobody can write", pa,
+                        p->snap.super_read_only && !p->snap.read_only ? "super_read_only" : "read_only");
         return;
     }
+    for (size_t i = 0; i < c->n; i++) {
+        const topo_instance *o = c->v[i];
+        if ((int)i != c->primary && o->reachable && o->have_snap && !o->fenced && !o->snap.replica.present &&
+            !o->snap.read_only && !o->snap.super_read_only)
+            out->writable_others++;
+    }
+    if (out->writable_others) {
+        bool first = true;
+        out->code = REC_A_MULTIPLE_WRITABLE;
+        strbuf_line_add(e, "primary %s and %zu detached server%s writable: ", pa, out->writable_others,
+                        out->writable_others == 1 ? " are" : "s are");
+        for (size_t i = 0; i < c->n; i++) {
+            const topo_instance *o = c->v[i];
+            char oa[TOPO_ADDR_MAX];
+            if ((int)i == c->primary || !o->reachable || !o->have_snap || o->fenced || o->snap.replica.present ||
+                o->snap.read_only || o->snap.super_read_only)
+                continue;
+            strbuf_line_add(e, "%s%s", first ? "" : ", ", topo_addr_str(&o->addr, oa, sizeof(oa)));
+            first = false;
+        }
+        strbuf_line_add(e, "; clients may write to either: make the extra ones read-only or move them out of the "
+                            "cluster");
+        return;
+    }
+    if (ss->source_enabled && ss->source_status_on && ss->source_clients == 0) {
+        out->code = REC_A_LOCKED_SEMI_SYNC;
+        strbuf_line_add(e, "primary %s has semi-sync on (source side) and 0 semi-sync replicas connected: "
+                            "commits wait for an acknowledgement",
+                        pa);
+        if (ss->source_timeout_ms >= 0)
+            strbuf_line_add(e, " up to %lld ms (semi-sync timeout)", ss->source_timeout_ms);
+        return;
+    }
+    if (out->replicas_broken || unreachable) {
+        bool first = true;
+        out->code = REC_A_REPLICAS_BROKEN;
+        strbuf_line_add(e, "primary %s ok; %zu/%zu replicas not replicating: ", pa,
+                        out->replicas_broken + unreachable, out->replicas);
+        for (size_t i = 0; i < c->n; i++) {
+            if (!rec_is_direct_replica(c, i, c->primary))
+                continue;
+            const topo_instance *r = c->v[i];
+            rs_class cls = classify(r, false, 0, 0);
+            if (cls != RS_UNREACHABLE && !is_broken(r, false))
+                continue;
+            strbuf_line_add(e, "%s", first ? "" : ", ");
+            describe_replica(e, r, cls, false);
+            first = false;
+        }
+        return;
+    }
+    out->code = REC_A_OK;
+    if (out->replicas)
+        strbuf_line_add(e, "primary %s ok; %zu/%zu replicas replicating", pa, out->replicas_replicating,
+                        out->replicas);
+    else
+        strbuf_line_add(e, "primary %s ok; no replicas", pa);
+}
 
-    /* The controller cannot reach the primary: ask its replicas. */
+/* The controller lost the primary (or it does not answer a probe): its replicas decide, then the
+ * quorum rule. */
+static void judge_primary_down(const topo_cluster *c, const rec_analysis_input *in, const char *pa,
+                               int64_t down_since, size_t neutral, size_t unreachable, rec_analysis *out,
+                               strbuf_line *e)
+{
+    const topo_instance *p = c->v[c->primary];
     if (p->reachable) {
-        strbuf_line_add(&e, "%s has not answered the probe sent at t=%lld ms; ", pa, (long long)down_since);
+        strbuf_line_add(e, "%s has not answered the probe sent at t=%lld ms; ", pa, (long long)down_since);
     } else {
-        strbuf_line_add(&e, "%s unreachable since t=%lld ms (", pa, (long long)p->down_since_ms);
-        ev_err(&e, p->err_code, p->err);
-        strbuf_line_add(&e, "); ");
+        strbuf_line_add(e, "%s unreachable since t=%lld ms (", pa, (long long)p->down_since_ms);
+        ev_err(e, p->err_code, p->err);
+        strbuf_line_add(e, "); ");
     }
     if (out->replicas == 0) {
         out->code = REC_A_DEAD_PRIMARY_NO_REPLICAS;
-        strbuf_line_add(&e, "it has no replicas");
+        strbuf_line_add(e, "it has no replicas");
         return;
     }
     if (out->replicas_reachable == 0) {
         out->code = REC_A_ALL_DOWN;
-        strbuf_line_add(&e, "all %zu replicas unreachable: ", out->replicas);
+        strbuf_line_add(e, "all %zu replicas unreachable: ", out->replicas);
     } else if (out->replicas_replicating) {
         out->code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING;
-        strbuf_line_add(&e, "%zu/%zu replicas still replicate from it (the controller alone lost it): ",
+        strbuf_line_add(e, "%zu/%zu replicas still replicate from it (the controller alone lost it): ",
                         out->replicas_replicating, out->replicas);
     } else if (out->replicas_confirming == 0 || out->replicas_stale) {
         out->code = REC_A_PRIMARY_SUSPECT;
-        strbuf_line_add(&e, "not confirmed: %zu/%zu replicas confirm, %zu probed before the failure, "
+        strbuf_line_add(e, "not confirmed: %zu/%zu replicas confirm, %zu probed before the failure, "
                             "%zu without evidence, %zu unreachable: ",
                         out->replicas_confirming, out->replicas, out->replicas_stale, neutral, unreachable);
     } else {
@@ -341,17 +329,17 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
         quorum_decide(&qi, &out->quorum);
         if (!out->quorum.majority) {
             out->code = REC_A_DEAD_PRIMARY_MINORITY;
-            strbuf_line_add(&e, "%zu/%zu replicas confirm, %zu unreachable; minority side (%s): not failing over, the "
+            strbuf_line_add(e, "%zu/%zu replicas confirm, %zu unreachable; minority side (%s): not failing over, the "
                                 "primary may be alive with the rest of the cluster ('myorch failover --force' to act "
                                 "anyway): ",
                             out->replicas_confirming, out->replicas, unreachable, out->quorum.why);
         } else if (unreachable) {
             out->code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS;
-            strbuf_line_add(&e, "%zu/%zu replicas confirm, %zu unreachable; majority (%s): ", out->replicas_confirming,
+            strbuf_line_add(e, "%zu/%zu replicas confirm, %zu unreachable; majority (%s): ", out->replicas_confirming,
                             out->replicas, unreachable, out->quorum.why);
         } else {
             out->code = REC_A_DEAD_PRIMARY;
-            strbuf_line_add(&e, "%zu/%zu replicas confirm: ", out->replicas_confirming, out->replicas);
+            strbuf_line_add(e, "%zu/%zu replicas confirm: ", out->replicas_confirming, out->replicas);
         }
     }
     bool first = true;
@@ -359,10 +347,49 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
         if (!rec_is_direct_replica(c, i, c->primary))
             continue;
         const topo_instance *r = c->v[i];
-        strbuf_line_add(&e, "%s", first ? "" : ", ");
-        describe_replica(&e, r, classify(r, true, down_since, in->stall_periods), true);
+        strbuf_line_add(e, "%s", first ? "" : ", ");
+        describe_replica(e, r, classify(r, true, down_since, in->stall_periods), true);
         first = false;
     }
+}
+
+void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analysis *out)
+{
+    strbuf_line e;
+    const topo_instance *p;
+    char pa[TOPO_ADDR_MAX];
+    bool down;
+    int64_t down_since;
+    size_t neutral;
+
+    memset(out, 0, sizeof(*out));
+    out->primary = -1;
+    e = (strbuf_line){ .buf = out->evidence, .cap = sizeof(out->evidence) };
+
+    if (!c || !in || !in->first_round_done) {
+        out->code = REC_A_NOT_READY;
+        strbuf_line_add(&e, "first probe round not finished");
+        return;
+    }
+    if (c->primary < 0 || (size_t)c->primary >= c->n) {
+        judge_no_primary(c, out, &e);
+        return;
+    }
+    out->primary = c->primary;
+    p = c->v[c->primary];
+    topo_addr_str(&p->addr, pa, sizeof(pa));
+    if (!p->reachable && !p->probed) {
+        out->code = REC_A_NOT_READY;
+        strbuf_line_add(&e, "primary %s not probed yet", pa);
+        return;
+    }
+    down = !p->reachable || in->primary_waiting_since_ms > 0;
+    down_since = !p->reachable ? p->down_since_ms : in->primary_waiting_since_ms;
+    neutral = count_replicas(c, in, down, down_since, out);
+    if (!down)
+        judge_primary_up(c, pa, out->replicas - out->replicas_reachable, out, &e);
+    else
+        judge_primary_down(c, in, pa, down_since, neutral, out->replicas - out->replicas_reachable, out, &e);
 }
 
 const char *rec_analysis_name(rec_analysis_code code)
