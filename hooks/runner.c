@@ -1,6 +1,7 @@
 /* hooks/runner.c — hook commands: no shell, own process group, minimal env, bounded, reaped. */
 #include "hooks/runner.h"
 #include "topology/clock.h"
+#include "topology/strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,16 +31,7 @@
 #define AFTER_KILL_READ_MS 500   /* after killing stragglers: read their last output this long at most */
 #define WORKER_STACK (512 * 1024)
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#define set_err strbuf_err /* topology/strbuf.h */
 
 static void close_fd(int *fd)
 {

@@ -1,49 +1,18 @@
 /* orchestrator/analysis.c — failure analysis (pure: no I/O, no clock). See analysis.h. */
 #include "orchestrator/analysis.h"
 
+#include "topology/strbuf.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* ---- evidence line: a bounded appender that marks truncation ------------ */
-
-typedef struct {
-    char *buf;
-    size_t cap, len;
-    bool full;
-} ev_buf;
-
-static void ev_add(ev_buf *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void ev_add(ev_buf *e, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (e->full)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(e->buf + e->len, e->cap - e->len, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        e->buf[e->len] = '\0';
-        return;
-    }
-    if ((size_t)n >= e->cap - e->len) {
-        /* Truncated: end the line with "..." so a reader knows. */
-        e->full = true;
-        e->len = e->cap - 1;
-        if (e->cap >= 4)
-            memcpy(e->buf + e->cap - 4, "...", 4);
-        return;
-    }
-    e->len += (size_t)n;
-}
+/* ---- evidence line: a strbuf_line (bounded, a cut shows as "...") ------- */
 
 /* Error texts can be long (MariaDB IO errors are ~200 bytes): keep the line readable. */
 #define EV_ERR_MAX 120
 
-static void ev_err(ev_buf *e, unsigned code, const char *msg)
+static void ev_err(strbuf_line *e, unsigned code, const char *msg)
 {
     const char *m = msg ? msg : "";
     int len = (int)strlen(m);
@@ -54,9 +23,9 @@ static void ev_err(ev_buf *e, unsigned code, const char *msg)
         ell = "...";
     }
     if (code)
-        ev_add(e, "error %u: %.*s%s", code, len, m, ell);
+        strbuf_line_add(e, "error %u: %.*s%s", code, len, m, ell);
     else
-        ev_add(e, "%.*s%s", len, m, ell);
+        strbuf_line_add(e, "%.*s%s", len, m, ell);
 }
 
 /* ---- who is a replica of whom ------------------------------------------- */
@@ -143,7 +112,7 @@ static bool is_broken(const topo_instance *r, bool primary_down)
 }
 
 /* "127.0.0.1:2 io=Connecting (error 2003: ...)" and friends. */
-static void describe_replica(ev_buf *e, const topo_instance *r, rs_class cls, bool primary_down)
+static void describe_replica(strbuf_line *e, const topo_instance *r, rs_class cls, bool primary_down)
 {
     const topo_replica_status *rs = &r->snap.replica;
     char a[TOPO_ADDR_MAX];
@@ -151,98 +120,78 @@ static void describe_replica(ev_buf *e, const topo_instance *r, rs_class cls, bo
     topo_addr_str(&r->addr, a, sizeof(a));
     if (cls == RS_UNREACHABLE) {
         if (!r->probed) {
-            ev_add(e, "%s not probed yet", a);
+            strbuf_line_add(e, "%s not probed yet", a);
         } else {
-            ev_add(e, "%s unreachable (", a);
+            strbuf_line_add(e, "%s unreachable (", a);
             ev_err(e, r->err_code, r->err);
-            ev_add(e, ")");
+            strbuf_line_add(e, ")");
         }
         return;
     }
-    ev_add(e, "%s io=%s", a, topo_thread_state_name(rs->io_state));
+    strbuf_line_add(e, "%s io=%s", a, topo_thread_state_name(rs->io_state));
     if (!primary_down || rs->sql_state != TOPO_THREAD_YES || rs->last_sql_errno)
-        ev_add(e, " sql=%s", topo_thread_state_name(rs->sql_state));
+        strbuf_line_add(e, " sql=%s", topo_thread_state_name(rs->sql_state));
     if (rs->last_io_errno && rs->io_state != TOPO_THREAD_YES) {
-        ev_add(e, " (io ");
+        strbuf_line_add(e, " (io ");
         ev_err(e, rs->last_io_errno, rs->last_io_error);
-        ev_add(e, ")");
+        strbuf_line_add(e, ")");
     } else if (primary_down && rs->io_state == TOPO_THREAD_NO && cls == RS_NEUTRAL) {
-        ev_add(e, " (stopped, no error)");
+        strbuf_line_add(e, " (stopped, no error)");
     }
     if (rs->last_sql_errno) {
-        ev_add(e, " (sql ");
+        strbuf_line_add(e, " (sql ");
         ev_err(e, rs->last_sql_errno, rs->last_sql_error);
-        ev_add(e, ")");
+        strbuf_line_add(e, ")");
     }
     if (cls == RS_STALE)
-        ev_add(e, " [probed at t=%lld ms, before the failure]", (long long)r->snap.taken_at_ms);
+        strbuf_line_add(e, " [probed at t=%lld ms, before the failure]", (long long)r->snap.taken_at_ms);
     if (primary_down && (cls == RS_STALLED || cls == RS_REPLICATING) && rec_replica_quiet_ms(r) >= 0) {
         if (rs->heartbeat_period_ms > 0)
-            ev_add(e, " nothing received for %lld ms (heartbeat %lld ms)%s", (long long)rec_replica_quiet_ms(r),
+            strbuf_line_add(e, " nothing received for %lld ms (heartbeat %lld ms)%s",
+                            (long long)rec_replica_quiet_ms(r),
                    rs->heartbeat_period_ms, cls == RS_STALLED ? " [stalled]" : "");
         else
-            ev_add(e, " (heartbeats off: no stall evidence)");
+            strbuf_line_add(e, " (heartbeats off: no stall evidence)");
     }
 }
 
 /* ---- the analysis ------------------------------------------------------- */
 
-void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analysis *out)
+/* No primary: say so, and what cannot be known while a primary the replicas name is away. */
+static void judge_no_primary(const topo_cluster *c, rec_analysis *out, strbuf_line *e)
 {
-    ev_buf e;
-    const topo_instance *p;
-    char pa[TOPO_ADDR_MAX];
-    bool down;
-    int64_t down_since;
-    size_t unreachable, neutral = 0;
-
-    memset(out, 0, sizeof(*out));
-    out->primary = -1;
-    e = (ev_buf){ .buf = out->evidence, .cap = sizeof(out->evidence) };
-
-    if (!c || !in || !in->first_round_done) {
-        out->code = REC_A_NOT_READY;
-        ev_add(&e, "first probe round not finished");
-        return;
+    size_t reach = 0;
+    for (size_t i = 0; i < c->n; i++)
+        reach += c->v[i]->reachable;
+    out->code = REC_A_NO_PRIMARY;
+    strbuf_line_add(e, "no primary among %zu servers (%zu reachable)", c->n, reach);
+    /* Started while the primary was down? Its replicas name it, but its other
+     * replicas cannot be discovered through it: say what is not known. */
+    for (size_t i = 0; i < c->n; i++) {
+        const topo_instance *r = c->v[i], *src;
+        char sa[TOPO_ADDR_MAX];
+        int k;
+        if (!r->reachable || !r->have_snap || !r->snap.replica.present)
+            continue;
+        k = topo_cluster_find(c, &r->snap.replica.source);
+        src = k >= 0 ? c->v[k] : NULL;
+        if (src && src->reachable)
+            continue;
+        strbuf_line_add(e,
+                        "; replicas replicate from %s, which %s: it may be a dead primary, and replicas of it that "
+                        "are not in seeds cannot be discovered until it answers (add them to seeds; 'myorch failover "
+                        "--cluster %s --dry-run' shows what a failover would do)",
+                        topo_addr_str(&r->snap.replica.source, sa, sizeof(sa)),
+                        src ? "does not answer" : "is not known", c->name);
+        break;
     }
-    if (c->primary < 0 || (size_t)c->primary >= c->n) {
-        size_t reach = 0;
-        for (size_t i = 0; i < c->n; i++)
-            reach += c->v[i]->reachable;
-        out->code = REC_A_NO_PRIMARY;
-        ev_add(&e, "no primary among %zu servers (%zu reachable)", c->n, reach);
-        /* Started while the primary was down? Its replicas name it, but its other
-         * replicas cannot be discovered through it: say what is not known. */
-        for (size_t i = 0; i < c->n; i++) {
-            const topo_instance *r = c->v[i], *src;
-            char sa[TOPO_ADDR_MAX];
-            int k;
-            if (!r->reachable || !r->have_snap || !r->snap.replica.present)
-                continue;
-            k = topo_cluster_find(c, &r->snap.replica.source);
-            src = k >= 0 ? c->v[k] : NULL;
-            if (src && src->reachable)
-                continue;
-            ev_add(&e, "; replicas replicate from %s, which %s: it may be a dead primary, and replicas of it that "
-                       "are not in seeds cannot be discovered until it answers (add them to seeds; 'myorch failover "
-                       "--cluster %s --dry-run' shows what a failover would do)",
-                   topo_addr_str(&r->snap.replica.source, sa, sizeof(sa)),
-                   src ? "does not answer" : "is not known", c->name);
-            break;
-        }
-        return;
-    }
-    out->primary = c->primary;
-    p = c->v[c->primary];
-    topo_addr_str(&p->addr, pa, sizeof(pa));
-    if (!p->reachable && !p->probed) {
-        out->code = REC_A_NOT_READY;
-        ev_add(&e, "primary %s not probed yet", pa);
-        return;
-    }
-    down = !p->reachable || in->primary_waiting_since_ms > 0;
-    down_since = !p->reachable ? p->down_since_ms : in->primary_waiting_since_ms;
+}
 
+/* The primary's direct replicas, counted by class into out; returns how many show no evidence. */
+static size_t count_replicas(const topo_cluster *c, const rec_analysis_input *in, bool down, int64_t down_since,
+                             rec_analysis *out)
+{
+    size_t neutral = 0;
     for (size_t i = 0; i < c->n; i++) {
         if (!rec_is_direct_replica(c, i, c->primary))
             continue;
@@ -264,101 +213,111 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
         if (is_broken(r, down))
             out->replicas_broken++;
     }
-    unreachable = out->replicas - out->replicas_reachable;
+    return neutral;
+}
 
-    if (!down) {
-        const topo_semisync *ss = &p->snap.semisync;
-        if (p->snap.read_only || p->snap.super_read_only) {
-            out->code = REC_A_PRIMARY_READ_ONLY;
-            ev_add(&e, "primary %s is read-only (%s=ON): nobody can write", pa,
-                   p->snap.super_read_only && !p->snap.read_only ? "super_read_only" : "read_only");
-            return;
-        }
-        for (size_t i = 0; i < c->n; i++) {
-            const topo_instance *o = c->v[i];
-            if ((int)i != c->primary && o->reachable && o->have_snap && !o->fenced && !o->snap.replica.present &&
-                !o->snap.read_only && !o->snap.super_read_only)
-                out->writable_others++;
-        }
-        if (out->writable_others) {
-            bool first = true;
-            out->code = REC_A_MULTIPLE_WRITABLE;
-            ev_add(&e, "primary %s and %zu detached server%s writable: ", pa, out->writable_others,
-                   out->writable_others == 1 ? " are" : "s are");
-            for (size_t i = 0; i < c->n; i++) {
-                const topo_instance *o = c->v[i];
-                char oa[TOPO_ADDR_MAX];
-                if ((int)i == c->primary || !o->reachable || !o->have_snap || o->fenced || o->snap.replica.present ||
-                    o->snap.read_only || o->snap.super_read_only)
-                    continue;
-                ev_add(&e, "%s%s", first ? "" : ", ", topo_addr_str(&o->addr, oa, sizeof(oa)));
-                first = false;
-            }
-            ev_add(&e, "; clients may write to either: make the extra ones read-only or move them out of the "
-                       "cluster");
-            return;
-        }
-        if (ss->source_enabled && ss->source_status_on && ss->source_clients == 0) {
-            out->code = REC_A_LOCKED_SEMI_SYNC;
-            ev_add(&e, "primary %s has semi-sync on (source side) and 0 semi-sync replicas connected: "
-                       "commits wait for an acknowledgement",
-                   pa);
-            if (ss->source_timeout_ms >= 0)
-                ev_add(&e, " up to %lld ms (semi-sync timeout)", ss->source_timeout_ms);
-            return;
-        }
-        if (out->replicas_broken || unreachable) {
-            bool first = true;
-            out->code = REC_A_REPLICAS_BROKEN;
-            ev_add(&e, "primary %s ok; %zu/%zu replicas not replicating: ", pa,
-                   out->replicas_broken + unreachable, out->replicas);
-            for (size_t i = 0; i < c->n; i++) {
-                if (!rec_is_direct_replica(c, i, c->primary))
-                    continue;
-                const topo_instance *r = c->v[i];
-                rs_class cls = classify(r, false, 0, 0);
-                if (cls != RS_UNREACHABLE && !is_broken(r, false))
-                    continue;
-                ev_add(&e, "%s", first ? "" : ", ");
-                describe_replica(&e, r, cls, false);
-                first = false;
-            }
-            return;
-        }
-        out->code = REC_A_OK;
-        if (out->replicas)
-            ev_add(&e, "primary %s ok; %zu/%zu replicas replicating", pa, out->replicas_replicating,
-                   out->replicas);
-        else
-            ev_add(&e, "primary %s ok; no replicas", pa);
+/* The primary answers: read-only, other writable servers, semi-sync locked, replicas broken, or ok. */
+static void judge_primary_up(const topo_cluster *c, const char *pa, size_t unreachable, rec_analysis *out,
+                             strbuf_line *e)
+{
+    const topo_instance *p = c->v[c->primary];
+    const topo_semisync *ss = &p->snap.semisync;
+    if (p->snap.read_only || p->snap.super_read_only) {
+        out->code = REC_A_PRIMARY_READ_ONLY;
+        strbuf_line_add(e, "primary %s is read-only (%s=ON): nobody can write", pa,
+                        p->snap.super_read_only && !p->snap.read_only ? "super_read_only" : "read_only");
         return;
     }
+    for (size_t i = 0; i < c->n; i++) {
+        const topo_instance *o = c->v[i];
+        if ((int)i != c->primary && o->reachable && o->have_snap && !o->fenced && !o->snap.replica.present &&
+            !o->snap.read_only && !o->snap.super_read_only)
+            out->writable_others++;
+    }
+    if (out->writable_others) {
+        bool first = true;
+        out->code = REC_A_MULTIPLE_WRITABLE;
+        strbuf_line_add(e, "primary %s and %zu detached server%s writable: ", pa, out->writable_others,
+                        out->writable_others == 1 ? " are" : "s are");
+        for (size_t i = 0; i < c->n; i++) {
+            const topo_instance *o = c->v[i];
+            char oa[TOPO_ADDR_MAX];
+            if ((int)i == c->primary || !o->reachable || !o->have_snap || o->fenced || o->snap.replica.present ||
+                o->snap.read_only || o->snap.super_read_only)
+                continue;
+            strbuf_line_add(e, "%s%s", first ? "" : ", ", topo_addr_str(&o->addr, oa, sizeof(oa)));
+            first = false;
+        }
+        strbuf_line_add(e, "; clients may write to either: make the extra ones read-only or move them out of the "
+                            "cluster");
+        return;
+    }
+    if (ss->source_enabled && ss->source_status_on && ss->source_clients == 0) {
+        out->code = REC_A_LOCKED_SEMI_SYNC;
+        strbuf_line_add(e, "primary %s has semi-sync on (source side) and 0 semi-sync replicas connected: "
+                            "commits wait for an acknowledgement",
+                        pa);
+        if (ss->source_timeout_ms >= 0)
+            strbuf_line_add(e, " up to %lld ms (semi-sync timeout)", ss->source_timeout_ms);
+        return;
+    }
+    if (out->replicas_broken || unreachable) {
+        bool first = true;
+        out->code = REC_A_REPLICAS_BROKEN;
+        strbuf_line_add(e, "primary %s ok; %zu/%zu replicas not replicating: ", pa,
+                        out->replicas_broken + unreachable, out->replicas);
+        for (size_t i = 0; i < c->n; i++) {
+            if (!rec_is_direct_replica(c, i, c->primary))
+                continue;
+            const topo_instance *r = c->v[i];
+            rs_class cls = classify(r, false, 0, 0);
+            if (cls != RS_UNREACHABLE && !is_broken(r, false))
+                continue;
+            strbuf_line_add(e, "%s", first ? "" : ", ");
+            describe_replica(e, r, cls, false);
+            first = false;
+        }
+        return;
+    }
+    out->code = REC_A_OK;
+    if (out->replicas)
+        strbuf_line_add(e, "primary %s ok; %zu/%zu replicas replicating", pa, out->replicas_replicating,
+                        out->replicas);
+    else
+        strbuf_line_add(e, "primary %s ok; no replicas", pa);
+}
 
-    /* The controller cannot reach the primary: ask its replicas. */
+/* The controller lost the primary (or it does not answer a probe): its replicas decide, then the
+ * quorum rule. */
+static void judge_primary_down(const topo_cluster *c, const rec_analysis_input *in, const char *pa,
+                               int64_t down_since, size_t neutral, size_t unreachable, rec_analysis *out,
+                               strbuf_line *e)
+{
+    const topo_instance *p = c->v[c->primary];
     if (p->reachable) {
-        ev_add(&e, "%s has not answered the probe sent at t=%lld ms; ", pa, (long long)down_since);
+        strbuf_line_add(e, "%s has not answered the probe sent at t=%lld ms; ", pa, (long long)down_since);
     } else {
-        ev_add(&e, "%s unreachable since t=%lld ms (", pa, (long long)p->down_since_ms);
-        ev_err(&e, p->err_code, p->err);
-        ev_add(&e, "); ");
+        strbuf_line_add(e, "%s unreachable since t=%lld ms (", pa, (long long)p->down_since_ms);
+        ev_err(e, p->err_code, p->err);
+        strbuf_line_add(e, "); ");
     }
     if (out->replicas == 0) {
         out->code = REC_A_DEAD_PRIMARY_NO_REPLICAS;
-        ev_add(&e, "it has no replicas");
+        strbuf_line_add(e, "it has no replicas");
         return;
     }
     if (out->replicas_reachable == 0) {
         out->code = REC_A_ALL_DOWN;
-        ev_add(&e, "all %zu replicas unreachable: ", out->replicas);
+        strbuf_line_add(e, "all %zu replicas unreachable: ", out->replicas);
     } else if (out->replicas_replicating) {
         out->code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING;
-        ev_add(&e, "%zu/%zu replicas still replicate from it (the controller alone lost it): ",
-               out->replicas_replicating, out->replicas);
+        strbuf_line_add(e, "%zu/%zu replicas still replicate from it (the controller alone lost it): ",
+                        out->replicas_replicating, out->replicas);
     } else if (out->replicas_confirming == 0 || out->replicas_stale) {
         out->code = REC_A_PRIMARY_SUSPECT;
-        ev_add(&e, "not confirmed: %zu/%zu replicas confirm, %zu probed before the failure, "
-                   "%zu without evidence, %zu unreachable: ",
-               out->replicas_confirming, out->replicas, out->replicas_stale, neutral, unreachable);
+        strbuf_line_add(e, "not confirmed: %zu/%zu replicas confirm, %zu probed before the failure, "
+                            "%zu without evidence, %zu unreachable: ",
+                        out->replicas_confirming, out->replicas, out->replicas_stale, neutral, unreachable);
     } else {
         quorum_input qi = {
             .servers = 1 + out->replicas,
@@ -370,17 +329,17 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
         quorum_decide(&qi, &out->quorum);
         if (!out->quorum.majority) {
             out->code = REC_A_DEAD_PRIMARY_MINORITY;
-            ev_add(&e, "%zu/%zu replicas confirm, %zu unreachable; minority side (%s): not failing over, the "
-                       "primary may be alive with the rest of the cluster ('myorch failover --force' to act "
-                       "anyway): ",
-                   out->replicas_confirming, out->replicas, unreachable, out->quorum.why);
+            strbuf_line_add(e, "%zu/%zu replicas confirm, %zu unreachable; minority side (%s): not failing over, the "
+                                "primary may be alive with the rest of the cluster ('myorch failover --force' to act "
+                                "anyway): ",
+                            out->replicas_confirming, out->replicas, unreachable, out->quorum.why);
         } else if (unreachable) {
             out->code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS;
-            ev_add(&e, "%zu/%zu replicas confirm, %zu unreachable; majority (%s): ", out->replicas_confirming,
-                   out->replicas, unreachable, out->quorum.why);
+            strbuf_line_add(e, "%zu/%zu replicas confirm, %zu unreachable; majority (%s): ", out->replicas_confirming,
+                            out->replicas, unreachable, out->quorum.why);
         } else {
             out->code = REC_A_DEAD_PRIMARY;
-            ev_add(&e, "%zu/%zu replicas confirm: ", out->replicas_confirming, out->replicas);
+            strbuf_line_add(e, "%zu/%zu replicas confirm: ", out->replicas_confirming, out->replicas);
         }
     }
     bool first = true;
@@ -388,10 +347,49 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
         if (!rec_is_direct_replica(c, i, c->primary))
             continue;
         const topo_instance *r = c->v[i];
-        ev_add(&e, "%s", first ? "" : ", ");
-        describe_replica(&e, r, classify(r, true, down_since, in->stall_periods), true);
+        strbuf_line_add(e, "%s", first ? "" : ", ");
+        describe_replica(e, r, classify(r, true, down_since, in->stall_periods), true);
         first = false;
     }
+}
+
+void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analysis *out)
+{
+    strbuf_line e;
+    const topo_instance *p;
+    char pa[TOPO_ADDR_MAX];
+    bool down;
+    int64_t down_since;
+    size_t neutral;
+
+    memset(out, 0, sizeof(*out));
+    out->primary = -1;
+    e = (strbuf_line){ .buf = out->evidence, .cap = sizeof(out->evidence) };
+
+    if (!c || !in || !in->first_round_done) {
+        out->code = REC_A_NOT_READY;
+        strbuf_line_add(&e, "first probe round not finished");
+        return;
+    }
+    if (c->primary < 0 || (size_t)c->primary >= c->n) {
+        judge_no_primary(c, out, &e);
+        return;
+    }
+    out->primary = c->primary;
+    p = c->v[c->primary];
+    topo_addr_str(&p->addr, pa, sizeof(pa));
+    if (!p->reachable && !p->probed) {
+        out->code = REC_A_NOT_READY;
+        strbuf_line_add(&e, "primary %s not probed yet", pa);
+        return;
+    }
+    down = !p->reachable || in->primary_waiting_since_ms > 0;
+    down_since = !p->reachable ? p->down_since_ms : in->primary_waiting_since_ms;
+    neutral = count_replicas(c, in, down, down_since, out);
+    if (!down)
+        judge_primary_up(c, pa, out->replicas - out->replicas_reachable, out, &e);
+    else
+        judge_primary_down(c, in, pa, down_since, neutral, out->replicas - out->replicas_reachable, out, &e);
 }
 
 const char *rec_analysis_name(rec_analysis_code code)

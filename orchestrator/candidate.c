@@ -4,6 +4,7 @@
 #include "orchestrator/analysis.h"
 #include "topology/gtid.h"
 #include "topology/dialect.h"
+#include "topology/strbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,47 +13,15 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- bounded text appender (marks truncation with "...") ---------------- */
-
-typedef struct {
-    char *buf;
-    size_t cap, len;
-    bool full;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_add(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->full || b->cap == 0)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->buf[b->len] = '\0';
-        return;
-    }
-    if ((size_t)n >= b->cap - b->len) {
-        b->full = true;
-        b->len = b->cap - 1;
-        if (b->cap >= 4)
-            memcpy(b->buf + b->cap - 4, "...", 4);
-        return;
-    }
-    b->len += (size_t)n;
-}
+/* ---- reasons: strbuf_line (bounded, a cut shows as "...") --------------- */
 
 #define MSG_MAX 100 /* server error texts are cut to this many bytes in reasons */
 
-static void sb_msg(sbuf *b, const char *msg)
+static void sb_msg(strbuf_line *b, const char *msg)
 {
     const char *m = msg ? msg : "";
     int len = (int)strlen(m);
-    sb_add(b, "%.*s%s", len > MSG_MAX ? MSG_MAX : len, m, len > MSG_MAX ? "..." : "");
+    strbuf_line_add(b, "%.*s%s", len > MSG_MAX ? MSG_MAX : len, m, len > MSG_MAX ? "..." : "");
 }
 
 /* ---- working state ------------------------------------------------------ */
@@ -65,7 +34,7 @@ typedef struct {
     char *errant;
     rec_exclusion excl;
     char reason[256];
-    sbuf rb;
+    strbuf_line rb;
     bool preferred;
 } work;
 
@@ -93,11 +62,11 @@ static void exclude(work *w, rec_exclusion e, const char *fmt, ...)
     if (w->excl == REC_EXCL_NONE)
         w->excl = e;
     else
-        sb_add(&w->rb, "; ");
+        strbuf_line_add(&w->rb, "; ");
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
-    sb_add(&w->rb, "%s", tmp);
+    strbuf_line_add(&w->rb, "%s", tmp);
 }
 
 /* a ∪ parse(text) into *acc (text NULL = empty). Returns 0, -EINVAL (message in err), -ENOMEM. */
@@ -323,7 +292,7 @@ static int set_text(const gtid_set *s, char **out)
 }
 
 /* "A has X that B lacks; B has Y that A lacks" for the first diverged pair. */
-static int describe_divergence(const topo_cluster *c, work *w, size_t n, sbuf *r)
+static int describe_divergence(const topo_cluster *c, work *w, size_t n, strbuf_line *r)
 {
     for (size_t i = 0; i < n; i++) {
         if (!considered(&w[i]))
@@ -335,9 +304,9 @@ static int describe_divergence(const topo_cluster *c, work *w, size_t n, sbuf *r
             if (!considered(&w[j]) || gtid_set_compare(w[i].has, w[j].has) != GTID_CMP_DIVERGED)
                 continue;
             if (gtid_set_kind(w[i].has) != gtid_set_kind(w[j].has)) {
-                sb_add(r, "%s and %s use different GTID flavors",
-                       topo_addr_str(&c->v[w[i].index]->addr, a1, sizeof(a1)),
-                       topo_addr_str(&c->v[w[j].index]->addr, a2, sizeof(a2)));
+                strbuf_line_add(r, "%s and %s use different GTID flavors",
+                                topo_addr_str(&c->v[w[i].index]->addr, a1, sizeof(a1)),
+                                topo_addr_str(&c->v[w[j].index]->addr, a2, sizeof(a2)));
                 return 0;
             }
             if ((rc = gtid_set_subtract(w[i].has, w[j].has, &ab)) == 0 &&
@@ -345,7 +314,7 @@ static int describe_divergence(const topo_cluster *c, work *w, size_t n, sbuf *r
                 (rc = gtid_set_format(ba, &tba)) == 0) {
                 topo_addr_str(&c->v[w[i].index]->addr, a1, sizeof(a1));
                 topo_addr_str(&c->v[w[j].index]->addr, a2, sizeof(a2));
-                sb_add(r, "%s has %s that %s lacks; %s has %s that %s lacks", a1, tab, a2, a2, tba, a1);
+                strbuf_line_add(r, "%s has %s that %s lacks; %s has %s that %s lacks", a1, tab, a2, a2, tba, a1);
             }
             gtid_set_free(ab);
             gtid_set_free(ba);
@@ -354,7 +323,7 @@ static int describe_divergence(const topo_cluster *c, work *w, size_t n, sbuf *r
             return rc == -ENOMEM ? rc : 0;
         }
     }
-    sb_add(r, "no replica has every transaction");
+    strbuf_line_add(r, "no replica has every transaction");
     return 0;
 }
 
@@ -370,132 +339,167 @@ static void free_work(work *w, size_t n)
 
 /* ---- the ranking -------------------------------------------------------- */
 
-int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candidate_opts *o,
-                        rec_ranking *out, char *err, size_t errlen)
-{
-    static const rec_candidate_opts none = { 0 };
+/* One ranking in progress, shared by its phases (each returns 0 or -ENOMEM). */
+typedef struct {
+    const topo_cluster *c;
+    int old_primary;
     const topo_instance *old;
-    work *w = NULL;
-    size_t n = 0, most_i = (size_t)-1;
-    int target = -1, rc = -ENOMEM;
-    char oa[TOPO_ADDR_MAX], ta[TOPO_ADDR_MAX] = "", a[TOPO_ADDR_MAX], msg[256];
-    const gtid_set **sets = NULL;
-    sbuf rb;
-    bool refused = false;
+    const rec_candidate_opts *o;
+    work *w;                     /* the candidates: direct replicas, plus a named target */
+    size_t n;
+    int target;                  /* cluster index of o->target, -1 when none or unknown */
+    char oa[TOPO_ADDR_MAX], ta[TOPO_ADDR_MAX];
+    strbuf_line rb;                     /* out->reason */
+    bool refused;                /* the reason already says why nobody can be chosen */
+    rec_ranking *out;
+} rank_ctx;
 
-    if (out) {
-        memset(out, 0, sizeof(*out));
-        out->most_advanced = out->chosen = -1;
-    }
-    if (!c || !out || old_primary < 0 || (size_t)old_primary >= c->n) {
-        if (err && errlen)
-            snprintf(err, errlen, "no such old primary (index %d of %zu servers)", old_primary, c ? c->n : 0);
-        return -EINVAL;
-    }
-    if (!o)
-        o = &none;
-    old = c->v[old_primary];
-    topo_addr_str(&old->addr, oa, sizeof(oa));
-    rb = (sbuf){ .buf = out->reason, .cap = sizeof(out->reason) };
-
-    if (!(w = calloc(c->n ? c->n : 1, sizeof(*w))))
-        goto oom;
+/* Phase 1: the candidates, every direct replica of the old primary, and the named target. */
+static int collect_candidates(rank_ctx *x)
+{
+    const topo_cluster *c = x->c;
+    if (!(x->w = calloc(c->n ? c->n : 1, sizeof(*x->w))))
+        return -ENOMEM;
     for (size_t i = 0; i < c->n; i++) {
-        if (rec_is_direct_replica(c, i, old_primary))
-            w[n++] = (work){ .index = (int)i, .in = c->v[i], .direct = true };
+        if (rec_is_direct_replica(c, i, x->old_primary))
+            x->w[x->n++] = (work){ .index = (int)i, .in = c->v[i], .direct = true };
     }
-    if (o->target) {
-        topo_addr_str(o->target, ta, sizeof(ta));
-        target = topo_cluster_find(c, o->target);
-        if (target >= 0 && target != old_primary) {
+    if (x->o->target) {
+        topo_addr_str(x->o->target, x->ta, sizeof(x->ta));
+        x->target = topo_cluster_find(c, x->o->target);
+        if (x->target >= 0 && x->target != x->old_primary) {
             bool in_list = false;
-            for (size_t k = 0; k < n; k++)
-                in_list |= w[k].index == target;
+            for (size_t k = 0; k < x->n; k++)
+                in_list |= x->w[k].index == x->target;
             if (!in_list)
-                w[n++] = (work){ .index = target, .in = c->v[target], .direct = false };
+                x->w[x->n++] = (work){ .index = x->target, .in = c->v[x->target], .direct = false };
         }
     }
+    return 0;
+}
 
-    /* Sets, exclusions, errant transactions. */
-    for (size_t k = 0; k < n; k++) {
-        work *x = &w[k];
-        const topo_instance *in = x->in;
-        const topo_replica_status *rs = &in->snap.replica;
-        dialect_caps caps;
-        char serr[256] = "";
+/* Phase 2, one candidate: its GTID sets, errant transactions and every exclusion that applies. */
+static int judge_candidate(rank_ctx *x, work *cw)
+{
+    const rec_candidate_opts *o = x->o;
+    const topo_instance *in = cw->in;
+    const topo_replica_status *rs = &in->snap.replica;
+    dialect_caps caps;
+    char serr[256] = "", msg[256];
 
-        dialect_caps_of(&in->snap, &caps);
-        x->rb = (sbuf){ .buf = x->reason, .cap = sizeof(x->reason) };
-        x->preferred = addr_listed(o->prefer, o->n_prefer, &in->addr);
-        if (in->have_snap && (rc = snapshot_sets(&in->snap, &x->has, &x->exec, serr, sizeof(serr))) == -ENOMEM)
-            goto oom;
-        if (!x->direct) {
-            char src[TOPO_ADDR_MAX];
-            if (in->fenced)
-                exclude(x, REC_EXCL_NEVER_PROMOTE, "fenced (a demoted old primary is never promoted)");
-            else if (in->have_snap && rs->present)
-                exclude(x, REC_EXCL_NOT_REPLICA, "not a direct replica of %s (replicates from %s)", oa,
-                        topo_addr_str(&rs->source, src, sizeof(src)));
-            else
-                exclude(x, REC_EXCL_NOT_REPLICA, "not a direct replica of %s", oa);
+    dialect_caps_of(&in->snap, &caps);
+    cw->rb = (strbuf_line){ .buf = cw->reason, .cap = sizeof(cw->reason) };
+    cw->preferred = addr_listed(o->prefer, o->n_prefer, &in->addr);
+    if (in->have_snap && snapshot_sets(&in->snap, &cw->has, &cw->exec, serr, sizeof(serr)) == -ENOMEM)
+        return -ENOMEM;
+    if (!cw->direct) {
+        char src[TOPO_ADDR_MAX];
+        if (in->fenced)
+            exclude(cw, REC_EXCL_NEVER_PROMOTE, "fenced (a demoted old primary is never promoted)");
+        else if (in->have_snap && rs->present)
+            exclude(cw, REC_EXCL_NOT_REPLICA, "not a direct replica of %s (replicates from %s)", x->oa,
+                    topo_addr_str(&rs->source, src, sizeof(src)));
+        else
+            exclude(cw, REC_EXCL_NOT_REPLICA, "not a direct replica of %s", x->oa);
+        return 0;
+    }
+    if (!in->reachable) {
+        if (!in->probed)
+            exclude(cw, REC_EXCL_UNREACHABLE, "not probed yet");
+        else {
+            strbuf_line t = { .buf = msg, .cap = sizeof(msg) };
+            strbuf_line_add(&t, "unreachable (");
+            if (in->err_code)
+                strbuf_line_add(&t, "error %u: ", in->err_code);
+            sb_msg(&t, in->err);
+            strbuf_line_add(&t, ")");
+            exclude(cw, REC_EXCL_UNREACHABLE, "%s", msg);
+        }
+        return 0;
+    }
+    if (sql_broken(in)) {
+        strbuf_line t = { .buf = msg, .cap = sizeof(msg) };
+        strbuf_line_add(&t, "SQL thread stopped with error %u: ", rs->last_sql_errno);
+        sb_msg(&t, rs->last_sql_error);
+        exclude(cw, REC_EXCL_SQL_ERROR, "%s", msg);
+    }
+    if (errant_of(x->old, cw, &cw->errant) < 0)
+        return -ENOMEM;
+    if (cw->errant)
+        exclude(cw, REC_EXCL_ERRANT, "errant GTIDs %.150s%s not on the old primary", cw->errant,
+                strlen(cw->errant) > 150 ? "..." : "");
+    if (!rs->using_gtid)
+        exclude(cw, REC_EXCL_NO_GTID, "GTID replication not in use (%s)",
+                caps.mariadb_gtid ? "Using_Gtid=No" : "Auto_Position=0");
+    else if (!cw->has)
+        exclude(cw, REC_EXCL_NO_GTID, "GTID state unreadable: %s", serr);
+    if (!in->snap.log_bin)
+        exclude(cw, REC_EXCL_NO_BINLOG, "no binary log (log_bin=OFF)");
+    else if (!in->snap.log_replica_updates)
+        exclude(cw, REC_EXCL_NO_LOG_REPLICA_UPDATES, "%s=OFF: its binary log lacks replicated transactions",
+                caps.log_replica_updates_name ? "log_replica_updates" : "log_slave_updates");
+    if (rs->sql_delay_s > 0)
+        exclude(cw, REC_EXCL_DELAYED, "delayed by %lld s (SQL_Delay)", rs->sql_delay_s);
+    else if (rs->sql_delay_s < 0)
+        exclude(cw, REC_EXCL_DELAYED, "delay unknown (SQL_Delay out of range)");
+    if (addr_listed(o->never_promote, o->n_never_promote, &in->addr))
+        exclude(cw, REC_EXCL_NEVER_PROMOTE, "listed in never_promote");
+    return 0;
+}
+
+/* Phase 2: judge every candidate; with a forced target, only it may be chosen. Then rank them. */
+static int judge_and_sort(rank_ctx *x)
+{
+    for (size_t k = 0; k < x->n; k++)
+        if (judge_candidate(x, &x->w[k]) < 0)
+            return -ENOMEM;
+    if (x->o->target) {
+        for (size_t k = 0; k < x->n; k++)
+            if (x->w[k].index != x->target && x->w[k].excl == REC_EXCL_NONE)
+                exclude(&x->w[k], REC_EXCL_NOT_TARGET, "not the requested target %s", x->ta);
+    }
+    sort_work(x->w, x->n);
+    for (size_t k = 0; k < x->n; k++) /* sort moved the structs: re-point the reason buffers */
+        x->w[k].rb.buf = x->w[k].reason;
+    return 0;
+}
+
+/* Replicas without GTID state: compare what they received of the old primary's binary log
+ * with the most advanced one's; one that received more (or cannot be compared) refuses. */
+static void check_coordinate_replicas(rank_ctx *x, size_t most_i)
+{
+    char a[TOPO_ADDR_MAX];
+    for (size_t k = 0; k < x->n && !x->refused; k++) {
+        const topo_instance *u = x->w[k].in, *m2 = x->w[most_i].in;
+        int r = 0;
+        if (!x->w[k].direct || !u->reachable || x->w[k].has || !u->snap.replica.read_coord.file[0])
             continue;
+        if (gtid_coord_cmp(&u->snap.replica.read_coord, &m2->snap.replica.read_coord, &r) < 0 || r > 0) {
+            char a2[TOPO_ADDR_MAX];
+            strbuf_line_add(&x->rb,
+                            "would lose transactions only %s holds: without GTID it received up to %s:%llu of %s, "
+                           "%s only %s:%llu",
+                   topo_addr_str(&u->addr, a, sizeof(a)), u->snap.replica.read_coord.file,
+                   (unsigned long long)u->snap.replica.read_coord.pos, x->oa,
+                   topo_addr_str(&m2->addr, a2, sizeof(a2)), m2->snap.replica.read_coord.file,
+                   (unsigned long long)m2->snap.replica.read_coord.pos);
+            x->out->most_advanced = r > 0 ? (int)k : -1;
+            x->refused = true;
         }
-        if (!in->reachable) {
-            if (!in->probed)
-                exclude(x, REC_EXCL_UNREACHABLE, "not probed yet");
-            else {
-                sbuf t = { .buf = msg, .cap = sizeof(msg) };
-                sb_add(&t, "unreachable (");
-                if (in->err_code)
-                    sb_add(&t, "error %u: ", in->err_code);
-                sb_msg(&t, in->err);
-                sb_add(&t, ")");
-                exclude(x, REC_EXCL_UNREACHABLE, "%s", msg);
-            }
-            continue;
-        }
-        if (sql_broken(in)) {
-            sbuf t = { .buf = msg, .cap = sizeof(msg) };
-            sb_add(&t, "SQL thread stopped with error %u: ", rs->last_sql_errno);
-            sb_msg(&t, rs->last_sql_error);
-            exclude(x, REC_EXCL_SQL_ERROR, "%s", msg);
-        }
-        if ((rc = errant_of(old, x, &x->errant)) < 0)
-            goto oom;
-        if (x->errant)
-            exclude(x, REC_EXCL_ERRANT, "errant GTIDs %.150s%s not on the old primary", x->errant,
-                    strlen(x->errant) > 150 ? "..." : "");
-        if (!rs->using_gtid)
-            exclude(x, REC_EXCL_NO_GTID, "GTID replication not in use (%s)",
-                    caps.mariadb_gtid ? "Using_Gtid=No" : "Auto_Position=0");
-        else if (!x->has)
-            exclude(x, REC_EXCL_NO_GTID, "GTID state unreadable: %s", serr);
-        if (!in->snap.log_bin)
-            exclude(x, REC_EXCL_NO_BINLOG, "no binary log (log_bin=OFF)");
-        else if (!in->snap.log_replica_updates)
-            exclude(x, REC_EXCL_NO_LOG_REPLICA_UPDATES, "%s=OFF: its binary log lacks replicated transactions",
-                    caps.log_replica_updates_name ? "log_replica_updates" : "log_slave_updates");
-        if (rs->sql_delay_s > 0)
-            exclude(x, REC_EXCL_DELAYED, "delayed by %lld s (SQL_Delay)", rs->sql_delay_s);
-        else if (rs->sql_delay_s < 0)
-            exclude(x, REC_EXCL_DELAYED, "delay unknown (SQL_Delay out of range)");
-        if (addr_listed(o->never_promote, o->n_never_promote, &in->addr))
-            exclude(x, REC_EXCL_NEVER_PROMOTE, "listed in never_promote");
     }
-    /* A forced target: only it may be chosen. */
-    if (o->target) {
-        for (size_t k = 0; k < n; k++)
-            if (w[k].index != target && w[k].excl == REC_EXCL_NONE)
-                exclude(&w[k], REC_EXCL_NOT_TARGET, "not the requested target %s", ta);
-    }
-    sort_work(w, n);
-    for (size_t k = 0; k < n; k++) /* sort moved the structs: re-point the reason buffers */
-        w[k].rb.buf = w[k].reason;
+}
 
-    /* Most advanced: whose HAS contains every other reachable replica's. */
-    if (!(sets = calloc(n ? n : 1, sizeof(*sets))))
-        goto oom;
-    size_t n_sets = 0;
+/* Phase 3: the most advanced replica, whose HAS contains every other reachable replica's;
+ * without GTID state anywhere, the first by coordinates; diverged replicas refuse. */
+static int find_most_advanced(rank_ctx *x)
+{
+    work *w = x->w;
+    size_t n = x->n, n_sets = 0, most_i = (size_t)-1;
+    const gtid_set **sets = calloc(n ? n : 1, sizeof(*sets));
+    int rc = 0;
+
+    if (!sets)
+        return -ENOMEM;
     for (size_t k = 0; k < n; k++)
         if (considered(&w[k])) {
             sets[k] = w[k].has;
@@ -516,28 +520,11 @@ int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candid
                 most_i = k;
             }
         }
-        out->most_advanced = (int)most_i;
-        /* Replicas without GTID state: compare what they received of the
-         * old primary's binary log with the most advanced one. */
-        for (size_t k = 0; k < n && !refused; k++) {
-            const topo_instance *u = w[k].in, *m2 = w[most_i].in;
-            int r = 0;
-            if (!w[k].direct || !u->reachable || w[k].has || !u->snap.replica.read_coord.file[0])
-                continue;
-            if (gtid_coord_cmp(&u->snap.replica.read_coord, &m2->snap.replica.read_coord, &r) < 0 || r > 0) {
-                char a2[TOPO_ADDR_MAX];
-                sb_add(&rb, "would lose transactions only %s holds: without GTID it received up to %s:%llu of %s, "
-                            "%s only %s:%llu",
-                       topo_addr_str(&u->addr, a, sizeof(a)), u->snap.replica.read_coord.file,
-                       (unsigned long long)u->snap.replica.read_coord.pos, oa,
-                       topo_addr_str(&m2->addr, a2, sizeof(a2)), m2->snap.replica.read_coord.file,
-                       (unsigned long long)m2->snap.replica.read_coord.pos);
-                out->most_advanced = r > 0 ? (int)k : -1;
-                refused = true;
-            }
-        }
+        x->out->most_advanced = (int)most_i;
+        check_coordinate_replicas(x, most_i);
     } else if (mrc == -ENOENT && n_sets == 0) {
         /* No GTID state anywhere: the most advanced by coordinates (sorted first). */
+        rec_ranking *out = x->out;
         for (size_t k = 0; k < n; k++)
             if (w[k].direct && w[k].in->reachable && w[k].in->have_snap &&
                 (out->most_advanced < 0 ||
@@ -546,31 +533,92 @@ int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candid
                                    .index = w[out->most_advanced].index }) < 0))
                 out->most_advanced = (int)k;
     } else {
-        sb_add(&rb, "replicas diverged, none has every transaction: ");
-        if ((rc = describe_divergence(c, w, n, &rb)) < 0)
-            goto oom;
-        refused = true;
+        strbuf_line_add(&x->rb, "replicas diverged, none has every transaction: ");
+        if (describe_divergence(x->c, w, n, &x->rb) < 0)
+            rc = -ENOMEM;
+        x->refused = true;
     }
+    free(sets);
+    return rc;
+}
 
-    /* Choose. */
-    if (refused) {
+/* Phase 4, when the best eligible replica lacks what the most advanced one has: it may
+ * catch up from it, if that one can serve (binary log with replica updates) and has
+ * applied, or still can apply, what the chosen one lacks. */
+static int choose_with_catchup(rank_ctx *x, const work *ch, const char *a)
+{
+    const work *m = &x->w[x->out->most_advanced];
+    const topo_instance *mi = m->in;
+    gtid_set *miss = NULL, *unapplied = NULL;
+    char *mt = NULL, ma[TOPO_ADDR_MAX];
+    bool ok = can_serve(mi);
+    topo_addr_str(&mi->addr, ma, sizeof(ma));
+    /* What the chosen one lacks. */
+    if (gtid_set_subtract(m->has, ch->has, &miss) < 0 || gtid_set_format(miss, &mt) < 0) {
+        gtid_set_free(miss);
+        return -ENOMEM;
+    }
+    /* It arrives through the most advanced one's binary log, so that
+     * one must apply what it only received: impossible with a broken SQL thread. */
+    bool delayed = mi->snap.replica.present && mi->snap.replica.sql_delay_s != 0;
+    if (ok && (sql_broken(mi) || delayed) && m->exec) {
+        gtid_set *still = NULL;
+        if (gtid_set_subtract(miss, m->exec, &unapplied) < 0 || gtid_set_subtract(unapplied, ch->has, &still) < 0) {
+            gtid_set_free(miss);
+            gtid_set_free(unapplied);
+            free(mt);
+            return -ENOMEM;
+        }
+        ok = gtid_set_is_empty(still);
+        gtid_set_free(still);
+    }
+    gtid_set_free(miss);
+    gtid_set_free(unapplied);
+    if (ok) {
+        x->out->chosen = 0;
+        x->out->needs_catchup = true;
+        strbuf_line_add(&x->rb,
+                        "%s is the best eligible replica%s%s; it must first catch up from %s, which also has %s (%s)",
+               a, x->target >= 0 ? " (the requested target)" : "", ch->preferred ? " (preferred)" : "", ma, mt,
+               m->reason[0] ? m->reason : "not eligible");
+    } else {
+        strbuf_line_add(&x->rb, "would lose transactions only %s holds (%s): %s", ma, mt,
+                        !mi->snap.log_bin ? "it has no binary log (log_bin=OFF)"
+                        : !mi->snap.log_replica_updates
+                            ? "its binary log lacks replicated transactions (log_replica_updates=OFF)"
+                        : sql_broken(mi) ? "its SQL thread stopped with an error, it cannot apply what it received"
+                                         : "it is delayed (SQL_Delay): it applies what it received only after the "
+                                           "delay");
+    }
+    free(mt);
+    return 0;
+}
+
+/* Phase 4: choose the first ranked one, or say why nobody. */
+static int choose(rank_ctx *x)
+{
+    const work *w = x->w;
+    rec_ranking *out = x->out;
+    char a[TOPO_ADDR_MAX];
+
+    if (x->refused) {
         /* reason already written */
-    } else if (o->target && target < 0) {
-        sb_add(&rb, "target %s is not a server of cluster %s", ta, c->name);
-    } else if (o->target && target == old_primary) {
-        sb_add(&rb, "target %s is the old primary", ta);
-    } else if (n == 0) {
-        sb_add(&rb, "%s has no replicas", oa);
+    } else if (x->o->target && x->target < 0) {
+        strbuf_line_add(&x->rb, "target %s is not a server of cluster %s", x->ta, x->c->name);
+    } else if (x->o->target && x->target == x->old_primary) {
+        strbuf_line_add(&x->rb, "target %s is the old primary", x->ta);
+    } else if (x->n == 0) {
+        strbuf_line_add(&x->rb, "%s has no replicas", x->oa);
     } else if (w[0].excl != REC_EXCL_NONE) {
-        if (target >= 0) {
-            for (size_t k = 0; k < n; k++)
-                if (w[k].index == target)
-                    sb_add(&rb, "target %s cannot be promoted: %s", ta, w[k].reason);
+        if (x->target >= 0) {
+            for (size_t k = 0; k < x->n; k++)
+                if (w[k].index == x->target)
+                    strbuf_line_add(&x->rb, "target %s cannot be promoted: %s", x->ta, w[k].reason);
         } else {
-            sb_add(&rb, "no eligible replica: ");
-            for (size_t k = 0; k < n; k++)
-                sb_add(&rb, "%s%s: %s", k ? "; " : "", topo_addr_str(&c->v[w[k].index]->addr, a, sizeof(a)),
-                       w[k].reason);
+            strbuf_line_add(&x->rb, "no eligible replica: ");
+            for (size_t k = 0; k < x->n; k++)
+                strbuf_line_add(&x->rb, "%s%s: %s", k ? "; " : "",
+                                topo_addr_str(&x->c->v[w[k].index]->addr, a, sizeof(a)), w[k].reason);
         }
     } else {
         const work *ch = &w[0];
@@ -579,85 +627,75 @@ int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candid
             gtid_set_equal(ch->has, w[out->most_advanced].has)) {
             char *h = NULL;
             out->chosen = 0;
-            if ((rc = set_text(ch->has, &h)) < 0)
-                goto oom;
-            sb_add(&rb, "%s is the most advanced replica (has %s)%s%s", a, h && *h ? h : "nothing",
-                   target >= 0 ? ", the requested target" : "", ch->preferred ? ", preferred" : "");
+            if (set_text(ch->has, &h) < 0)
+                return -ENOMEM;
+            strbuf_line_add(&x->rb, "%s is the most advanced replica (has %s)%s%s", a, h && *h ? h : "nothing",
+                            x->target >= 0 ? ", the requested target" : "", ch->preferred ? ", preferred" : "");
             free(h);
-        } else {
-            const work *m = &w[out->most_advanced];
-            const topo_instance *mi = m->in;
-            gtid_set *miss = NULL, *unapplied = NULL;
-            char *mt = NULL, ma[TOPO_ADDR_MAX];
-            bool ok = can_serve(mi);
-            topo_addr_str(&mi->addr, ma, sizeof(ma));
-            /* What the chosen one lacks. */
-            if ((rc = gtid_set_subtract(m->has, ch->has, &miss)) < 0 || (rc = gtid_set_format(miss, &mt)) < 0) {
-                gtid_set_free(miss);
-                goto oom;
-            }
-            /* It arrives through the most advanced one's binary log, so that
-             * one must apply what it only received: impossible with a broken SQL thread. */
-            bool delayed = mi->snap.replica.present && mi->snap.replica.sql_delay_s != 0;
-            if (ok && (sql_broken(mi) || delayed) && m->exec) {
-                gtid_set *still = NULL;
-                if ((rc = gtid_set_subtract(miss, m->exec, &unapplied)) < 0 ||
-                    (rc = gtid_set_subtract(unapplied, ch->has, &still)) < 0) {
-                    gtid_set_free(miss);
-                    gtid_set_free(unapplied);
-                    free(mt);
-                    goto oom;
-                }
-                ok = gtid_set_is_empty(still);
-                gtid_set_free(still);
-            }
-            gtid_set_free(miss);
-            gtid_set_free(unapplied);
-            if (ok) {
-                out->chosen = 0;
-                out->needs_catchup = true;
-                sb_add(&rb, "%s is the best eligible replica%s%s; it must first catch up from %s, which also has %s (%s)",
-                       a, target >= 0 ? " (the requested target)" : "", ch->preferred ? " (preferred)" : "", ma,
-                       mt, m->reason[0] ? m->reason : "not eligible");
-            } else {
-                sb_add(&rb, "would lose transactions only %s holds (%s): %s", ma, mt,
-                       !mi->snap.log_bin ? "it has no binary log (log_bin=OFF)"
-                       : !mi->snap.log_replica_updates
-                           ? "its binary log lacks replicated transactions (log_replica_updates=OFF)"
-                       : sql_broken(mi) ? "its SQL thread stopped with an error, it cannot apply what it received"
-                                        : "it is delayed (SQL_Delay): it applies what it received only after the "
-                                          "delay");
-            }
-            free(mt);
+        } else if (choose_with_catchup(x, ch, a) < 0) {
+            return -ENOMEM;
         }
     }
-
-    /* Output. */
-    if (n && !(out->v = calloc(n, sizeof(*out->v))))
-        goto oom;
-    out->n = n;
-    for (size_t k = 0; k < n; k++) {
-        rec_candidate *rc_ = &out->v[k];
-        rc_->index = w[k].index;
-        rc_->exclusion = w[k].excl;
-        rc_->preferred = w[k].preferred;
-        snprintf(rc_->reason, sizeof(rc_->reason), "%s", w[k].reason);
-        if (set_text(w[k].has, &rc_->has_gtid) < 0 || set_text(w[k].exec, &rc_->executed_gtid) < 0)
-            goto oom;
-        rc_->errant_gtid = w[k].errant;
-        w[k].errant = NULL;
-    }
-    free(sets);
-    free_work(w, n);
     return 0;
-oom:
-    free(sets);
-    free_work(w, n);
-    rec_ranking_free(out);
-    out->most_advanced = out->chosen = -1;
-    if (err && errlen)
-        snprintf(err, errlen, "out of memory ranking the candidates");
-    return -ENOMEM;
+}
+
+/* Phase 5: the ranking's candidates, best first (the errant texts move over). */
+static int fill_output(rank_ctx *x)
+{
+    rec_ranking *out = x->out;
+    if (x->n && !(out->v = calloc(x->n, sizeof(*out->v))))
+        return -ENOMEM;
+    out->n = x->n;
+    for (size_t k = 0; k < x->n; k++) {
+        rec_candidate *cand = &out->v[k];
+        work *cw = &x->w[k];
+        cand->index = cw->index;
+        cand->exclusion = cw->excl;
+        cand->preferred = cw->preferred;
+        snprintf(cand->reason, sizeof(cand->reason), "%s", cw->reason);
+        if (set_text(cw->has, &cand->has_gtid) < 0 || set_text(cw->exec, &cand->executed_gtid) < 0)
+            return -ENOMEM;
+        cand->errant_gtid = cw->errant;
+        cw->errant = NULL;
+    }
+    return 0;
+}
+
+int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candidate_opts *o,
+                        rec_ranking *out, char *err, size_t errlen)
+{
+    static const rec_candidate_opts none = { 0 };
+    rank_ctx x = { 0 };
+
+    if (out) {
+        memset(out, 0, sizeof(*out));
+        out->most_advanced = out->chosen = -1;
+    }
+    if (!c || !out || old_primary < 0 || (size_t)old_primary >= c->n) {
+        if (err && errlen)
+            snprintf(err, errlen, "no such old primary (index %d of %zu servers)", old_primary, c ? c->n : 0);
+        return -EINVAL;
+    }
+    x.c = c;
+    x.old_primary = old_primary;
+    x.old = c->v[old_primary];
+    x.o = o ? o : &none;
+    x.target = -1;
+    x.out = out;
+    topo_addr_str(&x.old->addr, x.oa, sizeof(x.oa));
+    x.rb = (strbuf_line){ .buf = out->reason, .cap = sizeof(out->reason) };
+
+    if (collect_candidates(&x) < 0 || judge_and_sort(&x) < 0 || find_most_advanced(&x) < 0 || choose(&x) < 0 ||
+        fill_output(&x) < 0) {
+        free_work(x.w, x.n);
+        rec_ranking_free(out);
+        out->most_advanced = out->chosen = -1;
+        if (err && errlen)
+            snprintf(err, errlen, "out of memory ranking the candidates");
+        return -ENOMEM;
+    }
+    free_work(x.w, x.n);
+    return 0;
 }
 
 void rec_ranking_free(rec_ranking *r)

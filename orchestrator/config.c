@@ -16,6 +16,7 @@
  * stops the parse and becomes the one error message.
  */
 #include "orchestrator/config.h"
+#include "topology/strbuf.h"
 
 #include "hooks/runner.h"
 
@@ -205,17 +206,7 @@ struct parse {
 
 /* ---------------------------------------------------------------- helpers */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#define seterr strbuf_err /* topology/strbuf.h */
 
 /* Record the first error as "FILE:LINE: message" (or "FILE: message" when
  * line is 0). Later errors are ignored. Returns rc. */

@@ -123,6 +123,7 @@
 
 #include <stddef.h>
 
+#include "orchestrator/events.h"
 #include "topology/conn.h"
 #include "topology/dialect.h"
 #include "topology/instance.h"
@@ -208,17 +209,7 @@ void cfg_cluster_conn(const cfg_cluster *cl, conn_params *out);
 /* The cluster's replication TLS clauses, borrowing its strings. */
 void cfg_cluster_repl_ssl(const cfg_cluster *cl, dialect_repl_ssl *out);
 
-/* Hook points, indexes into cfg_cluster.hooks. */
-enum {
-    CFG_HOOK_ON_FAILURE_DETECTED = 0,
-    CFG_HOOK_PRE_FAILOVER,
-    CFG_HOOK_POST_FAILOVER,
-    CFG_HOOK_POST_FAILOVER_FAILED,
-    CFG_HOOK_PRE_SWITCHOVER,
-    CFG_HOOK_POST_SWITCHOVER,
-    CFG_HOOK_ON_TOPOLOGY_CHANGE,
-    CFG_N_HOOKS
-};
+/* Hook points (CFG_HOOK_*, CFG_N_HOOKS): orchestrator/events.h. */
 extern const char *const cfg_hook_names[CFG_N_HOOKS];
 
 /* The whole configuration. Zero-initialise before cfg_load(); release with cfg_free(). */

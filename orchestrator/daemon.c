@@ -136,25 +136,10 @@ static rec_loop_ops rec_loop_of_monitor(void)
                           .set_watch = loop_set_watch, .waiting_since = loop_waiting_since};
 }
 
-/* Which hook point (if any) an event triggers. */
+/* Which hook point (if any) an event triggers: its row in orchestrator/events.h. */
 static int hook_point_of(const char *name, int level, const json_t *detail)
 {
-    /* A primary confirmed dead on a minority side, and a second writable server, are
-     * failures too (the hook sees MYORCH_EVENT=primary-dead-minority or
-     * multiple-writable: no failover follows). */
-    if (!strcmp(name, "primary-dead") || !strcmp(name, "primary-dead-minority") || !strcmp(name, "multiple-writable"))
-        return CFG_HOOK_ON_FAILURE_DETECTED;
-    if (!strcmp(name, "recovery-failed")) {
-        const char *kind = json_string_value(json_object_get(detail, "kind"));
-        return !kind || !strcmp(kind, "failover") ? CFG_HOOK_POST_FAILOVER_FAILED : -1;
-    }
-    /* Debug-level events are repeats ("still unreachable"): not a change. */
-    if (level < LOGL_DEBUG &&
-        (!strcmp(name, "instance-discovered") || !strcmp(name, "instance-up") || !strcmp(name, "instance-down") ||
-         !strcmp(name, "instance-forgotten") || !strcmp(name, "replication-changed") ||
-         !strcmp(name, "replica-lag-high") || !strcmp(name, "replica-lag-ok")))
-        return CFG_HOOK_ON_TOPOLOGY_CHANGE;
-    return -1;
+    return ev_hook_point(ev_lookup(name), level, json_string_value(json_object_get(detail, "kind")));
 }
 
 /*

@@ -92,7 +92,5 @@ void rec_exec_free(rec_exec *x);
 int rec_exec_run_sync(const rec_plan *plan, const rec_exec_creds *creds, const rec_exec_hooks *hooks,
                       void (*fn)(void *user, const rec_exec_msg *m), void *user);
 
-/* Deep copy of a plan (heap strings duplicated). */
-int rec_plan_copy(rec_plan *dst, const rec_plan *src);
 
 #endif

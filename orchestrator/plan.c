@@ -579,3 +579,35 @@ void rec_plan_print(const rec_plan *p, FILE *out)
         fprintf(out, "  transactions the old primary had that the new one lacks: %s\n",
                 *p->expected_lost_gtids ? p->expected_lost_gtids : "none");
 }
+
+int rec_plan_copy(rec_plan *dst, const rec_plan *src)
+{
+    *dst = *src;
+    dst->v = NULL;
+    dst->n = 0;
+    dst->old_primary_gtid = dst->new_primary_gtid = dst->expected_lost_gtids = NULL;
+    dst->excluded = dst->unreachable = NULL;
+    if (src->n) {
+        dst->v = calloc(src->n, sizeof(*dst->v));
+        if (!dst->v)
+            goto oom;
+        for (size_t i = 0; i < src->n; i++) {
+            dst->v[i] = src->v[i];
+            dst->v[i].gtid = NULL;
+            dst->n = i + 1;
+            if (src->v[i].gtid && !(dst->v[i].gtid = strdup(src->v[i].gtid)))
+                goto oom;
+        }
+    }
+#define DUP(f) if (src->f && !(dst->f = strdup(src->f))) goto oom
+    DUP(old_primary_gtid);
+    DUP(new_primary_gtid);
+    DUP(expected_lost_gtids);
+    DUP(excluded);
+    DUP(unreachable);
+#undef DUP
+    return 0;
+oom:
+    rec_plan_free(dst);
+    return -ENOMEM;
+}

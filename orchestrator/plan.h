@@ -162,4 +162,7 @@ char *rec_step_describe(const rec_step *s);
 json_t *rec_plan_to_json(const rec_plan *p);
 void rec_plan_print(const rec_plan *p, FILE *out);
 
+/* Deep copy of a plan (heap strings duplicated); dst is freed on failure. */
+int rec_plan_copy(rec_plan *dst, const rec_plan *src);
+
 #endif

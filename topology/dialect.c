@@ -21,19 +21,7 @@
 /* Small helpers                                                             */
 /* ------------------------------------------------------------------------ */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#define set_err strbuf_err /* topology/strbuf.h */
 
 /* Version a.b.c >= x.y.z */
 static bool ver_ge(int a, int b, int c, int x, int y, int z)

@@ -10,6 +10,7 @@
  * server-id rules are applied on top of it (see gtid.h).
  */
 #include "topology/gtid.h"
+#include "topology/strbuf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -69,18 +70,7 @@ static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <
 
 static char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#define set_err strbuf_err /* topology/strbuf.h */
 
 /*
  * "bad GTID '<item>' at offset <bad>: <reason>". The item is quoted from

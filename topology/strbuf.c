@@ -2,6 +2,7 @@
 #include "topology/strbuf.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,4 +160,39 @@ int fmt_checked(char *buf, size_t len, char *err, size_t errlen, const char *wha
         return -EOVERFLOW;
     }
     return 0;
+}
+
+void strbuf_line_add(strbuf_line *l, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (l->full || l->cap == 0)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(l->buf + l->len, l->cap - l->len, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        l->buf[l->len] = '\0';
+        return;
+    }
+    if ((size_t)n >= l->cap - l->len) {
+        /* Cut: end the line with "..." so a reader knows. */
+        l->full = true;
+        l->len = l->cap - 1;
+        if (l->cap >= 4)
+            memcpy(l->buf + l->cap - 4, "...", 4);
+        return;
+    }
+    l->len += (size_t)n;
+}
+
+void strbuf_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

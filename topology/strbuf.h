@@ -17,6 +17,7 @@
 #define MYORCH_TOPOLOGY_STRBUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Longest text a strbuf holds (64 MiB): past it appends fail with -EOVERFLOW. */
@@ -68,5 +69,25 @@ char *strbuf_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf
  */
 int fmt_checked(char *buf, size_t len, char *err, size_t errlen, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+
+/*
+ * Fill an error buffer (the err, errlen pair every module's functions take): err may be
+ * NULL or errlen 0 (then nothing is written). A message longer than errlen is cut: error
+ * texts, never data (data goes through fmt_checked).
+ */
+void strbuf_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * A line in a fixed buffer that its reader sees cut: each append is bounded by cap, and the
+ * first one that does not fit ends the text with "..." (for explanations: evidence lines,
+ * reasons; data that must stay whole goes into a strbuf or through fmt_checked). Start with
+ * (strbuf_line){.buf = b, .cap = sizeof(b)} over a NUL-terminated (empty) b.
+ */
+typedef struct {
+    char *buf;
+    size_t cap, len;
+    bool full;
+} strbuf_line;
+void strbuf_line_add(strbuf_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -213,7 +213,7 @@ class Ctx:
         wait_for(lambda: self.daemon.poll() is not None or self.myorch('status', timeout=5).returncode == 0,
                  timeout=30, what='controller control socket')
         if self.daemon.poll() is not None:
-            raise AssertionError('myorch run exited %s: %s' % (self.daemon.returncode, lab._tail(self.daemon_log)))
+            raise AssertionError('myorch run exited %s: %s' % (self.daemon.returncode, lab.tail(self.daemon_log)))
 
     def kill_daemon(self, sig=signal.SIGKILL):
         self.daemon.send_signal(sig)

@@ -40,8 +40,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, 'tests', 'lab'))
-import lab  # noqa: E402
+import lab  # tests/lab/lab.py, on the path set by the entry point (tests/faults/run)  # noqa: E402
 
 PREFIX = 'myorchf-'
 SWITCH = PREFIX + 'sw'
@@ -80,7 +79,7 @@ def kill_pids(pids, timeout=10):
                 os.kill(pid, sig)
     deadline = time.monotonic() + timeout
     for pid in pids:
-        while lab._proc_state(pid) not in (None, 'Z', 'X') and time.monotonic() < deadline:
+        while lab.proc_state(pid) not in (None, 'Z', 'X') and time.monotonic() < deadline:
             time.sleep(0.01)
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(pid, os.WNOHANG)
@@ -280,7 +279,7 @@ class Net:
                 while not os.path.exists(ready):
                     if p.poll() is not None or time.monotonic() > deadline:
                         raise FaultError('nfqdelay in %s did not start: %s' % (
-                            h, lab._tail(os.path.join(workdir, 'nfqdelay-%s.log' % h))))
+                            h, lab.tail(os.path.join(workdir, 'nfqdelay-%s.log' % h))))
                     time.sleep(0.02)
             ipt = ['iptables', '-w']
             dst = ['-d', '%s.0/24' % SUBNET]
@@ -380,11 +379,11 @@ class NsLab(lab.Lab):
         p = self._procs.get(int(i))
         pid = pid or self.server(i).get('pid')
         if p is not None and p.pid == pid:
-            return p.poll() is None and lab._proc_state(pid) not in (None, 'Z', 'X')
+            return p.poll() is None and lab.proc_state(pid) not in (None, 'Z', 'X')
         return super()._alive(i, pid)
 
     def _is_ours(self, pid):
-        cmd = lab._proc_cmdline(pid)
+        cmd = lab.proc_cmdline(pid)
         if not cmd:
             return False
         prefix = '--datadir=' + self.dir + os.sep
@@ -399,7 +398,7 @@ class NsLab(lab.Lab):
     def _bootstrap_primary(self, i):
         sql = self.grants_sql()
         with open(lab.BOOTSTRAP_FILE) as f:
-            boot = f.read().replace('@APP_PASSWORD@', lab._sql_str(self.state['app_password'])[1:-1])
+            boot = f.read().replace('@APP_PASSWORD@', lab.sql_str(self.state['app_password'])[1:-1])
         sql += '\n' + boot.replace("'app'@'127.0.0.1'", "'app'@'%s.%%'" % SUBNET)
         self.sql(i, sql)
 
@@ -412,7 +411,7 @@ class NsLab(lab.Lab):
             stmts.append('SET GLOBAL gtid_slave_pos=@@gtid_binlog_pos')
         stmts.append("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USER='repl', MASTER_PASSWORD=%s, "
                      "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=%.3f%s"
-                     % (lab._sql_str(self.ip(source_i)), DB_PORT, lab._sql_str(self.state['repl_password']), HEARTBEAT_S,
+                     % (lab.sql_str(self.ip(source_i)), DB_PORT, lab.sql_str(self.state['repl_password']), HEARTBEAT_S,
                         ', MASTER_DELAY=%d' % delay_s if delay_s else ''))
         stmts.append('START SLAVE')
         self.sql(i, ';\n'.join(stmts) + ';')
@@ -440,7 +439,7 @@ class NsLab(lab.Lab):
             if src is not None:
                 pos = self.sql_value(src, 'SELECT @@gtid_binlog_pos')
                 left = max(1.0, deadline - time.monotonic())
-                if pos and self.sql_value(i, 'SELECT MASTER_GTID_WAIT(%s, %.1f)' % (lab._sql_str(pos), left),
+                if pos and self.sql_value(i, 'SELECT MASTER_GTID_WAIT(%s, %.1f)' % (lab.sql_str(pos), left),
                                           timeout=left + 10) != '0':
                     raise lab.LabError('server %d did not reach %s within %ss' % (i, pos, timeout))
         return st
@@ -450,10 +449,6 @@ class NsLab(lab.Lab):
             raise lab.LabError('NsLab.sql: only root over the unix socket')
         return super().sql(i, stmt, timeout=timeout, dicts=dicts)
 
-    def alive(self, i):
-        """Running and not stopped (SIGSTOP)."""
-        pid = self.server(i).get('pid')
-        return self._alive(i) and lab._proc_state(pid) not in ('T', 't')
 
 
 # ---------------------------------------------------------------- helpers

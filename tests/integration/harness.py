@@ -242,7 +242,7 @@ replication_password_file = {self.lab.repl_password_file}
         self.lab.sql(i, 'INSERT INTO lab.seq (n) VALUES ' + vals)
 
     def alive(self, i):
-        return self.lab._alive(i) and lab._proc_state(self.lab.server(i)['pid']) not in ('T', 't')
+        return self.lab.alive(i)
 
     def healthy(self, expect_primary=None):
         """Exactly one writable server among the live ones; every other live one replicates from it."""

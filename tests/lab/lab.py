@@ -118,7 +118,7 @@ def _write_file(path, data, mode=0o644):
     os.replace(tmp, path)
 
 
-def _tail(path, n=40, offset=0):
+def tail(path, n=40, offset=0):
     """Last n lines of a log, starting no earlier than byte offset."""
     try:
         with open(path, 'rb') as f:
@@ -131,7 +131,7 @@ def _tail(path, n=40, offset=0):
         return '(cannot read %s: %s)' % (path, e)
 
 
-def _proc_state(pid):
+def proc_state(pid):
     """'R','S','T','Z',... or None if no such process."""
     try:
         with open('/proc/%d/stat' % pid) as f:
@@ -141,7 +141,7 @@ def _proc_state(pid):
         return None
 
 
-def _proc_cmdline(pid):
+def proc_cmdline(pid):
     try:
         with open('/proc/%d/cmdline' % pid, 'rb') as f:
             return [a.decode(errors='replace') for a in f.read().split(b'\0') if a]
@@ -203,7 +203,7 @@ def _tls_state(tls):
     return out
 
 
-def _sql_str(s):
+def sql_str(s):
     return "'" + str(s).replace('\\', '\\\\').replace("'", "\\'") + "'"
 
 
@@ -341,7 +341,8 @@ class Lab:
             self._bins = _binaries()
         return self._bins[name]
 
-    def _socket_path(self, i):
+    def socket_path(self, i):
+        """Server i's unix socket (a short path in /tmp when the lab's own would not fit)."""
         p = os.path.join(self.dir, 's%d' % i, 'mysqld.sock')
         if len(p.encode()) <= 100:
             return p
@@ -452,13 +453,13 @@ class Lab:
         if p is not None and p.pid == pid:
             if p.poll() is not None:
                 return False
-        st = _proc_state(pid)
+        st = proc_state(pid)
         if st is None or st in 'ZX':
             return False
         return self._is_ours(pid)
 
     def _is_ours(self, pid):
-        cmd = _proc_cmdline(pid)
+        cmd = proc_cmdline(pid)
         if not cmd or not os.path.basename(cmd[0]).startswith(('mariadbd', 'mysqld')):
             return False
         prefix = '--datadir=' + self.dir + os.sep
@@ -469,13 +470,13 @@ class Lab:
         while True:
             if not self._alive(i):
                 raise LabError('server %d (port %d) died during startup; error log %s:\n%s'
-                               % (i, s['port'], s['error_log'], _tail(s['error_log'], offset=s.get('error_log_offset', 0))))
+                               % (i, s['port'], s['error_log'], tail(s['error_log'], offset=s.get('error_log_offset', 0))))
             if _mysql_handshake_ok(s['socket']):
                 return
             if time.monotonic() > deadline:
                 raise LabError('server %d (port %d) not ready after %.0fs; error log %s:\n%s'
                                % (i, s['port'], self.start_timeout, s['error_log'],
-                                  _tail(s['error_log'], offset=s.get('error_log_offset', 0))))
+                                  tail(s['error_log'], offset=s.get('error_log_offset', 0))))
             time.sleep(0.02)
 
     def _check_port_free(self, port):
@@ -494,7 +495,7 @@ class Lab:
         s = {
             'index': i, 'port': self.port(i), 'server_id': i, 'role': role,
             'source': None, 'datadir': os.path.join(sdir, 'data'),
-            'socket': self._socket_path(i),
+            'socket': self.socket_path(i),
             'pid_file': os.path.join(sdir, 'mariadbd.pid'),
             'error_log': os.path.join(sdir, 'error.log'), 'pid': None,
         }
@@ -634,7 +635,7 @@ class Lab:
         sql = self.grants_sql()
         if os.path.exists(BOOTSTRAP_FILE):
             with open(BOOTSTRAP_FILE) as f:
-                sql += '\n' + f.read().replace('@APP_PASSWORD@', _sql_str(self.state['app_password'])[1:-1])
+                sql += '\n' + f.read().replace('@APP_PASSWORD@', sql_str(self.state['app_password'])[1:-1])
         self.sql(i, sql)
 
     def _enable_semi_sync(self, primary):
@@ -676,7 +677,7 @@ class Lab:
                         os.kill(pid, sig)
         deadline = time.monotonic() + 30
         for pid in pids:
-            while _proc_state(pid) not in (None, 'Z', 'X') and self._is_ours(pid):
+            while proc_state(pid) not in (None, 'Z', 'X') and self._is_ours(pid):
                 if time.monotonic() > deadline:
                     raise LabError('pid %d did not die after SIGKILL' % pid)
                 time.sleep(0.01)
@@ -700,7 +701,7 @@ class Lab:
         out = []
         for d in os.listdir('/proc'):
             if d.isdigit() and self._is_ours(int(d)):
-                if _proc_state(int(d)) not in (None, 'Z', 'X'):
+                if proc_state(int(d)) not in (None, 'Z', 'X'):
                     out.append(int(d))
         return out
 
@@ -794,7 +795,7 @@ class Lab:
             self._save()
         elif wait and signum in (signal.SIGSTOP, signal.SIGCONT):
             deadline = time.monotonic() + timeout
-            while (_proc_state(pid) == 'T') != (signum == signal.SIGSTOP):
+            while (proc_state(pid) == 'T') != (signum == signal.SIGSTOP):
                 if time.monotonic() > deadline:
                     raise LabError('server %d (pid %d): %s not effective after %ss'
                                    % (i, pid, sig, timeout))
@@ -803,9 +804,14 @@ class Lab:
     def is_running(self, i):
         return self._alive(i)
 
+    def alive(self, i):
+        """Running and not stopped (SIGSTOP): it answers."""
+        pid = self.server(i).get('pid')
+        return self._alive(i) and proc_state(pid) not in ('T', 't')
+
     def is_stopped(self, i):
         pid = self.server(i).get('pid')
-        return bool(pid) and self._alive(i) and _proc_state(pid) == 'T'
+        return bool(pid) and self._alive(i) and proc_state(pid) == 'T'
 
     def start(self, i, read_only=None, wait=True):
         """Restart server i with the same datadir and options (replication resumes
@@ -852,7 +858,7 @@ class Lab:
         stmts.append("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
                      "MASTER_USER='repl', MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos, "
                      "MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=0.25%s"
-                     % (src['port'], _sql_str(self.state['repl_password']), self._master_ssl()))
+                     % (src['port'], sql_str(self.state['repl_password']), self._master_ssl()))
         stmts.append('START SLAVE')
         self.sql(i, ';\n'.join(stmts) + ';')
         s['role'] = 'replica'
@@ -865,7 +871,7 @@ class Lab:
         tls = self.state.get('tls')
         if not tls:
             return ''
-        return ", MASTER_SSL=1, MASTER_SSL_CA=%s" % _sql_str(tls['ca'])
+        return ", MASTER_SSL=1, MASTER_SSL_CA=%s" % sql_str(tls['ca'])
 
     def set_role(self, i, role, source=None):
         """Record a role change made outside the lab (e.g. by the controller)."""
@@ -900,7 +906,7 @@ class Lab:
                 pos = self.sql_value(src, 'SELECT @@gtid_binlog_pos')
                 left = max(1.0, deadline - time.monotonic())
                 if pos:
-                    r = self.sql_value(i, 'SELECT MASTER_GTID_WAIT(%s, %.1f)' % (_sql_str(pos), left),
+                    r = self.sql_value(i, 'SELECT MASTER_GTID_WAIT(%s, %.1f)' % (sql_str(pos), left),
                                        timeout=left + 10)
                     if r != '0':
                         raise LabError('server %d did not reach %s of server %d within %ss'
@@ -928,7 +934,7 @@ class Lab:
                  'source': s.get('source')}
             if not self._alive(i):
                 d['state'] = 'down'
-            elif _proc_state(s['pid']) == 'T':
+            elif proc_state(s['pid']) == 'T':
                 d['state'] = 'stopped'
             else:
                 d['state'] = 'running'
@@ -948,6 +954,13 @@ class Lab:
 
 
 # ---------------------------------------------------------------- CLI
+
+# The names these helpers had when they were private, for callers not yet moved to the public
+# ones (tests/faults, bench/ and the integration tests use tail, proc_state, proc_cmdline,
+# sql_str, Lab.socket_path, Lab.alive).
+_tail, _proc_state, _proc_cmdline, _sql_str = tail, proc_state, proc_cmdline, sql_str
+Lab._socket_path = Lab.socket_path
+
 
 def _cli(argv=None):
     ap = argparse.ArgumentParser(prog='lab.py', description='myorch MariaDB lab on loopback')

@@ -21,32 +21,17 @@
 #include "orchestrator/intermediate.h"
 #include "orchestrator/plan.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            print_error(__VA_ARGS__);                                                             \
-            print_error("\n");                                                                    \
-            fail_msg("check failed: %s", #cond);                                                  \
-        }                                                                                         \
-    } while (0)
+#include "fixture.h"
 
 /* Thread states, short. */
 #define Y TOPO_THREAD_YES
 #define N TOPO_THREAD_NO
 #define C TOPO_THREAD_CONNECTING
 
-#define P "127.0.0.1:1"
-#define R2 "127.0.0.1:2"
-#define R3 "127.0.0.1:3"
-#define R4 "127.0.0.1:4"
-#define R5 "127.0.0.1:5"
 
 #define MSG_2003 "Can't connect to server on '127.0.0.1' (111)"
 #define MSG_2013 "Lost connection to server at 'reading initial communication packet'"
 #define MSG_1045 "Access denied for user 'repl'@'localhost'"
-#define MSG_1062 "Duplicate entry '5' for key 'PRIMARY'"
 #define MSG_LONG                                                                                  \
     "error reconnecting to master 'repl@127.0.0.1:1' - retry-time: 1  maximum-retries: 86400  "  \
     "message: Can't connect to server on '127.0.0.1' (111 \"Connection refused\")"

@@ -20,121 +20,7 @@
 #include "orchestrator/candidate.h"
 #include "topology/gtid.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            print_error(__VA_ARGS__);                                                             \
-            print_error("\n");                                                                    \
-            fail_msg("check failed: %s", #cond);                                                  \
-        }                                                                                         \
-    } while (0)
-
-#define P "127.0.0.1:1"
-#define R2 "127.0.0.1:2"
-#define R3 "127.0.0.1:3"
-#define R4 "127.0.0.1:4"
-#define R5 "127.0.0.1:5"
-#define R6 "127.0.0.1:6"
-#define R7 "127.0.0.1:7"
-#define R8 "127.0.0.1:8"
-#define R9 "127.0.0.1:9"
-
-#define UA "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
-#define UB "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb"
-#define UC "cccccccc-cccc-cccc-cccc-cccccccccccc"
-#define UD "dddddddd-dddd-dddd-dddd-dddddddddddd"
-
-#define MSG_1062 "Duplicate entry '5' for key 'PRIMARY'"
-
-typedef struct {
-    const char *addr;
-    const char *src;          /* replication source; NULL for the old primary */
-    bool down;                /* unreachable (probed, failed) */
-    /* MariaDB: io = Gtid_IO_Pos, exec = @@gtid_slave_pos (old primary: @@gtid_binlog_pos).
-     * MySQL: io = Retrieved_Gtid_Set, exec = @@gtid_executed (= Executed_Gtid_Set). */
-    const char *io, *exec;
-    const char *uuid;         /* MySQL server_uuid */
-    unsigned long sid;        /* server_id; 0 = index + 1 */
-    bool nobin, nolsu, nogtid, gtid_off, fenced, nosnap;
-    bool sqlstop;             /* SQL thread stopped cleanly (no error) */
-    const char *binlog;       /* MariaDB replica's own @@gtid_binlog_pos (local writes show here) */
-    long long delay;
-    unsigned sql_errno;
-    const char *read;         /* read_coord "file:pos" */
-} csrv;
-
-static topo_instance *add(topo_cluster *c, topo_flavor fl, size_t idx, const csrv *s)
-{
-    topo_addr a;
-    char err[128];
-    topo_instance *in;
-    topo_replica_status *r;
-
-    assert_int_equal(topo_addr_parse(s->addr, 3306, &a, err, sizeof(err)), 0);
-    in = topo_cluster_add(c, &a, false, 0);
-    assert_non_null(in);
-    r = &in->snap.replica;
-    in->have_snap = !s->nosnap; /* nosnap: never reached, nothing known */
-    in->probed = true;
-    in->reachable = !s->down;
-    if (s->down) {
-        in->err_code = 2003;
-        snprintf(in->err, sizeof(in->err), "Connection refused");
-        in->down_since_ms = 100;
-    }
-    in->fenced = s->fenced;
-    in->snap.ok = true;
-    in->snap.taken_at_ms = 50;
-    in->snap.flavor = fl;
-    /* A release of each flavor (MySQL 8.4 names log_replica_updates; MariaDB log_slave_updates). */
-    in->snap.version_major = fl == TOPO_FLAVOR_MYSQL ? 8 : 10;
-    in->snap.version_minor = fl == TOPO_FLAVOR_MYSQL ? 4 : 11;
-    in->snap.version_patch = fl == TOPO_FLAVOR_MYSQL ? 3 : 6;
-    in->snap.server_id = s->sid ? s->sid : idx + 1;
-    in->snap.log_bin = !s->nobin;
-    in->snap.log_replica_updates = !s->nolsu;
-    in->snap.gtid_mode_on = !s->gtid_off;
-    if (s->uuid)
-        snprintf(in->snap.server_uuid, sizeof(in->snap.server_uuid), "%s", s->uuid);
-    if (!s->src) { /* the old primary */
-        assert_int_equal(topo_strset(fl == TOPO_FLAVOR_MYSQL ? &in->snap.gtid_executed : &in->snap.gtid_binlog_pos,
-                                     s->exec),
-                         0);
-        return in;
-    }
-    r->present = true;
-    assert_int_equal(topo_addr_parse(s->src, 3306, &r->source, err, sizeof(err)), 0);
-    r->io_state = s->down ? TOPO_THREAD_CONNECTING : TOPO_THREAD_NO; /* IO stopped by the failover's freeze */
-    r->sql_state = s->sql_errno || s->sqlstop ? TOPO_THREAD_NO : TOPO_THREAD_YES;
-    if (s->binlog)
-        assert_int_equal(topo_strset(&in->snap.gtid_binlog_pos, s->binlog), 0);
-    r->last_sql_errno = s->sql_errno;
-    assert_int_equal(topo_strset(&r->last_sql_error, s->sql_errno ? MSG_1062 : NULL), 0);
-    r->using_gtid = !s->nogtid;
-    r->sql_delay_s = s->delay;
-    r->seconds_behind = -1;
-    if (s->read)
-        assert_int_equal(gtid_coord_parse(s->read, &r->read_coord, err, sizeof(err)), 0);
-    assert_int_equal(topo_strset(&r->received_gtid, s->io), 0);
-    if (fl == TOPO_FLAVOR_MYSQL) {
-        assert_int_equal(topo_strset(&in->snap.gtid_executed, s->exec), 0);
-        assert_int_equal(topo_strset(&r->executed_gtid, s->exec), 0);
-    } else {
-        assert_int_equal(topo_strset(&in->snap.gtid_slave_pos, s->exec), 0);
-        assert_int_equal(topo_strset(&in->snap.gtid_current_pos, s->exec), 0);
-    }
-    return in;
-}
-
-static void build(topo_cluster *c, topo_flavor fl, const csrv *v, size_t max)
-{
-    topo_cluster_init(c, "t");
-    for (size_t i = 0; i < max && v[i].addr; i++)
-        add(c, fl, i, &v[i]);
-    topo_cluster_derive(c);
-}
+#include "fixture.h"
 
 /* "127.0.0.1:3 127.0.0.1:2(delayed)": the ranking's order and exclusions. */
 static void render_order(const topo_cluster *c, const rec_ranking *r, char *buf, size_t len)
@@ -160,7 +46,7 @@ typedef struct {
 typedef struct {
     const char *name;
     topo_flavor flavor;       /* 0 = MariaDB */
-    csrv s[10];
+    fx_srv s[10];
     const char *never[3], *prefer[3], *target;
     const char *order;
     const char *most;         /* NULL: -1 */
@@ -486,7 +372,7 @@ static void test_cases(void **state)
         rec_candidate_opts o = {0};
         char err[256] = "", order[1024], a1[TOPO_ADDR_MAX];
 
-        build(&c, t->flavor ? t->flavor : TOPO_FLAVOR_MARIADB, t->s, NELEM(t->s));
+        fx_build(&c, t->flavor ? t->flavor : TOPO_FLAVOR_MARIADB, FX_IO_FROZEN, t->s, NELEM(t->s));
         for (size_t i = 0; i < 3 && t->never[i]; i++)
             assert_int_equal(topo_addr_parse(t->never[i], 3306, &never[o.n_never_promote++], err, sizeof(err)), 0);
         for (size_t i = 0; i < 3 && t->prefer[i]; i++)
@@ -543,12 +429,12 @@ static void test_cases(void **state)
 
 static void test_invalid(void **state)
 {
-    const csrv v[] = {OLD_MDB, {R2, P, .exec = "0-1-1"}};
+    const fx_srv v[] = {OLD_MDB, {R2, P, .exec = "0-1-1"}};
     topo_cluster c;
     rec_ranking r;
     char err[128] = "";
     (void)state;
-    build(&c, TOPO_FLAVOR_MARIADB, v, NELEM(v));
+    fx_build(&c, TOPO_FLAVOR_MARIADB, FX_IO_FROZEN, v, NELEM(v));
     assert_int_equal(rec_rank_candidates(&c, -1, NULL, &r, err, sizeof(err)), -EINVAL);
     assert_string_equal(err, "no such old primary (index -1 of 2 servers)");
     assert_int_equal(r.chosen, -1);

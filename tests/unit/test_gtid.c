@@ -19,20 +19,10 @@
 
 #include "topology/gtid.h"
 
+#include "check.h"
+
 #define MDB GTID_KIND_MARIADB
 #define MY GTID_KIND_MYSQL
-
-/* Fail with the case's context. */
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            print_error(__VA_ARGS__);                                                             \
-            print_error("\n");                                                                    \
-            fail_msg("check failed: %s", #cond);                                                  \
-        }                                                                                         \
-    } while (0)
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Real values (fixtures) used in several tables. */
 #define U_9E "9e520b78-013c-11eb-a84c-0800271bf591"

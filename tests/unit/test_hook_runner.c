@@ -28,17 +28,10 @@
 
 #include "hooks/runner.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#include "check.h"
+
 #define UPPER_MS 10000      /* generous upper bound for anything that should take well under a second */
 
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            print_error(__VA_ARGS__);                                                             \
-            print_error("\n");                                                                    \
-            fail_msg("check failed: %s", #cond);                                                  \
-        }                                                                                         \
-    } while (0)
 
 static int64_t now_ms(void)
 {

@@ -34,143 +34,16 @@
 
 #include "orchestrator/candidate.h"
 #include "orchestrator/plan.h"
-#include "orchestrator/executor.h"
 #include "topology/dialect.h"
 #include "topology/gtid.h"
 #include "topology/strbuf.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            print_error(__VA_ARGS__);                                                             \
-            print_error("\n");                                                                    \
-            fail_msg("check failed: %s", #cond);                                                  \
-        }                                                                                         \
-    } while (0)
-
-#define P "127.0.0.1:1"
-#define R2 "127.0.0.1:2"
-#define R3 "127.0.0.1:3"
-#define R4 "127.0.0.1:4"
-#define R5 "127.0.0.1:5"
-#define R6 "127.0.0.1:6"
-#define R7 "127.0.0.1:7"
-
-#define UA "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
-#define UB "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb"
-#define UC "cccccccc-cccc-cccc-cccc-cccccccccccc"
-#define UD "dddddddd-dddd-dddd-dddd-dddddddddddd"
-
-#define MSG_1062 "Duplicate entry '5' for key 'PRIMARY'"
+#include "fixture.h"
 
 /* Plan options: distinct values so every step's timeout says which bound it got. */
 #define T_APPLY 1111
 #define T_VERIFY 2222
 #define T_FENCE 3333
-
-/* ------------------------------------------------------------------------ */
-/* Cluster builder (same style as test_candidate.c)                         */
-/* ------------------------------------------------------------------------ */
-
-typedef struct {
-    const char *addr;
-    const char *src;          /* replication source; NULL for the old primary */
-    bool down;                /* unreachable (probed, failed) */
-    /* MariaDB: io = Gtid_IO_Pos, exec = @@gtid_slave_pos (old primary: @@gtid_binlog_pos).
-     * MySQL: io = Retrieved_Gtid_Set, exec = @@gtid_executed (= Executed_Gtid_Set). */
-    const char *io, *exec;
-    const char *uuid;         /* MySQL server_uuid */
-    unsigned long sid;        /* server_id; 0 = index + 1 */
-    bool nobin, nolsu, nogtid, gtid_off, fenced, nosnap;
-    bool sqlstop;             /* SQL thread stopped cleanly (no error) */
-    bool iostop;              /* IO thread stopped (default: Connecting, the primary is dead) */
-    bool semisync;            /* old primary: semi-sync source enabled */
-    const char *binlog;       /* MariaDB replica's own @@gtid_binlog_pos */
-    long long delay;
-    unsigned sql_errno;
-} csrv;
-
-static void version_of(topo_flavor fl, topo_snapshot *s)
-{
-    if (fl == TOPO_FLAVOR_MYSQL) {
-        snprintf(s->version, sizeof(s->version), "8.0.36");
-        s->version_major = 8, s->version_minor = 0, s->version_patch = 36;
-    } else {
-        snprintf(s->version, sizeof(s->version), "10.11.6-MariaDB-log");
-        s->version_major = 10, s->version_minor = 11, s->version_patch = 6;
-    }
-}
-
-static topo_instance *add(topo_cluster *c, topo_flavor fl, size_t idx, const csrv *s)
-{
-    topo_addr a;
-    char err[128];
-    topo_instance *in;
-    topo_replica_status *r;
-
-    assert_int_equal(topo_addr_parse(s->addr, 3306, &a, err, sizeof(err)), 0);
-    in = topo_cluster_add(c, &a, false, 0);
-    assert_non_null(in);
-    r = &in->snap.replica;
-    in->have_snap = !s->nosnap; /* nosnap: never reached, nothing known */
-    in->probed = true;
-    in->reachable = !s->down;
-    if (s->down) {
-        in->err_code = 2003;
-        snprintf(in->err, sizeof(in->err), "Connection refused");
-        in->down_since_ms = 100;
-    }
-    in->fenced = s->fenced;
-    in->snap.ok = true;
-    in->snap.taken_at_ms = 50;
-    in->snap.flavor = fl;
-    version_of(fl, &in->snap);
-    in->snap.server_id = s->sid ? s->sid : idx + 1;
-    in->snap.log_bin = !s->nobin;
-    in->snap.log_replica_updates = !s->nolsu;
-    in->snap.gtid_mode_on = !s->gtid_off;
-    in->snap.semisync.source_enabled = s->semisync;
-    in->snap.semisync.source_clients = -1;
-    in->snap.semisync.source_timeout_ms = -1;
-    if (s->uuid)
-        snprintf(in->snap.server_uuid, sizeof(in->snap.server_uuid), "%s", s->uuid);
-    if (!s->src) { /* the old primary */
-        assert_int_equal(topo_strset(fl == TOPO_FLAVOR_MYSQL ? &in->snap.gtid_executed : &in->snap.gtid_binlog_pos,
-                                     s->exec),
-                         0);
-        return in;
-    }
-    r->present = true;
-    assert_int_equal(topo_addr_parse(s->src, 3306, &r->source, err, sizeof(err)), 0);
-    r->io_state = s->iostop ? TOPO_THREAD_NO : TOPO_THREAD_CONNECTING;
-    r->sql_state = s->sql_errno || s->sqlstop ? TOPO_THREAD_NO : TOPO_THREAD_YES;
-    if (s->binlog)
-        assert_int_equal(topo_strset(&in->snap.gtid_binlog_pos, s->binlog), 0);
-    r->last_sql_errno = s->sql_errno;
-    assert_int_equal(topo_strset(&r->last_sql_error, s->sql_errno ? MSG_1062 : NULL), 0);
-    r->using_gtid = !s->nogtid;
-    r->sql_delay_s = s->delay;
-    r->seconds_behind = -1;
-    assert_int_equal(topo_strset(&r->received_gtid, s->io), 0);
-    if (fl == TOPO_FLAVOR_MYSQL) {
-        assert_int_equal(topo_strset(&in->snap.gtid_executed, s->exec), 0);
-        assert_int_equal(topo_strset(&r->executed_gtid, s->exec), 0);
-    } else {
-        assert_int_equal(topo_strset(&in->snap.gtid_slave_pos, s->exec), 0);
-        assert_int_equal(topo_strset(&in->snap.gtid_current_pos, s->exec), 0);
-    }
-    return in;
-}
-
-static void build(topo_cluster *c, topo_flavor fl, const csrv *v, size_t max)
-{
-    topo_cluster_init(c, "t");
-    for (size_t i = 0; i < max && v[i].addr; i++)
-        add(c, fl, i, &v[i]);
-    topo_cluster_derive(c);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Rendering and checks                                                     */
@@ -265,7 +138,7 @@ static size_t count_lines(const char *s)
 typedef struct {
     const char *name;
     topo_flavor flavor;       /* 0 = MariaDB */
-    csrv s[10];
+    fx_srv s[10];
     const char *never[3], *prefer[3], *target;
     int rc;                   /* 0, or -EINVAL (no candidate) */
     const char *err;          /* rc != 0: a fragment of err */
@@ -502,7 +375,7 @@ static void run_case(const plan_case *t, run *x)
     rec_candidate_opts o = {0};
     char err[256] = "";
 
-    build(&x->c, t->flavor ? t->flavor : TOPO_FLAVOR_MARIADB, t->s, NELEM(t->s));
+    fx_build(&x->c, t->flavor ? t->flavor : TOPO_FLAVOR_MARIADB, FX_IO_CONNECTING, t->s, NELEM(t->s));
     for (size_t i = 0; i < 3 && t->never[i]; i++)
         assert_int_equal(topo_addr_parse(t->never[i], 3306, &never[o.n_never_promote++], err, sizeof(err)), 0);
     for (size_t i = 0; i < 3 && t->prefer[i]; i++)
@@ -897,13 +770,13 @@ static void test_describe(void **state)
 
 static void test_single(void **state)
 {
-    const csrv v[] = {{P, .exec = "0-1-10"}, {R2, .exec = "0-1-12"}}; /* old primary back; R2 the new one */
+    const fx_srv v[] = {{P, .exec = "0-1-10"}, {R2, .exec = "0-1-12"}}; /* old primary back; R2 the new one */
     topo_cluster c;
     rec_plan p;
     char err[128] = "untouched", got[512], *out;
     json_t *j;
     (void)state;
-    build(&c, TOPO_FLAVOR_MARIADB, v, NELEM(v));
+    fx_build(&c, TOPO_FLAVOR_MARIADB, FX_IO_CONNECTING, v, NELEM(v));
 
     /* fence: no source */
     memset(&p, 0x5a, sizeof(p));
@@ -976,13 +849,13 @@ static void test_single(void **state)
 
 static void test_invalid(void **state)
 {
-    const csrv v[] = {OLDP("0-1-10"), {R2, P, .exec = "0-1-10"}};
+    const fx_srv v[] = {OLDP("0-1-10"), {R2, P, .exec = "0-1-10"}};
     topo_cluster c;
     rec_ranking r;
     rec_plan p;
     char err[256] = "";
     (void)state;
-    build(&c, TOPO_FLAVOR_MARIADB, v, NELEM(v));
+    fx_build(&c, TOPO_FLAVOR_MARIADB, FX_IO_CONNECTING, v, NELEM(v));
     assert_int_equal(rec_rank_candidates(&c, 0, NULL, &r, err, sizeof(err)), 0);
     assert_int_equal(r.chosen, 0);
 
@@ -1043,7 +916,7 @@ static void assert_same_set(const char *got, const char *want)
 static void test_large_mysql_set(void **state)
 {
     char *old_set = big_set(UA ":1-51"), *r2_set = big_set(UA ":1-50"), *r3_set = big_set(UA ":1-49");
-    csrv srv[4] = {{P, .down = true, .uuid = UA},
+    fx_srv srv[4] = {{P, .down = true, .uuid = UA},
                    {R2, P, .io = UA ":40-50", .uuid = UB},
                    {R3, P, .io = UA ":40-49", .uuid = UC}};
     plan_case t = {.name = "500 UUIDs", .flavor = MY};

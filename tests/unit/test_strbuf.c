@@ -87,12 +87,36 @@ static void test_fmt_checked(void **state)
     assert_int_equal(fmt_checked(buf, 0, err, sizeof(err), "x", "%s", ""), -EINVAL);
 }
 
+/* strbuf_line: appends until one does not fit, which ends the line with "..." and stops it. */
+static void test_line_cut_shows(void **state)
+{
+    (void)state;
+    char b[12] = "";
+    strbuf_line l = {.buf = b, .cap = sizeof(b)};
+    strbuf_line_add(&l, "abc");
+    strbuf_line_add(&l, "-%d", 42);
+    assert_string_equal(b, "abc-42");
+    assert_false(l.full);
+    strbuf_line_add(&l, "%s", "defghijk");
+    assert_true(l.full);
+    assert_string_equal(b, "abc-42de...");
+    assert_int_equal(strlen(b), sizeof(b) - 1);
+    strbuf_line_add(&l, "more");
+    assert_string_equal(b, "abc-42de...");
+
+    char z[1] = "";
+    strbuf_line none = {.buf = z, .cap = 0};
+    strbuf_line_add(&none, "x");
+    assert_string_equal(z, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grows_whole),
         cmocka_unit_test(test_overflow_is_an_error),
         cmocka_unit_test(test_fmt_checked),
+        cmocka_unit_test(test_line_cut_shows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
