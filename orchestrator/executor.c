@@ -59,6 +59,13 @@ typedef struct {
      * result) and before the controller recorded it, the worst moment for a crash. Read once per plan;
      * only the fault matrix sets it (tests/faults, scenario 10). */
     const char *crash_after;
+    /* Failover: the candidate's STOP ... IO_THREAD, sent on a second connection while the
+     * other replicas' IO threads stop (prestop_io()); NULL when none is pending. */
+    MYSQL *prestop;
+    topo_addr prestop_addr;
+    int prestop_status, prestop_qerr;
+    bool prestop_decided; /* once per plan, at its first stop-io step; prestop_addr.port != 0: it was
+                           * sent, and a rollback starts the candidate's IO thread again */
 } worker;
 
 struct rec_exec {
@@ -244,6 +251,28 @@ static bool quotes_secret(unsigned code, const char *text, const char *secret)
 }
 
 /*
+ * Every statement on the candidate runs after its pending early IO stop has finished
+ * (statements on one server keep the plan's order). -1 with err set when it has not
+ * finished by the deadline; its failure itself is not an error here: the IO thread state
+ * is what later statements (STOP, RESET) act on.
+ */
+static int prestop_settle(worker *w, int64_t deadline, strbuf *err)
+{
+    char as[TOPO_ADDR_MAX];
+    while (w->prestop_status && mono_ms() < deadline)
+        w->prestop_status = mysql_real_query_cont(&w->prestop_qerr, w->prestop,
+                                                  wait_io(w->prestop, w->prestop_status, deadline));
+    if (w->prestop_status) {
+        strbuf_setf(err, "%s: its IO thread is still stopping (STOP of the IO thread sent early did not finish in "
+                         "time)", topo_addr_str(&w->prestop_addr, as, sizeof(as)));
+        return -1;
+    }
+    close_mysql(w->prestop);
+    w->prestop = NULL;
+    return 0;
+}
+
+/*
  * Run one statement on a within the deadline. With res != NULL the result is
  * stored there (caller frees). On failure the connection is dropped if it
  * timed out or broke, and err names the server, `label` (what the statement
@@ -267,6 +296,8 @@ static int run_sql_as(worker *w, const topo_addr *a, const char *sql, const char
         strbuf_setf(err, "%s: out of time before '%s'", topo_addr_str(a, as, sizeof(as)), label);
         return -ETIMEDOUT;
     }
+    if (w->prestop && topo_addr_eq(&w->prestop_addr, a) && prestop_settle(w, deadline, err) < 0)
+        return -ETIMEDOUT;
     m = get_conn(w, a, left, cerr, sizeof(cerr));
     if (!m) {
         strbuf_setf(err, "%s", cerr);
@@ -508,6 +539,55 @@ static int step_start_io(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
         return -1;
     strbuf_setf(msg, "IO thread started again");
     return 0;
+}
+
+/*
+ * Failover: send the candidate's STOP ... IO_THREAD on a second connection now, while the
+ * other replicas' IO threads stop, instead of in its detach step after them. Stopping a
+ * semi-sync replica's IO thread waits for a connection to its primary (MariaDB kills the
+ * dump thread there: rpl_semi_sync_slave_kill_conn_timeout, >= 1 s, when the primary is
+ * hung); sequential, these waits added up (issue 18: stop-io 1.05 s then detach 1.05 s
+ * after detection). Only when the plan has no catch-up and the candidate's SQL thread
+ * runs (it applies its relay log as before; MariaDB purges the relay log when an SQL
+ * thread starts with both threads stopped). Best effort: without it the detach stops the
+ * thread as before. Every later statement on the candidate waits for it (prestop_settle).
+ */
+static void prestop_io(worker *w)
+{
+    const rec_plan *p = &w->plan;
+    const rec_server *cand = NULL;
+    const dialect_caps *c;
+    topo_snapshot snap;
+    strbuf e = STRBUF_INIT;
+    char sql[128], err[512];
+    int64_t dl = mono_ms() + 1000;
+    int rc;
+
+    if (w->prestop_decided || strcmp(p->kind, "failover") != 0)
+        return;
+    w->prestop_decided = true;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->v[i].kind == REC_STEP_CATCH_UP)
+            return;
+        if (p->v[i].kind == REC_STEP_DETACH)
+            cand = &p->v[i].target;
+    }
+    if (!cand)
+        return;
+    memset(&snap, 0, sizeof(snap));
+    rc = replica_status(w, cand, dl, &snap, &e);
+    if (rc < 0 || !snap.replica.present || snap.replica.sql_state != TOPO_THREAD_YES ||
+        snap.replica.io_state == TOPO_THREAD_NO || !(c = caps_of(w, cand, dl, &e)) ||
+        dialect_stmt_text(c, DIALECT_STMT_STOP_IO, sql, sizeof(sql)) < 0 ||
+        !(w->prestop = open_conn(w, &cand->addr, (int)(dl - mono_ms()), err, sizeof(err)))) {
+        topo_snapshot_clear(&snap);
+        strbuf_free(&e);
+        return;
+    }
+    topo_snapshot_clear(&snap);
+    strbuf_free(&e);
+    w->prestop_addr = cand->addr;
+    w->prestop_status = mysql_real_query_start(&w->prestop_qerr, w->prestop, sql, (unsigned long)strlen(sql));
 }
 
 /* Wait until the target has applied gtid (or, without one, its relay log is drained). */
@@ -1145,7 +1225,10 @@ static void run_plan(worker *w)
         gtid = NULL;
         emit(w, REC_EXEC_STEP_START, (int)i, 1, NULL, NULL);
         switch (s->kind) {
-        case REC_STEP_STOP_IO: rc = step_stop_io(w, s, dl, &msg); break;
+        case REC_STEP_STOP_IO:
+            prestop_io(w);
+            rc = step_stop_io(w, s, dl, &msg);
+            break;
         case REC_STEP_START_IO: rc = step_start_io(w, s, dl, &msg); break;
         case REC_STEP_WAIT_APPLY: rc = wait_applied(w, &s->target, s->gtid, dl, &msg); break;
         case REC_STEP_CATCH_UP: rc = step_catch_up(w, s, dl, &msg); break;
@@ -1208,7 +1291,27 @@ static void run_plan(worker *w)
     if (aborted) {
         /* Give back what the plan took, newest first: a detached switchover target
          * replicates from the old primary again, the old primary becomes writable
-         * again, stopped IO threads start again. */
+         * again, stopped IO threads start again (the candidate's too, when it was stopped
+         * early and the plan did not get to detach it). */
+        bool cand_detached = false;
+        for (size_t i = 0; i < done_steps; i++)
+            cand_detached |= p->v[i].kind == REC_STEP_DETACH;
+        if (w->prestop_addr.port && !cand_detached) {
+            rec_step st = {.kind = REC_STEP_START_IO};
+            char as[TOPO_ADDR_MAX];
+            strbuf line = STRBUF_INIT;
+            int rc;
+            st.target.addr = w->prestop_addr;
+            for (size_t i = 0; i < p->n; i++)
+                if (p->v[i].kind == REC_STEP_DETACH)
+                    st.target = p->v[i].target;
+            strbuf_reset(&msg);
+            rc = step_start_io(w, &st, mono_ms() + 5000, &msg);
+            strbuf_printf(&line, "%s: %s", topo_addr_str(&st.target.addr, as, sizeof(as)), strbuf_str(&msg));
+            emit(w, REC_EXEC_ROLLBACK, -1, rc == 0,
+                 strbuf_error(&line) ? "(rollback message lost: out of memory)" : strbuf_str(&line), NULL);
+            strbuf_free(&line);
+        }
         for (size_t i = done_steps; i-- > 0;) {
             const rec_step *st = &p->v[i];
             int64_t dl = mono_ms() + 5000;
@@ -1249,6 +1352,8 @@ static void run_plan(worker *w)
         close_mysql(w->conns[i].m);
     w->n_conns = 0;
     w->n_learned = 0;
+    close_mysql(w->prestop); /* still pending only when nothing ran on the candidate after it */
+    w->prestop = NULL;
 }
 
 /* ---- plumbing -------------------------------------------------------------------- */
