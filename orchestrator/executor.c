@@ -60,6 +60,13 @@ typedef struct {
      * result) and before the controller recorded it, the worst moment for a crash. Read once per plan;
      * only the fault matrix sets it (tests/faults, scenario 10). */
     const char *crash_after;
+    /* Failover: the candidate's STOP ... IO_THREAD, sent on a second connection while the
+     * other replicas' IO threads stop (prestop_io()); NULL when none is pending. */
+    MYSQL *prestop;
+    topo_addr prestop_addr;
+    int prestop_status, prestop_qerr;
+    bool prestop_decided; /* once per plan, at its first stop-io step; prestop_addr.port != 0: it was
+                           * sent, and a rollback starts the candidate's IO thread again */
 } worker;
 
 struct rec_exec {
@@ -231,6 +238,28 @@ static bool quotes_secret(unsigned code, const char *text, const char *secret)
 }
 
 /*
+ * Every statement on the candidate runs after its pending early IO stop has finished
+ * (statements on one server keep the plan's order). -1 with err set when it has not
+ * finished by the deadline; its failure itself is not an error here: the IO thread state
+ * is what later statements (STOP, RESET) act on.
+ */
+static int prestop_settle(worker *w, int64_t deadline, strbuf *err)
+{
+    char as[TOPO_ADDR_MAX];
+    while (w->prestop_status && clk_mono_ms() < deadline)
+        w->prestop_status = mysql_real_query_cont(&w->prestop_qerr, w->prestop,
+                                                  wait_io(w->prestop, w->prestop_status, deadline));
+    if (w->prestop_status) {
+        strbuf_setf(err, "%s: its IO thread is still stopping (STOP of the IO thread sent early did not finish in "
+                         "time)", topo_addr_str(&w->prestop_addr, as, sizeof(as)));
+        return -1;
+    }
+    close_mysql(w->prestop);
+    w->prestop = NULL;
+    return 0;
+}
+
+/*
  * Run one statement on a within the deadline. With res != NULL the result is
  * stored there (caller frees). On failure the connection is dropped if it
  * timed out or broke, and err names the server, `label` (what the statement
@@ -254,6 +283,8 @@ static int run_sql_as(worker *w, const topo_addr *a, const char *sql, const char
         strbuf_setf(err, "%s: out of time before '%s'", topo_addr_str(a, as, sizeof(as)), label);
         return -ETIMEDOUT;
     }
+    if (w->prestop && topo_addr_eq(&w->prestop_addr, a) && prestop_settle(w, deadline, err) < 0)
+        return -ETIMEDOUT;
     m = get_conn(w, a, left, cerr, sizeof(cerr));
     if (!m) {
         strbuf_setf(err, "%s", cerr);
@@ -497,6 +528,55 @@ static int step_start_io(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
     return 0;
 }
 
+/*
+ * Failover: send the candidate's STOP ... IO_THREAD on a second connection now, while the
+ * other replicas' IO threads stop, instead of in its detach step after them. Stopping a
+ * semi-sync replica's IO thread waits for a connection to its primary (MariaDB kills the
+ * dump thread there: rpl_semi_sync_slave_kill_conn_timeout, >= 1 s, when the primary is
+ * hung); sequential, these waits added up (issue 18: stop-io 1.05 s then detach 1.05 s
+ * after detection). Only when the plan has no catch-up and the candidate's SQL thread
+ * runs (it applies its relay log as before; MariaDB purges the relay log when an SQL
+ * thread starts with both threads stopped). Best effort: without it the detach stops the
+ * thread as before. Every later statement on the candidate waits for it (prestop_settle).
+ */
+static void prestop_io(worker *w)
+{
+    const rec_plan *p = &w->plan;
+    const rec_server *cand = NULL;
+    const dialect_caps *c;
+    topo_snapshot snap;
+    strbuf e = STRBUF_INIT;
+    char sql[128], err[512];
+    int64_t dl = clk_mono_ms() + 1000;
+    int rc;
+
+    if (w->prestop_decided || strcmp(p->kind, "failover") != 0)
+        return;
+    w->prestop_decided = true;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->v[i].kind == REC_STEP_CATCH_UP)
+            return;
+        if (p->v[i].kind == REC_STEP_DETACH)
+            cand = &p->v[i].target;
+    }
+    if (!cand)
+        return;
+    memset(&snap, 0, sizeof(snap));
+    rc = replica_status(w, cand, dl, &snap, &e);
+    if (rc < 0 || !snap.replica.present || snap.replica.sql_state != TOPO_THREAD_YES ||
+        snap.replica.io_state == TOPO_THREAD_NO || !(c = caps_of(w, cand, dl, &e)) ||
+        dialect_stmt_text(c, DIALECT_STMT_STOP_IO, sql, sizeof(sql)) < 0 ||
+        !(w->prestop = open_conn(w, &cand->addr, (int)(dl - clk_mono_ms()), err, sizeof(err)))) {
+        topo_snapshot_clear(&snap);
+        strbuf_free(&e);
+        return;
+    }
+    topo_snapshot_clear(&snap);
+    strbuf_free(&e);
+    w->prestop_addr = cand->addr;
+    w->prestop_status = mysql_real_query_start(&w->prestop_qerr, w->prestop, sql, (unsigned long)strlen(sql));
+}
+
 /* Wait until the target has applied gtid (or, without one, its relay log is drained). */
 static int wait_applied(worker *w, const rec_server *t, const char *gtid, int64_t dl, strbuf *msg)
 {
@@ -728,36 +808,69 @@ static int step_verify(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
     }
 }
 
-/* End client sessions: everything but replication threads, system threads and ourselves. */
-static int kill_clients(worker *w, const rec_server *t, int64_t dl, strbuf *msg)
+/*
+ * End client sessions: everything but replication threads, system threads and ourselves
+ * (KILL CONNECTION: the server shuts the session's socket down at once, so a commit of it
+ * that was waiting for a semi-sync acknowledgement ends without its client ever getting
+ * the OK). With awaiting != NULL it gets how many sessions of the listing still wait for an
+ * acknowledgement (not a client session, or the KILL failed), -1 when the listing failed.
+ */
+static int kill_clients(worker *w, const rec_server *t, int64_t dl, strbuf *msg, int *awaiting)
 {
     MYSQL_RES *r = NULL;
     MYSQL_ROW row;
     int killed = 0;
     char sql[160];
     const dialect_caps *c = caps_of(w, t, dl, msg);
+    if (awaiting)
+        *awaiting = -1;
     if (!c || built(dialect_stmt_text(c, DIALECT_STMT_SESSIONS, sql, sizeof(sql)), "session list", msg) < 0)
         return 0;
     if (run_sql(w, &t->addr, sql, dl, &r, msg) == 0 && r) {
         strbuf err2 = STRBUF_INIT;
+        int left = 0;
         while ((row = mysql_fetch_row(r))) {
             char kill[64], *end = NULL;
             unsigned long long id;
-            if (!dialect_session_is_client(c, row[1], row[2], w->creds.user))
-                continue;
-            if (!row[0] || !*row[0] || strspn(row[0], "0123456789") != strlen(row[0]))
-                continue; /* not a connection id */
+            bool waits = mysql_num_fields(r) > 3 && dialect_session_awaits_ack(row[3]) &&
+                         !(row[2] && !strcmp(row[2], "Killed"));
+            if (!dialect_session_is_client(c, row[1], row[2], w->creds.user) || !row[0] || !*row[0] ||
+                strspn(row[0], "0123456789") != strlen(row[0])) {
+                left += waits;
+                continue; /* not a client session, or not a connection id */
+            }
             errno = 0;
             id = strtoull(row[0], &end, 10);
-            if (errno || (end && *end) || dialect_stmt_kill(c, id, kill, sizeof(kill)) < 0)
-                continue;
-            if (run_sql(w, &t->addr, kill, dl, NULL, &err2) == 0)
+            if (!errno && !(end && *end) && dialect_stmt_kill(c, id, kill, sizeof(kill)) == 0 &&
+                run_sql(w, &t->addr, kill, dl, NULL, &err2) == 0)
                 killed++;
+            else
+                left += waits;
         }
         strbuf_free(&err2);
         mysql_free_result(r);
+        if (awaiting)
+            *awaiting = left;
     }
     return killed;
+}
+
+/* How many sessions of t (any user) wait for a semi-sync acknowledgement: >= 0, or -1 with msg set. */
+static int awaiting_acks(worker *w, const rec_server *t, int64_t dl, strbuf *msg)
+{
+    MYSQL_RES *r = NULL;
+    MYSQL_ROW row;
+    char sql[160];
+    int n = 0;
+    const dialect_caps *c = caps_of(w, t, dl, msg);
+    if (!c || built(dialect_stmt_text(c, DIALECT_STMT_SESSIONS, sql, sizeof(sql)), "session list", msg) < 0 ||
+        run_sql(w, &t->addr, sql, dl, &r, msg) < 0)
+        return -1;
+    while (r && mysql_num_fields(r) > 3 && (row = mysql_fetch_row(r)))
+        n += dialect_session_awaits_ack(row[3]) && !(row[2] && !strcmp(row[2], "Killed"));
+    if (r)
+        mysql_free_result(r);
+    return n;
 }
 
 /*
@@ -782,62 +895,112 @@ static int set_read_only(worker *w, const rec_server *t, bool on, int64_t dl, st
 }
 
 /*
- * A read-only request left pending on a second connection while the fence stops the
- * semi-sync waits: SET GLOBAL read_only queues for the global read lock behind the
- * commits in flight, and a queued global read lock holds back every new write. Without
- * it, a client that reconnected after its session was ended could commit in the moment
- * between "stop waiting for acknowledgements" and "read-only", and be acknowledged a
- * row the new primary never gets (fault scenario 19 saw it). Returns the connection
- * (the caller closes it once the read-only is set on the main one), NULL if it could not
- * be started (the fence goes on without it).
+ * The fence's read-only request, left pending on a second connection while the first one
+ * ends client sessions. SET GLOBAL read_only waits for the statements and commits in
+ * flight (a commit waiting for a semi-sync acknowledgement among them), and while it
+ * waits, every new write waits behind it ("Waiting for backup lock"): a client that
+ * reconnects after its session was ended cannot start a commit that the fence would then
+ * have to end again, and the request completes as soon as the last session holding it
+ * back is ended.
  */
-static MYSQL *read_only_barrier(worker *w, const rec_server *t, int64_t dl)
+typedef struct {
+    MYSQL *m;
+    int status; /* the pending operation's wait mask, 0 when the statement finished */
+    int qerr;
+} ro_barrier;
+
+/* Start it: 0, or -1 (b->m NULL: the fence goes on without it, only slower to converge). */
+static int barrier_start(worker *w, const rec_server *t, int64_t dl, ro_barrier *b)
 {
-    char sql[128], err[512];
+    char sql[128], lw[128], err[512];
     const dialect_caps *c;
     strbuf e = STRBUF_INIT;
-    MYSQL *m;
-    int status, qerr = 0;
-    int64_t until;
 
+    memset(b, 0, sizeof(*b));
     c = caps_of(w, t, dl, &e);
     strbuf_free(&e);
     if (!c || dialect_stmt_text(c, DIALECT_STMT_READ_ONLY_ON, sql, sizeof(sql)) < 0 ||
-        !(m = open_conn(w, &t->addr, (int)(dl - clk_mono_ms()), err, sizeof(err))))
-        return NULL;
-    status = mysql_real_query_start(&qerr, m, sql, (unsigned long)strlen(sql));
-    /* Give it a moment to reach the server and queue (it may also just finish). */
-    until = clk_mono_ms() + 50;
-    while (status && clk_mono_ms() < until)
-        status = mysql_real_query_cont(&qerr, m, wait_io(m, status, until));
-    return m;
+        dialect_stmt_lock_wait_timeout(c, dl - clk_mono_ms(), lw, sizeof(lw)) < 0 ||
+        !(b->m = open_conn(w, &t->addr, (int)(dl - clk_mono_ms()), err, sizeof(err))))
+        return -1;
+    /* Bounded by the step: a request left queued after the fence gave up would hold every write back. */
+    if (exec_discard(b->m, lw, dl) < 0) {
+        close_mysql(b->m);
+        b->m = NULL;
+        return -1;
+    }
+    b->status = mysql_real_query_start(&b->qerr, b->m, sql, (unsigned long)strlen(sql));
+    return 0;
 }
 
+/* Drive it until `until`: 1 read-only is set, 0 still waiting, -1 it failed. */
+static int barrier_poll(ro_barrier *b, int64_t until)
+{
+    if (!b->m)
+        return -1;
+    while (b->status && clk_mono_ms() < until)
+        b->status = mysql_real_query_cont(&b->qerr, b->m, wait_io(b->m, b->status, until));
+    if (b->status)
+        return 0;
+    return b->qerr ? -1 : 1;
+}
+
+static void barrier_end(ro_barrier *b)
+{
+    close_mysql(b->m); /* a request still pending is ended by its lock_wait_timeout at the latest */
+    b->m = NULL;
+}
+
+/*
+ * Fence: read-only, client sessions ended, and no commit left waiting for a semi-sync
+ * acknowledgement. The invariant that keeps acknowledged rows on the new primary: a commit
+ * waiting on the old primary ends only by KILL CONNECTION of its session, which never
+ * reaches the client as an OK. The fence never turns the source side off nor shortens its
+ * timeout: either ends every waiting commit with an OK to clients still connected (fault
+ * scenario 19: the local writers of a cut-off old primary reconnected after the first round
+ * of kills, committed again, and got OKs when the fence turned semi-sync off: 3 rows the
+ * new primary never had). Order: queue the read-only request (no new write starts), end
+ * the client sessions (which also ends the waits holding the request back) until it is
+ * set, then end whatever got in before it and check that nothing still waits.
+ */
 static int step_fence(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
-    strbuf e2 = STRBUF_INIT;
-    MYSQL *barrier;
-    int killed;
-    /*
-     * Order matters on a semi-sync primary that came back (or was cut off):
-     * its writers' commits may be waiting for acknowledgements that will never
-     * come, holding what SET GLOBAL read_only waits for. End the client
-     * sessions first (so no such commit is ever acknowledged to a client), then
-     * stop waiting for acknowledgements, then set read-only, then end whatever
-     * connected meanwhile.
-     */
-    killed = kill_clients(w, &s->target, dl, msg);
-    barrier = read_only_barrier(w, &s->target, dl);
-    set_semisync(w, &s->target, true, false, dl, &e2); /* best effort: absent without the plugin */
-    strbuf_free(&e2);
-    if (barrier)
-        close_mysql(barrier);
+    ro_barrier b;
+    int killed = 0, awaiting = -1;
+
+    topo_addr_str(&s->target.addr, as, sizeof(as));
+    if (barrier_start(w, &s->target, dl, &b) == 0)
+        barrier_poll(&b, clk_mono_ms() + 50); /* let it reach the server and queue (it may just finish) */
+    for (;;) {
+        killed += kill_clients(w, &s->target, dl, msg, NULL);
+        if (barrier_poll(&b, dl < clk_mono_ms() + 100 ? dl : clk_mono_ms() + 100) != 0 || clk_mono_ms() >= dl)
+            break;
+    }
+    barrier_end(&b);
     if (set_read_only(w, &s->target, true, dl, msg) < 0)
         return -1;
-    killed += kill_clients(w, &s->target, dl, msg);
-    strbuf_setf(msg, "%s read-only, %d client session%s killed", topo_addr_str(&s->target.addr, as, sizeof(as)),
-             killed, killed == 1 ? "" : "s");
+    for (;;) {
+        killed += kill_clients(w, &s->target, dl, msg, &awaiting);
+        if (awaiting == 0)
+            break;
+        if (clk_mono_ms() + 50 >= dl) {
+            if (awaiting < 0) {
+                char *why = strdup(strbuf_str(msg));
+                strbuf_setf(msg, "%s is read-only but its sessions could not be listed: %s", as,
+                            why ? why : "(out of memory)");
+                free(why);
+            } else
+                strbuf_setf(msg, "%s is read-only but %d session%s still wait%s for a semi-sync acknowledgement "
+                                 "(not client sessions the fence ends; left waiting: ending the wait would "
+                                 "answer OK to a commit the new primary lacks)",
+                            as, awaiting, awaiting == 1 ? "" : "s", awaiting == 1 ? "s" : "");
+            return -1;
+        }
+        usleep(50 * 1000);
+    }
+    strbuf_setf(msg, "%s read-only, %d client session%s killed, none waiting for a semi-sync acknowledgement", as,
+                killed, killed == 1 ? "" : "s");
     return 0;
 }
 
@@ -931,10 +1094,10 @@ static int step_demote(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
      * the step's deadline all the same), then read-only, then end whatever connected meanwhile.
      * The final position is read after read-only: it holds every write that was accepted.
      */
-    killed = kill_clients(w, &s->target, dl, msg);
+    killed = kill_clients(w, &s->target, dl, msg, NULL);
     if (set_read_only(w, &s->target, true, dl, msg) < 0)
         return -1;
-    killed += kill_clients(w, &s->target, dl, msg);
+    killed += kill_clients(w, &s->target, dl, msg, NULL);
     if (stmt_for(w, &s->target, DIALECT_STMT_OWN_GTID, "GTID position", dl, sql, sizeof(sql), msg) < 0 ||
         query_value(w, &s->target.addr, sql, dl, &pos, msg) < 0)
         return -1;
@@ -964,6 +1127,20 @@ static int step_rejoin(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
          * for acknowledgements: a demoted semi-sync primary left as a source would stall
          * its applier for rpl_semi_sync_master_timeout (no replica of its own acks). */
         strbuf e2 = STRBUF_INIT;
+        int waiting = awaiting_acks(w, &s->target, dl, &e2);
+        if (waiting != 0) {
+            /* Turning the source side off would answer those commits OK: a row the new primary lacks. */
+            if (waiting < 0)
+                strbuf_setf(msg, "cannot tell whether commits on %s wait for a semi-sync acknowledgement: %s",
+                            topo_addr_str(&s->target.addr, as, sizeof(as)), strbuf_str(&e2));
+            else
+                strbuf_setf(msg, "%d commit%s on %s still wait%s for a semi-sync acknowledgement: not turning its "
+                                 "source side off (that would answer them OK); fence it first",
+                            waiting, waiting == 1 ? "" : "s", topo_addr_str(&s->target.addr, as, sizeof(as)),
+                            waiting == 1 ? "s" : "");
+            strbuf_free(&e2);
+            return -1;
+        }
         set_semisync(w, &s->target, true, false, dl, &e2); /* best effort: absent without the plugin */
         strbuf_free(&e2);
         /* Semi-sync: a server rejoining below a semi-sync primary acknowledges too. */
@@ -1039,7 +1216,10 @@ static void run_plan(worker *w)
         gtid = NULL;
         emit(w, REC_EXEC_STEP_START, (int)i, 1, NULL, NULL);
         switch (s->kind) {
-        case REC_STEP_STOP_IO: rc = step_stop_io(w, s, dl, &msg); break;
+        case REC_STEP_STOP_IO:
+            prestop_io(w);
+            rc = step_stop_io(w, s, dl, &msg);
+            break;
         case REC_STEP_START_IO: rc = step_start_io(w, s, dl, &msg); break;
         case REC_STEP_WAIT_APPLY: rc = wait_applied(w, &s->target, s->gtid, dl, &msg); break;
         case REC_STEP_CATCH_UP: rc = step_catch_up(w, s, dl, &msg); break;
@@ -1102,7 +1282,27 @@ static void run_plan(worker *w)
     if (aborted) {
         /* Give back what the plan took, newest first: a detached switchover target
          * replicates from the old primary again, the old primary becomes writable
-         * again, stopped IO threads start again. */
+         * again, stopped IO threads start again (the candidate's too, when it was stopped
+         * early and the plan did not get to detach it). */
+        bool cand_detached = false;
+        for (size_t i = 0; i < done_steps; i++)
+            cand_detached |= p->v[i].kind == REC_STEP_DETACH;
+        if (w->prestop_addr.port && !cand_detached) {
+            rec_step st = {.kind = REC_STEP_START_IO};
+            char as[TOPO_ADDR_MAX];
+            strbuf line = STRBUF_INIT;
+            int rc;
+            st.target.addr = w->prestop_addr;
+            for (size_t i = 0; i < p->n; i++)
+                if (p->v[i].kind == REC_STEP_DETACH)
+                    st.target = p->v[i].target;
+            strbuf_reset(&msg);
+            rc = step_start_io(w, &st, clk_mono_ms() + 5000, &msg);
+            strbuf_printf(&line, "%s: %s", topo_addr_str(&st.target.addr, as, sizeof(as)), strbuf_str(&msg));
+            emit(w, REC_EXEC_ROLLBACK, -1, rc == 0,
+                 strbuf_error(&line) ? "(rollback message lost: out of memory)" : strbuf_str(&line), NULL);
+            strbuf_free(&line);
+        }
         for (size_t i = done_steps; i-- > 0;) {
             const rec_step *st = &p->v[i];
             int64_t dl = clk_mono_ms() + 5000;
@@ -1143,6 +1343,8 @@ static void run_plan(worker *w)
         close_mysql(w->conns[i].m);
     w->n_conns = 0;
     w->n_learned = 0;
+    close_mysql(w->prestop); /* still pending only when nothing ran on the candidate after it */
+    w->prestop = NULL;
 }
 
 /* ---- plumbing -------------------------------------------------------------------- */

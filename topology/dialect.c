@@ -1726,7 +1726,7 @@ int dialect_stmt_text(const dialect_caps *c, dialect_stmt k, char *buf, size_t l
             return -ENOTSUP;
         return stmt_emit(buf, len, emit(buf, len, "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos"));
     case DIALECT_STMT_SESSIONS:
-        return stmt_emit(buf, len, emit(buf, len, "SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST "
+        return stmt_emit(buf, len, emit(buf, len, "SELECT ID, USER, COMMAND, STATE FROM information_schema.PROCESSLIST "
                                                   "WHERE ID <> CONNECTION_ID()"));
     case DIALECT_STMT_VERSION:
     case DIALECT_STMT_SEMISYNC_VARIABLES: break; /* above */
@@ -1808,6 +1808,13 @@ out:
     }
     free(tls);
     return rc;
+}
+
+bool dialect_session_awaits_ack(const char *state)
+{
+    /* MariaDB "... from slave", MySQL 8.0.26+ "... from replica", earlier MySQL "... from slave". */
+    static const char prefix[] = "Waiting for semi-sync ACK";
+    return state && !strncmp(state, prefix, sizeof(prefix) - 1);
 }
 
 bool dialect_session_is_client(const dialect_caps *c, const char *user, const char *command,

@@ -372,7 +372,7 @@ typedef enum {
     DIALECT_STMT_OWN_GTID,          /* SELECT @@GLOBAL.gtid_executed / gtid_binlog_pos */
     DIALECT_STMT_APPLIED_GTID,      /* SELECT @@GLOBAL.gtid_executed / gtid_slave_pos */
     DIALECT_STMT_SLAVE_POS_FROM_BINLOG, /* MariaDB only: SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos */
-    DIALECT_STMT_SESSIONS,          /* SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST ... */
+    DIALECT_STMT_SESSIONS,          /* SELECT ID, USER, COMMAND, STATE FROM information_schema.PROCESSLIST ... */
     DIALECT_STMT_VERSION,           /* SELECT @@version (learn an unknown server's flavor) */
     DIALECT_STMT_SEMISYNC_VARIABLES, /* SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%' (learn its spelling) */
 } dialect_stmt;
@@ -404,6 +404,13 @@ int dialect_stmt_lock_wait_timeout(const dialect_caps *c, long long ms, char *bu
 int dialect_stmt_change_source(const dialect_caps *c, const char *host, int port, const char *user,
                                const char *password, int connect_retry_s, double heartbeat_s,
                                const dialect_repl_ssl *ssl, char **out, char *err, size_t errlen);
+
+/*
+ * Is a PROCESSLIST STATE that of a commit waiting for a semi-sync acknowledgement? Such a
+ * commit answers its client OK as soon as the wait ends (an acknowledgement, the timeout,
+ * the source side turned off, KILL QUERY); only KILL CONNECTION ends it without the OK.
+ */
+bool dialect_session_awaits_ack(const char *state);
 
 /*
  * Is a PROCESSLIST row (user, command) a client session to end when fencing?

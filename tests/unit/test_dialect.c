@@ -2263,7 +2263,7 @@ static void test_stmt_every_step_per_release(void **state)
         check_stmt(&c, DIALECT_STMT_OWN_GTID, t->own_gtid, t->name);
         check_stmt(&c, DIALECT_STMT_APPLIED_GTID, t->applied_gtid, t->name);
         check_stmt(&c, DIALECT_STMT_SESSIONS,
-                   "SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()", t->name);
+                   "SELECT ID, USER, COMMAND, STATE FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()", t->name);
         assert_int_equal(dialect_stmt_kill(&c, 42, buf, sizeof(buf)), 0);
         assert_string_equal(buf, "KILL CONNECTION 42");
         assert_int_equal(dialect_stmt_lock_wait_timeout(&c, 4200, buf, sizeof(buf)), 0);
@@ -2452,6 +2452,19 @@ static void test_session_filter(void **state)
     assert_false(dialect_session_is_client(&c, "system user", "Slave_IO", "myorch"));
     assert_false(dialect_session_is_client(&c, "app", "Killed", "myorch"));
     assert_true(dialect_session_is_client(&c, NULL, NULL, "myorch"));
+}
+
+/* The fence verifies by this state that no commit is left waiting to be acknowledged. */
+static void test_session_awaits_ack(void **state)
+{
+    (void)state;
+    assert_true(dialect_session_awaits_ack("Waiting for semi-sync ACK from slave"));   /* MariaDB, MySQL < 8.0.26 */
+    assert_true(dialect_session_awaits_ack("Waiting for semi-sync ACK from replica")); /* MySQL 8.0.26+ */
+    assert_false(dialect_session_awaits_ack("aiting for semi-sync ACK from slave"));
+    assert_false(dialect_session_awaits_ack("Waiting for backup lock"));
+    assert_false(dialect_session_awaits_ack("Commit"));
+    assert_false(dialect_session_awaits_ack(""));
+    assert_false(dialect_session_awaits_ack(NULL));
 }
 
 static void test_sql_wait_gtid(void **state)
@@ -2645,6 +2658,7 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_semisync_spelling_persisted),
     cmocka_unit_test(test_unknown_flavor_fence),
     cmocka_unit_test(test_session_filter),
+    cmocka_unit_test(test_session_awaits_ack),
     cmocka_unit_test(test_sql_change_source_variants),
     cmocka_unit_test(test_sql_change_source_errors),
     cmocka_unit_test(test_sql_small_buffers),
