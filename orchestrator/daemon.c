@@ -1431,6 +1431,14 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         log_info("control: CURVE on tcp endpoints, server public key %s, %zu operator and %zu read-only client "
                  "key(s)", cfg->control_public_key, ops, cfg->n_control_keys - ops);
     }
+    if (store_migrated_from(d.st) >= 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "state database migrated in place from schema version %d to %d",
+                 store_migrated_from(d.st), STORE_SCHEMA_VERSION);
+        json_t *det = json_pack("{s:i, s:i}", "from", store_migrated_from(d.st), "to", STORE_SCHEMA_VERSION);
+        on_event(&d, LOGL_INFO, "state-migrated", NULL, NULL, msg, det);
+        json_decref(det);
+    }
     /* Configuration loaded, state database open, sockets bound: ready. */
     svc_init(&d.svc);
     svc_ready(&d.svc, probe_now_ms(), cfg->n_clusters);
