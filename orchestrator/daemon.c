@@ -1699,6 +1699,55 @@ static void teardown(daemon_t *d)
         close(d->sigfd);
 }
 
+/*
+ * SIGTERM/SIGINT with operations running: each stops at its next step boundary
+ * (rec_cluster_stop: a failover is recorded where it stopped, for the next start to
+ * resume; a switchover before its point of no return rolls back), all within
+ * shutdown_timeout_ms. A step still running past the bound is left to the next start
+ * (an event says so): the audit is committed and the process exits at once, since the
+ * worker thread still uses the recovery's memory.
+ */
+static void stop_recoveries(daemon_t *d)
+{
+    int64_t deadline = probe_now_ms() + d->cfg->shutdown_timeout_ms;
+    char status[256] = "";
+    bool abandoned = false;
+
+    for (size_t i = 0; i < d->n_recs && !status[0]; i++)
+        if (d->recs[i].exec)
+            snprintf(status, sizeof(status), "stopping: %s #%lld of cluster %s stops after its current step (at most "
+                     "%d ms)", d->recs[i].kind, (long long)d->recs[i].recovery_id, d->recs[i].mc->model.name,
+                     d->cfg->shutdown_timeout_ms);
+    svc_stopping(status[0] ? status : NULL);
+    if (status[0])
+        log_info("%s", status);
+    for (size_t i = 0; i < d->n_recs; i++) {
+        rec_cluster *rc = &d->recs[i];
+        json_t *det;
+        char *msg;
+        if (rec_cluster_stop(rc, deadline) == 0)
+            continue;
+        abandoned = true;
+        det = json_pack("{s:I, s:s, s:i}", "recovery_id", (json_int_t)rc->recovery_id, "kind", rc->kind,
+                        "shutdown_timeout_ms", d->cfg->shutdown_timeout_ms);
+        msg = strbuf_asprintf("%s #%lld: its current step did not end within shutdown_timeout_ms (%d ms): the "
+                              "controller exits without it; the next start resumes the recovery",
+                              rc->kind, (long long)rc->recovery_id, d->cfg->shutdown_timeout_ms);
+        on_event(d, LOGL_ERROR, "shutdown-timeout", rc->mc, NULL, msg ? msg : "shutdown_timeout_ms passed", det);
+        free(msg);
+        json_decref(det);
+    }
+    if (!abandoned)
+        return;
+    flush(d);
+    store_close(d->st);
+    d->st = NULL;
+    store_unlock(d->lock_fd, d->cfg->state_dir);
+    log_error("stopped with a recovery step still running (shutdown_timeout_ms); exiting now");
+    fflush(NULL);
+    _exit(0);
+}
+
 int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size_t errlen)
 {
     daemon_t d = {.cfg = cfg, .opt = *opt, .sigfd = -1, .lock_fd = -1};
@@ -1824,7 +1873,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         }
         svc_tick(&d.svc, probe_now_ms());
     }
-    svc_stopping(NULL);
+    stop_recoveries(&d);
 out:
     teardown(&d);
     if (d.reload_next) {

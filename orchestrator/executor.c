@@ -59,6 +59,7 @@ typedef struct {
      * result) and before the controller recorded it, the worst moment for a crash. Read once per plan;
      * only the fault matrix sets it (tests/faults, scenario 10). */
     const char *crash_after;
+    int stop_requested;         /* rec_exec_stop(): atomic */
 } worker;
 
 struct rec_exec {
@@ -1030,9 +1031,32 @@ static void emit(worker *w, rec_exec_msg_kind kind, int step, int ok, const char
     emit_full(w, kind, step, ok, 0, msg, gtid);
 }
 
+/* DONE of a failover stopped by rec_exec_stop() before step `before`. */
+static void emit_stopped(worker *w, int before, const char *message)
+{
+    size_t ml = strlen(message);
+    queued *q;
+    char *t;
+    while (!(q = malloc(sizeof(*q) + ml + 2)))
+        usleep(10 * 1000);
+    memset(q, 0, sizeof(*q));
+    t = (char *)(q + 1);
+    memcpy(t, message, ml + 1);
+    t[ml + 1] = '\0';
+    q->m.kind = REC_EXEC_DONE;
+    q->m.step = before;
+    q->m.stopped = 1;
+    q->m.at_ms = wall_ms();
+    q->m.message = t;
+    q->m.gtid = t + ml + 1;
+    q->m.storage_ = q;
+    w->emit(w->user, q);
+}
+
 static void run_plan(worker *w)
 {
-    bool past_no_return = false, failed = false, aborted = false;
+    bool past_no_return = false, failed = false, aborted = false, stopped = false, shutdown = false;
+    size_t stopped_before = 0;
     strbuf msg = STRBUF_INIT;
     char *gtid = NULL;
     const rec_plan *p = &w->plan;
@@ -1040,7 +1064,19 @@ static void run_plan(worker *w)
     size_t done_steps = 0;
     for (size_t i = 0; i < p->n; i++) {
         const rec_step *s = &p->v[i];
-        int64_t dl = mono_ms() + (s->timeout_ms > 0 ? s->timeout_ms : 5000);
+        int64_t dl;
+        if (__atomic_load_n(&w->stop_requested, __ATOMIC_ACQUIRE)) {
+            if (!strcmp(p->kind, "failover")) {
+                stopped = true;
+                stopped_before = i;
+                break;
+            }
+            if (!past_no_return) {
+                failed = aborted = shutdown = true;
+                break;
+            }
+        }
+        dl = mono_ms() + (s->timeout_ms > 0 ? s->timeout_ms : 5000);
         done_steps = i + 1;
         int rc = -1;
         strbuf_reset(&msg);
@@ -1146,8 +1182,18 @@ static void run_plan(worker *w)
     }
     strbuf_free(&msg);
     free(gtid);
-    emit_full(w, REC_EXEC_DONE, -1, !failed, aborted,
-              aborted ? "aborted before the point of no return" : failed ? "finished with failures" : "finished", NULL);
+    if (stopped) {
+        char why[160];
+        snprintf(why, sizeof(why), "stopped by a controller shutdown before step %zu of %zu (%s)", stopped_before + 1,
+                 p->n, rec_step_name(p->v[stopped_before].kind));
+        emit_stopped(w, (int)stopped_before, why);
+    } else
+        emit_full(w, REC_EXEC_DONE, -1, !failed, aborted,
+                  shutdown  ? "aborted by a controller shutdown before the point of no return"
+                  : aborted ? "aborted before the point of no return"
+                  : failed  ? "finished with failures"
+                            : "finished",
+                  NULL);
     for (size_t i = 0; i < w->n_conns; i++)
         close_mysql(w->conns[i].m);
     w->n_conns = 0;
@@ -1155,6 +1201,12 @@ static void run_plan(worker *w)
 }
 
 /* ---- plumbing -------------------------------------------------------------------- */
+
+void rec_exec_stop(rec_exec *x)
+{
+    if (x)
+        __atomic_store_n(&x->w.stop_requested, 1, __ATOMIC_RELEASE);
+}
 
 int rec_plan_copy(rec_plan *dst, const rec_plan *src)
 {

@@ -132,6 +132,14 @@ typedef struct rec_cluster {
 
 int rec_cluster_init(rec_cluster *rc, rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, char *err,
                      size_t errlen);
+/*
+ * A controller shutdown: ask the running operation to stop at its next step boundary
+ * (rec_exec_stop: a failover stops where it is, recorded in the audit for the next start
+ * to resume; a switchover before its point of no return rolls back) and handle its
+ * messages until it ended or deadline_ms (monotonic) passed. Returns 0 (nothing runs
+ * any more), or -ETIMEDOUT: its current step is still running.
+ */
+int rec_cluster_stop(rec_cluster *rc, int64_t deadline_ms);
 /* Wait for running work to finish (never abandon a promotion half-way), then free. */
 void rec_cluster_free(rec_cluster *rc);
 

@@ -124,7 +124,8 @@ int rld_compare(const cfg_config *old, const cfg_config *nw, rld_diff *out, char
                            old->log_level != nw->log_level ||
                            old->max_instances_per_cluster != nw->max_instances_per_cluster ||
                            old->events_keep_days != nw->events_keep_days ||
-                           old->events_keep_max != nw->events_keep_max;
+                           old->events_keep_max != nw->events_keep_max ||
+                           old->shutdown_timeout_ms != nw->shutdown_timeout_ms;
     for (size_t i = 0; i < nw->n_clusters && rc == 0; i++) {
         const cfg_cluster *o = cfg_find_cluster(old, nw->clusters[i].name);
         if (!o)
