@@ -30,7 +30,7 @@ class Reload(ClusterTest):
 
     def hooks(self, tag):
         return ("hook_timeout_ms = 20000\n"
-                "pre_failover = sh -c 'echo pre-%s >> %s/hooks.txt; sleep 4'\n"
+                "pre_failover = sh -c 'echo pre-%s >> %s/hooks.txt; sleep 6'\n"
                 "post_failover = sh -c 'echo post-%s >> %s/hooks.txt'\n" % (tag, self.hookdir, tag, self.hookdir))
 
     def write(self, text):

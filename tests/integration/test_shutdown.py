@@ -16,7 +16,7 @@ from harness import ClusterTest, Daemon, myorch, wait_for
 
 
 class ShutdownBase(ClusterTest):
-    HOOK_SLEEP_S = 3
+    HOOK_SLEEP_S = 5
     SHUTDOWN_TIMEOUT_MS = 20000
 
     def setUp(self):
