@@ -108,6 +108,7 @@ static const struct key_def keys[] = {
     { SEC_GLOBAL, "max_instances_per_cluster", parse_int, G(max_instances_per_cluster), 1, 100000, 0, 0, NULL },
     { SEC_GLOBAL, "events_keep_days", parse_int, G(events_keep_days), 1, 36500, 0, 0, NULL },
     { SEC_GLOBAL, "events_keep_max", parse_int, G(events_keep_max), 1000, 100000000, 0, 0, NULL },
+    { SEC_GLOBAL, "shutdown_timeout_ms", parse_int, G(shutdown_timeout_ms), 100, 3600000, 0, 0, NULL },
     { SEC_GLOBAL, "allow_core_dumps", parse_bool, G(allow_core_dumps), 0, 0, 0, 0, NULL },
     /* HTTP API and metrics (orchestrator/http.h): off unless http_listen is set. */
     { SEC_GLOBAL, "http_listen", parse_http_listen, G(http_listen), 0, 0, 0, 0, NULL },
@@ -1632,6 +1633,7 @@ int cfg_load(const char *path, cfg_config *out, char *err, size_t errlen)
     out->forget_after_s = 3600;
     out->max_instances_per_cluster = 500;
     out->events_keep_days = 30;
+    out->shutdown_timeout_ms = 30000;
     out->events_keep_max = 100000;
 
     if (path[0] == '/') {

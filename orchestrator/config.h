@@ -30,6 +30,8 @@
  *   max_instances_per_cluster = 500   ; 1..100000: discovery adds nothing past it
  *   events_keep_days = 30             ; 1..36500: older events are pruned from state.db
  *   events_keep_max = 100000          ; 1000..100000000: at most this many events kept
+ *   shutdown_timeout_ms = 30000       ; 100..3600000: on SIGTERM a running recovery stops after its
+ *                                     ; current step; past this bound the controller exits anyway
  *   allow_core_dumps = no             ; yes: let the daemon dump core (holds secrets)
  *   http_listen = 127.0.0.1:9180      ; HTTP API and /metrics (off by default); numeric address
  *   http_tls_cert = FILE              ; PEM certificate: HTTPS (required unless loopback)
@@ -230,6 +232,7 @@ typedef struct {
     int max_instances_per_cluster; /* default 500 */
     int events_keep_days;          /* events older than this are pruned (default 30) */
     int events_keep_max;           /* at most this many events are kept (default 100000) */
+    int shutdown_timeout_ms;       /* SIGTERM: bound for a running recovery's current step (default 30000) */
     int allow_core_dumps;          /* 0 (default): the daemon cannot dump core (secrets in memory) */
     /* HTTP API (orchestrator/http.h): http_listen[0] == 0 means off. */
     char http_listen[64];          /* as written, for messages */

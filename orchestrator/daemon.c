@@ -23,6 +23,7 @@
 #include "orchestrator/metrics.h"
 #include "orchestrator/monitor.h"
 #include "orchestrator/recovery.h"
+#include "orchestrator/reload.h"
 #include "orchestrator/report.h"
 #include "orchestrator/service.h"
 #include "orchestrator/store.h"
@@ -84,6 +85,12 @@ typedef struct {
     bool recent_changed;
     svc_state svc;           /* sd_notify: ready, watchdog */
     bool stop;
+    /* Configuration reload (reload_request): the running configuration when a reload
+     * made it (else the caller's), and a validated one waiting for the recoveries to end. */
+    cfg_config *owned_cfg;
+    cfg_config *reload_next;
+    bool reload_signal;      /* SIGHUP seen: reload at the end of this loop turn */
+    char reload_waiting[160]; /* what the waiting reload waits for (reported once) */
 } daemon_t;
 
 static const char *level_name(int l)
@@ -892,6 +899,271 @@ static void track_availability(daemon_t *d, bool stopping)
     }
 }
 
+/* ---- configuration reload (SIGHUP, `myorch reload`; orchestrator/reload.h) ------------
+ * A new file is loaded and validated in full first: a bad one is refused with the loader's
+ * FILE:LINE message and an event, and nothing changes. A valid one replaces the per-cluster
+ * part of the controller (monitor, recoveries, metrics, hook slots: setup_clusters) only
+ * between operations: while a recovery, switchover, after-care job or hook runs it waits,
+ * so a running recovery always finishes with the configuration it started with. The state
+ * database carries what must survive (fence marks, anti-flap blocks, maintenance, audit). */
+
+static int setup_clusters(daemon_t *d, char *err, size_t errlen);
+
+static void teardown_clusters(daemon_t *d)
+{
+    for (size_t i = 0; i < d->n_recs; i++)
+        rec_cluster_free(d->recs[i]);
+    free(d->recs);
+    d->recs = NULL;
+    d->n_recs = 0;
+    free(d->avail);
+    d->avail = NULL;
+    free(d->avail_ts);
+    d->avail_ts = NULL;
+    free(d->cm);
+    d->cm = NULL;
+    mon_free(d->mon);
+    d->mon = NULL;
+    for (size_t i = 0; d->hook_slots && i < d->cfg->n_clusters * CFG_N_HOOKS; i++) {
+        if (d->hook_slots[i].have_pl)
+            hook_payload_free(&d->hook_slots[i].pl);
+        json_decref(d->hook_slots[i].pending_detail);
+    }
+    free(d->hook_slots);
+    d->hook_slots = NULL;
+}
+
+/* true (why filled) while an operation runs that a reload must not change. */
+static bool reload_busy(daemon_t *d, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < d->n_recs; i++) {
+        const rec_cluster *rc = d->recs[i];
+        int64_t id;
+        const char *what = rec_cluster_busy(rc, &id);
+        for (size_t h = 0; !what && d->hook_slots && h < CFG_N_HOOKS; h++)
+            if (d->hook_slots[i * CFG_N_HOOKS + h].busy || d->hook_slots[i * CFG_N_HOOKS + h].pending)
+                what = "hook";
+        if (what) {
+            if (id)
+                snprintf(why, whylen, "%s #%lld of cluster %s", what, (long long)id, rec_cluster_mon(rc)->model.name);
+            else
+                snprintf(why, whylen, "%s of cluster %s", what, rec_cluster_mon(rc)->model.name);
+            return true;
+        }
+    }
+    return false;
+}
+
+static json_t *names_json(const char **v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static void names_text(strbuf *b, const char *label, const char **v, size_t n)
+{
+    if (!n)
+        return;
+    strbuf_printf(b, "; %s ", label);
+    for (size_t i = 0; i < n; i++)
+        strbuf_printf(b, "%s%s", i ? ", " : "", v[i]);
+}
+
+/* Per-cluster metrics and availability of clusters kept by the reload (matched by name). */
+static void reload_carry(daemon_t *d, const cfg_config *from, const cluster_metrics *cm, const int *av,
+                         const int64_t *avts, size_t n)
+{
+    for (size_t i = 0; i < d->cfg->n_clusters && i < d->n_recs; i++)
+        for (size_t j = 0; j < n && j < from->n_clusters; j++) {
+            if (strcmp(d->cfg->clusters[i].name, from->clusters[j].name))
+                continue;
+            if (cm && d->cm)
+                d->cm[i] = cm[j];
+            if (av && avts && d->avail) {
+                d->avail[i] = av[j];
+                d->avail_ts[i] = avts[j];
+            }
+        }
+}
+
+/* Apply d->reload_next (validated) now. Returns 0, or -errno with err: then the previous
+ * configuration runs again (or, if even that cannot be rebuilt, the controller stops). */
+static int reload_apply(daemon_t *d, json_t **info, char *err, size_t errlen)
+{
+    cfg_config *nc = d->reload_next;
+    const cfg_config *prev = d->cfg;
+    cluster_metrics *old_cm;
+    int *old_av;
+    int64_t *old_avts;
+    size_t n_old = d->n_recs;
+    rld_diff df;
+    strbuf msg = STRBUF_INIT;
+    json_t *det;
+    int rc;
+
+    d->reload_next = NULL;
+    d->reload_waiting[0] = '\0';
+    if ((rc = rld_compare(prev, nc, &df, err, errlen)) < 0) {
+        cfg_free(nc);
+        free(nc);
+        return rc;
+    }
+    {
+        int64_t now_s = mon_wall_s();
+        for (size_t i = 0; i < d->n_recs; i++) {
+            mon_cluster *c = rec_cluster_mon(d->recs[i]);
+            for (size_t k = 0; k < c->model.n; k++)
+                persist(d, c, c->model.v[k], now_s);
+            if (!cfg_find_cluster(nc, c->model.name) && d->avail[i] != -2)
+                avail_add(d, i, clk_wall_ms(), REP_UNMONITORED);
+        }
+        flush(d);
+    }
+    old_cm = d->cm;
+    old_av = d->avail;
+    old_avts = d->avail_ts;
+    d->cm = NULL;
+    d->avail = NULL;
+    d->avail_ts = NULL;
+    teardown_clusters(d);
+    d->cfg = nc;
+    if ((rc = setup_clusters(d, err, errlen)) < 0) {
+        char e2[512];
+        teardown_clusters(d);
+        d->cfg = prev;
+        if (setup_clusters(d, e2, sizeof(e2)) < 0) {
+            log_error("reload: cannot rebuild the previous configuration either (%s): stopping", e2);
+            d->stop = true;
+        }
+        reload_carry(d, prev, old_cm, old_av, old_avts, n_old);
+        cfg_free(nc);
+        free(nc);
+        goto out;
+    }
+    reload_carry(d, prev, old_cm, old_av, old_avts, n_old);
+    log_set_level(nc->log_level);
+    strbuf_printf(&msg, "configuration reloaded from %s: %zu cluster(s)", nc->path, nc->n_clusters);
+    names_text(&msg, "added", df.added, df.n_added);
+    names_text(&msg, "removed", df.removed, df.n_removed);
+    names_text(&msg, "changed", df.changed, df.n_changed);
+    if (!df.n_added && !df.n_removed && !df.n_changed)
+        strbuf_printf(&msg, "; no cluster changed%s", df.globals_changed ? " ([myorch] settings did)" : "");
+    det = json_pack("{s:s, s:o, s:o, s:o, s:b}", "config", nc->path, "added", names_json(df.added, df.n_added),
+                    "removed", names_json(df.removed, df.n_removed), "changed",
+                    names_json(df.changed, df.n_changed), "globals_changed", df.globals_changed);
+    on_event(d, LOGL_INFO, "config-reloaded", NULL, NULL, strbuf_str(&msg), det);
+    if (info) {
+        json_object_set_new(det, "ok", json_true());
+        json_object_set_new(det, "applied", json_true());
+        *info = json_incref(det);
+    }
+    json_decref(det);
+    strbuf_free(&msg);
+    if (d->owned_cfg) {
+        cfg_free(d->owned_cfg); /* prev: nothing points into it any more */
+        free(d->owned_cfg);
+    }
+    d->owned_cfg = nc;
+out:
+    rld_diff_free(&df);
+    free(old_cm);
+    free(old_av);
+    free(old_avts);
+    svc_ready(&d->svc, probe_now_ms(), d->cfg->n_clusters);
+    return rc;
+}
+
+static void reload_refused(daemon_t *d, const char *via, const char *why)
+{
+    json_t *det = json_pack("{s:s, s:s}", "config", d->cfg->path, "error", why);
+    char *msg = strbuf_asprintf("%s: configuration reload refused: %s; the running configuration stays", via, why);
+    on_event(d, LOGL_ERROR, "config-reload-failed", NULL, NULL, msg ? msg : why, det);
+    free(msg);
+    json_decref(det);
+}
+
+/*
+ * Load the configuration file again (via: "SIGHUP" or who asked). Returns 0 when it was
+ * applied (*info: what changed), 1 when it waits for a running operation (*info says
+ * which), or -errno with err when it was refused (the running configuration stays).
+ */
+static int reload_request(daemon_t *d, const char *via, json_t **info, char *err, size_t errlen)
+{
+    cfg_config *nc = calloc(1, sizeof(*nc));
+    rld_diff df;
+    char why[160];
+    int rc;
+
+    if (!nc) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    log_info("%s: reloading the configuration from %s", via, d->cfg->path);
+    svc_reloading();
+    if ((rc = cfg_load(d->cfg->path, nc, err, errlen)) < 0 || (rc = rld_compare(d->cfg, nc, &df, err, errlen)) < 0) {
+        cfg_free(nc);
+        free(nc);
+        reload_refused(d, via, err);
+        svc_ready(&d->svc, probe_now_ms(), d->cfg->n_clusters);
+        return rc;
+    }
+    rld_diff_free(&df);
+    if (d->reload_next) { /* a newer file supersedes the one still waiting */
+        cfg_free(d->reload_next);
+        free(d->reload_next);
+    }
+    d->reload_next = nc;
+    if (reload_busy(d, why, sizeof(why))) {
+        json_t *det = json_pack("{s:s, s:s}", "config", d->cfg->path, "waits_for", why);
+        char *msg = strbuf_asprintf("%s: configuration reload waits until the running %s ends (a reload never "
+                                    "changes a running operation)", via, why);
+        snprintf(d->reload_waiting, sizeof(d->reload_waiting), "%s", why);
+        on_event(d, LOGL_INFO, "config-reload-deferred", NULL, NULL, msg ? msg : why, det);
+        free(msg);
+        if (info) {
+            json_object_set_new(det, "ok", json_true());
+            json_object_set_new(det, "applied", json_false());
+            *info = json_incref(det);
+        }
+        json_decref(det);
+        svc_ready(&d->svc, probe_now_ms(), d->cfg->n_clusters);
+        return 1;
+    }
+    if ((rc = reload_apply(d, info, err, errlen)) < 0)
+        reload_refused(d, via, err);
+    return rc;
+}
+
+/* Every loop turn: SIGHUP's reload, and a waiting reload once nothing runs. */
+static void reload_tick(daemon_t *d)
+{
+    char err[1024], why[160];
+    if (d->stop)
+        return;
+    if (d->reload_signal) {
+        d->reload_signal = false;
+        reload_request(d, "SIGHUP", NULL, err, sizeof(err));
+    } else if (d->reload_next && !reload_busy(d, why, sizeof(why))) {
+        svc_reloading();
+        if (reload_apply(d, NULL, err, sizeof(err)) < 0)
+            reload_refused(d, "reload", err);
+    }
+}
+
+static json_t *cmd_reload(daemon_t *d, const char *client)
+{
+    char err[1024], via[160];
+    json_t *info = NULL;
+    int rc;
+    snprintf(via, sizeof(via), "reload asked by %s", client);
+    rc = reload_request(d, via, &info, err, sizeof(err));
+    if (rc < 0)
+        return reply_error("%s", err);
+    return info ? info : json_pack("{s:b}", "ok", 1);
+}
+
 /*
  * Answer one control request for a client of role: the control socket and
  * the HTTP API both come here, so both get the same documents. Returns 1
@@ -933,9 +1205,11 @@ static int dispatch(daemon_t *d, const json_t *body, int role, const char *clien
         *reply = cmd_maintenance(d, body);
     else if (!strcmp(cmd, "report"))
         *reply = cmd_report(d, body);
+    else if (!strcmp(cmd, "reload"))
+        *reply = cmd_reload(d, client);
     else
         *reply = reply_error("unknown command '%s' (this daemon knows: ping, status, topology, ack, recoveries, "
-                             "switchover, failover, relocate, maintenance, report)", shown);
+                             "switchover, failover, relocate, maintenance, report, reload)", shown);
     return 0;
 }
 
@@ -1252,49 +1526,18 @@ static void maybe_print(daemon_t *d, int64_t now_ms)
 
 /* ---- start, loop, stop -------------------------------------------------------- */
 
-static int setup(daemon_t *d, char *err, size_t errlen)
+/* The per-cluster part of the controller (monitor, recoveries, metrics, availability, hook
+ * slots), built from d->cfg: at start, and again by a configuration reload (reload_apply). */
+static int setup_clusters(daemon_t *d, char *err, size_t errlen)
 {
-    sigset_t mask;
     mon_options mo = {0};
     int rc;
 
-    /* Block the signals before ZeroMQ starts its threads so they inherit the mask. */
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGHUP);
-    sigaddset(&mask, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (d->sigfd < 0) {
-        snprintf(err, errlen, "signalfd: %s", strerror(errno));
-        return -errno;
-    }
-    if ((rc = store_lock(d->cfg->state_dir, &d->lock_fd, err, errlen)) < 0)
-        return rc;
-    if ((rc = store_open(d->cfg->state_dir, &d->st, err, errlen)) < 0)
-        return rc;
-    if ((rc = hook_runner_new(&d->hooks, err, errlen)) < 0)
-        return rc;
     d->hook_slots = calloc((d->cfg->n_clusters ? d->cfg->n_clusters : 1) * CFG_N_HOOKS, sizeof(*d->hook_slots));
     if (!d->hook_slots) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    d->zctx = zmq_ctx_new();
-    if (!d->zctx) {
-        snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
-        return -EIO;
-    }
-    {
-        ctl_curve_server curve = {.secret_key = d->cfg->control_secret_key, .keys = d->cfg->control_keys,
-                                  .n_keys = d->cfg->n_control_keys};
-        if ((rc = ctl_server_open(d->zctx, d->cfg->control_socket, d->cfg->event_socket, &curve, &d->ctl, err,
-                                  errlen)) < 0)
-            return rc;
-    }
-
     mo.connect_timeout_ms = d->cfg->connect_timeout_ms;
     mo.read_timeout_ms = d->cfg->read_timeout_ms;
     mo.forget_after_s = d->cfg->forget_after_s;
@@ -1337,11 +1580,6 @@ static int setup(daemon_t *d, char *err, size_t errlen)
                         .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done};
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
     d->cm = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->cm));
-    {
-        static const double b[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
-        d->loop_busy.n = sizeof(b) / sizeof(b[0]);
-        memcpy(d->loop_busy.bounds, b, sizeof(b));
-    }
     for (size_t i = 0; d->cm && i < d->cfg->n_clusters; i++) {
         static const double b[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
         d->cm[i].probe_latency.n = sizeof(b) / sizeof(b[0]);
@@ -1361,6 +1599,53 @@ static int setup(daemon_t *d, char *err, size_t errlen)
             return rc;
         d->n_recs++;
     }
+    return 0;
+}
+
+static int setup(daemon_t *d, char *err, size_t errlen)
+{
+    sigset_t mask;
+    int rc;
+
+    /* Block the signals before ZeroMQ starts its threads so they inherit the mask. */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (d->sigfd < 0) {
+        snprintf(err, errlen, "signalfd: %s", strerror(errno));
+        return -errno;
+    }
+    if ((rc = store_lock(d->cfg->state_dir, &d->lock_fd, err, errlen)) < 0)
+        return rc;
+    if ((rc = store_open(d->cfg->state_dir, &d->st, err, errlen)) < 0)
+        return rc;
+    if ((rc = hook_runner_new(&d->hooks, err, errlen)) < 0)
+        return rc;
+    d->zctx = zmq_ctx_new();
+    if (!d->zctx) {
+        snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
+        return -EIO;
+    }
+    {
+        ctl_curve_server curve = {.secret_key = d->cfg->control_secret_key, .keys = d->cfg->control_keys,
+                                  .n_keys = d->cfg->n_control_keys};
+        if ((rc = ctl_server_open(d->zctx, d->cfg->control_socket, d->cfg->event_socket, &curve, &d->ctl, err,
+                                  errlen)) < 0)
+            return rc;
+    }
+
+    {
+        static const double b[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+        d->loop_busy.n = sizeof(b) / sizeof(b[0]);
+        memcpy(d->loop_busy.bounds, b, sizeof(b));
+    }
+    if ((rc = setup_clusters(d, err, errlen)) < 0)
+        return rc;
     if (d->cfg->http_listen[0]) {
         http_handlers h = {.control = http_control, .has_cluster = http_has_cluster, .ready = http_ready,
                            .metrics = http_metrics, .user = d};
@@ -1428,6 +1713,60 @@ static void teardown(daemon_t *d)
         close(d->sigfd);
 }
 
+/*
+ * SIGTERM/SIGINT with operations running: each stops at its next step boundary
+ * (rec_cluster_stop: a failover is recorded where it stopped, for the next start to
+ * resume; a switchover before its point of no return rolls back), all within
+ * shutdown_timeout_ms. A step still running past the bound is left to the next start
+ * (an event says so): the audit is committed and the process exits at once, since the
+ * worker thread still uses the recovery's memory.
+ */
+static void stop_recoveries(daemon_t *d)
+{
+    int64_t deadline = clk_mono_ms() + d->cfg->shutdown_timeout_ms;
+    char status[256] = "";
+    bool abandoned = false;
+
+    for (size_t i = 0; i < d->n_recs && !status[0]; i++) {
+        const char *kind;
+        int64_t id = rec_cluster_running_id(d->recs[i], &kind);
+        if (id)
+            snprintf(status, sizeof(status), "stopping: %s #%lld of cluster %s stops after its current step (at most "
+                     "%d ms)", kind, (long long)id, rec_cluster_mon(d->recs[i])->model.name,
+                     d->cfg->shutdown_timeout_ms);
+    }
+    svc_stopping(status[0] ? status : NULL);
+    if (status[0])
+        log_info("%s", status);
+    for (size_t i = 0; i < d->n_recs; i++) {
+        rec_cluster *rc = d->recs[i];
+        const char *kind;
+        int64_t id = rec_cluster_running_id(rc, &kind);
+        json_t *det;
+        char *msg;
+        if (rec_cluster_stop(rc, deadline) == 0)
+            continue;
+        abandoned = true;
+        det = json_pack("{s:I, s:s, s:i}", "recovery_id", (json_int_t)id, "kind", kind,
+                        "shutdown_timeout_ms", d->cfg->shutdown_timeout_ms);
+        msg = strbuf_asprintf("%s #%lld: its current step did not end within shutdown_timeout_ms (%d ms): the "
+                              "controller exits without it; the next start resumes the recovery",
+                              kind, (long long)id, d->cfg->shutdown_timeout_ms);
+        on_event(d, LOGL_ERROR, "shutdown-timeout", rec_cluster_mon(rc), NULL, msg ? msg : "shutdown_timeout_ms passed", det);
+        free(msg);
+        json_decref(det);
+    }
+    if (!abandoned)
+        return;
+    flush(d);
+    store_close(d->st);
+    d->st = NULL;
+    store_unlock(d->lock_fd, d->cfg->state_dir);
+    log_error("stopped with a recovery step still running (shutdown_timeout_ms); exiting now");
+    fflush(NULL);
+    _exit(0);
+}
+
 /* The daemon: setup, then the one loop (poll, read the clock once, probes, control, HTTP,
  * monitor, recovery io + tick, availability, hooks, flush). Long because the loop's order
  * is the design and reads best in one place; each step is a call. */
@@ -1450,6 +1789,14 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             ops += cfg->control_keys[i].role == CFG_ROLE_OPERATOR;
         log_info("control: CURVE on tcp endpoints, server public key %s, %zu operator and %zu read-only client "
                  "key(s)", cfg->control_public_key, ops, cfg->n_control_keys - ops);
+    }
+    if (store_migrated_from(d.st) >= 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "state database migrated in place from schema version %d to %d",
+                 store_migrated_from(d.st), STORE_SCHEMA_VERSION);
+        json_t *det = json_pack("{s:i, s:i}", "from", store_migrated_from(d.st), "to", STORE_SCHEMA_VERSION);
+        on_event(&d, LOGL_INFO, "state-migrated", NULL, NULL, msg, det);
+        json_decref(det);
     }
     /* Configuration loaded, state database open, sockets bound: ready. */
     svc_init(&d.svc);
@@ -1504,7 +1851,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
                     else
                         log_info("SIGUSR1: log file reopened");
                 } else if (si.ssi_signo == SIGHUP) {
-                    log_warn("SIGHUP: configuration reload is not supported; restart myorch to apply changes");
+                    d.reload_signal = true; /* at the end of this turn: nothing holds the old pointers then */
                 } else {
                     log_info("signal %d: stopping", (int)si.ssi_signo);
                     d.stop = true;
@@ -1539,6 +1886,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             d.last_prune_ms = now;
         }
         maybe_print(&d, now);
+        reload_tick(&d);
         {
             struct timespec busy_to;
             clock_gettime(CLOCK_MONOTONIC, &busy_to);
@@ -1547,8 +1895,16 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         }
         svc_tick(&d.svc, probe_now_ms());
     }
-    svc_stopping();
+    stop_recoveries(&d);
 out:
     teardown(&d);
+    if (d.reload_next) {
+        cfg_free(d.reload_next);
+        free(d.reload_next);
+    }
+    if (d.owned_cfg) {
+        cfg_free(d.owned_cfg);
+        free(d.owned_cfg);
+    }
     return rc;
 }

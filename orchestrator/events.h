@@ -121,7 +121,20 @@ enum {
     X(EV_MAINTENANCE_STARTED, "maintenance-started", LOGL_WARN, EV_NO_HOOK,                                           \
       "a maintenance window of a server or the cluster begins: automatic recovery is off for it")                    \
     X(EV_MAINTENANCE_ENDED, "maintenance-ended", LOGL_WARN, EV_NO_HOOK,                                               \
-      "a maintenance window ended: automatic recovery is back on")
+      "a maintenance window ended: automatic recovery is back on")                                                    \
+    /* the controller itself: reload, shutdown, state database */                                                     \
+    X(EV_CONFIG_RELOADED, "config-reloaded", LOGL_INFO, EV_NO_HOOK,                                                   \
+      "a new configuration file is applied (SIGHUP or myorch reload): clusters added, removed, changed")              \
+    X(EV_CONFIG_RELOAD_FAILED, "config-reload-failed", LOGL_ERROR, EV_NO_HOOK,                                        \
+      "a reload was refused (the loader's FILE:LINE message, or a key that needs a restart): the running configuration stays") \
+    X(EV_CONFIG_RELOAD_DEFERRED, "config-reload-deferred", LOGL_INFO, EV_NO_HOOK,                                     \
+      "a reload waits until the running operation, after-care job or hook ends")                                      \
+    X(EV_RECOVERY_STOPPED, "recovery-stopped", LOGL_WARN, EV_NO_HOOK,                                                 \
+      "a controller shutdown stopped a failover at a step boundary: the next start resumes it")                       \
+    X(EV_SHUTDOWN_TIMEOUT, "shutdown-timeout", LOGL_ERROR, EV_NO_HOOK,                                                \
+      "a recovery step still ran after shutdown_timeout_ms: the controller exits, the next start resumes it")         \
+    X(EV_STATE_MIGRATED, "state-migrated", LOGL_INFO, EV_NO_HOOK,                                                     \
+      "the state database was migrated in place to the current schema version")
 
 typedef enum {
 #define EV_ENUM_(id, name, level, hook, desc) id,

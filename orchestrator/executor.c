@@ -67,6 +67,7 @@ typedef struct {
     int prestop_status, prestop_qerr;
     bool prestop_decided; /* once per plan, at its first stop-io step; prestop_addr.port != 0: it was
                            * sent, and a rollback starts the candidate's IO thread again */
+    int stop_requested;         /* rec_exec_stop(): atomic */
 } worker;
 
 struct rec_exec {
@@ -1194,13 +1195,36 @@ static void emit(worker *w, rec_exec_msg_kind kind, int step, int ok, const char
     emit_full(w, kind, step, ok, 0, msg, gtid);
 }
 
+/* DONE of a failover stopped by rec_exec_stop() before step `before`. */
+static void emit_stopped(worker *w, int before, const char *message)
+{
+    size_t ml = strlen(message);
+    queued *q;
+    char *t;
+    while (!(q = malloc(sizeof(*q) + ml + 2)))
+        usleep(10 * 1000);
+    memset(q, 0, sizeof(*q));
+    t = (char *)(q + 1);
+    memcpy(t, message, ml + 1);
+    t[ml + 1] = '\0';
+    q->m.kind = REC_EXEC_DONE;
+    q->m.step = before;
+    q->m.stopped = 1;
+    q->m.at_ms = clk_wall_ms();
+    q->m.message = t;
+    q->m.gtid = t + ml + 1;
+    q->m.storage_ = q;
+    w->emit(w->user, q);
+}
+
 /* The worker: run the plan's steps in order. Before the point of no return a failed
  * step aborts and the steps done are rolled back in reverse; after it, failures are
  * recorded and the plan goes on. Kept in one function (about 120 lines) so the abort
  * and rollback paths sit next to the steps they undo. */
 static void run_plan(worker *w)
 {
-    bool past_no_return = false, failed = false, aborted = false;
+    bool past_no_return = false, failed = false, aborted = false, stopped = false, shutdown = false;
+    size_t stopped_before = 0;
     strbuf msg = STRBUF_INIT;
     char *gtid = NULL;
     const rec_plan *p = &w->plan;
@@ -1208,7 +1232,19 @@ static void run_plan(worker *w)
     size_t done_steps = 0;
     for (size_t i = 0; i < p->n; i++) {
         const rec_step *s = &p->v[i];
-        int64_t dl = clk_mono_ms() + (s->timeout_ms > 0 ? s->timeout_ms : 5000);
+        int64_t dl;
+        if (__atomic_load_n(&w->stop_requested, __ATOMIC_ACQUIRE)) {
+            if (p->op == REC_OP_FAILOVER) {
+                stopped = true;
+                stopped_before = i;
+                break;
+            }
+            if (!past_no_return) {
+                failed = aborted = shutdown = true;
+                break;
+            }
+        }
+        dl = clk_mono_ms() + (s->timeout_ms > 0 ? s->timeout_ms : 5000);
         done_steps = i + 1;
         int rc = -1;
         strbuf_reset(&msg);
@@ -1337,8 +1373,18 @@ static void run_plan(worker *w)
     }
     strbuf_free(&msg);
     free(gtid);
-    emit_full(w, REC_EXEC_DONE, -1, !failed, aborted,
-              aborted ? "aborted before the point of no return" : failed ? "finished with failures" : "finished", NULL);
+    if (stopped) {
+        char why[160];
+        snprintf(why, sizeof(why), "stopped by a controller shutdown before step %zu of %zu (%s)", stopped_before + 1,
+                 p->n, rec_step_name(p->v[stopped_before].kind));
+        emit_stopped(w, (int)stopped_before, why);
+    } else
+        emit_full(w, REC_EXEC_DONE, -1, !failed, aborted,
+                  shutdown  ? "aborted by a controller shutdown before the point of no return"
+                  : aborted ? "aborted before the point of no return"
+                  : failed  ? "finished with failures"
+                            : "finished",
+                  NULL);
     for (size_t i = 0; i < w->n_conns; i++)
         close_mysql(w->conns[i].m);
     w->n_conns = 0;
@@ -1348,6 +1394,12 @@ static void run_plan(worker *w)
 }
 
 /* ---- plumbing -------------------------------------------------------------------- */
+
+void rec_exec_stop(rec_exec *x)
+{
+    if (x)
+        __atomic_store_n(&x->w.stop_requested, 1, __ATOMIC_RELEASE);
+}
 
 static void creds_free(rec_exec_creds *c)
 {

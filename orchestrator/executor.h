@@ -55,6 +55,8 @@ typedef struct {
     int step;                   /* index into the plan, -1 for DONE/ROLLBACK */
     int ok;                     /* STEP_END / DONE: 1 success, 0 failure; ROLLBACK: 1 done */
     int aborted;                /* DONE: the plan stopped before the point of no return */
+    int stopped;                /* DONE: rec_exec_stop() stopped a failover before step `step` (0-based);
+                                 * nothing was rolled back: the next controller start resumes it */
     int64_t at_ms;              /* wall clock */
     const char *message;        /* what happened: the server's error, a reached position, ... (never NULL) */
     const char *gtid;           /* set-writable: the new primary's position once writable ("" none) */
@@ -84,6 +86,14 @@ int rec_exec_fd(const rec_exec *x);
 int rec_exec_read(rec_exec *x, rec_exec_msg *m);
 /* Free a message's texts (after rec_exec_read; a cleared message may be cleared again). */
 void rec_exec_msg_clear(rec_exec_msg *m);
+/*
+ * Ask the worker to stop at the next step boundary (a controller shutdown; safe from
+ * any thread). The running step finishes (it is bounded). A failover then stops
+ * where it is (DONE with stopped = 1; the audit keeps it running for the next start
+ * to resume); any other plan before its point of no return aborts and rolls back
+ * (DONE aborted); past it, it runs to its end.
+ */
+void rec_exec_stop(rec_exec *x);
 /* Wait for the worker to finish and free everything. */
 void rec_exec_free(rec_exec *x);
 

@@ -72,6 +72,7 @@ static void usage_main(FILE *out)
             "  report         availability report: downtime, MTBF, MTTR, SLA budget\n"
             "  recoveries     the recovery audit (failovers, their steps and timings)\n"
             "  ack            lift a cluster's anti-flap block after a recovery\n"
+            "  reload         make the running controller load its configuration file again\n"
             "  keygen         make a CURVE key pair for a tcp:// control socket (--out PREFIX)\n"
             "  version        print the version\n"
             "  help           this text; 'myorch COMMAND --help' for a command\n"
@@ -611,6 +612,45 @@ static int cmd_ack(int argc, char **argv)
     else
         printf("cluster %s: anti-flap block lifted (%lld recoveries acknowledged)\n", a.cluster,
                (long long)json_integer_value(json_object_get(reply, "acknowledged")));
+    json_decref(reply);
+    return 0;
+}
+
+static int cmd_reload(int argc, char **argv)
+{
+    client_args a = {0};
+    json_t *reply = NULL, *req;
+    int rc = parse_client_args("reload", argc, argv, &a, false,
+                               "usage: myorch reload [-c FILE | --socket EP] [--json]\n\n"
+                               "Make the running controller load its configuration file again (as SIGHUP\n"
+                               "does): clusters added and removed, hooks, timeouts and promotion rules\n"
+                               "changed. A file with an error is refused (exit 1) and the running\n"
+                               "configuration stays. A reload waits for a running recovery or switchover\n"
+                               "to end: it never changes an operation under way. Keys that take a restart:\n"
+                               "state_dir, control_*, event_socket, http_*, log_file, log_format.\n" CLIENT_OPTS_HELP);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    req = json_pack("{s:s}", "cmd", "reload");
+    if ((rc = call_daemon("reload", &a, req, &reply)))
+        return rc;
+    if (a.json) {
+        print_json(reply);
+    } else if (json_is_true(json_object_get(reply, "applied"))) {
+        const char *lbl[] = {"added", "removed", "changed"};
+        printf("configuration reloaded from %s", json_string_value(json_object_get(reply, "config")));
+        for (size_t k = 0; k < 3; k++) {
+            json_t *v = json_object_get(reply, lbl[k]), *e;
+            size_t i;
+            if (!json_array_size(v))
+                continue;
+            printf("; %s", lbl[k]);
+            json_array_foreach(v, i, e) printf("%s%s", i ? ", " : " ", json_string_value(e));
+        }
+        printf("\n");
+    } else {
+        printf("configuration validated; it is applied when the running %s ends\n",
+               json_string_value(json_object_get(reply, "waits_for")));
+    }
     json_decref(reply);
     return 0;
 }
@@ -1343,6 +1383,8 @@ int main(int argc, char **argv)
         rc = cmd_discover(argc, argv);
     else if (!strcmp(cmd, "ack"))
         rc = cmd_ack(argc, argv);
+    else if (!strcmp(cmd, "reload"))
+        rc = cmd_reload(argc, argv);
     else if (!strcmp(cmd, "recoveries"))
         rc = cmd_recoveries(argc, argv);
     else if (!strcmp(cmd, "switchover") || !strcmp(cmd, "failover") || !strcmp(cmd, "relocate"))

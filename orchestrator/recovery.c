@@ -592,6 +592,26 @@ bool rec_cluster_running(const rec_cluster *rc)
     return rc->exec != NULL;
 }
 
+/* What a configuration reload must wait for (NULL: nothing): the running operation, an
+ * after-care job, an interrupted failover's rollback, a switchover's write block not yet
+ * recorded, or a hook of this cluster. *recovery_id: the running operation's id, or 0. */
+const char *rec_cluster_busy(const rec_cluster *rc, int64_t *recovery_id)
+{
+    *recovery_id = rc->exec ? rc->recovery_id : 0;
+    return rc->exec ? rec_op_name(rc->op)
+           : rc->job ? "after-care job"
+           : rc->rollback_pending ? "interrupted failover's rollback"
+           : rc->planned_from_ms ? "switchover's write block"
+           : rc->async_hooks_running ? "hook" : NULL;
+}
+
+int64_t rec_cluster_running_id(const rec_cluster *rc, const char **kind)
+{
+    if (kind)
+        *kind = rc->exec ? rec_op_name(rc->op) : NULL;
+    return rc->exec ? rc->recovery_id : 0;
+}
+
 bool rec_cluster_blocked(const rec_cluster *rc, int64_t now_wall_ms)
 {
     return rc->blocked_until_ms > now_wall_ms;
@@ -1380,6 +1400,56 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
         rc->env->loop.probe_now(rc->env->user, rc->mc, NULL);
 }
 
+/*
+ * A failover stopped by a controller shutdown (rec_cluster_stop): where it stopped goes
+ * into the audit (a 'shutdown' row); the recovery stays 'running' there, the per-cluster
+ * lock, so that the next start takes it over (resume_interrupted: rolled back or finished).
+ */
+static void stopped_recovery(rec_cluster *rc, const rec_exec_msg *m)
+{
+    if (rc->env->st)
+        audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, 0, "shutdown", NULL, NULL, m->at_ms,
+                                            m->at_ms, "interrupted", m->message), "where a recovery stopped");
+    emit(rc, LOGL_WARN, "recovery-stopped", NULL,
+         json_pack("{s:I, s:s, s:i, s:b}", "recovery_id", (json_int_t)rc->recovery_id, "kind", rec_op_name(rc->op),
+                   "next_step", m->step + 1, "promoted", rc->promoted),
+         "%s #%lld %s%s; the next start resumes it", rec_op_name(rc->op), (long long)rc->recovery_id, m->message,
+         rc->promoted ? " (the new primary is writable)" : " (nothing promoted)");
+    if (rc->manual && rc->env->manual_done)
+        rc->env->manual_done(rc->env->user, rc->pending_tag,
+                             json_pack("{s:b, s:s, s:I}", "ok", 0, "error", m->message, "recovery_id",
+                                       (json_int_t)rc->recovery_id));
+    rc->pending_tag = NULL;
+    rec_exec_free(rc->exec);
+    rc->exec = NULL;
+    hook_ctx_free(rc->hook_ctx);
+    rc->hook_ctx = NULL;
+    rec_plan_free(&rc->plan);
+}
+
+int rec_cluster_stop(rec_cluster *rc, int64_t deadline_ms)
+{
+    if (!rc->exec)
+        return 0;
+    rec_exec_stop(rc->exec);
+    while (rc->exec) {
+        rec_exec_msg m;
+        int r = rec_exec_read(rc->exec, &m);
+        if (r == 0) {
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            if (probe_now_ms() >= deadline_ms)
+                return -ETIMEDOUT;
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (r < 0)
+            break;
+        handle_msg(rc, &m); /* the audit of the running step, then DONE (stopped or finished): frees rc->exec */
+        rec_exec_msg_clear(&m);
+    }
+    return 0;
+}
+
 static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
 {
     const rec_step *s = m->step >= 0 && (size_t)m->step < rc->plan.n ? &rc->plan.v[m->step] : NULL;
@@ -1480,7 +1550,10 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
         emit(rc, LOGL_WARN, "recovery-rollback", NULL, NULL, "%s", m->message);
         break;
     case REC_EXEC_DONE:
-        finish_recovery(rc, m);
+        if (m->stopped)
+            stopped_recovery(rc, m);
+        else
+            finish_recovery(rc, m);
         break;
     }
     free(desc);
@@ -1556,14 +1629,20 @@ json_t *rec_cluster_status(const rec_cluster *rc)
     if (rc->launch_failures)
         launch = json_pack("{s:I, s:s, s:I}", "attempts", (json_int_t)rc->launch_failures, "error", rc->launch_error,
                            "retry_in_ms", (json_int_t)(rc->retry_at_ms > now ? rc->retry_at_ms - now : 0));
-    return json_pack("{s:s, s:s, s:b, s:I, s:o?, s:s?, s:b, s:o, s:s?, s:o?, s:s?}", "analysis",
+    /* A failover the previous controller left unfinished (stopped or crashed), taken over at this start. */
+    json_t *interrupted = NULL;
+    if (rc->rollback_id)
+        interrupted = json_pack("{s:I, s:s}", "recovery_id", (json_int_t)rc->rollback_id, "resolution",
+                                rc->rollback_pending ? "waiting for its candidate to answer (rolled back or finished then)"
+                                                     : "resolved at this start ('myorch recoveries --id')");
+    return json_pack("{s:s, s:s, s:b, s:I, s:o?, s:s?, s:b, s:o, s:s?, s:o?, s:s?, s:o?}", "analysis",
                      rec_analysis_name(rc->last.code), "evidence", rc->last.evidence, "auto_failover",
                      rc->cfg->auto_failover != 0, "blocked_for_s",
                      (json_int_t)(rc->blocked_until_ms > now ? (rc->blocked_until_ms - now + 999) / 1000 : 0),
                      "running_recovery", rc->exec ? json_integer(rc->recovery_id) : NULL, "running_kind",
                      rc->exec ? rec_op_name(rc->op) : NULL, "fast_probing", rc->fast, "maintenance", m, "held_by",
                      rec_hold_name(rc->hold), "launch_failed", launch, "audit_error",
-                     rc->audit_failures ? rc->audit_error : NULL);
+                     rc->audit_failures ? rc->audit_error : NULL, "interrupted_recovery", interrupted);
 }
 
 bool rec_cluster_in_maintenance(const rec_cluster *rc, const topo_addr *instance)

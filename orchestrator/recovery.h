@@ -81,6 +81,14 @@ typedef struct {
 
 int rec_cluster_new(rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, rec_cluster **out, char *err,
                     size_t errlen);
+/*
+ * A controller shutdown: ask the running operation to stop at its next step boundary
+ * (rec_exec_stop: a failover stops where it is, recorded in the audit for the next start
+ * to resume; a switchover before its point of no return rolls back) and handle its
+ * messages until it ended or deadline_ms (monotonic) passed. Returns 0 (nothing runs
+ * any more), or -ETIMEDOUT: its current step is still running.
+ */
+int rec_cluster_stop(rec_cluster *rc, int64_t deadline_ms);
 /* Wait for running work to finish (never abandon a promotion half-way), then free (NULL: no-op). */
 void rec_cluster_free(rec_cluster *rc);
 
@@ -102,6 +110,11 @@ void rec_cluster_io(rec_cluster *rc, int64_t now_ms);
 
 /* An operation (recovery or manual) of this cluster is running. */
 bool rec_cluster_running(const rec_cluster *rc);
+/* The running operation's recovery id (0: none) and, when kind is not NULL, its kind's name. */
+int64_t rec_cluster_running_id(const rec_cluster *rc, const char **kind);
+/* What a configuration reload must wait for in this cluster (NULL: nothing); *recovery_id: the running
+ * operation's id or 0. */
+const char *rec_cluster_busy(const rec_cluster *rc, int64_t *recovery_id);
 /* The anti-flap block holds automatic recovery at wall time now_wall_ms. */
 bool rec_cluster_blocked(const rec_cluster *rc, int64_t now_wall_ms);
 /* An asynchronous hook of this cluster started / ended; reset: none runs any more (shutdown). */

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 #include "orchestrator/log.h"
@@ -44,7 +45,19 @@ void svc_tick(svc_state *s, int64_t now_ms)
     s->last_ping_ms = now_ms;
 }
 
-void svc_stopping(void)
+void svc_stopping(const char *status)
 {
-    sd_notify(0, "STOPPING=1");
+    if (status)
+        sd_notifyf(0, "STOPPING=1\nSTATUS=%s", status);
+    else
+        sd_notify(0, "STOPPING=1");
+}
+
+void svc_reloading(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* MONOTONIC_USEC: what systemd's Type=notify-reload expects with RELOADING=1. */
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+               (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL);
 }

@@ -19,6 +19,7 @@ struct store {
     sqlite3_stmt *save;
     sqlite3_stmt *del;
     sqlite3_stmt *event;
+    int migrated_from;       /* schema version found at open when it was migrated, -1 not migrated */
 };
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -100,7 +101,142 @@ void store_unlock(int lock_fd, const char *state_dir)
     close(lock_fd);
 }
 
+int store_migrated_from(const store *s) { return s ? s->migrated_from : -1; }
+
 const char *store_errmsg(store *s) { return s && s->db ? sqlite3_errmsg(s->db) : "no database"; }
+
+/* ---- schema versions ----------------------------------------------------------
+ * PRAGMA user_version holds the schema version. Each migration brings version
+ * i-1 to i; a database without a version (0) was written before versioning and
+ * may stand at any earlier schema, so every migration checks what is there
+ * instead of assuming. A database from a newer myorch is refused, untouched. */
+
+static int column_exists(sqlite3 *db, const char *table, const char *column, bool *yes)
+{
+    char sql[128];
+    sqlite3_stmt *st = NULL;
+    int rc = 0, step;
+    *yes = false;
+    snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table); /* fixed names only */
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *name = sqlite3_column_text(st, 1);
+        if (name && strcmp((const char *)name, column) == 0)
+            *yes = true;
+    }
+    if (step != SQLITE_DONE)
+        rc = -EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ALTER TABLE table ADD COLUMN column decl, unless the table is absent (the schema
+ * then creates it whole) or already has the column. */
+static int add_column(sqlite3 *db, const char *table, const char *column, const char *decl)
+{
+    char sql[256];
+    bool have = false;
+    sqlite3_stmt *st = NULL;
+    int found;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!found)
+        return 0;
+    if (column_exists(db, table, column, &have) < 0)
+        return -EIO;
+    if (have)
+        return 0;
+    snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", table, column, decl);
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* Version 1: the fence marks of demoted primaries (release of 52c2c8f and before). */
+static int migrate_1(sqlite3 *db)
+{
+    if (add_column(db, "instances", "fenced", "INTEGER NOT NULL DEFAULT 0") < 0)
+        return -EIO;
+    return add_column(db, "instances", "fence_gtid", "TEXT");
+}
+
+/* Version 2: discovery trust (why a server may receive the credentials). */
+static int migrate_2(sqlite3 *db) { return add_column(db, "instances", "trusted_by", "TEXT"); }
+
+static int (*const migrations[STORE_SCHEMA_VERSION])(sqlite3 *db) = {migrate_1, migrate_2};
+
+static int user_version(sqlite3 *db, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -EIO;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_schema_version(const char *db_path, int *out, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    int rc = 0;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || user_version(db, out) < 0) {
+        snprintf(err, errlen, "cannot read the schema version of state database %s: %s", db_path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
+        rc = -EIO;
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Bring the database to STORE_SCHEMA_VERSION in one transaction: migrations, then the
+ * (idempotent) schema for new tables and indexes, then the version. */
+static int migrate(sqlite3 *db, const char *path, int *from, char *err, size_t errlen)
+{
+    int v = 0;
+    char *emsg = NULL;
+    if (user_version(db, &v) < 0) {
+        snprintf(err, errlen, "state database %s: cannot read its schema version: %s", path, sqlite3_errmsg(db));
+        return -EIO;
+    }
+    if (v > STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "state database %s has schema version %d, newer than the %d this myorch knows: it was written by "
+                 "a newer myorch; run that version again (downgrades are not supported), or move the file "
+                 "away to start with an empty state",
+                 path, v, STORE_SCHEMA_VERSION);
+        return -EPROTO;
+    }
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &emsg) != SQLITE_OK)
+        goto fail;
+    for (int i = v; i < STORE_SCHEMA_VERSION; i++) {
+        if (migrations[i](db) < 0) {
+            snprintf(err, errlen, "state database %s: migration from schema version %d to %d failed: %s", path, i,
+                     i + 1, sqlite3_errmsg(db));
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -EIO;
+        }
+    }
+    {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+        if (sqlite3_exec(db, STATE_SCHEMA_SQL, NULL, NULL, &emsg) != SQLITE_OK ||
+            sqlite3_exec(db, sql, NULL, NULL, &emsg) != SQLITE_OK || sqlite3_exec(db, "COMMIT", NULL, NULL, &emsg) != SQLITE_OK) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            goto fail;
+        }
+    }
+    *from = v;
+    return 0;
+fail:
+    snprintf(err, errlen, "state database %s: cannot apply the schema: %s", path, emsg ? emsg : sqlite3_errmsg(db));
+    sqlite3_free(emsg);
+    return -EIO;
+}
 
 int store_open(const char *state_dir, store **out, char *err, size_t errlen)
 {
@@ -122,18 +258,24 @@ int store_open(const char *state_dir, store **out, char *err, size_t errlen)
         goto out;
     }
     sqlite3_busy_timeout(s->db, 2000);
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &emsg) !=
-            SQLITE_OK ||
-        sqlite3_exec(s->db, STATE_SCHEMA_SQL, NULL, NULL, &emsg) != SQLITE_OK) {
-        snprintf(err, errlen, "state database %s: cannot apply the schema: %s", path, emsg ? emsg : "?");
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &emsg) != SQLITE_OK) {
+        snprintf(err, errlen, "state database %s: %s", path, emsg ? emsg : "?");
         sqlite3_free(emsg);
         rc = -EIO;
         goto out;
     }
-    /* Columns added after the first schema: harmless when already there. */
-    sqlite3_exec(s->db, "ALTER TABLE instances ADD COLUMN fenced INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL);
-    sqlite3_exec(s->db, "ALTER TABLE instances ADD COLUMN fence_gtid TEXT", NULL, NULL, NULL);
-    sqlite3_exec(s->db, "ALTER TABLE instances ADD COLUMN trusted_by TEXT", NULL, NULL, NULL);
+    {
+        bool fresh = false;
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            fresh = sqlite3_column_int(st, 0) == 0;
+        sqlite3_finalize(st);
+        if ((rc = migrate(s->db, path, &s->migrated_from, err, errlen)) < 0)
+            goto out;
+        if (fresh || s->migrated_from == STORE_SCHEMA_VERSION)
+            s->migrated_from = -1;
+    }
     chmod(path, 0600);
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO instances (cluster, host, port, seed, server_id, role, reachable, "

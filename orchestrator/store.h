@@ -27,8 +27,24 @@ typedef struct store store;
 int store_lock(const char *state_dir, int *lock_fd, char *err, size_t errlen);
 void store_unlock(int lock_fd, const char *state_dir);
 
-/* Open (creating and migrating) <state_dir>/state.db. */
+/*
+ * The state database's schema version (PRAGMA user_version). 1: the schema of
+ * the release before versioning (52c2c8f: no instances.trusted_by); 2: with
+ * discovery trust. Raise it with every schema change and add a migration in
+ * store.c (tests/unit/test_store.c opens the previous releases' databases).
+ */
+#define STORE_SCHEMA_VERSION 2
+
+/*
+ * Open (creating and migrating) <state_dir>/state.db. An older schema (or none:
+ * written before versioning) is migrated in place in one transaction; a newer
+ * one is refused (-EPROTO) with a message naming the file and both versions.
+ */
 int store_open(const char *state_dir, store **out, char *err, size_t errlen);
+/* The schema version store_open() migrated from (0: unversioned), -1 when it did not migrate. */
+int store_migrated_from(const store *s);
+/* The schema version of the database file db_path, opened read-only. */
+int store_schema_version(const char *db_path, int *out, char *err, size_t errlen);
 void store_close(store *s);
 
 int store_begin(store *s);

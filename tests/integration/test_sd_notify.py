@@ -1,6 +1,6 @@
 """myorch run as a Type=notify service: READY=1 once the configuration is loaded and the
 state database open (and not on a bad configuration), WATCHDOG=1 every half WatchdogSec
-from the loop, STOPPING=1 on SIGTERM. The test plays the service manager: a datagram
+from the loop, STOPPING=1 on SIGTERM, RELOADING=1 then READY=1 on SIGHUP. The test plays the service manager: a datagram
 socket in $NOTIFY_SOCKET, $WATCHDOG_USEC as systemd sets it. No database is needed: the
 seed is a closed port (the controller starts and probes it in vain)."""
 import os
@@ -77,6 +77,14 @@ class SdNotify(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(self.state, 'state.db')))
         st = harness.myorch('status', '-c', self.config, '--json')
         self.assertEqual(st.returncode, 0, st.stderr)
+        # Drop what queued up while `myorch status` ran (read late, those arrive back to back).
+        self.sock.setblocking(False)
+        try:
+            while self.sock.recv(4096):
+                pass
+        except BlockingIOError:
+            pass
+        self.sock.setblocking(True)
         pings = [t for t, m in self.messages(1.5) if m == 'WATCHDOG=1']
         # every 200 ms (half of 400 ms): 7 in 1.5 s; allow for a loaded machine
         self.assertGreaterEqual(len(pings), 5, pings)
@@ -94,6 +102,37 @@ class SdNotify(unittest.TestCase):
         self.assertNotIn('WATCHDOG=1', msgs)
         self.proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.proc.wait(timeout=30), 0)
+
+    def reload_messages(self, seconds=10):
+        """SIGHUP, then the messages until READY=1 (in order)."""
+        self.proc.send_signal(signal.SIGHUP)
+        got, end = [], time.monotonic() + seconds
+        while time.monotonic() < end and not any(m.startswith('READY=1') for m in got):
+            got += [m for _, m in self.messages(0.2)]
+        return got
+
+    def test_reload_reloading_then_ready(self):
+        """SIGHUP (systemctl reload): RELOADING=1 with MONOTONIC_USEC, then READY=1 again,
+        for an accepted file and for a refused one (the running configuration stays)."""
+        self.start()
+        self.wait_message('READY=1')
+        with open(self.config, 'a') as f:
+            f.write('poll_interval_ms = 700\n')
+        for _ in range(2):
+            got = self.reload_messages()
+            kinds = [m.split('\n')[0] for m in got]
+            self.assertIn('RELOADING=1', kinds)
+            self.assertIn('READY=1', kinds)
+            self.assertLess(kinds.index('RELOADING=1'), kinds.index('READY=1'), got)
+            self.assertIn('MONOTONIC_USEC=', got[kinds.index('RELOADING=1')])
+            with open(self.config, 'a') as f:
+                f.write('no_such_key = 1\n')  # the second round: refused
+        self.assertIsNone(self.proc.poll())
+        self.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.proc.wait(timeout=30), 0)
+        err = self.proc.stderr.read()
+        self.assertIn('config-reloaded', err)
+        self.assertIn('config-reload-failed', err)
 
     def test_bad_configuration_never_ready(self):
         bad = os.path.join(self.tmp, 'bad.ini')

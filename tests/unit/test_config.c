@@ -722,7 +722,7 @@ static const struct cfg_case cases[] = {
                "poll_interval_ms, log_level, log_format, log_file, connect_timeout_ms, read_timeout_ms, "
                "forget_after_s, control_socket, event_socket, control_secret_key_file, control_client_key_file, "
                "control_operator_keys, control_readonly_keys, max_instances_per_cluster, events_keep_days, "
-               "events_keep_max, allow_core_dumps, http_listen, http_tls_cert, http_tls_key, http_token_file)",
+               "events_keep_max, shutdown_timeout_ms, allow_core_dumps, http_listen, http_tls_cert, http_tls_key, http_token_file)",
                "did you mean 'poll_interval_ms'?" } },
     { .title = "unknown key in a cluster",
       .ini = "[cluster.east]\nseeds = db1\nusr = myorch\n", .rc = -EINVAL,
