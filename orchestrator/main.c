@@ -1031,7 +1031,7 @@ static bool back_as_replica(const json_t *topo, const char *addr)
     json_t *c, *in;
     json_array_foreach(json_object_get(topo, "clusters"), i, c)
         json_array_foreach(json_object_get(c, "instances"), k, in) {
-            const json_t *rep = json_object_get(in, "replication");
+            const json_t *rep = json_object_get(json_object_get(in, "snapshot"), "replication");
             const char *a = json_string_value(json_object_get(in, "addr"));
             if (!a || strcmp(a, addr))
                 continue;

@@ -46,7 +46,8 @@ class Readiness(ClusterTest):
         # falls behind past ready_max_lag_s.
         for i in (2, 3):
             self.lab.sql(i, 'STOP SLAVE')
-        self.insert(1, 1, 5)
+        for n in range(1, 6):
+            self.insert(1, n, 1)  # 5 transactions
         r = wait_for(lambda: (lambda x: x if not x['failover_ready'] else None)(readiness(self)), timeout=30,
                      what='not ready once the replicas are stopped')
         self.assertEqual(r['reason_code'], 'candidate-lagging', r)
