@@ -1024,6 +1024,8 @@ static int cmd_report(int argc, char **argv)
 
 /* ---- drill ----------------------------------------------------------------------- */
 
+static const char *str_or(const char *s, const char *dflt) { return s ? s : dflt; }
+
 /* The cluster's instance addr in a topology reply: a replica again, not fenced, both threads running? */
 static bool back_as_replica(const json_t *topo, const char *addr)
 {
@@ -1036,9 +1038,9 @@ static bool back_as_replica(const json_t *topo, const char *addr)
             if (!a || strcmp(a, addr))
                 continue;
             return json_is_true(json_object_get(in, "reachable")) && !json_is_true(json_object_get(in, "fenced")) &&
-                   !strcmp(json_string_value(json_object_get(in, "role")) ?: "", "replica") &&
-                   !strcmp(json_string_value(json_object_get(rep, "io_running")) ?: "", "Yes") &&
-                   !strcmp(json_string_value(json_object_get(rep, "sql_running")) ?: "", "Yes");
+                   !strcmp(str_or(json_string_value(json_object_get(in, "role")), ""), "replica") &&
+                   !strcmp(str_or(json_string_value(json_object_get(rep, "io_running")), ""), "Yes") &&
+                   !strcmp(str_or(json_string_value(json_object_get(rep, "sql_running")), ""), "Yes");
         }
     return false;
 }
@@ -1066,7 +1068,7 @@ static json_t *drill_switchover(const client_args *a, const char *cluster, const
         return NULL;
     if (!json_is_true(json_object_get(reply, "ok"))) {
         fprintf(stderr, "myorch drill: switchover failed: %s\n",
-                json_string_value(json_object_get(reply, "error")) ?: "?");
+                str_or(json_string_value(json_object_get(reply, "error")), "?"));
         json_decref(reply);
         return NULL;
     }
@@ -1112,7 +1114,7 @@ static int drill_once(const client_args *a, const char *to, int catchup_ms, int 
             q.cluster = NULL;
         if (!json_is_true(json_object_get(rd, "failover_ready")))
             printf("note: failover readiness is NO now (%s): the drill tests the switchover path anyway\n",
-                   json_string_value(json_object_get(rd, "reason_code")) ?: "?");
+                   str_or(json_string_value(json_object_get(rd, "reason_code")), "?"));
     }
     json_decref(reply);
     reply = NULL;
@@ -1122,7 +1124,7 @@ static int drill_once(const client_args *a, const char *to, int catchup_ms, int 
         snprintf(error, sizeof(error), "the switchover away from %s failed or was refused", from);
         goto record;
     }
-    snprintf(via, sizeof(via), "%s", json_string_value(json_object_get(there, "new_primary")) ?: "");
+    snprintf(via, sizeof(via), "%s", str_or(json_string_value(json_object_get(there, "new_primary")), ""));
     printf("drill: %s is the primary; writes were blocked %lld ms\n", via,
            (long long)json_integer_value(json_object_get(there, "writes_refused_ms")));
     /* The way back needs the old primary replicating again (a switchover refuses otherwise). */
