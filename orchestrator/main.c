@@ -1084,7 +1084,7 @@ static int drill_once(const client_args *a, const char *to, int catchup_ms, int 
 {
     client_args q = *a;
     json_t *reply = NULL, *there = NULL, *back = NULL, *rec;
-    char from[TOPO_ADDR_MAX + 8] = "", via[TOPO_ADDR_MAX + 8] = "", error[512] = "";
+    char from[TOPO_ADDR_MAX + 8] = "", via[TOPO_ADDR_MAX + 8] = "", error[2048] = ""; /* 4 addresses fit */
     int64_t started = now_wall_ms(), deadline;
     int rc;
 
