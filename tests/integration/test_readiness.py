@@ -1,5 +1,6 @@
 """Failover readiness (issue 16) and the switchover drill on a real lab (3 mariadbd)."""
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -13,7 +14,17 @@ def readiness(t):
 
 
 class Readiness(ClusterTest):
-    EXTRA_CLUSTER = 'ready_max_lag_s = 1'
+    def extra_cluster(self):
+        self.hook_out = os.path.join(self.tmp, 'topology.txt')
+        return ("ready_max_lag_s = 1\n"
+                "on_topology_change = sh -c 'echo $MYORCH_EVENT >> %s'\n" % self.hook_out)
+
+    def hook_events(self):
+        try:
+            with open(self.hook_out) as f:
+                return f.read().split()
+        except FileNotFoundError:
+            return []
 
     def extra_global(self):
         self.http_port = free_tcp_port()
@@ -56,6 +67,8 @@ class Readiness(ClusterTest):
                      what='rpo counts the 5 transactions nobody received')
         self.assertGreater(r['rpo_estimate']['seconds'], 0)
         wait_for(lambda: 'failover-readiness-changed' in self.d.log_text(), what='readiness event')
+        # ... and the on_topology_change hook ran for it.
+        wait_for(lambda: 'failover-readiness-changed' in self.hook_events(), what='on_topology_change for readiness')
         self.assertIn('myorch_failover_ready{cluster="lab"} 0', self.metrics())
         text = myorch('status', '-c', self.config, check=True).stdout
         self.assertIn('failover ready: NO (candidate-lagging)', text)
