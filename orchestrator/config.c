@@ -143,6 +143,8 @@ static const struct key_def keys[] = {
     { SEC_CLUSTER, "sla_counts_planned", parse_bool, C(sla_counts_planned), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "hook_timeout_ms", parse_int, C(hook_timeout_ms), 100, 3600000, 0, 0, NULL },
     { SEC_CLUSTER, "read_pool_max_lag_s", parse_double, C(read_pool_max_lag_s), 0, 86400, 0, 0, NULL },
+    { SEC_CLUSTER, "ready_max_lag_s", parse_double, C(ready_max_lag_s), 0, 86400, 0, 0, NULL },
+    { SEC_CLUSTER, "ready_require_semi_sync", parse_bool, C(ready_require_semi_sync), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "discover_allow", parse_trust_list, C(discover_allow), 0, 0, 0, KF_LIST, NULL },
     { SEC_CLUSTER, "discover_confirm", parse_bool, C(discover_confirm), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "on_failure_detected", parse_hook, C(hooks[CFG_HOOK_ON_FAILURE_DETECTED]), 0, 0, 0, KF_LIST, NULL },
@@ -1527,6 +1529,8 @@ static int finalize(struct parse *p)
             cl->hook_timeout_ms = 10000;
         if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "read_pool_max_lag_s"))])
             cl->read_pool_max_lag_s = 10;
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "ready_max_lag_s"))])
+            cl->ready_max_lag_s = 10;
         if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "discover_confirm"))])
             cl->discover_confirm = 1;
         if (cl->sla_target <= 0 || cl->sla_target >= 100)

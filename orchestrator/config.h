@@ -65,6 +65,9 @@
  *                                     ; the SLA (never as failures: MTBF/MTTR are unplanned only)
  *   hook_timeout_ms = 10000           ; 100..3600000: each hook command's bound
  *   read_pool_max_lag_s = 10          ; replicas lagging more leave read pools
+ *   ready_max_lag_s = 10              ; 0..86400: failover readiness needs the candidate's
+ *                                     ; apply lag at most this (orchestrator/readiness.h)
+ *   ready_require_semi_sync = no      ; yes: not ready unless semi-sync is on (primary and candidate)
  *   on_failure_detected = CMD         ; hook points: one command per line; the key may be
  *   pre_failover = CMD                ; repeated to run several commands, in file order
  *   post_failover, post_failover_failed, pre_switchover, post_switchover,
@@ -191,6 +194,8 @@ typedef struct {
     char **hooks[7]; size_t n_hooks[7];
     int hook_timeout_ms;           /* default 10000 */
     double read_pool_max_lag_s;    /* lag bound for on_topology_change / read pools (default 10) */
+    double ready_max_lag_s;        /* failover readiness: the candidate's apply lag bound (default 10) */
+    int ready_require_semi_sync;   /* failover readiness: semi-sync must be on (default 0) */
     /* Connections to the servers (topology/conn.h). Paths are absolute, heap or NULL. */
     int ssl_mode;                  /* conn_ssl_mode, default CONN_SSL_PREFERRED */
     char *ssl_ca, *ssl_cert, *ssl_key, *server_public_key_file;

@@ -18,10 +18,12 @@
 
 #include "hooks/runner.h"
 #include "orchestrator/control.h"
+#include "orchestrator/drill.h"
 #include "orchestrator/http.h"
 #include "orchestrator/log.h"
 #include "orchestrator/metrics.h"
 #include "orchestrator/monitor.h"
+#include "orchestrator/ready_track.h"
 #include "orchestrator/recovery.h"
 #include "orchestrator/reload.h"
 #include "orchestrator/report.h"
@@ -66,6 +68,7 @@ typedef struct {
     size_t n_recs;
     int *avail;              /* per cluster: last recorded REP_* state, -2 none yet */
     int64_t *avail_ts;       /* per cluster: when it was recorded (wall ms) */
+    rtk_state *ready;        /* per cluster: failover readiness (orchestrator/ready_track.h) */
     hook_runner *hooks;      /* asynchronous hooks: on_failure_detected, post_failover_failed, on_topology_change */
     struct hook_slot *hook_slots; /* [cluster][hook point] */
     bool stopping;           /* tearing down: start no more hooks */
@@ -581,6 +584,8 @@ static json_t *cmd_status(daemon_t *d, const json_t *req)
                           c->interval_ms);
         if (i < d->n_recs)
             json_object_set_new(cj, "recovery", rec_cluster_status(d->recs[i]));
+        if (i < d->n_recs && d->ready)
+            json_object_set_new(cj, "readiness", rtk_json(&d->ready[i]));
         json_array_append_new(cl, cj);
     }
     json_object_set_new(r, "clusters", cl);
@@ -603,6 +608,8 @@ static json_t *cmd_topology(daemon_t *d, const json_t *req)
             continue;
         json_t *cj = topo_cluster_to_json(&c->model, mon_wall_s());
         json_object_set_new(cj, "first_round_done", json_boolean(c->first_round_done));
+        if (i < d->n_recs && d->ready)
+            json_object_set_new(cj, "readiness", rtk_json(&d->ready[i]));
         json_array_append_new(arr, cj);
     }
     if (name && json_array_size(arr) == 0) {
@@ -836,6 +843,14 @@ static json_t *cmd_report(daemon_t *d, const json_t *b)
             json_object_set_new(o, "sla_counts_planned", json_boolean(rep.sla_counts_planned));
             json_object_set_new(o, "sla_down_ms", json_integer(rep.sla_down_ms));
             json_object_set_new(o, "budget_s", json_real(rep.budget_s));
+            if (d->ready)
+                json_object_set_new(o, "readiness", rtk_json(&d->ready[i]));
+            v = store_drill_last_json(d->st, rec_cluster_mon(rc)->model.name, true);
+            json_object_set_new(o, "last_drill", v ? v : json_null());
+            v = store_drill_last_json(d->st, rec_cluster_mon(rc)->model.name, false);
+            if (v && json_is_true(json_object_get(v, "ok")))
+                json_decref(v), v = NULL; /* the last one succeeded: shown above */
+            json_object_set_new(o, "last_drill_failed", v ? v : json_null());
             json_array_append_new(arr, o);
         }
         free(pts);
@@ -844,6 +859,38 @@ static json_t *cmd_report(daemon_t *d, const json_t *b)
     r = json_pack("{s:b}", "ok", 1);
     json_object_set_new(r, "clusters", arr);
     return r;
+}
+
+/* drill-record: `myorch drill` reports a finished drill (it ran both switchovers through
+ * this socket); the state database keeps it for the report (orchestrator/drill.h). */
+static json_t *cmd_drill_record(daemon_t *d, const json_t *b)
+{
+    json_t *reply = NULL;
+    rec_cluster *rc = rec_for_request(d, b, &reply);
+    store_drill dr;
+    char err[256];
+    if (!rc)
+        return reply;
+    if (drill_record_parse(b, &dr, err, sizeof(err)) < 0)
+        return reply_error("drill-record: %s", err);
+    dr.cluster = rec_cluster_mon(rc)->model.name;
+    if (!d->st || store_drill_add(d->st, &dr) < 0)
+        return reply_error("drill-record: cannot store the drill: %s", store_errmsg(d->st));
+    for (size_t i = 0; d->ready && i < d->n_recs; i++)
+        if (d->recs[i] == rc)
+            d->ready[i].rto_loaded_ms = 0; /* the drill's switchovers are new RTO samples */
+    {
+        json_t *detail = json_pack("{s:b, s:s?, s:s?, s:I, s:I, s:s?}", "ok", dr.ok, "from_primary", dr.from_primary,
+                                   "via", dr.via, "there_write_block_ms", (json_int_t)dr.there_write_block_ms,
+                                   "back_write_block_ms", (json_int_t)dr.back_write_block_ms, "error", dr.error);
+        if (dr.ok)
+            on_event(d, LOGL_INFO, "drill-done", rec_cluster_mon(rc), NULL, "switchover drill there and back done",
+                     detail);
+        else
+            on_event(d, LOGL_WARN, "drill-failed", rec_cluster_mon(rc), NULL, "switchover drill failed", detail);
+        json_decref(detail);
+    }
+    return json_pack("{s:b}", "ok", 1);
 }
 
 static void avail_add(daemon_t *d, size_t i, int64_t ts_ms, int st)
@@ -920,6 +967,8 @@ static void teardown_clusters(daemon_t *d)
     d->avail = NULL;
     free(d->avail_ts);
     d->avail_ts = NULL;
+    free(d->ready);
+    d->ready = NULL;
     free(d->cm);
     d->cm = NULL;
     mon_free(d->mon);
@@ -1207,9 +1256,11 @@ static int dispatch(daemon_t *d, const json_t *body, int role, const char *clien
         *reply = cmd_report(d, body);
     else if (!strcmp(cmd, "reload"))
         *reply = cmd_reload(d, client);
+    else if (!strcmp(cmd, "drill-record"))
+        *reply = cmd_drill_record(d, body);
     else
         *reply = reply_error("unknown command '%s' (this daemon knows: ping, status, topology, ack, recoveries, "
-                             "switchover, failover, relocate, maintenance, report, reload)", shown);
+                             "switchover, failover, relocate, maintenance, report, reload, drill-record)", shown);
     return 0;
 }
 
@@ -1455,6 +1506,20 @@ static char *http_metrics(void *user, size_t *len)
                                NULL};
             metrics_sample(&t, "myorch_last_recovery_duration_seconds", l, d->cm[i].last[k].duration_s);
         }
+    if (d->ready && d->n_recs == nc) {
+        const char **names = calloc(nc ? nc : 1, sizeof(*names));
+        json_t **drills = calloc(nc ? nc : 1, sizeof(*drills));
+        for (size_t i = 0; names && drills && i < nc; i++) {
+            names[i] = rec_cluster_mon(d->recs[i])->model.name;
+            drills[i] = d->st ? store_drill_last_json(d->st, names[i], true) : NULL;
+        }
+        if (names && drills)
+            rtk_metrics(&t, names, d->ready, drills, nc);
+        for (size_t i = 0; drills && i < nc; i++)
+            json_decref(drills[i]);
+        free(names);
+        free(drills);
+    }
     return metrics_finish(&t, len);
 }
 
@@ -1587,9 +1652,10 @@ static int setup_clusters(daemon_t *d, char *err, size_t errlen)
     }
     d->avail = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->avail));
     d->avail_ts = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->avail_ts));
+    d->ready = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->ready));
     for (size_t i = 0; d->avail && i < d->cfg->n_clusters; i++)
         d->avail[i] = -2;
-    if (!d->recs || !d->avail || !d->avail_ts || !d->cm) {
+    if (!d->recs || !d->avail || !d->avail_ts || !d->cm || !d->ready) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
@@ -1689,6 +1755,8 @@ static void teardown(daemon_t *d)
     d->avail = NULL;
     free(d->avail_ts);
     d->avail_ts = NULL;
+    free(d->ready);
+    d->ready = NULL;
     /* After the recoveries: a finished operation's HTTP caller got its answer. */
     http_server_close(d->http);
     d->http = NULL;
@@ -1873,6 +1941,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         for (size_t i = 0; i < d.n_recs; i++) {
             rec_cluster_io(d.recs[i], now);
             rec_cluster_tick(d.recs[i], now);
+            rtk_update(&d.ready[i], d.recs[i], d.cfg->read_timeout_ms, now);
         }
         track_availability(&d, false);
         track_lag(&d);

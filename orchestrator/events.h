@@ -134,7 +134,14 @@ enum {
     X(EV_SHUTDOWN_TIMEOUT, "shutdown-timeout", LOGL_ERROR, EV_NO_HOOK,                                                \
       "a recovery step still ran after shutdown_timeout_ms: the controller exits, the next start resumes it")         \
     X(EV_STATE_MIGRATED, "state-migrated", LOGL_INFO, EV_NO_HOOK,                                                     \
-      "the state database was migrated in place to the current schema version")
+      "the state database was migrated in place to the current schema version")                                       \
+    /* readiness and drills (orchestrator/readiness.h, drill.h) */                                                    \
+    X(EV_FAILOVER_READINESS_CHANGED, "failover-readiness-changed", LOGL_WARN, CFG_HOOK_ON_TOPOLOGY_CHANGE,            \
+      "would an automatic failover succeed now changed (ready or not, the reason, the candidate); warning: not ready") \
+    X(EV_DRILL_DONE, "drill-done", LOGL_INFO, EV_NO_HOOK,                                                             \
+      "a switchover drill went there and back; detail: the measured write blocks")                                    \
+    X(EV_DRILL_FAILED, "drill-failed", LOGL_WARN, EV_NO_HOOK,                                                         \
+      "a switchover drill failed (the error says at which switchover)")
 
 typedef enum {
 #define EV_ENUM_(id, name, level, hook, desc) id,

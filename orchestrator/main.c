@@ -32,6 +32,8 @@
 #include "orchestrator/config.h"
 #include "orchestrator/control.h"
 #include "orchestrator/daemon.h"
+#include "orchestrator/drill.h"
+#include "orchestrator/ready_track.h"
 #include "orchestrator/log.h"
 #include "orchestrator/monitor.h"
 #include "orchestrator/report.h"
@@ -69,7 +71,8 @@ static void usage_main(FILE *out)
             "  failover       forced failover (primary gone)\n"
             "  relocate       move a replica below another server\n"
             "  maintenance    begin/end a maintenance window (suppresses automatic recovery)\n"
-            "  report         availability report: downtime, MTBF, MTTR, SLA budget\n"
+            "  report         availability report: downtime, MTBF, MTTR, SLA budget, last drill\n"
+            "  drill          switchover drill there and back, once or on a schedule\n"
             "  recoveries     the recovery audit (failovers, their steps and timings)\n"
             "  ack            lift a cluster's anti-flap block after a recovery\n"
             "  reload         make the running controller load its configuration file again\n"
@@ -493,6 +496,7 @@ static int cmd_status(int argc, char **argv)
                    (long long)json_integer_value(json_object_get(c, "reachable")),
                    (long long)json_integer_value(json_object_get(c, "replication_broken")),
                    json_is_true(json_object_get(c, "first_round_done")) ? "" : "  [first probe round running]");
+            rtk_print(json_object_get(c, "readiness"), stdout);
         }
     }
     json_decref(reply);
@@ -525,6 +529,7 @@ static int cmd_topology(int argc, char **argv)
             if (i)
                 printf("\n");
             topo_render_text(c, stdout, isatty(1));
+            rtk_print(json_object_get(c, "readiness"), stdout);
         }
     }
     json_decref(reply);
@@ -1029,10 +1034,251 @@ static int cmd_report(int argc, char **argv)
                    json_number_value(json_object_get(c, "sla_target_pct")), left, left_s >= 0 ? "left" : "OVER",
                    counts ? "planned write blocks counted: sla_counts_planned = yes"
                           : "planned write blocks not counted: sla_counts_planned = no");
+            rtk_print(json_object_get(c, "readiness"), stdout);
+            {
+                json_t *dr = json_object_get(c, "last_drill"), *df = json_object_get(c, "last_drill_failed");
+                if (json_is_object(dr)) {
+                    time_t t = (time_t)(json_integer_value(json_object_get(dr, "ended_ms")) / 1000);
+                    struct tm tm;
+                    char when[32];
+                    gmtime_r(&t, &tm);
+                    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+                    printf("  last successful drill %s UTC: %s -> %s (writes blocked %lld ms) -> back (%lld ms)\n",
+                           when, json_string_value(json_object_get(dr, "from_primary")),
+                           json_string_value(json_object_get(dr, "via")),
+                           (long long)json_integer_value(json_object_get(dr, "there_write_block_ms")),
+                           (long long)json_integer_value(json_object_get(dr, "back_write_block_ms")));
+                } else {
+                    printf("  last successful drill  none ('myorch drill --cluster NAME')\n");
+                }
+                if (json_is_object(df))
+                    printf("  a later drill FAILED: %s\n", json_string_value(json_object_get(df, "error"))
+                                                              ? json_string_value(json_object_get(df, "error"))
+                                                              : "?");
+            }
         }
     }
     json_decref(reply);
     return 0;
+}
+
+/* ---- drill ----------------------------------------------------------------------- */
+
+static const char *str_or(const char *s, const char *dflt) { return s ? s : dflt; }
+
+/* The cluster's instance addr in a topology reply: a replica again, not fenced, both threads running? */
+static bool back_as_replica(const json_t *topo, const char *addr)
+{
+    size_t i, k;
+    json_t *c, *in;
+    json_array_foreach(json_object_get(topo, "clusters"), i, c)
+        json_array_foreach(json_object_get(c, "instances"), k, in) {
+            const json_t *rep = json_object_get(json_object_get(in, "snapshot"), "replication");
+            const char *a = json_string_value(json_object_get(in, "addr"));
+            if (!a || strcmp(a, addr))
+                continue;
+            return json_is_true(json_object_get(in, "reachable")) && !json_is_true(json_object_get(in, "fenced")) &&
+                   !strcmp(str_or(json_string_value(json_object_get(in, "role")), ""), "replica") &&
+                   !strcmp(str_or(json_string_value(json_object_get(rep, "io_running")), ""), "Yes") &&
+                   !strcmp(str_or(json_string_value(json_object_get(rep, "sql_running")), ""), "Yes");
+        }
+    return false;
+}
+
+static int64_t now_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One switchover through the control socket: its reply (NULL when refused or failed: call_daemon said why). */
+static json_t *drill_switchover(const client_args *a, const char *cluster, const char *to, int catchup_ms)
+{
+    client_args op = *a;
+    json_t *req = json_pack("{s:s, s:b, s:b, s:i}", "cmd", "switchover", "dry_run", 0, "force", 0, "timeout_ms",
+                            catchup_ms), *reply = NULL;
+    if (cluster)
+        json_object_set_new(req, "cluster", json_string(cluster));
+    if (to)
+        json_object_set_new(req, "to", json_string(to));
+    op.json = false;
+    op.timeout_ms = 120000 + catchup_ms;
+    if (call_daemon("drill", &op, req, &reply))
+        return NULL;
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        fprintf(stderr, "myorch drill: switchover failed: %s\n",
+                str_or(json_string_value(json_object_get(reply, "error")), "?"));
+        json_decref(reply);
+        return NULL;
+    }
+    return reply;
+}
+
+/*
+ * One drill: switchover to a replica (--to, else the best), wait until the old primary
+ * replicates from it again (after-care unfences it), switchover back. Recorded in the
+ * controller's state database either way. 0 or an exit code.
+ */
+static int drill_once(const client_args *a, const char *to, int catchup_ms, int back_wait_ms)
+{
+    client_args q = *a;
+    json_t *reply = NULL, *there = NULL, *back = NULL, *rec;
+    char from[TOPO_ADDR_MAX + 8] = "", via[TOPO_ADDR_MAX + 8] = "", error[2048] = ""; /* 4 addresses fit */
+    int64_t started = now_wall_ms(), deadline;
+    int rc;
+
+    q.json = false;
+    rec = json_pack("{s:s}", "cmd", "status");
+    if (a->cluster)
+        json_object_set_new(rec, "cluster", json_string(a->cluster));
+    if ((rc = call_daemon("drill", &q, rec, &reply)))
+        return rc;
+    if (json_array_size(json_object_get(reply, "clusters")) != 1) {
+        fprintf(stderr, "myorch drill: this controller manages several clusters: say which one with --cluster\n");
+        json_decref(reply);
+        return EXIT_USAGE;
+    }
+    {
+        json_t *c = json_array_get(json_object_get(reply, "clusters"), 0);
+        const char *p = json_string_value(json_object_get(c, "primary"));
+        json_t *rd = json_object_get(c, "readiness");
+        if (!p) {
+            fprintf(stderr, "myorch drill: cluster %s has no primary now: no drill\n",
+                    json_string_value(json_object_get(c, "name")));
+            json_decref(reply);
+            return EXIT_OP_FAILED;
+        }
+        snprintf(from, sizeof(from), "%s", p);
+        if (!a->cluster)
+            q.cluster = NULL;
+        if (!json_is_true(json_object_get(rd, "failover_ready")))
+            printf("note: failover readiness is NO now (%s): the drill tests the switchover path anyway\n",
+                   str_or(json_string_value(json_object_get(rd, "reason_code")), "?"));
+    }
+    json_decref(reply);
+    reply = NULL;
+    printf("drill: switchover %s -> %s\n", from, to ? to : "(best replica)");
+    fflush(stdout);
+    if (!(there = drill_switchover(a, a->cluster, to, catchup_ms))) {
+        snprintf(error, sizeof(error), "the switchover away from %s failed or was refused", from);
+        goto record;
+    }
+    snprintf(via, sizeof(via), "%s", str_or(json_string_value(json_object_get(there, "new_primary")), ""));
+    printf("drill: %s is the primary; writes were blocked %lld ms\n", via,
+           (long long)json_integer_value(json_object_get(there, "writes_refused_ms")));
+    /* The way back needs the old primary replicating again (a switchover refuses otherwise). */
+    deadline = now_wall_ms() + back_wait_ms;
+    for (;;) {
+        json_t *t = NULL, *req = json_pack("{s:s}", "cmd", "topology");
+        bool ok;
+        if (a->cluster)
+            json_object_set_new(req, "cluster", json_string(a->cluster));
+        if (call_daemon("drill", &q, req, &t) == 0) {
+            ok = back_as_replica(t, from);
+            json_decref(t);
+            if (ok)
+                break;
+        }
+        if (now_wall_ms() > deadline) {
+            snprintf(error, sizeof(error),
+                     "%s did not replicate from %s within %d ms: the cluster stays on %s "
+                     "('myorch switchover --to %s' when it does)", from, via, back_wait_ms, via, from);
+            goto record;
+        }
+        usleep(200 * 1000);
+    }
+    printf("drill: switchover back %s -> %s\n", via, from);
+    fflush(stdout);
+    if (!(back = drill_switchover(a, a->cluster, from, catchup_ms))) {
+        snprintf(error, sizeof(error), "the switchover back from %s to %s failed or was refused: the cluster stays "
+                 "on %s", via, from, via);
+        goto record;
+    }
+    printf("drill: %s is the primary again; writes were blocked %lld ms\n", from,
+           (long long)json_integer_value(json_object_get(back, "writes_refused_ms")));
+record:
+    rec = json_pack("{s:s, s:b, s:I, s:I, s:s, s:s?, s:s?}", "cmd", "drill-record", "drill_ok", !error[0],
+                    "started_ms", (json_int_t)started, "ended_ms", (json_int_t)now_wall_ms(), "from_primary", from,
+                    "via", via[0] ? via : NULL, "error", error[0] ? error : NULL);
+    if (a->cluster)
+        json_object_set_new(rec, "cluster", json_string(a->cluster));
+    if (there) {
+        json_object_set(rec, "there_recovery_id", json_object_get(there, "recovery_id"));
+        json_object_set(rec, "there_write_block_ms", json_object_get(there, "writes_refused_ms"));
+    }
+    if (back) {
+        json_object_set(rec, "back_recovery_id", json_object_get(back, "recovery_id"));
+        json_object_set(rec, "back_write_block_ms", json_object_get(back, "writes_refused_ms"));
+    }
+    json_decref(there);
+    json_decref(back);
+    if (a->json)
+        print_json(rec);
+    if ((rc = call_daemon("drill", &q, rec, &reply)))
+        return rc;
+    json_decref(reply);
+    if (error[0]) {
+        fprintf(stderr, "myorch drill: ");
+        esc_fputs(error, stderr);
+        fputc('\n', stderr);
+        return EXIT_OP_FAILED;
+    }
+    printf("drill: done, recorded (see 'myorch report')\n");
+    return 0;
+}
+
+static int cmd_drill(int argc, char **argv)
+{
+    client_args a = {0};
+    const char *to = take_opt(&argc, argv, "--to", true, NULL);
+    const char *spec = take_opt(&argc, argv, "--schedule", true, NULL);
+    const char *tmo = take_opt(&argc, argv, "--catch-up-ms", true, NULL);
+    const char *bw = take_opt(&argc, argv, "--back-wait-ms", true, NULL);
+    int catchup_ms = 0, back_wait_ms = 60000, rc;
+    drill_sched sched;
+    char err[256];
+
+    if (to == (const char *)-1 || spec == (const char *)-1 || tmo == (const char *)-1 || bw == (const char *)-1)
+        return bad_usage("drill", "an option is missing its value");
+    if (tmo && parse_int_arg("drill", "--catch-up-ms", tmo, 1, 3600000, &catchup_ms) < 0)
+        return EXIT_USAGE;
+    if (bw && parse_int_arg("drill", "--back-wait-ms", bw, 1000, 3600000, &back_wait_ms) < 0)
+        return EXIT_USAGE;
+    if (spec && drill_sched_parse(spec, &sched, err, sizeof(err)) < 0)
+        return bad_usage("drill", "--schedule: %s", err);
+    rc = parse_client_args("drill", argc, argv, &a, true,
+                           "usage: myorch drill --cluster NAME [--to HOST:PORT] [--schedule SPEC] [--json]\n\n"
+                           "Switchover drill: a switchover to a replica (--to, else the best candidate) and, once\n"
+                           "the old primary replicates again, a switchover back, both through the controller with\n"
+                           "every safety check and bound of 'myorch switchover'. The write block of each direction\n"
+                           "is measured and recorded; 'myorch report' shows the last successful drill.\n"
+                           "      --schedule SPEC  keep running and drill on a schedule (UTC): 'every 7d',\n"
+                           "                       'daily 03:00' or 'sun 03:00' (DAY: mon..sun); a failed drill\n"
+                           "                       is recorded and the schedule goes on\n"
+                           "      --catch-up-ms N  bound for each target to apply its source's final position\n"
+                           "      --back-wait-ms N how long to wait for the old primary to replicate again\n"
+                           "                       before the way back (default 60000)\n" CLIENT_OPTS_HELP);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (!spec)
+        return drill_once(&a, to, catchup_ms, back_wait_ms);
+    for (int64_t last = 0;;) {
+        int64_t now = now_wall_ms() / 1000, next = drill_sched_next(&sched, now, last);
+        time_t t = (time_t)next;
+        struct tm tm;
+        char when[32];
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+        printf("drill: next drill %s UTC\n", when);
+        fflush(stdout);
+        while ((now = now_wall_ms() / 1000) < next)
+            sleep((unsigned)(next - now > 60 ? 60 : next - now));
+        last = next;
+        rc = drill_once(&a, to, catchup_ms, back_wait_ms);
+        if (rc == EXIT_USAGE || rc == EXIT_BAD_CONFIG)
+            return rc;
+    }
 }
 
 /* ---- discover ------------------------------------------------------------------- */
@@ -1393,6 +1639,8 @@ int main(int argc, char **argv)
         rc = cmd_maintenance(argc, argv);
     else if (!strcmp(cmd, "report"))
         rc = cmd_report(argc, argv);
+    else if (!strcmp(cmd, "drill"))
+        rc = cmd_drill(argc, argv);
     else if (!strcmp(cmd, "keygen"))
         rc = cmd_keygen(argc, argv);
     else {

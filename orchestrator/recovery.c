@@ -605,6 +605,34 @@ const char *rec_cluster_busy(const rec_cluster *rc, int64_t *recovery_id)
            : rc->async_hooks_running ? "hook" : NULL;
 }
 
+const rec_env *rec_cluster_env(const rec_cluster *rc)
+{
+    return rc->env;
+}
+
+const rec_analysis *rec_cluster_last(const rec_cluster *rc)
+{
+    return &rc->last;
+}
+
+int64_t rec_cluster_blocked_until_ms(const rec_cluster *rc)
+{
+    return rc->blocked_until_ms;
+}
+
+size_t rec_cluster_maint_servers(const rec_cluster *rc, int64_t now_wall_ms, topo_addr *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rc->n_maint && n < max; i++) {
+        char e[64];
+        const rec_maintenance *w = &rc->maint[i];
+        if (w->instance[0] && (!w->until_ms || w->until_ms > now_wall_ms) &&
+            topo_addr_parse(w->instance, 3306, &out[n], e, sizeof(e)) == 0)
+            n++;
+    }
+    return n;
+}
+
 int64_t rec_cluster_running_id(const rec_cluster *rc, const char **kind)
 {
     if (kind)

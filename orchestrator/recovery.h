@@ -112,6 +112,13 @@ void rec_cluster_io(rec_cluster *rc, int64_t now_ms);
 bool rec_cluster_running(const rec_cluster *rc);
 /* The running operation's recovery id (0: none) and, when kind is not NULL, its kind's name. */
 int64_t rec_cluster_running_id(const rec_cluster *rc, const char **kind);
+/* What the readiness tracker (ready_track.c) reads: the environment (store, emit), the latest
+ * analysis, the anti-flap block's end (wall ms, 0 none), and the servers in a maintenance
+ * window now (at most max into out; returns how many). */
+const rec_env *rec_cluster_env(const rec_cluster *rc);
+const rec_analysis *rec_cluster_last(const rec_cluster *rc);
+int64_t rec_cluster_blocked_until_ms(const rec_cluster *rc);
+size_t rec_cluster_maint_servers(const rec_cluster *rc, int64_t now_wall_ms, topo_addr *out, size_t max);
 /* What a configuration reload must wait for in this cluster (NULL: nothing); *recovery_id: the running
  * operation's id or 0. */
 const char *rec_cluster_busy(const rec_cluster *rc, int64_t *recovery_id);

@@ -875,3 +875,81 @@ json_t *store_availability_json(store *s, const char *cluster, int64_t since_ms)
     sqlite3_finalize(st);
     return arr;
 }
+
+/* ---- RTO timings and drills (issue 16) ---------------------------------------------- */
+
+int store_recovery_timings(store *s, const char *cluster, store_timing *out, size_t cap)
+{
+    sqlite3_stmt *st = NULL;
+    size_t n = 0;
+    if (exec_stmt(s, "SELECT kind, COALESCE(primary_lost_ms, 0), COALESCE(detected_ms, 0), started_ms, promoted_ms "
+                     "FROM recoveries WHERE cluster=?1 AND promoted_ms IS NOT NULL AND state <> 'running' "
+                     "AND kind IN ('failover', 'switchover') ORDER BY started_ms DESC LIMIT ?2", &st) < 0)
+        return -EIO;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)cap);
+    while (n < cap && sqlite3_step(st) == SQLITE_ROW) {
+        store_timing *t = &out[n++];
+        const unsigned char *k = sqlite3_column_text(st, 0);
+        snprintf(t->kind, sizeof(t->kind), "%s", k ? (const char *)k : "");
+        t->primary_lost_ms = sqlite3_column_int64(st, 1);
+        t->detected_ms = sqlite3_column_int64(st, 2);
+        t->started_ms = sqlite3_column_int64(st, 3);
+        t->promoted_ms = sqlite3_column_int64(st, 4);
+    }
+    sqlite3_finalize(st);
+    return (int)n;
+}
+
+int store_drill_add(store *s, const store_drill *d)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (exec_stmt(s, "INSERT INTO drills (cluster, started_ms, ended_ms, ok, from_primary, via, there_recovery_id, "
+                     "back_recovery_id, there_write_block_ms, back_write_block_ms, error) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &st) < 0)
+        return -EIO;
+    sqlite3_bind_text(st, 1, d->cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, d->started_ms);
+    sqlite3_bind_int64(st, 3, d->ended_ms);
+    sqlite3_bind_int(st, 4, d->ok);
+    bind_text_or_null(st, 5, d->from_primary);
+    bind_text_or_null(st, 6, d->via);
+    if (d->there_recovery_id > 0)
+        sqlite3_bind_int64(st, 7, d->there_recovery_id);
+    if (d->back_recovery_id > 0)
+        sqlite3_bind_int64(st, 8, d->back_recovery_id);
+    if (d->there_write_block_ms >= 0)
+        sqlite3_bind_int64(st, 9, d->there_write_block_ms);
+    if (d->back_write_block_ms >= 0)
+        sqlite3_bind_int64(st, 10, d->back_write_block_ms);
+    bind_text_or_null(st, 11, d->error);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    return durable(s, rc);
+}
+
+json_t *store_drill_last_json(store *s, const char *cluster, bool ok_only)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *o = NULL;
+    static const char *const cols[] = {"id", "started_ms", "ended_ms", "ok", "from_primary", "via",
+                                       "there_recovery_id", "back_recovery_id", "there_write_block_ms",
+                                       "back_write_block_ms", "error"};
+    if (exec_stmt(s, ok_only ? "SELECT id, started_ms, ended_ms, ok, from_primary, via, there_recovery_id, "
+                               "back_recovery_id, there_write_block_ms, back_write_block_ms, error FROM drills "
+                               "WHERE cluster=?1 AND ok=1 ORDER BY ended_ms DESC, id DESC LIMIT 1"
+                             : "SELECT id, started_ms, ended_ms, ok, from_primary, via, there_recovery_id, "
+                               "back_recovery_id, there_write_block_ms, back_write_block_ms, error FROM drills "
+                               "WHERE cluster=?1 ORDER BY ended_ms DESC, id DESC LIMIT 1",
+                   &st) < 0)
+        return NULL;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        o = json_object();
+        for (int i = 0; i < (int)(sizeof(cols) / sizeof(cols[0])); i++)
+            json_object_set_new(o, cols[i], i == 3 ? json_boolean(sqlite3_column_int(st, i)) : col_json(st, i));
+    }
+    sqlite3_finalize(st);
+    return o;
+}

@@ -115,6 +115,26 @@ int store_recovery_ack(store *s, const char *cluster);
 /* Recoveries of a cluster (NULL: all), newest first, with steps when id > 0. */
 json_t *store_recoveries_json(store *s, const char *cluster, int64_t id, int limit);
 
+/* Timings of a cluster's finished recoveries that promoted (newest first, at most cap), for the
+ * RTO estimate (orchestrator/readiness.h). Returns how many were written, or -EIO. */
+typedef struct {
+    char kind[16];
+    int64_t primary_lost_ms, detected_ms, started_ms, promoted_ms; /* unix ms, 0 = not recorded */
+} store_timing;
+int store_recovery_timings(store *s, const char *cluster, store_timing *out, size_t cap);
+
+/* ---- switchover drills (myorch drill) ---- */
+typedef struct {
+    const char *cluster, *from_primary, *via, *error;
+    int64_t started_ms, ended_ms;
+    bool ok;
+    int64_t there_recovery_id, back_recovery_id;
+    int64_t there_write_block_ms, back_write_block_ms; /* -1: not measured */
+} store_drill;
+int store_drill_add(store *s, const store_drill *d);
+/* The cluster's last drill (ok_only: the last successful one) as an object, or NULL when none. */
+json_t *store_drill_last_json(store *s, const char *cluster, bool ok_only);
+
 /* ---- maintenance windows ---- */
 int store_maintenance_begin(store *s, const char *cluster, const char *instance, const char *reason,
                             int64_t started_ms, int64_t until_ms);

@@ -101,3 +101,21 @@ CREATE TABLE IF NOT EXISTS availability (
     state    TEXT    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS availability_by_cluster ON availability (cluster, ts_ms);
+
+-- Switchover drills (myorch drill, issue 16): a switchover there and back, with the write
+-- block each direction measured (demote start -> new primary writable).
+CREATE TABLE IF NOT EXISTS drills (
+    id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+    cluster              TEXT    NOT NULL,
+    started_ms           INTEGER NOT NULL,  -- unix ms
+    ended_ms             INTEGER NOT NULL,
+    ok                   INTEGER NOT NULL,  -- 1: there and back, the original primary is the primary again
+    from_primary         TEXT,
+    via                  TEXT,              -- the replica promoted for the drill
+    there_recovery_id    INTEGER,
+    back_recovery_id     INTEGER,
+    there_write_block_ms INTEGER,
+    back_write_block_ms  INTEGER,
+    error                TEXT
+);
+CREATE INDEX IF NOT EXISTS drills_by_cluster ON drills (cluster, ended_ms);

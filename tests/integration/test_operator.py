@@ -289,11 +289,12 @@ class StateDiskFull(ClusterTest):
         self.addCleanup(subprocess.run, ['umount', '-l', self.state])
 
     def fill(self):
-        with open(os.path.join(self.state, 'filler'), 'wb') as f:
+        # Unbuffered: a write lands or fails; nothing is left for close() to flush into a full disk
+        # (a buffered file raised ENOSPC from close() whenever the last write was short).
+        with open(os.path.join(self.state, 'filler'), 'wb', buffering=0) as f:
             try:
                 while True:
                     f.write(b'\0' * 65536)
-                    f.flush()
             except OSError:
                 pass
 

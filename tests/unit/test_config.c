@@ -731,7 +731,7 @@ static const struct cfg_case cases[] = {
                            "poll_interval_ms, lag_query, auto_failover, failover_block_s, failover_quorum, "
                "apply_timeout_ms, heartbeat_period_ms, stall_periods, "
                "never_promote, prefer, switchover_max_lag_s, switchover_max_trx_s, sla_target, sla_counts_planned, "
-               "hook_timeout_ms, read_pool_max_lag_s, discover_allow, discover_confirm, on_failure_detected, "
+               "hook_timeout_ms, read_pool_max_lag_s, ready_max_lag_s, ready_require_semi_sync, discover_allow, discover_confirm, on_failure_detected, "
                "pre_failover, post_failover, "
                "post_failover_failed, pre_switchover, post_switchover, on_topology_change, ssl_mode, "
                "ssl_ca, ssl_cert, ssl_key, server_public_key_file, replication_ssl, replication_ssl_ca, "
