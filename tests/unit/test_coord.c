@@ -151,7 +151,7 @@ static void test_self_fencing(void **state)
         {1000, 4749, 5000, true, 1},
         {1000, 4750, 5000, false, 0},        /* stops acting 1250 ms before etcd could expire the lease */
         {1000, 9000, 5000, false, -4250},
-        {1000, 1000, 2000, true, 500},       /* margin at least 500 ms */
+        {1000, 1000, 2000, true, 1500},      /* margin at least 500 ms */
         {1000, 1000, 600, true, 300},        /* ... but at most half the TTL */
         {1000, 900, 5000, false, 0},         /* clock before the send: not trusted */
     };
