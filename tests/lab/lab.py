@@ -965,6 +965,7 @@ class EtcdCluster:
     def __init__(self, dir, members=3, base_port=None):
         self.dir = os.path.abspath(dir)
         os.makedirs(self.dir, exist_ok=True)
+        self._procs = {}   # members started by this object: reaped when killed
         self.members = members
         self.state = {'members': []}
         path = os.path.join(self.dir, 'etcd.json')
@@ -1021,6 +1022,7 @@ class EtcdCluster:
             p = subprocess.Popen(self._args(m), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                                  start_new_session=True)
         m['pid'] = p.pid
+        self._procs[m['index']] = p
         self._save()
 
     def alive(self, i):
@@ -1069,8 +1071,10 @@ class EtcdCluster:
                     if _proc_state(pid) in (None, 'Z'):
                         break
                     time.sleep(0.05)
-                with contextlib.suppress(ChildProcessError, OSError):
-                    os.waitpid(pid, os.WNOHANG)
+        p = self._procs.pop(i, None) if sig == 'KILL' else None
+        if p is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=5)
 
     def start(self, i, wait=True):
         if not self.alive(i):
