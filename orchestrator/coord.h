@@ -30,7 +30,7 @@ typedef struct {
     bool lease_alive;            /* its controller key (bound to its lease) exists */
     bool has_view;               /* it published a view of this cluster */
     int64_t age_ms;              /* since the view was last refreshed, on the observer's clock */
-    bool primary_reachable;      /* it reaches the primary */
+    bool primary_reachable;      /* false: it holds the primary dead (confirmed on its side) */
     size_t replicas_seen;        /* replicas it reaches */
     size_t replicas_confirming;  /* of those, replicas that lost the primary too */
 } coord_view;

@@ -17,6 +17,7 @@
 
 #include "hooks/runner.h"
 #include "orchestrator/control.h"
+#include "orchestrator/ha.h"
 #include "orchestrator/http.h"
 #include "orchestrator/log.h"
 #include "orchestrator/metrics.h"
@@ -82,6 +83,7 @@ typedef struct {
     size_t recent_next;
     bool recent_changed;
     svc_state svc;           /* sd_notify: ready, watchdog */
+    ha *ha;                  /* controller coordination (coordination = etcd), NULL: none */
     bool stop;
 } daemon_t;
 
@@ -522,6 +524,24 @@ static json_t *cluster_names(daemon_t *d)
 static json_t *unknown_cluster(daemon_t *d, const char *name);
 
 /* status: the controller and its clusters (all, or the one named by "cluster"). */
+/* ---- controller coordination (orchestrator/ha.h): the daemon's hook-in ---------- */
+
+static void on_ha_event(void *user, int level, const char *name, const char *cluster, const char *msg)
+{
+    daemon_t *d = user;
+    mon_cluster *c = NULL;
+    for (size_t i = 0; cluster && cluster[0] && d->mon && i < mon_cluster_count(d->mon); i++)
+        if (!strcmp(mon_cluster_at(d->mon, i)->model.name, cluster))
+            c = mon_cluster_at(d->mon, i);
+    on_event(d, level, name, c, NULL, msg, NULL);
+}
+
+static bool ha_gate(void *user, mon_cluster *c, const rec_analysis *a, char *why, size_t whylen)
+{
+    daemon_t *d = user;
+    return ha_may_act(d->ha, c->model.name, a, probe_now_ms(), why, whylen);
+}
+
 static json_t *cmd_status(daemon_t *d, const json_t *req)
 {
     const char *name = json_string_value(json_object_get(req, "cluster"));
@@ -563,6 +583,7 @@ static json_t *cmd_status(daemon_t *d, const json_t *req)
         json_array_append_new(cl, cj);
     }
     json_object_set_new(r, "clusters", cl);
+    json_object_set_new(r, "coordination", ha_status(d->ha, probe_now_ms()));
     json_object_set_new(r, "probes", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "ok", (json_int_t)ps->probes_ok,
                                                "failed", (json_int_t)ps->probes_failed, "connects_ok",
                                                (json_int_t)ps->connects_ok, "connects_failed",
@@ -1317,7 +1338,8 @@ static int setup(daemon_t *d, char *err, size_t errlen)
         }
     }
     d->renv = (rec_env){.st = d->st, .mon = d->mon, .emit = on_event, .user = d,
-                        .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done};
+                        .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done,
+                        .may_act = d->cfg->coordination == CFG_COORD_ETCD ? ha_gate : NULL};
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
     d->cm = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->cm));
     {
@@ -1344,6 +1366,8 @@ static int setup(daemon_t *d, char *err, size_t errlen)
             return rc;
         d->n_recs++;
     }
+    if ((rc = ha_new(d->cfg, on_ha_event, d, &d->ha, err, errlen)) < 0)
+        return rc;
     if (d->cfg->http_listen[0]) {
         http_handlers h = {.control = http_control, .has_cluster = http_has_cluster, .ready = http_ready,
                            .metrics = http_metrics, .user = d};
@@ -1380,6 +1404,9 @@ static void teardown(daemon_t *d)
     /* A running recovery is finished, never abandoned half-way. */
     for (size_t i = 0; i < d->n_recs; i++)
         rec_cluster_free(&d->recs[i]);
+    /* After the recoveries: releases this controller's locks and revokes its lease. */
+    ha_free(d->ha);
+    d->ha = NULL;
     free(d->recs);
     d->recs = NULL;
     d->n_recs = 0;
@@ -1459,6 +1486,12 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         }
         if (d.hooks)
             items[n_items++] = (zmq_pollitem_t){.socket = NULL, .fd = hook_runner_fd(d.hooks), .events = ZMQ_POLLIN};
+        if (d.ha) {
+            int ht = ha_timeout_ms(d.ha, now);
+            items[n_items++] = (zmq_pollitem_t){.socket = NULL, .fd = ha_fd(d.ha), .events = ZMQ_POLLIN};
+            if (ht >= 0 && (timeout < 0 || ht < timeout))
+                timeout = ht;
+        }
         for (size_t i = 0; i < d.n_recs && n_items < 4 + 62; i++) {
             int fds[2];
             size_t n = rec_cluster_fds(&d.recs[i], fds, 2);
@@ -1506,6 +1539,12 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         for (size_t i = 0; i < d.n_recs; i++) {
             rec_cluster_io(&d.recs[i]);
             rec_cluster_tick(&d.recs[i], now);
+        }
+        /* Coordination: this controller's views (published on change), etcd's I/O (non-blocking). */
+        if (d.ha) {
+            for (size_t i = 0; i < d.n_recs; i++)
+                ha_publish(d.ha, d.recs[i].mc->model.name, &d.recs[i].last);
+            ha_run(d.ha, probe_now_ms());
         }
         track_availability(&d, false);
         track_lag(&d);
