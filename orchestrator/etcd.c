@@ -372,8 +372,10 @@ static int start(etcd_client *c, enum req_kind kind, int slot, const char *path,
     r->sent_ms = probe_now_ms();
     r->lease = c->lease_id;
     strbuf_init(&r->resp);
-    r->easy = easy_new(cur_endpoint(c), path, body, kind == RK_AUTH ? NULL : c->token, c->timeout_ms, c->cacert,
-                       c->cert, c->key, &r->hdrs, r->errbuf);
+    /* etcd checks a password with bcrypt: slow on a loaded host; a token is asked for once. */
+    r->easy = easy_new(cur_endpoint(c), path, body, kind == RK_AUTH ? NULL : c->token,
+                       kind == RK_AUTH ? (c->timeout_ms * 5 > 5000 ? c->timeout_ms * 5 : 5000) : c->timeout_ms,
+                       c->cacert, c->cert, c->key, &r->hdrs, r->errbuf);
     if (!r->easy) {
         req_free(r);
         return -ENOMEM;

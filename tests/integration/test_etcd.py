@@ -33,10 +33,11 @@ TTL_MS = 2000
 class Driver:
     """One etcd_driver process: commands in, JSON lines out (a reader thread)."""
 
-    def __init__(self, endpoints, name, prefix, ttl_ms=TTL_MS):
+    def __init__(self, endpoints, name, prefix, ttl_ms=TTL_MS, extra=()):
         self.name = name
+        self.out = []
         self.p = subprocess.Popen([DRIVER, '--endpoints', endpoints, '--name', name, '--prefix', prefix,
-                                   '--ttl-ms', str(ttl_ms)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   '--ttl-ms', str(ttl_ms), *extra], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, bufsize=1)
         self.events = []
         self.replies = queue.Queue()
@@ -46,6 +47,7 @@ class Driver:
 
     def _read(self):
         for line in self.p.stdout:
+            self.out.append(line)
             try:
                 j = json.loads(line)
             except ValueError:
@@ -229,6 +231,61 @@ class EtcdTest(unittest.TestCase):
         a.wait_event('etcd-reachable', timeout=20)
         wait_for(lambda: a.held('c1'), timeout=20, what='lock held again')
         self.assertEqual(a.cmd('fence c1')['rc'], 0)
+
+
+class EtcdAuthTest(unittest.TestCase):
+    """etcd with authentication: the client gets a token with the password file, and the
+    password appears in nothing it prints."""
+    PASSWORD = 'pw-' + os.urandom(6).hex()
+
+    def setUp(self):
+        if not os.path.exists(DRIVER):
+            raise unittest.SkipTest('etcd_driver not built')
+        self.tmp = tempfile.mkdtemp(prefix='myorch-etcdauth-')
+        self.etcd = lab.EtcdCluster(os.path.join(self.tmp, 'etcd'), members=1)
+        self.drivers = []
+        self.etcd.up()
+        env = dict(os.environ, ETCDCTL_API='3')
+        ep = self.etcd.url(1)
+        # The password on etcdctl's command line is the test's setup only (the etcd admin's tool).
+        for args in (['user', 'add', 'root', '--new-user-password=' + self.PASSWORD],
+                     ['user', 'grant-role', 'root', 'root'], ['auth', 'enable']):
+            subprocess.run(['etcdctl', '--endpoints=' + ep, *args], check=True, env=env, capture_output=True,
+                           timeout=30)
+        self.pwfile = os.path.join(self.tmp, 'etcd.pass')
+        with open(self.pwfile, 'w') as f:
+            f.write(self.PASSWORD + '\n')
+        os.chmod(self.pwfile, 0o600)
+        self.badfile = os.path.join(self.tmp, 'bad.pass')
+        with open(self.badfile, 'w') as f:
+            f.write('not-' + self.PASSWORD + '\n')
+        os.chmod(self.badfile, 0o600)
+
+    def tearDown(self):
+        for d in self.drivers:
+            d.close()
+        self.etcd.down(remove=True)
+        import shutil
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_auth(self):
+        good = Driver(self.etcd.url(1), 'a', '/auth', extra=('--user', 'root', '--password-file', self.pwfile))
+        bad = Driver(self.etcd.url(1), 'b', '/auth', extra=('--user', 'root', '--password-file', self.badfile))
+        self.drivers += [good, bad]
+        good.cmd('lock c1')
+        bad.cmd('lock c1')
+        good.wait_event('etcd-lock-acquired', 'c1', timeout=20)
+        self.assertEqual(good.cmd('fence c1')['rc'], 0)   # the snapshot carries the token
+        bad.wait_event('etcd-unreachable', timeout=20)
+        st = bad.status()
+        self.assertFalse(st['lease_ok'])
+        self.assertIn('authentication failed', bad.seen('etcd-unreachable')[0]['msg'])
+        time.sleep(1)
+        self.assertTrue(good.status()['lease_ok'])
+        for d in (good, bad):
+            err = d.close()
+            self.assertNotIn(self.PASSWORD, ''.join(d.out) + err)
+        self.drivers = []
 
 
 if __name__ == '__main__':
