@@ -962,7 +962,10 @@ class EtcdCluster:
     DIR/etcd.json holds ports and pids; DIR/eN/ the data dir and log of member N.
     """
 
-    def __init__(self, dir, members=3, base_port=None):
+    def __init__(self, dir, members=3, base_port=None, tls=None):
+        """tls: {'ca': PEM, 'cert': PEM, 'key': KEY} (tests/integration/tlscerts.py): clients
+        speak https:// and must present a certificate signed by that CA."""
+        self.tls = tls
         self.dir = os.path.abspath(dir)
         os.makedirs(self.dir, exist_ok=True)
         self._procs = {}   # members started by this object: reaped when killed
@@ -995,7 +998,7 @@ class EtcdCluster:
         return self.state['members'][i - 1]
 
     def url(self, i):
-        return 'http://127.0.0.1:%d' % self.member(i)['client']
+        return '%s://127.0.0.1:%d' % ('https' if self.tls else 'http', self.member(i)['client'])
 
     @property
     def endpoints(self):
@@ -1004,9 +1007,11 @@ class EtcdCluster:
     def _args(self, m):
         cluster = ','.join('%s=http://127.0.0.1:%d' % (x['name'], x['peer']) for x in self.state['members'])
         d = os.path.join(self.dir, m['name'])
+        tls = ['--cert-file', self.tls['cert'], '--key-file', self.tls['key'], '--trusted-ca-file',
+               self.tls['ca'], '--client-cert-auth'] if self.tls else []
         return [self.binary(), '--name', m['name'], '--data-dir', os.path.join(d, 'data'),
-                '--listen-client-urls', 'http://127.0.0.1:%d' % m['client'],
-                '--advertise-client-urls', 'http://127.0.0.1:%d' % m['client'],
+                '--listen-client-urls', self.url(m['index']),
+                '--advertise-client-urls', self.url(m['index']), *tls,
                 '--listen-peer-urls', 'http://127.0.0.1:%d' % m['peer'],
                 '--initial-advertise-peer-urls', 'http://127.0.0.1:%d' % m['peer'],
                 '--initial-cluster', cluster, '--initial-cluster-token', self.state['token'],
@@ -1033,9 +1038,14 @@ class EtcdCluster:
         return d in _proc_cmdline(pid)
 
     def healthy(self, i, timeout=1.0):
+        import ssl
         import urllib.request
+        ctx = None
+        if self.tls:
+            ctx = ssl.create_default_context(cafile=self.tls['ca'])
+            ctx.load_cert_chain(self.tls['cert'], self.tls['key'])
         try:
-            with urllib.request.urlopen(self.url(i) + '/health', timeout=timeout) as r:
+            with urllib.request.urlopen(self.url(i) + '/health', timeout=timeout, context=ctx) as r:
                 return json.loads(r.read(4096).decode()).get('health') == 'true'
         except Exception:
             return False
