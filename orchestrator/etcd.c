@@ -669,6 +669,13 @@ static void on_lock_take(etcd_client *c, req *r, const json_t *resp)
     lock_slot *ls = &c->locks[r->slot];
     const json_t *kv;
     ls->busy = false;
+    if (ls->state == L_FREE && json_is_true(json_object_get(resp, "succeeded"))) {
+        /* Released while the take was in flight: give back what we just took. */
+        ls->token = jint(json_object_get(resp, "header"), "revision");
+        send_lock_release(c, r->slot);
+        ls->token = 0;
+        return;
+    }
     if (ls->state != L_WANT || r->lease != c->lease_id)
         return; /* released or lease changed meanwhile: the next round decides */
     if (json_is_true(json_object_get(resp, "succeeded"))) {
@@ -866,17 +873,6 @@ static void reap(etcd_client *c)
 
 static void schedule(etcd_client *c, int64_t now)
 {
-    if (c->user && !c->token) {
-        if (!c->auth_busy && now >= c->next_auth_ms)
-            send_auth(c);
-        return;
-    }
-    if (!c->lease_id) {
-        if (!c->grant_busy && now >= c->next_grant_ms)
-            send_grant(c);
-    } else if (!c->ka_busy && now >= c->next_ka_ms) {
-        send_keepalive(c);
-    }
     /* Self-fencing: no keep-alive succeeded for TTL - margin. */
     if (c->lease_id && !coord_lease_safe(c->lease_ok_sent_ms, now, c->ttl_ms) && !c->fenced_reported) {
         c->fenced_reported = true;
@@ -889,6 +885,17 @@ static void schedule(etcd_client *c, int64_t now)
             }
         emit(c, "etcd-lease-lost", NULL, "lease not trusted: no keep-alive succeeded for %" PRId64 " ms (self-fencing)",
              now - c->lease_ok_sent_ms);
+    }
+    if (c->user && !c->token) {
+        if (!c->auth_busy && now >= c->next_auth_ms)
+            send_auth(c);
+        return;
+    }
+    if (!c->lease_id) {
+        if (!c->grant_busy && now >= c->next_grant_ms)
+            send_grant(c);
+    } else if (!c->ka_busy && now >= c->next_ka_ms) {
+        send_keepalive(c);
     }
     if (!etcd_lease_ok(c, now))
         return;
@@ -984,6 +991,9 @@ int etcd_timeout_ms(etcd_client *c, int64_t now_ms)
         due = c->next_grant_ms;
     if (c->next_range_ms < due)
         due = c->next_range_ms;
+    for (size_t i = 0; c->lease_id && i < c->n_locks; i++)
+        if (c->locks[i].state == L_WANT && !c->locks[i].busy && c->locks[i].next_try_ms < due)
+            due = c->locks[i].next_try_ms;
     if (c->lease_id && !c->fenced_reported) {
         int64_t left = coord_lease_left_ms(c->lease_ok_sent_ms, now_ms, c->ttl_ms);
         if (now_ms + left < due)
