@@ -263,7 +263,7 @@ class EtcdAuthTest(unittest.TestCase):
 
     def tearDown(self):
         for d in self.drivers:
-            d.close()
+            self.assertNotIn('AddressSanitizer', d.close())
         self.etcd.down(remove=True)
         import shutil
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -285,6 +285,7 @@ class EtcdAuthTest(unittest.TestCase):
         for d in (good, bad):
             err = d.close()
             self.assertNotIn(self.PASSWORD, ''.join(d.out) + err)
+            self.assertNotIn('AddressSanitizer', err)
         self.drivers = []
 
 
@@ -306,7 +307,7 @@ class EtcdTlsTest(unittest.TestCase):
 
     def tearDown(self):
         for d in self.drivers:
-            d.close()
+            self.assertNotIn('AddressSanitizer', d.close())
         self.etcd.down(remove=True)
         import shutil
         shutil.rmtree(self.tmp, ignore_errors=True)
