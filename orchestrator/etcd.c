@@ -193,7 +193,7 @@ struct etcd_client {
     int64_t next_auth_ms;
 
     int64_t lease_id, lease_ok_sent_ms, next_grant_ms, next_ka_ms;
-    bool grant_busy, ka_busy, fenced_reported, ctl_put, ctl_busy;
+    bool grant_busy, ka_busy, fenced_reported, ctl_put, ctl_busy, name_conflict;
 
     lock_slot locks[ETCD_MAX_LOCKS];
     size_t n_locks;
@@ -573,6 +573,14 @@ static void on_range_controllers(etcd_client *c, const json_t *resp)
         if (!kv_key(kv, prefix, a[k].name, sizeof(a[k].name)) || strchr(a[k].name, '/'))
             continue;
         a[k].lease = jint(kv, "lease");
+        /* Our name under another lease: a second controller configured with this name. */
+        if (!strcmp(a[k].name, c->name) && c->ctl_put && c->lease_id && a[k].lease != c->lease_id) {
+            if (!c->name_conflict)
+                emit(c, "etcd-name-conflict", NULL, "another controller uses the name %s (its key has another "
+                     "lease): give each controller its own controller_name", c->name);
+            c->name_conflict = true;
+            c->ctl_put = false; /* put ours back */
+        }
         k++;
     }
     free(c->ctls);

@@ -36,8 +36,9 @@
 
 typedef struct etcd_client etcd_client;
 
-/* Largest response body accepted from etcd (a range of views is bounded by its limit). */
-#define ETCD_MAX_RESPONSE (1024 * 1024)
+/* Largest response body accepted from etcd: a full range of views (ETCD_MAX_PEERS of at most
+ * ETCD_MAX_VIEW bytes, base64 in JSON) fits. */
+#define ETCD_MAX_RESPONSE (8 * 1024 * 1024)
 /* Largest view a controller publishes (etcd_publish). */
 #define ETCD_MAX_VIEW 4096
 /* Most views / controllers read back from etcd (range limit). */
@@ -48,7 +49,7 @@ typedef struct etcd_client etcd_client;
 
 /* What happened, for the caller's log / events. name is one of:
  * etcd-lease-granted, etcd-lease-lost, etcd-lock-acquired, etcd-lock-lost, etcd-lock-released,
- * etcd-unreachable, etcd-reachable. cluster is "" unless it concerns a lock. */
+ * etcd-unreachable, etcd-reachable, etcd-name-conflict. cluster is "" unless it concerns a lock. */
 typedef void (*etcd_event_fn)(void *user, const char *name, const char *cluster, const char *msg);
 
 typedef struct {

@@ -34,7 +34,7 @@ static void on_etcd_event(void *user, const char *name, const char *cluster, con
     int level = (!strcmp(name, "etcd-lease-lost") || !strcmp(name, "etcd-lock-lost") ||
                  !strcmp(name, "etcd-unreachable"))
                     ? LOGL_WARN
-                    : LOGL_INFO;
+                    : !strcmp(name, "etcd-name-conflict") ? LOGL_ERROR : LOGL_INFO;
     if (h->emit)
         h->emit(h->user, level, name, cluster, msg);
 }

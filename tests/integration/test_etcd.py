@@ -160,6 +160,17 @@ class EtcdTest(unittest.TestCase):
         self.assertEqual(sorted(wait_for(lambda: len(b.status()['controllers']) == 2 and b.status()['controllers'],
                                          timeout=10)), ['a', 'b'])
 
+    def test_name_conflict(self):
+        a1, a2 = self.driver('a'), self.driver('a')
+        wait_for(lambda: a1.seen('etcd-name-conflict') or a2.seen('etcd-name-conflict'), timeout=15,
+                 what='a name conflict reported')
+        # Never both holding a lock under the shared name: the lease decides.
+        a1.cmd('lock c1')
+        a2.cmd('lock c1')
+        wait_for(lambda: a1.held('c1') or a2.held('c1'), timeout=10)
+        time.sleep(1)
+        self.assertFalse(a1.held('c1') and a2.held('c1'))
+
     def test_lock_exclusive_sigstop_fencing(self):
         a, b = self.driver('a'), self.driver('b')
         for d in (a, b):
