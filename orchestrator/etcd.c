@@ -1172,6 +1172,12 @@ const char *etcd_lock_holder(const etcd_client *c, const char *cluster)
     return ls ? ls->holder : "";
 }
 
+void etcd_refresh_soon(etcd_client *c, int64_t now_ms, int64_t ms)
+{
+    if (c && now_ms + ms < c->next_range_ms)
+        c->next_range_ms = now_ms + ms;
+}
+
 size_t etcd_controllers(const etcd_client *c, const etcd_controller **out)
 {
     *out = c->ctls;

@@ -116,6 +116,9 @@ int etcd_fence_check(etcd_fence *f, int64_t now_ms, bool remote_only, const char
                      char *err, size_t errlen);
 int64_t etcd_fence_token(const etcd_fence *f);
 
+/* Read the controllers, views and locks again within ms (a decision waits on them). */
+void etcd_refresh_soon(etcd_client *c, int64_t now_ms, int64_t ms);
+
 /* Other controllers, as last read: live ones (their controller key exists). */
 typedef struct {
     char name[ETCD_NAME_MAX];

@@ -11,6 +11,8 @@
 #include "orchestrator/log.h"
 
 #define HA_MAX_CONTROLLERS 64
+/* While a dead primary waits for the other controllers' agreement: their views are read this often. */
+#define HA_QUORUM_REREAD_MS 50
 
 typedef struct {
     char name[ETCD_CLUSTER_MAX];
@@ -169,6 +171,8 @@ bool ha_may_act(ha *h, const char *cluster, const rec_analysis *a, int64_t now_m
                  &v);
     if (!v.agree) {
         snprintf(why, whylen, "detection quorum not reached: %s", v.why);
+        /* The others publish on change: read their views again soon, not at the next period. */
+        etcd_refresh_soon(h->etcd, now_ms, HA_QUORUM_REREAD_MS);
         goto out;
     }
     ok = true;

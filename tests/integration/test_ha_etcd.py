@@ -119,6 +119,14 @@ failover_block_s = 0
         self.assertEqual(self.recoveries(other), [], 'the controller without the lock recovered too')
         self.assertEqual(len(self.recoveries(holder)), 1, self.recoveries(holder))
         self.assertIn('recovery-held-coordination', self.daemons[other].log_text())
+        # Added latency of the controllers' agreement, measured from the holder's log.
+        import re
+        from datetime import datetime
+        log = self.daemons[holder].log_text()
+        ts = lambda ev: datetime.strptime(re.search(r'^(\S+)Z \S+\s+%s ' % ev, log, re.M).group(1),
+                                         '%Y-%m-%dT%H:%M:%S.%f')
+        print('primary-dead -> recovery-started on the holder: %.0f ms' %
+              ((ts('recovery-started') - ts('primary-dead')).total_seconds() * 1000), file=sys.stderr)
         self.assertIn('holds the lock of cluster lab', self.daemons[other].log_text())
 
         # The holder dies: the other takes the lock within the lease TTL (+ margin for a loaded machine).
