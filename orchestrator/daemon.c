@@ -745,6 +745,11 @@ static int cmd_manual(daemon_t *d, const json_t *b, held_reply *from, json_t **r
     } else if (!(rc = rec_for_request(d, b, reply))) {
         return 0;
     }
+    /* Coordination (orchestrator/ha.h): an operation runs on the cluster's lock holder only. */
+    if (d->ha && !m.dry_run && !ha_may_operate(d->ha, rc->mc->model.name, probe_now_ms(), err, sizeof(err))) {
+        *reply = reply_error("%s", err);
+        return 0;
+    }
     held = malloc(sizeof(*held));
     if (!held) {
         *reply = reply_error("out of memory");

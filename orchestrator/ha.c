@@ -187,6 +187,21 @@ out:
     return ok;
 }
 
+bool ha_may_operate(ha *h, const char *cluster, int64_t now_ms, char *err, size_t errlen)
+{
+    const char *holder;
+    if (!h || etcd_lock_held(h->etcd, cluster, now_ms, NULL))
+        return true;
+    holder = etcd_lock_holder(h->etcd, cluster);
+    if (!etcd_lease_ok(h->etcd, now_ms))
+        snprintf(err, errlen, "controller %s has no trusted etcd lease (etcd %s): no operation starts here until "
+                 "etcd answers again", h->name, etcd_health_name(etcd_get_health(h->etcd, now_ms, NULL, 0)));
+    else
+        snprintf(err, errlen, "controller %s does not hold the lock of cluster %s%s%s: run the command on that "
+                 "controller", h->name, cluster, holder[0] ? "; controller " : "", holder[0] ? holder : "");
+    return false;
+}
+
 json_t *ha_status(ha *h, int64_t now_ms)
 {
     char why[300];

@@ -47,6 +47,13 @@ void ha_publish(ha *h, const char *cluster, const rec_analysis *a);
  */
 bool ha_may_act(ha *h, const char *cluster, const rec_analysis *a, int64_t now_ms, char *why, size_t whylen);
 
+/*
+ * May an operator's switchover / failover / relocate run on this controller now?
+ * Only on the cluster's lock holder (lease trusted): two operators on two
+ * controllers never run two operations on one cluster. false: err names the holder.
+ */
+bool ha_may_operate(ha *h, const char *cluster, int64_t now_ms, char *err, size_t errlen);
+
 /* {"mode":..., "controller":..., "lease_ok", "lease_age_ms", "etcd_health", "controllers":[...],
  *  "locks":{cluster: holder}} ; {"mode":"none"} without etcd. */
 json_t *ha_status(ha *h, int64_t now_ms);

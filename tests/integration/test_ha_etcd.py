@@ -109,6 +109,12 @@ failover_block_s = 0
         self.assertIn('lock of cluster lab', text)
         self.assertIn('held by %s' % holder, text)
 
+        # An operator's switchover on the controller without the lock is refused, naming the holder.
+        p = myorch('switchover', '-c', self.daemons[other].config, '--cluster', 'lab', timeout=60)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn('does not hold the lock of cluster lab; controller %s' % holder, p.stderr + p.stdout)
+        self.assertEqual(self.recoveries(other), [])
+
         # The primary crashes: one failover, by the holder; the other waits and says why.
         self.lab.kill(1)
         rec = wait_for(lambda: [r for r in self.recoveries(holder) if r['state'] != 'running'] or None, timeout=60,
