@@ -104,6 +104,12 @@ failover_block_s = 0
         wait_for(ready, timeout=30, what='both controllers leased, seeing each other, analysis ok')
         holder = wait_for(self.holder, timeout=15, what='one lock holder')
         other = 'c2' if holder == 'c1' else 'c1'
+        # The status document, coordination included, is the one docs/openapi.json describes.
+        from test_http import OPENAPI, schema_errors
+        with open(OPENAPI) as f:
+            spec = json.load(f)
+        for n in self.daemons:
+            self.assertEqual(schema_errors(self.status(n), spec['components']['schemas']['Status'], spec), [])
         text = myorch('status', '-c', self.daemons[other].config, check=True).stdout
         self.assertIn('coordination etcd: controller %s, lease ok' % other, text)
         self.assertIn('lock of cluster lab', text)
