@@ -84,6 +84,11 @@ static int parse_remote_path(struct parse *, const struct key_def *, void *, con
 static int parse_trust_list(struct parse *, const struct key_def *, void *, const char *);
 static int parse_http_listen(struct parse *, const struct key_def *, void *, const char *);
 static int parse_token_file(struct parse *, const struct key_def *, void *, const char *);
+static int parse_coordination(struct parse *, const struct key_def *, void *, const char *);
+static int parse_etcd_endpoints(struct parse *, const struct key_def *, void *, const char *);
+static int parse_etcd_prefix(struct parse *, const struct key_def *, void *, const char *);
+static int parse_controller_name(struct parse *, const struct key_def *, void *, const char *);
+static int parse_detection_quorum(struct parse *, const struct key_def *, void *, const char *);
 
 #define G(field) offsetof(cfg_config, field), sizeof(((cfg_config *)0)->field)
 #define C(field) offsetof(cfg_cluster, field), sizeof(((cfg_cluster *)0)->field)
@@ -115,6 +120,18 @@ static const struct key_def keys[] = {
     { SEC_GLOBAL, "http_tls_cert", parse_file, G(http_tls_cert), 0, 0, 0, 0, NULL },
     { SEC_GLOBAL, "http_tls_key", parse_file, G(http_tls_key), 0, 0, 0, KF_PRIVATE, NULL },
     { SEC_GLOBAL, "http_token_file", parse_token_file, G(http_token), 0, 0, 0, 0, NULL },
+    /* Controller high availability on etcd (issue 14): checked together in check_etcd(). */
+    { SEC_GLOBAL, "coordination", parse_coordination, G(coordination), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "etcd_endpoints", parse_etcd_endpoints, G(etcd_endpoints), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "etcd_prefix", parse_etcd_prefix, G(etcd_prefix), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "controller_name", parse_controller_name, G(controller_name), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "etcd_lease_ttl_ms", parse_int, G(etcd_lease_ttl_ms), 2000, 600000, 0, 0, NULL },
+    { SEC_GLOBAL, "etcd_cacert", parse_file, G(etcd_cacert), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "etcd_cert", parse_file, G(etcd_cert), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "etcd_key", parse_file, G(etcd_key), 0, 0, 0, KF_PRIVATE, NULL },
+    { SEC_GLOBAL, "etcd_user", parse_name, G(etcd_user), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "etcd_password_file", parse_secret_file, G(etcd_password), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "detection_quorum", parse_detection_quorum, G(detection_quorum), 0, 0, 0, 0, NULL },
 
     { SEC_CLUSTER, "seeds", parse_seeds, C(seeds), 0, 0, 0, KF_REQUIRED, "db1:3306, db2:3306" },
     { SEC_CLUSTER, "user", parse_name, C(user), 0, 0, 0, KF_REQUIRED, "myorch" },
@@ -870,6 +887,141 @@ static int parse_quorum(struct parse *p, const struct key_def *k, void *field, c
     return 0;
 }
 
+static int parse_coordination(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    if (strcmp(value, "none") == 0)
+        *(int *)field = CFG_COORD_NONE;
+    else if (strcmp(value, "etcd") == 0)
+        *(int *)field = CFG_COORD_ETCD;
+    else
+        return bad_value(p, k, value, "none (the default: one controller) or etcd (several controllers "
+                         "coordinated through etcd_endpoints)");
+    return 0;
+}
+
+/* At most this many etcd endpoints (a cluster has 3 or 5 members). */
+#define CFG_ETCD_ENDPOINTS_N 16
+
+/*
+ * etcd_endpoints = http://10.0.0.1:2379, https://etcd2:2379: a scheme, a host
+ * (name, IPv4 or bracketed IPv6) and a port, nothing else (no path, no
+ * credentials in the URL). Stored normalised: comma-separated, no spaces.
+ */
+static int parse_etcd_endpoints(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char *out = field;
+    size_t used = 0, n = 0;
+    const char *s = value;
+
+    out[0] = '\0';
+    while (*s) {
+        const char *e, *host, *colon;
+        size_t len;
+        char one[300];
+        long port;
+        char *end;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        e = strchr(s, ',');
+        len = e ? (size_t)(e - s) : strlen(s);
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+            len--;
+        if (len == 0)
+            return bad_value(p, k, value, "a comma-separated list of http://host:port or https://host:port "
+                             "(an entry is empty)");
+        if (len >= sizeof(one))
+            return fail(p, p->lineno, -EINVAL, "bad value for %s: an endpoint is %zu bytes long; the limit is %zu",
+                        k->name, len, sizeof(one) - 1);
+        memcpy(one, s, len);
+        one[len] = '\0';
+        if (strncmp(one, "http://", 7) == 0)
+            host = one + 7;
+        else if (strncmp(one, "https://", 8) == 0)
+            host = one + 8;
+        else
+            return fail(p, p->lineno, -EINVAL, "bad value '%s' in %s: an endpoint starts with http:// or https:// "
+                        "(e.g. http://10.0.0.1:2379)", one, k->name);
+        for (const char *c = host; *c; c++)
+            if (!(isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == ':' || *c == '[' || *c == ']' ||
+                  *c == '_'))
+                return fail(p, p->lineno, -EINVAL, "bad value '%s' in %s: only a host and a port may follow the "
+                            "scheme (no path, user or query)", one, k->name);
+        colon = strrchr(host, ':');
+        if (!colon || colon == host || (host[0] == '[' && colon[-1] != ']'))
+            return fail(p, p->lineno, -EINVAL, "bad value '%s' in %s: give the port, e.g. %.*s:2379", one, k->name,
+                        (int)(strlen(one) < 200 ? strlen(one) : 200), one);
+        errno = 0;
+        port = strtol(colon + 1, &end, 10);
+        if (!isdigit((unsigned char)colon[1]) || *end || errno || port < 1 || port > 65535)
+            return fail(p, p->lineno, -EINVAL, "bad value '%s' in %s: the port must be 1..65535", one, k->name);
+        if (++n > CFG_ETCD_ENDPOINTS_N)
+            return fail(p, p->lineno, -EINVAL, "%s lists more than %d endpoints", k->name, CFG_ETCD_ENDPOINTS_N);
+        if (used + (used ? 1 : 0) + len + 1 > k->size)
+            return fail(p, p->lineno, -EINVAL, "%s is too long: at most %zu bytes of endpoints", k->name,
+                        k->size - 1);
+        if (used)
+            out[used++] = ',';
+        memcpy(out + used, one, len + 1);
+        used += len;
+        s = e ? e + 1 : s + strlen(s);
+        if (e && !*s)
+            return bad_value(p, k, value, "a comma-separated list without a trailing comma");
+    }
+    if (n == 0)
+        return bad_value(p, k, value, "at least one http://host:port or https://host:port");
+    return 0;
+}
+
+static int parse_etcd_prefix(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    size_t n = strlen(value);
+    if (value[0] != '/' || (n > 1 && value[n - 1] == '/') || strstr(value, "//"))
+        return bad_value(p, k, value, "a key prefix starting with '/', without a trailing '/', e.g. /myorch");
+    for (const char *c = value; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '/' || *c == '_' || *c == '.' || *c == '-'))
+            return bad_value(p, k, value, "letters, digits and / _ . - only, e.g. /myorch/prod");
+    if (!copy_fits(field, k->size, value))
+        return fail(p, p->lineno, -EINVAL, "%s is %zu bytes long; the limit is %zu", k->name, n, k->size - 1);
+    return 0;
+}
+
+/* A controller name: what other controllers and status show; a key component in etcd. */
+static bool controller_name_ok(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n >= CFG_CONTROLLER_NAME_MAX)
+        return false;
+    for (const char *c = v; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '.' || *c == '-'))
+            return false;
+    return true;
+}
+
+static int parse_controller_name(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    if (!controller_name_ok(value))
+        return bad_value(p, k, value, "1 to 63 letters, digits, '_', '.' or '-'");
+    memcpy(field, value, strlen(value) + 1);
+    return 0;
+}
+
+static int parse_detection_quorum(struct parse *p, const struct key_def *k, void *field, const char *value)
+{
+    char *end;
+    long v;
+    if (strcmp(value, "majority") == 0) {
+        *(int *)field = 0;
+        return 0;
+    }
+    errno = 0;
+    v = strtol(value, &end, 10);
+    if (!isdigit((unsigned char)value[0]) || *end || errno || v < 1 || v > 99)
+        return bad_value(p, k, value, "majority (the default: more than half of the live controllers) or a "
+                         "number of controllers from 1 to 99");
+    *(int *)field = (int)v;
+    return 0;
+}
+
 /* discover_allow: every line adds its comma-separated CIDRs / host patterns. */
 static int parse_trust_list(struct parse *p, const struct key_def *k, void *field, const char *value)
 {
@@ -1476,6 +1628,88 @@ static int check_http(struct parse *p)
     return 0;
 }
 
+/*
+ * Controller coordination: the etcd_* keys only with coordination = etcd,
+ * which needs etcd_endpoints; TLS certificate and key together, user and
+ * password file together; credentials never in clear text to a remote host.
+ * The controller name defaults to the host name (which must then be a valid
+ * name).
+ */
+static bool endpoint_is_loopback(const char *ep)
+{
+    const char *h = strstr(ep, "://");
+    h = h ? h + 3 : ep;
+    return strncmp(h, "127.", 4) == 0 || strncmp(h, "[::1]:", 6) == 0 || strncmp(h, "localhost:", 10) == 0;
+}
+
+static int check_etcd(struct parse *p)
+{
+    cfg_config *c = p->out;
+    static const char *const etcd_keys[] = {"etcd_endpoints", "etcd_prefix", "controller_name", "etcd_lease_ttl_ms",
+                                            "etcd_cacert", "etcd_cert", "etcd_key", "etcd_user",
+                                            "etcd_password_file", "detection_quorum"};
+    int lu = p->global_seen[key_index(find_key(SEC_GLOBAL, "etcd_user"))];
+    int lpw = p->global_seen[key_index(find_key(SEC_GLOBAL, "etcd_password_file"))];
+    int lc = p->global_seen[key_index(find_key(SEC_GLOBAL, "etcd_cert"))];
+    int lk = p->global_seen[key_index(find_key(SEC_GLOBAL, "etcd_key"))];
+    int lca = p->global_seen[key_index(find_key(SEC_GLOBAL, "etcd_cacert"))];
+    int le = p->global_seen[key_index(find_key(SEC_GLOBAL, "etcd_endpoints"))];
+
+    if (c->coordination != CFG_COORD_ETCD) {
+        for (size_t i = 0; i < sizeof(etcd_keys) / sizeof(etcd_keys[0]); i++) {
+            int line = p->global_seen[key_index(find_key(SEC_GLOBAL, etcd_keys[i]))];
+            if (line)
+                return fail(p, line, -EINVAL, "%s is set but coordination is not etcd: set coordination = etcd to "
+                            "run several controllers, or remove the key", etcd_keys[i]);
+        }
+        return 0;
+    }
+    if (!c->etcd_endpoints[0])
+        return fail(p, p->global_seen[key_index(find_key(SEC_GLOBAL, "coordination"))], -EINVAL,
+                    "coordination = etcd needs etcd_endpoints, e.g. etcd_endpoints = http://10.0.0.1:2379, "
+                    "http://10.0.0.2:2379, http://10.0.0.3:2379");
+    if (!c->etcd_cert != !c->etcd_key)
+        return fail(p, lc ? lc : lk, -EINVAL, "etcd_cert and etcd_key go together: set both (the client "
+                    "certificate and its private key) or neither");
+    if (!c->etcd_user[0] != !c->etcd_password)
+        return fail(p, lu ? lu : lpw, -EINVAL, "etcd_user and etcd_password_file go together: set both or neither");
+    {
+        bool any_http = false, any_https = false, remote_http = false;
+        char eps[CFG_ETCD_ENDPOINTS_MAX];
+        char *save = NULL;
+        memcpy(eps, c->etcd_endpoints, sizeof(eps));
+        for (char *t = strtok_r(eps, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (strncmp(t, "https://", 8) == 0)
+                any_https = true;
+            else {
+                any_http = true;
+                remote_http = remote_http || !endpoint_is_loopback(t);
+            }
+        }
+        if (any_http && any_https)
+            return fail(p, le, -EINVAL, "etcd_endpoints mixes http:// and https://: use one scheme for every "
+                        "member");
+        if (any_http && (c->etcd_cacert || c->etcd_cert))
+            return fail(p, lca ? lca : lc, -EINVAL, "%s is set but etcd_endpoints use http://: use https:// "
+                        "endpoints, or remove the TLS keys", lca ? "etcd_cacert" : "etcd_cert");
+        if (remote_http && c->etcd_password)
+            return fail(p, lu, -EINVAL, "etcd_user is set but etcd_endpoints use http:// to a remote host: the "
+                        "password would cross the network in clear text: use https:// endpoints");
+    }
+    if (!c->etcd_prefix[0])
+        snprintf(c->etcd_prefix, sizeof(c->etcd_prefix), "/myorch");
+    if (!c->etcd_lease_ttl_ms)
+        c->etcd_lease_ttl_ms = 5000;
+    if (!c->controller_name[0]) {
+        char host[256] = "";
+        if (gethostname(host, sizeof(host) - 1) != 0 || !controller_name_ok(host))
+            return fail(p, 0, -EINVAL, "controller_name is not set and the host name '%.64s' is not a valid one "
+                        "(1 to 63 letters, digits, '_', '.' or '-'): set controller_name", host);
+        memcpy(c->controller_name, host, strlen(host) + 1);
+    }
+    return 0;
+}
+
 static int finalize(struct parse *p)
 {
     cfg_config *c = p->out;
@@ -1501,7 +1735,8 @@ static int finalize(struct parse *p)
                     "log_file '%s' is inside state_dir '%s' (the state database lives there): "
                     "use another directory, e.g. /var/log/myorch", c->log_file, c->state_dir);
     if (check_ipc_target(p, "control_socket", c->control_socket) ||
-        check_ipc_target(p, "event_socket", c->event_socket) || check_tcp_curve(p) || check_http(p))
+        check_ipc_target(p, "event_socket", c->event_socket) || check_tcp_curve(p) || check_http(p) ||
+        check_etcd(p))
         return p->rc;
     for (size_t i = 0; i < c->n_clusters; i++) {
         cfg_cluster *cl = &c->clusters[i];
@@ -1751,6 +1986,10 @@ void cfg_free(cfg_config *c)
     free(c->http_tls_cert);
     free(c->http_tls_key);
     wipe_free(c->http_token);
+    free(c->etcd_cacert);
+    free(c->etcd_cert);
+    free(c->etcd_key);
+    wipe_free(c->etcd_password);
     explicit_bzero(c->control_secret_key, sizeof(c->control_secret_key));
     explicit_bzero(c->control_client_secret_key, sizeof(c->control_client_secret_key));
     memset(c, 0, sizeof(*c));

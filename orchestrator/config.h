@@ -38,6 +38,14 @@
  *   http_tls_key = FILE               ; its private key (no group/other access)
  *   http_token_file = FILE            ; bearer token for mutating calls (0600, >= 16 chars);
  *                                     ; without it the mutating routes answer 403
+ *   coordination = none               ; none|etcd: several controllers coordinated through etcd
+ *   etcd_endpoints = http://h:2379,.. ; required with coordination = etcd (http:// or https://)
+ *   etcd_prefix = /myorch             ; key prefix: [A-Za-z0-9_./-], starts with '/'
+ *   controller_name = NAME            ; default: the host name; [A-Za-z0-9_.-]{1,63}
+ *   etcd_lease_ttl_ms = 5000          ; 2000..600000: the controller's lease
+ *   etcd_cacert, etcd_cert, etcd_key  ; TLS to etcd (cert and key together; key not group/other-readable)
+ *   etcd_user, etcd_password_file     ; etcd authentication (together; the file 0600)
+ *   detection_quorum = majority       ; majority|N: live controllers that must see a primary dead
  *
  *   [cluster.NAME]                    ; NAME = [A-Za-z0-9_-]{1,40}
  *   seeds = host:port, [::1]:3306     ; required; default port 3306
@@ -219,6 +227,11 @@ void cfg_cluster_repl_ssl(const cfg_cluster *cl, dialect_repl_ssl *out);
 /* Hook points (CFG_HOOK_*, CFG_N_HOOKS): orchestrator/events.h. */
 extern const char *const cfg_hook_names[CFG_N_HOOKS];
 
+enum { CFG_COORD_NONE = 0, CFG_COORD_ETCD = 1 };
+#define CFG_ETCD_ENDPOINTS_MAX 1024
+#define CFG_ETCD_PREFIX_MAX 128
+#define CFG_CONTROLLER_NAME_MAX 64
+
 /* The whole configuration. Zero-initialise before cfg_load(); release with cfg_free(). */
 typedef struct {
     char path[4096];               /* the config file (made absolute at load time) */
@@ -246,6 +259,16 @@ typedef struct {
     int http_ipv6, http_loopback;
     char *http_tls_cert, *http_tls_key; /* absolute paths (heap) or NULL */
     char *http_token;              /* bearer token of mutating calls (heap, wiped) or NULL: mutations off */
+    /* Controller high availability (issue 14, orchestrator/etcd.h, orchestrator/coord.h). */
+    int coordination;              /* CFG_COORD_NONE (default) or CFG_COORD_ETCD */
+    char etcd_endpoints[CFG_ETCD_ENDPOINTS_MAX]; /* comma-separated http(s)://host:port, as validated */
+    char etcd_prefix[CFG_ETCD_PREFIX_MAX];       /* key prefix, default "/myorch", no trailing '/' */
+    char controller_name[CFG_CONTROLLER_NAME_MAX]; /* default: the host name */
+    int etcd_lease_ttl_ms;         /* default 5000 */
+    char *etcd_cacert, *etcd_cert, *etcd_key; /* absolute paths (heap) or NULL */
+    char etcd_user[128];           /* "" = no etcd authentication */
+    char *etcd_password;           /* heap, wiped; from etcd_password_file (0600) */
+    int detection_quorum;          /* 0 = majority (default), N >= 1: N live controllers must agree */
     cfg_cluster *clusters; size_t n_clusters;
 } cfg_config;
 

@@ -19,6 +19,7 @@
 #include "hooks/runner.h"
 #include "orchestrator/control.h"
 #include "orchestrator/drill.h"
+#include "orchestrator/ha.h"
 #include "orchestrator/http.h"
 #include "orchestrator/log.h"
 #include "orchestrator/metrics.h"
@@ -87,6 +88,7 @@ typedef struct {
     size_t recent_next;
     bool recent_changed;
     svc_state svc;           /* sd_notify: ready, watchdog */
+    ha *ha;                  /* controller coordination (coordination = etcd), NULL: none */
     bool stop;
     /* Configuration reload (reload_request): the running configuration when a reload
      * made it (else the caller's), and a validated one waiting for the recoveries to end. */
@@ -546,6 +548,24 @@ static json_t *cluster_names(daemon_t *d)
 static json_t *unknown_cluster(daemon_t *d, const char *name);
 
 /* status: the controller and its clusters (all, or the one named by "cluster"). */
+/* ---- controller coordination (orchestrator/ha.h): the daemon's hook-in ---------- */
+
+static void on_ha_event(void *user, int level, const char *name, const char *cluster, const char *msg)
+{
+    daemon_t *d = user;
+    mon_cluster *c = NULL;
+    for (size_t i = 0; cluster && cluster[0] && d->mon && i < mon_cluster_count(d->mon); i++)
+        if (!strcmp(mon_cluster_at(d->mon, i)->model.name, cluster))
+            c = mon_cluster_at(d->mon, i);
+    on_event(d, level, name, c, NULL, msg, NULL);
+}
+
+static bool ha_gate(void *user, mon_cluster *c, const rec_analysis *a, char *why, size_t whylen)
+{
+    daemon_t *d = user;
+    return ha_may_act(d->ha, c->model.name, a, clk_mono_ms(), why, whylen);
+}
+
 static json_t *cmd_status(daemon_t *d, const json_t *req)
 {
     const char *name = json_string_value(json_object_get(req, "cluster"));
@@ -589,6 +609,7 @@ static json_t *cmd_status(daemon_t *d, const json_t *req)
         json_array_append_new(cl, cj);
     }
     json_object_set_new(r, "clusters", cl);
+    json_object_set_new(r, "coordination", ha_status(d->ha, clk_mono_ms()));
     json_object_set_new(r, "probes", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "ok", (json_int_t)ps->probes_ok,
                                                "failed", (json_int_t)ps->probes_failed, "connects_ok",
                                                (json_int_t)ps->connects_ok, "connects_failed",
@@ -750,6 +771,11 @@ static int cmd_manual(daemon_t *d, const json_t *b, held_reply *from, json_t **r
             return 0;
         }
     } else if (!(rc = rec_for_request(d, b, reply))) {
+        return 0;
+    }
+    /* Coordination (orchestrator/ha.h): an operation runs on the cluster's lock holder only. */
+    if (d->ha && !m.dry_run && !ha_may_operate(d->ha, rec_cluster_mon(rc)->model.name, clk_mono_ms(), err, sizeof(err))) {
+        *reply = reply_error("%s", err);
         return 0;
     }
     held = malloc(sizeof(*held));
@@ -1120,7 +1146,7 @@ out:
     free(old_cm);
     free(old_av);
     free(old_avts);
-    svc_ready(&d->svc, probe_now_ms(), d->cfg->n_clusters);
+    svc_ready(&d->svc, clk_mono_ms(), d->cfg->n_clusters);
     return rc;
 }
 
@@ -1155,7 +1181,7 @@ static int reload_request(daemon_t *d, const char *via, json_t **info, char *err
         cfg_free(nc);
         free(nc);
         reload_refused(d, via, err);
-        svc_ready(&d->svc, probe_now_ms(), d->cfg->n_clusters);
+        svc_ready(&d->svc, clk_mono_ms(), d->cfg->n_clusters);
         return rc;
     }
     rld_diff_free(&df);
@@ -1177,7 +1203,7 @@ static int reload_request(daemon_t *d, const char *via, json_t **info, char *err
             *info = json_incref(det);
         }
         json_decref(det);
-        svc_ready(&d->svc, probe_now_ms(), d->cfg->n_clusters);
+        svc_ready(&d->svc, clk_mono_ms(), d->cfg->n_clusters);
         return 1;
     }
     if ((rc = reload_apply(d, info, err, errlen)) < 0)
@@ -1642,7 +1668,8 @@ static int setup_clusters(daemon_t *d, char *err, size_t errlen)
         }
     }
     d->renv = (rec_env){.st = d->st, .loop = rec_loop_of_monitor(), .emit = on_event, .user = d,
-                        .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done};
+                        .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done,
+                        .may_act = d->cfg->coordination == CFG_COORD_ETCD ? ha_gate : NULL};
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
     d->cm = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->cm));
     for (size_t i = 0; d->cm && i < d->cfg->n_clusters; i++) {
@@ -1712,6 +1739,9 @@ static int setup(daemon_t *d, char *err, size_t errlen)
     }
     if ((rc = setup_clusters(d, err, errlen)) < 0)
         return rc;
+    /* Coordination (orchestrator/ha.h): once per process, never rebuilt by a reload (its keys take a restart). */
+    if ((rc = ha_new(d->cfg, on_ha_event, d, &d->ha, err, errlen)) < 0)
+        return rc;
     if (d->cfg->http_listen[0]) {
         http_handlers h = {.control = http_control, .has_cluster = http_has_cluster, .ready = http_ready,
                            .metrics = http_metrics, .user = d};
@@ -1748,6 +1778,9 @@ static void teardown(daemon_t *d)
     /* A running recovery is finished, never abandoned half-way. */
     for (size_t i = 0; i < d->n_recs; i++)
         rec_cluster_free(d->recs[i]);
+    /* After the recoveries: releases this controller's locks and revokes its lease. */
+    ha_free(d->ha);
+    d->ha = NULL;
     free(d->recs);
     d->recs = NULL;
     d->n_recs = 0;
@@ -1868,11 +1901,11 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
     }
     /* Configuration loaded, state database open, sockets bound: ready. */
     svc_init(&d.svc);
-    svc_ready(&d.svc, probe_now_ms(), cfg->n_clusters);
+    svc_ready(&d.svc, clk_mono_ms(), cfg->n_clusters);
 
     while (!d.stop) {
         probe_engine *pe = mon_probe_engine(d.mon);
-        int64_t now = probe_now_ms();
+        int64_t now = clk_mono_ms();
         int timeout = probe_engine_timeout_ms(pe, now);
         zmq_pollitem_t items[4 + 64] = {
             {.socket = ctl_server_socket(d.ctl), .events = ZMQ_POLLIN},
@@ -1894,6 +1927,12 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         }
         if (d.hooks)
             items[n_items++] = (zmq_pollitem_t){.socket = NULL, .fd = hook_runner_fd(d.hooks), .events = ZMQ_POLLIN};
+        if (d.ha) {
+            int ht = ha_timeout_ms(d.ha, now);
+            items[n_items++] = (zmq_pollitem_t){.socket = NULL, .fd = ha_fd(d.ha), .events = ZMQ_POLLIN};
+            if (ht >= 0 && (timeout < 0 || ht < timeout))
+                timeout = ht;
+        }
         for (size_t i = 0; i < d.n_recs && n_items < 4 + 62; i++) {
             int fds[2];
             size_t n = rec_cluster_fds(d.recs[i], fds, 2);
@@ -1927,7 +1966,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             }
         }
         clock_gettime(CLOCK_MONOTONIC, &busy_from);
-        now = probe_now_ms();
+        now = clk_mono_ms();
         probe_engine_run(pe, now);
         if (zap_item >= 0 && (items[zap_item].revents & ZMQ_POLLIN))
             ctl_server_zap(d.ctl);
@@ -1942,6 +1981,12 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             rec_cluster_io(d.recs[i], now);
             rec_cluster_tick(d.recs[i], now);
             rtk_update(&d.ready[i], d.recs[i], d.cfg->read_timeout_ms, now);
+        }
+        /* Coordination: this controller's views (published on change), etcd's I/O (non-blocking). */
+        if (d.ha) {
+            for (size_t i = 0; i < d.n_recs; i++)
+                ha_publish(d.ha, rec_cluster_mon(d.recs[i])->model.name, rec_cluster_last(d.recs[i]));
+            ha_run(d.ha, clk_mono_ms());
         }
         track_availability(&d, false);
         track_lag(&d);
@@ -1962,7 +2007,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             metrics_observe(&d.loop_busy, (double)(busy_to.tv_sec - busy_from.tv_sec) +
                                               (double)(busy_to.tv_nsec - busy_from.tv_nsec) / 1e9);
         }
-        svc_tick(&d.svc, probe_now_ms());
+        svc_tick(&d.svc, clk_mono_ms());
     }
     stop_recoveries(&d);
 out:

@@ -141,7 +141,26 @@ enum {
     X(EV_DRILL_DONE, "drill-done", LOGL_INFO, EV_NO_HOOK,                                                             \
       "a switchover drill went there and back; detail: the measured write blocks")                                    \
     X(EV_DRILL_FAILED, "drill-failed", LOGL_WARN, EV_NO_HOOK,                                                         \
-      "a switchover drill failed (the error says at which switchover)")
+      "a switchover drill failed (the error says at which switchover)")                                               \
+    /* coordination = etcd (orchestrator/etcd.h, ha.h; levels set in ha.c) */                                         \
+    X(EV_ETCD_LEASE_GRANTED, "etcd-lease-granted", LOGL_INFO, EV_NO_HOOK,                                             \
+      "this controller's etcd lease is granted (or trusted again after a keep-alive succeeded)")                      \
+    X(EV_ETCD_LEASE_LOST, "etcd-lease-lost", LOGL_WARN, EV_NO_HOOK,                                                   \
+      "the lease is lost or not trusted (no keep-alive within TTL minus margin): self-fenced, no recovery")           \
+    X(EV_ETCD_LOCK_ACQUIRED, "etcd-lock-acquired", LOGL_INFO, EV_NO_HOOK,                                             \
+      "this controller holds a cluster's lock (detail: the fencing token)")                                           \
+    X(EV_ETCD_LOCK_LOST, "etcd-lock-lost", LOGL_WARN, EV_NO_HOOK,                                                     \
+      "a cluster's lock was lost (lease, key replaced or deleted): no recovery of it from here")                      \
+    X(EV_ETCD_LOCK_RELEASED, "etcd-lock-released", LOGL_INFO, EV_NO_HOOK,                                             \
+      "a cluster's lock was given back (shutdown)")                                                                   \
+    X(EV_ETCD_UNREACHABLE, "etcd-unreachable", LOGL_WARN, EV_NO_HOOK,                                                 \
+      "no etcd endpoint answers: monitoring goes on, no recovery starts")                                             \
+    X(EV_ETCD_REACHABLE, "etcd-reachable", LOGL_INFO, EV_NO_HOOK,                                                     \
+      "etcd answers again")                                                                                           \
+    X(EV_ETCD_NAME_CONFLICT, "etcd-name-conflict", LOGL_ERROR, EV_NO_HOOK,                                            \
+      "another controller uses this controller_name: never shares a lock; rename one")                                \
+    X(EV_RECOVERY_HELD_COORDINATION, "recovery-held-coordination", LOGL_WARN, EV_NO_HOOK,                             \
+      "a confirmed failure waits for the cluster's lock or the controllers' detection quorum")
 
 typedef enum {
 #define EV_ENUM_(id, name, level, hook, desc) id,

@@ -456,6 +456,38 @@ static int parse_client_args(const char *cmd, int argc, char **argv, client_args
     "                      catch-up bound; the operation goes on if this command stops waiting)\n" \
     CLIENT_OPTS_TAIL
 
+/* The coordination part of `myorch status` (coordination = etcd; nothing with none). */
+static void print_coordination(json_t *co)
+{
+    json_t *ctls, *c, *lk;
+    const char *mode = json_string_value(json_object_get(co, "mode")), *cl;
+    size_t i;
+    if (!mode || strcmp(mode, "etcd"))
+        return;
+    esc_json_strings(co);
+    printf("coordination etcd: controller %s, lease %s (last keep-alive %lld ms ago), etcd %s (%s)\n",
+           json_string_value(json_object_get(co, "controller")),
+           json_is_true(json_object_get(co, "lease_ok")) ? "ok" : "NOT TRUSTED: no recovery starts here",
+           (long long)json_integer_value(json_object_get(co, "lease_age_ms")),
+           json_string_value(json_object_get(co, "etcd_health")),
+           json_string_value(json_object_get(co, "etcd_health_why")));
+    ctls = json_object_get(co, "controllers");
+    json_array_foreach(ctls, i, c) {
+        long long age = (long long)json_integer_value(json_object_get(c, "last_view_age_ms"));
+        char agebuf[32];
+        if (age >= 0)
+            snprintf(agebuf, sizeof(agebuf), "%lld ms ago", age);
+        else
+            snprintf(agebuf, sizeof(agebuf), "none");
+        printf("  controller %-24s last view %s%s\n", json_string_value(json_object_get(c, "name")), agebuf,
+               json_is_true(json_object_get(c, "self")) ? "  (this one)" : "");
+    }
+    json_object_foreach(json_object_get(co, "locks"), cl, lk) {
+        const char *holder = json_string_value(json_object_get(lk, "holder"));
+        printf("  lock of cluster %-16s %s%s\n", cl, holder ? "held by " : "free", holder ? holder : "");
+    }
+}
+
 static int cmd_status(int argc, char **argv)
 {
     client_args a = {0};
@@ -498,6 +530,7 @@ static int cmd_status(int argc, char **argv)
                    json_is_true(json_object_get(c, "first_round_done")) ? "" : "  [first probe round running]");
             rtk_print(json_object_get(c, "readiness"), stdout);
         }
+        print_coordination(json_object_get(reply, "coordination"));
     }
     json_decref(reply);
     return 0;

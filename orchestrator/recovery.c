@@ -1047,6 +1047,14 @@ static void state_confirmed(rec_cluster *rc, const rec_turn *t)
 {
     int64_t now = t->wall_ms;
     rollback_give_up(rc);
+    /* COORDINATION GATE (issue 14): the single place where controller coordination decides
+     * whether this controller starts an automatic recovery (cluster lock + detection
+     * quorum, orchestrator/ha.c). Re-asked every turn until it allows. */
+    if (rc->env->may_act) {
+        char why[300];
+        if (!rc->env->may_act(rc->env->user, rc->mc, &rc->last, why, sizeof(why)))
+            return;
+    }
     rc->hold = REC_HOLD_NONE;
     switch (start_recovery(rc, now)) {
     case 0: /* launched, or refused and recorded (the refusal's block holds it from now on) */

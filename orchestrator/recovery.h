@@ -55,6 +55,10 @@ typedef struct {
     const rec_exec_hooks *hooks;  /* unused: hook steps are wired per recovery (see recovery.c) */
     /* A manual operation finished: the answer for the operator who asked (tag). */
     void (*manual_done)(void *user, void *tag, json_t *result);
+    /* Controller coordination (issue 14, orchestrator/ha.h): may this controller start an
+     * automatic recovery of the cluster now (it holds the cluster's lock, the detection
+     * quorum agrees)? NULL: yes (coordination = none). false: why says what is missing. */
+    bool (*may_act)(void *user, mon_cluster *c, const rec_analysis *a, char *why, size_t whylen);
 } rec_env;
 
 /* An operator's request (myorch switchover / failover / relocate). */

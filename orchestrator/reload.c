@@ -95,6 +95,22 @@ static const char *restart_key(const cfg_config *a, const cfg_config *b)
         return "log_format";
     if (a->allow_core_dumps != b->allow_core_dumps)
         return "allow_core_dumps";
+    /* Coordination: the lease, the locks and the views are this controller's identity in etcd. */
+    if (a->coordination != b->coordination)
+        return "coordination";
+    if (strcmp(a->etcd_endpoints, b->etcd_endpoints) || strcmp(a->etcd_prefix, b->etcd_prefix))
+        return "etcd_endpoints/etcd_prefix";
+    if (strcmp(a->controller_name, b->controller_name))
+        return "controller_name";
+    if (a->etcd_lease_ttl_ms != b->etcd_lease_ttl_ms)
+        return "etcd_lease_ttl_ms";
+    if (!str_eq(a->etcd_cacert, b->etcd_cacert) || !str_eq(a->etcd_cert, b->etcd_cert) ||
+        !str_eq(a->etcd_key, b->etcd_key))
+        return "etcd_cacert/etcd_cert/etcd_key";
+    if (strcmp(a->etcd_user, b->etcd_user) || !str_eq(a->etcd_password, b->etcd_password))
+        return "etcd_user/etcd_password_file";
+    if (a->detection_quorum != b->detection_quorum)
+        return "detection_quorum";
     return NULL;
 }
 
@@ -139,6 +155,16 @@ int rld_compare(const cfg_config *old, const cfg_config *nw, rld_diff *out, char
     if (rc < 0) {
         rld_diff_free(out);
         snprintf(err, errlen, "out of memory");
+        return rc;
+    }
+    /* With etcd each cluster's lock is wanted from the start (orchestrator/ha.c): the set of
+     * clusters is fixed for the process. */
+    if (old->coordination == CFG_COORD_ETCD && (out->n_added || out->n_removed)) {
+        snprintf(err, errlen, "%s: cluster %s %s: with coordination = etcd adding or removing a cluster takes a "
+                 "restart (systemctl restart myorch); reload refused, the running configuration stays", nw->path,
+                 out->n_added ? out->added[0] : out->removed[0], out->n_added ? "added" : "removed");
+        rld_diff_free(out);
+        return -EINVAL;
     }
     return rc;
 }

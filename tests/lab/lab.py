@@ -953,6 +953,167 @@ class Lab:
         return out
 
 
+# ---------------------------------------------------------------- etcd
+
+class EtcdCluster:
+    """A 3-member (or N) etcd cluster on loopback for controller coordination tests
+    (issue 14). Debian etcd-server. Member N (e1..) serves clients on
+    127.0.0.1:(base + 2(N-1)) and peers on the port after it.
+
+        E = lab.EtcdCluster('/tmp/x/etcd')      # free ports picked
+        E.up()                                  # all members healthy, in seconds
+        E.endpoints                             # 'http://127.0.0.1:P1,http://...'
+        E.kill(2); E.start(2); E.down()
+
+    DIR/etcd.json holds ports and pids; DIR/eN/ the data dir and log of member N.
+    """
+
+    def __init__(self, dir, members=3, base_port=None, tls=None):
+        """tls: {'ca': PEM, 'cert': PEM, 'key': KEY} (tests/integration/tlscerts.py): clients
+        speak https:// and must present a certificate signed by that CA."""
+        self.tls = tls
+        self.dir = os.path.abspath(dir)
+        os.makedirs(self.dir, exist_ok=True)
+        self._procs = {}   # members started by this object: reaped when killed
+        self.members = members
+        self.state = {'members': []}
+        path = os.path.join(self.dir, 'etcd.json')
+        if os.path.exists(path):
+            with open(path) as f:
+                self.state = json.load(f)
+            self.members = len(self.state['members'])
+        else:
+            base = base_port or free_base_port(count=2 * members, start=24379)
+            token = 'myorch-lab-' + secrets.token_hex(4)
+            self.state = {'token': token, 'members': [
+                {'index': i + 1, 'name': 'e%d' % (i + 1), 'client': base + 2 * i, 'peer': base + 2 * i + 1,
+                 'pid': None} for i in range(members)]}
+            self._save()
+
+    def _save(self):
+        _write_file(os.path.join(self.dir, 'etcd.json'), json.dumps(self.state, indent=1).encode())
+
+    @staticmethod
+    def binary():
+        b = _which(['etcd'])
+        if not b:
+            raise LabError('etcd not found: install etcd-server (tests/deps.sh)')
+        return b
+
+    def member(self, i):
+        return self.state['members'][i - 1]
+
+    def url(self, i):
+        return '%s://127.0.0.1:%d' % ('https' if self.tls else 'http', self.member(i)['client'])
+
+    @property
+    def endpoints(self):
+        return ','.join(self.url(m['index']) for m in self.state['members'])
+
+    def _args(self, m):
+        cluster = ','.join('%s=http://127.0.0.1:%d' % (x['name'], x['peer']) for x in self.state['members'])
+        d = os.path.join(self.dir, m['name'])
+        tls = ['--cert-file', self.tls['cert'], '--key-file', self.tls['key'], '--trusted-ca-file',
+               self.tls['ca'], '--client-cert-auth'] if self.tls else []
+        return [self.binary(), '--name', m['name'], '--data-dir', os.path.join(d, 'data'),
+                '--listen-client-urls', self.url(m['index']),
+                '--advertise-client-urls', self.url(m['index']), *tls,
+                '--listen-peer-urls', 'http://127.0.0.1:%d' % m['peer'],
+                '--initial-advertise-peer-urls', 'http://127.0.0.1:%d' % m['peer'],
+                '--initial-cluster', cluster, '--initial-cluster-token', self.state['token'],
+                '--initial-cluster-state', 'new',
+                # Loopback, but a loaded 2-core machine: elections quick, not twitchy.
+                '--heartbeat-interval', '100', '--election-timeout', '1000',
+                '--log-level', 'warn', '--logger', 'zap']
+
+    def _spawn(self, m):
+        d = os.path.join(self.dir, m['name'])
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, 'etcd.log'), 'ab') as log:
+            p = subprocess.Popen(self._args(m), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
+        m['pid'] = p.pid
+        self._procs[m['index']] = p
+        self._save()
+
+    def alive(self, i):
+        pid = self.member(i)['pid']
+        if not pid or _proc_state(pid) in (None, 'Z'):
+            return False
+        d = os.path.join(self.dir, self.member(i)['name'], 'data')
+        return d in _proc_cmdline(pid)
+
+    def healthy(self, i, timeout=1.0):
+        import ssl
+        import urllib.request
+        ctx = None
+        if self.tls:
+            ctx = ssl.create_default_context(cafile=self.tls['ca'])
+            ctx.load_cert_chain(self.tls['cert'], self.tls['key'])
+        try:
+            with urllib.request.urlopen(self.url(i) + '/health', timeout=timeout, context=ctx) as r:
+                return json.loads(r.read(4096).decode()).get('health') == 'true'
+        except Exception:
+            return False
+
+    def up(self, timeout=30):
+        t0 = time.monotonic()
+        for m in self.state['members']:
+            if not self.alive(m['index']):
+                self._spawn(m)
+        self.wait_healthy(timeout=timeout)
+        self.up_seconds = time.monotonic() - t0
+        return self
+
+    def wait_healthy(self, idxs=None, timeout=30):
+        idxs = idxs or [m['index'] for m in self.state['members']]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self.healthy(i) for i in idxs):
+                return
+            for i in idxs:
+                if not self.alive(i):
+                    raise LabError('etcd member %d exited: %s' % (
+                        i, _tail(os.path.join(self.dir, self.member(i)['name'], 'etcd.log'))))
+            time.sleep(0.1)
+        raise LabError('etcd members %s not healthy after %ss' % (idxs, timeout))
+
+    def kill(self, i, sig='KILL'):
+        pid = self.member(i)['pid']
+        if self.alive(i):
+            os.kill(pid, SIGNALS[sig])
+            if sig == 'KILL':
+                for _ in range(100):
+                    if _proc_state(pid) in (None, 'Z'):
+                        break
+                    time.sleep(0.05)
+        p = self._procs.pop(i, None) if sig == 'KILL' else None
+        if p is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=5)
+
+    def start(self, i, wait=True):
+        if not self.alive(i):
+            self._spawn(self.member(i))
+        if wait:
+            self.wait_healthy([i])
+
+    def down(self, remove=False):
+        for m in self.state['members']:
+            self.kill(m['index'])
+            m['pid'] = None
+        self._save()
+        if remove:
+            for m in self.state['members']:
+                shutil.rmtree(os.path.join(self.dir, m['name']), ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.down()
+
+
 # ---------------------------------------------------------------- CLI
 
 # The names these helpers had when they were private, for callers not yet moved to the public
@@ -997,7 +1158,27 @@ def _cli(argv=None):
     p = add('write')
     p.add_argument('n', type=int)
     p.add_argument('--rows', type=int, default=10)
+    p = add('etcd-up', help='start a 3-member etcd cluster on loopback (DIR/etcd.json)')
+    p.add_argument('--members', type=int, default=3)
+    add('etcd-down')
+    p = add('etcd-kill')
+    p.add_argument('n', type=int)
+    p = add('etcd-start')
+    p.add_argument('n', type=int)
     a = ap.parse_args(argv)
+
+    if a.cmd.startswith('etcd-'):
+        E = EtcdCluster(a.dir, members=getattr(a, 'members', 3), base_port=a.base_port)
+        if a.cmd == 'etcd-up':
+            E.up()
+            print('etcd up in %.2fs: etcd_endpoints = %s' % (E.up_seconds, E.endpoints))
+        elif a.cmd == 'etcd-down':
+            E.down()
+        elif a.cmd == 'etcd-kill':
+            E.kill(a.n)
+        elif a.cmd == 'etcd-start':
+            E.start(a.n)
+        return 0
 
     kw = {}
     if a.base_port is not None:

@@ -235,6 +235,42 @@ static void check_defaults(const cfg_config *c, const char *dir)
     assert_int_equal(e->replication_ssl_verify_server_cert, -1);
 }
 
+static void check_etcd_defaults(const cfg_config *c, const char *dir)
+{
+    (void)dir;
+    assert_int_equal(c->coordination, CFG_COORD_ETCD);
+    assert_string_equal(c->etcd_endpoints, "http://127.0.0.1:2379,http://[::1]:2380,http://localhost:2381");
+    assert_string_equal(c->etcd_prefix, "/myorch");
+    assert_true(c->controller_name[0] != '\0'); /* the host name */
+    assert_int_equal(c->etcd_lease_ttl_ms, 5000);
+    assert_int_equal(c->detection_quorum, 0);
+    assert_null(c->etcd_password);
+}
+
+static void check_etcd_full(const cfg_config *c, const char *dir)
+{
+    char want[4200];
+    assert_string_equal(c->etcd_endpoints, "https://e1:2379,https://e2:2379");
+    assert_string_equal(c->etcd_prefix, "/myorch/prod");
+    assert_string_equal(c->controller_name, "ctl-1.dc2");
+    assert_int_equal(c->etcd_lease_ttl_ms, 3000);
+    assert_int_equal(c->detection_quorum, 2);
+    assert_string_equal(c->etcd_user, "myorch");
+    assert_string_equal(c->etcd_password, "etcdpw");
+    snprintf(want, sizeof(want), "%s/ca.pem", dir);
+    assert_string_equal(c->etcd_cacert, want);
+    snprintf(want, sizeof(want), "%s/client.key", dir);
+    assert_string_equal(c->etcd_key, want);
+}
+
+static void check_coord_none(const cfg_config *c, const char *dir)
+{
+    (void)dir;
+    assert_int_equal(c->coordination, CFG_COORD_NONE);
+    assert_string_equal(c->etcd_endpoints, "");
+    assert_string_equal(c->controller_name, "");
+}
+
 static void check_tls(const cfg_config *c, const char *dir)
 {
     const cfg_cluster *e = &c->clusters[0];
@@ -714,6 +750,90 @@ static const struct cfg_case cases[] = {
     { .title = "replication_user alone: replication password defaults to the user's",
       .ini = EAST "replication_user = repl\n", .files = { PASS_EAST }, .check = check_repl_default_pw },
 
+    /* ---------------------------------------------------------- coordination (etcd) */
+    { .title = "coordination = etcd with defaults",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://127.0.0.1:2379, http://[::1]:2380 ,"
+             "http://localhost:2381\n" EAST,
+      .files = { PASS_EAST }, .check = check_etcd_defaults },
+    { .title = "coordination = etcd, every key",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = https://e1:2379,https://e2:2379\n"
+             "etcd_prefix = /myorch/prod\ncontroller_name = ctl-1.dc2\netcd_lease_ttl_ms = 3000\n"
+             "etcd_cacert = ca.pem\netcd_cert = client.pem\netcd_key = client.key\netcd_user = myorch\n"
+             "etcd_password_file = etcd.pass\ndetection_quorum = 2\n" EAST,
+      .files = { PASS_EAST, { "ca.pem", "PEM\n", 0644, false }, { "client.pem", "PEM\n", 0644, false },
+                 { "client.key", "KEY\n", 0600, false }, { "etcd.pass", "etcdpw\n", 0600, false } },
+      .check = check_etcd_full },
+    { .title = "coordination defaults to none", .ini = EAST, .files = { PASS_EAST }, .check = check_coord_none },
+    { .title = "coordination: bad value",
+      .ini = "[myorch]\ncoordination = raft\n" EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value 'raft' for coordination: expected none (the default" } },
+    { .title = "coordination = etcd without endpoints",
+      .ini = "[myorch]\ncoordination = etcd\n" EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:2: coordination = etcd needs etcd_endpoints" } },
+    { .title = "an etcd key without coordination = etcd",
+      .ini = "[myorch]\netcd_endpoints = http://127.0.0.1:2379\n" EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:2: etcd_endpoints is set but coordination is not etcd" } },
+    { .title = "etcd endpoint without a scheme",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = 10.0.0.1:2379\n" EAST, .files = { PASS_EAST },
+      .rc = -EINVAL, .err = { "myorch.ini:3: bad value '10.0.0.1:2379' in etcd_endpoints: an endpoint starts with "
+                              "http:// or https://" } },
+    { .title = "etcd endpoint with a path",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://e1:2379/v3\n" EAST, .files = { PASS_EAST },
+      .rc = -EINVAL, .err = { "only a host and a port may follow the scheme" } },
+    { .title = "etcd endpoint without a port",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://e1\n" EAST, .files = { PASS_EAST },
+      .rc = -EINVAL, .err = { "myorch.ini:3: bad value 'http://e1' in etcd_endpoints: give the port" } },
+    { .title = "etcd endpoints: empty entry",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://e1:1,,http://e2:2\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL, .err = { "an entry is empty" } },
+    { .title = "etcd endpoints mixing schemes",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://127.0.0.1:1,https://e2:2\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL, .err = { "myorch.ini:3: etcd_endpoints mixes http:// and https://" } },
+    { .title = "etcd password over http:// to a remote host",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://10.0.0.1:2379\netcd_user = u\n"
+             "etcd_password_file = etcd.pass\n" EAST,
+      .files = { PASS_EAST, { "etcd.pass", "pw\n", 0600, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: etcd_user is set but etcd_endpoints use http:// to a remote host" } },
+    { .title = "etcd_user without etcd_password_file",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = https://e1:2379\netcd_user = u\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL, .err = { "myorch.ini:4: etcd_user and etcd_password_file go together" } },
+    { .title = "etcd_password_file readable by others",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = https://e1:2379\netcd_user = u\n"
+             "etcd_password_file = etcd.pass\n" EAST,
+      .files = { PASS_EAST, { "etcd.pass", "pw\n", 0644, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:5: etcd_password_file '@DIR@/etcd.pass'" } },
+    { .title = "etcd_key readable by its group",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = https://e1:2379\netcd_cert = c.pem\n"
+             "etcd_key = c.key\n" EAST,
+      .files = { PASS_EAST, { "c.pem", "PEM\n", 0644, false }, { "c.key", "KEY\n", 0640, false } },
+      .rc = -EINVAL, .err = { "myorch.ini:5: etcd_key '@DIR@/c.key' is accessible to other users (mode 0640)" } },
+    { .title = "etcd_cert without etcd_key",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = https://e1:2379\netcd_cert = c.pem\n" EAST,
+      .files = { PASS_EAST, { "c.pem", "PEM\n", 0644, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: etcd_cert and etcd_key go together" } },
+    { .title = "etcd TLS files with http:// endpoints",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://127.0.0.1:2379\netcd_cacert = ca.pem\n" EAST,
+      .files = { PASS_EAST, { "ca.pem", "PEM\n", 0644, false } }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: etcd_cacert is set but etcd_endpoints use http://" } },
+    { .title = "etcd_prefix with a trailing slash",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://127.0.0.1:2379\netcd_prefix = /a/\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL, .err = { "myorch.ini:4: bad value '/a/' for etcd_prefix" } },
+    { .title = "controller_name with a slash",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://127.0.0.1:2379\ncontroller_name = a/b\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: bad value 'a/b' for controller_name: expected 1 to 63 letters" } },
+    { .title = "etcd_lease_ttl_ms too short",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://127.0.0.1:2379\netcd_lease_ttl_ms = 500\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: bad value '500' for etcd_lease_ttl_ms: expected an integer from 2000 to 600000" } },
+    { .title = "detection_quorum: bad value",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://127.0.0.1:2379\ndetection_quorum = most\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: bad value 'most' for detection_quorum: expected majority" } },
+    { .title = "detection_quorum = 0",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://127.0.0.1:2379\ndetection_quorum = 0\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL, .err = { "for detection_quorum" } },
+
     /* ---------------------------------------------------------- unknown / duplicate */
     { .title = "unknown key in [myorch]",
       .ini = "[myorch]\nstate_dir = /var/lib/myorch\npoll_intervall_ms = 500\n" EAST,
@@ -722,7 +842,9 @@ static const struct cfg_case cases[] = {
                "poll_interval_ms, log_level, log_format, log_file, connect_timeout_ms, read_timeout_ms, "
                "forget_after_s, control_socket, event_socket, control_secret_key_file, control_client_key_file, "
                "control_operator_keys, control_readonly_keys, max_instances_per_cluster, events_keep_days, "
-               "events_keep_max, shutdown_timeout_ms, allow_core_dumps, http_listen, http_tls_cert, http_tls_key, http_token_file)",
+               "events_keep_max, shutdown_timeout_ms, allow_core_dumps, http_listen, http_tls_cert, http_tls_key, http_token_file, "
+               "coordination, etcd_endpoints, etcd_prefix, controller_name, etcd_lease_ttl_ms, etcd_cacert, "
+               "etcd_cert, etcd_key, etcd_user, etcd_password_file, detection_quorum)",
                "did you mean 'poll_interval_ms'?" } },
     { .title = "unknown key in a cluster",
       .ini = "[cluster.east]\nseeds = db1\nusr = myorch\n", .rc = -EINVAL,
