@@ -77,9 +77,10 @@ typedef struct {
     int src;
     int io_errno;
     double lag_s;
+    struct conn *conns;          /* client sessions (list through next_on_srv) */
 } vserver;
 
-typedef struct {
+typedef struct conn {
     int fd, srv;
     unsigned id;
     int state;                   /* 0 auth, 1 auth-switch, 2 command */
@@ -99,6 +100,7 @@ typedef struct {
     double wait_deadline;
     bool wait_mariadb;
     bool closing;
+    struct conn *next_on_srv;    /* the server's sessions */
 } conn;
 
 typedef struct {
@@ -526,12 +528,20 @@ static void rs_row(conn *c, int n, const char *const *vals)
 /* Model                                                                     */
 /* ------------------------------------------------------------------------ */
 
+static int SIM_NET;
+
+/* Server k listens on 127.NET.(k / 250).(k % 250 + 1): the address gives the index. */
 static int find_server(const char *host, int port)
 {
-    for (int i = 0; i < NS; i++)
-        if (strcmp(S[i].ip, host) == 0 && (port <= 0 || S[i].port == port))
-            return i;
-    return -1;
+    int a, b, c, d;
+    char tail;
+    if (sscanf(host, "%d.%d.%d.%d%c", &a, &b, &c, &d, &tail) != 4 || a != 127 || b != SIM_NET || c < 0 ||
+        d < 1 || d > 250)
+        return -1;
+    int i = c * 250 + d - 1;
+    if (i >= NS || (port > 0 && S[i].port != port))
+        return -1;
+    return i;
 }
 
 static bool reachable_for_replication(const vserver *src, double now)
@@ -996,7 +1006,7 @@ static void q_replicas(conn *c, const vserver *s, bool new_form)
         const char *cm[] = { "i:Server_id", "Host", "i:Port", "i:Master_id" };
         rs_header(c, 4, cm);
     }
-    for (int i = 0; i < NS; i++) {
+    for (int i = s->cluster * CLUSTER_SIZE; i < (s->cluster + 1) * CLUSTER_SIZE; i++) {
         const vserver *r = &S[i];
         if (!replicates_from(r, s))
             continue;
@@ -1023,7 +1033,7 @@ static void q_processlist(conn *c, const vserver *s, bool info_schema)
     }
     int ncol = info_schema ? 3 : is_mysql(s) ? 8 : 9;
     /* binlog dump threads of live replicas */
-    for (int i = 0; i < NS; i++) {
+    for (int i = s->cluster * CLUSTER_SIZE; i < (s->cluster + 1) * CLUSTER_SIZE; i++) {
         const vserver *r = &S[i];
         if (!replicates_from(r, s))
             continue;
@@ -1053,9 +1063,8 @@ static void q_processlist(conn *c, const vserver *s, bool info_schema)
         }
     }
     /* client sessions */
-    for (size_t k = 0; k < NCONN; k++) {
-        conn *o = C[k];
-        if (!o || o->srv != s->idx || o->state != 2)
+    for (conn *o = s->conns; o; o = o->next_on_srv) {
+        if (o->state != 2)
             continue;
         if (info_schema && o == c)
             continue;
@@ -1591,9 +1600,9 @@ static int run_stmt(conn *c, vserver *s, const char *stmt, bool more)
     } else if (starts(u, "KILL CONNECTION ") || starts(u, "KILL ")) {
         unsigned long id = strtoul(u + (starts(u, "KILL CONNECTION ") ? 16 : 5), NULL, 10);
         bool found = false;
-        for (size_t k = 0; k < NCONN; k++)
-            if (C[k] && C[k]->srv == s->idx && C[k]->id == id && C[k] != c) {
-                C[k]->closing = true;
+        for (conn *o = s->conns; o; o = o->next_on_srv)
+            if (o->id == id && o != c) {
+                o->closing = true;
                 found = true;
             }
         if (!found)
@@ -1682,6 +1691,11 @@ static void conn_arm(conn *c)
 
 static void conn_close(conn *c)
 {
+    for (conn **pp = &S[c->srv].conns; *pp; pp = &(*pp)->next_on_srv)
+        if (*pp == c) {
+            *pp = c->next_on_srv;
+            break;
+        }
     for (size_t k = 0; k < NCONN; k++)
         if (C[k] == c) {
             C[k] = C[NCONN - 1];
@@ -1943,9 +1957,8 @@ static void srv_rearm(vserver *s)
                                   .data.u64 = TAG(T_LISTEN, s->idx) };
         epoll_ctl(EP, EPOLL_CTL_MOD, s->lfd, &ev);
     }
-    for (size_t k = 0; k < NCONN; k++)
-        if (C[k] && C[k]->srv == s->idx)
-            conn_arm(C[k]);
+    for (conn *o = s->conns; o; o = o->next_on_srv)
+        conn_arm(o);
 }
 
 /* fd → conn map (fds are small integers) */
@@ -1990,6 +2003,8 @@ static void srv_accept(vserver *s)
             C = xrealloc(C, CAPCONN * sizeof(*C));
         }
         C[NCONN++] = c;
+        c->next_on_srv = s->conns;
+        s->conns = c;
         fdmap_set(fd, c);
         N_CONNECTS++;
         struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG(T_CONN, fd) };
@@ -2010,14 +2025,11 @@ static void srv_kill(vserver *s)
         close(s->lfd);
         s->lfd = -1;
     }
-    for (size_t k = 0; k < NCONN;) {
-        conn *c = C[k];
-        if (c->srv == s->idx) {
-            struct linger l = { 1, 0 };
-            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-            conn_close_mapped(c);
-        } else
-            k++;
+    while (s->conns) {
+        conn *c = s->conns;
+        struct linger l = { 1, 0 };
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+        conn_close_mapped(c);
     }
     s->io_conn = false;
 }
@@ -2258,6 +2270,7 @@ int main(int argc, char **argv)
 {
     const char *fleet = NULL, *pwfile = NULL, *fleet_out = NULL, *ctl_path = NULL;
     int net = 1, port = 3306;
+    SIM_NET = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -2274,7 +2287,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--fleet-out")) fleet_out = v;
         else if (!strcmp(a, "--control")) ctl_path = v;
         else if (!strcmp(a, "--size")) CLUSTER_SIZE = atoi(v);
-        else if (!strcmp(a, "--net")) net = atoi(v);
+        else if (!strcmp(a, "--net")) net = SIM_NET = atoi(v);
         else if (!strcmp(a, "--port")) port = atoi(v);
         else if (!strcmp(a, "--rate")) DEFAULT_RATE = atof(v);
         else if (!strcmp(a, "--net-timeout")) NET_TIMEOUT = atof(v);
@@ -2360,9 +2373,14 @@ int main(int argc, char **argv)
     {
         struct rlimit rl;
         getrlimit(RLIMIT_NOFILE, &rl);
-        if (rl.rlim_cur < rl.rlim_max) {
-            rl.rlim_cur = rl.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &rl);
+        rlim_t need = (rlim_t)NS * 2 + 1024;
+        if (rl.rlim_cur < need) {
+            struct rlimit want = { need, need > rl.rlim_max ? need : rl.rlim_max };
+            if (setrlimit(RLIMIT_NOFILE, &want) != 0) { /* not root: as far as the hard limit goes */
+                rl.rlim_cur = rl.rlim_max;
+                setrlimit(RLIMIT_NOFILE, &rl);
+            }
+            getrlimit(RLIMIT_NOFILE, &rl);
         }
         if (rl.rlim_cur < (rlim_t)(NS * 2 + 64))
             fprintf(stderr, "fleetsim: warning: RLIMIT_NOFILE %llu < %d (two descriptors per server)\n",
