@@ -2068,7 +2068,7 @@ static int ctl_find(const char *a)
 
 static void ctl_reply(ctlconn *k, const char *fmt, ...)
 {
-    char buf[8192];
+    char buf[65536];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
@@ -2145,6 +2145,35 @@ static void ctl_line(ctlconn *k, char *line)
                     o += (size_t)w;
                 }
         }
+        ctl_reply(k, "ok %s", out);
+        return;
+    }
+    if (!strcmp(cmd, "healthy")) {
+        /* per cluster index: its one writable live server if every other live server is a read-only
+         * replica of it with both threads running, else "-" */
+        char out[60000];
+        size_t o = 0;
+        for (int a = 1; a < argc; a++) {
+            int ci = atoi(argv[a]), p = -1, nw = 0;
+            bool ok = ci >= 0 && ci < NC;
+            for (int i = ci * CLUSTER_SIZE; ok && i < (ci + 1) * CLUSTER_SIZE; i++)
+                if (S[i].up && !S[i].read_only)
+                    p = i, nw++;
+            ok = ok && nw == 1;
+            for (int i = ci * CLUSTER_SIZE; ok && i < (ci + 1) * CLUSTER_SIZE; i++) {
+                const vserver *r = &S[i];
+                if (i == p || !r->up)
+                    continue;
+                if (!r->configured || r->src != p || !r->io_run || !r->io_conn || !r->sql_run || !r->read_only)
+                    ok = false;
+            }
+            int w = snprintf(out + o, sizeof(out) - o, "%s%s:%d", o ? " " : "", ok ? S[p].ip : "-",
+                             ok ? S[p].port : 0);
+            if (w < 0 || (size_t)w >= sizeof(out) - o)
+                break;
+            o += (size_t)w;
+        }
+        out[o] = '\0';
         ctl_reply(k, "ok %s", out);
         return;
     }

@@ -89,27 +89,22 @@ class Fleet:
 
     def healthy(self, cluster_index):
         """The one writable primary if every live server of the cluster replicates from it, else None."""
-        name, flavor, addrs = self.clusters[cluster_index]
-        w = self.writable(cluster_index)
-        if len(w) != 1:
-            return None
-        p = w[0]
-        for a in addrs:
-            if a == p:
-                continue
-            st = self.status(a)
-            if st['up'] != '1':
-                continue
-            if st['source'] != p or st['io'] != 'Yes' or st['sql'] != 'Yes' or st['read_only'] != '1':
-                return None
-        return p
+        return self.healthy_many([cluster_index])[0]
 
-    def myorch_config(self, path, state_dir, poll_ms=300, extra_global='', extra_cluster='', clusters=None):
+    def healthy_many(self, indexes):
+        out = []
+        for k in range(0, len(indexes), 500):
+            words = self.ctl('healthy', *indexes[k:k + 500]).split()
+            out += [None if w.startswith('-') else w for w in words]
+        return out
+
+    def myorch_config(self, path, state_dir, poll_ms=300, extra_global='', extra_cluster='', clusters=None,
+                      log_level='info'):
         os.makedirs(state_dir, mode=0o700, exist_ok=True)
         os.chmod(state_dir, 0o700)
         with open(path, 'w') as f:
             f.write('[myorch]\nstate_dir = %s\npoll_interval_ms = %d\nread_timeout_ms = 800\n'
-                    'connect_timeout_ms = 800\nlog_level = info\n%s\n\n' % (state_dir, poll_ms, extra_global))
+                    'connect_timeout_ms = 800\nlog_level = %s\n%s\n\n' % (state_dir, poll_ms, log_level, extra_global))
             for name, flavor, addrs in (clusters or self.clusters):
                 f.write('[cluster.%s]\nseeds = %s\nuser = myorch\npassword_file = %s\nreplication_user = repl\n'
                         'replication_password_file = %s\nssl_mode = disabled\n%s\n\n'
