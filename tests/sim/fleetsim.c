@@ -1989,8 +1989,14 @@ static void srv_accept(vserver *s)
 {
     for (;;) {
         int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            static bool said;
+            if ((errno == EMFILE || errno == ENFILE) && !said) {
+                said = true;
+                fprintf(stderr, "fleetsim: out of file descriptors (%s): raise ulimit -n\n", strerror(errno));
+            }
             return;
+        }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         conn *c = calloc(1, sizeof(*c));
@@ -2403,7 +2409,7 @@ int main(int argc, char **argv)
     {
         struct rlimit rl;
         getrlimit(RLIMIT_NOFILE, &rl);
-        rlim_t need = (rlim_t)NS * 2 + 1024;
+        rlim_t need = (rlim_t)NS * 4 + 1024; /* listener + sessions (probe, executor, reconnects) */
         if (rl.rlim_cur < need) {
             struct rlimit want = { need, need > rl.rlim_max ? need : rl.rlim_max };
             if (setrlimit(RLIMIT_NOFILE, &want) != 0) { /* not root: as far as the hard limit goes */
@@ -2412,9 +2418,10 @@ int main(int argc, char **argv)
             }
             getrlimit(RLIMIT_NOFILE, &rl);
         }
-        if (rl.rlim_cur < (rlim_t)(NS * 2 + 64))
-            fprintf(stderr, "fleetsim: warning: RLIMIT_NOFILE %llu < %d (two descriptors per server)\n",
-                    (unsigned long long)rl.rlim_cur, NS * 2 + 64);
+        if (rl.rlim_cur < need)
+            fprintf(stderr, "fleetsim: warning: RLIMIT_NOFILE %llu < %llu (a listener and up to three sessions "
+                            "per server): run as root or raise ulimit -n\n",
+                    (unsigned long long)rl.rlim_cur, (unsigned long long)need);
     }
     signal(SIGPIPE, SIG_IGN);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
