@@ -68,8 +68,12 @@ def io(pid):
 
 
 def metrics(port):
-    with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=30) as r:
-        return r.read().decode()
+    try:
+        with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=120) as r:
+            return r.read().decode()
+    except OSError as e:
+        sys.stderr.write('/metrics: %s\n' % e)
+        return ''
 
 
 def histogram(text, name):
@@ -137,7 +141,8 @@ def fleet_spec(n_servers):
 
 def run_size(args, n, tmp):
     out = {'servers': n}
-    sim = simfleet.Fleet(args.fleetsim, tmp, fleet_spec(n), size=4, rate=args.rate, net_timeout=4)
+    sim = simfleet.Fleet(args.fleetsim, tmp, fleet_spec(n), size=4, rate=args.rate, net_timeout=4,
+                         shards=max(1, -(-n // 5000)))
     config = os.path.join(tmp, 'myorch.ini')
     http = free_port()
     sim.myorch_config(config, os.path.join(tmp, 'state'), poll_ms=1000,
@@ -162,11 +167,16 @@ def run_size(args, n, tmp):
             time.sleep(1)
         out['discovery_s'] = round(time.monotonic() - t0, 1)
         time.sleep(args.warmup)
-        m0, c0, io0, s0, t_0 = metrics(http), cpu_ticks(d.pid), io(d.pid), cpu_ticks(sim.proc.pid), time.monotonic()
+        st0 = sim.stats()
+        m0, c0, io0, s0, t_0 = metrics(http), cpu_ticks(d.pid), io(d.pid), sum(cpu_ticks(sh.proc.pid) for sh in sim.shards), time.monotonic()
         time.sleep(args.seconds)
-        m1, c1, io1, s1, t_1 = metrics(http), cpu_ticks(d.pid), io(d.pid), cpu_ticks(sim.proc.pid), time.monotonic()
+        m1, c1, io1, s1, t_1 = metrics(http), cpu_ticks(d.pid), io(d.pid), sum(cpu_ticks(sh.proc.pid) for sh in sim.shards), time.monotonic()
         dt = t_1 - t_0
         out['cpu_pct'] = round(100.0 * (c1 - c0) / CLK / dt, 1)
+        q0, q1 = int(st0['com_query']), int(sim.stats()['com_query'])
+        out['sim_probes_per_s'] = round((q1 - q0) / dt, 1)
+        out['cpu_ms_per_probe'] = round(1000.0 * (c1 - c0) / CLK / max(1, q1 - q0), 3)
+        out['load_avg'] = float(open('/proc/loadavg').read().split()[0])
         out['sim_cpu_pct'] = round(100.0 * (s1 - s0) / CLK / dt, 1)
         out['rss_mib'] = round(rss_kib(d.pid) / 1024.0, 1)
         out['probes_per_s'] = round((counter(m1, 'myorch_probes_total') - counter(m0, 'myorch_probes_total')) / dt, 1)
@@ -286,7 +296,8 @@ def main():
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(rows, f, indent=1)
-    cols = [('servers', 'servers'), ('discovery_s', 'discovered (s)'), ('cpu_pct', 'CPU % of a core'),
+    cols = [('servers', 'servers'), ('load_avg', 'machine load'), ('discovery_s', 'discovered (s)'),
+            ('cpu_pct', 'CPU % of a core'), ('cpu_ms_per_probe', 'CPU ms/probe'), ('sim_probes_per_s', 'probes/s (sim)'),
             ('rss_mib', 'RSS MiB'), ('probes_per_s', 'probes/s'), ('probe_p50_ms', 'probe p50 ms'),
             ('probe_p99_ms', 'probe p99 ms'), ('loop_p50_ms', 'loop work p50 ms'), ('loop_p99_ms', 'loop work p99 ms'),
             ('db_write_kib_s', 'writes KiB/s'), ('write_syscalls_s', 'write calls/s'), ('sim_cpu_pct', 'sim CPU %'),

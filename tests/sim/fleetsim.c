@@ -2297,14 +2297,14 @@ static void usage(void)
     fprintf(stderr,
             "usage: fleetsim --fleet FLAVOR:N[,FLAVOR:N...] --user U --password-file F --fleet-out FILE\n"
             "                --control SOCKET [--size 4] [--net 1] [--port 3306] [--rate W]\n"
-            "                [--net-timeout S] [--log-unknown]\n"
+            "                [--net-timeout S] [--prefix CLUSTER_NAME_PREFIX] [--log-unknown]\n"
             "  FLAVOR: mysql80 | mysql84 | mariadb (10.11); N clusters of --size servers each\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    const char *fleet = NULL, *pwfile = NULL, *fleet_out = NULL, *ctl_path = NULL;
+    const char *fleet = NULL, *pwfile = NULL, *fleet_out = NULL, *ctl_path = NULL, *prefix = "c";
     int net = 1, port = 3306;
     SIM_NET = 1;
     for (int i = 1; i < argc; i++) {
@@ -2327,6 +2327,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--port")) port = atoi(v);
         else if (!strcmp(a, "--rate")) DEFAULT_RATE = atof(v);
         else if (!strcmp(a, "--net-timeout")) NET_TIMEOUT = atof(v);
+        else if (!strcmp(a, "--prefix")) prefix = v;
         else usage();
     }
     if (!fleet || !USER[0] || !pwfile || !fleet_out || !ctl_path || CLUSTER_SIZE < 1 || CLUSTER_SIZE > 64 ||
@@ -2365,7 +2366,7 @@ int main(int argc, char **argv)
                 CNAMES[NC] = malloc(32);
                 if (!CNAMES[NC])
                     die("out of memory");
-                snprintf(CNAMES[NC], 32, "c%05d", NC);
+                snprintf(CNAMES[NC], 32, "%.20s%05d", prefix, NC);
                 S = xrealloc(S, (size_t)(NS + CLUSTER_SIZE) * sizeof(*S));
                 for (int k = 0; k < CLUSTER_SIZE; k++) {
                     vserver *s = &S[NS];

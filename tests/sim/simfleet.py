@@ -11,29 +11,24 @@ class SimError(Exception):
     pass
 
 
-class Fleet:
-    """A running fleetsim. clusters: list of (name, flavor, [addr, ...]); the first address of each
-    cluster starts as its primary."""
+class Shard:
+    """One fleetsim process: a 127.NET.0.0/16 of its own, clusters named PREFIX00000..."""
 
-    def __init__(self, binary, tmp, fleet, size=4, rate=2.0, net_timeout=2.0, attempts=5, log_unknown=True):
-        self.tmp = tmp
-        self.pw_file = os.path.join(tmp, 'sim.pw')
-        with open(self.pw_file, 'w') as f:
-            f.write('sim-secret-%d' % random.randrange(1 << 30))
-        os.chmod(self.pw_file, 0o600)
-        self.ctl_path = os.path.join(tmp, 'sim.ctl')
-        self.fleet_file = os.path.join(tmp, 'fleet.txt')
-        self.log_path = os.path.join(tmp, 'sim.log')
+    def __init__(self, binary, tmp, fleet, size, rate, net_timeout, attempts, log_unknown, pw_file, prefix, taken):
+        self.ctl_path = os.path.join(tmp, '%s.ctl' % prefix)
+        self.fleet_file = os.path.join(tmp, '%s.fleet' % prefix)
+        self.log_path = os.path.join(tmp, '%s.log' % prefix)
         last = ''
         for _ in range(attempts):
             # A random 127.N.0.0/16 and port: parallel fleets (and other helpers' servers) must not collide.
-            self.net = random.randrange(20, 250)
+            self.net = random.choice([n for n in range(20, 250) if n not in taken])
             self.port = random.randrange(20000, 60000)
             if os.path.exists(self.fleet_file):
                 os.unlink(self.fleet_file)
             args = [binary, '--fleet', fleet, '--size', str(size), '--net', str(self.net), '--port', str(self.port),
-                    '--user', 'myorch', '--password-file', self.pw_file, '--fleet-out', self.fleet_file,
-                    '--control', self.ctl_path, '--rate', str(rate), '--net-timeout', str(net_timeout)]
+                    '--user', 'myorch', '--password-file', pw_file, '--fleet-out', self.fleet_file,
+                    '--control', self.ctl_path, '--rate', str(rate), '--net-timeout', str(net_timeout),
+                    '--prefix', prefix]
             if log_unknown:
                 args.append('--log-unknown')
             self.log = open(self.log_path, 'ab')
@@ -58,7 +53,7 @@ class Fleet:
 
     def ctl(self, *words):
         s = socket.socket(socket.AF_UNIX)
-        s.settimeout(30)
+        s.settimeout(60)
         s.connect(self.ctl_path)
         try:
             s.sendall((' '.join(str(w) for w in words) + '\n').encode())
@@ -68,6 +63,80 @@ class Fleet:
         if not line.startswith('ok'):
             raise SimError('%s: %s' % (' '.join(str(w) for w in words), line))
         return line[3:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        with open(self.log_path, errors='replace') as f:
+            return f.read()
+
+
+class Fleet:
+    """Running fleetsim processes. clusters: list of (name, flavor, [addr, ...]); the first address of each
+    cluster starts as its primary. shards > 1 splits the clusters over several processes (one process
+    needs a listener and a session per server: 10,000 servers need more than a 20,000 descriptor limit)."""
+
+    def __init__(self, binary, tmp, fleet, size=4, rate=2.0, net_timeout=2.0, attempts=5, log_unknown=True,
+                 shards=1):
+        self.tmp = tmp
+        self.pw_file = os.path.join(tmp, 'sim.pw')
+        with open(self.pw_file, 'w') as f:
+            f.write('sim-secret-%d' % random.randrange(1 << 30))
+        os.chmod(self.pw_file, 0o600)
+        specs = [[] for _ in range(shards)]
+        for part in fleet.split(','):
+            flavor, n = part.split(':')
+            n = int(n)
+            for k in range(shards):
+                m = n // shards + (1 if k < n % shards else 0)
+                if m:
+                    specs[k].append('%s:%d' % (flavor, m))
+        self.shards = []
+        self.clusters = []
+        self._where = []     # global cluster index -> (shard, local index)
+        try:
+            for k, spec in enumerate(specs):
+                if not spec:
+                    continue
+                sh = Shard(binary, tmp, ','.join(spec), size, rate, net_timeout, attempts, log_unknown, self.pw_file,
+                           's%dc' % k if shards > 1 else 'c', {x.net for x in self.shards})
+                for j, c in enumerate(sh.clusters):
+                    self.clusters.append(c)
+                    self._where.append((sh, j))
+                self.shards.append(sh)
+        except BaseException:
+            self.stop()
+            raise
+        self.port = self.shards[0].port
+        self.log_path = self.shards[0].log_path
+        self.proc = self.shards[0].proc
+
+    def _shard_of(self, addr):
+        net = int(str(addr).split('.')[1])
+        for sh in self.shards:
+            if sh.net == net:
+                return sh
+        raise SimError('no shard serves %s' % addr)
+
+    def ctl(self, *words):
+        """A command for servers (addresses); several addresses may span shards."""
+        if len(words) >= 2 and words[0] in ('kill', 'hang', 'resume', 'partition', 'heal'):
+            by = {}
+            for a in words[1:]:
+                by.setdefault(self._shard_of(a), []).append(a)
+            out = ''
+            for sh, addrs in by.items():
+                out = sh.ctl(words[0], *addrs)
+            return out
+        if len(words) >= 2 and words[0] not in ('stats', 'primaries', 'healthy'):
+            return self._shard_of(words[1]).ctl(*words)
+        return self.shards[0].ctl(*words)
 
     def status(self, addr):
         """The virtual server's state as a dict (addr, up, read_only, source, io, sql, gtid, ...)."""
@@ -80,23 +149,41 @@ class Fleet:
         return out
 
     def stats(self):
-        return dict(p.split('=', 1) for p in self.ctl('stats').split(' ') if '=' in p)
+        """Counters summed over the shards (last_unknown: the first shard's that has one)."""
+        total = {}
+        for sh in self.shards:
+            d = dict(p.split('=', 1) for p in sh.ctl('stats').split(' ') if '=' in p)
+            for k, v in d.items():
+                if k == 'last_unknown':
+                    if v != '-' or k not in total:
+                        total[k] = v
+                else:
+                    total[k] = str(int(total.get(k, '0')) + int(v))
+        return total
 
     def writable(self, cluster_index):
         """Live writable servers of one cluster (IP addresses with the port)."""
-        words = self.ctl('primaries', cluster_index).split()
-        return ['%s:%d' % (w, self.port) for w in words[1:]]
+        sh, j = self._where[cluster_index]
+        words = sh.ctl('primaries', j).split()
+        return ['%s:%d' % (w, sh.port) for w in words[1:]]
 
     def healthy(self, cluster_index):
         """The one writable primary if every live server of the cluster replicates from it, else None."""
         return self.healthy_many([cluster_index])[0]
 
     def healthy_many(self, indexes):
-        out = []
-        for k in range(0, len(indexes), 500):
-            words = self.ctl('healthy', *indexes[k:k + 500]).split()
-            out += [None if w.startswith('-') else w for w in words]
-        return out
+        res = {}
+        by = {}
+        for i in indexes:
+            sh, j = self._where[i]
+            by.setdefault(sh, []).append((i, j))
+        for sh, pairs in by.items():
+            for k in range(0, len(pairs), 500):
+                chunk = pairs[k:k + 500]
+                words = sh.ctl('healthy', *[j for _, j in chunk]).split()
+                for (i, _), w in zip(chunk, words):
+                    res[i] = None if w.startswith('-') else w
+        return [res[i] for i in indexes]
 
     def myorch_config(self, path, state_dir, poll_ms=300, extra_global='', extra_cluster='', clusters=None,
                       log_level='info'):
@@ -112,13 +199,4 @@ class Fleet:
         os.chmod(path, 0o600)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        with open(self.log_path, errors='replace') as f:
-            return f.read()
+        return ''.join(sh.stop() for sh in getattr(self, 'shards', []))
