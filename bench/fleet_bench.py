@@ -128,8 +128,12 @@ def status_all(binary, config):
 
 
 def recoveries(binary, config):
-    p = myorch(binary, 'recoveries', '-c', config, '--json')
-    return json.loads(p.stdout)['recoveries']
+    for _ in range(10):   # a controller busy with 10,000 servers may answer late
+        p = myorch(binary, 'recoveries', '-c', config, '--json', '--timeout-ms', '60000', timeout=90)
+        if p.returncode == 0:
+            return json.loads(p.stdout)['recoveries']
+        time.sleep(2)
+    raise RuntimeError('recoveries: %s' % p.stderr)
 
 
 def fleet_spec(n_servers):
@@ -236,6 +240,8 @@ def run_size(args, n, tmp):
             out['zone_killed'] = len(victims)
             out['zone_recovered'] = len(victims) - len(pending)
             out['zone_last_s'] = round(last, 2) if last is not None else None
+            sys.stderr.write('%d servers: zone loss: %d of %d recovered, last %s s after the kill\n'
+                             % (n, out['zone_recovered'], len(victims), out['zone_last_s']))
             time.sleep(2)
             recs = recoveries(args.myorch, config)
             names = {sim.clusters[i][0] for i in victims} | {sim.clusters[i][0] for i in used}
@@ -290,6 +296,9 @@ def main():
         tmp = tempfile.mkdtemp(prefix='fleet-bench-%d-' % n)
         try:
             rows.append(run_size(args, n, tmp))
+            if args.json:
+                with open(args.json, 'w') as f:
+                    json.dump(rows, f, indent=1)
         finally:
             if not args.keep:
                 shutil.rmtree(tmp, ignore_errors=True)
