@@ -136,6 +136,16 @@ def recoveries(binary, config):
     raise RuntimeError('recoveries: %s' % p.stderr)
 
 
+def recoveries_db(path):
+    """Every recovery in the audit (the CLI lists the latest 50), read from the state database."""
+    import sqlite3
+    db = sqlite3.connect('file:%s?mode=ro' % path, uri=True, timeout=30)
+    try:
+        return [{'cluster': c, 'state': st} for c, st in db.execute('SELECT cluster, state FROM recoveries')]
+    finally:
+        db.close()
+
+
 def fleet_spec(n_servers):
     c = max(1, n_servers // 4)
     a = c // 3
@@ -243,7 +253,7 @@ def run_size(args, n, tmp):
             sys.stderr.write('%d servers: zone loss: %d of %d recovered, last %s s after the kill\n'
                              % (n, out['zone_recovered'], len(victims), out['zone_last_s']))
             time.sleep(2)
-            recs = recoveries(args.myorch, config)
+            recs = recoveries_db(os.path.join(tmp, 'state', 'state.db'))
             names = {sim.clusters[i][0] for i in victims} | {sim.clusters[i][0] for i in used}
             per = {}
             for r in recs:
