@@ -253,7 +253,16 @@ def run_size(args, n, tmp):
             sys.stderr.write('%d servers: zone loss: %d of %d recovered, last %s s after the kill\n'
                              % (n, out['zone_recovered'], len(victims), out['zone_last_s']))
             time.sleep(2)
-            recs = recoveries_db(os.path.join(tmp, 'state', 'state.db'))
+            dbp = os.path.join(tmp, 'state', 'state.db')
+            t_wait = time.monotonic()
+            recs = recoveries_db(dbp)
+            while any(r['state'] == 'running' for r in recs) and time.monotonic() - t_wait < 120:
+                time.sleep(1)
+                recs = recoveries_db(dbp)
+            states = {}
+            for r in recs:
+                states[r['state']] = states.get(r['state'], 0) + 1
+            out['zone_recovery_states'] = states
             names = {sim.clusters[i][0] for i in victims} | {sim.clusters[i][0] for i in used}
             per = {}
             for r in recs:
@@ -261,7 +270,7 @@ def run_size(args, n, tmp):
             out['zone_two_recoveries_on_a_cluster'] = sum(1 for v in per.values() if len(v) > 1)
             out['zone_recoveries_elsewhere'] = sum(1 for k in per if k not in names)
             out['zone_forgotten'] = sum(1 for i in victims if sim.clusters[i][0] not in per)
-            out['zone_not_done'] = sum(1 for v in per.values() for r in v if r['state'] != 'done')
+            out['zone_not_done'] = sum(1 for v in per.values() for r in v if not r['state'].startswith('done'))
             sys.stderr.write('%d servers: zone loss %s\n' % (n, json.dumps({k: v for k, v in out.items() if k.startswith('zone')})))
         st = sim.stats()
         out['sim_unknown_statements'] = int(st['unknown'])
