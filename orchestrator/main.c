@@ -162,6 +162,33 @@ static void secrets_allow_core_dumps(void)
 
 /* ---- run -------------------------------------------------------------------- */
 
+/*
+ * One held probe connection per server, plus the executor's, the HTTP and control
+ * clients and the state database: a fleet of a few thousand servers needs more
+ * descriptors than the usual soft limit (1024 under systemd). The probe engine
+ * uses epoll and Connector/C poll(), so no descriptor number is too high: raise
+ * the soft limit to the hard one, and warn when even that is short for the seeds
+ * (discovered servers add more). Measured with bench/fleet_bench.py at 10,000 servers.
+ */
+static void raise_nofile(const cfg_config *cfg)
+{
+    struct rlimit rl;
+    size_t seeds = 0;
+    for (size_t i = 0; i < cfg->n_clusters; i++)
+        seeds += cfg->clusters[i].n_seeds;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)seeds + 256)
+        log_warn("only %llu file descriptors for %zu seed servers (one connection each, plus about 256): raise "
+                 "the hard limit (systemd: LimitNOFILE=, shell: ulimit -Hn) or some servers cannot be probed",
+                 (unsigned long long)rl.rlim_cur, seeds);
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
@@ -205,6 +232,7 @@ static int cmd_run(int argc, char **argv)
         secrets_allow_core_dumps();
         log_warn("allow_core_dumps = yes: a core dump of this process holds the database passwords");
     }
+    raise_nofile(&cfg);
     /* Files the controller creates (state.db and its -wal/-shm, sockets) are its own. */
     umask(077);
     rc = daemon_run(&cfg, &o, err, sizeof(err));

@@ -486,6 +486,7 @@ int mon_add_cluster(monitor *m, const char *name, const char *user, const char *
     if (!v)
         goto oom;
     m->clusters = v;
+    c->index = m->n_clusters;
     m->clusters[m->n_clusters++] = c;
     *out = c;
     return 0;

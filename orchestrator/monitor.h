@@ -42,6 +42,7 @@ typedef struct mon_cluster {
     int64_t untrusted_window_ms; /* instance-untrusted events: at most 20 a minute per cluster */
     int untrusted_events, untrusted_suppressed;
     uint64_t version;        /* bumped on every material change (for watchers) */
+    size_t index;            /* position in the monitor (mon_cluster_at(m, index) == this) */
 } mon_cluster;
 
 typedef struct monitor monitor;

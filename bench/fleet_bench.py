@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""Controller cost on a simulated fleet (issue 17): tests/sim/fleetsim serves the servers, the real
+`myorch run` monitors them (clusters of 4, poll 1 s, flavors MySQL 8.0 / 8.4 / MariaDB 10.11 in thirds).
+
+Per fleet size: controller CPU (% of one core, /proc/PID/stat), RSS (VmRSS), probe round trip p50/p99
+(myorch_probe_duration_seconds, summed over clusters, interpolated inside buckets), loop work per
+iteration p50/p99 (myorch_loop_busy_seconds: the controller has no separate loop-lag metric; a busy
+iteration is what delays the next one), state database writes (/proc/PID/io write_bytes and write
+syscalls per second). Then crash failover of single clusters (time from the kill to a healthy cluster
+as the simulator sees it: one writable primary, every live server a read-only replica of it with both
+threads running) and a zone loss (N primaries killed at once).
+
+    python3 bench/fleet_bench.py                               # the full matrix (~15 min)
+    python3 bench/fleet_bench.py --sizes 100,1000 --seconds 10 --failover-runs 5 --zone 0
+Prints a Markdown table; --json FILE keeps every number.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(SRC, 'tests', 'sim'))
+import simfleet  # noqa: E402
+
+CLK = os.sysconf('SC_CLK_TCK')
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def cpu_ticks(pid):
+    with open('/proc/%d/stat' % pid) as f:
+        w = f.read().rsplit(')', 1)[1].split()
+    return int(w[11]) + int(w[12])
+
+
+def rss_kib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def io(pid):
+    out = {}
+    try:
+        with open('/proc/%d/io' % pid) as f:
+            for line in f:
+                k, v = line.split(':')
+                out[k] = int(v)
+    except OSError:
+        pass
+    return out
+
+
+def metrics(port):
+    try:
+        with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=120) as r:
+            return r.read().decode()
+    except OSError as e:
+        sys.stderr.write('/metrics: %s\n' % e)
+        return ''
+
+
+def histogram(text, name):
+    """Summed cumulative buckets {le: count} of a histogram over all label sets."""
+    b = {}
+    for m in re.finditer(r'^%s_bucket\{(?:[^}]*,)?le="([^"]+)"\} (\S+)$' % re.escape(name), text, re.M):
+        le = float('inf') if m.group(1) == '+Inf' else float(m.group(1))
+        b[le] = b.get(le, 0) + float(m.group(2))
+    return b
+
+
+def counter(text, name):
+    return sum(float(m.group(1)) for m in re.finditer(r'^%s(?:\{[^}]*\})? (\S+)$' % re.escape(name), text, re.M))
+
+
+def quantile(before, after, q):
+    """q-quantile of the observations between two cumulative histograms (linear inside the bucket)."""
+    les = sorted(after)
+    cum = [after[le] - before.get(le, 0) for le in les]
+    total = cum[-1] if cum else 0
+    if total <= 0:
+        return None
+    want = q * total
+    prev_le, prev_c = 0.0, 0.0
+    for le, c in zip(les, cum):
+        if c >= want:
+            if le == float('inf'):
+                return prev_le
+            frac = (want - prev_c) / (c - prev_c) if c > prev_c else 1.0
+            return prev_le + (le - prev_le) * frac
+        prev_le, prev_c = le, c
+    return les[-1]
+
+
+def pct(values, q):
+    v = sorted(values)
+    if not v:
+        return None
+    k = min(len(v) - 1, max(0, int(round(q * (len(v) - 1)))))
+    return v[k]
+
+
+def myorch(binary, *args, timeout=120):
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def status_all(binary, config):
+    p = myorch(binary, 'status', '-c', config, '--json')
+    if p.returncode != 0:
+        return None
+    return json.loads(p.stdout)['clusters']
+
+
+def recoveries(binary, config):
+    for _ in range(10):   # a controller busy with 10,000 servers may answer late
+        p = myorch(binary, 'recoveries', '-c', config, '--json', '--timeout-ms', '60000', timeout=90)
+        if p.returncode == 0:
+            return json.loads(p.stdout)['recoveries']
+        time.sleep(2)
+    raise RuntimeError('recoveries: %s' % p.stderr)
+
+
+def recoveries_db(path):
+    """Every recovery in the audit (the CLI lists the latest 50), read from the state database."""
+    import sqlite3
+    db = sqlite3.connect('file:%s?mode=ro' % path, uri=True, timeout=30)
+    try:
+        return [{'cluster': c, 'state': st} for c, st in db.execute('SELECT cluster, state FROM recoveries')]
+    finally:
+        db.close()
+
+
+def fleet_spec(n_servers):
+    c = max(1, n_servers // 4)
+    a = c // 3
+    b = c // 3
+    return 'mysql80:%d,mysql84:%d,mariadb:%d' % (c - a - b, a, b) if a and b else 'mysql84:%d' % c
+
+
+def run_size(args, n, tmp):
+    out = {'servers': n}
+    sim = simfleet.Fleet(args.fleetsim, tmp, fleet_spec(n), size=4, rate=args.rate, net_timeout=4,
+                         shards=max(1, -(-n // 5000)))
+    config = os.path.join(tmp, 'myorch.ini')
+    http = free_port()
+    sim.myorch_config(config, os.path.join(tmp, 'state'), poll_ms=1000,
+                      extra_global='http_listen = 127.0.0.1:%d\n%s' % (http, args.extra_global), log_level='warn')
+    log = open(os.path.join(tmp, 'myorch.log'), 'ab')
+    d = subprocess.Popen([args.myorch, 'run', '-c', config], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        t0 = time.monotonic()
+        nclusters = len(sim.clusters)
+        while True:
+            if d.poll() is not None:
+                raise RuntimeError('myorch exited %d (see %s)' % (d.returncode, tmp))
+            try:
+                st = status_all(args.myorch, config)
+            except (json.JSONDecodeError, subprocess.TimeoutExpired):
+                st = None
+            if st and len(st) == nclusters and all(c['recovery']['analysis'] == 'ok' for c in st):
+                break
+            if time.monotonic() - t0 > args.discover_timeout:
+                bad = [c['name'] for c in (st or []) if c['recovery']['analysis'] != 'ok'][:5]
+                raise RuntimeError('fleet of %d not discovered in %ds (not ok: %s)' % (n, args.discover_timeout, bad))
+            time.sleep(1)
+        out['discovery_s'] = round(time.monotonic() - t0, 1)
+        time.sleep(args.warmup)
+        st0 = sim.stats()
+        m0, c0, io0, s0, t_0 = metrics(http), cpu_ticks(d.pid), io(d.pid), sum(cpu_ticks(sh.proc.pid) for sh in sim.shards), time.monotonic()
+        time.sleep(args.seconds)
+        m1, c1, io1, s1, t_1 = metrics(http), cpu_ticks(d.pid), io(d.pid), sum(cpu_ticks(sh.proc.pid) for sh in sim.shards), time.monotonic()
+        dt = t_1 - t_0
+        out['cpu_pct'] = round(100.0 * (c1 - c0) / CLK / dt, 1)
+        q0, q1 = int(st0['com_query']), int(sim.stats()['com_query'])
+        out['sim_probes_per_s'] = round((q1 - q0) / dt, 1)
+        out['cpu_ms_per_probe'] = round(1000.0 * (c1 - c0) / CLK / max(1, q1 - q0), 3)
+        out['load_avg'] = float(open('/proc/loadavg').read().split()[0])
+        out['sim_cpu_pct'] = round(100.0 * (s1 - s0) / CLK / dt, 1)
+        out['rss_mib'] = round(rss_kib(d.pid) / 1024.0, 1)
+        out['probes_per_s'] = round((counter(m1, 'myorch_probes_total') - counter(m0, 'myorch_probes_total')) / dt, 1)
+        h0, h1 = histogram(m0, 'myorch_probe_duration_seconds'), histogram(m1, 'myorch_probe_duration_seconds')
+        out['probe_p50_ms'] = round(1000 * (quantile(h0, h1, 0.5) or 0), 2)
+        out['probe_p99_ms'] = round(1000 * (quantile(h0, h1, 0.99) or 0), 2)
+        l0, l1 = histogram(m0, 'myorch_loop_busy_seconds'), histogram(m1, 'myorch_loop_busy_seconds')
+        out['loop_p50_ms'] = round(1000 * (quantile(l0, l1, 0.5) or 0), 2)
+        out['loop_p99_ms'] = round(1000 * (quantile(l0, l1, 0.99) or 0), 2)
+        out['db_write_kib_s'] = round((io1.get('write_bytes', 0) - io0.get('write_bytes', 0)) / 1024.0 / dt, 1)
+        out['write_syscalls_s'] = round((io1.get('syscw', 0) - io0.get('syscw', 0)) / dt, 1)
+        sys.stderr.write('%d servers: %s\n' % (n, json.dumps(out)))
+
+        used = set()
+        if n in args.failover_sizes and args.failover_runs > 0:
+            times = []
+            step = max(1, nclusters // args.failover_runs)
+            for r in range(args.failover_runs):
+                idx = (r * step + 1) % nclusters
+                used.add(idx)
+                old = sim.clusters[idx][2][0]
+                t = time.monotonic()
+                sim.ctl('kill', old)
+                while True:
+                    h = sim.healthy(idx)
+                    if h and h != old:
+                        break
+                    if time.monotonic() - t > 60:
+                        raise RuntimeError('cluster %d not recovered in 60 s' % idx)
+                    time.sleep(0.005)
+                times.append(time.monotonic() - t)
+                time.sleep(args.failover_gap)
+            out['failover_runs'] = len(times)
+            out['failover_p50_ms'] = round(1000 * pct(times, 0.5))
+            out['failover_p99_ms'] = round(1000 * pct(times, 0.99))
+            out['failover_max_ms'] = round(1000 * max(times))
+            sys.stderr.write('%d servers: failover p50 %s ms p99 %s ms\n' % (n, out['failover_p50_ms'], out['failover_p99_ms']))
+
+        if n == args.zone_size and args.zone > 0:
+            cand = [i for i in range(nclusters) if i not in used]
+            stride = max(1, len(cand) // args.zone)
+            victims = cand[::stride][:args.zone]
+            olds = {i: sim.clusters[i][2][0] for i in victims}
+            t = time.monotonic()
+            sim.ctl('kill', *olds.values())
+            pending = set(victims)
+            last = None
+            while pending:
+                idx = sorted(pending)
+                for i, h in zip(idx, sim.healthy_many(idx)):
+                    if h and h != olds[i]:
+                        pending.discard(i)
+                        last = time.monotonic() - t
+                if time.monotonic() - t > args.zone_timeout:
+                    break
+                time.sleep(0.02)
+            out['zone_killed'] = len(victims)
+            out['zone_recovered'] = len(victims) - len(pending)
+            out['zone_last_s'] = round(last, 2) if last is not None else None
+            sys.stderr.write('%d servers: zone loss: %d of %d recovered, last %s s after the kill\n'
+                             % (n, out['zone_recovered'], len(victims), out['zone_last_s']))
+            time.sleep(2)
+            dbp = os.path.join(tmp, 'state', 'state.db')
+            t_wait = time.monotonic()
+            recs = recoveries_db(dbp)
+            while any(r['state'] == 'running' for r in recs) and time.monotonic() - t_wait < 120:
+                time.sleep(1)
+                recs = recoveries_db(dbp)
+            states = {}
+            for r in recs:
+                states[r['state']] = states.get(r['state'], 0) + 1
+            out['zone_recovery_states'] = states
+            names = {sim.clusters[i][0] for i in victims} | {sim.clusters[i][0] for i in used}
+            per = {}
+            for r in recs:
+                per.setdefault(r['cluster'], []).append(r)
+            out['zone_two_recoveries_on_a_cluster'] = sum(1 for v in per.values() if len(v) > 1)
+            out['zone_recoveries_elsewhere'] = sum(1 for k in per if k not in names)
+            out['zone_forgotten'] = sum(1 for i in victims if sim.clusters[i][0] not in per)
+            out['zone_not_done'] = sum(1 for v in per.values() for r in v if not r['state'].startswith('done'))
+            sys.stderr.write('%d servers: zone loss %s\n' % (n, json.dumps({k: v for k, v in out.items() if k.startswith('zone')})))
+        st = sim.stats()
+        out['sim_unknown_statements'] = int(st['unknown'])
+        if out['sim_unknown_statements']:
+            sys.stderr.write('fleetsim: unmodelled statements, last: %s\n' % st['last_unknown'])
+    finally:
+        d.terminate()
+        try:
+            d.wait(60)
+        except subprocess.TimeoutExpired:
+            d.kill()
+            d.wait()
+        log.close()
+        sim.stop()
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--build-dir', default=os.path.join(SRC, 'build'))
+    ap.add_argument('--sizes', default='100,1000,5000,10000')
+    ap.add_argument('--seconds', type=float, default=20)
+    ap.add_argument('--warmup', type=float, default=3)
+    ap.add_argument('--rate', type=float, default=1.0, help='writes/s on each primary')
+    ap.add_argument('--failover-sizes', default='100,10000')
+    ap.add_argument('--failover-runs', type=int, default=20)
+    ap.add_argument('--failover-gap', type=float, default=0.3)
+    ap.add_argument('--zone', type=int, default=250, help='primaries killed at once (0: skip)')
+    ap.add_argument('--zone-size', type=int, default=10000)
+    ap.add_argument('--zone-timeout', type=float, default=120)
+    ap.add_argument('--discover-timeout', type=float, default=600)
+    ap.add_argument('--extra-global', default='', help='extra [myorch] lines, e.g. "max_concurrent_recoveries = 50"')
+    ap.add_argument('--json')
+    ap.add_argument('--keep', action='store_true')
+    args = ap.parse_args()
+    args.myorch = os.path.join(args.build_dir, 'myorch')
+    args.fleetsim = os.path.join(args.build_dir, 'fleetsim')
+    args.failover_sizes = {int(x) for x in args.failover_sizes.split(',') if x}
+    args.extra_global = args.extra_global.replace('\\n', '\n')
+    rows = []
+    for n in [int(x) for x in args.sizes.split(',')]:
+        tmp = tempfile.mkdtemp(prefix='fleet-bench-%d-' % n)
+        try:
+            rows.append(run_size(args, n, tmp))
+            if args.json:
+                with open(args.json, 'w') as f:
+                    json.dump(rows, f, indent=1)
+        finally:
+            if not args.keep:
+                shutil.rmtree(tmp, ignore_errors=True)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(rows, f, indent=1)
+    cols = [('servers', 'servers'), ('load_avg', 'machine load'), ('discovery_s', 'discovered (s)'),
+            ('cpu_pct', 'CPU % of a core'), ('cpu_ms_per_probe', 'CPU ms/probe'), ('sim_probes_per_s', 'probes/s (sim)'),
+            ('rss_mib', 'RSS MiB'), ('probes_per_s', 'probes/s'), ('probe_p50_ms', 'probe p50 ms'),
+            ('probe_p99_ms', 'probe p99 ms'), ('loop_p50_ms', 'loop work p50 ms'), ('loop_p99_ms', 'loop work p99 ms'),
+            ('db_write_kib_s', 'writes KiB/s'), ('write_syscalls_s', 'write calls/s'), ('sim_cpu_pct', 'sim CPU %'),
+            ('failover_p50_ms', 'failover p50 ms'), ('failover_p99_ms', 'failover p99 ms')]
+    print('| ' + ' | '.join(c[1] for c in cols) + ' |')
+    print('|' + '---|' * len(cols))
+    for r in rows:
+        print('| ' + ' | '.join('' if r.get(k) is None else str(r.get(k)) for k, _ in cols) + ' |')
+    for r in rows:
+        if 'zone_killed' in r:
+            print('\nzone loss among %d servers: %d primaries killed at once, %d recovered, last recovery %s s after '
+                  'the kill; clusters with two recoveries: %d, recoveries on other clusters: %d, forgotten: %d, '
+                  'not done: %d' % (r['servers'], r['zone_killed'], r['zone_recovered'], r['zone_last_s'],
+                                    r['zone_two_recoveries_on_a_cluster'], r['zone_recoveries_elsewhere'],
+                                    r['zone_forgotten'], r['zone_not_done']))
+    return 0 if all(r.get('sim_unknown_statements', 0) == 0 for r in rows) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
