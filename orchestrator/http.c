@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "orchestrator/log.h"
+#include "orchestrator/webui.h"
 
 #define HTTP_PATH_MAX 512
 #define HTTP_TLS_FILE_MAX (1024 * 1024)
@@ -86,6 +87,15 @@ int http_route_match(const char *method, const char *path, http_route *out)
                   : IS("/metrics") ? HTTP_R_METRICS
                   : IS("/api/v1/events") ? HTTP_R_EVENTS
                                    : HTTP_R_CLUSTERS;
+        return 0;
+    }
+    /* The web page: "/" and anything under /ui/ (an unknown file there is the handler's 404). */
+    if (IS("/") || IS("/ui") || (len > 4 && !strncmp(path, "/ui/", 4))) {
+        if (!is_get(method)) {
+            route_fail(out, 405, "GET, HEAD", "method %s is not allowed here: use GET", method);
+            return out->status;
+        }
+        out->id = HTTP_R_STATIC;
         return 0;
     }
 #undef IS
@@ -551,7 +561,32 @@ static enum MHD_Result start_sse(http_server *s, struct MHD_Connection *c, http_
     return MHD_YES;
 }
 
-static enum MHD_Result handle(http_server *s, struct MHD_Connection *c, http_conn *hc, const char *method)
+/* A file of the web page, or a 404; the body is static (never copied, never freed). */
+static enum MHD_Result send_static(struct MHD_Connection *c, const char *url)
+{
+    const webui_asset *a = webui_find(url);
+    struct MHD_Response *r;
+    enum MHD_Result ok;
+    if (!a)
+        return send_error(c, 404, NULL, "no such file of the web page (it has /, /ui/app.js, /ui/app.css, "
+                          "/ui/icon.svg)");
+    r = MHD_create_response_from_buffer(a->len, (void *)a->body, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", a->ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Content-Security-Policy", WEBUI_CSP);
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+    ok = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result handle(http_server *s, struct MHD_Connection *c, http_conn *hc, const char *method,
+                              const char *url)
 {
     const http_route *r = &hc->route;
     json_t *req = NULL, *reply = NULL;
@@ -579,6 +614,8 @@ static enum MHD_Result handle(http_server *s, struct MHD_Connection *c, http_con
     }
     case HTTP_R_EVENTS:
         return start_sse(s, c, hc);
+    case HTTP_R_STATIC:
+        return send_static(c, url);
     default: break;
     }
     if (r->id != HTTP_R_CLUSTERS && !s->h.has_cluster(s->h.user, r->cluster)) {
@@ -707,7 +744,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (hc->too_large)
         return send_error(c, 413, NULL, "request body over the bound of %d bytes", HTTP_MAX_BODY);
-    return handle(s, c, hc, method);
+    return handle(s, c, hc, method, url);
 }
 
 static int read_file(const char *path, char **out, char *err, size_t errlen)

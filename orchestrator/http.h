@@ -17,6 +17,9 @@
  * (http_server_publish()): each client has a bounded buffer; its connection
  * is suspended while the buffer is empty, so idle streams cost no polling.
  *
+ * GET / and GET /ui/NAME serve the web page's files, compiled into the binary
+ * (orchestrator/webui.h) with a strict Content-Security-Policy.
+ *
  * Pure parts (table-tested in tests/unit/test_http.c): http_route_match(),
  * http_token_ok(), http_control_request(), http_status_of().
  */
@@ -54,6 +57,7 @@ typedef enum {
     HTTP_R_ACK,          /* POST /api/v1/clusters/{c}/ack */
     HTTP_R_RELOCATE,     /* POST /api/v1/clusters/{c}/relocate */
     HTTP_R_EVENTS,       /* GET /api/v1/events[?cluster=] : Server-Sent Events */
+    HTTP_R_STATIC,       /* GET / and /ui/...: the web page (orchestrator/webui.h), exact paths only */
 } http_route_id;
 
 typedef struct {

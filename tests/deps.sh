@@ -5,7 +5,8 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config libmariadb-dev libinih-dev libzmq3-dev libsqlite3-dev
       libjansson-dev libcmocka-dev mariadb-server mariadb-client python3 iproute2 procps
       haproxy iputils-arping debootstrap nftables iptables
-      libmicrohttpd-dev prometheus scdoc libsystemd-dev bash-completion)
+      libmicrohttpd-dev prometheus scdoc libsystemd-dev bash-completion
+      chromium chromium-driver python3-selenium)
 [ "${MYORCH_DEPS_EXTRA:-}" ] && PKGS+=(${MYORCH_DEPS_EXTRA})
 missing=()
 for p in "${PKGS[@]}"; do
