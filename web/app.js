@@ -144,7 +144,7 @@
     const role = i.role || 'unknown';
     const m = state.status && maintenanceOf(cl.name);
     badges.push(badge(role === 'primary' ? 'info' : role === 'replica' ? 'plain' : 'warn', role.toUpperCase()));
-    if (!i.reachable) badges.push(badge('bad', i.down_for_s !== null && i.down_for_s !== undefined ? 'DOWN ' + dur(i.down_for_s) : 'DOWN'));
+    if (!i.reachable) badges.push(badge('bad', i.down_for_s ? 'DOWN for ' + dur(i.down_for_s) : 'DOWN'));
     if (i.probed && i.reachable) {
       if (snap.read_only) badges.push(badge(role === 'primary' ? 'bad' : 'ok', role === 'primary' ? 'read-only primary' : 'read-only'));
       else badges.push(badge(role === 'primary' ? 'ok' : 'bad', role === 'primary' ? 'writable' : 'writable replica'));
@@ -294,7 +294,7 @@
       kpi('MTBF', r.failures ? dur(r.mtbf_s) : '–', 'mean time between failures'),
       kpi('MTTR', r.failures ? dur(r.mttr_s) : '–', 'mean time to repair (writes blocked)'),
       kpi('failures', String(r.failures), 'unplanned outages'),
-      kpi('planned blocks', String(r.planned_blocks || 0) + ' · ' + dur(r.planned_s || 0), 'switchovers'),
+      kpi('planned blocks', r.planned_blocks ? r.planned_blocks + ' · ' + dur(r.planned_s || 0) : '0', 'switchovers: writes refused on purpose'),
       kpi('SLA target', pct(r.sla_target_pct, 2), r.sla_counts_planned ? 'planned blocks count' : 'planned blocks do not count'),
       kpi('SLA budget left', dur(r.budget_left_s), 'budget ' + dur(budget) + ' over ' + dur(r.monitored_s)));
     return el('div', { class: 'availability' }, kpis, budgetChart(used, budget), outageChart(cl));
