@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -314,6 +315,17 @@ int http_status_of(const http_route *r, const json_t *reply)
     return r->mutating ? 409 : 400;
 }
 
+void http_limits(unsigned long long nofile, unsigned *connections, unsigned *sse)
+{
+    unsigned long long room = nofile > HTTP_FD_RESERVE + 16 ? nofile - HTTP_FD_RESERVE : 16;
+    *connections = room < HTTP_MAX_CONNECTIONS ? (unsigned)room : HTTP_MAX_CONNECTIONS;
+    /* Streams leave room for requests: a full set of streams never locks the API out. */
+    *sse = *connections > HTTP_MAX_CONNECTIONS - HTTP_MAX_SSE ? *connections - (HTTP_MAX_CONNECTIONS - HTTP_MAX_SSE)
+                                                                : *connections / 2;
+    if (*sse > HTTP_MAX_SSE)
+        *sse = HTTP_MAX_SSE;
+}
+
 /* ---- the server ---------------------------------------------------------------- */
 
 typedef struct http_conn {
@@ -347,6 +359,7 @@ struct http_server {
     bool resumed;              /* a connection was resumed: run at once (its wake-up is not on the fd) */
     http_conn *sse;            /* event-stream clients */
     size_t n_sse;
+    unsigned max_conn, max_sse;  /* http_limits() of the open-file limit at start */
     int64_t keepalive_at_ms;   /* monotonic: next keep-alive comment */
     int64_t refused_log_ms;    /* monotonic: last "refused" log line (at most one per 10 s) */
     unsigned refused_quiet;    /* refusals not logged since */
@@ -537,8 +550,8 @@ static enum MHD_Result start_sse(http_server *s, struct MHD_Connection *c, http_
     static const char hello[] = ": myorch event stream\n\n";
     if (cl && !s->h.has_cluster(s->h.user, cl))
         return send_error(c, 404, NULL, "unknown cluster '%.40s'", cl);
-    if (s->n_sse >= HTTP_MAX_SSE)
-        return send_error(c, 503, NULL, "too many event-stream clients (%d): try again later", HTTP_MAX_SSE);
+    if (s->n_sse >= s->max_sse)
+        return send_error(c, 503, NULL, "too many event-stream clients (%u): try again later", s->max_sse);
     if (cl)
         snprintf(hc->sse_cluster, sizeof(hc->sse_cluster), "%s", cl);
     r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, hc, NULL);
@@ -811,6 +824,26 @@ int http_server_open(const cfg_config *cfg, const http_handlers *h, http_server 
     }
     s->cfg = cfg;
     s->h = *h;
+    {
+        /*
+         * Every connection is a file: raise the soft open-file limit to what the bounds need when
+         * the hard limit allows (systemd's default soft limit is 1024); else serve fewer, said once.
+         */
+        rlim_t want = (rlim_t)HTTP_MAX_CONNECTIONS + HTTP_FD_RESERVE;
+        struct rlimit rl = {want, want};
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+            struct rlimit up = {rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max, rl.rlim_max};
+            if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+                rl.rlim_cur = up.rlim_cur;
+        }
+        http_limits(rl.rlim_cur == RLIM_INFINITY ? (unsigned long long)want : (unsigned long long)rl.rlim_cur,
+                    &s->max_conn, &s->max_sse);
+        if (s->max_sse < HTTP_MAX_SSE)
+            log_warn("http: the open-file limit (%llu, hard %llu) allows %u connections and %u event streams, "
+                     "not %d and %d: raise LimitNOFILE (ulimit -n) to %llu", (unsigned long long)rl.rlim_cur,
+                     (unsigned long long)rl.rlim_max, s->max_conn, s->max_sse, HTTP_MAX_CONNECTIONS, HTTP_MAX_SSE,
+                     (unsigned long long)want);
+    }
     if (cfg->http_ipv6) {
         sin6.sin6_family = AF_INET6;
         sin6.sin6_port = htons((uint16_t)cfg->http_port);
@@ -831,14 +864,14 @@ int http_server_open(const cfg_config *cfg, const http_handlers *h, http_server 
         s->mhd = MHD_start_daemon(
             flags, (uint16_t)cfg->http_port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
             MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_SOCK_ADDR, sa,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            MHD_OPTION_CONNECTION_LIMIT, s->max_conn, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_HTTPS_MEM_CERT, s->cert, MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
     } else {
         s->mhd = MHD_start_daemon(
             flags, (uint16_t)cfg->http_port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
             MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_SOCK_ADDR, sa,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            MHD_OPTION_CONNECTION_LIMIT, s->max_conn, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     }
@@ -919,6 +952,8 @@ void http_server_publish(http_server *s, const char *name, const char *cluster, 
 }
 
 size_t http_server_sse_clients(http_server *s) { return s ? s->n_sse : 0; }
+
+size_t http_server_sse_limit(http_server *s) { return s ? s->max_sse : 0; }
 
 int http_server_port(http_server *s) { return s->port; }
 
