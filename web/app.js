@@ -397,7 +397,12 @@
   function connect() {
     const es = new EventSource('/api/v1/events');
     es.addEventListener('open', () => { state.streamUp = true; render(); refreshSoon(0); });
-    es.addEventListener('error', () => { state.streamUp = false; render(); });
+    es.addEventListener('error', () => {
+      state.streamUp = false;
+      render();
+      /* A refusal (503: too many streams) closes it for good: try again in a while; polling goes on. */
+      if (es.readyState === EventSource.CLOSED) setTimeout(connect, 15000);
+    });
     for (const n of EVENTS) es.addEventListener(n, onEvent);
     es.addEventListener('message', onEvent);
   }
