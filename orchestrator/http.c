@@ -343,6 +343,8 @@ typedef struct http_conn {
     struct http_server *srv;
     /* Event stream (HTTP_R_EVENTS). */
     bool sse, sse_suspended, sse_dead;
+    bool sse_wake;             /* in the server's wake queue */
+    struct http_conn *wake_next;
     char sse_cluster[CFG_CLUSTER_NAME_MAX + 1]; /* "" = every cluster */
     char *sse_buf;
     size_t sse_len, sse_cap;
@@ -357,6 +359,7 @@ struct http_server {
     http_conn *waiting;
     int port;
     bool resumed;              /* a connection was resumed: run at once (its wake-up is not on the fd) */
+    http_conn *wake, **wake_tail;  /* suspended streams with something to send, oldest first */
     http_conn *sse;            /* event-stream clients */
     size_t n_sse;
     unsigned max_conn, max_sse;  /* http_limits() of the open-file limit at start */
@@ -471,6 +474,8 @@ static void conn_free(http_conn *hc)
     free(hc);
 }
 
+static void unlink_wake(http_server *s, http_conn *hc);
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     http_server *s = cls;
@@ -481,8 +486,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         return;
     /* Unlinked first: a late http_server_complete() for it finds nothing. */
     unlink_waiting(s, hc);
-    if (hc->sse)
+    if (hc->sse) {
         unlink_sse(s, hc);
+        unlink_wake(s, hc);
+    }
     conn_free(hc);
     *con_cls = NULL;
 }
@@ -535,11 +542,32 @@ static void sse_push(http_server *s, http_conn *hc, const char *text, size_t len
         hc->sse_len += len;
     }
 wake:
-    if (hc->sse_suspended) {
-        hc->sse_suspended = false;
-        MHD_resume_connection(hc->mc);
-        s->resumed = true;
+    /*
+     * Queued, not resumed here: http_server_run() resumes at most HTTP_SSE_WAKE_BATCH per turn,
+     * so an event sent to a thousand streams costs the loop a bounded slice at a time (probes
+     * and recovery steps run between the slices), and later events join the queued buffers.
+     */
+    if (hc->sse_suspended && !hc->sse_wake) {
+        hc->sse_wake = true;
+        hc->wake_next = NULL;
+        *s->wake_tail = hc;
+        s->wake_tail = &hc->wake_next;
     }
+}
+
+static void unlink_wake(http_server *s, http_conn *hc)
+{
+    if (!hc->sse_wake)
+        return;
+    for (http_conn **pp = &s->wake; *pp; pp = &(*pp)->wake_next)
+        if (*pp == hc) {
+            *pp = hc->wake_next;
+            if (s->wake_tail == &hc->wake_next)
+                s->wake_tail = pp;
+            break;
+        }
+    hc->sse_wake = false;
+    hc->wake_next = NULL;
 }
 
 static enum MHD_Result start_sse(http_server *s, struct MHD_Connection *c, http_conn *hc)
@@ -824,6 +852,7 @@ int http_server_open(const cfg_config *cfg, const http_handlers *h, http_server 
     }
     s->cfg = cfg;
     s->h = *h;
+    s->wake_tail = &s->wake;
     {
         /*
          * Every connection is a file: raise the soft open-file limit to what the bounds need when
@@ -900,7 +929,7 @@ int http_server_timeout_ms(http_server *s)
 {
     MHD_UNSIGNED_LONG_LONG t;
     int ka = -1;
-    if (s->resumed)
+    if (s->resumed || s->wake)
         return 0;
     if (s->n_sse) {
         int64_t left = s->keepalive_at_ms - mono_ms();
@@ -922,6 +951,18 @@ void http_server_run(http_server *s)
         s->keepalive_at_ms = mono_ms() + HTTP_SSE_KEEPALIVE_MS;
     }
     s->resumed = false;
+    for (int n = 0; s->wake && n < HTTP_SSE_WAKE_BATCH; n++) {
+        http_conn *hc = s->wake;
+        s->wake = hc->wake_next;
+        if (!s->wake)
+            s->wake_tail = &s->wake;
+        hc->sse_wake = false;
+        hc->wake_next = NULL;
+        if (hc->sse_suspended) {
+            hc->sse_suspended = false;
+            MHD_resume_connection(hc->mc);
+        }
+    }
     MHD_run(s->mhd);
 }
 
@@ -986,7 +1027,11 @@ void http_server_close(http_server *s)
             hc->next = NULL;
             MHD_resume_connection(hc->mc);
         }
+        s->wake = NULL;
+        s->wake_tail = &s->wake;
         for (http_conn *hc = s->sse; hc; hc = hc->sse_next) {
+            hc->sse_wake = false;
+            hc->wake_next = NULL;
             hc->sse_dead = true;
             if (hc->sse_suspended) {
                 hc->sse_suspended = false;

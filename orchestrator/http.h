@@ -38,6 +38,7 @@
 #define HTTP_IDLE_TIMEOUT_S 10             /* a connection silent this long is closed */
 #define HTTP_MAX_SSE 1024                  /* event-stream clients (within HTTP_MAX_CONNECTIONS): more get 503 */
 #define HTTP_FD_RESERVE 256                /* open files kept for everything but HTTP (servers, hooks, state) */
+#define HTTP_SSE_WAKE_BATCH 128           /* streams given new data per loop turn (the rest on the next turns) */
 #define HTTP_SSE_BUFFER (256 * 1024)       /* unsent events per client; a client further behind is dropped */
 #define HTTP_SSE_KEEPALIVE_MS 5000         /* a comment line this often keeps idle streams open */
 
