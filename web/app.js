@@ -232,7 +232,7 @@
       bar.append(svg('rect', { class: 'axis', x: 0, y: 2.5, width: 100, height: 1 }));
       bar.append(svg('rect', { class: s.result === 'failed' ? 'barbad' : 'bar', x: (100 * at) / span, y: 0,
         width: Math.max(0.8, (100 * (took || 0)) / span), height: 6 }));
-      rows.push(el('tr', {}, el('td', { class: 'num', text: String(s.idx) }), el('td', { text: s.kind }),
+      rows.push(el('tr', {}, el('td', { class: 'num', text: String(s.idx) }), el('td', { class: 'nowrap', text: s.kind }),
         el('td', { class: 'mono', text: s.target || '' }), el('td', { text: s.description || '' }),
         el('td', {}, s.result ? badge(s.result === 'ok' || s.result === 'done' ? 'ok' : s.result === 'failed' ? 'bad' : 'warn', s.result) : ''),
         el('td', { class: 'num', text: '+' + ms(at) }), el('td', { class: 'num', text: took === null ? '–' : ms(took) }),

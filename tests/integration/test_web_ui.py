@@ -46,7 +46,7 @@ class WebUi(HttpBase):
         opts.binary_location = CHROMIUM
         self.profile = tempfile.mkdtemp(prefix='myorch-chromium-')
         for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-                  '--window-size=1360,1000', '--user-data-dir=' + self.profile, '--no-first-run',
+                  '--window-size=1360,1200', '--user-data-dir=' + self.profile, '--no-first-run',
                   '--disable-extensions', '--disable-background-networking', '--force-color-profile=srgb'):
             opts.add_argument(a)
         opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
