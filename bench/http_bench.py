@@ -139,14 +139,16 @@ class Run:
         try:
             import random
             for attempt in range(4):  # other labs may take the range between the scan and the bind
-                L = lab.Lab(os.path.join(tmp, 'lab%d' % attempt),
-                            base_port=lab.free_base_port(count=8, start=random.randrange(30000, 39000, 10)))
                 try:
+                    L = lab.Lab(os.path.join(tmp, 'lab%d' % attempt),
+                                base_port=lab.free_base_port(count=8, start=random.randrange(30000, 37000, 10)))
                     L.up(servers=3)
                     break
                 except lab.LabError as e:
-                    L.down()
-                    if 'is not free' not in str(e) or attempt == 3:
+                    if L:
+                        L.down()
+                        L = None
+                    if ('is not free' not in str(e) and 'no free range' not in str(e)) or attempt == 3:
                         raise
             self.port = free_port()
             self.config = os.path.join(tmp, 'myorch.ini')
