@@ -25,7 +25,7 @@ VOLATILE = {'uptime_s', 'probes', 'last_seen_s', 'age_s', 'lag_s', 'seconds_behi
             'mttr_s', 'last_probe_ms', 'probed_ago_ms', 'since_ms', 'relay_pos', 'binlog', 'relay', 'read', 'exec',
             'behind_trx', 'last_ok', 'down_for_s', 'lag_source', 'timeline_lag_lower_bound', 'binlog_coord',
             'exec_coord', 'read_coord', 'relay_coord', 'io_state', 'up_ms', 'monitored_ms', 'sla_down_ms',
-            'down_ms', 'budget_left_ms', 'mtbf_ms', 'mttr_ms', 'last_ok_ago_s', 'budget_s'}
+            'down_ms', 'budget_left_ms', 'mtbf_ms', 'mttr_ms', 'last_ok_ago_s', 'budget_s', 'received_heartbeats'}
 
 
 def normalize(doc):
