@@ -26,6 +26,7 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
     HAVE_SELENIUM = True
 except ImportError:
@@ -64,7 +65,10 @@ class WebUi(HttpBase):
     def until(self, what, pred, timeout=30):
         """An explicit wait on the page; on timeout, a screenshot and the page's console explain."""
         try:
-            return WebDriverWait(self.browser, timeout, poll_frequency=0.1).until(lambda b: pred(b))
+            # The page replaces a part when its data changed: an element found a moment ago may be gone.
+            return WebDriverWait(self.browser, timeout, poll_frequency=0.1,
+                                 ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+                lambda b: pred(b))
         except Exception:
             self.shot('failed-' + what.replace(' ', '-')[:40])
             raise AssertionError('page: %s not seen within %d s; browser log: %s' % (
@@ -82,8 +86,23 @@ class WebUi(HttpBase):
         els = self.browser.find_elements(By.ID, 'cluster-lab')
         return els[0].get_attribute('data-primary') if els else None
 
+    def nodes(self):
+        """The tree's instances as {addr, role, depth, text}, read in one script run."""
+        return self.browser.execute_script("""
+            return [...document.querySelectorAll('#cluster-lab .node')].map(n => {
+                let depth = 0;
+                for (let e = n.parentElement; e && !e.matches('#cluster-lab'); e = e.parentElement) if (e.tagName === 'UL') depth++;
+                return {addr: n.dataset.addr, role: n.dataset.role, depth: depth - 1, text: n.innerText};
+            });""")
+
+    def click(self, what, css):
+        """Click what css names now (retried when the element was just replaced)."""
+        self.until('click on ' + what, lambda b: b.find_element(By.CSS_SELECTOR, css).click() or True)
+
     def rec_rows(self):
-        return [(r.get_attribute('data-id'), r.text) for r in self.browser.find_elements(By.CSS_SELECTOR, '#cluster-lab tr.rec')]
+        """(id, text) of the history's rows, read in one script run (the rows may be replaced in between calls)."""
+        return [tuple(r) for r in self.browser.execute_script(
+            "return [...document.querySelectorAll('#cluster-lab tr.rec')].map(r => [r.dataset.id, r.innerText]);")]
 
     # ---- the test ----------------------------------------------------------------------
     def test_tree_failover_and_switchover_in_a_browser(self):
@@ -107,24 +126,25 @@ class WebUi(HttpBase):
         # 1. The tree: the primary at the root, both replicas below it, replicating.
         self.browser.get(self.base + '/')
         self.until('the cluster with its primary', lambda b: self.page_primary() == primary)
-        self.until('3 instances in the tree', lambda b: len(b.find_elements(By.CSS_SELECTOR, '#cluster-lab .node')) == 3)
+        nodes = self.until('3 replicating instances in the tree', lambda b: (lambda n: len(n) == 3 and all(
+            'replicating' in x['text'] for x in n if x['role'] == 'replica') and n)(self.nodes()))
         self.until('the event stream connected', lambda b: b.find_element(By.ID, 'stream').text == 'live')
-        root = self.browser.find_element(By.CSS_SELECTOR, '#cluster-lab ul.tree > li .node')
-        self.assertEqual(root.get_attribute('data-addr'), primary)
-        self.assertIn('PRIMARY', root.text)
-        self.assertIn('writable', root.text)
-        replicas = self.browser.find_elements(By.CSS_SELECTOR, '#cluster-lab ul.tree ul .node')
-        self.assertEqual(sorted(r.get_attribute('data-addr') for r in replicas), sorted([self.lab.addr(2), self.lab.addr(3)]))
+        root = [n for n in nodes if n['depth'] == 0]
+        self.assertEqual([n['addr'] for n in root], [primary])
+        self.assertIn('PRIMARY', root[0]['text'])
+        self.assertIn('writable', root[0]['text'])
+        replicas = [n for n in nodes if n['depth'] == 1]
+        self.assertEqual(sorted(r['addr'] for r in replicas), sorted([self.lab.addr(2), self.lab.addr(3)]))
         for r in replicas:
-            self.assertIn('replicating', r.text)
-            self.assertIn('read-only', r.text)
-            self.assertIn('GTID', r.text)
+            self.assertEqual(r['role'], 'replica')
+            self.assertIn('read-only', r['text'])
+            self.assertIn('GTID', r['text'])
         self.until('the availability report', lambda b: 'measured availability' in self.cluster().text)
         self.browser.execute_script('window.__no_reload_marker = 42;')
         self.shot('before')
 
         # 2. Switchover through the dialog: the plan first, then the confirmation; the token is in no URL.
-        self.cluster().find_element(By.CSS_SELECTOR, 'button.switchover').click()
+        self.click('Switchover…', '#cluster-lab button.switchover')
         self.until('the dialog', lambda b: b.find_element(By.ID, 'sw').get_attribute('open') is not None)
         go = self.browser.find_element(By.ID, 'sw-go')
         self.browser.find_element(By.ID, 'sw-token').send_keys('wrong-token-1234567')
@@ -161,15 +181,19 @@ class WebUi(HttpBase):
         new = self.until('the new primary after kill -9', lambda b: self.page_primary() not in (None, '', sw_primary) and
                          self.page_primary(), timeout=40)
         self.until('the failover in the history', lambda b: any('failover' in t and 'done' in t for _, t in self.rec_rows()), timeout=40)
-        self.until('the dead server marked DOWN', lambda b: 'DOWN' in b.find_element(
-            By.CSS_SELECTOR, '#cluster-lab .node[data-addr="%s"]' % sw_primary).text)
+        self.until('the dead server marked DOWN', lambda b: any(
+            n['addr'] == sw_primary and 'DOWN' in n['text'] for n in self.nodes()))
         self.assertEqual(self.browser.execute_script('return window.__no_reload_marker'), 42, 'the page was reloaded')
+        # It came through the event stream (not only the 5 s poll): the page's event list has the failover's events.
+        self.until('the events on the page', lambda b: all(e in b.execute_script(
+            "return document.getElementById('events').textContent") for e in ('recovery-started', 'recovery-done')))
         self.assertEqual(self.status()['primary'], new)
         # The failover's steps with their timings, on a click.
         fid = [i for i, t in self.rec_rows() if 'failover' in t][0]
-        self.browser.find_element(By.CSS_SELECTOR, '#cluster-lab tr.rec[data-id="%s"]' % fid).click()
-        self.until('the step timings', lambda b: len(b.find_elements(By.CSS_SELECTOR, '#cluster-lab .recovery-detail table.steps tbody tr')) > 0)
-        steps = self.browser.find_element(By.CSS_SELECTOR, '#cluster-lab .recovery-detail').text
+        self.click('the failover\'s row', '#cluster-lab tr.rec[data-id="%s"]' % fid)
+        steps = self.until('the step timings', lambda b: b.execute_script(
+            "const d = document.querySelector('#cluster-lab .recovery-detail');"
+            "return d && d.querySelectorAll('table.steps tbody tr').length ? d.innerText : null;"))
         self.assertIn('promoted', steps)
         self.until('the outage in the chart', lambda b: '#%s' % fid in self.cluster().find_element(By.CSS_SELECTOR, 'svg.outages').text)
         after = self.shot('after')
