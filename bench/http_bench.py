@@ -4,6 +4,9 @@ without event-stream clients. Stdlib only.
 
     python3 bench/http_bench.py [--runs 5] [--rate 200] [--sse 0,100] [--build-dir build]
 
+The configurations are interleaved (run 1 of each, then run 2 of each, ...), so a change in the
+machine's load during the benchmark touches them alike.
+
 Every run: a fresh 3-server lab (tests/lab/lab.py), `myorch run` with http_listen on a free
 loopback port, poll_interval_ms 500. N event-stream clients connect to /api/v1/events and
 read everything (one selector thread). An open-loop generator sends --rate requests/s
@@ -136,14 +139,16 @@ class Run:
         try:
             import random
             for attempt in range(4):  # other labs may take the range between the scan and the bind
-                L = lab.Lab(os.path.join(tmp, 'lab%d' % attempt),
-                            base_port=lab.free_base_port(count=8, start=random.randrange(30000, 39000, 10)))
                 try:
+                    L = lab.Lab(os.path.join(tmp, 'lab%d' % attempt),
+                                base_port=lab.free_base_port(count=8, start=random.randrange(30000, 37000, 10)))
                     L.up(servers=3)
                     break
                 except lab.LabError as e:
-                    L.down()
-                    if 'is not free' not in str(e) or attempt == 3:
+                    if L:
+                        L.down()
+                        L = None
+                    if ('is not free' not in str(e) and 'no free range' not in str(e)) or attempt == 3:
                         raise
             self.port = free_port()
             self.config = os.path.join(tmp, 'myorch.ini')
@@ -234,9 +239,18 @@ def main():
     if not os.access(os.path.join(a.build_dir, 'myorch'), os.X_OK):
         print('no myorch binary in %s (build first)' % a.build_dir, file=sys.stderr)
         return 2
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4096:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
     rows = []
-    for n in [int(x) for x in a.sse.split(',')]:
-        runs = [Run(a, n).go() for _ in range(a.runs)]
+    counts = [int(x) for x in a.sse.split(',')]
+    results = {n: [] for n in counts}
+    for _ in range(a.runs):
+        for n in counts:
+            results[n].append(Run(a, n).go())
+    for n in counts:
+        runs = results[n]
         win = [v for r in runs for v in r['window']]
         allv = [v for r in runs for v in r['all']]
         prom = [r['promoted'] for r in runs if r['state'] == 'done']

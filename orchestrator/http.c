@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "orchestrator/log.h"
+#include "orchestrator/webui.h"
 
 #define HTTP_PATH_MAX 512
 #define HTTP_TLS_FILE_MAX (1024 * 1024)
@@ -87,6 +89,15 @@ int http_route_match(const char *method, const char *path, http_route *out)
                   : IS("/metrics") ? HTTP_R_METRICS
                   : IS("/api/v1/events") ? HTTP_R_EVENTS
                                    : HTTP_R_CLUSTERS;
+        return 0;
+    }
+    /* The web page: "/" and anything under /ui/ (an unknown file there is the handler's 404). */
+    if (IS("/") || IS("/ui") || (len > 4 && !strncmp(path, "/ui/", 4))) {
+        if (!is_get(method)) {
+            route_fail(out, 405, "GET, HEAD", "method %s is not allowed here: use GET", method);
+            return out->status;
+        }
+        out->id = HTTP_R_STATIC;
         return 0;
     }
 #undef IS
@@ -305,6 +316,17 @@ int http_status_of(const http_route *r, const json_t *reply)
     return r->mutating ? 409 : 400;
 }
 
+void http_limits(unsigned long long nofile, unsigned *connections, unsigned *sse)
+{
+    unsigned long long room = nofile > HTTP_FD_RESERVE + 16 ? nofile - HTTP_FD_RESERVE : 16;
+    *connections = room < HTTP_MAX_CONNECTIONS ? (unsigned)room : HTTP_MAX_CONNECTIONS;
+    /* Streams leave room for requests: a full set of streams never locks the API out. */
+    *sse = *connections > HTTP_MAX_CONNECTIONS - HTTP_MAX_SSE ? *connections - (HTTP_MAX_CONNECTIONS - HTTP_MAX_SSE)
+                                                                : *connections / 2;
+    if (*sse > HTTP_MAX_SSE)
+        *sse = HTTP_MAX_SSE;
+}
+
 /* ---- the server ---------------------------------------------------------------- */
 
 typedef struct http_conn {
@@ -322,6 +344,8 @@ typedef struct http_conn {
     struct http_server *srv;
     /* Event stream (HTTP_R_EVENTS). */
     bool sse, sse_suspended, sse_dead;
+    bool sse_wake;             /* in the server's wake queue */
+    struct http_conn *wake_next;
     char sse_cluster[CFG_CLUSTER_NAME_MAX + 1]; /* "" = every cluster */
     char *sse_buf;
     size_t sse_len, sse_cap;
@@ -336,8 +360,10 @@ struct http_server {
     http_conn *waiting;
     int port;
     bool resumed;              /* a connection was resumed: run at once (its wake-up is not on the fd) */
+    http_conn *wake, **wake_tail;  /* suspended streams with something to send, oldest first */
     http_conn *sse;            /* event-stream clients */
     size_t n_sse;
+    unsigned max_conn, max_sse;  /* http_limits() of the open-file limit at start */
     int64_t keepalive_at_ms;   /* monotonic: next keep-alive comment */
     int64_t refused_log_ms;    /* monotonic: last "refused" log line (at most one per 10 s) */
     unsigned refused_quiet;    /* refusals not logged since */
@@ -442,6 +468,8 @@ static void conn_free(http_conn *hc)
     free(hc);
 }
 
+static void unlink_wake(http_server *s, http_conn *hc);
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     http_server *s = cls;
@@ -452,8 +480,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         return;
     /* Unlinked first: a late http_server_complete() for it finds nothing. */
     unlink_waiting(s, hc);
-    if (hc->sse)
+    if (hc->sse) {
         unlink_sse(s, hc);
+        unlink_wake(s, hc);
+    }
     conn_free(hc);
     *con_cls = NULL;
 }
@@ -506,11 +536,32 @@ static void sse_push(http_server *s, http_conn *hc, const char *text, size_t len
         hc->sse_len += len;
     }
 wake:
-    if (hc->sse_suspended) {
-        hc->sse_suspended = false;
-        MHD_resume_connection(hc->mc);
-        s->resumed = true;
+    /*
+     * Queued, not resumed here: http_server_run() resumes at most HTTP_SSE_WAKE_BATCH per turn,
+     * so an event sent to a thousand streams costs the loop a bounded slice at a time (probes
+     * and recovery steps run between the slices), and later events join the queued buffers.
+     */
+    if (hc->sse_suspended && !hc->sse_wake) {
+        hc->sse_wake = true;
+        hc->wake_next = NULL;
+        *s->wake_tail = hc;
+        s->wake_tail = &hc->wake_next;
     }
+}
+
+static void unlink_wake(http_server *s, http_conn *hc)
+{
+    if (!hc->sse_wake)
+        return;
+    for (http_conn **pp = &s->wake; *pp; pp = &(*pp)->wake_next)
+        if (*pp == hc) {
+            *pp = hc->wake_next;
+            if (s->wake_tail == &hc->wake_next)
+                s->wake_tail = pp;
+            break;
+        }
+    hc->sse_wake = false;
+    hc->wake_next = NULL;
 }
 
 static enum MHD_Result start_sse(http_server *s, struct MHD_Connection *c, http_conn *hc)
@@ -521,8 +572,8 @@ static enum MHD_Result start_sse(http_server *s, struct MHD_Connection *c, http_
     static const char hello[] = ": myorch event stream\n\n";
     if (cl && !s->h.has_cluster(s->h.user, cl))
         return send_error(c, 404, NULL, "unknown cluster '%.40s'", cl);
-    if (s->n_sse >= HTTP_MAX_SSE)
-        return send_error(c, 503, NULL, "too many event-stream clients (%d): try again later", HTTP_MAX_SSE);
+    if (s->n_sse >= s->max_sse)
+        return send_error(c, 503, NULL, "too many event-stream clients (%u): try again later", s->max_sse);
     if (cl)
         snprintf(hc->sse_cluster, sizeof(hc->sse_cluster), "%s", cl);
     r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, hc, NULL);
@@ -545,7 +596,32 @@ static enum MHD_Result start_sse(http_server *s, struct MHD_Connection *c, http_
     return MHD_YES;
 }
 
-static enum MHD_Result handle(http_server *s, struct MHD_Connection *c, http_conn *hc, const char *method)
+/* A file of the web page, or a 404; the body is static (never copied, never freed). */
+static enum MHD_Result send_static(struct MHD_Connection *c, const char *url)
+{
+    const webui_asset *a = webui_find(url);
+    struct MHD_Response *r;
+    enum MHD_Result ok;
+    if (!a)
+        return send_error(c, 404, NULL, "no such file of the web page (it has /, /ui/app.js, /ui/app.css, "
+                          "/ui/icon.svg)");
+    r = MHD_create_response_from_buffer(a->len, (void *)a->body, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", a->ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Content-Security-Policy", WEBUI_CSP);
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+    ok = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result handle(http_server *s, struct MHD_Connection *c, http_conn *hc, const char *method,
+                              const char *url)
 {
     const http_route *r = &hc->route;
     json_t *req = NULL, *reply = NULL;
@@ -573,6 +649,8 @@ static enum MHD_Result handle(http_server *s, struct MHD_Connection *c, http_con
     }
     case HTTP_R_EVENTS:
         return start_sse(s, c, hc);
+    case HTTP_R_STATIC:
+        return send_static(c, url);
     default: break;
     }
     if (r->id != HTTP_R_CLUSTERS && !s->h.has_cluster(s->h.user, r->cluster)) {
@@ -701,7 +779,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (hc->too_large)
         return send_error(c, 413, NULL, "request body over the bound of %d bytes", HTTP_MAX_BODY);
-    return handle(s, c, hc, method);
+    return handle(s, c, hc, method, url);
 }
 
 static int read_file(const char *path, char **out, char *err, size_t errlen)
@@ -768,6 +846,27 @@ int http_server_open(const cfg_config *cfg, const http_handlers *h, http_server 
     }
     s->cfg = cfg;
     s->h = *h;
+    s->wake_tail = &s->wake;
+    {
+        /*
+         * Every connection is a file: raise the soft open-file limit to what the bounds need when
+         * the hard limit allows (systemd's default soft limit is 1024); else serve fewer, said once.
+         */
+        rlim_t want = (rlim_t)HTTP_MAX_CONNECTIONS + HTTP_FD_RESERVE;
+        struct rlimit rl = {want, want};
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+            struct rlimit up = {rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max, rl.rlim_max};
+            if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+                rl.rlim_cur = up.rlim_cur;
+        }
+        http_limits(rl.rlim_cur == RLIM_INFINITY ? (unsigned long long)want : (unsigned long long)rl.rlim_cur,
+                    &s->max_conn, &s->max_sse);
+        if (s->max_sse < HTTP_MAX_SSE)
+            log_warn("http: the open-file limit (%llu, hard %llu) allows %u connections and %u event streams, "
+                     "not %d and %d: raise LimitNOFILE (ulimit -n) to %llu", (unsigned long long)rl.rlim_cur,
+                     (unsigned long long)rl.rlim_max, s->max_conn, s->max_sse, HTTP_MAX_CONNECTIONS, HTTP_MAX_SSE,
+                     (unsigned long long)want);
+    }
     if (cfg->http_ipv6) {
         sin6.sin6_family = AF_INET6;
         sin6.sin6_port = htons((uint16_t)cfg->http_port);
@@ -788,14 +887,14 @@ int http_server_open(const cfg_config *cfg, const http_handlers *h, http_server 
         s->mhd = MHD_start_daemon(
             flags, (uint16_t)cfg->http_port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
             MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_SOCK_ADDR, sa,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            MHD_OPTION_CONNECTION_LIMIT, s->max_conn, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_HTTPS_MEM_CERT, s->cert, MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
     } else {
         s->mhd = MHD_start_daemon(
             flags, (uint16_t)cfg->http_port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
             MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_SOCK_ADDR, sa,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            MHD_OPTION_CONNECTION_LIMIT, s->max_conn, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     }
@@ -824,7 +923,7 @@ int http_server_timeout_ms(http_server *s)
 {
     MHD_UNSIGNED_LONG_LONG t;
     int ka = -1;
-    if (s->resumed)
+    if (s->resumed || s->wake)
         return 0;
     if (s->n_sse) {
         int64_t left = s->keepalive_at_ms - clk_mono_ms();
@@ -846,6 +945,18 @@ void http_server_run(http_server *s)
         s->keepalive_at_ms = clk_mono_ms() + HTTP_SSE_KEEPALIVE_MS;
     }
     s->resumed = false;
+    for (int n = 0; s->wake && n < HTTP_SSE_WAKE_BATCH; n++) {
+        http_conn *hc = s->wake;
+        s->wake = hc->wake_next;
+        if (!s->wake)
+            s->wake_tail = &s->wake;
+        hc->sse_wake = false;
+        hc->wake_next = NULL;
+        if (hc->sse_suspended) {
+            hc->sse_suspended = false;
+            MHD_resume_connection(hc->mc);
+        }
+    }
     MHD_run(s->mhd);
 }
 
@@ -876,6 +987,8 @@ void http_server_publish(http_server *s, const char *name, const char *cluster, 
 }
 
 size_t http_server_sse_clients(http_server *s) { return s ? s->n_sse : 0; }
+
+size_t http_server_sse_limit(http_server *s) { return s ? s->max_sse : 0; }
 
 int http_server_port(http_server *s) { return s->port; }
 
@@ -908,7 +1021,11 @@ void http_server_close(http_server *s)
             hc->next = NULL;
             MHD_resume_connection(hc->mc);
         }
+        s->wake = NULL;
+        s->wake_tail = &s->wake;
         for (http_conn *hc = s->sse; hc; hc = hc->sse_next) {
+            hc->sse_wake = false;
+            hc->wake_next = NULL;
             hc->sse_dead = true;
             if (hc->sse_suspended) {
                 hc->sse_suspended = false;

@@ -17,6 +17,9 @@
  * (http_server_publish()): each client has a bounded buffer; its connection
  * is suspended while the buffer is empty, so idle streams cost no polling.
  *
+ * GET / and GET /ui/NAME serve the web page's files, compiled into the binary
+ * (orchestrator/webui.h) with a strict Content-Security-Policy.
+ *
  * Pure parts (table-tested in tests/unit/test_http.c): http_route_match(),
  * http_token_ok(), http_control_request(), http_status_of().
  */
@@ -30,10 +33,12 @@
 #include "orchestrator/config.h"
 
 #define HTTP_MAX_BODY (64 * 1024)          /* request body bound: more is 413 */
-#define HTTP_MAX_CONNECTIONS 256           /* concurrent connections; more are refused at accept */
+#define HTTP_MAX_CONNECTIONS 1280          /* concurrent connections; more are refused at accept */
 #define HTTP_CONN_MEMORY (32 * 1024)       /* per connection: request line + headers must fit */
 #define HTTP_IDLE_TIMEOUT_S 10             /* a connection silent this long is closed */
-#define HTTP_MAX_SSE 200                   /* event-stream clients (within HTTP_MAX_CONNECTIONS) */
+#define HTTP_MAX_SSE 1024                  /* event-stream clients (within HTTP_MAX_CONNECTIONS): more get 503 */
+#define HTTP_FD_RESERVE 256                /* open files kept for everything but HTTP (servers, hooks, state) */
+#define HTTP_SSE_WAKE_BATCH 128           /* streams given new data per loop turn (the rest on the next turns) */
 #define HTTP_SSE_BUFFER (256 * 1024)       /* unsent events per client; a client further behind is dropped */
 #define HTTP_SSE_KEEPALIVE_MS 5000         /* a comment line this often keeps idle streams open */
 
@@ -54,6 +59,7 @@ typedef enum {
     HTTP_R_ACK,          /* POST /api/v1/clusters/{c}/ack */
     HTTP_R_RELOCATE,     /* POST /api/v1/clusters/{c}/relocate */
     HTTP_R_EVENTS,       /* GET /api/v1/events[?cluster=] : Server-Sent Events */
+    HTTP_R_STATIC,       /* GET / and /ui/...: the web page (orchestrator/webui.h), exact paths only */
 } http_route_id;
 
 typedef struct {
@@ -132,8 +138,17 @@ void http_server_complete(http_server *s, void *tag, json_t *reply);
  * HTTP_SSE_BUFFER behind is disconnected.
  */
 void http_server_publish(http_server *s, const char *name, const char *cluster, const json_t *event);
-/* Event-stream clients connected now. */
+/* Event-stream clients connected now, and the most the server takes (HTTP_MAX_SSE, or fewer when the
+ * open-file limit is low: see http_limits()). */
 size_t http_server_sse_clients(http_server *s);
+size_t http_server_sse_limit(http_server *s);
+
+/*
+ * The connection and event-stream bounds that fit an open-file limit of nofile
+ * (RLIMIT_NOFILE's soft value): HTTP_MAX_CONNECTIONS and HTTP_MAX_SSE, each
+ * lowered so HTTP_FD_RESERVE files stay for the rest of the daemon. Pure.
+ */
+void http_limits(unsigned long long nofile, unsigned *connections, unsigned *sse);
 /* The bound port (useful with port 0 in tests). */
 int http_server_port(http_server *s);
 /* Close: requests still waiting are answered 503 first. NULL is fine. */

@@ -6,7 +6,8 @@ PKGS=(build-essential cmake pkg-config libmariadb-dev libinih-dev libzmq3-dev li
       libjansson-dev libcmocka-dev mariadb-server mariadb-client python3 iproute2 procps
       haproxy iputils-arping debootstrap nftables iptables
       libmicrohttpd-dev prometheus scdoc libsystemd-dev bash-completion
-      libcurl4-openssl-dev etcd-server etcd-client)
+      libcurl4-openssl-dev etcd-server etcd-client
+      chromium chromium-driver python3-selenium)
 [ "${MYORCH_DEPS_EXTRA:-}" ] && PKGS+=(${MYORCH_DEPS_EXTRA})
 missing=()
 for p in "${PKGS[@]}"; do

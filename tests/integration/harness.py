@@ -31,11 +31,14 @@ def myorch(*args, timeout=30, check=False, input=None):
     return p
 
 
-def start_lab(path, attempts=3, slave_net_timeout=2, **kw):
+def start_lab(path, attempts=5, slave_net_timeout=2, **kw):
     """A lab on free ports; another process may grab a port between the check and the
-    bind (parallel labs), so a failed start is retried on other ports."""
+    bind (parallel labs), so a failed start is retried on other ports. Retries scan from a
+    random place: parallel runs scanning from the same first port pick the same range again."""
+    import random
     for k in range(attempts):
-        L = lab.Lab(path + ('' if k == 0 else '-%d' % k), base_port=lab.free_base_port(count=8),
+        start = 23306 if k == 0 else random.randrange(23306, 38000, 10)
+        L = lab.Lab(path + ('' if k == 0 else '-%d' % k), base_port=lab.free_base_port(count=8, start=start),
                     slave_net_timeout=slave_net_timeout)
         try:
             L.up(**kw)

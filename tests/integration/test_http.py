@@ -269,6 +269,17 @@ class HttpApi(HttpBase):
                     b'/api/v1/clusters/lab/./topology', b'/api//v1/clusters', b'/api/v1/clusters/lab%00/topology'):
             st = self.api.raw(b'GET ' + raw + b' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
             self.assertEqual(st, 400, raw)
+        # The web page's files: exact paths of a compiled-in table; traversal refused or simply unknown.
+        for raw, want in ((b'/ui/../../etc/passwd', 400), (b'/ui/%2e%2e/%2e%2e/etc/passwd', 400), (b'/ui//etc/passwd', 400),
+                          (b'/ui/./app.js', 400), (b'/ui/..%2fapp.js', 400), (b'/ui/app.js%00.png', 400),
+                          (b'/ui/etc/passwd', 404), (b'/ui/app.js/', 404), (b'/ui/APP.JS', 404), (b'/index.html', 404),
+                          (b'/ui/app.js', 200), (b'/', 200)):
+            st = self.api.raw(b'GET ' + raw + b' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+            self.assertEqual(st, want, raw)
+        st, headers, body = self.api.request('GET', '/ui/app.css')
+        self.assertEqual((st, headers['Content-Type'], headers['X-Content-Type-Options']), (200, 'text/css; charset=utf-8', 'nosniff'))
+        self.assertIn("default-src 'none'", headers['Content-Security-Policy'])
+        self.assertEqual(self.api.json('POST', '/', b'{}')[0], 405)
         # A huge body: refused from its Content-Length without reading it ...
         st = self.api.raw(b'POST /api/v1/clusters/lab/ack HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ' +
                           TOKEN.encode() + b'\r\nContent-Length: 100000000\r\n\r\n{')
@@ -513,6 +524,118 @@ class HttpApi(HttpBase):
         self.assertEqual(s.recv(100), b'')
         self.assertLess(time.monotonic() - t, 15)
         s.close()
+
+
+class HttpManyStreams(HttpBase):
+    """1,100 event-stream clients at once: 1,024 are served, the rest get a clear 503; probing stays on time."""
+
+    def test_1000_event_stream_clients(self):
+        import resource
+        import selectors
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 4096:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
+
+        def rate(seconds=3.0):
+            a, t0 = self.probes_ok(), time.monotonic()
+            time.sleep(seconds)
+            return (self.probes_ok() - a) / (time.monotonic() - t0)
+
+        def slow_loops():
+            """(iterations, iterations busier than 100 ms, than 25 ms) of the controller's loop so far."""
+            _, _, text = self.api.request('GET', '/metrics')
+            v = {}
+            for line in text.decode().splitlines():
+                if line.startswith('myorch_loop_busy_seconds_'):
+                    name, val = line.rsplit(' ', 1)
+                    v[name] = float(val)
+            n = v['myorch_loop_busy_seconds_count']
+            return n, n - v['myorch_loop_busy_seconds_bucket{le="0.1"}'], n - v['myorch_loop_busy_seconds_bucket{le="0.025"}']
+
+        def rss_kib():
+            with open('/proc/%d/status' % self.d.proc.pid) as f:
+                return int([ln for ln in f if ln.startswith('VmRSS:')][0].split()[1])
+
+        base = rate()
+        rss0 = rss_kib()
+        loops0 = slow_loops()
+        socks, data = [], {}
+        sel = selectors.DefaultSelector()
+        t_open = time.monotonic()
+        for i in range(1100):
+            s = socket.create_connection(('127.0.0.1', self.port), timeout=10)
+            s.sendall(b'GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n')
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+            socks.append(s)
+            data[s] = b''
+
+        def pump(until, timeout=30):
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                for key, _ in sel.select(0.1):
+                    try:
+                        chunk = key.fileobj.recv(65536)
+                    except OSError:
+                        chunk = b''
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                        data[key.fileobj] += b'<EOF>'
+                    else:
+                        data[key.fileobj] += chunk
+                if until():
+                    return
+            raise AssertionError('event streams: %d served, %d refused, %d undecided' % counts())
+
+        def counts():
+            ok = sum(1 for v in data.values() if v.startswith(b'HTTP/1.1 200') and b'event stream' in v)
+            busy = sum(1 for v in data.values() if v.startswith(b'HTTP/1.1 503'))
+            return ok, busy, len(data) - ok - busy
+        try:
+            pump(lambda: counts()[2] == 0)
+            served, refused, _ = counts()
+            t_all = time.monotonic() - t_open
+            self.assertEqual(served, 1024)
+            self.assertEqual(refused, 1100 - 1024)
+            self.assertTrue(all(b'too many event-stream clients (1024)' in v for v in data.values()
+                                if v.startswith(b'HTTP/1.1 503')))
+            rss1 = rss_kib()
+            # With them connected: probing on time, the loop not stalled, the API still answering.
+            a, t0 = self.probes_ok(), time.monotonic()
+            lat = []
+            while time.monotonic() - t0 < 3.0:
+                t = time.monotonic()
+                st, _ = self.api.json('GET', '/api/v1/clusters/lab/topology')
+                lat.append(time.monotonic() - t)
+                self.assertEqual(st, 200)
+                pump(lambda: True, timeout=0.05)
+            loaded = (self.probes_ok() - a) / (time.monotonic() - t0)
+            # An event reaches every served stream.
+            t_ev = time.monotonic()
+            st, doc = self.api.json('POST', '/api/v1/clusters/lab/maintenance', {'action': 'begin', 'reason': 'fan-out'},
+                                    token=TOKEN)
+            self.assertEqual(st, 200, doc)
+            streams = [k for k, v in data.items() if v.startswith(b'HTTP/1.1 200')]
+            pump(lambda: all(b'event: maintenance-started' in data[k] for k in streams))
+            fanout = time.monotonic() - t_ev
+            loops1 = slow_loops()
+        finally:
+            sel.close()
+            for s in socks:
+                s.close()
+        lat.sort()
+        p50, p99 = lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+        n, slow100, slow25 = (loops1[i] - loops0[i] for i in range(3))
+        print('\n1,100 event-stream clients: %d served, %d refused (503), all answered in %.1f s; daemon RSS %d -> %d KiB; '
+              'probes/s %.1f without, %.1f with them; loop iterations %d, over 25 ms %d, over 100 ms %d; topology '
+              'request p50 %.1f ms, p99 %.1f ms; an event reached all 1,024 streams in %.0f ms'
+              % (served, refused, t_all, rss0, rss1, base, loaded, n, slow25, slow100, p50 * 1000, p99 * 1000,
+                 fanout * 1000))
+        self.assertGreater(loaded, base * 0.8, 'probing slowed down by 1,024 event streams')
+        self.assertLess(p99, 1.0)
+        # Still fine after they left.
+        wait_for(lambda: self.api.json('GET', '/health')[0] == 200, what='health')
+        self.assertEqual(self.status()['recovery']['analysis'], 'ok')
 
 
 class HttpFailover(HttpBase):

@@ -56,7 +56,19 @@ static const route_row routes[] = {
     {"POST", "/api/v1/clusters/east/topology", 405, HTTP_R_NONE, "", false, "GET, HEAD"},
     {"PUT", "/metrics", 405, HTTP_R_NONE, "", false, "GET, HEAD"},
     /* Unknown routes. */
-    {"GET", "/", 404, HTTP_R_NONE, "", false, NULL},
+    /* The web page: "/" and /ui/...; which files exist is webui_find()'s business (tests/unit/test_webui.c). */
+    {"GET", "/", 0, HTTP_R_STATIC, "", false, NULL},
+    {"HEAD", "/", 0, HTTP_R_STATIC, "", false, NULL},
+    {"GET", "/ui", 0, HTTP_R_STATIC, "", false, NULL},
+    {"GET", "/ui/app.js", 0, HTTP_R_STATIC, "", false, NULL},
+    {"GET", "/ui/etc/passwd", 0, HTTP_R_STATIC, "", false, NULL},
+    {"POST", "/", 405, HTTP_R_NONE, "", false, "GET, HEAD"},
+    {"PUT", "/ui/app.js", 405, HTTP_R_NONE, "", false, "GET, HEAD"},
+    {"GET", "/uix", 404, HTTP_R_NONE, "", false, NULL},
+    {"GET", "/ui/../etc/passwd", 400, HTTP_R_NONE, "", false, NULL},
+    {"GET", "/ui/./app.js", 400, HTTP_R_NONE, "", false, NULL},
+    {"GET", "/ui//etc/passwd", 400, HTTP_R_NONE, "", false, NULL},
+    {"GET", "/ui/..\\app.js", 400, HTTP_R_NONE, "", false, NULL},
     {"GET", "/api", 404, HTTP_R_NONE, "", false, NULL},
     {"GET", "/api/v1/clusters/east/topology/x", 404, HTTP_R_NONE, "", false, NULL},
     {"GET", "/api/v1/clusters/east/TOPOLOGY", 404, HTTP_R_NONE, "", false, NULL},
@@ -76,6 +88,32 @@ static const route_row routes[] = {
     {"GET", "api/v1/clusters", 400, HTTP_R_NONE, "", false, NULL},
     {"GET", "", 400, HTTP_R_NONE, "", false, NULL},
 };
+
+/* Connection and stream bounds for an open-file limit: HTTP_FD_RESERVE files stay for the daemon. */
+static void test_limits(void **state)
+{
+    static const struct {
+        unsigned long long nofile;
+        unsigned conn, sse;
+    } rows[] = {
+        {1000000, HTTP_MAX_CONNECTIONS, HTTP_MAX_SSE},
+        {HTTP_MAX_CONNECTIONS + HTTP_FD_RESERVE, HTTP_MAX_CONNECTIONS, HTTP_MAX_SSE},
+        {HTTP_MAX_CONNECTIONS + HTTP_FD_RESERVE - 1, HTTP_MAX_CONNECTIONS - 1, HTTP_MAX_SSE - 1},
+        {1024, 1024 - HTTP_FD_RESERVE, 1024 - HTTP_FD_RESERVE - (HTTP_MAX_CONNECTIONS - HTTP_MAX_SSE)},
+        {512, 256, 128},
+        {64, 16, 8},
+        {0, 16, 8},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        unsigned c = 0, s = 0;
+        http_limits(rows[i].nofile, &c, &s);
+        if (c != rows[i].conn || s != rows[i].sse)
+            fail_msg("row %zu: nofile %llu: %u connections, %u streams; expected %u, %u", i, rows[i].nofile, c, s,
+                     rows[i].conn, rows[i].sse);
+        assert_true(s < c);
+    }
+}
 
 static void test_routes(void **state)
 {
@@ -278,7 +316,8 @@ static void test_metrics_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_routes),          cmocka_unit_test(test_long_path),
+        cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_limits),          cmocka_unit_test(test_long_path),
         cmocka_unit_test(test_token),           cmocka_unit_test(test_control_requests),
         cmocka_unit_test(test_status_of),       cmocka_unit_test(test_metrics_text),
     };
