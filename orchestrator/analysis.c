@@ -30,7 +30,7 @@ static void ev_err(strbuf_line *e, unsigned code, const char *msg)
 
 /* ---- who is a replica of whom ------------------------------------------- */
 
-bool rec_is_direct_replica(const topo_cluster *c, size_t i, int primary)
+bool ana_is_direct_replica(const topo_cluster *c, size_t i, int primary)
 {
     const topo_instance *in, *p;
 
@@ -60,7 +60,7 @@ typedef enum {
     RS_OTHER,         /* primary up, IO not Yes */
 } rs_class;
 
-int64_t rec_replica_quiet_ms(const topo_instance *r)
+int64_t ana_replica_quiet_ms(const topo_instance *r)
 {
     if (!r || !r->have_snap || r->stale || !r->snap.replica.present || r->snap.replica.received_heartbeats < 0 ||
         r->rx_since_ms <= 0)
@@ -74,7 +74,7 @@ int64_t rec_replica_quiet_ms(const topo_instance *r)
 static bool is_stalled(const topo_instance *r, int stall_periods)
 {
     long long hb = r->snap.replica.heartbeat_period_ms;
-    int64_t q = rec_replica_quiet_ms(r);
+    int64_t q = ana_replica_quiet_ms(r);
 
     return stall_periods > 0 && hb > 0 && q >= 0 && q > (int64_t)stall_periods * hb;
 }
@@ -145,10 +145,10 @@ static void describe_replica(strbuf_line *e, const topo_instance *r, rs_class cl
     }
     if (cls == RS_STALE)
         strbuf_line_add(e, " [probed at t=%lld ms, before the failure]", (long long)r->snap.taken_at_ms);
-    if (primary_down && (cls == RS_STALLED || cls == RS_REPLICATING) && rec_replica_quiet_ms(r) >= 0) {
+    if (primary_down && (cls == RS_STALLED || cls == RS_REPLICATING) && ana_replica_quiet_ms(r) >= 0) {
         if (rs->heartbeat_period_ms > 0)
             strbuf_line_add(e, " nothing received for %lld ms (heartbeat %lld ms)%s",
-                            (long long)rec_replica_quiet_ms(r),
+                            (long long)ana_replica_quiet_ms(r),
                    rs->heartbeat_period_ms, cls == RS_STALLED ? " [stalled]" : "");
         else
             strbuf_line_add(e, " (heartbeats off: no stall evidence)");
@@ -158,12 +158,12 @@ static void describe_replica(strbuf_line *e, const topo_instance *r, rs_class cl
 /* ---- the analysis ------------------------------------------------------- */
 
 /* No primary: say so, and what cannot be known while a primary the replicas name is away. */
-static void judge_no_primary(const topo_cluster *c, rec_analysis *out, strbuf_line *e)
+static void judge_no_primary(const topo_cluster *c, ana_result *out, strbuf_line *e)
 {
     size_t reach = 0;
     for (size_t i = 0; i < c->n; i++)
         reach += c->v[i]->reachable;
-    out->code = REC_A_NO_PRIMARY;
+    out->code = ANA_NO_PRIMARY;
     strbuf_line_add(e, "no primary among %zu servers (%zu reachable)", c->n, reach);
     /* Started while the primary was down? Its replicas name it, but its other
      * replicas cannot be discovered through it: say what is not known. */
@@ -188,12 +188,12 @@ static void judge_no_primary(const topo_cluster *c, rec_analysis *out, strbuf_li
 }
 
 /* The primary's direct replicas, counted by class into out; returns how many show no evidence. */
-static size_t count_replicas(const topo_cluster *c, const rec_analysis_input *in, bool down, int64_t down_since,
-                             rec_analysis *out)
+static size_t count_replicas(const topo_cluster *c, const ana_input *in, bool down, int64_t down_since,
+                             ana_result *out)
 {
     size_t neutral = 0;
     for (size_t i = 0; i < c->n; i++) {
-        if (!rec_is_direct_replica(c, i, c->primary))
+        if (!ana_is_direct_replica(c, i, c->primary))
             continue;
         const topo_instance *r = c->v[i];
         rs_class cls = classify(r, down, down_since, in->stall_periods);
@@ -217,13 +217,13 @@ static size_t count_replicas(const topo_cluster *c, const rec_analysis_input *in
 }
 
 /* The primary answers: read-only, other writable servers, semi-sync locked, replicas broken, or ok. */
-static void judge_primary_up(const topo_cluster *c, const char *pa, size_t unreachable, rec_analysis *out,
+static void judge_primary_up(const topo_cluster *c, const char *pa, size_t unreachable, ana_result *out,
                              strbuf_line *e)
 {
     const topo_instance *p = c->v[c->primary];
     const topo_semisync *ss = &p->snap.semisync;
     if (p->snap.read_only || p->snap.super_read_only) {
-        out->code = REC_A_PRIMARY_READ_ONLY;
+        out->code = ANA_PRIMARY_READ_ONLY;
         strbuf_line_add(e, "primary %s is read-only (%s=ON): nobody can write", pa,
                         p->snap.super_read_only && !p->snap.read_only ? "super_read_only" : "read_only");
         return;
@@ -236,7 +236,7 @@ static void judge_primary_up(const topo_cluster *c, const char *pa, size_t unrea
     }
     if (out->writable_others) {
         bool first = true;
-        out->code = REC_A_MULTIPLE_WRITABLE;
+        out->code = ANA_MULTIPLE_WRITABLE;
         strbuf_line_add(e, "primary %s and %zu detached server%s writable: ", pa, out->writable_others,
                         out->writable_others == 1 ? " are" : "s are");
         for (size_t i = 0; i < c->n; i++) {
@@ -253,7 +253,7 @@ static void judge_primary_up(const topo_cluster *c, const char *pa, size_t unrea
         return;
     }
     if (ss->source_enabled && ss->source_status_on && ss->source_clients == 0) {
-        out->code = REC_A_LOCKED_SEMI_SYNC;
+        out->code = ANA_LOCKED_SEMI_SYNC;
         strbuf_line_add(e, "primary %s has semi-sync on (source side) and 0 semi-sync replicas connected: "
                             "commits wait for an acknowledgement",
                         pa);
@@ -263,11 +263,11 @@ static void judge_primary_up(const topo_cluster *c, const char *pa, size_t unrea
     }
     if (out->replicas_broken || unreachable) {
         bool first = true;
-        out->code = REC_A_REPLICAS_BROKEN;
+        out->code = ANA_REPLICAS_BROKEN;
         strbuf_line_add(e, "primary %s ok; %zu/%zu replicas not replicating: ", pa,
                         out->replicas_broken + unreachable, out->replicas);
         for (size_t i = 0; i < c->n; i++) {
-            if (!rec_is_direct_replica(c, i, c->primary))
+            if (!ana_is_direct_replica(c, i, c->primary))
                 continue;
             const topo_instance *r = c->v[i];
             rs_class cls = classify(r, false, 0, 0);
@@ -279,7 +279,7 @@ static void judge_primary_up(const topo_cluster *c, const char *pa, size_t unrea
         }
         return;
     }
-    out->code = REC_A_OK;
+    out->code = ANA_OK;
     if (out->replicas)
         strbuf_line_add(e, "primary %s ok; %zu/%zu replicas replicating", pa, out->replicas_replicating,
                         out->replicas);
@@ -289,8 +289,8 @@ static void judge_primary_up(const topo_cluster *c, const char *pa, size_t unrea
 
 /* The controller lost the primary (or it does not answer a probe): its replicas decide, then the
  * quorum rule. */
-static void judge_primary_down(const topo_cluster *c, const rec_analysis_input *in, const char *pa,
-                               int64_t down_since, size_t neutral, size_t unreachable, rec_analysis *out,
+static void judge_primary_down(const topo_cluster *c, const ana_input *in, const char *pa,
+                               int64_t down_since, size_t neutral, size_t unreachable, ana_result *out,
                                strbuf_line *e)
 {
     const topo_instance *p = c->v[c->primary];
@@ -302,19 +302,19 @@ static void judge_primary_down(const topo_cluster *c, const rec_analysis_input *
         strbuf_line_add(e, "); ");
     }
     if (out->replicas == 0) {
-        out->code = REC_A_DEAD_PRIMARY_NO_REPLICAS;
+        out->code = ANA_DEAD_PRIMARY_NO_REPLICAS;
         strbuf_line_add(e, "it has no replicas");
         return;
     }
     if (out->replicas_reachable == 0) {
-        out->code = REC_A_ALL_DOWN;
+        out->code = ANA_ALL_DOWN;
         strbuf_line_add(e, "all %zu replicas unreachable: ", out->replicas);
     } else if (out->replicas_replicating) {
-        out->code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING;
+        out->code = ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING;
         strbuf_line_add(e, "%zu/%zu replicas still replicate from it (the controller alone lost it): ",
                         out->replicas_replicating, out->replicas);
     } else if (out->replicas_confirming == 0 || out->replicas_stale) {
-        out->code = REC_A_PRIMARY_SUSPECT;
+        out->code = ANA_PRIMARY_SUSPECT;
         strbuf_line_add(e, "not confirmed: %zu/%zu replicas confirm, %zu probed before the failure, "
                             "%zu without evidence, %zu unreachable: ",
                         out->replicas_confirming, out->replicas, out->replicas_stale, neutral, unreachable);
@@ -328,23 +328,23 @@ static void judge_primary_down(const topo_cluster *c, const rec_analysis_input *
         };
         quorum_decide(&qi, &out->quorum);
         if (!out->quorum.majority) {
-            out->code = REC_A_DEAD_PRIMARY_MINORITY;
+            out->code = ANA_DEAD_PRIMARY_MINORITY;
             strbuf_line_add(e, "%zu/%zu replicas confirm, %zu unreachable; minority side (%s): not failing over, the "
                                 "primary may be alive with the rest of the cluster ('myorch failover --force' to act "
                                 "anyway): ",
                             out->replicas_confirming, out->replicas, unreachable, out->quorum.why);
         } else if (unreachable) {
-            out->code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS;
+            out->code = ANA_DEAD_PRIMARY_AND_SOME_REPLICAS;
             strbuf_line_add(e, "%zu/%zu replicas confirm, %zu unreachable; majority (%s): ", out->replicas_confirming,
                             out->replicas, unreachable, out->quorum.why);
         } else {
-            out->code = REC_A_DEAD_PRIMARY;
+            out->code = ANA_DEAD_PRIMARY;
             strbuf_line_add(e, "%zu/%zu replicas confirm: ", out->replicas_confirming, out->replicas);
         }
     }
     bool first = true;
     for (size_t i = 0; i < c->n; i++) {
-        if (!rec_is_direct_replica(c, i, c->primary))
+        if (!ana_is_direct_replica(c, i, c->primary))
             continue;
         const topo_instance *r = c->v[i];
         strbuf_line_add(e, "%s", first ? "" : ", ");
@@ -353,7 +353,7 @@ static void judge_primary_down(const topo_cluster *c, const rec_analysis_input *
     }
 }
 
-void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analysis *out)
+void ana_analyze(const topo_cluster *c, const ana_input *in, ana_result *out)
 {
     strbuf_line e;
     const topo_instance *p;
@@ -367,7 +367,7 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
     e = (strbuf_line){ .buf = out->evidence, .cap = sizeof(out->evidence) };
 
     if (!c || !in || !in->first_round_done) {
-        out->code = REC_A_NOT_READY;
+        out->code = ANA_NOT_READY;
         strbuf_line_add(&e, "first probe round not finished");
         return;
     }
@@ -379,7 +379,7 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
     p = c->v[c->primary];
     topo_addr_str(&p->addr, pa, sizeof(pa));
     if (!p->reachable && !p->probed) {
-        out->code = REC_A_NOT_READY;
+        out->code = ANA_NOT_READY;
         strbuf_line_add(&e, "primary %s not probed yet", pa);
         return;
     }
@@ -392,28 +392,28 @@ void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analys
         judge_primary_down(c, in, pa, down_since, neutral, out->replicas - out->replicas_reachable, out, &e);
 }
 
-const char *rec_analysis_name(rec_analysis_code code)
+const char *ana_code_name(ana_code code)
 {
     switch (code) {
-    case REC_A_NOT_READY: return "not-ready";
-    case REC_A_OK: return "ok";
-    case REC_A_NO_PRIMARY: return "no-primary";
-    case REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING: return "primary-unreachable-but-replicas-replicating";
-    case REC_A_PRIMARY_SUSPECT: return "primary-suspect";
-    case REC_A_DEAD_PRIMARY: return "dead-primary";
-    case REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS: return "dead-primary-and-some-replicas";
-    case REC_A_ALL_DOWN: return "all-down";
-    case REC_A_DEAD_PRIMARY_NO_REPLICAS: return "dead-primary-no-replicas";
-    case REC_A_REPLICAS_BROKEN: return "replicas-broken";
-    case REC_A_LOCKED_SEMI_SYNC: return "locked-semi-sync";
-    case REC_A_PRIMARY_READ_ONLY: return "primary-read-only";
-    case REC_A_DEAD_PRIMARY_MINORITY: return "dead-primary-minority";
-    case REC_A_MULTIPLE_WRITABLE: return "multiple-writable";
+    case ANA_NOT_READY: return "not-ready";
+    case ANA_OK: return "ok";
+    case ANA_NO_PRIMARY: return "no-primary";
+    case ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING: return "primary-unreachable-but-replicas-replicating";
+    case ANA_PRIMARY_SUSPECT: return "primary-suspect";
+    case ANA_DEAD_PRIMARY: return "dead-primary";
+    case ANA_DEAD_PRIMARY_AND_SOME_REPLICAS: return "dead-primary-and-some-replicas";
+    case ANA_ALL_DOWN: return "all-down";
+    case ANA_DEAD_PRIMARY_NO_REPLICAS: return "dead-primary-no-replicas";
+    case ANA_REPLICAS_BROKEN: return "replicas-broken";
+    case ANA_LOCKED_SEMI_SYNC: return "locked-semi-sync";
+    case ANA_PRIMARY_READ_ONLY: return "primary-read-only";
+    case ANA_DEAD_PRIMARY_MINORITY: return "dead-primary-minority";
+    case ANA_MULTIPLE_WRITABLE: return "multiple-writable";
     }
     return "unknown";
 }
 
-bool rec_analysis_is_failover(rec_analysis_code code)
+bool ana_is_failover(ana_code code)
 {
-    return code == REC_A_DEAD_PRIMARY || code == REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS;
+    return code == ANA_DEAD_PRIMARY || code == ANA_DEAD_PRIMARY_AND_SOME_REPLICAS;
 }

@@ -14,7 +14,7 @@
  * same way (issue 18), with two more pieces of evidence:
  *   - the controller "cannot reach" it also when its current probe has been
  *     waiting for an answer longer than the caller's bound
- *     (rec_analysis_input.primary_waiting_since_ms), not only after the read
+ *     (ana_input.primary_waiting_since_ms), not only after the read
  *     timeout failed the probe;
  *   - a replica whose IO thread still says Yes confirms too when it is
  *     STALLED: it has received nothing (no event, no heartbeat: same
@@ -42,21 +42,21 @@
 #include "topology/cluster.h"
 
 typedef enum {
-    REC_A_NOT_READY = 0,        /* first complete probe round not done: no judgement yet */
-    REC_A_OK,                   /* primary reachable and writable, every replica replicating */
-    REC_A_NO_PRIMARY,           /* no server is known as the primary (empty cluster, only detached servers) */
-    REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, /* controller lost the primary, some replica still replicates */
-    REC_A_PRIMARY_SUSPECT,      /* primary unreachable, no replica has confirmed yet (no fresh probe / no evidence) */
-    REC_A_DEAD_PRIMARY,         /* confirmed dead, every replica reachable */
-    REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, /* confirmed dead, some replicas unreachable too (the rest confirm) */
-    REC_A_ALL_DOWN,             /* primary and every replica unreachable */
-    REC_A_DEAD_PRIMARY_NO_REPLICAS, /* primary unreachable and it has no replica at all: nothing to promote */
-    REC_A_REPLICAS_BROKEN,      /* primary fine; some replica's IO/SQL thread stopped or erroring, or replica down */
-    REC_A_LOCKED_SEMI_SYNC,     /* primary has semi-sync on (source side) but no semi-sync replica acknowledges */
-    REC_A_PRIMARY_READ_ONLY,    /* primary reachable but read-only: nobody can write */
-    REC_A_DEAD_PRIMARY_MINORITY, /* confirmed dead on this side, but this side is a minority of the voters */
-    REC_A_MULTIPLE_WRITABLE,    /* primary reachable and writable, and a detached (not demoted) server is writable too */
-} rec_analysis_code;
+    ANA_NOT_READY = 0,        /* first complete probe round not done: no judgement yet */
+    ANA_OK,                   /* primary reachable and writable, every replica replicating */
+    ANA_NO_PRIMARY,           /* no server is known as the primary (empty cluster, only detached servers) */
+    ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, /* controller lost the primary, some replica still replicates */
+    ANA_PRIMARY_SUSPECT,      /* primary unreachable, no replica has confirmed yet (no fresh probe / no evidence) */
+    ANA_DEAD_PRIMARY,         /* confirmed dead, every replica reachable */
+    ANA_DEAD_PRIMARY_AND_SOME_REPLICAS, /* confirmed dead, some replicas unreachable too (the rest confirm) */
+    ANA_ALL_DOWN,             /* primary and every replica unreachable */
+    ANA_DEAD_PRIMARY_NO_REPLICAS, /* primary unreachable and it has no replica at all: nothing to promote */
+    ANA_REPLICAS_BROKEN,      /* primary fine; some replica's IO/SQL thread stopped or erroring, or replica down */
+    ANA_LOCKED_SEMI_SYNC,     /* primary has semi-sync on (source side) but no semi-sync replica acknowledges */
+    ANA_PRIMARY_READ_ONLY,    /* primary reachable but read-only: nobody can write */
+    ANA_DEAD_PRIMARY_MINORITY, /* confirmed dead on this side, but this side is a minority of the voters */
+    ANA_MULTIPLE_WRITABLE,    /* primary reachable and writable, and a detached (not demoted) server is writable too */
+} ana_code;
 
 typedef struct {
     bool first_round_done;      /* the cluster has had one complete probe round */
@@ -71,12 +71,12 @@ typedef struct {
      * answered yet, already longer than the caller's answer bound; 0: none. The
      * primary is then treated as unreachable since that time. */
     int64_t primary_waiting_since_ms;
-} rec_analysis_input;
+} ana_input;
 
 typedef struct {
-    rec_analysis_code code;
+    ana_code code;
     int primary;                /* index of the primary in the cluster, -1 none */
-    size_t replicas;            /* direct replicas of the primary (rec_is_direct_replica) */
+    size_t replicas;            /* direct replicas of the primary (ana_is_direct_replica) */
     size_t replicas_reachable;
     size_t replicas_replicating;   /* reachable, IO thread Yes (primary unreachable: in a fresh probe only) */
     size_t replicas_confirming;    /* primary unreachable; reachable, fresh probe, IO Connecting / No with IO error,
@@ -88,7 +88,7 @@ typedef struct {
                                       (primary reachable: also IO/SQL thread not Yes, e.g. Connecting) */
     quorum_verdict quorum;      /* filled when the primary is confirmed dead (DEAD_PRIMARY*, MINORITY) */
     char evidence[1024];        /* one line, human-readable: why this code; ends in "..." if cut */
-} rec_analysis;
+} ana_result;
 
 /*
  * Analyse c. Never fails; out is always filled. c or in NULL, or
@@ -114,14 +114,14 @@ typedef struct {
  *     (servers = 1 + replicas, replicas on this side = the reachable ones).
  * Fenced instances are never counted as replicas.
  */
-void rec_analyze(const topo_cluster *c, const rec_analysis_input *in, rec_analysis *out);
+void ana_analyze(const topo_cluster *c, const ana_input *in, ana_result *out);
 
 /*
  * Instance i is a direct replica of instance `primary`: not fenced, and
  * parent == primary (topo_cluster_derive), or reachable with a snapshot whose
  * replication source is the primary's address. Shared with candidate.c.
  */
-bool rec_is_direct_replica(const topo_cluster *c, size_t i, int primary);
+bool ana_is_direct_replica(const topo_cluster *c, size_t i, int primary);
 
 /*
  * How long (ms, controller's clock) replica r has provably received nothing:
@@ -129,11 +129,11 @@ bool rec_is_direct_replica(const topo_cluster *c, size_t i, int primary);
  * its last probe. -1 when unknown (no heartbeat counter, not probed, not a
  * replica). Shared with recovery.c (reporting).
  */
-int64_t rec_replica_quiet_ms(const topo_instance *r);
+int64_t ana_replica_quiet_ms(const topo_instance *r);
 
 /* Stable names: "ok", "dead-primary", "primary-unreachable-but-replicas-replicating", ... */
-const char *rec_analysis_name(rec_analysis_code code);
+const char *ana_code_name(ana_code code);
 /* True for the codes that call for an automatic failover. */
-bool rec_analysis_is_failover(rec_analysis_code code);
+bool ana_is_failover(ana_code code);
 
 #endif

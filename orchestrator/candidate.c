@@ -32,7 +32,7 @@ typedef struct {
     bool direct;                /* a direct replica of the old primary (else: the named target) */
     gtid_set *has, *exec;       /* NULL: unknown */
     char *errant;
-    rec_exclusion excl;
+    cand_exclusion excl;
     char reason[256];
     strbuf_line rb;
     bool preferred;
@@ -52,14 +52,14 @@ static bool addr_listed(const topo_addr *list, size_t n, const topo_addr *a)
 }
 
 /* Record an exclusion: the first one sets the code, every one adds to the reason. */
-static void exclude(work *w, rec_exclusion e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void exclude(work *w, cand_exclusion e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void exclude(work *w, rec_exclusion e, const char *fmt, ...)
+static void exclude(work *w, cand_exclusion e, const char *fmt, ...)
 {
     va_list ap;
     char tmp[256];
 
-    if (w->excl == REC_EXCL_NONE)
+    if (w->excl == CAND_EXCL_NONE)
         w->excl = e;
     else
         strbuf_line_add(&w->rb, "; ");
@@ -231,7 +231,7 @@ static int errant_of(const topo_instance *old, const work *w, char **out)
  * subset has fewer transactions), so this is a total order extending it. */
 static int cmp_work(const work *a, const work *b)
 {
-    bool ea = a->excl == REC_EXCL_NONE, eb = b->excl == REC_EXCL_NONE;
+    bool ea = a->excl == CAND_EXCL_NONE, eb = b->excl == CAND_EXCL_NONE;
     if (ea != eb)
         return ea ? -1 : 1;
     if (!!a->has != !!b->has)
@@ -344,14 +344,14 @@ typedef struct {
     const topo_cluster *c;
     int old_primary;
     const topo_instance *old;
-    const rec_candidate_opts *o;
+    const cand_opts *o;
     work *w;                     /* the candidates: direct replicas, plus a named target */
     size_t n;
     int target;                  /* cluster index of o->target, -1 when none or unknown */
     char oa[TOPO_ADDR_MAX], ta[TOPO_ADDR_MAX];
     strbuf_line rb;                     /* out->reason */
     bool refused;                /* the reason already says why nobody can be chosen */
-    rec_ranking *out;
+    cand_ranking *out;
 } rank_ctx;
 
 /* Phase 1: the candidates, every direct replica of the old primary, and the named target. */
@@ -361,7 +361,7 @@ static int collect_candidates(rank_ctx *x)
     if (!(x->w = calloc(c->n ? c->n : 1, sizeof(*x->w))))
         return -ENOMEM;
     for (size_t i = 0; i < c->n; i++) {
-        if (rec_is_direct_replica(c, i, x->old_primary))
+        if (ana_is_direct_replica(c, i, x->old_primary))
             x->w[x->n++] = (work){ .index = (int)i, .in = c->v[i], .direct = true };
     }
     if (x->o->target) {
@@ -381,7 +381,7 @@ static int collect_candidates(rank_ctx *x)
 /* Phase 2, one candidate: its GTID sets, errant transactions and every exclusion that applies. */
 static int judge_candidate(rank_ctx *x, work *cw)
 {
-    const rec_candidate_opts *o = x->o;
+    const cand_opts *o = x->o;
     const topo_instance *in = cw->in;
     const topo_replica_status *rs = &in->snap.replica;
     dialect_caps caps;
@@ -395,17 +395,17 @@ static int judge_candidate(rank_ctx *x, work *cw)
     if (!cw->direct) {
         char src[TOPO_ADDR_MAX];
         if (in->fenced)
-            exclude(cw, REC_EXCL_NEVER_PROMOTE, "fenced (a demoted old primary is never promoted)");
+            exclude(cw, CAND_EXCL_NEVER_PROMOTE, "fenced (a demoted old primary is never promoted)");
         else if (in->have_snap && rs->present)
-            exclude(cw, REC_EXCL_NOT_REPLICA, "not a direct replica of %s (replicates from %s)", x->oa,
+            exclude(cw, CAND_EXCL_NOT_REPLICA, "not a direct replica of %s (replicates from %s)", x->oa,
                     topo_addr_str(&rs->source, src, sizeof(src)));
         else
-            exclude(cw, REC_EXCL_NOT_REPLICA, "not a direct replica of %s", x->oa);
+            exclude(cw, CAND_EXCL_NOT_REPLICA, "not a direct replica of %s", x->oa);
         return 0;
     }
     if (!in->reachable) {
         if (!in->probed)
-            exclude(cw, REC_EXCL_UNREACHABLE, "not probed yet");
+            exclude(cw, CAND_EXCL_UNREACHABLE, "not probed yet");
         else {
             strbuf_line t = { .buf = msg, .cap = sizeof(msg) };
             strbuf_line_add(&t, "unreachable (");
@@ -413,7 +413,7 @@ static int judge_candidate(rank_ctx *x, work *cw)
                 strbuf_line_add(&t, "error %u: ", in->err_code);
             sb_msg(&t, in->err);
             strbuf_line_add(&t, ")");
-            exclude(cw, REC_EXCL_UNREACHABLE, "%s", msg);
+            exclude(cw, CAND_EXCL_UNREACHABLE, "%s", msg);
         }
         return 0;
     }
@@ -421,29 +421,29 @@ static int judge_candidate(rank_ctx *x, work *cw)
         strbuf_line t = { .buf = msg, .cap = sizeof(msg) };
         strbuf_line_add(&t, "SQL thread stopped with error %u: ", rs->last_sql_errno);
         sb_msg(&t, rs->last_sql_error);
-        exclude(cw, REC_EXCL_SQL_ERROR, "%s", msg);
+        exclude(cw, CAND_EXCL_SQL_ERROR, "%s", msg);
     }
     if (errant_of(x->old, cw, &cw->errant) < 0)
         return -ENOMEM;
     if (cw->errant)
-        exclude(cw, REC_EXCL_ERRANT, "errant GTIDs %.150s%s not on the old primary", cw->errant,
+        exclude(cw, CAND_EXCL_ERRANT, "errant GTIDs %.150s%s not on the old primary", cw->errant,
                 strlen(cw->errant) > 150 ? "..." : "");
     if (!rs->using_gtid)
-        exclude(cw, REC_EXCL_NO_GTID, "GTID replication not in use (%s)",
+        exclude(cw, CAND_EXCL_NO_GTID, "GTID replication not in use (%s)",
                 caps.mariadb_gtid ? "Using_Gtid=No" : "Auto_Position=0");
     else if (!cw->has)
-        exclude(cw, REC_EXCL_NO_GTID, "GTID state unreadable: %s", serr);
+        exclude(cw, CAND_EXCL_NO_GTID, "GTID state unreadable: %s", serr);
     if (!in->snap.log_bin)
-        exclude(cw, REC_EXCL_NO_BINLOG, "no binary log (log_bin=OFF)");
+        exclude(cw, CAND_EXCL_NO_BINLOG, "no binary log (log_bin=OFF)");
     else if (!in->snap.log_replica_updates)
-        exclude(cw, REC_EXCL_NO_LOG_REPLICA_UPDATES, "%s=OFF: its binary log lacks replicated transactions",
+        exclude(cw, CAND_EXCL_NO_LOG_REPLICA_UPDATES, "%s=OFF: its binary log lacks replicated transactions",
                 caps.log_replica_updates_name ? "log_replica_updates" : "log_slave_updates");
     if (rs->sql_delay_s > 0)
-        exclude(cw, REC_EXCL_DELAYED, "delayed by %lld s (SQL_Delay)", rs->sql_delay_s);
+        exclude(cw, CAND_EXCL_DELAYED, "delayed by %lld s (SQL_Delay)", rs->sql_delay_s);
     else if (rs->sql_delay_s < 0)
-        exclude(cw, REC_EXCL_DELAYED, "delay unknown (SQL_Delay out of range)");
+        exclude(cw, CAND_EXCL_DELAYED, "delay unknown (SQL_Delay out of range)");
     if (addr_listed(o->never_promote, o->n_never_promote, &in->addr))
-        exclude(cw, REC_EXCL_NEVER_PROMOTE, "listed in never_promote");
+        exclude(cw, CAND_EXCL_NEVER_PROMOTE, "listed in never_promote");
     return 0;
 }
 
@@ -455,8 +455,8 @@ static int judge_and_sort(rank_ctx *x)
             return -ENOMEM;
     if (x->o->target) {
         for (size_t k = 0; k < x->n; k++)
-            if (x->w[k].index != x->target && x->w[k].excl == REC_EXCL_NONE)
-                exclude(&x->w[k], REC_EXCL_NOT_TARGET, "not the requested target %s", x->ta);
+            if (x->w[k].index != x->target && x->w[k].excl == CAND_EXCL_NONE)
+                exclude(&x->w[k], CAND_EXCL_NOT_TARGET, "not the requested target %s", x->ta);
     }
     sort_work(x->w, x->n);
     for (size_t k = 0; k < x->n; k++) /* sort moved the structs: re-point the reason buffers */
@@ -514,7 +514,7 @@ static int find_most_advanced(rank_ctx *x)
         for (size_t k = 0; k < n; k++) {
             if (!considered(&w[k]) || !gtid_set_equal(w[k].has, w[m].has))
                 continue;
-            int score = w[k].excl == REC_EXCL_NONE ? 2 : can_serve(w[k].in) && !sql_broken(w[k].in) ? 1 : 0;
+            int score = w[k].excl == CAND_EXCL_NONE ? 2 : can_serve(w[k].in) && !sql_broken(w[k].in) ? 1 : 0;
             if (score > best_score) {
                 best_score = score;
                 most_i = k;
@@ -524,12 +524,12 @@ static int find_most_advanced(rank_ctx *x)
         check_coordinate_replicas(x, most_i);
     } else if (mrc == -ENOENT && n_sets == 0) {
         /* No GTID state anywhere: the most advanced by coordinates (sorted first). */
-        rec_ranking *out = x->out;
+        cand_ranking *out = x->out;
         for (size_t k = 0; k < n; k++)
             if (w[k].direct && w[k].in->reachable && w[k].in->have_snap &&
                 (out->most_advanced < 0 ||
-                 cmp_work(&(work){ .excl = REC_EXCL_NO_GTID, .in = w[k].in, .index = w[k].index },
-                          &(work){ .excl = REC_EXCL_NO_GTID, .in = w[out->most_advanced].in,
+                 cmp_work(&(work){ .excl = CAND_EXCL_NO_GTID, .in = w[k].in, .index = w[k].index },
+                          &(work){ .excl = CAND_EXCL_NO_GTID, .in = w[out->most_advanced].in,
                                    .index = w[out->most_advanced].index }) < 0))
                 out->most_advanced = (int)k;
     } else {
@@ -598,7 +598,7 @@ static int choose_with_catchup(rank_ctx *x, const work *ch, const char *a)
 static int choose(rank_ctx *x)
 {
     const work *w = x->w;
-    rec_ranking *out = x->out;
+    cand_ranking *out = x->out;
     char a[TOPO_ADDR_MAX];
 
     if (x->refused) {
@@ -609,7 +609,7 @@ static int choose(rank_ctx *x)
         strbuf_line_add(&x->rb, "target %s is the old primary", x->ta);
     } else if (x->n == 0) {
         strbuf_line_add(&x->rb, "%s has no replicas", x->oa);
-    } else if (w[0].excl != REC_EXCL_NONE) {
+    } else if (w[0].excl != CAND_EXCL_NONE) {
         if (x->target >= 0) {
             for (size_t k = 0; k < x->n; k++)
                 if (w[k].index == x->target)
@@ -642,12 +642,12 @@ static int choose(rank_ctx *x)
 /* Phase 5: the ranking's candidates, best first (the errant texts move over). */
 static int fill_output(rank_ctx *x)
 {
-    rec_ranking *out = x->out;
+    cand_ranking *out = x->out;
     if (x->n && !(out->v = calloc(x->n, sizeof(*out->v))))
         return -ENOMEM;
     out->n = x->n;
     for (size_t k = 0; k < x->n; k++) {
-        rec_candidate *cand = &out->v[k];
+        cand_entry *cand = &out->v[k];
         work *cw = &x->w[k];
         cand->index = cw->index;
         cand->exclusion = cw->excl;
@@ -661,10 +661,10 @@ static int fill_output(rank_ctx *x)
     return 0;
 }
 
-int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candidate_opts *o,
-                        rec_ranking *out, char *err, size_t errlen)
+int cand_rank(const topo_cluster *c, int old_primary, const cand_opts *o,
+                        cand_ranking *out, char *err, size_t errlen)
 {
-    static const rec_candidate_opts none = { 0 };
+    static const cand_opts none = { 0 };
     rank_ctx x = { 0 };
 
     if (out) {
@@ -688,7 +688,7 @@ int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candid
     if (collect_candidates(&x) < 0 || judge_and_sort(&x) < 0 || find_most_advanced(&x) < 0 || choose(&x) < 0 ||
         fill_output(&x) < 0) {
         free_work(x.w, x.n);
-        rec_ranking_free(out);
+        cand_ranking_free(out);
         out->most_advanced = out->chosen = -1;
         if (err && errlen)
             snprintf(err, errlen, "out of memory ranking the candidates");
@@ -698,7 +698,7 @@ int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candid
     return 0;
 }
 
-void rec_ranking_free(rec_ranking *r)
+void cand_ranking_free(cand_ranking *r)
 {
     if (!r)
         return;
@@ -712,20 +712,20 @@ void rec_ranking_free(rec_ranking *r)
     r->n = 0;
 }
 
-const char *rec_exclusion_name(rec_exclusion e)
+const char *cand_exclusion_name(cand_exclusion e)
 {
     switch (e) {
-    case REC_EXCL_NONE: return "none";
-    case REC_EXCL_UNREACHABLE: return "unreachable";
-    case REC_EXCL_NOT_REPLICA: return "not-replica";
-    case REC_EXCL_NO_BINLOG: return "no-binlog";
-    case REC_EXCL_NO_LOG_REPLICA_UPDATES: return "no-log-replica-updates";
-    case REC_EXCL_SQL_ERROR: return "sql-error";
-    case REC_EXCL_DELAYED: return "delayed";
-    case REC_EXCL_ERRANT: return "errant";
-    case REC_EXCL_NEVER_PROMOTE: return "never-promote";
-    case REC_EXCL_NO_GTID: return "no-gtid";
-    case REC_EXCL_NOT_TARGET: return "not-target";
+    case CAND_EXCL_NONE: return "none";
+    case CAND_EXCL_UNREACHABLE: return "unreachable";
+    case CAND_EXCL_NOT_REPLICA: return "not-replica";
+    case CAND_EXCL_NO_BINLOG: return "no-binlog";
+    case CAND_EXCL_NO_LOG_REPLICA_UPDATES: return "no-log-replica-updates";
+    case CAND_EXCL_SQL_ERROR: return "sql-error";
+    case CAND_EXCL_DELAYED: return "delayed";
+    case CAND_EXCL_ERRANT: return "errant";
+    case CAND_EXCL_NEVER_PROMOTE: return "never-promote";
+    case CAND_EXCL_NO_GTID: return "no-gtid";
+    case CAND_EXCL_NOT_TARGET: return "not-target";
     }
     return "unknown";
 }

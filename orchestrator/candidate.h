@@ -20,8 +20,8 @@
  * replica holds are never dropped.
  *
  * Details (as implemented):
- *  - Direct replicas: rec_is_direct_replica() (analysis.h); fenced ones never
- *    appear, except as a named target (then REC_EXCL_NEVER_PROMOTE).
+ *  - Direct replicas: ana_is_direct_replica() (analysis.h); fenced ones never
+ *    appear, except as a named target (then CAND_EXCL_NEVER_PROMOTE).
  *  - GTID kind from each snapshot's flavor. HAS: MariaDB Gtid_IO_Pos ∪
  *    gtid_slave_pos; MySQL Retrieved_Gtid_Set ∪ Executed_Gtid_Set ∪ gtid_executed
  *    (NULL texts = empty). EXECUTED: MariaDB gtid_slave_pos (else
@@ -36,7 +36,7 @@
  *    target) | unreachable (no further checks) | SQL thread stopped with an
  *    error | errant | GTID replication not in use / GTID state unreadable |
  *    no binary log / log_replica_updates off | SQL_Delay > 0 | never_promote.
- *    Then, with a target, every other eligible one gets REC_EXCL_NOT_TARGET.
+ *    Then, with a target, every other eligible one gets CAND_EXCL_NOT_TARGET.
  *    Candidate reasons do not repeat the server's address (the caller knows
  *    it); the ranking's reason always names servers.
  *  - Errant: EXECUTED − the old primary's last known position (MariaDB
@@ -67,18 +67,18 @@
 #include "topology/cluster.h"
 
 typedef enum {
-    REC_EXCL_NONE = 0,
-    REC_EXCL_UNREACHABLE,
-    REC_EXCL_NOT_REPLICA,        /* not a direct replica of the old primary */
-    REC_EXCL_NO_BINLOG,
-    REC_EXCL_NO_LOG_REPLICA_UPDATES,
-    REC_EXCL_SQL_ERROR,
-    REC_EXCL_DELAYED,
-    REC_EXCL_ERRANT,
-    REC_EXCL_NEVER_PROMOTE,
-    REC_EXCL_NO_GTID,
-    REC_EXCL_NOT_TARGET,         /* a forced target was named and this is not it */
-} rec_exclusion;
+    CAND_EXCL_NONE = 0,
+    CAND_EXCL_UNREACHABLE,
+    CAND_EXCL_NOT_REPLICA,        /* not a direct replica of the old primary */
+    CAND_EXCL_NO_BINLOG,
+    CAND_EXCL_NO_LOG_REPLICA_UPDATES,
+    CAND_EXCL_SQL_ERROR,
+    CAND_EXCL_DELAYED,
+    CAND_EXCL_ERRANT,
+    CAND_EXCL_NEVER_PROMOTE,
+    CAND_EXCL_NO_GTID,
+    CAND_EXCL_NOT_TARGET,         /* a forced target was named and this is not it */
+} cand_exclusion;
 
 typedef struct {
     const topo_addr *never_promote;
@@ -86,20 +86,20 @@ typedef struct {
     const topo_addr *prefer;
     size_t n_prefer;
     const topo_addr *target;     /* operator's --to: only this one may be chosen (NULL: any) */
-} rec_candidate_opts;
+} cand_opts;
 
 typedef struct {
     int index;                   /* instance index in the cluster */
     char *has_gtid;              /* received ∪ executed, canonical text (heap, may be NULL without GTID) */
     char *executed_gtid;         /* canonical text (heap, may be NULL) */
     char *errant_gtid;           /* errant transactions, canonical text, NULL/"" when none */
-    rec_exclusion exclusion;
+    cand_exclusion exclusion;
     char reason[256];            /* for an exclusion: "SQL thread stopped with error 1062: ...", "" when eligible */
     bool preferred;
-} rec_candidate;
+} cand_entry;
 
 typedef struct {
-    rec_candidate *v;            /* every direct replica of the old primary, best first, excluded ones last;
+    cand_entry *v;            /* every direct replica of the old primary, best first, excluded ones last;
                                     plus the named target when it is not one (then chosen == -1) */
     size_t n;
     int most_advanced;           /* index into v of the replica that has everything every other has,
@@ -107,18 +107,18 @@ typedef struct {
     int chosen;                  /* index into v, -1 when none can be promoted */
     bool needs_catchup;          /* chosen must first catch up from v[most_advanced] */
     char reason[512];            /* why chosen, or why nobody */
-} rec_ranking;
+} cand_ranking;
 
 /*
  * Rank the direct replicas of instance old_primary of c. o may be NULL (no
  * options). Fails only with -ENOMEM or -EINVAL (c/out NULL, bad old_primary),
  * with a message in err (may be NULL); out is then empty (v NULL, chosen -1).
  * "Nobody eligible" is a success with chosen == -1 and the reason filled.
- * On success free out with rec_ranking_free().
+ * On success free out with cand_ranking_free().
  */
-int rec_rank_candidates(const topo_cluster *c, int old_primary, const rec_candidate_opts *o,
-                        rec_ranking *out, char *err, size_t errlen);
-void rec_ranking_free(rec_ranking *r);   /* NULL ok; idempotent */
-const char *rec_exclusion_name(rec_exclusion e);
+int cand_rank(const topo_cluster *c, int old_primary, const cand_opts *o,
+                        cand_ranking *out, char *err, size_t errlen);
+void cand_ranking_free(cand_ranking *r);   /* NULL ok; idempotent */
+const char *cand_exclusion_name(cand_exclusion e);
 
 #endif

@@ -575,7 +575,7 @@ static void on_ha_event(void *user, int level, const char *name, const char *clu
     on_event(d, level, name, c, NULL, msg, NULL);
 }
 
-static bool ha_gate(void *user, mon_cluster *c, const rec_analysis *a, char *why, size_t whylen)
+static bool ha_gate(void *user, mon_cluster *c, const ana_result *a, char *why, size_t whylen)
 {
     daemon_t *d = user;
     return ha_may_act(d->ha, c->model.name, a, clk_mono_ms(), why, whylen);
@@ -1498,7 +1498,7 @@ static char *http_metrics(void *user, size_t *len)
 
     metrics_family(&t, "myorch_cluster_analysis", "gauge", "The cluster's current analysis (label code), value 1");
     for (size_t i = 0; i < d->n_recs; i++) {
-        const char *l[] = {"cluster", rec_cluster_mon(d->recs[i])->model.name, "code", rec_analysis_name(rec_cluster_analysis(d->recs[i])),
+        const char *l[] = {"cluster", rec_cluster_mon(d->recs[i])->model.name, "code", ana_code_name(rec_cluster_analysis(d->recs[i])),
                            NULL};
         metrics_sample(&t, "myorch_cluster_analysis", l, 1);
     }

@@ -40,12 +40,12 @@ typedef struct {
 typedef struct queued {
     uint64_t id;
     struct queued *next;
-    rec_exec_msg m;             /* its texts follow the node in the same block */
+    exec_msg m;             /* its texts follow the node in the same block */
 } queued;
 
 typedef struct {
-    rec_plan plan;
-    rec_exec_creds creds;
+    plan_spec plan;
+    exec_creds creds;
     conn conns[MAX_CONNS];
     size_t n_conns;
     learned_caps learned[MAX_CONNS];
@@ -54,7 +54,7 @@ typedef struct {
     void *user;
     char *frozen_gtid;          /* demote: the old primary's final position (heap, NULL before) */
     char *promoted_gtid;        /* set-writable: the new primary's position (heap, NULL before) */
-    const rec_exec_hooks *hooks;
+    const exec_hooks *hooks;
     /* Test failpoint (MYORCH_TEST_CRASH_AFTER_STEP=<step name>): the process kills
      * itself with SIGKILL right after that step ran on the server (whatever its
      * result) and before the controller recorded it, the worst moment for a crash. Read once per plan;
@@ -70,7 +70,7 @@ typedef struct {
     int stop_requested;         /* rec_exec_stop(): atomic */
 } worker;
 
-struct rec_exec {
+struct exec_job {
     worker w;
     pthread_t thread;
     int started;
@@ -409,7 +409,7 @@ static int built(int rc, const char *what, strbuf *msg)
  * else SELECT @@version) and the semi-sync spelling its plugins have. NULL
  * with msg set when neither works: no statement is ever built blind.
  */
-static const dialect_caps *caps_of(worker *w, const rec_server *t, int64_t dl, strbuf *msg)
+static const dialect_caps *caps_of(worker *w, const plan_server *t, int64_t dl, strbuf *msg)
 {
     char e2[256], as[TOPO_ADDR_MAX], sql[128];
     topo_flavor f = TOPO_FLAVOR_UNKNOWN;
@@ -474,7 +474,7 @@ static const dialect_caps *caps_of(worker *w, const rec_server *t, int64_t dl, s
 }
 
 /* Text of statement k for t (learning t's flavor if needed); -1 with msg set when it cannot be built. */
-static int stmt_for(worker *w, const rec_server *t, dialect_stmt k, const char *what, int64_t dl, char *buf,
+static int stmt_for(worker *w, const plan_server *t, dialect_stmt k, const char *what, int64_t dl, char *buf,
                     size_t len, strbuf *msg)
 {
     const dialect_caps *c = caps_of(w, t, dl, msg);
@@ -484,7 +484,7 @@ static int stmt_for(worker *w, const rec_server *t, dialect_stmt k, const char *
 }
 
 /* Run statement k on t. */
-static int run_stmt(worker *w, const rec_server *t, dialect_stmt k, const char *what, int64_t dl, strbuf *msg)
+static int run_stmt(worker *w, const plan_server *t, dialect_stmt k, const char *what, int64_t dl, strbuf *msg)
 {
     char sql[160];
     if (stmt_for(w, t, k, what, dl, sql, sizeof(sql), msg) < 0 || run_sql(w, &t->addr, sql, dl, NULL, msg) < 0)
@@ -493,7 +493,7 @@ static int run_stmt(worker *w, const rec_server *t, dialect_stmt k, const char *
 }
 
 /* Replica status of a server, through the dialect layer. */
-static int replica_status(worker *w, const rec_server *s, int64_t deadline, topo_snapshot *snap, strbuf *err)
+static int replica_status(worker *w, const plan_server *s, int64_t deadline, topo_snapshot *snap, strbuf *err)
 {
     char sql[64];
     MYSQL_RES *r;
@@ -513,7 +513,7 @@ static int replica_status(worker *w, const rec_server *s, int64_t deadline, topo
 
 /* ---- steps ----------------------------------------------------------------------- */
 
-static int step_stop_io(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
+static int step_stop_io(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
     if (run_stmt(w, &s->target, DIALECT_STMT_STOP_IO, "STOP REPLICA IO_THREAD", dl, msg) < 0)
         return -1;
@@ -521,7 +521,7 @@ static int step_stop_io(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
     return 0;
 }
 
-static int step_start_io(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
+static int step_start_io(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
     if (run_stmt(w, &s->target, DIALECT_STMT_START_IO, "START REPLICA IO_THREAD", dl, msg) < 0)
         return -1;
@@ -542,8 +542,8 @@ static int step_start_io(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
  */
 static void prestop_io(worker *w)
 {
-    const rec_plan *p = &w->plan;
-    const rec_server *cand = NULL;
+    const plan_spec *p = &w->plan;
+    const plan_server *cand = NULL;
     const dialect_caps *c;
     topo_snapshot snap;
     strbuf e = STRBUF_INIT;
@@ -555,9 +555,9 @@ static void prestop_io(worker *w)
         return;
     w->prestop_decided = true;
     for (size_t i = 0; i < p->n; i++) {
-        if (p->v[i].kind == REC_STEP_CATCH_UP)
+        if (p->v[i].kind == PLAN_STEP_CATCH_UP)
             return;
-        if (p->v[i].kind == REC_STEP_DETACH)
+        if (p->v[i].kind == PLAN_STEP_DETACH)
             cand = &p->v[i].target;
     }
     if (!cand)
@@ -579,7 +579,7 @@ static void prestop_io(worker *w)
 }
 
 /* Wait until the target has applied gtid (or, without one, its relay log is drained). */
-static int wait_applied(worker *w, const rec_server *t, const char *gtid, int64_t dl, strbuf *msg)
+static int wait_applied(worker *w, const plan_server *t, const char *gtid, int64_t dl, strbuf *msg)
 {
     char *sql = NULL, *val = NULL, e2[256];
     int rc = -1;
@@ -615,7 +615,7 @@ out:
     return rc;
 }
 
-static int change_source(worker *w, const rec_server *t, const rec_server *src, int64_t dl, strbuf *msg)
+static int change_source(worker *w, const plan_server *t, const plan_server *src, int64_t dl, strbuf *msg)
 {
     char *sql = NULL, e2[256];
     const dialect_caps *c;
@@ -644,7 +644,7 @@ out:
     return rc;
 }
 
-static int step_catch_up(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
+static int step_catch_up(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
     if (change_source(w, &s->target, &s->source, dl, msg) < 0)
@@ -659,14 +659,14 @@ static int step_catch_up(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 }
 
 /* Semi-sync switch of one side (source: the primary's, else the replica's), in the spelling t's plugin has. */
-static int set_semisync(worker *w, const rec_server *t, bool source, bool on, int64_t dl, strbuf *msg)
+static int set_semisync(worker *w, const plan_server *t, bool source, bool on, int64_t dl, strbuf *msg)
 {
     dialect_stmt k = source ? (on ? DIALECT_STMT_SEMISYNC_SOURCE_ON : DIALECT_STMT_SEMISYNC_SOURCE_OFF)
                             : (on ? DIALECT_STMT_SEMISYNC_REPLICA_ON : DIALECT_STMT_SEMISYNC_REPLICA_OFF);
     return run_stmt(w, t, k, "semi-sync", dl, msg);
 }
 
-static int step_detach(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
+static int step_detach(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
     const dialect_caps *c = caps_of(w, &s->target, dl, msg);
     if (!c)
@@ -686,7 +686,7 @@ static int step_detach(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 }
 
 /* *gtid: the new primary's position once writable (heap; NULL when it could not be read). */
-static int step_set_writable(worker *w, const rec_step *s, int64_t dl, strbuf *msg, char **gtid)
+static int step_set_writable(worker *w, const plan_step *s, int64_t dl, strbuf *msg, char **gtid)
 {
     char sql[128];
     strbuf why = STRBUF_INIT;
@@ -705,7 +705,7 @@ static int step_set_writable(worker *w, const rec_step *s, int64_t dl, strbuf *m
     return 0;
 }
 
-static int step_semi_sync(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
+static int step_semi_sync(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
     if (set_semisync(w, &s->target, true, true, dl, msg) < 0)
         return -1;
@@ -718,7 +718,7 @@ static int step_semi_sync(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
  * t acknowledges once it replicates from src (it takes effect when change_source
  * restarts the IO thread). src is asked until qdl, t is changed until dl.
  */
-static void ack_like_source(worker *w, const rec_server *t, const rec_server *src, int64_t qdl, int64_t dl)
+static void ack_like_source(worker *w, const plan_server *t, const plan_server *src, int64_t qdl, int64_t dl)
 {
     char *val = NULL, q[96];
     strbuf e2 = STRBUF_INIT;
@@ -729,7 +729,7 @@ static void ack_like_source(worker *w, const rec_server *t, const rec_server *sr
     strbuf_free(&e2);
 }
 
-static int step_repoint(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
+static int step_repoint(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
     {
@@ -750,7 +750,7 @@ static int step_repoint(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
  * After a rollback: wait (until dl) for t to replicate from src with both threads
  * running; msg says the state it was left in either way. 0 replicating, -1 not.
  */
-static int replication_state(worker *w, const rec_server *t, const rec_server *src, int64_t dl, strbuf *msg)
+static int replication_state(worker *w, const plan_server *t, const plan_server *src, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
     for (;;) {
@@ -778,7 +778,7 @@ static int replication_state(worker *w, const rec_server *t, const rec_server *s
     }
 }
 
-static int step_verify(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
+static int step_verify(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
     for (;;) {
@@ -816,7 +816,7 @@ static int step_verify(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
  * the OK). With awaiting != NULL it gets how many sessions of the listing still wait for an
  * acknowledgement (not a client session, or the KILL failed), -1 when the listing failed.
  */
-static int kill_clients(worker *w, const rec_server *t, int64_t dl, strbuf *msg, int *awaiting)
+static int kill_clients(worker *w, const plan_server *t, int64_t dl, strbuf *msg, int *awaiting)
 {
     MYSQL_RES *r = NULL;
     MYSQL_ROW row;
@@ -857,7 +857,7 @@ static int kill_clients(worker *w, const rec_server *t, int64_t dl, strbuf *msg,
 }
 
 /* How many sessions of t (any user) wait for a semi-sync acknowledgement: >= 0, or -1 with msg set. */
-static int awaiting_acks(worker *w, const rec_server *t, int64_t dl, strbuf *msg)
+static int awaiting_acks(worker *w, const plan_server *t, int64_t dl, strbuf *msg)
 {
     MYSQL_RES *r = NULL;
     MYSQL_ROW row;
@@ -880,7 +880,7 @@ static int awaiting_acks(worker *w, const rec_server *t, int64_t dl, strbuf *msg
  * 7.1.8 "Server System Variables", read_only), for lock_wait_timeout (a year
  * by default): the wait is bounded by the step's deadline first.
  */
-static int set_read_only(worker *w, const rec_server *t, bool on, int64_t dl, strbuf *msg)
+static int set_read_only(worker *w, const plan_server *t, bool on, int64_t dl, strbuf *msg)
 {
     char sql[128];
     const dialect_caps *c = caps_of(w, t, dl, msg);
@@ -911,7 +911,7 @@ typedef struct {
 } ro_barrier;
 
 /* Start it: 0, or -1 (b->m NULL: the fence goes on without it, only slower to converge). */
-static int barrier_start(worker *w, const rec_server *t, int64_t dl, ro_barrier *b)
+static int barrier_start(worker *w, const plan_server *t, int64_t dl, ro_barrier *b)
 {
     char sql[128], lw[128], err[512];
     const dialect_caps *c;
@@ -964,7 +964,7 @@ static void barrier_end(ro_barrier *b)
  * the client sessions (which also ends the waits holding the request back) until it is
  * set, then end whatever got in before it and check that nothing still waits.
  */
-static int step_fence(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
+static int step_fence(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
     ro_barrier b;
@@ -1010,7 +1010,7 @@ static int step_fence(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
  * step's time, become) part of the new source's binary log; otherwise the new
  * source could not serve it. Read fresh from both servers, not from snapshots.
  */
-static int step_check_source(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
+static int step_check_source(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
     char *mine = NULL, *theirs = NULL, as[TOPO_ADDR_MAX], ts[TOPO_ADDR_MAX], q_mine[128], q_theirs[128];
     const dialect_caps *c = caps_of(w, &s->target, dl, msg);
@@ -1057,7 +1057,7 @@ out:
 }
 
 /* Switchover: refuse while a write transaction has been running longer than the bound. */
-static int step_check_trx(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
+static int step_check_trx(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
     char sql[512];
     MYSQL_RES *r = NULL;
@@ -1085,7 +1085,7 @@ static int step_check_trx(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
 }
 
 /* Switchover: stop writes on the old primary and capture its final position. */
-static int step_demote(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
+static int step_demote(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX], *pos = NULL, sql[128];
     int killed;
@@ -1110,10 +1110,10 @@ static int step_demote(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
     return 0;
 }
 
-static int step_rejoin(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
+static int step_rejoin(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
     char as[TOPO_ADDR_MAX];
-    rec_step v = *s;
+    plan_step v = *s;
     const dialect_caps *c = caps_of(w, &s->target, dl, msg);
     if (!c)
         return -1;
@@ -1149,7 +1149,7 @@ static int step_rejoin(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
     }
     if (change_source(w, &s->target, &s->source, dl, msg) < 0)
         return -1;
-    v.kind = REC_STEP_VERIFY;
+    v.kind = PLAN_STEP_VERIFY;
     if (step_verify(w, &v, dl, msg) < 0)
         return -1;
     {
@@ -1160,14 +1160,14 @@ static int step_rejoin(worker *w, const rec_step *s, int64_t dl, strbuf *msg)
     return 0;
 }
 
-static int step_hook(worker *w, const rec_step *s, strbuf *msg);
+static int step_hook(worker *w, const plan_step *s, strbuf *msg);
 
 /*
  * One message, its texts copied whole into one heap block (the block is the
  * queue node; m->storage_ owns it). Out of memory: wait and try again, since
  * a lost step end would leave the loop waiting for a step that finished.
  */
-static void emit_full(worker *w, rec_exec_msg_kind kind, int step, int ok, int aborted, const char *msg,
+static void emit_full(worker *w, exec_msg_kind kind, int step, int ok, int aborted, const char *msg,
                       const char *gtid)
 {
     size_t ml = msg ? strlen(msg) : 0, gl = gtid ? strlen(gtid) : 0;
@@ -1190,7 +1190,7 @@ static void emit_full(worker *w, rec_exec_msg_kind kind, int step, int ok, int a
     w->emit(w->user, q);
 }
 
-static void emit(worker *w, rec_exec_msg_kind kind, int step, int ok, const char *msg, const char *gtid)
+static void emit(worker *w, exec_msg_kind kind, int step, int ok, const char *msg, const char *gtid)
 {
     emit_full(w, kind, step, ok, 0, msg, gtid);
 }
@@ -1207,7 +1207,7 @@ static void emit_stopped(worker *w, int before, const char *message)
     t = (char *)(q + 1);
     memcpy(t, message, ml + 1);
     t[ml + 1] = '\0';
-    q->m.kind = REC_EXEC_DONE;
+    q->m.kind = EXEC_DONE;
     q->m.step = before;
     q->m.stopped = 1;
     q->m.at_ms = clk_wall_ms();
@@ -1227,11 +1227,11 @@ static void run_plan(worker *w)
     size_t stopped_before = 0;
     strbuf msg = STRBUF_INIT;
     char *gtid = NULL;
-    const rec_plan *p = &w->plan;
+    const plan_spec *p = &w->plan;
 
     size_t done_steps = 0;
     for (size_t i = 0; i < p->n; i++) {
-        const rec_step *s = &p->v[i];
+        const plan_step *s = &p->v[i];
         int64_t dl;
         if (__atomic_load_n(&w->stop_requested, __ATOMIC_ACQUIRE)) {
             if (p->op == REC_OP_FAILOVER) {
@@ -1250,17 +1250,17 @@ static void run_plan(worker *w)
         strbuf_reset(&msg);
         free(gtid);
         gtid = NULL;
-        emit(w, REC_EXEC_STEP_START, (int)i, 1, NULL, NULL);
+        emit(w, EXEC_STEP_START, (int)i, 1, NULL, NULL);
         switch (s->kind) {
-        case REC_STEP_STOP_IO:
+        case PLAN_STEP_STOP_IO:
             prestop_io(w);
             rc = step_stop_io(w, s, dl, &msg);
             break;
-        case REC_STEP_START_IO: rc = step_start_io(w, s, dl, &msg); break;
-        case REC_STEP_WAIT_APPLY: rc = wait_applied(w, &s->target, s->gtid, dl, &msg); break;
-        case REC_STEP_CATCH_UP: rc = step_catch_up(w, s, dl, &msg); break;
-        case REC_STEP_DETACH: rc = step_detach(w, s, dl, &msg); break;
-        case REC_STEP_SET_WRITABLE:
+        case PLAN_STEP_START_IO: rc = step_start_io(w, s, dl, &msg); break;
+        case PLAN_STEP_WAIT_APPLY: rc = wait_applied(w, &s->target, s->gtid, dl, &msg); break;
+        case PLAN_STEP_CATCH_UP: rc = step_catch_up(w, s, dl, &msg); break;
+        case PLAN_STEP_DETACH: rc = step_detach(w, s, dl, &msg); break;
+        case PLAN_STEP_SET_WRITABLE:
             rc = step_set_writable(w, s, dl, &msg, &gtid);
             if (rc == 0 && gtid) {
                 free(w->promoted_gtid);
@@ -1272,31 +1272,31 @@ static void run_plan(worker *w)
                 }
             }
             break;
-        case REC_STEP_SEMI_SYNC_SOURCE: rc = step_semi_sync(w, s, dl, &msg); break;
-        case REC_STEP_REPOINT: rc = step_repoint(w, s, dl, &msg); break;
-        case REC_STEP_VERIFY: rc = step_verify(w, s, dl, &msg); break;
-        case REC_STEP_FENCE: rc = step_fence(w, s, dl, &msg); break;
-        case REC_STEP_REJOIN: rc = step_rejoin(w, s, dl, &msg); break;
-        case REC_STEP_CHECK_TRX: rc = step_check_trx(w, s, dl, &msg); break;
-        case REC_STEP_DEMOTE: rc = step_demote(w, s, dl, &msg); break;
-        case REC_STEP_WAIT_CAUGHT_UP:
+        case PLAN_STEP_SEMI_SYNC_SOURCE: rc = step_semi_sync(w, s, dl, &msg); break;
+        case PLAN_STEP_REPOINT: rc = step_repoint(w, s, dl, &msg); break;
+        case PLAN_STEP_VERIFY: rc = step_verify(w, s, dl, &msg); break;
+        case PLAN_STEP_FENCE: rc = step_fence(w, s, dl, &msg); break;
+        case PLAN_STEP_REJOIN: rc = step_rejoin(w, s, dl, &msg); break;
+        case PLAN_STEP_CHECK_TRX: rc = step_check_trx(w, s, dl, &msg); break;
+        case PLAN_STEP_DEMOTE: rc = step_demote(w, s, dl, &msg); break;
+        case PLAN_STEP_WAIT_CAUGHT_UP:
             rc = wait_applied(w, &s->target, w->frozen_gtid, dl, &msg);
             break;
-        case REC_STEP_UNDEMOTE:
+        case PLAN_STEP_UNDEMOTE:
             rc = set_read_only(w, &s->target, false, dl, &msg);
             if (rc == 0)
                 strbuf_setf(&msg, "writable again");
             break;
-        case REC_STEP_HOOK:
+        case PLAN_STEP_HOOK:
             rc = step_hook(w, s, &msg);
             break;
-        case REC_STEP_CHECK_SOURCE:
+        case PLAN_STEP_CHECK_SOURCE:
             rc = step_check_source(w, s, dl, &msg);
             break;
         }
-        if (rc != 0 && !(s->kind == REC_STEP_REPOINT && s->has_prev))
+        if (rc != 0 && !(s->kind == PLAN_STEP_REPOINT && s->has_prev))
             done_steps = i; /* a failed step took nothing to give back (a repoint may have stopped the threads) */
-        if (w->crash_after && strcmp(w->crash_after, rec_step_name(s->kind)) == 0)
+        if (w->crash_after && strcmp(w->crash_after, plan_step_name(s->kind)) == 0)
             raise(SIGKILL);
         if (strbuf_error(&msg)) {
             /* The step's text could not be kept whole: say so rather than a shorter text. */
@@ -1304,7 +1304,7 @@ static void run_plan(worker *w)
             strbuf_free(&msg);
             strbuf_setf(&msg, "(the step's message was lost: %s)", strerror(-e));
         }
-        emit(w, REC_EXEC_STEP_END, (int)i, rc == 0, strbuf_str(&msg), gtid);
+        emit(w, EXEC_STEP_END, (int)i, rc == 0, strbuf_str(&msg), gtid);
         if (rc == 0 && s->no_return)
             past_no_return = true;
         if (rc != 0 && !s->best_effort) {
@@ -1322,43 +1322,43 @@ static void run_plan(worker *w)
          * early and the plan did not get to detach it). */
         bool cand_detached = false;
         for (size_t i = 0; i < done_steps; i++)
-            cand_detached |= p->v[i].kind == REC_STEP_DETACH;
+            cand_detached |= p->v[i].kind == PLAN_STEP_DETACH;
         if (w->prestop_addr.port && !cand_detached) {
-            rec_step st = {.kind = REC_STEP_START_IO};
+            plan_step st = {.kind = PLAN_STEP_START_IO};
             char as[TOPO_ADDR_MAX];
             strbuf line = STRBUF_INIT;
             int rc;
             st.target.addr = w->prestop_addr;
             for (size_t i = 0; i < p->n; i++)
-                if (p->v[i].kind == REC_STEP_DETACH)
+                if (p->v[i].kind == PLAN_STEP_DETACH)
                     st.target = p->v[i].target;
             strbuf_reset(&msg);
             rc = step_start_io(w, &st, clk_mono_ms() + 5000, &msg);
             strbuf_printf(&line, "%s: %s", topo_addr_str(&st.target.addr, as, sizeof(as)), strbuf_str(&msg));
-            emit(w, REC_EXEC_ROLLBACK, -1, rc == 0,
+            emit(w, EXEC_ROLLBACK, -1, rc == 0,
                  strbuf_error(&line) ? "(rollback message lost: out of memory)" : strbuf_str(&line), NULL);
             strbuf_free(&line);
         }
         for (size_t i = done_steps; i-- > 0;) {
-            const rec_step *st = &p->v[i];
+            const plan_step *st = &p->v[i];
             int64_t dl = clk_mono_ms() + 5000;
             int rc;
             char as[TOPO_ADDR_MAX];
             strbuf line = STRBUF_INIT;
             strbuf_reset(&msg);
-            if (st->kind == REC_STEP_STOP_IO) {
+            if (st->kind == PLAN_STEP_STOP_IO) {
                 rc = step_start_io(w, st, dl, &msg);
-            } else if (st->kind == REC_STEP_DEMOTE) {
+            } else if (st->kind == PLAN_STEP_DEMOTE) {
                 rc = set_read_only(w, &st->target, false, dl, &msg);
                 if (rc == 0)
                     strbuf_setf(&msg, "writable again (switchover rolled back)");
-            } else if (st->kind == REC_STEP_REPOINT && st->has_prev) {
+            } else if (st->kind == PLAN_STEP_REPOINT && st->has_prev) {
                 /* A relocate that failed: the replica replicates from its previous source
                  * again; say in what state the server was left (checked, bounded). */
                 rc = change_source(w, &st->target, &st->prev_source, dl, &msg);
                 if (rc == 0)
                     rc = replication_state(w, &st->target, &st->prev_source, dl, &msg);
-            } else if (st->kind == REC_STEP_DETACH && p->op == REC_OP_SWITCHOVER) {
+            } else if (st->kind == PLAN_STEP_DETACH && p->op == REC_OP_SWITCHOVER) {
                 rc = change_source(w, &st->target, &p->old_primary, dl, &msg);
                 if (rc == 0)
                     strbuf_setf(&msg, "replicates from %s again", topo_addr_str(&p->old_primary.addr, as, sizeof(as)));
@@ -1366,7 +1366,7 @@ static void run_plan(worker *w)
                 continue;
             }
             strbuf_printf(&line, "%s: %s", topo_addr_str(&st->target.addr, as, sizeof(as)), strbuf_str(&msg));
-            emit(w, REC_EXEC_ROLLBACK, -1, rc == 0,
+            emit(w, EXEC_ROLLBACK, -1, rc == 0,
                  strbuf_error(&line) ? "(rollback message lost: out of memory)" : strbuf_str(&line), NULL);
             strbuf_free(&line);
         }
@@ -1376,10 +1376,10 @@ static void run_plan(worker *w)
     if (stopped) {
         char why[160];
         snprintf(why, sizeof(why), "stopped by a controller shutdown before step %zu of %zu (%s)", stopped_before + 1,
-                 p->n, rec_step_name(p->v[stopped_before].kind));
+                 p->n, plan_step_name(p->v[stopped_before].kind));
         emit_stopped(w, (int)stopped_before, why);
     } else
-        emit_full(w, REC_EXEC_DONE, -1, !failed, aborted,
+        emit_full(w, EXEC_DONE, -1, !failed, aborted,
                   shutdown  ? "aborted by a controller shutdown before the point of no return"
                   : aborted ? "aborted before the point of no return"
                   : failed  ? "finished with failures"
@@ -1395,13 +1395,13 @@ static void run_plan(worker *w)
 
 /* ---- plumbing -------------------------------------------------------------------- */
 
-void rec_exec_stop(rec_exec *x)
+void rec_exec_stop(exec_job *x)
 {
     if (x)
         __atomic_store_n(&x->w.stop_requested, 1, __ATOMIC_RELEASE);
 }
 
-static void creds_free(rec_exec_creds *c)
+static void creds_free(exec_creds *c)
 {
     if (c->password) {
         explicit_bzero(c->password, strlen(c->password));
@@ -1418,7 +1418,7 @@ static void creds_free(rec_exec_creds *c)
     memset(c, 0, sizeof(*c));
 }
 
-static int creds_copy(rec_exec_creds *dst, const rec_exec_creds *src)
+static int creds_copy(exec_creds *dst, const exec_creds *src)
 {
     *dst = *src;
     memset(&dst->conn, 0, sizeof(dst->conn));
@@ -1439,7 +1439,7 @@ static int creds_copy(rec_exec_creds *dst, const rec_exec_creds *src)
 /* Queue the message, then wake the loop with its id (8 bytes: pipe writes stay atomic). */
 static void pipe_emit(void *user, queued *q)
 {
-    rec_exec *x = user;
+    exec_job *x = user;
     ssize_t n;
     uint64_t id;
     pthread_mutex_lock(&x->lock);
@@ -1456,7 +1456,7 @@ static void pipe_emit(void *user, queued *q)
     while (n < 0 && errno == EINTR);
 }
 
-void rec_exec_msg_clear(rec_exec_msg *m)
+void exec_msg_clear(exec_msg *m)
 {
     if (m) {
         free(m->storage_);
@@ -1466,7 +1466,7 @@ void rec_exec_msg_clear(rec_exec_msg *m)
 
 static void *thread_main(void *arg)
 {
-    rec_exec *x = arg;
+    exec_job *x = arg;
     mysql_thread_init();
     run_plan(&x->w);
     free(x->w.frozen_gtid);
@@ -1478,20 +1478,20 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, const rec_exec_hooks *hooks, rec_exec **out,
+int exec_start(const plan_spec *plan, const exec_creds *creds, const exec_hooks *hooks, exec_job **out,
                    char *err, size_t errlen)
 {
-    rec_exec *x = calloc(1, sizeof(*x));
+    exec_job *x = calloc(1, sizeof(*x));
     int fds[2];
     if (!x)
         goto oom;
     x->pipe_rd = x->pipe_wr = -1;
     pthread_mutex_init(&x->lock, NULL);
-    if (rec_plan_copy(&x->w.plan, plan) < 0 || creds_copy(&x->w.creds, creds) < 0)
+    if (plan_copy(&x->w.plan, plan) < 0 || creds_copy(&x->w.creds, creds) < 0)
         goto oom;
     if (pipe2(fds, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
-        rec_exec_free(x);
+        exec_free(x);
         return -EIO;
     }
     x->pipe_rd = fds[0];
@@ -1505,7 +1505,7 @@ int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, const rec_
         x->w.crash_after = NULL;
     if (pthread_create(&x->thread, NULL, thread_main, x) != 0) {
         snprintf(err, errlen, "cannot start the recovery thread");
-        rec_exec_free(x);
+        exec_free(x);
         return -EAGAIN;
     }
     x->started = 1;
@@ -1513,13 +1513,13 @@ int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, const rec_
     return 0;
 oom:
     snprintf(err, errlen, "out of memory");
-    rec_exec_free(x);
+    exec_free(x);
     return -ENOMEM;
 }
 
-int rec_exec_fd(const rec_exec *x) { return x->pipe_rd; }
+int exec_fd(const exec_job *x) { return x->pipe_rd; }
 
-int rec_exec_read(rec_exec *x, rec_exec_msg *m)
+int exec_read(exec_job *x, exec_msg *m)
 {
     ssize_t n;
     uint64_t id;
@@ -1552,7 +1552,7 @@ int rec_exec_read(rec_exec *x, rec_exec_msg *m)
     return 1;
 }
 
-void rec_exec_free(rec_exec *x)
+void exec_free(exec_job *x)
 {
     if (!x)
         return;
@@ -1568,13 +1568,13 @@ void rec_exec_free(rec_exec *x)
         free(q);
     }
     pthread_mutex_destroy(&x->lock);
-    rec_plan_free(&x->w.plan);
+    plan_free(&x->w.plan);
     creds_free(&x->w.creds);
     free(x);
 }
 
 typedef struct {
-    void (*fn)(void *user, const rec_exec_msg *m);
+    void (*fn)(void *user, const exec_msg *m);
     void *user;
 } sync_target;
 
@@ -1585,14 +1585,14 @@ static void sync_emit(void *user, queued *q)
     free(q);
 }
 
-int rec_exec_run_sync(const rec_plan *plan, const rec_exec_creds *creds, const rec_exec_hooks *hooks,
-                      void (*fn)(void *user, const rec_exec_msg *m), void *user)
+int exec_run_sync(const plan_spec *plan, const exec_creds *creds, const exec_hooks *hooks,
+                      void (*fn)(void *user, const exec_msg *m), void *user)
 {
     worker w;
     sync_target t = {.fn = fn, .user = user};
     memset(&w, 0, sizeof(w));
-    if (rec_plan_copy(&w.plan, plan) < 0 || creds_copy(&w.creds, creds) < 0) {
-        rec_plan_free(&w.plan);
+    if (plan_copy(&w.plan, plan) < 0 || creds_copy(&w.creds, creds) < 0) {
+        plan_free(&w.plan);
         return -ENOMEM;
     }
     w.emit = sync_emit;
@@ -1601,13 +1601,13 @@ int rec_exec_run_sync(const rec_plan *plan, const rec_exec_creds *creds, const r
     run_plan(&w);
     free(w.frozen_gtid);
     free(w.promoted_gtid);
-    rec_plan_free(&w.plan);
+    plan_free(&w.plan);
     creds_free(&w.creds);
     return 0;
 }
 
 /* Hook steps: run every command configured for the hook point, in order. */
-static int step_hook(worker *w, const rec_step *s, strbuf *msg)
+static int step_hook(worker *w, const plan_step *s, strbuf *msg)
 {
     if (!w->hooks || !w->hooks->run) {
         strbuf_setf(msg, "no hook commands for %s", s->hook);

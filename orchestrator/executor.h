@@ -25,7 +25,7 @@
 #include "topology/dialect.h"
 #include "topology/strbuf.h"
 
-/* The caller's copy borrows every string; the worker's copy (rec_exec_start) owns its own. */
+/* The caller's copy borrows every string; the worker's copy (exec_start) owns its own. */
 typedef struct {
     char user[128];
     char *password;
@@ -35,23 +35,23 @@ typedef struct {
     conn_params_owned conn;      /* TLS and auth plugins of the worker's connections (fill .p) */
     dialect_repl_ssl repl_ssl;   /* TLS clauses of every CHANGE MASTER / REPLICATION SOURCE */
     int heartbeat_period_ms;    /* MASTER_/SOURCE_HEARTBEAT_PERIOD given to repointed replicas; <= 0: left out */
-} rec_exec_creds;
+} exec_creds;
 
 typedef enum {
-    REC_EXEC_STEP_START = 1,
-    REC_EXEC_STEP_END,
-    REC_EXEC_ROLLBACK,          /* a rollback action after an abort (message says what) */
-    REC_EXEC_DONE,
-} rec_exec_msg_kind;
+    EXEC_STEP_START = 1,
+    EXEC_STEP_END,
+    EXEC_ROLLBACK,          /* a rollback action after an abort (message says what) */
+    EXEC_DONE,
+} exec_msg_kind;
 
 /*
  * One message from the worker. Its texts are on the heap, whole, however long
  * (a GTID position has no size limit): the worker queues the message and the
- * pipe carries only its id. rec_exec_read() hands the message over; free it
- * with rec_exec_msg_clear().
+ * pipe carries only its id. exec_read() hands the message over; free it
+ * with exec_msg_clear().
  */
 typedef struct {
-    rec_exec_msg_kind kind;
+    exec_msg_kind kind;
     int step;                   /* index into the plan, -1 for DONE/ROLLBACK */
     int ok;                     /* STEP_END / DONE: 1 success, 0 failure; ROLLBACK: 1 done */
     int aborted;                /* DONE: the plan stopped before the point of no return */
@@ -61,9 +61,9 @@ typedef struct {
     const char *message;        /* what happened: the server's error, a reached position, ... (never NULL) */
     const char *gtid;           /* set-writable: the new primary's position once writable ("" none) */
     void *storage_;             /* owns both texts */
-} rec_exec_msg;
+} exec_msg;
 
-typedef struct rec_exec rec_exec;
+typedef struct exec_job exec_job;
 
 /*
  * Hook steps are delegated: run(user, plan, step, promoted_gtid, msg)
@@ -73,19 +73,19 @@ typedef struct rec_exec rec_exec;
  * The hooks object must outlive the worker.
  */
 typedef struct {
-    int (*run)(void *user, const rec_plan *plan, const rec_step *step, const char *promoted_gtid, strbuf *msg);
+    int (*run)(void *user, const plan_spec *plan, const plan_step *step, const char *promoted_gtid, strbuf *msg);
     void *user;
-} rec_exec_hooks;
+} exec_hooks;
 
 /* Copy the plan and the credentials and start the worker. hooks may be NULL. */
-int rec_exec_start(const rec_plan *plan, const rec_exec_creds *creds, const rec_exec_hooks *hooks, rec_exec **out,
+int exec_start(const plan_spec *plan, const exec_creds *creds, const exec_hooks *hooks, exec_job **out,
                    char *err, size_t errlen);
 /* Readable when messages wait. */
-int rec_exec_fd(const rec_exec *x);
-/* Next message without blocking: 1 with *m (free with rec_exec_msg_clear), 0 none, -1 the worker is gone. */
-int rec_exec_read(rec_exec *x, rec_exec_msg *m);
-/* Free a message's texts (after rec_exec_read; a cleared message may be cleared again). */
-void rec_exec_msg_clear(rec_exec_msg *m);
+int exec_fd(const exec_job *x);
+/* Next message without blocking: 1 with *m (free with exec_msg_clear), 0 none, -1 the worker is gone. */
+int exec_read(exec_job *x, exec_msg *m);
+/* Free a message's texts (after exec_read; a cleared message may be cleared again). */
+void exec_msg_clear(exec_msg *m);
 /*
  * Ask the worker to stop at the next step boundary (a controller shutdown; safe from
  * any thread). The running step finishes (it is bounded). A failover then stops
@@ -93,14 +93,14 @@ void rec_exec_msg_clear(rec_exec_msg *m);
  * to resume); any other plan before its point of no return aborts and rolls back
  * (DONE aborted); past it, it runs to its end.
  */
-void rec_exec_stop(rec_exec *x);
+void rec_exec_stop(exec_job *x);
 /* Wait for the worker to finish and free everything. */
-void rec_exec_free(rec_exec *x);
+void exec_free(exec_job *x);
 
 /* Run a plan synchronously in the calling thread, calling fn for each message (tests, CLI); the
  * message's texts live until fn returns. */
-int rec_exec_run_sync(const rec_plan *plan, const rec_exec_creds *creds, const rec_exec_hooks *hooks,
-                      void (*fn)(void *user, const rec_exec_msg *m), void *user);
+int exec_run_sync(const plan_spec *plan, const exec_creds *creds, const exec_hooks *hooks,
+                      void (*fn)(void *user, const exec_msg *m), void *user);
 
 
 #endif

@@ -109,20 +109,20 @@ void ha_run(ha *h, int64_t now_ms)
 }
 
 /* Whether this analysis holds the primary dead (confirmed on this controller's side). */
-static bool holds_dead(rec_analysis_code code)
+static bool holds_dead(ana_code code)
 {
-    return code == REC_A_DEAD_PRIMARY || code == REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS ||
-           code == REC_A_DEAD_PRIMARY_MINORITY || code == REC_A_ALL_DOWN || code == REC_A_DEAD_PRIMARY_NO_REPLICAS;
+    return code == ANA_DEAD_PRIMARY || code == ANA_DEAD_PRIMARY_AND_SOME_REPLICAS ||
+           code == ANA_DEAD_PRIMARY_MINORITY || code == ANA_ALL_DOWN || code == ANA_DEAD_PRIMARY_NO_REPLICAS;
 }
 
-void ha_publish(ha *h, const char *cluster, const rec_analysis *a)
+void ha_publish(ha *h, const char *cluster, const ana_result *a)
 {
     char err[256];
     json_t *v;
-    if (!h || !a || a->code == REC_A_NOT_READY)
+    if (!h || !a || a->code == ANA_NOT_READY)
         return;
     v = json_pack("{s:b, s:s, s:I, s:I, s:I}", "primary_reachable", !holds_dead(a->code), "analysis",
-                  rec_analysis_name(a->code), "replicas", (json_int_t)a->replicas, "replicas_seen",
+                  ana_code_name(a->code), "replicas", (json_int_t)a->replicas, "replicas_seen",
                   (json_int_t)a->replicas_reachable, "replicas_confirming", (json_int_t)a->replicas_confirming);
     if (v && etcd_publish(h->etcd, cluster, v, err, sizeof(err)) < 0)
         log_warn("coordination: %s", err);
@@ -137,7 +137,7 @@ static ha_cluster *find(ha *h, const char *cluster)
     return NULL;
 }
 
-bool ha_may_act(ha *h, const char *cluster, const rec_analysis *a, int64_t now_ms, char *why, size_t whylen)
+bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms, char *why, size_t whylen)
 {
     ha_cluster *hc;
     coord_view views[HA_MAX_CONTROLLERS];

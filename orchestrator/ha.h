@@ -36,7 +36,7 @@ int ha_timeout_ms(ha *h, int64_t now_ms);
 void ha_run(ha *h, int64_t now_ms);
 
 /* This controller's view of a cluster's primary, from its latest analysis: published on change. */
-void ha_publish(ha *h, const char *cluster, const rec_analysis *a);
+void ha_publish(ha *h, const char *cluster, const ana_result *a);
 
 /*
  * THE coordination gate of automatic recovery (called from one place in
@@ -45,7 +45,7 @@ void ha_publish(ha *h, const char *cluster, const rec_analysis *a);
  * agrees the primary is dead. false: why says what is missing (reported as a
  * recovery-held-coordination event when it changes).
  */
-bool ha_may_act(ha *h, const char *cluster, const rec_analysis *a, int64_t now_ms, char *why, size_t whylen);
+bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms, char *why, size_t whylen);
 
 /*
  * May an operator's switchover / failover / relocate run on this controller now?

@@ -9,15 +9,15 @@
 #include "topology/gtid.h"
 
 static const char *const step_names[] = {
-    [REC_STEP_STOP_IO] = "stop-io",       [REC_STEP_WAIT_APPLY] = "wait-apply",
-    [REC_STEP_CATCH_UP] = "catch-up",     [REC_STEP_DETACH] = "detach",
-    [REC_STEP_SET_WRITABLE] = "set-writable", [REC_STEP_SEMI_SYNC_SOURCE] = "semi-sync-source",
-    [REC_STEP_REPOINT] = "repoint",       [REC_STEP_VERIFY] = "verify",
-    [REC_STEP_FENCE] = "fence",           [REC_STEP_START_IO] = "start-io",
-    [REC_STEP_REJOIN] = "rejoin",         [REC_STEP_CHECK_TRX] = "check-trx",
-    [REC_STEP_DEMOTE] = "demote",         [REC_STEP_WAIT_CAUGHT_UP] = "wait-caught-up",
-    [REC_STEP_UNDEMOTE] = "undemote",     [REC_STEP_HOOK] = "hook",
-    [REC_STEP_CHECK_SOURCE] = "check-source",
+    [PLAN_STEP_STOP_IO] = "stop-io",       [PLAN_STEP_WAIT_APPLY] = "wait-apply",
+    [PLAN_STEP_CATCH_UP] = "catch-up",     [PLAN_STEP_DETACH] = "detach",
+    [PLAN_STEP_SET_WRITABLE] = "set-writable", [PLAN_STEP_SEMI_SYNC_SOURCE] = "semi-sync-source",
+    [PLAN_STEP_REPOINT] = "repoint",       [PLAN_STEP_VERIFY] = "verify",
+    [PLAN_STEP_FENCE] = "fence",           [PLAN_STEP_START_IO] = "start-io",
+    [PLAN_STEP_REJOIN] = "rejoin",         [PLAN_STEP_CHECK_TRX] = "check-trx",
+    [PLAN_STEP_DEMOTE] = "demote",         [PLAN_STEP_WAIT_CAUGHT_UP] = "wait-caught-up",
+    [PLAN_STEP_UNDEMOTE] = "undemote",     [PLAN_STEP_HOOK] = "hook",
+    [PLAN_STEP_CHECK_SOURCE] = "check-source",
 };
 
 static const char *const op_names[REC_OP__COUNT] = {
@@ -48,18 +48,18 @@ bool rec_op_promotes(rec_op op)
 }
 
 /* A plan's operation: the enum and its stored name. */
-static void set_op(rec_plan *p, rec_op op)
+static void set_op(plan_spec *p, rec_op op)
 {
     p->op = op;
     snprintf(p->kind, sizeof(p->kind), "%s", rec_op_name(op));
 }
 
-const char *rec_step_name(rec_step_kind k)
+const char *plan_step_name(plan_step_kind k)
 {
     return (size_t)k < sizeof(step_names) / sizeof(step_names[0]) && step_names[k] ? step_names[k] : "?";
 }
 
-static void server_of(const topo_instance *in, rec_server *s)
+static void server_of(const topo_instance *in, plan_server *s)
 {
     memset(s, 0, sizeof(*s));
     s->addr = in->addr;
@@ -74,9 +74,9 @@ static void server_of(const topo_instance *in, rec_server *s)
     }
 }
 
-static rec_step *add_step(rec_plan *p, rec_step_kind kind, const topo_instance *target)
+static plan_step *add_step(plan_spec *p, plan_step_kind kind, const topo_instance *target)
 {
-    rec_step *v = realloc(p->v, (p->n + 1) * sizeof(*v)), *s;
+    plan_step *v = realloc(p->v, (p->n + 1) * sizeof(*v)), *s;
     if (!v)
         return NULL;
     p->v = v;
@@ -89,10 +89,10 @@ static rec_step *add_step(rec_plan *p, rec_step_kind kind, const topo_instance *
 }
 
 /* Append a step of kind on target, sourced from src (may be NULL). NULL on OOM. */
-static rec_step *add_step_from(rec_plan *p, rec_step_kind kind, const topo_instance *target, const topo_instance *src,
+static plan_step *add_step_from(plan_spec *p, plan_step_kind kind, const topo_instance *target, const topo_instance *src,
                                int timeout_ms, bool best_effort)
 {
-    rec_step *s = add_step(p, kind, target);
+    plan_step *s = add_step(p, kind, target);
     if (!s)
         return NULL;
     if (src)
@@ -104,15 +104,15 @@ static rec_step *add_step_from(rec_plan *p, rec_step_kind kind, const topo_insta
 
 /* Repoint + verify one replica below the new primary (best effort: a replica that
  * cannot follow is reported lost, the operation goes on). */
-static int add_repoint(rec_plan *p, const topo_instance *in, const topo_instance *cand, int timeout_ms)
+static int add_repoint(plan_spec *p, const topo_instance *in, const topo_instance *cand, int timeout_ms)
 {
-    if (!add_step_from(p, REC_STEP_REPOINT, in, cand, timeout_ms, true) ||
-        !add_step_from(p, REC_STEP_VERIFY, in, cand, timeout_ms, true))
+    if (!add_step_from(p, PLAN_STEP_REPOINT, in, cand, timeout_ms, true) ||
+        !add_step_from(p, PLAN_STEP_VERIFY, in, cand, timeout_ms, true))
         return -ENOMEM;
     return 0;
 }
 
-void rec_plan_free(rec_plan *p)
+void plan_free(plan_spec *p)
 {
     if (!p)
         return;
@@ -142,37 +142,37 @@ static int append_line(char **dst, const char *line)
 }
 
 /* detach, set-writable (the point of no return), semi-sync source when the old primary had it. */
-static int add_promotion(rec_plan *p, const topo_instance *cand, const topo_instance *old, int timeout_ms)
+static int add_promotion(plan_spec *p, const topo_instance *cand, const topo_instance *old, int timeout_ms)
 {
-    rec_step *s;
-    if (!add_step_from(p, REC_STEP_DETACH, cand, NULL, timeout_ms, false) ||
-        !(s = add_step_from(p, REC_STEP_SET_WRITABLE, cand, NULL, timeout_ms, false)))
+    plan_step *s;
+    if (!add_step_from(p, PLAN_STEP_DETACH, cand, NULL, timeout_ms, false) ||
+        !(s = add_step_from(p, PLAN_STEP_SET_WRITABLE, cand, NULL, timeout_ms, false)))
         return -ENOMEM;
     s->no_return = true;
     if (old->have_snap && old->snap.semisync.source_enabled &&
-        !add_step_from(p, REC_STEP_SEMI_SYNC_SOURCE, cand, NULL, timeout_ms, true))
+        !add_step_from(p, PLAN_STEP_SEMI_SYNC_SOURCE, cand, NULL, timeout_ms, true))
         return -ENOMEM;
     return 0;
 }
 
 /* "addr: exclusion (reason)", whole, appended to *dst. */
-static int excluded_line(char **dst, const topo_cluster *c, const rec_candidate *v)
+static int excluded_line(char **dst, const topo_cluster *c, const cand_entry *v)
 {
     char a[TOPO_ADDR_MAX];
     char *line = strbuf_asprintf("%s: %s (%s)", topo_addr_str(&c->v[v->index]->addr, a, sizeof(a)),
-                                 rec_exclusion_name(v->exclusion), v->reason);
+                                 cand_exclusion_name(v->exclusion), v->reason);
     int rc = line ? append_line(dst, line) : -ENOMEM;
     free(line);
     return rc;
 }
 
-int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
-                      rec_plan *out, char *err, size_t errlen)
+int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r, const plan_options *o,
+                      plan_spec *out, char *err, size_t errlen)
 {
     const topo_instance *old, *cand, *most = NULL;
-    const rec_candidate *chosen;
+    const cand_entry *chosen;
     char a[TOPO_ADDR_MAX];
-    rec_step *s;
+    plan_step *s;
     int rc = -ENOMEM;
 
     memset(out, 0, sizeof(*out));
@@ -210,7 +210,7 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
             goto fail;
     }
     for (size_t i = 0; i < r->n; i++) {
-        if (r->v[i].exclusion == REC_EXCL_NONE)
+        if (r->v[i].exclusion == CAND_EXCL_NONE)
             continue;
         if (excluded_line(&out->excluded, c, &r->v[i]) < 0)
             goto fail;
@@ -224,21 +224,21 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
         const topo_instance *in = c->v[r->v[i].index];
         if (!in->reachable || in == cand || in == most)
             continue;
-        if (!(s = add_step(out, REC_STEP_STOP_IO, in)))
+        if (!(s = add_step(out, PLAN_STEP_STOP_IO, in)))
             goto fail;
         s->timeout_ms = o->verify_timeout_ms;
     }
     /* 2. Catch-up from the most advanced replica when it cannot be promoted itself. */
     if (most) {
-        if (!(s = add_step(out, REC_STEP_WAIT_APPLY, most)))
+        if (!(s = add_step(out, PLAN_STEP_WAIT_APPLY, most)))
             goto fail;
         s->timeout_ms = o->apply_timeout_ms;
         if (r->v[r->most_advanced].has_gtid && !(s->gtid = strdup(r->v[r->most_advanced].has_gtid)))
             goto fail;
-        if (!(s = add_step(out, REC_STEP_STOP_IO, most)))
+        if (!(s = add_step(out, PLAN_STEP_STOP_IO, most)))
             goto fail;
         s->timeout_ms = o->verify_timeout_ms;
-        if (!(s = add_step(out, REC_STEP_CATCH_UP, cand)))
+        if (!(s = add_step(out, PLAN_STEP_CATCH_UP, cand)))
             goto fail;
         server_of(most, &s->source);
         s->timeout_ms = o->apply_timeout_ms;
@@ -246,7 +246,7 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
             goto fail;
     }
     /* 3. The candidate applies what it received, then leaves replication. */
-    if (!(s = add_step(out, REC_STEP_WAIT_APPLY, cand)))
+    if (!(s = add_step(out, PLAN_STEP_WAIT_APPLY, cand)))
         goto fail;
     s->timeout_ms = o->apply_timeout_ms;
     if (!most && chosen->has_gtid && !(s->gtid = strdup(chosen->has_gtid)))
@@ -271,22 +271,22 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
             goto fail;
     }
     /* 5. Fence the old primary in case it is still alive somewhere. */
-    if (!(s = add_step(out, REC_STEP_FENCE, old)))
+    if (!(s = add_step(out, PLAN_STEP_FENCE, old)))
         goto fail;
     s->timeout_ms = o->fence_timeout_ms;
     s->best_effort = true;
     return 0;
 fail:
     snprintf(err, errlen, "out of memory building the plan");
-    rec_plan_free(out);
+    plan_free(out);
     return rc;
 }
 
 /* Common header of a plan replacing old by the chosen candidate. */
-static int plan_header(const topo_cluster *c, const topo_instance *old, const rec_ranking *r, rec_op op,
-                       rec_plan *out)
+static int plan_header(const topo_cluster *c, const topo_instance *old, const cand_ranking *r, rec_op op,
+                       plan_spec *out)
 {
-    const rec_candidate *chosen = &r->v[r->chosen];
+    const cand_entry *chosen = &r->v[r->chosen];
     snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
     set_op(out, op);
     server_of(old, &out->old_primary);
@@ -300,7 +300,7 @@ static int plan_header(const topo_cluster *c, const topo_instance *old, const re
     if (chosen->has_gtid && !(out->new_primary_gtid = strdup(chosen->has_gtid)))
         return -ENOMEM;
     for (size_t i = 0; i < r->n; i++) {
-        if (r->v[i].exclusion == REC_EXCL_NONE)
+        if (r->v[i].exclusion == CAND_EXCL_NONE)
             continue;
         if (excluded_line(&out->excluded, c, &r->v[i]) < 0)
             return -ENOMEM;
@@ -308,11 +308,11 @@ static int plan_header(const topo_cluster *c, const topo_instance *old, const re
     return 0;
 }
 
-int rec_plan_switchover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
-                        rec_plan *out, char *err, size_t errlen)
+int plan_switchover(const topo_cluster *c, int old_primary, const cand_ranking *r, const plan_options *o,
+                        plan_spec *out, char *err, size_t errlen)
 {
     const topo_instance *old, *cand;
-    rec_step *s;
+    plan_step *s;
 
     memset(out, 0, sizeof(*out));
     if (old_primary < 0 || (size_t)old_primary >= c->n || !r || r->chosen < 0 || (size_t)r->chosen >= r->n) {
@@ -323,14 +323,14 @@ int rec_plan_switchover(const topo_cluster *c, int old_primary, const rec_rankin
     cand = c->v[r->v[r->chosen].index];
     if (plan_header(c, old, r, REC_OP_SWITCHOVER, out) < 0)
         goto fail;
-    if (!(s = add_step(out, REC_STEP_CHECK_TRX, old)))
+    if (!(s = add_step(out, PLAN_STEP_CHECK_TRX, old)))
         goto fail;
     s->timeout_ms = o->verify_timeout_ms;
     s->limit_s = o->max_trx_s;
-    if (!(s = add_step(out, REC_STEP_DEMOTE, old)))
+    if (!(s = add_step(out, PLAN_STEP_DEMOTE, old)))
         goto fail;
     s->timeout_ms = o->verify_timeout_ms;
-    if (!(s = add_step(out, REC_STEP_WAIT_CAUGHT_UP, cand)))
+    if (!(s = add_step(out, PLAN_STEP_WAIT_CAUGHT_UP, cand)))
         goto fail;
     server_of(old, &s->source);
     s->timeout_ms = o->apply_timeout_ms;
@@ -343,19 +343,19 @@ int rec_plan_switchover(const topo_cluster *c, int old_primary, const rec_rankin
         if (add_repoint(out, in, cand, o->verify_timeout_ms) < 0)
             goto fail;
     }
-    if (!add_step_from(out, REC_STEP_REJOIN, old, cand, o->verify_timeout_ms, true))
+    if (!add_step_from(out, PLAN_STEP_REJOIN, old, cand, o->verify_timeout_ms, true))
         goto fail;
     return 0;
 fail:
     snprintf(err, errlen, "out of memory building the plan");
-    rec_plan_free(out);
+    plan_free(out);
     return -ENOMEM;
 }
 
-int rec_plan_relocate(const topo_cluster *c, int replica, int new_source, const rec_plan_opts *o, rec_plan *out,
+int plan_relocate(const topo_cluster *c, int replica, int new_source, const plan_options *o, plan_spec *out,
                       char *err, size_t errlen)
 {
-    rec_step *s;
+    plan_step *s;
     memset(out, 0, sizeof(*out));
     if (replica < 0 || (size_t)replica >= c->n || new_source < 0 || (size_t)new_source >= c->n) {
         snprintf(err, errlen, "unknown server");
@@ -365,11 +365,11 @@ int rec_plan_relocate(const topo_cluster *c, int replica, int new_source, const 
     set_op(out, REC_OP_RELOCATE);
     server_of(c->v[replica], &out->old_primary);
     server_of(c->v[new_source], &out->new_primary);
-    if (!(s = add_step(out, REC_STEP_CHECK_SOURCE, c->v[replica])))
+    if (!(s = add_step(out, PLAN_STEP_CHECK_SOURCE, c->v[replica])))
         goto fail;
     server_of(c->v[new_source], &s->source);
     s->timeout_ms = 3000;
-    if (!(s = add_step(out, REC_STEP_REPOINT, c->v[replica])))
+    if (!(s = add_step(out, PLAN_STEP_REPOINT, c->v[replica])))
         goto fail;
     server_of(c->v[new_source], &s->source);
     s->timeout_ms = o->verify_timeout_ms;
@@ -384,19 +384,19 @@ int rec_plan_relocate(const topo_cluster *c, int replica, int new_source, const 
             s->has_prev = true;
         }
     }
-    if (!(s = add_step(out, REC_STEP_VERIFY, c->v[replica])))
+    if (!(s = add_step(out, PLAN_STEP_VERIFY, c->v[replica])))
         goto fail;
     server_of(c->v[new_source], &s->source);
     s->timeout_ms = o->verify_timeout_ms;
     return 0;
 fail:
     snprintf(err, errlen, "out of memory building the plan");
-    rec_plan_free(out);
+    plan_free(out);
     return -ENOMEM;
 }
 
-int rec_plan_intermediate(const topo_cluster *c, int dead, int new_source, const int *movable, size_t n,
-                          const rec_plan_opts *o, rec_plan *out, char *err, size_t errlen)
+int plan_intermediate(const topo_cluster *c, int dead, int new_source, const int *movable, size_t n,
+                          const plan_options *o, plan_spec *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     if (dead < 0 || (size_t)dead >= c->n || new_source < 0 || (size_t)new_source >= c->n || !n) {
@@ -412,10 +412,10 @@ int rec_plan_intermediate(const topo_cluster *c, int dead, int new_source, const
         for (size_t i = 0; i < n; i++) {
             if (movable[i] < 0 || (size_t)movable[i] >= c->n) {
                 snprintf(err, errlen, "unknown server");
-                rec_plan_free(out);
+                plan_free(out);
                 return -EINVAL;
             }
-            if (!add_step_from(out, pass ? REC_STEP_VERIFY : REC_STEP_REPOINT, c->v[movable[i]], c->v[new_source],
+            if (!add_step_from(out, pass ? PLAN_STEP_VERIFY : PLAN_STEP_REPOINT, c->v[movable[i]], c->v[new_source],
                                o->verify_timeout_ms, false))
                 goto fail;
         }
@@ -423,13 +423,13 @@ int rec_plan_intermediate(const topo_cluster *c, int dead, int new_source, const
     return 0;
 fail:
     snprintf(err, errlen, "out of memory building the plan");
-    rec_plan_free(out);
+    plan_free(out);
     return -ENOMEM;
 }
 
-int rec_plan_add_hook(rec_plan *p, size_t pos, const char *hook, bool veto, int timeout_ms)
+int plan_add_hook(plan_spec *p, size_t pos, const char *hook, bool veto, int timeout_ms)
 {
-    rec_step *v = realloc(p->v, (p->n + 1) * sizeof(*v));
+    plan_step *v = realloc(p->v, (p->n + 1) * sizeof(*v));
     if (!v)
         return -ENOMEM;
     p->v = v;
@@ -437,7 +437,7 @@ int rec_plan_add_hook(rec_plan *p, size_t pos, const char *hook, bool veto, int 
         pos = p->n;
     memmove(&p->v[pos + 1], &p->v[pos], (p->n - pos) * sizeof(*v));
     memset(&p->v[pos], 0, sizeof(*v));
-    p->v[pos].kind = REC_STEP_HOOK;
+    p->v[pos].kind = PLAN_STEP_HOOK;
     snprintf(p->v[pos].hook, sizeof(p->v[pos].hook), "%s", hook);
     p->v[pos].best_effort = !veto;
     p->v[pos].timeout_ms = timeout_ms;
@@ -446,10 +446,10 @@ int rec_plan_add_hook(rec_plan *p, size_t pos, const char *hook, bool veto, int 
     return 0;
 }
 
-int rec_plan_single(const char *cluster, const char *kind, rec_step_kind step, const topo_instance *target,
-                    const topo_instance *source, int timeout_ms, rec_plan *out, char *err, size_t errlen)
+int plan_single(const char *cluster, const char *kind, plan_step_kind step, const topo_instance *target,
+                    const topo_instance *source, int timeout_ms, plan_spec *out, char *err, size_t errlen)
 {
-    rec_step *s;
+    plan_step *s;
     memset(out, 0, sizeof(*out));
     snprintf(out->cluster, sizeof(out->cluster), "%s", cluster);
     out->op = rec_op_parse(kind);
@@ -467,23 +467,23 @@ int rec_plan_single(const char *cluster, const char *kind, rec_step_kind step, c
     return 0;
 }
 
-char *rec_step_describe(const rec_step *s)
+char *plan_step_describe(const plan_step *s)
 {
     char t[TOPO_ADDR_MAX], src[TOPO_ADDR_MAX];
     strbuf b = STRBUF_INIT;
     topo_addr_str(&s->target.addr, t, sizeof(t));
     switch (s->kind) {
-    case REC_STEP_HOOK:
+    case PLAN_STEP_HOOK:
         strbuf_printf(&b, "%s%s", s->hook, s->best_effort ? "" : " (can veto)");
         break;
-    case REC_STEP_CHECK_TRX:
+    case PLAN_STEP_CHECK_TRX:
         strbuf_printf(&b, "%s  no write transaction older than %d s", t, s->limit_s);
         break;
-    case REC_STEP_REPOINT:
-    case REC_STEP_CATCH_UP:
-    case REC_STEP_REJOIN:
-    case REC_STEP_WAIT_CAUGHT_UP:
-    case REC_STEP_CHECK_SOURCE:
+    case PLAN_STEP_REPOINT:
+    case PLAN_STEP_CATCH_UP:
+    case PLAN_STEP_REJOIN:
+    case PLAN_STEP_WAIT_CAUGHT_UP:
+    case PLAN_STEP_CHECK_SOURCE:
         strbuf_printf(&b, "%s → %s", t, topo_addr_str(&s->source.addr, src, sizeof(src)));
         break;
     default:
@@ -501,7 +501,7 @@ char *rec_step_describe(const rec_step *s)
     return strbuf_steal(&b);
 }
 
-static json_t *server_json(const rec_server *s)
+static json_t *server_json(const plan_server *s)
 {
     char a[TOPO_ADDR_MAX];
     if (!s->addr.host[0])
@@ -510,13 +510,13 @@ static json_t *server_json(const rec_server *s)
                      topo_flavor_name(s->flavor));
 }
 
-json_t *rec_plan_to_json(const rec_plan *p)
+json_t *plan_to_json(const plan_spec *p)
 {
     json_t *j = json_object(), *steps = json_array();
     for (size_t i = 0; i < p->n; i++) {
-        const rec_step *s = &p->v[i];
-        char a[TOPO_ADDR_MAX], *d = rec_step_describe(s);
-        json_t *sj = json_pack("{s:i, s:s, s:s, s:s?}", "index", (int)i + 1, "kind", rec_step_name(s->kind),
+        const plan_step *s = &p->v[i];
+        char a[TOPO_ADDR_MAX], *d = plan_step_describe(s);
+        json_t *sj = json_pack("{s:i, s:s, s:s, s:s?}", "index", (int)i + 1, "kind", plan_step_name(s->kind),
                                "target", topo_addr_str(&s->target.addr, a, sizeof(a)), "description", d);
         free(d);
         if (s->source.addr.host[0])
@@ -554,7 +554,7 @@ static void print_lines(FILE *out, const char *title, const char *lines)
     }
 }
 
-void rec_plan_print(const rec_plan *p, FILE *out)
+void plan_print(const plan_spec *p, FILE *out)
 {
     char a[TOPO_ADDR_MAX];
     fprintf(out, "%s plan for cluster %s\n", p->kind, p->cluster);
@@ -567,8 +567,8 @@ void rec_plan_print(const rec_plan *p, FILE *out)
     if (p->reason[0])
         fprintf(out, "  why: %s\n", p->reason);
     for (size_t i = 0; i < p->n; i++) {
-        char *d = rec_step_describe(&p->v[i]);
-        fprintf(out, "  %2zu. %-17s %s\n", i + 1, rec_step_name(p->v[i].kind), d ? d : "(out of memory)");
+        char *d = plan_step_describe(&p->v[i]);
+        fprintf(out, "  %2zu. %-17s %s\n", i + 1, plan_step_name(p->v[i].kind), d ? d : "(out of memory)");
         free(d);
     }
     if (p->excluded)
@@ -580,7 +580,7 @@ void rec_plan_print(const rec_plan *p, FILE *out)
                 *p->expected_lost_gtids ? p->expected_lost_gtids : "none");
 }
 
-int rec_plan_copy(rec_plan *dst, const rec_plan *src)
+int plan_copy(plan_spec *dst, const plan_spec *src)
 {
     *dst = *src;
     dst->v = NULL;
@@ -608,6 +608,6 @@ int rec_plan_copy(rec_plan *dst, const rec_plan *src)
 #undef DUP
     return 0;
 oom:
-    rec_plan_free(dst);
+    plan_free(dst);
     return -ENOMEM;
 }

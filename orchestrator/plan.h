@@ -32,24 +32,24 @@
 #include "topology/dialect.h"
 
 typedef enum {
-    REC_STEP_STOP_IO = 0,
-    REC_STEP_WAIT_APPLY,
-    REC_STEP_CATCH_UP,
-    REC_STEP_DETACH,
-    REC_STEP_SET_WRITABLE,
-    REC_STEP_SEMI_SYNC_SOURCE,
-    REC_STEP_REPOINT,
-    REC_STEP_VERIFY,
-    REC_STEP_FENCE,
-    REC_STEP_START_IO,          /* rollback: give a replica its IO thread back */
-    REC_STEP_REJOIN,            /* an old primary becomes a replica of the new one */
-    REC_STEP_CHECK_TRX,         /* switchover: refuse when a write transaction runs longer than timeout_ms/1000 s... see below */
-    REC_STEP_DEMOTE,            /* switchover: old primary read-only, client sessions ended, final position captured */
-    REC_STEP_WAIT_CAUGHT_UP,    /* switchover: target applies the old primary's final position (bounded) */
-    REC_STEP_UNDEMOTE,          /* rollback: the old primary writable again */
-    REC_STEP_HOOK,              /* run a hook point's commands (hook = its name); pre hooks can veto */
-    REC_STEP_CHECK_SOURCE,      /* relocate: the new source has (or soon has) everything the replica applied */
-} rec_step_kind;
+    PLAN_STEP_STOP_IO = 0,
+    PLAN_STEP_WAIT_APPLY,
+    PLAN_STEP_CATCH_UP,
+    PLAN_STEP_DETACH,
+    PLAN_STEP_SET_WRITABLE,
+    PLAN_STEP_SEMI_SYNC_SOURCE,
+    PLAN_STEP_REPOINT,
+    PLAN_STEP_VERIFY,
+    PLAN_STEP_FENCE,
+    PLAN_STEP_START_IO,          /* rollback: give a replica its IO thread back */
+    PLAN_STEP_REJOIN,            /* an old primary becomes a replica of the new one */
+    PLAN_STEP_CHECK_TRX,         /* switchover: refuse when a write transaction runs longer than timeout_ms/1000 s... see below */
+    PLAN_STEP_DEMOTE,            /* switchover: old primary read-only, client sessions ended, final position captured */
+    PLAN_STEP_WAIT_CAUGHT_UP,    /* switchover: target applies the old primary's final position (bounded) */
+    PLAN_STEP_UNDEMOTE,          /* rollback: the old primary writable again */
+    PLAN_STEP_HOOK,              /* run a hook point's commands (hook = its name); pre hooks can veto */
+    PLAN_STEP_CHECK_SOURCE,      /* relocate: the new source has (or soon has) everything the replica applied */
+} plan_step_kind;
 
 /*
  * What an operation is: a recovery (failover, or a dead intermediate primary's
@@ -80,13 +80,13 @@ typedef struct {
     topo_flavor flavor;
     int major, minor, patch;
     dialect_caps caps;          /* from its snapshot (known = false: never probed; the executor learns it) */
-} rec_server;
+} plan_server;
 
 typedef struct {
-    rec_step_kind kind;
-    rec_server target;
-    rec_server source;          /* repoint / catch-up / rejoin: the server to replicate from */
-    rec_server prev_source;     /* relocate's repoint: the source it had, given back if the move fails */
+    plan_step_kind kind;
+    plan_server target;
+    plan_server source;          /* repoint / catch-up / rejoin: the server to replicate from */
+    plan_server prev_source;     /* relocate's repoint: the source it had, given back if the move fails */
     bool has_prev;
     char *gtid;                 /* wait-apply / catch-up: the position to reach (heap, may be NULL) */
     int timeout_ms;
@@ -94,38 +94,38 @@ typedef struct {
     bool no_return;             /* the point of no return: from here on, no abort */
     int limit_s;                /* check-trx: the longest write transaction allowed, seconds */
     char hook[32];              /* hook: the hook point, e.g. "pre_failover" */
-} rec_step;
+} plan_step;
 
 typedef struct {
     char cluster[48];
     rec_op op;                  /* what it is: decisions use this */
     char kind[16];              /* its name as stored and printed (rec_op_name(op); an after-care job's given name) */
-    rec_step *v;
+    plan_step *v;
     size_t n;
-    rec_server old_primary;
-    rec_server new_primary;
+    plan_server old_primary;
+    plan_server new_primary;
     char *old_primary_gtid;     /* last position seen on the old primary (heap, may be NULL) */
     char *new_primary_gtid;     /* what the candidate has (received ∪ executed) (heap, may be NULL) */
     char *expected_lost_gtids;  /* old_primary_gtid − new_primary_gtid, "" none, NULL unknown (heap) */
     char reason[512];           /* why this candidate */
     char *excluded;             /* one line per excluded replica with the reason (heap, may be NULL) */
     char *unreachable;          /* replicas that cannot be repointed now (heap, may be NULL) */
-} rec_plan;
+} plan_spec;
 
 typedef struct {
     int apply_timeout_ms;       /* wait-apply / catch-up / wait-caught-up bound */
     int max_trx_s;              /* switchover: longest running write transaction tolerated */
     int verify_timeout_ms;      /* verify bound */
     int fence_timeout_ms;       /* fence bound */
-} rec_plan_opts;
+} plan_options;
 
 /*
  * Build the failover plan for the cluster's dead primary (old_primary index)
  * from a ranking with a chosen candidate. -EINVAL when r has no candidate,
  * -ENOMEM. err says why.
  */
-int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
-                      rec_plan *out, char *err, size_t errlen);
+int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r, const plan_options *o,
+                      plan_spec *out, char *err, size_t errlen);
 /*
  * Build a graceful switchover plan: old_primary (alive) hands over to the
  * ranking's chosen replica. check-trx, demote, wait-caught-up, detach,
@@ -133,10 +133,10 @@ int rec_plan_failover(const topo_cluster *c, int old_primary, const rec_ranking 
  * old primary below the new one. A failure before the point of no return
  * rolls back (the old primary becomes writable again).
  */
-int rec_plan_switchover(const topo_cluster *c, int old_primary, const rec_ranking *r, const rec_plan_opts *o,
-                        rec_plan *out, char *err, size_t errlen);
+int plan_switchover(const topo_cluster *c, int old_primary, const cand_ranking *r, const plan_options *o,
+                        plan_spec *out, char *err, size_t errlen);
 /* Relocate: replica → below new_source (repoint + verify). */
-int rec_plan_relocate(const topo_cluster *c, int replica, int new_source, const rec_plan_opts *o, rec_plan *out,
+int plan_relocate(const topo_cluster *c, int replica, int new_source, const plan_options *o, plan_spec *out,
                       char *err, size_t errlen);
 /*
  * A dead intermediate primary (orchestrator/intermediate.h): each of the replicas
@@ -144,25 +144,25 @@ int rec_plan_relocate(const topo_cluster *c, int replica, int new_source, const 
  * "intermediate"; old_primary = the dead server, new_primary = new_source; nothing
  * is promoted and the primary is not touched.
  */
-int rec_plan_intermediate(const topo_cluster *c, int dead, int new_source, const int *movable, size_t n,
-                          const rec_plan_opts *o, rec_plan *out, char *err, size_t errlen);
+int plan_intermediate(const topo_cluster *c, int dead, int new_source, const int *movable, size_t n,
+                          const plan_options *o, plan_spec *out, char *err, size_t errlen);
 /* Insert a hook step at position pos (0 = first, n = last). */
-int rec_plan_add_hook(rec_plan *p, size_t pos, const char *hook, bool veto, int timeout_ms);
+int plan_add_hook(plan_spec *p, size_t pos, const char *hook, bool veto, int timeout_ms);
 
 /* A one-step plan (fence or rejoin) for an old primary that came back. kind names it ("after-care";
  * op is rec_op_parse(kind)). */
-int rec_plan_single(const char *cluster, const char *kind, rec_step_kind step, const topo_instance *target,
-                    const topo_instance *source, int timeout_ms, rec_plan *out, char *err, size_t errlen);
-void rec_plan_free(rec_plan *p);
+int plan_single(const char *cluster, const char *kind, plan_step_kind step, const topo_instance *target,
+                    const topo_instance *source, int timeout_ms, plan_spec *out, char *err, size_t errlen);
+void plan_free(plan_spec *p);
 
-const char *rec_step_name(rec_step_kind k);
+const char *plan_step_name(plan_step_kind k);
 /* "127.0.0.1:23307 → 127.0.0.1:23306  until 0-1-5  (≤10000 ms)" style line for a step, whole, on the
  * heap (the caller frees; NULL: out of memory). */
-char *rec_step_describe(const rec_step *s);
-json_t *rec_plan_to_json(const rec_plan *p);
-void rec_plan_print(const rec_plan *p, FILE *out);
+char *plan_step_describe(const plan_step *s);
+json_t *plan_to_json(const plan_spec *p);
+void plan_print(const plan_spec *p, FILE *out);
 
 /* Deep copy of a plan (heap strings duplicated); dst is freed on failure. */
-int rec_plan_copy(rec_plan *dst, const rec_plan *src);
+int plan_copy(plan_spec *dst, const plan_spec *src);
 
 #endif

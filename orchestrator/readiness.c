@@ -109,9 +109,9 @@ out:
 }
 
 /* Is the analysis one where the primary itself is fine (a failover would be hypothetical)? */
-static bool primary_healthy(rec_analysis_code a)
+static bool primary_healthy(ana_code a)
 {
-    return a == REC_A_OK || a == REC_A_REPLICAS_BROKEN || a == REC_A_LOCKED_SEMI_SYNC || a == REC_A_MULTIPLE_WRITABLE;
+    return a == ANA_OK || a == ANA_REPLICAS_BROKEN || a == ANA_LOCKED_SEMI_SYNC || a == ANA_MULTIPLE_WRITABLE;
 }
 
 static double apply_lag_s(const topo_instance *in)
@@ -122,15 +122,15 @@ static double apply_lag_s(const topo_instance *in)
 }
 
 /* Why nobody can be chosen, as a code. */
-static ready_code why_nobody(const rec_ranking *rk)
+static ready_code why_nobody(const cand_ranking *rk)
 {
     bool errant = false, other = false;
     if (rk->most_advanced < 0 && rk->n > 0 && strstr(rk->reason, "diverged"))
         return READY_DIVERGED;
     for (size_t i = 0; i < rk->n; i++) {
-        if (rk->v[i].exclusion == REC_EXCL_ERRANT)
+        if (rk->v[i].exclusion == CAND_EXCL_ERRANT)
             errant = true;
-        else if (rk->v[i].exclusion != REC_EXCL_NONE)
+        else if (rk->v[i].exclusion != CAND_EXCL_NONE)
             other = true;
     }
     return errant && !other ? READY_ERRANT : READY_NO_CANDIDATE;
@@ -139,9 +139,9 @@ static ready_code why_nobody(const rec_ranking *rk)
 int ready_compute(const ready_input *in, ready_result *out, char *err, size_t errlen)
 {
     const topo_cluster *c;
-    const rec_analysis *a;
+    const ana_result *a;
     const topo_instance *p, *cand = NULL;
-    rec_ranking rk = {.chosen = -1, .most_advanced = -1};
+    cand_ranking rk = {.chosen = -1, .most_advanced = -1};
     char e[256] = "", addr[TOPO_ADDR_MAX];
     int rc = 0;
 
@@ -158,17 +158,17 @@ int ready_compute(const ready_input *in, ready_result *out, char *err, size_t er
     c = in->c;
     a = in->analysis;
 
-    if (a->code == REC_A_NOT_READY) {
+    if (a->code == ANA_NOT_READY) {
         not_ready(out, READY_NOT_PROBED, "the first probe round is not done");
         return 0;
     }
-    if (a->code == REC_A_NO_PRIMARY || a->primary < 0 || (size_t)a->primary >= c->n) {
+    if (a->code == ANA_NO_PRIMARY || a->primary < 0 || (size_t)a->primary >= c->n) {
         not_ready(out, READY_NO_PRIMARY, "no primary is known");
         return 0;
     }
     p = c->v[a->primary];
     if (!primary_healthy(a->code))
-        not_ready(out, READY_PRIMARY_UNHEALTHY, "the primary is not healthy now (%s)", rec_analysis_name(a->code));
+        not_ready(out, READY_PRIMARY_UNHEALTHY, "the primary is not healthy now (%s)", ana_code_name(a->code));
     if (in->recovery_running)
         not_ready(out, READY_RECOVERY_RUNNING, "a recovery is running");
     if (!in->auto_failover)
@@ -191,7 +191,7 @@ int ready_compute(const ready_input *in, ready_result *out, char *err, size_t er
             not_ready(out, READY_QUORUM_MINORITY, "if the primary died now this side would be a minority: %s "
                       "(%zu of %zu replicas reachable)", qv.why, a->replicas_reachable, a->replicas);
     }
-    if ((rc = rec_rank_candidates(c, a->primary, in->cand, &rk, e, sizeof(e))) < 0) {
+    if ((rc = cand_rank(c, a->primary, in->cand, &rk, e, sizeof(e))) < 0) {
         if (err && errlen)
             snprintf(err, errlen, "readiness: ranking the candidates: %s", e);
         goto out;
@@ -221,7 +221,7 @@ int ready_compute(const ready_input *in, ready_result *out, char *err, size_t er
         }
     }
     if (cand) {
-        const rec_candidate *rcand = NULL;
+        const cand_entry *rcand = NULL;
         for (size_t i = 0; i < rk.n; i++)
             if (c->v[rk.v[i].index] == cand)
                 rcand = &rk.v[i];
@@ -235,7 +235,7 @@ hooks:
     if (in->hooks_missing && in->hooks_missing[0])
         not_ready(out, READY_HOOKS_MISSING, "%s", in->hooks_missing);
 out:
-    rec_ranking_free(&rk);
+    cand_ranking_free(&rk);
     return rc;
 }
 

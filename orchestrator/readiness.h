@@ -7,7 +7,7 @@
  * daemon's glue (orchestrator/ready_track.h) gathers the input.
  *
  * The question asked is "if the primary died now": the failover would rank
- * the primary's direct replicas exactly as recovery does (rec_rank_candidates
+ * the primary's direct replicas exactly as recovery does (cand_rank
  * with the same never_promote + maintenance and prefer lists) and needs a
  * majority of the voters on the controller's side (quorum_decide with the
  * replicas the controller reaches now). Not ready, with the first reason as
@@ -83,8 +83,8 @@ typedef enum {
 
 typedef struct {
     const topo_cluster *c;
-    const rec_analysis *analysis;     /* rec_analyze() of c, now */
-    const rec_candidate_opts *cand;   /* never_promote (+ replicas in maintenance), prefer; NULL: none */
+    const ana_result *analysis;     /* ana_analyze() of c, now */
+    const cand_opts *cand;   /* never_promote (+ replicas in maintenance), prefer; NULL: none */
     bool auto_failover;
     bool maintenance;                 /* cluster-wide maintenance now */
     bool recovery_running;

@@ -99,7 +99,7 @@ void rtk_update(rtk_state *s, rec_cluster *rc, int read_timeout_ms, int64_t now_
 {
     topo_addr never[64];
     size_t n_never = 0;
-    rec_candidate_opts co;
+    cand_opts co;
     ready_input in;
     ready_result r;
     char err[256];
@@ -120,7 +120,7 @@ void rtk_update(rtk_state *s, rec_cluster *rc, int read_timeout_ms, int64_t now_
     for (size_t i = 0; i < rec_cluster_cfg(rc)->n_never_promote && n_never < 64; i++)
         never[n_never++] = rec_cluster_cfg(rc)->never_promote[i];
     n_never += rec_cluster_maint_servers(rc, now, never + n_never, 64 - n_never);
-    co = (rec_candidate_opts){.never_promote = never, .n_never_promote = n_never, .prefer = rec_cluster_cfg(rc)->prefer,
+    co = (cand_opts){.never_promote = never, .n_never_promote = n_never, .prefer = rec_cluster_cfg(rc)->prefer,
                               .n_prefer = rec_cluster_cfg(rc)->n_prefer};
     in = (ready_input){.c = &rec_cluster_mon(rc)->model, .analysis = rec_cluster_last(rc), .cand = &co,
                        .auto_failover = rec_cluster_cfg(rc)->auto_failover != 0,
@@ -133,7 +133,7 @@ void rtk_update(rtk_state *s, rec_cluster *rc, int read_timeout_ms, int64_t now_
                        .hooks_missing = s->hooks_missing};
     if (!rec_cluster_mon(rc)->first_round_done) {
         /* rc->last may be from before the first round: say so plainly. */
-        static const rec_analysis not_yet = {.code = REC_A_NOT_READY, .primary = -1};
+        static const ana_result not_yet = {.code = ANA_NOT_READY, .primary = -1};
         in.analysis = &not_yet;
     }
     if (ready_compute(&in, &r, err, sizeof(err)) < 0) {

@@ -36,8 +36,8 @@ rec_state_verdict rec_state_decide(const rec_state_input *in)
 {
     if (in->executing)
         return (rec_state_verdict){REC_STATE_EXECUTING, REC_HOLD_NONE, "an operation runs"};
-    if (!rec_analysis_is_failover(in->code)) {
-        if (in->code == REC_A_PRIMARY_SUSPECT || in->code == REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING)
+    if (!ana_is_failover(in->code)) {
+        if (in->code == ANA_PRIMARY_SUSPECT || in->code == ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING)
             return (rec_state_verdict){REC_STATE_SUSPECT, REC_HOLD_NONE,
                                        "the primary looks lost; the replicas have not confirmed it"};
         return (rec_state_verdict){REC_STATE_IDLE, REC_HOLD_NONE, "no failure of the primary"};

@@ -40,7 +40,7 @@ typedef enum { REC_HOLD_NONE = 0, REC_HOLD_AUTO_OFF, REC_HOLD_MAINTENANCE, REC_H
 /* What the loop observed this turn. */
 typedef struct {
     bool executing;           /* an operation's executor runs */
-    rec_analysis_code code;   /* this turn's analysis */
+    ana_code code;   /* this turn's analysis */
     bool incident_handled;    /* the failover of this failure was launched (or refused and recorded) */
     bool rollback_pending;    /* an interrupted failover awaits its candidate */
     bool rollback_expired;    /* ... and the bounded wait for it is over */

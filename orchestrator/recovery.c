@@ -33,7 +33,7 @@ struct rec_cluster {
     const cfg_cluster *cfg;
 
     rec_state state;              /* where the machine is (rec_state.h); every change is logged and emitted */
-    rec_analysis last;            /* latest analysis */
+    ana_result last;            /* latest analysis */
     int64_t primary_lost_ms;      /* wall ms when the current primary became unreachable, 0 when up */
     int64_t detected_ms;          /* wall ms when the failure was confirmed */
     bool incident_handled;        /* a failover was launched (or refused and recorded) for this failure */
@@ -52,8 +52,8 @@ struct rec_cluster {
     int64_t blocked_until_ms;     /* wall: no automatic recovery before */
 
     /* The running recovery. */
-    rec_exec *exec;
-    rec_plan plan;
+    exec_job *exec;
+    plan_spec plan;
     int64_t recovery_id;
     int64_t step_started_ms;
     bool promoted;
@@ -61,8 +61,8 @@ struct rec_cluster {
     char *last_error;             /* the running operation's error (heap, NULL none) */
 
     /* A one-step job on a demoted primary or a stray replica (fence, rejoin, repoint). */
-    rec_exec *job;
-    rec_plan job_plan;
+    exec_job *job;
+    plan_spec job_plan;
     int64_t job_next_ms;          /* monotonic: earliest next job */
     int64_t hung_fence_next_ms;   /* monotonic: earliest next fence of a demoted primary whose probe hangs */
     rec_op op;                    /* the running operation */
@@ -83,7 +83,7 @@ struct rec_cluster {
     pthread_cond_t hooks_idle;
     int async_hooks_running;
     int64_t loop_ms;              /* the loop's time (monotonic) of the current turn (rec_cluster_io/tick) */
-    rec_exec_hooks hook_iface;
+    exec_hooks hook_iface;
     rec_maintenance maint[32];
     size_t n_maint;
     bool maint_reported;
@@ -359,7 +359,7 @@ int rec_cluster_new(rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, rec_c
     return 0;
 }
 
-static void handle_msg(rec_cluster *rc, const rec_exec_msg *m);
+static void handle_msg(rec_cluster *rc, const exec_msg *m);
 
 void rec_cluster_free(rec_cluster *rc)
 {
@@ -367,8 +367,8 @@ void rec_cluster_free(rec_cluster *rc)
         return;
     /* Let a running recovery finish: past the point of no return it must not be abandoned. */
     while (rc->exec) {
-        rec_exec_msg m;
-        int r = rec_exec_read(rc->exec, &m);
+        exec_msg m;
+        int r = exec_read(rc->exec, &m);
         if (r == 0) {
             struct timespec ts = {0, 5 * 1000 * 1000};
             nanosleep(&ts, NULL);
@@ -377,18 +377,18 @@ void rec_cluster_free(rec_cluster *rc)
         if (r < 0)
             break;
         handle_msg(rc, &m); /* every message counts (the audit, the DONE); may free rc->exec */
-        rec_exec_msg_clear(&m);
+        exec_msg_clear(&m);
     }
     if (rc->exec) {
-        rec_exec_free(rc->exec);
+        exec_free(rc->exec);
         rc->exec = NULL;
     }
     if (rc->job) {
-        rec_exec_free(rc->job);
+        exec_free(rc->job);
         rc->job = NULL;
     }
-    rec_plan_free(&rc->plan);
-    rec_plan_free(&rc->job_plan);
+    plan_free(&rc->plan);
+    plan_free(&rc->job_plan);
     hook_ctx_free(rc->hook_ctx);
     rc->hook_ctx = NULL;
     free(rc->promoted_gtid);
@@ -410,7 +410,7 @@ const cfg_cluster *rec_cluster_cfg(const rec_cluster *rc)
     return rc->cfg;
 }
 
-rec_analysis_code rec_cluster_analysis(const rec_cluster *rc)
+ana_code rec_cluster_analysis(const rec_cluster *rc)
 {
     return rc->last.code;
 }
@@ -429,7 +429,7 @@ void rec_cluster_planned_clear(rec_cluster *rc)
     rc->planned_from_ms = rc->planned_to_ms = 0;
 }
 
-static void creds_of(rec_cluster *rc, rec_exec_creds *c)
+static void creds_of(rec_cluster *rc, exec_creds *c)
 {
     memset(c, 0, sizeof(*c));
     snprintf(c->user, sizeof(c->user), "%s", rc->cfg->user);
@@ -474,7 +474,7 @@ static void report_heartbeats(rec_cluster *rc, int primary)
         long long hb;
         bool bad;
         char a[TOPO_ADDR_MAX];
-        if (!r->reachable || !r->have_snap || r->stale || !rec_is_direct_replica(m, i, primary))
+        if (!r->reachable || !r->have_snap || r->stale || !ana_is_direct_replica(m, i, primary))
             continue;
         hb = r->snap.replica.heartbeat_period_ms;
         if (hb < 0)
@@ -502,14 +502,14 @@ static void report_heartbeats(rec_cluster *rc, int primary)
     }
 }
 
-static void log_plan(const rec_plan *p)
+static void log_plan(const plan_spec *p)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return;
-    rec_plan_print(p, f);
+    plan_print(p, f);
     fclose(f);
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
         log_info("  %s", line);
@@ -524,7 +524,7 @@ static void record_refusal(rec_cluster *rc, const char *why, int64_t now)
     char err[256];
     topo_instance *p = rc->last.primary >= 0 ? rc->mc->model.v[rc->last.primary] : NULL;
     store_recovery r = {.cluster = rc->mc->model.name, .kind = rec_op_name(REC_OP_FAILOVER), .trigger = "auto",
-                        .analysis = rec_analysis_name(rc->last.code), .evidence = rc->last.evidence,
+                        .analysis = ana_code_name(rc->last.code), .evidence = rc->last.evidence,
                         .primary_lost_ms = rc->primary_lost_ms, .detected_ms = rc->detected_ms,
                         .started_ms = now};
     if (p)
@@ -610,7 +610,7 @@ const rec_env *rec_cluster_env(const rec_cluster *rc)
     return rc->env;
 }
 
-const rec_analysis *rec_cluster_last(const rec_cluster *rc)
+const ana_result *rec_cluster_last(const rec_cluster *rc)
 {
     return &rc->last;
 }
@@ -691,7 +691,7 @@ size_t rec_hook_replicas(const topo_cluster *c, const topo_addr *const *skip, si
     return n;
 }
 
-static rec_hook_ctx *hook_ctx_new(rec_cluster *rc, const rec_plan *p)
+static rec_hook_ctx *hook_ctx_new(rec_cluster *rc, const plan_spec *p)
 {
     rec_hook_ctx *h = calloc(1, sizeof(*h));
     topo_cluster *c = &rc->mc->model;
@@ -732,7 +732,7 @@ static void msg_add(strbuf *msg, const char *text)
 }
 
 /* Run every command of a hook point; 0 when all exited 0. Output goes to the log and the step message. */
-static int run_hook_step(void *user, const rec_plan *plan, const rec_step *step, const char *promoted_gtid,
+static int run_hook_step(void *user, const plan_spec *plan, const plan_step *step, const char *promoted_gtid,
                          strbuf *msg)
 {
     rec_hook_ctx *h = user;
@@ -803,7 +803,7 @@ static int run_hook_step(void *user, const rec_plan *plan, const rec_step *step,
 static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, size_t errlen)
 {
     mon_cluster *mc = rc->mc;
-    rec_exec_creds creds;
+    exec_creds creds;
     char old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];
     char *plan_txt;
     json_t *plan_json;
@@ -812,10 +812,10 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
 
     topo_addr_str(&rc->plan.old_primary.addr, old, sizeof(old));
     topo_addr_str(&rc->plan.new_primary.addr, neu, sizeof(neu));
-    plan_json = rec_plan_to_json(&rc->plan);
+    plan_json = plan_to_json(&rc->plan);
     plan_txt = json_dumps(plan_json, JSON_COMPACT);
     r = (store_recovery){.cluster = mc->model.name, .kind = rc->plan.kind, .trigger = trigger,
-                         .analysis = rc->launch_analysis ? rc->launch_analysis : rec_analysis_name(rc->last.code),
+                         .analysis = rc->launch_analysis ? rc->launch_analysis : ana_code_name(rc->last.code),
                          .evidence = rc->launch_evidence ? rc->launch_evidence : rc->last.evidence,
                          .old_primary = old, .new_primary = neu,
                          .primary_lost_ms = failover ? rc->primary_lost_ms : 0,
@@ -824,7 +824,7 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
     if (rc->env->st && store_recovery_begin(rc->env->st, &r, &rc->recovery_id, err, errlen) < 0) {
         free(plan_txt);
         json_decref(plan_json);
-        rec_plan_free(&rc->plan);
+        plan_free(&rc->plan);
         return -EBUSY;
     }
     free(plan_txt);
@@ -834,7 +834,7 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
          json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}", "recovery_id", (json_int_t)rc->recovery_id, "kind",
                    rc->plan.kind, "trigger", trigger, "old_primary", old, "new_primary", neu, "plan", plan_json),
          "%s #%lld (%s): %s → %s%s%s", rc->plan.kind, (long long)rc->recovery_id, trigger, old, neu,
-         failover ? "; " : "", failover ? rec_analysis_name(rc->last.code) : "");
+         failover ? "; " : "", failover ? ana_code_name(rc->last.code) : "");
     log_plan(&rc->plan);
     if (rc->plan.op != REC_OP_RELOCATE && rc->plan.op != REC_OP_INTERMEDIATE)
         emit(rc, LOGL_INFO, "candidate-selected", find(rc, &rc->plan.new_primary.addr),
@@ -849,18 +849,18 @@ static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, 
     rc->hooks_failed = rc->vetoed = false;
     hook_ctx_free(rc->hook_ctx);
     rc->hook_ctx = hook_ctx_new(rc, &rc->plan);
-    rc->hook_iface = (rec_exec_hooks){.run = run_hook_step, .user = rc->hook_ctx};
+    rc->hook_iface = (exec_hooks){.run = run_hook_step, .user = rc->hook_ctx};
     creds_of(rc, &creds);
-    if (rec_exec_start(&rc->plan, &creds, rc->hook_ctx ? &rc->hook_iface : NULL, &rc->exec, err, errlen) < 0) {
+    if (exec_start(&rc->plan, &creds, rc->hook_ctx ? &rc->hook_iface : NULL, &rc->exec, err, errlen) < 0) {
         if (rc->env->st)
             audit_check(rc, store_recovery_end(rc->env->st, rc->recovery_id, "failed", clk_wall_ms(), NULL, err), "the end of a recovery");
-        rec_plan_free(&rc->plan);
+        plan_free(&rc->plan);
         return -EAGAIN;
     }
     return 0;
 }
 
-static rec_candidate_opts candidate_opts(const rec_cluster *rc, topo_addr *never, size_t cap, const topo_addr *target)
+static cand_opts candidate_opts(const rec_cluster *rc, topo_addr *never, size_t cap, const topo_addr *target)
 {
     /* never_promote from the config plus replicas under maintenance. */
     size_t n = 0;
@@ -871,19 +871,19 @@ static rec_candidate_opts candidate_opts(const rec_cluster *rc, topo_addr *never
         if (rc->maint[i].instance[0] && topo_addr_parse(rc->maint[i].instance, 3306, &never[n], e, sizeof(e)) == 0)
             n++;
     }
-    return (rec_candidate_opts){.never_promote = never, .n_never_promote = n, .prefer = rc->cfg->prefer,
+    return (cand_opts){.never_promote = never, .n_never_promote = n, .prefer = rc->cfg->prefer,
                                 .n_prefer = rc->cfg->n_prefer, .target = target};
 }
 
-static rec_plan_opts plan_opts(const rec_cluster *rc, int apply_timeout_ms)
+static plan_options plan_opts(const rec_cluster *rc, int apply_timeout_ms)
 {
-    return (rec_plan_opts){.apply_timeout_ms = apply_timeout_ms > 0 ? apply_timeout_ms : rc->cfg->apply_timeout_ms,
+    return (plan_options){.apply_timeout_ms = apply_timeout_ms > 0 ? apply_timeout_ms : rc->cfg->apply_timeout_ms,
                            .max_trx_s = rc->cfg->switchover_max_trx_s, .verify_timeout_ms = 5000,
                            .fence_timeout_ms = 1000};
 }
 
 /* Put the configured hook points into a plan. */
-static int add_hooks(rec_cluster *rc, rec_plan *p)
+static int add_hooks(rec_cluster *rc, plan_spec *p)
 {
     const cfg_cluster *cfg = rc->cfg;
     bool sw = p->op == REC_OP_SWITCHOVER;
@@ -891,12 +891,12 @@ static int add_hooks(rec_cluster *rc, rec_plan *p)
     int post = sw ? CFG_HOOK_POST_SWITCHOVER : CFG_HOOK_POST_FAILOVER;
     if (p->op == REC_OP_RELOCATE)
         return 0;
-    if (cfg->n_hooks[pre] && rec_plan_add_hook(p, 0, cfg_hook_names[pre], true, cfg->hook_timeout_ms) < 0)
+    if (cfg->n_hooks[pre] && plan_add_hook(p, 0, cfg_hook_names[pre], true, cfg->hook_timeout_ms) < 0)
         return -ENOMEM;
     /* Before the trailing fence of a failover: fencing a dead primary waits for its
      * timeout, and clients should be repointed without waiting for that. */
     if (cfg->n_hooks[post] &&
-        rec_plan_add_hook(p, p->n && p->v[p->n - 1].kind == REC_STEP_FENCE ? p->n - 1 : p->n, cfg_hook_names[post],
+        plan_add_hook(p, p->n && p->v[p->n - 1].kind == PLAN_STEP_FENCE ? p->n - 1 : p->n, cfg_hook_names[post],
                           false, cfg->hook_timeout_ms) < 0)
         return -ENOMEM;
     return 0;
@@ -907,32 +907,32 @@ static int add_hooks(rec_cluster *rc, rec_plan *p)
 static int start_recovery(rec_cluster *rc, int64_t now)
 {
     mon_cluster *mc = rc->mc;
-    rec_ranking rank;
+    cand_ranking rank;
     topo_addr never[64];
-    rec_candidate_opts co = candidate_opts(rc, never, 64, NULL);
-    rec_plan_opts po = plan_opts(rc, 0);
+    cand_opts co = candidate_opts(rc, never, 64, NULL);
+    plan_options po = plan_opts(rc, 0);
     char err[512];
     int rc_;
 
     memset(&rank, 0, sizeof(rank));
-    if (rec_rank_candidates(&mc->model, rc->last.primary, &co, &rank, err, sizeof(err)) < 0) {
+    if (cand_rank(&mc->model, rc->last.primary, &co, &rank, err, sizeof(err)) < 0) {
         emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot rank candidates: %s", err);
         snprintf(rc->launch_error, sizeof(rc->launch_error), "cannot rank candidates: %s", err);
         return -EINVAL;
     }
     if (rank.chosen < 0) {
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, json_pack("{s:s}", "analysis", rec_analysis_name(rc->last.code)),
+        emit(rc, LOGL_ERROR, "recovery-failed", NULL, json_pack("{s:s}", "analysis", ana_code_name(rc->last.code)),
              "primary dead but no replica can be promoted: %s", rank.reason);
         record_refusal(rc, rank.reason, now);
-        rec_ranking_free(&rank);
+        cand_ranking_free(&rank);
         return 0;
     }
-    rc_ = rec_plan_failover(&mc->model, rc->last.primary, &rank, &po, &rc->plan, err, sizeof(err));
-    rec_ranking_free(&rank);
+    rc_ = plan_failover(&mc->model, rc->last.primary, &rank, &po, &rc->plan, err, sizeof(err));
+    cand_ranking_free(&rank);
     if (rc_ < 0 || add_hooks(rc, &rc->plan) < 0) {
         emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot plan the failover: %s", rc_ < 0 ? err : "out of memory");
         record_refusal(rc, err, now);
-        rec_plan_free(&rc->plan);
+        plan_free(&rc->plan);
         return 0;
     }
     if ((rc_ = launch(rc, "auto", now, err, sizeof(err))) < 0) {
@@ -960,12 +960,12 @@ static void report_hold(rec_cluster *rc, rec_hold why, int64_t now)
     case REC_HOLD_AUTO_OFF:
         emit(rc, LOGL_ERROR, "recovery-skipped", NULL, NULL,
              "%s, but auto_failover = no: not acting (run 'myorch failover --cluster %s' to recover by hand)",
-             rec_analysis_name(rc->last.code), rc->mc->model.name);
+             ana_code_name(rc->last.code), rc->mc->model.name);
         break;
     case REC_HOLD_MAINTENANCE:
         emit(rc, LOGL_ERROR, "recovery-skipped", NULL, NULL,
              "%s, but the cluster (or its primary) is under maintenance: not acting until the window ends "
-             "('myorch maintenance end' ends it now)", rec_analysis_name(rc->last.code));
+             "('myorch maintenance end' ends it now)", ana_code_name(rc->last.code));
         rc->maint_reported = true;
         break;
     case REC_HOLD_BLOCKED:
@@ -973,7 +973,7 @@ static void report_hold(rec_cluster *rc, rec_hold why, int64_t now)
              json_pack("{s:I}", "blocked_for_ms", (json_int_t)(rc->blocked_until_ms - now)),
              "%s, but a recovery ran less than failover_block_s=%d s ago: not acting for another %lld s "
              "(acknowledge with 'myorch ack --cluster %s' to allow it now)",
-             rec_analysis_name(rc->last.code), rc->cfg->failover_block_s,
+             ana_code_name(rc->last.code), rc->cfg->failover_block_s,
              (long long)((rc->blocked_until_ms - now + 999) / 1000), rc->mc->model.name);
         break;
     }
@@ -1113,7 +1113,7 @@ static void run_state(rec_cluster *rc, const rec_turn *t)
 static void intermediate_tick(rec_cluster *rc, int64_t now)
 {
     imd_analysis ia;
-    rec_plan_opts po = plan_opts(rc, 0);
+    plan_options po = plan_opts(rc, 0);
     char err[512], da[TOPO_ADDR_MAX];
     const topo_instance *dead;
 
@@ -1141,7 +1141,7 @@ static void intermediate_tick(rec_cluster *rc, int64_t now)
         rec_cluster_in_maintenance(rc, NULL) || rec_cluster_in_maintenance(rc, &dead->addr))
         goto out;
     rc->imd_handled = true;
-    if (rec_plan_intermediate(&rc->mc->model, ia.dead, ia.new_source, ia.movable, ia.n_movable, &po, &rc->plan, err,
+    if (plan_intermediate(&rc->mc->model, ia.dead, ia.new_source, ia.movable, ia.n_movable, &po, &rc->plan, err,
                               sizeof(err)) < 0) {
         emit(rc, LOGL_ERROR, "recovery-failed", dead, NULL, "cannot plan moving the replicas of %s: %s", da, err);
         goto out;
@@ -1163,24 +1163,24 @@ out:
 static void aftercare_start(rec_cluster *rc, const rec_turn *t, topo_instance *in, const aftercare_decision *d)
 {
     mon_cluster *mc = rc->mc;
-    rec_step_kind kind = d->action == AFTERCARE_FENCE    ? REC_STEP_FENCE
-                         : d->action == AFTERCARE_REJOIN ? REC_STEP_REJOIN
-                                                         : REC_STEP_REPOINT;
+    plan_step_kind kind = d->action == AFTERCARE_FENCE    ? PLAN_STEP_FENCE
+                         : d->action == AFTERCARE_REJOIN ? PLAN_STEP_REJOIN
+                                                         : PLAN_STEP_REPOINT;
     topo_instance *source = d->source >= 0 ? mc->model.v[d->source] : NULL;
-    rec_exec_creds creds;
+    exec_creds creds;
     char a1[TOPO_ADDR_MAX], err[256];
 
     if (d->hung)
         rc->hung_fence_next_ms = t->mono_ms + 5000;
-    if (rec_plan_single(mc->model.name, rec_op_name(REC_OP_AFTERCARE), kind, in, kind == REC_STEP_FENCE ? NULL : source,
+    if (plan_single(mc->model.name, rec_op_name(REC_OP_AFTERCARE), kind, in, kind == PLAN_STEP_FENCE ? NULL : source,
                         5000, &rc->job_plan, err, sizeof(err)) < 0)
         return;
     creds_of(rc, &creds);
-    emit(rc, LOGL_WARN, "after-care", in, json_pack("{s:s}", "step", rec_step_name(kind)), "%s: %s",
+    emit(rc, LOGL_WARN, "after-care", in, json_pack("{s:s}", "step", plan_step_name(kind)), "%s: %s",
          topo_addr_str(&in->addr, a1, sizeof(a1)), d->why);
-    if (rec_exec_start(&rc->job_plan, &creds, NULL, &rc->job, err, sizeof(err)) < 0) {
+    if (exec_start(&rc->job_plan, &creds, NULL, &rc->job, err, sizeof(err)) < 0) {
         emit(rc, LOGL_ERROR, "after-care", in, NULL, "cannot start: %s", err);
-        rec_plan_free(&rc->job_plan);
+        plan_free(&rc->job_plan);
         rc->job_next_ms = t->mono_ms + 5000;
     }
 }
@@ -1267,22 +1267,22 @@ static void aftercare_tick(rec_cluster *rc, const rec_turn *t)
 /* ---- one loop turn --------------------------------------------------------------- */
 
 /* The analysis-changed family of events: name and level for a new analysis. */
-static void report_analysis(rec_cluster *rc, const rec_analysis *a, const topo_instance *p)
+static void report_analysis(rec_cluster *rc, const ana_result *a, const topo_instance *p)
 {
-    int level = a->code == REC_A_OK || a->code == REC_A_NOT_READY ? LOGL_INFO
-                : rec_analysis_is_failover(a->code) || a->code == REC_A_ALL_DOWN ||
-                          a->code == REC_A_DEAD_PRIMARY_MINORITY || a->code == REC_A_MULTIPLE_WRITABLE
+    int level = a->code == ANA_OK || a->code == ANA_NOT_READY ? LOGL_INFO
+                : ana_is_failover(a->code) || a->code == ANA_ALL_DOWN ||
+                          a->code == ANA_DEAD_PRIMARY_MINORITY || a->code == ANA_MULTIPLE_WRITABLE
                     ? LOGL_ERROR
                     : LOGL_WARN;
-    const char *name = rec_analysis_is_failover(a->code)          ? "primary-dead"
-                       : a->code == REC_A_DEAD_PRIMARY_MINORITY ? "primary-dead-minority"
-                       : a->code == REC_A_MULTIPLE_WRITABLE     ? "multiple-writable"
-                       : a->code == REC_A_PRIMARY_SUSPECT || a->code == REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING
+    const char *name = ana_is_failover(a->code)          ? "primary-dead"
+                       : a->code == ANA_DEAD_PRIMARY_MINORITY ? "primary-dead-minority"
+                       : a->code == ANA_MULTIPLE_WRITABLE     ? "multiple-writable"
+                       : a->code == ANA_PRIMARY_SUSPECT || a->code == ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING
                            ? "primary-suspect"
                            : "analysis-changed";
-    emit(rc, level, name, p, json_pack("{s:s, s:s}", "analysis", rec_analysis_name(a->code), "previous",
-                                       rec_analysis_name(rc->last.code)),
-         "%s: %s", rec_analysis_name(a->code), a->evidence);
+    emit(rc, level, name, p, json_pack("{s:s, s:s}", "analysis", ana_code_name(a->code), "previous",
+                                       ana_code_name(rc->last.code)),
+         "%s: %s", ana_code_name(a->code), a->evidence);
 }
 
 /* Track when the primary was lost, and probe the replicas fast meanwhile. */
@@ -1308,15 +1308,15 @@ static void track_primary(rec_cluster *rc, const rec_turn *t, const topo_instanc
 static void observe(rec_cluster *rc, const rec_turn *t)
 {
     mon_cluster *mc = rc->mc;
-    rec_analysis_input ai = {.first_round_done = mc->first_round_done,
+    ana_input ai = {.first_round_done = mc->first_round_done,
                              .quorum_off = rc->cfg->failover_quorum == CFG_QUORUM_NONE,
                              .stall_periods = rc->cfg->stall_periods};
-    rec_analysis a;
+    ana_result a;
     topo_instance *p;
 
     ai.primary_waiting_since_ms =
         primary_waiting_since(rc, mc->model.primary >= 0 ? mc->model.v[mc->model.primary] : NULL, t->mono_ms);
-    rec_analyze(&mc->model, &ai, &a);
+    ana_analyze(&mc->model, &ai, &a);
     if (mc->first_round_done)
         report_heartbeats(rc, a.primary);
     p = a.primary >= 0 ? mc->model.v[a.primary] : NULL;
@@ -1330,12 +1330,12 @@ static void observe(rec_cluster *rc, const rec_turn *t)
     if (a.code != rc->last.code)
         report_analysis(rc, &a, p);
     rc->last = a;
-    if (rec_analysis_is_failover(a.code)) {
+    if (ana_is_failover(a.code)) {
         if (!rc->detected_ms)
             rc->detected_ms = t->wall_ms;
     } else {
         rc->detected_ms = 0;
-        if (a.code != REC_A_PRIMARY_SUSPECT && a.code != REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING) {
+        if (a.code != ANA_PRIMARY_SUSPECT && a.code != ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING) {
             rc->incident_handled = false;
             rc->hold = REC_HOLD_NONE;
             rc->launch_failures = 0;
@@ -1363,13 +1363,13 @@ size_t rec_cluster_fds(const rec_cluster *rc, int *fds, size_t max)
 {
     size_t n = 0;
     if (rc->exec && n < max)
-        fds[n++] = rec_exec_fd(rc->exec);
+        fds[n++] = exec_fd(rc->exec);
     if (rc->job && n < max)
-        fds[n++] = rec_exec_fd(rc->job);
+        fds[n++] = exec_fd(rc->job);
     return n;
 }
 
-static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
+static void finish_recovery(rec_cluster *rc, const exec_msg *m)
 {
     char *lost = NULL, err[256], old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];
     const char *state = m->ok ? (rc->hooks_failed ? "done-hooks-failed" : "done") : "failed";
@@ -1423,11 +1423,11 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
     free(lost);
     if (failover)
         rc->blocked_until_ms = m->at_ms + (int64_t)rc->cfg->failover_block_s * 1000;
-    rec_exec_free(rc->exec);
+    exec_free(rc->exec);
     rc->exec = NULL;
     hook_ctx_free(rc->hook_ctx);
     rc->hook_ctx = NULL;
-    rec_plan_free(&rc->plan);
+    plan_free(&rc->plan);
     set_fast(rc, false, 0);
     /* The clock now, not the turn's time: snapshots folded in earlier in this turn were
      * taken before the end of the recovery was known and must not count for after-care. */
@@ -1441,7 +1441,7 @@ static void finish_recovery(rec_cluster *rc, const rec_exec_msg *m)
  * into the audit (a 'shutdown' row); the recovery stays 'running' there, the per-cluster
  * lock, so that the next start takes it over (resume_interrupted: rolled back or finished).
  */
-static void stopped_recovery(rec_cluster *rc, const rec_exec_msg *m)
+static void stopped_recovery(rec_cluster *rc, const exec_msg *m)
 {
     if (rc->env->st)
         audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, 0, "shutdown", NULL, NULL, m->at_ms,
@@ -1456,11 +1456,11 @@ static void stopped_recovery(rec_cluster *rc, const rec_exec_msg *m)
                              json_pack("{s:b, s:s, s:I}", "ok", 0, "error", m->message, "recovery_id",
                                        (json_int_t)rc->recovery_id));
     rc->pending_tag = NULL;
-    rec_exec_free(rc->exec);
+    exec_free(rc->exec);
     rc->exec = NULL;
     hook_ctx_free(rc->hook_ctx);
     rc->hook_ctx = NULL;
-    rec_plan_free(&rc->plan);
+    plan_free(&rc->plan);
 }
 
 int rec_cluster_stop(rec_cluster *rc, int64_t deadline_ms)
@@ -1469,8 +1469,8 @@ int rec_cluster_stop(rec_cluster *rc, int64_t deadline_ms)
         return 0;
     rec_exec_stop(rc->exec);
     while (rc->exec) {
-        rec_exec_msg m;
-        int r = rec_exec_read(rc->exec, &m);
+        exec_msg m;
+        int r = exec_read(rc->exec, &m);
         if (r == 0) {
             struct timespec ts = {0, 5 * 1000 * 1000};
             if (probe_now_ms() >= deadline_ms)
@@ -1481,44 +1481,44 @@ int rec_cluster_stop(rec_cluster *rc, int64_t deadline_ms)
         if (r < 0)
             break;
         handle_msg(rc, &m); /* the audit of the running step, then DONE (stopped or finished): frees rc->exec */
-        rec_exec_msg_clear(&m);
+        exec_msg_clear(&m);
     }
     return 0;
 }
 
-static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
+static void handle_msg(rec_cluster *rc, const exec_msg *m)
 {
-    const rec_step *s = m->step >= 0 && (size_t)m->step < rc->plan.n ? &rc->plan.v[m->step] : NULL;
+    const plan_step *s = m->step >= 0 && (size_t)m->step < rc->plan.n ? &rc->plan.v[m->step] : NULL;
     char target[TOPO_ADDR_MAX] = "", *desc = NULL;
     topo_instance *in = NULL;
     if (s) {
         topo_addr_str(&s->target.addr, target, sizeof(target));
-        desc = rec_step_describe(s);
+        desc = plan_step_describe(s);
         in = find(rc, &s->target.addr);
     }
     switch (m->kind) {
-    case REC_EXEC_STEP_START:
-        if (s && s->kind == REC_STEP_DEMOTE)
+    case EXEC_STEP_START:
+        if (s && s->kind == PLAN_STEP_DEMOTE)
         {
             rc->demote_started_ms = m->at_ms;
             rc->planned_from_ms = m->at_ms;
             rc->planned_to_ms = 0;
         }
         if (rc->env->st && s)
-            audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, rec_step_name(s->kind), target, desc,
+            audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, plan_step_name(s->kind), target, desc,
                                 m->at_ms, 0, NULL, NULL), "a recovery step");
         log_debug("recovery #%lld step %d %s %s started", (long long)rc->recovery_id, m->step + 1,
-                  s ? rec_step_name(s->kind) : "?", desc ? desc : "");
+                  s ? plan_step_name(s->kind) : "?", desc ? desc : "");
         break;
-    case REC_EXEC_STEP_END:
+    case EXEC_STEP_END:
         if (!s)
             break;
         if (rc->env->st)
-            audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, rec_step_name(s->kind), target, desc, 0,
+            audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, plan_step_name(s->kind), target, desc, 0,
                                 m->at_ms, m->ok ? "ok" : "failed", m->message), "a recovery step");
         if (m->ok) {
             switch (s->kind) {
-            case REC_STEP_SET_WRITABLE:
+            case PLAN_STEP_SET_WRITABLE:
                 rc->promoted = true;
                 if (rc->demote_started_ms)
                     rc->writes_refused_ms = m->at_ms - rc->demote_started_ms;
@@ -1538,54 +1538,54 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
                                "writes_refused_ms", (json_int_t)rc->writes_refused_ms),
                      "%s promoted: %s", target, m->message);
                 break;
-            case REC_STEP_VERIFY:
+            case PLAN_STEP_VERIFY:
                 emit(rc, LOGL_INFO, "replica-repointed", in,
                      json_pack("{s:I}", "recovery_id", (json_int_t)rc->recovery_id), "%s %s", target, m->message);
                 break;
-            case REC_STEP_FENCE:
+            case PLAN_STEP_FENCE:
                 emit(rc, LOGL_WARN, "primary-fenced", in, NULL, "%s", m->message);
                 break;
-            case REC_STEP_CATCH_UP:
+            case PLAN_STEP_CATCH_UP:
                 emit(rc, LOGL_INFO, "replica-caught-up", in, NULL, "%s %s", target, m->message);
                 break;
             default:
                 log_info("recovery #%lld step %d %s %s: %s", (long long)rc->recovery_id, m->step + 1,
-                         rec_step_name(s->kind), target, m->message);
+                         plan_step_name(s->kind), target, m->message);
                 break;
             }
         } else {
-            if (s->kind == REC_STEP_REPOINT || s->kind == REC_STEP_VERIFY)
+            if (s->kind == PLAN_STEP_REPOINT || s->kind == PLAN_STEP_VERIFY)
                 emit(rc, LOGL_ERROR, "replica-lost", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->recovery_id),
                      "%s cannot follow the new primary: %s", target, m->message);
-            else if (s->kind == REC_STEP_HOOK && s->best_effort) {
+            else if (s->kind == PLAN_STEP_HOOK && s->best_effort) {
                 rc->hooks_failed = true;
                 emit(rc, LOGL_ERROR, "hook-failed", NULL, json_pack("{s:s, s:I}", "hook", s->hook, "recovery_id",
                                                                    (json_int_t)rc->recovery_id),
                      "%s hook failed (the %s itself goes on): %s", s->hook, rec_op_name(rc->op), m->message);
-            } else if (s->kind == REC_STEP_HOOK) {
+            } else if (s->kind == PLAN_STEP_HOOK) {
                 rc->vetoed = true;
                 set_last_error(rc, "vetoed by the %s hook: %s", s->hook, m->message);
                 emit(rc, LOGL_ERROR, "hook-vetoed", NULL, json_pack("{s:s, s:I}", "hook", s->hook, "recovery_id",
                                                                    (json_int_t)rc->recovery_id),
                      "%s", rc->last_error ? rc->last_error : m->message);
-            } else if (s->kind == REC_STEP_FENCE)
+            } else if (s->kind == PLAN_STEP_FENCE)
                 emit(rc, LOGL_WARN, "fence-deferred", in, NULL,
                      "%s not fenced now (%s): it is kept read-only whenever it is reachable again", target, m->message);
             else {
                 set_last_error(rc, "step %d %s on %s: %s", m->step + 1,
-                         rec_step_name(s->kind), target, m->message);
+                         plan_step_name(s->kind), target, m->message);
                 emit(rc, LOGL_ERROR, "recovery-step-failed", in, NULL, "%s",
                      rc->last_error ? rc->last_error : m->message);
             }
         }
         break;
-    case REC_EXEC_ROLLBACK:
+    case EXEC_ROLLBACK:
         if (rc->env->st)
             audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, 0, "rollback", NULL, NULL, m->at_ms, m->at_ms,
                                 m->ok ? "ok" : "failed", m->message), "a recovery step");
         emit(rc, LOGL_WARN, "recovery-rollback", NULL, NULL, "%s", m->message);
         break;
-    case REC_EXEC_DONE:
+    case EXEC_DONE:
         if (m->stopped)
             stopped_recovery(rc, m);
         else
@@ -1595,25 +1595,25 @@ static void handle_msg(rec_cluster *rc, const rec_exec_msg *m)
     free(desc);
 }
 
-static void handle_job_msg(rec_cluster *rc, const rec_exec_msg *m)
+static void handle_job_msg(rec_cluster *rc, const exec_msg *m)
 {
-    const rec_step *s = rc->job_plan.n ? &rc->job_plan.v[0] : NULL;
+    const plan_step *s = rc->job_plan.n ? &rc->job_plan.v[0] : NULL;
     topo_instance *in = s ? find(rc, &s->target.addr) : NULL;
     char a[TOPO_ADDR_MAX];
-    if (m->kind == REC_EXEC_STEP_END && s) {
+    if (m->kind == EXEC_STEP_END && s) {
         topo_addr_str(&s->target.addr, a, sizeof(a));
-        if (m->ok && s->kind == REC_STEP_FENCE)
+        if (m->ok && s->kind == PLAN_STEP_FENCE)
             emit(rc, LOGL_WARN, "primary-fenced", in, NULL, "%s", m->message);
         else if (m->ok)
-            emit(rc, LOGL_INFO, s->kind == REC_STEP_REJOIN ? "primary-rejoining" : "replica-repointed", in, NULL,
+            emit(rc, LOGL_INFO, s->kind == PLAN_STEP_REJOIN ? "primary-rejoining" : "replica-repointed", in, NULL,
                  "%s", m->message);
         else
-            emit(rc, LOGL_ERROR, "after-care-failed", in, NULL, "%s %s: %s", rec_step_name(s->kind), a, m->message);
+            emit(rc, LOGL_ERROR, "after-care-failed", in, NULL, "%s %s: %s", plan_step_name(s->kind), a, m->message);
         rc->job_next_ms = rc->loop_ms + (m->ok ? 500 : 5000);
-    } else if (m->kind == REC_EXEC_DONE) {
-        rec_exec_free(rc->job);
+    } else if (m->kind == EXEC_DONE) {
+        exec_free(rc->job);
         rc->job = NULL;
-        rec_plan_free(&rc->job_plan);
+        plan_free(&rc->job_plan);
         if (in && rc->env->loop.probe_now)
             rc->env->loop.probe_now(rc->env->user, rc->mc, in);
     }
@@ -1621,21 +1621,21 @@ static void handle_job_msg(rec_cluster *rc, const rec_exec_msg *m)
 
 void rec_cluster_io(rec_cluster *rc, int64_t now_ms)
 {
-    rec_exec_msg m;
+    exec_msg m;
     rc->loop_ms = now_ms;
     while (rc->exec) {
-        int r = rec_exec_read(rc->exec, &m);
+        int r = exec_read(rc->exec, &m);
         if (r <= 0)
             break;
         handle_msg(rc, &m); /* may free rc->exec on DONE */
-        rec_exec_msg_clear(&m);
+        exec_msg_clear(&m);
     }
     while (rc->job) {
-        int r = rec_exec_read(rc->job, &m);
+        int r = exec_read(rc->job, &m);
         if (r <= 0)
             break;
         handle_job_msg(rc, &m);
-        rec_exec_msg_clear(&m);
+        exec_msg_clear(&m);
     }
 }
 
@@ -1672,7 +1672,7 @@ json_t *rec_cluster_status(const rec_cluster *rc)
                                 rc->rollback_pending ? "waiting for its candidate to answer (rolled back or finished then)"
                                                      : "resolved at this start ('myorch recoveries --id')");
     return json_pack("{s:s, s:s, s:b, s:I, s:o?, s:s?, s:b, s:o, s:s?, s:o?, s:s?, s:o?}", "analysis",
-                     rec_analysis_name(rc->last.code), "evidence", rc->last.evidence, "auto_failover",
+                     ana_code_name(rc->last.code), "evidence", rc->last.evidence, "auto_failover",
                      rc->cfg->auto_failover != 0, "blocked_for_s",
                      (json_int_t)(rc->blocked_until_ms > now ? (rc->blocked_until_ms - now + 999) / 1000 : 0),
                      "running_recovery", rc->exec ? json_integer(rc->recovery_id) : NULL, "running_kind",
@@ -1797,12 +1797,12 @@ static int lookup(rec_cluster *rc, const char *text, const char *what, char *err
     return i;
 }
 
-static int build_relocate(rec_cluster *rc, const rec_manual *m, rec_plan *plan, char *err, size_t errlen)
+static int build_relocate(rec_cluster *rc, const rec_manual *m, plan_spec *plan, char *err, size_t errlen)
 {
     topo_cluster *c = &rc->mc->model;
     int ri, si;
     topo_instance *r, *src;
-    rec_plan_opts po = plan_opts(rc, 0);
+    plan_options po = plan_opts(rc, 0);
 
     if (!m->replica || !m->below) {
         snprintf(err, errlen, "relocate needs --replica and --below");
@@ -1837,7 +1837,7 @@ static int build_relocate(rec_cluster *rc, const rec_manual *m, rec_plan *plan, 
     }
     /* Whether the new source has what the replica applied is checked at run time
      * (check-source step): snapshots of two servers are not taken at the same moment. */
-    return rec_plan_relocate(c, ri, si, &po, plan, err, errlen);
+    return plan_relocate(c, ri, si, &po, plan, err, errlen);
 }
 
 /*
@@ -1845,16 +1845,16 @@ static int build_relocate(rec_cluster *rc, const rec_manual *m, rec_plan *plan, 
  * intermediate primary (its replicas move below its source). 1 with *plan built,
  * 0 when there is none, -errno with err.
  */
-static int build_manual_intermediate(rec_cluster *rc, rec_plan *plan, char *err, size_t errlen)
+static int build_manual_intermediate(rec_cluster *rc, plan_spec *plan, char *err, size_t errlen)
 {
     topo_cluster *c = &rc->mc->model;
     imd_analysis ia;
-    rec_plan_opts po = plan_opts(rc, 0);
+    plan_options po = plan_opts(rc, 0);
     int rc_ = 0;
     if (imd_analyze(c, &ia, err, errlen) < 0)
         return -ENOMEM;
     if (ia.code == IMD_DEAD && ia.n_movable && ia.new_source >= 0) {
-        rc_ = rec_plan_intermediate(c, ia.dead, ia.new_source, ia.movable, ia.n_movable, &po, plan, err, errlen);
+        rc_ = plan_intermediate(c, ia.dead, ia.new_source, ia.movable, ia.n_movable, &po, plan, err, errlen);
         if (rc_ == 0 && ia.lost)
             rc_ = topo_strset(&plan->unreachable, ia.lost) < 0 ? -ENOMEM : 0;
         if (rc_ == 0) {
@@ -1875,16 +1875,16 @@ static void manual_refusal(const rec_cluster *rc, const rec_manual *m, bool sw, 
         if (!p->reachable || p->snap.read_only)
             snprintf(refuse, len, "the primary %s is %s: a switchover needs a live, writable primary "
                      "(use 'myorch failover')", p->addr.host, !p->reachable ? "unreachable" : "read-only");
-        else if (rc->last.code != REC_A_OK && rc->last.code != REC_A_LOCKED_SEMI_SYNC)
+        else if (rc->last.code != ANA_OK && rc->last.code != ANA_LOCKED_SEMI_SYNC)
             snprintf(refuse, len, "every replica must be reachable and replicating: %.900s", rc->last.evidence);
     } else {
         if (p->reachable)
             snprintf(refuse, len, "the primary is reachable: a forced failover is for a primary that is "
                      "gone (use 'myorch switchover')");
-        else if (rc->last.code == REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING && !m->force)
+        else if (rc->last.code == ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING && !m->force)
             snprintf(refuse, len, "replicas still replicate from the primary (%.900s): only the controller "
                      "lost it; --force to fail over anyway", rc->last.evidence);
-        else if (rc->last.code == REC_A_DEAD_PRIMARY_MINORITY && !m->force)
+        else if (rc->last.code == ANA_DEAD_PRIMARY_MINORITY && !m->force)
             snprintf(refuse, len, "this controller sees a minority of the cluster (%s): the primary may "
                      "still be alive and writable with the servers it cannot reach; make sure it is down or fenced, "
                      "then --force to fail over anyway", rc->last.quorum.why);
@@ -1892,13 +1892,13 @@ static void manual_refusal(const rec_cluster *rc, const rec_manual *m, bool sw, 
 }
 
 /* A switchover (sw) or failover asked for by an operator: refusal (refuse) and plan. */
-static int build_promotion(rec_cluster *rc, const rec_manual *m, bool sw, rec_plan *plan, char *refuse,
+static int build_promotion(rec_cluster *rc, const rec_manual *m, bool sw, plan_spec *plan, char *refuse,
                            size_t refuselen, char *err, size_t errlen)
 {
     topo_cluster *c = &rc->mc->model;
-    rec_ranking rank;
+    cand_ranking rank;
     topo_addr never[64], target;
-    rec_candidate_opts co;
+    cand_opts co;
     int rc_, ti = -1;
 
     if (m->to) {
@@ -1917,11 +1917,11 @@ static int build_promotion(rec_cluster *rc, const rec_manual *m, bool sw, rec_pl
     manual_refusal(rc, m, sw, refuse, refuselen);
     co = candidate_opts(rc, never, 64, m->to ? &target : NULL);
     memset(&rank, 0, sizeof(rank));
-    if ((rc_ = rec_rank_candidates(c, rc->last.primary, &co, &rank, err, errlen)) < 0)
+    if ((rc_ = cand_rank(c, rc->last.primary, &co, &rank, err, errlen)) < 0)
         return rc_;
     if (rank.chosen < 0) {
         snprintf(err, errlen, "no replica can be promoted: %s", rank.reason);
-        rec_ranking_free(&rank);
+        cand_ranking_free(&rank);
         return -EINVAL;
     }
     if (sw) {
@@ -1936,17 +1936,17 @@ static int build_promotion(rec_cluster *rc, const rec_manual *m, bool sw, rec_pl
                          topo_addr_str(&t->addr, a, sizeof(a)), lag, rc->cfg->switchover_max_lag_s);
         }
         rank.needs_catchup = false; /* it catches up from the live primary itself */
-        rec_plan_opts po = plan_opts(rc, m->timeout_ms);
-        rc_ = rec_plan_switchover(c, rc->last.primary, &rank, &po, plan, err, errlen);
+        plan_options po = plan_opts(rc, m->timeout_ms);
+        rc_ = plan_switchover(c, rc->last.primary, &rank, &po, plan, err, errlen);
     } else {
-        rec_plan_opts po = plan_opts(rc, 0);
-        rc_ = rec_plan_failover(c, rc->last.primary, &rank, &po, plan, err, errlen);
+        plan_options po = plan_opts(rc, 0);
+        rc_ = plan_failover(c, rc->last.primary, &rank, &po, plan, err, errlen);
     }
-    rec_ranking_free(&rank);
+    cand_ranking_free(&rank);
     if (rc_ < 0)
         return rc_;
     if (add_hooks(rc, plan) < 0) {
-        rec_plan_free(plan);
+        plan_free(plan);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
@@ -1954,17 +1954,17 @@ static int build_promotion(rec_cluster *rc, const rec_manual *m, bool sw, rec_pl
 }
 
 /* The answer to a dry run: the plan (JSON and text) and what would refuse it. */
-static json_t *dry_run_reply(const rec_plan *plan, const char *would_refuse)
+static json_t *dry_run_reply(const plan_spec *plan, const char *would_refuse)
 {
     char *txt = NULL;
     size_t len = 0;
     json_t *reply;
     FILE *f = open_memstream(&txt, &len);
     if (f) {
-        rec_plan_print(plan, f);
+        plan_print(plan, f);
         fclose(f);
     }
-    reply = json_pack("{s:b, s:b, s:o, s:s, s:s?}", "ok", 1, "dry_run", 1, "plan", rec_plan_to_json(plan), "text",
+    reply = json_pack("{s:b, s:b, s:o, s:s, s:s?}", "ok", 1, "dry_run", 1, "plan", plan_to_json(plan), "text",
                       txt ? txt : "", "would_refuse", would_refuse);
     free(txt);
     return reply;
@@ -1978,7 +1978,7 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
     char refuse[1024] = "";
     rec_op op = rec_op_parse(m->kind);
     bool sw = op == REC_OP_SWITCHOVER, fo = op == REC_OP_FAILOVER, rl = op == REC_OP_RELOCATE;
-    rec_plan plan; /* built here; moved into rc->plan only when it is launched */
+    plan_spec plan; /* built here; moved into rc->plan only when it is launched */
 
     memset(&plan, 0, sizeof(plan));
 
@@ -1998,8 +1998,8 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
     }
     if (rc->env->loop.derive)
         rc->env->loop.derive(rc->env->user);
-    rec_analysis_input ai = {.first_round_done = true, .quorum_off = rc->cfg->failover_quorum == CFG_QUORUM_NONE};
-    rec_analyze(c, &ai, &rc->last);
+    ana_input ai = {.first_round_done = true, .quorum_off = rc->cfg->failover_quorum == CFG_QUORUM_NONE};
+    ana_analyze(c, &ai, &rc->last);
     if (rl)
         rc_ = build_relocate(rc, m, &plan, err, errlen);
     else if (fo && !m->to && rc->last.primary >= 0 && c->v[rc->last.primary]->reachable &&
@@ -2014,12 +2014,12 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
         rc->launch_analysis = NULL;
     if (m->dry_run) {
         *reply = dry_run_reply(&plan, would_refuse);
-        rec_plan_free(&plan);
+        plan_free(&plan);
         return 0;
     }
     if (would_refuse) {
         snprintf(err, errlen, "%s refused: %s", m->kind, would_refuse);
-        rec_plan_free(&plan);
+        plan_free(&plan);
         return -EPERM;
     }
     rc->pending_tag = tag;

@@ -52,13 +52,13 @@ typedef struct {
     rec_emit_fn emit;
     void *user;
     int connect_timeout_ms;
-    const rec_exec_hooks *hooks;  /* unused: hook steps are wired per recovery (see recovery.c) */
+    const exec_hooks *hooks;  /* unused: hook steps are wired per recovery (see recovery.c) */
     /* A manual operation finished: the answer for the operator who asked (tag). */
     void (*manual_done)(void *user, void *tag, json_t *result);
     /* Controller coordination (issue 14, orchestrator/ha.h): may this controller start an
      * automatic recovery of the cluster now (it holds the cluster's lock, the detection
      * quorum agrees)? NULL: yes (coordination = none). false: why says what is missing. */
-    bool (*may_act)(void *user, mon_cluster *c, const rec_analysis *a, char *why, size_t whylen);
+    bool (*may_act)(void *user, mon_cluster *c, const ana_result *a, char *why, size_t whylen);
 } rec_env;
 
 /* An operator's request (myorch switchover / failover / relocate). */
@@ -99,7 +99,7 @@ void rec_cluster_free(rec_cluster *rc);
 /* The monitored cluster, its configuration, its latest analysis. */
 mon_cluster *rec_cluster_mon(const rec_cluster *rc);
 const cfg_cluster *rec_cluster_cfg(const rec_cluster *rc);
-rec_analysis_code rec_cluster_analysis(const rec_cluster *rc);
+ana_code rec_cluster_analysis(const rec_cluster *rc);
 /* The planned write block of the last switchover, if any (true: *out filled); the
  * daemon records it, then clears it. */
 bool rec_cluster_planned(const rec_cluster *rc, rec_planned_block *out);
@@ -120,7 +120,7 @@ int64_t rec_cluster_running_id(const rec_cluster *rc, const char **kind);
  * analysis, the anti-flap block's end (wall ms, 0 none), and the servers in a maintenance
  * window now (at most max into out; returns how many). */
 const rec_env *rec_cluster_env(const rec_cluster *rc);
-const rec_analysis *rec_cluster_last(const rec_cluster *rc);
+const ana_result *rec_cluster_last(const rec_cluster *rc);
 int64_t rec_cluster_blocked_until_ms(const rec_cluster *rc);
 size_t rec_cluster_maint_servers(const rec_cluster *rc, int64_t now_wall_ms, topo_addr *out, size_t max);
 /* What a configuration reload must wait for in this cluster (NULL: nothing); *recovery_id: the running

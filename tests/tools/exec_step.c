@@ -17,14 +17,14 @@
 
 static int ok_all = 1;
 
-static void on_msg(void *user, const rec_exec_msg *m)
+static void on_msg(void *user, const exec_msg *m)
 {
     (void)user;
-    if (m->kind == REC_EXEC_STEP_END) {
+    if (m->kind == EXEC_STEP_END) {
         printf("end %s: %s\n", m->ok ? "ok" : "failed", m->message);
         if (!m->ok)
             ok_all = 0;
-    } else if (m->kind == REC_EXEC_DONE) {
+    } else if (m->kind == EXEC_DONE) {
         printf("done %s\n", m->ok ? "ok" : "failed");
         if (!m->ok)
             ok_all = 0;
@@ -34,9 +34,9 @@ static void on_msg(void *user, const rec_exec_msg *m)
 
 int main(int argc, char **argv)
 {
-    rec_plan plan;
-    rec_step step;
-    rec_exec_creds creds;
+    plan_spec plan;
+    plan_step step;
+    exec_creds creds;
     char pw[256];
     FILE *f;
     size_t n;
@@ -55,7 +55,7 @@ int main(int argc, char **argv)
     pw[strcspn(pw, "\r\n")] = '\0';
 
     memset(&step, 0, sizeof(step));
-    step.kind = strcmp(argv[1], "fence") == 0 ? REC_STEP_FENCE : REC_STEP_DEMOTE;
+    step.kind = strcmp(argv[1], "fence") == 0 ? PLAN_STEP_FENCE : PLAN_STEP_DEMOTE;
     snprintf(step.target.addr.host, sizeof(step.target.addr.host), "%s", argv[2]);
     step.target.addr.port = atoi(argv[3]);
     step.target.flavor = TOPO_FLAVOR_UNKNOWN; /* never probed */
@@ -75,6 +75,6 @@ int main(int argc, char **argv)
     creds.conn.p.ssl_mode = CONN_SSL_PREFERRED;
     creds.repl_ssl.ssl = -1;
     creds.repl_ssl.verify_server_cert = -1;
-    rec_exec_run_sync(&plan, &creds, NULL, on_msg, NULL);
+    exec_run_sync(&plan, &creds, NULL, on_msg, NULL);
     return ok_all ? 0 : 1;
 }

@@ -159,7 +159,7 @@ typedef struct {
     int stall_periods;        /* issue 18 */
     int64_t waiting;          /* primary_waiting_since_ms */
     srv s[8];
-    rec_analysis_code code;
+    ana_code code;
     int primary;
     size_t replicas, reachable, replicating, confirming, stale, broken, stalled;
     const char *evidence;
@@ -172,116 +172,116 @@ static const ana_case cases[] = {
     {.name = "first round not done",
      .not_ready = true,
      .s = {{P, .t = 50}, {R2, P, .io = Y, .sql = Y, .t = 50}},
-     .code = REC_A_NOT_READY, .primary = -1,
+     .code = ANA_NOT_READY, .primary = -1,
      .evidence = "first probe round not finished"},
     {.name = "empty cluster",
-     .code = REC_A_NO_PRIMARY, .primary = -1,
+     .code = ANA_NO_PRIMARY, .primary = -1,
      .evidence = "no primary among 0 servers (0 reachable)"},
     {.name = "only a fenced server: never the primary",
      .s = {{P, .t = 50, .fenced = true}},
-     .code = REC_A_NO_PRIMARY, .primary = -1,
+     .code = ANA_NO_PRIMARY, .primary = -1,
      .evidence = "no primary among 1 servers (1 reachable)"},
     {.name = "started while the primary was down: say what cannot be known",
      .nosnap = 1,
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150, .ro = true},
            {R3, P, .io = C, .sql = Y, .t = 150, .ro = true}},
-     .code = REC_A_NO_PRIMARY, .primary = -1,
+     .code = ANA_NO_PRIMARY, .primary = -1,
      .evidence = "no primary among 3 servers (2 reachable); replicas replicate from 127.0.0.1:1, which does not "
                  "answer: it may be a dead primary, and replicas of it that are not in seeds cannot be discovered "
                  "until it answers (add them to seeds; 'myorch failover --cluster t --dry-run' shows what a failover "
                  "would do)"},
     {.name = "primary known from the state file only, not probed yet",
      .s = {{P, .st = NEVER, .t = 10}, {R2, P, .io = Y, .sql = Y, .t = 150}},
-     .code = REC_A_NOT_READY, .primary = 0,
+     .code = ANA_NOT_READY, .primary = 0,
      .evidence = "primary 127.0.0.1:1 not probed yet"},
 
     /* ---- primary reachable ---- */
     {.name = "ok",
      .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, P, .io = Y, .sql = Y, .t = 150}},
-     .code = REC_A_OK, .primary = 0, .replicas = 2, .reachable = 2, .replicating = 2,
+     .code = ANA_OK, .primary = 0, .replicas = 2, .reachable = 2, .replicating = 2,
      .evidence = "primary 127.0.0.1:1 ok; 2/2 replicas replicating"},
     {.name = "ok without replicas",
      .s = {{P, .t = 150}},
-     .code = REC_A_OK, .primary = 0,
+     .code = ANA_OK, .primary = 0,
      .evidence = "primary 127.0.0.1:1 ok; no replicas"},
     {.name = "ok: a replica of a replica is not a direct replica",
      .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, R2, .io = C, .sql = Y, .io_errno = 2003, .t = 150}},
-     .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .code = ANA_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
      .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
     {.name = "a detached writable server beside the primary: multiple-writable",
      .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, .t = 150}},
-     .code = REC_A_MULTIPLE_WRITABLE, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .code = ANA_MULTIPLE_WRITABLE, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
      .evidence = "primary 127.0.0.1:1 and 1 detached server are writable: 127.0.0.1:3; clients may write to "
                  "either: make the extra ones read-only or move them out of the cluster"},
     {.name = "a detached read-only server, a fenced writable one: ok",
      .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, .t = 150, .ro = true},
            {R4, .t = 150, .fenced = true}},
-     .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .code = ANA_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
      .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
     {.name = "a detached server with super_read_only only: not writable",
      .s = {{P, .t = 150}, {R2, .t = 150, .sro = true}},
-     .code = REC_A_OK, .primary = 0,
+     .code = ANA_OK, .primary = 0,
      .evidence = "primary 127.0.0.1:1 ok; no replicas"},
     {.name = "primary read-only",
      .s = {{P, .t = 150, .ro = true}, {R2, P, .io = Y, .sql = Y, .t = 150}},
-     .code = REC_A_PRIMARY_READ_ONLY, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .code = ANA_PRIMARY_READ_ONLY, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
      .evidence = "primary 127.0.0.1:1 is read-only (read_only=ON): nobody can write"},
     {.name = "MySQL primary super_read_only only",
      .flavor = TOPO_FLAVOR_MYSQL,
      .s = {{P, .t = 150, .sro = true}, {R2, P, .io = Y, .sql = Y, .t = 150}},
-     .code = REC_A_PRIMARY_READ_ONLY, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .code = ANA_PRIMARY_READ_ONLY, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
      .evidence = "primary 127.0.0.1:1 is read-only (super_read_only=ON): nobody can write"},
     {.name = "read-only wins over broken replicas",
      .s = {{P, .t = 150, .ro = true}, {R2, P, .io = Y, .sql = N, .sql_errno = 1062, .t = 150}},
-     .code = REC_A_PRIMARY_READ_ONLY, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1, .broken = 1,
+     .code = ANA_PRIMARY_READ_ONLY, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1, .broken = 1,
      .evidence = "primary 127.0.0.1:1 is read-only (read_only=ON): nobody can write"},
     {.name = "locked semi-sync: enabled, status ON, no semi-sync client",
      .s = {{P, .t = 150, .ss_on = true, .ss_status = true, .ss_clients = 0},
            {R2, P, .io = Y, .sql = Y, .t = 150}},
-     .code = REC_A_LOCKED_SEMI_SYNC, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .code = ANA_LOCKED_SEMI_SYNC, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
      .evidence = "primary 127.0.0.1:1 has semi-sync on (source side) and 0 semi-sync replicas connected: "
                  "commits wait for an acknowledgement up to 10000 ms (semi-sync timeout)"},
     {.name = "semi-sync fell back to async (status OFF): not locked",
      .s = {{P, .t = 150, .ss_on = true, .ss_status = false, .ss_clients = 0},
            {R2, P, .io = Y, .sql = Y, .t = 150}},
-     .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .code = ANA_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
      .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
     {.name = "semi-sync with a client: not locked",
      .s = {{P, .t = 150, .ss_on = true, .ss_status = true, .ss_clients = 1},
            {R2, P, .io = Y, .sql = Y, .t = 150}},
-     .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .code = ANA_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
      .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
     {.name = "semi-sync clients unknown: not locked",
      .s = {{P, .t = 150, .ss_on = true, .ss_status = true, .ss_clients = -1},
            {R2, P, .io = Y, .sql = Y, .t = 150}},
-     .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .code = ANA_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
      .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
     {.name = "replicas broken: SQL error",
      .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, P, .io = Y, .sql = N, .sql_errno = 1062, .t = 150}},
-     .code = REC_A_REPLICAS_BROKEN, .primary = 0, .replicas = 2, .reachable = 2, .replicating = 2, .broken = 1,
+     .code = ANA_REPLICAS_BROKEN, .primary = 0, .replicas = 2, .reachable = 2, .replicating = 2, .broken = 1,
      .evidence = "primary 127.0.0.1:1 ok; 1/2 replicas not replicating: 127.0.0.1:3 io=Yes sql=No "
                  "(sql error 1062: Duplicate entry '5' for key 'PRIMARY')"},
     {.name = "replicas broken: IO stopped without error (operator) while the primary is up",
      .s = {{P, .t = 150}, {R2, P, .io = N, .sql = Y, .t = 150}},
-     .code = REC_A_REPLICAS_BROKEN, .primary = 0, .replicas = 1, .reachable = 1, .broken = 1,
+     .code = ANA_REPLICAS_BROKEN, .primary = 0, .replicas = 1, .reachable = 1, .broken = 1,
      .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas not replicating: 127.0.0.1:2 io=No sql=Yes"},
     {.name = "replicas broken: IO Connecting to a reachable primary (bad credentials)",
      .s = {{P, .t = 150}, {R2, P, .io = C, .sql = Y, .io_errno = 1045, .t = 150}},
-     .code = REC_A_REPLICAS_BROKEN, .primary = 0, .replicas = 1, .reachable = 1, .broken = 1,
+     .code = ANA_REPLICAS_BROKEN, .primary = 0, .replicas = 1, .reachable = 1, .broken = 1,
      .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas not replicating: 127.0.0.1:2 io=Connecting sql=Yes "
                  "(io error 1045: Access denied for user 'repl'@'localhost')"},
     {.name = "replicas broken: a replica unreachable",
      .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, P, .io = Y, .sql = Y, .t = 50, DOWN100}},
-     .code = REC_A_REPLICAS_BROKEN, .primary = 0, .replicas = 2, .reachable = 1, .replicating = 1,
+     .code = ANA_REPLICAS_BROKEN, .primary = 0, .replicas = 2, .reachable = 1, .replicating = 1,
      .evidence = "primary 127.0.0.1:1 ok; 1/2 replicas not replicating: "
                  "127.0.0.1:3 unreachable (error 2003: Connection refused)"},
     {.name = "replicas broken: a replica never probed",
      .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 10, .st = NEVER}},
-     .code = REC_A_REPLICAS_BROKEN, .primary = 0, .replicas = 1, .reachable = 0,
+     .code = ANA_REPLICAS_BROKEN, .primary = 0, .replicas = 1, .reachable = 0,
      .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas not replicating: 127.0.0.1:2 not probed yet"},
     {.name = "fenced replica ignored (primary up)",
      .s = {{P, .t = 150}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, P, .io = N, .sql = N, .t = 150, .fenced = true}},
-     .code = REC_A_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
+     .code = ANA_OK, .primary = 0, .replicas = 1, .reachable = 1, .replicating = 1,
      .evidence = "primary 127.0.0.1:1 ok; 1/1 replicas replicating"},
 
     /* ---- primary unreachable ---- */
@@ -289,48 +289,48 @@ static const ana_case cases[] = {
      .s = {{P, .t = 50, DOWN100},
            {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R3, P, .io = N, .sql = Y, .io_errno = 2013, .t = 160}},
-     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .broken = 1,
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .broken = 1,
      .evidence = ERR_P "2/2 replicas confirm: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 "), "
                  "127.0.0.1:3 io=No (io error 2013: " MSG_2013 ")"},
     {.name = "dead primary: Connecting without an error number yet still confirms",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .t = 101}},
-     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1,
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1,
      .evidence = ERR_P "1/1 replicas confirm: 127.0.0.1:2 io=Connecting"},
     {.name = "partition: controller lost the primary, replicas replicate",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = Y, .sql = Y, .t = 150}, {R3, P, .io = Y, .sql = Y, .t = 150}},
-     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
+     .code = ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
      .replicating = 2,
      .evidence = ERR_P "2/2 replicas still replicate from it (the controller alone lost it): "
                  "127.0.0.1:2 io=Yes, 127.0.0.1:3 io=Yes"},
     {.name = "mixed Yes / Connecting: not dead",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = Y, .sql = Y, .t = 150},
            {R3, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150}},
-     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
+     .code = ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
      .replicating = 1, .confirming = 1,
      .evidence = ERR_P "1/2 replicas still replicate from it (the controller alone lost it): "
                  "127.0.0.1:2 io=Yes, 127.0.0.1:3 io=Connecting (io error 2003: " MSG_2003 ")"},
     {.name = "stale replicas (probed before the failure, even at its instant): suspect",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = Y, .sql = Y, .t = 90}, {R3, P, .io = Y, .sql = Y, .t = 100}},
-     .code = REC_A_PRIMARY_SUSPECT, .primary = 0, .replicas = 2, .reachable = 2, .stale = 2,
+     .code = ANA_PRIMARY_SUSPECT, .primary = 0, .replicas = 2, .reachable = 2, .stale = 2,
      .evidence = ERR_P "not confirmed: 0/2 replicas confirm, 2 probed before the failure, 0 without evidence, "
                  "0 unreachable: 127.0.0.1:2 io=Yes [probed at t=90 ms, before the failure], "
                  "127.0.0.1:3 io=Yes [probed at t=100 ms, before the failure]"},
     {.name = "one confirms, one stale: suspect until every replica is fresh",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R3, P, .io = Y, .sql = Y, .t = 90}},
-     .code = REC_A_PRIMARY_SUSPECT, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 1, .stale = 1,
+     .code = ANA_PRIMARY_SUSPECT, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 1, .stale = 1,
      .evidence = ERR_P "not confirmed: 1/2 replicas confirm, 1 probed before the failure, 0 without evidence, "
                  "0 unreachable: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 "), "
                  "127.0.0.1:3 io=Yes [probed at t=90 ms, before the failure]"},
     {.name = "IO stopped without error is neutral: no evidence",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = N, .sql = Y, .t = 150}},
-     .code = REC_A_PRIMARY_SUSPECT, .primary = 0, .replicas = 1, .reachable = 1, .broken = 1,
+     .code = ANA_PRIMARY_SUSPECT, .primary = 0, .replicas = 1, .reachable = 1, .broken = 1,
      .evidence = ERR_P "not confirmed: 0/1 replicas confirm, 0 probed before the failure, 1 without evidence, "
                  "0 unreachable: 127.0.0.1:2 io=No (stopped, no error)"},
     {.name = "neutral replica does not block a confirmation by another",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = N, .sql = Y, .t = 150},
            {R3, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150}},
-     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 1, .broken = 1,
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 1, .broken = 1,
      .evidence = ERR_P "1/2 replicas confirm: 127.0.0.1:2 io=No (stopped, no error), "
                  "127.0.0.1:3 io=Connecting (io error 2003: " MSG_2003 ")"},
     /* The zone split of issue 14: {P, R3} | {controller, R2}. This side holds 2 of the
@@ -338,7 +338,7 @@ static const ana_case cases[] = {
     {.name = "dead primary and some replicas: minority side, no failover",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R3, P, .io = Y, .sql = Y, .t = 50, .st = DOWN, .down_ms = 120}},
-     .code = REC_A_DEAD_PRIMARY_MINORITY, .primary = 0, .replicas = 2, .reachable = 1, .confirming = 1,
+     .code = ANA_DEAD_PRIMARY_MINORITY, .primary = 0, .replicas = 2, .reachable = 1, .confirming = 1,
      .evidence = ERR_P "1/2 replicas confirm, 1 unreachable; minority side (2 of 4 voters on this side "
                  "(1 controller, 1 replica), 3 needed): not failing over, the primary may be alive with the rest "
                  "of the cluster ('myorch failover --force' to act anyway): 127.0.0.1:2 io=Connecting (io error "
@@ -347,7 +347,7 @@ static const ana_case cases[] = {
      .quorum_off = true,
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R3, P, .io = Y, .sql = Y, .t = 50, .st = DOWN, .down_ms = 120}},
-     .code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 2, .reachable = 1, .confirming = 1,
+     .code = ANA_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 2, .reachable = 1, .confirming = 1,
      .evidence = ERR_P "1/2 replicas confirm, 1 unreachable; majority (2 of 4 voters on this side; "
                  "failover_quorum = none: acting anyway): 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003
                  "), 127.0.0.1:3 unreachable (error 2003: Connection refused)"},
@@ -356,7 +356,7 @@ static const ana_case cases[] = {
            {R3, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R4, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R5, P, .io = Y, .sql = Y, .t = 50, .st = DOWN, .down_ms = 120}},
-     .code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 4, .reachable = 3, .confirming = 3,
+     .code = ANA_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 4, .reachable = 3, .confirming = 3,
      .evidence = ERR_P "3/4 replicas confirm, 1 unreachable; majority (4 of 6 voters on this side "
                  "(1 controller, 3 replicas), 4 needed): 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003
                  "), 127.0.0.1:3 io=Connecting (io error 2003: " MSG_2003 "), 127.0.0.1:4 io=Connecting (io error "
@@ -365,7 +365,7 @@ static const ana_case cases[] = {
      .controllers = 3, .agreeing = 1,
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R3, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150}},
-     .code = REC_A_DEAD_PRIMARY_MINORITY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2,
+     .code = ANA_DEAD_PRIMARY_MINORITY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2,
      .evidence = ERR_P "2/2 replicas confirm, 0 unreachable; minority side (1 of 3 controllers see the primary "
                  "dead, 2 needed): not failing over, the primary may be alive with the rest of the cluster "
                  "('myorch failover --force' to act anyway): 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003
@@ -373,38 +373,38 @@ static const ana_case cases[] = {
     {.name = "all down",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = Y, .sql = Y, .t = 50, DOWN100},
            {R3, P, .io = Y, .sql = Y, .t = 50, DOWN100}},
-     .code = REC_A_ALL_DOWN, .primary = 0, .replicas = 2,
+     .code = ANA_ALL_DOWN, .primary = 0, .replicas = 2,
      .evidence = ERR_P "all 2 replicas unreachable: 127.0.0.1:2 unreachable (error 2003: Connection refused), "
                  "127.0.0.1:3 unreachable (error 2003: Connection refused)"},
     {.name = "dead primary without replicas",
      .s = {{P, .t = 50, DOWN100}},
-     .code = REC_A_DEAD_PRIMARY_NO_REPLICAS, .primary = 0,
+     .code = ANA_DEAD_PRIMARY_NO_REPLICAS, .primary = 0,
      .evidence = ERR_P "it has no replicas"},
     {.name = "fenced instance ignored: its IO Yes does not count",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R3, P, .io = Y, .sql = Y, .t = 150, .fenced = true}},
-     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1,
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1,
      .evidence = ERR_P "1/1 replicas confirm: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 ")"},
     {.name = "a replica of a replica replicating is no evidence about the primary",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R3, R2, .io = Y, .sql = Y, .t = 150}},
-     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1,
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1,
      .evidence = ERR_P "1/1 replicas confirm: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 ")"},
     {.name = "replica counted by its source address when its parent is unknown",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R3, P, .io = Y, .sql = Y, .t = 150, .noparent = true}},
-     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
+     .code = ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
      .replicating = 1, .confirming = 1,
      .evidence = ERR_P "1/2 replicas still replicate from it (the controller alone lost it): "
                  "127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 "), 127.0.0.1:3 io=Yes"},
     {.name = "SQL state shown when it matters (primary down)",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = N, .io_errno = 2003, .sql_errno = 1062, .t = 150}},
-     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1, .broken = 1,
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1, .broken = 1,
      .evidence = ERR_P "1/1 replicas confirm: 127.0.0.1:2 io=Connecting sql=No (io error 2003: " MSG_2003
                  ") (sql error 1062: " MSG_1062 ")"},
     {.name = "long IO error text cut at 120 bytes",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 9999, .t = 150}},
-     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1,
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 1, .reachable = 1, .confirming = 1,
      .evidence = ERR_P "1/1 replicas confirm: 127.0.0.1:2 io=Connecting (io error 9999: "
                  "error reconnecting to master 'repl@127.0.0.1:1' - retry-time: 1  maximum-retries: 86400  "
                  "message: Can't connect to serve...)"},
@@ -414,13 +414,13 @@ static const ana_case cases[] = {
      .flavor = TOPO_FLAVOR_MYSQL,
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R3, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150}},
-     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2,
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2,
      .evidence = ERR_P "2/2 replicas confirm: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 "), "
                  "127.0.0.1:3 io=Connecting (io error 2003: " MSG_2003 ")"},
     {.name = "MySQL partition",
      .flavor = TOPO_FLAVOR_MYSQL,
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = Y, .sql = Y, .t = 150}},
-     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
+     .code = ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
      .replicating = 1,
      .evidence = ERR_P "1/1 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes"},
     {.name = "MySQL dead primary and some replicas, one stale-but-down",
@@ -428,7 +428,7 @@ static const ana_case cases[] = {
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = N, .sql = Y, .io_errno = 2013, .t = 200},
            {R3, P, .io = Y, .sql = Y, .t = 90, .st = DOWN, .down_ms = 150},
            {R4, P, .io = C, .sql = Y, .t = 110}},
-     .code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 3, .reachable = 2, .confirming = 2,
+     .code = ANA_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 3, .reachable = 2, .confirming = 2,
      .broken = 1,
      .evidence = ERR_P "2/3 replicas confirm, 1 unreachable; majority (3 of 5 voters on this side "
                  "(1 controller, 2 replicas), 3 needed): 127.0.0.1:2 io=No (io error 2013: " MSG_2013 "), "
@@ -440,74 +440,74 @@ static const ana_case cases[] = {
 #define RY(a, rx_, t_) {a, P, .io = Y, .sql = Y, .hb = 250, .rx = rx_, .t = t_}
     {.name = "hung primary: probe unanswered, every replica received nothing for > 3 periods",
      HUNG, .s = {{P, .t = 50}, RY(R2, 60, 1000), RY(R3, 80, 900)},
-     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 2,
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 2,
      .evidence = WAIT_P "2/2 replicas confirm: 127.0.0.1:2 io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled], "
                  "127.0.0.1:3 io=Yes nothing received for 820 ms (heartbeat 250 ms) [stalled]"},
     {.name = "paused 300 ms: replicas still within the budget, no failover",
      HUNG, .s = {{P, .t = 50}, RY(R2, 400, 1000), RY(R3, 600, 1000)},
-     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
+     .code = ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
      .replicating = 2,
      .evidence = WAIT_P "2/2 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes nothing "
                  "received for 600 ms (heartbeat 250 ms), 127.0.0.1:3 io=Yes nothing received for 400 ms (heartbeat 250 ms)"},
     {.name = "one replica stalled, one still receiving: the primary is alive",
      HUNG, .s = {{P, .t = 50}, RY(R2, 60, 1000), RY(R3, 900, 1000)},
-     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
+     .code = ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 2, .reachable = 2,
      .replicating = 1, .confirming = 1, .stalled = 1,
      .evidence = WAIT_P "1/2 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes nothing "
                  "received for 940 ms (heartbeat 250 ms) [stalled], 127.0.0.1:3 io=Yes nothing received for 100 ms "
                  "(heartbeat 250 ms)"},
     {.name = "silence of exactly the budget is not a stall",
      HUNG, .s = {{P, .t = 50}, RY(R2, 250, 1000)},
-     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
+     .code = ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
      .replicating = 1,
      .evidence = WAIT_P "1/1 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes nothing "
                  "received for 750 ms (heartbeat 250 ms)"},
     {.name = "silence measured to the probe's send time: a slow probe proves less",
      HUNG, .s = {{P, .t = 50}, {R2, P, .io = Y, .sql = Y, .hb = 250, .rx = 200, .t = 1000, .lat = 300}},
-     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
+     .code = ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
      .replicating = 1,
      .evidence = WAIT_P "1/1 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes nothing "
                  "received for 500 ms (heartbeat 250 ms)"},
     {.name = "heartbeats off on the replica: no stall evidence",
      HUNG, .s = {{P, .t = 50}, {R2, P, .io = Y, .sql = Y, .hb = HB_OFF, .rx = 60, .t = 1000}},
-     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
+     .code = ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
      .replicating = 1,
      .evidence = WAIT_P "1/1 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes "
                  "(heartbeats off: no stall evidence)"},
     {.name = "no heartbeat counter (unknown progress): no stall evidence",
      HUNG, .s = {{P, .t = 50}, {R2, P, .io = Y, .sql = Y, .t = 1000}},
-     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
+     .code = ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
      .replicating = 1,
      .evidence = WAIT_P "1/1 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes"},
     {.name = "stall_periods = 0: the rule is off",
      .waiting = 100, .s = {{P, .t = 50}, RY(R2, 60, 1000)},
-     .code = REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
+     .code = ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, .primary = 0, .replicas = 1, .reachable = 1,
      .replicating = 1,
      .evidence = WAIT_P "1/1 replicas still replicate from it (the controller alone lost it): 127.0.0.1:2 io=Yes nothing "
                  "received for 940 ms (heartbeat 250 ms)"},
     {.name = "replicas stalled but the primary answers: ok (never a failover)",
      .stall_periods = 3, .s = {{P, .t = 1000}, RY(R2, 60, 1000), RY(R3, 60, 1000)},
-     .code = REC_A_OK, .primary = 0, .replicas = 2, .reachable = 2, .replicating = 2,
+     .code = ANA_OK, .primary = 0, .replicas = 2, .reachable = 2, .replicating = 2,
      .evidence = "primary 127.0.0.1:1 ok; 2/2 replicas replicating"},
     {.name = "stall seen only before the primary stopped answering: stale, suspect",
      .stall_periods = 3, .waiting = 950, .s = {{P, .t = 50}, RY(R2, 60, 900)},
-     .code = REC_A_PRIMARY_SUSPECT, .primary = 0, .replicas = 1, .reachable = 1, .stale = 1,
+     .code = ANA_PRIMARY_SUSPECT, .primary = 0, .replicas = 1, .reachable = 1, .stale = 1,
      .evidence = "127.0.0.1:1 has not answered the probe sent at t=950 ms; not confirmed: 0/1 replicas confirm, 1 probed "
                  "before the failure, 0 without evidence, 0 unreachable: 127.0.0.1:2 io=Yes [probed at t=900 ms, before "
                  "the failure]"},
     {.name = "read timeout passed (primary unreachable) and replicas stalled: dead primary",
      .stall_periods = 3, .s = {{P, .t = 50, DOWN100}, RY(R2, 60, 1000), RY(R3, 60, 1000)},
-     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 2,
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 2,
      .evidence = ERR_P "2/2 replicas confirm: 127.0.0.1:2 io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled], "
                  "127.0.0.1:3 io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled]"},
     {.name = "hung primary: a stalled replica and an IO error confirm together",
      HUNG, .s = {{P, .t = 50}, RY(R2, 60, 1000), {R3, P, .io = C, .sql = Y, .io_errno = 2013, .t = 1000}},
-     .code = REC_A_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 1,
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 1,
      .evidence = WAIT_P "2/2 replicas confirm: 127.0.0.1:2 io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled], "
                  "127.0.0.1:3 io=Connecting (io error 2013: " MSG_2013 ")"},
     {.name = "hung primary on the minority side: no failover (same majority rule)",
      HUNG, .s = {{P, .t = 50}, RY(R2, 60, 1000), {R3, P, .io = Y, .sql = Y, .t = 50, .st = DOWN, .down_ms = 120}},
-     .code = REC_A_DEAD_PRIMARY_MINORITY, .primary = 0, .replicas = 2, .reachable = 1, .confirming = 1,
+     .code = ANA_DEAD_PRIMARY_MINORITY, .primary = 0, .replicas = 2, .reachable = 1, .confirming = 1,
      .stalled = 1,
      .evidence = WAIT_P "1/2 replicas confirm, 1 unreachable; minority side (2 of 4 voters on this side (1 controller, 1 "
                  "replica), 3 needed): not failing over, the primary may be alive with the rest of the cluster ('myorch "
@@ -516,7 +516,7 @@ static const ana_case cases[] = {
     {.name = "hung primary, 3 of 4 replicas stalled, 1 unreachable: majority, failover",
      HUNG, .s = {{P, .t = 50}, RY(R2, 60, 1000), RY(R3, 60, 1000), RY(R4, 60, 1000),
                  {R5, P, .io = Y, .sql = Y, .t = 50, .st = DOWN, .down_ms = 120}},
-     .code = REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 4, .reachable = 3, .confirming = 3,
+     .code = ANA_DEAD_PRIMARY_AND_SOME_REPLICAS, .primary = 0, .replicas = 4, .reachable = 3, .confirming = 3,
      .stalled = 3,
      .evidence = WAIT_P "3/4 replicas confirm, 1 unreachable; majority (4 of 6 voters on this side (1 controller, 3 replicas), "
                  "4 needed): 127.0.0.1:2 io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled], 127.0.0.1:3 "
@@ -530,8 +530,8 @@ static void test_cases(void **state)
     for (size_t k = 0; k < NELEM(cases); k++) {
         const ana_case *t = &cases[k];
         topo_cluster c;
-        rec_analysis a;
-        rec_analysis_input in = {.first_round_done = !t->not_ready, .quorum_off = t->quorum_off,
+        ana_result a;
+        ana_input in = {.first_round_done = !t->not_ready, .quorum_off = t->quorum_off,
                                  .controllers = t->controllers, .controllers_agreeing = t->agreeing,
                                  .stall_periods = t->stall_periods, .primary_waiting_since_ms = t->waiting};
 
@@ -541,10 +541,10 @@ static void test_cases(void **state)
             c.v[t->nosnap - 1]->have_snap = false;
             topo_cluster_derive(&c);
         }
-        memset(&a, 0x5a, sizeof(a)); /* rec_analyze must fill everything */
-        rec_analyze(&c, &in, &a);
-        CHECK(a.code == t->code, "[%s] code %s, expected %s (evidence: %s)", t->name, rec_analysis_name(a.code),
-              rec_analysis_name(t->code), a.evidence);
+        memset(&a, 0x5a, sizeof(a)); /* ana_analyze must fill everything */
+        ana_analyze(&c, &in, &a);
+        CHECK(a.code == t->code, "[%s] code %s, expected %s (evidence: %s)", t->name, ana_code_name(a.code),
+              ana_code_name(t->code), a.evidence);
         CHECK(a.primary == t->primary, "[%s] primary %d, expected %d", t->name, a.primary, t->primary);
         CHECK(a.replicas == t->replicas && a.replicas_reachable == t->reachable &&
                   a.replicas_replicating == t->replicating && a.replicas_confirming == t->confirming &&
@@ -569,66 +569,66 @@ static void test_failover_codes_in_table(void **state)
     size_t failovers = 0;
     (void)state;
     for (size_t k = 0; k < NELEM(cases); k++)
-        failovers += rec_analysis_is_failover(cases[k].code);
+        failovers += ana_is_failover(cases[k].code);
     assert_int_equal(failovers, 15);
 }
 
 static void test_names(void **state)
 {
     static const struct {
-        rec_analysis_code code;
+        ana_code code;
         const char *name;
         bool failover;
     } t[] = {
-        {REC_A_NOT_READY, "not-ready", false},
-        {REC_A_OK, "ok", false},
-        {REC_A_NO_PRIMARY, "no-primary", false},
-        {REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, "primary-unreachable-but-replicas-replicating", false},
-        {REC_A_PRIMARY_SUSPECT, "primary-suspect", false},
-        {REC_A_DEAD_PRIMARY, "dead-primary", true},
-        {REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS, "dead-primary-and-some-replicas", true},
-        {REC_A_ALL_DOWN, "all-down", false},
-        {REC_A_DEAD_PRIMARY_NO_REPLICAS, "dead-primary-no-replicas", false},
-        {REC_A_REPLICAS_BROKEN, "replicas-broken", false},
-        {REC_A_LOCKED_SEMI_SYNC, "locked-semi-sync", false},
-        {REC_A_PRIMARY_READ_ONLY, "primary-read-only", false},
-        {REC_A_DEAD_PRIMARY_MINORITY, "dead-primary-minority", false},
-        {REC_A_MULTIPLE_WRITABLE, "multiple-writable", false},
+        {ANA_NOT_READY, "not-ready", false},
+        {ANA_OK, "ok", false},
+        {ANA_NO_PRIMARY, "no-primary", false},
+        {ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING, "primary-unreachable-but-replicas-replicating", false},
+        {ANA_PRIMARY_SUSPECT, "primary-suspect", false},
+        {ANA_DEAD_PRIMARY, "dead-primary", true},
+        {ANA_DEAD_PRIMARY_AND_SOME_REPLICAS, "dead-primary-and-some-replicas", true},
+        {ANA_ALL_DOWN, "all-down", false},
+        {ANA_DEAD_PRIMARY_NO_REPLICAS, "dead-primary-no-replicas", false},
+        {ANA_REPLICAS_BROKEN, "replicas-broken", false},
+        {ANA_LOCKED_SEMI_SYNC, "locked-semi-sync", false},
+        {ANA_PRIMARY_READ_ONLY, "primary-read-only", false},
+        {ANA_DEAD_PRIMARY_MINORITY, "dead-primary-minority", false},
+        {ANA_MULTIPLE_WRITABLE, "multiple-writable", false},
     };
     (void)state;
     for (size_t k = 0; k < NELEM(t); k++) {
-        CHECK(strcmp(rec_analysis_name(t[k].code), t[k].name) == 0, "code %d: %s", (int)t[k].code,
-              rec_analysis_name(t[k].code));
-        CHECK(rec_analysis_is_failover(t[k].code) == t[k].failover, "code %s", t[k].name);
+        CHECK(strcmp(ana_code_name(t[k].code), t[k].name) == 0, "code %d: %s", (int)t[k].code,
+              ana_code_name(t[k].code));
+        CHECK(ana_is_failover(t[k].code) == t[k].failover, "code %s", t[k].name);
     }
-    assert_string_equal(rec_analysis_name((rec_analysis_code)99), "unknown");
-    assert_false(rec_analysis_is_failover((rec_analysis_code)99));
+    assert_string_equal(ana_code_name((ana_code)99), "unknown");
+    assert_false(ana_is_failover((ana_code)99));
 }
 
 /* Every code of the vocabulary appears in the table at least once. */
 static void test_table_covers_every_code(void **state)
 {
     (void)state;
-    for (int code = REC_A_NOT_READY; code <= REC_A_MULTIPLE_WRITABLE; code++) {
+    for (int code = ANA_NOT_READY; code <= ANA_MULTIPLE_WRITABLE; code++) {
         bool seen = false;
         for (size_t k = 0; k < NELEM(cases); k++)
             seen |= (int)cases[k].code == code;
-        CHECK(seen, "no case for %s", rec_analysis_name((rec_analysis_code)code));
+        CHECK(seen, "no case for %s", ana_code_name((ana_code)code));
     }
 }
 
 static void test_null_inputs(void **state)
 {
-    rec_analysis a;
+    ana_result a;
     topo_cluster c;
-    rec_analysis_input in = {.first_round_done = true};
+    ana_input in = {.first_round_done = true};
     (void)state;
-    rec_analyze(NULL, &in, &a);
-    assert_int_equal(a.code, REC_A_NOT_READY);
+    ana_analyze(NULL, &in, &a);
+    assert_int_equal(a.code, ANA_NOT_READY);
     assert_int_equal(a.primary, -1);
     topo_cluster_init(&c, "t");
-    rec_analyze(&c, NULL, &a);
-    assert_int_equal(a.code, REC_A_NOT_READY);
+    ana_analyze(&c, NULL, &a);
+    assert_int_equal(a.code, ANA_NOT_READY);
     topo_cluster_free(&c);
 }
 
@@ -638,16 +638,16 @@ static void test_evidence_truncated(void **state)
     srv v[16] = {{P, .t = 50, DOWN100}};
     char addrs[15][32];
     topo_cluster c;
-    rec_analysis a;
-    rec_analysis_input in = {.first_round_done = true};
+    ana_result a;
+    ana_input in = {.first_round_done = true};
     (void)state;
     for (size_t i = 1; i < NELEM(v); i++) {
         snprintf(addrs[i - 1], sizeof(addrs[0]), "127.0.0.1:%zu", 100 + i);
         v[i] = (srv){addrs[i - 1], P, .io = C, .sql = Y, .io_errno = 9999, .t = 150};
     }
     build(&c, TOPO_FLAVOR_MARIADB, v, NELEM(v));
-    rec_analyze(&c, &in, &a);
-    assert_int_equal(a.code, REC_A_DEAD_PRIMARY);
+    ana_analyze(&c, &in, &a);
+    assert_int_equal(a.code, ANA_DEAD_PRIMARY);
     assert_int_equal(a.replicas_confirming, 15);
     assert_int_equal(strlen(a.evidence), sizeof(a.evidence) - 1);
     assert_string_equal(a.evidence + sizeof(a.evidence) - 4, "...");
@@ -668,17 +668,17 @@ static void test_rec_is_direct_replica(void **state)
     (void)state;
     build(&c, TOPO_FLAVOR_MARIADB, v, NELEM(v));
     assert_int_equal(c.primary, 0);
-    assert_false(rec_is_direct_replica(&c, 0, 0)); /* itself */
-    assert_true(rec_is_direct_replica(&c, 1, 0));
-    assert_false(rec_is_direct_replica(&c, 2, 0)); /* replica of a replica */
-    assert_true(rec_is_direct_replica(&c, 2, 1));
-    assert_false(rec_is_direct_replica(&c, 3, 0)); /* fenced */
-    assert_true(rec_is_direct_replica(&c, 4, 0));  /* by its source address */
-    assert_false(rec_is_direct_replica(&c, 1, -1));
-    assert_false(rec_is_direct_replica(&c, 9, 0));
-    assert_false(rec_is_direct_replica(NULL, 1, 0));
+    assert_false(ana_is_direct_replica(&c, 0, 0)); /* itself */
+    assert_true(ana_is_direct_replica(&c, 1, 0));
+    assert_false(ana_is_direct_replica(&c, 2, 0)); /* replica of a replica */
+    assert_true(ana_is_direct_replica(&c, 2, 1));
+    assert_false(ana_is_direct_replica(&c, 3, 0)); /* fenced */
+    assert_true(ana_is_direct_replica(&c, 4, 0));  /* by its source address */
+    assert_false(ana_is_direct_replica(&c, 1, -1));
+    assert_false(ana_is_direct_replica(&c, 9, 0));
+    assert_false(ana_is_direct_replica(NULL, 1, 0));
     c.v[4]->reachable = false; /* the address fallback needs a reachable server's word */
-    assert_false(rec_is_direct_replica(&c, 4, 0));
+    assert_false(ana_is_direct_replica(&c, 4, 0));
     topo_cluster_free(&c);
 }
 
@@ -766,18 +766,18 @@ static void test_intermediate(void **state)
         CHECK(!strcmp(a.evidence, t->evidence), "[%s] evidence\n  got:      %s\n  expected: %s", t->name,
               a.evidence, t->evidence);
         if (a.code == IMD_DEAD && a.n_movable) {
-            rec_plan p;
-            rec_plan_opts o = {.verify_timeout_ms = 5000};
-            assert_int_equal(rec_plan_intermediate(&c, a.dead, a.new_source, a.movable, a.n_movable, &o, &p, err,
+            plan_spec p;
+            plan_options o = {.verify_timeout_ms = 5000};
+            assert_int_equal(plan_intermediate(&c, a.dead, a.new_source, a.movable, a.n_movable, &o, &p, err,
                                                    sizeof(err)), 0);
             assert_string_equal(p.kind, "intermediate");
             assert_int_equal(p.n, 2 * a.n_movable);
             for (size_t i = 0; i < p.n; i++) {
-                assert_int_equal(p.v[i].kind, i < a.n_movable ? REC_STEP_REPOINT : REC_STEP_VERIFY);
+                assert_int_equal(p.v[i].kind, i < a.n_movable ? PLAN_STEP_REPOINT : PLAN_STEP_VERIFY);
                 assert_true(topo_addr_eq(&p.v[i].source.addr, &c.v[a.new_source]->addr));
                 assert_true(topo_addr_eq(&p.v[i].target.addr, &c.v[a.movable[i % a.n_movable]]->addr));
             }
-            rec_plan_free(&p);
+            plan_free(&p);
         }
         imd_analysis_free(&a);
         topo_cluster_free(&c);
@@ -846,9 +846,9 @@ static void test_rx_since_tracking(void **state)
     /* The quiet time is measured to the send time of the last probe. */
     c.v[0]->snap.taken_at_ms = 6400;
     c.v[0]->snap.probe_latency_ms = 100;
-    assert_int_equal(rec_replica_quiet_ms(c.v[0]), 800);
+    assert_int_equal(ana_replica_quiet_ms(c.v[0]), 800);
     c.v[0]->stale = true; /* restored from the state file: unknown */
-    assert_int_equal(rec_replica_quiet_ms(c.v[0]), -1);
+    assert_int_equal(ana_replica_quiet_ms(c.v[0]), -1);
     topo_cluster_free(&c);
 }
 

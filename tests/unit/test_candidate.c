@@ -23,7 +23,7 @@
 #include "fixture.h"
 
 /* "127.0.0.1:3 127.0.0.1:2(delayed)": the ranking's order and exclusions. */
-static void render_order(const topo_cluster *c, const rec_ranking *r, char *buf, size_t len)
+static void render_order(const topo_cluster *c, const cand_ranking *r, char *buf, size_t len)
 {
     size_t n = 0;
     char a[TOPO_ADDR_MAX];
@@ -32,7 +32,7 @@ static void render_order(const topo_cluster *c, const rec_ranking *r, char *buf,
         topo_addr_str(&c->v[r->v[k].index]->addr, a, sizeof(a));
         n += (size_t)snprintf(buf + n, len - n, "%s%s%s%s%s%s", k ? " " : "", a, r->v[k].preferred ? "*" : "",
                               r->v[k].exclusion ? "(" : "",
-                              r->v[k].exclusion ? rec_exclusion_name(r->v[k].exclusion) : "",
+                              r->v[k].exclusion ? cand_exclusion_name(r->v[k].exclusion) : "",
                               r->v[k].exclusion ? ")" : "");
     }
 }
@@ -354,7 +354,7 @@ static const cand_case cases[] = {
                "'garbage' at offset 0: bad uuid (expected 8-4-4-4-12 hex digits, found 'g')"},
 };
 
-static const char *addr_of(const topo_cluster *c, const rec_ranking *r, int k, char *buf)
+static const char *addr_of(const topo_cluster *c, const cand_ranking *r, int k, char *buf)
 {
     if (k < 0)
         return "(none)";
@@ -367,9 +367,9 @@ static void test_cases(void **state)
     for (size_t k = 0; k < NELEM(cases); k++) {
         const cand_case *t = &cases[k];
         topo_cluster c;
-        rec_ranking r;
+        cand_ranking r;
         topo_addr never[3], prefer[3], target;
-        rec_candidate_opts o = {0};
+        cand_opts o = {0};
         char err[256] = "", order[1024], a1[TOPO_ADDR_MAX];
 
         fx_build(&c, t->flavor ? t->flavor : TOPO_FLAVOR_MARIADB, FX_IO_FROZEN, t->s, NELEM(t->s));
@@ -384,7 +384,7 @@ static void test_cases(void **state)
             o.target = &target;
         }
         memset(&r, 0x5a, sizeof(r));
-        int rc = rec_rank_candidates(&c, 0, &o, &r, err, sizeof(err));
+        int rc = cand_rank(&c, 0, &o, &r, err, sizeof(err));
         CHECK(rc == 0, "[%s] rc %d: %s", t->name, rc, err);
         render_order(&c, &r, order, sizeof(order));
         CHECK(strcmp(order, t->order) == 0, "[%s] order\n  got:      %s\n  expected: %s", t->name, order,
@@ -400,7 +400,7 @@ static void test_cases(void **state)
               t->reason);
         for (size_t f = 0; f < NELEM(t->f) && t->f[f].addr; f++) {
             const field_check *fc = &t->f[f];
-            const rec_candidate *cd = NULL;
+            const cand_entry *cd = NULL;
             const char *got;
             for (size_t i = 0; i < r.n; i++)
                 if (strcmp(topo_addr_str(&c.v[r.v[i].index]->addr, a1, sizeof(a1)), fc->addr) == 0)
@@ -415,14 +415,14 @@ static void test_cases(void **state)
         }
         /* Invariants: eligible ones first; chosen is eligible; reasons iff excluded. */
         for (size_t i = 0; i < r.n; i++) {
-            CHECK(i == 0 || r.v[i - 1].exclusion == REC_EXCL_NONE || r.v[i].exclusion != REC_EXCL_NONE,
+            CHECK(i == 0 || r.v[i - 1].exclusion == CAND_EXCL_NONE || r.v[i].exclusion != CAND_EXCL_NONE,
                   "[%s] eligible after excluded at %zu", t->name, i);
-            CHECK((r.v[i].exclusion == REC_EXCL_NONE) == (r.v[i].reason[0] == '\0'), "[%s] reason at %zu: %s",
+            CHECK((r.v[i].exclusion == CAND_EXCL_NONE) == (r.v[i].reason[0] == '\0'), "[%s] reason at %zu: %s",
                   t->name, i, r.v[i].reason);
         }
         if (r.chosen >= 0)
-            CHECK(r.chosen == 0 && r.v[0].exclusion == REC_EXCL_NONE, "[%s] chosen %d", t->name, r.chosen);
-        rec_ranking_free(&r);
+            CHECK(r.chosen == 0 && r.v[0].exclusion == CAND_EXCL_NONE, "[%s] chosen %d", t->name, r.chosen);
+        cand_ranking_free(&r);
         topo_cluster_free(&c);
     }
 }
@@ -431,60 +431,60 @@ static void test_invalid(void **state)
 {
     const fx_srv v[] = {OLD_MDB, {R2, P, .exec = "0-1-1"}};
     topo_cluster c;
-    rec_ranking r;
+    cand_ranking r;
     char err[128] = "";
     (void)state;
     fx_build(&c, TOPO_FLAVOR_MARIADB, FX_IO_FROZEN, v, NELEM(v));
-    assert_int_equal(rec_rank_candidates(&c, -1, NULL, &r, err, sizeof(err)), -EINVAL);
+    assert_int_equal(cand_rank(&c, -1, NULL, &r, err, sizeof(err)), -EINVAL);
     assert_string_equal(err, "no such old primary (index -1 of 2 servers)");
     assert_int_equal(r.chosen, -1);
     assert_null(r.v);
-    assert_int_equal(rec_rank_candidates(&c, 2, NULL, &r, err, sizeof(err)), -EINVAL);
-    assert_int_equal(rec_rank_candidates(NULL, 0, NULL, &r, err, sizeof(err)), -EINVAL);
-    assert_int_equal(rec_rank_candidates(&c, 0, NULL, NULL, NULL, 0), -EINVAL);
+    assert_int_equal(cand_rank(&c, 2, NULL, &r, err, sizeof(err)), -EINVAL);
+    assert_int_equal(cand_rank(NULL, 0, NULL, &r, err, sizeof(err)), -EINVAL);
+    assert_int_equal(cand_rank(&c, 0, NULL, NULL, NULL, 0), -EINVAL);
     /* NULL options = no never_promote, no prefer, no target. */
-    assert_int_equal(rec_rank_candidates(&c, 0, NULL, &r, err, sizeof(err)), 0);
+    assert_int_equal(cand_rank(&c, 0, NULL, &r, err, sizeof(err)), 0);
     assert_int_equal(r.n, 1);
     assert_int_equal(r.chosen, 0);
-    rec_ranking_free(&r);
+    cand_ranking_free(&r);
     assert_null(r.v);
-    rec_ranking_free(&r); /* twice is harmless */
-    rec_ranking_free(NULL);
+    cand_ranking_free(&r); /* twice is harmless */
+    cand_ranking_free(NULL);
     topo_cluster_free(&c);
 }
 
 static void test_exclusion_names(void **state)
 {
     static const struct {
-        rec_exclusion e;
+        cand_exclusion e;
         const char *name;
     } t[] = {
-        {REC_EXCL_NONE, "none"},
-        {REC_EXCL_UNREACHABLE, "unreachable"},
-        {REC_EXCL_NOT_REPLICA, "not-replica"},
-        {REC_EXCL_NO_BINLOG, "no-binlog"},
-        {REC_EXCL_NO_LOG_REPLICA_UPDATES, "no-log-replica-updates"},
-        {REC_EXCL_SQL_ERROR, "sql-error"},
-        {REC_EXCL_DELAYED, "delayed"},
-        {REC_EXCL_ERRANT, "errant"},
-        {REC_EXCL_NEVER_PROMOTE, "never-promote"},
-        {REC_EXCL_NO_GTID, "no-gtid"},
-        {REC_EXCL_NOT_TARGET, "not-target"},
+        {CAND_EXCL_NONE, "none"},
+        {CAND_EXCL_UNREACHABLE, "unreachable"},
+        {CAND_EXCL_NOT_REPLICA, "not-replica"},
+        {CAND_EXCL_NO_BINLOG, "no-binlog"},
+        {CAND_EXCL_NO_LOG_REPLICA_UPDATES, "no-log-replica-updates"},
+        {CAND_EXCL_SQL_ERROR, "sql-error"},
+        {CAND_EXCL_DELAYED, "delayed"},
+        {CAND_EXCL_ERRANT, "errant"},
+        {CAND_EXCL_NEVER_PROMOTE, "never-promote"},
+        {CAND_EXCL_NO_GTID, "no-gtid"},
+        {CAND_EXCL_NOT_TARGET, "not-target"},
     };
     (void)state;
     for (size_t k = 0; k < NELEM(t); k++)
-        assert_string_equal(rec_exclusion_name(t[k].e), t[k].name);
-    assert_string_equal(rec_exclusion_name((rec_exclusion)99), "unknown");
+        assert_string_equal(cand_exclusion_name(t[k].e), t[k].name);
+    assert_string_equal(cand_exclusion_name((cand_exclusion)99), "unknown");
 }
 
 /* Every exclusion code appears in the table. */
 static void test_table_covers_every_exclusion(void **state)
 {
     (void)state;
-    for (int e = REC_EXCL_UNREACHABLE; e <= REC_EXCL_NOT_TARGET; e++) {
+    for (int e = CAND_EXCL_UNREACHABLE; e <= CAND_EXCL_NOT_TARGET; e++) {
         char needle[64];
         bool seen = false;
-        snprintf(needle, sizeof(needle), "(%s)", rec_exclusion_name((rec_exclusion)e));
+        snprintf(needle, sizeof(needle), "(%s)", cand_exclusion_name((cand_exclusion)e));
         for (size_t k = 0; k < NELEM(cases); k++)
             seen |= strstr(cases[k].order, needle) != NULL;
         CHECK(seen, "no case for %s", needle);

@@ -5,7 +5,7 @@
  * with their GTID / thread states and flags, the ranking options, and the
  * expected failover plan as a compact string, plus the plan's new/old
  * primary, GTID fields, excluded and unreachable texts. The ranking is built
- * with the real rec_rank_candidates(), then rec_plan_failover() runs.
+ * with the real cand_rank(), then plan_failover() runs.
  *
  * Compact step rendering (see render_plan), steps joined by "; ":
  *     KIND[!][~] TARGET[>SOURCE][ until GTID]
@@ -13,7 +13,7 @@
  *   >SOURCE      only when the step has a source
  *   until GTID   only when the step has a gtid ("until ''" for an empty one)
  * Timeouts are checked separately for every step (a fixed rule per kind), and
- * every rec_server (target, source, old/new primary) is checked against the
+ * every plan_server (target, source, old/new primary) is checked against the
  * cluster instance of that address (flavor and version).
  *
  * Rows with .known_bug document a plan.c bug: their .plan holds the CORRECT
@@ -61,10 +61,10 @@ static void cat(char *buf, size_t len, const char *fmt, ...)
     assert_true(w >= 0 && (size_t)w < len - n);
 }
 
-static void render_step(const rec_step *s, char *buf, size_t len)
+static void render_step(const plan_step *s, char *buf, size_t len)
 {
     char a[TOPO_ADDR_MAX];
-    cat(buf, len, "%s%s%s %s", rec_step_name(s->kind), s->no_return ? "!" : "", s->best_effort ? "~" : "",
+    cat(buf, len, "%s%s%s %s", plan_step_name(s->kind), s->no_return ? "!" : "", s->best_effort ? "~" : "",
         topo_addr_str(&s->target.addr, a, sizeof(a)));
     if (s->source.addr.host[0])
         cat(buf, len, ">%s", topo_addr_str(&s->source.addr, a, sizeof(a)));
@@ -72,7 +72,7 @@ static void render_step(const rec_step *s, char *buf, size_t len)
         cat(buf, len, " until %s", *s->gtid ? s->gtid : "''");
 }
 
-static void render_plan(const rec_plan *p, char *buf, size_t len)
+static void render_plan(const plan_spec *p, char *buf, size_t len)
 {
     buf[0] = '\0';
     for (size_t i = 0; i < p->n; i++) {
@@ -82,18 +82,18 @@ static void render_plan(const rec_plan *p, char *buf, size_t len)
     }
 }
 
-static int timeout_for(rec_step_kind k)
+static int timeout_for(plan_step_kind k)
 {
     switch (k) {
-    case REC_STEP_WAIT_APPLY:
-    case REC_STEP_CATCH_UP: return T_APPLY;
-    case REC_STEP_FENCE: return T_FENCE;
+    case PLAN_STEP_WAIT_APPLY:
+    case PLAN_STEP_CATCH_UP: return T_APPLY;
+    case PLAN_STEP_FENCE: return T_FENCE;
     default: return T_VERIFY;
     }
 }
 
-/* A rec_server must describe the cluster instance with its address. */
-static void check_server(const char *name, const char *what, const topo_cluster *c, const rec_server *s)
+/* A plan_server must describe the cluster instance with its address. */
+static void check_server(const char *name, const char *what, const topo_cluster *c, const plan_server *s)
 {
     char a[TOPO_ADDR_MAX];
     int i = topo_cluster_find(c, &s->addr);
@@ -360,19 +360,19 @@ static const plan_case cases[] = {
 
 typedef struct {
     topo_cluster c;
-    rec_ranking r;
-    rec_plan p;
+    cand_ranking r;
+    plan_spec p;
     int rc;
     char err[512];
 } run;
 
-static const rec_plan_opts OPTS = {.apply_timeout_ms = T_APPLY, .verify_timeout_ms = T_VERIFY,
+static const plan_options OPTS = {.apply_timeout_ms = T_APPLY, .verify_timeout_ms = T_VERIFY,
                                    .fence_timeout_ms = T_FENCE};
 
 static void run_case(const plan_case *t, run *x)
 {
     topo_addr never[3], prefer[3], target;
-    rec_candidate_opts o = {0};
+    cand_opts o = {0};
     char err[256] = "";
 
     fx_build(&x->c, t->flavor ? t->flavor : TOPO_FLAVOR_MARIADB, FX_IO_CONNECTING, t->s, NELEM(t->s));
@@ -386,24 +386,24 @@ static void run_case(const plan_case *t, run *x)
         assert_int_equal(topo_addr_parse(t->target, 3306, &target, err, sizeof(err)), 0);
         o.target = &target;
     }
-    int rc = rec_rank_candidates(&x->c, 0, &o, &x->r, err, sizeof(err));
+    int rc = cand_rank(&x->c, 0, &o, &x->r, err, sizeof(err));
     CHECK(rc == 0, "[%s] ranking rc %d: %s", t->name, rc, err);
-    memset(&x->p, 0x5a, sizeof(x->p)); /* the plan must be fully initialised by rec_plan_failover */
+    memset(&x->p, 0x5a, sizeof(x->p)); /* the plan must be fully initialised by plan_failover */
     snprintf(x->err, sizeof(x->err), "untouched");
-    x->rc = rec_plan_failover(&x->c, 0, &x->r, &OPTS, &x->p, x->err, sizeof(x->err));
+    x->rc = plan_failover(&x->c, 0, &x->r, &OPTS, &x->p, x->err, sizeof(x->err));
 }
 
 static void free_run(run *x)
 {
-    rec_plan_free(&x->p);
-    rec_ranking_free(&x->r);
+    plan_free(&x->p);
+    cand_ranking_free(&x->r);
     topo_cluster_free(&x->c);
 }
 
 /* Structural invariants every failover plan must satisfy. */
 static void check_invariants(const plan_case *t, const run *x)
 {
-    const rec_plan *p = &x->p;
+    const plan_spec *p = &x->p;
     const topo_instance *cand = x->c.v[x->r.v[x->r.chosen].index];
     const topo_instance *most =
         x->r.needs_catchup ? x->c.v[x->r.v[x->r.most_advanced].index] : NULL;
@@ -412,36 +412,36 @@ static void check_invariants(const plan_case *t, const run *x)
 
     CHECK(p->n >= 4, "[%s] only %zu steps", t->name, p->n);
     /* The initial freeze never touches the candidate, nor the replica it catches up from. */
-    for (k = 0; k < p->n && p->v[k].kind == REC_STEP_STOP_IO; k++) {
+    for (k = 0; k < p->n && p->v[k].kind == PLAN_STEP_STOP_IO; k++) {
         CHECK(!topo_addr_eq(&p->v[k].target.addr, &cand->addr), "[%s] candidate frozen at step %zu", t->name,
               k + 1);
         CHECK(!most || !topo_addr_eq(&p->v[k].target.addr, &most->addr),
               "[%s] catch-up source frozen before it applied, step %zu", t->name, k + 1);
     }
     for (size_t i = 0; i < p->n; i++) {
-        const rec_step *s = &p->v[i];
+        const plan_step *s = &p->v[i];
         int idx = topo_cluster_find(&x->c, &s->target.addr);
         CHECK(s->timeout_ms == timeout_for(s->kind), "[%s] step %zu (%s) timeout %d, expected %d", t->name, i + 1,
-              rec_step_name(s->kind), s->timeout_ms, timeout_for(s->kind));
+              plan_step_name(s->kind), s->timeout_ms, timeout_for(s->kind));
         check_server(t->name, "step target", &x->c, &s->target);
         if (s->source.addr.host[0])
             check_server(t->name, "step source", &x->c, &s->source);
-        CHECK(idx >= 0 && (s->kind == REC_STEP_FENCE || x->c.v[idx]->reachable),
-              "[%s] step %zu (%s) targets unreachable %s", t->name, i + 1, rec_step_name(s->kind),
+        CHECK(idx >= 0 && (s->kind == PLAN_STEP_FENCE || x->c.v[idx]->reachable),
+              "[%s] step %zu (%s) targets unreachable %s", t->name, i + 1, plan_step_name(s->kind),
               topo_addr_str(&s->target.addr, a, sizeof(a)));
-        CHECK(s->no_return == (s->kind == REC_STEP_SET_WRITABLE), "[%s] step %zu no_return %d", t->name, i + 1,
+        CHECK(s->no_return == (s->kind == PLAN_STEP_SET_WRITABLE), "[%s] step %zu no_return %d", t->name, i + 1,
               s->no_return);
-        writable += s->kind == REC_STEP_SET_WRITABLE;
-        if (s->kind == REC_STEP_REPOINT || s->kind == REC_STEP_VERIFY || s->kind == REC_STEP_STOP_IO)
+        writable += s->kind == PLAN_STEP_SET_WRITABLE;
+        if (s->kind == PLAN_STEP_REPOINT || s->kind == PLAN_STEP_VERIFY || s->kind == PLAN_STEP_STOP_IO)
             CHECK(!topo_addr_eq(&s->target.addr, &cand->addr), "[%s] step %zu (%s) targets the candidate", t->name,
-                  i + 1, rec_step_name(s->kind));
-        if (s->kind == REC_STEP_REPOINT)
-            CHECK(i + 1 < p->n && p->v[i + 1].kind == REC_STEP_VERIFY &&
+                  i + 1, plan_step_name(s->kind));
+        if (s->kind == PLAN_STEP_REPOINT)
+            CHECK(i + 1 < p->n && p->v[i + 1].kind == PLAN_STEP_VERIFY &&
                       topo_addr_eq(&p->v[i + 1].target.addr, &s->target.addr),
                   "[%s] repoint at %zu not followed by its verify", t->name, i + 1);
     }
     CHECK(writable == 1, "[%s] %zu set-writable steps", t->name, writable);
-    CHECK(p->v[p->n - 1].kind == REC_STEP_FENCE && topo_addr_eq(&p->v[p->n - 1].target.addr, &x->c.v[0]->addr),
+    CHECK(p->v[p->n - 1].kind == PLAN_STEP_FENCE && topo_addr_eq(&p->v[p->n - 1].target.addr, &x->c.v[0]->addr),
           "[%s] last step is not the fence of the old primary", t->name);
     check_server(t->name, "old primary", &x->c, &p->old_primary);
     check_server(t->name, "new primary", &x->c, &p->new_primary);
@@ -449,8 +449,8 @@ static void check_invariants(const plan_case *t, const run *x)
 
 static void check_json(const plan_case *t, const run *x)
 {
-    const rec_plan *p = &x->p;
-    json_t *j = rec_plan_to_json(p), *steps;
+    const plan_spec *p = &x->p;
+    json_t *j = plan_to_json(p), *steps;
     char a[TOPO_ADDR_MAX];
     CHECK(j != NULL, "[%s] no JSON", t->name);
     steps = json_object_get(j, "steps");
@@ -477,11 +477,11 @@ static void check_json(const plan_case *t, const run *x)
     CHECK(same(json_string_value(json_object_get(j, "excluded")), p->excluded), "[%s] JSON excluded", t->name);
     CHECK(same(json_string_value(json_object_get(j, "reason")), x->r.reason), "[%s] JSON reason", t->name);
     for (size_t i = 0; i < p->n && i < json_array_size(steps); i++) {
-        const rec_step *s = &p->v[i];
+        const plan_step *s = &p->v[i];
         json_t *sj = json_array_get(steps, i), *src = json_object_get(sj, "source");
         CHECK(json_integer_value(json_object_get(sj, "index")) == (json_int_t)i + 1, "[%s] JSON step %zu index",
               t->name, i);
-        CHECK(same(json_string_value(json_object_get(sj, "kind")), rec_step_name(s->kind)), "[%s] JSON step %zu kind",
+        CHECK(same(json_string_value(json_object_get(sj, "kind")), plan_step_name(s->kind)), "[%s] JSON step %zu kind",
               t->name, i);
         CHECK(same(json_string_value(json_object_get(sj, "target")), topo_addr_str(&s->target.addr, a, sizeof(a))),
               "[%s] JSON step %zu target", t->name, i);
@@ -497,7 +497,7 @@ static void check_json(const plan_case *t, const run *x)
                   json_boolean_value(json_object_get(sj, "best_effort")) == s->best_effort,
               "[%s] JSON step %zu best_effort", t->name, i);
         CHECK(json_is_boolean(json_object_get(sj, "point_of_no_return")) &&
-                  json_boolean_value(json_object_get(sj, "point_of_no_return")) == (s->kind == REC_STEP_SET_WRITABLE),
+                  json_boolean_value(json_object_get(sj, "point_of_no_return")) == (s->kind == PLAN_STEP_SET_WRITABLE),
               "[%s] JSON step %zu point_of_no_return", t->name, i);
         CHECK(json_is_string(json_object_get(sj, "description")), "[%s] JSON step %zu description", t->name, i);
     }
@@ -512,14 +512,14 @@ static void check_print(const plan_case *t, const run *x)
     const char *at;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    rec_plan_print(&x->p, f);
+    plan_print(&x->p, f);
     assert_int_equal(fclose(f), 0);
     at = buf;
     for (size_t i = 0; i < x->p.n; i++) {
         const char *hit;
-        d = rec_step_describe(&x->p.v[i]);
+        d = plan_step_describe(&x->p.v[i]);
         assert_non_null(d);
-        snprintf(line, sizeof(line), "\n  %2zu. %-17s %s\n", i + 1, rec_step_name(x->p.v[i].kind), d);
+        snprintf(line, sizeof(line), "\n  %2zu. %-17s %s\n", i + 1, plan_step_name(x->p.v[i].kind), d);
         free(d);
         hit = strstr(at, line);
         CHECK(hit != NULL, "[%s] printed plan lacks (in order) step line%s\n--- output:\n%s", t->name, line, buf);
@@ -646,7 +646,7 @@ static void test_json_exact(void **state)
     (void)state;
     run_case(find_case("semi-sync source step when the old primary had it enabled"), &x);
     assert_int_equal(x.rc, 0);
-    j = rec_plan_to_json(&x.p);
+    j = plan_to_json(&x.p);
     assert_non_null(j);
     steps = json_object_get(j, "steps");
     assert_int_equal(json_array_size(steps), 8);
@@ -680,13 +680,13 @@ static void test_json_exact(void **state)
     free_run(&x);
 }
 
-static char *print_to_string(const rec_plan *p)
+static char *print_to_string(const plan_spec *p)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    rec_plan_print(p, f);
+    plan_print(p, f);
     assert_int_equal(fclose(f), 0);
     return buf;
 }
@@ -743,9 +743,9 @@ static void test_print_exact(void **state)
 }
 
 /* Step descriptions, exact. */
-static void check_describe(const rec_step *s, const char *want)
+static void check_describe(const plan_step *s, const char *want)
 {
-    char *d = rec_step_describe(s);
+    char *d = plan_step_describe(s);
     assert_non_null(d);
     assert_string_equal(d, want);
     free(d);
@@ -765,14 +765,14 @@ static void test_describe(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
-/* rec_plan_single, invalid calls, names                                     */
+/* plan_single, invalid calls, names                                     */
 /* ------------------------------------------------------------------------ */
 
 static void test_single(void **state)
 {
     const fx_srv v[] = {{P, .exec = "0-1-10"}, {R2, .exec = "0-1-12"}}; /* old primary back; R2 the new one */
     topo_cluster c;
-    rec_plan p;
+    plan_spec p;
     char err[128] = "untouched", got[512], *out;
     json_t *j;
     (void)state;
@@ -780,7 +780,7 @@ static void test_single(void **state)
 
     /* fence: no source */
     memset(&p, 0x5a, sizeof(p));
-    assert_int_equal(rec_plan_single("t", "after-care", REC_STEP_FENCE, c.v[0], NULL, 5000, &p, err, sizeof(err)), 0);
+    assert_int_equal(plan_single("t", "after-care", PLAN_STEP_FENCE, c.v[0], NULL, 5000, &p, err, sizeof(err)), 0);
     render_plan(&p, got, sizeof(got));
     assert_string_equal(got, "fence " P);
     assert_int_equal(p.n, 1);
@@ -798,7 +798,7 @@ static void test_single(void **state)
     assert_null(p.excluded);
     assert_null(p.unreachable);
     assert_string_equal(p.reason, "");
-    j = rec_plan_to_json(&p);
+    j = plan_to_json(&p);
     assert_int_equal(json_array_size(json_object_get(j, "steps")), 1);
     assert_true(json_is_null(json_object_get(j, "new_primary")));
     assert_string_equal(json_string_value(json_object_get(j, "kind")), "after-care");
@@ -811,10 +811,10 @@ static void test_single(void **state)
                              "  old primary: 127.0.0.1:1\n"
                              "   1. fence             127.0.0.1:1  (≤5000 ms)\n");
     free(out);
-    rec_plan_free(&p);
+    plan_free(&p);
 
     /* rejoin: the old primary replicates from the new one */
-    assert_int_equal(rec_plan_single("t", "after-care", REC_STEP_REJOIN, c.v[0], c.v[1], 5000, &p, err, sizeof(err)),
+    assert_int_equal(plan_single("t", "after-care", PLAN_STEP_REJOIN, c.v[0], c.v[1], 5000, &p, err, sizeof(err)),
                      0);
     render_plan(&p, got, sizeof(got));
     assert_string_equal(got, "rejoin " P ">" R2);
@@ -827,23 +827,23 @@ static void test_single(void **state)
                              "  new primary: 127.0.0.1:2\n"
                              "   1. rejoin            127.0.0.1:1 → 127.0.0.1:2  (≤5000 ms)\n");
     free(out);
-    j = rec_plan_to_json(&p);
+    j = plan_to_json(&p);
     assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "steps"), 0), "source")),
                         R2);
     assert_string_equal(json_string_value(json_object_get(json_object_get(j, "new_primary"), "addr")), R2);
     json_decref(j);
-    rec_plan_free(&p);
+    plan_free(&p);
     assert_string_equal(err, "untouched");
 
     /* Over-long cluster / kind names are cut, not overrun. */
-    assert_int_equal(rec_plan_single("a-cluster-name-that-is-much-longer-than-forty-seven-characters", "a-kind-longer-than-15",
-                                      REC_STEP_FENCE, c.v[0], NULL, 1, &p, err, sizeof(err)),
+    assert_int_equal(plan_single("a-cluster-name-that-is-much-longer-than-forty-seven-characters", "a-kind-longer-than-15",
+                                      PLAN_STEP_FENCE, c.v[0], NULL, 1, &p, err, sizeof(err)),
                      0);
     assert_int_equal(strlen(p.cluster), sizeof(p.cluster) - 1);
     assert_string_equal(p.kind, "a-kind-longer-t");
-    rec_plan_free(&p);
-    rec_plan_free(&p); /* idempotent */
-    rec_plan_free(NULL);
+    plan_free(&p);
+    plan_free(&p); /* idempotent */
+    plan_free(NULL);
     topo_cluster_free(&c);
 }
 
@@ -851,34 +851,34 @@ static void test_invalid(void **state)
 {
     const fx_srv v[] = {OLDP("0-1-10"), {R2, P, .exec = "0-1-10"}};
     topo_cluster c;
-    rec_ranking r;
-    rec_plan p;
+    cand_ranking r;
+    plan_spec p;
     char err[256] = "";
     (void)state;
     fx_build(&c, TOPO_FLAVOR_MARIADB, FX_IO_CONNECTING, v, NELEM(v));
-    assert_int_equal(rec_rank_candidates(&c, 0, NULL, &r, err, sizeof(err)), 0);
+    assert_int_equal(cand_rank(&c, 0, NULL, &r, err, sizeof(err)), 0);
     assert_int_equal(r.chosen, 0);
 
     /* Bad old primary index. */
-    assert_int_equal(rec_plan_failover(&c, -1, &r, &OPTS, &p, err, sizeof(err)), -EINVAL);
+    assert_int_equal(plan_failover(&c, -1, &r, &OPTS, &p, err, sizeof(err)), -EINVAL);
     assert_int_equal(p.n, 0);
     assert_null(p.v);
-    assert_int_equal(rec_plan_failover(&c, 2, &r, &OPTS, &p, err, sizeof(err)), -EINVAL);
+    assert_int_equal(plan_failover(&c, 2, &r, &OPTS, &p, err, sizeof(err)), -EINVAL);
     /* No ranking. */
-    assert_int_equal(rec_plan_failover(&c, 0, NULL, &OPTS, &p, err, sizeof(err)), -EINVAL);
+    assert_int_equal(plan_failover(&c, 0, NULL, &OPTS, &p, err, sizeof(err)), -EINVAL);
     assert_string_equal(err, "no promotion candidate: none eligible");
     /* err may be NULL with errlen 0. */
-    assert_int_equal(rec_plan_failover(&c, 0, NULL, &OPTS, &p, NULL, 0), -EINVAL);
+    assert_int_equal(plan_failover(&c, 0, NULL, &OPTS, &p, NULL, 0), -EINVAL);
     /* A chosen index out of the ranking. */
     r.chosen = (int)r.n;
-    assert_int_equal(rec_plan_failover(&c, 0, &r, &OPTS, &p, err, sizeof(err)), -EINVAL);
+    assert_int_equal(plan_failover(&c, 0, &r, &OPTS, &p, err, sizeof(err)), -EINVAL);
     r.chosen = 0;
     /* The same ranking plans fine; freeing twice is harmless. */
-    assert_int_equal(rec_plan_failover(&c, 0, &r, &OPTS, &p, err, sizeof(err)), 0);
+    assert_int_equal(plan_failover(&c, 0, &r, &OPTS, &p, err, sizeof(err)), 0);
     assert_int_equal(p.n, 4);
-    rec_plan_free(&p);
-    rec_plan_free(&p);
-    rec_ranking_free(&r);
+    plan_free(&p);
+    plan_free(&p);
+    cand_ranking_free(&r);
     topo_cluster_free(&c);
 }
 
@@ -921,7 +921,7 @@ static void test_large_mysql_set(void **state)
                    {R3, P, .io = UA ":40-49", .uuid = UC}};
     plan_case t = {.name = "500 UUIDs", .flavor = MY};
     run x;
-    const rec_step *wait = NULL;
+    const plan_step *wait = NULL;
     char *d, *sql = NULL, err[256] = "", *json;
     json_t *j;
     (void)state;
@@ -938,16 +938,16 @@ static void test_large_mysql_set(void **state)
     assert_same_set(x.p.new_primary_gtid, r2_set);
     assert_string_equal(x.p.expected_lost_gtids, UA ":51");
     for (size_t i = 0; i < x.p.n; i++)
-        if (x.p.v[i].kind == REC_STEP_WAIT_APPLY)
+        if (x.p.v[i].kind == PLAN_STEP_WAIT_APPLY)
             wait = &x.p.v[i];
     assert_non_null(wait);
     assert_same_set(wait->gtid, r2_set);
     /* Description, JSON and printed plan carry it whole. */
-    d = rec_step_describe(wait);
+    d = plan_step_describe(wait);
     assert_non_null(d);
     assert_non_null(strstr(d, wait->gtid));
     free(d);
-    j = rec_plan_to_json(&x.p);
+    j = plan_to_json(&x.p);
     json = json_dumps(j, JSON_COMPACT);
     assert_non_null(json);
     assert_non_null(strstr(json, old_set));
@@ -965,13 +965,13 @@ static void test_large_mysql_set(void **state)
     free(sql);
     /* A deep copy (what the worker runs) is whole too. */
     {
-        rec_plan cp;
-        assert_int_equal(rec_plan_copy(&cp, &x.p), 0);
+        plan_spec cp;
+        assert_int_equal(plan_copy(&cp, &x.p), 0);
         assert_string_equal(cp.old_primary_gtid, old_set);
         for (size_t i = 0; i < cp.n; i++)
             if (x.p.v[i].gtid)
                 assert_string_equal(cp.v[i].gtid, x.p.v[i].gtid);
-        rec_plan_free(&cp);
+        plan_free(&cp);
     }
     free_run(&x);
     free(old_set);
@@ -982,29 +982,29 @@ static void test_large_mysql_set(void **state)
 static void test_step_names(void **state)
 {
     static const struct {
-        rec_step_kind k;
+        plan_step_kind k;
         const char *name;
     } t[] = {
-        {REC_STEP_STOP_IO, "stop-io"},       {REC_STEP_WAIT_APPLY, "wait-apply"},
-        {REC_STEP_CATCH_UP, "catch-up"},     {REC_STEP_DETACH, "detach"},
-        {REC_STEP_SET_WRITABLE, "set-writable"}, {REC_STEP_SEMI_SYNC_SOURCE, "semi-sync-source"},
-        {REC_STEP_REPOINT, "repoint"},       {REC_STEP_VERIFY, "verify"},
-        {REC_STEP_FENCE, "fence"},           {REC_STEP_START_IO, "start-io"},
-        {REC_STEP_REJOIN, "rejoin"},         {REC_STEP_CHECK_TRX, "check-trx"},
-        {REC_STEP_DEMOTE, "demote"},         {REC_STEP_WAIT_CAUGHT_UP, "wait-caught-up"},
-        {REC_STEP_UNDEMOTE, "undemote"},     {REC_STEP_HOOK, "hook"},
-        {REC_STEP_CHECK_SOURCE, "check-source"},
+        {PLAN_STEP_STOP_IO, "stop-io"},       {PLAN_STEP_WAIT_APPLY, "wait-apply"},
+        {PLAN_STEP_CATCH_UP, "catch-up"},     {PLAN_STEP_DETACH, "detach"},
+        {PLAN_STEP_SET_WRITABLE, "set-writable"}, {PLAN_STEP_SEMI_SYNC_SOURCE, "semi-sync-source"},
+        {PLAN_STEP_REPOINT, "repoint"},       {PLAN_STEP_VERIFY, "verify"},
+        {PLAN_STEP_FENCE, "fence"},           {PLAN_STEP_START_IO, "start-io"},
+        {PLAN_STEP_REJOIN, "rejoin"},         {PLAN_STEP_CHECK_TRX, "check-trx"},
+        {PLAN_STEP_DEMOTE, "demote"},         {PLAN_STEP_WAIT_CAUGHT_UP, "wait-caught-up"},
+        {PLAN_STEP_UNDEMOTE, "undemote"},     {PLAN_STEP_HOOK, "hook"},
+        {PLAN_STEP_CHECK_SOURCE, "check-source"},
     };
     (void)state;
     for (size_t k = 0; k < NELEM(t); k++)
-        assert_string_equal(rec_step_name(t[k].k), t[k].name);
+        assert_string_equal(plan_step_name(t[k].k), t[k].name);
     /* Every kind up to the last one is in the table above. */
-    assert_int_equal(NELEM(t), REC_STEP_CHECK_SOURCE + 1);
+    assert_int_equal(NELEM(t), PLAN_STEP_CHECK_SOURCE + 1);
     for (size_t k = 0; k < NELEM(t); k++)
-        assert_int_equal(t[k].k, (rec_step_kind)k);
-    assert_string_equal(rec_step_name((rec_step_kind)(REC_STEP_CHECK_SOURCE + 1)), "?");
-    assert_string_equal(rec_step_name((rec_step_kind)99), "?");
-    assert_string_equal(rec_step_name((rec_step_kind)-1), "?");
+        assert_int_equal(t[k].k, (plan_step_kind)k);
+    assert_string_equal(plan_step_name((plan_step_kind)(PLAN_STEP_CHECK_SOURCE + 1)), "?");
+    assert_string_equal(plan_step_name((plan_step_kind)99), "?");
+    assert_string_equal(plan_step_name((plan_step_kind)-1), "?");
 }
 
 int main(void)

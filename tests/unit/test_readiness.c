@@ -193,11 +193,11 @@ static const rcase cases[] = {
 static void run_case(const rcase *k)
 {
     topo_cluster c;
-    rec_analysis a;
-    rec_analysis_input ai = {.first_round_done = k->s[0].addr != NULL, .quorum_off = k->quorum_off};
+    ana_result a;
+    ana_input ai = {.first_round_done = k->s[0].addr != NULL, .quorum_off = k->quorum_off};
     topo_addr never;
     char err[128];
-    rec_candidate_opts co = {0};
+    cand_opts co = {0};
     ready_input in;
     ready_result r;
 
@@ -208,7 +208,7 @@ static void run_case(const rcase *k)
     if (c.primary >= 0)
         topo_cluster_note_primary_pos(&c, c.v[c.primary], 900);
     topo_cluster_derive(&c);
-    rec_analyze(&c, &ai, &a);
+    ana_analyze(&c, &ai, &a);
     if (k->never) {
         assert_int_equal(topo_addr_parse(k->never, 3306, &never, err, sizeof(err)), 0);
         co.never_promote = &never;

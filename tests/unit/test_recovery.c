@@ -36,12 +36,12 @@
 /* ---- the state rule --------------------------------------------------------------- */
 
 /* Input shorthands. */
-#define OK_ REC_A_OK
-#define SUS REC_A_PRIMARY_SUSPECT
-#define REP REC_A_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING
-#define DEAD REC_A_DEAD_PRIMARY
-#define DEADSOME REC_A_DEAD_PRIMARY_AND_SOME_REPLICAS
-#define MINOR REC_A_DEAD_PRIMARY_MINORITY
+#define OK_ ANA_OK
+#define SUS ANA_PRIMARY_SUSPECT
+#define REP ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING
+#define DEAD ANA_DEAD_PRIMARY
+#define DEADSOME ANA_DEAD_PRIMARY_AND_SOME_REPLICAS
+#define MINOR ANA_DEAD_PRIMARY_MINORITY
 
 static void test_state_decide(void **state)
 {
@@ -52,7 +52,7 @@ static void test_state_decide(void **state)
         rec_hold hold;
     } cases[] = {
         {"healthy", {.code = OK_, .auto_failover = true}, REC_STATE_IDLE, REC_HOLD_NONE},
-        {"not ready", {.code = REC_A_NOT_READY, .auto_failover = true}, REC_STATE_IDLE, REC_HOLD_NONE},
+        {"not ready", {.code = ANA_NOT_READY, .auto_failover = true}, REC_STATE_IDLE, REC_HOLD_NONE},
         {"minority side is no failover", {.code = MINOR, .auto_failover = true}, REC_STATE_IDLE, REC_HOLD_NONE},
         {"suspect", {.code = SUS, .auto_failover = true}, REC_STATE_SUSPECT, REC_HOLD_NONE},
         {"replicas still replicate", {.code = REP, .auto_failover = true}, REC_STATE_SUSPECT, REC_HOLD_NONE},
