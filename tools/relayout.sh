@@ -8,9 +8,11 @@
 #   topology/probe/      talking to servers: conn (every connection), probe (the probe engine)
 #   orchestrator/        the program: main (CLI), daemon (the loop), config, log, store (state.db)
 #   orchestrator/decide/ pure decisions: analysis, candidate, plan, intermediate, quorum,
-#                        report, events (the event table), metrics (Prometheus text)
-#   orchestrator/act/    watching and changing the cluster: monitor, recovery, executor
-#   orchestrator/serve/  talking to people and programs: control (ZeroMQ), http, service (systemd)
+#                        report, events (the event table), metrics (Prometheus text),
+#                        rec_state (the recovery state rule), aftercare, readiness, coord
+#   orchestrator/act/    watching and changing the cluster: monitor, recovery, executor, ready_track
+#   orchestrator/serve/  talking to people and programs: control (ZeroMQ), http, webui, service (systemd)
+#   orchestrator/ha/     several controllers: etcd (the v3 gateway client), ha (the daemon's side)
 #
 # myorch_decide (the pure library) is then topology/*.c + orchestrator/decide/*.c.
 # Not applied on the branch that wrote it: run it once, from a clean checkout, after the
@@ -21,9 +23,10 @@ git rev-parse --git-dir >/dev/null 2>&1 || { echo "relayout: not a git checkout"
 
 # dir module... (each module: its .c and .h)
 moves='
-orchestrator/decide analysis candidate plan intermediate quorum report events metrics
-orchestrator/act monitor recovery executor
-orchestrator/serve control http service
+orchestrator/decide analysis candidate plan intermediate quorum report events metrics rec_state aftercare readiness coord
+orchestrator/act monitor recovery executor ready_track
+orchestrator/serve control http service webui
+orchestrator/ha etcd ha
 topology/probe conn probe
 '
 sedscript=$(mktemp)
@@ -84,7 +87,7 @@ open(p, 'w').write(t)
 PY
 grep -q 'orchestrator/decide/\*\.c' CMakeLists.txt || { echo "relayout: CMakeLists.txt: DECIDE_SOURCES not rewritten (changed shape?)" >&2; exit 1; }
 grep -q 'orchestrator/\*/\*\.c' CMakeLists.txt || { echo "relayout: CMakeLists.txt: core sources not rewritten (changed shape?)" >&2; exit 1; }
-left=$(git grep -nE '(^|[^A-Za-z0-9_/])(orchestrator/(analysis|candidate|plan|intermediate|quorum|report|events|metrics|monitor|recovery|executor|control|http|service)|topology/(conn|probe))\.[ch]\b' -- . ':!tools/relayout.sh' || true)
+left=$(git grep -nE '(^|[^A-Za-z0-9_/])(orchestrator/(analysis|candidate|plan|intermediate|quorum|report|events|metrics|rec_state|aftercare|readiness|coord|monitor|recovery|executor|ready_track|control|http|service|webui|etcd|ha)|topology/(conn|probe))\.[ch]\b' -- . ':!tools/relayout.sh' || true)
 if [ -n "$left" ]; then
     echo "relayout: old paths left (fix by hand):" >&2
     echo "$left" >&2
