@@ -41,7 +41,7 @@
 #include <time.h>
 
 #include "topology/instance.h"
-#include "topology/probe.h"
+#include "topology/probe/probe.h"
 
 #define MAX_TARGETS 64
 #define MAX_ERRKINDS 16

@@ -1,6 +1,6 @@
 /* hooks/runner.c — hook commands: no shell, own process group, minimal env, bounded, reaped. */
 #include "hooks/runner.h"
-#include "topology/clock.h"
+#include "topology/probe/clock.h"
 #include "topology/strbuf.h"
 
 #include <errno.h>

@@ -115,7 +115,7 @@ static const struct key_def keys[] = {
     { SEC_GLOBAL, "events_keep_max", parse_int, G(events_keep_max), 1000, 100000000, 0, 0, NULL },
     { SEC_GLOBAL, "shutdown_timeout_ms", parse_int, G(shutdown_timeout_ms), 100, 3600000, 0, 0, NULL },
     { SEC_GLOBAL, "allow_core_dumps", parse_bool, G(allow_core_dumps), 0, 0, 0, 0, NULL },
-    /* HTTP API and metrics (orchestrator/http.h): off unless http_listen is set. */
+    /* HTTP API and metrics (orchestrator/serve/http.h): off unless http_listen is set. */
     { SEC_GLOBAL, "http_listen", parse_http_listen, G(http_listen), 0, 0, 0, 0, NULL },
     { SEC_GLOBAL, "http_tls_cert", parse_file, G(http_tls_cert), 0, 0, 0, 0, NULL },
     { SEC_GLOBAL, "http_tls_key", parse_file, G(http_tls_key), 0, 0, 0, KF_PRIVATE, NULL },

@@ -74,7 +74,7 @@
  *   hook_timeout_ms = 10000           ; 100..3600000: each hook command's bound
  *   read_pool_max_lag_s = 10          ; replicas lagging more leave read pools
  *   ready_max_lag_s = 10              ; 0..86400: failover readiness needs the candidate's
- *                                     ; apply lag at most this (orchestrator/readiness.h)
+ *                                     ; apply lag at most this (orchestrator/decide/readiness.h)
  *   ready_require_semi_sync = no      ; yes: not ready unless semi-sync is on (primary and candidate)
  *   on_failure_detected = CMD         ; hook points: one command per line; the key may be
  *   pre_failover = CMD                ; repeated to run several commands, in file order
@@ -111,7 +111,7 @@
  *     the config file is 0600 (no group or other permission bits).
  *   - ssl_ca, ssl_cert, ssl_key and server_public_key_file must be readable,
  *     non-empty regular files; ssl_key must not be accessible to group or
- *     others. The combination must pass conn_params_problem() (topology/conn.h):
+ *     others. The combination must pass conn_params_problem() (topology/probe/conn.h):
  *     verify_* needs ssl_ca, ssl_ca needs verify_*, cert and key go together,
  *     a pinned key is refused with ssl_mode preferred/required.
  *   - The same seed may not appear twice, in one cluster or across clusters.
@@ -136,8 +136,8 @@
 
 #include <stddef.h>
 
-#include "orchestrator/events.h"
-#include "topology/conn.h"
+#include "orchestrator/decide/events.h"
+#include "topology/probe/conn.h"
 #include "topology/dialect.h"
 #include "topology/instance.h"
 #include "topology/trust.h"
@@ -187,7 +187,7 @@ typedef struct {
     /* Failover (see README "Automatic failover"). */
     int auto_failover;             /* 1 (default): recover automatically; 0: detect and report only */
     int failover_block_s;          /* no automatic recovery this long after one (default 600) */
-    int failover_quorum;           /* CFG_QUORUM_MAJORITY (default) or CFG_QUORUM_NONE (orchestrator/quorum.h) */
+    int failover_quorum;           /* CFG_QUORUM_MAJORITY (default) or CFG_QUORUM_NONE (orchestrator/decide/quorum.h) */
     int apply_timeout_ms;          /* bound for the candidate to apply its relay log (default 10000) */
     int heartbeat_period_ms;       /* heartbeat period set on repointed replicas (default 250) */
     int stall_periods;             /* hung-primary rule: silence > stall_periods x period (default 3; 0 off) */
@@ -204,7 +204,7 @@ typedef struct {
     double read_pool_max_lag_s;    /* lag bound for on_topology_change / read pools (default 10) */
     double ready_max_lag_s;        /* failover readiness: the candidate's apply lag bound (default 10) */
     int ready_require_semi_sync;   /* failover readiness: semi-sync must be on (default 0) */
-    /* Connections to the servers (topology/conn.h). Paths are absolute, heap or NULL. */
+    /* Connections to the servers (topology/probe/conn.h). Paths are absolute, heap or NULL. */
     int ssl_mode;                  /* conn_ssl_mode, default CONN_SSL_PREFERRED */
     char *ssl_ca, *ssl_cert, *ssl_key, *server_public_key_file;
     /* TLS of repointed replication channels (paths on the database servers). */
@@ -224,7 +224,7 @@ void cfg_cluster_conn(const cfg_cluster *cl, conn_params *out);
 /* The cluster's replication TLS clauses, borrowing its strings. */
 void cfg_cluster_repl_ssl(const cfg_cluster *cl, dialect_repl_ssl *out);
 
-/* Hook points (CFG_HOOK_*, CFG_N_HOOKS): orchestrator/events.h. */
+/* Hook points (CFG_HOOK_*, CFG_N_HOOKS): orchestrator/decide/events.h. */
 extern const char *const cfg_hook_names[CFG_N_HOOKS];
 
 enum { CFG_COORD_NONE = 0, CFG_COORD_ETCD = 1 };
@@ -252,14 +252,14 @@ typedef struct {
     int events_keep_max;           /* at most this many events are kept (default 100000) */
     int shutdown_timeout_ms;       /* SIGTERM: bound for a running recovery's current step (default 30000) */
     int allow_core_dumps;          /* 0 (default): the daemon cannot dump core (secrets in memory) */
-    /* HTTP API (orchestrator/http.h): http_listen[0] == 0 means off. */
+    /* HTTP API (orchestrator/serve/http.h): http_listen[0] == 0 means off. */
     char http_listen[64];          /* as written, for messages */
     char http_host[48];            /* numeric address */
     int http_port;
     int http_ipv6, http_loopback;
     char *http_tls_cert, *http_tls_key; /* absolute paths (heap) or NULL */
     char *http_token;              /* bearer token of mutating calls (heap, wiped) or NULL: mutations off */
-    /* Controller high availability (issue 14, orchestrator/etcd.h, orchestrator/coord.h). */
+    /* Controller high availability (issue 14, orchestrator/ha/etcd.h, orchestrator/decide/coord.h). */
     int coordination;              /* CFG_COORD_NONE (default) or CFG_COORD_ETCD */
     char etcd_endpoints[CFG_ETCD_ENDPOINTS_MAX]; /* comma-separated http(s)://host:port, as validated */
     char etcd_prefix[CFG_ETCD_PREFIX_MAX];       /* key prefix, default "/myorch", no trailing '/' */

@@ -1,6 +1,6 @@
 /* orchestrator/daemon.c — the controller's loop, control commands and persistence. */
 #include "orchestrator/daemon.h"
-#include "topology/clock.h"
+#include "topology/probe/clock.h"
 
 #include "topology/escape.h"
 
@@ -17,18 +17,18 @@
 #include <zmq.h>
 
 #include "hooks/runner.h"
-#include "orchestrator/control.h"
+#include "orchestrator/serve/control.h"
 #include "orchestrator/drill.h"
-#include "orchestrator/ha.h"
-#include "orchestrator/http.h"
+#include "orchestrator/ha/ha.h"
+#include "orchestrator/serve/http.h"
 #include "orchestrator/log.h"
-#include "orchestrator/metrics.h"
-#include "orchestrator/monitor.h"
-#include "orchestrator/ready_track.h"
-#include "orchestrator/recovery.h"
+#include "orchestrator/decide/metrics.h"
+#include "orchestrator/act/monitor.h"
+#include "orchestrator/act/ready_track.h"
+#include "orchestrator/act/recovery.h"
 #include "orchestrator/reload.h"
-#include "orchestrator/report.h"
-#include "orchestrator/service.h"
+#include "orchestrator/decide/report.h"
+#include "orchestrator/serve/service.h"
 #include "orchestrator/store.h"
 #include "topology/strbuf.h"
 
@@ -70,7 +70,7 @@ typedef struct {
     size_t n_recs;
     int *avail;              /* per cluster: last recorded REP_* state, -2 none yet */
     int64_t *avail_ts;       /* per cluster: when it was recorded (wall ms) */
-    rtk_state *ready;        /* per cluster: failover readiness (orchestrator/ready_track.h) */
+    rtk_state *ready;        /* per cluster: failover readiness (orchestrator/act/ready_track.h) */
     hook_runner *hooks;      /* asynchronous hooks: on_failure_detected, post_failover_failed, on_topology_change */
     struct hook_slot *hook_slots; /* [cluster][hook point] */
     bool stopping;           /* tearing down: start no more hooks */
@@ -149,7 +149,7 @@ static rec_loop_ops rec_loop_of_monitor(void)
                           .set_watch = loop_set_watch, .waiting_since = loop_waiting_since};
 }
 
-/* Which hook point (if any) an event triggers: its row in orchestrator/events.h. */
+/* Which hook point (if any) an event triggers: its row in orchestrator/decide/events.h. */
 static int hook_point_of(const char *name, int level, const json_t *detail)
 {
     return ev_hook_point(ev_lookup(name), level, json_string_value(json_object_get(detail, "kind")));
@@ -563,7 +563,7 @@ static json_t *cluster_names(daemon_t *d)
 static json_t *unknown_cluster(daemon_t *d, const char *name);
 
 /* status: the controller and its clusters (all, or the one named by "cluster"). */
-/* ---- controller coordination (orchestrator/ha.h): the daemon's hook-in ---------- */
+/* ---- controller coordination (orchestrator/ha/ha.h): the daemon's hook-in ---------- */
 
 static void on_ha_event(void *user, int level, const char *name, const char *cluster, const char *msg)
 {
@@ -788,7 +788,7 @@ static int cmd_manual(daemon_t *d, const json_t *b, held_reply *from, json_t **r
     } else if (!(rc = rec_for_request(d, b, reply))) {
         return 0;
     }
-    /* Coordination (orchestrator/ha.h): an operation runs on the cluster's lock holder only. */
+    /* Coordination (orchestrator/ha/ha.h): an operation runs on the cluster's lock holder only. */
     if (d->ha && !m.dry_run && !ha_may_operate(d->ha, rec_cluster_mon(rc)->model.name, clk_mono_ms(), err, sizeof(err))) {
         *reply = reply_error("%s", err);
         return 0;
@@ -1317,7 +1317,7 @@ static void handle_control(daemon_t *d)
     }
 }
 
-/* ---- HTTP API (orchestrator/http.h) ----------------------------------------------- */
+/* ---- HTTP API (orchestrator/serve/http.h) ----------------------------------------------- */
 
 static int http_control(void *user, json_t *req, int role, void *tag, json_t **reply)
 {
@@ -1754,7 +1754,7 @@ static int setup(daemon_t *d, char *err, size_t errlen)
     }
     if ((rc = setup_clusters(d, err, errlen)) < 0)
         return rc;
-    /* Coordination (orchestrator/ha.h): once per process, never rebuilt by a reload (its keys take a restart). */
+    /* Coordination (orchestrator/ha/ha.h): once per process, never rebuilt by a reload (its keys take a restart). */
     if ((rc = ha_new(d->cfg, on_ha_event, d, &d->ha, err, errlen)) < 0)
         return rc;
     if (d->cfg->http_listen[0]) {

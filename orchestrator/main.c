@@ -30,13 +30,13 @@
 #include <zmq.h>
 
 #include "orchestrator/config.h"
-#include "orchestrator/control.h"
+#include "orchestrator/serve/control.h"
 #include "orchestrator/daemon.h"
 #include "orchestrator/drill.h"
-#include "orchestrator/ready_track.h"
+#include "orchestrator/act/ready_track.h"
 #include "orchestrator/log.h"
-#include "orchestrator/monitor.h"
-#include "orchestrator/report.h"
+#include "orchestrator/act/monitor.h"
+#include "orchestrator/decide/report.h"
 #include "topology/strbuf.h"
 #include "topology/escape.h"
 

@@ -157,7 +157,7 @@ int rld_compare(const cfg_config *old, const cfg_config *nw, rld_diff *out, char
         snprintf(err, errlen, "out of memory");
         return rc;
     }
-    /* With etcd each cluster's lock is wanted from the start (orchestrator/ha.c): the set of
+    /* With etcd each cluster's lock is wanted from the start (orchestrator/ha/ha.c): the set of
      * clusters is fixed for the process. */
     if (old->coordination == CFG_COORD_ETCD && (out->n_added || out->n_removed)) {
         snprintf(err, errlen, "%s: cluster %s %s: with coordination = etcd adding or removing a cluster takes a "

@@ -116,7 +116,7 @@ int store_recovery_ack(store *s, const char *cluster);
 json_t *store_recoveries_json(store *s, const char *cluster, int64_t id, int limit);
 
 /* Timings of a cluster's finished recoveries that promoted (newest first, at most cap), for the
- * RTO estimate (orchestrator/readiness.h). Returns how many were written, or -EIO. */
+ * RTO estimate (orchestrator/decide/readiness.h). Returns how many were written, or -EIO. */
 typedef struct {
     char kind[16];
     int64_t primary_lost_ms, detected_ms, started_ms, promoted_ms; /* unix ms, 0 = not recorded */

@@ -18,7 +18,7 @@
 -- SHOW GRANTS FOR 'myorch'@'...' afterwards and revoke anything not listed here.
 --
 -- Authentication: 8.0/8.4 default to caching_sha2_password, which sends the password itself
--- (in clear over TLS, else encrypted with the server's RSA key). The controller (topology/conn.c)
+-- (in clear over TLS, else encrypted with the server's RSA key). The controller (topology/probe/conn.c)
 -- never fetches that key from the server (it does not set MYSQL_OPT_GET_SERVER_PUBLIC_KEY) and
 -- allows caching_sha2_password / sha256_password only when the server is proven first:
 --   ssl_mode = verify_identity (with ssl_ca)                              recommended, or

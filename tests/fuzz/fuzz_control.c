@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_control.c — fuzz target for control-request parsing
- * (orchestrator/control.c ctl_parse_request, the first thing the daemon does
+ * (orchestrator/serve/control.c ctl_parse_request, the first thing the daemon does
  * with bytes from its control socket), and for the address arguments the
  * commands take (topo_addr_parse on "to", "replica", "below", "instance").
  *
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orchestrator/control.h"
+#include "orchestrator/serve/control.h"
 #include "topology/instance.h"
 
 #define FZ_CHECK(cond)                                                                            \

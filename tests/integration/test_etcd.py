@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The etcd layer of controller coordination (orchestrator/etcd.c, issue 14) against a
+"""The etcd layer of controller coordination (orchestrator/ha/etcd.c, issue 14) against a
 real 3-member etcd on loopback (tests/lab/lab.py EtcdCluster), through the test
 driver tests/tools/etcd_driver.c (the daemon's loop shape: poll on etcd_fd()).
 

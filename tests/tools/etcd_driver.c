@@ -1,5 +1,5 @@
 /*
- * tests/tools/etcd_driver.c — drives orchestrator/etcd.c against a real etcd for
+ * tests/tools/etcd_driver.c — drives orchestrator/ha/etcd.c against a real etcd for
  * tests/integration/test_etcd.py: the same loop shape as the daemon (poll on
  * etcd_fd() with etcd_timeout_ms()), commands on stdin, JSON lines on stdout.
  *
@@ -26,8 +26,8 @@
 #include <jansson.h>
 
 #include "orchestrator/config.h"
-#include "orchestrator/etcd.h"
-#include "topology/probe.h"
+#include "orchestrator/ha/etcd.h"
+#include "topology/probe/probe.h"
 
 #define MAXC 16
 

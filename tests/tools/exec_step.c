@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orchestrator/executor.h"
+#include "orchestrator/act/executor.h"
 
 static int ok_all = 1;
 

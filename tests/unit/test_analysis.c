@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_analysis.c — table-driven tests of orchestrator/analysis.{h,c}.
+ * tests/unit/test_analysis.c — table-driven tests of orchestrator/decide/analysis.{h,c}.
  *
  * Each case describes a small cluster (servers, who replicates from whom,
  * reachability, thread states, probe times), builds a topo_cluster from it,
@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orchestrator/analysis.h"
-#include "orchestrator/intermediate.h"
-#include "orchestrator/plan.h"
+#include "orchestrator/decide/analysis.h"
+#include "orchestrator/decide/intermediate.h"
+#include "orchestrator/decide/plan.h"
 
 #include "fixture.h"
 
@@ -682,7 +682,7 @@ static void test_rec_is_direct_replica(void **state)
     topo_cluster_free(&c);
 }
 
-/* ---- dead intermediate primary (orchestrator/intermediate.h) ----------------------
+/* ---- dead intermediate primary (orchestrator/decide/intermediate.h) ----------------------
  * Chain P -> R2 -> {R3, R4}; R2 fails at t=100. */
 typedef struct {
     const char *name;

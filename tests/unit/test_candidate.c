@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_candidate.c — table-driven tests of orchestrator/candidate.{h,c}.
+ * tests/unit/test_candidate.c — table-driven tests of orchestrator/decide/candidate.{h,c}.
  *
  * Each case: an old primary (first server, unreachable) and its replicas with
  * their GTID state and settings; the expected ranking (order and exclusion of
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orchestrator/candidate.h"
+#include "orchestrator/decide/candidate.h"
 #include "topology/gtid.h"
 
 #include "fixture.h"

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_conn.c — the pure rules of topology/conn.c: which client
+ * tests/unit/test_conn.c — the pure rules of topology/probe/conn.c: which client
  * authentication plugins a connection may use for each TLS setting, which
  * settings are refused, and the ssl_mode names. (The library side, that a
  * refused plugin gets no password and that localhost means TCP, is tested
@@ -14,7 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "topology/conn.h"
+#include "topology/probe/conn.h"
 
 #define SCRAMBLE "mysql_native_password,client_ed25519"
 #define ALL SCRAMBLE ",caching_sha2_password,sha256_password"

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "orchestrator/control.h"
+#include "orchestrator/serve/control.h"
 
 #define ALICE_PUB "IbTKvVI[#.@yNf[&m0I@(@s[)[>hD2N+uVGD5}}F"
 #define BOB_PUB "D{1v!pFdo]uZG*MQ3p!ESm)NLooAKcp&7&Cp=HJv"

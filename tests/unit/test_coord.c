@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_coord.c — controller coordination decisions (orchestrator/coord.{h,c}):
+ * tests/unit/test_coord.c — controller coordination decisions (orchestrator/decide/coord.{h,c}):
  * the detection quorum over published views, one row per situation, and self-fencing.
  */
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "orchestrator/coord.h"
+#include "orchestrator/decide/coord.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define FRESH 3000

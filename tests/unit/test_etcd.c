@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_etcd.c — the pure helpers of the etcd client (orchestrator/etcd.c):
+ * tests/unit/test_etcd.c — the pure helpers of the etcd client (orchestrator/ha/etcd.c):
  * base64 both ways (etcd's JSON gateway carries keys and values in base64), the
  * gateway's int64-as-string numbers, and prefix range ends. The client itself is
  * covered against a real etcd by tests/integration/test_etcd.py.
@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "orchestrator/etcd.h"
+#include "orchestrator/ha/etcd.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

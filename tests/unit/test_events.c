@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_events.c — the event table (orchestrator/events.{h,c}): names unique and
+ * tests/unit/test_events.c — the event table (orchestrator/decide/events.{h,c}): names unique and
  * well-formed, look-ups both ways, and the hook point of each emitted (event, level, kind),
  * one row per case the daemon's dispatcher distinguished by strcmp before the table.
  */
@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "orchestrator/events.h"
+#include "orchestrator/decide/events.h"
 
 #include "check.h"
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orchestrator/http.h"
-#include "orchestrator/metrics.h"
+#include "orchestrator/serve/http.h"
+#include "orchestrator/decide/metrics.h"
 
 typedef struct {
     const char *method, *path;

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_plan.c — table-driven tests of orchestrator/plan.{h,c}.
+ * tests/unit/test_plan.c — table-driven tests of orchestrator/decide/plan.{h,c}.
  *
  * Each case: a cluster whose old primary (first server) is dead, its replicas
  * with their GTID / thread states and flags, the ranking options, and the
@@ -32,8 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orchestrator/candidate.h"
-#include "orchestrator/plan.h"
+#include "orchestrator/decide/candidate.h"
+#include "orchestrator/decide/plan.h"
 #include "topology/dialect.h"
 #include "topology/gtid.h"
 #include "topology/strbuf.h"

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_quorum.c — the majority rule (orchestrator/quorum.{h,c}), one row per
+ * tests/unit/test_quorum.c — the majority rule (orchestrator/decide/quorum.{h,c}), one row per
  * situation of README "Quorum": 2-, 3- and 5-server clusters, one and three controllers.
  */
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "orchestrator/quorum.h"
+#include "orchestrator/decide/quorum.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_readiness.c — table-driven tests of orchestrator/readiness.{h,c}:
+ * tests/unit/test_readiness.c — table-driven tests of orchestrator/decide/readiness.{h,c}:
  * the readiness verdict (code, every reason, candidate) on model clusters run
  * through the real analysis and ranking, the RPO arithmetic on a timeline of
  * primary positions, and the RTO estimate from recorded recoveries.
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orchestrator/readiness.h"
+#include "orchestrator/decide/readiness.h"
 #include "topology/gtid.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

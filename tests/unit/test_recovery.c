@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_recovery.c — table-driven tests of the pure parts of recovery:
- * the state rule (orchestrator/rec_state.h), the after-care decisions
- * (orchestrator/aftercare.h) and the operation kinds (rec_op, plan.h).
+ * the state rule (orchestrator/decide/rec_state.h), the after-care decisions
+ * (orchestrator/decide/aftercare.h) and the operation kinds (rec_op, plan.h).
  *
  * After-care cases describe a small MariaDB cluster after a failover: P is the
  * old primary (demoted: fenced, judged against fence_gtid), R2 the new primary,
@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orchestrator/aftercare.h"
-#include "orchestrator/plan.h"
-#include "orchestrator/rec_state.h"
-#include "orchestrator/recovery.h"
+#include "orchestrator/decide/aftercare.h"
+#include "orchestrator/decide/plan.h"
+#include "orchestrator/decide/rec_state.h"
+#include "orchestrator/act/recovery.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "orchestrator/report.h"
+#include "orchestrator/decide/report.h"
 
 #define U REP_UP
 #define D REP_DOWN

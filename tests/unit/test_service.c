@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_service.c — the watchdog pacing rule (orchestrator/service.h):
+ * tests/unit/test_service.c — the watchdog pacing rule (orchestrator/serve/service.h):
  * a keep-alive every half WatchdogSec, none without a watchdog.
  */
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "orchestrator/service.h"
+#include "orchestrator/serve/service.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

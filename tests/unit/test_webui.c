@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "orchestrator/webui.h"
+#include "orchestrator/serve/webui.h"
 
 static void test_lookup_is_exact(void **state)
 {

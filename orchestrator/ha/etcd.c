@@ -1,0 +1,1546 @@
+/* orchestrator/ha/etcd.c — etcd v3 JSON-gateway client on libcurl's multi interface. See etcd.h. */
+#include "orchestrator/ha/etcd.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "topology/probe/probe.h"
+#include "topology/strbuf.h"
+
+#define MAX_ENDPOINTS 16
+#define KEY_MAX 512
+
+/* ---- pure helpers ------------------------------------------------------------------ */
+
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int etcd_b64_encode(const char *in, size_t n, char *out, size_t outlen)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    size_t need = (n + 2) / 3 * 4 + 1, o = 0;
+    if (!out || outlen < need)
+        return -ENOSPC;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        out[o++] = b64chars[v >> 18 & 63];
+        out[o++] = b64chars[v >> 12 & 63];
+        out[o++] = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? b64chars[v & 63] : '=';
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static int b64val(char ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    if (ch == '+')
+        return 62;
+    if (ch == '/')
+        return 63;
+    return -1;
+}
+
+/* Decodes into out (NUL-terminated, *n bytes without the NUL). */
+int etcd_b64_decode(const char *in, char *out, size_t outlen, size_t *n)
+{
+    size_t len = in ? strlen(in) : 0, o = 0;
+    if (!in || !out || outlen == 0 || len % 4)
+        return -EINVAL;
+    for (size_t i = 0; i < len; i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            if (in[i + k] == '=' && i + 4 == len && k >= 2) {
+                v[k] = 0;
+                pad++;
+            } else if (pad || (v[k] = b64val(in[i + k])) < 0) {
+                return -EINVAL;
+            }
+        }
+        unsigned w = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
+        if (o + (size_t)(3 - pad) + 1 > outlen)
+            return -ENOSPC;
+        out[o++] = (char)(w >> 16);
+        if (pad < 2)
+            out[o++] = (char)(w >> 8 & 255);
+        if (pad < 1)
+            out[o++] = (char)(w & 255);
+    }
+    out[o] = '\0';
+    if (n)
+        *n = o;
+    return 0;
+}
+
+int etcd_json_int(const json_t *v, int64_t *out)
+{
+    if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v);
+        return 0;
+    }
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *end;
+        long long x;
+        if (!*s || (*s != '-' && (*s < '0' || *s > '9')))
+            return -EINVAL;
+        errno = 0;
+        x = strtoll(s, &end, 10);
+        if (errno || *end)
+            return -EINVAL;
+        *out = (int64_t)x;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+/* A missing int64 field is 0 in the gateway's JSON (proto3 omits zero values). */
+static int64_t jint(const json_t *obj, const char *field)
+{
+    int64_t v = 0;
+    const json_t *j = json_object_get(obj, field);
+    if (j && etcd_json_int(j, &v) < 0)
+        return 0;
+    return v;
+}
+
+int etcd_prefix_end(const char *prefix, char *out, size_t outlen)
+{
+    size_t n = strlen(prefix);
+    if (n == 0 || n + 1 > outlen)
+        return -ENOSPC;
+    memcpy(out, prefix, n + 1);
+    while (n > 0) {
+        if ((unsigned char)out[n - 1] < 0xff) {
+            out[n - 1]++;
+            out[n] = '\0';
+            return 0;
+        }
+        n--;
+    }
+    return -EINVAL;
+}
+
+/* ---- the client ------------------------------------------------------------------- */
+
+enum req_kind {
+    RK_AUTH, RK_GRANT, RK_KEEPALIVE, RK_PUT_CONTROLLER, RK_PUT_VIEW, RK_LOCK_TAKE, RK_LOCK_RELEASE,
+    RK_RANGE_CONTROLLERS, RK_RANGE_VIEWS, RK_RANGE_LOCKS, RK_REVOKE
+};
+
+typedef struct req {
+    struct req *next;
+    etcd_client *c;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char *body;
+    bool secret_body;
+    strbuf resp;
+    bool too_big;
+    enum req_kind kind;
+    int slot;
+    int64_t sent_ms;
+    int64_t lease;
+    char errbuf[CURL_ERROR_SIZE];
+} req;
+
+enum { L_FREE = 0, L_WANT, L_HELD };
+
+typedef struct {
+    char cluster[ETCD_CLUSTER_MAX];
+    int state;
+    bool busy;
+    int64_t token, lease, next_try_ms;
+    char holder[ETCD_NAME_MAX];
+} lock_slot;
+
+typedef struct {
+    char cluster[ETCD_CLUSTER_MAX];
+    char *value;
+    bool dirty, busy;
+    int64_t last_put_ms;
+} view_slot;
+
+struct etcd_client {
+    char *endpoints[MAX_ENDPOINTS];
+    size_t n_endpoints, cur_ep;
+    char prefix[256], name[ETCD_NAME_MAX];
+    int64_t ttl_ms, timeout_ms, refresh_ms;
+    char *cacert, *cert, *key, *user, *password;
+    etcd_event_fn on_event;
+    void *user_data;
+
+    CURLM *multi;
+    int epfd;
+    int64_t timer_due_ms;          /* libcurl's timer, -1 none */
+    req *reqs;
+
+    char *token;                   /* auth token, heap, wiped */
+    bool auth_busy;
+    int64_t next_auth_ms;
+
+    int64_t lease_id, lease_ok_sent_ms, next_grant_ms, next_ka_ms;
+    bool grant_busy, ka_busy, fenced_reported, ctl_put, ctl_busy, name_conflict;
+
+    lock_slot locks[ETCD_MAX_LOCKS];
+    size_t n_locks;
+    view_slot *views;
+    size_t n_views;
+
+    int64_t next_range_ms;
+    bool range_busy[3];
+    etcd_controller *ctls;
+    size_t n_ctls;
+    etcd_peer_view *pviews;
+    size_t n_pviews;
+
+    int64_t started_ms, last_ok_ms, last_fail_ms;
+    char last_err[256];
+    etcd_health reported;
+};
+
+static void emit(etcd_client *c, const char *name, const char *cluster, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void emit(etcd_client *c, const char *name, const char *cluster, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    if (!c->on_event)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    c->on_event(c->user_data, name, cluster ? cluster : "", msg);
+}
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+/* ---- libcurl plumbing -------------------------------------------------------------- */
+
+static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    etcd_client *c = userp;
+    struct epoll_event ev = {0};
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, s, NULL);
+        curl_multi_assign(c->multi, s, NULL);
+        return 0;
+    }
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    ev.data.fd = s;
+    if (socketp) {
+        if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT)
+            epoll_ctl(c->epfd, EPOLL_CTL_ADD, s, &ev);
+    } else {
+        if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST)
+            epoll_ctl(c->epfd, EPOLL_CTL_MOD, s, &ev);
+        curl_multi_assign(c->multi, s, c);
+    }
+    return 0;
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    etcd_client *c = userp;
+    (void)multi;
+    c->timer_due_ms = timeout_ms < 0 ? -1 : probe_now_ms() + timeout_ms;
+    return 0;
+}
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    req *r = userdata;
+    size_t n = size * nmemb;
+    if (r->resp.len + n > ETCD_MAX_RESPONSE) {
+        r->too_big = true;
+        return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+    }
+    if (strbuf_putn(&r->resp, ptr, n) < 0)
+        return 0;
+    return n;
+}
+
+static void tls_setup(CURL *e, const char *cacert, const char *cert, const char *key)
+{
+    if (cacert)
+        curl_easy_setopt(e, CURLOPT_CAINFO, cacert);
+    if (cert)
+        curl_easy_setopt(e, CURLOPT_SSLCERT, cert);
+    if (key)
+        curl_easy_setopt(e, CURLOPT_SSLKEY, key);
+}
+
+static void req_free(req *r)
+{
+    if (!r)
+        return;
+    if (r->easy)
+        curl_easy_cleanup(r->easy);
+    curl_slist_free_all(r->hdrs);
+    if (r->secret_body)
+        wipe_free(r->body);
+    else
+        free(r->body);
+    if (r->resp.s)
+        explicit_bzero(r->resp.s, r->resp.len);
+    strbuf_free(&r->resp);
+    free(r);
+}
+
+static const char *cur_endpoint(const etcd_client *c)
+{
+    return c->endpoints[c->cur_ep % c->n_endpoints];
+}
+
+/* Build an easy handle POSTing body to endpoint + path; the header carries the token. */
+static CURL *easy_new(const char *endpoint, const char *path, const char *body, const char *token, int64_t timeout_ms,
+                      const char *cacert, const char *cert, const char *key, struct curl_slist **hdrs, char *errbuf)
+{
+    char url[600];
+    CURL *e;
+    if (snprintf(url, sizeof(url), "%s%s", endpoint, path) >= (int)sizeof(url))
+        return NULL;
+    e = curl_easy_init();
+    if (!e)
+        return NULL;
+    *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    if (token && *hdrs) {
+        char *h = strbuf_asprintf("Authorization: %s", token);
+        struct curl_slist *nh = h ? curl_slist_append(*hdrs, h) : NULL;
+        wipe_free(h);
+        if (!nh) {
+            curl_slist_free_all(*hdrs);
+            *hdrs = NULL;
+        } else {
+            *hdrs = nh;
+        }
+    }
+    if (!*hdrs) {
+        curl_easy_cleanup(e);
+        return NULL;
+    }
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, *hdrs);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    tls_setup(e, cacert, cert, key);
+    return e;
+}
+
+/* Start an asynchronous request; takes body (heap). */
+static int start(etcd_client *c, enum req_kind kind, int slot, const char *path, char *body, bool secret)
+{
+    req *r = calloc(1, sizeof(*r));
+    if (!r || !body) {
+        if (secret)
+            wipe_free(body);
+        else
+            free(body);
+        free(r);
+        return -ENOMEM;
+    }
+    r->c = c;
+    r->kind = kind;
+    r->slot = slot;
+    r->body = body;
+    r->secret_body = secret;
+    r->sent_ms = probe_now_ms();
+    r->lease = c->lease_id;
+    strbuf_init(&r->resp);
+    /* etcd checks a password with bcrypt: slow on a loaded host; a token is asked for once. */
+    r->easy = easy_new(cur_endpoint(c), path, body, kind == RK_AUTH ? NULL : c->token,
+                       kind == RK_AUTH ? (c->timeout_ms * 5 > 5000 ? c->timeout_ms * 5 : 5000) : c->timeout_ms,
+                       c->cacert, c->cert, c->key, &r->hdrs, r->errbuf);
+    if (!r->easy) {
+        req_free(r);
+        return -ENOMEM;
+    }
+    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+    if (curl_multi_add_handle(c->multi, r->easy) != CURLM_OK) {
+        req_free(r);
+        return -EIO;
+    }
+    r->next = c->reqs;
+    c->reqs = r;
+    return 0;
+}
+
+static char *json_body(json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return s;
+}
+
+static int key_b64(const char *key, char *out, size_t outlen)
+{
+    return etcd_b64_encode(key, strlen(key), out, outlen);
+}
+
+/* ---- requests ---------------------------------------------------------------------- */
+
+static void send_auth(etcd_client *c)
+{
+    json_t *j = json_pack("{s:s, s:s}", "name", c->user, "password", c->password);
+    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (j) {
+        /* the password copy inside the json_t is freed with it (jansson cannot wipe it) */
+        json_decref(j);
+    }
+    if (start(c, RK_AUTH, -1, "/v3/auth/authenticate", body, true) == 0)
+        c->auth_busy = true;
+}
+
+static void send_grant(etcd_client *c)
+{
+    int64_t ttl_s = (c->ttl_ms + 999) / 1000;
+    if (start(c, RK_GRANT, -1, "/v3/lease/grant", json_body(json_pack("{s:I}", "TTL", (json_int_t)ttl_s)), false) ==
+        0)
+        c->grant_busy = true;
+}
+
+static void send_keepalive(etcd_client *c)
+{
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRId64, c->lease_id);
+    if (start(c, RK_KEEPALIVE, -1, "/v3/lease/keepalive", json_body(json_pack("{s:s}", "ID", id)), false) == 0)
+        c->ka_busy = true;
+}
+
+static json_t *put_op(const char *key, const char *value, int64_t lease)
+{
+    char kb[KEY_MAX * 2], id[32];
+    char *vb;
+    size_t vlen = strlen(value);
+    json_t *j;
+    if (key_b64(key, kb, sizeof(kb)) < 0)
+        return NULL;
+    vb = malloc((vlen + 2) / 3 * 4 + 1);
+    if (!vb || etcd_b64_encode(value, vlen, vb, (vlen + 2) / 3 * 4 + 1) < 0) {
+        free(vb);
+        return NULL;
+    }
+    snprintf(id, sizeof(id), "%" PRId64, lease);
+    j = lease ? json_pack("{s:s, s:s, s:s}", "key", kb, "value", vb, "lease", id)
+              : json_pack("{s:s, s:s}", "key", kb, "value", vb);
+    free(vb);
+    return j;
+}
+
+static void send_put(etcd_client *c, enum req_kind kind, int slot, const char *key, const char *value)
+{
+    if (start(c, kind, slot, "/v3/kv/put", json_body(put_op(key, value, c->lease_id)), false) == 0) {
+        if (kind == RK_PUT_CONTROLLER)
+            c->ctl_busy = true;
+        else
+            c->views[slot].busy = true;
+    }
+}
+
+static void lock_key(const etcd_client *c, const char *cluster, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/lock/%s", c->prefix, cluster);
+}
+
+static void send_lock_take(etcd_client *c, int slot)
+{
+    char key[KEY_MAX], kb[KEY_MAX * 2];
+    json_t *put, *j;
+    lock_key(c, c->locks[slot].cluster, key, sizeof(key));
+    if (key_b64(key, kb, sizeof(kb)) < 0 || !(put = put_op(key, c->name, c->lease_id)))
+        return;
+    j = json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:o}], s:[{s:{s:s}}]}", "compare", "target", "CREATE", "key", kb,
+                  "result", "EQUAL", "create_revision", "0", "success", "request_put", put, "failure",
+                  "request_range", "key", kb);
+    if (start(c, RK_LOCK_TAKE, slot, "/v3/kv/txn", json_body(j), false) == 0)
+        c->locks[slot].busy = true;
+}
+
+static void send_lock_release(etcd_client *c, int slot)
+{
+    char key[KEY_MAX], kb[KEY_MAX * 2], rev[32];
+    json_t *j;
+    lock_key(c, c->locks[slot].cluster, key, sizeof(key));
+    if (key_b64(key, kb, sizeof(kb)) < 0)
+        return;
+    snprintf(rev, sizeof(rev), "%" PRId64, c->locks[slot].token);
+    /* Delete only our own lock: never one another controller took since. */
+    j = json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:{s:s}}]}", "compare", "target", "CREATE", "key", kb, "result",
+                  "EQUAL", "create_revision", rev, "success", "request_delete_range", "key", kb);
+    start(c, RK_LOCK_RELEASE, slot, "/v3/kv/txn", json_body(j), false);
+}
+
+static void send_range(etcd_client *c, enum req_kind kind, const char *sub)
+{
+    char key[KEY_MAX], end[KEY_MAX], kb[KEY_MAX * 2], eb[KEY_MAX * 2];
+    snprintf(key, sizeof(key), "%s/%s/", c->prefix, sub);
+    if (etcd_prefix_end(key, end, sizeof(end)) < 0 || key_b64(key, kb, sizeof(kb)) < 0 ||
+        key_b64(end, eb, sizeof(eb)) < 0)
+        return;
+    if (start(c, kind, -1, "/v3/kv/range",
+              json_body(json_pack("{s:s, s:s, s:I}", "key", kb, "range_end", eb, "limit", (json_int_t)ETCD_MAX_PEERS)),
+              false) == 0)
+        c->range_busy[kind - RK_RANGE_CONTROLLERS] = true;
+}
+
+/* ---- responses --------------------------------------------------------------------- */
+
+static void lease_lost(etcd_client *c, const char *why)
+{
+    bool had = c->lease_id != 0;
+    c->lease_id = 0;
+    c->lease_ok_sent_ms = 0;
+    c->ctl_put = false;
+    c->next_grant_ms = probe_now_ms();
+    for (size_t i = 0; i < c->n_locks; i++) {
+        if (c->locks[i].state == L_HELD) {
+            c->locks[i].state = L_WANT;
+            emit(c, "etcd-lock-lost", c->locks[i].cluster, "lock of cluster %s lost: %s", c->locks[i].cluster, why);
+        }
+        c->locks[i].token = 0;
+    }
+    if (had && !c->fenced_reported)
+        emit(c, "etcd-lease-lost", NULL, "lease lost: %s", why);
+    c->fenced_reported = false;
+}
+
+/* Decode a kv's key into out; the caller's prefix is stripped. false: not under it. */
+static bool kv_key(const json_t *kv, const char *prefix, char *out, size_t outlen)
+{
+    char key[KEY_MAX];
+    size_t n, pl = strlen(prefix);
+    if (etcd_b64_decode(json_string_value(json_object_get(kv, "key")), key, sizeof(key), &n) < 0 ||
+        strlen(key) != n || strncmp(key, prefix, pl) != 0 || n - pl >= outlen)
+        return false;
+    memcpy(out, key + pl, n - pl + 1);
+    return true;
+}
+
+static char *kv_value(const json_t *kv)
+{
+    const char *v = json_string_value(json_object_get(kv, "value"));
+    size_t cap, n;
+    char *out;
+    if (!v)
+        return strdup("");
+    cap = strlen(v) / 4 * 3 + 4;
+    out = malloc(cap);
+    if (out && (etcd_b64_decode(v, out, cap, &n) < 0 || strlen(out) != n)) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static void on_range_controllers(etcd_client *c, const json_t *resp)
+{
+    const json_t *kvs = json_object_get(resp, "kvs");
+    char prefix[KEY_MAX];
+    size_t n = json_array_size(kvs), k = 0;
+    etcd_controller *a = calloc(n ? n : 1, sizeof(*a));
+    if (!a)
+        return;
+    snprintf(prefix, sizeof(prefix), "%s/controllers/", c->prefix);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *kv = json_array_get(kvs, i);
+        if (!kv_key(kv, prefix, a[k].name, sizeof(a[k].name)) || strchr(a[k].name, '/'))
+            continue;
+        a[k].lease = jint(kv, "lease");
+        /* Our name under another lease: a second controller configured with this name. */
+        if (!strcmp(a[k].name, c->name) && c->ctl_put && c->lease_id && a[k].lease != c->lease_id) {
+            if (!c->name_conflict)
+                emit(c, "etcd-name-conflict", NULL, "another controller uses the name %s (its key has another "
+                     "lease): give each controller its own controller_name", c->name);
+            c->name_conflict = true;
+            c->ctl_put = false; /* put ours back */
+        }
+        k++;
+    }
+    free(c->ctls);
+    c->ctls = a;
+    c->n_ctls = k;
+}
+
+static void free_pviews(etcd_peer_view *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_decref(v[i].view);
+    free(v);
+}
+
+static void on_range_views(etcd_client *c, const json_t *resp)
+{
+    const json_t *kvs = json_object_get(resp, "kvs");
+    char prefix[KEY_MAX];
+    size_t n = json_array_size(kvs), k = 0;
+    int64_t now = probe_now_ms();
+    etcd_peer_view *a = calloc(n ? n : 1, sizeof(*a));
+    if (!a)
+        return;
+    snprintf(prefix, sizeof(prefix), "%s/views/", c->prefix);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *kv = json_array_get(kvs, i);
+        char rest[ETCD_NAME_MAX + ETCD_CLUSTER_MAX + 2], *slash, *val;
+        json_t *view;
+        if (!kv_key(kv, prefix, rest, sizeof(rest)) || !(slash = strchr(rest, '/')))
+            continue;
+        *slash = '\0';
+        if (strlen(rest) >= ETCD_NAME_MAX || strlen(slash + 1) >= ETCD_CLUSTER_MAX || !slash[1])
+            continue;
+        if (!(val = kv_value(kv)))
+            continue;
+        view = strlen(val) <= ETCD_MAX_VIEW ? json_loads(val, 0, NULL) : NULL;
+        free(val);
+        if (!json_is_object(view)) {
+            json_decref(view);
+            continue;
+        }
+        snprintf(a[k].controller, sizeof(a[k].controller), "%s", rest);
+        snprintf(a[k].cluster, sizeof(a[k].cluster), "%s", slash + 1);
+        a[k].view = view;
+        a[k].mod_revision = jint(kv, "mod_revision");
+        a[k].seen_ms = now;
+        /* Freshness on our own clock: a revision seen before keeps its first sighting. */
+        for (size_t p = 0; p < c->n_pviews; p++)
+            if (!strcmp(c->pviews[p].controller, a[k].controller) && !strcmp(c->pviews[p].cluster, a[k].cluster) &&
+                c->pviews[p].mod_revision == a[k].mod_revision)
+                a[k].seen_ms = c->pviews[p].seen_ms;
+        k++;
+    }
+    free_pviews(c->pviews, c->n_pviews);
+    c->pviews = a;
+    c->n_pviews = k;
+}
+
+static void on_range_locks(etcd_client *c, const json_t *resp)
+{
+    const json_t *kvs = json_object_get(resp, "kvs");
+    char prefix[KEY_MAX];
+    snprintf(prefix, sizeof(prefix), "%s/lock/", c->prefix);
+    for (size_t l = 0; l < c->n_locks; l++) {
+        lock_slot *ls = &c->locks[l];
+        bool found = false;
+        for (size_t i = 0; i < json_array_size(kvs); i++) {
+            const json_t *kv = json_array_get(kvs, i);
+            char cl[ETCD_CLUSTER_MAX], *val;
+            if (!kv_key(kv, prefix, cl, sizeof(cl)) || strcmp(cl, ls->cluster))
+                continue;
+            found = true;
+            val = kv_value(kv);
+            snprintf(ls->holder, sizeof(ls->holder), "%s", val ? val : "?");
+            free(val);
+            if (ls->state == L_HELD && !ls->busy && jint(kv, "create_revision") != ls->token) {
+                ls->state = L_WANT;
+                emit(c, "etcd-lock-lost", ls->cluster, "lock of cluster %s lost: its key was replaced (now held by %s)",
+                     ls->cluster, ls->holder);
+            }
+        }
+        if (!found) {
+            ls->holder[0] = '\0';
+            if (ls->state == L_HELD && !ls->busy) {
+                ls->state = L_WANT;
+                emit(c, "etcd-lock-lost", ls->cluster, "lock of cluster %s lost: its key was deleted", ls->cluster);
+            }
+        }
+    }
+}
+
+static void on_lock_take(etcd_client *c, req *r, const json_t *resp)
+{
+    lock_slot *ls = &c->locks[r->slot];
+    const json_t *kv;
+    ls->busy = false;
+    if (ls->state == L_FREE && json_is_true(json_object_get(resp, "succeeded"))) {
+        /* Released while the take was in flight: give back what we just took. */
+        ls->token = jint(json_object_get(resp, "header"), "revision");
+        send_lock_release(c, r->slot);
+        ls->token = 0;
+        return;
+    }
+    if (ls->state != L_WANT || r->lease != c->lease_id)
+        return; /* released or lease changed meanwhile: the next round decides */
+    if (json_is_true(json_object_get(resp, "succeeded"))) {
+        ls->state = L_HELD;
+        ls->token = jint(json_object_get(resp, "header"), "revision");
+        ls->lease = r->lease;
+        snprintf(ls->holder, sizeof(ls->holder), "%s", c->name);
+        emit(c, "etcd-lock-acquired", ls->cluster, "lock of cluster %s acquired (fencing token %" PRId64 ")",
+             ls->cluster, ls->token);
+        return;
+    }
+    kv = json_array_get(json_object_get(json_object_get(json_array_get(json_object_get(resp, "responses"), 0),
+                                                        "response_range"), "kvs"), 0);
+    if (kv) {
+        char *val = kv_value(kv);
+        snprintf(ls->holder, sizeof(ls->holder), "%s", val ? val : "?");
+        if (jint(kv, "lease") == c->lease_id && val && !strcmp(val, c->name)) {
+            /* Ours already (taken before a self-fencing pause the lease survived). */
+            ls->state = L_HELD;
+            ls->token = jint(kv, "create_revision");
+            ls->lease = c->lease_id;
+            emit(c, "etcd-lock-acquired", ls->cluster, "lock of cluster %s held again (fencing token %" PRId64 ")",
+                 ls->cluster, ls->token);
+        }
+        free(val);
+    }
+    ls->next_try_ms = probe_now_ms() + c->refresh_ms;
+}
+
+static bool auth_error(const json_t *resp)
+{
+    const char *e = json_string_value(json_object_get(resp, "error"));
+    return jint(resp, "code") == 16 || (e && (strstr(e, "invalid auth token") || strstr(e, "user name is empty")));
+}
+
+static void note_failure(etcd_client *c, req *r, const char *what)
+{
+    c->last_fail_ms = probe_now_ms();
+    snprintf(c->last_err, sizeof(c->last_err), "%s", what);
+    (void)r;
+    /* Another member next time. */
+    c->cur_ep = (c->cur_ep + 1) % c->n_endpoints;
+}
+
+static void request_done(etcd_client *c, req *r, CURLcode cc)
+{
+    long status = 0;
+    json_t *resp = NULL;
+    char what[300];
+    int64_t now = probe_now_ms();
+
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    what[0] = '\0';
+    if (cc != CURLE_OK) {
+        if (r->too_big)
+            snprintf(what, sizeof(what), "response larger than %d bytes", ETCD_MAX_RESPONSE);
+        else
+            snprintf(what, sizeof(what), "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
+    } else {
+        json_error_t je;
+        resp = json_loadb(strbuf_str(&r->resp), r->resp.len, 0, &je);
+        if (!json_is_object(resp))
+            snprintf(what, sizeof(what), "HTTP %ld, not a JSON object", status);
+        else if (status != 200 || json_object_get(resp, "error")) {
+            const char *e = json_string_value(json_object_get(resp, "error"));
+            snprintf(what, sizeof(what), "HTTP %ld: %.200s", status, e ? e : "error");
+            if (auth_error(resp) && c->token) {
+                wipe_free(c->token);
+                c->token = NULL;
+            }
+        }
+    }
+    /* Keep-alive: a response without a TTL means etcd no longer knows the lease. */
+    if (!what[0] && r->kind == RK_KEEPALIVE) {
+        const json_t *res = json_object_get(resp, "result");
+        if (r->lease == c->lease_id && c->lease_id && jint(res, "TTL") <= 0) {
+            c->ka_busy = false;
+            c->last_ok_ms = now;
+            lease_lost(c, "expired in etcd (keep-alive found no lease)");
+            json_decref(resp);
+            return;
+        }
+    }
+    if (what[0]) {
+        note_failure(c, r, what);
+    } else {
+        c->last_ok_ms = now;
+    }
+    switch (r->kind) {
+    case RK_AUTH:
+        c->auth_busy = false;
+        if (!what[0]) {
+            const char *t = json_string_value(json_object_get(resp, "token"));
+            if (t && strlen(t) < 4096) {
+                wipe_free(c->token);
+                c->token = strdup(t);
+            }
+        } else {
+            c->next_auth_ms = now + 500;
+        }
+        break;
+    case RK_GRANT:
+        c->grant_busy = false;
+        if (!what[0] && jint(resp, "ID") != 0) {
+            c->lease_id = jint(resp, "ID");
+            c->lease_ok_sent_ms = r->sent_ms;
+            c->next_ka_ms = now + c->ttl_ms / 3;
+            c->ctl_put = false;
+            c->fenced_reported = false;
+            for (size_t i = 0; i < c->n_views; i++)
+                c->views[i].dirty = true;
+            emit(c, "etcd-lease-granted", NULL, "lease %" PRIx64 " granted (TTL %" PRId64 " ms)", (uint64_t)c->lease_id,
+                 c->ttl_ms);
+        } else {
+            c->next_grant_ms = now + 200;
+        }
+        break;
+    case RK_KEEPALIVE:
+        c->ka_busy = false;
+        if (!what[0] && r->lease == c->lease_id) {
+            if (r->sent_ms > c->lease_ok_sent_ms)
+                c->lease_ok_sent_ms = r->sent_ms;
+            c->next_ka_ms = now + c->ttl_ms / 3;
+            if (c->fenced_reported) {
+                c->fenced_reported = false;
+                emit(c, "etcd-lease-granted", NULL, "lease %" PRIx64 " trusted again: keep-alive succeeded",
+                     (uint64_t)c->lease_id);
+            }
+        } else {
+            c->next_ka_ms = now + 100; /* retry at once, on the next member */
+        }
+        break;
+    case RK_PUT_CONTROLLER:
+        c->ctl_busy = false;
+        if (!what[0] && r->lease == c->lease_id)
+            c->ctl_put = true;
+        break;
+    case RK_PUT_VIEW:
+        c->views[r->slot].busy = false;
+        if (!what[0] && r->lease == c->lease_id)
+            c->views[r->slot].last_put_ms = r->sent_ms;
+        else
+            c->views[r->slot].dirty = true;
+        break;
+    case RK_LOCK_TAKE:
+        if (what[0]) {
+            c->locks[r->slot].busy = false;
+            c->locks[r->slot].next_try_ms = now + 200;
+        } else {
+            on_lock_take(c, r, resp);
+        }
+        break;
+    case RK_LOCK_RELEASE:
+    case RK_REVOKE:
+        break;
+    case RK_RANGE_CONTROLLERS:
+    case RK_RANGE_VIEWS:
+    case RK_RANGE_LOCKS:
+        c->range_busy[r->kind - RK_RANGE_CONTROLLERS] = false;
+        if (!what[0]) {
+            if (r->kind == RK_RANGE_CONTROLLERS)
+                on_range_controllers(c, resp);
+            else if (r->kind == RK_RANGE_VIEWS)
+                on_range_views(c, resp);
+            else
+                on_range_locks(c, resp);
+        }
+        break;
+    }
+    json_decref(resp);
+}
+
+static void reap(etcd_client *c)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(c->multi, &left))) {
+        req *r = NULL, **pp;
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        CURLcode cc = m->data.result;
+        curl_multi_remove_handle(c->multi, m->easy_handle);
+        for (pp = &c->reqs; *pp; pp = &(*pp)->next)
+            if (*pp == r) {
+                *pp = r->next;
+                break;
+            }
+        request_done(c, r, cc);
+        req_free(r);
+    }
+}
+
+/* ---- scheduling -------------------------------------------------------------------- */
+
+static void schedule(etcd_client *c, int64_t now)
+{
+    /* Self-fencing: no keep-alive succeeded for TTL - margin. */
+    if (c->lease_id && !coord_lease_safe(c->lease_ok_sent_ms, now, c->ttl_ms) && !c->fenced_reported) {
+        c->fenced_reported = true;
+        for (size_t i = 0; i < c->n_locks; i++)
+            if (c->locks[i].state == L_HELD) {
+                c->locks[i].state = L_WANT;
+                emit(c, "etcd-lock-lost", c->locks[i].cluster,
+                     "lock of cluster %s given up: no keep-alive succeeded for %" PRId64 " ms (self-fencing)",
+                     c->locks[i].cluster, now - c->lease_ok_sent_ms);
+            }
+        emit(c, "etcd-lease-lost", NULL, "lease not trusted: no keep-alive succeeded for %" PRId64 " ms (self-fencing)",
+             now - c->lease_ok_sent_ms);
+    }
+    if (c->user && !c->token) {
+        if (!c->auth_busy && now >= c->next_auth_ms)
+            send_auth(c);
+        return;
+    }
+    if (!c->lease_id) {
+        if (!c->grant_busy && now >= c->next_grant_ms)
+            send_grant(c);
+    } else if (!c->ka_busy && now >= c->next_ka_ms) {
+        send_keepalive(c);
+    }
+    if (!etcd_lease_ok(c, now))
+        return;
+    if (!c->ctl_put && !c->ctl_busy) {
+        char key[KEY_MAX];
+        json_t *v = json_pack("{s:s, s:I}", "name", c->name, "ttl_ms", (json_int_t)c->ttl_ms);
+        char *val = v ? json_dumps(v, JSON_COMPACT) : NULL;
+        json_decref(v);
+        snprintf(key, sizeof(key), "%s/controllers/%s", c->prefix, c->name);
+        if (val)
+            send_put(c, RK_PUT_CONTROLLER, -1, key, val);
+        free(val);
+    }
+    for (size_t i = 0; i < c->n_views; i++) {
+        view_slot *v = &c->views[i];
+        if (!v->busy && v->value && (v->dirty || now - v->last_put_ms >= c->refresh_ms)) {
+            char key[KEY_MAX];
+            snprintf(key, sizeof(key), "%s/views/%s/%s", c->prefix, c->name, v->cluster);
+            v->dirty = false;
+            send_put(c, RK_PUT_VIEW, (int)i, key, v->value);
+        }
+    }
+    for (size_t i = 0; i < c->n_locks; i++) {
+        lock_slot *ls = &c->locks[i];
+        if (ls->state == L_WANT && !ls->busy && now >= ls->next_try_ms)
+            send_lock_take(c, (int)i);
+    }
+    if (now >= c->next_range_ms) {
+        c->next_range_ms = now + c->refresh_ms;
+        if (!c->range_busy[0])
+            send_range(c, RK_RANGE_CONTROLLERS, "controllers");
+        if (!c->range_busy[1])
+            send_range(c, RK_RANGE_VIEWS, "views");
+        if (!c->range_busy[2] && c->n_locks)
+            send_range(c, RK_RANGE_LOCKS, "lock");
+    }
+}
+
+static void drive(etcd_client *c)
+{
+    struct epoll_event ev[16];
+    int n, running;
+    while ((n = epoll_wait(c->epfd, ev, 16, 0)) > 0) {
+        for (int i = 0; i < n; i++) {
+            int flags = (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR) ? CURL_CSELECT_IN : 0) |
+                        (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) | (ev[i].events & EPOLLERR ? CURL_CSELECT_ERR : 0);
+            curl_multi_socket_action(c->multi, ev[i].data.fd, flags, &running);
+        }
+        if (n < 16)
+            break;
+    }
+    if (c->timer_due_ms >= 0 && probe_now_ms() >= c->timer_due_ms) {
+        c->timer_due_ms = -1;
+        curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    reap(c);
+}
+
+void etcd_run(etcd_client *c, int64_t now_ms)
+{
+    etcd_health h;
+    char why[300];
+    if (!c)
+        return;
+    drive(c);
+    schedule(c, now_ms);
+    drive(c);
+    h = etcd_get_health(c, probe_now_ms(), why, sizeof(why));
+    if (h != c->reported && h != ETCD_HEALTH_UNKNOWN) {
+        if (h == ETCD_HEALTH_LOST)
+            emit(c, "etcd-unreachable", NULL, "%s", why);
+        else if (c->reported == ETCD_HEALTH_LOST)
+            emit(c, "etcd-reachable", NULL, "etcd answers again");
+        c->reported = h;
+    }
+}
+
+int etcd_fd(const etcd_client *c)
+{
+    return c ? c->epfd : -1;
+}
+
+int etcd_timeout_ms(etcd_client *c, int64_t now_ms)
+{
+    int64_t due = now_ms + 1000;
+    if (!c)
+        return -1;
+    if (c->timer_due_ms >= 0 && c->timer_due_ms < due)
+        due = c->timer_due_ms;
+    if (c->lease_id && !c->ka_busy && c->next_ka_ms < due)
+        due = c->next_ka_ms;
+    if (!c->lease_id && !c->grant_busy && c->next_grant_ms < due)
+        due = c->next_grant_ms;
+    if (c->next_range_ms < due)
+        due = c->next_range_ms;
+    for (size_t i = 0; c->lease_id && i < c->n_locks; i++)
+        if (c->locks[i].state == L_WANT && !c->locks[i].busy && c->locks[i].next_try_ms < due)
+            due = c->locks[i].next_try_ms;
+    if (c->lease_id && !c->fenced_reported) {
+        int64_t left = coord_lease_left_ms(c->lease_ok_sent_ms, now_ms, c->ttl_ms);
+        if (now_ms + left < due)
+            due = now_ms + left;
+    }
+    return due <= now_ms ? 0 : (int)(due - now_ms);
+}
+
+/* ---- state queries ----------------------------------------------------------------- */
+
+bool etcd_lease_ok(const etcd_client *c, int64_t now_ms)
+{
+    return c && c->lease_id && coord_lease_safe(c->lease_ok_sent_ms, now_ms, c->ttl_ms);
+}
+
+int64_t etcd_lease_id(const etcd_client *c)
+{
+    return c ? c->lease_id : 0;
+}
+
+int64_t etcd_lease_age_ms(const etcd_client *c, int64_t now_ms)
+{
+    return c && c->lease_id && c->lease_ok_sent_ms ? now_ms - c->lease_ok_sent_ms : -1;
+}
+
+const char *etcd_health_name(etcd_health h)
+{
+    return h == ETCD_HEALTH_OK ? "ok" : h == ETCD_HEALTH_LOST ? "lost" : "unknown";
+}
+
+etcd_health etcd_get_health(const etcd_client *c, int64_t now_ms, char *why, size_t whylen)
+{
+    if (why && whylen)
+        why[0] = '\0';
+    if (!c)
+        return ETCD_HEALTH_UNKNOWN;
+    if (c->last_ok_ms && now_ms - c->last_ok_ms <= c->ttl_ms) {
+        if (why)
+            snprintf(why, whylen, "last answer %" PRId64 " ms ago", now_ms - c->last_ok_ms);
+        return ETCD_HEALTH_OK;
+    }
+    if (now_ms - c->started_ms <= c->ttl_ms && !c->last_ok_ms) {
+        if (why)
+            snprintf(why, whylen, "%s", c->last_err[0] ? c->last_err : "no answer yet");
+        return ETCD_HEALTH_UNKNOWN;
+    }
+    if (why)
+        snprintf(why, whylen, "no etcd member answered for %" PRId64 " ms (last error: %s)",
+                 c->last_ok_ms ? now_ms - c->last_ok_ms : now_ms - c->started_ms,
+                 c->last_err[0] ? c->last_err : "none");
+    return ETCD_HEALTH_LOST;
+}
+
+static bool cluster_ok(const char *cluster)
+{
+    size_t n = cluster ? strlen(cluster) : 0;
+    if (n == 0 || n >= ETCD_CLUSTER_MAX)
+        return false;
+    for (const char *p = cluster; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '-'))
+            return false;
+    return true;
+}
+
+int etcd_publish(etcd_client *c, const char *cluster, const json_t *view, char *err, size_t errlen)
+{
+    char *text;
+    view_slot *v = NULL;
+    if (!cluster_ok(cluster) || !json_is_object(view)) {
+        snprintf(err, errlen, "etcd_publish: bad cluster name or view");
+        return -EINVAL;
+    }
+    text = json_dumps(view, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    if (strlen(text) > ETCD_MAX_VIEW) {
+        snprintf(err, errlen, "view of cluster %s is %zu bytes; at most %d are published", cluster, strlen(text),
+                 ETCD_MAX_VIEW);
+        free(text);
+        return -E2BIG;
+    }
+    for (size_t i = 0; i < c->n_views; i++)
+        if (!strcmp(c->views[i].cluster, cluster))
+            v = &c->views[i];
+    if (!v) {
+        view_slot *nv = realloc(c->views, (c->n_views + 1) * sizeof(*nv));
+        if (!nv) {
+            free(text);
+            snprintf(err, errlen, "out of memory");
+            return -ENOMEM;
+        }
+        c->views = nv;
+        v = &c->views[c->n_views++];
+        memset(v, 0, sizeof(*v));
+        snprintf(v->cluster, sizeof(v->cluster), "%s", cluster);
+    }
+    if (v->value && !strcmp(v->value, text)) {
+        free(text);
+        return 0;
+    }
+    free(v->value);
+    v->value = text;
+    v->dirty = true;
+    return 0;
+}
+
+static lock_slot *find_lock(const etcd_client *c, const char *cluster)
+{
+    for (size_t i = 0; i < c->n_locks; i++)
+        if (!strcmp(c->locks[i].cluster, cluster))
+            return (lock_slot *)&c->locks[i];
+    return NULL;
+}
+
+int etcd_lock_want(etcd_client *c, const char *cluster, char *err, size_t errlen)
+{
+    lock_slot *ls;
+    if (!cluster_ok(cluster)) {
+        snprintf(err, errlen, "bad cluster name for a lock");
+        return -EINVAL;
+    }
+    ls = find_lock(c, cluster);
+    if (!ls) {
+        if (c->n_locks >= ETCD_MAX_LOCKS) {
+            snprintf(err, errlen, "at most %d cluster locks", ETCD_MAX_LOCKS);
+            return -ENOSPC;
+        }
+        ls = &c->locks[c->n_locks++];
+        memset(ls, 0, sizeof(*ls));
+        snprintf(ls->cluster, sizeof(ls->cluster), "%s", cluster);
+    }
+    if (ls->state == L_FREE) {
+        ls->state = L_WANT;
+        ls->next_try_ms = 0;
+    }
+    return 0;
+}
+
+int etcd_lock_release(etcd_client *c, const char *cluster)
+{
+    lock_slot *ls = find_lock(c, cluster);
+    if (!ls || ls->state == L_FREE)
+        return 0;
+    if (ls->state == L_HELD) {
+        send_lock_release(c, (int)(ls - c->locks));
+        emit(c, "etcd-lock-released", ls->cluster, "lock of cluster %s released", ls->cluster);
+    }
+    ls->state = L_FREE;
+    ls->token = 0;
+    return 0;
+}
+
+bool etcd_lock_held(const etcd_client *c, const char *cluster, int64_t now_ms, int64_t *token)
+{
+    const lock_slot *ls = c ? find_lock(c, cluster) : NULL;
+    bool held = ls && ls->state == L_HELD && ls->lease == c->lease_id && etcd_lease_ok(c, now_ms);
+    if (token)
+        *token = held ? ls->token : 0;
+    return held;
+}
+
+const char *etcd_lock_holder(const etcd_client *c, const char *cluster)
+{
+    const lock_slot *ls = c ? find_lock(c, cluster) : NULL;
+    return ls ? ls->holder : "";
+}
+
+void etcd_refresh_soon(etcd_client *c, int64_t now_ms, int64_t ms)
+{
+    if (c && now_ms + ms < c->next_range_ms)
+        c->next_range_ms = now_ms + ms;
+}
+
+size_t etcd_controllers(const etcd_client *c, const etcd_controller **out)
+{
+    *out = c->ctls;
+    return c->n_ctls;
+}
+
+size_t etcd_views(const etcd_client *c, const etcd_peer_view **out)
+{
+    *out = c->pviews;
+    return c->n_pviews;
+}
+
+size_t etcd_coord_views(const etcd_client *c, const char *cluster, int64_t now_ms, coord_view *out, size_t max)
+{
+    size_t n = 0;
+    bool self_listed = false;
+    for (size_t i = 0; i < c->n_ctls && n < max; i++) {
+        coord_view *v = &out[n++];
+        memset(v, 0, sizeof(*v));
+        v->name = c->ctls[i].name;
+        v->lease_alive = true;
+        self_listed = self_listed || !strcmp(c->ctls[i].name, c->name);
+        for (size_t k = 0; k < c->n_pviews; k++) {
+            const etcd_peer_view *p = &c->pviews[k];
+            if (strcmp(p->controller, v->name) || strcmp(p->cluster, cluster))
+                continue;
+            v->has_view = true;
+            v->age_ms = now_ms - p->seen_ms;
+            v->primary_reachable = json_is_true(json_object_get(p->view, "primary_reachable"));
+            v->replicas_seen = (size_t)json_integer_value(json_object_get(p->view, "replicas_seen"));
+            v->replicas_confirming = (size_t)json_integer_value(json_object_get(p->view, "replicas_confirming"));
+        }
+    }
+    /* This controller's own view is its current one, not what etcd last showed. */
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(out[i].name, c->name)) {
+            out[i].lease_alive = etcd_lease_ok(c, now_ms);
+            for (size_t k = 0; k < c->n_views; k++)
+                if (!strcmp(c->views[k].cluster, cluster) && c->views[k].value) {
+                    json_t *j = json_loads(c->views[k].value, 0, NULL);
+                    out[i].has_view = true;
+                    out[i].age_ms = 0;
+                    out[i].primary_reachable = json_is_true(json_object_get(j, "primary_reachable"));
+                    out[i].replicas_seen = (size_t)json_integer_value(json_object_get(j, "replicas_seen"));
+                    out[i].replicas_confirming = (size_t)json_integer_value(json_object_get(j, "replicas_confirming"));
+                    json_decref(j);
+                }
+        }
+    if (!self_listed && n < max) {
+        coord_view *v = &out[n++];
+        memset(v, 0, sizeof(*v));
+        v->name = c->name;
+        v->lease_alive = false; /* not yet seen in etcd: it does not act */
+    }
+    return n;
+}
+
+/* ---- fencing ----------------------------------------------------------------------- */
+
+struct etcd_fence {
+    char *endpoints[MAX_ENDPOINTS];
+    size_t n_endpoints, first;
+    char *cacert, *cert, *key, *token;
+    char lock_key[KEY_MAX];
+    int64_t rev, lease, trusted_until_ms, timeout_ms;
+};
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+    char *d;
+    if (!s)
+        return NULL;
+    d = strdup(s);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+int etcd_fence_take(const etcd_client *c, const char *cluster, int64_t now_ms, etcd_fence **out, char *err,
+                    size_t errlen)
+{
+    etcd_fence *f;
+    int64_t token;
+    bool oom = false;
+    *out = NULL;
+    if (!etcd_lock_held(c, cluster, now_ms, &token)) {
+        snprintf(err, errlen, "this controller does not hold the lock of cluster %s", cluster);
+        return -EPERM;
+    }
+    f = calloc(1, sizeof(*f));
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < c->n_endpoints; i++)
+        f->endpoints[f->n_endpoints++] = dup_or_null(c->endpoints[i], &oom);
+    f->first = c->cur_ep;
+    f->cacert = dup_or_null(c->cacert, &oom);
+    f->cert = dup_or_null(c->cert, &oom);
+    f->key = dup_or_null(c->key, &oom);
+    f->token = dup_or_null(c->token, &oom);
+    lock_key(c, cluster, f->lock_key, sizeof(f->lock_key));
+    f->rev = token;
+    f->lease = c->lease_id;
+    f->trusted_until_ms = now_ms + coord_lease_left_ms(c->lease_ok_sent_ms, now_ms, c->ttl_ms);
+    f->timeout_ms = c->timeout_ms;
+    if (oom) {
+        etcd_fence_free(f);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    *out = f;
+    return 0;
+}
+
+void etcd_fence_free(etcd_fence *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n_endpoints; i++)
+        free(f->endpoints[i]);
+    free(f->cacert);
+    free(f->cert);
+    free(f->key);
+    wipe_free(f->token);
+    free(f);
+}
+
+int64_t etcd_fence_token(const etcd_fence *f)
+{
+    return f ? f->rev : 0;
+}
+
+int etcd_fence_check(etcd_fence *f, int64_t now_ms, bool remote_only, const char *put_key, const char *put_value,
+                     char *err, size_t errlen)
+{
+    char kb[KEY_MAX * 2], rev[32], lease[32];
+    json_t *j, *success;
+    char *body = NULL;
+    int rc = -EIO;
+
+    if (!remote_only && now_ms >= f->trusted_until_ms) {
+        snprintf(err, errlen, "the lease is no longer trusted (no keep-alive in time): not crossing");
+        return -EPERM;
+    }
+    if (key_b64(f->lock_key, kb, sizeof(kb)) < 0) {
+        snprintf(err, errlen, "lock key too long");
+        return -EINVAL;
+    }
+    snprintf(rev, sizeof(rev), "%" PRId64, f->rev);
+    snprintf(lease, sizeof(lease), "%" PRId64, f->lease);
+    success = json_array();
+    if (put_key) {
+        json_t *op = put_op(put_key, put_value ? put_value : "", 0);
+        if (!op || json_array_append_new(success, json_pack("{s:o}", "request_put", op)) < 0) {
+            json_decref(success);
+            snprintf(err, errlen, "out of memory");
+            return -ENOMEM;
+        }
+    }
+    j = json_pack("{s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}], s:o, s:[{s:{s:s}}]}", "compare", "target",
+                  "CREATE", "key", kb, "result", "EQUAL", "create_revision", rev, "target", "LEASE", "key", kb,
+                  "result", "EQUAL", "lease", lease, "success", success, "failure", "request_range", "key", kb);
+    body = json_body(j);
+    if (!body) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    snprintf(err, errlen, "no etcd member answered");
+    for (size_t k = 0; k < f->n_endpoints; k++) {
+        const char *ep = f->endpoints[(f->first + k) % f->n_endpoints];
+        struct curl_slist *hdrs = NULL;
+        char errbuf[CURL_ERROR_SIZE] = "";
+        req r;
+        CURL *e;
+        CURLcode cc;
+        long status = 0;
+        json_t *resp;
+        memset(&r, 0, sizeof(r));
+        strbuf_init(&r.resp);
+        e = easy_new(ep, "/v3/kv/txn", body, f->token, f->timeout_ms, f->cacert, f->cert, f->key, &hdrs, errbuf);
+        if (!e) {
+            strbuf_free(&r.resp);
+            rc = -ENOMEM;
+            snprintf(err, errlen, "out of memory");
+            break;
+        }
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, &r);
+        cc = curl_easy_perform(e);
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(e);
+        curl_slist_free_all(hdrs);
+        if (cc != CURLE_OK) {
+            snprintf(err, errlen, "%s: %s", ep, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+            strbuf_free(&r.resp);
+            continue;
+        }
+        resp = json_loadb(strbuf_str(&r.resp), r.resp.len, 0, NULL);
+        strbuf_free(&r.resp);
+        if (status != 200 || !json_is_object(resp) || json_object_get(resp, "error")) {
+            const char *e2 = json_string_value(json_object_get(resp, "error"));
+            snprintf(err, errlen, "%s: HTTP %ld: %.200s", ep, status, e2 ? e2 : "no JSON answer");
+            json_decref(resp);
+            continue;
+        }
+        if (json_is_true(json_object_get(resp, "succeeded"))) {
+            rc = 0;
+            err[0] = '\0';
+        } else {
+            const json_t *kv = json_array_get(
+                json_object_get(json_object_get(json_array_get(json_object_get(resp, "responses"), 0), "response_range"),
+                                "kvs"),
+                0);
+            char *holder = kv ? kv_value(kv) : NULL;
+            rc = -EPERM;
+            if (kv)
+                snprintf(err, errlen, "fencing token %" PRId64 " is stale: the lock is now held by %.64s (token %" PRId64
+                         ")", f->rev, holder ? holder : "?", jint(kv, "create_revision"));
+            else
+                snprintf(err, errlen, "fencing token %" PRId64 " is stale: nobody holds the lock", f->rev);
+            free(holder);
+        }
+        json_decref(resp);
+        break;
+    }
+    free(body);
+    return rc;
+}
+
+/* ---- life cycle -------------------------------------------------------------------- */
+
+static int copy_opt(char **dst, const char *src)
+{
+    if (!src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -ENOMEM;
+}
+
+int etcd_new(const etcd_options *opt, etcd_client **out, char *err, size_t errlen)
+{
+    etcd_client *c;
+    char *eps = NULL, *save = NULL;
+    int rc = -ENOMEM;
+    static bool curl_ready;
+
+    *out = NULL;
+    if (!opt || !opt->endpoints || !opt->prefix || !opt->name || opt->lease_ttl_ms < 1000 ||
+        strlen(opt->name) >= ETCD_NAME_MAX || !opt->name[0] || strlen(opt->prefix) >= 200 || !opt->user != !opt->password) {
+        snprintf(err, errlen, "etcd: incomplete options (endpoints, prefix, name, lease TTL >= 1000 ms)");
+        return -EINVAL;
+    }
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+            snprintf(err, errlen, "etcd: libcurl initialisation failed");
+            return -EIO;
+        }
+        curl_ready = true;
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    c->epfd = -1;
+    snprintf(c->prefix, sizeof(c->prefix), "%s", opt->prefix);
+    snprintf(c->name, sizeof(c->name), "%s", opt->name);
+    c->ttl_ms = opt->lease_ttl_ms;
+    c->timeout_ms = opt->request_timeout_ms > 0 ? opt->request_timeout_ms : c->ttl_ms / 5;
+    if (opt->request_timeout_ms <= 0)
+        c->timeout_ms = c->timeout_ms < 200 ? 200 : c->timeout_ms > 2000 ? 2000 : c->timeout_ms;
+    c->refresh_ms = opt->refresh_ms > 0 ? opt->refresh_ms : c->ttl_ms / 4;
+    c->on_event = opt->on_event;
+    c->user_data = opt->user_data;
+    c->timer_due_ms = -1;
+    c->started_ms = probe_now_ms();
+    if (copy_opt(&c->cacert, opt->cacert) || copy_opt(&c->cert, opt->cert) || copy_opt(&c->key, opt->key) ||
+        copy_opt(&c->user, opt->user) || copy_opt(&c->password, opt->password) || !(eps = strdup(opt->endpoints))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (char *t = strtok_r(eps, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        if (c->n_endpoints >= MAX_ENDPOINTS) {
+            snprintf(err, errlen, "etcd: more than %d endpoints", MAX_ENDPOINTS);
+            rc = -EINVAL;
+            goto fail;
+        }
+        if (strlen(t) > 300 || !(c->endpoints[c->n_endpoints++] = strdup(t))) {
+            snprintf(err, errlen, "etcd: bad endpoint");
+            rc = -EINVAL;
+            goto fail;
+        }
+    }
+    if (!c->n_endpoints) {
+        snprintf(err, errlen, "etcd: no endpoint");
+        rc = -EINVAL;
+        goto fail;
+    }
+    c->epfd = epoll_create1(EPOLL_CLOEXEC);
+    c->multi = curl_multi_init();
+    if (c->epfd < 0 || !c->multi) {
+        snprintf(err, errlen, "etcd: cannot create the event set: %s", strerror(errno));
+        rc = -EIO;
+        goto fail;
+    }
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    free(eps);
+    *out = c;
+    return 0;
+fail:
+    free(eps);
+    etcd_free(c);
+    return rc;
+}
+
+void etcd_free(etcd_client *c)
+{
+    if (!c)
+        return;
+    /* Best effort, bounded: release our locks and revoke the lease so that another
+     * controller need not wait for the TTL. */
+    if (c->multi && c->lease_id && (!c->user || c->token)) {
+        char id[32];
+        int64_t until = probe_now_ms() + c->timeout_ms;
+        for (size_t i = 0; i < c->n_locks; i++)
+            if (c->locks[i].state == L_HELD)
+                etcd_lock_release(c, c->locks[i].cluster);
+        snprintf(id, sizeof(id), "%" PRId64, c->lease_id);
+        start(c, RK_REVOKE, -1, "/v3/lease/revoke", json_body(json_pack("{s:s}", "ID", id)), false);
+        drive(c);
+        while (c->reqs && probe_now_ms() < until) {
+            struct epoll_event ev;
+            int64_t wait = c->timer_due_ms >= 0 ? c->timer_due_ms - probe_now_ms() : 50;
+            epoll_wait(c->epfd, &ev, 1, wait < 0 ? 0 : wait > 50 ? 50 : (int)wait);
+            drive(c);
+        }
+    }
+    while (c->reqs) {
+        req *r = c->reqs;
+        c->reqs = r->next;
+        curl_multi_remove_handle(c->multi, r->easy);
+        req_free(r);
+    }
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
+    if (c->epfd >= 0)
+        close(c->epfd);
+    for (size_t i = 0; i < c->n_endpoints; i++)
+        free(c->endpoints[i]);
+    for (size_t i = 0; i < c->n_views; i++)
+        free(c->views[i].value);
+    free(c->views);
+    free(c->ctls);
+    free_pviews(c->pviews, c->n_pviews);
+    free(c->cacert);
+    free(c->cert);
+    free(c->key);
+    free(c->user);
+    wipe_free(c->password);
+    wipe_free(c->token);
+    free(c);
+}

@@ -1,0 +1,152 @@
+/*
+ * orchestrator/ha/etcd.h — the etcd v3 client of controller coordination
+ * (issue 14, coordination = etcd), over etcd's JSON gateway (POST /v3/...,
+ * keys and values base64) with libcurl's multi interface.
+ *
+ * Owns: this controller's lease (grant, keep-alive every TTL / 3, self-fencing),
+ * its controller key and its published views (bound to the lease), the cluster
+ * locks (one key per cluster, taken by transaction), the fencing check, the
+ * periodic read of the other controllers' views, and etcd's health as seen
+ * from here. It never blocks the caller's loop: all requests run through
+ * etcd_fd() / etcd_timeout_ms() / etcd_run(); only etcd_fence_check() blocks
+ * (bounded), and it is meant for a recovery's own thread right before its
+ * point of no return.
+ *
+ * Keys (PREFIX = etcd_prefix):
+ *   PREFIX/controllers/NAME     {"name":..,"ttl_ms":..}            under the lease
+ *   PREFIX/views/NAME/CLUSTER   the view JSON given to etcd_publish  under the lease
+ *   PREFIX/lock/CLUSTER         NAME                               under the lease
+ * The lock's create revision is its fencing token: a key deleted (released,
+ * lease expired) and taken again has a new one.
+ *
+ * Secrets: the password goes only into the /v3/auth/authenticate body (wiped
+ * after use); the token only into the Authorization header. Neither is logged
+ * nor put into an error text.
+ */
+#ifndef MYORCH_ORCHESTRATOR_ETCD_H
+#define MYORCH_ORCHESTRATOR_ETCD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "orchestrator/decide/coord.h"
+
+typedef struct etcd_client etcd_client;
+
+/* Largest response body accepted from etcd: a full range of views (ETCD_MAX_PEERS of at most
+ * ETCD_MAX_VIEW bytes, base64 in JSON) fits. */
+#define ETCD_MAX_RESPONSE (8 * 1024 * 1024)
+/* Largest view a controller publishes (etcd_publish). */
+#define ETCD_MAX_VIEW 4096
+/* Most views / controllers read back from etcd (range limit). */
+#define ETCD_MAX_PEERS 1024
+#define ETCD_NAME_MAX 64
+#define ETCD_CLUSTER_MAX 48
+#define ETCD_MAX_LOCKS 256
+
+/* What happened, for the caller's log / events. name is one of:
+ * etcd-lease-granted, etcd-lease-lost, etcd-lock-acquired, etcd-lock-lost, etcd-lock-released,
+ * etcd-unreachable, etcd-reachable, etcd-name-conflict. cluster is "" unless it concerns a lock. */
+typedef void (*etcd_event_fn)(void *user, const char *name, const char *cluster, const char *msg);
+
+typedef struct {
+    const char *endpoints;       /* comma-separated http(s)://host:port (config-validated) */
+    const char *prefix;          /* e.g. "/myorch" */
+    const char *name;            /* this controller */
+    int lease_ttl_ms;            /* >= 2000; rounded up to whole seconds for etcd */
+    const char *cacert, *cert, *key; /* TLS files or NULL */
+    const char *user, *password; /* authentication or NULL */
+    int request_timeout_ms;      /* each request's bound; 0: lease_ttl_ms / 5, within 200..2000 */
+    int refresh_ms;              /* views re-put and peers' views read this often; 0: lease_ttl_ms / 4 */
+    etcd_event_fn on_event;
+    void *user_data;
+} etcd_options;
+
+int etcd_new(const etcd_options *opt, etcd_client **out, char *err, size_t errlen);
+void etcd_free(etcd_client *c);   /* releases held locks and revokes the lease (bounded, best effort) */
+
+/* Event loop hooks: a file descriptor readable when etcd_run() has socket work,
+ * the longest the loop may wait (ms, >= 0), and the work itself (non-blocking). */
+int etcd_fd(const etcd_client *c);
+int etcd_timeout_ms(etcd_client *c, int64_t now_ms);
+void etcd_run(etcd_client *c, int64_t now_ms);
+
+/* The lease: whether it is trusted now (self-fencing), its ID and ms since the last
+ * keep-alive that succeeded was sent (-1 when none). */
+bool etcd_lease_ok(const etcd_client *c, int64_t now_ms);
+int64_t etcd_lease_id(const etcd_client *c);
+int64_t etcd_lease_age_ms(const etcd_client *c, int64_t now_ms);
+
+/* etcd's health as seen from here: ok while a request succeeded within the lease TTL. */
+typedef enum { ETCD_HEALTH_UNKNOWN = 0, ETCD_HEALTH_OK, ETCD_HEALTH_LOST } etcd_health;
+etcd_health etcd_get_health(const etcd_client *c, int64_t now_ms, char *why, size_t whylen);
+const char *etcd_health_name(etcd_health h);
+
+/* Publish this controller's view of a cluster (a JSON object, at most ETCD_MAX_VIEW
+ * bytes compact): put under the lease when it changes and every refresh_ms. */
+int etcd_publish(etcd_client *c, const char *cluster, const json_t *view, char *err, size_t errlen);
+
+/* Ask for a cluster's lock (taken by transaction once the lease is granted; kept
+ * until etcd_lock_release or lease loss) or give it up (the key is deleted). */
+int etcd_lock_want(etcd_client *c, const char *cluster, char *err, size_t errlen);
+int etcd_lock_release(etcd_client *c, const char *cluster);
+/* Held now: taken, and the lease trusted (self-fencing). *token: its create revision. */
+bool etcd_lock_held(const etcd_client *c, const char *cluster, int64_t now_ms, int64_t *token);
+/* The current holder as last read ("" when free or unknown). */
+const char *etcd_lock_holder(const etcd_client *c, const char *cluster);
+
+/*
+ * The fencing check: a self-contained snapshot of a held lock (endpoints, TLS,
+ * auth token, key, token, lease, the local trust deadline), then a blocking
+ * transaction that succeeds only if the lock key still has this create revision
+ * and this lease. Thread-safe apart from the client (the snapshot owns copies).
+ */
+typedef struct etcd_fence etcd_fence;
+int etcd_fence_take(const etcd_client *c, const char *cluster, int64_t now_ms, etcd_fence **out, char *err,
+                    size_t errlen);
+void etcd_fence_free(etcd_fence *f);
+/* 0: still the holder (and, when put_key is set, put_key = put_value written in the
+ * same transaction, e.g. a journal record); -EPERM: not the holder (err says who is);
+ * other negative: etcd could not be asked (do not cross). remote_only skips the local
+ * lease deadline (tests: the compare in etcd must refuse on its own). */
+int etcd_fence_check(etcd_fence *f, int64_t now_ms, bool remote_only, const char *put_key, const char *put_value,
+                     char *err, size_t errlen);
+int64_t etcd_fence_token(const etcd_fence *f);
+
+/* Read the controllers, views and locks again within ms (a decision waits on them). */
+void etcd_refresh_soon(etcd_client *c, int64_t now_ms, int64_t ms);
+
+/* Other controllers, as last read: live ones (their controller key exists). */
+typedef struct {
+    char name[ETCD_NAME_MAX];
+    int64_t lease;
+} etcd_controller;
+size_t etcd_controllers(const etcd_client *c, const etcd_controller **out);
+
+/* Published views, as last read (this controller's own included). */
+typedef struct {
+    char controller[ETCD_NAME_MAX];
+    char cluster[ETCD_CLUSTER_MAX];
+    json_t *view;
+    int64_t mod_revision;
+    int64_t seen_ms;             /* when this revision was first seen here (monotonic) */
+} etcd_peer_view;
+size_t etcd_views(const etcd_client *c, const etcd_peer_view **out);
+
+/* The coord_view list of one cluster for coord_detect() (names point into the
+ * client; valid until the next etcd_run). Views carry "primary_reachable",
+ * "replicas_seen", "replicas_confirming". Returns the count (<= max). */
+size_t etcd_coord_views(const etcd_client *c, const char *cluster, int64_t now_ms, coord_view *out, size_t max);
+
+/* Pure helpers, exposed for tests. */
+int etcd_b64_encode(const char *in, size_t n, char *out, size_t outlen);
+int etcd_b64_decode(const char *in, char *out, size_t outlen, size_t *n);
+/* A JSON-gateway int64 ("123" or 123) -> value; -EINVAL when neither. */
+int etcd_json_int(const json_t *v, int64_t *out);
+/* The end of a prefix range: the prefix with its last byte incremented. */
+int etcd_prefix_end(const char *prefix, char *out, size_t outlen);
+
+#endif

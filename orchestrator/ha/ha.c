@@ -1,0 +1,242 @@
+/* orchestrator/ha/ha.c — controller coordination for the daemon. See ha.h. */
+#include "orchestrator/ha/ha.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "orchestrator/decide/coord.h"
+#include "orchestrator/ha/etcd.h"
+#include "orchestrator/log.h"
+
+#define HA_MAX_CONTROLLERS 64
+/* While a dead primary waits for the other controllers' agreement: their views are read this often. */
+#define HA_QUORUM_REREAD_MS 50
+
+typedef struct {
+    char name[ETCD_CLUSTER_MAX];
+    char held_why[256];          /* the last refusal reported, "" none */
+} ha_cluster;
+
+struct ha {
+    etcd_client *etcd;
+    ha_emit_fn emit;
+    void *user;
+    char name[CFG_CONTROLLER_NAME_MAX];
+    int detection_quorum;
+    int64_t fresh_ms;
+    ha_cluster *cl;
+    size_t n_cl;
+};
+
+static void on_etcd_event(void *user, const char *name, const char *cluster, const char *msg)
+{
+    ha *h = user;
+    int level = (!strcmp(name, "etcd-lease-lost") || !strcmp(name, "etcd-lock-lost") ||
+                 !strcmp(name, "etcd-unreachable"))
+                    ? LOGL_WARN
+                    : !strcmp(name, "etcd-name-conflict") ? LOGL_ERROR : LOGL_INFO;
+    if (h->emit)
+        h->emit(h->user, level, name, cluster, msg);
+}
+
+int ha_new(const cfg_config *cfg, ha_emit_fn emit, void *user, ha **out, char *err, size_t errlen)
+{
+    ha *h;
+    int rc;
+    *out = NULL;
+    if (cfg->coordination != CFG_COORD_ETCD)
+        return 0;
+    h = calloc(1, sizeof(*h));
+    if (!h || !(h->cl = calloc(cfg->n_clusters ? cfg->n_clusters : 1, sizeof(*h->cl)))) {
+        free(h);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    h->emit = emit;
+    h->user = user;
+    h->detection_quorum = cfg->detection_quorum;
+    /* Views are re-put every TTL / 4 and read every TTL / 4: one TTL bounds a live view's age. */
+    h->fresh_ms = cfg->etcd_lease_ttl_ms;
+    snprintf(h->name, sizeof(h->name), "%s", cfg->controller_name);
+    {
+        etcd_options o = {.endpoints = cfg->etcd_endpoints, .prefix = cfg->etcd_prefix,
+                          .name = cfg->controller_name, .lease_ttl_ms = cfg->etcd_lease_ttl_ms,
+                          .cacert = cfg->etcd_cacert, .cert = cfg->etcd_cert, .key = cfg->etcd_key,
+                          .user = cfg->etcd_user[0] ? cfg->etcd_user : NULL, .password = cfg->etcd_password,
+                          .on_event = on_etcd_event, .user_data = h};
+        if ((rc = etcd_new(&o, &h->etcd, err, errlen)) < 0)
+            goto fail;
+    }
+    for (size_t i = 0; i < cfg->n_clusters; i++) {
+        snprintf(h->cl[i].name, sizeof(h->cl[i].name), "%s", cfg->clusters[i].name);
+        h->n_cl++;
+        /* Every controller competes for every cluster's lock: the holder is the one that acts. */
+        if ((rc = etcd_lock_want(h->etcd, cfg->clusters[i].name, err, errlen)) < 0)
+            goto fail;
+    }
+    *out = h;
+    return 0;
+fail:
+    ha_free(h);
+    return rc;
+}
+
+void ha_free(ha *h)
+{
+    if (!h)
+        return;
+    etcd_free(h->etcd);
+    free(h->cl);
+    free(h);
+}
+
+int ha_fd(const ha *h)
+{
+    return h ? etcd_fd(h->etcd) : -1;
+}
+
+int ha_timeout_ms(ha *h, int64_t now_ms)
+{
+    return h ? etcd_timeout_ms(h->etcd, now_ms) : -1;
+}
+
+void ha_run(ha *h, int64_t now_ms)
+{
+    if (h)
+        etcd_run(h->etcd, now_ms);
+}
+
+/* Whether this analysis holds the primary dead (confirmed on this controller's side). */
+static bool holds_dead(ana_code code)
+{
+    return code == ANA_DEAD_PRIMARY || code == ANA_DEAD_PRIMARY_AND_SOME_REPLICAS ||
+           code == ANA_DEAD_PRIMARY_MINORITY || code == ANA_ALL_DOWN || code == ANA_DEAD_PRIMARY_NO_REPLICAS;
+}
+
+void ha_publish(ha *h, const char *cluster, const ana_result *a)
+{
+    char err[256];
+    json_t *v;
+    if (!h || !a || a->code == ANA_NOT_READY)
+        return;
+    v = json_pack("{s:b, s:s, s:I, s:I, s:I}", "primary_reachable", !holds_dead(a->code), "analysis",
+                  ana_code_name(a->code), "replicas", (json_int_t)a->replicas, "replicas_seen",
+                  (json_int_t)a->replicas_reachable, "replicas_confirming", (json_int_t)a->replicas_confirming);
+    if (v && etcd_publish(h->etcd, cluster, v, err, sizeof(err)) < 0)
+        log_warn("coordination: %s", err);
+    json_decref(v);
+}
+
+static ha_cluster *find(ha *h, const char *cluster)
+{
+    for (size_t i = 0; i < h->n_cl; i++)
+        if (!strcmp(h->cl[i].name, cluster))
+            return &h->cl[i];
+    return NULL;
+}
+
+bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms, char *why, size_t whylen)
+{
+    ha_cluster *hc;
+    coord_view views[HA_MAX_CONTROLLERS];
+    coord_verdict v;
+    size_t n;
+    bool ok = false;
+
+    if (why && whylen)
+        why[0] = '\0';
+    if (!h)
+        return true;
+    hc = find(h, cluster);
+    if (!hc) {
+        snprintf(why, whylen, "cluster %s is not coordinated", cluster);
+        return false;
+    }
+    ha_publish(h, cluster, a); /* our own vote is this analysis, not the last one published */
+    if (!etcd_lock_held(h->etcd, cluster, now_ms, NULL)) {
+        const char *holder = etcd_lock_holder(h->etcd, cluster);
+        if (!etcd_lease_ok(h->etcd, now_ms))
+            snprintf(why, whylen, "this controller has no trusted etcd lease (etcd %s): no recovery starts",
+                     etcd_health_name(etcd_get_health(h->etcd, now_ms, NULL, 0)));
+        else
+            snprintf(why, whylen, "controller %s holds the lock of cluster %s: it recovers, this one waits",
+                     holder[0] ? holder : "(unknown)", cluster);
+        goto out;
+    }
+    n = etcd_coord_views(h->etcd, cluster, now_ms, views, HA_MAX_CONTROLLERS);
+    coord_detect(&(coord_input){.views = views, .n_views = n, .self = h->name, .fresh_ms = h->fresh_ms,
+                                .detection_quorum = h->detection_quorum},
+                 &v);
+    if (!v.agree) {
+        snprintf(why, whylen, "detection quorum not reached: %s", v.why);
+        /* The others publish on change: read their views again soon, not at the next period. */
+        etcd_refresh_soon(h->etcd, now_ms, HA_QUORUM_REREAD_MS);
+        goto out;
+    }
+    ok = true;
+out:
+    if (!ok && strcmp(hc->held_why, why)) {
+        snprintf(hc->held_why, sizeof(hc->held_why), "%s", why);
+        if (h->emit)
+            h->emit(h->user, LOGL_WARN, "recovery-held-coordination", cluster, why);
+    } else if (ok) {
+        hc->held_why[0] = '\0';
+    }
+    return ok;
+}
+
+bool ha_may_operate(ha *h, const char *cluster, int64_t now_ms, char *err, size_t errlen)
+{
+    const char *holder;
+    if (!h || etcd_lock_held(h->etcd, cluster, now_ms, NULL))
+        return true;
+    holder = etcd_lock_holder(h->etcd, cluster);
+    if (!etcd_lease_ok(h->etcd, now_ms))
+        snprintf(err, errlen, "controller %s has no trusted etcd lease (etcd %s): no operation starts here until "
+                 "etcd answers again", h->name, etcd_health_name(etcd_get_health(h->etcd, now_ms, NULL, 0)));
+    else
+        snprintf(err, errlen, "controller %s does not hold the lock of cluster %s%s%s: run the command on that "
+                 "controller", h->name, cluster, holder[0] ? "; controller " : "", holder[0] ? holder : "");
+    return false;
+}
+
+json_t *ha_status(ha *h, int64_t now_ms)
+{
+    char why[300];
+    const etcd_controller *ctl;
+    const etcd_peer_view *pv;
+    size_t n, nv;
+    json_t *r, *ctls, *locks;
+    etcd_health hl;
+
+    if (!h)
+        return json_pack("{s:s}", "mode", "none");
+    hl = etcd_get_health(h->etcd, now_ms, why, sizeof(why));
+    r = json_pack("{s:s, s:s, s:b, s:I, s:s, s:s}", "mode", "etcd", "controller", h->name, "lease_ok",
+                  etcd_lease_ok(h->etcd, now_ms), "lease_age_ms", (json_int_t)etcd_lease_age_ms(h->etcd, now_ms),
+                  "etcd_health", etcd_health_name(hl), "etcd_health_why", why);
+    ctls = json_array();
+    locks = json_object();
+    n = etcd_controllers(h->etcd, &ctl);
+    nv = etcd_views(h->etcd, &pv);
+    for (size_t i = 0; i < n; i++) {
+        int64_t newest = -1;
+        for (size_t k = 0; k < nv; k++)
+            if (!strcmp(pv[k].controller, ctl[i].name) && (newest < 0 || now_ms - pv[k].seen_ms < newest))
+                newest = now_ms - pv[k].seen_ms;
+        json_array_append_new(ctls, json_pack("{s:s, s:b, s:I}", "name", ctl[i].name, "self",
+                                              !strcmp(ctl[i].name, h->name), "last_view_age_ms",
+                                              (json_int_t)newest));
+    }
+    for (size_t i = 0; i < h->n_cl; i++) {
+        const char *holder = etcd_lock_holder(h->etcd, h->cl[i].name);
+        json_object_set_new(locks, h->cl[i].name,
+                            json_pack("{s:s?, s:b}", "holder", holder[0] ? holder : NULL, "held_here",
+                                      etcd_lock_held(h->etcd, h->cl[i].name, now_ms, NULL)));
+    }
+    json_object_set_new(r, "controllers", ctls);
+    json_object_set_new(r, "locks", locks);
+    return r;
+}

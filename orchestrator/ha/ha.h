@@ -1,0 +1,61 @@
+/*
+ * orchestrator/ha/ha.h — the daemon's side of controller coordination (issue 14,
+ * coordination = etcd): owns the etcd client (orchestrator/ha/etcd.h) for
+ * `myorch run`, wants every cluster's lock, publishes this controller's view of
+ * each cluster's primary from its analysis, answers the recovery code's one
+ * question (may this controller start an automatic recovery of this cluster
+ * now?) and the coordination part of `myorch status`.
+ *
+ * With coordination = none there is no ha object (NULL) and every function
+ * here is a no-op that allows acting: the single controller decides alone.
+ */
+#ifndef MYORCH_ORCHESTRATOR_HA_H
+#define MYORCH_ORCHESTRATOR_HA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "orchestrator/decide/analysis.h"
+#include "orchestrator/config.h"
+
+typedef struct ha ha;
+
+/* Events for the daemon's emit: level LOGL_*, name, cluster ("" for none), message. */
+typedef void (*ha_emit_fn)(void *user, int level, const char *name, const char *cluster, const char *msg);
+
+/* *out = NULL with coordination = none. */
+int ha_new(const cfg_config *cfg, ha_emit_fn emit, void *user, ha **out, char *err, size_t errlen);
+void ha_free(ha *h);
+
+/* Event loop hooks (see etcd.h): -1 / no limit without etcd. */
+int ha_fd(const ha *h);
+int ha_timeout_ms(ha *h, int64_t now_ms);
+void ha_run(ha *h, int64_t now_ms);
+
+/* This controller's view of a cluster's primary, from its latest analysis: published on change. */
+void ha_publish(ha *h, const char *cluster, const ana_result *a);
+
+/*
+ * THE coordination gate of automatic recovery (called from one place in
+ * recovery.c through rec_env.may_act): true when this controller holds the
+ * cluster's lock (lease trusted) and the detection quorum of live controllers
+ * agrees the primary is dead. false: why says what is missing (reported as a
+ * recovery-held-coordination event when it changes).
+ */
+bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms, char *why, size_t whylen);
+
+/*
+ * May an operator's switchover / failover / relocate run on this controller now?
+ * Only on the cluster's lock holder (lease trusted): two operators on two
+ * controllers never run two operations on one cluster. false: err names the holder.
+ */
+bool ha_may_operate(ha *h, const char *cluster, int64_t now_ms, char *err, size_t errlen);
+
+/* {"mode":..., "controller":..., "lease_ok", "lease_age_ms", "etcd_health", "controllers":[...],
+ *  "locks":{cluster: holder}} ; {"mode":"none"} without etcd. */
+json_t *ha_status(ha *h, int64_t now_ms);
+
+#endif

@@ -1,0 +1,960 @@
+/*
+ * topology/probe/probe.c — non-blocking probe engine over MariaDB Connector/C.
+ *
+ * Each target is a small state machine:
+ *
+ *   DOWN --connect_start--> CONNECTING --ok--> IDLE --due--> QUERY --> STORE <-> NEXT --> IDLE
+ *     ^                         |                |                 (any error/timeout)      |
+ *     +------- failure ---------+---- EOF -------+--------------------------------------------+
+ *
+ * While IDLE the held connection's socket stays in the epoll set for
+ * readability: a server that dies (RST/EOF) or kills us (error packet) makes
+ * it readable at once, which is reported as a failed probe immediately.
+ * Timeouts are deadlines kept in a binary heap; when one passes during an
+ * operation the library is resumed with MYSQL_WAIT_TIMEOUT so it unwinds
+ * cleanly, and the connection is then closed without waiting on the peer.
+ */
+#include "topology/probe/probe.h"
+#include "topology/probe/clock.h"
+#include "topology/strbuf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "topology/probe/conn.h"
+#include "topology/dialect.h"
+
+enum target_state {
+    TS_DOWN,        /* no connection; next_at = next connect attempt */
+    TS_CONNECTING,
+    TS_IDLE,        /* connected; next_at = next probe */
+    TS_QUERY,       /* mysql_real_query_start/cont */
+    TS_STORE,       /* mysql_store_result_start/cont */
+    TS_NEXT,        /* mysql_next_result_start/cont */
+};
+
+struct probe_target {
+    probe_engine *eng;
+    topo_addr addr;
+    char ip[64];           /* resolved numeric address; empty = unresolved */
+    char user[128];
+    char *password;
+    char *lag_query;
+    conn_params_owned conn; /* TLS, auth plugins: see topology/probe/conn.h */
+    int interval_ms;
+    void *tag;
+
+    MYSQL *m;
+    enum target_state state;
+    int reg_fd;            /* fd registered in epoll, -1 none */
+    uint32_t reg_events;
+    int64_t next_at_ms;    /* when DOWN/IDLE: next action */
+    int64_t deadline_ms;   /* when in an operation */
+    int64_t op_started_ms;
+    uint64_t timer_gen;    /* heap entries with another gen are stale */
+
+    topo_flavor flavor;
+    int ver_major, ver_minor, ver_patch;
+    char version[64];
+    dialect_batch batch;
+    int have_batch;
+    char *first_sql;       /* the session's sql_mode statement + the batch: the first probe of a connection */
+    size_t result_idx;
+    bool watch;            /* retry failures at the interval, without backoff */
+    int64_t ok_connect_ms; /* how long the last successful connect took, 0 unknown */
+    int64_t ok_probe_ms;   /* how long the last successful probe took, 0 unknown */
+    int budget_ms;         /* the current operation's time bound (for messages) */
+    MYSQL_RES *res;
+    topo_snapshot snap;    /* being filled */
+
+    int removed;
+    int timed_out;         /* the current operation passed its deadline */
+    unsigned failures;     /* consecutive failed attempts, for backoff */
+    probe_target *prev, *next; /* every live target, for teardown */
+    probe_target *next_dead;
+};
+
+typedef struct {
+    int64_t when_ms;
+    probe_target *t;
+    uint64_t gen;
+} heap_entry;
+
+struct probe_engine {
+    probe_options opt;
+    int epfd;
+    heap_entry *heap;
+    size_t heap_n, heap_cap;
+    probe_stats stats;
+    int in_run;
+    probe_target *dead;    /* removed while running; freed at the end of run */
+    probe_target *live;    /* list of targets not removed */
+    size_t n_targets;
+};
+
+int64_t probe_now_ms(void)
+{
+    return clk_mono_ms();
+}
+
+/* ---- timer heap ---------------------------------------------------------- */
+
+static int heap_push(probe_engine *e, int64_t when, probe_target *t, uint64_t gen)
+{
+    if (e->heap_n == e->heap_cap) {
+        size_t cap = e->heap_cap ? e->heap_cap * 2 : 64;
+        heap_entry *h = realloc(e->heap, cap * sizeof(*h));
+        if (!h)
+            return -ENOMEM;
+        e->heap = h;
+        e->heap_cap = cap;
+    }
+    size_t i = e->heap_n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (e->heap[p].when_ms <= when)
+            break;
+        e->heap[i] = e->heap[p];
+        i = p;
+    }
+    e->heap[i] = (heap_entry){when, t, gen};
+    return 0;
+}
+
+
+static void sift_down(probe_engine *e, size_t i)
+{
+    size_t n = e->heap_n;
+    heap_entry x = e->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && e->heap[c + 1].when_ms < e->heap[c].when_ms)
+            c++;
+        if (x.when_ms <= e->heap[c].when_ms)
+            break;
+        e->heap[i] = e->heap[c];
+        i = c;
+    }
+    e->heap[i] = x;
+}
+
+static void heap_pop(probe_engine *e)
+{
+    e->heap[0] = e->heap[--e->heap_n];
+    if (e->heap_n)
+        sift_down(e, 0);
+}
+
+/* Drop every heap entry of t (before t is freed), then restore the heap order. */
+static void heap_purge(probe_engine *e, const probe_target *t)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < e->heap_n; i++)
+        if (e->heap[i].t != t)
+            e->heap[k++] = e->heap[i];
+    e->heap_n = k;
+    for (size_t i = e->heap_n / 2; i-- > 0;)
+        sift_down(e, i);
+}
+
+/* (Re)arm the target's single timer. Older heap entries become stale. */
+static void arm(probe_target *t, int64_t when)
+{
+    t->timer_gen++;
+    if (heap_push(t->eng, when, t, t->timer_gen) < 0) {
+        /* Out of memory: nothing sensible to do but try again on next run. */
+        fprintf(stderr, "myorch: probe timer heap: out of memory\n");
+    }
+}
+
+/* ---- epoll registration ---------------------------------------------------- */
+
+static void unregister_fd(probe_target *t)
+{
+    if (t->reg_fd >= 0) {
+        epoll_ctl(t->eng->epfd, EPOLL_CTL_DEL, t->reg_fd, NULL);
+        t->reg_fd = -1;
+        t->reg_events = 0;
+    }
+}
+
+static void register_fd(probe_target *t, int fd, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = t};
+    if (t->reg_fd == fd && t->reg_events == events)
+        return;
+    if (t->reg_fd >= 0 && t->reg_fd != fd)
+        unregister_fd(t);
+    if (t->reg_fd == fd) {
+        epoll_ctl(t->eng->epfd, EPOLL_CTL_MOD, fd, &ev);
+    } else if (epoll_ctl(t->eng->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST) {
+        epoll_ctl(t->eng->epfd, EPOLL_CTL_MOD, fd, &ev);
+    }
+    t->reg_fd = fd;
+    t->reg_events = events;
+}
+
+/* Register for what the library waits on; arm its timeout. */
+static void wait_on(probe_target *t, int status)
+{
+    uint32_t ev = 0;
+    /* Reads are registered exactly like the idle watch (IN|RDHUP), so the
+     * common probe cycle needs no epoll_ctl(MOD) at all. */
+    if (status & MYSQL_WAIT_READ)
+        ev |= EPOLLIN | EPOLLRDHUP;
+    if (status & MYSQL_WAIT_WRITE)
+        ev |= EPOLLOUT;
+    if (status & MYSQL_WAIT_EXCEPT)
+        ev |= EPOLLPRI;
+    register_fd(t, mysql_get_socket(t->m), ev);
+}
+
+/* ---- connection teardown ------------------------------------------------ */
+
+/* Close without ever blocking on the peer: shut the socket first so COM_QUIT
+ * fails at once instead of waiting on a hung server. */
+static void close_conn(probe_target *t)
+{
+    if (t->res) {
+        mysql_free_result(t->res);
+        t->res = NULL;
+    }
+    unregister_fd(t);
+    if (t->m) {
+        int fd = (int)mysql_get_socket(t->m);
+        if (fd >= 0)
+            shutdown(fd, SHUT_RDWR);
+        mysql_close(t->m);
+        t->m = NULL;
+    }
+    if (t->have_batch) {
+        dialect_batch_free(&t->batch);
+        t->have_batch = 0;
+    }
+    free(t->first_sql);
+    t->first_sql = NULL;
+}
+
+static void deliver(probe_target *t)
+{
+    probe_engine *e = t->eng;
+    t->snap.taken_at_ms = probe_now_ms();
+    if (e->opt.on_result)
+        e->opt.on_result(e->opt.user, t, &t->snap);
+    topo_snapshot_clear(&t->snap);
+}
+
+/* Fail the current operation or connection: report, close, schedule a retry. */
+static void fail(probe_target *t, unsigned code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fail(probe_target *t, unsigned code, const char *fmt, ...)
+{
+    va_list ap;
+    int was_connected = t->state != TS_CONNECTING && t->state != TS_DOWN;
+    int64_t now = probe_now_ms();
+    bool answered = (t->state == TS_QUERY || t->state == TS_STORE || t->state == TS_NEXT) && t->result_idx > 0;
+
+    topo_snapshot_clear(&t->snap);
+    t->snap.ok = false;
+    t->snap.answered = answered;
+    t->snap.error_code = code;
+    va_start(ap, fmt);
+    vsnprintf(t->snap.error, sizeof(t->snap.error), fmt, ap);
+    va_end(ap);
+    if (t->state == TS_CONNECTING)
+        t->eng->stats.connects_failed++;
+    else
+        t->eng->stats.probes_failed++;
+    close_conn(t);
+    t->state = TS_DOWN;
+    /* A held connection that dropped is retried at once: the retry tells a
+     * dead server (refused) from a killed session quickly. After a timeout or
+     * a failed connect, back off (interval × 2^failures, capped, with jitter)
+     * so that a slow or dead server is not hammered with handshakes. */
+    if (was_connected && !t->timed_out) {
+        t->next_at_ms = now;
+        t->failures = 0;
+    } else if (t->watch) {
+        t->next_at_ms = now + t->interval_ms; /* watched: its return must be seen at once */
+    } else {
+        int64_t delay = t->interval_ms, cap = t->interval_ms * 8 < 5000 ? t->interval_ms * 8 : 5000;
+        if (cap < t->interval_ms)
+            cap = t->interval_ms;
+        for (unsigned k = 0; k < t->failures && delay < cap; k++)
+            delay *= 2;
+        if (delay > cap)
+            delay = cap;
+        delay += (int64_t)(((uintptr_t)t >> 4) ^ (uintptr_t)now) % (delay / 10 + 1);
+        t->next_at_ms = now + delay;
+        if (t->failures < 16)
+            t->failures++;
+    }
+    t->timed_out = 0;
+    arm(t, t->next_at_ms);
+    deliver(t);
+}
+
+/*
+ * The time bound of an operation. A watched target (a demoted primary that is
+ * down) gets a bound scaled from what the same operation took when it last
+ * worked (4x, at least WATCH_FLOOR_MS, at most the configured timeout): behind
+ * a silent partition a connect's SYN is dropped and retried by the kernel only
+ * after 1 s, 3 s..., and a cut-off semi-sync primary's statements hang; with
+ * the full timeouts its return after a heal was seen 3-3.5 s late, while it
+ * could still be writable. Unknown history (or not watched): the configured bound.
+ */
+#define WATCH_FLOOR_MS 250
+static int op_budget(const probe_target *t, int configured, int64_t last_ok_ms)
+{
+    int64_t b;
+    if (!t->watch || last_ok_ms <= 0)
+        return configured;
+    b = last_ok_ms * 4;
+    if (b < WATCH_FLOOR_MS)
+        b = WATCH_FLOOR_MS;
+    return b < configured ? (int)b : configured;
+}
+
+static void fail_mysql(probe_target *t, const char *what)
+{
+    unsigned code = mysql_errno(t->m);
+    if (t->timed_out) {
+        /* The library's text names whatever system call it was in; say what happened. */
+        fail(t, 2013, "%s: no answer within %d ms", what, t->budget_ms);
+        return;
+    }
+    fail(t, code, "%s: %s (error %u)", what, mysql_error(t->m), code);
+}
+
+/* ---- the state machine ---------------------------------------------------- */
+
+static void step(probe_target *t, int events);
+
+static void connected(probe_target *t, int64_t now);
+
+/* The connect finished (ret = the library's result): check it and go on, or fail. */
+static void connect_done(probe_target *t, MYSQL *ret, int64_t now)
+{
+    char why[1024];
+    unsigned code = 0;
+    if (!ret && t->timed_out) {
+        fail_mysql(t, "connect");
+        return;
+    }
+    if (!ret && mysql_errno(t->m) == 0) {
+        fail(t, 2013, "connect: timed out after %d ms", t->budget_ms);
+        return;
+    }
+    if (conn_open_finish(t->m, ret, &t->conn.p, t->addr.host, &code, why, sizeof(why)) < 0) {
+        fail(t, code, "connect: %s", why);
+        return;
+    }
+    connected(t, now);
+}
+
+static void start_connect(probe_target *t, int64_t now)
+{
+    MYSQL *ret = NULL;
+    int status;
+
+    if (!t->ip[0]) {
+        /* Resolve lazily if the first lookup failed. */
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+        int rc = getaddrinfo(t->addr.host, NULL, &hints, &ai);
+        if (rc != 0 || !ai) {
+            t->state = TS_CONNECTING;
+            fail(t, 2005, "cannot resolve host '%s': %s", t->addr.host, gai_strerror(rc));
+            return;
+        }
+        if (ai->ai_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, t->ip, sizeof(t->ip));
+        else
+            inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, t->ip, sizeof(t->ip));
+        freeaddrinfo(ai);
+    }
+    {
+        char why[256];
+        conn_params cp = t->conn.p;
+        int rc;
+        cp.connect_timeout_ms = t->eng->opt.connect_timeout_ms;
+        cp.read_timeout_ms = t->eng->opt.read_timeout_ms;
+        t->state = TS_CONNECTING;
+        rc = conn_open_start(&t->m, &ret, &status, &cp, t->addr.host, t->ip, (unsigned)t->addr.port, t->user,
+                             t->password ? t->password : "", CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS,
+                             why, sizeof(why));
+        if (rc < 0) {
+            fail(t, 2008, "connect: %s", why);
+            return;
+        }
+    }
+    t->op_started_ms = now;
+    t->budget_ms = op_budget(t, t->eng->opt.connect_timeout_ms, t->ok_connect_ms);
+    t->deadline_ms = now + t->budget_ms;
+    arm(t, t->deadline_ms);
+    if (status)
+        wait_on(t, status);
+    else
+        connect_done(t, ret, now);
+}
+
+static void start_probe(probe_target *t, int64_t now)
+{
+    int err = 0, status;
+    const char *sql;
+    topo_snapshot_clear(&t->snap);
+    t->result_idx = 0;
+    t->op_started_ms = now;
+    t->budget_ms = op_budget(t, t->eng->opt.read_timeout_ms, t->ok_probe_ms);
+    t->deadline_ms = now + t->budget_ms;
+    arm(t, t->deadline_ms);
+    t->state = TS_QUERY;
+    sql = t->first_sql ? t->first_sql : t->batch.sql;
+    status = mysql_real_query_start(&err, t->m, sql, (unsigned long)strlen(sql));
+    if (status)
+        wait_on(t, status);
+    else
+        step(t, -1);
+    (void)err;
+}
+
+/* Turn a stored result into the dialect's neutral form and fold it in. */
+static int apply_result(probe_target *t, MYSQL_RES *res)
+{
+    char err[256];
+    unsigned n_cols = mysql_num_fields(res);
+    my_ulonglong n_rows = mysql_num_rows(res);
+    MYSQL_FIELD *fields = mysql_fetch_fields(res);
+    const char **names = NULL, **cells = NULL;
+    int rc = 0;
+
+    if (t->result_idx >= t->batch.n) {
+        fail(t, 0, "probe: server returned more result sets than statements sent");
+        return -EPROTO;
+    }
+    names = calloc(n_cols ? n_cols : 1, sizeof(*names));
+    cells = calloc(n_rows > 0 && n_cols > 0 ? (size_t)n_rows * n_cols : 1, sizeof(*cells));
+    if (!names || !cells) {
+        fail(t, 2008, "probe: out of memory");
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (unsigned c = 0; c < n_cols; c++)
+        names[c] = fields[c].name;
+    for (my_ulonglong r = 0; r < n_rows; r++) {
+        MYSQL_ROW row = mysql_fetch_row(res);
+        if (!row)
+            break;
+        for (unsigned c = 0; c < n_cols; c++)
+            cells[r * n_cols + c] = row[c];
+    }
+    {
+        dialect_result dr = {.n_cols = n_cols, .n_rows = (size_t)n_rows, .names = names, .cells = cells};
+        dialect_query_kind kind = t->batch.kinds[t->result_idx];
+        rc = dialect_apply(t->flavor, kind, &dr, &t->snap, err, sizeof(err));
+        if (rc < 0) {
+            fail(t, 0, "probe: cannot read the server's answer: %s", err);
+            goto out;
+        }
+    }
+    t->result_idx++;
+out:
+    free(names);
+    free(cells);
+    return rc;
+}
+
+static void finish_probe(probe_target *t, int64_t now)
+{
+    t->eng->stats.probes_ok++;
+    free(t->first_sql); /* the session's mode is set: later probes send the batch alone */
+    t->first_sql = NULL;
+    t->failures = 0;
+    t->snap.ok = true;
+    t->snap.probe_latency_ms = now - t->op_started_ms;
+    t->ok_probe_ms = t->snap.probe_latency_ms > 0 ? t->snap.probe_latency_ms : 1;
+    t->snap.flavor = t->flavor;
+    t->snap.version_major = t->ver_major;
+    t->snap.version_minor = t->ver_minor;
+    t->snap.version_patch = t->ver_patch;
+    if (!t->snap.version[0])
+        snprintf(t->snap.version, sizeof(t->snap.version), "%s", t->version);
+    t->state = TS_IDLE;
+    t->next_at_ms = t->op_started_ms + t->interval_ms;
+    if (t->next_at_ms < now)
+        t->next_at_ms = now;
+    /* Watch the idle connection: readable means the server went away. */
+    register_fd(t, mysql_get_socket(t->m), EPOLLIN | EPOLLRDHUP);
+    arm(t, t->next_at_ms);
+    deliver(t);
+}
+
+/*
+ * The first probe of each connection also sets the session's own sql_mode
+ * (dialect.h DIALECT_SQL_SESSION_MODE: no NO_BACKSLASH_ESCAPES, whatever the
+ * server's global mode), sent in front of the batch. It returns no result set,
+ * so the batch's result kinds stay aligned.
+ */
+static int session_mode_sql(probe_target *t)
+{
+    size_t n = strlen(DIALECT_SQL_SESSION_MODE) + 1 + strlen(t->batch.sql) + 1;
+    free(t->first_sql);
+    t->first_sql = malloc(n);
+    if (!t->first_sql)
+        return -ENOMEM;
+    snprintf(t->first_sql, n, "%s;%s", DIALECT_SQL_SESSION_MODE, t->batch.sql);
+    return 0;
+}
+
+static void connected(probe_target *t, int64_t now)
+{
+    char err[256];
+    const char *info = mysql_get_server_info(t->m);
+    t->eng->stats.connects_ok++;
+    t->ok_connect_ms = now - t->op_started_ms > 0 ? now - t->op_started_ms : 1;
+    if (fmt_checked(t->version, sizeof(t->version), err, sizeof(err), "server version", "%s", info ? info : "") < 0) {
+        fail(t, 0, "unsupported server: %s", err);
+        return;
+    }
+    if (dialect_detect(t->version, NULL, &t->flavor, &t->ver_major, &t->ver_minor, &t->ver_patch,
+                       err, sizeof(err)) < 0) {
+        fail(t, 0, "unsupported server: %s", err);
+        return;
+    }
+    if (dialect_probe_batch(t->flavor, t->ver_major, t->ver_minor, t->ver_patch, t->lag_query,
+                            &t->batch, err, sizeof(err)) < 0) {
+        fail(t, 0, "cannot build the probe for this server: %s", err);
+        return;
+    }
+    t->have_batch = 1;
+    if (session_mode_sql(t) < 0) {
+        fail(t, 2008, "probe: out of memory");
+        return;
+    }
+    start_probe(t, now);
+}
+
+/*
+ * mysql_next_result said nr: fail (> 0), finish (< 0), or start storing the
+ * next result set. True when step() must return (waiting, finished, failed).
+ */
+static bool next_result(probe_target *t, int nr, int64_t now)
+{
+    int status;
+    if (nr > 0) {
+        fail_mysql(t, "probe");
+        return true;
+    }
+    if (nr < 0) {
+        finish_probe(t, now);
+        return true;
+    }
+    t->state = TS_STORE;
+    status = mysql_store_result_start(&t->res, t->m);
+    if (status) {
+        wait_on(t, status);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Advance the target's operation. events = the epoll readiness translated to
+ * MYSQL_WAIT_* (or MYSQL_WAIT_TIMEOUT), or -1 when called right after an
+ * operation that completed synchronously.
+ */
+static void step(probe_target *t, int events)
+{
+    int64_t now = probe_now_ms();
+    for (;;) {
+        int status;
+        switch (t->state) {
+        case TS_CONNECTING: {
+            MYSQL *ret = NULL;
+            if (events >= 0) {
+                status = mysql_real_connect_cont(&ret, t->m, events);
+                if (status) {
+                    wait_on(t, status);
+                    return;
+                }
+            } else {
+                ret = t->m; /* completed synchronously and succeeded */
+            }
+            events = -1;
+            connect_done(t, ret, now);
+            return;
+        }
+        case TS_QUERY: {
+            int err = 0;
+            if (events >= 0) {
+                status = mysql_real_query_cont(&err, t->m, events);
+                if (status) {
+                    wait_on(t, status);
+                    return;
+                }
+            } else {
+                err = mysql_errno(t->m) ? 1 : 0;
+            }
+            events = -1;
+            if (err) {
+                fail_mysql(t, "probe");
+                return;
+            }
+            t->state = TS_STORE;
+            status = mysql_store_result_start(&t->res, t->m);
+            if (status) {
+                wait_on(t, status);
+                return;
+            }
+            continue;
+        }
+        case TS_STORE: {
+            if (events >= 0) {
+                status = mysql_store_result_cont(&t->res, t->m, events);
+                if (status) {
+                    wait_on(t, status);
+                    return;
+                }
+            }
+            events = -1;
+            if (!t->res) {
+                if (mysql_errno(t->m)) {
+                    fail_mysql(t, "probe");
+                    return;
+                }
+            } else {
+                int rc = apply_result(t, t->res);
+                mysql_free_result(t->res);
+                t->res = NULL;
+                if (rc < 0)
+                    return; /* already failed */
+            }
+            if (!mysql_more_results(t->m)) {
+                finish_probe(t, now);
+                return;
+            }
+            t->state = TS_NEXT;
+            {
+                int nr = 0;
+                status = mysql_next_result_start(&nr, t->m);
+                if (status) {
+                    wait_on(t, status);
+                    return;
+                }
+                if (next_result(t, nr, now))
+                    return;
+            }
+            continue;
+        }
+        case TS_NEXT: {
+            int nr = 0;
+            status = mysql_next_result_cont(&nr, t->m, events);
+            if (status) {
+                wait_on(t, status);
+                return;
+            }
+            events = -1;
+            if (next_result(t, nr, now))
+                return;
+            continue;
+        }
+        default:
+            return;
+        }
+    }
+}
+
+/* Idle connection became readable: EOF, reset or an unsolicited error
+ * packet (killed, server shutdown). Any of these means the session is gone. */
+static void idle_readable(probe_target *t)
+{
+    char b;
+    ssize_t n = recv(mysql_get_socket(t->m), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return; /* spurious */
+    t->eng->stats.drops++;
+    if (n == 0)
+        fail(t, 2013, "connection closed by the server (server down or restarting)");
+    else if (n < 0)
+        fail(t, 2013, "connection lost: %s", strerror(errno));
+    else
+        fail(t, 2013, "connection ended by the server (session killed or server shutting down)");
+}
+
+static void on_timer(probe_target *t, int64_t now)
+{
+    switch (t->state) {
+    case TS_DOWN:
+        if (now >= t->next_at_ms)
+            start_connect(t, now);
+        else
+            arm(t, t->next_at_ms);
+        break;
+    case TS_IDLE:
+        if (now >= t->next_at_ms)
+            start_probe(t, now);
+        else
+            arm(t, t->next_at_ms);
+        break;
+    default:
+        if (now >= t->deadline_ms) {
+            int connecting = t->state == TS_CONNECTING;
+            t->eng->stats.timeouts++;
+            t->timed_out = 1; /* fail_mysql() reports the timeout, not the library's text */
+            /* Let the library unwind its coroutine, then drop the connection. */
+            step(t, MYSQL_WAIT_TIMEOUT);
+            if (t->state != TS_DOWN) {
+                /* It still wants more: give up on it regardless. */
+                fail(t, 2013, "%s: no answer within %d ms", connecting ? "connect" : "probe", t->budget_ms);
+            }
+        } else {
+            arm(t, t->deadline_ms);
+        }
+        break;
+    }
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+int probe_engine_new(const probe_options *opt, probe_engine **out, char *err, size_t errlen)
+{
+    probe_engine *e = calloc(1, sizeof(*e));
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    e->opt = *opt;
+    if (e->opt.connect_timeout_ms <= 0)
+        e->opt.connect_timeout_ms = 1000;
+    if (e->opt.read_timeout_ms <= 0)
+        e->opt.read_timeout_ms = 2000;
+    e->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (e->epfd < 0) {
+        int rc = -errno;
+        snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+        free(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+static void target_free(probe_target *t)
+{
+    heap_purge(t->eng, t);
+    close_conn(t);
+    topo_snapshot_clear(&t->snap);
+    if (t->password) {
+        explicit_bzero(t->password, strlen(t->password));
+        free(t->password);
+    }
+    free(t->lag_query);
+    conn_params_free(&t->conn);
+    free(t);
+}
+
+static void free_dead(probe_engine *e)
+{
+    while (e->dead) {
+        probe_target *t = e->dead;
+        e->dead = t->next_dead;
+        target_free(t);
+    }
+}
+
+void probe_engine_free(probe_engine *e)
+{
+    if (!e)
+        return;
+    while (e->live)
+        probe_remove(e->live);
+    free_dead(e);
+    free(e->heap);
+    close(e->epfd);
+    free(e);
+}
+
+int probe_engine_fd(const probe_engine *e) { return e->epfd; }
+const probe_stats *probe_engine_stats(const probe_engine *e) { return &e->stats; }
+
+int probe_engine_timeout_ms(probe_engine *e, int64_t now_ms)
+{
+    while (e->heap_n) {
+        heap_entry *h = &e->heap[0];
+        if (h->t->removed || h->gen != h->t->timer_gen) {
+            heap_pop(e);
+            continue;
+        }
+        int64_t d = h->when_ms - now_ms;
+        return d <= 0 ? 0 : (d > 60000 ? 60000 : (int)d);
+    }
+    return -1;
+}
+
+void probe_engine_run(probe_engine *e, int64_t now_ms)
+{
+    struct epoll_event evs[256];
+    int n;
+
+    e->in_run = 1;
+    do {
+        n = epoll_wait(e->epfd, evs, 256, 0);
+        for (int i = 0; i < n; i++) {
+            probe_target *t = evs[i].data.ptr;
+            int ev = 0;
+            if (t->removed)
+                continue;
+            if (t->state == TS_IDLE) {
+                idle_readable(t);
+                continue;
+            }
+            if (t->state == TS_DOWN)
+                continue;
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+                ev |= MYSQL_WAIT_READ;
+            if (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+                ev |= MYSQL_WAIT_WRITE;
+            if (evs[i].events & EPOLLPRI)
+                ev |= MYSQL_WAIT_EXCEPT;
+            step(t, ev);
+        }
+    } while (n == 256);
+
+    now_ms = probe_now_ms();
+    while (e->heap_n) {
+        heap_entry h = e->heap[0];
+        if (h.t->removed || h.gen != h.t->timer_gen) {
+            heap_pop(e);
+            continue;
+        }
+        if (h.when_ms > now_ms)
+            break;
+        heap_pop(e);
+        h.t->timer_gen++; /* consumed */
+        on_timer(h.t, now_ms);
+    }
+    e->in_run = 0;
+    free_dead(e);
+}
+
+int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const char *password,
+              const conn_params *conn, const char *lag_query, int interval_ms, void *tag, probe_target **out,
+              char *err, size_t errlen)
+{
+    probe_target *t = calloc(1, sizeof(*t));
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (!t)
+        goto oom;
+    t->eng = e;
+    t->addr = *addr;
+    t->reg_fd = -1;
+    t->interval_ms = interval_ms > 0 ? interval_ms : 1000;
+    t->tag = tag;
+    if (fmt_checked(t->user, sizeof(t->user), err, errlen, "user", "%s", user ? user : "") < 0) {
+        target_free(t);
+        return -ENAMETOOLONG;
+    }
+    if (password && !(t->password = strdup(password)))
+        goto oom;
+    if (lag_query && *lag_query && !(t->lag_query = strdup(lag_query)))
+        goto oom;
+    if (conn_params_copy(&t->conn, conn) < 0)
+        goto oom;
+    if (inet_pton(AF_INET, addr->host, buf) == 1 || inet_pton(AF_INET6, addr->host, buf) == 1) {
+        memcpy(t->ip, addr->host, strnlen(addr->host, sizeof(t->ip) - 1));
+    } else {
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+        if (getaddrinfo(addr->host, NULL, &hints, &ai) == 0 && ai) {
+            if (ai->ai_family == AF_INET6)
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, t->ip, sizeof(t->ip));
+            else
+                inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, t->ip, sizeof(t->ip));
+            freeaddrinfo(ai);
+        } /* else resolved again at each connect attempt, and reported then */
+    }
+    t->state = TS_DOWN;
+    t->next_at_ms = probe_now_ms();
+    arm(t, t->next_at_ms);
+    t->next = e->live;
+    if (e->live)
+        e->live->prev = t;
+    e->live = t;
+    e->n_targets++;
+    *out = t;
+    return 0;
+oom:
+    if (t)
+        target_free(t);
+    snprintf(err, errlen, "out of memory adding a probe target");
+    return -ENOMEM;
+}
+
+void probe_remove(probe_target *t)
+{
+    probe_engine *e;
+    if (!t || t->removed)
+        return;
+    e = t->eng;
+    t->removed = 1;
+    e->n_targets--;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        e->live = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+    close_conn(t);
+    t->next_dead = e->dead;
+    e->dead = t;
+    if (!e->in_run)
+        free_dead(e);
+}
+
+void probe_now(probe_target *t)
+{
+    int64_t now = probe_now_ms();
+    if (t->state == TS_DOWN || t->state == TS_IDLE) {
+        t->next_at_ms = now;
+        arm(t, now);
+    }
+}
+
+void probe_set_watch(probe_target *t, bool on)
+{
+    if (on && !t->watch && t->state == TS_DOWN && t->next_at_ms > probe_now_ms() + t->interval_ms) {
+        t->next_at_ms = probe_now_ms() + t->interval_ms;
+        arm(t, t->next_at_ms);
+    }
+    t->watch = on;
+}
+
+void probe_set_interval(probe_target *t, int interval_ms)
+{
+    if (interval_ms > 0)
+        t->interval_ms = interval_ms;
+}
+
+void *probe_tag(const probe_target *t) { return t->tag; }
+const topo_addr *probe_addr(const probe_target *t) { return &t->addr; }
+int probe_connected(const probe_target *t) { return t->state >= TS_IDLE; }
+
+int64_t probe_waiting_since_ms(const probe_target *t)
+{
+    if (!t || t->removed)
+        return 0;
+    return t->state == TS_QUERY || t->state == TS_STORE || t->state == TS_NEXT ? t->op_started_ms : 0;
+}

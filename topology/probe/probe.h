@@ -1,0 +1,98 @@
+/*
+ * topology/probe/probe.h — the probe engine: every server connection and every
+ * probe timer, driven by one non-blocking loop (MariaDB Connector/C's
+ * _start/_cont API over an epoll set).
+ *
+ * Owns: one held connection per probed server (opened by topology/probe/conn.h), the per-server probe
+ * schedule, the millisecond timeouts (the library does not enforce them in
+ * non-blocking mode), and the instant "connection dropped" signal of an idle
+ * held connection. It does not interpret results: each completed probe (or
+ * failure) is handed to the owner's callback as a topo_snapshot.
+ *
+ * Integration: the engine exposes one file descriptor (its epoll set) and a
+ * timeout; the owner's loop polls that fd next to its own (ZeroMQ sockets,
+ * signals) and calls probe_run() when it is readable or the timeout expires.
+ */
+#ifndef MYORCH_TOPOLOGY_PROBE_H
+#define MYORCH_TOPOLOGY_PROBE_H
+
+#include <stdint.h>
+
+#include "topology/probe/conn.h"
+#include "topology/instance.h"
+
+typedef struct probe_engine probe_engine;
+typedef struct probe_target probe_target;
+
+/*
+ * Called for every finished probe, successful (snap->ok) or not, and when a
+ * held connection drops. The callback may move the snapshot out (memcpy, then
+ * memset the source to 0); the engine clears whatever is left. It may call
+ * probe_remove() / probe_add() / probe_now().
+ */
+typedef void (*probe_result_fn)(void *user, probe_target *t, topo_snapshot *snap);
+
+typedef struct {
+    int connect_timeout_ms;   /* TCP connect + handshake + auth */
+    int read_timeout_ms;      /* one probe batch, all result sets */
+    probe_result_fn on_result;
+    void *user;
+} probe_options;
+
+typedef struct {
+    uint64_t probes_ok;
+    uint64_t probes_failed;
+    uint64_t connects_ok;
+    uint64_t connects_failed;
+    uint64_t drops;           /* held connections seen closing while idle */
+    uint64_t timeouts;
+} probe_stats;
+
+/* Create an engine. Returns 0 or -errno (message in err). */
+int probe_engine_new(const probe_options *opt, probe_engine **out, char *err, size_t errlen);
+/* Close every connection (without waiting on hung peers) and free. */
+void probe_engine_free(probe_engine *e);
+
+/* The fd to poll for readability (an epoll set). */
+int probe_engine_fd(const probe_engine *e);
+/* Milliseconds until the engine next needs probe_run() without fd activity
+ * (0 = now, -1 = nothing scheduled). */
+int probe_engine_timeout_ms(probe_engine *e, int64_t now_ms);
+/* Do all ready I/O and due timers. Never blocks. */
+void probe_engine_run(probe_engine *e, int64_t now_ms);
+const probe_stats *probe_engine_stats(const probe_engine *e);
+
+/*
+ * Start probing addr every interval_ms with these credentials; lag_query may be
+ * NULL. The host is resolved here (numeric hosts need no lookup). The password
+ * is copied and wiped on removal. conn (TLS and auth-plugin settings, NULL =
+ * defaults) is copied; its timeouts are replaced by the engine's. Connections
+ * are opened by topology/probe/conn.h. tag is the owner's pointer, see probe_tag().
+ */
+int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const char *password,
+              const conn_params *conn, const char *lag_query, int interval_ms, void *tag, probe_target **out,
+              char *err, size_t errlen);
+/* Stop probing and release the target (deferred if inside a callback). */
+void probe_remove(probe_target *t);
+/* Probe as soon as possible (reconnect at once if down). */
+void probe_now(probe_target *t);
+void probe_set_interval(probe_target *t, int interval_ms);
+/* Watched targets are retried at their interval after a failure, without the
+ * exponential backoff (a demoted primary that may come back writable). */
+void probe_set_watch(probe_target *t, bool on);
+
+void *probe_tag(const probe_target *t);
+const topo_addr *probe_addr(const probe_target *t);
+/* True while the target holds an authenticated connection. */
+int probe_connected(const probe_target *t);
+
+/* When the probe batch now in flight was sent (probe clock, ms), i.e. since when
+ * the server owes an answer; 0 when no batch is waiting (idle, connecting, down).
+ * Lets the owner see a server that stopped answering before the read timeout
+ * fails the probe (a hung primary, issue 18). */
+int64_t probe_waiting_since_ms(const probe_target *t);
+
+/* Monotonic clock in milliseconds. */
+int64_t probe_now_ms(void);
+
+#endif
