@@ -133,8 +133,8 @@ class EtcdTest(unittest.TestCase):
                 self.etcd.start(m['index'], wait=False)
         self.etcd.wait_healthy()
 
-    def driver(self, name, endpoints=None):
-        d = Driver(endpoints or self.etcd.endpoints, name, self.prefix)
+    def driver(self, name, endpoints=None, ttl_ms=TTL_MS):
+        d = Driver(endpoints or self.etcd.endpoints, name, self.prefix, ttl_ms=ttl_ms)
         self.drivers.append(d)
         return d
 
@@ -212,13 +212,16 @@ class EtcdTest(unittest.TestCase):
         holder.wait_event('etcd-lock-acquired', 'c1', timeout=10)
 
     def test_member_kill_and_quorum_loss(self):
-        a = self.driver('a')
+        # A 6 s lease: moving to another member must fit in the self-fencing margin even on a
+        # loaded CI machine (with 2 s, 1.5 s without a keep-alive fenced it once under ctest -j2).
+        ttl = 6000
+        a = self.driver('a', ttl_ms=ttl)
         a.wait_event('etcd-lease-granted')
         a.cmd('lock c1')
         a.wait_event('etcd-lock-acquired', 'c1')
         # The member a talks to first dies: a moves on, keeps its lease and its lock.
         self.etcd.kill(1)
-        time.sleep(2 * TTL_MS / 1000)
+        time.sleep(2 * ttl / 1000)
         st = a.status()
         self.assertTrue(st['lease_ok'], st)
         self.assertTrue(st['locks']['c1']['held'], st)
@@ -227,8 +230,8 @@ class EtcdTest(unittest.TestCase):
         # Every member dies: health lost, lock given up before the lease could expire.
         self.etcd.kill(2)
         self.etcd.kill(3)
-        a.wait_event('etcd-lock-lost', 'c1', timeout=TTL_MS / 1000 + 5)
-        a.wait_event('etcd-unreachable', timeout=TTL_MS / 1000 + 5)
+        a.wait_event('etcd-lock-lost', 'c1', timeout=ttl / 1000 + 5)
+        a.wait_event('etcd-unreachable', timeout=ttl / 1000 + 5)
         st = a.status()
         self.assertEqual(st['health'], 'lost', st)
         self.assertFalse(st['lease_ok'])

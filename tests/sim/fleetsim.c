@@ -1022,8 +1022,10 @@ static void q_processlist(conn *c, const vserver *s, bool info_schema)
 {
     char id[16], host[40];
     if (info_schema) {
-        const char *cols[] = { "i:ID", "USER", "COMMAND" };
-        rs_header(c, 3, cols);
+        /* what the fence reads (topology/dialect.c DIALECT_STMT_SESSIONS): STATE shows a commit
+         * waiting for a semi-sync acknowledgement; this model has none */
+        const char *cols[] = { "i:ID", "USER", "COMMAND", "STATE" };
+        rs_header(c, 4, cols);
     } else if (is_mysql(s)) {
         const char *cols[] = { "i:Id", "User", "Host", "db", "Command", "i:Time", "State", "Info" };
         rs_header(c, 8, cols);
@@ -1031,7 +1033,7 @@ static void q_processlist(conn *c, const vserver *s, bool info_schema)
         const char *cols[] = { "i:Id", "User", "Host", "db", "Command", "i:Time", "State", "Info", "d:Progress" };
         rs_header(c, 9, cols);
     }
-    int ncol = info_schema ? 3 : is_mysql(s) ? 8 : 9;
+    int ncol = info_schema ? 4 : is_mysql(s) ? 8 : 9;
     /* binlog dump threads of live replicas */
     for (int i = s->cluster * CLUSTER_SIZE; i < (s->cluster + 1) * CLUSTER_SIZE; i++) {
         const vserver *r = &S[i];
@@ -1041,8 +1043,8 @@ static void q_processlist(conn *c, const vserver *s, bool info_schema)
         snprintf(host, sizeof(host), "%s:%d", r->ip, 40000 + i % 20000);
         const char *cmd = is_mysql(s) ? "Binlog Dump GTID" : "Binlog Dump";
         if (info_schema) {
-            const char *v[] = { id, "repl", cmd };
-            rs_row(c, 3, v);
+            const char *v[] = { id, "repl", cmd, "Source has sent all binlog to replica; waiting for more updates" };
+            rs_row(c, 4, v);
         } else {
             const char *v[] = { id, "repl", host, NULL, cmd, "100",
                                 "Source has sent all binlog to replica; waiting for more updates", NULL, "0.000" };
@@ -1055,8 +1057,8 @@ static void q_processlist(conn *c, const vserver *s, bool info_schema)
         const char *cmd = is_mysql(s) ? "Connect" : "Slave_IO";
         snprintf(id, sizeof(id), "%d", 5);
         if (info_schema) {
-            const char *v[] = { id, user, cmd };
-            rs_row(c, 3, v);
+            const char *v[] = { id, user, cmd, "Waiting for source to send event" };
+            rs_row(c, 4, v);
         } else {
             const char *v[] = { id, user, "", NULL, cmd, "100", "Waiting for source to send event", NULL, "0.000" };
             rs_row(c, ncol, v);
@@ -1071,8 +1073,8 @@ static void q_processlist(conn *c, const vserver *s, bool info_schema)
         snprintf(id, sizeof(id), "%u", o->id);
         snprintf(host, sizeof(host), "127.0.0.1:%u", 30000 + o->id % 30000);
         if (info_schema) {
-            const char *v[] = { id, o->user, o == c ? "Query" : "Sleep" };
-            rs_row(c, 3, v);
+            const char *v[] = { id, o->user, o == c ? "Query" : "Sleep", "" };
+            rs_row(c, 4, v);
         } else {
             const char *v[] = { id, o->user, host, NULL, o == c ? "Query" : "Sleep", "0",
                                 o == c ? "starting" : "", o == c ? "SHOW PROCESSLIST" : NULL, "0.000" };
@@ -1514,7 +1516,7 @@ static int run_stmt(conn *c, vserver *s, const char *stmt, bool more)
             orig++;
         snprintf(o, sizeof(o), "%s", orig);
         q_select_vars(c, s, o);
-    } else if (starts(u, "SELECT ID, USER, COMMAND FROM INFORMATION_SCHEMA.PROCESSLIST")) {
+    } else if (starts(u, "SELECT ID, USER, COMMAND, STATE FROM INFORMATION_SCHEMA.PROCESSLIST")) {
         q_processlist(c, s, true);
     } else if (starts(u, "SELECT TRX_MYSQL_THREAD_ID")) {
         const char *cols[] = { "i:trx_mysql_thread_id", "i:TIMESTAMPDIFF(SECOND, trx_started, NOW())",
