@@ -1710,10 +1710,11 @@ static int check_etcd(struct parse *p)
     return 0;
 }
 
-static int finalize(struct parse *p)
+/* finalize, global part: a cluster exists, the two IPC endpoints, the log file, the
+ * checks of the [global], [http] and [etcd] settings. */
+static int finalize_global(struct parse *p)
 {
     cfg_config *c = p->out;
-    const struct key_def *cluster_poll = find_key(SEC_CLUSTER, "poll_interval_ms");
 
     if (c->n_clusters == 0)
         return fail(p, 0, -EINVAL,
@@ -1738,92 +1739,130 @@ static int finalize(struct parse *p)
         check_ipc_target(p, "event_socket", c->event_socket) || check_tcp_curve(p) || check_http(p) ||
         check_etcd(p))
         return p->rc;
+    return 0;
+}
+
+/* finalize, cluster i: the defaults of the keys the section did not set. */
+static void cluster_defaults(struct parse *p, size_t i)
+{
+    cfg_config *c = p->out;
+    cfg_cluster *cl = &c->clusters[i];
+    const struct key_def *cluster_poll = find_key(SEC_CLUSTER, "poll_interval_ms");
+
+    if (!p->cls[i].seen[key_index(cluster_poll)])
+        cl->poll_interval_ms = c->poll_interval_ms;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "auto_failover"))])
+        cl->auto_failover = 1;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "failover_block_s"))])
+        cl->failover_block_s = 600;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "apply_timeout_ms"))])
+        cl->apply_timeout_ms = 10000;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "heartbeat_period_ms"))])
+        cl->heartbeat_period_ms = 250;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "stall_periods"))])
+        cl->stall_periods = 3;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "switchover_max_lag_s"))])
+        cl->switchover_max_lag_s = 10;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "switchover_max_trx_s"))])
+        cl->switchover_max_trx_s = 10;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "sla_target"))])
+        cl->sla_target = 99.95;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "sla_counts_planned"))])
+        cl->sla_counts_planned = 1;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "hook_timeout_ms"))])
+        cl->hook_timeout_ms = 10000;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "read_pool_max_lag_s"))])
+        cl->read_pool_max_lag_s = 10;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "ready_max_lag_s"))])
+        cl->ready_max_lag_s = 10;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "discover_confirm"))])
+        cl->discover_confirm = 1;
+}
+
+/* finalize, cluster i: the client TLS settings and the replication TLS options. */
+static int cluster_ssl(struct parse *p, size_t i)
+{
+    cfg_cluster *cl = &p->out->clusters[i];
+
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "ssl_mode"))])
+        cl->ssl_mode = CONN_SSL_PREFERRED;
+    {
+        conn_params cp;
+        const char *problem;
+        int at = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "ssl_mode"))];
+        cfg_cluster_conn(cl, &cp);
+        if ((problem = conn_params_problem(&cp)))
+            return fail(p, at ? at : cl->line, -EINVAL, "[cluster.%s]: %s", cl->name, problem);
+    }
+    {
+        int rs = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_ssl"))];
+        bool opts = cl->replication_ssl_ca || cl->replication_ssl_cert || cl->replication_ssl_key ||
+                    p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_ssl_verify_server_cert"))];
+        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_ssl_verify_server_cert"))])
+            cl->replication_ssl_verify_server_cert = -1;
+        if (!rs)
+            cl->replication_ssl = opts ? 1 : -1;
+        else if (!cl->replication_ssl && opts)
+            return fail(p, rs, -EINVAL,
+                        "[cluster.%s]: replication_ssl = no, but replication_ssl_* options are set: "
+                        "remove them or set replication_ssl = yes", cl->name);
+        if (!cl->replication_ssl_cert != !cl->replication_ssl_key)
+            return fail(p, rs ? rs : cl->line, -EINVAL,
+                        "[cluster.%s]: replication_ssl_cert and replication_ssl_key go together: give "
+                        "both or neither", cl->name);
+    }
+    return 0;
+}
+
+/* finalize, cluster i: the replication user and password (default: the monitoring ones). */
+static int cluster_replication_login(struct parse *p, size_t i)
+{
+    cfg_cluster *cl = &p->out->clusters[i];
+
+    if (!cl->replication_user[0])
+        memcpy(cl->replication_user, cl->user, sizeof(cl->user));
+    if (!cl->replication_password) {
+        cl->replication_password = strdup(cl->password);
+        if (!cl->replication_password)
+            return fail(p, 0, -ENOMEM, "out of memory");
+    }
+    {
+        /* CHANGE MASTER refuses a longer one (MariaDB 10.11, measured: 96 ok, 97
+         * refused): it would fail the failover's repoint steps. Counted in characters. */
+        size_t chars = 0;
+        int line = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_password_file"))];
+        if (!line)
+            line = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_password"))];
+        if (!line)
+            line = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "password_file"))];
+        if (!line)
+            line = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "password"))];
+        for (const unsigned char *c = (const unsigned char *)cl->replication_password; *c; c++)
+            chars += (*c & 0xC0) != 0x80;
+        if (chars > CFG_REPL_PASSWORD_MAX)
+            return fail(p, line ? line : cl->line, -EINVAL,
+                        "[cluster.%s]: the replication password is %zu characters long; CHANGE MASTER accepts "
+                        "at most %d: use a shorter one (replication_password_file)", cl->name, chars,
+                        CFG_REPL_PASSWORD_MAX);
+    }
+    return 0;
+}
+
+static int finalize(struct parse *p)
+{
+    cfg_config *c = p->out;
+    int rc;
+
+    if ((rc = finalize_global(p)))
+        return rc;
     for (size_t i = 0; i < c->n_clusters; i++) {
         cfg_cluster *cl = &c->clusters[i];
-        if (!p->cls[i].seen[key_index(cluster_poll)])
-            cl->poll_interval_ms = c->poll_interval_ms;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "auto_failover"))])
-            cl->auto_failover = 1;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "failover_block_s"))])
-            cl->failover_block_s = 600;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "apply_timeout_ms"))])
-            cl->apply_timeout_ms = 10000;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "heartbeat_period_ms"))])
-            cl->heartbeat_period_ms = 250;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "stall_periods"))])
-            cl->stall_periods = 3;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "switchover_max_lag_s"))])
-            cl->switchover_max_lag_s = 10;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "switchover_max_trx_s"))])
-            cl->switchover_max_trx_s = 10;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "sla_target"))])
-            cl->sla_target = 99.95;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "sla_counts_planned"))])
-            cl->sla_counts_planned = 1;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "hook_timeout_ms"))])
-            cl->hook_timeout_ms = 10000;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "read_pool_max_lag_s"))])
-            cl->read_pool_max_lag_s = 10;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "ready_max_lag_s"))])
-            cl->ready_max_lag_s = 10;
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "discover_confirm"))])
-            cl->discover_confirm = 1;
+        cluster_defaults(p, i);
         if (cl->sla_target <= 0 || cl->sla_target >= 100)
             return fail(p, p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "sla_target"))], -EINVAL,
                         "bad value for sla_target: expected a percentage above 0 and below 100, e.g. 99.95");
-        if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "ssl_mode"))])
-            cl->ssl_mode = CONN_SSL_PREFERRED;
-        {
-            conn_params cp;
-            const char *problem;
-            int at = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "ssl_mode"))];
-            cfg_cluster_conn(cl, &cp);
-            if ((problem = conn_params_problem(&cp)))
-                return fail(p, at ? at : cl->line, -EINVAL, "[cluster.%s]: %s", cl->name, problem);
-        }
-        {
-            int rs = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_ssl"))];
-            bool opts = cl->replication_ssl_ca || cl->replication_ssl_cert || cl->replication_ssl_key ||
-                        p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_ssl_verify_server_cert"))];
-            if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_ssl_verify_server_cert"))])
-                cl->replication_ssl_verify_server_cert = -1;
-            if (!rs)
-                cl->replication_ssl = opts ? 1 : -1;
-            else if (!cl->replication_ssl && opts)
-                return fail(p, rs, -EINVAL,
-                            "[cluster.%s]: replication_ssl = no, but replication_ssl_* options are set: "
-                            "remove them or set replication_ssl = yes", cl->name);
-            if (!cl->replication_ssl_cert != !cl->replication_ssl_key)
-                return fail(p, rs ? rs : cl->line, -EINVAL,
-                            "[cluster.%s]: replication_ssl_cert and replication_ssl_key go together: give "
-                            "both or neither", cl->name);
-        }
-        if (!cl->replication_user[0])
-            memcpy(cl->replication_user, cl->user, sizeof(cl->user));
-        if (!cl->replication_password) {
-            cl->replication_password = strdup(cl->password);
-            if (!cl->replication_password)
-                return fail(p, 0, -ENOMEM, "out of memory");
-        }
-        {
-            /* CHANGE MASTER refuses a longer one (MariaDB 10.11, measured: 96 ok, 97
-             * refused): it would fail the failover's repoint steps. Counted in characters. */
-            size_t chars = 0;
-            int line = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_password_file"))];
-            if (!line)
-                line = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "replication_password"))];
-            if (!line)
-                line = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "password_file"))];
-            if (!line)
-                line = p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "password"))];
-            for (const unsigned char *c = (const unsigned char *)cl->replication_password; *c; c++)
-                chars += (*c & 0xC0) != 0x80;
-            if (chars > CFG_REPL_PASSWORD_MAX)
-                return fail(p, line ? line : cl->line, -EINVAL,
-                            "[cluster.%s]: the replication password is %zu characters long; CHANGE MASTER accepts "
-                            "at most %d: use a shorter one (replication_password_file)", cl->name, chars,
-                            CFG_REPL_PASSWORD_MAX);
-        }
+        if ((rc = cluster_ssl(p, i)) || (rc = cluster_replication_login(p, i)))
+            return rc;
         if (cl->lag_query) {
             const char *why = lag_query_problem(cl->lag_query);
             if (why)

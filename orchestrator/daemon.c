@@ -1363,92 +1363,95 @@ static void lbl_bool(metrics_text *t, const char *name, const char *cl, const ch
     metrics_sample(t, name, l, v);
 }
 
-/* The Prometheus exposition of the controller's state (README "Metrics").
- * Long on purpose: one flat list of metric families in exposition order, each a
- * family line and its samples; split, the order and the names would be scattered. */
-static char *http_metrics(void *user, size_t *len)
+/* Metrics, controller families: build, start, readiness, probe and hook counters. */
+static void emit_controller_metrics(daemon_t *d, metrics_text *t, const probe_stats *ps)
 {
-    daemon_t *d = user;
-    metrics_text t = {0};
-    const probe_stats *ps = probe_engine_stats(mon_probe_engine(d->mon));
-    size_t nc = mon_cluster_count(d->mon);
-    char a[TOPO_ADDR_MAX];
-    int64_t now = clk_wall_ms();
-
-    mon_derive(d->mon);
-    metrics_family(&t, "myorch_build_info", "gauge", "myorch build: version label, value 1");
+    metrics_family(t, "myorch_build_info", "gauge", "myorch build: version label, value 1");
     {
         const char *l[] = {"version", MYORCH_VERSION, NULL};
-        metrics_sample(&t, "myorch_build_info", l, 1);
+        metrics_sample(t, "myorch_build_info", l, 1);
     }
-    metrics_family(&t, "myorch_start_time_seconds", "gauge", "Unix time the controller started");
-    metrics_sample(&t, "myorch_start_time_seconds", NULL, (double)d->started_s);
-    metrics_family(&t, "myorch_ready", "gauge", "1 once the first probe round of every cluster is done");
+    metrics_family(t, "myorch_start_time_seconds", "gauge", "Unix time the controller started");
+    metrics_sample(t, "myorch_start_time_seconds", NULL, (double)d->started_s);
+    metrics_family(t, "myorch_ready", "gauge", "1 once the first probe round of every cluster is done");
     {
         char why[8];
-        metrics_sample(&t, "myorch_ready", NULL, http_ready(d, why, sizeof(why)));
+        metrics_sample(t, "myorch_ready", NULL, http_ready(d, why, sizeof(why)));
     }
-    metrics_family(&t, "myorch_probes_total", "counter", "Probes finished, by result");
+    metrics_family(t, "myorch_probes_total", "counter", "Probes finished, by result");
     {
         const char *ok[] = {"result", "ok", NULL}, *bad[] = {"result", "failed", NULL};
-        metrics_sample(&t, "myorch_probes_total", ok, (double)ps->probes_ok);
-        metrics_sample(&t, "myorch_probes_total", bad, (double)ps->probes_failed);
+        metrics_sample(t, "myorch_probes_total", ok, (double)ps->probes_ok);
+        metrics_sample(t, "myorch_probes_total", bad, (double)ps->probes_failed);
     }
-    metrics_family(&t, "myorch_probe_timeouts_total", "counter", "Probes that hit connect_timeout_ms or read_timeout_ms");
-    metrics_sample(&t, "myorch_probe_timeouts_total", NULL, (double)ps->timeouts);
-    metrics_family(&t, "myorch_hook_runs_total", "counter", "Asynchronous hook commands finished, by result");
+    metrics_family(t, "myorch_probe_timeouts_total", "counter", "Probes that hit connect_timeout_ms or read_timeout_ms");
+    metrics_sample(t, "myorch_probe_timeouts_total", NULL, (double)ps->timeouts);
+    metrics_family(t, "myorch_hook_runs_total", "counter", "Asynchronous hook commands finished, by result");
     {
         const char *ok[] = {"result", "ok", NULL}, *bad[] = {"result", "failed", NULL};
-        metrics_sample(&t, "myorch_hook_runs_total", ok, (double)d->hook_runs_ok);
-        metrics_sample(&t, "myorch_hook_runs_total", bad, (double)d->hook_runs_failed);
+        metrics_sample(t, "myorch_hook_runs_total", ok, (double)d->hook_runs_ok);
+        metrics_sample(t, "myorch_hook_runs_total", bad, (double)d->hook_runs_failed);
     }
+}
 
-    metrics_family(&t, "myorch_instance_up", "gauge", "1 when the last probe of the server succeeded");
+/* Metrics, instance families: up, role, read_only. */
+static void emit_instance_metrics(daemon_t *d, metrics_text *t, size_t nc)
+{
+    char a[TOPO_ADDR_MAX];
+
+    metrics_family(t, "myorch_instance_up", "gauge", "1 when the last probe of the server succeeded");
     for (size_t i = 0; i < nc; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         for (size_t k = 0; k < c->model.n; k++)
-            lbl_bool(&t, "myorch_instance_up", c->model.name, topo_addr_str(&c->model.v[k]->addr, a, sizeof(a)),
+            lbl_bool(t, "myorch_instance_up", c->model.name, topo_addr_str(&c->model.v[k]->addr, a, sizeof(a)),
                      c->model.v[k]->reachable);
     }
-    metrics_family(&t, "myorch_instance_role", "gauge", "The server's role in the topology (label role), value 1");
+    metrics_family(t, "myorch_instance_role", "gauge", "The server's role in the topology (label role), value 1");
     for (size_t i = 0; i < nc; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         for (size_t k = 0; k < c->model.n; k++) {
             const char *l[] = {"cluster", c->model.name, "instance",
                                topo_addr_str(&c->model.v[k]->addr, a, sizeof(a)), "role",
                                topo_role_name(c->model.v[k]->role), NULL};
-            metrics_sample(&t, "myorch_instance_role", l, 1);
+            metrics_sample(t, "myorch_instance_role", l, 1);
         }
     }
-    metrics_family(&t, "myorch_instance_read_only", "gauge", "1 when the server is read_only (last good probe)");
+    metrics_family(t, "myorch_instance_read_only", "gauge", "1 when the server is read_only (last good probe)");
     for (size_t i = 0; i < nc; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         for (size_t k = 0; k < c->model.n; k++)
             if (c->model.v[k]->have_snap)
-                lbl_bool(&t, "myorch_instance_read_only", c->model.name,
+                lbl_bool(t, "myorch_instance_read_only", c->model.name,
                          topo_addr_str(&c->model.v[k]->addr, a, sizeof(a)), c->model.v[k]->snap.read_only);
     }
-    metrics_family(&t, "myorch_replica_io_thread_running", "gauge", "1 when the replica's IO thread runs (Yes)");
+}
+
+/* Metrics, instance families of replicas: threads, lag, transactions behind, lag source. */
+static void emit_replica_metrics(daemon_t *d, metrics_text *t, size_t nc)
+{
+    char a[TOPO_ADDR_MAX];
+
+    metrics_family(t, "myorch_replica_io_thread_running", "gauge", "1 when the replica's IO thread runs (Yes)");
     for (size_t i = 0; i < nc; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         for (size_t k = 0; k < c->model.n; k++) {
             topo_instance *in = c->model.v[k];
             if (in->reachable && in->have_snap && in->snap.replica.present)
-                lbl_bool(&t, "myorch_replica_io_thread_running", c->model.name,
+                lbl_bool(t, "myorch_replica_io_thread_running", c->model.name,
                          topo_addr_str(&in->addr, a, sizeof(a)), in->snap.replica.io_state == TOPO_THREAD_YES);
         }
     }
-    metrics_family(&t, "myorch_replica_sql_thread_running", "gauge", "1 when the replica's SQL thread runs (Yes)");
+    metrics_family(t, "myorch_replica_sql_thread_running", "gauge", "1 when the replica's SQL thread runs (Yes)");
     for (size_t i = 0; i < nc; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         for (size_t k = 0; k < c->model.n; k++) {
             topo_instance *in = c->model.v[k];
             if (in->reachable && in->have_snap && in->snap.replica.present)
-                lbl_bool(&t, "myorch_replica_sql_thread_running", c->model.name,
+                lbl_bool(t, "myorch_replica_sql_thread_running", c->model.name,
                          topo_addr_str(&in->addr, a, sizeof(a)), in->snap.replica.sql_state == TOPO_THREAD_YES);
         }
     }
-    metrics_family(&t, "myorch_replica_lag_seconds", "gauge",
+    metrics_family(t, "myorch_replica_lag_seconds", "gauge",
                    "Replication lag (lag_query when configured, else Seconds_Behind_Master); absent when unknown");
     for (size_t i = 0; i < nc; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
@@ -1456,22 +1459,22 @@ static char *http_metrics(void *user, size_t *len)
             topo_instance *in = c->model.v[k];
             double lag = topo_instance_lag_s(in);
             if (in->reachable && in->have_snap && in->snap.replica.present && lag >= 0)
-                lbl_bool(&t, "myorch_replica_lag_seconds", c->model.name, topo_addr_str(&in->addr, a, sizeof(a)),
+                lbl_bool(t, "myorch_replica_lag_seconds", c->model.name, topo_addr_str(&in->addr, a, sizeof(a)),
                          lag);
         }
     }
-    metrics_family(&t, "myorch_replica_transactions_behind", "gauge",
+    metrics_family(t, "myorch_replica_transactions_behind", "gauge",
                    "GTID transactions the primary has that the replica has not applied; absent when unknown");
     for (size_t i = 0; i < nc; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         for (size_t k = 0; k < c->model.n; k++) {
             topo_instance *in = c->model.v[k];
             if (in->reachable && in->have_snap && in->snap.replica.present && in->behind_trx >= 0)
-                lbl_bool(&t, "myorch_replica_transactions_behind", c->model.name,
+                lbl_bool(t, "myorch_replica_transactions_behind", c->model.name,
                          topo_addr_str(&in->addr, a, sizeof(a)), (double)in->behind_trx);
         }
     }
-    metrics_family(&t, "myorch_replica_lag_source_info", "gauge",
+    metrics_family(t, "myorch_replica_lag_source_info", "gauge",
                    "Where myorch_replica_lag_seconds comes from (label source: lag_query, seconds_behind, "
                    "gtid_timeline), value 1");
     for (size_t i = 0; i < nc; i++) {
@@ -1483,70 +1486,84 @@ static char *http_metrics(void *user, size_t *len)
                                    "source", (in->snap.has_lag_query && in->snap.lag_query_s >= 0) ? "lag_query"
                                              : in->snap.replica.seconds_behind >= 0 ? "seconds_behind"
                                                                                      : "gtid_timeline", NULL};
-                metrics_sample(&t, "myorch_replica_lag_source_info", l, 1);
+                metrics_sample(t, "myorch_replica_lag_source_info", l, 1);
             }
         }
     }
-    metrics_family(&t, "myorch_loop_busy_seconds", "histogram",
+}
+
+/* Metrics, controller histograms: loop work and probe round trips. */
+static void emit_loop_metrics(daemon_t *d, metrics_text *t, size_t nc)
+{
+    metrics_family(t, "myorch_loop_busy_seconds", "histogram",
                    "Work per iteration of the controller's loop (waiting excluded): a stall shows here");
-    metrics_histogram_write(&t, "myorch_loop_busy_seconds", NULL, &d->loop_busy);
-    metrics_family(&t, "myorch_probe_duration_seconds", "histogram", "Round trip of a successful probe's queries");
+    metrics_histogram_write(t, "myorch_loop_busy_seconds", NULL, &d->loop_busy);
+    metrics_family(t, "myorch_probe_duration_seconds", "histogram", "Round trip of a successful probe's queries");
     for (size_t i = 0; i < nc && d->cm; i++) {
         const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, NULL};
-        metrics_histogram_write(&t, "myorch_probe_duration_seconds", l, &d->cm[i].probe_latency);
+        metrics_histogram_write(t, "myorch_probe_duration_seconds", l, &d->cm[i].probe_latency);
     }
+}
 
-    metrics_family(&t, "myorch_cluster_analysis", "gauge", "The cluster's current analysis (label code), value 1");
+/* Metrics, cluster families: analysis, primary, maintenance, blocking, recoveries. */
+static void emit_cluster_metrics(daemon_t *d, metrics_text *t, size_t nc, int64_t now)
+{
+    metrics_family(t, "myorch_cluster_analysis", "gauge", "The cluster's current analysis (label code), value 1");
     for (size_t i = 0; i < d->n_recs; i++) {
         const char *l[] = {"cluster", rec_cluster_mon(d->recs[i])->model.name, "code", ana_code_name(rec_cluster_analysis(d->recs[i])),
                            NULL};
-        metrics_sample(&t, "myorch_cluster_analysis", l, 1);
+        metrics_sample(t, "myorch_cluster_analysis", l, 1);
     }
-    metrics_family(&t, "myorch_cluster_writable_primary", "gauge",
+    metrics_family(t, "myorch_cluster_writable_primary", "gauge",
                    "1 when the cluster has a reachable, writable, unfenced primary");
     for (size_t i = 0; i < nc; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         topo_instance *p = c->model.primary >= 0 ? c->model.v[c->model.primary] : NULL;
-        lbl_bool(&t, "myorch_cluster_writable_primary", c->model.name, NULL,
+        lbl_bool(t, "myorch_cluster_writable_primary", c->model.name, NULL,
                  p && p->reachable && p->have_snap && !p->snap.read_only && !p->fenced);
     }
-    metrics_family(&t, "myorch_cluster_maintenance", "gauge", "1 while a cluster-wide maintenance window is open");
+    metrics_family(t, "myorch_cluster_maintenance", "gauge", "1 while a cluster-wide maintenance window is open");
     for (size_t i = 0; i < d->n_recs; i++)
-        lbl_bool(&t, "myorch_cluster_maintenance", rec_cluster_mon(d->recs[i])->model.name, NULL,
+        lbl_bool(t, "myorch_cluster_maintenance", rec_cluster_mon(d->recs[i])->model.name, NULL,
                  rec_cluster_in_maintenance(d->recs[i], NULL));
-    metrics_family(&t, "myorch_cluster_failover_blocked", "gauge",
+    metrics_family(t, "myorch_cluster_failover_blocked", "gauge",
                    "1 while automatic recovery is blocked by the anti-flap period (failover_block_s)");
     for (size_t i = 0; i < d->n_recs; i++)
-        lbl_bool(&t, "myorch_cluster_failover_blocked", rec_cluster_mon(d->recs[i])->model.name, NULL,
+        lbl_bool(t, "myorch_cluster_failover_blocked", rec_cluster_mon(d->recs[i])->model.name, NULL,
                  rec_cluster_blocked(d->recs[i], now));
-    metrics_family(&t, "myorch_cluster_recovery_running", "gauge", "1 while a recovery or manual operation runs");
+    metrics_family(t, "myorch_cluster_recovery_running", "gauge", "1 while a recovery or manual operation runs");
     for (size_t i = 0; i < d->n_recs; i++)
-        lbl_bool(&t, "myorch_cluster_recovery_running", rec_cluster_mon(d->recs[i])->model.name, NULL, rec_cluster_running(d->recs[i]));
-    metrics_family(&t, "myorch_recoveries_total", "counter",
+        lbl_bool(t, "myorch_cluster_recovery_running", rec_cluster_mon(d->recs[i])->model.name, NULL, rec_cluster_running(d->recs[i]));
+    metrics_family(t, "myorch_recoveries_total", "counter",
                    "Recoveries and manual operations finished since the controller started, by kind and result");
     for (size_t i = 0; i < nc && d->cm; i++)
         for (size_t k = 0; k < DAEMON_REC_COUNTERS && d->cm[i].rec[k].kind[0]; k++) {
             const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].rec[k].kind,
                                "result", d->cm[i].rec[k].ok ? "done" : "failed", NULL};
-            metrics_sample(&t, "myorch_recoveries_total", l, (double)d->cm[i].rec[k].n);
+            metrics_sample(t, "myorch_recoveries_total", l, (double)d->cm[i].rec[k].n);
         }
-    metrics_family(&t, "myorch_last_recovery_end_timestamp_seconds", "gauge",
+    metrics_family(t, "myorch_last_recovery_end_timestamp_seconds", "gauge",
                    "Unix time the last operation of this kind ended (since the controller started)");
     for (size_t i = 0; i < nc && d->cm; i++)
         for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
             const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
                                NULL};
-            metrics_sample(&t, "myorch_last_recovery_end_timestamp_seconds", l,
+            metrics_sample(t, "myorch_last_recovery_end_timestamp_seconds", l,
                            (double)d->cm[i].last[k].ended_ms / 1000.0);
         }
-    metrics_family(&t, "myorch_last_recovery_duration_seconds", "gauge",
+    metrics_family(t, "myorch_last_recovery_duration_seconds", "gauge",
                    "Duration of the last operation of this kind, from its start to its end");
     for (size_t i = 0; i < nc && d->cm; i++)
         for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
             const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
                                NULL};
-            metrics_sample(&t, "myorch_last_recovery_duration_seconds", l, d->cm[i].last[k].duration_s);
+            metrics_sample(t, "myorch_last_recovery_duration_seconds", l, d->cm[i].last[k].duration_s);
         }
+}
+
+/* Metrics, cluster readiness families (rtk_metrics), once every cluster has its state. */
+static void emit_readiness_metrics(daemon_t *d, metrics_text *t, size_t nc)
+{
     if (d->ready && d->n_recs == nc) {
         const char **names = calloc(nc ? nc : 1, sizeof(*names));
         json_t **drills = calloc(nc ? nc : 1, sizeof(*drills));
@@ -1555,12 +1572,31 @@ static char *http_metrics(void *user, size_t *len)
             drills[i] = d->st ? store_drill_last_json(d->st, names[i], true) : NULL;
         }
         if (names && drills)
-            rtk_metrics(&t, names, d->ready, drills, nc);
+            rtk_metrics(t, names, d->ready, drills, nc);
         for (size_t i = 0; drills && i < nc; i++)
             json_decref(drills[i]);
         free(names);
         free(drills);
     }
+}
+
+/* The Prometheus exposition of the controller's state (README "Metrics"): the metric
+ * families in exposition order, one helper per group. */
+static char *http_metrics(void *user, size_t *len)
+{
+    daemon_t *d = user;
+    metrics_text t = {0};
+    const probe_stats *ps = probe_engine_stats(mon_probe_engine(d->mon));
+    size_t nc = mon_cluster_count(d->mon);
+    int64_t now = clk_wall_ms();
+
+    mon_derive(d->mon);
+    emit_controller_metrics(d, &t, ps);
+    emit_instance_metrics(d, &t, nc);
+    emit_replica_metrics(d, &t, nc);
+    emit_loop_metrics(d, &t, nc);
+    emit_cluster_metrics(d, &t, nc, now);
+    emit_readiness_metrics(d, &t, nc);
     return metrics_finish(&t, len);
 }
 

@@ -1386,7 +1386,44 @@ static int read_password_tty(char *buf, size_t len)
     return rc;
 }
 
-static int cmd_discover(int argc, char **argv)
+/* The command line of 'discover'. */
+typedef struct {
+    conn_params conn;
+    trust_list allow;
+    bool confirm;
+    topo_addr seeds[16];
+    size_t n_seeds;
+    const char *user, *pwfile;
+    bool json;
+    int timeout_ms, connect_timeout_ms;
+} discover_args;
+
+static void discover_usage(void)
+{
+    printf("usage: myorch discover --seed HOST:PORT [--seed ...] --user USER [--password-file FILE] [--json]\n\n"
+           "One-shot discovery without a controller: connect to the seeds, walk up to the\n"
+           "primary and down to every replica, print the tree. For first connection checks.\n"
+           "The password comes from --password-file (must not be readable by other users),\n"
+           "else it is asked on the terminal. It is never accepted on the command line.\n"
+           "  -s, --seed HOST:PORT        a member of the cluster (repeatable)\n"
+           "  -u, --user USER             the monitoring user (see sql/grants-*.sql)\n"
+           "  -p, --password-file FILE    file holding the password\n"
+           "      --timeout-ms N          give up discovering after N ms (default 10000)\n"
+           "      --connect-timeout-ms N  per-server connect timeout (default 2000)\n"
+           "  -v, --verbose               print every discovery event on stderr\n"
+           "      --ssl-mode MODE         disabled, preferred (default), required, verify_ca,\n"
+           "                              verify_identity: as the cluster key ssl_mode\n"
+           "      --ssl-ca FILE           CA of the servers' certificates (verify_* modes)\n"
+           "      --allow LIST            CIDRs / host patterns a replica list may name (besides\n"
+           "                              the seeds' hosts), like discover_allow; repeatable\n"
+           "      --no-confirm            do not require a Binlog Dump connection (discover_confirm = no)\n"
+           "      --json                  machine-readable output\n"
+           "Exit codes: 0 every discovered server answered, 1 some server is unreachable or\n"
+           "refused us (the message names it), 2 bad command line.\n");
+}
+
+/* Parse the options into a (and dctx->verbose). Returns -1 to go on, else the exit code. */
+static int discover_parse_args(int argc, char **argv, discover_args *a, discover_ctx *dctx)
 {
     static const struct option opts[] = {{"seed", required_argument, 0, 's'},
                                          {"user", required_argument, 0, 'u'},
@@ -1401,170 +1438,185 @@ static int cmd_discover(int argc, char **argv)
                                          {"no-confirm", no_argument, 0, 'N'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    conn_params conn = {.ssl_mode = CONN_SSL_PREFERRED};
-    trust_list allow = {0};
-    bool confirm = true;
-    topo_addr seeds[16];
-    size_t n_seeds = 0;
-    const char *user = NULL, *pwfile = NULL;
-    char *password = NULL, pwbuf[512], err[1024];
-    bool json = false;
-    int timeout_ms = 10000, connect_timeout_ms = 2000, c, rc = 0;
-    discover_ctx dctx = {0};
-    monitor *mon = NULL;
-    mon_cluster *cl = NULL;
+    char err[1024];
+    int c;
 
     while ((c = getopt_long(argc, argv, "s:u:p:jvh", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            if (n_seeds == 16)
+            if (a->n_seeds == 16)
                 return bad_usage("discover", "at most 16 --seed options");
-            if (topo_addr_parse(optarg, 3306, &seeds[n_seeds], err, sizeof(err)) < 0)
+            if (topo_addr_parse(optarg, 3306, &a->seeds[a->n_seeds], err, sizeof(err)) < 0)
                 return bad_usage("discover", "--seed: %s", err);
-            n_seeds++;
+            a->n_seeds++;
             break;
-        case 'u': user = optarg; break;
-        case 'p': pwfile = optarg; break;
-        case 'j': json = true; break;
-        case 'v': dctx.verbose = true; break;
+        case 'u': a->user = optarg; break;
+        case 'p': a->pwfile = optarg; break;
+        case 'j': a->json = true; break;
+        case 'v': dctx->verbose = true; break;
         case 'a':
-            if (trust_list_add(&allow, optarg, err, sizeof(err)) < 0) {
-                trust_list_free(&allow);
+            if (trust_list_add(&a->allow, optarg, err, sizeof(err)) < 0) {
+                trust_list_free(&a->allow);
                 return bad_usage("discover", "--allow: %s", err);
             }
             break;
-        case 'N': confirm = false; break;
+        case 'N': a->confirm = false; break;
         case 't':
-            if (parse_int_arg("discover", "--timeout-ms", optarg, 100, 600000, &timeout_ms) < 0)
+            if (parse_int_arg("discover", "--timeout-ms", optarg, 100, 600000, &a->timeout_ms) < 0)
                 return EXIT_USAGE;
             break;
         case 'T':
-            if (parse_int_arg("discover", "--connect-timeout-ms", optarg, 10, 60000, &connect_timeout_ms) < 0)
+            if (parse_int_arg("discover", "--connect-timeout-ms", optarg, 10, 60000, &a->connect_timeout_ms) < 0)
                 return EXIT_USAGE;
             break;
         case 'M':
-            if (conn_ssl_mode_parse(optarg, &conn.ssl_mode) < 0)
+            if (conn_ssl_mode_parse(optarg, &a->conn.ssl_mode) < 0)
                 return bad_usage("discover", "--ssl-mode: expected disabled, preferred, required, verify_ca or "
                                  "verify_identity");
             break;
-        case 'A': conn.ssl_ca = optarg; break;
+        case 'A': a->conn.ssl_ca = optarg; break;
         case 'h':
-            printf("usage: myorch discover --seed HOST:PORT [--seed ...] --user USER [--password-file FILE] [--json]\n\n"
-                   "One-shot discovery without a controller: connect to the seeds, walk up to the\n"
-                   "primary and down to every replica, print the tree. For first connection checks.\n"
-                   "The password comes from --password-file (must not be readable by other users),\n"
-                   "else it is asked on the terminal. It is never accepted on the command line.\n"
-                   "  -s, --seed HOST:PORT        a member of the cluster (repeatable)\n"
-                   "  -u, --user USER             the monitoring user (see sql/grants-*.sql)\n"
-                   "  -p, --password-file FILE    file holding the password\n"
-                   "      --timeout-ms N          give up discovering after N ms (default 10000)\n"
-                   "      --connect-timeout-ms N  per-server connect timeout (default 2000)\n"
-                   "  -v, --verbose               print every discovery event on stderr\n"
-                   "      --ssl-mode MODE         disabled, preferred (default), required, verify_ca,\n"
-                   "                              verify_identity: as the cluster key ssl_mode\n"
-                   "      --ssl-ca FILE           CA of the servers' certificates (verify_* modes)\n"
-                   "      --allow LIST            CIDRs / host patterns a replica list may name (besides\n"
-                   "                              the seeds' hosts), like discover_allow; repeatable\n"
-                   "      --no-confirm            do not require a Binlog Dump connection (discover_confirm = no)\n"
-                   "      --json                  machine-readable output\n"
-                   "Exit codes: 0 every discovered server answered, 1 some server is unreachable or\n"
-                   "refused us (the message names it), 2 bad command line.\n");
+            discover_usage();
             return 0;
         default: return bad_usage("discover", "unknown option");
         }
     }
     if (optind < argc)
         return bad_usage("discover", "unexpected argument '%s'", argv[optind]);
-    if (!n_seeds)
+    if (!a->n_seeds)
         return bad_usage("discover", "--seed HOST:PORT is required");
-    if (!user)
+    if (!a->user)
         return bad_usage("discover", "--user is required");
-    if (conn_params_problem(&conn))
-        return bad_usage("discover", "%s (here: --ssl-mode, --ssl-ca)", conn_params_problem(&conn));
-    if (pwfile) {
-        if (cfg_read_secret_file(pwfile, &password, err, sizeof(err)) < 0) {
+    if (conn_params_problem(&a->conn))
+        return bad_usage("discover", "%s (here: --ssl-mode, --ssl-ca)", conn_params_problem(&a->conn));
+    return -1;
+}
+
+/* The password from --password-file, else from the terminal. Returns -1 to go on, else the
+ * exit code. */
+static int discover_password(const discover_args *a, char **password)
+{
+    char pwbuf[512], err[1024];
+
+    if (a->pwfile) {
+        if (cfg_read_secret_file(a->pwfile, password, err, sizeof(err)) < 0) {
             fprintf(stderr, "myorch discover: --password-file %s\n", err);
             return EXIT_USAGE;
         }
     } else if (read_password_tty(pwbuf, sizeof(pwbuf)) == 0) {
-        password = strdup(pwbuf);
+        *password = strdup(pwbuf);
         explicit_bzero(pwbuf, sizeof(pwbuf));
     } else {
         return bad_usage("discover", "no terminal to ask the password on: give --password-file FILE");
     }
+    return -1;
+}
+
+/* A monitor with one cluster, "discovered", holding the seeds. Returns 0 or an exit code
+ * (the message printed); *mon is set as soon as it exists. */
+static int discover_setup(const discover_args *a, const char *password, discover_ctx *dctx,
+                          monitor **mon, mon_cluster **cl)
+{
+    char err[1024];
+    mon_options mo = {.connect_timeout_ms = a->connect_timeout_ms,
+                      .read_timeout_ms = a->connect_timeout_ms * 2,
+                      .forget_after_s = 3600,
+                      .on_event = discover_event,
+                      .user = dctx};
+
+    if (mon_new(&mo, mon, err, sizeof(err)) < 0 ||
+        mon_add_cluster(*mon, "discovered", a->user, password, NULL, 60000, cl, err, sizeof(err)) < 0 ||
+        mon_set_conn(*cl, &a->conn, err, sizeof(err)) < 0 ||
+        (mon_cluster_set_trust(*cl, &a->allow, a->confirm) < 0 && snprintf(err, sizeof(err), "out of memory"))) {
+        fprintf(stderr, "myorch discover: %s\n", err);
+        return EXIT_OP_FAILED;
+    }
+    for (size_t i = 0; i < a->n_seeds; i++)
+        if (mon_add_instance(*mon, *cl, &a->seeds[i], true, NULL, err, sizeof(err)) < 0) {
+            fprintf(stderr, "myorch discover: %s\n", err);
+            return EXIT_OP_FAILED;
+        }
+    return 0;
+}
+
+/* Loop until every known server has been probed once and no new one appeared. */
+static void discover_wait(monitor *mon, mon_cluster *cl, int timeout_ms)
+{
+    probe_engine *pe = mon_probe_engine(mon);
+    int64_t deadline = probe_now_ms() + timeout_ms;
+    for (;;) {
+        int64_t now = probe_now_ms();
+        bool done = true;
+        for (size_t i = 0; i < cl->model.n; i++)
+            if (!cl->model.v[i]->probed)
+                done = false;
+        if (done || now >= deadline)
+            break;
+        int t = probe_engine_timeout_ms(pe, now);
+        zmq_pollitem_t it = {.socket = NULL, .fd = probe_engine_fd(pe), .events = ZMQ_POLLIN};
+        if (t < 0 || t > 100)
+            t = 100;
+        zmq_poll(&it, 1, t);
+        probe_engine_run(pe, probe_now_ms());
+    }
+}
+
+/* Print the tree, then the servers that did not answer. Returns the exit code. */
+static int discover_print(mon_cluster *cl, bool json)
+{
+    json_t *cj = topo_cluster_to_json(&cl->model, mon_wall_s());
+    size_t bad = 0;
+    for (size_t i = 0; i < cl->model.n; i++)
+        if (!cl->model.v[i]->reachable)
+            bad++;
+    if (json)
+        print_json(cj);
+    else
+        topo_render_text(cj, stdout, isatty(1));
+    json_decref(cj);
+    if (!bad)
+        return 0;
+    for (size_t i = 0; i < cl->model.n; i++) {
+        topo_instance *in = cl->model.v[i];
+        char a[TOPO_ADDR_MAX];
+        if (!in->reachable) {
+            fprintf(stderr, "myorch discover: ");
+            esc_fputs(topo_addr_str(&in->addr, a, sizeof(a)), stderr);
+            fputs(": ", stderr);
+            esc_fputs(in->probed ? in->err : "no answer before --timeout-ms", stderr);
+            fputc('\n', stderr);
+        }
+    }
+    return EXIT_OP_FAILED;
+}
+
+static int cmd_discover(int argc, char **argv)
+{
+    discover_args a = {.conn = {.ssl_mode = CONN_SSL_PREFERRED},
+                       .allow = {0},
+                       .confirm = true,
+                       .timeout_ms = 10000,
+                       .connect_timeout_ms = 2000};
+    char *password = NULL;
+    discover_ctx dctx = {0};
+    monitor *mon = NULL;
+    mon_cluster *cl = NULL;
+    int rc;
+
+    if ((rc = discover_parse_args(argc, argv, &a, &dctx)) >= 0)
+        return rc;
+    if ((rc = discover_password(&a, &password)) >= 0)
+        return rc;
 
     signal(SIGPIPE, SIG_IGN);
-    {
-        mon_options mo = {.connect_timeout_ms = connect_timeout_ms,
-                          .read_timeout_ms = connect_timeout_ms * 2,
-                          .forget_after_s = 3600,
-                          .on_event = discover_event,
-                          .user = &dctx};
-        if (mon_new(&mo, &mon, err, sizeof(err)) < 0 ||
-            mon_add_cluster(mon, "discovered", user, password, NULL, 60000, &cl, err, sizeof(err)) < 0 ||
-            mon_set_conn(cl, &conn, err, sizeof(err)) < 0 ||
-            (mon_cluster_set_trust(cl, &allow, confirm) < 0 && snprintf(err, sizeof(err), "out of memory"))) {
-            fprintf(stderr, "myorch discover: %s\n", err);
-            rc = EXIT_OP_FAILED;
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < n_seeds; i++)
-        if (mon_add_instance(mon, cl, &seeds[i], true, NULL, err, sizeof(err)) < 0) {
-            fprintf(stderr, "myorch discover: %s\n", err);
-            rc = EXIT_OP_FAILED;
-            goto out;
-        }
-    {
-        /* Loop until every known server has been probed once and no new one appeared. */
-        probe_engine *pe = mon_probe_engine(mon);
-        int64_t deadline = probe_now_ms() + timeout_ms;
-        for (;;) {
-            int64_t now = probe_now_ms();
-            bool done = true;
-            for (size_t i = 0; i < cl->model.n; i++)
-                if (!cl->model.v[i]->probed)
-                    done = false;
-            if (done || now >= deadline)
-                break;
-            int t = probe_engine_timeout_ms(pe, now);
-            zmq_pollitem_t it = {.socket = NULL, .fd = probe_engine_fd(pe), .events = ZMQ_POLLIN};
-            if (t < 0 || t > 100)
-                t = 100;
-            zmq_poll(&it, 1, t);
-            probe_engine_run(pe, probe_now_ms());
-        }
-    }
+    if ((rc = discover_setup(&a, password, &dctx, &mon, &cl)) != 0)
+        goto out;
+    discover_wait(mon, cl, a.timeout_ms);
     mon_derive(mon);
-    {
-        json_t *cj = topo_cluster_to_json(&cl->model, mon_wall_s());
-        size_t bad = 0;
-        for (size_t i = 0; i < cl->model.n; i++)
-            if (!cl->model.v[i]->reachable)
-                bad++;
-        if (json)
-            print_json(cj);
-        else
-            topo_render_text(cj, stdout, isatty(1));
-        json_decref(cj);
-        if (bad) {
-            for (size_t i = 0; i < cl->model.n; i++) {
-                topo_instance *in = cl->model.v[i];
-                char a[TOPO_ADDR_MAX];
-                if (!in->reachable) {
-                    fprintf(stderr, "myorch discover: ");
-                    esc_fputs(topo_addr_str(&in->addr, a, sizeof(a)), stderr);
-                    fputs(": ", stderr);
-                    esc_fputs(in->probed ? in->err : "no answer before --timeout-ms", stderr);
-                    fputc('\n', stderr);
-                }
-            }
-            rc = EXIT_OP_FAILED;
-        }
-    }
+    rc = discover_print(cl, a.json);
 out:
     mon_free(mon);
-    trust_list_free(&allow);
+    trust_list_free(&a.allow);
     if (password) {
         explicit_bzero(password, strlen(password));
         free(password);

@@ -617,126 +617,134 @@ static bool shape_ok(const pctx *c)
 /* VARS                                                                      */
 /* ------------------------------------------------------------------------ */
 
-static int apply_vars(topo_flavor f, const pctx *c, topo_snapshot *snap)
+/* VARS, phase 1: server_id, version text and the version numbers into t. */
+static int vars_identity(const pctx *c, const topo_snapshot *snap, topo_snapshot *t)
 {
     const dialect_result *r = c->r;
-    topo_snapshot t;           /* staging: only the fields VARS owns are used */
-    char *gtid[5] = {NULL, NULL, NULL, NULL, NULL};
     long col;
     uint64_t u;
     const char *v;
     int rc;
 
-    memset(&t, 0, sizeof(t));
-    if (r->n_rows != 1) {
-        set_err(c->err, c->errlen, "%s: expected one row, got %zu", c->what, r->n_rows);
-        rc = -EPROTO;
-        goto out;
-    }
     if ((rc = (int)(col = col_need(c, A("server_id")))) < 0 ||
         (rc = parse_u64(c, col, cell(r, 0, col), UINT32_MAX, &u)) < 0)
-        goto out;
-    t.server_id = (unsigned long)u;
+        return rc;
+    t->server_id = (unsigned long)u;
 
     if ((rc = (int)(col = col_need(c, A("version")))) < 0)
-        goto out;
+        return rc;
     v = cell(r, 0, col);
     if (!v || !*v) {
         set_err(c->err, c->errlen, "%s: column version is empty", c->what);
-        rc = -EINVAL;
-        goto out;
+        return -EINVAL;
     }
-    copy_trunc(t.version, sizeof(t.version), v);
+    copy_trunc(t->version, sizeof(t->version), v);
     {
         topo_flavor df;
         int ma, mi, pa;
         char ignore[8];
 
         /* Keep the caller's numbers if this text does not parse. */
-        t.version_major = snap->version_major;
-        t.version_minor = snap->version_minor;
-        t.version_patch = snap->version_patch;
+        t->version_major = snap->version_major;
+        t->version_minor = snap->version_minor;
+        t->version_patch = snap->version_patch;
         if (dialect_detect(v, NULL, &df, &ma, &mi, &pa, ignore, sizeof(ignore)) != -EINVAL) {
-            t.version_major = ma;
-            t.version_minor = mi;
-            t.version_patch = pa;
+            t->version_major = ma;
+            t->version_minor = mi;
+            t->version_patch = pa;
         }
     }
+    return 0;
+}
+
+/* VARS, phase 2: read_only and the other flags, binlog_format, server_uuid into t. */
+static int vars_flags(topo_flavor f, const pctx *c, topo_snapshot *t)
+{
+    const dialect_result *r = c->r;
+    long col;
+    const char *v;
+    int rc;
 
     if ((rc = (int)(col = col_need(c, A("read_only")))) < 0)
-        goto out;
+        return rc;
     v = cell(r, 0, col);
     if (!v) {
         set_err(c->err, c->errlen, "%s: column read_only: unexpected NULL", c->what);
-        rc = -EINVAL;
-        goto out;
+        return -EINVAL;
     }
     /* MariaDB 11.x+ made read_only an enum (OFF/ON/NO_LOCK/NO_LOCK_NO_ADMIN):
      * any value but a false word means writes are (at least partly) blocked. */
-    if (bool_word(v, &t.read_only) < 0)
-        t.read_only = true;
+    if (bool_word(v, &t->read_only) < 0)
+        t->read_only = true;
 
-    if ((rc = opt_bool(c, 0, A("super_read_only"), &t.super_read_only)) < 0 ||
-        (rc = opt_bool(c, 0, A("log_bin"), &t.log_bin)) < 0 ||
+    if ((rc = opt_bool(c, 0, A("super_read_only"), &t->super_read_only)) < 0 ||
+        (rc = opt_bool(c, 0, A("log_bin"), &t->log_bin)) < 0 ||
         (rc = opt_bool(c, 0, A("log_replica_updates", "log_slave_updates"),
-                       &t.log_replica_updates)) < 0)
-        goto out;
+                       &t->log_replica_updates)) < 0)
+        return rc;
     if (f == TOPO_FLAVOR_MARIADB)
-        t.super_read_only = false;
+        t->super_read_only = false;
 
     col = col_find(r, A("binlog_format"));
-    if ((rc = fit_field(c, col, cell(r, 0, col), t.binlog_format, sizeof(t.binlog_format))) < 0)
-        goto out;
+    if ((rc = fit_field(c, col, cell(r, 0, col), t->binlog_format, sizeof(t->binlog_format))) < 0)
+        return rc;
     col = col_find(r, A("server_uuid"));
-    if ((rc = fit_field(c, col, cell(r, 0, col), t.server_uuid, sizeof(t.server_uuid))) < 0)
-        goto out;
+    if ((rc = fit_field(c, col, cell(r, 0, col), t->server_uuid, sizeof(t->server_uuid))) < 0)
+        return rc;
+    return 0;
+}
 
-    if ((rc = opt_heap(c, 0, A("gtid_binlog_pos"), &gtid[0])) < 0 ||
-        (rc = opt_heap(c, 0, A("gtid_current_pos"), &gtid[1])) < 0 ||
-        (rc = opt_heap(c, 0, A("gtid_slave_pos"), &gtid[2])) < 0 ||
-        (rc = opt_heap(c, 0, A("gtid_executed"), &gtid[3])) < 0 ||
-        (rc = opt_heap(c, 0, A("gtid_purged"), &gtid[4])) < 0)
-        goto out;
+/* VARS, phase 4: GTID mode and (MariaDB) the semi-sync variables into t. */
+static int vars_gtid_mode(topo_flavor f, const pctx *c, const topo_snapshot *snap,
+                          topo_snapshot *t)
+{
+    const dialect_result *r = c->r;
+    long col;
+    const char *v;
+    int rc;
 
     if (f == TOPO_FLAVOR_MARIADB) {
         long tc;
-        t.gtid_mode_on = true;
-        t.semisync = snap->semisync;
+        t->gtid_mode_on = true;
+        t->semisync = snap->semisync;
         if (col_find(r, A("rpl_semi_sync_master_enabled")) >= 0) {
-            t.semisync.source_timeout_ms = -1;
-            t.semisync.source_names = TOPO_SEMISYNC_NAMES_MASTER_SLAVE;
-            t.semisync.replica_names = TOPO_SEMISYNC_NAMES_MASTER_SLAVE;
-            if ((rc = opt_bool(c, 0, A("rpl_semi_sync_master_enabled"), &t.semisync.source_enabled)) < 0 ||
-                (rc = opt_bool(c, 0, A("rpl_semi_sync_slave_enabled"), &t.semisync.replica_enabled)) < 0)
-                goto out;
+            t->semisync.source_timeout_ms = -1;
+            t->semisync.source_names = TOPO_SEMISYNC_NAMES_MASTER_SLAVE;
+            t->semisync.replica_names = TOPO_SEMISYNC_NAMES_MASTER_SLAVE;
+            if ((rc = opt_bool(c, 0, A("rpl_semi_sync_master_enabled"), &t->semisync.source_enabled)) < 0 ||
+                (rc = opt_bool(c, 0, A("rpl_semi_sync_slave_enabled"), &t->semisync.replica_enabled)) < 0)
+                return rc;
             if ((tc = col_find(r, A("rpl_semi_sync_master_timeout"))) >= 0 && cell(r, 0, tc)) {
-                if ((rc = parse_measure(c, tc, cell(r, 0, tc), &t.semisync.source_timeout_ms)) < 0)
-                    goto out;
+                if ((rc = parse_measure(c, tc, cell(r, 0, tc), &t->semisync.source_timeout_ms)) < 0)
+                    return rc;
             }
         }
     } else {
         col = col_find(r, A("gtid_mode"));
         v = cell(r, 0, col);
-        t.gtid_mode_on = v && strcasecmp(v, "ON") == 0;
+        t->gtid_mode_on = v && strcasecmp(v, "ON") == 0;
     }
+    return 0;
+}
 
-    /* Commit. */
-    rc = 0;
+/* VARS, commit: the staged fields and the five GTID strings (taken over) into snap. */
+static void vars_commit(topo_flavor f, const topo_snapshot *t, char *gtid[5], topo_snapshot *snap)
+{
     snap->flavor = f;
-    snap->server_id = t.server_id;
-    memcpy(snap->version, t.version, sizeof(snap->version));
-    snap->version_major = t.version_major;
-    snap->version_minor = t.version_minor;
-    snap->version_patch = t.version_patch;
-    memcpy(snap->server_uuid, t.server_uuid, sizeof(snap->server_uuid));
-    snap->read_only = t.read_only;
-    snap->super_read_only = t.super_read_only;
-    snap->log_bin = t.log_bin;
-    snap->log_replica_updates = t.log_replica_updates;
-    memcpy(snap->binlog_format, t.binlog_format, sizeof(snap->binlog_format));
-    snap->gtid_mode_on = t.gtid_mode_on;
+    snap->server_id = t->server_id;
+    memcpy(snap->version, t->version, sizeof(snap->version));
+    snap->version_major = t->version_major;
+    snap->version_minor = t->version_minor;
+    snap->version_patch = t->version_patch;
+    memcpy(snap->server_uuid, t->server_uuid, sizeof(snap->server_uuid));
+    snap->read_only = t->read_only;
+    snap->super_read_only = t->super_read_only;
+    snap->log_bin = t->log_bin;
+    snap->log_replica_updates = t->log_replica_updates;
+    memcpy(snap->binlog_format, t->binlog_format, sizeof(snap->binlog_format));
+    snap->gtid_mode_on = t->gtid_mode_on;
     if (f == TOPO_FLAVOR_MARIADB)
-        snap->semisync = t.semisync;
+        snap->semisync = t->semisync;
     free(snap->gtid_binlog_pos);
     free(snap->gtid_current_pos);
     free(snap->gtid_slave_pos);
@@ -747,7 +755,39 @@ static int apply_vars(topo_flavor f, const pctx *c, topo_snapshot *snap)
     snap->gtid_slave_pos = gtid[2];
     snap->gtid_executed = gtid[3];
     snap->gtid_purged = gtid[4];
-    memset(gtid, 0, sizeof(gtid));
+    memset(gtid, 0, 5 * sizeof(gtid[0]));
+}
+
+static int apply_vars(topo_flavor f, const pctx *c, topo_snapshot *snap)
+{
+    const dialect_result *r = c->r;
+    topo_snapshot t;           /* staging: only the fields VARS owns are used */
+    char *gtid[5] = {NULL, NULL, NULL, NULL, NULL};
+    int rc;
+
+    memset(&t, 0, sizeof(t));
+    if (r->n_rows != 1) {
+        set_err(c->err, c->errlen, "%s: expected one row, got %zu", c->what, r->n_rows);
+        rc = -EPROTO;
+        goto out;
+    }
+    if ((rc = vars_identity(c, snap, &t)) < 0 ||
+        (rc = vars_flags(f, c, &t)) < 0)
+        goto out;
+
+    /* VARS, phase 3: the GTID position strings (heap copies, NULL if absent). */
+    if ((rc = opt_heap(c, 0, A("gtid_binlog_pos"), &gtid[0])) < 0 ||
+        (rc = opt_heap(c, 0, A("gtid_current_pos"), &gtid[1])) < 0 ||
+        (rc = opt_heap(c, 0, A("gtid_slave_pos"), &gtid[2])) < 0 ||
+        (rc = opt_heap(c, 0, A("gtid_executed"), &gtid[3])) < 0 ||
+        (rc = opt_heap(c, 0, A("gtid_purged"), &gtid[4])) < 0)
+        goto out;
+
+    if ((rc = vars_gtid_mode(f, c, snap, &t)) < 0)
+        goto out;
+
+    rc = 0;
+    vars_commit(f, &t, gtid, snap);
 out:
     for (size_t i = 0; i < 5; i++)
         free(gtid[i]);
@@ -850,15 +890,170 @@ static long default_row(const dialect_result *r)
     return -1;
 }
 
+/* REPLICA_STATUS, row rw: source address and the two threads into t. */
+static int rs_source_threads(const pctx *c, size_t rw, topo_replica_status *t)
+{
+    const dialect_result *r = c->r;
+    long col;
+    uint64_t u;
+    const char *v;
+    int rc;
+
+    /* Source address. */
+    if ((rc = (int)(col = col_need(c, A("Master_Host", "Source_Host")))) < 0 ||
+        (rc = fit_field(c, col, cell(r, rw, col), t->source.host, sizeof(t->source.host))) < 0)
+        return rc;
+    if ((rc = (int)(col = col_need(c, A("Master_Port", "Source_Port")))) < 0 ||
+        (rc = parse_u64(c, col, cell(r, rw, col), 65535, &u)) < 0)
+        return rc;
+    t->source.port = (int)u;
+
+    /* Threads. */
+    if ((rc = need_thread(c, rw, A("Slave_IO_Running", "Replica_IO_Running"), &t->io_state)) < 0 ||
+        (rc = need_thread(c, rw, A("Slave_SQL_Running", "Replica_SQL_Running"), &t->sql_state)) <
+            0)
+        return rc;
+    col = col_find(r, A("Slave_IO_State", "Replica_IO_State"));
+    v = cell(r, rw, col);
+    copy_trunc(t->io_state_text, sizeof(t->io_state_text), v ? v : "");
+    return 0;
+}
+
+/* REPLICA_STATUS, row rw: coordinates (received, applied, relay), lag and delay into t. */
+static int rs_coords_lag(const pctx *c, size_t rw, topo_replica_status *t)
+{
+    const dialect_result *r = c->r;
+    long col;
+    const char *v;
+    int rc;
+
+    /* Coordinates: received, applied, relay. */
+    if ((rc = need_file(c, rw, A("Master_Log_File", "Source_Log_File"), &t->read_coord)) < 0 ||
+        (rc = need_pos(c, rw, A("Read_Master_Log_Pos", "Read_Source_Log_Pos"), &t->read_coord)) <
+            0 ||
+        (rc = need_file(c, rw, A("Relay_Master_Log_File", "Relay_Source_Log_File"),
+                        &t->exec_coord)) < 0 ||
+        (rc = need_pos(c, rw, A("Exec_Master_Log_Pos", "Exec_Source_Log_Pos"), &t->exec_coord)) <
+            0)
+        return rc;
+    col = col_find(r, A("Relay_Log_File"));
+    if ((rc = fit_field(c, col, cell(r, rw, col), t->relay_coord.file,
+                        sizeof(t->relay_coord.file))) < 0 ||
+        (rc = opt_u64(c, rw, A("Relay_Log_Pos"), UINT64_MAX, &t->relay_coord.pos, NULL)) < 0)
+        return rc;
+
+    /* Lag and delay. */
+    if ((rc = (int)(col = col_need(c, A("Seconds_Behind_Master", "Seconds_Behind_Source")))) < 0)
+        return rc;
+    v = cell(r, rw, col);
+    if (v && (rc = parse_measure(c, col, v, &t->seconds_behind)) < 0)
+        return rc;
+    col = col_find(r, A("SQL_Delay"));
+    v = cell(r, rw, col);
+    t->sql_delay_s = 0;
+    if (v && (rc = parse_measure(c, col, v, &t->sql_delay_s)) < 0)
+        return rc;
+    return 0;
+}
+
+/* REPLICA_STATUS, row rw: last errors and the source's identity into t. */
+static int rs_errors_source_id(const pctx *c, size_t rw, topo_replica_status *t)
+{
+    const dialect_result *r = c->r;
+    long col;
+    uint64_t u;
+    bool found;
+    int rc;
+
+    /* Errors. */
+    if ((rc = opt_u64(c, rw, A("Last_IO_Errno"), UINT_MAX, &u, &found)) < 0)
+        return rc;
+    t->last_io_errno = found ? (unsigned int)u : 0;
+    if ((rc = opt_u64(c, rw, A("Last_SQL_Errno"), UINT_MAX, &u, &found)) < 0)
+        return rc;
+    t->last_sql_errno = found ? (unsigned int)u : 0;
+    if ((rc = opt_heap(c, rw, A("Last_IO_Error"), &t->last_io_error)) < 0 ||
+        (rc = opt_heap(c, rw, A("Last_SQL_Error"), &t->last_sql_error)) < 0)
+        return rc;
+
+    /* Source identity. */
+    if ((rc = opt_u64(c, rw, A("Master_Server_Id", "Source_Server_Id"), UINT32_MAX, &u, &found)) <
+        0)
+        return rc;
+    t->source_server_id = found ? (unsigned long)u : 0;
+    col = col_find(r, A("Master_UUID", "Source_UUID"));
+    if ((rc = fit_field(c, col, cell(r, rw, col), t->source_uuid, sizeof(t->source_uuid))) < 0)
+        return rc;
+    return 0;
+}
+
+/* REPLICA_STATUS, row rw: GTID mode and positions into t. */
+static int rs_gtid(const pctx *c, size_t rw, topo_replica_status *t)
+{
+    const dialect_result *r = c->r;
+    long col;
+    uint64_t u;
+    const char *v;
+    bool found;
+    int rc;
+
+    col = col_find(r, A("Using_Gtid"));
+    if (col >= 0 && (v = cell(r, rw, col)) != NULL) {
+        if ((rc = fit_field(c, col, v, t->using_gtid_mode, sizeof(t->using_gtid_mode))) < 0)
+            return rc;
+        t->using_gtid = *v && strcasecmp(v, "No") != 0;
+    } else {
+        if ((rc = opt_u64(c, rw, A("Auto_Position"), 1, &u, &found)) < 0)
+            return rc;
+        if (found) {
+            t->using_gtid = u == 1;
+            copy_trunc(t->using_gtid_mode, sizeof(t->using_gtid_mode), u == 1 ? "1" : "0");
+        }
+    }
+    if ((rc = opt_heap(c, rw, A("Gtid_IO_Pos", "Retrieved_Gtid_Set"), &t->received_gtid)) < 0 ||
+        (rc = opt_heap(c, rw, A("Executed_Gtid_Set"), &t->executed_gtid)) < 0)
+        return rc;
+    return 0;
+}
+
+/* REPLICA_STATUS, row rw: heartbeat period and count (MariaDB SHOW ALL SLAVES STATUS only). */
+static int rs_heartbeat(const pctx *c, size_t rw, topo_replica_status *t)
+{
+    const dialect_result *r = c->r;
+    long col;
+    uint64_t u;
+    const char *v;
+    bool found;
+    int rc;
+
+    /* Heartbeat (MariaDB SHOW ALL SLAVES STATUS only): seconds, 3 decimals. */
+    col = col_find(r, A("Slave_heartbeat_period", "Replica_heartbeat_period"));
+    v = cell(r, rw, col);
+    if (col >= 0 && v) {
+        double s;
+
+        if ((rc = parse_double(c, col, v, &s)) < 0 && !out_of_range(v))
+            return rc;
+        if (rc < 0 || s < 0 || s > 1e12) /* unknown, not a failed probe */
+            t->heartbeat_period_ms = -1;
+        else
+            t->heartbeat_period_ms = (long long)(s * 1000.0 + 0.5);
+    }
+    /* Receive progress (MariaDB SHOW ALL SLAVES STATUS only). */
+    if ((rc = opt_u64(c, rw, A("Slave_received_heartbeats", "Replica_received_heartbeats"), LLONG_MAX, &u,
+                      &found)) < 0)
+        return rc;
+    if (found)
+        t->received_heartbeats = (long long)u;
+    return 0;
+}
+
 static int apply_replica_status(const pctx *c, topo_snapshot *snap)
 {
     const dialect_result *r = c->r;
     topo_replica_status t;
-    long col, row;
+    long row;
     size_t rw;
-    uint64_t u;
-    const char *v;
-    bool found;
     int rc = 0;
 
     replica_defaults(&t);
@@ -868,109 +1063,12 @@ static int apply_replica_status(const pctx *c, topo_snapshot *snap)
     rw = (size_t)row;
     t.present = true;
 
-    /* Source address. */
-    if ((rc = (int)(col = col_need(c, A("Master_Host", "Source_Host")))) < 0 ||
-        (rc = fit_field(c, col, cell(r, rw, col), t.source.host, sizeof(t.source.host))) < 0)
+    if ((rc = rs_source_threads(c, rw, &t)) < 0 ||
+        (rc = rs_coords_lag(c, rw, &t)) < 0 ||
+        (rc = rs_errors_source_id(c, rw, &t)) < 0 ||
+        (rc = rs_gtid(c, rw, &t)) < 0 ||
+        (rc = rs_heartbeat(c, rw, &t)) < 0)
         goto out;
-    if ((rc = (int)(col = col_need(c, A("Master_Port", "Source_Port")))) < 0 ||
-        (rc = parse_u64(c, col, cell(r, rw, col), 65535, &u)) < 0)
-        goto out;
-    t.source.port = (int)u;
-
-    /* Threads. */
-    if ((rc = need_thread(c, rw, A("Slave_IO_Running", "Replica_IO_Running"), &t.io_state)) < 0 ||
-        (rc = need_thread(c, rw, A("Slave_SQL_Running", "Replica_SQL_Running"), &t.sql_state)) <
-            0)
-        goto out;
-    col = col_find(r, A("Slave_IO_State", "Replica_IO_State"));
-    v = cell(r, rw, col);
-    copy_trunc(t.io_state_text, sizeof(t.io_state_text), v ? v : "");
-
-    /* Coordinates: received, applied, relay. */
-    if ((rc = need_file(c, rw, A("Master_Log_File", "Source_Log_File"), &t.read_coord)) < 0 ||
-        (rc = need_pos(c, rw, A("Read_Master_Log_Pos", "Read_Source_Log_Pos"), &t.read_coord)) <
-            0 ||
-        (rc = need_file(c, rw, A("Relay_Master_Log_File", "Relay_Source_Log_File"),
-                        &t.exec_coord)) < 0 ||
-        (rc = need_pos(c, rw, A("Exec_Master_Log_Pos", "Exec_Source_Log_Pos"), &t.exec_coord)) <
-            0)
-        goto out;
-    col = col_find(r, A("Relay_Log_File"));
-    if ((rc = fit_field(c, col, cell(r, rw, col), t.relay_coord.file,
-                        sizeof(t.relay_coord.file))) < 0 ||
-        (rc = opt_u64(c, rw, A("Relay_Log_Pos"), UINT64_MAX, &t.relay_coord.pos, NULL)) < 0)
-        goto out;
-
-    /* Lag and delay. */
-    if ((rc = (int)(col = col_need(c, A("Seconds_Behind_Master", "Seconds_Behind_Source")))) < 0)
-        goto out;
-    v = cell(r, rw, col);
-    if (v && (rc = parse_measure(c, col, v, &t.seconds_behind)) < 0)
-        goto out;
-    col = col_find(r, A("SQL_Delay"));
-    v = cell(r, rw, col);
-    t.sql_delay_s = 0;
-    if (v && (rc = parse_measure(c, col, v, &t.sql_delay_s)) < 0)
-        goto out;
-
-    /* Errors. */
-    if ((rc = opt_u64(c, rw, A("Last_IO_Errno"), UINT_MAX, &u, &found)) < 0)
-        goto out;
-    t.last_io_errno = found ? (unsigned int)u : 0;
-    if ((rc = opt_u64(c, rw, A("Last_SQL_Errno"), UINT_MAX, &u, &found)) < 0)
-        goto out;
-    t.last_sql_errno = found ? (unsigned int)u : 0;
-    if ((rc = opt_heap(c, rw, A("Last_IO_Error"), &t.last_io_error)) < 0 ||
-        (rc = opt_heap(c, rw, A("Last_SQL_Error"), &t.last_sql_error)) < 0)
-        goto out;
-
-    /* Source identity. */
-    if ((rc = opt_u64(c, rw, A("Master_Server_Id", "Source_Server_Id"), UINT32_MAX, &u, &found)) <
-        0)
-        goto out;
-    t.source_server_id = found ? (unsigned long)u : 0;
-    col = col_find(r, A("Master_UUID", "Source_UUID"));
-    if ((rc = fit_field(c, col, cell(r, rw, col), t.source_uuid, sizeof(t.source_uuid))) < 0)
-        goto out;
-
-    /* GTID mode and positions. */
-    col = col_find(r, A("Using_Gtid"));
-    if (col >= 0 && (v = cell(r, rw, col)) != NULL) {
-        if ((rc = fit_field(c, col, v, t.using_gtid_mode, sizeof(t.using_gtid_mode))) < 0)
-            goto out;
-        t.using_gtid = *v && strcasecmp(v, "No") != 0;
-    } else {
-        if ((rc = opt_u64(c, rw, A("Auto_Position"), 1, &u, &found)) < 0)
-            goto out;
-        if (found) {
-            t.using_gtid = u == 1;
-            copy_trunc(t.using_gtid_mode, sizeof(t.using_gtid_mode), u == 1 ? "1" : "0");
-        }
-    }
-    if ((rc = opt_heap(c, rw, A("Gtid_IO_Pos", "Retrieved_Gtid_Set"), &t.received_gtid)) < 0 ||
-        (rc = opt_heap(c, rw, A("Executed_Gtid_Set"), &t.executed_gtid)) < 0)
-        goto out;
-
-    /* Heartbeat (MariaDB SHOW ALL SLAVES STATUS only): seconds, 3 decimals. */
-    col = col_find(r, A("Slave_heartbeat_period", "Replica_heartbeat_period"));
-    v = cell(r, rw, col);
-    if (col >= 0 && v) {
-        double s;
-
-        if ((rc = parse_double(c, col, v, &s)) < 0 && !out_of_range(v))
-            goto out;
-        if (rc < 0 || s < 0 || s > 1e12) /* unknown, not a failed probe */
-            t.heartbeat_period_ms = -1;
-        else
-            t.heartbeat_period_ms = (long long)(s * 1000.0 + 0.5);
-        rc = 0;
-    }
-    /* Receive progress (MariaDB SHOW ALL SLAVES STATUS only). */
-    if ((rc = opt_u64(c, rw, A("Slave_received_heartbeats", "Replica_received_heartbeats"), LLONG_MAX, &u,
-                      &found)) < 0)
-        goto out;
-    if (found)
-        t.received_heartbeats = (long long)u;
 
 commit:
     replica_free(&snap->replica);

@@ -940,18 +940,172 @@ out:
     return rc;
 }
 
+/* MySQL item, one ':tag' part: text[*pp] starts the tag; adds the tagged entry as *curp. */
+static int mysql_tag(const char *text, size_t *pp, size_t start, gtid_set *s,
+                     const uint8_t uuid[16], gentry **curp, char *err, size_t errlen)
+{
+    size_t p = *pp;
+    size_t tstart = p, len = 0;
+    char tag[GTID_TAG_MAX + 1];
+    gentry *cur;
+
+    while (is_alpha(text[p]) || is_digit(text[p]) || text[p] == '_') {
+        if (len == GTID_TAG_MAX) {
+            item_err(err, errlen, text, start, tstart,
+                     "tag is longer than %d characters", GTID_TAG_MAX);
+            return -EINVAL;
+        }
+        tag[len++] = to_lower(text[p]);
+        p++;
+    }
+    *pp = p;
+    tag[len] = '\0';
+    cur = set_add(s);
+    if (!cur)
+        return -ENOMEM;
+    memcpy(cur->uuid, uuid, 16);
+    memcpy(cur->tag, tag, len + 1);
+    cur->ord = s->n;
+    *curp = cur;
+    return 0;
+}
+
+/* MySQL item, one ':N' or ':N-M' part: text[*pp] is a digit; appends the interval to cur. */
+static int mysql_interval(const char *text, size_t *pp, size_t start, gtid_set *s,
+                          gentry *cur, char *err, size_t errlen)
+{
+    char cb[16];
+    size_t p = *pp;
+    size_t npos = p;
+    uint64_t lo, hi;
+    int rc;
+    int r = scan_u64(text, &p, GTID_MYSQL_NUMBER_MAX, &lo);
+
+    *pp = p;
+    if (r == SCAN_RANGE) {
+        item_err(err, errlen, text, start, npos,
+                 "transaction number is out of range (1..%llu)",
+                 GTID_MYSQL_NUMBER_MAX);
+        return -EINVAL;
+    }
+    if (lo == 0) {
+        item_err(err, errlen, text, start, npos,
+                 "transaction number 0 is not allowed (numbers start at 1)");
+        return -EINVAL;
+    }
+    hi = lo;
+    if (text[p] == '-') {
+        p++;
+        npos = p;
+        r = scan_u64(text, &p, GTID_MYSQL_NUMBER_MAX, &hi);
+        *pp = p;
+        if (r == SCAN_NONE) {
+            item_err(err, errlen, text, start, npos,
+                     "interval end is not a number (found %s)",
+                     char_desc(text[npos], cb));
+            return -EINVAL;
+        }
+        if (r == SCAN_RANGE) {
+            item_err(err, errlen, text, start, npos,
+                     "interval end is out of range (1..%llu)",
+                     GTID_MYSQL_NUMBER_MAX);
+            return -EINVAL;
+        }
+        if (hi < lo) {
+            item_err(err, errlen, text, start, npos,
+                     "interval start %" PRIu64 " is greater than its end %" PRIu64,
+                     lo, hi);
+            return -EINVAL;
+        }
+    }
+    rc = ivec_push(&s->iv, lo, hi);
+    if (rc)
+        return rc;
+    cur->cnt++; /* cur is the last entry: its intervals are the tail */
+    return 0;
+}
+
+/* One MySQL item 'uuid(:tag|:interval)*' starting at text[*pp] (not blank, not ','). */
+static int mysql_item(const char *text, size_t *pp, gtid_set *s, char *err, size_t errlen)
+{
+    char cb[16];
+    size_t p = *pp;
+    size_t start, bad;
+    uint8_t uuid[16];
+    gentry *cur;
+    bool cur_has_ival, cur_tagged;
+    int rc;
+
+    start = p;
+    bad = scan_uuid(text, &p, uuid);
+    if (bad) {
+        item_err(err, errlen, text, start, bad - 1,
+                 "bad uuid (expected 8-4-4-4-12 hex digits, found %s)",
+                 char_desc(text[bad - 1], cb));
+        return -EINVAL;
+    }
+    while (is_ws(text[p]))
+        p++;
+    if (text[p] != ':') {
+        item_err(err, errlen, text, start, p, "expected ':' after the uuid, found %s",
+                 char_desc(text[p], cb));
+        return -EINVAL;
+    }
+    cur = set_add(s);
+    if (!cur)
+        return -ENOMEM;
+    memcpy(cur->uuid, uuid, sizeof uuid);
+    cur->ord = s->n;
+    cur_has_ival = false;
+    cur_tagged = false;
+    while (text[p] == ':') {
+        p++;
+        while (is_ws(text[p]))
+            p++;
+        if (is_alpha(text[p]) || text[p] == '_') {
+            if (cur_tagged && !cur_has_ival) {
+                item_err(err, errlen, text, start, p,
+                         "tag '%s' has no interval before the next tag", cur->tag);
+                return -EINVAL;
+            }
+            rc = mysql_tag(text, &p, start, s, uuid, &cur, err, errlen);
+            if (rc)
+                return rc;
+            cur_has_ival = false;
+            cur_tagged = true;
+        } else if (is_digit(text[p])) {
+            rc = mysql_interval(text, &p, start, s, cur, err, errlen);
+            if (rc)
+                return rc;
+            cur_has_ival = true;
+        } else {
+            item_err(err, errlen, text, start, p,
+                     "expected a tag or an interval after ':', found %s",
+                     char_desc(text[p], cb));
+            return -EINVAL;
+        }
+        while (is_ws(text[p]))
+            p++;
+    }
+    if (text[p] != '\0' && text[p] != ',') {
+        item_err(err, errlen, text, start, p,
+                 "unexpected %s (expected ':', ',' or end)", char_desc(text[p], cb));
+        return -EINVAL;
+    }
+    if (!cur_has_ival) { /* only a tag can be left without interval */
+        item_err(err, errlen, text, start, p, "tag '%s' has no interval", cur->tag);
+        return -EINVAL;
+    }
+    *pp = p;
+    return 0;
+}
+
 static int parse_mysql(const char *text, gtid_set *s, char *err, size_t errlen)
 {
     size_t p = 0;
-    int rc = 0;
-    char cb[16];
+    int rc;
 
     for (;;) {
-        size_t start, bad;
-        uint8_t uuid[16];
-        gentry *cur;
-        bool cur_has_ival, cur_tagged;
-
         while (is_ws(text[p]))
             p++;
         if (text[p] == '\0')
@@ -960,120 +1114,9 @@ static int parse_mysql(const char *text, gtid_set *s, char *err, size_t errlen)
             p++;
             continue;
         }
-        start = p;
-        bad = scan_uuid(text, &p, uuid);
-        if (bad) {
-            item_err(err, errlen, text, start, bad - 1,
-                     "bad uuid (expected 8-4-4-4-12 hex digits, found %s)",
-                     char_desc(text[bad - 1], cb));
-            return -EINVAL;
-        }
-        while (is_ws(text[p]))
-            p++;
-        if (text[p] != ':') {
-            item_err(err, errlen, text, start, p, "expected ':' after the uuid, found %s",
-                     char_desc(text[p], cb));
-            return -EINVAL;
-        }
-        cur = set_add(s);
-        if (!cur)
-            return -ENOMEM;
-        memcpy(cur->uuid, uuid, sizeof uuid);
-        cur->ord = s->n;
-        cur_has_ival = false;
-        cur_tagged = false;
-        while (text[p] == ':') {
-            p++;
-            while (is_ws(text[p]))
-                p++;
-            if (is_alpha(text[p]) || text[p] == '_') {
-                size_t tstart = p, len = 0;
-                char tag[GTID_TAG_MAX + 1];
-                if (cur_tagged && !cur_has_ival) {
-                    item_err(err, errlen, text, start, tstart,
-                             "tag '%s' has no interval before the next tag", cur->tag);
-                    return -EINVAL;
-                }
-                while (is_alpha(text[p]) || is_digit(text[p]) || text[p] == '_') {
-                    if (len == GTID_TAG_MAX) {
-                        item_err(err, errlen, text, start, tstart,
-                                 "tag is longer than %d characters", GTID_TAG_MAX);
-                        return -EINVAL;
-                    }
-                    tag[len++] = to_lower(text[p]);
-                    p++;
-                }
-                tag[len] = '\0';
-                cur = set_add(s);
-                if (!cur)
-                    return -ENOMEM;
-                memcpy(cur->uuid, uuid, sizeof uuid);
-                memcpy(cur->tag, tag, len + 1);
-                cur->ord = s->n;
-                cur_has_ival = false;
-                cur_tagged = true;
-            } else if (is_digit(text[p])) {
-                size_t npos = p;
-                uint64_t lo, hi;
-                int r = scan_u64(text, &p, GTID_MYSQL_NUMBER_MAX, &lo);
-                if (r == SCAN_RANGE) {
-                    item_err(err, errlen, text, start, npos,
-                             "transaction number is out of range (1..%llu)",
-                             GTID_MYSQL_NUMBER_MAX);
-                    return -EINVAL;
-                }
-                if (lo == 0) {
-                    item_err(err, errlen, text, start, npos,
-                             "transaction number 0 is not allowed (numbers start at 1)");
-                    return -EINVAL;
-                }
-                hi = lo;
-                if (text[p] == '-') {
-                    p++;
-                    npos = p;
-                    r = scan_u64(text, &p, GTID_MYSQL_NUMBER_MAX, &hi);
-                    if (r == SCAN_NONE) {
-                        item_err(err, errlen, text, start, npos,
-                                 "interval end is not a number (found %s)",
-                                 char_desc(text[npos], cb));
-                        return -EINVAL;
-                    }
-                    if (r == SCAN_RANGE) {
-                        item_err(err, errlen, text, start, npos,
-                                 "interval end is out of range (1..%llu)",
-                                 GTID_MYSQL_NUMBER_MAX);
-                        return -EINVAL;
-                    }
-                    if (hi < lo) {
-                        item_err(err, errlen, text, start, npos,
-                                 "interval start %" PRIu64 " is greater than its end %" PRIu64,
-                                 lo, hi);
-                        return -EINVAL;
-                    }
-                }
-                rc = ivec_push(&s->iv, lo, hi);
-                if (rc)
-                    return rc;
-                cur->cnt++; /* cur is the last entry: its intervals are the tail */
-                cur_has_ival = true;
-            } else {
-                item_err(err, errlen, text, start, p,
-                         "expected a tag or an interval after ':', found %s",
-                         char_desc(text[p], cb));
-                return -EINVAL;
-            }
-            while (is_ws(text[p]))
-                p++;
-        }
-        if (text[p] != '\0' && text[p] != ',') {
-            item_err(err, errlen, text, start, p,
-                     "unexpected %s (expected ':', ',' or end)", char_desc(text[p], cb));
-            return -EINVAL;
-        }
-        if (!cur_has_ival) { /* only a tag can be left without interval */
-            item_err(err, errlen, text, start, p, "tag '%s' has no interval", cur->tag);
-            return -EINVAL;
-        }
+        rc = mysql_item(text, &p, s, err, errlen);
+        if (rc)
+            return rc;
     }
     return mysql_normalize(s);
 }

@@ -728,34 +728,142 @@ static void note_failure(etcd_client *c, req *r, const char *what)
     c->cur_ep = (c->cur_ep + 1) % c->n_endpoints;
 }
 
-static void request_done(etcd_client *c, req *r, CURLcode cc)
+/* Finished request, phase 1: parse the response; on failure, a description in what
+ * (empty on success). A token etcd refused is dropped. Returns the parsed body (or NULL). */
+static json_t *response_check(etcd_client *c, req *r, CURLcode cc, char *what, size_t whatlen)
 {
     long status = 0;
     json_t *resp = NULL;
-    char what[300];
-    int64_t now = probe_now_ms();
 
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     what[0] = '\0';
     if (cc != CURLE_OK) {
         if (r->too_big)
-            snprintf(what, sizeof(what), "response larger than %d bytes", ETCD_MAX_RESPONSE);
+            snprintf(what, whatlen, "response larger than %d bytes", ETCD_MAX_RESPONSE);
         else
-            snprintf(what, sizeof(what), "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
+            snprintf(what, whatlen, "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
     } else {
         json_error_t je;
         resp = json_loadb(strbuf_str(&r->resp), r->resp.len, 0, &je);
         if (!json_is_object(resp))
-            snprintf(what, sizeof(what), "HTTP %ld, not a JSON object", status);
+            snprintf(what, whatlen, "HTTP %ld, not a JSON object", status);
         else if (status != 200 || json_object_get(resp, "error")) {
             const char *e = json_string_value(json_object_get(resp, "error"));
-            snprintf(what, sizeof(what), "HTTP %ld: %.200s", status, e ? e : "error");
+            snprintf(what, whatlen, "HTTP %ld: %.200s", status, e ? e : "error");
             if (auth_error(resp) && c->token) {
                 wipe_free(c->token);
                 c->token = NULL;
             }
         }
     }
+    return resp;
+}
+
+/* Lease grant answered (failed: the request or etcd failed). */
+static void grant_done(etcd_client *c, req *r, const json_t *resp, bool failed, int64_t now)
+{
+    c->grant_busy = false;
+    if (!failed && jint(resp, "ID") != 0) {
+        c->lease_id = jint(resp, "ID");
+        c->lease_ok_sent_ms = r->sent_ms;
+        c->next_ka_ms = now + c->ttl_ms / 3;
+        c->ctl_put = false;
+        c->fenced_reported = false;
+        for (size_t i = 0; i < c->n_views; i++)
+            c->views[i].dirty = true;
+        emit(c, "etcd-lease-granted", NULL, "lease %" PRIx64 " granted (TTL %" PRId64 " ms)", (uint64_t)c->lease_id,
+             c->ttl_ms);
+    } else {
+        c->next_grant_ms = now + 200;
+    }
+}
+
+/* Keep-alive answered with a TTL, or failed. */
+static void keepalive_done(etcd_client *c, req *r, bool failed, int64_t now)
+{
+    c->ka_busy = false;
+    if (!failed && r->lease == c->lease_id) {
+        if (r->sent_ms > c->lease_ok_sent_ms)
+            c->lease_ok_sent_ms = r->sent_ms;
+        c->next_ka_ms = now + c->ttl_ms / 3;
+        if (c->fenced_reported) {
+            c->fenced_reported = false;
+            emit(c, "etcd-lease-granted", NULL, "lease %" PRIx64 " trusted again: keep-alive succeeded",
+                 (uint64_t)c->lease_id);
+        }
+    } else {
+        c->next_ka_ms = now + 100; /* retry at once, on the next member */
+    }
+}
+
+/* Finished request, last phase: the per-kind bookkeeping and result handling. */
+static void request_apply(etcd_client *c, req *r, json_t *resp, bool failed, int64_t now)
+{
+    switch (r->kind) {
+    case RK_AUTH:
+        c->auth_busy = false;
+        if (!failed) {
+            const char *t = json_string_value(json_object_get(resp, "token"));
+            if (t && strlen(t) < 4096) {
+                wipe_free(c->token);
+                c->token = strdup(t);
+            }
+        } else {
+            c->next_auth_ms = now + 500;
+        }
+        break;
+    case RK_GRANT:
+        grant_done(c, r, resp, failed, now);
+        break;
+    case RK_KEEPALIVE:
+        keepalive_done(c, r, failed, now);
+        break;
+    case RK_PUT_CONTROLLER:
+        c->ctl_busy = false;
+        if (!failed && r->lease == c->lease_id)
+            c->ctl_put = true;
+        break;
+    case RK_PUT_VIEW:
+        c->views[r->slot].busy = false;
+        if (!failed && r->lease == c->lease_id)
+            c->views[r->slot].last_put_ms = r->sent_ms;
+        else
+            c->views[r->slot].dirty = true;
+        break;
+    case RK_LOCK_TAKE:
+        if (failed) {
+            c->locks[r->slot].busy = false;
+            c->locks[r->slot].next_try_ms = now + 200;
+        } else {
+            on_lock_take(c, r, resp);
+        }
+        break;
+    case RK_LOCK_RELEASE:
+    case RK_REVOKE:
+        break;
+    case RK_RANGE_CONTROLLERS:
+    case RK_RANGE_VIEWS:
+    case RK_RANGE_LOCKS:
+        c->range_busy[r->kind - RK_RANGE_CONTROLLERS] = false;
+        if (!failed) {
+            if (r->kind == RK_RANGE_CONTROLLERS)
+                on_range_controllers(c, resp);
+            else if (r->kind == RK_RANGE_VIEWS)
+                on_range_views(c, resp);
+            else
+                on_range_locks(c, resp);
+        }
+        break;
+    }
+}
+
+static void request_done(etcd_client *c, req *r, CURLcode cc)
+{
+    json_t *resp;
+    char what[300];
+    int64_t now = probe_now_ms();
+
+    resp = response_check(c, r, cc, what, sizeof(what));
     /* Keep-alive: a response without a TTL means etcd no longer knows the lease. */
     if (!what[0] && r->kind == RK_KEEPALIVE) {
         const json_t *res = json_object_get(resp, "result");
@@ -772,87 +880,7 @@ static void request_done(etcd_client *c, req *r, CURLcode cc)
     } else {
         c->last_ok_ms = now;
     }
-    switch (r->kind) {
-    case RK_AUTH:
-        c->auth_busy = false;
-        if (!what[0]) {
-            const char *t = json_string_value(json_object_get(resp, "token"));
-            if (t && strlen(t) < 4096) {
-                wipe_free(c->token);
-                c->token = strdup(t);
-            }
-        } else {
-            c->next_auth_ms = now + 500;
-        }
-        break;
-    case RK_GRANT:
-        c->grant_busy = false;
-        if (!what[0] && jint(resp, "ID") != 0) {
-            c->lease_id = jint(resp, "ID");
-            c->lease_ok_sent_ms = r->sent_ms;
-            c->next_ka_ms = now + c->ttl_ms / 3;
-            c->ctl_put = false;
-            c->fenced_reported = false;
-            for (size_t i = 0; i < c->n_views; i++)
-                c->views[i].dirty = true;
-            emit(c, "etcd-lease-granted", NULL, "lease %" PRIx64 " granted (TTL %" PRId64 " ms)", (uint64_t)c->lease_id,
-                 c->ttl_ms);
-        } else {
-            c->next_grant_ms = now + 200;
-        }
-        break;
-    case RK_KEEPALIVE:
-        c->ka_busy = false;
-        if (!what[0] && r->lease == c->lease_id) {
-            if (r->sent_ms > c->lease_ok_sent_ms)
-                c->lease_ok_sent_ms = r->sent_ms;
-            c->next_ka_ms = now + c->ttl_ms / 3;
-            if (c->fenced_reported) {
-                c->fenced_reported = false;
-                emit(c, "etcd-lease-granted", NULL, "lease %" PRIx64 " trusted again: keep-alive succeeded",
-                     (uint64_t)c->lease_id);
-            }
-        } else {
-            c->next_ka_ms = now + 100; /* retry at once, on the next member */
-        }
-        break;
-    case RK_PUT_CONTROLLER:
-        c->ctl_busy = false;
-        if (!what[0] && r->lease == c->lease_id)
-            c->ctl_put = true;
-        break;
-    case RK_PUT_VIEW:
-        c->views[r->slot].busy = false;
-        if (!what[0] && r->lease == c->lease_id)
-            c->views[r->slot].last_put_ms = r->sent_ms;
-        else
-            c->views[r->slot].dirty = true;
-        break;
-    case RK_LOCK_TAKE:
-        if (what[0]) {
-            c->locks[r->slot].busy = false;
-            c->locks[r->slot].next_try_ms = now + 200;
-        } else {
-            on_lock_take(c, r, resp);
-        }
-        break;
-    case RK_LOCK_RELEASE:
-    case RK_REVOKE:
-        break;
-    case RK_RANGE_CONTROLLERS:
-    case RK_RANGE_VIEWS:
-    case RK_RANGE_LOCKS:
-        c->range_busy[r->kind - RK_RANGE_CONTROLLERS] = false;
-        if (!what[0]) {
-            if (r->kind == RK_RANGE_CONTROLLERS)
-                on_range_controllers(c, resp);
-            else if (r->kind == RK_RANGE_VIEWS)
-                on_range_views(c, resp);
-            else
-                on_range_locks(c, resp);
-        }
-        break;
-    }
+    request_apply(c, r, resp, what[0] != '\0', now);
     json_decref(resp);
 }
 
