@@ -1217,10 +1217,122 @@ static void emit_stopped(worker *w, int before, const char *message)
     w->emit(w->user, q);
 }
 
+/* One step of a plan, by its kind: 0 done, < 0 failed (msg says why; *gtid: the position
+ * a promotion left, heap). */
+static int run_step(worker *w, const plan_step *s, int64_t dl, strbuf *msg, char **gtid)
+{
+    int rc = -1;
+    switch (s->kind) {
+    case PLAN_STEP_STOP_IO:
+        prestop_io(w);
+        rc = step_stop_io(w, s, dl, msg);
+        break;
+    case PLAN_STEP_START_IO: rc = step_start_io(w, s, dl, msg); break;
+    case PLAN_STEP_WAIT_APPLY: rc = wait_applied(w, &s->target, s->gtid, dl, msg); break;
+    case PLAN_STEP_CATCH_UP: rc = step_catch_up(w, s, dl, msg); break;
+    case PLAN_STEP_DETACH: rc = step_detach(w, s, dl, msg); break;
+    case PLAN_STEP_SET_WRITABLE:
+        rc = step_set_writable(w, s, dl, msg, gtid);
+        if (rc == 0 && *gtid) {
+            free(w->promoted_gtid);
+            w->promoted_gtid = strdup(*gtid);
+            if (!w->promoted_gtid) {
+                strbuf_setf(msg, "writable, but out of memory keeping its position");
+                free(*gtid);
+                *gtid = NULL;
+            }
+        }
+        break;
+    case PLAN_STEP_SEMI_SYNC_SOURCE: rc = step_semi_sync(w, s, dl, msg); break;
+    case PLAN_STEP_REPOINT: rc = step_repoint(w, s, dl, msg); break;
+    case PLAN_STEP_VERIFY: rc = step_verify(w, s, dl, msg); break;
+    case PLAN_STEP_FENCE: rc = step_fence(w, s, dl, msg); break;
+    case PLAN_STEP_REJOIN: rc = step_rejoin(w, s, dl, msg); break;
+    case PLAN_STEP_CHECK_TRX: rc = step_check_trx(w, s, dl, msg); break;
+    case PLAN_STEP_DEMOTE: rc = step_demote(w, s, dl, msg); break;
+    case PLAN_STEP_WAIT_CAUGHT_UP:
+        rc = wait_applied(w, &s->target, w->frozen_gtid, dl, msg);
+        break;
+    case PLAN_STEP_UNDEMOTE:
+        rc = set_read_only(w, &s->target, false, dl, msg);
+        if (rc == 0)
+            strbuf_setf(msg, "writable again");
+        break;
+    case PLAN_STEP_HOOK:
+        rc = step_hook(w, s, msg);
+        break;
+    case PLAN_STEP_CHECK_SOURCE:
+        rc = step_check_source(w, s, dl, msg);
+        break;
+    }
+    return rc;
+}
+
+/* An aborted plan (before its point of no return): give back what its first done_steps
+ * steps took, newest first, each rollback reported as EXEC_ROLLBACK. */
+static void rollback_plan(worker *w, size_t done_steps, strbuf *msg)
+{
+    const plan_spec *p = &w->plan;
+    /* Give back what the plan took, newest first: a detached switchover target
+     * replicates from the old primary again, the old primary becomes writable
+     * again, stopped IO threads start again (the candidate's too, when it was stopped
+     * early and the plan did not get to detach it). */
+    bool cand_detached = false;
+    for (size_t i = 0; i < done_steps; i++)
+        cand_detached |= p->v[i].kind == PLAN_STEP_DETACH;
+    if (w->prestop_addr.port && !cand_detached) {
+        plan_step st = {.kind = PLAN_STEP_START_IO};
+        char as[TOPO_ADDR_MAX];
+        strbuf line = STRBUF_INIT;
+        int rc;
+        st.target.addr = w->prestop_addr;
+        for (size_t i = 0; i < p->n; i++)
+            if (p->v[i].kind == PLAN_STEP_DETACH)
+                st.target = p->v[i].target;
+        strbuf_reset(msg);
+        rc = step_start_io(w, &st, clk_mono_ms() + 5000, msg);
+        strbuf_printf(&line, "%s: %s", topo_addr_str(&st.target.addr, as, sizeof(as)), strbuf_str(msg));
+        emit(w, EXEC_ROLLBACK, -1, rc == 0,
+             strbuf_error(&line) ? "(rollback message lost: out of memory)" : strbuf_str(&line), NULL);
+        strbuf_free(&line);
+    }
+    for (size_t i = done_steps; i-- > 0;) {
+        const plan_step *st = &p->v[i];
+        int64_t dl = clk_mono_ms() + 5000;
+        int rc;
+        char as[TOPO_ADDR_MAX];
+        strbuf line = STRBUF_INIT;
+        strbuf_reset(msg);
+        if (st->kind == PLAN_STEP_STOP_IO) {
+            rc = step_start_io(w, st, dl, msg);
+        } else if (st->kind == PLAN_STEP_DEMOTE) {
+            rc = set_read_only(w, &st->target, false, dl, msg);
+            if (rc == 0)
+                strbuf_setf(msg, "writable again (switchover rolled back)");
+        } else if (st->kind == PLAN_STEP_REPOINT && st->has_prev) {
+            /* A relocate that failed: the replica replicates from its previous source
+             * again; say in what state the server was left (checked, bounded). */
+            rc = change_source(w, &st->target, &st->prev_source, dl, msg);
+            if (rc == 0)
+                rc = replication_state(w, &st->target, &st->prev_source, dl, msg);
+        } else if (st->kind == PLAN_STEP_DETACH && p->op == REC_OP_SWITCHOVER) {
+            rc = change_source(w, &st->target, &p->old_primary, dl, msg);
+            if (rc == 0)
+                strbuf_setf(msg, "replicates from %s again", topo_addr_str(&p->old_primary.addr, as, sizeof(as)));
+        } else {
+            continue;
+        }
+        strbuf_printf(&line, "%s: %s", topo_addr_str(&st->target.addr, as, sizeof(as)), strbuf_str(msg));
+        emit(w, EXEC_ROLLBACK, -1, rc == 0,
+             strbuf_error(&line) ? "(rollback message lost: out of memory)" : strbuf_str(&line), NULL);
+        strbuf_free(&line);
+    }
+}
+
 /* The worker: run the plan's steps in order. Before the point of no return a failed
  * step aborts and the steps done are rolled back in reverse; after it, failures are
- * recorded and the plan goes on. Kept in one function (about 120 lines) so the abort
- * and rollback paths sit next to the steps they undo. */
+ * recorded and the plan goes on (run_step runs one, rollback_plan gives back what an
+ * aborted plan took). */
 static void run_plan(worker *w)
 {
     bool past_no_return = false, failed = false, aborted = false, stopped = false, shutdown = false;
@@ -1251,49 +1363,7 @@ static void run_plan(worker *w)
         free(gtid);
         gtid = NULL;
         emit(w, EXEC_STEP_START, (int)i, 1, NULL, NULL);
-        switch (s->kind) {
-        case PLAN_STEP_STOP_IO:
-            prestop_io(w);
-            rc = step_stop_io(w, s, dl, &msg);
-            break;
-        case PLAN_STEP_START_IO: rc = step_start_io(w, s, dl, &msg); break;
-        case PLAN_STEP_WAIT_APPLY: rc = wait_applied(w, &s->target, s->gtid, dl, &msg); break;
-        case PLAN_STEP_CATCH_UP: rc = step_catch_up(w, s, dl, &msg); break;
-        case PLAN_STEP_DETACH: rc = step_detach(w, s, dl, &msg); break;
-        case PLAN_STEP_SET_WRITABLE:
-            rc = step_set_writable(w, s, dl, &msg, &gtid);
-            if (rc == 0 && gtid) {
-                free(w->promoted_gtid);
-                w->promoted_gtid = strdup(gtid);
-                if (!w->promoted_gtid) {
-                    strbuf_setf(&msg, "writable, but out of memory keeping its position");
-                    free(gtid);
-                    gtid = NULL;
-                }
-            }
-            break;
-        case PLAN_STEP_SEMI_SYNC_SOURCE: rc = step_semi_sync(w, s, dl, &msg); break;
-        case PLAN_STEP_REPOINT: rc = step_repoint(w, s, dl, &msg); break;
-        case PLAN_STEP_VERIFY: rc = step_verify(w, s, dl, &msg); break;
-        case PLAN_STEP_FENCE: rc = step_fence(w, s, dl, &msg); break;
-        case PLAN_STEP_REJOIN: rc = step_rejoin(w, s, dl, &msg); break;
-        case PLAN_STEP_CHECK_TRX: rc = step_check_trx(w, s, dl, &msg); break;
-        case PLAN_STEP_DEMOTE: rc = step_demote(w, s, dl, &msg); break;
-        case PLAN_STEP_WAIT_CAUGHT_UP:
-            rc = wait_applied(w, &s->target, w->frozen_gtid, dl, &msg);
-            break;
-        case PLAN_STEP_UNDEMOTE:
-            rc = set_read_only(w, &s->target, false, dl, &msg);
-            if (rc == 0)
-                strbuf_setf(&msg, "writable again");
-            break;
-        case PLAN_STEP_HOOK:
-            rc = step_hook(w, s, &msg);
-            break;
-        case PLAN_STEP_CHECK_SOURCE:
-            rc = step_check_source(w, s, dl, &msg);
-            break;
-        }
+        rc = run_step(w, s, dl, &msg, &gtid);
         if (rc != 0 && !(s->kind == PLAN_STEP_REPOINT && s->has_prev))
             done_steps = i; /* a failed step took nothing to give back (a repoint may have stopped the threads) */
         if (w->crash_after && strcmp(w->crash_after, plan_step_name(s->kind)) == 0)
@@ -1315,62 +1385,8 @@ static void run_plan(worker *w)
             }
         }
     }
-    if (aborted) {
-        /* Give back what the plan took, newest first: a detached switchover target
-         * replicates from the old primary again, the old primary becomes writable
-         * again, stopped IO threads start again (the candidate's too, when it was stopped
-         * early and the plan did not get to detach it). */
-        bool cand_detached = false;
-        for (size_t i = 0; i < done_steps; i++)
-            cand_detached |= p->v[i].kind == PLAN_STEP_DETACH;
-        if (w->prestop_addr.port && !cand_detached) {
-            plan_step st = {.kind = PLAN_STEP_START_IO};
-            char as[TOPO_ADDR_MAX];
-            strbuf line = STRBUF_INIT;
-            int rc;
-            st.target.addr = w->prestop_addr;
-            for (size_t i = 0; i < p->n; i++)
-                if (p->v[i].kind == PLAN_STEP_DETACH)
-                    st.target = p->v[i].target;
-            strbuf_reset(&msg);
-            rc = step_start_io(w, &st, clk_mono_ms() + 5000, &msg);
-            strbuf_printf(&line, "%s: %s", topo_addr_str(&st.target.addr, as, sizeof(as)), strbuf_str(&msg));
-            emit(w, EXEC_ROLLBACK, -1, rc == 0,
-                 strbuf_error(&line) ? "(rollback message lost: out of memory)" : strbuf_str(&line), NULL);
-            strbuf_free(&line);
-        }
-        for (size_t i = done_steps; i-- > 0;) {
-            const plan_step *st = &p->v[i];
-            int64_t dl = clk_mono_ms() + 5000;
-            int rc;
-            char as[TOPO_ADDR_MAX];
-            strbuf line = STRBUF_INIT;
-            strbuf_reset(&msg);
-            if (st->kind == PLAN_STEP_STOP_IO) {
-                rc = step_start_io(w, st, dl, &msg);
-            } else if (st->kind == PLAN_STEP_DEMOTE) {
-                rc = set_read_only(w, &st->target, false, dl, &msg);
-                if (rc == 0)
-                    strbuf_setf(&msg, "writable again (switchover rolled back)");
-            } else if (st->kind == PLAN_STEP_REPOINT && st->has_prev) {
-                /* A relocate that failed: the replica replicates from its previous source
-                 * again; say in what state the server was left (checked, bounded). */
-                rc = change_source(w, &st->target, &st->prev_source, dl, &msg);
-                if (rc == 0)
-                    rc = replication_state(w, &st->target, &st->prev_source, dl, &msg);
-            } else if (st->kind == PLAN_STEP_DETACH && p->op == REC_OP_SWITCHOVER) {
-                rc = change_source(w, &st->target, &p->old_primary, dl, &msg);
-                if (rc == 0)
-                    strbuf_setf(&msg, "replicates from %s again", topo_addr_str(&p->old_primary.addr, as, sizeof(as)));
-            } else {
-                continue;
-            }
-            strbuf_printf(&line, "%s: %s", topo_addr_str(&st->target.addr, as, sizeof(as)), strbuf_str(&msg));
-            emit(w, EXEC_ROLLBACK, -1, rc == 0,
-                 strbuf_error(&line) ? "(rollback message lost: out of memory)" : strbuf_str(&line), NULL);
-            strbuf_free(&line);
-        }
-    }
+    if (aborted)
+        rollback_plan(w, done_steps, &msg);
     strbuf_free(&msg);
     free(gtid);
     if (stopped) {
