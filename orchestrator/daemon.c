@@ -683,12 +683,12 @@ static json_t *unknown_cluster(daemon_t *d, const char *name)
 static json_t *cmd_ack(daemon_t *d, const json_t *req)
 {
     const char *name = json_string_value(json_object_get(req, "cluster"));
-    rec_cluster *rc;
+    rec_cluster *rcl;
     if (!name)
         return reply_error("ack needs a cluster");
-    if (!(rc = rec_of(d, name)))
+    if (!(rcl = rec_of(d, name)))
         return unknown_cluster(d, name);
-    return json_pack("{s:b, s:i}", "ok", 1, "acknowledged", rec_cluster_ack(rc));
+    return json_pack("{s:b, s:i}", "ok", 1, "acknowledged", rec_cluster_ack(rcl));
 }
 
 static json_t *cmd_recoveries(daemon_t *d, const json_t *req)
@@ -747,16 +747,16 @@ static void manual_done(void *user, void *tag, json_t *result)
 static rec_cluster *rec_for_request(daemon_t *d, const json_t *req, json_t **reply)
 {
     const char *name = json_string_value(json_object_get(req, "cluster"));
-    rec_cluster *rc;
+    rec_cluster *rcl;
     if (!name && d->n_recs == 1)
         return d->recs[0];
     if (!name) {
         *reply = reply_error("this controller manages several clusters: say which one with --cluster");
         return NULL;
     }
-    if (!(rc = rec_of(d, name)))
+    if (!(rcl = rec_of(d, name)))
         *reply = unknown_cluster(d, name);
-    return rc;
+    return rcl;
 }
 
 /* switchover / failover / relocate. Returns 1 when the reply will come later (*from is then taken). */
@@ -769,7 +769,7 @@ static int cmd_manual(daemon_t *d, const json_t *b, held_reply *from, json_t **r
                     .dry_run = json_is_true(json_object_get(b, "dry_run")),
                     .force = json_is_true(json_object_get(b, "force")),
                     .timeout_ms = (int)json_integer_value(json_object_get(b, "timeout_ms"))};
-    rec_cluster *rc = NULL;
+    rec_cluster *rcl = NULL;
     char err[1024];
     held_reply *held;
     int r;
@@ -778,18 +778,18 @@ static int cmd_manual(daemon_t *d, const json_t *b, held_reply *from, json_t **r
         /* Find the cluster that knows the replica. */
         topo_addr a;
         if (topo_addr_parse(m.replica, 3306, &a, err, sizeof(err)) == 0)
-            for (size_t i = 0; i < d->n_recs && !rc; i++)
+            for (size_t i = 0; i < d->n_recs && !rcl; i++)
                 if (topo_cluster_find(&rec_cluster_mon(d->recs[i])->model, &a) >= 0)
-                    rc = d->recs[i];
-        if (!rc) {
+                    rcl = d->recs[i];
+        if (!rcl) {
             *reply = reply_error("no cluster of this controller knows %s (see 'myorch topology')", m.replica);
             return 0;
         }
-    } else if (!(rc = rec_for_request(d, b, reply))) {
+    } else if (!(rcl = rec_for_request(d, b, reply))) {
         return 0;
     }
     /* Coordination (orchestrator/ha/ha.h): an operation runs on the cluster's lock holder only. */
-    if (d->ha && !m.dry_run && !ha_may_operate(d->ha, rec_cluster_mon(rc)->model.name, clk_mono_ms(), err, sizeof(err))) {
+    if (d->ha && !m.dry_run && !ha_may_operate(d->ha, rec_cluster_mon(rcl)->model.name, clk_mono_ms(), err, sizeof(err))) {
         *reply = reply_error("%s", err);
         return 0;
     }
@@ -798,7 +798,7 @@ static int cmd_manual(daemon_t *d, const json_t *b, held_reply *from, json_t **r
         *reply = reply_error("out of memory");
         return 0;
     }
-    r = rec_cluster_manual(rc, &m, held, reply, err, sizeof(err));
+    r = rec_cluster_manual(rcl, &m, held, reply, err, sizeof(err));
     if (r == 1) {
         *held = *from; /* the reply goes out when the operation ends */
         return 1;
@@ -815,7 +815,7 @@ static json_t *cmd_maintenance(daemon_t *d, const json_t *b)
     const char *instance = json_string_value(json_object_get(b, "instance"));
     const char *reason = json_string_value(json_object_get(b, "reason"));
     json_int_t duration = json_integer_value(json_object_get(b, "duration_s"));
-    rec_cluster *rc = NULL;
+    rec_cluster *rcl = NULL;
     json_t *reply = NULL;
     char err[512];
     if (!action || (strcmp(action, "begin") && strcmp(action, "end")))
@@ -824,17 +824,17 @@ static json_t *cmd_maintenance(daemon_t *d, const json_t *b)
         topo_addr a;
         if (topo_addr_parse(instance, 3306, &a, err, sizeof(err)) < 0)
             return reply_error("--instance: %s", err);
-        for (size_t i = 0; i < d->n_recs && !rc; i++)
+        for (size_t i = 0; i < d->n_recs && !rcl; i++)
             if (topo_cluster_find(&rec_cluster_mon(d->recs[i])->model, &a) >= 0)
-                rc = d->recs[i];
-        if (!rc)
+                rcl = d->recs[i];
+        if (!rcl)
             return reply_error("no cluster of this controller knows %s (see 'myorch topology')", instance);
-    } else if (!(rc = rec_for_request(d, b, &reply))) {
+    } else if (!(rcl = rec_for_request(d, b, &reply))) {
         return reply;
     }
-    if (rec_cluster_maintenance(rc, !strcmp(action, "begin"), instance, reason, duration, err, sizeof(err)) < 0)
+    if (rec_cluster_maintenance(rcl, !strcmp(action, "begin"), instance, reason, duration, err, sizeof(err)) < 0)
         return reply_error("%s", err);
-    return json_pack("{s:b, s:s, s:o}", "ok", 1, "cluster", rec_cluster_mon(rc)->model.name, "recovery", rec_cluster_status(rc));
+    return json_pack("{s:b, s:s, s:o}", "ok", 1, "cluster", rec_cluster_mon(rcl)->model.name, "recovery", rec_cluster_status(rcl));
 }
 
 static json_t *cmd_report(daemon_t *d, const json_t *b)
@@ -849,14 +849,14 @@ static json_t *cmd_report(daemon_t *d, const json_t *b)
     }
     flush(d);
     for (size_t i = 0; i < d->n_recs; i++) {
-        rec_cluster *rc = d->recs[i];
+        rec_cluster *rcl = d->recs[i];
         json_t *hist, *v;
         rep_point *pts;
         size_t n, k;
         rep_report rep;
-        if (name && strcmp(name, rec_cluster_mon(rc)->model.name))
+        if (name && strcmp(name, rec_cluster_mon(rcl)->model.name))
             continue;
-        hist = store_availability_json(d->st, rec_cluster_mon(rc)->model.name, since);
+        hist = store_availability_json(d->st, rec_cluster_mon(rcl)->model.name, since);
         n = json_array_size(hist);
         pts = calloc(n ? n : 1, sizeof(*pts));
         json_array_foreach(hist, k, v) {
@@ -864,10 +864,10 @@ static json_t *cmd_report(daemon_t *d, const json_t *b)
             pts[k].ts_ms = json_integer_value(json_array_get(v, 0));
             pts[k].state = rep_state_of(st);
         }
-        if (rep_compute(pts, n, since ? since : (n ? pts[0].ts_ms : now), now, rec_cluster_cfg(rc)->sla_target,
-                        rec_cluster_cfg(rc)->sla_counts_planned, &rep) == 0) {
+        if (rep_compute(pts, n, since ? since : (n ? pts[0].ts_ms : now), now, rec_cluster_cfg(rcl)->sla_target,
+                        rec_cluster_cfg(rcl)->sla_counts_planned, &rep) == 0) {
             json_t *o = json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f}", "cluster",
-                                  rec_cluster_mon(rc)->model.name, "since_ms", (json_int_t)rep.since_ms, "until_ms",
+                                  rec_cluster_mon(rcl)->model.name, "since_ms", (json_int_t)rep.since_ms, "until_ms",
                                   (json_int_t)rep.until_ms, "monitored_s", rep.monitored_ms / 1000.0, "up_s",
                                   rep.up_ms / 1000.0, "down_s", rep.down_ms / 1000.0, "failures", rep.failures,
                                   "down_periods", rep.down_periods, "availability_pct", rep.availability_pct,
@@ -886,9 +886,9 @@ static json_t *cmd_report(daemon_t *d, const json_t *b)
             json_object_set_new(o, "budget_s", json_real(rep.budget_s));
             if (d->ready)
                 json_object_set_new(o, "readiness", rtk_json(&d->ready[i]));
-            v = store_drill_last_json(d->st, rec_cluster_mon(rc)->model.name, true);
+            v = store_drill_last_json(d->st, rec_cluster_mon(rcl)->model.name, true);
             json_object_set_new(o, "last_drill", v ? v : json_null());
-            v = store_drill_last_json(d->st, rec_cluster_mon(rc)->model.name, false);
+            v = store_drill_last_json(d->st, rec_cluster_mon(rcl)->model.name, false);
             if (v && json_is_true(json_object_get(v, "ok")))
                 json_decref(v), v = NULL; /* the last one succeeded: shown above */
             json_object_set_new(o, "last_drill_failed", v ? v : json_null());
@@ -907,28 +907,28 @@ static json_t *cmd_report(daemon_t *d, const json_t *b)
 static json_t *cmd_drill_record(daemon_t *d, const json_t *b)
 {
     json_t *reply = NULL;
-    rec_cluster *rc = rec_for_request(d, b, &reply);
+    rec_cluster *rcl = rec_for_request(d, b, &reply);
     store_drill dr;
     char err[256];
-    if (!rc)
+    if (!rcl)
         return reply;
     if (drill_record_parse(b, &dr, err, sizeof(err)) < 0)
         return reply_error("drill-record: %s", err);
-    dr.cluster = rec_cluster_mon(rc)->model.name;
+    dr.cluster = rec_cluster_mon(rcl)->model.name;
     if (!d->st || store_drill_add(d->st, &dr) < 0)
         return reply_error("drill-record: cannot store the drill: %s", store_errmsg(d->st));
     for (size_t i = 0; d->ready && i < d->n_recs; i++)
-        if (d->recs[i] == rc)
+        if (d->recs[i] == rcl)
             d->ready[i].rto_loaded_ms = 0; /* the drill's switchovers are new RTO samples */
     {
         json_t *detail = json_pack("{s:b, s:s?, s:s?, s:I, s:I, s:s?}", "ok", dr.ok, "from_primary", dr.from_primary,
                                    "via", dr.via, "there_write_block_ms", (json_int_t)dr.there_write_block_ms,
                                    "back_write_block_ms", (json_int_t)dr.back_write_block_ms, "error", dr.error);
         if (dr.ok)
-            on_event(d, LOGL_INFO, "drill-done", rec_cluster_mon(rc), NULL, "switchover drill there and back done",
+            on_event(d, LOGL_INFO, "drill-done", rec_cluster_mon(rcl), NULL, "switchover drill there and back done",
                      detail);
         else
-            on_event(d, LOGL_WARN, "drill-failed", rec_cluster_mon(rc), NULL, "switchover drill failed", detail);
+            on_event(d, LOGL_WARN, "drill-failed", rec_cluster_mon(rcl), NULL, "switchover drill failed", detail);
         json_decref(detail);
     }
     return json_pack("{s:b}", "ok", 1);
@@ -957,8 +957,8 @@ static void avail_add(daemon_t *d, size_t i, int64_t ts_ms, int st)
 static void track_availability(daemon_t *d, bool stopping)
 {
     for (size_t i = 0; i < d->n_recs && d->st; i++) {
-        rec_cluster *rc = d->recs[i];
-        mon_cluster *c = rec_cluster_mon(rc);
+        rec_cluster *rcl = d->recs[i];
+        mon_cluster *c = rec_cluster_mon(rcl);
         rec_planned_block pb;
         int st;
         if (stopping) {
@@ -969,7 +969,7 @@ static void track_availability(daemon_t *d, bool stopping)
                 continue;
             st = p && p->reachable && !p->snap.read_only && !p->fenced ? REP_UP : REP_DOWN;
         }
-        if (!stopping && rec_cluster_planned(rc, &pb)) {
+        if (!stopping && rec_cluster_planned(rcl, &pb)) {
             if (d->avail[i] != REP_PLANNED)
                 avail_add(d, i, pb.from_ms, REP_PLANNED);
             if (!pb.to_ms)
@@ -978,7 +978,7 @@ static void track_availability(daemon_t *d, bool stopping)
                 clk_wall_ms() - pb.to_ms < PLANNED_CATCH_UP_MS)
                 continue; /* the model has not seen the expected primary writable yet */
             avail_add(d, i, pb.to_ms, st);
-            rec_cluster_planned_clear(rc);
+            rec_cluster_planned_clear(rcl);
             continue;
         }
         if (d->avail[i] == st || (stopping && d->avail[i] == -2))
@@ -1027,17 +1027,17 @@ static void teardown_clusters(daemon_t *d)
 static bool reload_busy(daemon_t *d, char *why, size_t whylen)
 {
     for (size_t i = 0; i < d->n_recs; i++) {
-        const rec_cluster *rc = d->recs[i];
+        const rec_cluster *rcl = d->recs[i];
         int64_t id;
-        const char *what = rec_cluster_busy(rc, &id);
+        const char *what = rec_cluster_busy(rcl, &id);
         for (size_t h = 0; !what && d->hook_slots && h < CFG_N_HOOKS; h++)
             if (d->hook_slots[i * CFG_N_HOOKS + h].busy || d->hook_slots[i * CFG_N_HOOKS + h].pending)
                 what = "hook";
         if (what) {
             if (id)
-                snprintf(why, whylen, "%s #%lld of cluster %s", what, (long long)id, rec_cluster_mon(rc)->model.name);
+                snprintf(why, whylen, "%s #%lld of cluster %s", what, (long long)id, rec_cluster_mon(rcl)->model.name);
             else
-                snprintf(why, whylen, "%s of cluster %s", what, rec_cluster_mon(rc)->model.name);
+                snprintf(why, whylen, "%s of cluster %s", what, rec_cluster_mon(rcl)->model.name);
             return true;
         }
     }
@@ -1891,12 +1891,12 @@ static void stop_recoveries(daemon_t *d)
     if (status[0])
         log_info("%s", status);
     for (size_t i = 0; i < d->n_recs; i++) {
-        rec_cluster *rc = d->recs[i];
+        rec_cluster *rcl = d->recs[i];
         const char *kind;
-        int64_t id = rec_cluster_running_id(rc, &kind);
+        int64_t id = rec_cluster_running_id(rcl, &kind);
         json_t *det;
         char *msg;
-        if (rec_cluster_stop(rc, deadline) == 0)
+        if (rec_cluster_stop(rcl, deadline) == 0)
             continue;
         abandoned = true;
         det = json_pack("{s:I, s:s, s:i}", "recovery_id", (json_int_t)id, "kind", kind,
@@ -1904,7 +1904,7 @@ static void stop_recoveries(daemon_t *d)
         msg = strbuf_asprintf("%s #%lld: its current step did not end within shutdown_timeout_ms (%d ms): the "
                               "controller exits without it; the next start resumes the recovery",
                               kind, (long long)id, d->cfg->shutdown_timeout_ms);
-        on_event(d, LOGL_ERROR, "shutdown-timeout", rec_cluster_mon(rc), NULL, msg ? msg : "shutdown_timeout_ms passed", det);
+        on_event(d, LOGL_ERROR, "shutdown-timeout", rec_cluster_mon(rcl), NULL, msg ? msg : "shutdown_timeout_ms passed", det);
         free(msg);
         json_decref(det);
     }

@@ -43,23 +43,23 @@ static void check_hooks(rtk_state *s, const cfg_cluster *cfg)
     }
 }
 
-static void load_rto(rtk_state *s, rec_cluster *rc, int read_timeout_ms)
+static void load_rto(rtk_state *s, rec_cluster *rcl, int read_timeout_ms)
 {
     store_timing st[10];
     ready_timing t[10];
-    int n = rec_cluster_env(rc)->st ? store_recovery_timings(rec_cluster_env(rc)->st, rec_cluster_mon(rc)->model.name, st, 10) : 0;
+    int n = rec_cluster_env(rcl)->st ? store_recovery_timings(rec_cluster_env(rcl)->st, rec_cluster_mon(rcl)->model.name, st, 10) : 0;
     if (n < 0) {
-        log_warn("readiness of %s: cannot read recovery timings: %s", rec_cluster_mon(rc)->model.name, store_errmsg(rec_cluster_env(rc)->st));
+        log_warn("readiness of %s: cannot read recovery timings: %s", rec_cluster_mon(rcl)->model.name, store_errmsg(rec_cluster_env(rcl)->st));
         n = 0;
     }
     for (int i = 0; i < n; i++)
         t[i] = (ready_timing){.failover = !strcmp(st[i].kind, "failover"), .primary_lost_ms = st[i].primary_lost_ms,
                               .detected_ms = st[i].detected_ms, .started_ms = st[i].started_ms,
                               .promoted_ms = st[i].promoted_ms};
-    ready_rto_estimate(t, (size_t)n, rec_cluster_cfg(rc)->poll_interval_ms, read_timeout_ms, &s->rto);
+    ready_rto_estimate(t, (size_t)n, rec_cluster_cfg(rcl)->poll_interval_ms, read_timeout_ms, &s->rto);
 }
 
-static void report_change(rtk_state *s, rec_cluster *rc)
+static void report_change(rtk_state *s, rec_cluster *rcl)
 {
     const ready_result *r = &s->r;
     json_t *detail;
@@ -85,8 +85,8 @@ static void report_change(rtk_state *s, rec_cluster *rc)
                        ready_code_name(r->code), "reason", r->reason, "candidate", r->candidate[0] ? r->candidate : NULL,
                        "was_ready", s->reported ? json_boolean(s->rep_ready) : NULL, "was_reason_code",
                        s->reported ? ready_code_name(s->rep_code) : NULL);
-    if (rec_cluster_env(rc)->emit)
-        rec_cluster_env(rc)->emit(rec_cluster_env(rc)->user, r->ready ? LOGL_INFO : LOGL_WARN, "failover-readiness-changed", rec_cluster_mon(rc), NULL,
+    if (rec_cluster_env(rcl)->emit)
+        rec_cluster_env(rcl)->emit(rec_cluster_env(rcl)->user, r->ready ? LOGL_INFO : LOGL_WARN, "failover-readiness-changed", rec_cluster_mon(rcl), NULL,
                       r->ready ? "failover ready" : "failover NOT ready", detail);
     json_decref(detail);
     s->reported = true;
@@ -95,7 +95,7 @@ static void report_change(rtk_state *s, rec_cluster *rc)
     snprintf(s->rep_candidate, sizeof(s->rep_candidate), "%s", r->candidate);
 }
 
-void rtk_update(rtk_state *s, rec_cluster *rc, int read_timeout_ms, int64_t now_mono)
+void rtk_update(rtk_state *s, rec_cluster *rcl, int read_timeout_ms, int64_t now_mono)
 {
     topo_addr never[64];
     size_t n_never = 0;
@@ -109,41 +109,41 @@ void rtk_update(rtk_state *s, rec_cluster *rc, int read_timeout_ms, int64_t now_
         return;
     s->next_ms = now_mono + 1000;
     if (!s->hooks_checked_ms || now_mono - s->hooks_checked_ms >= RTK_HOOK_CHECK_MS) {
-        check_hooks(s, rec_cluster_cfg(rc));
+        check_hooks(s, rec_cluster_cfg(rcl));
         s->hooks_checked_ms = now_mono;
     }
     if (!s->rto_loaded_ms || now_mono - s->rto_loaded_ms >= RTK_RTO_RELOAD_MS) {
-        load_rto(s, rc, read_timeout_ms);
+        load_rto(s, rcl, read_timeout_ms);
         s->rto_loaded_ms = now_mono;
     }
     /* The same candidate options a failover would use: never_promote plus replicas in maintenance. */
-    for (size_t i = 0; i < rec_cluster_cfg(rc)->n_never_promote && n_never < 64; i++)
-        never[n_never++] = rec_cluster_cfg(rc)->never_promote[i];
-    n_never += rec_cluster_maint_servers(rc, now, never + n_never, 64 - n_never);
-    co = (cand_opts){.never_promote = never, .n_never_promote = n_never, .prefer = rec_cluster_cfg(rc)->prefer,
-                              .n_prefer = rec_cluster_cfg(rc)->n_prefer};
-    in = (ready_input){.c = &rec_cluster_mon(rc)->model, .analysis = rec_cluster_last(rc), .cand = &co,
-                       .auto_failover = rec_cluster_cfg(rc)->auto_failover != 0,
-                       .maintenance = rec_cluster_in_maintenance(rc, NULL),
-                       .recovery_running = rec_cluster_running(rc),
-                       .blocked_ms = rec_cluster_blocked_until_ms(rc) > now ? rec_cluster_blocked_until_ms(rc) - now : 0,
-                       .quorum_off = rec_cluster_cfg(rc)->failover_quorum == CFG_QUORUM_NONE,
-                       .max_lag_s = rec_cluster_cfg(rc)->ready_max_lag_s,
-                       .require_semi_sync = rec_cluster_cfg(rc)->ready_require_semi_sync != 0,
+    for (size_t i = 0; i < rec_cluster_cfg(rcl)->n_never_promote && n_never < 64; i++)
+        never[n_never++] = rec_cluster_cfg(rcl)->never_promote[i];
+    n_never += rec_cluster_maint_servers(rcl, now, never + n_never, 64 - n_never);
+    co = (cand_opts){.never_promote = never, .n_never_promote = n_never, .prefer = rec_cluster_cfg(rcl)->prefer,
+                              .n_prefer = rec_cluster_cfg(rcl)->n_prefer};
+    in = (ready_input){.c = &rec_cluster_mon(rcl)->model, .analysis = rec_cluster_last(rcl), .cand = &co,
+                       .auto_failover = rec_cluster_cfg(rcl)->auto_failover != 0,
+                       .maintenance = rec_cluster_in_maintenance(rcl, NULL),
+                       .recovery_running = rec_cluster_running(rcl),
+                       .blocked_ms = rec_cluster_blocked_until_ms(rcl) > now ? rec_cluster_blocked_until_ms(rcl) - now : 0,
+                       .quorum_off = rec_cluster_cfg(rcl)->failover_quorum == CFG_QUORUM_NONE,
+                       .max_lag_s = rec_cluster_cfg(rcl)->ready_max_lag_s,
+                       .require_semi_sync = rec_cluster_cfg(rcl)->ready_require_semi_sync != 0,
                        .hooks_missing = s->hooks_missing};
-    if (!rec_cluster_mon(rc)->first_round_done) {
-        /* rc->last may be from before the first round: say so plainly. */
+    if (!rec_cluster_mon(rcl)->first_round_done) {
+        /* rcl->last may be from before the first round: say so plainly. */
         static const ana_result not_yet = {.code = ANA_NOT_READY, .primary = -1};
         in.analysis = &not_yet;
     }
     if (ready_compute(&in, &r, err, sizeof(err)) < 0) {
-        log_warn("readiness of %s: %s", rec_cluster_mon(rc)->model.name, err);
+        log_warn("readiness of %s: %s", rec_cluster_mon(rcl)->model.name, err);
         return;
     }
     s->r = r;
     s->have = true;
     s->checked_ms = now;
-    report_change(s, rc);
+    report_change(s, rcl);
 }
 
 static json_t *num_or_null(bool known, double v)

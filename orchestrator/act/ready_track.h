@@ -46,10 +46,10 @@ typedef struct {
 } rtk_state;
 
 /*
- * Recompute rc's readiness when due (now_mono: monotonic ms). read_timeout_ms
- * is the controller's (default detection time). Emits through rc->env->emit.
+ * Recompute rcl's readiness when due (now_mono: monotonic ms). read_timeout_ms
+ * is the controller's (default detection time). Emits through rcl->env->emit.
  */
-void rtk_update(rtk_state *s, rec_cluster *rc, int read_timeout_ms, int64_t now_mono);
+void rtk_update(rtk_state *s, rec_cluster *rcl, int read_timeout_ms, int64_t now_mono);
 
 /* The "readiness" object of status, topology and the report (a new reference; never NULL). */
 json_t *rtk_json(const rtk_state *s);

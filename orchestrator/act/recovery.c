@@ -46,7 +46,7 @@ struct rec_cluster {
     /* A dead intermediate primary (intermediate.h): reported once per incident, moved once. */
     char imd_reported[TOPO_ADDR_MAX];
     bool imd_handled;
-    const char *launch_analysis, *launch_evidence; /* audit text for the next launch(), NULL: rc->last */
+    const char *launch_analysis, *launch_evidence; /* audit text for the next launch(), NULL: rcl->last */
     bool fast;                    /* replicas probed at the fast interval */
     int64_t fast_until_ms;        /* monotonic */
     int64_t blocked_until_ms;     /* wall: no automatic recovery before */
@@ -109,9 +109,9 @@ typedef struct {
     int64_t wall_ms;
 } rec_turn;
 
-static void emit(rec_cluster *rc, int level, const char *name, const topo_instance *in, json_t *detail,
+static void emit(rec_cluster *rcl, int level, const char *name, const topo_instance *in, json_t *detail,
                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void emit(rec_cluster *rc, int level, const char *name, const topo_instance *in, json_t *detail,
+static void emit(rec_cluster *rcl, int level, const char *name, const topo_instance *in, json_t *detail,
                  const char *fmt, ...)
 {
     char *msg;
@@ -119,19 +119,19 @@ static void emit(rec_cluster *rc, int level, const char *name, const topo_instan
     va_start(ap, fmt);
     msg = strbuf_vasprintf(fmt, ap); /* whole: event texts quote GTID positions of any length */
     va_end(ap);
-    rc->env->emit(rc->env->user, level, name, rc->mc, in, msg ? msg : "(event text lost: out of memory)", detail);
+    rcl->env->emit(rcl->env->user, level, name, rcl->mc, in, msg ? msg : "(event text lost: out of memory)", detail);
     free(msg);
     json_decref(detail);
 }
 
 /* The running operation's error, whole (heap). */
-static void set_last_error(rec_cluster *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_last_error(rec_cluster *rc, const char *fmt, ...)
+static void set_last_error(rec_cluster *rcl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_last_error(rec_cluster *rcl, const char *fmt, ...)
 {
     va_list ap;
-    free(rc->last_error);
+    free(rcl->last_error);
     va_start(ap, fmt);
-    rc->last_error = strbuf_vasprintf(fmt, ap);
+    rcl->last_error = strbuf_vasprintf(fmt, ap);
     va_end(ap);
 }
 
@@ -142,91 +142,91 @@ static const char *own_pos(const topo_snapshot *s)
     return dialect_snap_own_gtid(s);
 }
 
-static topo_instance *find(rec_cluster *rc, const topo_addr *a)
+static topo_instance *find(rec_cluster *rcl, const topo_addr *a)
 {
-    int i = topo_cluster_find(&rc->mc->model, a);
-    return i >= 0 ? rc->mc->model.v[i] : NULL;
+    int i = topo_cluster_find(&rcl->mc->model, a);
+    return i >= 0 ? rcl->mc->model.v[i] : NULL;
 }
 
 /*
  * A state-database write of the recovery record failed: log it with SQLite's message
  * and keep it for 'myorch status' (the recovery goes on: the servers come first).
  */
-static void audit_check(rec_cluster *rc, int r, const char *what)
+static void audit_check(rec_cluster *rcl, int r, const char *what)
 {
     if (r >= 0)
         return;
-    rc->audit_failures++;
-    snprintf(rc->audit_error, sizeof(rc->audit_error), "%s: %.400s", what,
-             rc->env->st ? store_errmsg(rc->env->st) : "no state database");
-    log_error("cluster %s: the state database did not record %s: %s", rc->mc->model.name, what, rc->audit_error);
+    rcl->audit_failures++;
+    snprintf(rcl->audit_error, sizeof(rcl->audit_error), "%s: %.400s", what,
+             rcl->env->st ? store_errmsg(rcl->env->st) : "no state database");
+    log_error("cluster %s: the state database did not record %s: %s", rcl->mc->model.name, what, rcl->audit_error);
 }
 
-static void persist(rec_cluster *rc, topo_instance *in)
+static void persist(rec_cluster *rcl, topo_instance *in)
 {
     /* The fence mark of a demoted primary must survive a controller crash. */
-    int r = rc->env->st ? store_save_instance(rc->env->st, rc->mc->model.name, in, clk_wall_ms() / 1000) : 0;
-    if (r == 0 && rc->env->st)
-        r = store_sync(rc->env->st);
-    audit_check(rc, r, "a demoted primary's fence mark");
+    int r = rcl->env->st ? store_save_instance(rcl->env->st, rcl->mc->model.name, in, clk_wall_ms() / 1000) : 0;
+    if (r == 0 && rcl->env->st)
+        r = store_sync(rcl->env->st);
+    audit_check(rcl, r, "a demoted primary's fence mark");
 }
 
 /* A demoted old primary: never a primary again, fenced whenever it answers, judged
  * (rejoin or diverged) against gtid, what the new primary had when promoted. Durable. */
-static void mark_demoted(rec_cluster *rc, topo_instance *in, const char *gtid)
+static void mark_demoted(rec_cluster *rcl, topo_instance *in, const char *gtid)
 {
     in->fenced = true;
     topo_strset(&in->fence_gtid, gtid);
-    persist(rc, in);
-    rc->mc->dirty = true;
-    rc->mc->version++;
+    persist(rcl, in);
+    rcl->mc->dirty = true;
+    rcl->mc->version++;
 }
 
 struct rec_hook_ctx;
 static void hook_ctx_free(struct rec_hook_ctx *h);
-static void hooks_gate_init(rec_cluster *rc);
+static void hooks_gate_init(rec_cluster *rcl);
 
-static void set_fast(rec_cluster *rc, bool on, int64_t now_ms)
+static void set_fast(rec_cluster *rcl, bool on, int64_t now_ms)
 {
-    const rec_loop_ops *l = &rc->env->loop;
+    const rec_loop_ops *l = &rcl->env->loop;
     if (on) {
-        rc->fast_until_ms = now_ms + FAST_WINDOW_MS;
-        if (rc->fast)
+        rcl->fast_until_ms = now_ms + FAST_WINDOW_MS;
+        if (rcl->fast)
             return;
-        rc->fast = true;
+        rcl->fast = true;
         if (l->set_fast)
-            l->set_fast(rc->env->user, rc->mc, true, FAST_INTERVAL_MS);
-    } else if (rc->fast) {
-        rc->fast = false;
+            l->set_fast(rcl->env->user, rcl->mc, true, FAST_INTERVAL_MS);
+    } else if (rcl->fast) {
+        rcl->fast = false;
         if (l->set_fast)
-            l->set_fast(rc->env->user, rc->mc, false, FAST_INTERVAL_MS);
+            l->set_fast(rcl->env->user, rcl->mc, false, FAST_INTERVAL_MS);
     }
 }
 
 static void maint_loaded(void *user, const char *instance, const char *reason, int64_t started_ms, int64_t until_ms)
 {
-    rec_cluster *rc = user;
+    rec_cluster *rcl = user;
     rec_maintenance *w;
-    if (rc->n_maint >= sizeof(rc->maint) / sizeof(rc->maint[0]))
+    if (rcl->n_maint >= sizeof(rcl->maint) / sizeof(rcl->maint[0]))
         return;
-    w = &rc->maint[rc->n_maint];
+    w = &rcl->maint[rcl->n_maint];
     /* A stored window whose instance does not fit was never written by this program: skip it
      * rather than keep a shorter (other) address. */
     if (fmt_checked(w->instance, sizeof(w->instance), NULL, 0, "instance", "%s", instance ? instance : "") < 0)
         return;
     if (fmt_checked(w->reason, sizeof(w->reason), NULL, 0, "reason", "%s", reason ? reason : "") < 0)
         snprintf(w->reason, sizeof(w->reason), "(stored reason too long to show)");
-    rc->n_maint++;
+    rcl->n_maint++;
     w->started_ms = started_ms;
     w->until_ms = until_ms;
 }
 
-static void rollback_end(rec_cluster *rc, const char *state, const char *error)
+static void rollback_end(rec_cluster *rcl, const char *state, const char *error)
 {
-    rc->rollback_pending = false;
-    if (rc->env->st && store_recovery_end(rc->env->st, rc->rollback_id, state, clk_wall_ms(), NULL, error) < 0)
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot record the end of interrupted failover #%lld: %s",
-             (long long)rc->rollback_id, store_errmsg(rc->env->st));
+    rcl->rollback_pending = false;
+    if (rcl->env->st && store_recovery_end(rcl->env->st, rcl->rollback_id, state, clk_wall_ms(), NULL, error) < 0)
+        emit(rcl, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot record the end of interrupted failover #%lld: %s",
+             (long long)rcl->rollback_id, store_errmsg(rcl->env->st));
 }
 
 /*
@@ -237,17 +237,17 @@ static void rollback_end(rec_cluster *rc, const char *state, const char *error)
  * after-care (aftercare_decide) ends it once the candidate has been probed. Until then no new
  * failover starts. Returns true when it took the interrupted recovery over.
  */
-static bool resume_interrupted(rec_cluster *rc, int64_t now)
+static bool resume_interrupted(rec_cluster *rcl, int64_t now)
 {
     store_running run;
-    const char *name = rc->mc->model.name;
+    const char *name = rcl->mc->model.name;
     char why[128];
 
-    if (store_recovery_running(rc->env->st, name, &run) != 1)
+    if (store_recovery_running(rcl->env->st, name, &run) != 1)
         return false;
     if (rec_op_parse(run.kind) != REC_OP_FAILOVER ||
-        topo_addr_parse(run.new_primary, 3306, &rc->rollback_cand, why, sizeof(why)) < 0 ||
-        topo_addr_parse(run.old_primary, 3306, &rc->rollback_source, why, sizeof(why)) < 0) {
+        topo_addr_parse(run.new_primary, 3306, &rcl->rollback_cand, why, sizeof(why)) < 0 ||
+        topo_addr_parse(run.old_primary, 3306, &rcl->rollback_source, why, sizeof(why)) < 0) {
         store_running_free(&run);
         return false;
     }
@@ -256,14 +256,14 @@ static bool resume_interrupted(rec_cluster *rc, int64_t now)
          * after-care's: the old primary is demoted (fenced whenever it answers), the
          * replicas still on it are repointed; the anti-flap block applies as after any
          * failover. Finished, not blocked. */
-        topo_instance *old = find(rc, &rc->rollback_source);
+        topo_instance *old = find(rcl, &rcl->rollback_source);
         if (old && !old->fenced)
-            mark_demoted(rc, old, run.new_primary_gtid);
-        rc->blocked_until_ms = now + (int64_t)rc->cfg->failover_block_s * 1000;
-        rc->rollback_id = run.id;
-        rollback_end(rc, "done", "interrupted by a controller stop after the promotion; finished on restart "
+            mark_demoted(rcl, old, run.new_primary_gtid);
+        rcl->blocked_until_ms = now + (int64_t)rcl->cfg->failover_block_s * 1000;
+        rcl->rollback_id = run.id;
+        rollback_end(rcl, "done", "interrupted by a controller stop after the promotion; finished on restart "
                                  "(the old primary demoted, the other replicas repointed by after-care)");
-        emit(rc, LOGL_WARN, "recovery-resumed", NULL, json_pack("{s:I}", "recovery_id", (json_int_t)run.id),
+        emit(rcl, LOGL_WARN, "recovery-resumed", NULL, json_pack("{s:I}", "recovery_id", (json_int_t)run.id),
              "failover #%lld of cluster %s was interrupted after %s was made writable: finishing it (%s demoted "
              "and fenced when it answers, the other replicas follow %s)",
              (long long)run.id, name, run.new_primary, run.old_primary, run.new_primary);
@@ -271,9 +271,9 @@ static bool resume_interrupted(rec_cluster *rc, int64_t now)
         return true;
     }
     store_running_free(&run);
-    rc->rollback_pending = true;
-    rc->rollback_id = run.id;
-    emit(rc, LOGL_ERROR, "recovery-interrupted", NULL,
+    rcl->rollback_pending = true;
+    rcl->rollback_id = run.id;
+    emit(rcl, LOGL_ERROR, "recovery-interrupted", NULL,
          json_pack("{s:I, s:s, s:s}", "recovery_id", (json_int_t)run.id, "candidate", run.new_primary,
                    "old_primary", run.old_primary),
          "failover #%lld of cluster %s was interrupted by a controller stop before its recorded point of no "
@@ -295,35 +295,35 @@ static bool resume_interrupted(rec_cluster *rc, int64_t now)
  *     as if recorded: the old primary is marked demoted (fenced whenever it is
  *     reachable), after-care repoints the replicas left behind, anti-flap applies.
  */
-static void rollback_rolled_back(rec_cluster *rc, topo_instance *in)
+static void rollback_rolled_back(rec_cluster *rcl, topo_instance *in)
 {
     char a[TOPO_ADDR_MAX];
     topo_addr_str(&in->addr, a, sizeof(a));
-    emit(rc, LOGL_WARN, "recovery-rollback", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->rollback_id),
-         "%s replicates: interrupted failover #%lld rolled back", a, (long long)rc->rollback_id);
-    rollback_end(rc, "rolled-back", "the controller stopped before the point of no return; the candidate "
+    emit(rcl, LOGL_WARN, "recovery-rollback", in, json_pack("{s:I}", "recovery_id", (json_int_t)rcl->rollback_id),
+         "%s replicates: interrupted failover #%lld rolled back", a, (long long)rcl->rollback_id);
+    rollback_end(rcl, "rolled-back", "the controller stopped before the point of no return; the candidate "
                                     "replicates again and the failure is judged afresh");
 }
 
-static void rollback_finish(rec_cluster *rc, topo_instance *in)
+static void rollback_finish(rec_cluster *rcl, topo_instance *in)
 {
     char a[TOPO_ADDR_MAX];
-    topo_instance *old = find(rc, &rc->rollback_source);
+    topo_instance *old = find(rcl, &rcl->rollback_source);
     const char *pos = own_pos(&in->snap);
     topo_addr_str(&in->addr, a, sizeof(a));
     if (old && !old->fenced) {
-        mark_demoted(rc, old, pos);
+        mark_demoted(rcl, old, pos);
     } else {
-        rc->mc->dirty = true;
-        rc->mc->version++;
+        rcl->mc->dirty = true;
+        rcl->mc->version++;
     }
-    if (rc->env->st)
-        audit_check(rc, store_recovery_promoted(rc->env->st, rc->rollback_id, clk_wall_ms(), pos), "the promotion of a recovery");
-    rc->blocked_until_ms = clk_wall_ms() + (int64_t)rc->cfg->failover_block_s * 1000;
-    emit(rc, LOGL_WARN, "recovery-resumed", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->rollback_id),
+    if (rcl->env->st)
+        audit_check(rcl, store_recovery_promoted(rcl->env->st, rcl->rollback_id, clk_wall_ms(), pos), "the promotion of a recovery");
+    rcl->blocked_until_ms = clk_wall_ms() + (int64_t)rcl->cfg->failover_block_s * 1000;
+    emit(rcl, LOGL_WARN, "recovery-resumed", in, json_pack("{s:I}", "recovery_id", (json_int_t)rcl->rollback_id),
          "%s was made writable before the controller stopped: finishing interrupted failover #%lld (the old "
-         "primary is demoted, the other replicas follow %s)", a, (long long)rc->rollback_id, a);
-    rollback_end(rc, "done", "finished by the restarted controller after an interruption");
+         "primary is demoted, the other replicas follow %s)", a, (long long)rcl->rollback_id, a);
+    rollback_end(rcl, "done", "finished by the restarted controller after an interruption");
 }
 
 int rec_cluster_new(rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, rec_cluster **out, char *err,
@@ -331,44 +331,44 @@ int rec_cluster_new(rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, rec_c
 {
     int64_t now = clk_wall_ms();
     int n;
-    rec_cluster *rc = calloc(1, sizeof(*rc));
-    *out = rc;
-    if (!rc) {
+    rec_cluster *rcl = calloc(1, sizeof(*rcl));
+    *out = rcl;
+    if (!rcl) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    rc->env = env;
-    rc->mc = mc;
-    rc->cfg = cfg;
-    hooks_gate_init(rc);
+    rcl->env = env;
+    rcl->mc = mc;
+    rcl->cfg = cfg;
+    hooks_gate_init(rcl);
     if (!env->st)
         return 0;
-    store_maintenance_load(env->st, mc->model.name, now, maint_loaded, rc);
-    n = resume_interrupted(rc, now) ? 0 : store_recovery_interrupt(env->st, mc->model.name, now);
+    store_maintenance_load(env->st, mc->model.name, now, maint_loaded, rcl);
+    n = resume_interrupted(rcl, now) ? 0 : store_recovery_interrupt(env->st, mc->model.name, now);
     if (n > 0) {
-        rc->blocked_until_ms = now + (int64_t)cfg->failover_block_s * 1000;
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL,
+        rcl->blocked_until_ms = now + (int64_t)cfg->failover_block_s * 1000;
+        emit(rcl, LOGL_ERROR, "recovery-failed", NULL, NULL,
              "a recovery of cluster %s was interrupted by a controller stop; check the topology ('myorch topology'); "
              "automatic recovery is blocked for %d s unless acknowledged ('myorch ack --cluster %s')",
              mc->model.name, cfg->failover_block_s, mc->model.name);
     } else {
         int64_t last = store_recovery_last_end_ms(env->st, mc->model.name);
         if (last)
-            rc->blocked_until_ms = last + (int64_t)cfg->failover_block_s * 1000;
+            rcl->blocked_until_ms = last + (int64_t)cfg->failover_block_s * 1000;
     }
     return 0;
 }
 
-static void handle_msg(rec_cluster *rc, const exec_msg *m);
+static void handle_msg(rec_cluster *rcl, const exec_msg *m);
 
-void rec_cluster_free(rec_cluster *rc)
+void rec_cluster_free(rec_cluster *rcl)
 {
-    if (!rc)
+    if (!rcl)
         return;
     /* Let a running recovery finish: past the point of no return it must not be abandoned. */
-    while (rc->exec) {
+    while (rcl->exec) {
         exec_msg m;
-        int r = exec_read(rc->exec, &m);
+        int r = exec_read(rcl->exec, &m);
         if (r == 0) {
             struct timespec ts = {0, 5 * 1000 * 1000};
             nanosleep(&ts, NULL);
@@ -376,70 +376,70 @@ void rec_cluster_free(rec_cluster *rc)
         }
         if (r < 0)
             break;
-        handle_msg(rc, &m); /* every message counts (the audit, the DONE); may free rc->exec */
+        handle_msg(rcl, &m); /* every message counts (the audit, the DONE); may free rcl->exec */
         exec_msg_clear(&m);
     }
-    if (rc->exec) {
-        exec_free(rc->exec);
-        rc->exec = NULL;
+    if (rcl->exec) {
+        exec_free(rcl->exec);
+        rcl->exec = NULL;
     }
-    if (rc->job) {
-        exec_free(rc->job);
-        rc->job = NULL;
+    if (rcl->job) {
+        exec_free(rcl->job);
+        rcl->job = NULL;
     }
-    plan_free(&rc->plan);
-    plan_free(&rc->job_plan);
-    hook_ctx_free(rc->hook_ctx);
-    rc->hook_ctx = NULL;
-    free(rc->promoted_gtid);
-    rc->promoted_gtid = NULL;
-    free(rc->last_error);
-    rc->last_error = NULL;
-    pthread_cond_destroy(&rc->hooks_idle);
-    pthread_mutex_destroy(&rc->hooks_mu);
-    free(rc);
+    plan_free(&rcl->plan);
+    plan_free(&rcl->job_plan);
+    hook_ctx_free(rcl->hook_ctx);
+    rcl->hook_ctx = NULL;
+    free(rcl->promoted_gtid);
+    rcl->promoted_gtid = NULL;
+    free(rcl->last_error);
+    rcl->last_error = NULL;
+    pthread_cond_destroy(&rcl->hooks_idle);
+    pthread_mutex_destroy(&rcl->hooks_mu);
+    free(rcl);
 }
 
-mon_cluster *rec_cluster_mon(const rec_cluster *rc)
+mon_cluster *rec_cluster_mon(const rec_cluster *rcl)
 {
-    return rc->mc;
+    return rcl->mc;
 }
 
-const cfg_cluster *rec_cluster_cfg(const rec_cluster *rc)
+const cfg_cluster *rec_cluster_cfg(const rec_cluster *rcl)
 {
-    return rc->cfg;
+    return rcl->cfg;
 }
 
-ana_code rec_cluster_analysis(const rec_cluster *rc)
+ana_code rec_cluster_analysis(const rec_cluster *rcl)
 {
-    return rc->last.code;
+    return rcl->last.code;
 }
 
-bool rec_cluster_planned(const rec_cluster *rc, rec_planned_block *out)
+bool rec_cluster_planned(const rec_cluster *rcl, rec_planned_block *out)
 {
-    if (!rc->planned_from_ms)
+    if (!rcl->planned_from_ms)
         return false;
-    *out = (rec_planned_block){.from_ms = rc->planned_from_ms, .to_ms = rc->planned_to_ms,
-                               .primary = rc->planned_primary};
+    *out = (rec_planned_block){.from_ms = rcl->planned_from_ms, .to_ms = rcl->planned_to_ms,
+                               .primary = rcl->planned_primary};
     return true;
 }
 
-void rec_cluster_planned_clear(rec_cluster *rc)
+void rec_cluster_planned_clear(rec_cluster *rcl)
 {
-    rc->planned_from_ms = rc->planned_to_ms = 0;
+    rcl->planned_from_ms = rcl->planned_to_ms = 0;
 }
 
-static void creds_of(rec_cluster *rc, exec_creds *c)
+static void creds_of(rec_cluster *rcl, exec_creds *c)
 {
     memset(c, 0, sizeof(*c));
-    snprintf(c->user, sizeof(c->user), "%s", rc->cfg->user);
-    c->password = rc->cfg->password;
-    snprintf(c->repl_user, sizeof(c->repl_user), "%s", rc->cfg->replication_user);
-    c->repl_password = rc->cfg->replication_password;
-    c->connect_timeout_ms = rc->env->connect_timeout_ms;
-    cfg_cluster_conn(rc->cfg, &c->conn.p);
-    cfg_cluster_repl_ssl(rc->cfg, &c->repl_ssl);
-    c->heartbeat_period_ms = rc->cfg->heartbeat_period_ms;
+    snprintf(c->user, sizeof(c->user), "%s", rcl->cfg->user);
+    c->password = rcl->cfg->password;
+    snprintf(c->repl_user, sizeof(c->repl_user), "%s", rcl->cfg->replication_user);
+    c->repl_password = rcl->cfg->replication_password;
+    c->connect_timeout_ms = rcl->env->connect_timeout_ms;
+    cfg_cluster_conn(rcl->cfg, &c->conn.p);
+    cfg_cluster_repl_ssl(rcl->cfg, &c->repl_ssl);
+    c->heartbeat_period_ms = rcl->cfg->heartbeat_period_ms;
 }
 
 /*
@@ -448,26 +448,26 @@ static void creds_of(rec_cluster *rc, exec_creds *c)
  * round trip on a slow link. 0: it answers. This alone decides nothing (the
  * replicas' stall must confirm, analysis.h); it starts fast probing.
  */
-static int64_t primary_waiting_since(const rec_cluster *rc, const topo_instance *p, int64_t now_mono)
+static int64_t primary_waiting_since(const rec_cluster *rcl, const topo_instance *p, int64_t now_mono)
 {
     int64_t since, bound;
 
-    if (!p || !p->reachable || !p->probe || p->fenced || !rc->env->loop.waiting_since)
+    if (!p || !p->reachable || !p->probe || p->fenced || !rcl->env->loop.waiting_since)
         return 0;
-    since = rc->env->loop.waiting_since(rc->env->user, p);
-    bound = rc->cfg->heartbeat_period_ms;
+    since = rcl->env->loop.waiting_since(rcl->env->user, p);
+    bound = rcl->cfg->heartbeat_period_ms;
     if (p->have_snap && 4 * p->snap.probe_latency_ms > bound)
         bound = 4 * p->snap.probe_latency_ms;
     return since > 0 && now_mono - since > bound ? since : 0;
 }
 
 /* Replicas whose heartbeat period is too long for the detection budget: reported once each. */
-static void report_heartbeats(rec_cluster *rc, int primary)
+static void report_heartbeats(rec_cluster *rcl, int primary)
 {
-    const topo_cluster *m = &rc->mc->model;
-    long long want = rc->cfg->heartbeat_period_ms;
+    const topo_cluster *m = &rcl->mc->model;
+    long long want = rcl->cfg->heartbeat_period_ms;
 
-    if (primary < 0 || rc->cfg->stall_periods <= 0)
+    if (primary < 0 || rcl->cfg->stall_periods <= 0)
         return;
     for (size_t i = 0; i < m->n; i++) {
         topo_instance *r = m->v[i];
@@ -483,20 +483,20 @@ static void report_heartbeats(rec_cluster *rc, int primary)
         if (bad && !r->hb_reported) {
             topo_addr_str(&r->addr, a, sizeof(a));
             if (hb == 0)
-                emit(rc, LOGL_WARN, "heartbeat-period-too-long", r,
+                emit(rcl, LOGL_WARN, "heartbeat-period-too-long", r,
                      json_pack("{s:I, s:I}", "heartbeat_period_ms", (json_int_t)hb, "wanted_ms", (json_int_t)want),
                      "replica %s has heartbeats off (MASTER_HEARTBEAT_PERIOD=0): a hung primary is seen on it only "
                      "at its net timeout; repoint it with MASTER_HEARTBEAT_PERIOD=%.3f (myorch does at the next "
                      "failover or switchover)",
                      a, want / 1000.0);
             else
-                emit(rc, LOGL_WARN, "heartbeat-period-too-long", r,
+                emit(rcl, LOGL_WARN, "heartbeat-period-too-long", r,
                      json_pack("{s:I, s:I}", "heartbeat_period_ms", (json_int_t)hb, "wanted_ms", (json_int_t)want),
                      "replica %s has a heartbeat period of %lld ms, longer than heartbeat_period_ms = %lld: it shows a "
                      "hung primary after %lld ms instead of %lld (stall_periods = %d); repoint it with "
                      "MASTER_HEARTBEAT_PERIOD=%.3f (myorch does at the next failover or switchover)",
-                     a, hb, want, hb * rc->cfg->stall_periods, want * rc->cfg->stall_periods,
-                     rc->cfg->stall_periods, want / 1000.0);
+                     a, hb, want, hb * rcl->cfg->stall_periods, want * rcl->cfg->stall_periods,
+                     rcl->cfg->stall_periods, want / 1000.0);
         }
         r->hb_reported = bad;
     }
@@ -517,60 +517,60 @@ static void log_plan(const plan_spec *p)
 }
 
 /* Record a recovery that could not even start (no candidate). */
-static void record_refusal(rec_cluster *rc, const char *why, int64_t now)
+static void record_refusal(rec_cluster *rcl, const char *why, int64_t now)
 {
     char old[TOPO_ADDR_MAX] = "";
     int64_t id = 0;
     char err[256];
-    topo_instance *p = rc->last.primary >= 0 ? rc->mc->model.v[rc->last.primary] : NULL;
-    store_recovery r = {.cluster = rc->mc->model.name, .kind = rec_op_name(REC_OP_FAILOVER), .trigger = "auto",
-                        .analysis = ana_code_name(rc->last.code), .evidence = rc->last.evidence,
-                        .primary_lost_ms = rc->primary_lost_ms, .detected_ms = rc->detected_ms,
+    topo_instance *p = rcl->last.primary >= 0 ? rcl->mc->model.v[rcl->last.primary] : NULL;
+    store_recovery r = {.cluster = rcl->mc->model.name, .kind = rec_op_name(REC_OP_FAILOVER), .trigger = "auto",
+                        .analysis = ana_code_name(rcl->last.code), .evidence = rcl->last.evidence,
+                        .primary_lost_ms = rcl->primary_lost_ms, .detected_ms = rcl->detected_ms,
                         .started_ms = now};
     if (p)
         r.old_primary = topo_addr_str(&p->addr, old, sizeof(old));
-    if (rc->env->st && store_recovery_begin(rc->env->st, &r, &id, err, sizeof(err)) == 0)
-        audit_check(rc, store_recovery_end(rc->env->st, id, "failed", now, NULL, why), "the end of a recovery");
-    rc->blocked_until_ms = now + (int64_t)rc->cfg->failover_block_s * 1000;
+    if (rcl->env->st && store_recovery_begin(rcl->env->st, &r, &id, err, sizeof(err)) == 0)
+        audit_check(rcl, store_recovery_end(rcl->env->st, id, "failed", now, NULL, why), "the end of a recovery");
+    rcl->blocked_until_ms = now + (int64_t)rcl->cfg->failover_block_s * 1000;
 }
 
 /* ---- the asynchronous hooks' gate ------------------------------------------------- */
 
-static void hooks_gate_init(rec_cluster *rc)
+static void hooks_gate_init(rec_cluster *rcl)
 {
     pthread_condattr_t a;
-    pthread_mutex_init(&rc->hooks_mu, NULL);
+    pthread_mutex_init(&rcl->hooks_mu, NULL);
     pthread_condattr_init(&a);
     pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&rc->hooks_idle, &a);
+    pthread_cond_init(&rcl->hooks_idle, &a);
     pthread_condattr_destroy(&a);
 }
 
-void rec_cluster_hook_started(rec_cluster *rc)
+void rec_cluster_hook_started(rec_cluster *rcl)
 {
-    pthread_mutex_lock(&rc->hooks_mu);
-    rc->async_hooks_running++;
-    pthread_mutex_unlock(&rc->hooks_mu);
+    pthread_mutex_lock(&rcl->hooks_mu);
+    rcl->async_hooks_running++;
+    pthread_mutex_unlock(&rcl->hooks_mu);
 }
 
-void rec_cluster_hook_ended(rec_cluster *rc)
+void rec_cluster_hook_ended(rec_cluster *rcl)
 {
-    pthread_mutex_lock(&rc->hooks_mu);
-    if (rc->async_hooks_running > 0 && --rc->async_hooks_running == 0)
-        pthread_cond_broadcast(&rc->hooks_idle);
-    pthread_mutex_unlock(&rc->hooks_mu);
+    pthread_mutex_lock(&rcl->hooks_mu);
+    if (rcl->async_hooks_running > 0 && --rcl->async_hooks_running == 0)
+        pthread_cond_broadcast(&rcl->hooks_idle);
+    pthread_mutex_unlock(&rcl->hooks_mu);
 }
 
-void rec_cluster_hooks_reset(rec_cluster *rc)
+void rec_cluster_hooks_reset(rec_cluster *rcl)
 {
-    pthread_mutex_lock(&rc->hooks_mu);
-    rc->async_hooks_running = 0;
-    pthread_cond_broadcast(&rc->hooks_idle);
-    pthread_mutex_unlock(&rc->hooks_mu);
+    pthread_mutex_lock(&rcl->hooks_mu);
+    rcl->async_hooks_running = 0;
+    pthread_cond_broadcast(&rcl->hooks_idle);
+    pthread_mutex_unlock(&rcl->hooks_mu);
 }
 
 /* Worker thread: wait until no asynchronous hook of the cluster runs, at most timeout_ms. */
-static void hooks_wait_idle(rec_cluster *rc, int timeout_ms)
+static void hooks_wait_idle(rec_cluster *rcl, int timeout_ms)
 {
     struct timespec dl;
     clock_gettime(CLOCK_MONOTONIC, &dl);
@@ -580,52 +580,52 @@ static void hooks_wait_idle(rec_cluster *rc, int timeout_ms)
         dl.tv_sec++;
         dl.tv_nsec -= 1000000000L;
     }
-    pthread_mutex_lock(&rc->hooks_mu);
-    while (rc->async_hooks_running > 0)
-        if (pthread_cond_timedwait(&rc->hooks_idle, &rc->hooks_mu, &dl) == ETIMEDOUT)
+    pthread_mutex_lock(&rcl->hooks_mu);
+    while (rcl->async_hooks_running > 0)
+        if (pthread_cond_timedwait(&rcl->hooks_idle, &rcl->hooks_mu, &dl) == ETIMEDOUT)
             break;
-    pthread_mutex_unlock(&rc->hooks_mu);
+    pthread_mutex_unlock(&rcl->hooks_mu);
 }
 
-bool rec_cluster_running(const rec_cluster *rc)
+bool rec_cluster_running(const rec_cluster *rcl)
 {
-    return rc->exec != NULL;
+    return rcl->exec != NULL;
 }
 
 /* What a configuration reload must wait for (NULL: nothing): the running operation, an
  * after-care job, an interrupted failover's rollback, a switchover's write block not yet
  * recorded, or a hook of this cluster. *recovery_id: the running operation's id, or 0. */
-const char *rec_cluster_busy(const rec_cluster *rc, int64_t *recovery_id)
+const char *rec_cluster_busy(const rec_cluster *rcl, int64_t *recovery_id)
 {
-    *recovery_id = rc->exec ? rc->recovery_id : 0;
-    return rc->exec ? rec_op_name(rc->op)
-           : rc->job ? "after-care job"
-           : rc->rollback_pending ? "interrupted failover's rollback"
-           : rc->planned_from_ms ? "switchover's write block"
-           : rc->async_hooks_running ? "hook" : NULL;
+    *recovery_id = rcl->exec ? rcl->recovery_id : 0;
+    return rcl->exec ? rec_op_name(rcl->op)
+           : rcl->job ? "after-care job"
+           : rcl->rollback_pending ? "interrupted failover's rollback"
+           : rcl->planned_from_ms ? "switchover's write block"
+           : rcl->async_hooks_running ? "hook" : NULL;
 }
 
-const rec_env *rec_cluster_env(const rec_cluster *rc)
+const rec_env *rec_cluster_env(const rec_cluster *rcl)
 {
-    return rc->env;
+    return rcl->env;
 }
 
-const ana_result *rec_cluster_last(const rec_cluster *rc)
+const ana_result *rec_cluster_last(const rec_cluster *rcl)
 {
-    return &rc->last;
+    return &rcl->last;
 }
 
-int64_t rec_cluster_blocked_until_ms(const rec_cluster *rc)
+int64_t rec_cluster_blocked_until_ms(const rec_cluster *rcl)
 {
-    return rc->blocked_until_ms;
+    return rcl->blocked_until_ms;
 }
 
-size_t rec_cluster_maint_servers(const rec_cluster *rc, int64_t now_wall_ms, topo_addr *out, size_t max)
+size_t rec_cluster_maint_servers(const rec_cluster *rcl, int64_t now_wall_ms, topo_addr *out, size_t max)
 {
     size_t n = 0;
-    for (size_t i = 0; i < rc->n_maint && n < max; i++) {
+    for (size_t i = 0; i < rcl->n_maint && n < max; i++) {
         char e[64];
-        const rec_maintenance *w = &rc->maint[i];
+        const rec_maintenance *w = &rcl->maint[i];
         if (w->instance[0] && (!w->until_ms || w->until_ms > now_wall_ms) &&
             topo_addr_parse(w->instance, 3306, &out[n], e, sizeof(e)) == 0)
             n++;
@@ -633,16 +633,16 @@ size_t rec_cluster_maint_servers(const rec_cluster *rc, int64_t now_wall_ms, top
     return n;
 }
 
-int64_t rec_cluster_running_id(const rec_cluster *rc, const char **kind)
+int64_t rec_cluster_running_id(const rec_cluster *rcl, const char **kind)
 {
     if (kind)
-        *kind = rc->exec ? rec_op_name(rc->op) : NULL;
-    return rc->exec ? rc->recovery_id : 0;
+        *kind = rcl->exec ? rec_op_name(rcl->op) : NULL;
+    return rcl->exec ? rcl->recovery_id : 0;
 }
 
-bool rec_cluster_blocked(const rec_cluster *rc, int64_t now_wall_ms)
+bool rec_cluster_blocked(const rec_cluster *rcl, int64_t now_wall_ms)
 {
-    return rc->blocked_until_ms > now_wall_ms;
+    return rcl->blocked_until_ms > now_wall_ms;
 }
 
 /* ---- hook steps (run in the recovery worker thread) ------------------------------ */
@@ -658,7 +658,7 @@ typedef struct rec_hook_ctx {
     char *old_primary_gtid;
     gtid_kind kind;
     char **cmds[CFG_N_HOOKS];     /* borrowed from the configuration (lives as long as the daemon) */
-    rec_cluster *rc;              /* only for its hooks gate (hooks_mu / hooks_idle): outlives the worker */
+    rec_cluster *rcl;              /* only for its hooks gate (hooks_mu / hooks_idle): outlives the worker */
     size_t n_cmds[CFG_N_HOOKS];
     int timeout_ms;
 } rec_hook_ctx;
@@ -691,17 +691,17 @@ size_t rec_hook_replicas(const topo_cluster *c, const topo_addr *const *skip, si
     return n;
 }
 
-static rec_hook_ctx *hook_ctx_new(rec_cluster *rc, const plan_spec *p)
+static rec_hook_ctx *hook_ctx_new(rec_cluster *rcl, const plan_spec *p)
 {
     rec_hook_ctx *h = calloc(1, sizeof(*h));
-    topo_cluster *c = &rc->mc->model;
+    topo_cluster *c = &rcl->mc->model;
     if (!h)
         return NULL;
     snprintf(h->cluster, sizeof(h->cluster), "%s", c->name);
     topo_addr_str(&p->old_primary.addr, h->old_primary, sizeof(h->old_primary));
     topo_addr_str(&p->new_primary.addr, h->new_primary, sizeof(h->new_primary));
     h->kind = kind_of(p->old_primary.flavor);
-    h->recovery_id = (uint64_t)rc->recovery_id;
+    h->recovery_id = (uint64_t)rcl->recovery_id;
     if (p->old_primary_gtid && !(h->old_primary_gtid = strdup(p->old_primary_gtid)))
         goto oom;
     /* The replicas after the operation: everyone but the old and the new primary. */
@@ -714,11 +714,11 @@ static rec_hook_ctx *hook_ctx_new(rec_cluster *rc, const plan_spec *p)
         h->n_reps = rec_hook_replicas(c, skip, 2, h->rep_addr, h->reps);
     }
     for (int k = 0; k < CFG_N_HOOKS; k++) {
-        h->cmds[k] = rc->cfg->hooks[k];
-        h->n_cmds[k] = rc->cfg->n_hooks[k];
+        h->cmds[k] = rcl->cfg->hooks[k];
+        h->n_cmds[k] = rcl->cfg->n_hooks[k];
     }
-    h->timeout_ms = rc->cfg->hook_timeout_ms;
-    h->rc = rc;
+    h->timeout_ms = rcl->cfg->hook_timeout_ms;
+    h->rcl = rcl;
     return h;
 oom:
     hook_ctx_free(h);
@@ -751,7 +751,7 @@ static int run_hook_step(void *user, const plan_spec *plan, const plan_step *ste
     }
     /* One hook at a time per cluster: let asynchronous ones (e.g. on_topology_change
      * driving the same proxy) finish first, within the hook timeout. */
-    hooks_wait_idle(h->rc, h->timeout_ms);
+    hooks_wait_idle(h->rcl, h->timeout_ms);
     if (promoted_gtid && *promoted_gtid && h->old_primary_gtid &&
         gtid_text_errant(h->kind, h->old_primary_gtid, promoted_gtid, &lost, e, sizeof(e)) < 0) {
         free(lost);
@@ -797,95 +797,95 @@ static int run_hook_step(void *user, const plan_spec *plan, const plan_step *ste
 }
 
 /*
- * Start the plan in rc->plan: audit row (the per-cluster lock), events, the
+ * Start the plan in rcl->plan: audit row (the per-cluster lock), events, the
  * worker. On failure the plan is freed and err says why.
  */
-static int launch(rec_cluster *rc, const char *trigger, int64_t now, char *err, size_t errlen)
+static int launch(rec_cluster *rcl, const char *trigger, int64_t now, char *err, size_t errlen)
 {
-    mon_cluster *mc = rc->mc;
+    mon_cluster *mc = rcl->mc;
     exec_creds creds;
     char old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];
     char *plan_txt;
     json_t *plan_json;
     store_recovery r;
-    bool failover = rc->plan.op == REC_OP_FAILOVER;
+    bool failover = rcl->plan.op == REC_OP_FAILOVER;
 
-    topo_addr_str(&rc->plan.old_primary.addr, old, sizeof(old));
-    topo_addr_str(&rc->plan.new_primary.addr, neu, sizeof(neu));
-    plan_json = plan_to_json(&rc->plan);
+    topo_addr_str(&rcl->plan.old_primary.addr, old, sizeof(old));
+    topo_addr_str(&rcl->plan.new_primary.addr, neu, sizeof(neu));
+    plan_json = plan_to_json(&rcl->plan);
     plan_txt = json_dumps(plan_json, JSON_COMPACT);
-    r = (store_recovery){.cluster = mc->model.name, .kind = rc->plan.kind, .trigger = trigger,
-                         .analysis = rc->launch_analysis ? rc->launch_analysis : ana_code_name(rc->last.code),
-                         .evidence = rc->launch_evidence ? rc->launch_evidence : rc->last.evidence,
+    r = (store_recovery){.cluster = mc->model.name, .kind = rcl->plan.kind, .trigger = trigger,
+                         .analysis = rcl->launch_analysis ? rcl->launch_analysis : ana_code_name(rcl->last.code),
+                         .evidence = rcl->launch_evidence ? rcl->launch_evidence : rcl->last.evidence,
                          .old_primary = old, .new_primary = neu,
-                         .primary_lost_ms = failover ? rc->primary_lost_ms : 0,
-                         .detected_ms = failover ? rc->detected_ms : 0, .started_ms = now, .plan_json = plan_txt,
-                         .old_primary_gtid = rc->plan.old_primary_gtid};
-    if (rc->env->st && store_recovery_begin(rc->env->st, &r, &rc->recovery_id, err, errlen) < 0) {
+                         .primary_lost_ms = failover ? rcl->primary_lost_ms : 0,
+                         .detected_ms = failover ? rcl->detected_ms : 0, .started_ms = now, .plan_json = plan_txt,
+                         .old_primary_gtid = rcl->plan.old_primary_gtid};
+    if (rcl->env->st && store_recovery_begin(rcl->env->st, &r, &rcl->recovery_id, err, errlen) < 0) {
         free(plan_txt);
         json_decref(plan_json);
-        plan_free(&rc->plan);
+        plan_free(&rcl->plan);
         return -EBUSY;
     }
     free(plan_txt);
-    rc->op = rc->plan.op;
-    rc->manual = strcmp(trigger, "manual") == 0;
-    emit(rc, LOGL_WARN, "recovery-started", NULL,
-         json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}", "recovery_id", (json_int_t)rc->recovery_id, "kind",
-                   rc->plan.kind, "trigger", trigger, "old_primary", old, "new_primary", neu, "plan", plan_json),
-         "%s #%lld (%s): %s → %s%s%s", rc->plan.kind, (long long)rc->recovery_id, trigger, old, neu,
-         failover ? "; " : "", failover ? ana_code_name(rc->last.code) : "");
-    log_plan(&rc->plan);
-    if (rc->plan.op != REC_OP_RELOCATE && rc->plan.op != REC_OP_INTERMEDIATE)
-        emit(rc, LOGL_INFO, "candidate-selected", find(rc, &rc->plan.new_primary.addr),
-             json_pack("{s:I, s:s?}", "recovery_id", (json_int_t)rc->recovery_id, "excluded", rc->plan.excluded),
-             "%s chosen: %s", neu, rc->plan.reason);
-    rc->promoted = false;
-    free(rc->promoted_gtid);
-    rc->promoted_gtid = NULL;
-    free(rc->last_error);
-    rc->last_error = NULL;
-    rc->demote_started_ms = rc->writes_refused_ms = 0;
-    rc->hooks_failed = rc->vetoed = false;
-    hook_ctx_free(rc->hook_ctx);
-    rc->hook_ctx = hook_ctx_new(rc, &rc->plan);
-    rc->hook_iface = (exec_hooks){.run = run_hook_step, .user = rc->hook_ctx};
-    creds_of(rc, &creds);
-    if (exec_start(&rc->plan, &creds, rc->hook_ctx ? &rc->hook_iface : NULL, &rc->exec, err, errlen) < 0) {
-        if (rc->env->st)
-            audit_check(rc, store_recovery_end(rc->env->st, rc->recovery_id, "failed", clk_wall_ms(), NULL, err), "the end of a recovery");
-        plan_free(&rc->plan);
+    rcl->op = rcl->plan.op;
+    rcl->manual = strcmp(trigger, "manual") == 0;
+    emit(rcl, LOGL_WARN, "recovery-started", NULL,
+         json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}", "recovery_id", (json_int_t)rcl->recovery_id, "kind",
+                   rcl->plan.kind, "trigger", trigger, "old_primary", old, "new_primary", neu, "plan", plan_json),
+         "%s #%lld (%s): %s → %s%s%s", rcl->plan.kind, (long long)rcl->recovery_id, trigger, old, neu,
+         failover ? "; " : "", failover ? ana_code_name(rcl->last.code) : "");
+    log_plan(&rcl->plan);
+    if (rcl->plan.op != REC_OP_RELOCATE && rcl->plan.op != REC_OP_INTERMEDIATE)
+        emit(rcl, LOGL_INFO, "candidate-selected", find(rcl, &rcl->plan.new_primary.addr),
+             json_pack("{s:I, s:s?}", "recovery_id", (json_int_t)rcl->recovery_id, "excluded", rcl->plan.excluded),
+             "%s chosen: %s", neu, rcl->plan.reason);
+    rcl->promoted = false;
+    free(rcl->promoted_gtid);
+    rcl->promoted_gtid = NULL;
+    free(rcl->last_error);
+    rcl->last_error = NULL;
+    rcl->demote_started_ms = rcl->writes_refused_ms = 0;
+    rcl->hooks_failed = rcl->vetoed = false;
+    hook_ctx_free(rcl->hook_ctx);
+    rcl->hook_ctx = hook_ctx_new(rcl, &rcl->plan);
+    rcl->hook_iface = (exec_hooks){.run = run_hook_step, .user = rcl->hook_ctx};
+    creds_of(rcl, &creds);
+    if (exec_start(&rcl->plan, &creds, rcl->hook_ctx ? &rcl->hook_iface : NULL, &rcl->exec, err, errlen) < 0) {
+        if (rcl->env->st)
+            audit_check(rcl, store_recovery_end(rcl->env->st, rcl->recovery_id, "failed", clk_wall_ms(), NULL, err), "the end of a recovery");
+        plan_free(&rcl->plan);
         return -EAGAIN;
     }
     return 0;
 }
 
-static cand_opts candidate_opts(const rec_cluster *rc, topo_addr *never, size_t cap, const topo_addr *target)
+static cand_opts candidate_opts(const rec_cluster *rcl, topo_addr *never, size_t cap, const topo_addr *target)
 {
     /* never_promote from the config plus replicas under maintenance. */
     size_t n = 0;
-    for (size_t i = 0; i < rc->cfg->n_never_promote && n < cap; i++)
-        never[n++] = rc->cfg->never_promote[i];
-    for (size_t i = 0; i < rc->n_maint && n < cap; i++) {
+    for (size_t i = 0; i < rcl->cfg->n_never_promote && n < cap; i++)
+        never[n++] = rcl->cfg->never_promote[i];
+    for (size_t i = 0; i < rcl->n_maint && n < cap; i++) {
         char e[64];
-        if (rc->maint[i].instance[0] && topo_addr_parse(rc->maint[i].instance, 3306, &never[n], e, sizeof(e)) == 0)
+        if (rcl->maint[i].instance[0] && topo_addr_parse(rcl->maint[i].instance, 3306, &never[n], e, sizeof(e)) == 0)
             n++;
     }
-    return (cand_opts){.never_promote = never, .n_never_promote = n, .prefer = rc->cfg->prefer,
-                                .n_prefer = rc->cfg->n_prefer, .target = target};
+    return (cand_opts){.never_promote = never, .n_never_promote = n, .prefer = rcl->cfg->prefer,
+                                .n_prefer = rcl->cfg->n_prefer, .target = target};
 }
 
-static plan_options plan_opts(const rec_cluster *rc, int apply_timeout_ms)
+static plan_options plan_opts(const rec_cluster *rcl, int apply_timeout_ms)
 {
-    return (plan_options){.apply_timeout_ms = apply_timeout_ms > 0 ? apply_timeout_ms : rc->cfg->apply_timeout_ms,
-                           .max_trx_s = rc->cfg->switchover_max_trx_s, .verify_timeout_ms = 5000,
+    return (plan_options){.apply_timeout_ms = apply_timeout_ms > 0 ? apply_timeout_ms : rcl->cfg->apply_timeout_ms,
+                           .max_trx_s = rcl->cfg->switchover_max_trx_s, .verify_timeout_ms = 5000,
                            .fence_timeout_ms = 1000};
 }
 
 /* Put the configured hook points into a plan. */
-static int add_hooks(rec_cluster *rc, plan_spec *p)
+static int add_hooks(rec_cluster *rcl, plan_spec *p)
 {
-    const cfg_cluster *cfg = rc->cfg;
+    const cfg_cluster *cfg = rcl->cfg;
     bool sw = p->op == REC_OP_SWITCHOVER;
     int pre = sw ? CFG_HOOK_PRE_SWITCHOVER : CFG_HOOK_PRE_FAILOVER;
     int post = sw ? CFG_HOOK_POST_SWITCHOVER : CFG_HOOK_POST_FAILOVER;
@@ -903,78 +903,78 @@ static int add_hooks(rec_cluster *rc, plan_spec *p)
 }
 
 /* 0: launched, or refused (no candidate, no plan) and recorded; -errno: could not
- * launch (rc->launch_error says why): the caller retries. */
-static int start_recovery(rec_cluster *rc, int64_t now)
+ * launch (rcl->launch_error says why): the caller retries. */
+static int start_recovery(rec_cluster *rcl, int64_t now)
 {
-    mon_cluster *mc = rc->mc;
+    mon_cluster *mc = rcl->mc;
     cand_ranking rank;
     topo_addr never[64];
-    cand_opts co = candidate_opts(rc, never, 64, NULL);
-    plan_options po = plan_opts(rc, 0);
+    cand_opts co = candidate_opts(rcl, never, 64, NULL);
+    plan_options po = plan_opts(rcl, 0);
     char err[512];
     int rc_;
 
     memset(&rank, 0, sizeof(rank));
-    if (cand_rank(&mc->model, rc->last.primary, &co, &rank, err, sizeof(err)) < 0) {
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot rank candidates: %s", err);
-        snprintf(rc->launch_error, sizeof(rc->launch_error), "cannot rank candidates: %s", err);
+    if (cand_rank(&mc->model, rcl->last.primary, &co, &rank, err, sizeof(err)) < 0) {
+        emit(rcl, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot rank candidates: %s", err);
+        snprintf(rcl->launch_error, sizeof(rcl->launch_error), "cannot rank candidates: %s", err);
         return -EINVAL;
     }
     if (rank.chosen < 0) {
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, json_pack("{s:s}", "analysis", ana_code_name(rc->last.code)),
+        emit(rcl, LOGL_ERROR, "recovery-failed", NULL, json_pack("{s:s}", "analysis", ana_code_name(rcl->last.code)),
              "primary dead but no replica can be promoted: %s", rank.reason);
-        record_refusal(rc, rank.reason, now);
+        record_refusal(rcl, rank.reason, now);
         cand_ranking_free(&rank);
         return 0;
     }
-    rc_ = plan_failover(&mc->model, rc->last.primary, &rank, &po, &rc->plan, err, sizeof(err));
+    rc_ = plan_failover(&mc->model, rcl->last.primary, &rank, &po, &rcl->plan, err, sizeof(err));
     cand_ranking_free(&rank);
-    if (rc_ < 0 || add_hooks(rc, &rc->plan) < 0) {
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot plan the failover: %s", rc_ < 0 ? err : "out of memory");
-        record_refusal(rc, err, now);
-        plan_free(&rc->plan);
+    if (rc_ < 0 || add_hooks(rcl, &rcl->plan) < 0) {
+        emit(rcl, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot plan the failover: %s", rc_ < 0 ? err : "out of memory");
+        record_refusal(rcl, err, now);
+        plan_free(&rcl->plan);
         return 0;
     }
-    if ((rc_ = launch(rc, "auto", now, err, sizeof(err))) < 0) {
-        snprintf(rc->launch_error, sizeof(rc->launch_error), "%s", err);
+    if ((rc_ = launch(rcl, "auto", now, err, sizeof(err))) < 0) {
+        snprintf(rcl->launch_error, sizeof(rcl->launch_error), "%s", err);
         return rc_;
     }
     return 0;
 }
 
-static bool rc_maint_blocks(const rec_cluster *rc)
+static bool rc_maint_blocks(const rec_cluster *rcl)
 {
-    const topo_instance *p = rc->last.primary >= 0 ? rc->mc->model.v[rc->last.primary] : NULL;
-    return rec_cluster_in_maintenance(rc, NULL) || (p && rec_cluster_in_maintenance(rc, &p->addr));
+    const topo_instance *p = rcl->last.primary >= 0 ? rcl->mc->model.v[rcl->last.primary] : NULL;
+    return rec_cluster_in_maintenance(rcl, NULL) || (p && rec_cluster_in_maintenance(rcl, &p->addr));
 }
 
 /* Report what holds a confirmed failure back, once per reason (see state_blocked). */
-static void report_hold(rec_cluster *rc, rec_hold why, int64_t now)
+static void report_hold(rec_cluster *rcl, rec_hold why, int64_t now)
 {
-    if (rc->hold == why)
+    if (rcl->hold == why)
         return;
-    rc->hold = why;
+    rcl->hold = why;
     switch (why) {
     case REC_HOLD_NONE:
         break;
     case REC_HOLD_AUTO_OFF:
-        emit(rc, LOGL_ERROR, "recovery-skipped", NULL, NULL,
+        emit(rcl, LOGL_ERROR, "recovery-skipped", NULL, NULL,
              "%s, but auto_failover = no: not acting (run 'myorch failover --cluster %s' to recover by hand)",
-             ana_code_name(rc->last.code), rc->mc->model.name);
+             ana_code_name(rcl->last.code), rcl->mc->model.name);
         break;
     case REC_HOLD_MAINTENANCE:
-        emit(rc, LOGL_ERROR, "recovery-skipped", NULL, NULL,
+        emit(rcl, LOGL_ERROR, "recovery-skipped", NULL, NULL,
              "%s, but the cluster (or its primary) is under maintenance: not acting until the window ends "
-             "('myorch maintenance end' ends it now)", ana_code_name(rc->last.code));
-        rc->maint_reported = true;
+             "('myorch maintenance end' ends it now)", ana_code_name(rcl->last.code));
+        rcl->maint_reported = true;
         break;
     case REC_HOLD_BLOCKED:
-        emit(rc, LOGL_ERROR, "recovery-blocked", NULL,
-             json_pack("{s:I}", "blocked_for_ms", (json_int_t)(rc->blocked_until_ms - now)),
+        emit(rcl, LOGL_ERROR, "recovery-blocked", NULL,
+             json_pack("{s:I}", "blocked_for_ms", (json_int_t)(rcl->blocked_until_ms - now)),
              "%s, but a recovery ran less than failover_block_s=%d s ago: not acting for another %lld s "
              "(acknowledge with 'myorch ack --cluster %s' to allow it now)",
-             ana_code_name(rc->last.code), rc->cfg->failover_block_s,
-             (long long)((rc->blocked_until_ms - now + 999) / 1000), rc->mc->model.name);
+             ana_code_name(rcl->last.code), rcl->cfg->failover_block_s,
+             (long long)((rcl->blocked_until_ms - now + 999) / 1000), rcl->mc->model.name);
         break;
     }
 }
@@ -982,97 +982,97 @@ static void report_hold(rec_cluster *rc, rec_hold why, int64_t now)
 /* ---- the recovery state machine (rec_state.h) ------------------------------------ */
 
 /* The interrupted failover's candidate did not answer in time: judge the failure without it. */
-static void rollback_give_up(rec_cluster *rc)
+static void rollback_give_up(rec_cluster *rcl)
 {
-    if (!rc->rollback_pending)
+    if (!rcl->rollback_pending)
         return;
-    emit(rc, LOGL_WARN, "recovery-rollback", NULL, NULL,
+    emit(rcl, LOGL_WARN, "recovery-rollback", NULL, NULL,
          "the candidate of interrupted failover #%lld did not answer within 15 s: judging the failure "
-         "without it", (long long)rc->rollback_id);
-    rollback_end(rc, "rolled-back", "the controller stopped before the point of no return; the candidate "
+         "without it", (long long)rcl->rollback_id);
+    rollback_end(rcl, "rolled-back", "the controller stopped before the point of no return; the candidate "
                                     "did not answer after the restart");
 }
 
 /* What rec_state_decide() needs, gathered from the cluster, the clocks and the windows. */
-static rec_state_input state_input(rec_cluster *rc, const rec_turn *t)
+static rec_state_input state_input(rec_cluster *rcl, const rec_turn *t)
 {
     return (rec_state_input){
-        .executing = rc->exec != NULL,
-        .code = rc->last.code,
-        .incident_handled = rc->incident_handled,
-        .rollback_pending = rc->rollback_pending,
-        .rollback_expired = rc->rollback_until_ms && t->mono_ms >= rc->rollback_until_ms,
-        .auto_failover = rc->cfg->auto_failover,
-        .in_maintenance = rc_maint_blocks(rc),
-        .anti_flap = t->wall_ms < rc->blocked_until_ms,
-        .retry_wait = t->wall_ms < rc->retry_at_ms,
+        .executing = rcl->exec != NULL,
+        .code = rcl->last.code,
+        .incident_handled = rcl->incident_handled,
+        .rollback_pending = rcl->rollback_pending,
+        .rollback_expired = rcl->rollback_until_ms && t->mono_ms >= rcl->rollback_until_ms,
+        .auto_failover = rcl->cfg->auto_failover,
+        .in_maintenance = rc_maint_blocks(rcl),
+        .anti_flap = t->wall_ms < rcl->blocked_until_ms,
+        .retry_wait = t->wall_ms < rcl->retry_at_ms,
     };
 }
 
 /* Decide the state for this turn; log and emit a transition. Returns the verdict. */
-static rec_state_verdict settle_state(rec_cluster *rc, const rec_turn *t)
+static rec_state_verdict settle_state(rec_cluster *rcl, const rec_turn *t)
 {
-    rec_state_input in = state_input(rc, t);
+    rec_state_input in = state_input(rcl, t);
     rec_state_verdict v = rec_state_decide(&in);
-    if (v.state != rc->state) {
-        const char *from = rec_state_name(rc->state), *to = rec_state_name(v.state);
-        log_info("cluster %s: recovery state %s -> %s: %s", rc->mc->model.name, from, to, v.why);
-        emit(rc, LOGL_DEBUG, "recovery-state", NULL, json_pack("{s:s, s:s, s:s}", "from", from, "to", to, "why", v.why),
+    if (v.state != rcl->state) {
+        const char *from = rec_state_name(rcl->state), *to = rec_state_name(v.state);
+        log_info("cluster %s: recovery state %s -> %s: %s", rcl->mc->model.name, from, to, v.why);
+        emit(rcl, LOGL_DEBUG, "recovery-state", NULL, json_pack("{s:s, s:s, s:s}", "from", from, "to", to, "why", v.why),
              "%s -> %s: %s", from, to, v.why);
-        rc->state = v.state;
+        rcl->state = v.state;
     }
     return v;
 }
 
 /* await-rollback: wait (bounded) for the interrupted failover's candidate to replicate again. */
-static void state_await_rollback(rec_cluster *rc, const rec_turn *t)
+static void state_await_rollback(rec_cluster *rcl, const rec_turn *t)
 {
-    if (!rc->rollback_until_ms)
-        rc->rollback_until_ms = t->mono_ms + 15000;
+    if (!rcl->rollback_until_ms)
+        rcl->rollback_until_ms = t->mono_ms + 15000;
 }
 
 /* blocked: report what holds the confirmed failure back, once per reason; re-evaluated every
  * turn, so the failover starts the moment it goes away (window over, block expired or
  * acknowledged). A launch retry waits silently (its failure was reported). */
-static void state_blocked(rec_cluster *rc, const rec_turn *t, rec_hold hold)
+static void state_blocked(rec_cluster *rcl, const rec_turn *t, rec_hold hold)
 {
-    rollback_give_up(rc);
+    rollback_give_up(rcl);
     if (hold != REC_HOLD_NONE)
-        report_hold(rc, hold, t->wall_ms);
+        report_hold(rcl, hold, t->wall_ms);
 }
 
 /* confirmed: start the failover. One that could not be launched (e.g. the state database
  * cannot commit) is retried with backoff. */
-static void state_confirmed(rec_cluster *rc, const rec_turn *t)
+static void state_confirmed(rec_cluster *rcl, const rec_turn *t)
 {
     int64_t now = t->wall_ms;
-    rollback_give_up(rc);
+    rollback_give_up(rcl);
     /* COORDINATION GATE (issue 14): the single place where controller coordination decides
      * whether this controller starts an automatic recovery (cluster lock + detection
      * quorum, orchestrator/ha/ha.c). Re-asked every turn until it allows. */
-    if (rc->env->may_act) {
+    if (rcl->env->may_act) {
         char why[300];
-        if (!rc->env->may_act(rc->env->user, rc->mc, &rc->last, why, sizeof(why)))
+        if (!rcl->env->may_act(rcl->env->user, rcl->mc, &rcl->last, why, sizeof(why)))
             return;
     }
-    rc->hold = REC_HOLD_NONE;
-    switch (start_recovery(rc, now)) {
+    rcl->hold = REC_HOLD_NONE;
+    switch (start_recovery(rcl, now)) {
     case 0: /* launched, or refused and recorded (the refusal's block holds it from now on) */
-        rc->incident_handled = true;
-        rc->launch_failures = 0;
-        rc->retry_at_ms = 0;
+        rcl->incident_handled = true;
+        rcl->launch_failures = 0;
+        rcl->retry_at_ms = 0;
         break;
     default: { /* could not launch: try again, 1 s, 2 s, 4 s ... 30 s later */
         int64_t delay = 1000;
-        for (unsigned k = 0; k < rc->launch_failures && delay < 30000; k++)
+        for (unsigned k = 0; k < rcl->launch_failures && delay < 30000; k++)
             delay *= 2;
         if (delay > 30000)
             delay = 30000;
-        rc->launch_failures++;
-        rc->retry_at_ms = now + delay;
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, json_pack("{s:I}", "retry_in_ms", (json_int_t)delay),
-             "the failover could not be started (attempt %u): %s; trying again in %lld ms", rc->launch_failures,
-             rc->launch_error, (long long)delay);
+        rcl->launch_failures++;
+        rcl->retry_at_ms = now + delay;
+        emit(rcl, LOGL_ERROR, "recovery-failed", NULL, json_pack("{s:I}", "retry_in_ms", (json_int_t)delay),
+             "the failover could not be started (attempt %u): %s; trying again in %lld ms", rcl->launch_failures,
+             rcl->launch_error, (long long)delay);
         break;
     }
     }
@@ -1080,18 +1080,18 @@ static void state_confirmed(rec_cluster *rc, const rec_turn *t)
 
 /* One turn of the machine: the state's own work, then the state it leads to. idle,
  * suspect, executing and handled have none (observe() keeps their bookkeeping). */
-static void run_state(rec_cluster *rc, const rec_turn *t)
+static void run_state(rec_cluster *rcl, const rec_turn *t)
 {
-    rec_state_verdict v = settle_state(rc, t);
+    rec_state_verdict v = settle_state(rcl, t);
     switch (v.state) {
     case REC_STATE_AWAIT_ROLLBACK:
-        state_await_rollback(rc, t);
+        state_await_rollback(rcl, t);
         break;
     case REC_STATE_BLOCKED:
-        state_blocked(rc, t, v.hold);
+        state_blocked(rcl, t, v.hold);
         break;
     case REC_STATE_CONFIRMED:
-        state_confirmed(rc, t);
+        state_confirmed(rcl, t);
         break;
     case REC_STATE_IDLE:
     case REC_STATE_SUSPECT:
@@ -1100,7 +1100,7 @@ static void run_state(rec_cluster *rc, const rec_turn *t)
     case REC_STATE__COUNT:
         return;
     }
-    settle_state(rc, t);
+    settle_state(rcl, t);
 }
 
 /*
@@ -1110,49 +1110,49 @@ static void run_state(rec_cluster *rc, const rec_turn *t)
  * below its source as an audited recovery of kind "intermediate" (no hooks of a
  * primary failover: the primary does not change; on_topology_change follows).
  */
-static void intermediate_tick(rec_cluster *rc, int64_t now)
+static void intermediate_tick(rec_cluster *rcl, int64_t now)
 {
     imd_analysis ia;
-    plan_options po = plan_opts(rc, 0);
+    plan_options po = plan_opts(rcl, 0);
     char err[512], da[TOPO_ADDR_MAX];
     const topo_instance *dead;
 
-    if (imd_analyze(&rc->mc->model, &ia, err, sizeof(err)) < 0)
+    if (imd_analyze(&rcl->mc->model, &ia, err, sizeof(err)) < 0)
         return;
     if (ia.code != IMD_DEAD) {
         if (ia.code == IMD_NONE) {
-            rc->imd_reported[0] = '\0';
-            rc->imd_handled = false;
+            rcl->imd_reported[0] = '\0';
+            rcl->imd_handled = false;
         }
         goto out;
     }
-    dead = rc->mc->model.v[ia.dead];
+    dead = rcl->mc->model.v[ia.dead];
     topo_addr_str(&dead->addr, da, sizeof(da));
-    if (strcmp(rc->imd_reported, da) != 0) {
-        snprintf(rc->imd_reported, sizeof(rc->imd_reported), "%s", da);
-        rc->imd_handled = false;
-        emit(rc, LOGL_ERROR, "intermediate-dead", dead,
+    if (strcmp(rcl->imd_reported, da) != 0) {
+        snprintf(rcl->imd_reported, sizeof(rcl->imd_reported), "%s", da);
+        rcl->imd_handled = false;
+        emit(rcl, LOGL_ERROR, "intermediate-dead", dead,
              json_pack("{s:I, s:s?}", "movable", (json_int_t)ia.n_movable, "lost", ia.lost), "%s", ia.evidence);
         if (ia.lost)
-            emit(rc, LOGL_ERROR, "replica-lost", NULL, json_pack("{s:s, s:s}", "intermediate", da, "why", ia.lost),
+            emit(rcl, LOGL_ERROR, "replica-lost", NULL, json_pack("{s:s, s:s}", "intermediate", da, "why", ia.lost),
                  "replicas of the dead intermediate primary %s left where they are: %s", da, ia.lost);
     }
-    if (rc->imd_handled || !ia.n_movable || ia.new_source < 0 || rc->exec || !rc->cfg->auto_failover ||
-        rec_cluster_in_maintenance(rc, NULL) || rec_cluster_in_maintenance(rc, &dead->addr))
+    if (rcl->imd_handled || !ia.n_movable || ia.new_source < 0 || rcl->exec || !rcl->cfg->auto_failover ||
+        rec_cluster_in_maintenance(rcl, NULL) || rec_cluster_in_maintenance(rcl, &dead->addr))
         goto out;
-    rc->imd_handled = true;
-    if (plan_intermediate(&rc->mc->model, ia.dead, ia.new_source, ia.movable, ia.n_movable, &po, &rc->plan, err,
+    rcl->imd_handled = true;
+    if (plan_intermediate(&rcl->mc->model, ia.dead, ia.new_source, ia.movable, ia.n_movable, &po, &rcl->plan, err,
                               sizeof(err)) < 0) {
-        emit(rc, LOGL_ERROR, "recovery-failed", dead, NULL, "cannot plan moving the replicas of %s: %s", da, err);
+        emit(rcl, LOGL_ERROR, "recovery-failed", dead, NULL, "cannot plan moving the replicas of %s: %s", da, err);
         goto out;
     }
-    rc->launch_analysis = "dead-intermediate-primary";
-    rc->launch_evidence = ia.evidence;
-    if (launch(rc, "auto", now, err, sizeof(err)) < 0) {
-        emit(rc, LOGL_ERROR, "recovery-failed", dead, NULL, "cannot start moving the replicas of %s: %s", da, err);
-        rc->imd_handled = false; /* tried again next turn */
+    rcl->launch_analysis = "dead-intermediate-primary";
+    rcl->launch_evidence = ia.evidence;
+    if (launch(rcl, "auto", now, err, sizeof(err)) < 0) {
+        emit(rcl, LOGL_ERROR, "recovery-failed", dead, NULL, "cannot start moving the replicas of %s: %s", da, err);
+        rcl->imd_handled = false; /* tried again next turn */
     }
-    rc->launch_analysis = rc->launch_evidence = NULL;
+    rcl->launch_analysis = rcl->launch_evidence = NULL;
 out:
     imd_analysis_free(&ia);
 }
@@ -1160,9 +1160,9 @@ out:
 /* ---- after-care: one job at a time on a demoted primary or a stray replica ---------- */
 
 /* Start the one-step job d decided for in (aftercare.h). */
-static void aftercare_start(rec_cluster *rc, const rec_turn *t, topo_instance *in, const aftercare_decision *d)
+static void aftercare_start(rec_cluster *rcl, const rec_turn *t, topo_instance *in, const aftercare_decision *d)
 {
-    mon_cluster *mc = rc->mc;
+    mon_cluster *mc = rcl->mc;
     plan_step_kind kind = d->action == AFTERCARE_FENCE    ? PLAN_STEP_FENCE
                          : d->action == AFTERCARE_REJOIN ? PLAN_STEP_REJOIN
                                                          : PLAN_STEP_REPOINT;
@@ -1171,76 +1171,76 @@ static void aftercare_start(rec_cluster *rc, const rec_turn *t, topo_instance *i
     char a1[TOPO_ADDR_MAX], err[256];
 
     if (d->hung)
-        rc->hung_fence_next_ms = t->mono_ms + 5000;
+        rcl->hung_fence_next_ms = t->mono_ms + 5000;
     if (plan_single(mc->model.name, rec_op_name(REC_OP_AFTERCARE), kind, in, kind == PLAN_STEP_FENCE ? NULL : source,
-                        5000, &rc->job_plan, err, sizeof(err)) < 0)
+                        5000, &rcl->job_plan, err, sizeof(err)) < 0)
         return;
-    creds_of(rc, &creds);
-    emit(rc, LOGL_WARN, "after-care", in, json_pack("{s:s}", "step", plan_step_name(kind)), "%s: %s",
+    creds_of(rcl, &creds);
+    emit(rcl, LOGL_WARN, "after-care", in, json_pack("{s:s}", "step", plan_step_name(kind)), "%s: %s",
          topo_addr_str(&in->addr, a1, sizeof(a1)), d->why);
-    if (exec_start(&rc->job_plan, &creds, NULL, &rc->job, err, sizeof(err)) < 0) {
-        emit(rc, LOGL_ERROR, "after-care", in, NULL, "cannot start: %s", err);
-        plan_free(&rc->job_plan);
-        rc->job_next_ms = t->mono_ms + 5000;
+    if (exec_start(&rcl->job_plan, &creds, NULL, &rcl->job, err, sizeof(err)) < 0) {
+        emit(rcl, LOGL_ERROR, "after-care", in, NULL, "cannot start: %s", err);
+        plan_free(&rcl->job_plan);
+        rcl->job_next_ms = t->mono_ms + 5000;
     }
 }
 
 /* Report a server that cannot follow the new primary, once per server in a row. */
-static void aftercare_report(rec_cluster *rc, topo_instance *in, const topo_instance *np, const aftercare_decision *d)
+static void aftercare_report(rec_cluster *rcl, topo_instance *in, const topo_instance *np, const aftercare_decision *d)
 {
     char a1[TOPO_ADDR_MAX], a2[TOPO_ADDR_MAX];
-    if (!strcmp(rc->diverged_reported, topo_addr_str(&in->addr, a1, sizeof(a1))))
+    if (!strcmp(rcl->diverged_reported, topo_addr_str(&in->addr, a1, sizeof(a1))))
         return;
-    snprintf(rc->diverged_reported, sizeof(rc->diverged_reported), "%s", a1);
+    snprintf(rcl->diverged_reported, sizeof(rcl->diverged_reported), "%s", a1);
     if (d->action == AFTERCARE_DIVERGED)
-        emit(rc, LOGL_ERROR, "primary-diverged", in, json_pack("{s:s}", "extra_gtids", d->extra),
+        emit(rcl, LOGL_ERROR, "primary-diverged", in, json_pack("{s:s}", "extra_gtids", d->extra),
              "%s, the demoted primary, has transactions the new primary %s lacks: %s; it stays "
              "read-only and out of the cluster until an operator reconciles it",
              a1, topo_addr_str(&np->addr, a2, sizeof(a2)), d->extra);
     else
-        emit(rc, LOGL_ERROR, "replica-lost", in, json_pack("{s:s}", "extra_gtids", d->extra),
+        emit(rcl, LOGL_ERROR, "replica-lost", in, json_pack("{s:s}", "extra_gtids", d->extra),
              "%s cannot follow the new primary: it has transactions %s lacks: %s", a1,
              topo_addr_str(&np->addr, a2, sizeof(a2)), d->extra);
 }
 
 /* A demoted primary replicates from the new one: it is a plain replica again. */
-static void aftercare_rejoined(rec_cluster *rc, topo_instance *in, const topo_instance *np)
+static void aftercare_rejoined(rec_cluster *rcl, topo_instance *in, const topo_instance *np)
 {
     char a1[TOPO_ADDR_MAX], a2[TOPO_ADDR_MAX];
     in->fenced = false;
     free(in->fence_gtid);
     in->fence_gtid = NULL;
-    persist(rc, in);
-    rc->mc->dirty = true;
-    rc->mc->version++;
-    emit(rc, LOGL_INFO, "primary-rejoined", in, NULL, "%s, the demoted primary, now replicates from %s",
+    persist(rcl, in);
+    rcl->mc->dirty = true;
+    rcl->mc->version++;
+    emit(rcl, LOGL_INFO, "primary-rejoined", in, NULL, "%s, the demoted primary, now replicates from %s",
          topo_addr_str(&in->addr, a1, sizeof(a1)), topo_addr_str(&np->addr, a2, sizeof(a2)));
 }
 
 /* After-care of demoted primaries and replicas left behind: decide per server (pure,
  * aftercare_decide), act on the first that needs a job. */
-static void aftercare_tick(rec_cluster *rc, const rec_turn *t)
+static void aftercare_tick(rec_cluster *rcl, const rec_turn *t)
 {
-    topo_cluster *m = &rc->mc->model;
+    topo_cluster *m = &rcl->mc->model;
     int np = m->primary;
     aftercare_input ai;
 
     if (np >= 0 && (!m->v[np]->reachable || m->v[np]->snap.read_only || m->v[np]->fenced))
         np = -1;
-    ai = (aftercare_input){.model = m, .primary = np, .fresh_after_ms = rc->aftercare_from_ms,
-                           .hung_fence_due = t->mono_ms >= rc->hung_fence_next_ms,
-                           .rollback_cand = rc->rollback_pending ? &rc->rollback_cand : NULL,
-                           .rollback_source = &rc->rollback_source};
-    for (size_t i = 0; i < m->n && !rc->job; i++) {
+    ai = (aftercare_input){.model = m, .primary = np, .fresh_after_ms = rcl->aftercare_from_ms,
+                           .hung_fence_due = t->mono_ms >= rcl->hung_fence_next_ms,
+                           .rollback_cand = rcl->rollback_pending ? &rcl->rollback_cand : NULL,
+                           .rollback_source = &rcl->rollback_source};
+    for (size_t i = 0; i < m->n && !rcl->job; i++) {
         topo_instance *in = m->v[i];
         aftercare_decision d;
         aftercare_decide(&ai, i, &d);
         if (d.action == AFTERCARE_ROLLED_BACK || d.action == AFTERCARE_ROLLBACK_FINISH) {
             /* The interruption is settled: then judged as any other server. */
             if (d.action == AFTERCARE_ROLLED_BACK)
-                rollback_rolled_back(rc, in);
+                rollback_rolled_back(rcl, in);
             else
-                rollback_finish(rc, in);
+                rollback_finish(rcl, in);
             ai.rollback_cand = NULL;
             aftercare_decide(&ai, i, &d);
         }
@@ -1248,14 +1248,14 @@ static void aftercare_tick(rec_cluster *rc, const rec_turn *t)
         case AFTERCARE_FENCE:
         case AFTERCARE_REJOIN:
         case AFTERCARE_REPOINT:
-            aftercare_start(rc, t, in, &d);
+            aftercare_start(rcl, t, in, &d);
             break;
         case AFTERCARE_REJOINED:
-            aftercare_rejoined(rc, in, m->v[np]);
+            aftercare_rejoined(rcl, in, m->v[np]);
             break;
         case AFTERCARE_DIVERGED:
         case AFTERCARE_REPLICA_LOST:
-            aftercare_report(rc, in, m->v[np], &d);
+            aftercare_report(rcl, in, m->v[np], &d);
             break;
         default:
             break;
@@ -1267,7 +1267,7 @@ static void aftercare_tick(rec_cluster *rc, const rec_turn *t)
 /* ---- one loop turn --------------------------------------------------------------- */
 
 /* The analysis-changed family of events: name and level for a new analysis. */
-static void report_analysis(rec_cluster *rc, const ana_result *a, const topo_instance *p)
+static void report_analysis(rec_cluster *rcl, const ana_result *a, const topo_instance *p)
 {
     int level = a->code == ANA_OK || a->code == ANA_NOT_READY ? LOGL_INFO
                 : ana_is_failover(a->code) || a->code == ANA_ALL_DOWN ||
@@ -1280,160 +1280,160 @@ static void report_analysis(rec_cluster *rc, const ana_result *a, const topo_ins
                        : a->code == ANA_PRIMARY_SUSPECT || a->code == ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING
                            ? "primary-suspect"
                            : "analysis-changed";
-    emit(rc, level, name, p, json_pack("{s:s, s:s}", "analysis", ana_code_name(a->code), "previous",
-                                       ana_code_name(rc->last.code)),
+    emit(rcl, level, name, p, json_pack("{s:s, s:s}", "analysis", ana_code_name(a->code), "previous",
+                                       ana_code_name(rcl->last.code)),
          "%s: %s", ana_code_name(a->code), a->evidence);
 }
 
 /* Track when the primary was lost, and probe the replicas fast meanwhile. */
-static void track_primary(rec_cluster *rc, const rec_turn *t, const topo_instance *p, int64_t waiting_since)
+static void track_primary(rec_cluster *rcl, const rec_turn *t, const topo_instance *p, int64_t waiting_since)
 {
     if (p && ((!p->reachable && p->probed) || waiting_since) && !p->fenced) {
-        if (!rc->primary_lost_ms) {
+        if (!rcl->primary_lost_ms) {
             /* Just lost: ask every replica now, then keep asking fast for a while. */
             int64_t since = p->reachable ? waiting_since : p->down_since_ms;
-            rc->primary_lost_ms = t->wall_ms - (since ? t->mono_ms - since : 0);
-            if (!rc->exec)
-                set_fast(rc, true, t->mono_ms);
+            rcl->primary_lost_ms = t->wall_ms - (since ? t->mono_ms - since : 0);
+            if (!rcl->exec)
+                set_fast(rcl, true, t->mono_ms);
         }
     } else {
-        rc->primary_lost_ms = 0;
+        rcl->primary_lost_ms = 0;
     }
-    if (rc->fast && (t->mono_ms > rc->fast_until_ms || !p || (p->reachable && !waiting_since)))
-        set_fast(rc, false, t->mono_ms);
+    if (rcl->fast && (t->mono_ms > rcl->fast_until_ms || !p || (p->reachable && !waiting_since)))
+        set_fast(rcl, false, t->mono_ms);
 }
 
 /* Observe: analyse the model, report what changed, keep the incident's bookkeeping
  * (when it was detected; a failure that cleared resets what was done for it). */
-static void observe(rec_cluster *rc, const rec_turn *t)
+static void observe(rec_cluster *rcl, const rec_turn *t)
 {
-    mon_cluster *mc = rc->mc;
+    mon_cluster *mc = rcl->mc;
     ana_input ai = {.first_round_done = mc->first_round_done,
-                             .quorum_off = rc->cfg->failover_quorum == CFG_QUORUM_NONE,
-                             .stall_periods = rc->cfg->stall_periods};
+                             .quorum_off = rcl->cfg->failover_quorum == CFG_QUORUM_NONE,
+                             .stall_periods = rcl->cfg->stall_periods};
     ana_result a;
     topo_instance *p;
 
     ai.primary_waiting_since_ms =
-        primary_waiting_since(rc, mc->model.primary >= 0 ? mc->model.v[mc->model.primary] : NULL, t->mono_ms);
+        primary_waiting_since(rcl, mc->model.primary >= 0 ? mc->model.v[mc->model.primary] : NULL, t->mono_ms);
     ana_analyze(&mc->model, &ai, &a);
     if (mc->first_round_done)
-        report_heartbeats(rc, a.primary);
+        report_heartbeats(rcl, a.primary);
     p = a.primary >= 0 ? mc->model.v[a.primary] : NULL;
 
     /* A demoted primary that is down is watched: no probe backoff, so that it is fenced
      * as soon as it is back (reconnected, restarted, continued). */
-    for (size_t i = 0; i < mc->model.n && rc->env->loop.set_watch; i++)
-        rc->env->loop.set_watch(rc->env->user, mc->model.v[i], mc->model.v[i]->fenced);
+    for (size_t i = 0; i < mc->model.n && rcl->env->loop.set_watch; i++)
+        rcl->env->loop.set_watch(rcl->env->user, mc->model.v[i], mc->model.v[i]->fenced);
 
-    track_primary(rc, t, p, ai.primary_waiting_since_ms);
-    if (a.code != rc->last.code)
-        report_analysis(rc, &a, p);
-    rc->last = a;
+    track_primary(rcl, t, p, ai.primary_waiting_since_ms);
+    if (a.code != rcl->last.code)
+        report_analysis(rcl, &a, p);
+    rcl->last = a;
     if (ana_is_failover(a.code)) {
-        if (!rc->detected_ms)
-            rc->detected_ms = t->wall_ms;
+        if (!rcl->detected_ms)
+            rcl->detected_ms = t->wall_ms;
     } else {
-        rc->detected_ms = 0;
+        rcl->detected_ms = 0;
         if (a.code != ANA_PRIMARY_SUSPECT && a.code != ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING) {
-            rc->incident_handled = false;
-            rc->hold = REC_HOLD_NONE;
-            rc->launch_failures = 0;
-            rc->retry_at_ms = 0;
+            rcl->incident_handled = false;
+            rcl->hold = REC_HOLD_NONE;
+            rcl->launch_failures = 0;
+            rcl->retry_at_ms = 0;
         }
     }
 }
 
-void rec_cluster_tick(rec_cluster *rc, int64_t now_mono)
+void rec_cluster_tick(rec_cluster *rcl, int64_t now_mono)
 {
-    mon_cluster *mc = rc->mc;
+    mon_cluster *mc = rcl->mc;
     rec_turn t = {.mono_ms = now_mono, .wall_ms = clk_wall_ms()};
 
-    rc->loop_ms = now_mono;
+    rcl->loop_ms = now_mono;
 
-    observe(rc, &t);
-    run_state(rc, &t);
-    if (!rc->exec && mc->first_round_done && rc->last.primary >= 0 && mc->model.v[rc->last.primary]->reachable)
-        intermediate_tick(rc, t.wall_ms);
-    if (!rc->exec && !rc->job && t.mono_ms >= rc->job_next_ms && mc->first_round_done)
-        aftercare_tick(rc, &t);
+    observe(rcl, &t);
+    run_state(rcl, &t);
+    if (!rcl->exec && mc->first_round_done && rcl->last.primary >= 0 && mc->model.v[rcl->last.primary]->reachable)
+        intermediate_tick(rcl, t.wall_ms);
+    if (!rcl->exec && !rcl->job && t.mono_ms >= rcl->job_next_ms && mc->first_round_done)
+        aftercare_tick(rcl, &t);
 }
 
-size_t rec_cluster_fds(const rec_cluster *rc, int *fds, size_t max)
+size_t rec_cluster_fds(const rec_cluster *rcl, int *fds, size_t max)
 {
     size_t n = 0;
-    if (rc->exec && n < max)
-        fds[n++] = exec_fd(rc->exec);
-    if (rc->job && n < max)
-        fds[n++] = exec_fd(rc->job);
+    if (rcl->exec && n < max)
+        fds[n++] = exec_fd(rcl->exec);
+    if (rcl->job && n < max)
+        fds[n++] = exec_fd(rcl->job);
     return n;
 }
 
-static void finish_recovery(rec_cluster *rc, const exec_msg *m)
+static void finish_recovery(rec_cluster *rcl, const exec_msg *m)
 {
     char *lost = NULL, err[256], old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];
-    const char *state = m->ok ? (rc->hooks_failed ? "done-hooks-failed" : "done") : "failed";
-    topo_instance *oldp = find(rc, &rc->plan.old_primary.addr);
+    const char *state = m->ok ? (rcl->hooks_failed ? "done-hooks-failed" : "done") : "failed";
+    topo_instance *oldp = find(rcl, &rcl->plan.old_primary.addr);
     /* relocate and intermediate move replicas below new_primary: nothing is promoted. */
-    bool failover = rc->op == REC_OP_FAILOVER,
-         relocate = rc->op == REC_OP_RELOCATE || rc->op == REC_OP_INTERMEDIATE;
+    bool failover = rcl->op == REC_OP_FAILOVER,
+         relocate = rcl->op == REC_OP_RELOCATE || rcl->op == REC_OP_INTERMEDIATE;
     int64_t dur;
     json_t *detail;
 
-    topo_addr_str(&rc->plan.old_primary.addr, old, sizeof(old));
-    topo_addr_str(&rc->plan.new_primary.addr, neu, sizeof(neu));
-    if (rc->planned_from_ms && !rc->planned_to_ms) {
-        rc->planned_to_ms = m->at_ms; /* rolled back (or failed): the planned block ends here */
-        rc->planned_primary = rc->promoted ? rc->plan.new_primary.addr : rc->plan.old_primary.addr;
+    topo_addr_str(&rcl->plan.old_primary.addr, old, sizeof(old));
+    topo_addr_str(&rcl->plan.new_primary.addr, neu, sizeof(neu));
+    if (rcl->planned_from_ms && !rcl->planned_to_ms) {
+        rcl->planned_to_ms = m->at_ms; /* rolled back (or failed): the planned block ends here */
+        rcl->planned_primary = rcl->promoted ? rcl->plan.new_primary.addr : rcl->plan.old_primary.addr;
     }
-    if (rc->promoted && rc->plan.old_primary_gtid)
-        gtid_text_errant(kind_of(rc->plan.old_primary.flavor), rc->plan.old_primary_gtid,
-                         rc->promoted_gtid ? rc->promoted_gtid : "", &lost, err, sizeof(err));
-    if (rc->env->st)
-        audit_check(rc, store_recovery_end(rc->env->st, rc->recovery_id, state, m->at_ms, lost,
-                                           m->ok ? NULL : (rc->last_error ? rc->last_error : m->message)),
+    if (rcl->promoted && rcl->plan.old_primary_gtid)
+        gtid_text_errant(kind_of(rcl->plan.old_primary.flavor), rcl->plan.old_primary_gtid,
+                         rcl->promoted_gtid ? rcl->promoted_gtid : "", &lost, err, sizeof(err));
+    if (rcl->env->st)
+        audit_check(rcl, store_recovery_end(rcl->env->st, rcl->recovery_id, state, m->at_ms, lost,
+                                           m->ok ? NULL : (rcl->last_error ? rcl->last_error : m->message)),
                     "the end of a recovery");
-    if (rc->promoted && oldp && !relocate) {
+    if (rcl->promoted && oldp && !relocate) {
         /* Never a primary again; after-care unfences it once it replicates from the new one.
          * What the new primary had at promotion is what the old one is judged against. */
-        mark_demoted(rc, oldp, rc->promoted_gtid);
+        mark_demoted(rcl, oldp, rcl->promoted_gtid);
     }
-    dur = failover && rc->primary_lost_ms ? m->at_ms - rc->primary_lost_ms : 0;
+    dur = failover && rcl->primary_lost_ms ? m->at_ms - rcl->primary_lost_ms : 0;
     detail = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s?, s:I, s:I, s:s?}", "recovery_id",
-                       (json_int_t)rc->recovery_id, "kind", rec_op_name(rc->op), "state", state, "old_primary", old,
-                       "new_primary", neu, "ok", m->ok, "aborted", m->aborted, "promoted", rc->promoted,
+                       (json_int_t)rcl->recovery_id, "kind", rec_op_name(rcl->op), "state", state, "old_primary", old,
+                       "new_primary", neu, "ok", m->ok, "aborted", m->aborted, "promoted", rcl->promoted,
                        "lost_gtids", lost, "since_primary_lost_ms", (json_int_t)dur, "writes_refused_ms",
-                       (json_int_t)rc->writes_refused_ms,
-                       "error", m->ok ? NULL : (rc->last_error ? rc->last_error : m->message));
+                       (json_int_t)rcl->writes_refused_ms,
+                       "error", m->ok ? NULL : (rcl->last_error ? rcl->last_error : m->message));
     if (m->ok)
-        emit(rc, LOGL_WARN, "recovery-done", NULL, json_incref(detail),
-             "%s #%lld done%s: %s%s%s%s; lost transactions: %s", rec_op_name(rc->op), (long long)rc->recovery_id,
-             rc->hooks_failed ? " (hooks failed)" : "",
+        emit(rcl, LOGL_WARN, "recovery-done", NULL, json_incref(detail),
+             "%s #%lld done%s: %s%s%s%s; lost transactions: %s", rec_op_name(rcl->op), (long long)rcl->recovery_id,
+             rcl->hooks_failed ? " (hooks failed)" : "",
              relocate ? old : neu, relocate ? " now replicates from " : " is the primary (was ", relocate ? neu : old,
              relocate ? "" : ")", lost ? (*lost ? lost : "none") : relocate ? "none" : "unknown");
     else
-        emit(rc, LOGL_ERROR, "recovery-failed", NULL, json_incref(detail), "%s #%lld %s: %s%s", rec_op_name(rc->op),
-             (long long)rc->recovery_id,
+        emit(rcl, LOGL_ERROR, "recovery-failed", NULL, json_incref(detail), "%s #%lld %s: %s%s", rec_op_name(rcl->op),
+             (long long)rcl->recovery_id,
              m->aborted ? "aborted (nothing was promoted; what it changed was rolled back)" : "finished with failures",
-             rc->last_error ? rc->last_error : m->message, rc->promoted ? "; the new primary is writable" : "");
-    if (rc->manual && rc->env->manual_done)
-        rc->env->manual_done(rc->env->user, rc->pending_tag, json_incref(detail));
+             rcl->last_error ? rcl->last_error : m->message, rcl->promoted ? "; the new primary is writable" : "");
+    if (rcl->manual && rcl->env->manual_done)
+        rcl->env->manual_done(rcl->env->user, rcl->pending_tag, json_incref(detail));
     json_decref(detail);
-    rc->pending_tag = NULL;
+    rcl->pending_tag = NULL;
     free(lost);
     if (failover)
-        rc->blocked_until_ms = m->at_ms + (int64_t)rc->cfg->failover_block_s * 1000;
-    exec_free(rc->exec);
-    rc->exec = NULL;
-    hook_ctx_free(rc->hook_ctx);
-    rc->hook_ctx = NULL;
-    plan_free(&rc->plan);
-    set_fast(rc, false, 0);
+        rcl->blocked_until_ms = m->at_ms + (int64_t)rcl->cfg->failover_block_s * 1000;
+    exec_free(rcl->exec);
+    rcl->exec = NULL;
+    hook_ctx_free(rcl->hook_ctx);
+    rcl->hook_ctx = NULL;
+    plan_free(&rcl->plan);
+    set_fast(rcl, false, 0);
     /* The clock now, not the turn's time: snapshots folded in earlier in this turn were
      * taken before the end of the recovery was known and must not count for after-care. */
-    rc->aftercare_from_ms = clk_mono_ms();
-    if (rc->env->loop.probe_now)
-        rc->env->loop.probe_now(rc->env->user, rc->mc, NULL);
+    rcl->aftercare_from_ms = clk_mono_ms();
+    if (rcl->env->loop.probe_now)
+        rcl->env->loop.probe_now(rcl->env->user, rcl->mc, NULL);
 }
 
 /*
@@ -1441,36 +1441,36 @@ static void finish_recovery(rec_cluster *rc, const exec_msg *m)
  * into the audit (a 'shutdown' row); the recovery stays 'running' there, the per-cluster
  * lock, so that the next start takes it over (resume_interrupted: rolled back or finished).
  */
-static void stopped_recovery(rec_cluster *rc, const exec_msg *m)
+static void stopped_recovery(rec_cluster *rcl, const exec_msg *m)
 {
-    if (rc->env->st)
-        audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, 0, "shutdown", NULL, NULL, m->at_ms,
+    if (rcl->env->st)
+        audit_check(rcl, store_recovery_step(rcl->env->st, rcl->recovery_id, 0, "shutdown", NULL, NULL, m->at_ms,
                                             m->at_ms, "interrupted", m->message), "where a recovery stopped");
-    emit(rc, LOGL_WARN, "recovery-stopped", NULL,
-         json_pack("{s:I, s:s, s:i, s:b}", "recovery_id", (json_int_t)rc->recovery_id, "kind", rec_op_name(rc->op),
-                   "next_step", m->step + 1, "promoted", rc->promoted),
-         "%s #%lld %s%s; the next start resumes it", rec_op_name(rc->op), (long long)rc->recovery_id, m->message,
-         rc->promoted ? " (the new primary is writable)" : " (nothing promoted)");
-    if (rc->manual && rc->env->manual_done)
-        rc->env->manual_done(rc->env->user, rc->pending_tag,
+    emit(rcl, LOGL_WARN, "recovery-stopped", NULL,
+         json_pack("{s:I, s:s, s:i, s:b}", "recovery_id", (json_int_t)rcl->recovery_id, "kind", rec_op_name(rcl->op),
+                   "next_step", m->step + 1, "promoted", rcl->promoted),
+         "%s #%lld %s%s; the next start resumes it", rec_op_name(rcl->op), (long long)rcl->recovery_id, m->message,
+         rcl->promoted ? " (the new primary is writable)" : " (nothing promoted)");
+    if (rcl->manual && rcl->env->manual_done)
+        rcl->env->manual_done(rcl->env->user, rcl->pending_tag,
                              json_pack("{s:b, s:s, s:I}", "ok", 0, "error", m->message, "recovery_id",
-                                       (json_int_t)rc->recovery_id));
-    rc->pending_tag = NULL;
-    exec_free(rc->exec);
-    rc->exec = NULL;
-    hook_ctx_free(rc->hook_ctx);
-    rc->hook_ctx = NULL;
-    plan_free(&rc->plan);
+                                       (json_int_t)rcl->recovery_id));
+    rcl->pending_tag = NULL;
+    exec_free(rcl->exec);
+    rcl->exec = NULL;
+    hook_ctx_free(rcl->hook_ctx);
+    rcl->hook_ctx = NULL;
+    plan_free(&rcl->plan);
 }
 
-int rec_cluster_stop(rec_cluster *rc, int64_t deadline_ms)
+int rec_cluster_stop(rec_cluster *rcl, int64_t deadline_ms)
 {
-    if (!rc->exec)
+    if (!rcl->exec)
         return 0;
-    rec_exec_stop(rc->exec);
-    while (rc->exec) {
+    rec_exec_stop(rcl->exec);
+    while (rcl->exec) {
         exec_msg m;
-        int r = exec_read(rc->exec, &m);
+        int r = exec_read(rcl->exec, &m);
         if (r == 0) {
             struct timespec ts = {0, 5 * 1000 * 1000};
             if (probe_now_ms() >= deadline_ms)
@@ -1480,181 +1480,181 @@ int rec_cluster_stop(rec_cluster *rc, int64_t deadline_ms)
         }
         if (r < 0)
             break;
-        handle_msg(rc, &m); /* the audit of the running step, then DONE (stopped or finished): frees rc->exec */
+        handle_msg(rcl, &m); /* the audit of the running step, then DONE (stopped or finished): frees rcl->exec */
         exec_msg_clear(&m);
     }
     return 0;
 }
 
-static void handle_msg(rec_cluster *rc, const exec_msg *m)
+static void handle_msg(rec_cluster *rcl, const exec_msg *m)
 {
-    const plan_step *s = m->step >= 0 && (size_t)m->step < rc->plan.n ? &rc->plan.v[m->step] : NULL;
+    const plan_step *s = m->step >= 0 && (size_t)m->step < rcl->plan.n ? &rcl->plan.v[m->step] : NULL;
     char target[TOPO_ADDR_MAX] = "", *desc = NULL;
     topo_instance *in = NULL;
     if (s) {
         topo_addr_str(&s->target.addr, target, sizeof(target));
         desc = plan_step_describe(s);
-        in = find(rc, &s->target.addr);
+        in = find(rcl, &s->target.addr);
     }
     switch (m->kind) {
     case EXEC_STEP_START:
         if (s && s->kind == PLAN_STEP_DEMOTE)
         {
-            rc->demote_started_ms = m->at_ms;
-            rc->planned_from_ms = m->at_ms;
-            rc->planned_to_ms = 0;
+            rcl->demote_started_ms = m->at_ms;
+            rcl->planned_from_ms = m->at_ms;
+            rcl->planned_to_ms = 0;
         }
-        if (rc->env->st && s)
-            audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, plan_step_name(s->kind), target, desc,
+        if (rcl->env->st && s)
+            audit_check(rcl, store_recovery_step(rcl->env->st, rcl->recovery_id, m->step + 1, plan_step_name(s->kind), target, desc,
                                 m->at_ms, 0, NULL, NULL), "a recovery step");
-        log_debug("recovery #%lld step %d %s %s started", (long long)rc->recovery_id, m->step + 1,
+        log_debug("recovery #%lld step %d %s %s started", (long long)rcl->recovery_id, m->step + 1,
                   s ? plan_step_name(s->kind) : "?", desc ? desc : "");
         break;
     case EXEC_STEP_END:
         if (!s)
             break;
-        if (rc->env->st)
-            audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, m->step + 1, plan_step_name(s->kind), target, desc, 0,
+        if (rcl->env->st)
+            audit_check(rcl, store_recovery_step(rcl->env->st, rcl->recovery_id, m->step + 1, plan_step_name(s->kind), target, desc, 0,
                                 m->at_ms, m->ok ? "ok" : "failed", m->message), "a recovery step");
         if (m->ok) {
             switch (s->kind) {
             case PLAN_STEP_SET_WRITABLE:
-                rc->promoted = true;
-                if (rc->demote_started_ms)
-                    rc->writes_refused_ms = m->at_ms - rc->demote_started_ms;
-                if (rc->planned_from_ms && !rc->planned_to_ms) {
-                    rc->planned_to_ms = m->at_ms;
-                    rc->planned_primary = rc->plan.new_primary.addr;
+                rcl->promoted = true;
+                if (rcl->demote_started_ms)
+                    rcl->writes_refused_ms = m->at_ms - rcl->demote_started_ms;
+                if (rcl->planned_from_ms && !rcl->planned_to_ms) {
+                    rcl->planned_to_ms = m->at_ms;
+                    rcl->planned_primary = rcl->plan.new_primary.addr;
                 }
-                free(rc->promoted_gtid);
-                rc->promoted_gtid = strdup(m->gtid);
-                if (rc->env->st)
-                    audit_check(rc, store_recovery_promoted(rc->env->st, rc->recovery_id, m->at_ms, m->gtid), "the promotion of a recovery");
-                emit(rc, LOGL_WARN, "replica-promoted", in,
-                     json_pack("{s:I, s:s, s:I, s:I}", "recovery_id", (json_int_t)rc->recovery_id, "gtid", m->gtid,
+                free(rcl->promoted_gtid);
+                rcl->promoted_gtid = strdup(m->gtid);
+                if (rcl->env->st)
+                    audit_check(rcl, store_recovery_promoted(rcl->env->st, rcl->recovery_id, m->at_ms, m->gtid), "the promotion of a recovery");
+                emit(rcl, LOGL_WARN, "replica-promoted", in,
+                     json_pack("{s:I, s:s, s:I, s:I}", "recovery_id", (json_int_t)rcl->recovery_id, "gtid", m->gtid,
                                "since_primary_lost_ms",
-                               (json_int_t)(rc->primary_lost_ms && rc->op == REC_OP_FAILOVER
-                                                ? m->at_ms - rc->primary_lost_ms : 0),
-                               "writes_refused_ms", (json_int_t)rc->writes_refused_ms),
+                               (json_int_t)(rcl->primary_lost_ms && rcl->op == REC_OP_FAILOVER
+                                                ? m->at_ms - rcl->primary_lost_ms : 0),
+                               "writes_refused_ms", (json_int_t)rcl->writes_refused_ms),
                      "%s promoted: %s", target, m->message);
                 break;
             case PLAN_STEP_VERIFY:
-                emit(rc, LOGL_INFO, "replica-repointed", in,
-                     json_pack("{s:I}", "recovery_id", (json_int_t)rc->recovery_id), "%s %s", target, m->message);
+                emit(rcl, LOGL_INFO, "replica-repointed", in,
+                     json_pack("{s:I}", "recovery_id", (json_int_t)rcl->recovery_id), "%s %s", target, m->message);
                 break;
             case PLAN_STEP_FENCE:
-                emit(rc, LOGL_WARN, "primary-fenced", in, NULL, "%s", m->message);
+                emit(rcl, LOGL_WARN, "primary-fenced", in, NULL, "%s", m->message);
                 break;
             case PLAN_STEP_CATCH_UP:
-                emit(rc, LOGL_INFO, "replica-caught-up", in, NULL, "%s %s", target, m->message);
+                emit(rcl, LOGL_INFO, "replica-caught-up", in, NULL, "%s %s", target, m->message);
                 break;
             default:
-                log_info("recovery #%lld step %d %s %s: %s", (long long)rc->recovery_id, m->step + 1,
+                log_info("recovery #%lld step %d %s %s: %s", (long long)rcl->recovery_id, m->step + 1,
                          plan_step_name(s->kind), target, m->message);
                 break;
             }
         } else {
             if (s->kind == PLAN_STEP_REPOINT || s->kind == PLAN_STEP_VERIFY)
-                emit(rc, LOGL_ERROR, "replica-lost", in, json_pack("{s:I}", "recovery_id", (json_int_t)rc->recovery_id),
+                emit(rcl, LOGL_ERROR, "replica-lost", in, json_pack("{s:I}", "recovery_id", (json_int_t)rcl->recovery_id),
                      "%s cannot follow the new primary: %s", target, m->message);
             else if (s->kind == PLAN_STEP_HOOK && s->best_effort) {
-                rc->hooks_failed = true;
-                emit(rc, LOGL_ERROR, "hook-failed", NULL, json_pack("{s:s, s:I}", "hook", s->hook, "recovery_id",
-                                                                   (json_int_t)rc->recovery_id),
-                     "%s hook failed (the %s itself goes on): %s", s->hook, rec_op_name(rc->op), m->message);
+                rcl->hooks_failed = true;
+                emit(rcl, LOGL_ERROR, "hook-failed", NULL, json_pack("{s:s, s:I}", "hook", s->hook, "recovery_id",
+                                                                   (json_int_t)rcl->recovery_id),
+                     "%s hook failed (the %s itself goes on): %s", s->hook, rec_op_name(rcl->op), m->message);
             } else if (s->kind == PLAN_STEP_HOOK) {
-                rc->vetoed = true;
-                set_last_error(rc, "vetoed by the %s hook: %s", s->hook, m->message);
-                emit(rc, LOGL_ERROR, "hook-vetoed", NULL, json_pack("{s:s, s:I}", "hook", s->hook, "recovery_id",
-                                                                   (json_int_t)rc->recovery_id),
-                     "%s", rc->last_error ? rc->last_error : m->message);
+                rcl->vetoed = true;
+                set_last_error(rcl, "vetoed by the %s hook: %s", s->hook, m->message);
+                emit(rcl, LOGL_ERROR, "hook-vetoed", NULL, json_pack("{s:s, s:I}", "hook", s->hook, "recovery_id",
+                                                                   (json_int_t)rcl->recovery_id),
+                     "%s", rcl->last_error ? rcl->last_error : m->message);
             } else if (s->kind == PLAN_STEP_FENCE)
-                emit(rc, LOGL_WARN, "fence-deferred", in, NULL,
+                emit(rcl, LOGL_WARN, "fence-deferred", in, NULL,
                      "%s not fenced now (%s): it is kept read-only whenever it is reachable again", target, m->message);
             else {
-                set_last_error(rc, "step %d %s on %s: %s", m->step + 1,
+                set_last_error(rcl, "step %d %s on %s: %s", m->step + 1,
                          plan_step_name(s->kind), target, m->message);
-                emit(rc, LOGL_ERROR, "recovery-step-failed", in, NULL, "%s",
-                     rc->last_error ? rc->last_error : m->message);
+                emit(rcl, LOGL_ERROR, "recovery-step-failed", in, NULL, "%s",
+                     rcl->last_error ? rcl->last_error : m->message);
             }
         }
         break;
     case EXEC_ROLLBACK:
-        if (rc->env->st)
-            audit_check(rc, store_recovery_step(rc->env->st, rc->recovery_id, 0, "rollback", NULL, NULL, m->at_ms, m->at_ms,
+        if (rcl->env->st)
+            audit_check(rcl, store_recovery_step(rcl->env->st, rcl->recovery_id, 0, "rollback", NULL, NULL, m->at_ms, m->at_ms,
                                 m->ok ? "ok" : "failed", m->message), "a recovery step");
-        emit(rc, LOGL_WARN, "recovery-rollback", NULL, NULL, "%s", m->message);
+        emit(rcl, LOGL_WARN, "recovery-rollback", NULL, NULL, "%s", m->message);
         break;
     case EXEC_DONE:
         if (m->stopped)
-            stopped_recovery(rc, m);
+            stopped_recovery(rcl, m);
         else
-            finish_recovery(rc, m);
+            finish_recovery(rcl, m);
         break;
     }
     free(desc);
 }
 
-static void handle_job_msg(rec_cluster *rc, const exec_msg *m)
+static void handle_job_msg(rec_cluster *rcl, const exec_msg *m)
 {
-    const plan_step *s = rc->job_plan.n ? &rc->job_plan.v[0] : NULL;
-    topo_instance *in = s ? find(rc, &s->target.addr) : NULL;
+    const plan_step *s = rcl->job_plan.n ? &rcl->job_plan.v[0] : NULL;
+    topo_instance *in = s ? find(rcl, &s->target.addr) : NULL;
     char a[TOPO_ADDR_MAX];
     if (m->kind == EXEC_STEP_END && s) {
         topo_addr_str(&s->target.addr, a, sizeof(a));
         if (m->ok && s->kind == PLAN_STEP_FENCE)
-            emit(rc, LOGL_WARN, "primary-fenced", in, NULL, "%s", m->message);
+            emit(rcl, LOGL_WARN, "primary-fenced", in, NULL, "%s", m->message);
         else if (m->ok)
-            emit(rc, LOGL_INFO, s->kind == PLAN_STEP_REJOIN ? "primary-rejoining" : "replica-repointed", in, NULL,
+            emit(rcl, LOGL_INFO, s->kind == PLAN_STEP_REJOIN ? "primary-rejoining" : "replica-repointed", in, NULL,
                  "%s", m->message);
         else
-            emit(rc, LOGL_ERROR, "after-care-failed", in, NULL, "%s %s: %s", plan_step_name(s->kind), a, m->message);
-        rc->job_next_ms = rc->loop_ms + (m->ok ? 500 : 5000);
+            emit(rcl, LOGL_ERROR, "after-care-failed", in, NULL, "%s %s: %s", plan_step_name(s->kind), a, m->message);
+        rcl->job_next_ms = rcl->loop_ms + (m->ok ? 500 : 5000);
     } else if (m->kind == EXEC_DONE) {
-        exec_free(rc->job);
-        rc->job = NULL;
-        plan_free(&rc->job_plan);
-        if (in && rc->env->loop.probe_now)
-            rc->env->loop.probe_now(rc->env->user, rc->mc, in);
+        exec_free(rcl->job);
+        rcl->job = NULL;
+        plan_free(&rcl->job_plan);
+        if (in && rcl->env->loop.probe_now)
+            rcl->env->loop.probe_now(rcl->env->user, rcl->mc, in);
     }
 }
 
-void rec_cluster_io(rec_cluster *rc, int64_t now_ms)
+void rec_cluster_io(rec_cluster *rcl, int64_t now_ms)
 {
     exec_msg m;
-    rc->loop_ms = now_ms;
-    while (rc->exec) {
-        int r = exec_read(rc->exec, &m);
+    rcl->loop_ms = now_ms;
+    while (rcl->exec) {
+        int r = exec_read(rcl->exec, &m);
         if (r <= 0)
             break;
-        handle_msg(rc, &m); /* may free rc->exec on DONE */
+        handle_msg(rcl, &m); /* may free rcl->exec on DONE */
         exec_msg_clear(&m);
     }
-    while (rc->job) {
-        int r = exec_read(rc->job, &m);
+    while (rcl->job) {
+        int r = exec_read(rcl->job, &m);
         if (r <= 0)
             break;
-        handle_job_msg(rc, &m);
+        handle_job_msg(rcl, &m);
         exec_msg_clear(&m);
     }
 }
 
-int rec_cluster_ack(rec_cluster *rc)
+int rec_cluster_ack(rec_cluster *rcl)
 {
-    int n = rc->env->st ? store_recovery_ack(rc->env->st, rc->mc->model.name) : 0;
-    rc->blocked_until_ms = 0;
-    rc->incident_handled = false;
-    emit(rc, LOGL_INFO, "recovery-acknowledged", NULL, NULL, "anti-flap block lifted (%d recoveries acknowledged)",
+    int n = rcl->env->st ? store_recovery_ack(rcl->env->st, rcl->mc->model.name) : 0;
+    rcl->blocked_until_ms = 0;
+    rcl->incident_handled = false;
+    emit(rcl, LOGL_INFO, "recovery-acknowledged", NULL, NULL, "anti-flap block lifted (%d recoveries acknowledged)",
          n < 0 ? 0 : n);
     return n;
 }
 
-json_t *rec_cluster_status(const rec_cluster *rc)
+json_t *rec_cluster_status(const rec_cluster *rcl)
 {
     int64_t now = clk_wall_ms();
     json_t *m = json_array();
-    for (size_t i = 0; i < rc->n_maint; i++) {
-        const rec_maintenance *w = &rc->maint[i];
+    for (size_t i = 0; i < rcl->n_maint; i++) {
+        const rec_maintenance *w = &rcl->maint[i];
         if (w->until_ms && w->until_ms <= now)
             continue;
         json_array_append_new(m, json_pack("{s:s?, s:s, s:I, s:o}", "instance", w->instance[0] ? w->instance : NULL,
@@ -1662,30 +1662,30 @@ json_t *rec_cluster_status(const rec_cluster *rc)
                                            w->until_ms ? json_integer(w->until_ms) : json_null()));
     }
     json_t *launch = NULL;
-    if (rc->launch_failures)
-        launch = json_pack("{s:I, s:s, s:I}", "attempts", (json_int_t)rc->launch_failures, "error", rc->launch_error,
-                           "retry_in_ms", (json_int_t)(rc->retry_at_ms > now ? rc->retry_at_ms - now : 0));
+    if (rcl->launch_failures)
+        launch = json_pack("{s:I, s:s, s:I}", "attempts", (json_int_t)rcl->launch_failures, "error", rcl->launch_error,
+                           "retry_in_ms", (json_int_t)(rcl->retry_at_ms > now ? rcl->retry_at_ms - now : 0));
     /* A failover the previous controller left unfinished (stopped or crashed), taken over at this start. */
     json_t *interrupted = NULL;
-    if (rc->rollback_id)
-        interrupted = json_pack("{s:I, s:s}", "recovery_id", (json_int_t)rc->rollback_id, "resolution",
-                                rc->rollback_pending ? "waiting for its candidate to answer (rolled back or finished then)"
+    if (rcl->rollback_id)
+        interrupted = json_pack("{s:I, s:s}", "recovery_id", (json_int_t)rcl->rollback_id, "resolution",
+                                rcl->rollback_pending ? "waiting for its candidate to answer (rolled back or finished then)"
                                                      : "resolved at this start ('myorch recoveries --id')");
     return json_pack("{s:s, s:s, s:b, s:I, s:o?, s:s?, s:b, s:o, s:s?, s:o?, s:s?, s:o?}", "analysis",
-                     ana_code_name(rc->last.code), "evidence", rc->last.evidence, "auto_failover",
-                     rc->cfg->auto_failover != 0, "blocked_for_s",
-                     (json_int_t)(rc->blocked_until_ms > now ? (rc->blocked_until_ms - now + 999) / 1000 : 0),
-                     "running_recovery", rc->exec ? json_integer(rc->recovery_id) : NULL, "running_kind",
-                     rc->exec ? rec_op_name(rc->op) : NULL, "fast_probing", rc->fast, "maintenance", m, "held_by",
-                     rec_hold_name(rc->hold), "launch_failed", launch, "audit_error",
-                     rc->audit_failures ? rc->audit_error : NULL, "interrupted_recovery", interrupted);
+                     ana_code_name(rcl->last.code), "evidence", rcl->last.evidence, "auto_failover",
+                     rcl->cfg->auto_failover != 0, "blocked_for_s",
+                     (json_int_t)(rcl->blocked_until_ms > now ? (rcl->blocked_until_ms - now + 999) / 1000 : 0),
+                     "running_recovery", rcl->exec ? json_integer(rcl->recovery_id) : NULL, "running_kind",
+                     rcl->exec ? rec_op_name(rcl->op) : NULL, "fast_probing", rcl->fast, "maintenance", m, "held_by",
+                     rec_hold_name(rcl->hold), "launch_failed", launch, "audit_error",
+                     rcl->audit_failures ? rcl->audit_error : NULL, "interrupted_recovery", interrupted);
 }
 
-bool rec_cluster_in_maintenance(const rec_cluster *rc, const topo_addr *instance)
+bool rec_cluster_in_maintenance(const rec_cluster *rcl, const topo_addr *instance)
 {
     int64_t now = clk_wall_ms();
-    for (size_t i = 0; i < rc->n_maint; i++) {
-        const rec_maintenance *w = &rc->maint[i];
+    for (size_t i = 0; i < rcl->n_maint; i++) {
+        const rec_maintenance *w = &rcl->maint[i];
         topo_addr a;
         char e[64];
         if (w->until_ms && w->until_ms <= now)
@@ -1699,7 +1699,7 @@ bool rec_cluster_in_maintenance(const rec_cluster *rc, const topo_addr *instance
     return false;
 }
 
-int rec_cluster_maintenance(rec_cluster *rc, bool begin, const char *instance, const char *reason, int64_t duration_s,
+int rec_cluster_maintenance(rec_cluster *rcl, bool begin, const char *instance, const char *reason, int64_t duration_s,
                             char *err, size_t errlen)
 {
     int64_t now = clk_wall_ms();
@@ -1715,100 +1715,100 @@ int rec_cluster_maintenance(rec_cluster *rc, bool begin, const char *instance, c
         topo_addr a;
         if (topo_addr_parse(instance, 3306, &a, err, errlen) < 0)
             return -EINVAL;
-        if (!(in = find(rc, &a))) {
-            snprintf(err, errlen, "unknown server %s in cluster %s (see 'myorch topology')", instance, rc->mc->model.name);
+        if (!(in = find(rcl, &a))) {
+            snprintf(err, errlen, "unknown server %s in cluster %s (see 'myorch topology')", instance, rcl->mc->model.name);
             return -ENOENT;
         }
         topo_addr_str(&in->addr, canon, sizeof(canon));
     }
     /* Drop expired windows first. */
-    for (size_t i = 0; i < rc->n_maint;) {
-        if (rc->maint[i].until_ms && rc->maint[i].until_ms <= now)
-            rc->maint[i] = rc->maint[--rc->n_maint];
+    for (size_t i = 0; i < rcl->n_maint;) {
+        if (rcl->maint[i].until_ms && rcl->maint[i].until_ms <= now)
+            rcl->maint[i] = rcl->maint[--rcl->n_maint];
         else
             i++;
     }
     if (begin) {
         rec_maintenance *w;
-        for (size_t i = 0; i < rc->n_maint; i++)
-            if (!strcmp(rc->maint[i].instance, canon)) {
+        for (size_t i = 0; i < rcl->n_maint; i++)
+            if (!strcmp(rcl->maint[i].instance, canon)) {
                 snprintf(err, errlen, "%s%s is already under maintenance (%s): end it first", canon[0] ? canon : "cluster ",
-                         canon[0] ? "" : rc->mc->model.name, rc->maint[i].reason);
+                         canon[0] ? "" : rcl->mc->model.name, rcl->maint[i].reason);
                 return -EEXIST;
             }
-        if (rc->n_maint >= sizeof(rc->maint) / sizeof(rc->maint[0])) {
+        if (rcl->n_maint >= sizeof(rcl->maint) / sizeof(rcl->maint[0])) {
             snprintf(err, errlen, "too many maintenance windows open");
             return -ENOSPC;
         }
-        if (reason && strlen(reason) >= sizeof(rc->maint[0].reason)) {
+        if (reason && strlen(reason) >= sizeof(rcl->maint[0].reason)) {
             snprintf(err, errlen, "--reason is %zu bytes long: give at most %zu", strlen(reason),
-                     sizeof(rc->maint[0].reason) - 1);
+                     sizeof(rcl->maint[0].reason) - 1);
             return -ENAMETOOLONG;
         }
-        w = &rc->maint[rc->n_maint++];
+        w = &rcl->maint[rcl->n_maint++];
         snprintf(w->instance, sizeof(w->instance), "%s", canon);
         snprintf(w->reason, sizeof(w->reason), "%s", reason && *reason ? reason : "(no reason given)");
         w->started_ms = now;
         w->until_ms = duration_s > 0 ? now + duration_s * 1000 : 0;
-        if (rc->env->st)
-            audit_check(rc, store_maintenance_begin(rc->env->st, rc->mc->model.name, canon, w->reason, now, w->until_ms), "a maintenance window");
-        emit(rc, LOGL_WARN, "maintenance-started", in, json_pack("{s:s, s:I}", "reason", w->reason, "duration_s",
+        if (rcl->env->st)
+            audit_check(rcl, store_maintenance_begin(rcl->env->st, rcl->mc->model.name, canon, w->reason, now, w->until_ms), "a maintenance window");
+        emit(rcl, LOGL_WARN, "maintenance-started", in, json_pack("{s:s, s:I}", "reason", w->reason, "duration_s",
                                                                  (json_int_t)duration_s),
              "maintenance of %s%s begins: %s%s; automatic recovery %s", canon[0] ? canon : "cluster ",
-             canon[0] ? "" : rc->mc->model.name, w->reason, duration_s > 0 ? "" : " (until ended)",
+             canon[0] ? "" : rcl->mc->model.name, w->reason, duration_s > 0 ? "" : " (until ended)",
              canon[0] ? "will not promote it" : "is suppressed");
         return 0;
     }
-    for (size_t i = 0; i < rc->n_maint; i++) {
-        if (strcmp(rc->maint[i].instance, canon) != 0)
+    for (size_t i = 0; i < rcl->n_maint; i++) {
+        if (strcmp(rcl->maint[i].instance, canon) != 0)
             continue;
-        rc->maint[i] = rc->maint[--rc->n_maint];
-        if (rc->env->st)
-            audit_check(rc, store_maintenance_end(rc->env->st, rc->mc->model.name, canon, now), "the end of a maintenance window");
-        if (rc->maint_reported)
-            rc->incident_handled = false; /* re-evaluate a failure seen during the window */
-        rc->maint_reported = false;
-        emit(rc, LOGL_WARN, "maintenance-ended", in, NULL, "maintenance of %s%s ended; automatic recovery re-enabled",
-             canon[0] ? canon : "cluster ", canon[0] ? "" : rc->mc->model.name);
+        rcl->maint[i] = rcl->maint[--rcl->n_maint];
+        if (rcl->env->st)
+            audit_check(rcl, store_maintenance_end(rcl->env->st, rcl->mc->model.name, canon, now), "the end of a maintenance window");
+        if (rcl->maint_reported)
+            rcl->incident_handled = false; /* re-evaluate a failure seen during the window */
+        rcl->maint_reported = false;
+        emit(rcl, LOGL_WARN, "maintenance-ended", in, NULL, "maintenance of %s%s ended; automatic recovery re-enabled",
+             canon[0] ? canon : "cluster ", canon[0] ? "" : rcl->mc->model.name);
         return 0;
     }
-    snprintf(err, errlen, "%s%s is not under maintenance", canon[0] ? canon : "cluster ", canon[0] ? "" : rc->mc->model.name);
+    snprintf(err, errlen, "%s%s is not under maintenance", canon[0] ? canon : "cluster ", canon[0] ? "" : rcl->mc->model.name);
     return -ENOENT;
 }
 
 /* The instance index of "host:port" in the cluster, or -1 with err. */
-static int lookup(rec_cluster *rc, const char *text, const char *what, char *err, size_t errlen)
+static int lookup(rec_cluster *rcl, const char *text, const char *what, char *err, size_t errlen)
 {
     topo_addr a;
     int i;
     if (topo_addr_parse(text, 3306, &a, err, errlen) < 0)
         return -1;
-    i = topo_cluster_find(&rc->mc->model, &a);
+    i = topo_cluster_find(&rcl->mc->model, &a);
     if (i < 0) {
         strbuf known = STRBUF_INIT;
-        for (size_t k = 0; k < rc->mc->model.n; k++) {
+        for (size_t k = 0; k < rcl->mc->model.n; k++) {
             char x[TOPO_ADDR_MAX];
-            strbuf_printf(&known, "%s%s", k ? ", " : "", topo_addr_str(&rc->mc->model.v[k]->addr, x, sizeof(x)));
+            strbuf_printf(&known, "%s%s", k ? ", " : "", topo_addr_str(&rcl->mc->model.v[k]->addr, x, sizeof(x)));
         }
-        snprintf(err, errlen, "unknown %s %s in cluster %s (known servers: %s)", what, text, rc->mc->model.name,
+        snprintf(err, errlen, "unknown %s %s in cluster %s (known servers: %s)", what, text, rcl->mc->model.name,
                  strbuf_str(&known));
         strbuf_free(&known);
     }
     return i;
 }
 
-static int build_relocate(rec_cluster *rc, const rec_manual *m, plan_spec *plan, char *err, size_t errlen)
+static int build_relocate(rec_cluster *rcl, const rec_manual *m, plan_spec *plan, char *err, size_t errlen)
 {
-    topo_cluster *c = &rc->mc->model;
+    topo_cluster *c = &rcl->mc->model;
     int ri, si;
     topo_instance *r, *src;
-    plan_options po = plan_opts(rc, 0);
+    plan_options po = plan_opts(rcl, 0);
 
     if (!m->replica || !m->below) {
         snprintf(err, errlen, "relocate needs --replica and --below");
         return -EINVAL;
     }
-    if ((ri = lookup(rc, m->replica, "replica", err, errlen)) < 0 || (si = lookup(rc, m->below, "server", err, errlen)) < 0)
+    if ((ri = lookup(rcl, m->replica, "replica", err, errlen)) < 0 || (si = lookup(rcl, m->below, "server", err, errlen)) < 0)
         return -ENOENT;
     r = c->v[ri];
     src = c->v[si];
@@ -1845,11 +1845,11 @@ static int build_relocate(rec_cluster *rc, const rec_manual *m, plan_spec *plan,
  * intermediate primary (its replicas move below its source). 1 with *plan built,
  * 0 when there is none, -errno with err.
  */
-static int build_manual_intermediate(rec_cluster *rc, plan_spec *plan, char *err, size_t errlen)
+static int build_manual_intermediate(rec_cluster *rcl, plan_spec *plan, char *err, size_t errlen)
 {
-    topo_cluster *c = &rc->mc->model;
+    topo_cluster *c = &rcl->mc->model;
     imd_analysis ia;
-    plan_options po = plan_opts(rc, 0);
+    plan_options po = plan_opts(rcl, 0);
     int rc_ = 0;
     if (imd_analyze(c, &ia, err, errlen) < 0)
         return -ENOMEM;
@@ -1858,7 +1858,7 @@ static int build_manual_intermediate(rec_cluster *rc, plan_spec *plan, char *err
         if (rc_ == 0 && ia.lost)
             rc_ = topo_strset(&plan->unreachable, ia.lost) < 0 ? -ENOMEM : 0;
         if (rc_ == 0) {
-            rc->launch_analysis = "dead-intermediate-primary";
+            rcl->launch_analysis = "dead-intermediate-primary";
             rc_ = 1;
         }
     }
@@ -1868,56 +1868,56 @@ static int build_manual_intermediate(rec_cluster *rc, plan_spec *plan, char *err
 
 /* The safety rules of a switchover (sw) or a forced failover, as a refusal in refuse
  * ("" none): a dry run shows the plan and the refusal. */
-static void manual_refusal(const rec_cluster *rc, const rec_manual *m, bool sw, char *refuse, size_t len)
+static void manual_refusal(const rec_cluster *rcl, const rec_manual *m, bool sw, char *refuse, size_t len)
 {
-    const topo_instance *p = rc->mc->model.v[rc->last.primary];
+    const topo_instance *p = rcl->mc->model.v[rcl->last.primary];
     if (sw) {
         if (!p->reachable || p->snap.read_only)
             snprintf(refuse, len, "the primary %s is %s: a switchover needs a live, writable primary "
                      "(use 'myorch failover')", p->addr.host, !p->reachable ? "unreachable" : "read-only");
-        else if (rc->last.code != ANA_OK && rc->last.code != ANA_LOCKED_SEMI_SYNC)
-            snprintf(refuse, len, "every replica must be reachable and replicating: %.900s", rc->last.evidence);
+        else if (rcl->last.code != ANA_OK && rcl->last.code != ANA_LOCKED_SEMI_SYNC)
+            snprintf(refuse, len, "every replica must be reachable and replicating: %.900s", rcl->last.evidence);
     } else {
         if (p->reachable)
             snprintf(refuse, len, "the primary is reachable: a forced failover is for a primary that is "
                      "gone (use 'myorch switchover')");
-        else if (rc->last.code == ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING && !m->force)
+        else if (rcl->last.code == ANA_PRIMARY_UNREACHABLE_REPLICAS_REPLICATING && !m->force)
             snprintf(refuse, len, "replicas still replicate from the primary (%.900s): only the controller "
-                     "lost it; --force to fail over anyway", rc->last.evidence);
-        else if (rc->last.code == ANA_DEAD_PRIMARY_MINORITY && !m->force)
+                     "lost it; --force to fail over anyway", rcl->last.evidence);
+        else if (rcl->last.code == ANA_DEAD_PRIMARY_MINORITY && !m->force)
             snprintf(refuse, len, "this controller sees a minority of the cluster (%s): the primary may "
                      "still be alive and writable with the servers it cannot reach; make sure it is down or fenced, "
-                     "then --force to fail over anyway", rc->last.quorum.why);
+                     "then --force to fail over anyway", rcl->last.quorum.why);
     }
 }
 
 /* A switchover (sw) or failover asked for by an operator: refusal (refuse) and plan. */
-static int build_promotion(rec_cluster *rc, const rec_manual *m, bool sw, plan_spec *plan, char *refuse,
+static int build_promotion(rec_cluster *rcl, const rec_manual *m, bool sw, plan_spec *plan, char *refuse,
                            size_t refuselen, char *err, size_t errlen)
 {
-    topo_cluster *c = &rc->mc->model;
+    topo_cluster *c = &rcl->mc->model;
     cand_ranking rank;
     topo_addr never[64], target;
     cand_opts co;
     int rc_, ti = -1;
 
     if (m->to) {
-        if ((ti = lookup(rc, m->to, "target", err, errlen)) < 0)
+        if ((ti = lookup(rcl, m->to, "target", err, errlen)) < 0)
             return -ENOENT;
         target = c->v[ti]->addr;
     }
-    if (rc->last.primary < 0) {
-        snprintf(err, errlen, "cluster %s has no known primary (%s)", c->name, rc->last.evidence);
+    if (rcl->last.primary < 0) {
+        snprintf(err, errlen, "cluster %s has no known primary (%s)", c->name, rcl->last.evidence);
         return -EINVAL;
     }
-    if (ti == rc->last.primary) {
+    if (ti == rcl->last.primary) {
         snprintf(err, errlen, "%s is already the primary of cluster %s", m->to, c->name);
         return -EINVAL;
     }
-    manual_refusal(rc, m, sw, refuse, refuselen);
-    co = candidate_opts(rc, never, 64, m->to ? &target : NULL);
+    manual_refusal(rcl, m, sw, refuse, refuselen);
+    co = candidate_opts(rcl, never, 64, m->to ? &target : NULL);
     memset(&rank, 0, sizeof(rank));
-    if ((rc_ = cand_rank(c, rc->last.primary, &co, &rank, err, errlen)) < 0)
+    if ((rc_ = cand_rank(c, rcl->last.primary, &co, &rank, err, errlen)) < 0)
         return rc_;
     if (rank.chosen < 0) {
         snprintf(err, errlen, "no replica can be promoted: %s", rank.reason);
@@ -1927,25 +1927,25 @@ static int build_promotion(rec_cluster *rc, const rec_manual *m, bool sw, plan_s
     if (sw) {
         const topo_instance *t = c->v[rank.v[rank.chosen].index];
         double lag = topo_instance_lag_s(t);
-        if (!refuse[0] && (lag < 0 || lag > rc->cfg->switchover_max_lag_s)) {
+        if (!refuse[0] && (lag < 0 || lag > rcl->cfg->switchover_max_lag_s)) {
             char a[TOPO_ADDR_MAX];
             if (lag < 0)
                 snprintf(refuse, refuselen, "the lag of %s is unknown", topo_addr_str(&t->addr, a, sizeof(a)));
             else
                 snprintf(refuse, refuselen, "%s lags %.1f s, more than switchover_max_lag_s=%d",
-                         topo_addr_str(&t->addr, a, sizeof(a)), lag, rc->cfg->switchover_max_lag_s);
+                         topo_addr_str(&t->addr, a, sizeof(a)), lag, rcl->cfg->switchover_max_lag_s);
         }
         rank.needs_catchup = false; /* it catches up from the live primary itself */
-        plan_options po = plan_opts(rc, m->timeout_ms);
-        rc_ = plan_switchover(c, rc->last.primary, &rank, &po, plan, err, errlen);
+        plan_options po = plan_opts(rcl, m->timeout_ms);
+        rc_ = plan_switchover(c, rcl->last.primary, &rank, &po, plan, err, errlen);
     } else {
-        plan_options po = plan_opts(rc, 0);
-        rc_ = plan_failover(c, rc->last.primary, &rank, &po, plan, err, errlen);
+        plan_options po = plan_opts(rcl, 0);
+        rc_ = plan_failover(c, rcl->last.primary, &rank, &po, plan, err, errlen);
     }
     cand_ranking_free(&rank);
     if (rc_ < 0)
         return rc_;
-    if (add_hooks(rc, plan) < 0) {
+    if (add_hooks(rcl, plan) < 0) {
         plan_free(plan);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
@@ -1970,15 +1970,15 @@ static json_t *dry_run_reply(const plan_spec *plan, const char *would_refuse)
     return reply;
 }
 
-int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t **reply, char *err, size_t errlen)
+int rec_cluster_manual(rec_cluster *rcl, const rec_manual *m, void *tag, json_t **reply, char *err, size_t errlen)
 {
-    topo_cluster *c = &rc->mc->model;
+    topo_cluster *c = &rcl->mc->model;
     int rc_;
     const char *would_refuse = NULL;
     char refuse[1024] = "";
     rec_op op = rec_op_parse(m->kind);
     bool sw = op == REC_OP_SWITCHOVER, fo = op == REC_OP_FAILOVER, rl = op == REC_OP_RELOCATE;
-    plan_spec plan; /* built here; moved into rc->plan only when it is launched */
+    plan_spec plan; /* built here; moved into rcl->plan only when it is launched */
 
     memset(&plan, 0, sizeof(plan));
 
@@ -1987,31 +1987,31 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
         snprintf(err, errlen, "unknown operation '%s'", m->kind);
         return -EINVAL;
     }
-    if (rc->exec && !m->dry_run) {
+    if (rcl->exec && !m->dry_run) {
         snprintf(err, errlen, "a %s (#%lld) is already running on cluster %s: wait for it (see 'myorch recoveries')",
-                 rec_op_name(rc->op), (long long)rc->recovery_id, c->name);
+                 rec_op_name(rcl->op), (long long)rcl->recovery_id, c->name);
         return -EBUSY;
     }
-    if (!rc->mc->first_round_done) {
+    if (!rcl->mc->first_round_done) {
         snprintf(err, errlen, "cluster %s has not been fully probed yet: try again in a moment", c->name);
         return -EAGAIN;
     }
-    if (rc->env->loop.derive)
-        rc->env->loop.derive(rc->env->user);
-    ana_input ai = {.first_round_done = true, .quorum_off = rc->cfg->failover_quorum == CFG_QUORUM_NONE};
-    ana_analyze(c, &ai, &rc->last);
+    if (rcl->env->loop.derive)
+        rcl->env->loop.derive(rcl->env->user);
+    ana_input ai = {.first_round_done = true, .quorum_off = rcl->cfg->failover_quorum == CFG_QUORUM_NONE};
+    ana_analyze(c, &ai, &rcl->last);
     if (rl)
-        rc_ = build_relocate(rc, m, &plan, err, errlen);
-    else if (fo && !m->to && rc->last.primary >= 0 && c->v[rc->last.primary]->reachable &&
-             (rc_ = build_manual_intermediate(rc, &plan, err, errlen)) != 0)
+        rc_ = build_relocate(rcl, m, &plan, err, errlen);
+    else if (fo && !m->to && rcl->last.primary >= 0 && c->v[rcl->last.primary]->reachable &&
+             (rc_ = build_manual_intermediate(rcl, &plan, err, errlen)) != 0)
         rc_ = rc_ < 0 ? rc_ : 0;
     else
-        rc_ = build_promotion(rc, m, sw, &plan, refuse, sizeof(refuse), err, errlen);
+        rc_ = build_promotion(rcl, m, sw, &plan, refuse, sizeof(refuse), err, errlen);
     if (rc_ < 0)
         return rc_;
     would_refuse = refuse[0] ? refuse : NULL;
     if (m->dry_run || would_refuse)
-        rc->launch_analysis = NULL;
+        rcl->launch_analysis = NULL;
     if (m->dry_run) {
         *reply = dry_run_reply(&plan, would_refuse);
         plan_free(&plan);
@@ -2022,15 +2022,15 @@ int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t *
         plan_free(&plan);
         return -EPERM;
     }
-    rc->pending_tag = tag;
-    rc->plan = plan;
-    rc_ = launch(rc, "manual", clk_wall_ms(), err, errlen);
-    rc->launch_analysis = NULL;
+    rcl->pending_tag = tag;
+    rcl->plan = plan;
+    rc_ = launch(rcl, "manual", clk_wall_ms(), err, errlen);
+    rcl->launch_analysis = NULL;
     if (rc_ < 0) {
-        rc->pending_tag = NULL;
+        rcl->pending_tag = NULL;
         return rc_;
     }
-    if (rc->op == REC_OP_INTERMEDIATE)
-        rc->imd_handled = true;
+    if (rcl->op == REC_OP_INTERMEDIATE)
+        rcl->imd_handled = true;
     return 1;
 }

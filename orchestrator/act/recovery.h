@@ -92,62 +92,62 @@ int rec_cluster_new(rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, rec_c
  * messages until it ended or deadline_ms (monotonic) passed. Returns 0 (nothing runs
  * any more), or -ETIMEDOUT: its current step is still running.
  */
-int rec_cluster_stop(rec_cluster *rc, int64_t deadline_ms);
+int rec_cluster_stop(rec_cluster *rcl, int64_t deadline_ms);
 /* Wait for running work to finish (never abandon a promotion half-way), then free (NULL: no-op). */
-void rec_cluster_free(rec_cluster *rc);
+void rec_cluster_free(rec_cluster *rcl);
 
 /* The monitored cluster, its configuration, its latest analysis. */
-mon_cluster *rec_cluster_mon(const rec_cluster *rc);
-const cfg_cluster *rec_cluster_cfg(const rec_cluster *rc);
-ana_code rec_cluster_analysis(const rec_cluster *rc);
+mon_cluster *rec_cluster_mon(const rec_cluster *rcl);
+const cfg_cluster *rec_cluster_cfg(const rec_cluster *rcl);
+ana_code rec_cluster_analysis(const rec_cluster *rcl);
 /* The planned write block of the last switchover, if any (true: *out filled); the
  * daemon records it, then clears it. */
-bool rec_cluster_planned(const rec_cluster *rc, rec_planned_block *out);
-void rec_cluster_planned_clear(rec_cluster *rc);
+bool rec_cluster_planned(const rec_cluster *rcl, rec_planned_block *out);
+void rec_cluster_planned_clear(rec_cluster *rcl);
 
 /* Analyse and act. Call every loop turn, after the monitor derived the model. */
-void rec_cluster_tick(rec_cluster *rc, int64_t now_ms);
+void rec_cluster_tick(rec_cluster *rcl, int64_t now_ms);
 /* File descriptors to poll for executor messages (0..2). */
-size_t rec_cluster_fds(const rec_cluster *rc, int *fds, size_t max);
+size_t rec_cluster_fds(const rec_cluster *rcl, int *fds, size_t max);
 /* Read and handle executor messages; now_ms: the loop's time (monotonic). */
-void rec_cluster_io(rec_cluster *rc, int64_t now_ms);
+void rec_cluster_io(rec_cluster *rcl, int64_t now_ms);
 
 /* An operation (recovery or manual) of this cluster is running. */
-bool rec_cluster_running(const rec_cluster *rc);
+bool rec_cluster_running(const rec_cluster *rcl);
 /* The running operation's recovery id (0: none) and, when kind is not NULL, its kind's name. */
-int64_t rec_cluster_running_id(const rec_cluster *rc, const char **kind);
+int64_t rec_cluster_running_id(const rec_cluster *rcl, const char **kind);
 /* What the readiness tracker (ready_track.c) reads: the environment (store, emit), the latest
  * analysis, the anti-flap block's end (wall ms, 0 none), and the servers in a maintenance
  * window now (at most max into out; returns how many). */
-const rec_env *rec_cluster_env(const rec_cluster *rc);
-const ana_result *rec_cluster_last(const rec_cluster *rc);
-int64_t rec_cluster_blocked_until_ms(const rec_cluster *rc);
-size_t rec_cluster_maint_servers(const rec_cluster *rc, int64_t now_wall_ms, topo_addr *out, size_t max);
+const rec_env *rec_cluster_env(const rec_cluster *rcl);
+const ana_result *rec_cluster_last(const rec_cluster *rcl);
+int64_t rec_cluster_blocked_until_ms(const rec_cluster *rcl);
+size_t rec_cluster_maint_servers(const rec_cluster *rcl, int64_t now_wall_ms, topo_addr *out, size_t max);
 /* What a configuration reload must wait for in this cluster (NULL: nothing); *recovery_id: the running
  * operation's id or 0. */
-const char *rec_cluster_busy(const rec_cluster *rc, int64_t *recovery_id);
+const char *rec_cluster_busy(const rec_cluster *rcl, int64_t *recovery_id);
 /* The anti-flap block holds automatic recovery at wall time now_wall_ms. */
-bool rec_cluster_blocked(const rec_cluster *rc, int64_t now_wall_ms);
+bool rec_cluster_blocked(const rec_cluster *rcl, int64_t now_wall_ms);
 /* An asynchronous hook of this cluster started / ended; reset: none runs any more (shutdown). */
-void rec_cluster_hook_started(rec_cluster *rc);
-void rec_cluster_hook_ended(rec_cluster *rc);
-void rec_cluster_hooks_reset(rec_cluster *rc);
+void rec_cluster_hook_started(rec_cluster *rcl);
+void rec_cluster_hook_ended(rec_cluster *rcl);
+void rec_cluster_hooks_reset(rec_cluster *rcl);
 
 /*
  * An operator's request. Returns 0 with *reply for an immediate answer (a
  * dry-run plan), 1 when the operation started (env->manual_done(tag) gets the
  * answer when it ends), or -errno with err for a refusal.
  */
-int rec_cluster_manual(rec_cluster *rc, const rec_manual *m, void *tag, json_t **reply, char *err, size_t errlen);
+int rec_cluster_manual(rec_cluster *rcl, const rec_manual *m, void *tag, json_t **reply, char *err, size_t errlen);
 
 /* Begin (duration_s 0: until ended) or end maintenance of the cluster or one instance ("" / NULL). */
-int rec_cluster_maintenance(rec_cluster *rc, bool begin, const char *instance, const char *reason, int64_t duration_s,
+int rec_cluster_maintenance(rec_cluster *rcl, bool begin, const char *instance, const char *reason, int64_t duration_s,
                             char *err, size_t errlen);
 /* Is the cluster (instance NULL) or that instance under maintenance now? */
-bool rec_cluster_in_maintenance(const rec_cluster *rc, const topo_addr *instance);
+bool rec_cluster_in_maintenance(const rec_cluster *rcl, const topo_addr *instance);
 
 /* Lift the anti-flap block. */
-int rec_cluster_ack(rec_cluster *rc);
+int rec_cluster_ack(rec_cluster *rcl);
 /*
  * The replicas a hook sees, one rule for the recovery's hook steps and the daemon's
  * asynchronous hooks: every server of c but those in skip (the old and the new
@@ -158,6 +158,6 @@ size_t rec_hook_replicas(const topo_cluster *c, const topo_addr *const *skip, si
                          char (*addrs)[TOPO_ADDR_MAX], hook_replica *reps);
 
 /* Status for `myorch status`. */
-json_t *rec_cluster_status(const rec_cluster *rc);
+json_t *rec_cluster_status(const rec_cluster *rcl);
 
 #endif
