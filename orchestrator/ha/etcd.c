@@ -622,8 +622,9 @@ static void on_range_views(etcd_client *c, const json_t *resp)
             json_decref(view);
             continue;
         }
-        snprintf(a[k].controller, sizeof(a[k].controller), "%s", rest);
-        snprintf(a[k].cluster, sizeof(a[k].cluster), "%s", slash + 1);
+        /* Both lengths were checked above against the fields' sizes. */
+        memcpy(a[k].controller, rest, strlen(rest) + 1);
+        memcpy(a[k].cluster, slash + 1, strlen(slash + 1) + 1);
         a[k].view = view;
         a[k].mod_revision = jint(kv, "mod_revision");
         a[k].seen_ms = now;
