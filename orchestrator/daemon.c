@@ -997,7 +997,9 @@ static void track_availability(daemon_t *d, bool stopping)
 
 static int setup_clusters(daemon_t *d, char *err, size_t errlen);
 
-static void teardown_clusters(daemon_t *d)
+/* The recoveries (a running one is finished, never abandoned half-way) and the per-cluster
+ * tables that go with them. */
+static void free_recoveries(daemon_t *d)
 {
     for (size_t i = 0; i < d->n_recs; i++)
         rec_cluster_free(d->recs[i]);
@@ -1010,10 +1012,15 @@ static void teardown_clusters(daemon_t *d)
     d->avail_ts = NULL;
     free(d->ready);
     d->ready = NULL;
-    free(d->cm);
-    d->cm = NULL;
+}
+
+/* The monitor, the cluster metrics and the hook slots: after the recoveries. */
+static void free_monitor(daemon_t *d)
+{
     mon_free(d->mon);
     d->mon = NULL;
+    free(d->cm);
+    d->cm = NULL;
     for (size_t i = 0; d->hook_slots && i < d->cfg->n_clusters * CFG_N_HOOKS; i++) {
         if (d->hook_slots[i].have_pl)
             hook_payload_free(&d->hook_slots[i].pl);
@@ -1021,6 +1028,12 @@ static void teardown_clusters(daemon_t *d)
     }
     free(d->hook_slots);
     d->hook_slots = NULL;
+}
+
+static void teardown_clusters(daemon_t *d)
+{
+    free_recoveries(d);
+    free_monitor(d);
 }
 
 /* true (why filled) while an operation runs that a reload must not change. */
@@ -1827,35 +1840,16 @@ static void teardown(daemon_t *d)
     for (size_t i = 0; i < d->n_recs; i++)
         rec_cluster_hooks_reset(d->recs[i]);
     /* A running recovery is finished, never abandoned half-way. */
-    for (size_t i = 0; i < d->n_recs; i++)
-        rec_cluster_free(d->recs[i]);
+    free_recoveries(d);
     /* After the recoveries: releases this controller's locks and revokes its lease. */
     ha_free(d->ha);
     d->ha = NULL;
-    free(d->recs);
-    d->recs = NULL;
-    d->n_recs = 0;
-    free(d->avail);
-    d->avail = NULL;
-    free(d->avail_ts);
-    d->avail_ts = NULL;
-    free(d->ready);
-    d->ready = NULL;
     /* After the recoveries: a finished operation's HTTP caller got its answer. */
     http_server_close(d->http);
     d->http = NULL;
     if (d->st)
         flush(d);
-    mon_free(d->mon);
-    d->mon = NULL;
-    free(d->cm);
-    d->cm = NULL;
-    for (size_t i = 0; d->hook_slots && i < d->cfg->n_clusters * CFG_N_HOOKS; i++) {
-        if (d->hook_slots[i].have_pl)
-            hook_payload_free(&d->hook_slots[i].pl);
-        json_decref(d->hook_slots[i].pending_detail);
-    }
-    free(d->hook_slots);
+    free_monitor(d);
     ctl_server_close(d->ctl);
     if (d->zctx)
         zmq_ctx_term(d->zctx);
