@@ -359,6 +359,19 @@ static int bad_value(struct parse *p, const struct key_def *k, const char *value
     return fail(p, p->lineno, -EINVAL, "bad value '%s' for %s: expected %s", value, k->name, expected);
 }
 
+/* A keyword from two: a value that is neither is refused with what was expected. */
+static int parse_one_of(struct parse *p, const struct key_def *k, void *field, const char *value, const char *name_a,
+                        int val_a, const char *name_b, int val_b, const char *expected)
+{
+    if (strcmp(value, name_a) == 0)
+        *(int *)field = val_a;
+    else if (strcmp(value, name_b) == 0)
+        *(int *)field = val_b;
+    else
+        return bad_value(p, k, value, expected);
+    return 0;
+}
+
 static int parse_int(struct parse *p, const struct key_def *k, void *field, const char *value)
 {
     char *end;
@@ -400,13 +413,8 @@ static int parse_log_level(struct parse *p, const struct key_def *k, void *field
 
 static int parse_log_format(struct parse *p, const struct key_def *k, void *field, const char *value)
 {
-    if (strcmp(value, "text") == 0)
-        *(int *)field = CFG_LOG_FORMAT_TEXT;
-    else if (strcmp(value, "json") == 0)
-        *(int *)field = CFG_LOG_FORMAT_JSON;
-    else
-        return bad_value(p, k, value, "text (the default) or json (one JSON object per line)");
-    return 0;
+    return parse_one_of(p, k, field, value, "text", CFG_LOG_FORMAT_TEXT, "json", CFG_LOG_FORMAT_JSON,
+                        "text (the default) or json (one JSON object per line)");
 }
 
 /* An absolute path to a file (not checked here: log_file is opened by `myorch run`). */
@@ -878,25 +886,15 @@ static int parse_hook(struct parse *p, const struct key_def *k, void *field, con
 
 static int parse_quorum(struct parse *p, const struct key_def *k, void *field, const char *value)
 {
-    if (strcmp(value, "majority") == 0)
-        *(int *)field = CFG_QUORUM_MAJORITY;
-    else if (strcmp(value, "none") == 0)
-        *(int *)field = CFG_QUORUM_NONE;
-    else
-        return bad_value(p, k, value, "majority (the default: fail over only from the majority side) or none");
-    return 0;
+    return parse_one_of(p, k, field, value, "majority", CFG_QUORUM_MAJORITY, "none", CFG_QUORUM_NONE,
+                        "majority (the default: fail over only from the majority side) or none");
 }
 
 static int parse_coordination(struct parse *p, const struct key_def *k, void *field, const char *value)
 {
-    if (strcmp(value, "none") == 0)
-        *(int *)field = CFG_COORD_NONE;
-    else if (strcmp(value, "etcd") == 0)
-        *(int *)field = CFG_COORD_ETCD;
-    else
-        return bad_value(p, k, value, "none (the default: one controller) or etcd (several controllers "
-                         "coordinated through etcd_endpoints)");
-    return 0;
+    return parse_one_of(p, k, field, value, "none", CFG_COORD_NONE, "etcd", CFG_COORD_ETCD,
+                        "none (the default: one controller) or etcd (several controllers "
+                        "coordinated through etcd_endpoints)");
 }
 
 /* At most this many etcd endpoints (a cluster has 3 or 5 members). */
