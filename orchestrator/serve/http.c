@@ -187,6 +187,22 @@ static int parse_decimal(const char *what, const char *text, bool positive, json
     return 0;
 }
 
+/* A numeric query parameter, only for the route that takes it (where: the path's last part),
+ * into out under its own name. */
+static int query_number(json_t *out, const char *name, const char *text, bool route_takes_it, const char *where,
+                        bool positive, char *err, size_t errlen)
+{
+    json_int_t v;
+    if (!route_takes_it) {
+        snprintf(err, errlen, "the query parameter %s is only for .../%s", name, where);
+        return -EINVAL;
+    }
+    if (parse_decimal(name, text, positive, &v, err, errlen) < 0)
+        return -EINVAL;
+    json_object_set_new(out, name, json_integer(v));
+    return 0;
+}
+
 int http_control_request(const http_route *r, const char *q_id, const char *q_since, const char *body,
                          size_t body_len, json_t **req, char *err, size_t errlen)
 {
@@ -203,7 +219,6 @@ int http_control_request(const http_route *r, const char *q_id, const char *q_si
     const char *cmd = NULL;
     json_t *b = NULL, *out = NULL;
     json_error_t je;
-    json_int_t v;
     const char *key;
     json_t *val;
     int rc = -EINVAL;
@@ -229,24 +244,11 @@ int http_control_request(const http_route *r, const char *q_id, const char *q_si
         goto oom;
     if (r->id != HTTP_R_CLUSTERS && json_object_set_new(out, "cluster", json_string(r->cluster)) < 0)
         goto oom;
-    if (q_id) {
-        if (r->id != HTTP_R_RECOVERIES) {
-            snprintf(err, errlen, "the query parameter id is only for .../recoveries");
-            goto out;
-        }
-        if (parse_decimal("id", q_id, true, &v, err, errlen) < 0)
-            goto out;
-        json_object_set_new(out, "id", json_integer(v));
-    }
-    if (q_since) {
-        if (r->id != HTTP_R_REPORT) {
-            snprintf(err, errlen, "the query parameter since_ms is only for .../report");
-            goto out;
-        }
-        if (parse_decimal("since_ms", q_since, false, &v, err, errlen) < 0)
-            goto out;
-        json_object_set_new(out, "since_ms", json_integer(v));
-    }
+    if (q_id && query_number(out, "id", q_id, r->id == HTTP_R_RECOVERIES, "recoveries", true, err, errlen) < 0)
+        goto out;
+    if (q_since &&
+        query_number(out, "since_ms", q_since, r->id == HTTP_R_REPORT, "report", false, err, errlen) < 0)
+        goto out;
     if (body && body_len) {
         if (!r->mutating) {
             snprintf(err, errlen, "a GET request takes no body");
