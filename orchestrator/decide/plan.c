@@ -224,31 +224,25 @@ int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r,
         const topo_instance *in = c->v[r->v[i].index];
         if (!in->reachable || in == cand || in == most)
             continue;
-        if (!(s = add_step(out, PLAN_STEP_STOP_IO, in)))
+        if (!(s = add_step_from(out, PLAN_STEP_STOP_IO, in, NULL, o->verify_timeout_ms, false)))
             goto fail;
-        s->timeout_ms = o->verify_timeout_ms;
     }
     /* 2. Catch-up from the most advanced replica when it cannot be promoted itself. */
     if (most) {
-        if (!(s = add_step(out, PLAN_STEP_WAIT_APPLY, most)))
+        if (!(s = add_step_from(out, PLAN_STEP_WAIT_APPLY, most, NULL, o->apply_timeout_ms, false)))
             goto fail;
-        s->timeout_ms = o->apply_timeout_ms;
         if (r->v[r->most_advanced].has_gtid && !(s->gtid = strdup(r->v[r->most_advanced].has_gtid)))
             goto fail;
-        if (!(s = add_step(out, PLAN_STEP_STOP_IO, most)))
+        if (!(s = add_step_from(out, PLAN_STEP_STOP_IO, most, NULL, o->verify_timeout_ms, false)))
             goto fail;
-        s->timeout_ms = o->verify_timeout_ms;
-        if (!(s = add_step(out, PLAN_STEP_CATCH_UP, cand)))
+        if (!(s = add_step_from(out, PLAN_STEP_CATCH_UP, cand, most, o->apply_timeout_ms, false)))
             goto fail;
-        server_of(most, &s->source);
-        s->timeout_ms = o->apply_timeout_ms;
         if (r->v[r->most_advanced].has_gtid && !(s->gtid = strdup(r->v[r->most_advanced].has_gtid)))
             goto fail;
     }
     /* 3. The candidate applies what it received, then leaves replication. */
-    if (!(s = add_step(out, PLAN_STEP_WAIT_APPLY, cand)))
+    if (!(s = add_step_from(out, PLAN_STEP_WAIT_APPLY, cand, NULL, o->apply_timeout_ms, false)))
         goto fail;
-    s->timeout_ms = o->apply_timeout_ms;
     if (!most && chosen->has_gtid && !(s->gtid = strdup(chosen->has_gtid)))
         goto fail;
     if (add_promotion(out, cand, old, o->verify_timeout_ms) < 0)
@@ -271,10 +265,8 @@ int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r,
             goto fail;
     }
     /* 5. Fence the old primary in case it is still alive somewhere. */
-    if (!(s = add_step(out, PLAN_STEP_FENCE, old)))
+    if (!(s = add_step_from(out, PLAN_STEP_FENCE, old, NULL, o->fence_timeout_ms, true)))
         goto fail;
-    s->timeout_ms = o->fence_timeout_ms;
-    s->best_effort = true;
     return 0;
 fail:
     snprintf(err, errlen, "out of memory building the plan");
@@ -323,17 +315,13 @@ int plan_switchover(const topo_cluster *c, int old_primary, const cand_ranking *
     cand = c->v[r->v[r->chosen].index];
     if (plan_header(c, old, r, REC_OP_SWITCHOVER, out) < 0)
         goto fail;
-    if (!(s = add_step(out, PLAN_STEP_CHECK_TRX, old)))
+    if (!(s = add_step_from(out, PLAN_STEP_CHECK_TRX, old, NULL, o->verify_timeout_ms, false)))
         goto fail;
-    s->timeout_ms = o->verify_timeout_ms;
     s->limit_s = o->max_trx_s;
-    if (!(s = add_step(out, PLAN_STEP_DEMOTE, old)))
+    if (!(s = add_step_from(out, PLAN_STEP_DEMOTE, old, NULL, o->verify_timeout_ms, false)))
         goto fail;
-    s->timeout_ms = o->verify_timeout_ms;
-    if (!(s = add_step(out, PLAN_STEP_WAIT_CAUGHT_UP, cand)))
+    if (!(s = add_step_from(out, PLAN_STEP_WAIT_CAUGHT_UP, cand, old, o->apply_timeout_ms, false)))
         goto fail;
-    server_of(old, &s->source);
-    s->timeout_ms = o->apply_timeout_ms;
     if (add_promotion(out, cand, old, o->verify_timeout_ms) < 0)
         goto fail;
     for (size_t i = 0; i < r->n; i++) {
@@ -365,14 +353,10 @@ int plan_relocate(const topo_cluster *c, int replica, int new_source, const plan
     set_op(out, REC_OP_RELOCATE);
     server_of(c->v[replica], &out->old_primary);
     server_of(c->v[new_source], &out->new_primary);
-    if (!(s = add_step(out, PLAN_STEP_CHECK_SOURCE, c->v[replica])))
+    if (!(s = add_step_from(out, PLAN_STEP_CHECK_SOURCE, c->v[replica], c->v[new_source], 3000, false)))
         goto fail;
-    server_of(c->v[new_source], &s->source);
-    s->timeout_ms = 3000;
-    if (!(s = add_step(out, PLAN_STEP_REPOINT, c->v[replica])))
+    if (!(s = add_step_from(out, PLAN_STEP_REPOINT, c->v[replica], c->v[new_source], o->verify_timeout_ms, false)))
         goto fail;
-    server_of(c->v[new_source], &s->source);
-    s->timeout_ms = o->verify_timeout_ms;
     /* What it replicates from now: given back if the move fails (before it is verified). */
     {
         const topo_instance *r = c->v[replica];
@@ -384,10 +368,8 @@ int plan_relocate(const topo_cluster *c, int replica, int new_source, const plan
             s->has_prev = true;
         }
     }
-    if (!(s = add_step(out, PLAN_STEP_VERIFY, c->v[replica])))
+    if (!(s = add_step_from(out, PLAN_STEP_VERIFY, c->v[replica], c->v[new_source], o->verify_timeout_ms, false)))
         goto fail;
-    server_of(c->v[new_source], &s->source);
-    s->timeout_ms = o->verify_timeout_ms;
     return 0;
 fail:
     snprintf(err, errlen, "out of memory building the plan");
