@@ -332,12 +332,33 @@ void topo_cluster_note_primary_pos(topo_cluster *c, const topo_instance *p, int6
     c->tl_n++;
 }
 
+size_t topo_timeline_seen(const topo_cluster *c, int64_t taken_at_ms)
+{
+    size_t n_seen = 0;
+    while (n_seen < c->tl_n && c->timeline[(c->tl_head + n_seen) % TOPO_TIMELINE_MAX].at_ms <= taken_at_ms)
+        n_seen++;
+    return n_seen;
+}
+
+size_t topo_timeline_first_missing(const topo_cluster *c, size_t n_seen, const gtid_set *has)
+{
+    size_t lo = 0, hi = n_seen;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (gtid_set_is_subset(c->timeline[(c->tl_head + mid) % TOPO_TIMELINE_MAX].pos, has))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Timeline lag and transactions behind for one replica. */
 static void timeline_lag(topo_cluster *c, topo_instance *in)
 {
     const char *text;
     gtid_set *applied = NULL, *missing = NULL;
-    size_t lo = 0, hi, n_seen;
+    size_t lo, n_seen;
 
     in->timeline_lag_s = -1;
     in->timeline_lag_lower_bound = false;
@@ -348,23 +369,12 @@ static void timeline_lag(topo_cluster *c, topo_instance *in)
     if (gtid_set_parse(kind_of(&in->snap), text ? text : "", &applied, NULL, 0) < 0)
         return;
     /* Only samples the replica could have seen: taken before its probe. */
-    n_seen = 0;
-    while (n_seen < c->tl_n &&
-           c->timeline[(c->tl_head + n_seen) % TOPO_TIMELINE_MAX].at_ms <= in->snap.taken_at_ms)
-        n_seen++;
+    n_seen = topo_timeline_seen(c, in->snap.taken_at_ms);
     if (n_seen == 0)
         goto out;
     if (gtid_set_kind(c->timeline[c->tl_head].pos) != gtid_set_kind(applied))
         goto out;
-    /* Positions only grow: binary search the first sample the replica lacks. */
-    hi = n_seen;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (gtid_set_is_subset(c->timeline[(c->tl_head + mid) % TOPO_TIMELINE_MAX].pos, applied))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    lo = topo_timeline_first_missing(c, n_seen, applied);
     if (lo == n_seen) {
         in->timeline_lag_s = 0;
     } else {
