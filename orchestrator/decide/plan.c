@@ -102,6 +102,24 @@ static plan_step *add_step_from(plan_spec *p, plan_step_kind kind, const topo_in
     return s;
 }
 
+/* The start of every plan: its cluster, operation, the server it replaces and the one it goes to. */
+static void plan_begin(plan_spec *out, const topo_cluster *c, rec_op op, const topo_instance *old,
+                       const topo_instance *neu)
+{
+    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
+    set_op(out, op);
+    server_of(old, &out->old_primary);
+    server_of(neu, &out->new_primary);
+}
+
+/* A plan that could not be built: freed, and rc returned with the message. */
+static int plan_oom(plan_spec *out, char *err, size_t errlen, int rc)
+{
+    snprintf(err, errlen, "out of memory building the plan");
+    plan_free(out);
+    return rc;
+}
+
 /* Repoint + verify one replica below the new primary (best effort: a replica that
  * cannot follow is reported lost, the operation goes on). */
 static int add_repoint(plan_spec *p, const topo_instance *in, const topo_instance *cand, int timeout_ms)
@@ -186,10 +204,7 @@ int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r,
     if (r->needs_catchup && r->most_advanced >= 0)
         most = c->v[r->v[r->most_advanced].index];
 
-    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
-    set_op(out, REC_OP_FAILOVER);
-    server_of(old, &out->old_primary);
-    server_of(cand, &out->new_primary);
+    plan_begin(out, c, REC_OP_FAILOVER, old, cand);
     snprintf(out->reason, sizeof(out->reason), "%s", r->reason);
     if (old->have_snap) {
         const char *g = dialect_snap_own_gtid(&old->snap);
@@ -269,9 +284,7 @@ int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r,
         goto fail;
     return 0;
 fail:
-    snprintf(err, errlen, "out of memory building the plan");
-    plan_free(out);
-    return rc;
+    return plan_oom(out, err, errlen, rc);
 }
 
 /* Common header of a plan replacing old by the chosen candidate. */
@@ -279,10 +292,7 @@ static int plan_header(const topo_cluster *c, const topo_instance *old, const ca
                        plan_spec *out)
 {
     const cand_entry *chosen = &r->v[r->chosen];
-    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
-    set_op(out, op);
-    server_of(old, &out->old_primary);
-    server_of(c->v[chosen->index], &out->new_primary);
+    plan_begin(out, c, op, old, c->v[chosen->index]);
     snprintf(out->reason, sizeof(out->reason), "%s", r->reason);
     if (old->have_snap) {
         const char *g = dialect_snap_own_gtid(&old->snap);
@@ -335,9 +345,7 @@ int plan_switchover(const topo_cluster *c, int old_primary, const cand_ranking *
         goto fail;
     return 0;
 fail:
-    snprintf(err, errlen, "out of memory building the plan");
-    plan_free(out);
-    return -ENOMEM;
+    return plan_oom(out, err, errlen, -ENOMEM);
 }
 
 int plan_relocate(const topo_cluster *c, int replica, int new_source, const plan_options *o, plan_spec *out,
@@ -349,10 +357,7 @@ int plan_relocate(const topo_cluster *c, int replica, int new_source, const plan
         snprintf(err, errlen, "unknown server");
         return -EINVAL;
     }
-    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
-    set_op(out, REC_OP_RELOCATE);
-    server_of(c->v[replica], &out->old_primary);
-    server_of(c->v[new_source], &out->new_primary);
+    plan_begin(out, c, REC_OP_RELOCATE, c->v[replica], c->v[new_source]);
     if (!(s = add_step_from(out, PLAN_STEP_CHECK_SOURCE, c->v[replica], c->v[new_source], 3000, false)))
         goto fail;
     if (!(s = add_step_from(out, PLAN_STEP_REPOINT, c->v[replica], c->v[new_source], o->verify_timeout_ms, false)))
@@ -372,9 +377,7 @@ int plan_relocate(const topo_cluster *c, int replica, int new_source, const plan
         goto fail;
     return 0;
 fail:
-    snprintf(err, errlen, "out of memory building the plan");
-    plan_free(out);
-    return -ENOMEM;
+    return plan_oom(out, err, errlen, -ENOMEM);
 }
 
 int plan_intermediate(const topo_cluster *c, int dead, int new_source, const int *movable, size_t n,
@@ -385,10 +388,7 @@ int plan_intermediate(const topo_cluster *c, int dead, int new_source, const int
         snprintf(err, errlen, "no replica to move");
         return -EINVAL;
     }
-    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
-    set_op(out, REC_OP_INTERMEDIATE);
-    server_of(c->v[dead], &out->old_primary);
-    server_of(c->v[new_source], &out->new_primary);
+    plan_begin(out, c, REC_OP_INTERMEDIATE, c->v[dead], c->v[new_source]);
     snprintf(out->reason, sizeof(out->reason), "the source of the dead intermediate primary");
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < n; i++) {
@@ -404,9 +404,7 @@ int plan_intermediate(const topo_cluster *c, int dead, int new_source, const int
     }
     return 0;
 fail:
-    snprintf(err, errlen, "out of memory building the plan");
-    plan_free(out);
-    return -ENOMEM;
+    return plan_oom(out, err, errlen, -ENOMEM);
 }
 
 int plan_add_hook(plan_spec *p, size_t pos, const char *hook, bool veto, int timeout_ms)
