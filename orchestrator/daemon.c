@@ -1439,54 +1439,46 @@ static void emit_instance_metrics(daemon_t *d, metrics_text *t, size_t nc)
     }
 }
 
+/* A replica's value for one metrics family; negative: absent (unknown). */
+typedef double (*replica_value_fn)(const topo_instance *in);
+
+static double replica_io_running(const topo_instance *in) { return in->snap.replica.io_state == TOPO_THREAD_YES; }
+static double replica_sql_running(const topo_instance *in) { return in->snap.replica.sql_state == TOPO_THREAD_YES; }
+static double replica_behind(const topo_instance *in) { return in->behind_trx >= 0 ? (double)in->behind_trx : -1; }
+
+/* One gauge family with a sample for every reachable replica whose value is known. */
+static void replica_family(daemon_t *d, metrics_text *t, size_t nc, const char *name, const char *help,
+                           replica_value_fn value_of)
+{
+    char a[TOPO_ADDR_MAX];
+
+    metrics_family(t, name, "gauge", help);
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        for (size_t k = 0; k < c->model.n; k++) {
+            topo_instance *in = c->model.v[k];
+            double v;
+            if (in->reachable && in->have_snap && in->snap.replica.present && (v = value_of(in)) >= 0)
+                lbl_bool(t, name, c->model.name, topo_addr_str(&in->addr, a, sizeof(a)), v);
+        }
+    }
+}
+
 /* Metrics, instance families of replicas: threads, lag, transactions behind, lag source. */
 static void emit_replica_metrics(daemon_t *d, metrics_text *t, size_t nc)
 {
     char a[TOPO_ADDR_MAX];
 
-    metrics_family(t, "myorch_replica_io_thread_running", "gauge", "1 when the replica's IO thread runs (Yes)");
-    for (size_t i = 0; i < nc; i++) {
-        mon_cluster *c = mon_cluster_at(d->mon, i);
-        for (size_t k = 0; k < c->model.n; k++) {
-            topo_instance *in = c->model.v[k];
-            if (in->reachable && in->have_snap && in->snap.replica.present)
-                lbl_bool(t, "myorch_replica_io_thread_running", c->model.name,
-                         topo_addr_str(&in->addr, a, sizeof(a)), in->snap.replica.io_state == TOPO_THREAD_YES);
-        }
-    }
-    metrics_family(t, "myorch_replica_sql_thread_running", "gauge", "1 when the replica's SQL thread runs (Yes)");
-    for (size_t i = 0; i < nc; i++) {
-        mon_cluster *c = mon_cluster_at(d->mon, i);
-        for (size_t k = 0; k < c->model.n; k++) {
-            topo_instance *in = c->model.v[k];
-            if (in->reachable && in->have_snap && in->snap.replica.present)
-                lbl_bool(t, "myorch_replica_sql_thread_running", c->model.name,
-                         topo_addr_str(&in->addr, a, sizeof(a)), in->snap.replica.sql_state == TOPO_THREAD_YES);
-        }
-    }
-    metrics_family(t, "myorch_replica_lag_seconds", "gauge",
-                   "Replication lag (lag_query when configured, else Seconds_Behind_Master); absent when unknown");
-    for (size_t i = 0; i < nc; i++) {
-        mon_cluster *c = mon_cluster_at(d->mon, i);
-        for (size_t k = 0; k < c->model.n; k++) {
-            topo_instance *in = c->model.v[k];
-            double lag = topo_instance_lag_s(in);
-            if (in->reachable && in->have_snap && in->snap.replica.present && lag >= 0)
-                lbl_bool(t, "myorch_replica_lag_seconds", c->model.name, topo_addr_str(&in->addr, a, sizeof(a)),
-                         lag);
-        }
-    }
-    metrics_family(t, "myorch_replica_transactions_behind", "gauge",
-                   "GTID transactions the primary has that the replica has not applied; absent when unknown");
-    for (size_t i = 0; i < nc; i++) {
-        mon_cluster *c = mon_cluster_at(d->mon, i);
-        for (size_t k = 0; k < c->model.n; k++) {
-            topo_instance *in = c->model.v[k];
-            if (in->reachable && in->have_snap && in->snap.replica.present && in->behind_trx >= 0)
-                lbl_bool(t, "myorch_replica_transactions_behind", c->model.name,
-                         topo_addr_str(&in->addr, a, sizeof(a)), (double)in->behind_trx);
-        }
-    }
+    replica_family(d, t, nc, "myorch_replica_io_thread_running", "1 when the replica's IO thread runs (Yes)",
+                   replica_io_running);
+    replica_family(d, t, nc, "myorch_replica_sql_thread_running", "1 when the replica's SQL thread runs (Yes)",
+                   replica_sql_running);
+    replica_family(d, t, nc, "myorch_replica_lag_seconds",
+                   "Replication lag (lag_query when configured, else Seconds_Behind_Master); absent when unknown",
+                   topo_instance_lag_s);
+    replica_family(d, t, nc, "myorch_replica_transactions_behind",
+                   "GTID transactions the primary has that the replica has not applied; absent when unknown",
+                   replica_behind);
     metrics_family(t, "myorch_replica_lag_source_info", "gauge",
                    "Where myorch_replica_lag_seconds comes from (label source: lag_query, seconds_behind, "
                    "gtid_timeline), value 1");
