@@ -102,6 +102,16 @@ static plan_step *add_step_from(plan_spec *p, plan_step_kind kind, const topo_in
     return s;
 }
 
+/* A step that waits for a GTID position (none: gtid NULL). NULL on OOM. */
+static plan_step *add_step_to_gtid(plan_spec *p, plan_step_kind kind, const topo_instance *target,
+                                   const topo_instance *src, int timeout_ms, const char *gtid)
+{
+    plan_step *s = add_step_from(p, kind, target, src, timeout_ms, false);
+    if (s && gtid && !(s->gtid = strdup(gtid)))
+        return NULL;
+    return s;
+}
+
 /* The start of every plan: its cluster, operation, the server it replaces and the one it goes to. */
 static void plan_begin(plan_spec *out, const topo_cluster *c, rec_op op, const topo_instance *old,
                        const topo_instance *neu)
@@ -190,7 +200,6 @@ int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r,
     const topo_instance *old, *cand, *most = NULL;
     const cand_entry *chosen;
     char a[TOPO_ADDR_MAX];
-    plan_step *s;
     int rc = -ENOMEM;
 
     memset(out, 0, sizeof(*out));
@@ -239,26 +248,19 @@ int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r,
         const topo_instance *in = c->v[r->v[i].index];
         if (!in->reachable || in == cand || in == most)
             continue;
-        if (!(s = add_step_from(out, PLAN_STEP_STOP_IO, in, NULL, o->verify_timeout_ms, false)))
+        if (!add_step_from(out, PLAN_STEP_STOP_IO, in, NULL, o->verify_timeout_ms, false))
             goto fail;
     }
     /* 2. Catch-up from the most advanced replica when it cannot be promoted itself. */
     if (most) {
-        if (!(s = add_step_from(out, PLAN_STEP_WAIT_APPLY, most, NULL, o->apply_timeout_ms, false)))
-            goto fail;
-        if (r->v[r->most_advanced].has_gtid && !(s->gtid = strdup(r->v[r->most_advanced].has_gtid)))
-            goto fail;
-        if (!(s = add_step_from(out, PLAN_STEP_STOP_IO, most, NULL, o->verify_timeout_ms, false)))
-            goto fail;
-        if (!(s = add_step_from(out, PLAN_STEP_CATCH_UP, cand, most, o->apply_timeout_ms, false)))
-            goto fail;
-        if (r->v[r->most_advanced].has_gtid && !(s->gtid = strdup(r->v[r->most_advanced].has_gtid)))
+        const char *g = r->v[r->most_advanced].has_gtid;
+        if (!add_step_to_gtid(out, PLAN_STEP_WAIT_APPLY, most, NULL, o->apply_timeout_ms, g) ||
+            !add_step_from(out, PLAN_STEP_STOP_IO, most, NULL, o->verify_timeout_ms, false) ||
+            !add_step_to_gtid(out, PLAN_STEP_CATCH_UP, cand, most, o->apply_timeout_ms, g))
             goto fail;
     }
     /* 3. The candidate applies what it received, then leaves replication. */
-    if (!(s = add_step_from(out, PLAN_STEP_WAIT_APPLY, cand, NULL, o->apply_timeout_ms, false)))
-        goto fail;
-    if (!most && chosen->has_gtid && !(s->gtid = strdup(chosen->has_gtid)))
+    if (!add_step_to_gtid(out, PLAN_STEP_WAIT_APPLY, cand, NULL, o->apply_timeout_ms, most ? NULL : chosen->has_gtid))
         goto fail;
     if (add_promotion(out, cand, old, o->verify_timeout_ms) < 0)
         goto fail;
@@ -280,7 +282,7 @@ int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r,
             goto fail;
     }
     /* 5. Fence the old primary in case it is still alive somewhere. */
-    if (!(s = add_step_from(out, PLAN_STEP_FENCE, old, NULL, o->fence_timeout_ms, true)))
+    if (!add_step_from(out, PLAN_STEP_FENCE, old, NULL, o->fence_timeout_ms, true))
         goto fail;
     return 0;
 fail:
