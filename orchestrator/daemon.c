@@ -1510,6 +1510,19 @@ static void emit_loop_metrics(daemon_t *d, metrics_text *t, size_t nc)
     }
 }
 
+/* One gauge family over the last operation of each kind, per cluster: when it ended, or how long it took. */
+static void last_op_family(daemon_t *d, metrics_text *t, size_t nc, const char *name, const char *help, bool duration)
+{
+    metrics_family(t, name, "gauge", help);
+    for (size_t i = 0; i < nc && d->cm; i++)
+        for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
+            const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
+                               NULL};
+            metrics_sample(t, name, l,
+                           duration ? d->cm[i].last[k].duration_s : (double)d->cm[i].last[k].ended_ms / 1000.0);
+        }
+}
+
 /* Metrics, cluster families: analysis, primary, maintenance, blocking, recoveries. */
 static void emit_cluster_metrics(daemon_t *d, metrics_text *t, size_t nc, int64_t now)
 {
@@ -1547,23 +1560,10 @@ static void emit_cluster_metrics(daemon_t *d, metrics_text *t, size_t nc, int64_
                                "result", d->cm[i].rec[k].ok ? "done" : "failed", NULL};
             metrics_sample(t, "myorch_recoveries_total", l, (double)d->cm[i].rec[k].n);
         }
-    metrics_family(t, "myorch_last_recovery_end_timestamp_seconds", "gauge",
-                   "Unix time the last operation of this kind ended (since the controller started)");
-    for (size_t i = 0; i < nc && d->cm; i++)
-        for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
-            const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
-                               NULL};
-            metrics_sample(t, "myorch_last_recovery_end_timestamp_seconds", l,
-                           (double)d->cm[i].last[k].ended_ms / 1000.0);
-        }
-    metrics_family(t, "myorch_last_recovery_duration_seconds", "gauge",
-                   "Duration of the last operation of this kind, from its start to its end");
-    for (size_t i = 0; i < nc && d->cm; i++)
-        for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
-            const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
-                               NULL};
-            metrics_sample(t, "myorch_last_recovery_duration_seconds", l, d->cm[i].last[k].duration_s);
-        }
+    last_op_family(d, t, nc, "myorch_last_recovery_end_timestamp_seconds",
+                   "Unix time the last operation of this kind ended (since the controller started)", false);
+    last_op_family(d, t, nc, "myorch_last_recovery_duration_seconds",
+                   "Duration of the last operation of this kind, from its start to its end", true);
 }
 
 /* Metrics, cluster readiness families (rtk_metrics), once every cluster has its state. */
