@@ -938,6 +938,17 @@ int http_server_timeout_ms(http_server *s)
     return ka >= 0 && ka < (int)t ? ka : (int)t;
 }
 
+/* A stream connection off the wake queue, resumed if it was suspended. */
+static void sse_unqueue(http_conn *hc)
+{
+    hc->sse_wake = false;
+    hc->wake_next = NULL;
+    if (hc->sse_suspended) {
+        hc->sse_suspended = false;
+        MHD_resume_connection(hc->mc);
+    }
+}
+
 void http_server_run(http_server *s)
 {
     if (s->n_sse && clk_mono_ms() >= s->keepalive_at_ms) {
@@ -952,12 +963,7 @@ void http_server_run(http_server *s)
         s->wake = hc->wake_next;
         if (!s->wake)
             s->wake_tail = &s->wake;
-        hc->sse_wake = false;
-        hc->wake_next = NULL;
-        if (hc->sse_suspended) {
-            hc->sse_suspended = false;
-            MHD_resume_connection(hc->mc);
-        }
+        sse_unqueue(hc);
     }
     MHD_run(s->mhd);
 }
@@ -1026,13 +1032,8 @@ void http_server_close(http_server *s)
         s->wake = NULL;
         s->wake_tail = &s->wake;
         for (http_conn *hc = s->sse; hc; hc = hc->sse_next) {
-            hc->sse_wake = false;
-            hc->wake_next = NULL;
             hc->sse_dead = true;
-            if (hc->sse_suspended) {
-                hc->sse_suspended = false;
-                MHD_resume_connection(hc->mc);
-            }
+            sse_unqueue(hc);
         }
         MHD_run(s->mhd);
         MHD_stop_daemon(s->mhd);
