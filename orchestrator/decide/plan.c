@@ -140,6 +140,37 @@ static int add_repoint(plan_spec *p, const topo_instance *in, const topo_instanc
     return 0;
 }
 
+static int append_line(char **dst, const char *line);
+
+/* Every reachable server of the ranking but the chosen one is repointed below cand; an
+ * unreachable one is listed (list_unreachable) or left alone. 0 or -ENOMEM. */
+static int add_followers(plan_spec *out, const topo_cluster *c, const cand_ranking *r, const topo_instance *cand,
+                         int timeout_ms, bool list_unreachable)
+{
+    char a[TOPO_ADDR_MAX];
+    for (size_t i = 0; i < r->n; i++) {
+        const topo_instance *in = c->v[r->v[i].index];
+        if ((int)i == r->chosen)
+            continue;
+        if (!in->reachable) {
+            char *line;
+            int arc;
+            if (!list_unreachable)
+                continue;
+            line = strbuf_asprintf("%s: unreachable, repointed when it comes back",
+                                   topo_addr_str(&in->addr, a, sizeof(a)));
+            arc = line ? append_line(&out->unreachable, line) : -ENOMEM;
+            free(line);
+            if (arc < 0)
+                return arc;
+            continue;
+        }
+        if (add_repoint(out, in, cand, timeout_ms) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 void plan_free(plan_spec *p)
 {
     if (!p)
@@ -199,7 +230,6 @@ int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r,
 {
     const topo_instance *old, *cand, *most = NULL;
     const cand_entry *chosen;
-    char a[TOPO_ADDR_MAX];
     int rc = -ENOMEM;
 
     memset(out, 0, sizeof(*out));
@@ -265,22 +295,8 @@ int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r,
     if (add_promotion(out, cand, old, o->verify_timeout_ms) < 0)
         goto fail;
     /* 4. Everyone else follows the new primary. */
-    for (size_t i = 0; i < r->n; i++) {
-        const topo_instance *in = c->v[r->v[i].index];
-        if ((int)i == r->chosen)
-            continue;
-        if (!in->reachable) {
-            char *line = strbuf_asprintf("%s: unreachable, repointed when it comes back",
-                                         topo_addr_str(&in->addr, a, sizeof(a)));
-            int arc = line ? append_line(&out->unreachable, line) : -ENOMEM;
-            free(line);
-            if (arc < 0)
-                goto fail;
-            continue;
-        }
-        if (add_repoint(out, in, cand, o->verify_timeout_ms) < 0)
-            goto fail;
-    }
+    if (add_followers(out, c, r, cand, o->verify_timeout_ms, true) < 0)
+        goto fail;
     /* 5. Fence the old primary in case it is still alive somewhere. */
     if (!add_step_from(out, PLAN_STEP_FENCE, old, NULL, o->fence_timeout_ms, true))
         goto fail;
@@ -336,13 +352,8 @@ int plan_switchover(const topo_cluster *c, int old_primary, const cand_ranking *
         goto fail;
     if (add_promotion(out, cand, old, o->verify_timeout_ms) < 0)
         goto fail;
-    for (size_t i = 0; i < r->n; i++) {
-        const topo_instance *in = c->v[r->v[i].index];
-        if ((int)i == r->chosen || !in->reachable)
-            continue;
-        if (add_repoint(out, in, cand, o->verify_timeout_ms) < 0)
-            goto fail;
-    }
+    if (add_followers(out, c, r, cand, o->verify_timeout_ms, false) < 0)
+        goto fail;
     if (!add_step_from(out, PLAN_STEP_REJOIN, old, cand, o->verify_timeout_ms, true))
         goto fail;
     return 0;
