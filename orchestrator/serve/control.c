@@ -142,20 +142,16 @@ fail:
     return rc;
 }
 
-/* Close a socket that may not have been opened. */
-static void zmq_close_if(void *sock)
-{
-    if (sock)
-        zmq_close(sock);
-}
-
 void ctl_server_close(ctl_server *s)
 {
     if (!s)
         return;
-    zmq_close_if(s->router);
-    zmq_close_if(s->pub);
-    zmq_close_if(s->zap);
+    if (s->router)
+        zmq_close(s->router);
+    if (s->pub)
+        zmq_close(s->pub);
+    if (s->zap)
+        zmq_close(s->zap);
     free(s->keys);
     free(s);
 }
@@ -430,8 +426,10 @@ struct client {
 
 static void client_close(struct client *c)
 {
-    zmq_close_if(c->mon);
-    zmq_close_if(c->sock);
+    if (c->mon)
+        zmq_close(c->mon);
+    if (c->sock)
+        zmq_close(c->sock);
     if (c->ctx)
         zmq_ctx_term(c->ctx);
     memset(c, 0, sizeof(*c));
