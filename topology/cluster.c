@@ -1,5 +1,6 @@
 /* topology/cluster.c — cluster model, discovery decisions, roles, renderings. */
 #include "topology/cluster.h"
+#include "topology/grow.h"
 
 #include "topology/escape.h"
 #include "topology/gtid.h"
@@ -72,12 +73,10 @@ topo_instance *topo_cluster_add(topo_cluster *c, const topo_addr *a, bool seed, 
         return c->v[idx];
     }
     if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 8;
-        topo_instance **v = realloc(c->v, cap * sizeof(*v));
+        topo_instance **v = grow_array(c->v, &c->cap, sizeof(*v), 8);
         if (!v)
             return NULL;
         c->v = v;
-        c->cap = cap;
     }
     in = calloc(1, sizeof(*in));
     if (!in)
@@ -167,12 +166,10 @@ unsigned topo_cluster_update(topo_cluster *c, size_t i, topo_snapshot *snap, int
 static int add_alias(topo_cluster *c, const topo_addr *alias, const topo_addr *canonical)
 {
     if (c->n_aliases == c->cap_aliases) {
-        size_t cap = c->cap_aliases ? c->cap_aliases * 2 : 4;
-        topo_alias *v = realloc(c->aliases, cap * sizeof(*v));
+        topo_alias *v = grow_array(c->aliases, &c->cap_aliases, sizeof(*v), 4);
         if (!v)
             return -ENOMEM;
         c->aliases = v;
-        c->cap_aliases = cap;
     }
     c->aliases[c->n_aliases].alias = *alias;
     c->aliases[c->n_aliases].canonical = *canonical;
@@ -247,12 +244,10 @@ topo_untrusted *topo_cluster_untrusted_set(topo_cluster *c, const topo_addr *a, 
     topo_untrusted *u = topo_cluster_untrusted_find(c, a);
     if (!u) {
         if (c->n_untrusted == c->cap_untrusted) {
-            size_t cap = c->cap_untrusted ? c->cap_untrusted * 2 : 4;
-            topo_untrusted *v = realloc(c->untrusted, cap * sizeof(*v));
+            topo_untrusted *v = grow_array(c->untrusted, &c->cap_untrusted, sizeof(*v), 4);
             if (!v)
                 return NULL;
             c->untrusted = v;
-            c->cap_untrusted = cap;
         }
         u = &c->untrusted[c->n_untrusted++];
         memset(u, 0, sizeof(*u));
