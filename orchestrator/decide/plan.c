@@ -346,15 +346,12 @@ int plan_switchover(const topo_cluster *c, int old_primary, const cand_ranking *
     if (!(s = add_step_from(out, PLAN_STEP_CHECK_TRX, old, NULL, o->verify_timeout_ms, false)))
         goto fail;
     s->limit_s = o->max_trx_s;
-    if (!(s = add_step_from(out, PLAN_STEP_DEMOTE, old, NULL, o->verify_timeout_ms, false)))
-        goto fail;
-    if (!(s = add_step_from(out, PLAN_STEP_WAIT_CAUGHT_UP, cand, old, o->apply_timeout_ms, false)))
-        goto fail;
-    if (add_promotion(out, cand, old, o->verify_timeout_ms) < 0)
-        goto fail;
-    if (add_followers(out, c, r, cand, o->verify_timeout_ms, false) < 0)
-        goto fail;
-    if (!add_step_from(out, PLAN_STEP_REJOIN, old, cand, o->verify_timeout_ms, true))
+    /* Demote, let the candidate catch up, promote it, repoint the others, rejoin the old primary. */
+    if (!add_step_from(out, PLAN_STEP_DEMOTE, old, NULL, o->verify_timeout_ms, false) ||
+        !add_step_from(out, PLAN_STEP_WAIT_CAUGHT_UP, cand, old, o->apply_timeout_ms, false) ||
+        add_promotion(out, cand, old, o->verify_timeout_ms) < 0 ||
+        add_followers(out, c, r, cand, o->verify_timeout_ms, false) < 0 ||
+        !add_step_from(out, PLAN_STEP_REJOIN, old, cand, o->verify_timeout_ms, true))
         goto fail;
     return 0;
 fail:
