@@ -312,16 +312,6 @@ static char *field_base(struct parse *p)
     return p->sec == SEC_GLOBAL ? (char *)p->out : (char *)&p->out->clusters[p->cl_idx];
 }
 
-/* Copy src into dst[size]; fails when it does not fit. */
-static bool copy_fits(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= size)
-        return false;
-    memcpy(dst, src, n + 1);
-    return true;
-}
-
 /* Why an endpoint is unusable, or NULL if it is fine (why is scratch space). */
 static const char *endpoint_problem(const char *ep, char *why, size_t whylen)
 {
@@ -434,7 +424,7 @@ static int parse_endpoint(struct parse *p, const struct key_def *k, void *field,
     char why[128];
     const char *problem;
 
-    if (!copy_fits(field, k->size, value))
+    if (!str_copy_fits(field, k->size, value))
         return fail(p, p->lineno, -EINVAL, "%s is %zu bytes long; the limit is %zu", k->name,
                     strlen(value), k->size - 1);
     problem = endpoint_problem(value, why, sizeof(why));
@@ -489,7 +479,7 @@ static int parse_name(struct parse *p, const struct key_def *k, void *field, con
     if (strlen(value) > CFG_USER_MAX)
         return fail(p, p->lineno, -EINVAL, "bad value for %s: %zu characters long; a replication user name may "
                     "have at most %d", k->name, strlen(value), CFG_USER_MAX);
-    if (!copy_fits(field, k->size, value))
+    if (!str_copy_fits(field, k->size, value))
         return fail(p, p->lineno, -EINVAL, "bad value for %s: %zu characters long; the limit is %zu",
                     k->name, strlen(value), k->size - 1);
     return 0;
@@ -978,7 +968,7 @@ static int parse_etcd_prefix(struct parse *p, const struct key_def *k, void *fie
     for (const char *c = value; *c; c++)
         if (!(isalnum((unsigned char)*c) || *c == '/' || *c == '_' || *c == '.' || *c == '-'))
             return bad_value(p, k, value, "letters, digits and / _ . - only, e.g. /myorch/prod");
-    if (!copy_fits(field, k->size, value))
+    if (!str_copy_fits(field, k->size, value))
         return fail(p, p->lineno, -EINVAL, "%s is %zu bytes long; the limit is %zu", k->name, n, k->size - 1);
     return 0;
 }
@@ -1913,7 +1903,7 @@ int cfg_load(const char *path, cfg_config *out, char *err, size_t errlen)
     out->events_keep_max = 100000;
 
     if (path[0] == '/') {
-        if (!copy_fits(out->path, sizeof(out->path), path)) {
+        if (!str_copy_fits(out->path, sizeof(out->path), path)) {
             rc = fail(p, 0, -ENAMETOOLONG, "path too long");
             goto out;
         }
