@@ -25,4 +25,23 @@ static inline void *grow_array(void *v, size_t *cap, size_t elem, size_t first)
     return nv;
 }
 
+/*
+ * The byte buffer buf (*cap bytes allocated) reallocated to hold need bytes: doubled from
+ * its size (4096 when empty), at most max; *cap is updated. NULL when out of memory: buf
+ * and *cap are then unchanged.
+ */
+static inline char *grow_bytes(char *buf, size_t *cap, size_t need, size_t max)
+{
+    size_t ncap = *cap ? *cap : 4096;
+    char *nb;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > max)
+        ncap = max;
+    nb = realloc(buf, ncap);
+    if (nb)
+        *cap = ncap;
+    return nb;
+}
+
 #endif

@@ -1,5 +1,6 @@
 /* orchestrator/serve/http.c — the HTTP server on the controller's loop (see http.h). */
 #include "orchestrator/serve/http.h"
+#include "topology/grow.h"
 #include "topology/probe/clock.h"
 
 #include <arpa/inet.h>
@@ -521,18 +522,12 @@ static void sse_push(http_server *s, http_conn *hc, const char *text, size_t len
     } else {
         /* Grown on demand: an idle or keeping-up client holds a few KiB, not the bound. */
         if (hc->sse_len + len > hc->sse_cap) {
-            size_t cap = hc->sse_cap ? hc->sse_cap : 4096;
-            char *nb;
-            while (cap < hc->sse_len + len)
-                cap *= 2;
-            if (cap > HTTP_SSE_BUFFER)
-                cap = HTTP_SSE_BUFFER;
-            if (!(nb = realloc(hc->sse_buf, cap))) {
+            char *nb = grow_bytes(hc->sse_buf, &hc->sse_cap, hc->sse_len + len, HTTP_SSE_BUFFER);
+            if (!nb) {
                 hc->sse_dead = true;
                 goto wake;
             }
             hc->sse_buf = nb;
-            hc->sse_cap = cap;
         }
         memcpy(hc->sse_buf + hc->sse_len, text, len);
         hc->sse_len += len;
