@@ -1,5 +1,6 @@
 /* hooks/runner.c — hook commands: no shell, own process group, minimal env, bounded, reaped. */
 #include "hooks/runner.h"
+#include "topology/grow.h"
 #include "topology/probe/clock.h"
 #include "topology/strbuf.h"
 
@@ -547,19 +548,12 @@ static int drain_output(child *c)
             keep = room;
         if (keep) {
             if (c->out_len + keep > c->out_cap) {
-                size_t cap = c->out_cap ? c->out_cap : 4096;
-                char *nb;
-                while (cap < c->out_len + keep)
-                    cap *= 2;
-                if (cap > HOOK_OUTPUT_MAX)
-                    cap = HOOK_OUTPUT_MAX;
-                nb = realloc(c->out, cap);
+                char *nb = grow_bytes(c->out, &c->out_cap, c->out_len + keep, HOOK_OUTPUT_MAX);
                 if (!nb) {
                     c->dropped += (size_t)n;
                     continue;
                 }
                 c->out = nb;
-                c->out_cap = cap;
             }
             memcpy(c->out + c->out_len, buf, keep);
             c->out_len += keep;

@@ -312,16 +312,6 @@ static char *field_base(struct parse *p)
     return p->sec == SEC_GLOBAL ? (char *)p->out : (char *)&p->out->clusters[p->cl_idx];
 }
 
-/* Copy src into dst[size]; fails when it does not fit. */
-static bool copy_fits(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= size)
-        return false;
-    memcpy(dst, src, n + 1);
-    return true;
-}
-
 /* Why an endpoint is unusable, or NULL if it is fine (why is scratch space). */
 static const char *endpoint_problem(const char *ep, char *why, size_t whylen)
 {
@@ -357,6 +347,19 @@ static const char *endpoint_problem(const char *ep, char *why, size_t whylen)
 static int bad_value(struct parse *p, const struct key_def *k, const char *value, const char *expected)
 {
     return fail(p, p->lineno, -EINVAL, "bad value '%s' for %s: expected %s", value, k->name, expected);
+}
+
+/* A keyword from two: a value that is neither is refused with what was expected. */
+static int parse_one_of(struct parse *p, const struct key_def *k, void *field, const char *value, const char *name_a,
+                        int val_a, const char *name_b, int val_b, const char *expected)
+{
+    if (strcmp(value, name_a) == 0)
+        *(int *)field = val_a;
+    else if (strcmp(value, name_b) == 0)
+        *(int *)field = val_b;
+    else
+        return bad_value(p, k, value, expected);
+    return 0;
 }
 
 static int parse_int(struct parse *p, const struct key_def *k, void *field, const char *value)
@@ -400,13 +403,8 @@ static int parse_log_level(struct parse *p, const struct key_def *k, void *field
 
 static int parse_log_format(struct parse *p, const struct key_def *k, void *field, const char *value)
 {
-    if (strcmp(value, "text") == 0)
-        *(int *)field = CFG_LOG_FORMAT_TEXT;
-    else if (strcmp(value, "json") == 0)
-        *(int *)field = CFG_LOG_FORMAT_JSON;
-    else
-        return bad_value(p, k, value, "text (the default) or json (one JSON object per line)");
-    return 0;
+    return parse_one_of(p, k, field, value, "text", CFG_LOG_FORMAT_TEXT, "json", CFG_LOG_FORMAT_JSON,
+                        "text (the default) or json (one JSON object per line)");
 }
 
 /* An absolute path to a file (not checked here: log_file is opened by `myorch run`). */
@@ -426,7 +424,7 @@ static int parse_endpoint(struct parse *p, const struct key_def *k, void *field,
     char why[128];
     const char *problem;
 
-    if (!copy_fits(field, k->size, value))
+    if (!str_copy_fits(field, k->size, value))
         return fail(p, p->lineno, -EINVAL, "%s is %zu bytes long; the limit is %zu", k->name,
                     strlen(value), k->size - 1);
     problem = endpoint_problem(value, why, sizeof(why));
@@ -481,7 +479,7 @@ static int parse_name(struct parse *p, const struct key_def *k, void *field, con
     if (strlen(value) > CFG_USER_MAX)
         return fail(p, p->lineno, -EINVAL, "bad value for %s: %zu characters long; a replication user name may "
                     "have at most %d", k->name, strlen(value), CFG_USER_MAX);
-    if (!copy_fits(field, k->size, value))
+    if (!str_copy_fits(field, k->size, value))
         return fail(p, p->lineno, -EINVAL, "bad value for %s: %zu characters long; the limit is %zu",
                     k->name, strlen(value), k->size - 1);
     return 0;
@@ -878,25 +876,15 @@ static int parse_hook(struct parse *p, const struct key_def *k, void *field, con
 
 static int parse_quorum(struct parse *p, const struct key_def *k, void *field, const char *value)
 {
-    if (strcmp(value, "majority") == 0)
-        *(int *)field = CFG_QUORUM_MAJORITY;
-    else if (strcmp(value, "none") == 0)
-        *(int *)field = CFG_QUORUM_NONE;
-    else
-        return bad_value(p, k, value, "majority (the default: fail over only from the majority side) or none");
-    return 0;
+    return parse_one_of(p, k, field, value, "majority", CFG_QUORUM_MAJORITY, "none", CFG_QUORUM_NONE,
+                        "majority (the default: fail over only from the majority side) or none");
 }
 
 static int parse_coordination(struct parse *p, const struct key_def *k, void *field, const char *value)
 {
-    if (strcmp(value, "none") == 0)
-        *(int *)field = CFG_COORD_NONE;
-    else if (strcmp(value, "etcd") == 0)
-        *(int *)field = CFG_COORD_ETCD;
-    else
-        return bad_value(p, k, value, "none (the default: one controller) or etcd (several controllers "
-                         "coordinated through etcd_endpoints)");
-    return 0;
+    return parse_one_of(p, k, field, value, "none", CFG_COORD_NONE, "etcd", CFG_COORD_ETCD,
+                        "none (the default: one controller) or etcd (several controllers "
+                        "coordinated through etcd_endpoints)");
 }
 
 /* At most this many etcd endpoints (a cluster has 3 or 5 members). */
@@ -980,7 +968,7 @@ static int parse_etcd_prefix(struct parse *p, const struct key_def *k, void *fie
     for (const char *c = value; *c; c++)
         if (!(isalnum((unsigned char)*c) || *c == '/' || *c == '_' || *c == '.' || *c == '-'))
             return bad_value(p, k, value, "letters, digits and / _ . - only, e.g. /myorch/prod");
-    if (!copy_fits(field, k->size, value))
+    if (!str_copy_fits(field, k->size, value))
         return fail(p, p->lineno, -EINVAL, "%s is %zu bytes long; the limit is %zu", k->name, n, k->size - 1);
     return 0;
 }
@@ -1915,7 +1903,7 @@ int cfg_load(const char *path, cfg_config *out, char *err, size_t errlen)
     out->events_keep_max = 100000;
 
     if (path[0] == '/') {
-        if (!copy_fits(out->path, sizeof(out->path), path)) {
+        if (!str_copy_fits(out->path, sizeof(out->path), path)) {
             rc = fail(p, 0, -ENAMETOOLONG, "path too long");
             goto out;
         }

@@ -997,7 +997,9 @@ static void track_availability(daemon_t *d, bool stopping)
 
 static int setup_clusters(daemon_t *d, char *err, size_t errlen);
 
-static void teardown_clusters(daemon_t *d)
+/* The recoveries (a running one is finished, never abandoned half-way) and the per-cluster
+ * tables that go with them. */
+static void free_recoveries(daemon_t *d)
 {
     for (size_t i = 0; i < d->n_recs; i++)
         rec_cluster_free(d->recs[i]);
@@ -1010,10 +1012,15 @@ static void teardown_clusters(daemon_t *d)
     d->avail_ts = NULL;
     free(d->ready);
     d->ready = NULL;
-    free(d->cm);
-    d->cm = NULL;
+}
+
+/* The monitor, the cluster metrics and the hook slots: after the recoveries. */
+static void free_monitor(daemon_t *d)
+{
     mon_free(d->mon);
     d->mon = NULL;
+    free(d->cm);
+    d->cm = NULL;
     for (size_t i = 0; d->hook_slots && i < d->cfg->n_clusters * CFG_N_HOOKS; i++) {
         if (d->hook_slots[i].have_pl)
             hook_payload_free(&d->hook_slots[i].pl);
@@ -1021,6 +1028,12 @@ static void teardown_clusters(daemon_t *d)
     }
     free(d->hook_slots);
     d->hook_slots = NULL;
+}
+
+static void teardown_clusters(daemon_t *d)
+{
+    free_recoveries(d);
+    free_monitor(d);
 }
 
 /* true (why filled) while an operation runs that a reload must not change. */
@@ -1426,54 +1439,46 @@ static void emit_instance_metrics(daemon_t *d, metrics_text *t, size_t nc)
     }
 }
 
+/* A replica's value for one metrics family; negative: absent (unknown). */
+typedef double (*replica_value_fn)(const topo_instance *in);
+
+static double replica_io_running(const topo_instance *in) { return in->snap.replica.io_state == TOPO_THREAD_YES; }
+static double replica_sql_running(const topo_instance *in) { return in->snap.replica.sql_state == TOPO_THREAD_YES; }
+static double replica_behind(const topo_instance *in) { return in->behind_trx >= 0 ? (double)in->behind_trx : -1; }
+
+/* One gauge family with a sample for every reachable replica whose value is known. */
+static void replica_family(daemon_t *d, metrics_text *t, size_t nc, const char *name, const char *help,
+                           replica_value_fn value_of)
+{
+    char a[TOPO_ADDR_MAX];
+
+    metrics_family(t, name, "gauge", help);
+    for (size_t i = 0; i < nc; i++) {
+        mon_cluster *c = mon_cluster_at(d->mon, i);
+        for (size_t k = 0; k < c->model.n; k++) {
+            topo_instance *in = c->model.v[k];
+            double v;
+            if (in->reachable && in->have_snap && in->snap.replica.present && (v = value_of(in)) >= 0)
+                lbl_bool(t, name, c->model.name, topo_addr_str(&in->addr, a, sizeof(a)), v);
+        }
+    }
+}
+
 /* Metrics, instance families of replicas: threads, lag, transactions behind, lag source. */
 static void emit_replica_metrics(daemon_t *d, metrics_text *t, size_t nc)
 {
     char a[TOPO_ADDR_MAX];
 
-    metrics_family(t, "myorch_replica_io_thread_running", "gauge", "1 when the replica's IO thread runs (Yes)");
-    for (size_t i = 0; i < nc; i++) {
-        mon_cluster *c = mon_cluster_at(d->mon, i);
-        for (size_t k = 0; k < c->model.n; k++) {
-            topo_instance *in = c->model.v[k];
-            if (in->reachable && in->have_snap && in->snap.replica.present)
-                lbl_bool(t, "myorch_replica_io_thread_running", c->model.name,
-                         topo_addr_str(&in->addr, a, sizeof(a)), in->snap.replica.io_state == TOPO_THREAD_YES);
-        }
-    }
-    metrics_family(t, "myorch_replica_sql_thread_running", "gauge", "1 when the replica's SQL thread runs (Yes)");
-    for (size_t i = 0; i < nc; i++) {
-        mon_cluster *c = mon_cluster_at(d->mon, i);
-        for (size_t k = 0; k < c->model.n; k++) {
-            topo_instance *in = c->model.v[k];
-            if (in->reachable && in->have_snap && in->snap.replica.present)
-                lbl_bool(t, "myorch_replica_sql_thread_running", c->model.name,
-                         topo_addr_str(&in->addr, a, sizeof(a)), in->snap.replica.sql_state == TOPO_THREAD_YES);
-        }
-    }
-    metrics_family(t, "myorch_replica_lag_seconds", "gauge",
-                   "Replication lag (lag_query when configured, else Seconds_Behind_Master); absent when unknown");
-    for (size_t i = 0; i < nc; i++) {
-        mon_cluster *c = mon_cluster_at(d->mon, i);
-        for (size_t k = 0; k < c->model.n; k++) {
-            topo_instance *in = c->model.v[k];
-            double lag = topo_instance_lag_s(in);
-            if (in->reachable && in->have_snap && in->snap.replica.present && lag >= 0)
-                lbl_bool(t, "myorch_replica_lag_seconds", c->model.name, topo_addr_str(&in->addr, a, sizeof(a)),
-                         lag);
-        }
-    }
-    metrics_family(t, "myorch_replica_transactions_behind", "gauge",
-                   "GTID transactions the primary has that the replica has not applied; absent when unknown");
-    for (size_t i = 0; i < nc; i++) {
-        mon_cluster *c = mon_cluster_at(d->mon, i);
-        for (size_t k = 0; k < c->model.n; k++) {
-            topo_instance *in = c->model.v[k];
-            if (in->reachable && in->have_snap && in->snap.replica.present && in->behind_trx >= 0)
-                lbl_bool(t, "myorch_replica_transactions_behind", c->model.name,
-                         topo_addr_str(&in->addr, a, sizeof(a)), (double)in->behind_trx);
-        }
-    }
+    replica_family(d, t, nc, "myorch_replica_io_thread_running", "1 when the replica's IO thread runs (Yes)",
+                   replica_io_running);
+    replica_family(d, t, nc, "myorch_replica_sql_thread_running", "1 when the replica's SQL thread runs (Yes)",
+                   replica_sql_running);
+    replica_family(d, t, nc, "myorch_replica_lag_seconds",
+                   "Replication lag (lag_query when configured, else Seconds_Behind_Master); absent when unknown",
+                   topo_instance_lag_s);
+    replica_family(d, t, nc, "myorch_replica_transactions_behind",
+                   "GTID transactions the primary has that the replica has not applied; absent when unknown",
+                   replica_behind);
     metrics_family(t, "myorch_replica_lag_source_info", "gauge",
                    "Where myorch_replica_lag_seconds comes from (label source: lag_query, seconds_behind, "
                    "gtid_timeline), value 1");
@@ -1503,6 +1508,19 @@ static void emit_loop_metrics(daemon_t *d, metrics_text *t, size_t nc)
         const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, NULL};
         metrics_histogram_write(t, "myorch_probe_duration_seconds", l, &d->cm[i].probe_latency);
     }
+}
+
+/* One gauge family over the last operation of each kind, per cluster: when it ended, or how long it took. */
+static void last_op_family(daemon_t *d, metrics_text *t, size_t nc, const char *name, const char *help, bool duration)
+{
+    metrics_family(t, name, "gauge", help);
+    for (size_t i = 0; i < nc && d->cm; i++)
+        for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
+            const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
+                               NULL};
+            metrics_sample(t, name, l,
+                           duration ? d->cm[i].last[k].duration_s : (double)d->cm[i].last[k].ended_ms / 1000.0);
+        }
 }
 
 /* Metrics, cluster families: analysis, primary, maintenance, blocking, recoveries. */
@@ -1542,23 +1560,10 @@ static void emit_cluster_metrics(daemon_t *d, metrics_text *t, size_t nc, int64_
                                "result", d->cm[i].rec[k].ok ? "done" : "failed", NULL};
             metrics_sample(t, "myorch_recoveries_total", l, (double)d->cm[i].rec[k].n);
         }
-    metrics_family(t, "myorch_last_recovery_end_timestamp_seconds", "gauge",
-                   "Unix time the last operation of this kind ended (since the controller started)");
-    for (size_t i = 0; i < nc && d->cm; i++)
-        for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
-            const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
-                               NULL};
-            metrics_sample(t, "myorch_last_recovery_end_timestamp_seconds", l,
-                           (double)d->cm[i].last[k].ended_ms / 1000.0);
-        }
-    metrics_family(t, "myorch_last_recovery_duration_seconds", "gauge",
-                   "Duration of the last operation of this kind, from its start to its end");
-    for (size_t i = 0; i < nc && d->cm; i++)
-        for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
-            const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
-                               NULL};
-            metrics_sample(t, "myorch_last_recovery_duration_seconds", l, d->cm[i].last[k].duration_s);
-        }
+    last_op_family(d, t, nc, "myorch_last_recovery_end_timestamp_seconds",
+                   "Unix time the last operation of this kind ended (since the controller started)", false);
+    last_op_family(d, t, nc, "myorch_last_recovery_duration_seconds",
+                   "Duration of the last operation of this kind, from its start to its end", true);
 }
 
 /* Metrics, cluster readiness families (rtk_metrics), once every cluster has its state. */
@@ -1827,35 +1832,16 @@ static void teardown(daemon_t *d)
     for (size_t i = 0; i < d->n_recs; i++)
         rec_cluster_hooks_reset(d->recs[i]);
     /* A running recovery is finished, never abandoned half-way. */
-    for (size_t i = 0; i < d->n_recs; i++)
-        rec_cluster_free(d->recs[i]);
+    free_recoveries(d);
     /* After the recoveries: releases this controller's locks and revokes its lease. */
     ha_free(d->ha);
     d->ha = NULL;
-    free(d->recs);
-    d->recs = NULL;
-    d->n_recs = 0;
-    free(d->avail);
-    d->avail = NULL;
-    free(d->avail_ts);
-    d->avail_ts = NULL;
-    free(d->ready);
-    d->ready = NULL;
     /* After the recoveries: a finished operation's HTTP caller got its answer. */
     http_server_close(d->http);
     d->http = NULL;
     if (d->st)
         flush(d);
-    mon_free(d->mon);
-    d->mon = NULL;
-    free(d->cm);
-    d->cm = NULL;
-    for (size_t i = 0; d->hook_slots && i < d->cfg->n_clusters * CFG_N_HOOKS; i++) {
-        if (d->hook_slots[i].have_pl)
-            hook_payload_free(&d->hook_slots[i].pl);
-        json_decref(d->hook_slots[i].pending_detail);
-    }
-    free(d->hook_slots);
+    free_monitor(d);
     ctl_server_close(d->ctl);
     if (d->zctx)
         zmq_ctx_term(d->zctx);

@@ -352,6 +352,15 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_null(st, i);
 }
 
+/* 0 stands for "not known": it is stored as NULL. */
+static void bind_int64_or_null(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
 int store_save_instance(store *s, const char *cluster, const topo_instance *in, int64_t now_s)
 {
     sqlite3_stmt *st = s->save;
@@ -375,14 +384,8 @@ int store_save_instance(store *s, const char *cluster, const topo_instance *in, 
     sqlite3_bind_text(st, 6, topo_role_name(in->role), -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 7, in->reachable);
     sqlite3_bind_int64(st, 8, in->first_seen_s);
-    if (in->last_ok_s)
-        sqlite3_bind_int64(st, 9, in->last_ok_s);
-    else
-        sqlite3_bind_null(st, 9);
-    if (in->down_since_s)
-        sqlite3_bind_int64(st, 10, in->down_since_s);
-    else
-        sqlite3_bind_null(st, 10);
+    bind_int64_or_null(st, 9, in->last_ok_s);
+    bind_int64_or_null(st, 10, in->down_since_s);
     bind_text_or_null(st, 11, in->reachable || !in->probed ? NULL : in->err);
     bind_text_or_null(st, 12, snap);
     sqlite3_bind_int64(st, 13, now_s);
@@ -549,14 +552,8 @@ int store_recovery_begin(store *s, const store_recovery *r, int64_t *id, char *e
     bind_text_or_null(st, 5, r->evidence);
     bind_text_or_null(st, 6, r->old_primary);
     bind_text_or_null(st, 7, r->new_primary);
-    if (r->primary_lost_ms)
-        sqlite3_bind_int64(st, 8, r->primary_lost_ms);
-    else
-        sqlite3_bind_null(st, 8);
-    if (r->detected_ms)
-        sqlite3_bind_int64(st, 9, r->detected_ms);
-    else
-        sqlite3_bind_null(st, 9);
+    bind_int64_or_null(st, 8, r->primary_lost_ms);
+    bind_int64_or_null(st, 9, r->detected_ms);
     sqlite3_bind_int64(st, 10, r->started_ms);
     bind_text_or_null(st, 11, r->plan_json);
     bind_text_or_null(st, 12, r->old_primary_gtid);
@@ -597,10 +594,7 @@ int store_recovery_step(store *s, int64_t id, int idx, const char *kind, const c
         bind_text_or_null(st, 4, target);
         bind_text_or_null(st, 5, description);
         sqlite3_bind_int64(st, 6, started_ms);
-        if (ended_ms)
-            sqlite3_bind_int64(st, 7, ended_ms);
-        else
-            sqlite3_bind_null(st, 7);
+        bind_int64_or_null(st, 7, ended_ms);
         bind_text_or_null(st, 8, result);
         bind_text_or_null(st, 9, message);
     } else {
@@ -798,10 +792,7 @@ int store_maintenance_begin(store *s, const char *cluster, const char *instance,
     sqlite3_bind_text(st, 2, instance ? instance : "", -1, SQLITE_STATIC);
     bind_text_or_null(st, 3, reason);
     sqlite3_bind_int64(st, 4, started_ms);
-    if (until_ms)
-        sqlite3_bind_int64(st, 5, until_ms);
-    else
-        sqlite3_bind_null(st, 5);
+    bind_int64_or_null(st, 5, until_ms);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_finalize(st);
     return durable(s, rc);

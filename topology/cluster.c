@@ -1,5 +1,6 @@
 /* topology/cluster.c — cluster model, discovery decisions, roles, renderings. */
 #include "topology/cluster.h"
+#include "topology/grow.h"
 
 #include "topology/escape.h"
 #include "topology/gtid.h"
@@ -72,12 +73,10 @@ topo_instance *topo_cluster_add(topo_cluster *c, const topo_addr *a, bool seed, 
         return c->v[idx];
     }
     if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 8;
-        topo_instance **v = realloc(c->v, cap * sizeof(*v));
+        topo_instance **v = grow_array(c->v, &c->cap, sizeof(*v), 8);
         if (!v)
             return NULL;
         c->v = v;
-        c->cap = cap;
     }
     in = calloc(1, sizeof(*in));
     if (!in)
@@ -167,12 +166,10 @@ unsigned topo_cluster_update(topo_cluster *c, size_t i, topo_snapshot *snap, int
 static int add_alias(topo_cluster *c, const topo_addr *alias, const topo_addr *canonical)
 {
     if (c->n_aliases == c->cap_aliases) {
-        size_t cap = c->cap_aliases ? c->cap_aliases * 2 : 4;
-        topo_alias *v = realloc(c->aliases, cap * sizeof(*v));
+        topo_alias *v = grow_array(c->aliases, &c->cap_aliases, sizeof(*v), 4);
         if (!v)
             return -ENOMEM;
         c->aliases = v;
-        c->cap_aliases = cap;
     }
     c->aliases[c->n_aliases].alias = *alias;
     c->aliases[c->n_aliases].canonical = *canonical;
@@ -247,12 +244,10 @@ topo_untrusted *topo_cluster_untrusted_set(topo_cluster *c, const topo_addr *a, 
     topo_untrusted *u = topo_cluster_untrusted_find(c, a);
     if (!u) {
         if (c->n_untrusted == c->cap_untrusted) {
-            size_t cap = c->cap_untrusted ? c->cap_untrusted * 2 : 4;
-            topo_untrusted *v = realloc(c->untrusted, cap * sizeof(*v));
+            topo_untrusted *v = grow_array(c->untrusted, &c->cap_untrusted, sizeof(*v), 4);
             if (!v)
                 return NULL;
             c->untrusted = v;
-            c->cap_untrusted = cap;
         }
         u = &c->untrusted[c->n_untrusted++];
         memset(u, 0, sizeof(*u));
@@ -332,12 +327,33 @@ void topo_cluster_note_primary_pos(topo_cluster *c, const topo_instance *p, int6
     c->tl_n++;
 }
 
+size_t topo_timeline_seen(const topo_cluster *c, int64_t taken_at_ms)
+{
+    size_t n_seen = 0;
+    while (n_seen < c->tl_n && c->timeline[(c->tl_head + n_seen) % TOPO_TIMELINE_MAX].at_ms <= taken_at_ms)
+        n_seen++;
+    return n_seen;
+}
+
+size_t topo_timeline_first_missing(const topo_cluster *c, size_t n_seen, const gtid_set *has)
+{
+    size_t lo = 0, hi = n_seen;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (gtid_set_is_subset(c->timeline[(c->tl_head + mid) % TOPO_TIMELINE_MAX].pos, has))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Timeline lag and transactions behind for one replica. */
 static void timeline_lag(topo_cluster *c, topo_instance *in)
 {
     const char *text;
     gtid_set *applied = NULL, *missing = NULL;
-    size_t lo = 0, hi, n_seen;
+    size_t lo, n_seen;
 
     in->timeline_lag_s = -1;
     in->timeline_lag_lower_bound = false;
@@ -348,23 +364,12 @@ static void timeline_lag(topo_cluster *c, topo_instance *in)
     if (gtid_set_parse(kind_of(&in->snap), text ? text : "", &applied, NULL, 0) < 0)
         return;
     /* Only samples the replica could have seen: taken before its probe. */
-    n_seen = 0;
-    while (n_seen < c->tl_n &&
-           c->timeline[(c->tl_head + n_seen) % TOPO_TIMELINE_MAX].at_ms <= in->snap.taken_at_ms)
-        n_seen++;
+    n_seen = topo_timeline_seen(c, in->snap.taken_at_ms);
     if (n_seen == 0)
         goto out;
     if (gtid_set_kind(c->timeline[c->tl_head].pos) != gtid_set_kind(applied))
         goto out;
-    /* Positions only grow: binary search the first sample the replica lacks. */
-    hi = n_seen;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (gtid_set_is_subset(c->timeline[(c->tl_head + mid) % TOPO_TIMELINE_MAX].pos, applied))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    lo = topo_timeline_first_missing(c, n_seen, applied);
     if (lo == n_seen) {
         in->timeline_lag_s = 0;
     } else {

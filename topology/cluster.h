@@ -164,6 +164,13 @@ size_t topo_cluster_forgettable(const topo_cluster *c, int64_t now_s, int forget
  */
 void topo_cluster_note_primary_pos(topo_cluster *c, const topo_instance *primary, int64_t at_ms);
 
+/* How many timeline samples (oldest first) were taken at or before taken_at_ms: the ones a
+ * replica probed then could have had. */
+size_t topo_timeline_seen(const topo_cluster *c, int64_t taken_at_ms);
+/* Of the first n_seen samples, the index of the first whose position is not within has
+ * (n_seen when it has them all). Positions only grow, so this is a binary search. */
+size_t topo_timeline_first_missing(const topo_cluster *c, size_t n_seen, const struct gtid_set *has);
+
 /* Recompute parent, role, depth, the primary and replica lag figures. */
 void topo_cluster_derive(topo_cluster *c);
 

@@ -38,17 +38,6 @@ static bool flavor_known(topo_flavor f)
     return f == TOPO_FLAVOR_MARIADB || f == TOPO_FLAVOR_MYSQL;
 }
 
-/* Copy src into dst[size]; false (dst untouched) if it does not fit. */
-static bool copy_fit(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-
-    if (n >= size)
-        return false;
-    memcpy(dst, src, n + 1);
-    return true;
-}
-
 /* Copy src into dst[size], truncating. */
 static void copy_trunc(char *dst, size_t size, const char *src)
 {
@@ -591,7 +580,7 @@ static int fit_field(const pctx *c, long col, const char *v, char *dst, size_t s
         dst[0] = '\0';
         return 0;
     }
-    if (!copy_fit(dst, size, v)) {
+    if (!str_copy_fits(dst, size, v)) {
         set_err(c->err, c->errlen, "%s: column %s: value longer than %zu characters: '%.40s...'",
                 c->what, col_name(c, col), size - 1, v);
         return -EINVAL;

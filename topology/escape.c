@@ -137,32 +137,29 @@ void esc_fputs(const char *s, FILE *f)
     }
 }
 
+/* One member of an object or array: an unsafe string is escaped in place, anything else walked. */
+static void esc_json_member(json_t *v)
+{
+    if (json_is_string(v) && !esc_is_safe(json_string_value(v))) {
+        char *e = esc_dup(json_string_value(v));
+        if (!e || json_string_set(v, e) < 0)
+            json_string_set(v, "?");
+        free(e);
+    } else {
+        esc_json_strings(v);
+    }
+}
+
 void esc_json_strings(json_t *j)
 {
     const char *key;
     json_t *v;
     size_t i;
     if (json_is_object(j)) {
-        json_object_foreach(j, key, v) {
-            if (json_is_string(v) && !esc_is_safe(json_string_value(v))) {
-                char *e = esc_dup(json_string_value(v));
-                if (!e || json_string_set(v, e) < 0)
-                    json_string_set(v, "?");
-                free(e);
-            } else {
-                esc_json_strings(v);
-            }
-        }
+        json_object_foreach(j, key, v)
+            esc_json_member(v);
     } else if (json_is_array(j)) {
-        json_array_foreach(j, i, v) {
-            if (json_is_string(v) && !esc_is_safe(json_string_value(v))) {
-                char *e = esc_dup(json_string_value(v));
-                if (!e || json_string_set(v, e) < 0)
-                    json_string_set(v, "?");
-                free(e);
-            } else {
-                esc_json_strings(v);
-            }
-        }
+        json_array_foreach(j, i, v)
+            esc_json_member(v);
     }
 }

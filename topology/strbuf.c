@@ -135,6 +135,16 @@ char *strbuf_asprintf(const char *fmt, ...)
     return s;
 }
 
+bool str_copy_fits(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= size)
+        return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
 int fmt_checked(char *buf, size_t len, char *err, size_t errlen, const char *what, const char *fmt, ...)
 {
     va_list ap;

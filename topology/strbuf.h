@@ -61,6 +61,9 @@ char *strbuf_steal(strbuf *b);
 char *strbuf_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *strbuf_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
+/* Copy src into dst[size] whole: false (dst untouched) when it does not fit. */
+bool str_copy_fits(char *dst, size_t size, const char *src);
+
 /*
  * snprintf into a fixed buffer, checked: 0 when the whole text fits; else
  * buf is set to "" and -EOVERFLOW returned with err saying

@@ -361,6 +361,16 @@ int rec_cluster_new(rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, rec_c
 
 static void handle_msg(rec_cluster *rcl, const exec_msg *m);
 
+/* An operation's executor (joined), its hook context and its plan, once it has ended. */
+static void release_operation(rec_cluster *rcl)
+{
+    exec_free(rcl->exec);
+    rcl->exec = NULL;
+    hook_ctx_free(rcl->hook_ctx);
+    rcl->hook_ctx = NULL;
+    plan_free(&rcl->plan);
+}
+
 void rec_cluster_free(rec_cluster *rcl)
 {
     if (!rcl)
@@ -379,18 +389,12 @@ void rec_cluster_free(rec_cluster *rcl)
         handle_msg(rcl, &m); /* every message counts (the audit, the DONE); may free rcl->exec */
         exec_msg_clear(&m);
     }
-    if (rcl->exec) {
-        exec_free(rcl->exec);
-        rcl->exec = NULL;
-    }
     if (rcl->job) {
         exec_free(rcl->job);
         rcl->job = NULL;
     }
-    plan_free(&rcl->plan);
     plan_free(&rcl->job_plan);
-    hook_ctx_free(rcl->hook_ctx);
-    rcl->hook_ctx = NULL;
+    release_operation(rcl);
     free(rcl->promoted_gtid);
     rcl->promoted_gtid = NULL;
     free(rcl->last_error);
@@ -1423,11 +1427,7 @@ static void finish_recovery(rec_cluster *rcl, const exec_msg *m)
     free(lost);
     if (failover)
         rcl->blocked_until_ms = m->at_ms + (int64_t)rcl->cfg->failover_block_s * 1000;
-    exec_free(rcl->exec);
-    rcl->exec = NULL;
-    hook_ctx_free(rcl->hook_ctx);
-    rcl->hook_ctx = NULL;
-    plan_free(&rcl->plan);
+    release_operation(rcl);
     set_fast(rcl, false, 0);
     /* The clock now, not the turn's time: snapshots folded in earlier in this turn were
      * taken before the end of the recovery was known and must not count for after-care. */
@@ -1456,11 +1456,7 @@ static void stopped_recovery(rec_cluster *rcl, const exec_msg *m)
                              json_pack("{s:b, s:s, s:I}", "ok", 0, "error", m->message, "recovery_id",
                                        (json_int_t)rcl->recovery_id));
     rcl->pending_tag = NULL;
-    exec_free(rcl->exec);
-    rcl->exec = NULL;
-    hook_ctx_free(rcl->hook_ctx);
-    rcl->hook_ctx = NULL;
-    plan_free(&rcl->plan);
+    release_operation(rcl);
 }
 
 int rec_cluster_stop(rec_cluster *rcl, int64_t deadline_ms)

@@ -70,13 +70,28 @@ static int decide_rollback(const aftercare_input *in, const topo_instance *x, af
                    "from the old primary back");
 }
 
+/* x (its position: mine) against what the new primary had when fenced (the fence mark), else now:
+ * transactions the new primary lacks give lost, none give ok (on the new primary). */
+static int decide_by_extra(const aftercare_input *in, const topo_instance *x, const topo_instance *fenced,
+                           const char *mine, aftercare_decision *out, aftercare_action lost, const char *lost_why,
+                           aftercare_action ok, const char *ok_why)
+{
+    const topo_instance *np = in->model->v[in->primary];
+    const char *theirs = fenced->fence_gtid ? fenced->fence_gtid : dialect_snap_own_gtid(&np->snap);
+    if (extra_of(x->snap.flavor, mine, theirs, &out->extra) < 0)
+        return decided(out, AFTERCARE_NONE, -1, NULL);
+    if (out->extra && *out->extra)
+        return decided(out, lost, -1, lost_why);
+    aftercare_decision_free(out);
+    return decided(out, ok, in->primary, ok_why);
+}
+
 /* A demoted primary that answers. */
 static int decide_demoted(const aftercare_input *in, const topo_instance *x, aftercare_decision *out)
 {
     const topo_cluster *m = in->model;
     const topo_instance *np = in->primary >= 0 ? m->v[in->primary] : NULL;
     const topo_replica_status *r = &x->snap.replica;
-    const char *theirs;
 
     if (!x->snap.read_only)
         return decided(out, AFTERCARE_FENCE, -1, "a demoted primary is writable again: fencing it");
@@ -88,35 +103,23 @@ static int decide_demoted(const aftercare_input *in, const topo_instance *x, aft
     /* MariaDB positions compare sequence numbers per domain only: against the new primary's
      * current position, an old primary's own extra transaction 0-1-N would pass once the new
      * one has written 0-2-N. Judge it against what the new primary had when it was promoted. */
-    theirs = x->fence_gtid ? x->fence_gtid : dialect_snap_own_gtid(&np->snap);
-    if (extra_of(x->snap.flavor, dialect_snap_own_gtid(&x->snap), theirs, &out->extra) < 0)
-        return decided(out, AFTERCARE_NONE, -1, NULL);
-    if (out->extra && *out->extra)
-        return decided(out, AFTERCARE_DIVERGED, -1, "the demoted primary has transactions the new primary lacks");
-    aftercare_decision_free(out);
-    return decided(out, AFTERCARE_REJOIN, in->primary,
-                   "the demoted primary holds nothing the new primary lacks: rejoining it as a replica");
+    return decide_by_extra(in, x, x, dialect_snap_own_gtid(&x->snap), out, AFTERCARE_DIVERGED,
+                           "the demoted primary has transactions the new primary lacks", AFTERCARE_REJOIN,
+                           "the demoted primary holds nothing the new primary lacks: rejoining it as a replica");
 }
 
 /* A replica still pointing at a demoted primary (it was down during the failover). */
 static int decide_stray(const aftercare_input *in, const topo_instance *x, aftercare_decision *out)
 {
     const topo_cluster *m = in->model;
-    const topo_instance *np = m->v[in->primary];
     int si = topo_cluster_find(m, &x->snap.replica.source);
     const topo_instance *src = si >= 0 ? m->v[si] : NULL;
-    const char *theirs;
 
     if (!src || !src->fenced)
         return decided(out, AFTERCARE_NONE, -1, NULL);
-    theirs = src->fence_gtid ? src->fence_gtid : dialect_snap_own_gtid(&np->snap);
-    if (extra_of(x->snap.flavor, dialect_snap_applied_gtid(&x->snap), theirs, &out->extra) < 0)
-        return decided(out, AFTERCARE_NONE, -1, NULL);
-    if (out->extra && *out->extra)
-        return decided(out, AFTERCARE_REPLICA_LOST, -1, "it has transactions the new primary lacks");
-    aftercare_decision_free(out);
-    return decided(out, AFTERCARE_REPOINT, in->primary,
-                   "a replica of the demoted primary: repointing it to the new primary");
+    return decide_by_extra(in, x, src, dialect_snap_applied_gtid(&x->snap), out, AFTERCARE_REPLICA_LOST,
+                           "it has transactions the new primary lacks", AFTERCARE_REPOINT,
+                           "a replica of the demoted primary: repointing it to the new primary");
 }
 
 int aftercare_decide(const aftercare_input *in, size_t i, aftercare_decision *out)

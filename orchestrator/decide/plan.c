@@ -102,6 +102,34 @@ static plan_step *add_step_from(plan_spec *p, plan_step_kind kind, const topo_in
     return s;
 }
 
+/* A step that waits for a GTID position (none: gtid NULL). NULL on OOM. */
+static plan_step *add_step_to_gtid(plan_spec *p, plan_step_kind kind, const topo_instance *target,
+                                   const topo_instance *src, int timeout_ms, const char *gtid)
+{
+    plan_step *s = add_step_from(p, kind, target, src, timeout_ms, false);
+    if (s && gtid && !(s->gtid = strdup(gtid)))
+        return NULL;
+    return s;
+}
+
+/* The start of every plan: its cluster, operation, the server it replaces and the one it goes to. */
+static void plan_begin(plan_spec *out, const topo_cluster *c, rec_op op, const topo_instance *old,
+                       const topo_instance *neu)
+{
+    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
+    set_op(out, op);
+    server_of(old, &out->old_primary);
+    server_of(neu, &out->new_primary);
+}
+
+/* A plan that could not be built: freed, and rc returned with the message. */
+static int plan_oom(plan_spec *out, char *err, size_t errlen, int rc)
+{
+    snprintf(err, errlen, "out of memory building the plan");
+    plan_free(out);
+    return rc;
+}
+
 /* Repoint + verify one replica below the new primary (best effort: a replica that
  * cannot follow is reported lost, the operation goes on). */
 static int add_repoint(plan_spec *p, const topo_instance *in, const topo_instance *cand, int timeout_ms)
@@ -109,6 +137,37 @@ static int add_repoint(plan_spec *p, const topo_instance *in, const topo_instanc
     if (!add_step_from(p, PLAN_STEP_REPOINT, in, cand, timeout_ms, true) ||
         !add_step_from(p, PLAN_STEP_VERIFY, in, cand, timeout_ms, true))
         return -ENOMEM;
+    return 0;
+}
+
+static int append_line(char **dst, const char *line);
+
+/* Every reachable server of the ranking but the chosen one is repointed below cand; an
+ * unreachable one is listed (list_unreachable) or left alone. 0 or -ENOMEM. */
+static int add_followers(plan_spec *out, const topo_cluster *c, const cand_ranking *r, const topo_instance *cand,
+                         int timeout_ms, bool list_unreachable)
+{
+    char a[TOPO_ADDR_MAX];
+    for (size_t i = 0; i < r->n; i++) {
+        const topo_instance *in = c->v[r->v[i].index];
+        if ((int)i == r->chosen)
+            continue;
+        if (!in->reachable) {
+            char *line;
+            int arc;
+            if (!list_unreachable)
+                continue;
+            line = strbuf_asprintf("%s: unreachable, repointed when it comes back",
+                                   topo_addr_str(&in->addr, a, sizeof(a)));
+            arc = line ? append_line(&out->unreachable, line) : -ENOMEM;
+            free(line);
+            if (arc < 0)
+                return arc;
+            continue;
+        }
+        if (add_repoint(out, in, cand, timeout_ms) < 0)
+            return -ENOMEM;
+    }
     return 0;
 }
 
@@ -171,8 +230,6 @@ int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r,
 {
     const topo_instance *old, *cand, *most = NULL;
     const cand_entry *chosen;
-    char a[TOPO_ADDR_MAX];
-    plan_step *s;
     int rc = -ENOMEM;
 
     memset(out, 0, sizeof(*out));
@@ -186,10 +243,7 @@ int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r,
     if (r->needs_catchup && r->most_advanced >= 0)
         most = c->v[r->v[r->most_advanced].index];
 
-    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
-    set_op(out, REC_OP_FAILOVER);
-    server_of(old, &out->old_primary);
-    server_of(cand, &out->new_primary);
+    plan_begin(out, c, REC_OP_FAILOVER, old, cand);
     snprintf(out->reason, sizeof(out->reason), "%s", r->reason);
     if (old->have_snap) {
         const char *g = dialect_snap_own_gtid(&old->snap);
@@ -224,62 +278,31 @@ int plan_failover(const topo_cluster *c, int old_primary, const cand_ranking *r,
         const topo_instance *in = c->v[r->v[i].index];
         if (!in->reachable || in == cand || in == most)
             continue;
-        if (!(s = add_step(out, PLAN_STEP_STOP_IO, in)))
+        if (!add_step_from(out, PLAN_STEP_STOP_IO, in, NULL, o->verify_timeout_ms, false))
             goto fail;
-        s->timeout_ms = o->verify_timeout_ms;
     }
     /* 2. Catch-up from the most advanced replica when it cannot be promoted itself. */
     if (most) {
-        if (!(s = add_step(out, PLAN_STEP_WAIT_APPLY, most)))
-            goto fail;
-        s->timeout_ms = o->apply_timeout_ms;
-        if (r->v[r->most_advanced].has_gtid && !(s->gtid = strdup(r->v[r->most_advanced].has_gtid)))
-            goto fail;
-        if (!(s = add_step(out, PLAN_STEP_STOP_IO, most)))
-            goto fail;
-        s->timeout_ms = o->verify_timeout_ms;
-        if (!(s = add_step(out, PLAN_STEP_CATCH_UP, cand)))
-            goto fail;
-        server_of(most, &s->source);
-        s->timeout_ms = o->apply_timeout_ms;
-        if (r->v[r->most_advanced].has_gtid && !(s->gtid = strdup(r->v[r->most_advanced].has_gtid)))
+        const char *g = r->v[r->most_advanced].has_gtid;
+        if (!add_step_to_gtid(out, PLAN_STEP_WAIT_APPLY, most, NULL, o->apply_timeout_ms, g) ||
+            !add_step_from(out, PLAN_STEP_STOP_IO, most, NULL, o->verify_timeout_ms, false) ||
+            !add_step_to_gtid(out, PLAN_STEP_CATCH_UP, cand, most, o->apply_timeout_ms, g))
             goto fail;
     }
     /* 3. The candidate applies what it received, then leaves replication. */
-    if (!(s = add_step(out, PLAN_STEP_WAIT_APPLY, cand)))
-        goto fail;
-    s->timeout_ms = o->apply_timeout_ms;
-    if (!most && chosen->has_gtid && !(s->gtid = strdup(chosen->has_gtid)))
+    if (!add_step_to_gtid(out, PLAN_STEP_WAIT_APPLY, cand, NULL, o->apply_timeout_ms, most ? NULL : chosen->has_gtid))
         goto fail;
     if (add_promotion(out, cand, old, o->verify_timeout_ms) < 0)
         goto fail;
     /* 4. Everyone else follows the new primary. */
-    for (size_t i = 0; i < r->n; i++) {
-        const topo_instance *in = c->v[r->v[i].index];
-        if ((int)i == r->chosen)
-            continue;
-        if (!in->reachable) {
-            char *line = strbuf_asprintf("%s: unreachable, repointed when it comes back",
-                                         topo_addr_str(&in->addr, a, sizeof(a)));
-            int arc = line ? append_line(&out->unreachable, line) : -ENOMEM;
-            free(line);
-            if (arc < 0)
-                goto fail;
-            continue;
-        }
-        if (add_repoint(out, in, cand, o->verify_timeout_ms) < 0)
-            goto fail;
-    }
-    /* 5. Fence the old primary in case it is still alive somewhere. */
-    if (!(s = add_step(out, PLAN_STEP_FENCE, old)))
+    if (add_followers(out, c, r, cand, o->verify_timeout_ms, true) < 0)
         goto fail;
-    s->timeout_ms = o->fence_timeout_ms;
-    s->best_effort = true;
+    /* 5. Fence the old primary in case it is still alive somewhere. */
+    if (!add_step_from(out, PLAN_STEP_FENCE, old, NULL, o->fence_timeout_ms, true))
+        goto fail;
     return 0;
 fail:
-    snprintf(err, errlen, "out of memory building the plan");
-    plan_free(out);
-    return rc;
+    return plan_oom(out, err, errlen, rc);
 }
 
 /* Common header of a plan replacing old by the chosen candidate. */
@@ -287,10 +310,7 @@ static int plan_header(const topo_cluster *c, const topo_instance *old, const ca
                        plan_spec *out)
 {
     const cand_entry *chosen = &r->v[r->chosen];
-    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
-    set_op(out, op);
-    server_of(old, &out->old_primary);
-    server_of(c->v[chosen->index], &out->new_primary);
+    plan_begin(out, c, op, old, c->v[chosen->index]);
     snprintf(out->reason, sizeof(out->reason), "%s", r->reason);
     if (old->have_snap) {
         const char *g = dialect_snap_own_gtid(&old->snap);
@@ -323,33 +343,19 @@ int plan_switchover(const topo_cluster *c, int old_primary, const cand_ranking *
     cand = c->v[r->v[r->chosen].index];
     if (plan_header(c, old, r, REC_OP_SWITCHOVER, out) < 0)
         goto fail;
-    if (!(s = add_step(out, PLAN_STEP_CHECK_TRX, old)))
+    if (!(s = add_step_from(out, PLAN_STEP_CHECK_TRX, old, NULL, o->verify_timeout_ms, false)))
         goto fail;
-    s->timeout_ms = o->verify_timeout_ms;
     s->limit_s = o->max_trx_s;
-    if (!(s = add_step(out, PLAN_STEP_DEMOTE, old)))
-        goto fail;
-    s->timeout_ms = o->verify_timeout_ms;
-    if (!(s = add_step(out, PLAN_STEP_WAIT_CAUGHT_UP, cand)))
-        goto fail;
-    server_of(old, &s->source);
-    s->timeout_ms = o->apply_timeout_ms;
-    if (add_promotion(out, cand, old, o->verify_timeout_ms) < 0)
-        goto fail;
-    for (size_t i = 0; i < r->n; i++) {
-        const topo_instance *in = c->v[r->v[i].index];
-        if ((int)i == r->chosen || !in->reachable)
-            continue;
-        if (add_repoint(out, in, cand, o->verify_timeout_ms) < 0)
-            goto fail;
-    }
-    if (!add_step_from(out, PLAN_STEP_REJOIN, old, cand, o->verify_timeout_ms, true))
+    /* Demote, let the candidate catch up, promote it, repoint the others, rejoin the old primary. */
+    if (!add_step_from(out, PLAN_STEP_DEMOTE, old, NULL, o->verify_timeout_ms, false) ||
+        !add_step_from(out, PLAN_STEP_WAIT_CAUGHT_UP, cand, old, o->apply_timeout_ms, false) ||
+        add_promotion(out, cand, old, o->verify_timeout_ms) < 0 ||
+        add_followers(out, c, r, cand, o->verify_timeout_ms, false) < 0 ||
+        !add_step_from(out, PLAN_STEP_REJOIN, old, cand, o->verify_timeout_ms, true))
         goto fail;
     return 0;
 fail:
-    snprintf(err, errlen, "out of memory building the plan");
-    plan_free(out);
-    return -ENOMEM;
+    return plan_oom(out, err, errlen, -ENOMEM);
 }
 
 int plan_relocate(const topo_cluster *c, int replica, int new_source, const plan_options *o, plan_spec *out,
@@ -361,18 +367,11 @@ int plan_relocate(const topo_cluster *c, int replica, int new_source, const plan
         snprintf(err, errlen, "unknown server");
         return -EINVAL;
     }
-    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
-    set_op(out, REC_OP_RELOCATE);
-    server_of(c->v[replica], &out->old_primary);
-    server_of(c->v[new_source], &out->new_primary);
-    if (!(s = add_step(out, PLAN_STEP_CHECK_SOURCE, c->v[replica])))
+    plan_begin(out, c, REC_OP_RELOCATE, c->v[replica], c->v[new_source]);
+    if (!(s = add_step_from(out, PLAN_STEP_CHECK_SOURCE, c->v[replica], c->v[new_source], 3000, false)))
         goto fail;
-    server_of(c->v[new_source], &s->source);
-    s->timeout_ms = 3000;
-    if (!(s = add_step(out, PLAN_STEP_REPOINT, c->v[replica])))
+    if (!(s = add_step_from(out, PLAN_STEP_REPOINT, c->v[replica], c->v[new_source], o->verify_timeout_ms, false)))
         goto fail;
-    server_of(c->v[new_source], &s->source);
-    s->timeout_ms = o->verify_timeout_ms;
     /* What it replicates from now: given back if the move fails (before it is verified). */
     {
         const topo_instance *r = c->v[replica];
@@ -384,15 +383,11 @@ int plan_relocate(const topo_cluster *c, int replica, int new_source, const plan
             s->has_prev = true;
         }
     }
-    if (!(s = add_step(out, PLAN_STEP_VERIFY, c->v[replica])))
+    if (!(s = add_step_from(out, PLAN_STEP_VERIFY, c->v[replica], c->v[new_source], o->verify_timeout_ms, false)))
         goto fail;
-    server_of(c->v[new_source], &s->source);
-    s->timeout_ms = o->verify_timeout_ms;
     return 0;
 fail:
-    snprintf(err, errlen, "out of memory building the plan");
-    plan_free(out);
-    return -ENOMEM;
+    return plan_oom(out, err, errlen, -ENOMEM);
 }
 
 int plan_intermediate(const topo_cluster *c, int dead, int new_source, const int *movable, size_t n,
@@ -403,10 +398,7 @@ int plan_intermediate(const topo_cluster *c, int dead, int new_source, const int
         snprintf(err, errlen, "no replica to move");
         return -EINVAL;
     }
-    snprintf(out->cluster, sizeof(out->cluster), "%s", c->name);
-    set_op(out, REC_OP_INTERMEDIATE);
-    server_of(c->v[dead], &out->old_primary);
-    server_of(c->v[new_source], &out->new_primary);
+    plan_begin(out, c, REC_OP_INTERMEDIATE, c->v[dead], c->v[new_source]);
     snprintf(out->reason, sizeof(out->reason), "the source of the dead intermediate primary");
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < n; i++) {
@@ -422,9 +414,7 @@ int plan_intermediate(const topo_cluster *c, int dead, int new_source, const int
     }
     return 0;
 fail:
-    snprintf(err, errlen, "out of memory building the plan");
-    plan_free(out);
-    return -ENOMEM;
+    return plan_oom(out, err, errlen, -ENOMEM);
 }
 
 int plan_add_hook(plan_spec *p, size_t pos, const char *hook, bool veto, int timeout_ms)

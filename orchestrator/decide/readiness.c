@@ -64,7 +64,7 @@ static int64_t sat_count(const gtid_set *s)
 int ready_rpo(const topo_cluster *c, const char *has_text, int64_t taken_at_ms, int64_t *trx, double *secs)
 {
     gtid_set *has = NULL, *missing = NULL;
-    size_t n_seen = 0, lo = 0, hi;
+    size_t n_seen, lo;
     int rc = 0;
 
     if (!c || !trx || !secs)
@@ -79,19 +79,10 @@ int ready_rpo(const topo_cluster *c, const char *has_text, int64_t taken_at_ms, 
     if (rc < 0)
         return rc;
     /* Only positions the replica could have had when it was probed. */
-    while (n_seen < c->tl_n && c->timeline[(c->tl_head + n_seen) % TOPO_TIMELINE_MAX].at_ms <= taken_at_ms)
-        n_seen++;
+    n_seen = topo_timeline_seen(c, taken_at_ms);
     if (n_seen == 0)
         goto out;
-    /* Positions only grow: binary search the first one the replica lacks. */
-    hi = n_seen;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (gtid_set_is_subset(c->timeline[(c->tl_head + mid) % TOPO_TIMELINE_MAX].pos, has))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    lo = topo_timeline_first_missing(c, n_seen, has);
     if ((rc = gtid_set_subtract(c->timeline[(c->tl_head + n_seen - 1) % TOPO_TIMELINE_MAX].pos, has, &missing)) < 0) {
         if (rc == -EINVAL)
             rc = 0; /* different kinds: unknown */

@@ -1,5 +1,6 @@
 /* orchestrator/serve/http.c — the HTTP server on the controller's loop (see http.h). */
 #include "orchestrator/serve/http.h"
+#include "topology/grow.h"
 #include "topology/probe/clock.h"
 
 #include <arpa/inet.h>
@@ -187,6 +188,22 @@ static int parse_decimal(const char *what, const char *text, bool positive, json
     return 0;
 }
 
+/* A numeric query parameter, only for the route that takes it (where: the path's last part),
+ * into out under its own name. */
+static int query_number(json_t *out, const char *name, const char *text, bool route_takes_it, const char *where,
+                        bool positive, char *err, size_t errlen)
+{
+    json_int_t v;
+    if (!route_takes_it) {
+        snprintf(err, errlen, "the query parameter %s is only for .../%s", name, where);
+        return -EINVAL;
+    }
+    if (parse_decimal(name, text, positive, &v, err, errlen) < 0)
+        return -EINVAL;
+    json_object_set_new(out, name, json_integer(v));
+    return 0;
+}
+
 int http_control_request(const http_route *r, const char *q_id, const char *q_since, const char *body,
                          size_t body_len, json_t **req, char *err, size_t errlen)
 {
@@ -203,7 +220,6 @@ int http_control_request(const http_route *r, const char *q_id, const char *q_si
     const char *cmd = NULL;
     json_t *b = NULL, *out = NULL;
     json_error_t je;
-    json_int_t v;
     const char *key;
     json_t *val;
     int rc = -EINVAL;
@@ -229,24 +245,11 @@ int http_control_request(const http_route *r, const char *q_id, const char *q_si
         goto oom;
     if (r->id != HTTP_R_CLUSTERS && json_object_set_new(out, "cluster", json_string(r->cluster)) < 0)
         goto oom;
-    if (q_id) {
-        if (r->id != HTTP_R_RECOVERIES) {
-            snprintf(err, errlen, "the query parameter id is only for .../recoveries");
-            goto out;
-        }
-        if (parse_decimal("id", q_id, true, &v, err, errlen) < 0)
-            goto out;
-        json_object_set_new(out, "id", json_integer(v));
-    }
-    if (q_since) {
-        if (r->id != HTTP_R_REPORT) {
-            snprintf(err, errlen, "the query parameter since_ms is only for .../report");
-            goto out;
-        }
-        if (parse_decimal("since_ms", q_since, false, &v, err, errlen) < 0)
-            goto out;
-        json_object_set_new(out, "since_ms", json_integer(v));
-    }
+    if (q_id && query_number(out, "id", q_id, r->id == HTTP_R_RECOVERIES, "recoveries", true, err, errlen) < 0)
+        goto out;
+    if (q_since &&
+        query_number(out, "since_ms", q_since, r->id == HTTP_R_REPORT, "report", false, err, errlen) < 0)
+        goto out;
     if (body && body_len) {
         if (!r->mutating) {
             snprintf(err, errlen, "a GET request takes no body");
@@ -519,18 +522,12 @@ static void sse_push(http_server *s, http_conn *hc, const char *text, size_t len
     } else {
         /* Grown on demand: an idle or keeping-up client holds a few KiB, not the bound. */
         if (hc->sse_len + len > hc->sse_cap) {
-            size_t cap = hc->sse_cap ? hc->sse_cap : 4096;
-            char *nb;
-            while (cap < hc->sse_len + len)
-                cap *= 2;
-            if (cap > HTTP_SSE_BUFFER)
-                cap = HTTP_SSE_BUFFER;
-            if (!(nb = realloc(hc->sse_buf, cap))) {
+            char *nb = grow_bytes(hc->sse_buf, &hc->sse_cap, hc->sse_len + len, HTTP_SSE_BUFFER);
+            if (!nb) {
                 hc->sse_dead = true;
                 goto wake;
             }
             hc->sse_buf = nb;
-            hc->sse_cap = cap;
         }
         memcpy(hc->sse_buf + hc->sse_len, text, len);
         hc->sse_len += len;
@@ -936,6 +933,17 @@ int http_server_timeout_ms(http_server *s)
     return ka >= 0 && ka < (int)t ? ka : (int)t;
 }
 
+/* A stream connection off the wake queue, resumed if it was suspended. */
+static void sse_unqueue(http_conn *hc)
+{
+    hc->sse_wake = false;
+    hc->wake_next = NULL;
+    if (hc->sse_suspended) {
+        hc->sse_suspended = false;
+        MHD_resume_connection(hc->mc);
+    }
+}
+
 void http_server_run(http_server *s)
 {
     if (s->n_sse && clk_mono_ms() >= s->keepalive_at_ms) {
@@ -950,12 +958,7 @@ void http_server_run(http_server *s)
         s->wake = hc->wake_next;
         if (!s->wake)
             s->wake_tail = &s->wake;
-        hc->sse_wake = false;
-        hc->wake_next = NULL;
-        if (hc->sse_suspended) {
-            hc->sse_suspended = false;
-            MHD_resume_connection(hc->mc);
-        }
+        sse_unqueue(hc);
     }
     MHD_run(s->mhd);
 }
@@ -1024,13 +1027,8 @@ void http_server_close(http_server *s)
         s->wake = NULL;
         s->wake_tail = &s->wake;
         for (http_conn *hc = s->sse; hc; hc = hc->sse_next) {
-            hc->sse_wake = false;
-            hc->wake_next = NULL;
             hc->sse_dead = true;
-            if (hc->sse_suspended) {
-                hc->sse_suspended = false;
-                MHD_resume_connection(hc->mc);
-            }
+            sse_unqueue(hc);
         }
         MHD_run(s->mhd);
         MHD_stop_daemon(s->mhd);

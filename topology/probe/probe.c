@@ -15,6 +15,7 @@
  * cleanly, and the connection is then closed without waiting on the peer.
  */
 #include "topology/probe/probe.h"
+#include "topology/grow.h"
 #include "topology/probe/clock.h"
 #include "topology/strbuf.h"
 
@@ -114,12 +115,10 @@ int64_t probe_now_ms(void)
 static int heap_push(probe_engine *e, int64_t when, probe_target *t, uint64_t gen)
 {
     if (e->heap_n == e->heap_cap) {
-        size_t cap = e->heap_cap ? e->heap_cap * 2 : 64;
-        heap_entry *h = realloc(e->heap, cap * sizeof(*h));
+        heap_entry *h = grow_array(e->heap, &e->heap_cap, sizeof(*h), 64);
         if (!h)
             return -ENOMEM;
         e->heap = h;
-        e->heap_cap = cap;
     }
     size_t i = e->heap_n++;
     while (i > 0) {
