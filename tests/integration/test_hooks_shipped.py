@@ -105,9 +105,11 @@ class HaproxyHookTest(unittest.TestCase):
                                  '(Debian package haproxy)' % HAPROXY)
         cls.tmp = tempfile.mkdtemp(prefix='myorch-hooks-')
         cls.haproxy = None
-        cls.lab = lab.Lab(os.path.join(cls.tmp, 'lab'), base_port=lab.free_base_port(count=8))
+        cls.lab = None
         try:
-            cls.lab.up(servers=3)
+            # harness.start_lab retries on other ports: a parallel suite may take a port
+            # between the free-port check and the bind (ctest -j2 hit it here).
+            cls.lab = harness.start_lab(os.path.join(cls.tmp, 'lab'), servers=3)
             cls.app_pw = 'hook-app-pw'
             cls.lab.sql(1, "CREATE USER 'hookapp'@'127.0.0.1' IDENTIFIED BY '%s'; "
                            "GRANT SELECT, INSERT ON lab.* TO 'hookapp'@'127.0.0.1';" % cls.app_pw)
@@ -160,7 +162,8 @@ class HaproxyHookTest(unittest.TestCase):
                 cls.haproxy.wait()
         if getattr(cls, 'hlog', None):
             cls.hlog.close()
-        cls.lab.down()
+        if cls.lab:
+            cls.lab.down()
         if os.environ.get('MYORCH_KEEP_TMP'):
             print('kept', cls.tmp, file=sys.stderr)
         else:
@@ -355,9 +358,9 @@ class ProxysqlHookTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix='myorch-hooks-psql-')
-        cls.lab = lab.Lab(os.path.join(cls.tmp, 'lab'), base_port=lab.free_base_port(count=4))
+        cls.lab = None
         try:
-            cls.lab.up(servers=1)
+            cls.lab = harness.start_lab(os.path.join(cls.tmp, 'lab'), servers=1)
             with open(os.path.join(harness.SRC, 'tests', 'fixtures', 'hooks', 'proxysql-standin.sql')) as f:
                 schema = f.read()
             cls.pw = 'Adm1n-s3cret-%d' % os.getpid()
@@ -371,7 +374,8 @@ class ProxysqlHookTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.lab.down()
+        if cls.lab:
+            cls.lab.down()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
