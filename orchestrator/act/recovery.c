@@ -1320,6 +1320,7 @@ static void observe(rec_cluster *rcl, const rec_turn *t)
 
     ai.primary_waiting_since_ms =
         primary_waiting_since(rcl, mc->model.primary >= 0 ? mc->model.v[mc->model.primary] : NULL, t->mono_ms);
+    ai.stall_lead_ms = (int64_t)rcl->cfg->poll_interval_ms + 1000;
     ana_analyze(&mc->model, &ai, &a);
     if (mc->first_round_done)
         report_heartbeats(rcl, a.primary);

@@ -57,6 +57,7 @@ typedef enum {
     RS_CONFIRMING,    /* primary down; fresh probe, IO Connecting or No with an IO error */
     RS_STALLED,       /* primary down; fresh probe, IO Yes but nothing received for > stall_periods periods */
     RS_NEUTRAL,       /* primary down; fresh probe, IO No without error / unknown */
+    RS_EARLIER,       /* primary only slow to answer; this replica lost it long before (no hang evidence) */
     RS_OTHER,         /* primary up, IO not Yes */
 } rs_class;
 
@@ -79,9 +80,26 @@ static bool is_stalled(const topo_instance *r, int stall_periods)
     return stall_periods > 0 && hb > 0 && q >= 0 && q > (int64_t)stall_periods * hb;
 }
 
-static rs_class classify(const topo_instance *r, bool primary_down, int64_t down_since_ms, int stall_periods)
+/*
+ * A primary the controller still reaches but that owes it an answer (a hang?) is confirmed by
+ * replicas that lost it at about the same time. A replica whose silence began long before the
+ * controller's unanswered question (more than in->stall_lead_ms plus stall_periods + 1 of its
+ * heartbeat periods) lost the primary to something
+ * else (fault scenario 5: replicas cut from the primary for 12 s, then one slow probe answer):
+ * it is no evidence of a hang.
+ */
+static bool lost_earlier(const topo_instance *r, const ana_input *in, bool waiting)
+{
+    long long hb = r->snap.replica.heartbeat_period_ms > 0 ? r->snap.replica.heartbeat_period_ms : 0;
+    return waiting && in->stall_lead_ms > 0 && r->rx_since_ms > 0 &&
+           in->primary_waiting_since_ms - r->rx_since_ms > in->stall_lead_ms + (in->stall_periods + 1) * hb;
+}
+
+static rs_class classify(const topo_instance *r, bool primary_down, int64_t down_since_ms, const ana_input *in,
+                         bool waiting)
 {
     const topo_replica_status *rs = &r->snap.replica;
+    int stall_periods = in ? in->stall_periods : 0;
 
     if (!r->reachable || !r->have_snap)
         return RS_UNREACHABLE;
@@ -90,11 +108,9 @@ static rs_class classify(const topo_instance *r, bool primary_down, int64_t down
     if (r->snap.taken_at_ms <= down_since_ms)
         return RS_STALE;
     if (rs->io_state == TOPO_THREAD_YES)
-        return is_stalled(r, stall_periods) ? RS_STALLED : RS_REPLICATING;
-    if (rs->io_state == TOPO_THREAD_CONNECTING)
-        return RS_CONFIRMING;
-    if (rs->io_state == TOPO_THREAD_NO && rs->last_io_errno != 0)
-        return RS_CONFIRMING;
+        return !is_stalled(r, stall_periods) ? RS_REPLICATING : lost_earlier(r, in, waiting) ? RS_EARLIER : RS_STALLED;
+    if (rs->io_state == TOPO_THREAD_CONNECTING || (rs->io_state == TOPO_THREAD_NO && rs->last_io_errno != 0))
+        return lost_earlier(r, in, waiting) ? RS_EARLIER : RS_CONFIRMING;
     return RS_NEUTRAL; /* IO stopped by someone, no error: says nothing about the primary */
 }
 
@@ -145,6 +161,9 @@ static void describe_replica(strbuf_line *e, const topo_instance *r, rs_class cl
     }
     if (cls == RS_STALE)
         strbuf_line_add(e, " [probed at t=%lld ms, before the failure]", (long long)r->snap.taken_at_ms);
+    if (cls == RS_EARLIER)
+        strbuf_line_add(e, " [lost the primary at t=%lld ms, long before the controller's unanswered probe: no "
+                        "evidence of a hang]", (long long)r->rx_since_ms);
     if (primary_down && (cls == RS_STALLED || cls == RS_REPLICATING) && ana_replica_quiet_ms(r) >= 0) {
         if (rs->heartbeat_period_ms > 0)
             strbuf_line_add(e, " nothing received for %lld ms (heartbeat %lld ms)%s",
@@ -192,11 +211,12 @@ static size_t count_replicas(const topo_cluster *c, const ana_input *in, bool do
                              ana_result *out)
 {
     size_t neutral = 0;
+    bool waiting = c->v[c->primary]->reachable && in->primary_waiting_since_ms > 0;
     for (size_t i = 0; i < c->n; i++) {
         if (!ana_is_direct_replica(c, i, c->primary))
             continue;
         const topo_instance *r = c->v[i];
-        rs_class cls = classify(r, down, down_since, in->stall_periods);
+        rs_class cls = classify(r, down, down_since, in, waiting);
         out->replicas++;
         if (cls != RS_UNREACHABLE)
             out->replicas_reachable++;
@@ -208,7 +228,7 @@ static size_t count_replicas(const topo_cluster *c, const ana_input *in, bool do
             out->replicas_stalled++;
         if (cls == RS_STALE)
             out->replicas_stale++;
-        if (cls == RS_NEUTRAL)
+        if (cls == RS_NEUTRAL || cls == RS_EARLIER)
             neutral++;
         if (is_broken(r, down))
             out->replicas_broken++;
@@ -270,7 +290,7 @@ static void judge_primary_up(const topo_cluster *c, const char *pa, size_t unrea
             if (!ana_is_direct_replica(c, i, c->primary))
                 continue;
             const topo_instance *r = c->v[i];
-            rs_class cls = classify(r, false, 0, 0);
+            rs_class cls = classify(r, false, 0, NULL, false);
             if (cls != RS_UNREACHABLE && !is_broken(r, false))
                 continue;
             strbuf_line_add(e, "%s", first ? "" : ", ");
@@ -348,7 +368,7 @@ static void judge_primary_down(const topo_cluster *c, const ana_input *in, const
             continue;
         const topo_instance *r = c->v[i];
         strbuf_line_add(e, "%s", first ? "" : ", ");
-        describe_replica(e, r, classify(r, true, down_since, in->stall_periods), true);
+        describe_replica(e, r, classify(r, true, down_since, in, in->primary_waiting_since_ms > 0 && c->v[c->primary]->reachable), true);
         first = false;
     }
 }

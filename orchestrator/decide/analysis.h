@@ -71,6 +71,11 @@ typedef struct {
      * answered yet, already longer than the caller's answer bound; 0: none. The
      * primary is then treated as unreachable since that time. */
     int64_t primary_waiting_since_ms;
+    /* While the primary only owes an answer (above): a replica whose receiving stopped more
+     * than this (plus stall_periods + 1 of its own heartbeat periods) before that question lost
+     * the primary to something else and confirms no hang (0: no bound). The caller sets it to
+     * what a real hang can put between the two: a poll interval and a margin. */
+    int64_t stall_lead_ms;
 } ana_input;
 
 typedef struct {

@@ -158,6 +158,7 @@ typedef struct {
     size_t controllers, agreeing; /* 0: one controller (coordination = none) */
     int stall_periods;        /* issue 18 */
     int64_t waiting;          /* primary_waiting_since_ms */
+    int64_t lead;             /* stall_lead_ms */
     srv s[8];
     ana_code code;
     int primary;
@@ -435,7 +436,7 @@ static const ana_case cases[] = {
                  "127.0.0.1:3 unreachable (error 2003: Connection refused), 127.0.0.1:4 io=Connecting"},
 
     /* ---- hung primary (issue 18): 250 ms heartbeats, stall_periods 3 = 750 ms ---- */
-#define HUNG .stall_periods = 3, .waiting = 100
+#define HUNG .stall_periods = 3, .waiting = 100, .lead = 1500
 #define WAIT_P "127.0.0.1:1 has not answered the probe sent at t=100 ms; "
 #define RY(a, rx_, t_) {a, P, .io = Y, .sql = Y, .hb = 250, .rx = rx_, .t = t_}
     {.name = "hung primary: probe unanswered, every replica received nothing for > 3 periods",
@@ -500,6 +501,29 @@ static const ana_case cases[] = {
      .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 2,
      .evidence = ERR_P "2/2 replicas confirm: 127.0.0.1:2 io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled], "
                  "127.0.0.1:3 io=Yes nothing received for 940 ms (heartbeat 250 ms) [stalled]"},
+    {.name = "replicas cut from the primary 20 s before one slow answer (fault scenario 5): no hang evidence",
+     .stall_periods = 3, .waiting = 20000, .lead = 1500,
+     .s = {{P, .t = 19900}, RY(R2, 60, 21000), {R3, P, .io = C, .sql = Y, .io_errno = 2003, .hb = 250, .rx = 60, .t = 21000}},
+     .code = ANA_PRIMARY_SUSPECT, .primary = 0, .replicas = 2, .reachable = 2,
+     .evidence = "127.0.0.1:1 has not answered the probe sent at t=20000 ms; not confirmed: 0/2 replicas confirm, 0 pr"
+                 "obed before the failure, 2 without evidence, 0 unreachable: 127.0.0.1:2 io=Yes [lost the primary at "
+                 "t=60 ms, long before the controller's unanswered probe: no evidence of a hang], 127.0.0.1:3 io=Conne"
+                 "cting (io error 2003: Can't connect to server on '127.0.0.1' (111)) [lost the primary at t=60 ms, lo"
+                 "ng before the controller's unanswered probe: no evidence of a hang]"},
+    {.name = "the same without the bound (stall_lead_ms 0): the old evidence would confirm",
+     .stall_periods = 3, .waiting = 20000,
+     .s = {{P, .t = 19900}, RY(R2, 60, 21000), {R3, P, .io = C, .sql = Y, .io_errno = 2003, .hb = 250, .rx = 60, .t = 21000}},
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 1,
+     .evidence = "127.0.0.1:1 has not answered the probe sent at t=20000 ms; 2/2 replicas confirm: 127.0.0.1:2 io=Yes "
+                 "nothing received for 20940 ms (heartbeat 250 ms) [stalled], 127.0.0.1:3 io=Connecting (io error 2003"
+                 ": Can't connect to server on '127.0.0.1' (111))"},
+    {.name = "a hang: replicas went silent just before the unanswered probe (within the bound): dead primary",
+     .stall_periods = 3, .waiting = 20000, .lead = 1500,
+     .s = {{P, .t = 19900}, RY(R2, 19000, 21000), RY(R3, 18700, 21000)},
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 2,
+     .evidence = "127.0.0.1:1 has not answered the probe sent at t=20000 ms; 2/2 replicas confirm: 127.0.0.1:2 io=Yes "
+                 "nothing received for 2000 ms (heartbeat 250 ms) [stalled], 127.0.0.1:3 io=Yes nothing received for 2"
+                 "300 ms (heartbeat 250 ms) [stalled]"},
     {.name = "hung primary: a stalled replica and an IO error confirm together",
      HUNG, .s = {{P, .t = 50}, RY(R2, 60, 1000), {R3, P, .io = C, .sql = Y, .io_errno = 2013, .t = 1000}},
      .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 1,
@@ -533,7 +557,8 @@ static void test_cases(void **state)
         ana_result a;
         ana_input in = {.first_round_done = !t->not_ready, .quorum_off = t->quorum_off,
                                  .controllers = t->controllers, .controllers_agreeing = t->agreeing,
-                                 .stall_periods = t->stall_periods, .primary_waiting_since_ms = t->waiting};
+                                 .stall_periods = t->stall_periods, .primary_waiting_since_ms = t->waiting,
+                                 .stall_lead_ms = t->lead};
 
         build(&c, t->flavor ? t->flavor : TOPO_FLAVOR_MARIADB, t->s, NELEM(t->s));
         if (t->nosnap) {
@@ -570,7 +595,7 @@ static void test_failover_codes_in_table(void **state)
     (void)state;
     for (size_t k = 0; k < NELEM(cases); k++)
         failovers += ana_is_failover(cases[k].code);
-    assert_int_equal(failovers, 15);
+    assert_int_equal(failovers, 17);
 }
 
 static void test_names(void **state)
