@@ -98,7 +98,6 @@ static void report_change(rtk_state *s, rec_cluster *rcl)
 void rtk_update(rtk_state *s, rec_cluster *rcl, int read_timeout_ms, int64_t now_mono)
 {
     topo_addr never[64];
-    size_t n_never = 0;
     cand_opts co;
     ready_input in;
     ready_result r;
@@ -116,12 +115,8 @@ void rtk_update(rtk_state *s, rec_cluster *rcl, int read_timeout_ms, int64_t now
         load_rto(s, rcl, read_timeout_ms);
         s->rto_loaded_ms = now_mono;
     }
-    /* The same candidate options a failover would use: never_promote plus replicas in maintenance. */
-    for (size_t i = 0; i < rec_cluster_cfg(rcl)->n_never_promote && n_never < 64; i++)
-        never[n_never++] = rec_cluster_cfg(rcl)->never_promote[i];
-    n_never += rec_cluster_maint_servers(rcl, now, never + n_never, 64 - n_never);
-    co = (cand_opts){.never_promote = never, .n_never_promote = n_never, .prefer = rec_cluster_cfg(rcl)->prefer,
-                              .n_prefer = rec_cluster_cfg(rcl)->n_prefer};
+    /* The same candidate options a failover would use. */
+    co = rec_cluster_candidate_opts(rcl, never, sizeof(never) / sizeof(never[0]), NULL);
     in = (ready_input){.c = &rec_cluster_mon(rcl)->model, .analysis = rec_cluster_last(rcl), .cand = &co,
                        .auto_failover = rec_cluster_cfg(rcl)->auto_failover != 0,
                        .maintenance = rec_cluster_in_maintenance(rcl, NULL),

@@ -624,19 +624,6 @@ int64_t rec_cluster_blocked_until_ms(const rec_cluster *rcl)
     return rcl->blocked_until_ms;
 }
 
-size_t rec_cluster_maint_servers(const rec_cluster *rcl, int64_t now_wall_ms, topo_addr *out, size_t max)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < rcl->n_maint && n < max; i++) {
-        char e[64];
-        const rec_maintenance *w = &rcl->maint[i];
-        if (w->instance[0] && (!w->until_ms || w->until_ms > now_wall_ms) &&
-            topo_addr_parse(w->instance, 3306, &out[n], e, sizeof(e)) == 0)
-            n++;
-    }
-    return n;
-}
-
 int64_t rec_cluster_running_id(const rec_cluster *rcl, const char **kind)
 {
     if (kind)
@@ -864,17 +851,27 @@ static int launch(rec_cluster *rcl, const char *trigger, int64_t now, char *err,
     return 0;
 }
 
-static cand_opts candidate_opts(const rec_cluster *rcl, topo_addr *never, size_t cap, const topo_addr *target)
+/* The servers in a maintenance window now (an expired window no longer counts), at most max into out. */
+static size_t maint_servers(const rec_cluster *rcl, int64_t now_wall_ms, topo_addr *out, size_t max)
 {
-    /* never_promote from the config plus replicas under maintenance. */
+    size_t n = 0;
+    for (size_t i = 0; i < rcl->n_maint && n < max; i++) {
+        char e[64];
+        const rec_maintenance *w = &rcl->maint[i];
+        if (w->instance[0] && (!w->until_ms || w->until_ms > now_wall_ms) &&
+            topo_addr_parse(w->instance, 3306, &out[n], e, sizeof(e)) == 0)
+            n++;
+    }
+    return n;
+}
+
+cand_opts rec_cluster_candidate_opts(const rec_cluster *rcl, topo_addr *never, size_t cap, const topo_addr *target)
+{
+    /* never_promote from the config plus replicas in a maintenance window now. */
     size_t n = 0;
     for (size_t i = 0; i < rcl->cfg->n_never_promote && n < cap; i++)
         never[n++] = rcl->cfg->never_promote[i];
-    for (size_t i = 0; i < rcl->n_maint && n < cap; i++) {
-        char e[64];
-        if (rcl->maint[i].instance[0] && topo_addr_parse(rcl->maint[i].instance, 3306, &never[n], e, sizeof(e)) == 0)
-            n++;
-    }
+    n += maint_servers(rcl, clk_wall_ms(), never + n, cap - n);
     return (cand_opts){.never_promote = never, .n_never_promote = n, .prefer = rcl->cfg->prefer,
                                 .n_prefer = rcl->cfg->n_prefer, .target = target};
 }
@@ -913,7 +910,7 @@ static int start_recovery(rec_cluster *rcl, int64_t now)
     mon_cluster *mc = rcl->mc;
     cand_ranking rank;
     topo_addr never[64];
-    cand_opts co = candidate_opts(rcl, never, 64, NULL);
+    cand_opts co = rec_cluster_candidate_opts(rcl, never, 64, NULL);
     plan_options po = plan_opts(rcl, 0);
     char err[512];
     int rc_;
@@ -1912,7 +1909,7 @@ static int build_promotion(rec_cluster *rcl, const rec_manual *m, bool sw, plan_
         return -EINVAL;
     }
     manual_refusal(rcl, m, sw, refuse, refuselen);
-    co = candidate_opts(rcl, never, 64, m->to ? &target : NULL);
+    co = rec_cluster_candidate_opts(rcl, never, 64, m->to ? &target : NULL);
     memset(&rank, 0, sizeof(rank));
     if ((rc_ = cand_rank(c, rcl->last.primary, &co, &rank, err, errlen)) < 0)
         return rc_;

@@ -117,12 +117,12 @@ bool rec_cluster_running(const rec_cluster *rcl);
 /* The running operation's recovery id (0: none) and, when kind is not NULL, its kind's name. */
 int64_t rec_cluster_running_id(const rec_cluster *rcl, const char **kind);
 /* What the readiness tracker (ready_track.c) reads: the environment (store, emit), the latest
- * analysis, the anti-flap block's end (wall ms, 0 none), and the servers in a maintenance
- * window now (at most max into out; returns how many). */
+ * analysis, the anti-flap block's end (wall ms, 0 none), and the candidate options a failover
+ * would use now (never_promote plus servers in a maintenance window, into never[cap]). */
 const rec_env *rec_cluster_env(const rec_cluster *rcl);
 const ana_result *rec_cluster_last(const rec_cluster *rcl);
 int64_t rec_cluster_blocked_until_ms(const rec_cluster *rcl);
-size_t rec_cluster_maint_servers(const rec_cluster *rcl, int64_t now_wall_ms, topo_addr *out, size_t max);
+cand_opts rec_cluster_candidate_opts(const rec_cluster *rcl, topo_addr *never, size_t cap, const topo_addr *target);
 /* What a configuration reload must wait for in this cluster (NULL: nothing); *recovery_id: the running
  * operation's id or 0. */
 const char *rec_cluster_busy(const rec_cluster *rcl, int64_t *recovery_id);
