@@ -55,7 +55,8 @@ bool rld_cluster_equal(const cfg_cluster *a, const cfg_cluster *b)
         !str_eq(a->replication_ssl_cert, b->replication_ssl_cert) ||
         !str_eq(a->replication_ssl_key, b->replication_ssl_key) ||
         a->replication_ssl_verify_server_cert != b->replication_ssl_verify_server_cert ||
-        !trust_eq(&a->discover_allow, &b->discover_allow) || a->discover_confirm != b->discover_confirm)
+        !trust_eq(&a->discover_allow, &b->discover_allow) || a->discover_confirm != b->discover_confirm ||
+        a->ready_max_lag_s != b->ready_max_lag_s || a->ready_require_semi_sync != b->ready_require_semi_sync)
         return false;
     for (int h = 0; h < CFG_N_HOOKS; h++) {
         if (a->n_hooks[h] != b->n_hooks[h])

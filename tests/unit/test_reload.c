@@ -131,6 +131,8 @@ static bool change_cluster(cfg_cluster *c, size_t i)
     case 8: c->password = "secret"; return true;
     case 9: c->discover_confirm = !c->discover_confirm; return true;
     case 10: c->failover_quorum = CFG_QUORUM_NONE; return true;
+    case 11: c->ready_max_lag_s = 30; return true;
+    case 12: c->ready_require_semi_sync = !c->ready_require_semi_sync; return true;
     default: return false;
     }
 }
