@@ -1304,20 +1304,27 @@ static void track_primary(rec_cluster *rcl, const rec_turn *t, const topo_instan
         set_fast(rcl, false, t->mono_ms);
 }
 
+/* What the analysis is given, for the loop's turn and for an operator's request alike. */
+static ana_input analysis_input(const rec_cluster *rcl, int64_t now_mono)
+{
+    const topo_cluster *m = &rcl->mc->model;
+    return (ana_input){.first_round_done = rcl->mc->first_round_done,
+                       .quorum_off = rcl->cfg->failover_quorum == CFG_QUORUM_NONE,
+                       .stall_periods = rcl->cfg->stall_periods,
+                       .primary_waiting_since_ms =
+                           primary_waiting_since(rcl, m->primary >= 0 ? m->v[m->primary] : NULL, now_mono),
+                       .stall_lead_ms = (int64_t)rcl->cfg->poll_interval_ms + 1000};
+}
+
 /* Observe: analyse the model, report what changed, keep the incident's bookkeeping
  * (when it was detected; a failure that cleared resets what was done for it). */
 static void observe(rec_cluster *rcl, const rec_turn *t)
 {
     mon_cluster *mc = rcl->mc;
-    ana_input ai = {.first_round_done = mc->first_round_done,
-                             .quorum_off = rcl->cfg->failover_quorum == CFG_QUORUM_NONE,
-                             .stall_periods = rcl->cfg->stall_periods};
+    ana_input ai = analysis_input(rcl, t->mono_ms);
     ana_result a;
     topo_instance *p;
 
-    ai.primary_waiting_since_ms =
-        primary_waiting_since(rcl, mc->model.primary >= 0 ? mc->model.v[mc->model.primary] : NULL, t->mono_ms);
-    ai.stall_lead_ms = (int64_t)rcl->cfg->poll_interval_ms + 1000;
     ana_analyze(&mc->model, &ai, &a);
     if (mc->first_round_done)
         report_heartbeats(rcl, a.primary);
@@ -1992,7 +1999,7 @@ int rec_cluster_manual(rec_cluster *rcl, const rec_manual *m, void *tag, json_t 
     }
     if (rcl->env->loop.derive)
         rcl->env->loop.derive(rcl->env->user);
-    ana_input ai = {.first_round_done = true, .quorum_off = rcl->cfg->failover_quorum == CFG_QUORUM_NONE};
+    ana_input ai = analysis_input(rcl, clk_mono_ms());
     ana_analyze(c, &ai, &rcl->last);
     if (rl)
         rc_ = build_relocate(rcl, m, &plan, err, errlen);
