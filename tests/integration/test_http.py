@@ -145,6 +145,12 @@ class HttpBase(ClusterTest):
 
 
 class HttpApi(HttpBase):
+    # A pre_switchover hook that waits while a gate file exists: the "already running" check below
+    # holds a switchover open for as long as it needs, instead of racing one that takes milliseconds.
+    def extra_cluster(self):
+        gate = os.path.join(self.tmp, 'switchover.gate')
+        return ("pre_switchover = sh -c 'n=0; while [ -e %s ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done'\n"
+                % gate)
 
     # ---- read API ----------------------------------------------------------------
     def test_read_routes_equal_the_cli_json(self):
@@ -384,6 +390,8 @@ class HttpApi(HttpBase):
         # A real switchover to server 3 over HTTP; while it runs, a CLI switchover is refused
         # ("already running" holds across both doors).
         holder = []
+        gate = os.path.join(self.tmp, 'switchover.gate')
+        open(gate, 'w').close()
 
         def run():
             holder.append(self.api.json('POST', '/api/v1/clusters/lab/switchover', {'to': self.lab.addr(3)},
@@ -391,12 +399,15 @@ class HttpApi(HttpBase):
         import threading
         t = threading.Thread(target=run)
         t.start()
-        wait_for(lambda: self.status()['recovery'].get('running_kind') == 'switchover' or holder, interval=0.01,
-                 what='switchover running')
-        if not holder:
+        try:
+            wait_for(lambda: self.status()['recovery'].get('running_kind') == 'switchover' or holder,
+                     interval=0.01, what='switchover running')
+            self.assertEqual(holder, [], 'the switchover ended while its pre_switchover hook waited')
             p = myorch('switchover', '-c', self.config, '--cluster', 'lab', '--json', timeout=120)
             self.assertNotEqual(p.returncode, 0, p.stdout)
             self.assertIn('running', json.loads(p.stdout)['error'])
+        finally:
+            os.unlink(gate)
         t.join(120)
         st, doc = holder[0]
         self.assertEqual(st, 200, doc)
