@@ -581,6 +581,12 @@ static bool ha_gate(void *user, mon_cluster *c, const ana_result *a, char *why, 
     return ha_may_act(d->ha, c->model.name, a, clk_mono_ms(), why, whylen);
 }
 
+static bool ha_voters_of(void *user, mon_cluster *c, size_t *controllers, size_t *agreeing_others)
+{
+    daemon_t *d = user;
+    return ha_voters(d->ha, c->model.name, clk_mono_ms(), controllers, agreeing_others);
+}
+
 static json_t *cmd_status(daemon_t *d, const json_t *req)
 {
     const char *name = json_string_value(json_object_get(req, "cluster"));
@@ -1725,7 +1731,8 @@ static int setup_clusters(daemon_t *d, char *err, size_t errlen)
     }
     d->renv = (rec_env){.st = d->st, .loop = rec_loop_of_monitor(), .emit = on_event, .user = d,
                         .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done,
-                        .may_act = d->cfg->coordination == CFG_COORD_ETCD ? ha_gate : NULL};
+                        .may_act = d->cfg->coordination == CFG_COORD_ETCD ? ha_gate : NULL,
+                        .voters = d->cfg->coordination == CFG_COORD_ETCD ? ha_voters_of : NULL};
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
     d->cm = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->cm));
     for (size_t i = 0; d->cm && i < d->cfg->n_clusters; i++) {

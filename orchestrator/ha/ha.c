@@ -17,6 +17,10 @@
 typedef struct {
     char name[ETCD_CLUSTER_MAX];
     char held_why[256];          /* the last refusal reported, "" none */
+    /* The last view published (ha_publish builds a view only when one of these changes). */
+    bool published;
+    ana_code pub_code;
+    size_t pub_replicas, pub_seen, pub_confirming;
 } ha_cluster;
 
 struct ha {
@@ -28,6 +32,9 @@ struct ha {
     int64_t fresh_ms;
     ha_cluster *cl;
     size_t n_cl;
+    /* Controllers seen live since this one started: the voters of the majority rule. */
+    char seen[HA_MAX_CONTROLLERS][ETCD_NAME_MAX];
+    size_t n_seen;
 };
 
 static void on_etcd_event(void *user, const char *name, const char *cluster, const char *msg)
@@ -102,10 +109,29 @@ int ha_timeout_ms(ha *h, int64_t now_ms)
     return h ? etcd_timeout_ms(h->etcd, now_ms) : -1;
 }
 
+/* Remember every controller seen live (ha_voters). */
+static void note_controllers(ha *h)
+{
+    const etcd_controller *ctl;
+    size_t n = etcd_controllers(h->etcd, &ctl);
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        for (k = 0; k < h->n_seen; k++)
+            if (!strcmp(h->seen[k], ctl[i].name))
+                break;
+        if (k == h->n_seen && h->n_seen < HA_MAX_CONTROLLERS) {
+            memcpy(h->seen[h->n_seen], ctl[i].name, sizeof(h->seen[0]));
+            h->n_seen++;
+        }
+    }
+}
+
 void ha_run(ha *h, int64_t now_ms)
 {
-    if (h)
+    if (h) {
         etcd_run(h->etcd, now_ms);
+        note_controllers(h);
+    }
 }
 
 /* Whether this analysis holds the primary dead (confirmed on this controller's side). */
@@ -115,12 +141,29 @@ static bool holds_dead(ana_code code)
            code == ANA_DEAD_PRIMARY_MINORITY || code == ANA_ALL_DOWN || code == ANA_DEAD_PRIMARY_NO_REPLICAS;
 }
 
+static ha_cluster *find(ha *h, const char *cluster);
+
 void ha_publish(ha *h, const char *cluster, const ana_result *a)
 {
     char err[256];
     json_t *v;
+    ha_cluster *hc;
     if (!h || !a || a->code == ANA_NOT_READY)
         return;
+    /* Called every loop turn: build the view only when what it says changed. */
+    hc = find(h, cluster);
+    if (hc && hc->published && hc->pub_code == a->code && hc->pub_replicas == a->replicas &&
+        hc->pub_seen == a->replicas_reachable && hc->pub_confirming == a->replicas_confirming)
+        return;
+    if (hc) {
+        hc->published = true;
+        hc->pub_code = a->code;
+        hc->pub_replicas = a->replicas;
+        hc->pub_seen = a->replicas_reachable;
+        hc->pub_confirming = a->replicas_confirming;
+        if (!holds_dead(a->code))
+            hc->held_why[0] = '\0'; /* nothing to recover: nothing held */
+    }
     v = json_pack("{s:b, s:s, s:I, s:I, s:I}", "primary_reachable", !holds_dead(a->code), "analysis",
                   ana_code_name(a->code), "replicas", (json_int_t)a->replicas, "replicas_seen",
                   (json_int_t)a->replicas_reachable, "replicas_confirming", (json_int_t)a->replicas_confirming);
@@ -187,6 +230,31 @@ out:
     return ok;
 }
 
+bool ha_voters(ha *h, const char *cluster, int64_t now_ms, size_t *controllers, size_t *agreeing_others)
+{
+    coord_view views[HA_MAX_CONTROLLERS];
+    size_t n, others = 0;
+    bool self = false;
+    *controllers = *agreeing_others = 0;
+    if (!h || !find(h, cluster))
+        return false;
+    n = etcd_coord_views(h->etcd, cluster, now_ms, views, HA_MAX_CONTROLLERS);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(views[i].name, h->name)) {
+            self = views[i].lease_alive;
+            continue;
+        }
+        if (views[i].lease_alive && views[i].has_view && views[i].age_ms >= 0 && views[i].age_ms <= h->fresh_ms &&
+            !views[i].primary_reachable)
+            others++;
+    }
+    if (!self)
+        return false;
+    *controllers = h->n_seen > others + 1 ? h->n_seen : others + 1;
+    *agreeing_others = others;
+    return true;
+}
+
 bool ha_may_operate(ha *h, const char *cluster, int64_t now_ms, char *err, size_t errlen)
 {
     const char *holder;
@@ -233,8 +301,9 @@ json_t *ha_status(ha *h, int64_t now_ms)
     for (size_t i = 0; i < h->n_cl; i++) {
         const char *holder = etcd_lock_holder(h->etcd, h->cl[i].name);
         json_object_set_new(locks, h->cl[i].name,
-                            json_pack("{s:s?, s:b}", "holder", holder[0] ? holder : NULL, "held_here",
-                                      etcd_lock_held(h->etcd, h->cl[i].name, now_ms, NULL)));
+                            json_pack("{s:s?, s:b, s:s?}", "holder", holder[0] ? holder : NULL, "held_here",
+                                      etcd_lock_held(h->etcd, h->cl[i].name, now_ms, NULL), "recovery_held",
+                                      h->cl[i].held_why[0] ? h->cl[i].held_why : NULL));
     }
     json_object_set_new(r, "controllers", ctls);
     json_object_set_new(r, "locks", locks);

@@ -48,6 +48,16 @@ void ha_publish(ha *h, const char *cluster, const ana_result *a);
 bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms, char *why, size_t whylen);
 
 /*
+ * The controllers as voters of the majority rule (orchestrator/decide/quorum.h), for this
+ * controller's analysis of a cluster: *controllers = the controllers seen live since this
+ * one started (at least 1: itself): a crashed or cut-off controller stays a voter, one that
+ * does not agree, so a zone split cannot shrink the voters to the side that kept etcd;
+ * *agreeing_others = the other live controllers whose fresh view holds the primary dead.
+ * false (counts 0) without etcd or before this controller is seen in etcd.
+ */
+bool ha_voters(ha *h, const char *cluster, int64_t now_ms, size_t *controllers, size_t *agreeing_others);
+
+/*
  * May an operator's switchover / failover / relocate run on this controller now?
  * Only on the cluster's lock holder (lease trusted): two operators on two
  * controllers never run two operations on one cluster. false: err names the holder.
