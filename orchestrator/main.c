@@ -512,7 +512,10 @@ static void print_coordination(json_t *co)
     }
     json_object_foreach(json_object_get(co, "locks"), cl, lk) {
         const char *holder = json_string_value(json_object_get(lk, "holder"));
+        const char *held = json_string_value(json_object_get(lk, "recovery_held"));
         printf("  lock of cluster %-16s %s%s\n", cl, holder ? "held by " : "free", holder ? holder : "");
+        if (held)
+            printf("    recovery held: %s\n", held);
     }
 }
 

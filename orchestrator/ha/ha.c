@@ -2,6 +2,7 @@
 #include "orchestrator/ha/ha.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,18 @@ typedef struct {
     size_t pub_replicas, pub_seen, pub_confirming;
 } ha_cluster;
 
+/* A forwarded request waiting for the holder's answer. */
+typedef struct {
+    bool used;
+    char id[ETCD_FWD_ID_MAX];
+    char holder[ETCD_NAME_MAX];
+    void *tag;
+    int64_t sent_ms, deadline_ms;
+} ha_pending;
+
+/* A forwarded request not taken by the holder within this is given up (holder gone or stuck). */
+#define HA_FWD_TAKE_MS 5000
+
 struct ha {
     etcd_client *etcd;
     ha_emit_fn emit;
@@ -35,6 +48,10 @@ struct ha {
     /* Controllers seen live since this one started: the voters of the majority rule. */
     char seen[HA_MAX_CONTROLLERS][ETCD_NAME_MAX];
     size_t n_seen;
+    /* Forwarding: the requests this controller sent and waits for. */
+    ha_fwd_request_fn on_fwd_request;
+    ha_fwd_done_fn on_fwd_done;
+    ha_pending pending[ETCD_FWD_MAX];
 };
 
 static void on_etcd_event(void *user, const char *name, const char *cluster, const char *msg)
@@ -90,10 +107,15 @@ fail:
     return rc;
 }
 
+static void fwd_error(ha *h, ha_pending *p, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 void ha_free(ha *h)
 {
     if (!h)
         return;
+    for (size_t i = 0; i < ETCD_FWD_MAX; i++)
+        if (h->pending[i].used)
+            fwd_error(h, &h->pending[i], "controller %s is stopping: no answer from %s", h->name, h->pending[i].holder);
     etcd_free(h->etcd);
     free(h->cl);
     free(h);
@@ -126,12 +148,163 @@ static void note_controllers(ha *h)
     }
 }
 
+static void fwd_answer(ha *h, ha_pending *p, json_t *result)
+{
+    void *tag = p->tag;
+    p->used = false;
+    if (h->on_fwd_done)
+        h->on_fwd_done(h->user, tag, result);
+    else
+        json_decref(result);
+}
+
+static void fwd_error(ha *h, ha_pending *p, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fwd_answer(h, p, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", msg, "forwarded_to", p->holder));
+}
+
+/* Answers to the requests this controller forwarded; requests forwarded to it. */
+static void fwd_run(ha *h, int64_t now_ms)
+{
+    etcd_fwd_in in;
+    for (size_t i = 0; i < ETCD_FWD_MAX; i++) {
+        ha_pending *p = &h->pending[i];
+        char *text = NULL, err[256];
+        bool accepted = false;
+        int rc;
+        if (!p->used)
+            continue;
+        rc = etcd_fwd_poll(h->etcd, p->id, &accepted, &text, err, sizeof(err));
+        if (rc == 1) {
+            json_t *r = json_loads(text, 0, NULL);
+            free(text);
+            if (!json_is_object(r)) {
+                json_decref(r);
+                fwd_error(h, p, "controller %s answered with no JSON object", p->holder);
+            } else {
+                json_object_set_new(r, "forwarded_to", json_string(p->holder));
+                fwd_answer(h, p, r);
+            }
+        } else if (rc < 0) {
+            fwd_error(h, p, "forwarding to controller %s failed: %s", p->holder, err);
+        } else if (!accepted && now_ms - p->sent_ms > HA_FWD_TAKE_MS) {
+            etcd_fwd_cancel(h->etcd, p->id);
+            fwd_error(h, p, "controller %s (the holder of the lock) did not take the forwarded request within %d ms; "
+                      "nothing was run", p->holder, HA_FWD_TAKE_MS);
+        } else if (now_ms > p->deadline_ms) {
+            etcd_fwd_cancel(h->etcd, p->id);
+            fwd_error(h, p, "no answer from controller %s within %lld ms; the operation may still run there (see "
+                      "'myorch recoveries' on it)", p->holder, (long long)(p->deadline_ms - p->sent_ms));
+        }
+    }
+    while (etcd_fwd_next(h->etcd, &in) == 1) {
+        json_t *body = json_loads(in.body, 0, NULL);
+        free(in.body);
+        if (!json_is_object(body) || !h->on_fwd_request) {
+            ha_forward_reply(h, in.from, in.id,
+                             json_pack("{s:b, s:s}", "ok", 0, "error", "the forwarded request is not a JSON object"));
+        } else {
+            log_info("coordination: running a request forwarded by controller %s for cluster %s", in.from, in.cluster);
+            h->on_fwd_request(h->user, in.cluster, in.from, in.id, body);
+        }
+        json_decref(body);
+    }
+}
+
 void ha_run(ha *h, int64_t now_ms)
 {
     if (h) {
         etcd_run(h->etcd, now_ms);
         note_controllers(h);
+        fwd_run(h, now_ms);
     }
+}
+
+void ha_set_forwarding(ha *h, ha_fwd_request_fn on_request, ha_fwd_done_fn on_done)
+{
+    if (h) {
+        h->on_fwd_request = on_request;
+        h->on_fwd_done = on_done;
+    }
+}
+
+const char *ha_name(const ha *h)
+{
+    return h ? h->name : "";
+}
+
+int ha_forward(ha *h, const char *cluster, const json_t *body, void *tag, int64_t timeout_ms, int64_t now_ms,
+               char *err, size_t errlen)
+{
+    ha_pending *p = NULL;
+    const char *holder;
+    char *text;
+    int rc;
+    if (!h) {
+        snprintf(err, errlen, "no coordination: nothing to forward to");
+        return -EINVAL;
+    }
+    holder = etcd_lock_holder(h->etcd, cluster);
+    if (!etcd_lease_ok(h->etcd, now_ms)) {
+        snprintf(err, errlen, "controller %s has no trusted etcd lease (etcd %s): it can neither run nor forward "
+                 "an operation until etcd answers again", h->name,
+                 etcd_health_name(etcd_get_health(h->etcd, now_ms, NULL, 0)));
+        return -EAGAIN;
+    }
+    if (!holder[0] || !strcmp(holder, h->name)) {
+        snprintf(err, errlen, "no controller holds the lock of cluster %s now (it is being taken): try again in a "
+                 "moment", cluster);
+        return -EAGAIN;
+    }
+    for (size_t i = 0; i < ETCD_FWD_MAX && !p; i++)
+        if (!h->pending[i].used)
+            p = &h->pending[i];
+    if (!p) {
+        snprintf(err, errlen, "%d forwarded requests wait already: try again later", ETCD_FWD_MAX);
+        return -EBUSY;
+    }
+    text = json_dumps(body, JSON_COMPACT);
+    if (!text) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    rc = etcd_fwd_send(h->etcd, cluster, text, p->id, sizeof(p->id), err, errlen);
+    free(text);
+    if (rc < 0)
+        return rc;
+    p->used = true;
+    p->tag = tag;
+    p->sent_ms = now_ms;
+    p->deadline_ms = now_ms + timeout_ms;
+    snprintf(p->holder, sizeof(p->holder), "%s", holder);
+    log_info("coordination: request for cluster %s forwarded to controller %s (lock holder)", cluster, holder);
+    return 0;
+}
+
+void ha_forward_reply(ha *h, const char *from, const char *id, json_t *result)
+{
+    char *text, err[256];
+    if (!h) {
+        json_decref(result);
+        return;
+    }
+    json_object_set_new(result, "answered_by", json_string(h->name));
+    text = json_dumps(result, JSON_COMPACT);
+    json_decref(result);
+    if (text && strlen(text) > ETCD_FWD_MAX_BODY) {
+        /* the answer is bounded: a plan's full text may not fit; say so rather than cut it */
+        free(text);
+        text = strdup("{\"ok\":false,\"error\":\"the holder's answer is larger than the forwarding bound; see its "
+                      "'myorch recoveries'\"}");
+    }
+    if (!text || etcd_fwd_reply(h->etcd, from, id, text, err, sizeof(err)) < 0)
+        log_warn("coordination: cannot answer the request forwarded by %s: %s", from, text ? err : "out of memory");
+    free(text);
 }
 
 /* Whether this analysis holds the primary dead (confirmed on this controller's side). */
