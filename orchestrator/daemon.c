@@ -581,12 +581,6 @@ static bool ha_gate(void *user, mon_cluster *c, const ana_result *a, char *why, 
     return ha_may_act(d->ha, c->model.name, a, clk_mono_ms(), why, whylen);
 }
 
-static bool ha_voters_of(void *user, mon_cluster *c, size_t *controllers, size_t *agreeing_others)
-{
-    daemon_t *d = user;
-    return ha_voters(d->ha, c->model.name, clk_mono_ms(), controllers, agreeing_others);
-}
-
 static json_t *cmd_status(daemon_t *d, const json_t *req)
 {
     const char *name = json_string_value(json_object_get(req, "cluster"));
@@ -1836,8 +1830,7 @@ static int setup_clusters(daemon_t *d, char *err, size_t errlen)
     }
     d->renv = (rec_env){.st = d->st, .loop = rec_loop_of_monitor(), .emit = on_event, .user = d,
                         .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done,
-                        .may_act = d->cfg->coordination == CFG_COORD_ETCD ? ha_gate : NULL,
-                        .voters = d->cfg->coordination == CFG_COORD_ETCD ? ha_voters_of : NULL};
+                        .may_act = d->cfg->coordination == CFG_COORD_ETCD ? ha_gate : NULL};
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
     d->cm = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->cm));
     for (size_t i = 0; d->cm && i < d->cfg->n_clusters; i++) {
@@ -2127,6 +2120,9 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         if (d.http && ((items[http_item].revents & ZMQ_POLLIN) || http_server_timeout_ms(d.http) == 0))
             http_server_run(d.http);
         mon_tick(d.mon, now);
+        /* etcd's answers first (non-blocking): a peer's view that just arrived counts in this
+         * turn's decisions, not in the next one (up to 50 ms later). */
+        ha_run(d.ha, now);
         for (size_t i = 0; i < d.n_recs; i++) {
             rec_cluster_io(d.recs[i], now);
             rec_cluster_tick(d.recs[i], now);

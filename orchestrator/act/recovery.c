@@ -1308,19 +1308,12 @@ static void track_primary(rec_cluster *rcl, const rec_turn *t, const topo_instan
 static ana_input analysis_input(const rec_cluster *rcl, int64_t now_mono)
 {
     const topo_cluster *m = &rcl->mc->model;
-    ana_input ai = {.first_round_done = rcl->mc->first_round_done,
-                    .quorum_off = rcl->cfg->failover_quorum == CFG_QUORUM_NONE,
-                    .stall_periods = rcl->cfg->stall_periods,
-                    .primary_waiting_since_ms =
-                        primary_waiting_since(rcl, m->primary >= 0 ? m->v[m->primary] : NULL, now_mono),
-                    .stall_lead_ms = (int64_t)rcl->cfg->poll_interval_ms + 1000};
-    size_t ctls = 0, others = 0;
-    /* Several controllers (issue 14): they vote too; this one agrees whenever the rule is asked. */
-    if (rcl->env->voters && rcl->env->voters(rcl->env->user, rcl->mc, &ctls, &others) && ctls >= 1) {
-        ai.controllers = ctls;
-        ai.controllers_agreeing = others + 1 > ctls ? ctls : others + 1;
-    }
-    return ai;
+    return (ana_input){.first_round_done = rcl->mc->first_round_done,
+                       .quorum_off = rcl->cfg->failover_quorum == CFG_QUORUM_NONE,
+                       .stall_periods = rcl->cfg->stall_periods,
+                       .primary_waiting_since_ms =
+                           primary_waiting_since(rcl, m->primary >= 0 ? m->v[m->primary] : NULL, now_mono),
+                       .stall_lead_ms = (int64_t)rcl->cfg->poll_interval_ms + 1000};
 }
 
 /* Observe: analyse the model, report what changed, keep the incident's bookkeeping

@@ -59,10 +59,6 @@ typedef struct {
      * automatic recovery of the cluster now (it holds the cluster's lock, the detection
      * quorum agrees)? NULL: yes (coordination = none). false: why says what is missing. */
     bool (*may_act)(void *user, mon_cluster *c, const ana_result *a, char *why, size_t whylen);
-    /* The controllers as voters of the majority rule (orchestrator/decide/quorum.h): the
-     * deployment's controllers and the others that hold the primary dead. NULL or false:
-     * one controller (coordination = none). */
-    bool (*voters)(void *user, mon_cluster *c, size_t *controllers, size_t *agreeing_others);
 } rec_env;
 
 /* An operator's request (myorch switchover / failover / relocate). */

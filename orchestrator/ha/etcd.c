@@ -668,11 +668,18 @@ static void on_range_views(etcd_client *c, const json_t *resp)
         a[k].view = view;
         a[k].mod_revision = jint(kv, "mod_revision");
         a[k].seen_ms = now;
-        /* Freshness on our own clock: a revision seen before keeps its first sighting. */
+        /* Freshness on our own clock: a revision seen before keeps its first sighting; one the
+         * watch brought in after this range was read is newer: kept. */
         for (size_t p = 0; p < c->n_pviews; p++)
             if (!strcmp(c->pviews[p].controller, a[k].controller) && !strcmp(c->pviews[p].cluster, a[k].cluster) &&
-                c->pviews[p].mod_revision == a[k].mod_revision)
+                c->pviews[p].mod_revision >= a[k].mod_revision) {
                 a[k].seen_ms = c->pviews[p].seen_ms;
+                if (c->pviews[p].mod_revision > a[k].mod_revision) {
+                    json_decref(a[k].view);
+                    a[k].view = json_incref(c->pviews[p].view);
+                    a[k].mod_revision = c->pviews[p].mod_revision;
+                }
+            }
         k++;
     }
     free_pviews(c->pviews, c->n_pviews);
@@ -1357,6 +1364,61 @@ static void watch_key(etcd_client *c, const char *key)
         c->fwd_results_due = true;
 }
 
+/* A watch event on a peer's view: applied at once (no range read in between). true: done. */
+static bool watch_view(etcd_client *c, const json_t *ev)
+{
+    const json_t *kv = json_object_get(ev, "kv");
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    char prefix[KEY_MAX], rest[ETCD_NAME_MAX + ETCD_CLUSTER_MAX + 2], *slash, *val;
+    int64_t rev = jint(kv, "mod_revision");
+    json_t *view = NULL;
+    etcd_peer_view *p = NULL;
+    snprintf(prefix, sizeof(prefix), "%s/views/", c->prefix);
+    if (!kv_key(kv, prefix, rest, sizeof(rest)) || !(slash = strchr(rest, '/')))
+        return false;
+    *slash = '\0';
+    if (strlen(rest) >= ETCD_NAME_MAX || strlen(slash + 1) >= ETCD_CLUSTER_MAX || !slash[1])
+        return false;
+    for (size_t i = 0; i < c->n_pviews && !p; i++)
+        if (!strcmp(c->pviews[i].controller, rest) && !strcmp(c->pviews[i].cluster, slash + 1))
+            p = &c->pviews[i];
+    if (type && !strcmp(type, "DELETE")) {
+        if (p && p->mod_revision < rev) { /* the event's kv carries the deletion's revision */
+            json_decref(p->view);
+            memmove(p, p + 1, (size_t)(c->pviews + c->n_pviews - p - 1) * sizeof(*p));
+            c->n_pviews--;
+        }
+        return true;
+    }
+    if (p && p->mod_revision >= rev)
+        return true; /* not newer than what we have */
+    if (!(val = kv_value(kv)))
+        return false;
+    view = strlen(val) <= ETCD_MAX_VIEW ? json_loads(val, 0, NULL) : NULL;
+    free(val);
+    if (!json_is_object(view)) {
+        json_decref(view);
+        return false;
+    }
+    if (!p) {
+        etcd_peer_view *a = realloc(c->pviews, (c->n_pviews + 1) * sizeof(*a));
+        if (!a) {
+            json_decref(view);
+            return false;
+        }
+        c->pviews = a;
+        p = &c->pviews[c->n_pviews++];
+        memset(p, 0, sizeof(*p));
+        memcpy(p->controller, rest, strlen(rest) + 1);
+        memcpy(p->cluster, slash + 1, strlen(slash + 1) + 1);
+    }
+    json_decref(p->view);
+    p->view = view;
+    p->mod_revision = rev;
+    p->seen_ms = probe_now_ms();
+    return true;
+}
+
 static void watch_line(etcd_client *c, const char *line, size_t n)
 {
     json_t *j = json_loadb(line, n, 0, NULL), *res = json_object_get(j, "result"), *evs;
@@ -1370,7 +1432,7 @@ static void watch_line(etcd_client *c, const char *line, size_t n)
         size_t kn;
         if (etcd_b64_decode(json_string_value(json_object_get(json_object_get(ev, "kv"), "key")), key, sizeof(key),
                             &kn) == 0 &&
-            strlen(key) == kn)
+            strlen(key) == kn && !watch_view(c, ev))
             watch_key(c, key);
     }
     json_decref(j);

@@ -8,16 +8,23 @@
 #include <string.h>
 
 #include "orchestrator/decide/coord.h"
+#include "orchestrator/decide/quorum.h"
 #include "orchestrator/ha/etcd.h"
 #include "orchestrator/log.h"
 
 #define HA_MAX_CONTROLLERS 64
 /* While a dead primary waits for the other controllers' agreement: their views are read this often. */
 #define HA_QUORUM_REREAD_MS 50
+/* A hold is reported as an event once it lasted this long: the other controllers' views
+ * arrive within tens of ms of a crash, and every crash would report a hold otherwise. */
+#define HA_HELD_REPORT_MS 300
 
 typedef struct {
     char name[ETCD_CLUSTER_MAX];
-    char held_why[256];          /* the last refusal reported, "" none */
+    char held_why[300];          /* why a recovery is held now (status), "" none */
+    char reported_why[300];      /* the last refusal reported as an event */
+    int64_t held_since_ms;       /* held since (monotonic), 0: not held */
+    bool quorum_off;             /* failover_quorum = none */
     /* The last view published (ha_publish builds a view only when one of these changes). */
     bool published;
     ana_code pub_code;
@@ -95,6 +102,7 @@ int ha_new(const cfg_config *cfg, ha_emit_fn emit, void *user, ha **out, char *e
     }
     for (size_t i = 0; i < cfg->n_clusters; i++) {
         snprintf(h->cl[i].name, sizeof(h->cl[i].name), "%s", cfg->clusters[i].name);
+        h->cl[i].quorum_off = cfg->clusters[i].failover_quorum == CFG_QUORUM_NONE;
         h->n_cl++;
         /* Every controller competes for every cluster's lock: the holder is the one that acts. */
         if ((rc = etcd_lock_want(h->etcd, cfg->clusters[i].name, err, errlen)) < 0)
@@ -334,8 +342,10 @@ void ha_publish(ha *h, const char *cluster, const ana_result *a)
         hc->pub_replicas = a->replicas;
         hc->pub_seen = a->replicas_reachable;
         hc->pub_confirming = a->replicas_confirming;
-        if (!holds_dead(a->code))
-            hc->held_why[0] = '\0'; /* nothing to recover: nothing held */
+        if (!holds_dead(a->code)) { /* nothing to recover: nothing held */
+            hc->held_why[0] = hc->reported_why[0] = '\0';
+            hc->held_since_ms = 0;
+        }
     }
     v = json_pack("{s:b, s:s, s:I, s:I, s:I}", "primary_reachable", !holds_dead(a->code), "analysis",
                   ana_code_name(a->code), "replicas", (json_int_t)a->replicas, "replicas_seen",
@@ -351,6 +361,14 @@ static ha_cluster *find(ha *h, const char *cluster)
         if (!strcmp(h->cl[i].name, cluster))
             return &h->cl[i];
     return NULL;
+}
+
+/* Every controller seen live since this one started: a crashed controller, or one cut off
+ * on the other side of a split, stays a voter (one that does not agree), so a split cannot
+ * shrink the voters to the side that kept etcd. */
+static size_t known_controllers(const ha *h, size_t live)
+{
+    return h->n_seen > live ? h->n_seen : live;
 }
 
 bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms, char *why, size_t whylen)
@@ -391,41 +409,37 @@ bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms,
         etcd_refresh_soon(h->etcd, now_ms, HA_QUORUM_REREAD_MS);
         goto out;
     }
+    {
+        /* The majority rule with the controllers as voters (quorum.h): the acting side is the
+         * controllers that hold the primary dead and the replicas this one reaches. */
+        quorum_input qi = {.servers = 1 + a->replicas, .replicas_on_side = a->replicas_reachable,
+                           .controllers = known_controllers(h, v.live), .controllers_agreeing = v.dead_votes,
+                           .off = hc->quorum_off};
+        quorum_verdict qv;
+        quorum_decide(&qi, &qv);
+        if (!qv.majority) {
+            snprintf(why, whylen, "minority side with the controllers as voters: %s", qv.why);
+            etcd_refresh_soon(h->etcd, now_ms, HA_QUORUM_REREAD_MS);
+            goto out;
+        }
+    }
     ok = true;
 out:
-    if (!ok && strcmp(hc->held_why, why)) {
+    if (ok) {
+        hc->held_why[0] = hc->reported_why[0] = '\0';
+        hc->held_since_ms = 0;
+    } else {
+        bool urgent = !etcd_lease_ok(h->etcd, now_ms);
+        if (!hc->held_since_ms)
+            hc->held_since_ms = now_ms;
         snprintf(hc->held_why, sizeof(hc->held_why), "%s", why);
-        if (h->emit)
-            h->emit(h->user, LOGL_WARN, "recovery-held-coordination", cluster, why);
-    } else if (ok) {
-        hc->held_why[0] = '\0';
+        if (strcmp(hc->reported_why, why) && (urgent || now_ms - hc->held_since_ms >= HA_HELD_REPORT_MS)) {
+            snprintf(hc->reported_why, sizeof(hc->reported_why), "%s", why);
+            if (h->emit)
+                h->emit(h->user, LOGL_WARN, "recovery-held-coordination", cluster, why);
+        }
     }
     return ok;
-}
-
-bool ha_voters(ha *h, const char *cluster, int64_t now_ms, size_t *controllers, size_t *agreeing_others)
-{
-    coord_view views[HA_MAX_CONTROLLERS];
-    size_t n, others = 0;
-    bool self = false;
-    *controllers = *agreeing_others = 0;
-    if (!h || !find(h, cluster))
-        return false;
-    n = etcd_coord_views(h->etcd, cluster, now_ms, views, HA_MAX_CONTROLLERS);
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(views[i].name, h->name)) {
-            self = views[i].lease_alive;
-            continue;
-        }
-        if (views[i].lease_alive && views[i].has_view && views[i].age_ms >= 0 && views[i].age_ms <= h->fresh_ms &&
-            !views[i].primary_reachable)
-            others++;
-    }
-    if (!self)
-        return false;
-    *controllers = h->n_seen > others + 1 ? h->n_seen : others + 1;
-    *agreeing_others = others;
-    return true;
 }
 
 bool ha_may_operate(ha *h, const char *cluster, int64_t now_ms, char *err, size_t errlen)

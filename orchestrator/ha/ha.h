@@ -41,21 +41,16 @@ void ha_publish(ha *h, const char *cluster, const ana_result *a);
 /*
  * THE coordination gate of automatic recovery (called from one place in
  * recovery.c through rec_env.may_act): true when this controller holds the
- * cluster's lock (lease trusted) and the detection quorum of live controllers
- * agrees the primary is dead. false: why says what is missing (reported as a
- * recovery-held-coordination event when it changes).
+ * cluster's lock (lease trusted), the detection quorum of live controllers
+ * agrees the primary is dead, and the majority rule holds with the controllers
+ * as voters (orchestrator/decide/quorum.h: the cluster's servers and every
+ * controller seen live since this one started; the acting side is the
+ * controllers whose fresh view holds the primary dead and the replicas this one
+ * reaches). false: why says what is missing (reported as a
+ * recovery-held-coordination event once it has held HA_HELD_REPORT_MS, or at
+ * once when this controller has no trusted lease).
  */
 bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms, char *why, size_t whylen);
-
-/*
- * The controllers as voters of the majority rule (orchestrator/decide/quorum.h), for this
- * controller's analysis of a cluster: *controllers = the controllers seen live since this
- * one started (at least 1: itself): a crashed or cut-off controller stays a voter, one that
- * does not agree, so a zone split cannot shrink the voters to the side that kept etcd;
- * *agreeing_others = the other live controllers whose fresh view holds the primary dead.
- * false (counts 0) without etcd or before this controller is seen in etcd.
- */
-bool ha_voters(ha *h, const char *cluster, int64_t now_ms, size_t *controllers, size_t *agreeing_others);
 
 /*
  * May an operator's switchover / failover / relocate run on this controller now?
