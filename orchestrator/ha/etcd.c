@@ -1635,7 +1635,8 @@ static void on_fwd_requests(etcd_client *c, const json_t *resp)
     snprintf(prefix, sizeof(prefix), "%s/requests/", c->prefix);
     for (size_t i = 0; i < json_array_size(kvs); i++) {
         const json_t *kv = json_array_get(kvs, i);
-        char rest[KEY_MAX], *from, *id, kb[KEY_MAX * 2], key[KEY_MAX], rev[32];
+        char rest[KEY_MAX], *from, *id, kb[KEY_MAX * 2], key[KEY_MAX], rkey[KEY_MAX], rev[32];
+        json_t *acc;
         etcd_fwd_in *in = NULL;
         bool dup = false;
         json_t *j;
@@ -1667,13 +1668,16 @@ static void on_fwd_requests(etcd_client *c, const json_t *resp)
         }
         snprintf(key, sizeof(key), "%s/requests/%s/%s/%s", c->prefix, in->cluster, in->from, in->id);
         snprintf(rev, sizeof(rev), "%" PRId64, in->mod_revision);
-        if (key_b64(key, kb, sizeof(kb)) < 0) {
+        snprintf(rkey, sizeof(rkey), "%s/results/%s/%s", c->prefix, in->from, in->id);
+        if (key_b64(key, kb, sizeof(kb)) < 0 || !(acc = put_op(rkey, "{\"accepted\":true}", c->lease_id))) {
             free(in->body);
             continue;
         }
-        /* Taken by deleting it unchanged: one controller runs it, once. */
-        j = json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:{s:s}}]}", "compare", "target", "MOD", "key", kb, "result",
-                      "EQUAL", "mod_revision", rev, "success", "request_delete_range", "key", kb);
+        /* Taken by deleting it unchanged: one controller runs it, once. "accepted" is written in
+         * the same transaction, so it can never land after (and hide) the answer. */
+        j = json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:{s:s}}, {s:o}]}", "compare", "target", "MOD", "key", kb,
+                      "result", "EQUAL", "mod_revision", rev, "success", "request_delete_range", "key", kb,
+                      "request_put", acc);
         if (start(c, RK_FWD_TAKE, (int)(in - c->ins), "/v3/kv/txn", json_body(j), false) < 0) {
             free(in->body);
             memset(in, 0, sizeof(*in));
@@ -1686,13 +1690,11 @@ static void on_fwd_requests(etcd_client *c, const json_t *resp)
 static void on_fwd_take(etcd_client *c, req *r, const json_t *resp, bool failed)
 {
     etcd_fwd_in *in;
-    char err[128];
     if (r->slot < 0 || r->slot >= ETCD_FWD_MAX || c->ins[r->slot].state != 1)
         return;
     in = &c->ins[r->slot];
     if (!failed && json_is_true(json_object_get(resp, "succeeded"))) {
         in->state = 2; /* for etcd_fwd_next */
-        etcd_fwd_reply(c, in->from, in->id, "{\"accepted\":true}", err, sizeof(err));
         return;
     }
     free(in->body);

@@ -429,7 +429,8 @@ out:
         hc->held_why[0] = hc->reported_why[0] = '\0';
         hc->held_since_ms = 0;
     } else {
-        bool urgent = !etcd_lease_ok(h->etcd, now_ms);
+        /* Waiting for the other controllers' votes is reported once it lasts; anything else at once. */
+        bool urgent = strncmp(why, "detection quorum not reached", 28) && strncmp(why, "minority side with", 18);
         if (!hc->held_since_ms)
             hc->held_since_ms = now_ms;
         snprintf(hc->held_why, sizeof(hc->held_why), "%s", why);

@@ -65,6 +65,7 @@ password_file = {self.lab.myorch_password_file}
 replication_user = repl
 replication_password_file = {self.lab.repl_password_file}
 failover_block_s = 0
+hook_timeout_ms = 60000
 pre_switchover = sh -c 'n=0; while [ -e {self.gate} ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done'
 """)
         os.chmod(path, 0o600)
