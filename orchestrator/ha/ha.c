@@ -200,10 +200,11 @@ static void fwd_run(ha *h, int64_t now_ms)
             }
         } else if (rc < 0) {
             fwd_error(h, p, "forwarding to controller %s failed: %s", p->holder, err);
-        } else if (!accepted && now_ms - p->sent_ms > HA_FWD_TAKE_MS) {
+        } else if (!accepted && (now_ms - p->sent_ms > HA_FWD_TAKE_MS || now_ms > p->deadline_ms)) {
             etcd_fwd_cancel(h->etcd, p->id);
-            fwd_error(h, p, "controller %s (the holder of the lock) did not take the forwarded request within %d ms; "
-                      "nothing was run", p->holder, HA_FWD_TAKE_MS);
+            fwd_error(h, p, "controller %s (the holder of the lock) did not take the forwarded request within %lld ms: "
+                      "withdrawn, not run (is it stopped or cut off from etcd?)", p->holder,
+                      (long long)(now_ms - p->sent_ms));
         } else if (now_ms > p->deadline_ms) {
             etcd_fwd_cancel(h->etcd, p->id);
             fwd_error(h, p, "no answer from controller %s within %lld ms; the operation may still run there (see "

@@ -12,6 +12,7 @@ on one real MariaDB lab.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -172,6 +173,24 @@ pre_switchover = sh -c 'n=0; while [ -e {self.gate} ] && [ $n -lt 300 ]; do slee
             self.assertEqual(self.recoveries(n), [], n)
         wait_for(lambda: all(self.status(n)['clusters'][0]['primary'] == targets[ran] for n in NAMES), timeout=30,
                  what='every controller sees the new primary')
+        # A holder that does not take the request (stopped, its lease not yet expired): within
+        # the requester's bound, either the next holder (the stopped one's lease expired after
+        # TTL = 2 s) takes the pending request and answers, or the requester says nothing ran.
+        holder_pid = self.daemons[holder].proc.pid
+        os.kill(holder_pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            p = myorch('ack', '--cluster', 'lab', '-c', self.daemons[others[0]].config, '--json', timeout=30)
+            waited = time.monotonic() - t0
+        finally:
+            os.kill(holder_pid, signal.SIGCONT)
+        doc = json.loads(p.stdout)
+        if p.returncode == 0:
+            self.assertNotIn(doc['answered_by'], (holder, others[0]), doc)
+        else:
+            self.assertTrue('did not take the forwarded request' in doc['error'] or
+                            'no controller holds the lock' in doc['error'], doc)
+        self.assertLess(waited, 5.0)
         # Clean stops (sanitizer builds: no leak or error reports), the forwarding state included.
         for n in NAMES:
             rc = self.daemons[n].stop()
