@@ -494,6 +494,8 @@ json_t *ha_status(ha *h, int64_t now_ms)
                                       etcd_lock_held(h->etcd, h->cl[i].name, now_ms, NULL), "recovery_held",
                                       h->cl[i].held_why[0] ? h->cl[i].held_why : NULL));
     }
+    /* The controllers counted as voters of the majority rule (known_controllers). */
+    json_object_set_new(r, "controllers_voting", json_integer((json_int_t)known_controllers(h, n)));
     json_object_set_new(r, "controllers", ctls);
     json_object_set_new(r, "locks", locks);
     return r;

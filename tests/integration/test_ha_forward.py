@@ -124,6 +124,7 @@ pre_switchover = sh -c 'n=0; while [ -e {self.gate} ] && [ $n -lt 300 ]; do slee
             topo = json.loads(myorch('topology', '-c', self.daemons[n].config, '--json', check=True).stdout)
             self.assertEqual(len(topo['clusters'][0]['instances']), 3, topo)
             self.assertEqual(self.status(n)['clusters'][0]['primary'], self.lab.addr(1))
+            self.assertEqual(self.status(n)['coordination']['controllers_voting'], 3)
 
         # maintenance on a controller without the lock: forwarded, run by the holder, answered.
         p = myorch('maintenance', 'begin', '--cluster', 'lab', '--reason', 'forwarded', '-c',
