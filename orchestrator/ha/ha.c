@@ -11,6 +11,7 @@
 #include "orchestrator/decide/quorum.h"
 #include "orchestrator/ha/etcd.h"
 #include "orchestrator/log.h"
+#include "topology/probe/probe.h"
 
 #define HA_MAX_CONTROLLERS 64
 /* While a dead primary waits for the other controllers' agreement: their views are read this often. */
@@ -343,6 +344,9 @@ void ha_publish(ha *h, const char *cluster, const ana_result *a)
         hc->pub_replicas = a->replicas;
         hc->pub_seen = a->replicas_reachable;
         hc->pub_confirming = a->replicas_confirming;
+        /* Suspecting: the others' views matter now; without the watch, read them at once. */
+        if ((holds_dead(a->code) || a->code == ANA_PRIMARY_SUSPECT) && !etcd_watching(h->etcd))
+            etcd_refresh_soon(h->etcd, probe_now_ms(), 0);
         if (!holds_dead(a->code)) { /* nothing to recover: nothing held */
             hc->held_why[0] = hc->reported_why[0] = '\0';
             hc->held_since_ms = 0;
