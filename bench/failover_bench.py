@@ -5,6 +5,12 @@ Stdlib only. See bench/failover_bench.md.
 
     python3 bench/failover_bench.py [--runs 20] [--mode crash|hang|both]
                                     [--build-dir DIR] [--poll-interval-ms 500] [--quick]
+                                    [--coordination none|etcd|both] [--controllers 3]
+
+--coordination etcd (issue 14): a 3-member etcd on loopback (tests/lab EtcdCluster, started
+once, a fresh key prefix per run) and --controllers `myorch run` processes per run, all
+watching the lab; the audit is read from the one that recovered (the lock holder). With
+both, the single-controller and etcd runs alternate, so both see the same machine load.
 
 Every run: a fresh lab of 3 mariadbd (tests/lab/lab.py: server 1 primary, 2 and 3
 GTID replicas, slave_net_timeout=2 or --slave-net-timeout, heartbeat 0.25 s), a fresh state_dir and config,
@@ -89,6 +95,7 @@ class DaemonExited(Exception):
 class Bench:
     def __init__(self, args):
         self.args = args
+        self.etcd = None  # lab.EtcdCluster, started by main() for --coordination etcd|both
         self.exe = os.path.join(args.build_dir, 'myorch')
         self.ports = random.SystemRandom()
         # One common period of the poll and heartbeat timers (capped): the kill jitter.
@@ -165,26 +172,35 @@ class Bench:
                     raise
                 res['setup_retries'] += 1
 
-    def run_one(self, mode, n, rng):
+    def run_one(self, mode, n, rng, coord='none'):
         a = self.args
         tmp = tempfile.mkdtemp(prefix='myorch-fobench-')
-        config = os.path.join(tmp, 'myorch.ini')
-        log_path = os.path.join(tmp, 'myorch-run.log')
-        res = {'mode': mode, 'run': n, 'ok': False, 'tmp': tmp, 'setup_retries': 0,
+        n_ctl = a.controllers if coord == 'etcd' else 1
+        configs = [os.path.join(tmp, 'myorch.ini' if k == 0 else 'myorch-c%d.ini' % (k + 1)) for k in range(n_ctl)]
+        logs = [os.path.join(tmp, 'myorch-run.log' if k == 0 else 'myorch-run-c%d.log' % (k + 1))
+                for k in range(n_ctl)]
+        config, log_path = configs[0], logs[0]
+        res = {'mode': mode, 'coord': coord, 'run': n, 'ok': False, 'tmp': tmp, 'setup_retries': 0,
                'loadavg_before': loadavg()}
+        procs, logfs = [], []
         proc = logf = None
         stopped_pid = None
         L = None
         try:
             L = self.lab_up(tmp, res)
-            with open(config, 'w') as f:
-                f.write(f"""[myorch]
-state_dir = {tmp}/state
+            for k, cfg in enumerate(configs):
+                coord_keys = '' if coord != 'etcd' else (
+                    'coordination = etcd\netcd_endpoints = %s\netcd_prefix = /fobench-%d-%d\n'
+                    'controller_name = c%d\netcd_lease_ttl_ms = %d\n'
+                    % (self.etcd.endpoints, os.getpid(), n, k + 1, a.etcd_lease_ttl_ms))
+                with open(cfg, 'w') as f:
+                    f.write(f"""[myorch]
+state_dir = {tmp}/state{'' if k == 0 else '-c%d' % (k + 1)}
 poll_interval_ms = {a.poll_interval_ms}
 read_timeout_ms = {a.read_timeout_ms}
 connect_timeout_ms = {a.connect_timeout_ms}
 log_level = {a.log_level}
-
+{coord_keys}
 [cluster.lab]
 seeds = {L.addr(2)}
 user = myorch
@@ -192,24 +208,42 @@ password_file = {L.myorch_password_file}
 replication_user = repl
 replication_password_file = {L.repl_password_file}
 """)
-            os.chmod(config, 0o600)
-            # The lab's replicas got their last event (and started their 1 s heartbeat
-            # timers) just before up() returned: start the controller, and with it its
-            # poll timer, at a random offset from them.
-            time.sleep(rng.uniform(0, max(a.poll_interval_ms, HEARTBEAT_MS) / 1000.0))
-            logf = open(log_path, 'ab')
-            proc = subprocess.Popen([self.exe, 'run', '-c', config], stdout=logf,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                os.chmod(cfg, 0o600)
+                os.makedirs('%s/state%s' % (tmp, '' if k == 0 else '-c%d' % (k + 1)), mode=0o700, exist_ok=True)
+            for k, cfg in enumerate(configs):
+                # The lab's replicas got their last event (and started their 1 s heartbeat
+                # timers) just before up() returned: start each controller, and with it its
+                # poll timer, at a random offset from them.
+                time.sleep(rng.uniform(0, max(a.poll_interval_ms, HEARTBEAT_MS) / 1000.0))
+                lf = open(logs[k], 'ab')
+                logfs.append(lf)
+                procs.append(subprocess.Popen([self.exe, 'run', '-c', cfg], stdout=lf,
+                                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+            proc, logf = procs[0], logfs[0]
 
             def ready():
-                if proc.poll() is not None:
-                    raise DaemonExited('myorch run exited %d' % proc.returncode)
-                c = self.cli_json(config, 'status')['clusters'][0]
-                if c['recovery']['analysis'] != 'ok':
-                    return None
-                t = self.cli_json(config, 'topology')['clusters'][0]
-                return t['reachable'] == 3
-            self.wait_for(ready, 30, 0.1, 'analysis ok with 3 servers reachable')
+                for k, cfg in enumerate(configs):
+                    if procs[k].poll() is not None:
+                        raise DaemonExited('myorch run exited %d' % procs[k].returncode)
+                    st = self.cli_json(cfg, 'status')
+                    if st['clusters'][0]['recovery']['analysis'] != 'ok':
+                        return None
+                    if coord == 'etcd':
+                        co = st['coordination']
+                        if not co['lease_ok'] or len(co['controllers']) != n_ctl:
+                            return None
+                    t = self.cli_json(cfg, 'topology')['clusters'][0]
+                    if t['reachable'] != 3:
+                        return None
+                if coord == 'etcd':
+                    here = [k for k, cfg in enumerate(configs)
+                            if self.cli_json(cfg, 'status')['coordination']['locks']['lab']['held_here']]
+                    return here[0] + 1 if len(here) == 1 else None
+                return 1
+            holder = self.wait_for(ready, 60, 0.1, 'analysis ok with 3 servers reachable') - 1
+            # The audit is the lock holder's (the one that recovers).
+            proc, config, log_path = procs[holder], configs[holder], logs[holder]
+            res['holder'] = 'c%d' % (holder + 1)
             # Settle into steady-state probing, then kill at a random phase of both
             # periodic timers that decide detection: the controller's poll and the
             # replicas' heartbeat (their relative phase was randomized above).
@@ -290,17 +324,19 @@ replication_password_file = {L.repl_password_file}
                     os.kill(stopped_pid, signal.SIGCONT)
                 except ProcessLookupError:
                     pass
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
+            for pr in procs:
+                if pr.poll() is None:
+                    pr.terminate()
+            for pr in procs:
                 try:
-                    proc.wait(20)
+                    pr.wait(20)
                 except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                    pr.kill()
+                    pr.wait()
             if proc is not None:
                 res['myorch_exit'] = proc.returncode
-            if logf is not None:
-                logf.close()
+            for lf in logfs:
+                lf.close()
             if L is not None:
                 try:
                     L.down()
@@ -315,9 +351,9 @@ replication_password_file = {L.repl_password_file}
 
     def keep(self, res, tmp, L):
         """Keep the daemon log, config, audit and server error logs of a failed run."""
-        d = os.path.join(self.args.keep_dir, '%s-%02d' % (res['mode'], res['run']))
+        d = os.path.join(self.args.keep_dir, '%s-%s-%02d' % (res['mode'], res.get('coord', 'none'), res['run']))
         os.makedirs(d, exist_ok=True)
-        for src in ('myorch-run.log', 'myorch.ini'):
+        for src in sorted(f for f in os.listdir(tmp) if f.startswith('myorch')):
             p = os.path.join(tmp, src)
             if os.path.exists(p):
                 shutil.copy(p, d)
@@ -359,8 +395,8 @@ def table(summaries):
              '| (b) repointed p50 | (b) p90 | (b) p99 | (b) max |',
              '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     for mode, s in summaries:
-        lines.append('| %s (%s) | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |' % (
-            mode, SIGNAME[mode], s['runs'], s['failures'], fmt(s['detected'][50]),
+        lines.append('| %s (%s)%s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            mode, SIGNAME[mode], s.get('label', ''), s['runs'], s['failures'], fmt(s['detected'][50]),
             fmt(s['a'][50]), fmt(s['a'][90]), fmt(s['a'][99]),
             fmt(s['b'][50]), fmt(s['b'][90]), fmt(s['b'][99]), fmt(s['b']['max'])))
     return '\n'.join(lines)
@@ -382,9 +418,10 @@ def raw_line(r):
                                             ('  [kept in %s]' % r['kept']) if r.get('kept') else '')
     steps = ' '.join('%s@%s=%s..%s%s' % (k, t, s0, fmt(s1), '' if res == 'ok' else '(%s)' % res)
                      for k, t, s0, s1, res in r['steps'])
-    return ('%s run %2d: lost=%s detected=%s started=%s promoted(a)=%s repointed(b)=%s ended=%s new=%s '
+    return ('%s%s run %2d: holder=%s lost=%s detected=%s started=%s promoted(a)=%s repointed(b)=%s ended=%s new=%s '
             'load=%s cpu_psi=%s%% | %s'
-            % (r['mode'], r['run'], fmt(r['primary_lost']), fmt(r['detected']), fmt(r['started']),
+            % (r['mode'], '' if r.get('coord', 'none') == 'none' else '/etcd', r['run'], r.get('holder', '-'),
+               fmt(r['primary_lost']), fmt(r['detected']), fmt(r['started']),
                fmt(r['a']), fmt(r['b']), fmt(r['ended']), r['new_primary_index'],
                r['loadavg_before'][0], r['loadavg_before'][1], steps))
 
@@ -413,6 +450,11 @@ def main(argv=None):
                     help='keep the logs of every run in --keep-dir, not only of failed ones')
     ap.add_argument('--json', metavar='FILE', help='also write every run (with its audit) to FILE')
     ap.add_argument('--quick', action='store_true', help='3 runs per mode (smoke check)')
+    ap.add_argument('--coordination', choices=['none', 'etcd', 'both'], default='none',
+                    help='none: one controller; etcd: --controllers controllers on a 3-member loopback etcd; '
+                         'both: the two alternate run by run')
+    ap.add_argument('--controllers', type=int, default=3)
+    ap.add_argument('--etcd-lease-ttl-ms', type=int, default=2000)
     args = ap.parse_args(argv)
     if args.quick:
         args.runs = 3
@@ -429,17 +471,32 @@ def main(argv=None):
         os.makedirs(args.keep_dir, exist_ok=True)
     modes = ['crash', 'hang'] if args.mode == 'both' else [args.mode]
     b = Bench(args)
+    coords = ['none', 'etcd'] if args.coordination == 'both' else [args.coordination]
+    etcd_dir = None
+    if 'etcd' in coords:
+        etcd_dir = tempfile.mkdtemp(prefix='myorch-fobench-etcd-')
+        b.etcd = lab.EtcdCluster(etcd_dir)
+        b.etcd.up()
     rng = random.Random(args.seed)
     t0 = time.monotonic()
     all_results, summaries = [], []
-    for mode in modes:
-        results = []
-        for n in range(1, args.runs + 1):
-            r = b.run_one(mode, n, rng)
-            results.append(r)
-            print(raw_line(r), file=sys.stderr, flush=True)
-        summaries.append((mode, summarize(results)))
-        all_results += results
+    try:
+        for mode in modes:
+            results = {c: [] for c in coords}
+            for n in range(1, args.runs + 1):
+                for c in coords:
+                    r = b.run_one(mode, n, rng, c)
+                    results[c].append(r)
+                    print(raw_line(r), file=sys.stderr, flush=True)
+            for c in coords:
+                s = summarize(results[c])
+                s['label'] = '' if c == 'none' else ', etcd, %d controllers' % args.controllers
+                summaries.append((mode, s))
+                all_results += results[c]
+    finally:
+        if b.etcd is not None:
+            b.etcd.down(remove=True)
+            shutil.rmtree(etcd_dir, ignore_errors=True)
     elapsed = time.monotonic() - t0
     if args.json:
         with open(args.json, 'w') as f:

@@ -680,15 +680,27 @@ static json_t *unknown_cluster(daemon_t *d, const char *name)
     return r;
 }
 
-static json_t *cmd_ack(daemon_t *d, const json_t *req)
+typedef struct held_reply held_reply;
+static int ha_route_cmd(daemon_t *d, const char *cluster, const json_t *b, held_reply *from, json_t **reply);
+
+/* ack. Returns 1 when forwarded to the lock holder (*from taken), else 0 with *reply. */
+static int cmd_ack(daemon_t *d, const json_t *req, held_reply *from, json_t **reply)
 {
     const char *name = json_string_value(json_object_get(req, "cluster"));
     rec_cluster *rcl;
-    if (!name)
-        return reply_error("ack needs a cluster");
-    if (!(rcl = rec_of(d, name)))
-        return unknown_cluster(d, name);
-    return json_pack("{s:b, s:i}", "ok", 1, "acknowledged", rec_cluster_ack(rcl));
+    int fr;
+    if (!name) {
+        *reply = reply_error("ack needs a cluster");
+        return 0;
+    }
+    if (!(rcl = rec_of(d, name))) {
+        *reply = unknown_cluster(d, name);
+        return 0;
+    }
+    if ((fr = ha_route_cmd(d, name, req, from, reply)))
+        return fr > 0 ? 1 : 0;
+    *reply = json_pack("{s:b, s:i}", "ok", 1, "acknowledged", rec_cluster_ack(rcl));
+    return 0;
 }
 
 static json_t *cmd_recoveries(daemon_t *d, const json_t *req)
@@ -718,6 +730,9 @@ typedef struct held_reply {
     ctl_request ctl;    /* control socket: the request, replied to once */
     void *http_tag;     /* HTTP: http_server_complete()'s tag */
     json_t *body;       /* HTTP: the request, kept alive while the operation runs */
+    /* A request another controller forwarded (coordination = etcd): answered through etcd. */
+    bool forwarded;
+    char fwd_from[64], fwd_id[48];
 } held_reply;
 
 /* A request answered later (a manual operation runs for a while). */
@@ -730,7 +745,9 @@ static void manual_done(void *user, void *tag, json_t *result)
         json_decref(result);
         return;
     }
-    if (h->http) {
+    if (h->forwarded) {
+        ha_forward_reply(d->ha, h->fwd_from, h->fwd_id, result);
+    } else if (h->http) {
         if (d->http)
             http_server_complete(d->http, h->http_tag, result);
         else
@@ -757,6 +774,80 @@ static rec_cluster *rec_for_request(daemon_t *d, const json_t *req, json_t **rep
     if (!(rcl = rec_of(d, name)))
         *reply = unknown_cluster(d, name);
     return rcl;
+}
+
+/*
+ * Coordination (orchestrator/ha/ha.h): a mutating command runs on the cluster's lock holder.
+ * On another controller it is forwarded to the holder, whose answer is returned (any
+ * controller answers); a request that was itself forwarded is never forwarded again.
+ * Returns 0: run it here; 1: forwarded (*from taken, the answer comes later); -1: refused (*reply).
+ */
+static int ha_route_cmd(daemon_t *d, const char *cluster, const json_t *b, held_reply *from, json_t **reply)
+{
+    char err[1024], ferr[512];
+    const char *cmd = json_string_value(json_object_get(b, "cmd"));
+    held_reply *held;
+    json_t *fb;
+    int64_t timeout;
+    if (!d->ha || ha_may_operate(d->ha, cluster, clk_mono_ms(), err, sizeof(err)))
+        return 0;
+    if (json_object_get(b, "forwarded_from") || from->forwarded) {
+        *reply = reply_error("%s", err);
+        return -1;
+    }
+    held = malloc(sizeof(*held));
+    fb = json_deep_copy(b);
+    if (!held || !fb) {
+        free(held);
+        json_decref(fb);
+        *reply = reply_error("out of memory");
+        return -1;
+    }
+    json_object_set_new(fb, "cluster", json_string(cluster));
+    json_object_set_new(fb, "forwarded_from", json_string(ha_name(d->ha)));
+    /* Bounded wait: an operation's own bounds, plus a margin; ack and maintenance are quick. */
+    timeout = (!strcmp(cmd, "ack") || !strcmp(cmd, "maintenance")) ? 4000
+              : 120000 + (int64_t)json_integer_value(json_object_get(b, "timeout_ms"));
+    *held = *from;
+    if (ha_forward(d->ha, cluster, fb, held, timeout, clk_mono_ms(), ferr, sizeof(ferr)) < 0) {
+        free(held);
+        json_decref(fb);
+        *reply = reply_error("%s; forwarding: %s", err, ferr);
+        return -1;
+    }
+    json_decref(fb);
+    return 1;
+}
+
+/* The answer to a request this controller forwarded: to whoever asked (manual_done frees tag). */
+static void on_fwd_done(void *user, void *tag, json_t *result)
+{
+    manual_done(user, tag, result);
+}
+
+static int dispatch(daemon_t *d, const json_t *body, int role, const char *client, held_reply *held, json_t **reply);
+
+/* A request another controller forwarded to this one (the lock holder). */
+static void on_fwd_request(void *user, const char *cluster, const char *from, const char *id, json_t *body)
+{
+    daemon_t *d = user;
+    const char *cmd = json_string_value(json_object_get(body, "cmd"));
+    held_reply h = {.forwarded = true};
+    char client[96];
+    json_t *reply = NULL;
+    const char *name = json_string_value(json_object_get(body, "cluster"));
+    snprintf(h.fwd_from, sizeof(h.fwd_from), "%s", from);
+    snprintf(h.fwd_id, sizeof(h.fwd_id), "%s", id);
+    snprintf(client, sizeof(client), "controller %s (forwarded)", from);
+    if (!cmd || (strcmp(cmd, "switchover") && strcmp(cmd, "failover") && strcmp(cmd, "relocate") &&
+                 strcmp(cmd, "maintenance") && strcmp(cmd, "ack"))) {
+        reply = reply_error("only switchover, failover, relocate, maintenance and ack are forwarded");
+    } else if (!name || strcmp(name, cluster)) {
+        reply = reply_error("a forwarded request must name the cluster of its key");
+    } else if (dispatch(d, body, CFG_ROLE_OPERATOR, client, &h, &reply) == 1) {
+        return; /* answered when the operation ends (manual_done) */
+    }
+    ha_forward_reply(d->ha, from, id, reply);
 }
 
 /* switchover / failover / relocate. Returns 1 when the reply will come later (*from is then taken). */
@@ -789,9 +880,10 @@ static int cmd_manual(daemon_t *d, const json_t *b, held_reply *from, json_t **r
         return 0;
     }
     /* Coordination (orchestrator/ha/ha.h): an operation runs on the cluster's lock holder only. */
-    if (d->ha && !m.dry_run && !ha_may_operate(d->ha, rec_cluster_mon(rcl)->model.name, clk_mono_ms(), err, sizeof(err))) {
-        *reply = reply_error("%s", err);
-        return 0;
+    if (d->ha && !m.dry_run) {
+        int fr = ha_route_cmd(d, rec_cluster_mon(rcl)->model.name, b, from, reply);
+        if (fr)
+            return fr > 0 ? 1 : 0;
     }
     held = malloc(sizeof(*held));
     if (!held) {
@@ -809,7 +901,7 @@ static int cmd_manual(daemon_t *d, const json_t *b, held_reply *from, json_t **r
     return 0;
 }
 
-static json_t *cmd_maintenance(daemon_t *d, const json_t *b)
+static json_t *cmd_maintenance(daemon_t *d, const json_t *b, held_reply *from, int *forwarded)
 {
     const char *action = json_string_value(json_object_get(b, "action"));
     const char *instance = json_string_value(json_object_get(b, "instance"));
@@ -831,6 +923,13 @@ static json_t *cmd_maintenance(daemon_t *d, const json_t *b)
             return reply_error("no cluster of this controller knows %s (see 'myorch topology')", instance);
     } else if (!(rcl = rec_for_request(d, b, &reply))) {
         return reply;
+    }
+    {
+        int fr = ha_route_cmd(d, rec_cluster_mon(rcl)->model.name, b, from, &reply);
+        if (fr) {
+            *forwarded = fr > 0;
+            return reply; /* NULL when forwarded */
+        }
     }
     if (rec_cluster_maintenance(rcl, !strcmp(action, "begin"), instance, reason, duration, err, sizeof(err)) < 0)
         return reply_error("%s", err);
@@ -1297,15 +1396,21 @@ static int dispatch(daemon_t *d, const json_t *body, int role, const char *clien
         *reply = cmd_status(d, body);
     else if (!strcmp(cmd, "topology"))
         *reply = cmd_topology(d, body);
-    else if (!strcmp(cmd, "ack"))
-        *reply = cmd_ack(d, body);
+    else if (!strcmp(cmd, "ack")) {
+        if (cmd_ack(d, body, held, reply) == 1)
+            return 1; /* forwarded: answered by the lock holder */
+    }
     else if (!strcmp(cmd, "recoveries"))
         *reply = cmd_recoveries(d, body);
     else if (!strcmp(cmd, "switchover") || !strcmp(cmd, "failover") || !strcmp(cmd, "relocate")) {
         if (cmd_manual(d, body, held, reply) == 1)
             return 1; /* answered when it finishes */
-    } else if (!strcmp(cmd, "maintenance"))
-        *reply = cmd_maintenance(d, body);
+    } else if (!strcmp(cmd, "maintenance")) {
+        int fwd = 0;
+        *reply = cmd_maintenance(d, body, held, &fwd);
+        if (fwd)
+            return 1; /* forwarded: answered by the lock holder */
+    }
     else if (!strcmp(cmd, "report"))
         *reply = cmd_report(d, body);
     else if (!strcmp(cmd, "reload"))
@@ -1798,6 +1903,7 @@ static int setup(daemon_t *d, char *err, size_t errlen)
     /* Coordination (orchestrator/ha/ha.h): once per process, never rebuilt by a reload (its keys take a restart). */
     if ((rc = ha_new(d->cfg, on_ha_event, d, &d->ha, err, errlen)) < 0)
         return rc;
+    ha_set_forwarding(d->ha, on_fwd_request, on_fwd_done);
     if (d->cfg->http_listen[0]) {
         http_handlers h = {.control = http_control, .has_cluster = http_has_cluster, .ready = http_ready,
                            .metrics = http_metrics, .user = d};
@@ -2014,6 +2120,9 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         if (d.http && ((items[http_item].revents & ZMQ_POLLIN) || http_server_timeout_ms(d.http) == 0))
             http_server_run(d.http);
         mon_tick(d.mon, now);
+        /* etcd's answers first (non-blocking): a peer's view that just arrived counts in this
+         * turn's decisions, not in the next one (up to 50 ms later). */
+        ha_run(d.ha, now);
         for (size_t i = 0; i < d.n_recs; i++) {
             rec_cluster_io(d.recs[i], now);
             rec_cluster_tick(d.recs[i], now);

@@ -500,6 +500,8 @@ static void print_coordination(json_t *co)
            json_string_value(json_object_get(co, "etcd_health")),
            json_string_value(json_object_get(co, "etcd_health_why")));
     ctls = json_object_get(co, "controllers");
+    printf("  %lld controller(s) vote in the majority rule (every one seen live since this one started)\n",
+           (long long)json_integer_value(json_object_get(co, "controllers_voting")));
     json_array_foreach(ctls, i, c) {
         long long age = (long long)json_integer_value(json_object_get(c, "last_view_age_ms"));
         char agebuf[32];
@@ -512,7 +514,10 @@ static void print_coordination(json_t *co)
     }
     json_object_foreach(json_object_get(co, "locks"), cl, lk) {
         const char *holder = json_string_value(json_object_get(lk, "holder"));
+        const char *held = json_string_value(json_object_get(lk, "recovery_held"));
         printf("  lock of cluster %-16s %s%s\n", cl, holder ? "held by " : "free", holder ? holder : "");
+        if (held)
+            printf("    recovery held: %s\n", held);
     }
 }
 

@@ -138,7 +138,9 @@ int etcd_prefix_end(const char *prefix, char *out, size_t outlen)
 
 enum req_kind {
     RK_AUTH, RK_GRANT, RK_KEEPALIVE, RK_PUT_CONTROLLER, RK_PUT_VIEW, RK_LOCK_TAKE, RK_LOCK_RELEASE,
-    RK_RANGE_CONTROLLERS, RK_RANGE_VIEWS, RK_RANGE_LOCKS, RK_REVOKE
+    RK_RANGE_CONTROLLERS, RK_RANGE_VIEWS, RK_RANGE_LOCKS, RK_REVOKE,
+    /* issue 14, later parts: the watch, forwarded requests (see etcd.h "Forwarding") */
+    RK_WATCH, RK_FWD_PUT, RK_FWD_RANGE_REQUESTS, RK_FWD_RANGE_RESULTS, RK_FWD_TAKE, RK_FWD_REPLY, RK_FWD_DELETE
 };
 
 typedef struct req {
@@ -158,6 +160,17 @@ typedef struct req {
 } req;
 
 enum { L_FREE = 0, L_WANT, L_HELD };
+
+enum { FO_FREE = 0, FO_SENDING, FO_SENT, FO_FAILED, FO_DONE };
+
+typedef struct {
+    int state;
+    bool accepted;               /* the holder took it (an "accepted" result was seen) */
+    char id[ETCD_FWD_ID_MAX];
+    char cluster[ETCD_CLUSTER_MAX];
+    char *result;                /* FO_DONE: the holder's answer (JSON text) */
+    char err[160];               /* FO_FAILED */
+} fwd_out;
 
 typedef struct {
     char cluster[ETCD_CLUSTER_MAX];
@@ -210,10 +223,26 @@ struct etcd_client {
     int64_t started_ms, last_ok_ms, last_fail_ms;
     char last_err[256];
     etcd_health reported;
+
+    /* The watch on PREFIX/: changes others make are read at once, not at the next period. */
+    bool watch_busy, watch_created;
+    int64_t next_watch_ms;
+    bool range_due[3], fwd_requests_due, fwd_results_due;
+
+    /* Forwarding: requests this controller sent (out) and took as the lock holder (in). */
+    fwd_out outs[ETCD_FWD_MAX];
+    etcd_fwd_in ins[ETCD_FWD_MAX]; /* state: 0 free, 1 being taken, 2 taken */
+    bool fwd_req_busy, fwd_res_busy;
+    int64_t next_fwd_requests_ms, next_fwd_results_ms, fwd_seq;
 };
 
 static void emit(etcd_client *c, const char *name, const char *cluster, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+static void fwd_schedule(etcd_client *c, int64_t now);
+static int64_t fwd_due(const etcd_client *c, int64_t now, int64_t due);
+static void fwd_apply(etcd_client *c, req *r, json_t *resp, bool failed);
+static void watch_done(etcd_client *c, req *r, CURLcode cc, int64_t now);
+static bool cluster_ok(const char *cluster);
 static void emit(etcd_client *c, const char *name, const char *cluster, const char *fmt, ...)
 {
     char msg[512];
@@ -352,8 +381,17 @@ static CURL *easy_new(const char *endpoint, const char *path, const char *body, 
     return e;
 }
 
-/* Start an asynchronous request; takes body (heap). */
+/* Start an asynchronous request; takes body (heap). A stream (the watch) has its own
+ * write callback and overall timeout. */
+static int start_ex(etcd_client *c, enum req_kind kind, int slot, const char *path, char *body, bool secret,
+                    curl_write_callback wcb, int64_t stream_timeout_ms);
 static int start(etcd_client *c, enum req_kind kind, int slot, const char *path, char *body, bool secret)
+{
+    return start_ex(c, kind, slot, path, body, secret, NULL, 0);
+}
+
+static int start_ex(etcd_client *c, enum req_kind kind, int slot, const char *path, char *body, bool secret,
+                    curl_write_callback wcb, int64_t stream_timeout_ms)
 {
     req *r = calloc(1, sizeof(*r));
     if (!r || !body) {
@@ -380,9 +418,11 @@ static int start(etcd_client *c, enum req_kind kind, int slot, const char *path,
         req_free(r);
         return -ENOMEM;
     }
-    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, wcb ? wcb : write_cb);
     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+    if (stream_timeout_ms > 0)
+        curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)stream_timeout_ms);
     if (curl_multi_add_handle(c->multi, r->easy) != CURLM_OK) {
         req_free(r);
         return -EIO;
@@ -628,11 +668,18 @@ static void on_range_views(etcd_client *c, const json_t *resp)
         a[k].view = view;
         a[k].mod_revision = jint(kv, "mod_revision");
         a[k].seen_ms = now;
-        /* Freshness on our own clock: a revision seen before keeps its first sighting. */
+        /* Freshness on our own clock: a revision seen before keeps its first sighting; one the
+         * watch brought in after this range was read is newer: kept. */
         for (size_t p = 0; p < c->n_pviews; p++)
             if (!strcmp(c->pviews[p].controller, a[k].controller) && !strcmp(c->pviews[p].cluster, a[k].cluster) &&
-                c->pviews[p].mod_revision == a[k].mod_revision)
+                c->pviews[p].mod_revision >= a[k].mod_revision) {
                 a[k].seen_ms = c->pviews[p].seen_ms;
+                if (c->pviews[p].mod_revision > a[k].mod_revision) {
+                    json_decref(a[k].view);
+                    a[k].view = json_incref(c->pviews[p].view);
+                    a[k].mod_revision = c->pviews[p].mod_revision;
+                }
+            }
         k++;
     }
     free_pviews(c->pviews, c->n_pviews);
@@ -841,6 +888,15 @@ static void request_apply(etcd_client *c, req *r, json_t *resp, bool failed, int
         break;
     case RK_LOCK_RELEASE:
     case RK_REVOKE:
+    case RK_WATCH:
+        break;
+    case RK_FWD_PUT:
+    case RK_FWD_RANGE_REQUESTS:
+    case RK_FWD_RANGE_RESULTS:
+    case RK_FWD_TAKE:
+    case RK_FWD_REPLY:
+    case RK_FWD_DELETE:
+        fwd_apply(c, r, resp, failed);
         break;
     case RK_RANGE_CONTROLLERS:
     case RK_RANGE_VIEWS:
@@ -864,6 +920,10 @@ static void request_done(etcd_client *c, req *r, CURLcode cc)
     char what[300];
     int64_t now = probe_now_ms();
 
+    if (r->kind == RK_WATCH) { /* a stream that ended: not a failed request */
+        watch_done(c, r, cc, now);
+        return;
+    }
     resp = response_check(c, r, cc, what, sizeof(what));
     /* Keep-alive: a response without a TTL means etcd no longer knows the lease. */
     if (!what[0] && r->kind == RK_KEEPALIVE) {
@@ -962,13 +1022,24 @@ static void schedule(etcd_client *c, int64_t now)
     }
     if (now >= c->next_range_ms) {
         c->next_range_ms = now + c->refresh_ms;
-        if (!c->range_busy[0])
-            send_range(c, RK_RANGE_CONTROLLERS, "controllers");
-        if (!c->range_busy[1])
-            send_range(c, RK_RANGE_VIEWS, "views");
-        if (!c->range_busy[2] && c->n_locks)
+        c->range_due[0] = c->range_due[1] = true;
+        c->range_due[2] = c->n_locks > 0;
+    }
+    /* Due by the period, a decision waiting (etcd_refresh_soon) or a watch event. */
+    if (c->range_due[0] && !c->range_busy[0]) {
+        c->range_due[0] = false;
+        send_range(c, RK_RANGE_CONTROLLERS, "controllers");
+    }
+    if (c->range_due[1] && !c->range_busy[1]) {
+        c->range_due[1] = false;
+        send_range(c, RK_RANGE_VIEWS, "views");
+    }
+    if (c->range_due[2] && !c->range_busy[2]) {
+        c->range_due[2] = false;
+        if (c->n_locks)
             send_range(c, RK_RANGE_LOCKS, "lock");
     }
+    fwd_schedule(c, now);
 }
 
 static void drive(etcd_client *c)
@@ -1028,6 +1099,8 @@ int etcd_timeout_ms(etcd_client *c, int64_t now_ms)
         due = c->next_grant_ms;
     if (c->next_range_ms < due)
         due = c->next_range_ms;
+    if (etcd_lease_ok(c, now_ms))
+        due = fwd_due(c, now_ms, due);
     for (size_t i = 0; c->lease_id && i < c->n_locks; i++)
         if (c->locks[i].state == L_WANT && !c->locks[i].busy && c->locks[i].next_try_ms < due)
             due = c->locks[i].next_try_ms;
@@ -1262,6 +1335,500 @@ size_t etcd_coord_views(const etcd_client *c, const char *cluster, int64_t now_m
         v->lease_alive = false; /* not yet seen in etcd: it does not act */
     }
     return n;
+}
+
+/* ---- the watch and forwarding (issue 14: views seen at once, any controller answers) ---- */
+
+/* A watch event's key: which range to read again (the watch only says "something changed"). */
+static void watch_key(etcd_client *c, const char *key)
+{
+    char p[KEY_MAX];
+    size_t pl;
+    snprintf(p, sizeof(p), "%s/", c->prefix);
+    pl = strlen(p);
+    if (strncmp(key, p, pl))
+        return;
+    key += pl;
+    if (!strncmp(key, "controllers/", 12))
+        c->range_due[0] = true;
+    else if (!strncmp(key, "views/", 6)) {
+        size_t nl = strlen(c->name);
+        /* our own re-puts need no read */
+        if (strncmp(key + 6, c->name, nl) || key[6 + nl] != '/')
+            c->range_due[1] = true;
+    } else if (!strncmp(key, "lock/", 5))
+        c->range_due[2] = true;
+    else if (!strncmp(key, "requests/", 9))
+        c->fwd_requests_due = true;
+    else if (!strncmp(key, "results/", 8))
+        c->fwd_results_due = true;
+}
+
+/* A watch event on a peer's view: applied at once (no range read in between). true: done. */
+static bool watch_view(etcd_client *c, const json_t *ev)
+{
+    const json_t *kv = json_object_get(ev, "kv");
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    char prefix[KEY_MAX], rest[ETCD_NAME_MAX + ETCD_CLUSTER_MAX + 2], *slash, *val;
+    int64_t rev = jint(kv, "mod_revision");
+    json_t *view = NULL;
+    etcd_peer_view *p = NULL;
+    snprintf(prefix, sizeof(prefix), "%s/views/", c->prefix);
+    if (!kv_key(kv, prefix, rest, sizeof(rest)) || !(slash = strchr(rest, '/')))
+        return false;
+    *slash = '\0';
+    if (strlen(rest) >= ETCD_NAME_MAX || strlen(slash + 1) >= ETCD_CLUSTER_MAX || !slash[1])
+        return false;
+    for (size_t i = 0; i < c->n_pviews && !p; i++)
+        if (!strcmp(c->pviews[i].controller, rest) && !strcmp(c->pviews[i].cluster, slash + 1))
+            p = &c->pviews[i];
+    if (type && !strcmp(type, "DELETE")) {
+        if (p && p->mod_revision < rev) { /* the event's kv carries the deletion's revision */
+            json_decref(p->view);
+            memmove(p, p + 1, (size_t)(c->pviews + c->n_pviews - p - 1) * sizeof(*p));
+            c->n_pviews--;
+        }
+        return true;
+    }
+    if (p && p->mod_revision >= rev)
+        return true; /* not newer than what we have */
+    if (!(val = kv_value(kv)))
+        return false;
+    view = strlen(val) <= ETCD_MAX_VIEW ? json_loads(val, 0, NULL) : NULL;
+    free(val);
+    if (!json_is_object(view)) {
+        json_decref(view);
+        return false;
+    }
+    if (!p) {
+        etcd_peer_view *a = realloc(c->pviews, (c->n_pviews + 1) * sizeof(*a));
+        if (!a) {
+            json_decref(view);
+            return false;
+        }
+        c->pviews = a;
+        p = &c->pviews[c->n_pviews++];
+        memset(p, 0, sizeof(*p));
+        memcpy(p->controller, rest, strlen(rest) + 1);
+        memcpy(p->cluster, slash + 1, strlen(slash + 1) + 1);
+    }
+    json_decref(p->view);
+    p->view = view;
+    p->mod_revision = rev;
+    p->seen_ms = probe_now_ms();
+    return true;
+}
+
+static void watch_line(etcd_client *c, const char *line, size_t n)
+{
+    json_t *j = json_loadb(line, n, 0, NULL), *res = json_object_get(j, "result"), *evs;
+    size_t i;
+    json_t *ev;
+    if (json_is_true(json_object_get(res, "created")))
+        c->watch_created = true;
+    evs = json_object_get(res, "events");
+    json_array_foreach(evs, i, ev) {
+        char key[KEY_MAX];
+        size_t kn;
+        if (etcd_b64_decode(json_string_value(json_object_get(json_object_get(ev, "kv"), "key")), key, sizeof(key),
+                            &kn) == 0 &&
+            strlen(key) == kn && !watch_view(c, ev))
+            watch_key(c, key);
+    }
+    json_decref(j);
+}
+
+/* The watch's stream: one JSON message a line, handled as it comes. */
+static size_t watch_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    req *r = userdata;
+    size_t n = size * nmemb;
+    char *nl;
+    if (r->resp.len + n > ETCD_MAX_RESPONSE || strbuf_putn(&r->resp, ptr, n) < 0) {
+        r->too_big = true;
+        return 0;
+    }
+    while (r->resp.len && (nl = memchr(r->resp.s, '\n', r->resp.len))) {
+        size_t ln = (size_t)(nl - r->resp.s);
+        watch_line(r->c, r->resp.s, ln);
+        memmove(r->resp.s, nl + 1, r->resp.len - ln - 1);
+        r->resp.len -= ln + 1;
+        r->resp.s[r->resp.len] = '\0';
+    }
+    return n;
+}
+
+#define WATCH_RESTART_MS 60000
+
+static void send_watch(etcd_client *c)
+{
+    char key[KEY_MAX], end[KEY_MAX], kb[KEY_MAX * 2], eb[KEY_MAX * 2];
+    snprintf(key, sizeof(key), "%s/", c->prefix);
+    if (etcd_prefix_end(key, end, sizeof(end)) < 0 || key_b64(key, kb, sizeof(kb)) < 0 ||
+        key_b64(end, eb, sizeof(eb)) < 0)
+        return;
+    /* A stream: restarted now and then (a member that stopped answering is left that way). */
+    if (start_ex(c, RK_WATCH, -1, "/v3/watch",
+                 json_body(json_pack("{s:{s:s, s:s}}", "create_request", "key", kb, "range_end", eb)), false,
+                 watch_write_cb, WATCH_RESTART_MS) < 0)
+        return;
+    c->watch_busy = true;
+    c->watch_created = false;
+}
+
+static void watch_done(etcd_client *c, req *r, CURLcode cc, int64_t now)
+{
+    bool clean = cc == CURLE_OPERATION_TIMEDOUT && now - r->sent_ms >= WATCH_RESTART_MS - 1000;
+    c->watch_busy = false;
+    c->watch_created = false;
+    /* Read everything once: events between the streams are not lost. */
+    c->range_due[0] = c->range_due[1] = c->range_due[2] = true;
+    c->fwd_requests_due = c->fwd_results_due = true;
+    c->next_watch_ms = now + (clean ? 0 : 500);
+    if (!clean)
+        c->cur_ep = (c->cur_ep + 1) % c->n_endpoints;
+}
+
+bool etcd_watching(const etcd_client *c)
+{
+    return c && c->watch_created;
+}
+
+static bool name_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= max)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || *s == '/' || (unsigned char)*s >= 0x7f)
+            return false;
+    return true;
+}
+
+static fwd_out *find_out(etcd_client *c, const char *id)
+{
+    for (size_t i = 0; i < ETCD_FWD_MAX; i++)
+        if (c->outs[i].state != FO_FREE && !strcmp(c->outs[i].id, id))
+            return &c->outs[i];
+    return NULL;
+}
+
+int etcd_fwd_send(etcd_client *c, const char *cluster, const char *body, char *id_out, size_t idlen, char *err,
+                  size_t errlen)
+{
+    char key[KEY_MAX];
+    fwd_out *o = NULL;
+    if (!cluster_ok(cluster) || !body || strlen(body) > ETCD_FWD_MAX_BODY) {
+        snprintf(err, errlen, "request too large or bad cluster name: not forwarded");
+        return -EINVAL;
+    }
+    if (!etcd_lease_ok(c, probe_now_ms())) {
+        snprintf(err, errlen, "no trusted etcd lease: cannot forward");
+        return -EAGAIN;
+    }
+    for (size_t i = 0; i < ETCD_FWD_MAX && !o; i++)
+        if (c->outs[i].state == FO_FREE)
+            o = &c->outs[i];
+    if (!o) {
+        snprintf(err, errlen, "%d forwarded requests wait already: try again later", ETCD_FWD_MAX);
+        return -EBUSY;
+    }
+    memset(o, 0, sizeof(*o));
+    snprintf(o->id, sizeof(o->id), "%" PRIx64 "-%" PRId64, (uint64_t)c->lease_id, ++c->fwd_seq);
+    snprintf(o->cluster, sizeof(o->cluster), "%s", cluster);
+    if (snprintf(key, sizeof(key), "%s/requests/%s/%s/%s", c->prefix, cluster, c->name, o->id) >= (int)sizeof(key)) {
+        snprintf(err, errlen, "request key too long");
+        return -ENAMETOOLONG;
+    }
+    if (start(c, RK_FWD_PUT, (int)(o - c->outs), "/v3/kv/put", json_body(put_op(key, body, c->lease_id)), false) <
+        0) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    o->state = FO_SENDING;
+    snprintf(id_out, idlen, "%s", o->id);
+    return 0;
+}
+
+static void send_delete(etcd_client *c, const char *key)
+{
+    char kb[KEY_MAX * 2];
+    if (key_b64(key, kb, sizeof(kb)) == 0)
+        start(c, RK_FWD_DELETE, -1, "/v3/kv/deleterange", json_body(json_pack("{s:s}", "key", kb)), false);
+}
+
+int etcd_fwd_poll(etcd_client *c, const char *id, bool *accepted, char **result, char *err, size_t errlen)
+{
+    fwd_out *o = find_out(c, id);
+    *result = NULL;
+    *accepted = false;
+    if (!o) {
+        snprintf(err, errlen, "no such forwarded request");
+        return -ENOENT;
+    }
+    *accepted = o->accepted;
+    if (o->state == FO_FAILED) {
+        snprintf(err, errlen, "%s", o->err);
+        o->state = FO_FREE;
+        return -EIO;
+    }
+    if (o->state != FO_DONE)
+        return 0;
+    *result = o->result;
+    o->result = NULL;
+    o->state = FO_FREE;
+    return 1;
+}
+
+void etcd_fwd_cancel(etcd_client *c, const char *id)
+{
+    fwd_out *o = find_out(c, id);
+    char key[KEY_MAX];
+    if (!o)
+        return;
+    if (o->state == FO_SENT || o->state == FO_SENDING) {
+        /* Withdrawn unless already taken (the holder's take compares the key's revision). */
+        snprintf(key, sizeof(key), "%s/requests/%s/%s/%s", c->prefix, o->cluster, c->name, o->id);
+        send_delete(c, key);
+        snprintf(key, sizeof(key), "%s/results/%s/%s", c->prefix, c->name, o->id);
+        send_delete(c, key);
+    }
+    free(o->result);
+    memset(o, 0, sizeof(*o));
+}
+
+int etcd_fwd_next(etcd_client *c, etcd_fwd_in *in)
+{
+    etcd_fwd_in *first = NULL;
+    /* in the order they were written */
+    for (size_t i = 0; i < ETCD_FWD_MAX; i++)
+        if (c->ins[i].state == 2 && (!first || c->ins[i].mod_revision < first->mod_revision))
+            first = &c->ins[i];
+    if (!first)
+        return 0;
+    *in = *first;
+    memset(first, 0, sizeof(*first));
+    return 1;
+}
+
+int etcd_fwd_reply(etcd_client *c, const char *from, const char *id, const char *result, char *err, size_t errlen)
+{
+    char key[KEY_MAX];
+    if (!name_ok(from, ETCD_NAME_MAX) || !name_ok(id, ETCD_FWD_ID_MAX) || strlen(result) > ETCD_FWD_MAX_BODY ||
+        snprintf(key, sizeof(key), "%s/results/%s/%s", c->prefix, from, id) >= (int)sizeof(key)) {
+        snprintf(err, errlen, "answer too large or bad names: not sent");
+        return -EINVAL;
+    }
+    if (start(c, RK_FWD_REPLY, -1, "/v3/kv/put", json_body(put_op(key, result, c->lease_id)), false) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* The holder read the requests: take those of the clusters it holds (once each). */
+static void on_fwd_requests(etcd_client *c, const json_t *resp)
+{
+    const json_t *kvs = json_object_get(resp, "kvs");
+    char prefix[KEY_MAX];
+    int64_t now = probe_now_ms();
+    snprintf(prefix, sizeof(prefix), "%s/requests/", c->prefix);
+    for (size_t i = 0; i < json_array_size(kvs); i++) {
+        const json_t *kv = json_array_get(kvs, i);
+        char rest[KEY_MAX], *from, *id, kb[KEY_MAX * 2], key[KEY_MAX], rkey[KEY_MAX], rev[32];
+        json_t *acc;
+        etcd_fwd_in *in = NULL;
+        bool dup = false;
+        json_t *j;
+        if (!kv_key(kv, prefix, rest, sizeof(rest)) || !(from = strchr(rest, '/')))
+            continue;
+        *from++ = '\0';
+        if (!(id = strchr(from, '/')))
+            continue;
+        *id++ = '\0';
+        if (!cluster_ok(rest) || !name_ok(from, ETCD_NAME_MAX) || !name_ok(id, ETCD_FWD_ID_MAX) ||
+            !etcd_lock_held(c, rest, now, NULL))
+            continue;
+        for (size_t k = 0; k < ETCD_FWD_MAX; k++) {
+            dup |= c->ins[k].state && !strcmp(c->ins[k].from, from) && !strcmp(c->ins[k].id, id);
+            if (!c->ins[k].state && !in)
+                in = &c->ins[k];
+        }
+        if (dup || !in)
+            continue;
+        memset(in, 0, sizeof(*in));
+        memcpy(in->cluster, rest, strlen(rest) + 1);
+        memcpy(in->from, from, strlen(from) + 1);
+        memcpy(in->id, id, strlen(id) + 1);
+        in->mod_revision = jint(kv, "mod_revision");
+        in->body = kv_value(kv);
+        if (!in->body || strlen(in->body) > ETCD_FWD_MAX_BODY) {
+            free(in->body);
+            continue;
+        }
+        snprintf(key, sizeof(key), "%s/requests/%s/%s/%s", c->prefix, in->cluster, in->from, in->id);
+        snprintf(rev, sizeof(rev), "%" PRId64, in->mod_revision);
+        snprintf(rkey, sizeof(rkey), "%s/results/%s/%s", c->prefix, in->from, in->id);
+        if (key_b64(key, kb, sizeof(kb)) < 0 || !(acc = put_op(rkey, "{\"accepted\":true}", c->lease_id))) {
+            free(in->body);
+            continue;
+        }
+        /* Taken by deleting it unchanged: one controller runs it, once. "accepted" is written in
+         * the same transaction, so it can never land after (and hide) the answer. */
+        j = json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:{s:s}}, {s:o}]}", "compare", "target", "MOD", "key", kb,
+                      "result", "EQUAL", "mod_revision", rev, "success", "request_delete_range", "key", kb,
+                      "request_put", acc);
+        if (start(c, RK_FWD_TAKE, (int)(in - c->ins), "/v3/kv/txn", json_body(j), false) < 0) {
+            free(in->body);
+            memset(in, 0, sizeof(*in));
+            continue;
+        }
+        in->state = 1; /* taking */
+    }
+}
+
+static void on_fwd_take(etcd_client *c, req *r, const json_t *resp, bool failed)
+{
+    etcd_fwd_in *in;
+    if (r->slot < 0 || r->slot >= ETCD_FWD_MAX || c->ins[r->slot].state != 1)
+        return;
+    in = &c->ins[r->slot];
+    if (!failed && json_is_true(json_object_get(resp, "succeeded"))) {
+        in->state = 2; /* for etcd_fwd_next */
+        return;
+    }
+    free(in->body);
+    memset(in, 0, sizeof(*in)); /* withdrawn, or taken by another holder */
+}
+
+/* The requester read its answers. */
+static void on_fwd_results(etcd_client *c, const json_t *resp)
+{
+    const json_t *kvs = json_object_get(resp, "kvs");
+    char prefix[KEY_MAX];
+    snprintf(prefix, sizeof(prefix), "%s/results/%s/", c->prefix, c->name);
+    for (size_t i = 0; i < json_array_size(kvs); i++) {
+        const json_t *kv = json_array_get(kvs, i);
+        char id[ETCD_FWD_ID_MAX], key[KEY_MAX], *val;
+        fwd_out *o;
+        json_t *j;
+        if (!kv_key(kv, prefix, id, sizeof(id)) || !(o = find_out(c, id)) ||
+            (o->state != FO_SENT && o->state != FO_SENDING))
+            continue;
+        val = kv_value(kv);
+        j = val && strlen(val) <= ETCD_FWD_MAX_BODY ? json_loads(val, 0, NULL) : NULL;
+        if (json_is_object(j) && json_is_true(json_object_get(j, "accepted")) && !json_object_get(j, "ok")) {
+            o->accepted = true;
+        } else if (json_is_object(j)) {
+            o->state = FO_DONE;
+            o->result = val;
+            val = NULL;
+            snprintf(key, sizeof(key), "%s/results/%s/%s", c->prefix, c->name, id);
+            send_delete(c, key);
+        }
+        json_decref(j);
+        free(val);
+    }
+}
+
+static bool fwd_pending(const etcd_client *c)
+{
+    for (size_t i = 0; i < ETCD_FWD_MAX; i++)
+        if (c->outs[i].state == FO_SENT || c->outs[i].state == FO_SENDING)
+            return true;
+    return false;
+}
+
+static bool holds_any(const etcd_client *c, int64_t now)
+{
+    for (size_t i = 0; i < c->n_locks; i++)
+        if (etcd_lock_held(c, c->locks[i].cluster, now, NULL))
+            return true;
+    return false;
+}
+
+static void send_fwd_range(etcd_client *c, enum req_kind kind, const char *sub)
+{
+    char key[KEY_MAX], end[KEY_MAX], kb[KEY_MAX * 2], eb[KEY_MAX * 2];
+    snprintf(key, sizeof(key), "%s/%s", c->prefix, sub);
+    if (etcd_prefix_end(key, end, sizeof(end)) < 0 || key_b64(key, kb, sizeof(kb)) < 0 ||
+        key_b64(end, eb, sizeof(eb)) < 0)
+        return;
+    if (start(c, kind, -1, "/v3/kv/range",
+              json_body(json_pack("{s:s, s:s, s:I}", "key", kb, "range_end", eb, "limit", (json_int_t)ETCD_FWD_MAX * 4)),
+              false) == 0) {
+        if (kind == RK_FWD_RANGE_REQUESTS)
+            c->fwd_req_busy = true;
+        else
+            c->fwd_res_busy = true;
+    }
+}
+
+#define FWD_RESULTS_POLL_MS 250
+
+static void fwd_schedule(etcd_client *c, int64_t now)
+{
+    if (!c->watch_busy && now >= c->next_watch_ms)
+        send_watch(c);
+    if (!c->fwd_req_busy && holds_any(c, now) && (c->fwd_requests_due || now >= c->next_fwd_requests_ms)) {
+        c->fwd_requests_due = false;
+        c->next_fwd_requests_ms = now + c->refresh_ms;
+        send_fwd_range(c, RK_FWD_RANGE_REQUESTS, "requests/");
+    }
+    if (!c->fwd_res_busy && fwd_pending(c) && (c->fwd_results_due || now >= c->next_fwd_results_ms)) {
+        char sub[KEY_MAX];
+        c->fwd_results_due = false;
+        c->next_fwd_results_ms = now + FWD_RESULTS_POLL_MS;
+        snprintf(sub, sizeof(sub), "results/%s/", c->name);
+        send_fwd_range(c, RK_FWD_RANGE_RESULTS, sub);
+    }
+}
+
+static int64_t fwd_due(const etcd_client *c, int64_t now, int64_t due)
+{
+    if (!c->watch_busy && c->next_watch_ms < due)
+        due = c->next_watch_ms;
+    if (!c->fwd_req_busy && holds_any(c, now) && (c->fwd_requests_due || c->next_fwd_requests_ms < due))
+        due = c->fwd_requests_due ? now : c->next_fwd_requests_ms;
+    if (!c->fwd_res_busy && fwd_pending(c) && (c->fwd_results_due || c->next_fwd_results_ms < due))
+        due = c->fwd_results_due ? now : c->next_fwd_results_ms;
+    for (int k = 0; k < 3; k++)
+        if (c->range_due[k] && !c->range_busy[k])
+            due = now;
+    return due;
+}
+
+static void fwd_apply(etcd_client *c, req *r, json_t *resp, bool failed)
+{
+    switch (r->kind) {
+    case RK_FWD_PUT:
+        if (r->slot >= 0 && r->slot < ETCD_FWD_MAX && c->outs[r->slot].state == FO_SENDING) {
+            fwd_out *o = &c->outs[r->slot];
+            if (failed) {
+                o->state = FO_FAILED;
+                snprintf(o->err, sizeof(o->err), "the request could not be written to etcd: %.100s", c->last_err);
+            } else {
+                o->state = FO_SENT;
+                c->fwd_results_due = true;
+            }
+        }
+        break;
+    case RK_FWD_RANGE_REQUESTS:
+        c->fwd_req_busy = false;
+        if (!failed)
+            on_fwd_requests(c, resp);
+        break;
+    case RK_FWD_RANGE_RESULTS:
+        c->fwd_res_busy = false;
+        if (!failed)
+            on_fwd_results(c, resp);
+        break;
+    case RK_FWD_TAKE:
+        on_fwd_take(c, r, resp, failed);
+        break;
+    default:
+        break;
+    }
 }
 
 /* ---- fencing ----------------------------------------------------------------------- */
@@ -1532,6 +2099,17 @@ void etcd_free(etcd_client *c)
         return;
     /* Best effort, bounded: release our locks and revoke the lease so that another
      * controller need not wait for the TTL. */
+    /* The watch is a stream: it never ends by itself. */
+    for (req **pp = &c->reqs; *pp;) {
+        req *r = *pp;
+        if (r->kind == RK_WATCH) {
+            *pp = r->next;
+            curl_multi_remove_handle(c->multi, r->easy);
+            req_free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
     if (c->multi && c->lease_id && (!c->user || c->token)) {
         char id[32];
         int64_t until = probe_now_ms() + c->timeout_ms;
@@ -1563,6 +2141,10 @@ void etcd_free(etcd_client *c)
     for (size_t i = 0; i < c->n_views; i++)
         free(c->views[i].value);
     free(c->views);
+    for (size_t i = 0; i < ETCD_FWD_MAX; i++) {
+        free(c->outs[i].result);
+        free(c->ins[i].body);
+    }
     free(c->ctls);
     free_pviews(c->pviews, c->n_pviews);
     free(c->cacert);

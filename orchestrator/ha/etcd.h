@@ -141,6 +141,48 @@ size_t etcd_views(const etcd_client *c, const etcd_peer_view **out);
  * "replicas_seen", "replicas_confirming". Returns the count (<= max). */
 size_t etcd_coord_views(const etcd_client *c, const char *cluster, int64_t now_ms, coord_view *out, size_t max);
 
+/*
+ * Forwarding (issue 14, "any controller answers"): a mutating command sent to a
+ * controller that does not hold the cluster's lock is handed to the holder through
+ * etcd, so no new network path or key is needed between controllers:
+ *   PREFIX/requests/CLUSTER/FROM/ID  the request (a control request's JSON), under FROM's lease
+ *   PREFIX/results/FROM/ID           {"accepted":true} once the holder took it, then its answer,
+ *                                    under the holder's lease
+ * The holder reads the requests of the clusters it holds (on a watch event, and every
+ * refresh_ms), takes each by transaction (deleted if unchanged: it runs once, on one
+ * controller) and runs it through its own control path; the requester reads its results
+ * (watch, and every 250 ms while one is pending) and deletes each answer it read.
+ * Requests and answers are untrusted input: bounded (ETCD_FWD_MAX_BODY), JSON objects only.
+ */
+#define ETCD_FWD_MAX 32
+#define ETCD_FWD_ID_MAX 40
+#define ETCD_FWD_MAX_BODY 16384
+
+typedef struct {
+    int state;                   /* internal */
+    char cluster[ETCD_CLUSTER_MAX];
+    char from[ETCD_NAME_MAX];
+    char id[ETCD_FWD_ID_MAX];
+    char *body;
+    int64_t mod_revision;
+} etcd_fwd_in;
+
+/* Send body (a JSON object's text) to the holder of cluster's lock; *id_out names it. */
+int etcd_fwd_send(etcd_client *c, const char *cluster, const char *body, char *id_out, size_t idlen, char *err,
+                  size_t errlen);
+/* 0: no answer yet (*accepted: the holder took it); 1: *result is the answer (heap, the
+ * caller frees; the slot is freed); negative: the request could not be posted (err). */
+int etcd_fwd_poll(etcd_client *c, const char *id, bool *accepted, char **result, char *err, size_t errlen);
+/* Give up waiting: the request is withdrawn unless the holder took it already. */
+void etcd_fwd_cancel(etcd_client *c, const char *id);
+/* The next request this controller took as a lock holder: 1 with *in filled (in->body is
+ * the caller's to free), 0 none. */
+int etcd_fwd_next(etcd_client *c, etcd_fwd_in *in);
+/* Answer a request taken with etcd_fwd_next (result: a JSON object's text). */
+int etcd_fwd_reply(etcd_client *c, const char *from, const char *id, const char *result, char *err, size_t errlen);
+/* Whether the watch on PREFIX/ is established (changes are then seen within a round trip). */
+bool etcd_watching(const etcd_client *c);
+
 /* Pure helpers, exposed for tests. */
 int etcd_b64_encode(const char *in, size_t n, char *out, size_t outlen);
 int etcd_b64_decode(const char *in, char *out, size_t outlen, size_t *n);

@@ -2,22 +2,47 @@
 #include "orchestrator/ha/ha.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "orchestrator/decide/coord.h"
+#include "orchestrator/decide/quorum.h"
 #include "orchestrator/ha/etcd.h"
 #include "orchestrator/log.h"
+#include "topology/probe/probe.h"
 
 #define HA_MAX_CONTROLLERS 64
 /* While a dead primary waits for the other controllers' agreement: their views are read this often. */
 #define HA_QUORUM_REREAD_MS 50
+/* A hold is reported as an event once it lasted this long: the other controllers' views
+ * arrive within tens of ms of a crash, and every crash would report a hold otherwise. */
+#define HA_HELD_REPORT_MS 300
 
 typedef struct {
     char name[ETCD_CLUSTER_MAX];
-    char held_why[256];          /* the last refusal reported, "" none */
+    char held_why[300];          /* why a recovery is held now (status), "" none */
+    char reported_why[300];      /* the last refusal reported as an event */
+    int64_t held_since_ms;       /* held since (monotonic), 0: not held */
+    bool quorum_off;             /* failover_quorum = none */
+    /* The last view published (ha_publish builds a view only when one of these changes). */
+    bool published;
+    ana_code pub_code;
+    size_t pub_replicas, pub_seen, pub_confirming;
 } ha_cluster;
+
+/* A forwarded request waiting for the holder's answer. */
+typedef struct {
+    bool used;
+    char id[ETCD_FWD_ID_MAX];
+    char holder[ETCD_NAME_MAX];
+    void *tag;
+    int64_t sent_ms, deadline_ms;
+} ha_pending;
+
+/* A forwarded request not taken by the holder within this is given up (holder gone or stuck). */
+#define HA_FWD_TAKE_MS 5000
 
 struct ha {
     etcd_client *etcd;
@@ -28,6 +53,13 @@ struct ha {
     int64_t fresh_ms;
     ha_cluster *cl;
     size_t n_cl;
+    /* Controllers seen live since this one started: the voters of the majority rule. */
+    char seen[HA_MAX_CONTROLLERS][ETCD_NAME_MAX];
+    size_t n_seen;
+    /* Forwarding: the requests this controller sent and waits for. */
+    ha_fwd_request_fn on_fwd_request;
+    ha_fwd_done_fn on_fwd_done;
+    ha_pending pending[ETCD_FWD_MAX];
 };
 
 static void on_etcd_event(void *user, const char *name, const char *cluster, const char *msg)
@@ -71,6 +103,7 @@ int ha_new(const cfg_config *cfg, ha_emit_fn emit, void *user, ha **out, char *e
     }
     for (size_t i = 0; i < cfg->n_clusters; i++) {
         snprintf(h->cl[i].name, sizeof(h->cl[i].name), "%s", cfg->clusters[i].name);
+        h->cl[i].quorum_off = cfg->clusters[i].failover_quorum == CFG_QUORUM_NONE;
         h->n_cl++;
         /* Every controller competes for every cluster's lock: the holder is the one that acts. */
         if ((rc = etcd_lock_want(h->etcd, cfg->clusters[i].name, err, errlen)) < 0)
@@ -83,10 +116,15 @@ fail:
     return rc;
 }
 
+static void fwd_error(ha *h, ha_pending *p, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 void ha_free(ha *h)
 {
     if (!h)
         return;
+    for (size_t i = 0; i < ETCD_FWD_MAX; i++)
+        if (h->pending[i].used)
+            fwd_error(h, &h->pending[i], "controller %s is stopping: no answer from %s", h->name, h->pending[i].holder);
     etcd_free(h->etcd);
     free(h->cl);
     free(h);
@@ -102,10 +140,181 @@ int ha_timeout_ms(ha *h, int64_t now_ms)
     return h ? etcd_timeout_ms(h->etcd, now_ms) : -1;
 }
 
+/* Remember every controller seen live (ha_voters). */
+static void note_controllers(ha *h)
+{
+    const etcd_controller *ctl;
+    size_t n = etcd_controllers(h->etcd, &ctl);
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        for (k = 0; k < h->n_seen; k++)
+            if (!strcmp(h->seen[k], ctl[i].name))
+                break;
+        if (k == h->n_seen && h->n_seen < HA_MAX_CONTROLLERS) {
+            memcpy(h->seen[h->n_seen], ctl[i].name, sizeof(h->seen[0]));
+            h->n_seen++;
+        }
+    }
+}
+
+static void fwd_answer(ha *h, ha_pending *p, json_t *result)
+{
+    void *tag = p->tag;
+    p->used = false;
+    if (h->on_fwd_done)
+        h->on_fwd_done(h->user, tag, result);
+    else
+        json_decref(result);
+}
+
+static void fwd_error(ha *h, ha_pending *p, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fwd_answer(h, p, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", msg, "forwarded_to", p->holder));
+}
+
+/* Answers to the requests this controller forwarded; requests forwarded to it. */
+static void fwd_run(ha *h, int64_t now_ms)
+{
+    etcd_fwd_in in;
+    for (size_t i = 0; i < ETCD_FWD_MAX; i++) {
+        ha_pending *p = &h->pending[i];
+        char *text = NULL, err[256];
+        bool accepted = false;
+        int rc;
+        if (!p->used)
+            continue;
+        rc = etcd_fwd_poll(h->etcd, p->id, &accepted, &text, err, sizeof(err));
+        if (rc == 1) {
+            json_t *r = json_loads(text, 0, NULL);
+            free(text);
+            if (!json_is_object(r)) {
+                json_decref(r);
+                fwd_error(h, p, "controller %s answered with no JSON object", p->holder);
+            } else {
+                json_object_set_new(r, "forwarded_to", json_string(p->holder));
+                fwd_answer(h, p, r);
+            }
+        } else if (rc < 0) {
+            fwd_error(h, p, "forwarding to controller %s failed: %s", p->holder, err);
+        } else if (!accepted && (now_ms - p->sent_ms > HA_FWD_TAKE_MS || now_ms > p->deadline_ms)) {
+            etcd_fwd_cancel(h->etcd, p->id);
+            fwd_error(h, p, "controller %s (the holder of the lock) did not take the forwarded request within %lld ms: "
+                      "withdrawn, not run (is it stopped or cut off from etcd?)", p->holder,
+                      (long long)(now_ms - p->sent_ms));
+        } else if (now_ms > p->deadline_ms) {
+            etcd_fwd_cancel(h->etcd, p->id);
+            fwd_error(h, p, "no answer from controller %s within %lld ms; the operation may still run there (see "
+                      "'myorch recoveries' on it)", p->holder, (long long)(p->deadline_ms - p->sent_ms));
+        }
+    }
+    while (etcd_fwd_next(h->etcd, &in) == 1) {
+        json_t *body = json_loads(in.body, 0, NULL);
+        free(in.body);
+        if (!json_is_object(body) || !h->on_fwd_request) {
+            ha_forward_reply(h, in.from, in.id,
+                             json_pack("{s:b, s:s}", "ok", 0, "error", "the forwarded request is not a JSON object"));
+        } else {
+            log_info("coordination: running a request forwarded by controller %s for cluster %s", in.from, in.cluster);
+            h->on_fwd_request(h->user, in.cluster, in.from, in.id, body);
+        }
+        json_decref(body);
+    }
+}
+
 void ha_run(ha *h, int64_t now_ms)
 {
-    if (h)
+    if (h) {
         etcd_run(h->etcd, now_ms);
+        note_controllers(h);
+        fwd_run(h, now_ms);
+    }
+}
+
+void ha_set_forwarding(ha *h, ha_fwd_request_fn on_request, ha_fwd_done_fn on_done)
+{
+    if (h) {
+        h->on_fwd_request = on_request;
+        h->on_fwd_done = on_done;
+    }
+}
+
+const char *ha_name(const ha *h)
+{
+    return h ? h->name : "";
+}
+
+int ha_forward(ha *h, const char *cluster, const json_t *body, void *tag, int64_t timeout_ms, int64_t now_ms,
+               char *err, size_t errlen)
+{
+    ha_pending *p = NULL;
+    const char *holder;
+    char *text;
+    int rc;
+    if (!h) {
+        snprintf(err, errlen, "no coordination: nothing to forward to");
+        return -EINVAL;
+    }
+    holder = etcd_lock_holder(h->etcd, cluster);
+    if (!etcd_lease_ok(h->etcd, now_ms)) {
+        snprintf(err, errlen, "controller %s has no trusted etcd lease (etcd %s): it can neither run nor forward "
+                 "an operation until etcd answers again", h->name,
+                 etcd_health_name(etcd_get_health(h->etcd, now_ms, NULL, 0)));
+        return -EAGAIN;
+    }
+    if (!holder[0] || !strcmp(holder, h->name)) {
+        snprintf(err, errlen, "no controller holds the lock of cluster %s now (it is being taken): try again in a "
+                 "moment", cluster);
+        return -EAGAIN;
+    }
+    for (size_t i = 0; i < ETCD_FWD_MAX && !p; i++)
+        if (!h->pending[i].used)
+            p = &h->pending[i];
+    if (!p) {
+        snprintf(err, errlen, "%d forwarded requests wait already: try again later", ETCD_FWD_MAX);
+        return -EBUSY;
+    }
+    text = json_dumps(body, JSON_COMPACT);
+    if (!text) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    rc = etcd_fwd_send(h->etcd, cluster, text, p->id, sizeof(p->id), err, errlen);
+    free(text);
+    if (rc < 0)
+        return rc;
+    p->used = true;
+    p->tag = tag;
+    p->sent_ms = now_ms;
+    p->deadline_ms = now_ms + timeout_ms;
+    snprintf(p->holder, sizeof(p->holder), "%s", holder);
+    log_info("coordination: request for cluster %s forwarded to controller %s (lock holder)", cluster, holder);
+    return 0;
+}
+
+void ha_forward_reply(ha *h, const char *from, const char *id, json_t *result)
+{
+    char *text, err[256];
+    if (!h) {
+        json_decref(result);
+        return;
+    }
+    json_object_set_new(result, "answered_by", json_string(h->name));
+    text = json_dumps(result, JSON_COMPACT);
+    json_decref(result);
+    if (text && strlen(text) > ETCD_FWD_MAX_BODY) {
+        /* the answer is bounded: a plan's full text may not fit; say so rather than cut it */
+        free(text);
+        text = strdup("{\"ok\":false,\"error\":\"the holder's answer is larger than the forwarding bound; see its "
+                      "'myorch recoveries'\"}");
+    }
+    if (!text || etcd_fwd_reply(h->etcd, from, id, text, err, sizeof(err)) < 0)
+        log_warn("coordination: cannot answer the request forwarded by %s: %s", from, text ? err : "out of memory");
+    free(text);
 }
 
 /* Whether this analysis holds the primary dead (confirmed on this controller's side). */
@@ -115,12 +324,34 @@ static bool holds_dead(ana_code code)
            code == ANA_DEAD_PRIMARY_MINORITY || code == ANA_ALL_DOWN || code == ANA_DEAD_PRIMARY_NO_REPLICAS;
 }
 
+static ha_cluster *find(ha *h, const char *cluster);
+
 void ha_publish(ha *h, const char *cluster, const ana_result *a)
 {
     char err[256];
     json_t *v;
+    ha_cluster *hc;
     if (!h || !a || a->code == ANA_NOT_READY)
         return;
+    /* Called every loop turn: build the view only when what it says changed. */
+    hc = find(h, cluster);
+    if (hc && hc->published && hc->pub_code == a->code && hc->pub_replicas == a->replicas &&
+        hc->pub_seen == a->replicas_reachable && hc->pub_confirming == a->replicas_confirming)
+        return;
+    if (hc) {
+        hc->published = true;
+        hc->pub_code = a->code;
+        hc->pub_replicas = a->replicas;
+        hc->pub_seen = a->replicas_reachable;
+        hc->pub_confirming = a->replicas_confirming;
+        /* Suspecting: the others' views matter now; without the watch, read them at once. */
+        if ((holds_dead(a->code) || a->code == ANA_PRIMARY_SUSPECT) && !etcd_watching(h->etcd))
+            etcd_refresh_soon(h->etcd, probe_now_ms(), 0);
+        if (!holds_dead(a->code)) { /* nothing to recover: nothing held */
+            hc->held_why[0] = hc->reported_why[0] = '\0';
+            hc->held_since_ms = 0;
+        }
+    }
     v = json_pack("{s:b, s:s, s:I, s:I, s:I}", "primary_reachable", !holds_dead(a->code), "analysis",
                   ana_code_name(a->code), "replicas", (json_int_t)a->replicas, "replicas_seen",
                   (json_int_t)a->replicas_reachable, "replicas_confirming", (json_int_t)a->replicas_confirming);
@@ -135,6 +366,14 @@ static ha_cluster *find(ha *h, const char *cluster)
         if (!strcmp(h->cl[i].name, cluster))
             return &h->cl[i];
     return NULL;
+}
+
+/* Every controller seen live since this one started: a crashed controller, or one cut off
+ * on the other side of a split, stays a voter (one that does not agree), so a split cannot
+ * shrink the voters to the side that kept etcd. */
+static size_t known_controllers(const ha *h, size_t live)
+{
+    return h->n_seen > live ? h->n_seen : live;
 }
 
 bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms, char *why, size_t whylen)
@@ -175,14 +414,36 @@ bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms,
         etcd_refresh_soon(h->etcd, now_ms, HA_QUORUM_REREAD_MS);
         goto out;
     }
+    {
+        /* The majority rule with the controllers as voters (quorum.h): the acting side is the
+         * controllers that hold the primary dead and the replicas this one reaches. */
+        quorum_input qi = {.servers = 1 + a->replicas, .replicas_on_side = a->replicas_reachable,
+                           .controllers = known_controllers(h, v.live), .controllers_agreeing = v.dead_votes,
+                           .off = hc->quorum_off};
+        quorum_verdict qv;
+        quorum_decide(&qi, &qv);
+        if (!qv.majority) {
+            snprintf(why, whylen, "minority side with the controllers as voters: %s", qv.why);
+            etcd_refresh_soon(h->etcd, now_ms, HA_QUORUM_REREAD_MS);
+            goto out;
+        }
+    }
     ok = true;
 out:
-    if (!ok && strcmp(hc->held_why, why)) {
+    if (ok) {
+        hc->held_why[0] = hc->reported_why[0] = '\0';
+        hc->held_since_ms = 0;
+    } else {
+        /* Waiting for the other controllers' votes is reported once it lasts; anything else at once. */
+        bool urgent = strncmp(why, "detection quorum not reached", 28) && strncmp(why, "minority side with", 18);
+        if (!hc->held_since_ms)
+            hc->held_since_ms = now_ms;
         snprintf(hc->held_why, sizeof(hc->held_why), "%s", why);
-        if (h->emit)
-            h->emit(h->user, LOGL_WARN, "recovery-held-coordination", cluster, why);
-    } else if (ok) {
-        hc->held_why[0] = '\0';
+        if (strcmp(hc->reported_why, why) && (urgent || now_ms - hc->held_since_ms >= HA_HELD_REPORT_MS)) {
+            snprintf(hc->reported_why, sizeof(hc->reported_why), "%s", why);
+            if (h->emit)
+                h->emit(h->user, LOGL_WARN, "recovery-held-coordination", cluster, why);
+        }
     }
     return ok;
 }
@@ -233,9 +494,12 @@ json_t *ha_status(ha *h, int64_t now_ms)
     for (size_t i = 0; i < h->n_cl; i++) {
         const char *holder = etcd_lock_holder(h->etcd, h->cl[i].name);
         json_object_set_new(locks, h->cl[i].name,
-                            json_pack("{s:s?, s:b}", "holder", holder[0] ? holder : NULL, "held_here",
-                                      etcd_lock_held(h->etcd, h->cl[i].name, now_ms, NULL)));
+                            json_pack("{s:s?, s:b, s:s?}", "holder", holder[0] ? holder : NULL, "held_here",
+                                      etcd_lock_held(h->etcd, h->cl[i].name, now_ms, NULL), "recovery_held",
+                                      h->cl[i].held_why[0] ? h->cl[i].held_why : NULL));
     }
+    /* The controllers counted as voters of the majority rule (known_controllers). */
+    json_object_set_new(r, "controllers_voting", json_integer((json_int_t)known_controllers(h, n)));
     json_object_set_new(r, "controllers", ctls);
     json_object_set_new(r, "locks", locks);
     return r;

@@ -41,9 +41,14 @@ void ha_publish(ha *h, const char *cluster, const ana_result *a);
 /*
  * THE coordination gate of automatic recovery (called from one place in
  * recovery.c through rec_env.may_act): true when this controller holds the
- * cluster's lock (lease trusted) and the detection quorum of live controllers
- * agrees the primary is dead. false: why says what is missing (reported as a
- * recovery-held-coordination event when it changes).
+ * cluster's lock (lease trusted), the detection quorum of live controllers
+ * agrees the primary is dead, and the majority rule holds with the controllers
+ * as voters (orchestrator/decide/quorum.h: the cluster's servers and every
+ * controller seen live since this one started; the acting side is the
+ * controllers whose fresh view holds the primary dead and the replicas this one
+ * reaches). false: why says what is missing (reported as a
+ * recovery-held-coordination event once it has held HA_HELD_REPORT_MS, or at
+ * once when this controller has no trusted lease).
  */
 bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms, char *why, size_t whylen);
 
@@ -53,6 +58,27 @@ bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms,
  * controllers never run two operations on one cluster. false: err names the holder.
  */
 bool ha_may_operate(ha *h, const char *cluster, int64_t now_ms, char *err, size_t errlen);
+
+/*
+ * Any controller answers (issue 14): a mutating command on a controller that does not
+ * hold the cluster's lock is forwarded to the holder through etcd (orchestrator/ha/etcd.h,
+ * "Forwarding"), which runs it through its own control path; its answer comes back here.
+ *
+ * on_request: a request another controller forwarded to this one (the lock holder): run
+ * it (body is borrowed) and answer with ha_forward_reply(from, id). on_done: the answer to
+ * a request this controller forwarded (tag as given to ha_forward; result is the callee's).
+ */
+typedef void (*ha_fwd_request_fn)(void *user, const char *cluster, const char *from, const char *id, json_t *body);
+typedef void (*ha_fwd_done_fn)(void *user, void *tag, json_t *result);
+void ha_set_forwarding(ha *h, ha_fwd_request_fn on_request, ha_fwd_done_fn on_done);
+/* Forward body (a control request naming its cluster) to the holder of cluster's lock.
+ * 0: sent, the answer comes through on_done(tag) within timeout_ms (or an error answer
+ * then); negative: not sent (no trusted lease, no holder known, ...): err says why. */
+int ha_forward(ha *h, const char *cluster, const json_t *body, void *tag, int64_t timeout_ms, int64_t now_ms,
+               char *err, size_t errlen);
+/* Answer a forwarded request (takes result). */
+void ha_forward_reply(ha *h, const char *from, const char *id, json_t *result);
+const char *ha_name(const ha *h);
 
 /* {"mode":..., "controller":..., "lease_ok", "lease_age_ms", "etcd_health", "controllers":[...],
  *  "locks":{cluster: holder}} ; {"mode":"none"} without etcd. */
