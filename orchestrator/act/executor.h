@@ -18,6 +18,8 @@
 #ifndef MYORCH_ORCHESTRATOR_EXECUTOR_H
 #define MYORCH_ORCHESTRATOR_EXECUTOR_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "orchestrator/decide/plan.h"
@@ -72,9 +74,33 @@ typedef struct exec_job exec_job;
  * promoted_gtid is the new primary's position once it became writable ("" before).
  * The hooks object must outlive the worker.
  */
+/*
+ * The shared journal and fencing of controller coordination (issue 14, coordination =
+ * etcd), as the worker sees it at each step boundary: before step `step` runs
+ * (phase "intent"; ponr: this step is, or comes after, the point of no return) and
+ * once the plan ended (phase "end", state "done" | "failed" | "aborted" | "stopped").
+ * results[k]: 0 not run, 1 ok, 2 failed, for each step of the plan.
+ */
+typedef struct {
+    const char *phase;
+    size_t step;
+    bool ponr;
+    const char *state;          /* "end" only; NULL otherwise */
+    const unsigned char *results;
+    const char *promoted_gtid;  /* the new primary's position once writable ("" before) */
+} exec_journal;
+
 typedef struct {
     int (*run)(void *user, const plan_spec *plan, const plan_step *step, const char *promoted_gtid, strbuf *msg);
     void *user;
+    /* Optional (NULL: single controller). Called in the worker thread at every step boundary
+     * (exec_journal): records the step in the shared journal and checks the fencing token in
+     * the same transaction. Non-zero (msg says why): this controller no longer holds the
+     * cluster's lock: before the point of no return the plan is refused there and rolled
+     * back (the step is reported failed, never run); past it, the refusal is reported in
+     * the step's message and the plan goes on (a promotion is never abandoned half-way). */
+    int (*journal)(void *user, const plan_spec *plan, const exec_journal *j, strbuf *msg);
+    void *journal_user;
 } exec_hooks;
 
 /* Copy the plan and the credentials and start the worker. hooks may be NULL. */

@@ -97,6 +97,12 @@ struct rec_cluster {
     int64_t rollback_id;          /* the interrupted recovery */
     int64_t rollback_until_ms;    /* monotonic: give up waiting for an unreachable candidate, 0 = not armed */
     char diverged_reported[TOPO_ADDR_MAX];
+    /* Controller coordination (etcd, issue 14): the running operation's fencing token and
+     * what its worker writes into the shared journal; the journal record of a recovery
+     * taken over from another lock holder, until it is settled (handoff). */
+    void *fence;
+    struct rec_journal_ctx *jctx;
+    json_t *handoff;
 };
 
 #define FAST_INTERVAL_MS 50
@@ -221,9 +227,12 @@ static void maint_loaded(void *user, const char *instance, const char *reason, i
     w->until_ms = until_ms;
 }
 
+static void journal_settled(rec_cluster *rcl, const char *state, const char *why);
+
 static void rollback_end(rec_cluster *rcl, const char *state, const char *error)
 {
     rcl->rollback_pending = false;
+    journal_settled(rcl, state, error);
     if (rcl->env->st && store_recovery_end(rcl->env->st, rcl->rollback_id, state, clk_wall_ms(), NULL, error) < 0)
         emit(rcl, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot record the end of interrupted failover #%lld: %s",
              (long long)rcl->rollback_id, store_errmsg(rcl->env->st));
@@ -237,14 +246,25 @@ static void rollback_end(rec_cluster *rcl, const char *state, const char *error)
  * after-care (aftercare_decide) ends it once the candidate has been probed. Until then no new
  * failover starts. Returns true when it took the interrupted recovery over.
  */
+static bool resume_run(rec_cluster *rcl, store_running *run_, int64_t now, const char *by);
+
 static bool resume_interrupted(rec_cluster *rcl, int64_t now)
 {
     store_running run;
+    if (store_recovery_running(rcl->env->st, rcl->mc->model.name, &run) != 1)
+        return false;
+    return resume_run(rcl, &run, now, "a controller stop");
+}
+
+/* The body of resume_interrupted, for a running recovery left by a controller stop (the
+ * state database) or by another lock holder (the shared journal, handoff); by says which.
+ * Frees *run_. */
+static bool resume_run(rec_cluster *rcl, store_running *run_, int64_t now, const char *by)
+{
+    store_running run = *run_;
     const char *name = rcl->mc->model.name;
     char why[128];
 
-    if (store_recovery_running(rcl->env->st, name, &run) != 1)
-        return false;
     if (rec_op_parse(run.kind) != REC_OP_FAILOVER ||
         topo_addr_parse(run.new_primary, 3306, &rcl->rollback_cand, why, sizeof(why)) < 0 ||
         topo_addr_parse(run.old_primary, 3306, &rcl->rollback_source, why, sizeof(why)) < 0) {
@@ -261,12 +281,12 @@ static bool resume_interrupted(rec_cluster *rcl, int64_t now)
             mark_demoted(rcl, old, run.new_primary_gtid);
         rcl->blocked_until_ms = now + (int64_t)rcl->cfg->failover_block_s * 1000;
         rcl->rollback_id = run.id;
-        rollback_end(rcl, "done", "interrupted by a controller stop after the promotion; finished on restart "
+        rollback_end(rcl, "done", "interrupted after the promotion; finished by the next controller to act "
                                  "(the old primary demoted, the other replicas repointed by after-care)");
         emit(rcl, LOGL_WARN, "recovery-resumed", NULL, json_pack("{s:I}", "recovery_id", (json_int_t)run.id),
-             "failover #%lld of cluster %s was interrupted after %s was made writable: finishing it (%s demoted "
-             "and fenced when it answers, the other replicas follow %s)",
-             (long long)run.id, name, run.new_primary, run.old_primary, run.new_primary);
+             "failover #%lld of cluster %s was interrupted by %s after %s was made writable: finishing it (%s "
+             "demoted and fenced when it answers, the other replicas follow %s)",
+             (long long)run.id, name, by, run.new_primary, run.old_primary, run.new_primary);
         store_running_free(&run);
         return true;
     }
@@ -276,10 +296,10 @@ static bool resume_interrupted(rec_cluster *rcl, int64_t now)
     emit(rcl, LOGL_ERROR, "recovery-interrupted", NULL,
          json_pack("{s:I, s:s, s:s}", "recovery_id", (json_int_t)run.id, "candidate", run.new_primary,
                    "old_primary", run.old_primary),
-         "failover #%lld of cluster %s was interrupted by a controller stop before its recorded point of no "
-         "return: once %s is probed, it is either given its replication from %s back (then the failure is judged "
-         "afresh) or, if it was already made writable, the failover is finished",
-         (long long)run.id, name, run.new_primary, run.old_primary);
+         "failover #%lld of cluster %s was interrupted by %s before its recorded promotion: once %s is "
+         "probed, it is either given its replication from %s back (then the failure is judged afresh) or, if it "
+         "was already made writable, the failover is finished",
+         (long long)run.id, name, by, run.new_primary, run.old_primary);
     (void)now;
     return true;
 }
@@ -326,6 +346,296 @@ static void rollback_finish(rec_cluster *rcl, topo_instance *in)
     rollback_end(rcl, "done", "finished by the restarted controller after an interruption");
 }
 
+/* ---- the shared journal (controller coordination on etcd, issue 14) --------------------- */
+
+/*
+ * One JSON object per cluster in etcd (PREFIX/journal/CLUSTER), the cluster's current or
+ * last recovery, written by the lock holder only (under its fencing token):
+ *   v 1, cluster, controller (who ran it), recovery_id (its id in that controller's state
+ *   database), token (the lock's create revision), kind, trigger, old_primary,
+ *   new_primary, old_primary_gtid, plan (plan_to_json), started_ms, updated_ms (wall),
+ *   phase ("intent": before step `step` runs | "end" | "settled": taken over and settled by
+ *   handled_by), step (1-based), step_name, ponr (the point of no return is being or was
+ *   crossed), promoted (the candidate was made writable, recorded), promoted_gtid, steps
+ *   [{step, target, result: "ok" | "failed" | "pending"}], state ("running" | "stopped" |
+ *   "done" | "failed" | "aborted" | "rolled-back" ...), ended_ms, omitted (fields left out
+ *   to stay within REC_JOURNAL_MAX bytes: "plan", then the GTID positions; the local audit
+ *   keeps them).
+ */
+#define REC_JOURNAL_MAX (64 * 1024)
+
+typedef struct rec_journal_ctx {
+    json_t *base;                 /* the fields fixed at launch; read by the worker only after */
+    int (*check)(void *fence, const char *journal_json, char *err, size_t errlen);
+    void *fence;
+} rec_journal_ctx;
+
+/* Dump a record within REC_JOURNAL_MAX: drop the plan, then the GTID positions, saying so. */
+static char *journal_dump(json_t *r)
+{
+    static const char *const drop[] = {"plan", "old_primary_gtid", "promoted_gtid"};
+    char *txt = json_dumps(r, JSON_COMPACT);
+    for (size_t k = 0; txt && strlen(txt) > REC_JOURNAL_MAX && k < sizeof(drop) / sizeof(drop[0]); k++) {
+        json_t *om = json_object_get(r, "omitted");
+        if (!om) {
+            om = json_array();
+            json_object_set_new(r, "omitted", om);
+        }
+        json_object_del(r, drop[k]);
+        json_array_append_new(om, json_string(drop[k]));
+        free(txt);
+        txt = json_dumps(r, JSON_COMPACT);
+    }
+    if (txt && strlen(txt) > REC_JOURNAL_MAX) {
+        free(txt);
+        txt = NULL;
+    }
+    return txt;
+}
+
+/* Worker thread (exec_hooks.journal): the record of this step boundary, fenced. */
+static int journal_note(void *user, const plan_spec *plan, const exec_journal *j, strbuf *msg)
+{
+    rec_journal_ctx *x = user;
+    json_t *r = json_deep_copy(x->base), *steps = json_array();
+    bool promoted = false;
+    char err[400] = "", *txt;
+    int rc;
+    for (size_t i = 0; i < plan->n && steps; i++) {
+        char a[TOPO_ADDR_MAX];
+        const char *res = j->results[i] == 1 ? "ok" : j->results[i] == 2 ? "failed" : "pending";
+        promoted |= plan->v[i].kind == PLAN_STEP_SET_WRITABLE && j->results[i] == 1;
+        json_array_append_new(steps, json_pack("{s:s, s:s, s:s}", "step", plan_step_name(plan->v[i].kind), "target",
+                                               topo_addr_str(&plan->v[i].target.addr, a, sizeof(a)), "result", res));
+    }
+    if (!r || !steps) {
+        json_decref(r);
+        json_decref(steps);
+        strbuf_setf(msg, "the journal record could not be built: out of memory");
+        return -ENOMEM;
+    }
+    json_object_set_new(r, "phase", json_string(j->phase));
+    json_object_set_new(r, "step", json_integer((json_int_t)j->step + 1));
+    json_object_set_new(r, "step_name", json_string(j->step < plan->n ? plan_step_name(plan->v[j->step].kind) : ""));
+    json_object_set_new(r, "ponr", json_boolean(j->ponr));
+    json_object_set_new(r, "promoted", json_boolean(promoted));
+    if (promoted)
+        json_object_set_new(r, "promoted_gtid", json_string(j->promoted_gtid));
+    json_object_set_new(r, "steps", steps);
+    json_object_set_new(r, "state", json_string(j->state ? j->state : "running"));
+    json_object_set_new(r, "updated_ms", json_integer(clk_wall_ms()));
+    if (j->state)
+        json_object_set_new(r, "ended_ms", json_integer(clk_wall_ms()));
+    txt = journal_dump(r);
+    json_decref(r);
+    if (!txt) {
+        strbuf_setf(msg, "the journal record could not be built within %d bytes", REC_JOURNAL_MAX);
+        return -E2BIG;
+    }
+    rc = x->check(x->fence, txt, err, sizeof(err));
+    free(txt);
+    if (rc != 0)
+        strbuf_setf(msg, "fencing check: %s", err[0] ? err : "refused");
+    return rc;
+}
+
+static void journal_ctx_free(rec_journal_ctx *x)
+{
+    if (x) {
+        json_decref(x->base);
+        free(x);
+    }
+}
+
+/* Launch, etcd mode: take the fencing token and prepare what the worker writes. 0 without
+ * coordination; -EPERM (err) when this controller does not hold the lock. */
+static int journal_start(rec_cluster *rcl, const char *trigger, const char *plan_txt, int64_t now, char *err,
+                         size_t errlen)
+{
+    const rec_env *e = rcl->env;
+    char old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];
+    json_t *plan = plan_txt ? json_loads(plan_txt, 0, NULL) : NULL;
+    if (!e->fence_take || !e->fence_check)
+        return 0;
+    rcl->fence = e->fence_take(e->user, rcl->mc, err, errlen);
+    if (!rcl->fence) {
+        json_decref(plan);
+        return -EPERM;
+    }
+    rcl->jctx = calloc(1, sizeof(*rcl->jctx));
+    if (rcl->jctx)
+        rcl->jctx->base = json_pack(
+            "{s:i, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s?, s:o?, s:I}", "v", 1, "cluster", rcl->mc->model.name,
+            "controller", e->controller ? e->controller : "", "recovery_id", (json_int_t)rcl->recovery_id, "kind",
+            rcl->plan.kind, "trigger", trigger, "old_primary",
+            topo_addr_str(&rcl->plan.old_primary.addr, old, sizeof(old)), "new_primary",
+            topo_addr_str(&rcl->plan.new_primary.addr, neu, sizeof(neu)), "old_primary_gtid",
+            rcl->plan.old_primary_gtid, "plan", plan, "started_ms", (json_int_t)now);
+    else
+        json_decref(plan);
+    if (!rcl->jctx || !rcl->jctx->base) {
+        journal_ctx_free(rcl->jctx);
+        rcl->jctx = NULL;
+        e->fence_free(rcl->fence);
+        rcl->fence = NULL;
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    rcl->jctx->check = e->fence_check;
+    rcl->jctx->fence = rcl->fence;
+    return 0;
+}
+
+static void journal_release(rec_cluster *rcl)
+{
+    journal_ctx_free(rcl->jctx);
+    rcl->jctx = NULL;
+    if (rcl->fence && rcl->env->fence_free)
+        rcl->env->fence_free(rcl->fence);
+    rcl->fence = NULL;
+}
+
+/* A recovery taken over from the journal is settled (finished or rolled back): say so in
+ * the journal, so that the next lock holder does not take it over again. */
+static void journal_settled(rec_cluster *rcl, const char *state, const char *why)
+{
+    json_t *r = rcl->handoff;
+    char *txt;
+    if (!r || !rcl->env->journal_put)
+        return;
+    rcl->handoff = NULL;
+    json_object_set_new(r, "phase", json_string("settled"));
+    json_object_set_new(r, "state", json_string(state));
+    json_object_set_new(r, "handled_by", json_string(rcl->env->controller ? rcl->env->controller : ""));
+    json_object_set_new(r, "settled_why", json_string(why ? why : ""));
+    json_object_set_new(r, "ended_ms", json_integer(clk_wall_ms()));
+    json_object_set_new(r, "updated_ms", json_integer(clk_wall_ms()));
+    if (!strncmp(state, "done", 4))
+        json_object_set_new(r, "promoted", json_true());
+    txt = journal_dump(r);
+    json_decref(r);
+    if (txt)
+        rcl->env->journal_put(rcl->env->user, rcl->mc, txt);
+    free(txt);
+}
+
+/* A string field of an untrusted journal record, at most max bytes; NULL when absent or longer. */
+static const char *jstr(const json_t *r, const char *field, size_t max)
+{
+    const char *v = json_string_value(json_object_get(r, field));
+    return v && strlen(v) <= max ? v : NULL;
+}
+
+static void state_await_rollback_arm(rec_cluster *rcl);
+
+/*
+ * This controller just took the cluster's lock: the journal the previous holder left
+ * (read in the same transaction). An unfinished failover is finished (promoted: the old
+ * primary demoted, the replicas repointed by after-care) or rolled back (not promoted:
+ * once the candidate is probed, as after a restart, resume_run), never just blocked (no
+ * anti-flap from it: orchestrator issue #1296). A finished one hands over its anti-flap
+ * block and its demoted primary.
+ */
+static void handoff(rec_cluster *rcl, const char *txt, int64_t now)
+{
+    json_t *r;
+    const char *state, *kind, *who, *oldp, *newp, *gtid;
+    int64_t rid = 0, ended = 0;
+    bool promoted, unfinished;
+    char who_s[80];
+
+    if (!txt)
+        return;
+    r = strlen(txt) > REC_JOURNAL_MAX ? NULL : json_loads(txt, 0, NULL);
+    if (!json_is_object(r)) {
+        json_decref(r);
+        log_error("cluster %s: the shared journal in etcd is not a recovery record (%zu bytes): ignored",
+                  rcl->mc->model.name, strlen(txt));
+        return;
+    }
+    state = jstr(r, "state", 32);
+    kind = jstr(r, "kind", 16);
+    who = jstr(r, "controller", 64);
+    oldp = jstr(r, "old_primary", TOPO_ADDR_MAX - 1);
+    newp = jstr(r, "new_primary", TOPO_ADDR_MAX - 1);
+    gtid = json_string_value(json_object_get(r, "promoted_gtid"));
+    if (json_is_integer(json_object_get(r, "recovery_id")))
+        rid = (int64_t)json_integer_value(json_object_get(r, "recovery_id"));
+    if (json_is_integer(json_object_get(r, "ended_ms")))
+        ended = (int64_t)json_integer_value(json_object_get(r, "ended_ms"));
+    promoted = json_is_true(json_object_get(r, "promoted"));
+    if (!state || !kind || !who || !oldp || !newp) {
+        log_error("cluster %s: the shared journal in etcd lacks a field (state, kind, controller, old_primary, "
+                  "new_primary): ignored", rcl->mc->model.name);
+        json_decref(r);
+        return;
+    }
+    snprintf(who_s, sizeof(who_s), "controller %s", who);
+    unfinished = !strcmp(state, "running") || !strcmp(state, "stopped");
+    log_info("cluster %s: lock taken; the journal holds %s #%lld of %s, %s%s", rcl->mc->model.name, kind,
+             (long long)rid, who_s, state, promoted ? " (promoted)" : "");
+    if (unfinished && rcl->exec) {
+        json_decref(r); /* our own, still running (the lock was lost and taken again meanwhile) */
+        return;
+    }
+    if (!unfinished) {
+        topo_addr oa, na;
+        char e[64];
+        int p = rcl->mc->model.primary;
+        if (rec_op_parse(kind) == REC_OP_FAILOVER && strcmp(state, "rolled-back") && ended &&
+            ended + (int64_t)rcl->cfg->failover_block_s * 1000 > rcl->blocked_until_ms)
+            rcl->blocked_until_ms = ended + (int64_t)rcl->cfg->failover_block_s * 1000;
+        /* Its demoted primary stays demoted here too, while its new primary is the primary. */
+        if (promoted && topo_addr_parse(oldp, 3306, &oa, e, sizeof(e)) == 0 &&
+            topo_addr_parse(newp, 3306, &na, e, sizeof(e)) == 0 && p >= 0 &&
+            topo_addr_eq(&rcl->mc->model.v[p]->addr, &na)) {
+            topo_instance *old = find(rcl, &oa);
+            if (old && !old->fenced && !(old->have_snap && old->snap.replica.present))
+                mark_demoted(rcl, old, gtid ? gtid : "");
+        }
+        json_decref(r);
+        return;
+    }
+    {
+        char err[256], evidence[200];
+        int64_t id = 0;
+        store_running run;
+        store_recovery sr;
+        snprintf(evidence, sizeof(evidence), "%s #%lld of %s, %s, taken over with the cluster's lock", kind,
+                 (long long)rid, who_s, promoted ? "promoted" : "not promoted");
+        sr = (store_recovery){.cluster = rcl->mc->model.name, .kind = kind, .trigger = "handoff",
+                              .analysis = "handoff", .evidence = evidence, .old_primary = oldp,
+                              .new_primary = newp, .started_ms = now};
+        if (rcl->env->st && store_recovery_begin(rcl->env->st, &sr, &id, err, sizeof(err)) < 0)
+            log_error("cluster %s: the state database did not record the handoff: %s", rcl->mc->model.name, err);
+        if (promoted && rcl->env->st && id)
+            audit_check(rcl, store_recovery_promoted(rcl->env->st, id, now, gtid ? gtid : ""),
+                        "the promotion of a recovery");
+        memset(&run, 0, sizeof(run));
+        run.id = id;
+        snprintf(run.kind, sizeof(run.kind), "%s", kind);
+        snprintf(run.old_primary, sizeof(run.old_primary), "%s", oldp);
+        snprintf(run.new_primary, sizeof(run.new_primary), "%s", newp);
+        run.promoted = promoted;
+        run.new_primary_gtid = gtid ? strdup(gtid) : NULL;
+        rcl->handoff = r; /* settled by rollback_end (journal_settled) */
+        if (!resume_run(rcl, &run, now, who_s)) {
+            /* Not a failover (or unreadable addresses): nothing this controller can finish. */
+            emit(rcl, LOGL_ERROR, "recovery-interrupted", NULL,
+                 json_pack("{s:I, s:s, s:s}", "recovery_id", (json_int_t)id, "kind", kind, "controller", who),
+                 "%s #%lld of %s was interrupted (%s): it is not resumed; check the topology ('myorch topology')",
+                 kind, (long long)rid, who_s, state);
+            if (rcl->env->st && id)
+                audit_check(rcl, store_recovery_end(rcl->env->st, id, "interrupted", clk_wall_ms(), NULL,
+                                                   "interrupted on another controller; not resumed"),
+                            "the end of a recovery");
+            journal_settled(rcl, "interrupted", "not resumed: only a failover is");
+        } else if (rcl->rollback_pending) {
+            state_await_rollback_arm(rcl);
+        }
+    }
+}
+
 int rec_cluster_new(rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, rec_cluster **out, char *err,
                     size_t errlen)
 {
@@ -344,7 +654,16 @@ int rec_cluster_new(rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, rec_c
     if (!env->st)
         return 0;
     store_maintenance_load(env->st, mc->model.name, now, maint_loaded, rcl);
-    n = resume_interrupted(rcl, now) ? 0 : store_recovery_interrupt(env->st, mc->model.name, now);
+    if (env->journal_take) {
+        /* Coordinated: what this controller left running is in the shared journal, and
+         * whoever takes the lock next (this one again, or another) settles it from there. */
+        n = store_recovery_interrupt(env->st, mc->model.name, now);
+        if (n > 0)
+            log_warn("cluster %s: %d recovery(ies) of this controller left running: the next holder of the "
+                     "cluster's lock settles it from the shared journal", mc->model.name, n);
+        n = 0;
+    } else
+        n = resume_interrupted(rcl, now) ? 0 : store_recovery_interrupt(env->st, mc->model.name, now);
     if (n > 0) {
         rcl->blocked_until_ms = now + (int64_t)cfg->failover_block_s * 1000;
         emit(rcl, LOGL_ERROR, "recovery-failed", NULL, NULL,
@@ -366,6 +685,7 @@ static void release_operation(rec_cluster *rcl)
 {
     exec_free(rcl->exec);
     rcl->exec = NULL;
+    journal_release(rcl);
     hook_ctx_free(rcl->hook_ctx);
     rcl->hook_ctx = NULL;
     plan_free(&rcl->plan);
@@ -399,6 +719,7 @@ void rec_cluster_free(rec_cluster *rcl)
     rcl->promoted_gtid = NULL;
     free(rcl->last_error);
     rcl->last_error = NULL;
+    json_decref(rcl->handoff);
     pthread_cond_destroy(&rcl->hooks_idle);
     pthread_mutex_destroy(&rcl->hooks_mu);
     free(rcl);
@@ -818,6 +1139,15 @@ static int launch(rec_cluster *rcl, const char *trigger, int64_t now, char *err,
         plan_free(&rcl->plan);
         return -EBUSY;
     }
+    if (journal_start(rcl, trigger, plan_txt, now, err, errlen) < 0) {
+        free(plan_txt);
+        json_decref(plan_json);
+        if (rcl->env->st)
+            audit_check(rcl, store_recovery_end(rcl->env->st, rcl->recovery_id, "failed", clk_wall_ms(), NULL, err),
+                        "the end of a recovery");
+        plan_free(&rcl->plan);
+        return -EPERM;
+    }
     free(plan_txt);
     rcl->op = rcl->plan.op;
     rcl->manual = strcmp(trigger, "manual") == 0;
@@ -840,9 +1170,12 @@ static int launch(rec_cluster *rcl, const char *trigger, int64_t now, char *err,
     rcl->hooks_failed = rcl->vetoed = false;
     hook_ctx_free(rcl->hook_ctx);
     rcl->hook_ctx = hook_ctx_new(rcl, &rcl->plan);
-    rcl->hook_iface = (exec_hooks){.run = run_hook_step, .user = rcl->hook_ctx};
+    rcl->hook_iface = (exec_hooks){.run = run_hook_step, .user = rcl->hook_ctx,
+                                   .journal = rcl->jctx ? journal_note : NULL, .journal_user = rcl->jctx};
     creds_of(rcl, &creds);
-    if (exec_start(&rcl->plan, &creds, rcl->hook_ctx ? &rcl->hook_iface : NULL, &rcl->exec, err, errlen) < 0) {
+    if (exec_start(&rcl->plan, &creds, rcl->hook_ctx || rcl->jctx ? &rcl->hook_iface : NULL, &rcl->exec, err,
+                   errlen) < 0) {
+        journal_release(rcl);
         if (rcl->env->st)
             audit_check(rcl, store_recovery_end(rcl->env->st, rcl->recovery_id, "failed", clk_wall_ms(), NULL, err), "the end of a recovery");
         plan_free(&rcl->plan);
@@ -1030,6 +1363,12 @@ static void state_await_rollback(rec_cluster *rcl, const rec_turn *t)
 {
     if (!rcl->rollback_until_ms)
         rcl->rollback_until_ms = t->mono_ms + 15000;
+}
+
+/* A handoff's rollback: the candidate gets its 15 s from now (the next turn arms it). */
+static void state_await_rollback_arm(rec_cluster *rcl)
+{
+    rcl->rollback_until_ms = 0;
 }
 
 /* blocked: report what holds the confirmed failure back, once per reason; re-evaluated every
@@ -1360,6 +1699,14 @@ void rec_cluster_tick(rec_cluster *rcl, int64_t now_mono)
 
     rcl->loop_ms = now_mono;
 
+    if (rcl->fence && rcl->env->fence_renew)
+        rcl->env->fence_renew(rcl->env->user, rcl->fence);
+    if (rcl->env->journal_take) {
+        char *j = NULL;
+        if (rcl->env->journal_take(rcl->env->user, mc, &j) == 1)
+            handoff(rcl, j, t.wall_ms);
+        free(j);
+    }
     observe(rcl, &t);
     run_state(rcl, &t);
     if (!rcl->exec && mc->first_round_done && rcl->last.primary >= 0 && mc->model.v[rcl->last.primary]->reachable)

@@ -138,7 +138,7 @@ int etcd_prefix_end(const char *prefix, char *out, size_t outlen)
 
 enum req_kind {
     RK_AUTH, RK_GRANT, RK_KEEPALIVE, RK_PUT_CONTROLLER, RK_PUT_VIEW, RK_LOCK_TAKE, RK_LOCK_RELEASE,
-    RK_RANGE_CONTROLLERS, RK_RANGE_VIEWS, RK_RANGE_LOCKS, RK_REVOKE
+    RK_RANGE_CONTROLLERS, RK_RANGE_VIEWS, RK_RANGE_LOCKS, RK_REVOKE, RK_JOURNAL_PUT
 };
 
 typedef struct req {
@@ -165,6 +165,10 @@ typedef struct {
     bool busy;
     int64_t token, lease, next_try_ms;
     char holder[ETCD_NAME_MAX];
+    /* The cluster's shared journal as read in the transaction that took the lock (heap,
+     * NULL: no key); journal_ready until etcd_lock_journal() hands it over. */
+    char *journal;
+    bool journal_ready;
 } lock_slot;
 
 typedef struct {
@@ -469,16 +473,25 @@ static void lock_key(const etcd_client *c, const char *cluster, char *out, size_
     snprintf(out, outlen, "%s/lock/%s", c->prefix, cluster);
 }
 
+static void journal_key(const etcd_client *c, const char *cluster, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/journal/%s", c->prefix, cluster);
+}
+
 static void send_lock_take(etcd_client *c, int slot)
 {
-    char key[KEY_MAX], kb[KEY_MAX * 2];
+    char key[KEY_MAX], kb[KEY_MAX * 2], jkey[KEY_MAX], jb[KEY_MAX * 2];
     json_t *put, *j;
     lock_key(c, c->locks[slot].cluster, key, sizeof(key));
-    if (key_b64(key, kb, sizeof(kb)) < 0 || !(put = put_op(key, c->name, c->lease_id)))
+    journal_key(c, c->locks[slot].cluster, jkey, sizeof(jkey));
+    if (key_b64(key, kb, sizeof(kb)) < 0 || key_b64(jkey, jb, sizeof(jb)) < 0 ||
+        !(put = put_op(key, c->name, c->lease_id)))
         return;
-    j = json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:o}], s:[{s:{s:s}}]}", "compare", "target", "CREATE", "key", kb,
-                  "result", "EQUAL", "create_revision", "0", "success", "request_put", put, "failure",
-                  "request_range", "key", kb);
+    /* The journal is read in the transaction that takes the lock: what the new holder
+     * finds there is what the previous one left, nothing written in between. */
+    j = json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:o}, {s:{s:s}}], s:[{s:{s:s}}]}", "compare", "target", "CREATE",
+                  "key", kb, "result", "EQUAL", "create_revision", "0", "success", "request_put", put,
+                  "request_range", "key", jb, "failure", "request_range", "key", kb);
     if (start(c, RK_LOCK_TAKE, slot, "/v3/kv/txn", json_body(j), false) == 0)
         c->locks[slot].busy = true;
 }
@@ -688,10 +701,19 @@ static void on_lock_take(etcd_client *c, req *r, const json_t *resp)
     if (ls->state != L_WANT || r->lease != c->lease_id)
         return; /* released or lease changed meanwhile: the next round decides */
     if (json_is_true(json_object_get(resp, "succeeded"))) {
+        const json_t *jkv = json_array_get(
+            json_object_get(json_object_get(json_array_get(json_object_get(resp, "responses"), 1), "response_range"),
+                            "kvs"),
+            0);
         ls->state = L_HELD;
         ls->token = jint(json_object_get(resp, "header"), "revision");
         ls->lease = r->lease;
         snprintf(ls->holder, sizeof(ls->holder), "%s", c->name);
+        free(ls->journal);
+        ls->journal = jkv ? kv_value(jkv) : NULL;
+        if (jkv && !ls->journal)
+            ls->journal = strdup(""); /* undecodable: the reader reports it */
+        ls->journal_ready = true;
         emit(c, "etcd-lock-acquired", ls->cluster, "lock of cluster %s acquired (fencing token %" PRId64 ")",
              ls->cluster, ls->token);
         return;
@@ -841,6 +863,11 @@ static void request_apply(etcd_client *c, req *r, json_t *resp, bool failed, int
         break;
     case RK_LOCK_RELEASE:
     case RK_REVOKE:
+        break;
+    case RK_JOURNAL_PUT:
+        if (!failed && !json_is_true(json_object_get(resp, "succeeded")))
+            emit(c, "etcd-lock-lost", c->locks[r->slot].cluster,
+                 "the journal of cluster %s was not written: the lock is no longer ours", c->locks[r->slot].cluster);
         break;
     case RK_RANGE_CONTROLLERS:
     case RK_RANGE_VIEWS:
@@ -1348,7 +1375,7 @@ int etcd_fence_check(etcd_fence *f, int64_t now_ms, bool remote_only, const char
     char *body = NULL;
     int rc = -EIO;
 
-    if (!remote_only && now_ms >= f->trusted_until_ms) {
+    if (!remote_only && now_ms >= __atomic_load_n(&f->trusted_until_ms, __ATOMIC_ACQUIRE)) {
         snprintf(err, errlen, "the lease is no longer trusted (no keep-alive in time): not crossing");
         return -EPERM;
     }
@@ -1562,6 +1589,8 @@ void etcd_free(etcd_client *c)
         free(c->endpoints[i]);
     for (size_t i = 0; i < c->n_views; i++)
         free(c->views[i].value);
+    for (size_t i = 0; i < c->n_locks; i++)
+        free(c->locks[i].journal);
     free(c->views);
     free(c->ctls);
     free_pviews(c->pviews, c->n_pviews);
@@ -1572,4 +1601,73 @@ void etcd_free(etcd_client *c)
     wipe_free(c->password);
     wipe_free(c->token);
     free(c);
+}
+
+/* ---- the shared recovery journal (issue 14) -------------------------------------------- */
+
+int etcd_journal_key(const etcd_client *c, const char *cluster, char *out, size_t outlen)
+{
+    if (!cluster_ok(cluster) || snprintf(out, outlen, "%s/journal/%s", c->prefix, cluster) >= (int)outlen)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+int etcd_lock_journal(etcd_client *c, const char *cluster, char **json)
+{
+    lock_slot *ls = find_lock(c, cluster);
+    *json = NULL;
+    if (!ls || !ls->journal_ready)
+        return 0;
+    ls->journal_ready = false;
+    *json = ls->journal;
+    ls->journal = NULL;
+    return 1;
+}
+
+bool etcd_lock_journal_waiting(const etcd_client *c, const char *cluster)
+{
+    const lock_slot *ls = find_lock(c, cluster);
+    return ls && ls->journal_ready;
+}
+
+int etcd_journal_put(etcd_client *c, const char *cluster, const char *json, int64_t now_ms, char *err, size_t errlen)
+{
+    char key[KEY_MAX], jkey[KEY_MAX], kb[KEY_MAX * 2], rev[32], lease[32];
+    lock_slot *ls = find_lock(c, cluster);
+    json_t *put, *j;
+    if (strlen(json) > ETCD_MAX_JOURNAL) {
+        snprintf(err, errlen, "journal record of %zu bytes, more than %d", strlen(json), ETCD_MAX_JOURNAL);
+        return -E2BIG;
+    }
+    if (!ls || !etcd_lock_held(c, cluster, now_ms, NULL)) {
+        snprintf(err, errlen, "this controller does not hold the lock of cluster %s", cluster);
+        return -EPERM;
+    }
+    lock_key(c, cluster, key, sizeof(key));
+    journal_key(c, cluster, jkey, sizeof(jkey));
+    if (key_b64(key, kb, sizeof(kb)) < 0 || !(put = put_op(jkey, json, 0))) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    snprintf(rev, sizeof(rev), "%" PRId64, ls->token);
+    snprintf(lease, sizeof(lease), "%" PRId64, ls->lease);
+    /* Written under the same compare as the fencing check: by the lock holder only. */
+    j = json_pack("{s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}], s:[{s:o}]}", "compare", "target", "CREATE", "key",
+                  kb, "result", "EQUAL", "create_revision", rev, "target", "LEASE", "key", kb, "result", "EQUAL",
+                  "lease", lease, "success", "request_put", put);
+    if (start(c, RK_JOURNAL_PUT, (int)(ls - c->locks), "/v3/kv/txn", json_body(j), false) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void etcd_fence_renew(etcd_fence *f, const etcd_client *c, const char *cluster, int64_t now_ms)
+{
+    int64_t token, until = 0;
+    if (!f)
+        return;
+    if (etcd_lock_held(c, cluster, now_ms, &token) && token == f->rev && c->lease_id == f->lease)
+        until = now_ms + coord_lease_left_ms(c->lease_ok_sent_ms, now_ms, c->ttl_ms);
+    __atomic_store_n(&f->trusted_until_ms, until, __ATOMIC_RELEASE);
 }
