@@ -616,6 +616,18 @@ static void ha_journal_put_cb(void *user, mon_cluster *c, const char *json)
     ha_journal_put(d->ha, c->model.name, json, clk_mono_ms());
 }
 
+static int ha_state_take_cb(void *user, mon_cluster *c, char **json)
+{
+    daemon_t *d = user;
+    return ha_state_take(d->ha, c->model.name, json);
+}
+
+static void ha_state_put_cb(void *user, mon_cluster *c, const char *json)
+{
+    daemon_t *d = user;
+    ha_state_put(d->ha, c->model.name, json, clk_mono_ms());
+}
+
 static json_t *cmd_status(daemon_t *d, const json_t *req)
 {
     const char *name = json_string_value(json_object_get(req, "cluster"));
@@ -1768,6 +1780,8 @@ static int setup_clusters(daemon_t *d, char *err, size_t errlen)
         d->renv.fence_free = ha_fence_free_cb;
         d->renv.journal_take = ha_journal_take_cb;
         d->renv.journal_put = ha_journal_put_cb;
+        d->renv.state_take = ha_state_take_cb;
+        d->renv.state_put = ha_state_put_cb;
     }
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
     d->cm = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->cm));

@@ -103,6 +103,12 @@ struct rec_cluster {
     void *fence;
     struct rec_journal_ctx *jctx;
     json_t *handoff;
+    /* The cluster's shared state in etcd (shared_put / shared_apply): what was last written
+     * (without its time), when the one found at the last lock taking was written, when it
+     * was last offered, and whether it is being applied (no writes meanwhile). */
+    char *shared_last;
+    int64_t shared_found_ms, shared_next_ms;
+    bool shared_applying;
 };
 
 #define FAST_INTERVAL_MS 50
@@ -179,6 +185,8 @@ static void persist(rec_cluster *rcl, topo_instance *in)
 
 /* A demoted old primary: never a primary again, fenced whenever it answers, judged
  * (rejoin or diverged) against gtid, what the new primary had when promoted. Durable. */
+static void shared_put(rec_cluster *rcl);
+
 static void mark_demoted(rec_cluster *rcl, topo_instance *in, const char *gtid)
 {
     in->fenced = true;
@@ -186,6 +194,7 @@ static void mark_demoted(rec_cluster *rcl, topo_instance *in, const char *gtid)
     persist(rcl, in);
     rcl->mc->dirty = true;
     rcl->mc->version++;
+    shared_put(rcl);
 }
 
 struct rec_hook_ctx;
@@ -340,6 +349,7 @@ static void rollback_finish(rec_cluster *rcl, topo_instance *in)
     if (rcl->env->st)
         audit_check(rcl, store_recovery_promoted(rcl->env->st, rcl->rollback_id, clk_wall_ms(), pos), "the promotion of a recovery");
     rcl->blocked_until_ms = clk_wall_ms() + (int64_t)rcl->cfg->failover_block_s * 1000;
+    shared_put(rcl);
     emit(rcl, LOGL_WARN, "recovery-resumed", in, json_pack("{s:I}", "recovery_id", (json_int_t)rcl->rollback_id),
          "%s was made writable before the controller stopped: finishing interrupted failover #%lld (the old "
          "primary is demoted, the other replicas follow %s)", a, (long long)rcl->rollback_id, a);
@@ -529,6 +539,136 @@ static const char *jstr(const json_t *r, const char *field, size_t max)
 static void state_await_rollback_arm(rec_cluster *rcl);
 
 /*
+ * The cluster's shared state in etcd (PREFIX/state/CLUSTER), what a new lock holder must
+ * respect beyond the journal of one recovery:
+ *   v 1, cluster, controller (the writer), updated_ms, blocked_until_ms (the anti-flap
+ *   block's end, wall ms, 0 none: an acknowledgement writes 0), fenced [{addr,
+ *   fence_gtid}] (demoted primaries), maintenance [{instance ("" the cluster), reason,
+ *   started_ms, until_ms (0 open-ended)}], omitted (fields left out to stay within
+ *   REC_JOURNAL_MAX: "fence_gtid").
+ * Applied on taking: the block replaces this controller's; demoted primaries and
+ * maintenance windows are added to its own (never removed: the safe side).
+ * Written by the lock holder whenever it changes (and offered every second: a no-op
+ * unless changed); applied when this controller takes the lock.
+ */
+static void shared_put(rec_cluster *rcl)
+{
+    const topo_cluster *m = &rcl->mc->model;
+    json_t *r, *fenced, *maint;
+    char *txt;
+    int64_t now = clk_wall_ms();
+    if (!rcl->env->state_put || rcl->shared_applying)
+        return;
+    fenced = json_array();
+    maint = json_array();
+    for (size_t i = 0; i < m->n; i++) {
+        char a[TOPO_ADDR_MAX];
+        if (m->v[i]->fenced)
+            json_array_append_new(fenced, json_pack("{s:s, s:s}", "addr", topo_addr_str(&m->v[i]->addr, a, sizeof(a)),
+                                                    "fence_gtid", m->v[i]->fence_gtid ? m->v[i]->fence_gtid : ""));
+    }
+    for (size_t i = 0; i < rcl->n_maint; i++) {
+        const rec_maintenance *w = &rcl->maint[i];
+        if (!w->until_ms || w->until_ms > now)
+            json_array_append_new(maint, json_pack("{s:s, s:s, s:I, s:I}", "instance", w->instance, "reason",
+                                                   w->reason, "started_ms", (json_int_t)w->started_ms, "until_ms",
+                                                   (json_int_t)w->until_ms));
+    }
+    r = json_pack("{s:i, s:s, s:s, s:I, s:o, s:o}", "v", 1, "cluster", m->name, "controller",
+                  rcl->env->controller ? rcl->env->controller : "", "blocked_until_ms",
+                  (json_int_t)rcl->blocked_until_ms, "fenced", fenced, "maintenance", maint);
+    if (!r)
+        return;
+    txt = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+    if (txt && strlen(txt) > REC_JOURNAL_MAX - 100) {
+        /* Too long with every fence position: keep the addresses, say what was left out. */
+        size_t k;
+        json_t *f;
+        json_array_foreach(json_object_get(r, "fenced"), k, f)
+            json_object_del(f, "fence_gtid");
+        json_object_set_new(r, "omitted", json_pack("[s]", "fence_gtid"));
+        free(txt);
+        txt = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    if (!txt || strlen(txt) > REC_JOURNAL_MAX - 100 || (rcl->shared_last && !strcmp(txt, rcl->shared_last))) {
+        free(txt);
+        json_decref(r);
+        return;
+    }
+    free(rcl->shared_last);
+    rcl->shared_last = txt;
+    json_object_set_new(r, "updated_ms", json_integer(now));
+    txt = json_dumps(r, JSON_COMPACT);
+    json_decref(r);
+    if (txt)
+        rcl->env->state_put(rcl->env->user, rcl->mc, txt);
+    free(txt);
+}
+
+/* This controller took the lock: respect the shared state the previous holders left. */
+static void shared_apply(rec_cluster *rcl, const char *txt)
+{
+    json_t *r, *v;
+    size_t k;
+    int64_t now = clk_wall_ms();
+    const char *name = rcl->mc->model.name;
+    if (!txt)
+        return;
+    r = strlen(txt) > REC_JOURNAL_MAX ? NULL : json_loads(txt, 0, NULL);
+    if (!json_is_object(r)) {
+        json_decref(r);
+        log_error("cluster %s: the shared state in etcd is not a state record (%zu bytes): ignored", name, strlen(txt));
+        return;
+    }
+    rcl->shared_applying = true;
+    if (json_is_integer(json_object_get(r, "updated_ms")))
+        rcl->shared_found_ms = (int64_t)json_integer_value(json_object_get(r, "updated_ms"));
+    if (json_is_integer(json_object_get(r, "blocked_until_ms"))) {
+        /* The holder's block, its acknowledgement (0) included, replaces this controller's own. */
+        rcl->blocked_until_ms = (int64_t)json_integer_value(json_object_get(r, "blocked_until_ms"));
+        if (rcl->blocked_until_ms <= now)
+            rcl->incident_handled = false;
+    }
+    json_array_foreach(json_object_get(r, "fenced"), k, v) {
+        topo_addr a;
+        char e[64];
+        const char *addr = jstr(v, "addr", TOPO_ADDR_MAX - 1), *g = json_string_value(json_object_get(v, "fence_gtid"));
+        topo_instance *in;
+        if (!addr || topo_addr_parse(addr, 3306, &a, e, sizeof(e)) < 0 || !(in = find(rcl, &a)) || in->fenced)
+            continue;
+        log_warn("cluster %s: %s is a demoted primary (shared state): fenced here too", name, addr);
+        mark_demoted(rcl, in, g ? g : "");
+    }
+    v = json_object_get(r, "maintenance");
+    if (json_is_array(v)) {
+        /* Windows are merged (the holder's and this controller's own): a window set on a
+         * controller that did not hold the lock is not lost when it takes it; an ended one may
+         * come back from a stale copy, which holds recovery back rather than letting it act. */
+        json_t *w;
+        json_array_foreach(v, k, w) {
+            const char *inst = jstr(w, "instance", TOPO_ADDR_MAX - 1), *reason = jstr(w, "reason", 255);
+            json_t *st = json_object_get(w, "started_ms"), *un = json_object_get(w, "until_ms");
+            bool have = false;
+            if (!inst || !reason || !json_is_integer(st) || !json_is_integer(un))
+                continue;
+            for (size_t i = 0; i < rcl->n_maint; i++)
+                have = have || !strcmp(rcl->maint[i].instance, inst);
+            if (have || rcl->n_maint >= sizeof(rcl->maint) / sizeof(rcl->maint[0]))
+                continue;
+            maint_loaded(rcl, inst, reason, (int64_t)json_integer_value(st), (int64_t)json_integer_value(un));
+            if (rcl->env->st)
+                audit_check(rcl, store_maintenance_begin(rcl->env->st, name, inst, reason,
+                                                         (int64_t)json_integer_value(st),
+                                                         (int64_t)json_integer_value(un)),
+                            "a maintenance window");
+            log_warn("cluster %s: maintenance of %s (shared state): %s", name, inst[0] ? inst : "the cluster", reason);
+        }
+    }
+    rcl->shared_applying = false;
+    json_decref(r);
+}
+
+/*
  * This controller just took the cluster's lock: the journal the previous holder left
  * (read in the same transaction). An unfinished failover is finished (promoted: the old
  * primary demoted, the replicas repointed by after-care) or rolled back (not promoted:
@@ -582,7 +722,10 @@ static void handoff(rec_cluster *rcl, const char *txt, int64_t now)
         topo_addr oa, na;
         char e[64];
         int p = rcl->mc->model.primary;
+        /* Its anti-flap block, unless the shared state (acknowledgements included) was written
+         * after it ended. */
         if (rec_op_parse(kind) == REC_OP_FAILOVER && strcmp(state, "rolled-back") && ended &&
+            ended > rcl->shared_found_ms &&
             ended + (int64_t)rcl->cfg->failover_block_s * 1000 > rcl->blocked_until_ms)
             rcl->blocked_until_ms = ended + (int64_t)rcl->cfg->failover_block_s * 1000;
         /* Its demoted primary stays demoted here too, while its new primary is the primary. */
@@ -720,6 +863,7 @@ void rec_cluster_free(rec_cluster *rcl)
     free(rcl->last_error);
     rcl->last_error = NULL;
     json_decref(rcl->handoff);
+    free(rcl->shared_last);
     pthread_cond_destroy(&rcl->hooks_idle);
     pthread_mutex_destroy(&rcl->hooks_mu);
     free(rcl);
@@ -857,6 +1001,7 @@ static void record_refusal(rec_cluster *rcl, const char *why, int64_t now)
     if (rcl->env->st && store_recovery_begin(rcl->env->st, &r, &id, err, sizeof(err)) == 0)
         audit_check(rcl, store_recovery_end(rcl->env->st, id, "failed", now, NULL, why), "the end of a recovery");
     rcl->blocked_until_ms = now + (int64_t)rcl->cfg->failover_block_s * 1000;
+    shared_put(rcl);
 }
 
 /* ---- the asynchronous hooks' gate ------------------------------------------------- */
@@ -1553,6 +1698,7 @@ static void aftercare_rejoined(rec_cluster *rcl, topo_instance *in, const topo_i
     persist(rcl, in);
     rcl->mc->dirty = true;
     rcl->mc->version++;
+    shared_put(rcl);
     emit(rcl, LOGL_INFO, "primary-rejoined", in, NULL, "%s, the demoted primary, now replicates from %s",
          topo_addr_str(&in->addr, a1, sizeof(a1)), topo_addr_str(&np->addr, a2, sizeof(a2)));
 }
@@ -1701,11 +1847,25 @@ void rec_cluster_tick(rec_cluster *rcl, int64_t now_mono)
 
     if (rcl->fence && rcl->env->fence_renew)
         rcl->env->fence_renew(rcl->env->user, rcl->fence);
+    if (rcl->env->state_take) {
+        char *j = NULL;
+        if (rcl->env->state_take(rcl->env->user, mc, &j) == 1) {
+            shared_apply(rcl, j);
+            free(rcl->shared_last); /* offer the merged state as the new holder's */
+            rcl->shared_last = NULL;
+            rcl->shared_next_ms = 0;
+        }
+        free(j);
+    }
     if (rcl->env->journal_take) {
         char *j = NULL;
         if (rcl->env->journal_take(rcl->env->user, mc, &j) == 1)
             handoff(rcl, j, t.wall_ms);
         free(j);
+    }
+    if (rcl->env->state_put && t.mono_ms >= rcl->shared_next_ms) {
+        rcl->shared_next_ms = t.mono_ms + 1000; /* what changed unnoticed (expired windows, ...) */
+        shared_put(rcl);
     }
     observe(rcl, &t);
     run_state(rcl, &t);
@@ -1779,6 +1939,7 @@ static void finish_recovery(rec_cluster *rcl, const exec_msg *m)
     free(lost);
     if (failover)
         rcl->blocked_until_ms = m->at_ms + (int64_t)rcl->cfg->failover_block_s * 1000;
+    shared_put(rcl);
     release_operation(rcl);
     set_fast(rcl, false, 0);
     /* The clock now, not the turn's time: snapshots folded in earlier in this turn were
@@ -1992,6 +2153,7 @@ int rec_cluster_ack(rec_cluster *rcl)
     int n = rcl->env->st ? store_recovery_ack(rcl->env->st, rcl->mc->model.name) : 0;
     rcl->blocked_until_ms = 0;
     rcl->incident_handled = false;
+    shared_put(rcl);
     emit(rcl, LOGL_INFO, "recovery-acknowledged", NULL, NULL, "anti-flap block lifted (%d recoveries acknowledged)",
          n < 0 ? 0 : n);
     return n;
@@ -2100,6 +2262,7 @@ int rec_cluster_maintenance(rec_cluster *rcl, bool begin, const char *instance, 
         w->until_ms = duration_s > 0 ? now + duration_s * 1000 : 0;
         if (rcl->env->st)
             audit_check(rcl, store_maintenance_begin(rcl->env->st, rcl->mc->model.name, canon, w->reason, now, w->until_ms), "a maintenance window");
+        shared_put(rcl);
         emit(rcl, LOGL_WARN, "maintenance-started", in, json_pack("{s:s, s:I}", "reason", w->reason, "duration_s",
                                                                  (json_int_t)duration_s),
              "maintenance of %s%s begins: %s%s; automatic recovery %s", canon[0] ? canon : "cluster ",
@@ -2113,6 +2276,7 @@ int rec_cluster_maintenance(rec_cluster *rcl, bool begin, const char *instance, 
         rcl->maint[i] = rcl->maint[--rcl->n_maint];
         if (rcl->env->st)
             audit_check(rcl, store_maintenance_end(rcl->env->st, rcl->mc->model.name, canon, now), "the end of a maintenance window");
+        shared_put(rcl);
         if (rcl->maint_reported)
             rcl->incident_handled = false; /* re-evaluate a failure seen during the window */
         rcl->maint_reported = false;

@@ -72,6 +72,10 @@ typedef struct {
     void (*fence_free)(void *fence);
     int (*journal_take)(void *user, mon_cluster *c, char **json);
     void (*journal_put)(void *user, mon_cluster *c, const char *json);
+    /* The cluster's shared state (demoted primaries, anti-flap block, maintenance windows):
+     * found when the lock was taken (as journal_take), written by the holder when it changes. */
+    int (*state_take)(void *user, mon_cluster *c, char **json);
+    void (*state_put)(void *user, mon_cluster *c, const char *json);
     const char *controller;   /* this controller's name in journal records ("" none) */
 } rec_env;
 

@@ -17,6 +17,7 @@
  *   PREFIX/views/NAME/CLUSTER   the view JSON given to etcd_publish  under the lease
  *   PREFIX/lock/CLUSTER         NAME                               under the lease
  *   PREFIX/journal/CLUSTER      the recovery journal JSON          no lease; lock holder only
+ *   PREFIX/state/CLUSTER        the cluster's shared state JSON    no lease; lock holder only
  * The lock's create revision is its fencing token: a key deleted (released,
  * lease expired) and taken again has a new one.
  *
@@ -130,10 +131,21 @@ int etcd_journal_key(const etcd_client *c, const char *cluster, char *out, size_
  * 1 with *json (heap; NULL when there was no journal; "" when it could not be decoded),
  * 0 when there is nothing new. */
 int etcd_lock_journal(etcd_client *c, const char *cluster, char **json);
-/* A journal read at a taking waits for etcd_lock_journal(). */
+/*
+ * The cluster's shared state, PREFIX/state/CLUSTER (one JSON object, at most
+ * ETCD_MAX_JOURNAL bytes, lock holder only): what a new lock holder must respect that
+ * the journal of one recovery does not hold (demoted primaries, the anti-flap block and its
+ * acknowledgement, maintenance windows; recovery.c's format). Read in the lock-taking
+ * transaction like the journal (etcd_lock_state: same contract as etcd_lock_journal) and
+ * written from the loop (etcd_state_put: same as etcd_journal_put).
+ */
+int etcd_lock_state(etcd_client *c, const char *cluster, char **json);
+int etcd_state_put(etcd_client *c, const char *cluster, const char *json, int64_t now_ms, char *err, size_t errlen);
+/* A journal or state read at a taking waits for etcd_lock_journal() / etcd_lock_state(). */
 bool etcd_lock_journal_waiting(const etcd_client *c, const char *cluster);
 /* Write the journal from the loop (non-blocking), if this controller holds the lock;
- * etcd refuses it (compare) once another one does. */
+ * etcd refuses it (compare) once another one does. Writes of one key land in order
+ * (one in flight, the newest waiting one sent next). */
 int etcd_journal_put(etcd_client *c, const char *cluster, const char *json, int64_t now_ms, char *err, size_t errlen);
 /* Loop thread, every turn while a recovery runs: the fence's local deadline follows the
  * lease's keep-alives while the lock is held with the same token, and drops to 0 (refuse

@@ -335,3 +335,20 @@ int ha_journal_put(ha *h, const char *cluster, const char *json, int64_t now_ms)
         log_warn("coordination: the journal of cluster %s was not written: %s", cluster, err);
     return rc;
 }
+
+int ha_state_take(ha *h, const char *cluster, char **json)
+{
+    *json = NULL;
+    return h ? etcd_lock_state(h->etcd, cluster, json) : 0;
+}
+
+int ha_state_put(ha *h, const char *cluster, const char *json, int64_t now_ms)
+{
+    char err[256];
+    int rc;
+    if (!h || !etcd_lock_held(h->etcd, cluster, now_ms, NULL))
+        return 0; /* only the lock holder writes it; the others' copies are local */
+    if ((rc = etcd_state_put(h->etcd, cluster, json, now_ms, err, sizeof(err))) < 0)
+        log_warn("coordination: the shared state of cluster %s was not written: %s", cluster, err);
+    return rc;
+}

@@ -73,6 +73,11 @@ void ha_fence_free(ha_fence *f);
 int ha_journal_take(ha *h, const char *cluster, char **json);
 /* Write the journal from the loop (non-blocking, only while holding the lock). */
 int ha_journal_put(ha *h, const char *cluster, const char *json, int64_t now_ms);
+/* The same for the cluster's shared state (demoted primaries, anti-flap block,
+ * maintenance windows): taken once per lock taking; written only while holding the lock
+ * (a no-op otherwise). */
+int ha_state_take(ha *h, const char *cluster, char **json);
+int ha_state_put(ha *h, const char *cluster, const char *json, int64_t now_ms);
 /* This controller's name ("" without coordination). */
 const char *ha_name(const ha *h);
 
