@@ -1847,7 +1847,10 @@ void rec_cluster_tick(rec_cluster *rcl, int64_t now_mono)
 
     if (rcl->fence && rcl->env->fence_renew)
         rcl->env->fence_renew(rcl->env->user, rcl->fence);
-    if (rcl->env->state_take) {
+    /* What the previous lock holder left is read once this controller knows the servers
+     * (its first probe round): its fences and its candidate must be found in the model.
+     * Until then the coordination gate holds recovery back (ha_may_act). */
+    if (rcl->env->state_take && mc->first_round_done) {
         char *j = NULL;
         if (rcl->env->state_take(rcl->env->user, mc, &j) == 1) {
             shared_apply(rcl, j);
@@ -1857,7 +1860,7 @@ void rec_cluster_tick(rec_cluster *rcl, int64_t now_mono)
         }
         free(j);
     }
-    if (rcl->env->journal_take) {
+    if (rcl->env->journal_take && mc->first_round_done) {
         char *j = NULL;
         if (rcl->env->journal_take(rcl->env->user, mc, &j) == 1)
             handoff(rcl, j, t.wall_ms);

@@ -197,6 +197,11 @@ out:
 bool ha_may_operate(ha *h, const char *cluster, int64_t now_ms, char *err, size_t errlen)
 {
     const char *holder;
+    if (h && etcd_lock_held(h->etcd, cluster, now_ms, NULL) && etcd_lock_journal_waiting(h->etcd, cluster)) {
+        snprintf(err, errlen, "controller %s just took the lock of cluster %s and reads the previous holder's "
+                 "journal first: try again in a moment", h->name, cluster);
+        return false;
+    }
     if (!h || etcd_lock_held(h->etcd, cluster, now_ms, NULL))
         return true;
     holder = etcd_lock_holder(h->etcd, cluster);
