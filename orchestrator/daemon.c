@@ -628,6 +628,12 @@ static void ha_state_put_cb(void *user, mon_cluster *c, const char *json)
     ha_state_put(d->ha, c->model.name, json, clk_mono_ms());
 }
 
+static bool ha_holds_lock_cb(void *user, mon_cluster *c)
+{
+    daemon_t *d = user;
+    return ha_holds_lock(d->ha, c->model.name, clk_mono_ms());
+}
+
 static json_t *cmd_status(daemon_t *d, const json_t *req)
 {
     const char *name = json_string_value(json_object_get(req, "cluster"));
@@ -1782,6 +1788,7 @@ static int setup_clusters(daemon_t *d, char *err, size_t errlen)
         d->renv.journal_put = ha_journal_put_cb;
         d->renv.state_take = ha_state_take_cb;
         d->renv.state_put = ha_state_put_cb;
+        d->renv.holds_lock = ha_holds_lock_cb;
     }
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
     d->cm = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->cm));

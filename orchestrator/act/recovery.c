@@ -1625,6 +1625,8 @@ static void intermediate_tick(rec_cluster *rcl, int64_t now)
     if (rcl->imd_handled || !ia.n_movable || ia.new_source < 0 || rcl->exec || !rcl->cfg->auto_failover ||
         rec_cluster_in_maintenance(rcl, NULL) || rec_cluster_in_maintenance(rcl, &dead->addr))
         goto out;
+    if (rcl->env->holds_lock && !rcl->env->holds_lock(rcl->env->user, rcl->mc))
+        goto out; /* coordinated: the lock holder moves them */
     rcl->imd_handled = true;
     if (plan_intermediate(&rcl->mc->model, ia.dead, ia.new_source, ia.movable, ia.n_movable, &po, &rcl->plan, err,
                               sizeof(err)) < 0) {
@@ -1874,8 +1876,9 @@ void rec_cluster_tick(rec_cluster *rcl, int64_t now_mono)
     run_state(rcl, &t);
     if (!rcl->exec && mc->first_round_done && rcl->last.primary >= 0 && mc->model.v[rcl->last.primary]->reachable)
         intermediate_tick(rcl, t.wall_ms);
-    if (!rcl->exec && !rcl->job && t.mono_ms >= rcl->job_next_ms && mc->first_round_done)
-        aftercare_tick(rcl, &t);
+    if (!rcl->exec && !rcl->job && t.mono_ms >= rcl->job_next_ms && mc->first_round_done &&
+        (!rcl->env->holds_lock || rcl->env->holds_lock(rcl->env->user, mc)))
+        aftercare_tick(rcl, &t); /* coordinated: only the lock holder changes servers */
 }
 
 size_t rec_cluster_fds(const rec_cluster *rcl, int *fds, size_t max)

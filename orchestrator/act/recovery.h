@@ -76,6 +76,10 @@ typedef struct {
      * found when the lock was taken (as journal_take), written by the holder when it changes. */
     int (*state_take)(void *user, mon_cluster *c, char **json);
     void (*state_put)(void *user, mon_cluster *c, const char *json);
+    /* Does this controller hold the cluster's lock now (and has it read what the previous
+     * holder left)? NULL: yes. Gates what runs without the detection quorum: a dead
+     * intermediate primary's move and after-care jobs. */
+    bool (*holds_lock)(void *user, mon_cluster *c);
     const char *controller;   /* this controller's name in journal records ("" none) */
 } rec_env;
 

@@ -357,3 +357,8 @@ int ha_state_put(ha *h, const char *cluster, const char *json, int64_t now_ms)
         log_warn("coordination: the shared state of cluster %s was not written: %s", cluster, err);
     return rc;
 }
+
+bool ha_holds_lock(ha *h, const char *cluster, int64_t now_ms)
+{
+    return !h || (etcd_lock_held(h->etcd, cluster, now_ms, NULL) && !etcd_lock_journal_waiting(h->etcd, cluster));
+}

@@ -78,6 +78,9 @@ int ha_journal_put(ha *h, const char *cluster, const char *json, int64_t now_ms)
  * (a no-op otherwise). */
 int ha_state_take(ha *h, const char *cluster, char **json);
 int ha_state_put(ha *h, const char *cluster, const char *json, int64_t now_ms);
+/* This controller holds the cluster's lock (lease trusted) and has read what the previous
+ * holder left (true without coordination). */
+bool ha_holds_lock(ha *h, const char *cluster, int64_t now_ms);
 /* This controller's name ("" without coordination). */
 const char *ha_name(const ha *h);
 
