@@ -48,11 +48,14 @@ class HaJournalBase(unittest.TestCase):
             self.lab = harness.start_lab(os.path.join(self.tmp, 'lab'), servers=3)
             if self.hook:
                 self.write_hook()
-            for name in NAMES:
-                self.daemons[name] = Daemon(self.write_config(name))
+            self.start_daemons()
         except BaseException:
             self.cleanup()
             raise
+
+    def start_daemons(self):
+        for name in NAMES:
+            self.daemons[name] = Daemon(self.write_config(name))
 
     def write_hook(self):
         """A pre_failover hook that says it started, then waits (bounded) for the gate file."""
@@ -286,6 +289,53 @@ class HandoffTest(HaJournalBase):
         self.assertTrue(self.daemons[third].instances()[old]['fenced'])
         self.assertEqual(self.recoveries(third), [])
         self.assert_clean_stops([third])
+
+
+class HandoffBeforePonrTest(HaJournalBase):
+    """The holder dies right after it detached the candidate (before the point of no return):
+    the successor gives the candidate its replication back (rolled back), then fails over
+    itself without an anti-flap wait (orchestrator issue #1296)."""
+
+    def start_daemons(self):
+        # TEST ONLY failpoint, on the first controller alone; it takes the lock before the others start.
+        os.environ['MYORCH_TEST_CRASH_AFTER_STEP'] = 'detach'
+        try:
+            self.daemons['c1'] = Daemon(self.write_config('c1'))
+        finally:
+            os.environ.pop('MYORCH_TEST_CRASH_AFTER_STEP', None)
+        wait_for(lambda: self.status('c1')['coordination']['locks']['lab']['held_here'], timeout=20,
+                 what='c1 holds the lock')
+        for name in NAMES[1:]:
+            self.daemons[name] = Daemon(self.write_config(name))
+
+    def test_successor_rolls_back_then_fails_over(self):
+        self.assertEqual(wait_for(self.ready, timeout=40, what='3 controllers leased, analysis ok'), 'c1')
+        self.lab.kill(1)
+        self.daemons['c1'].proc.wait(60)
+        self.assertEqual(self.daemons['c1'].proc.returncode, -signal.SIGKILL)
+        j = self.journal()
+        self.assertEqual((j['controller'], j['state'], j['step_name'], j['ponr']), ('c1', 'running', 'detach', False),
+                         j)
+
+        def finished():
+            for n in NAMES[1:]:
+                r = self.recoveries(n)
+                if [x for x in r if x['trigger'] == 'auto' and x['state'] != 'running']:
+                    return n, r
+            return None
+        second, recs = wait_for(finished, timeout=TTL_MS / 1000 + 60, what='a successor failed over')
+        handoff = [r for r in recs if r['trigger'] == 'handoff']
+        auto = [r for r in recs if r['trigger'] == 'auto']
+        self.assertEqual([r['state'] for r in handoff], ['rolled-back'], recs)
+        self.assertEqual([r['state'] for r in auto], ['done'], recs)
+        wait_for(self.healthy, timeout=30, what='one writable primary, every replica on it')
+        self.assertEqual(self.promotions(), 1)
+        log = self.daemons[second].log_text()
+        self.assertIn('recovery-interrupted', log)
+        self.assertNotIn('recovery-blocked', log)
+        third = [n for n in NAMES[1:] if n != second][0]
+        self.assertEqual(self.recoveries(third), [])
+        self.assert_clean_stops(NAMES[1:])
 
 
 if __name__ == '__main__':
