@@ -1329,10 +1329,6 @@ static void rollback_plan(worker *w, size_t done_steps, strbuf *msg)
     }
 }
 
-/* The worker: run the plan's steps in order. Before the point of no return a failed
- * step aborts and the steps done are rolled back in reverse; after it, failures are
- * recorded and the plan goes on (run_step runs one, rollback_plan gives back what an
- * aborted plan took). */
 /* The shared journal's record of this boundary (exec_hooks.journal); 0 when there is none. */
 static int journal_note(worker *w, const exec_journal *j, strbuf *msg)
 {
@@ -1342,6 +1338,12 @@ static int journal_note(worker *w, const exec_journal *j, strbuf *msg)
     return w->hooks->journal(w->hooks->journal_user, &w->plan, j, msg);
 }
 
+/* The worker: run the plan's steps in order. Before the point of no return a failed
+ * step aborts and the steps done are rolled back in reverse; after it, failures are
+ * recorded and the plan goes on (run_step runs one, rollback_plan gives back what an
+ * aborted plan took). In coordinated mode every step's intent is first written to the
+ * shared journal under the fencing token (journal_note): refused before the point of no
+ * return, the plan stops there and rolls back. */
 static void run_plan(worker *w)
 {
     bool past_no_return = false, failed = false, aborted = false, stopped = false, shutdown = false, fenced = false;

@@ -761,7 +761,8 @@ static void handoff(rec_cluster *rcl, const char *txt, int64_t now)
         snprintf(run.new_primary, sizeof(run.new_primary), "%s", newp);
         run.promoted = promoted;
         run.new_primary_gtid = gtid ? strdup(gtid) : NULL;
-        rcl->handoff = r; /* settled by rollback_end (journal_settled) */
+        json_decref(rcl->handoff); /* an earlier handoff not settled yet: this one is newer */
+        rcl->handoff = r;          /* settled by rollback_end (journal_settled) */
         if (!resume_run(rcl, &run, now, who_s)) {
             /* Not a failover (or unreadable addresses): nothing this controller can finish. */
             emit(rcl, LOGL_ERROR, "recovery-interrupted", NULL,
