@@ -1346,7 +1346,8 @@ static int journal_note(worker *w, const exec_journal *j, strbuf *msg)
  * return, the plan stops there and rolls back. */
 static void run_plan(worker *w)
 {
-    bool past_no_return = false, failed = false, aborted = false, stopped = false, shutdown = false, fenced = false;
+    bool past_no_return = false, failed = false, aborted = false, stopped = false, shutdown = false, fenced = false,
+         fenced_out = false;
     size_t stopped_before = 0;
     strbuf msg = STRBUF_INIT;
     char *gtid = NULL;
@@ -1378,8 +1379,10 @@ static void run_plan(worker *w)
              * nothing more is done before the point of no return, and it is never crossed. */
             exec_journal j = {.phase = "intent", .step = i, .ponr = past_no_return || s->no_return,
                               .results = results, .promoted_gtid = w->promoted_gtid ? w->promoted_gtid : ""};
-            if (journal_note(w, &j, &msg) != 0) {
+            int jr = journal_note(w, &j, &msg);
+            if (jr != 0) {
                 if (!past_no_return) {
+                    fenced_out = jr == -ESTALE;
                     char *why = strbuf_asprintf("not run: %s", strbuf_str(&msg));
                     emit(w, EXEC_STEP_START, (int)i, 1, NULL, NULL);
                     emit(w, EXEC_STEP_END, (int)i, 0, why ? why : "not run: the fencing check refused", NULL);
@@ -1427,7 +1430,7 @@ static void run_plan(worker *w)
             }
         }
     }
-    if (aborted)
+    if (aborted && !fenced_out)
         rollback_plan(w, done_steps, &msg);
     {
         exec_journal j = {.phase = "end", .step = stopped ? stopped_before : p->n, .ponr = past_no_return,
@@ -1445,10 +1448,13 @@ static void run_plan(worker *w)
                  p->n, plan_step_name(p->v[stopped_before].kind));
         emit_stopped(w, (int)stopped_before, why);
     } else
-        emit_full(w, EXEC_DONE, -1, !failed, aborted,
+        emit_full(w, EXEC_DONE, -1, !failed, fenced_out ? 2 : aborted,
                   shutdown  ? "aborted by a controller shutdown before the point of no return"
-                  : fenced  ? "refused by the fencing check before the point of no return: this controller no "
-                              "longer holds the cluster's lock"
+                  : fenced_out ? "refused by the fencing check before the point of no return: another controller "
+                                 "holds the cluster's lock (or nobody does) and settles what was done from the "
+                                 "journal; nothing rolled back here"
+                  : fenced  ? "refused by the fencing check before the point of no return: this controller may no "
+                              "longer hold the cluster's lock"
                   : aborted ? "aborted before the point of no return"
                   : failed  ? "finished with failures"
                             : "finished",

@@ -1937,7 +1937,10 @@ static void finish_recovery(rec_cluster *rcl, const exec_msg *m)
     else
         emit(rcl, LOGL_ERROR, "recovery-failed", NULL, json_incref(detail), "%s #%lld %s: %s%s", rec_op_name(rcl->op),
              (long long)rcl->recovery_id,
-             m->aborted ? "aborted (nothing was promoted; what it changed was rolled back)" : "finished with failures",
+             m->aborted == 2 ? "refused by the fencing check (nothing was promoted; the cluster's new lock holder "
+                               "settles what it changed)"
+             : m->aborted    ? "aborted (nothing was promoted; what it changed was rolled back)"
+                             : "finished with failures",
              rcl->last_error ? rcl->last_error : m->message, rcl->promoted ? "; the new primary is writable" : "");
     if (rcl->manual && rcl->env->manual_done)
         rcl->env->manual_done(rcl->env->user, rcl->pending_tag, json_incref(detail));

@@ -1767,3 +1767,8 @@ void etcd_fence_renew(etcd_fence *f, const etcd_client *c, const char *cluster, 
         until = now_ms + coord_lease_left_ms(c->lease_ok_sent_ms, now_ms, c->ttl_ms);
     __atomic_store_n(&f->trusted_until_ms, until, __ATOMIC_RELEASE);
 }
+
+bool etcd_fence_trusted(const etcd_fence *f, int64_t now_ms)
+{
+    return f && now_ms < __atomic_load_n(&f->trusted_until_ms, __ATOMIC_ACQUIRE);
+}

@@ -151,6 +151,9 @@ int etcd_journal_put(etcd_client *c, const char *cluster, const char *json, int6
  * lease's keep-alives while the lock is held with the same token, and drops to 0 (refuse
  * at once) when it is not. */
 void etcd_fence_renew(etcd_fence *f, const etcd_client *c, const char *cluster, int64_t now_ms);
+/* The fence's local lease deadline has not passed (what etcd_fence_check checks first
+ * unless remote_only). */
+bool etcd_fence_trusted(const etcd_fence *f, int64_t now_ms);
 
 /* Read the controllers, views and locks again within ms (a decision waits on them). */
 void etcd_refresh_soon(etcd_client *c, int64_t now_ms, int64_t ms);

@@ -295,14 +295,26 @@ ha_fence *ha_fence_take(ha *h, const char *cluster, int64_t now_ms, char *err, s
 
 int ha_fence_check(ha_fence *f, const char *journal_json, char *err, size_t errlen)
 {
+    int rc;
     if (!f)
         return 0;
     if (journal_json && strlen(journal_json) > ETCD_MAX_JOURNAL) {
         snprintf(err, errlen, "journal record larger than %d bytes", ETCD_MAX_JOURNAL);
         return -E2BIG;
     }
-    return etcd_fence_check(f->f, clk_mono_ms(), f->remote_only, journal_json ? f->key : NULL, journal_json, err,
-                            errlen);
+    if (!f->remote_only && !etcd_fence_trusted(f->f, clk_mono_ms())) {
+        /* Not going on either way; etcd tells whether the lock is still ours (then what the plan
+         * did is given back here) or not (then the next holder settles it: -ESTALE). */
+        rc = etcd_fence_check(f->f, clk_mono_ms(), true, NULL, NULL, err, errlen);
+        if (rc == 0) {
+            snprintf(err, errlen, "the lease is no longer trusted here (no keep-alive in time, or the lock was "
+                     "given up): not going on");
+            return -EPERM;
+        }
+        return rc == -EPERM ? -ESTALE : rc;
+    }
+    rc = etcd_fence_check(f->f, clk_mono_ms(), true, journal_json ? f->key : NULL, journal_json, err, errlen);
+    return rc == -EPERM ? -ESTALE : rc; /* etcd's compare refused: the lock is another's (or nobody's) now */
 }
 
 void ha_fence_renew(ha *h, ha_fence *f, int64_t now_ms)

@@ -58,8 +58,10 @@ bool ha_may_operate(ha *h, const char *cluster, int64_t now_ms, char *err, size_
  * The shared recovery journal and the executor's fencing (issue 14). A recovery takes
  * a fence when it starts (loop thread; NULL with err when this controller does not hold
  * the lock), checks it in its worker thread at every step boundary, writing the
- * journal record in the same etcd transaction (ha_fence_check: 0 still the holder,
- * -EPERM not, other negative: etcd not asked), has it renewed by the loop every turn
+ * journal record in the same etcd transaction (ha_fence_check: 0 still the holder;
+ * -ESTALE etcd's compare refused: the lock is another controller's or nobody's now;
+ * -EPERM the local lease deadline passed; other negative: etcd not asked), has it
+ * renewed by the loop every turn
  * and frees it once the worker is gone.
  */
 typedef struct ha_fence ha_fence;

@@ -219,6 +219,9 @@ class FencingTest(HaJournalBase):
         steps = self.recovery(first, rec1[0]['id'])['steps']
         self.assertFalse([s for s in steps if s['kind'] == 'set-writable' and s['result'] == 'ok'], steps)
         self.assertNotIn('replica-promoted', self.daemons[first].log_text())
+        # The lock is another's: nothing is rolled back by the paused controller (the new holder settles it).
+        self.assertIn('refused by the fencing check (nothing was promoted; the cluster\'s new lock holder',
+                      self.daemons[first].log_text())
         # The successor finishes its own failover: one promotion in all.
         done = wait_for(lambda: [r for r in self.recoveries(second) if r['trigger'] == 'auto'
                                  and r['state'] != 'running'] or None, timeout=60, what='failover by %s' % second)

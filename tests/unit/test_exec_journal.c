@@ -4,7 +4,8 @@
  * hook is called before every step and at the end with the right point-of-no-return flag
  * and results; a refusal before the point of no return stops the plan there (the step is
  * reported failed, never run; DONE aborted, "refused by the fencing check"); past it, the
- * refusal is noted in the step's message and the plan goes on.
+ * refusal is noted in the step's message and the plan goes on; refused because the lock is
+ * another's (-ESTALE), nothing is rolled back (DONE aborted = 2).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "orchestrator/act/executor.h"
@@ -22,6 +24,7 @@
 
 typedef struct {
     int refuse_at;              /* intent of this step is refused; -1 never */
+    int refuse_rc;              /* what the refusal returns (0: -1) */
     int ran[NSTEPS];            /* hook steps run */
     char calls[16][64];         /* "intent 0 ponr=0" / "end aborted ponr=1 r=120" */
     int n_calls;
@@ -52,7 +55,7 @@ static int journal(void *user, const plan_spec *plan, const exec_journal *j, str
                  j->state ? j->state : (char[2]){(char)('0' + (int)j->step), 0}, j->ponr, res);
     if (j->state == NULL && (int)j->step == r->refuse_at) {
         strbuf_setf(msg, "fencing token 3 is stale");
-        return -1;
+        return r->refuse_rc ? r->refuse_rc : -1;
     }
     return 0;
 }
@@ -121,6 +124,17 @@ static void test_refused_at_the_point_of_no_return(void **state)
     assert_string_equal(r.calls[2], "end aborted ponr=0 r=120");
 }
 
+static void test_refused_the_lock_is_another(void **state)
+{
+    rec r = {.refuse_at = 1, .refuse_rc = -ESTALE};
+    (void)state;
+    run(&r);
+    assert_int_equal(r.ran[1], 0);
+    assert_int_equal(r.done_ok, 0);
+    assert_int_equal(r.done_aborted, 2); /* nothing rolled back here: the new holder settles it */
+    assert_non_null(strstr(r.end_msg, "nothing rolled back here"));
+}
+
 static void test_refused_past_it(void **state)
 {
     rec r = {.refuse_at = 2};
@@ -139,6 +153,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_refusal),
         cmocka_unit_test(test_refused_at_the_point_of_no_return),
+        cmocka_unit_test(test_refused_the_lock_is_another),
         cmocka_unit_test(test_refused_past_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
