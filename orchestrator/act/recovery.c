@@ -109,6 +109,9 @@ struct rec_cluster {
     char *shared_last;
     int64_t shared_found_ms, shared_next_ms;
     bool shared_applying;
+    /* A switchover taken over before its promotion (handoff): once its target replicates
+     * again (rolled back), the old primary gets its writes back (an undemote job). */
+    bool rollback_undemote, undemote_due;
 };
 
 #define FAST_INTERVAL_MS 50
@@ -273,8 +276,13 @@ static bool resume_run(rec_cluster *rcl, store_running *run_, int64_t now, const
     store_running run = *run_;
     const char *name = rcl->mc->model.name;
     char why[128];
+    /* A switchover is taken over too, from the shared journal only (handoff): its target is
+     * judged like a failover's candidate, and a rolled back one gives the old primary back
+     * its writes. A stop in single mode rolls a switchover back itself (rec_exec_stop). */
+    bool switchover = rcl->handoff && rec_op_parse(run.kind) == REC_OP_SWITCHOVER;
 
-    if (rec_op_parse(run.kind) != REC_OP_FAILOVER ||
+    rcl->rollback_undemote = switchover;
+    if ((rec_op_parse(run.kind) != REC_OP_FAILOVER && !switchover) ||
         topo_addr_parse(run.new_primary, 3306, &rcl->rollback_cand, why, sizeof(why)) < 0 ||
         topo_addr_parse(run.old_primary, 3306, &rcl->rollback_source, why, sizeof(why)) < 0) {
         store_running_free(&run);
@@ -288,14 +296,16 @@ static bool resume_run(rec_cluster *rcl, store_running *run_, int64_t now, const
         topo_instance *old = find(rcl, &rcl->rollback_source);
         if (old && !old->fenced)
             mark_demoted(rcl, old, run.new_primary_gtid);
-        rcl->blocked_until_ms = now + (int64_t)rcl->cfg->failover_block_s * 1000;
+        if (!switchover)
+            rcl->blocked_until_ms = now + (int64_t)rcl->cfg->failover_block_s * 1000;
+        rcl->rollback_undemote = false;
         rcl->rollback_id = run.id;
         rollback_end(rcl, "done", "interrupted after the promotion; finished by the next controller to act "
                                  "(the old primary demoted, the other replicas repointed by after-care)");
         emit(rcl, LOGL_WARN, "recovery-resumed", NULL, json_pack("{s:I}", "recovery_id", (json_int_t)run.id),
-             "failover #%lld of cluster %s was interrupted by %s after %s was made writable: finishing it (%s "
+             "%s #%lld of cluster %s was interrupted by %s after %s was made writable: finishing it (%s "
              "demoted and fenced when it answers, the other replicas follow %s)",
-             (long long)run.id, name, by, run.new_primary, run.old_primary, run.new_primary);
+             run.kind, (long long)run.id, name, by, run.new_primary, run.old_primary, run.new_primary);
         store_running_free(&run);
         return true;
     }
@@ -305,10 +315,11 @@ static bool resume_run(rec_cluster *rcl, store_running *run_, int64_t now, const
     emit(rcl, LOGL_ERROR, "recovery-interrupted", NULL,
          json_pack("{s:I, s:s, s:s}", "recovery_id", (json_int_t)run.id, "candidate", run.new_primary,
                    "old_primary", run.old_primary),
-         "failover #%lld of cluster %s was interrupted by %s before its recorded promotion: once %s is "
-         "probed, it is either given its replication from %s back (then the failure is judged afresh) or, if it "
-         "was already made writable, the failover is finished",
-         (long long)run.id, name, by, run.new_primary, run.old_primary);
+         "%s #%lld of cluster %s was interrupted by %s before its recorded promotion: once %s is "
+         "probed, it is either given its replication from %s back (then %s) or, if it was already made "
+         "writable, the %s is finished",
+         run.kind, (long long)run.id, name, by, run.new_primary, run.old_primary,
+         switchover ? "the old primary gets its writes back" : "the failure is judged afresh", run.kind);
     (void)now;
     return true;
 }
@@ -329,13 +340,18 @@ static void rollback_rolled_back(rec_cluster *rcl, topo_instance *in)
     char a[TOPO_ADDR_MAX];
     topo_addr_str(&in->addr, a, sizeof(a));
     emit(rcl, LOGL_WARN, "recovery-rollback", in, json_pack("{s:I}", "recovery_id", (json_int_t)rcl->rollback_id),
-         "%s replicates: interrupted failover #%lld rolled back", a, (long long)rcl->rollback_id);
+         "%s replicates: interrupted %s #%lld rolled back%s", a, rcl->rollback_undemote ? "switchover" : "failover",
+         (long long)rcl->rollback_id, rcl->rollback_undemote ? "; the old primary gets its writes back" : "");
+    rcl->undemote_due = rcl->rollback_undemote;
+    rcl->rollback_undemote = false;
     rollback_end(rcl, "rolled-back", "the controller stopped before the point of no return; the candidate "
                                     "replicates again and the failure is judged afresh");
 }
 
 static void rollback_finish(rec_cluster *rcl, topo_instance *in)
 {
+    bool switchover = rcl->rollback_undemote;
+    rcl->rollback_undemote = false;
     char a[TOPO_ADDR_MAX];
     topo_instance *old = find(rcl, &rcl->rollback_source);
     const char *pos = own_pos(&in->snap);
@@ -348,7 +364,8 @@ static void rollback_finish(rec_cluster *rcl, topo_instance *in)
     }
     if (rcl->env->st)
         audit_check(rcl, store_recovery_promoted(rcl->env->st, rcl->rollback_id, clk_wall_ms(), pos), "the promotion of a recovery");
-    rcl->blocked_until_ms = clk_wall_ms() + (int64_t)rcl->cfg->failover_block_s * 1000;
+    if (!switchover)
+        rcl->blocked_until_ms = clk_wall_ms() + (int64_t)rcl->cfg->failover_block_s * 1000;
     shared_put(rcl);
     emit(rcl, LOGL_WARN, "recovery-resumed", in, json_pack("{s:I}", "recovery_id", (json_int_t)rcl->rollback_id),
          "%s was made writable before the controller stopped: finishing interrupted failover #%lld (the old "
@@ -1467,8 +1484,11 @@ static void rollback_give_up(rec_cluster *rcl)
     if (!rcl->rollback_pending)
         return;
     emit(rcl, LOGL_WARN, "recovery-rollback", NULL, NULL,
-         "the candidate of interrupted failover #%lld did not answer within 15 s: judging the failure "
-         "without it", (long long)rcl->rollback_id);
+         "the candidate of interrupted %s #%lld did not answer within 15 s: judging the failure "
+         "without it%s", rcl->rollback_undemote ? "switchover" : "failover", (long long)rcl->rollback_id,
+         rcl->rollback_undemote ? " (the old primary stays read-only: whether the target took writes is unknown; "
+                                  "check the topology)" : "");
+    rcl->rollback_undemote = false;
     rollback_end(rcl, "rolled-back", "the controller stopped before the point of no return; the candidate "
                                     "did not answer after the restart");
 }
@@ -1648,12 +1668,22 @@ out:
 /* ---- after-care: one job at a time on a demoted primary or a stray replica ---------- */
 
 /* Start the one-step job d decided for in (aftercare.h). */
+static void aftercare_start_step(rec_cluster *rcl, const rec_turn *t, topo_instance *in, const aftercare_decision *d,
+                                plan_step_kind kind);
+
 static void aftercare_start(rec_cluster *rcl, const rec_turn *t, topo_instance *in, const aftercare_decision *d)
 {
-    mon_cluster *mc = rcl->mc;
-    plan_step_kind kind = d->action == AFTERCARE_FENCE    ? PLAN_STEP_FENCE
+    aftercare_start_step(rcl, t, in, d,
+                         d->action == AFTERCARE_FENCE    ? PLAN_STEP_FENCE
                          : d->action == AFTERCARE_REJOIN ? PLAN_STEP_REJOIN
-                                                         : PLAN_STEP_REPOINT;
+                                                         : PLAN_STEP_REPOINT);
+}
+
+/* Start a one-step job of kind on in (after-care, or a rolled back switchover's undemote). */
+static void aftercare_start_step(rec_cluster *rcl, const rec_turn *t, topo_instance *in, const aftercare_decision *d,
+                                plan_step_kind kind)
+{
+    mon_cluster *mc = rcl->mc;
     topo_instance *source = d->source >= 0 ? mc->model.v[d->source] : NULL;
     exec_creds creds;
     char a1[TOPO_ADDR_MAX], err[256];
@@ -1716,6 +1746,17 @@ static void aftercare_tick(rec_cluster *rcl, const rec_turn *t)
 
     if (np >= 0 && (!m->v[np]->reachable || m->v[np]->snap.read_only || m->v[np]->fenced))
         np = -1;
+    if (rcl->undemote_due) {
+        /* A switchover taken over and rolled back: its old primary, demoted, gets its writes back. */
+        topo_instance *old = find(rcl, &rcl->rollback_source);
+        rcl->undemote_due = false;
+        if (old && old->reachable && old->have_snap && old->snap.read_only && !old->fenced) {
+            aftercare_decision d = {.action = AFTERCARE_FENCE, .source = -1,
+                                    .why = "the switchover taken over was rolled back: writable again"};
+            aftercare_start_step(rcl, t, old, &d, PLAN_STEP_UNDEMOTE);
+            return;
+        }
+    }
     ai = (aftercare_input){.model = m, .primary = np, .fresh_after_ms = rcl->aftercare_from_ms,
                            .hung_fence_due = t->mono_ms >= rcl->hung_fence_next_ms,
                            .rollback_cand = rcl->rollback_pending ? &rcl->rollback_cand : NULL,
@@ -2123,6 +2164,8 @@ static void handle_job_msg(rec_cluster *rcl, const exec_msg *m)
         topo_addr_str(&s->target.addr, a, sizeof(a));
         if (m->ok && s->kind == PLAN_STEP_FENCE)
             emit(rcl, LOGL_WARN, "primary-fenced", in, NULL, "%s", m->message);
+        else if (m->ok && s->kind == PLAN_STEP_UNDEMOTE)
+            emit(rcl, LOGL_WARN, "after-care", in, NULL, "%s %s", a, m->message);
         else if (m->ok)
             emit(rcl, LOGL_INFO, s->kind == PLAN_STEP_REJOIN ? "primary-rejoining" : "replica-repointed", in, NULL,
                  "%s", m->message);

@@ -341,5 +341,41 @@ class HandoffBeforePonrTest(HaJournalBase):
         self.assert_clean_stops(NAMES[1:])
 
 
+class SwitchoverHandoffTest(HaJournalBase):
+    """The holder dies during an operator's switchover right after it demoted the old primary
+    (read-only, before the point of no return): the successor rolls it back (the target still
+    replicates) and gives the old primary its writes back; nothing is promoted."""
+    # TEST ONLY failpoint: the switchover's controller SIGKILLs itself right after demote.
+    daemon_env = {'MYORCH_TEST_CRASH_AFTER_STEP': 'demote'}
+
+    def test_successor_rolls_back_switchover(self):
+        first = wait_for(self.ready, timeout=40, what='3 controllers leased, analysis ok, one lock holder')
+        others = [n for n in NAMES if n != first]
+        p = myorch('switchover', '-c', self.daemons[first].config, '--cluster', 'lab', '--timeout-ms', '8000',
+                   timeout=60)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.daemons[first].proc.wait(60)
+        self.assertEqual(self.daemons[first].proc.returncode, -signal.SIGKILL)
+        j = self.journal()  # the CLI waited past the handoff: the record may be settled already
+        self.assertEqual((j['controller'], j['kind'], j['step_name'], j['promoted']), (first, 'switchover', 'demote',
+                                                                                       False), j)
+        self.assertIn(j['state'], ('running', 'rolled-back'), j)
+
+        def settled():
+            for n in others:
+                h = [r for r in self.recoveries(n) if r['trigger'] == 'handoff' and r['state'] != 'running']
+                if h:
+                    return n, h[0]
+            return None
+        second, rec = wait_for(settled, timeout=TTL_MS / 1000 + 30, what='the switchover settled by a successor')
+        self.assertEqual((rec['kind'], rec['state']), ('switchover', 'rolled-back'), rec)
+        self.assertEqual(wait_for(self.healthy, timeout=30, what='the old primary writable again'), 1)
+        self.assertEqual(self.promotions(), 0)
+        for n in others:
+            self.assertEqual([r for r in self.recoveries(n) if r['trigger'] != 'handoff'], [], n)
+        self.assertIn('writable again', self.daemons[second].log_text())
+        self.assert_clean_stops(others)
+
+
 if __name__ == '__main__':
     unittest.main(verbosity=2)
