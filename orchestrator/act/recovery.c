@@ -112,6 +112,13 @@ struct rec_cluster {
     /* A switchover taken over before its promotion (handoff): once its target replicates
      * again (rolled back), the old primary gets its writes back (an undemote job). */
     bool rollback_undemote, undemote_due;
+    /* Demoted primaries named by the shared state or a journal that this controller's model
+     * does not hold (yet): fenced as soon as they are discovered, kept in the shared state. */
+    struct {
+        char addr[TOPO_ADDR_MAX];
+        char *gtid;
+    } pending_fence[16];
+    size_t n_pending_fence;
 };
 
 #define FAST_INTERVAL_MS 50
@@ -198,6 +205,54 @@ static void mark_demoted(rec_cluster *rcl, topo_instance *in, const char *gtid)
     rcl->mc->dirty = true;
     rcl->mc->version++;
     shared_put(rcl);
+}
+
+/* A demoted primary by address: marked now if the model holds it, else remembered and
+ * marked once it is discovered (pending_fence_tick). */
+static void demote_addr(rec_cluster *rcl, const char *addr, const char *gtid)
+{
+    topo_addr a;
+    char e[64], canon[TOPO_ADDR_MAX];
+    topo_instance *in;
+    if (topo_addr_parse(addr, 3306, &a, e, sizeof(e)) < 0)
+        return;
+    if ((in = find(rcl, &a))) {
+        if (!in->fenced)
+            mark_demoted(rcl, in, gtid ? gtid : "");
+        return;
+    }
+    topo_addr_str(&a, canon, sizeof(canon));
+    for (size_t i = 0; i < rcl->n_pending_fence; i++)
+        if (!strcmp(rcl->pending_fence[i].addr, canon))
+            return;
+    if (rcl->n_pending_fence >= sizeof(rcl->pending_fence) / sizeof(rcl->pending_fence[0])) {
+        log_error("cluster %s: too many demoted primaries not discovered yet; %s is not remembered", rcl->mc->model.name,
+                  canon);
+        return;
+    }
+    snprintf(rcl->pending_fence[rcl->n_pending_fence].addr, TOPO_ADDR_MAX, "%s", canon);
+    rcl->pending_fence[rcl->n_pending_fence].gtid = strdup(gtid ? gtid : "");
+    rcl->n_pending_fence++;
+    log_warn("cluster %s: %s is a demoted primary this controller has not discovered: fenced once it is",
+             rcl->mc->model.name, canon);
+}
+
+static void pending_fence_tick(rec_cluster *rcl)
+{
+    for (size_t i = 0; i < rcl->n_pending_fence;) {
+        topo_addr a;
+        char e[64];
+        topo_instance *in = topo_addr_parse(rcl->pending_fence[i].addr, 3306, &a, e, sizeof(e)) == 0 ? find(rcl, &a)
+                                                                                                    : NULL;
+        if (!in) {
+            i++;
+            continue;
+        }
+        if (!in->fenced)
+            mark_demoted(rcl, in, rcl->pending_fence[i].gtid ? rcl->pending_fence[i].gtid : "");
+        free(rcl->pending_fence[i].gtid);
+        rcl->pending_fence[i] = rcl->pending_fence[--rcl->n_pending_fence];
+    }
 }
 
 struct rec_hook_ctx;
@@ -293,9 +348,7 @@ static bool resume_run(rec_cluster *rcl, store_running *run_, int64_t now, const
          * after-care's: the old primary is demoted (fenced whenever it answers), the
          * replicas still on it are repointed; the anti-flap block applies as after any
          * failover. Finished, not blocked. */
-        topo_instance *old = find(rcl, &rcl->rollback_source);
-        if (old && !old->fenced)
-            mark_demoted(rcl, old, run.new_primary_gtid);
+        demote_addr(rcl, run.old_primary, run.new_primary_gtid);
         if (!switchover)
             rcl->blocked_until_ms = now + (int64_t)rcl->cfg->failover_block_s * 1000;
         rcl->rollback_undemote = false;
@@ -584,6 +637,9 @@ static void shared_put(rec_cluster *rcl)
             json_array_append_new(fenced, json_pack("{s:s, s:s}", "addr", topo_addr_str(&m->v[i]->addr, a, sizeof(a)),
                                                     "fence_gtid", m->v[i]->fence_gtid ? m->v[i]->fence_gtid : ""));
     }
+    for (size_t i = 0; i < rcl->n_pending_fence; i++)
+        json_array_append_new(fenced, json_pack("{s:s, s:s}", "addr", rcl->pending_fence[i].addr, "fence_gtid",
+                                                rcl->pending_fence[i].gtid ? rcl->pending_fence[i].gtid : ""));
     for (size_t i = 0; i < rcl->n_maint; i++) {
         const rec_maintenance *w = &rcl->maint[i];
         if (!w->until_ms || w->until_ms > now)
@@ -651,7 +707,13 @@ static void shared_apply(rec_cluster *rcl, const char *txt)
         char e[64];
         const char *addr = jstr(v, "addr", TOPO_ADDR_MAX - 1), *g = json_string_value(json_object_get(v, "fence_gtid"));
         topo_instance *in;
-        if (!addr || topo_addr_parse(addr, 3306, &a, e, sizeof(e)) < 0 || !(in = find(rcl, &a)) || in->fenced)
+        if (!addr || topo_addr_parse(addr, 3306, &a, e, sizeof(e)) < 0)
+            continue;
+        if (!(in = find(rcl, &a))) {
+            demote_addr(rcl, addr, g);
+            continue;
+        }
+        if (in->fenced)
             continue;
         log_warn("cluster %s: %s is a demoted primary (shared state): fenced here too", name, addr);
         mark_demoted(rcl, in, g ? g : "");
@@ -750,7 +812,9 @@ static void handoff(rec_cluster *rcl, const char *txt, int64_t now)
             topo_addr_parse(newp, 3306, &na, e, sizeof(e)) == 0 && p >= 0 &&
             topo_addr_eq(&rcl->mc->model.v[p]->addr, &na)) {
             topo_instance *old = find(rcl, &oa);
-            if (old && !old->fenced && !(old->have_snap && old->snap.replica.present))
+            if (!old)
+                demote_addr(rcl, oldp, gtid);
+            else if (!old->fenced && !(old->have_snap && old->snap.replica.present))
                 mark_demoted(rcl, old, gtid ? gtid : "");
         }
         json_decref(r);
@@ -882,6 +946,8 @@ void rec_cluster_free(rec_cluster *rcl)
     rcl->last_error = NULL;
     json_decref(rcl->handoff);
     free(rcl->shared_last);
+    for (size_t i = 0; i < rcl->n_pending_fence; i++)
+        free(rcl->pending_fence[i].gtid);
     pthread_cond_destroy(&rcl->hooks_idle);
     pthread_mutex_destroy(&rcl->hooks_mu);
     free(rcl);
@@ -1910,6 +1976,8 @@ void rec_cluster_tick(rec_cluster *rcl, int64_t now_mono)
             handoff(rcl, j, t.wall_ms);
         free(j);
     }
+    if (rcl->n_pending_fence)
+        pending_fence_tick(rcl);
     if (rcl->env->state_put && t.mono_ms >= rcl->shared_next_ms) {
         rcl->shared_next_ms = t.mono_ms + 1000; /* what changed unnoticed (expired windows, ...) */
         shared_put(rcl);
