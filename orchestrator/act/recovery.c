@@ -439,8 +439,8 @@ static void rollback_finish(rec_cluster *rcl, topo_instance *in)
  *   crossed), promoted (the candidate was made writable, recorded), promoted_gtid, steps
  *   [{step, target, result: "ok" | "failed" | "pending"}], state ("running" | "stopped" |
  *   "done" | "failed" | "aborted" | "rolled-back" ...), ended_ms, omitted (fields left out
- *   to stay within REC_JOURNAL_MAX bytes: "plan", then the GTID positions; the local audit
- *   keeps them).
+ *   to stay within REC_JOURNAL_MAX bytes: "plan", then the GTID positions, then "steps";
+ *   the local audit keeps them).
  */
 #define REC_JOURNAL_MAX (64 * 1024)
 
@@ -450,10 +450,11 @@ typedef struct rec_journal_ctx {
     void *fence;
 } rec_journal_ctx;
 
-/* Dump a record within REC_JOURNAL_MAX: drop the plan, then the GTID positions, saying so. */
+/* Dump a record within REC_JOURNAL_MAX: drop the plan, then the GTID positions, then the steps,
+ * saying so (what a handoff needs, the addresses, flags and state, is never dropped). */
 static char *journal_dump(json_t *r)
 {
-    static const char *const drop[] = {"plan", "old_primary_gtid", "promoted_gtid"};
+    static const char *const drop[] = {"plan", "old_primary_gtid", "promoted_gtid", "steps"};
     char *txt = json_dumps(r, JSON_COMPACT);
     for (size_t k = 0; txt && strlen(txt) > REC_JOURNAL_MAX && k < sizeof(drop) / sizeof(drop[0]); k++) {
         json_t *om = json_object_get(r, "omitted");
@@ -1399,7 +1400,7 @@ static int launch(rec_cluster *rcl, const char *trigger, int64_t now, char *err,
     rcl->hooks_failed = rcl->vetoed = false;
     hook_ctx_free(rcl->hook_ctx);
     rcl->hook_ctx = hook_ctx_new(rcl, &rcl->plan);
-    rcl->hook_iface = (exec_hooks){.run = run_hook_step, .user = rcl->hook_ctx,
+    rcl->hook_iface = (exec_hooks){.run = rcl->hook_ctx ? run_hook_step : NULL, .user = rcl->hook_ctx,
                                    .journal = rcl->jctx ? journal_note : NULL, .journal_user = rcl->jctx};
     creds_of(rcl, &creds);
     if (exec_start(&rcl->plan, &creds, rcl->hook_ctx || rcl->jctx ? &rcl->hook_iface : NULL, &rcl->exec, err,
