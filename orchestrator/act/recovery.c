@@ -784,9 +784,10 @@ static void handoff(rec_cluster *rcl, const char *txt, int64_t now)
     if (json_is_integer(json_object_get(r, "ended_ms")))
         ended = (int64_t)json_integer_value(json_object_get(r, "ended_ms"));
     promoted = json_is_true(json_object_get(r, "promoted"));
-    if (!state || !kind || !who || !oldp || !newp) {
+    if (!state || !kind || !who || !oldp || !newp || rec_op_parse(kind) == REC_OP_NONE ||
+        rec_op_parse(kind) == REC_OP_AFTERCARE) {
         log_error("cluster %s: the shared journal in etcd lacks a field (state, kind, controller, old_primary, "
-                  "new_primary): ignored", rcl->mc->model.name);
+                  "new_primary) or names no operation: ignored", rcl->mc->model.name);
         json_decref(r);
         return;
     }
