@@ -39,12 +39,22 @@ class HaJournalBase(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix='myorch-haj-')
         self.daemons = {}
-        self.etcd = lab.EtcdCluster(os.path.join(self.tmp, 'etcd'))
+        self.etcd = None
         self.lab = None
         self.saved_env = {k: os.environ.get(k) for k in self.daemon_env}
         os.environ.update(self.daemon_env)
         try:
-            self.etcd.up()
+            # Free ports are picked, then bound: a parallel lab may take one in between (an etcd
+            # member then exits at start); another set of ports is tried.
+            for k in range(3):
+                self.etcd = lab.EtcdCluster(os.path.join(self.tmp, 'etcd%d' % k))
+                try:
+                    self.etcd.up()
+                    break
+                except lab.LabError:
+                    self.etcd.down(remove=True)
+                    if k == 2:
+                        raise
             self.lab = harness.start_lab(os.path.join(self.tmp, 'lab'), servers=3)
             if self.hook:
                 self.write_hook()
@@ -108,7 +118,8 @@ failover_block_s = 0
             d.stop()
         if self.lab:
             self.lab.down()
-        self.etcd.down(remove=True)
+        if self.etcd:
+            self.etcd.down(remove=True)
         for k, v in self.saved_env.items():
             if v is None:
                 os.environ.pop(k, None)
