@@ -581,6 +581,59 @@ static bool ha_gate(void *user, mon_cluster *c, const ana_result *a, char *why, 
     return ha_may_act(d->ha, c->model.name, a, clk_mono_ms(), why, whylen);
 }
 
+/* The shared journal and the executor's fencing (ha.h): recovery.c's rec_env hooks. */
+static void *ha_fence_take_cb(void *user, mon_cluster *c, char *err, size_t errlen)
+{
+    daemon_t *d = user;
+    return ha_fence_take(d->ha, c->model.name, clk_mono_ms(), err, errlen);
+}
+
+static int ha_fence_check_cb(void *fence, const char *journal_json, char *err, size_t errlen)
+{
+    return ha_fence_check(fence, journal_json, err, errlen);
+}
+
+static void ha_fence_renew_cb(void *user, void *fence)
+{
+    daemon_t *d = user;
+    ha_fence_renew(d->ha, fence, clk_mono_ms());
+}
+
+static void ha_fence_free_cb(void *fence)
+{
+    ha_fence_free(fence);
+}
+
+static int ha_journal_take_cb(void *user, mon_cluster *c, char **json)
+{
+    daemon_t *d = user;
+    return ha_journal_take(d->ha, c->model.name, json);
+}
+
+static void ha_journal_put_cb(void *user, mon_cluster *c, const char *json)
+{
+    daemon_t *d = user;
+    ha_journal_put(d->ha, c->model.name, json, clk_mono_ms());
+}
+
+static int ha_state_take_cb(void *user, mon_cluster *c, char **json)
+{
+    daemon_t *d = user;
+    return ha_state_take(d->ha, c->model.name, json);
+}
+
+static void ha_state_put_cb(void *user, mon_cluster *c, const char *json)
+{
+    daemon_t *d = user;
+    ha_state_put(d->ha, c->model.name, json, clk_mono_ms());
+}
+
+static bool ha_holds_lock_cb(void *user, mon_cluster *c)
+{
+    daemon_t *d = user;
+    return ha_holds_lock(d->ha, c->model.name, clk_mono_ms());
+}
+
 static json_t *cmd_status(daemon_t *d, const json_t *req)
 {
     const char *name = json_string_value(json_object_get(req, "cluster"));
@@ -1831,6 +1884,17 @@ static int setup_clusters(daemon_t *d, char *err, size_t errlen)
     d->renv = (rec_env){.st = d->st, .loop = rec_loop_of_monitor(), .emit = on_event, .user = d,
                         .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done,
                         .may_act = d->cfg->coordination == CFG_COORD_ETCD ? ha_gate : NULL};
+    if (d->cfg->coordination == CFG_COORD_ETCD) {
+        d->renv.fence_take = ha_fence_take_cb;
+        d->renv.fence_check = ha_fence_check_cb;
+        d->renv.fence_renew = ha_fence_renew_cb;
+        d->renv.fence_free = ha_fence_free_cb;
+        d->renv.journal_take = ha_journal_take_cb;
+        d->renv.journal_put = ha_journal_put_cb;
+        d->renv.state_take = ha_state_take_cb;
+        d->renv.state_put = ha_state_put_cb;
+        d->renv.holds_lock = ha_holds_lock_cb;
+    }
     d->recs = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->recs));
     d->cm = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->cm));
     for (size_t i = 0; d->cm && i < d->cfg->n_clusters; i++) {
@@ -1904,6 +1968,7 @@ static int setup(daemon_t *d, char *err, size_t errlen)
     if ((rc = ha_new(d->cfg, on_ha_event, d, &d->ha, err, errlen)) < 0)
         return rc;
     ha_set_forwarding(d->ha, on_fwd_request, on_fwd_done);
+    d->renv.controller = ha_name(d->ha); /* the ha object's copy: outlives a reload */
     if (d->cfg->http_listen[0]) {
         http_handlers h = {.control = http_control, .has_cluster = http_has_cluster, .ready = http_ready,
                            .metrics = http_metrics, .user = d};

@@ -1329,19 +1329,37 @@ static void rollback_plan(worker *w, size_t done_steps, strbuf *msg)
     }
 }
 
+/* The shared journal's record of this boundary (exec_hooks.journal); 0 when there is none. */
+static int journal_note(worker *w, const exec_journal *j, strbuf *msg)
+{
+    if (!w->hooks || !w->hooks->journal)
+        return 0;
+    strbuf_reset(msg);
+    return w->hooks->journal(w->hooks->journal_user, &w->plan, j, msg);
+}
+
 /* The worker: run the plan's steps in order. Before the point of no return a failed
  * step aborts and the steps done are rolled back in reverse; after it, failures are
  * recorded and the plan goes on (run_step runs one, rollback_plan gives back what an
- * aborted plan took). */
+ * aborted plan took). In coordinated mode every step's intent is first written to the
+ * shared journal under the fencing token (journal_note): refused before the point of no
+ * return, the plan stops there and rolls back. */
 static void run_plan(worker *w)
 {
-    bool past_no_return = false, failed = false, aborted = false, stopped = false, shutdown = false;
+    bool past_no_return = false, failed = false, aborted = false, stopped = false, shutdown = false, fenced = false,
+         fenced_out = false;
     size_t stopped_before = 0;
     strbuf msg = STRBUF_INIT;
     char *gtid = NULL;
     const plan_spec *p = &w->plan;
+    unsigned char *results = calloc(p->n ? p->n : 1, 1);
+    char *fence_note = NULL;
 
     size_t done_steps = 0;
+    if (!results) {
+        emit_full(w, EXEC_DONE, -1, 0, 1, "aborted before the point of no return: out of memory", NULL);
+        return;
+    }
     for (size_t i = 0; i < p->n; i++) {
         const plan_step *s = &p->v[i];
         int64_t dl;
@@ -1356,6 +1374,27 @@ static void run_plan(worker *w)
                 break;
             }
         }
+        {
+            /* The step's intent goes to the shared journal, fenced: without the cluster's lock
+             * nothing more is done before the point of no return, and it is never crossed. */
+            exec_journal j = {.phase = "intent", .step = i, .ponr = past_no_return || s->no_return,
+                              .results = results, .promoted_gtid = w->promoted_gtid ? w->promoted_gtid : ""};
+            int jr = journal_note(w, &j, &msg);
+            if (jr != 0) {
+                if (!past_no_return) {
+                    fenced_out = jr == -ESTALE;
+                    char *why = strbuf_asprintf("not run: %s", strbuf_str(&msg));
+                    emit(w, EXEC_STEP_START, (int)i, 1, NULL, NULL);
+                    emit(w, EXEC_STEP_END, (int)i, 0, why ? why : "not run: the fencing check refused", NULL);
+                    free(why);
+                    results[i] = 2;
+                    failed = aborted = fenced = true;
+                    break;
+                }
+                free(fence_note);
+                fence_note = strbuf_asprintf("%s", strbuf_str(&msg));
+            }
+        }
         dl = clk_mono_ms() + (s->timeout_ms > 0 ? s->timeout_ms : 5000);
         done_steps = i + 1;
         int rc = -1;
@@ -1364,6 +1403,11 @@ static void run_plan(worker *w)
         gtid = NULL;
         emit(w, EXEC_STEP_START, (int)i, 1, NULL, NULL);
         rc = run_step(w, s, dl, &msg, &gtid);
+        if (fence_note) { /* past the point of no return: noted, not obeyed */
+            strbuf_printf(&msg, " (the fencing check refused, past the point of no return: %s)", fence_note);
+            free(fence_note);
+            fence_note = NULL;
+        }
         if (rc != 0 && !(s->kind == PLAN_STEP_REPOINT && s->has_prev))
             done_steps = i; /* a failed step took nothing to give back (a repoint may have stopped the threads) */
         if (w->crash_after && strcmp(w->crash_after, plan_step_name(s->kind)) == 0)
@@ -1375,6 +1419,7 @@ static void run_plan(worker *w)
             strbuf_setf(&msg, "(the step's message was lost: %s)", strerror(-e));
         }
         emit(w, EXEC_STEP_END, (int)i, rc == 0, strbuf_str(&msg), gtid);
+        results[i] = rc == 0 ? 1 : 2;
         if (rc == 0 && s->no_return)
             past_no_return = true;
         if (rc != 0 && !s->best_effort) {
@@ -1385,8 +1430,16 @@ static void run_plan(worker *w)
             }
         }
     }
-    if (aborted)
+    if (aborted && !fenced_out)
         rollback_plan(w, done_steps, &msg);
+    {
+        exec_journal j = {.phase = "end", .step = stopped ? stopped_before : p->n, .ponr = past_no_return,
+                          .state = stopped ? "stopped" : aborted ? "aborted" : failed ? "failed" : "done",
+                          .results = results, .promoted_gtid = w->promoted_gtid ? w->promoted_gtid : ""};
+        (void)journal_note(w, &j, &msg); /* refused: the next lock holder judges from the servers */
+    }
+    free(results);
+    free(fence_note);
     strbuf_free(&msg);
     free(gtid);
     if (stopped) {
@@ -1395,8 +1448,13 @@ static void run_plan(worker *w)
                  p->n, plan_step_name(p->v[stopped_before].kind));
         emit_stopped(w, (int)stopped_before, why);
     } else
-        emit_full(w, EXEC_DONE, -1, !failed, aborted,
+        emit_full(w, EXEC_DONE, -1, !failed, fenced_out ? 2 : aborted,
                   shutdown  ? "aborted by a controller shutdown before the point of no return"
+                  : fenced_out ? "refused by the fencing check before the point of no return: another controller "
+                                 "holds the cluster's lock (or nobody does) and settles what was done from the "
+                                 "journal; nothing rolled back here"
+                  : fenced  ? "refused by the fencing check before the point of no return: this controller may no "
+                              "longer hold the cluster's lock"
                   : aborted ? "aborted before the point of no return"
                   : failed  ? "finished with failures"
                             : "finished",

@@ -18,6 +18,8 @@
 #ifndef MYORCH_ORCHESTRATOR_EXECUTOR_H
 #define MYORCH_ORCHESTRATOR_EXECUTOR_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "orchestrator/decide/plan.h"
@@ -54,7 +56,9 @@ typedef struct {
     exec_msg_kind kind;
     int step;                   /* index into the plan, -1 for DONE/ROLLBACK */
     int ok;                     /* STEP_END / DONE: 1 success, 0 failure; ROLLBACK: 1 done */
-    int aborted;                /* DONE: the plan stopped before the point of no return */
+    int aborted;                /* DONE: the plan stopped before the point of no return; 2: refused by the
+                                 * fencing check with the lock another controller's (or nobody's): nothing
+                                 * was rolled back here, the next lock holder settles it from the journal */
     int stopped;                /* DONE: rec_exec_stop() stopped a failover before step `step` (0-based);
                                  * nothing was rolled back: the next controller start resumes it */
     int64_t at_ms;              /* wall clock */
@@ -72,9 +76,36 @@ typedef struct exec_job exec_job;
  * promoted_gtid is the new primary's position once it became writable ("" before).
  * The hooks object must outlive the worker.
  */
+/*
+ * The shared journal and fencing of controller coordination (issue 14, coordination =
+ * etcd), as the worker sees it at each step boundary: before step `step` runs
+ * (phase "intent"; ponr: this step is, or comes after, the point of no return) and
+ * once the plan ended (phase "end", state "done" | "failed" | "aborted" | "stopped").
+ * results[k]: 0 not run, 1 ok, 2 failed, for each step of the plan.
+ */
+typedef struct {
+    const char *phase;
+    size_t step;
+    bool ponr;
+    const char *state;          /* "end" only; NULL otherwise */
+    const unsigned char *results;
+    const char *promoted_gtid;  /* the new primary's position once writable ("" before) */
+} exec_journal;
+
 typedef struct {
     int (*run)(void *user, const plan_spec *plan, const plan_step *step, const char *promoted_gtid, strbuf *msg);
     void *user;
+    /* Optional (NULL: single controller). Called in the worker thread at every step boundary
+     * (exec_journal): records the step in the shared journal and checks the fencing token in
+     * the same transaction. Non-zero (msg says why): this controller may no longer hold the
+     * cluster's lock: before the point of no return the plan is refused there (the step is
+     * reported failed, never run) and rolled back, except on -ESTALE (another controller
+     * holds the lock, or nobody does: the next holder settles what the plan did from the
+     * journal, and a rollback here would act without the lock, beside its recovery); past
+     * it, the refusal is reported in the step's message and the plan goes on (a promotion is
+     * never abandoned half-way). */
+    int (*journal)(void *user, const plan_spec *plan, const exec_journal *j, strbuf *msg);
+    void *journal_user;
 } exec_hooks;
 
 /* Copy the plan and the credentials and start the worker. hooks may be NULL. */

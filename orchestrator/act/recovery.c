@@ -97,6 +97,28 @@ struct rec_cluster {
     int64_t rollback_id;          /* the interrupted recovery */
     int64_t rollback_until_ms;    /* monotonic: give up waiting for an unreachable candidate, 0 = not armed */
     char diverged_reported[TOPO_ADDR_MAX];
+    /* Controller coordination (etcd, issue 14): the running operation's fencing token and
+     * what its worker writes into the shared journal; the journal record of a recovery
+     * taken over from another lock holder, until it is settled (handoff). */
+    void *fence;
+    struct rec_journal_ctx *jctx;
+    json_t *handoff;
+    /* The cluster's shared state in etcd (shared_put / shared_apply): what was last written
+     * (without its time), when the one found at the last lock taking was written, when it
+     * was last offered, and whether it is being applied (no writes meanwhile). */
+    char *shared_last;
+    int64_t shared_found_ms, shared_next_ms;
+    bool shared_applying;
+    /* A switchover taken over before its promotion (handoff): once its target replicates
+     * again (rolled back), the old primary gets its writes back (an undemote job). */
+    bool rollback_undemote, undemote_due;
+    /* Demoted primaries named by the shared state or a journal that this controller's model
+     * does not hold (yet): fenced as soon as they are discovered, kept in the shared state. */
+    struct {
+        char addr[TOPO_ADDR_MAX];
+        char *gtid;
+    } pending_fence[16];
+    size_t n_pending_fence;
 };
 
 #define FAST_INTERVAL_MS 50
@@ -173,6 +195,8 @@ static void persist(rec_cluster *rcl, topo_instance *in)
 
 /* A demoted old primary: never a primary again, fenced whenever it answers, judged
  * (rejoin or diverged) against gtid, what the new primary had when promoted. Durable. */
+static void shared_put(rec_cluster *rcl);
+
 static void mark_demoted(rec_cluster *rcl, topo_instance *in, const char *gtid)
 {
     in->fenced = true;
@@ -180,6 +204,55 @@ static void mark_demoted(rec_cluster *rcl, topo_instance *in, const char *gtid)
     persist(rcl, in);
     rcl->mc->dirty = true;
     rcl->mc->version++;
+    shared_put(rcl);
+}
+
+/* A demoted primary by address: marked now if the model holds it, else remembered and
+ * marked once it is discovered (pending_fence_tick). */
+static void demote_addr(rec_cluster *rcl, const char *addr, const char *gtid)
+{
+    topo_addr a;
+    char e[64], canon[TOPO_ADDR_MAX];
+    topo_instance *in;
+    if (topo_addr_parse(addr, 3306, &a, e, sizeof(e)) < 0)
+        return;
+    if ((in = find(rcl, &a))) {
+        if (!in->fenced)
+            mark_demoted(rcl, in, gtid ? gtid : "");
+        return;
+    }
+    topo_addr_str(&a, canon, sizeof(canon));
+    for (size_t i = 0; i < rcl->n_pending_fence; i++)
+        if (!strcmp(rcl->pending_fence[i].addr, canon))
+            return;
+    if (rcl->n_pending_fence >= sizeof(rcl->pending_fence) / sizeof(rcl->pending_fence[0])) {
+        log_error("cluster %s: too many demoted primaries not discovered yet; %s is not remembered", rcl->mc->model.name,
+                  canon);
+        return;
+    }
+    snprintf(rcl->pending_fence[rcl->n_pending_fence].addr, TOPO_ADDR_MAX, "%s", canon);
+    rcl->pending_fence[rcl->n_pending_fence].gtid = strdup(gtid ? gtid : "");
+    rcl->n_pending_fence++;
+    log_warn("cluster %s: %s is a demoted primary this controller has not discovered: fenced once it is",
+             rcl->mc->model.name, canon);
+}
+
+static void pending_fence_tick(rec_cluster *rcl)
+{
+    for (size_t i = 0; i < rcl->n_pending_fence;) {
+        topo_addr a;
+        char e[64];
+        topo_instance *in = topo_addr_parse(rcl->pending_fence[i].addr, 3306, &a, e, sizeof(e)) == 0 ? find(rcl, &a)
+                                                                                                    : NULL;
+        if (!in) {
+            i++;
+            continue;
+        }
+        if (!in->fenced)
+            mark_demoted(rcl, in, rcl->pending_fence[i].gtid ? rcl->pending_fence[i].gtid : "");
+        free(rcl->pending_fence[i].gtid);
+        rcl->pending_fence[i] = rcl->pending_fence[--rcl->n_pending_fence];
+    }
 }
 
 struct rec_hook_ctx;
@@ -221,9 +294,12 @@ static void maint_loaded(void *user, const char *instance, const char *reason, i
     w->until_ms = until_ms;
 }
 
+static void journal_settled(rec_cluster *rcl, const char *state, const char *why);
+
 static void rollback_end(rec_cluster *rcl, const char *state, const char *error)
 {
     rcl->rollback_pending = false;
+    journal_settled(rcl, state, error);
     if (rcl->env->st && store_recovery_end(rcl->env->st, rcl->rollback_id, state, clk_wall_ms(), NULL, error) < 0)
         emit(rcl, LOGL_ERROR, "recovery-failed", NULL, NULL, "cannot record the end of interrupted failover #%lld: %s",
              (long long)rcl->rollback_id, store_errmsg(rcl->env->st));
@@ -237,15 +313,31 @@ static void rollback_end(rec_cluster *rcl, const char *state, const char *error)
  * after-care (aftercare_decide) ends it once the candidate has been probed. Until then no new
  * failover starts. Returns true when it took the interrupted recovery over.
  */
+static bool resume_run(rec_cluster *rcl, store_running *run_, int64_t now, const char *by);
+
 static bool resume_interrupted(rec_cluster *rcl, int64_t now)
 {
     store_running run;
+    if (store_recovery_running(rcl->env->st, rcl->mc->model.name, &run) != 1)
+        return false;
+    return resume_run(rcl, &run, now, "a controller stop");
+}
+
+/* The body of resume_interrupted, for a running recovery left by a controller stop (the
+ * state database) or by another lock holder (the shared journal, handoff); by says which.
+ * Frees *run_. */
+static bool resume_run(rec_cluster *rcl, store_running *run_, int64_t now, const char *by)
+{
+    store_running run = *run_;
     const char *name = rcl->mc->model.name;
     char why[128];
+    /* A switchover is taken over too, from the shared journal only (handoff): its target is
+     * judged like a failover's candidate, and a rolled back one gives the old primary back
+     * its writes. A stop in single mode rolls a switchover back itself (rec_exec_stop). */
+    bool switchover = rcl->handoff && rec_op_parse(run.kind) == REC_OP_SWITCHOVER;
 
-    if (store_recovery_running(rcl->env->st, name, &run) != 1)
-        return false;
-    if (rec_op_parse(run.kind) != REC_OP_FAILOVER ||
+    rcl->rollback_undemote = switchover;
+    if ((rec_op_parse(run.kind) != REC_OP_FAILOVER && !switchover) ||
         topo_addr_parse(run.new_primary, 3306, &rcl->rollback_cand, why, sizeof(why)) < 0 ||
         topo_addr_parse(run.old_primary, 3306, &rcl->rollback_source, why, sizeof(why)) < 0) {
         store_running_free(&run);
@@ -256,17 +348,17 @@ static bool resume_interrupted(rec_cluster *rcl, int64_t now)
          * after-care's: the old primary is demoted (fenced whenever it answers), the
          * replicas still on it are repointed; the anti-flap block applies as after any
          * failover. Finished, not blocked. */
-        topo_instance *old = find(rcl, &rcl->rollback_source);
-        if (old && !old->fenced)
-            mark_demoted(rcl, old, run.new_primary_gtid);
-        rcl->blocked_until_ms = now + (int64_t)rcl->cfg->failover_block_s * 1000;
+        demote_addr(rcl, run.old_primary, run.new_primary_gtid);
+        if (!switchover)
+            rcl->blocked_until_ms = now + (int64_t)rcl->cfg->failover_block_s * 1000;
+        rcl->rollback_undemote = false;
         rcl->rollback_id = run.id;
-        rollback_end(rcl, "done", "interrupted by a controller stop after the promotion; finished on restart "
+        rollback_end(rcl, "done", "interrupted after the promotion; finished by the next controller to act "
                                  "(the old primary demoted, the other replicas repointed by after-care)");
         emit(rcl, LOGL_WARN, "recovery-resumed", NULL, json_pack("{s:I}", "recovery_id", (json_int_t)run.id),
-             "failover #%lld of cluster %s was interrupted after %s was made writable: finishing it (%s demoted "
-             "and fenced when it answers, the other replicas follow %s)",
-             (long long)run.id, name, run.new_primary, run.old_primary, run.new_primary);
+             "%s #%lld of cluster %s was interrupted by %s after %s was made writable: finishing it (%s "
+             "demoted and fenced when it answers, the other replicas follow %s)",
+             run.kind, (long long)run.id, name, by, run.new_primary, run.old_primary, run.new_primary);
         store_running_free(&run);
         return true;
     }
@@ -276,10 +368,11 @@ static bool resume_interrupted(rec_cluster *rcl, int64_t now)
     emit(rcl, LOGL_ERROR, "recovery-interrupted", NULL,
          json_pack("{s:I, s:s, s:s}", "recovery_id", (json_int_t)run.id, "candidate", run.new_primary,
                    "old_primary", run.old_primary),
-         "failover #%lld of cluster %s was interrupted by a controller stop before its recorded point of no "
-         "return: once %s is probed, it is either given its replication from %s back (then the failure is judged "
-         "afresh) or, if it was already made writable, the failover is finished",
-         (long long)run.id, name, run.new_primary, run.old_primary);
+         "%s #%lld of cluster %s was interrupted by %s before its recorded promotion: once %s is "
+         "probed, it is either given its replication from %s back (then %s) or, if it was already made "
+         "writable, the %s is finished",
+         run.kind, (long long)run.id, name, by, run.new_primary, run.old_primary,
+         switchover ? "the old primary gets its writes back" : "the failure is judged afresh", run.kind);
     (void)now;
     return true;
 }
@@ -300,13 +393,18 @@ static void rollback_rolled_back(rec_cluster *rcl, topo_instance *in)
     char a[TOPO_ADDR_MAX];
     topo_addr_str(&in->addr, a, sizeof(a));
     emit(rcl, LOGL_WARN, "recovery-rollback", in, json_pack("{s:I}", "recovery_id", (json_int_t)rcl->rollback_id),
-         "%s replicates: interrupted failover #%lld rolled back", a, (long long)rcl->rollback_id);
+         "%s replicates: interrupted %s #%lld rolled back%s", a, rcl->rollback_undemote ? "switchover" : "failover",
+         (long long)rcl->rollback_id, rcl->rollback_undemote ? "; the old primary gets its writes back" : "");
+    rcl->undemote_due = rcl->rollback_undemote;
+    rcl->rollback_undemote = false;
     rollback_end(rcl, "rolled-back", "the controller stopped before the point of no return; the candidate "
                                     "replicates again and the failure is judged afresh");
 }
 
 static void rollback_finish(rec_cluster *rcl, topo_instance *in)
 {
+    bool switchover = rcl->rollback_undemote;
+    rcl->rollback_undemote = false;
     char a[TOPO_ADDR_MAX];
     topo_instance *old = find(rcl, &rcl->rollback_source);
     const char *pos = own_pos(&in->snap);
@@ -319,11 +417,450 @@ static void rollback_finish(rec_cluster *rcl, topo_instance *in)
     }
     if (rcl->env->st)
         audit_check(rcl, store_recovery_promoted(rcl->env->st, rcl->rollback_id, clk_wall_ms(), pos), "the promotion of a recovery");
-    rcl->blocked_until_ms = clk_wall_ms() + (int64_t)rcl->cfg->failover_block_s * 1000;
+    if (!switchover)
+        rcl->blocked_until_ms = clk_wall_ms() + (int64_t)rcl->cfg->failover_block_s * 1000;
+    shared_put(rcl);
     emit(rcl, LOGL_WARN, "recovery-resumed", in, json_pack("{s:I}", "recovery_id", (json_int_t)rcl->rollback_id),
          "%s was made writable before the controller stopped: finishing interrupted failover #%lld (the old "
          "primary is demoted, the other replicas follow %s)", a, (long long)rcl->rollback_id, a);
     rollback_end(rcl, "done", "finished by the restarted controller after an interruption");
+}
+
+/* ---- the shared journal (controller coordination on etcd, issue 14) --------------------- */
+
+/*
+ * One JSON object per cluster in etcd (PREFIX/journal/CLUSTER), the cluster's current or
+ * last recovery, written by the lock holder only (under its fencing token):
+ *   v 1, cluster, controller (who ran it), recovery_id (its id in that controller's state
+ *   database), token (the lock's create revision), kind, trigger, old_primary,
+ *   new_primary, old_primary_gtid, plan (plan_to_json), started_ms, updated_ms (wall),
+ *   phase ("intent": before step `step` runs | "end" | "settled": taken over and settled by
+ *   handled_by), step (1-based), step_name, ponr (the point of no return is being or was
+ *   crossed), promoted (the candidate was made writable, recorded), promoted_gtid, steps
+ *   [{step, target, result: "ok" | "failed" | "pending"}], state ("running" | "stopped" |
+ *   "done" | "failed" | "aborted" | "rolled-back" ...), ended_ms, omitted (fields left out
+ *   to stay within REC_JOURNAL_MAX bytes: "plan", then the GTID positions, then "steps";
+ *   the local audit keeps them).
+ */
+#define REC_JOURNAL_MAX (64 * 1024)
+
+typedef struct rec_journal_ctx {
+    json_t *base;                 /* the fields fixed at launch; read by the worker only after */
+    int (*check)(void *fence, const char *journal_json, char *err, size_t errlen);
+    void *fence;
+} rec_journal_ctx;
+
+/* Dump a record within REC_JOURNAL_MAX: drop the plan, then the GTID positions, then the steps,
+ * saying so (what a handoff needs, the addresses, flags and state, is never dropped). */
+static char *journal_dump(json_t *r)
+{
+    static const char *const drop[] = {"plan", "old_primary_gtid", "promoted_gtid", "steps"};
+    char *txt = json_dumps(r, JSON_COMPACT);
+    for (size_t k = 0; txt && strlen(txt) > REC_JOURNAL_MAX && k < sizeof(drop) / sizeof(drop[0]); k++) {
+        json_t *om = json_object_get(r, "omitted");
+        if (!om) {
+            om = json_array();
+            json_object_set_new(r, "omitted", om);
+        }
+        json_object_del(r, drop[k]);
+        json_array_append_new(om, json_string(drop[k]));
+        free(txt);
+        txt = json_dumps(r, JSON_COMPACT);
+    }
+    if (txt && strlen(txt) > REC_JOURNAL_MAX) {
+        free(txt);
+        txt = NULL;
+    }
+    return txt;
+}
+
+/* Worker thread (exec_hooks.journal): the record of this step boundary, fenced. */
+static int journal_note(void *user, const plan_spec *plan, const exec_journal *j, strbuf *msg)
+{
+    rec_journal_ctx *x = user;
+    json_t *r = json_deep_copy(x->base), *steps = json_array();
+    bool promoted = false;
+    char err[400] = "", *txt;
+    int rc;
+    for (size_t i = 0; i < plan->n && steps; i++) {
+        char a[TOPO_ADDR_MAX];
+        const char *res = j->results[i] == 1 ? "ok" : j->results[i] == 2 ? "failed" : "pending";
+        promoted |= plan->v[i].kind == PLAN_STEP_SET_WRITABLE && j->results[i] == 1;
+        json_array_append_new(steps, json_pack("{s:s, s:s, s:s}", "step", plan_step_name(plan->v[i].kind), "target",
+                                               topo_addr_str(&plan->v[i].target.addr, a, sizeof(a)), "result", res));
+    }
+    if (!r || !steps) {
+        json_decref(r);
+        json_decref(steps);
+        strbuf_setf(msg, "the journal record could not be built: out of memory");
+        return -ENOMEM;
+    }
+    json_object_set_new(r, "phase", json_string(j->phase));
+    json_object_set_new(r, "step", json_integer((json_int_t)j->step + 1));
+    json_object_set_new(r, "step_name", json_string(j->step < plan->n ? plan_step_name(plan->v[j->step].kind) : ""));
+    json_object_set_new(r, "ponr", json_boolean(j->ponr));
+    json_object_set_new(r, "promoted", json_boolean(promoted));
+    if (promoted)
+        json_object_set_new(r, "promoted_gtid", json_string(j->promoted_gtid));
+    json_object_set_new(r, "steps", steps);
+    json_object_set_new(r, "state", json_string(j->state ? j->state : "running"));
+    json_object_set_new(r, "updated_ms", json_integer(clk_wall_ms()));
+    if (j->state)
+        json_object_set_new(r, "ended_ms", json_integer(clk_wall_ms()));
+    txt = journal_dump(r);
+    json_decref(r);
+    if (!txt) {
+        strbuf_setf(msg, "the journal record could not be built within %d bytes", REC_JOURNAL_MAX);
+        return -E2BIG;
+    }
+    rc = x->check(x->fence, txt, err, sizeof(err));
+    free(txt);
+    if (rc != 0)
+        strbuf_setf(msg, "fencing check: %s", err[0] ? err : "refused");
+    return rc;
+}
+
+static void journal_ctx_free(rec_journal_ctx *x)
+{
+    if (x) {
+        json_decref(x->base);
+        free(x);
+    }
+}
+
+/* Launch, etcd mode: take the fencing token and prepare what the worker writes. 0 without
+ * coordination; -EPERM (err) when this controller does not hold the lock. */
+static int journal_start(rec_cluster *rcl, const char *trigger, const char *plan_txt, int64_t now, char *err,
+                         size_t errlen)
+{
+    const rec_env *e = rcl->env;
+    char old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];
+    json_t *plan = plan_txt ? json_loads(plan_txt, 0, NULL) : NULL;
+    if (!e->fence_take || !e->fence_check)
+        return 0;
+    rcl->fence = e->fence_take(e->user, rcl->mc, err, errlen);
+    if (!rcl->fence) {
+        json_decref(plan);
+        return -EPERM;
+    }
+    rcl->jctx = calloc(1, sizeof(*rcl->jctx));
+    if (rcl->jctx)
+        rcl->jctx->base = json_pack(
+            "{s:i, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s?, s:o?, s:I}", "v", 1, "cluster", rcl->mc->model.name,
+            "controller", e->controller ? e->controller : "", "recovery_id", (json_int_t)rcl->recovery_id, "kind",
+            rcl->plan.kind, "trigger", trigger, "old_primary",
+            topo_addr_str(&rcl->plan.old_primary.addr, old, sizeof(old)), "new_primary",
+            topo_addr_str(&rcl->plan.new_primary.addr, neu, sizeof(neu)), "old_primary_gtid",
+            rcl->plan.old_primary_gtid, "plan", plan, "started_ms", (json_int_t)now);
+    else
+        json_decref(plan);
+    if (!rcl->jctx || !rcl->jctx->base) {
+        journal_ctx_free(rcl->jctx);
+        rcl->jctx = NULL;
+        e->fence_free(rcl->fence);
+        rcl->fence = NULL;
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    rcl->jctx->check = e->fence_check;
+    rcl->jctx->fence = rcl->fence;
+    return 0;
+}
+
+static void journal_release(rec_cluster *rcl)
+{
+    journal_ctx_free(rcl->jctx);
+    rcl->jctx = NULL;
+    if (rcl->fence && rcl->env->fence_free)
+        rcl->env->fence_free(rcl->fence);
+    rcl->fence = NULL;
+}
+
+/* A recovery taken over from the journal is settled (finished or rolled back): say so in
+ * the journal, so that the next lock holder does not take it over again. */
+static void journal_settled(rec_cluster *rcl, const char *state, const char *why)
+{
+    json_t *r = rcl->handoff;
+    char *txt;
+    if (!r || !rcl->env->journal_put)
+        return;
+    rcl->handoff = NULL;
+    json_object_set_new(r, "phase", json_string("settled"));
+    json_object_set_new(r, "state", json_string(state));
+    json_object_set_new(r, "handled_by", json_string(rcl->env->controller ? rcl->env->controller : ""));
+    json_object_set_new(r, "settled_why", json_string(why ? why : ""));
+    json_object_set_new(r, "ended_ms", json_integer(clk_wall_ms()));
+    json_object_set_new(r, "updated_ms", json_integer(clk_wall_ms()));
+    if (!strncmp(state, "done", 4))
+        json_object_set_new(r, "promoted", json_true());
+    txt = journal_dump(r);
+    json_decref(r);
+    if (txt)
+        rcl->env->journal_put(rcl->env->user, rcl->mc, txt);
+    free(txt);
+}
+
+/* A string field of an untrusted journal record, at most max bytes; NULL when absent or longer. */
+static const char *jstr(const json_t *r, const char *field, size_t max)
+{
+    const char *v = json_string_value(json_object_get(r, field));
+    return v && strlen(v) <= max ? v : NULL;
+}
+
+static void state_await_rollback_arm(rec_cluster *rcl);
+
+/*
+ * The cluster's shared state in etcd (PREFIX/state/CLUSTER), what a new lock holder must
+ * respect beyond the journal of one recovery:
+ *   v 1, cluster, controller (the writer), updated_ms, blocked_until_ms (the anti-flap
+ *   block's end, wall ms, 0 none: an acknowledgement writes 0), fenced [{addr,
+ *   fence_gtid}] (demoted primaries), maintenance [{instance ("" the cluster), reason,
+ *   started_ms, until_ms (0 open-ended)}], omitted (fields left out to stay within
+ *   REC_JOURNAL_MAX: "fence_gtid").
+ * Applied on taking: the block replaces this controller's; demoted primaries and
+ * maintenance windows are added to its own (never removed: the safe side).
+ * Written by the lock holder whenever it changes (and offered every second: a no-op
+ * unless changed); applied when this controller takes the lock.
+ */
+static void shared_put(rec_cluster *rcl)
+{
+    const topo_cluster *m = &rcl->mc->model;
+    json_t *r, *fenced, *maint;
+    char *txt;
+    int64_t now = clk_wall_ms();
+    if (!rcl->env->state_put || rcl->shared_applying)
+        return;
+    fenced = json_array();
+    maint = json_array();
+    for (size_t i = 0; i < m->n; i++) {
+        char a[TOPO_ADDR_MAX];
+        if (m->v[i]->fenced)
+            json_array_append_new(fenced, json_pack("{s:s, s:s}", "addr", topo_addr_str(&m->v[i]->addr, a, sizeof(a)),
+                                                    "fence_gtid", m->v[i]->fence_gtid ? m->v[i]->fence_gtid : ""));
+    }
+    for (size_t i = 0; i < rcl->n_pending_fence; i++)
+        json_array_append_new(fenced, json_pack("{s:s, s:s}", "addr", rcl->pending_fence[i].addr, "fence_gtid",
+                                                rcl->pending_fence[i].gtid ? rcl->pending_fence[i].gtid : ""));
+    for (size_t i = 0; i < rcl->n_maint; i++) {
+        const rec_maintenance *w = &rcl->maint[i];
+        if (!w->until_ms || w->until_ms > now)
+            json_array_append_new(maint, json_pack("{s:s, s:s, s:I, s:I}", "instance", w->instance, "reason",
+                                                   w->reason, "started_ms", (json_int_t)w->started_ms, "until_ms",
+                                                   (json_int_t)w->until_ms));
+    }
+    r = json_pack("{s:i, s:s, s:s, s:I, s:o, s:o}", "v", 1, "cluster", m->name, "controller",
+                  rcl->env->controller ? rcl->env->controller : "", "blocked_until_ms",
+                  (json_int_t)rcl->blocked_until_ms, "fenced", fenced, "maintenance", maint);
+    if (!r)
+        return;
+    txt = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+    if (txt && strlen(txt) > REC_JOURNAL_MAX - 100) {
+        /* Too long with every fence position: keep the addresses, say what was left out. */
+        size_t k;
+        json_t *f;
+        json_array_foreach(json_object_get(r, "fenced"), k, f)
+            json_object_del(f, "fence_gtid");
+        json_object_set_new(r, "omitted", json_pack("[s]", "fence_gtid"));
+        free(txt);
+        txt = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    if (!txt || strlen(txt) > REC_JOURNAL_MAX - 100 || (rcl->shared_last && !strcmp(txt, rcl->shared_last))) {
+        free(txt);
+        json_decref(r);
+        return;
+    }
+    free(rcl->shared_last);
+    rcl->shared_last = txt;
+    json_object_set_new(r, "updated_ms", json_integer(now));
+    txt = json_dumps(r, JSON_COMPACT);
+    json_decref(r);
+    if (txt)
+        rcl->env->state_put(rcl->env->user, rcl->mc, txt);
+    free(txt);
+}
+
+/* This controller took the lock: respect the shared state the previous holders left. */
+static void shared_apply(rec_cluster *rcl, const char *txt)
+{
+    json_t *r, *v;
+    size_t k;
+    int64_t now = clk_wall_ms();
+    const char *name = rcl->mc->model.name;
+    if (!txt)
+        return;
+    r = strlen(txt) > REC_JOURNAL_MAX ? NULL : json_loads(txt, 0, NULL);
+    if (!json_is_object(r)) {
+        json_decref(r);
+        log_error("cluster %s: the shared state in etcd is not a state record (%zu bytes): ignored", name, strlen(txt));
+        return;
+    }
+    rcl->shared_applying = true;
+    if (json_is_integer(json_object_get(r, "updated_ms")))
+        rcl->shared_found_ms = (int64_t)json_integer_value(json_object_get(r, "updated_ms"));
+    if (json_is_integer(json_object_get(r, "blocked_until_ms"))) {
+        /* The holder's block, its acknowledgement (0) included, replaces this controller's own. */
+        rcl->blocked_until_ms = (int64_t)json_integer_value(json_object_get(r, "blocked_until_ms"));
+        if (rcl->blocked_until_ms <= now)
+            rcl->incident_handled = false;
+    }
+    json_array_foreach(json_object_get(r, "fenced"), k, v) {
+        topo_addr a;
+        char e[64];
+        const char *addr = jstr(v, "addr", TOPO_ADDR_MAX - 1), *g = json_string_value(json_object_get(v, "fence_gtid"));
+        topo_instance *in;
+        if (!addr || topo_addr_parse(addr, 3306, &a, e, sizeof(e)) < 0)
+            continue;
+        if (!(in = find(rcl, &a))) {
+            demote_addr(rcl, addr, g);
+            continue;
+        }
+        if (in->fenced)
+            continue;
+        log_warn("cluster %s: %s is a demoted primary (shared state): fenced here too", name, addr);
+        mark_demoted(rcl, in, g ? g : "");
+    }
+    v = json_object_get(r, "maintenance");
+    if (json_is_array(v)) {
+        /* Windows are merged (the holder's and this controller's own): a window set on a
+         * controller that did not hold the lock is not lost when it takes it; an ended one may
+         * come back from a stale copy, which holds recovery back rather than letting it act. */
+        json_t *w;
+        json_array_foreach(v, k, w) {
+            const char *inst = jstr(w, "instance", TOPO_ADDR_MAX - 1), *reason = jstr(w, "reason", 255);
+            json_t *st = json_object_get(w, "started_ms"), *un = json_object_get(w, "until_ms");
+            bool have = false;
+            if (!inst || !reason || !json_is_integer(st) || !json_is_integer(un))
+                continue;
+            for (size_t i = 0; i < rcl->n_maint; i++)
+                have = have || !strcmp(rcl->maint[i].instance, inst);
+            if (have || rcl->n_maint >= sizeof(rcl->maint) / sizeof(rcl->maint[0]))
+                continue;
+            maint_loaded(rcl, inst, reason, (int64_t)json_integer_value(st), (int64_t)json_integer_value(un));
+            if (rcl->env->st)
+                audit_check(rcl, store_maintenance_begin(rcl->env->st, name, inst, reason,
+                                                         (int64_t)json_integer_value(st),
+                                                         (int64_t)json_integer_value(un)),
+                            "a maintenance window");
+            log_warn("cluster %s: maintenance of %s (shared state): %s", name, inst[0] ? inst : "the cluster", reason);
+        }
+    }
+    rcl->shared_applying = false;
+    json_decref(r);
+}
+
+/*
+ * This controller just took the cluster's lock: the journal the previous holder left
+ * (read in the same transaction). An unfinished failover is finished (promoted: the old
+ * primary demoted, the replicas repointed by after-care) or rolled back (not promoted:
+ * once the candidate is probed, as after a restart, resume_run), never just blocked (no
+ * anti-flap from it: orchestrator issue #1296). A finished one hands over its anti-flap
+ * block and its demoted primary.
+ */
+static void handoff(rec_cluster *rcl, const char *txt, int64_t now)
+{
+    json_t *r;
+    const char *state, *kind, *who, *oldp, *newp, *gtid;
+    int64_t rid = 0, ended = 0;
+    bool promoted, unfinished;
+    char who_s[80];
+
+    if (!txt)
+        return;
+    r = strlen(txt) > REC_JOURNAL_MAX ? NULL : json_loads(txt, 0, NULL);
+    if (!json_is_object(r)) {
+        json_decref(r);
+        log_error("cluster %s: the shared journal in etcd is not a recovery record (%zu bytes): ignored",
+                  rcl->mc->model.name, strlen(txt));
+        return;
+    }
+    state = jstr(r, "state", 32);
+    kind = jstr(r, "kind", 16);
+    who = jstr(r, "controller", 64);
+    oldp = jstr(r, "old_primary", TOPO_ADDR_MAX - 1);
+    newp = jstr(r, "new_primary", TOPO_ADDR_MAX - 1);
+    gtid = json_string_value(json_object_get(r, "promoted_gtid"));
+    if (json_is_integer(json_object_get(r, "recovery_id")))
+        rid = (int64_t)json_integer_value(json_object_get(r, "recovery_id"));
+    if (json_is_integer(json_object_get(r, "ended_ms")))
+        ended = (int64_t)json_integer_value(json_object_get(r, "ended_ms"));
+    promoted = json_is_true(json_object_get(r, "promoted"));
+    if (!state || !kind || !who || !oldp || !newp || rec_op_parse(kind) == REC_OP_NONE ||
+        rec_op_parse(kind) == REC_OP_AFTERCARE) {
+        log_error("cluster %s: the shared journal in etcd lacks a field (state, kind, controller, old_primary, "
+                  "new_primary) or names no operation: ignored", rcl->mc->model.name);
+        json_decref(r);
+        return;
+    }
+    snprintf(who_s, sizeof(who_s), "controller %s", who);
+    unfinished = !strcmp(state, "running") || !strcmp(state, "stopped");
+    log_info("cluster %s: lock taken; the journal holds %s #%lld of %s, %s%s", rcl->mc->model.name, kind,
+             (long long)rid, who_s, state, promoted ? " (promoted)" : "");
+    if (unfinished && rcl->exec) {
+        json_decref(r); /* our own, still running (the lock was lost and taken again meanwhile) */
+        return;
+    }
+    if (!unfinished) {
+        topo_addr oa, na;
+        char e[64];
+        int p = rcl->mc->model.primary;
+        /* Its anti-flap block, unless the shared state (acknowledgements included) was written
+         * after it ended. */
+        if (rec_op_parse(kind) == REC_OP_FAILOVER && strcmp(state, "rolled-back") && ended &&
+            ended > rcl->shared_found_ms &&
+            ended + (int64_t)rcl->cfg->failover_block_s * 1000 > rcl->blocked_until_ms)
+            rcl->blocked_until_ms = ended + (int64_t)rcl->cfg->failover_block_s * 1000;
+        /* Its demoted primary stays demoted here too, while its new primary is the primary. */
+        if (promoted && topo_addr_parse(oldp, 3306, &oa, e, sizeof(e)) == 0 &&
+            topo_addr_parse(newp, 3306, &na, e, sizeof(e)) == 0 && p >= 0 &&
+            topo_addr_eq(&rcl->mc->model.v[p]->addr, &na)) {
+            topo_instance *old = find(rcl, &oa);
+            if (!old)
+                demote_addr(rcl, oldp, gtid);
+            else if (!old->fenced && !(old->have_snap && old->snap.replica.present))
+                mark_demoted(rcl, old, gtid ? gtid : "");
+        }
+        json_decref(r);
+        return;
+    }
+    {
+        char err[256], evidence[200];
+        int64_t id = 0;
+        store_running run;
+        store_recovery sr;
+        snprintf(evidence, sizeof(evidence), "%s #%lld of %s, %s, taken over with the cluster's lock", kind,
+                 (long long)rid, who_s, promoted ? "promoted" : "not promoted");
+        sr = (store_recovery){.cluster = rcl->mc->model.name, .kind = kind, .trigger = "handoff",
+                              .analysis = "handoff", .evidence = evidence, .old_primary = oldp,
+                              .new_primary = newp, .started_ms = now};
+        if (rcl->env->st && store_recovery_begin(rcl->env->st, &sr, &id, err, sizeof(err)) < 0)
+            log_error("cluster %s: the state database did not record the handoff: %s", rcl->mc->model.name, err);
+        if (promoted && rcl->env->st && id)
+            audit_check(rcl, store_recovery_promoted(rcl->env->st, id, now, gtid ? gtid : ""),
+                        "the promotion of a recovery");
+        memset(&run, 0, sizeof(run));
+        run.id = id;
+        snprintf(run.kind, sizeof(run.kind), "%s", kind);
+        snprintf(run.old_primary, sizeof(run.old_primary), "%s", oldp);
+        snprintf(run.new_primary, sizeof(run.new_primary), "%s", newp);
+        run.promoted = promoted;
+        run.new_primary_gtid = gtid ? strdup(gtid) : NULL;
+        json_decref(rcl->handoff); /* an earlier handoff not settled yet: this one is newer */
+        rcl->handoff = r;          /* settled by rollback_end (journal_settled) */
+        if (!resume_run(rcl, &run, now, who_s)) {
+            /* Not a failover (or unreadable addresses): nothing this controller can finish. */
+            emit(rcl, LOGL_ERROR, "recovery-interrupted", NULL,
+                 json_pack("{s:I, s:s, s:s}", "recovery_id", (json_int_t)id, "kind", kind, "controller", who),
+                 "%s #%lld of %s was interrupted (%s): it is not resumed; check the topology ('myorch topology')",
+                 kind, (long long)rid, who_s, state);
+            if (rcl->env->st && id)
+                audit_check(rcl, store_recovery_end(rcl->env->st, id, "interrupted", clk_wall_ms(), NULL,
+                                                   "interrupted on another controller; not resumed"),
+                            "the end of a recovery");
+            journal_settled(rcl, "interrupted", "not resumed: only a failover is");
+        } else if (rcl->rollback_pending) {
+            state_await_rollback_arm(rcl);
+        }
+    }
 }
 
 int rec_cluster_new(rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, rec_cluster **out, char *err,
@@ -344,7 +881,16 @@ int rec_cluster_new(rec_env *env, mon_cluster *mc, const cfg_cluster *cfg, rec_c
     if (!env->st)
         return 0;
     store_maintenance_load(env->st, mc->model.name, now, maint_loaded, rcl);
-    n = resume_interrupted(rcl, now) ? 0 : store_recovery_interrupt(env->st, mc->model.name, now);
+    if (env->journal_take) {
+        /* Coordinated: what this controller left running is in the shared journal, and
+         * whoever takes the lock next (this one again, or another) settles it from there. */
+        n = store_recovery_interrupt(env->st, mc->model.name, now);
+        if (n > 0)
+            log_warn("cluster %s: %d recovery(ies) of this controller left running: the next holder of the "
+                     "cluster's lock settles it from the shared journal", mc->model.name, n);
+        n = 0;
+    } else
+        n = resume_interrupted(rcl, now) ? 0 : store_recovery_interrupt(env->st, mc->model.name, now);
     if (n > 0) {
         rcl->blocked_until_ms = now + (int64_t)cfg->failover_block_s * 1000;
         emit(rcl, LOGL_ERROR, "recovery-failed", NULL, NULL,
@@ -366,6 +912,7 @@ static void release_operation(rec_cluster *rcl)
 {
     exec_free(rcl->exec);
     rcl->exec = NULL;
+    journal_release(rcl);
     hook_ctx_free(rcl->hook_ctx);
     rcl->hook_ctx = NULL;
     plan_free(&rcl->plan);
@@ -399,6 +946,10 @@ void rec_cluster_free(rec_cluster *rcl)
     rcl->promoted_gtid = NULL;
     free(rcl->last_error);
     rcl->last_error = NULL;
+    json_decref(rcl->handoff);
+    free(rcl->shared_last);
+    for (size_t i = 0; i < rcl->n_pending_fence; i++)
+        free(rcl->pending_fence[i].gtid);
     pthread_cond_destroy(&rcl->hooks_idle);
     pthread_mutex_destroy(&rcl->hooks_mu);
     free(rcl);
@@ -536,6 +1087,7 @@ static void record_refusal(rec_cluster *rcl, const char *why, int64_t now)
     if (rcl->env->st && store_recovery_begin(rcl->env->st, &r, &id, err, sizeof(err)) == 0)
         audit_check(rcl, store_recovery_end(rcl->env->st, id, "failed", now, NULL, why), "the end of a recovery");
     rcl->blocked_until_ms = now + (int64_t)rcl->cfg->failover_block_s * 1000;
+    shared_put(rcl);
 }
 
 /* ---- the asynchronous hooks' gate ------------------------------------------------- */
@@ -818,6 +1370,15 @@ static int launch(rec_cluster *rcl, const char *trigger, int64_t now, char *err,
         plan_free(&rcl->plan);
         return -EBUSY;
     }
+    if (journal_start(rcl, trigger, plan_txt, now, err, errlen) < 0) {
+        free(plan_txt);
+        json_decref(plan_json);
+        if (rcl->env->st)
+            audit_check(rcl, store_recovery_end(rcl->env->st, rcl->recovery_id, "failed", clk_wall_ms(), NULL, err),
+                        "the end of a recovery");
+        plan_free(&rcl->plan);
+        return -EPERM;
+    }
     free(plan_txt);
     rcl->op = rcl->plan.op;
     rcl->manual = strcmp(trigger, "manual") == 0;
@@ -840,9 +1401,12 @@ static int launch(rec_cluster *rcl, const char *trigger, int64_t now, char *err,
     rcl->hooks_failed = rcl->vetoed = false;
     hook_ctx_free(rcl->hook_ctx);
     rcl->hook_ctx = hook_ctx_new(rcl, &rcl->plan);
-    rcl->hook_iface = (exec_hooks){.run = run_hook_step, .user = rcl->hook_ctx};
+    rcl->hook_iface = (exec_hooks){.run = rcl->hook_ctx ? run_hook_step : NULL, .user = rcl->hook_ctx,
+                                   .journal = rcl->jctx ? journal_note : NULL, .journal_user = rcl->jctx};
     creds_of(rcl, &creds);
-    if (exec_start(&rcl->plan, &creds, rcl->hook_ctx ? &rcl->hook_iface : NULL, &rcl->exec, err, errlen) < 0) {
+    if (exec_start(&rcl->plan, &creds, rcl->hook_ctx || rcl->jctx ? &rcl->hook_iface : NULL, &rcl->exec, err,
+                   errlen) < 0) {
+        journal_release(rcl);
         if (rcl->env->st)
             audit_check(rcl, store_recovery_end(rcl->env->st, rcl->recovery_id, "failed", clk_wall_ms(), NULL, err), "the end of a recovery");
         plan_free(&rcl->plan);
@@ -988,8 +1552,11 @@ static void rollback_give_up(rec_cluster *rcl)
     if (!rcl->rollback_pending)
         return;
     emit(rcl, LOGL_WARN, "recovery-rollback", NULL, NULL,
-         "the candidate of interrupted failover #%lld did not answer within 15 s: judging the failure "
-         "without it", (long long)rcl->rollback_id);
+         "the candidate of interrupted %s #%lld did not answer within 15 s: judging the failure "
+         "without it%s", rcl->rollback_undemote ? "switchover" : "failover", (long long)rcl->rollback_id,
+         rcl->rollback_undemote ? " (the old primary stays read-only: whether the target took writes is unknown; "
+                                  "check the topology)" : "");
+    rcl->rollback_undemote = false;
     rollback_end(rcl, "rolled-back", "the controller stopped before the point of no return; the candidate "
                                     "did not answer after the restart");
 }
@@ -1030,6 +1597,12 @@ static void state_await_rollback(rec_cluster *rcl, const rec_turn *t)
 {
     if (!rcl->rollback_until_ms)
         rcl->rollback_until_ms = t->mono_ms + 15000;
+}
+
+/* A handoff's rollback: the candidate gets its 15 s from now (the next turn arms it). */
+static void state_await_rollback_arm(rec_cluster *rcl)
+{
+    rcl->rollback_until_ms = 0;
 }
 
 /* blocked: report what holds the confirmed failure back, once per reason; re-evaluated every
@@ -1141,6 +1714,8 @@ static void intermediate_tick(rec_cluster *rcl, int64_t now)
     if (rcl->imd_handled || !ia.n_movable || ia.new_source < 0 || rcl->exec || !rcl->cfg->auto_failover ||
         rec_cluster_in_maintenance(rcl, NULL) || rec_cluster_in_maintenance(rcl, &dead->addr))
         goto out;
+    if (rcl->env->holds_lock && !rcl->env->holds_lock(rcl->env->user, rcl->mc))
+        goto out; /* coordinated: the lock holder moves them */
     rcl->imd_handled = true;
     if (plan_intermediate(&rcl->mc->model, ia.dead, ia.new_source, ia.movable, ia.n_movable, &po, &rcl->plan, err,
                               sizeof(err)) < 0) {
@@ -1161,12 +1736,22 @@ out:
 /* ---- after-care: one job at a time on a demoted primary or a stray replica ---------- */
 
 /* Start the one-step job d decided for in (aftercare.h). */
+static void aftercare_start_step(rec_cluster *rcl, const rec_turn *t, topo_instance *in, const aftercare_decision *d,
+                                plan_step_kind kind);
+
 static void aftercare_start(rec_cluster *rcl, const rec_turn *t, topo_instance *in, const aftercare_decision *d)
 {
-    mon_cluster *mc = rcl->mc;
-    plan_step_kind kind = d->action == AFTERCARE_FENCE    ? PLAN_STEP_FENCE
+    aftercare_start_step(rcl, t, in, d,
+                         d->action == AFTERCARE_FENCE    ? PLAN_STEP_FENCE
                          : d->action == AFTERCARE_REJOIN ? PLAN_STEP_REJOIN
-                                                         : PLAN_STEP_REPOINT;
+                                                         : PLAN_STEP_REPOINT);
+}
+
+/* Start a one-step job of kind on in (after-care, or a rolled back switchover's undemote). */
+static void aftercare_start_step(rec_cluster *rcl, const rec_turn *t, topo_instance *in, const aftercare_decision *d,
+                                plan_step_kind kind)
+{
+    mon_cluster *mc = rcl->mc;
     topo_instance *source = d->source >= 0 ? mc->model.v[d->source] : NULL;
     exec_creds creds;
     char a1[TOPO_ADDR_MAX], err[256];
@@ -1214,6 +1799,7 @@ static void aftercare_rejoined(rec_cluster *rcl, topo_instance *in, const topo_i
     persist(rcl, in);
     rcl->mc->dirty = true;
     rcl->mc->version++;
+    shared_put(rcl);
     emit(rcl, LOGL_INFO, "primary-rejoined", in, NULL, "%s, the demoted primary, now replicates from %s",
          topo_addr_str(&in->addr, a1, sizeof(a1)), topo_addr_str(&np->addr, a2, sizeof(a2)));
 }
@@ -1228,6 +1814,17 @@ static void aftercare_tick(rec_cluster *rcl, const rec_turn *t)
 
     if (np >= 0 && (!m->v[np]->reachable || m->v[np]->snap.read_only || m->v[np]->fenced))
         np = -1;
+    if (rcl->undemote_due) {
+        /* A switchover taken over and rolled back: its old primary, demoted, gets its writes back. */
+        topo_instance *old = find(rcl, &rcl->rollback_source);
+        rcl->undemote_due = false;
+        if (old && old->reachable && old->have_snap && old->snap.read_only && !old->fenced) {
+            aftercare_decision d = {.action = AFTERCARE_FENCE, .source = -1,
+                                    .why = "the switchover taken over was rolled back: writable again"};
+            aftercare_start_step(rcl, t, old, &d, PLAN_STEP_UNDEMOTE);
+            return;
+        }
+    }
     ai = (aftercare_input){.model = m, .primary = np, .fresh_after_ms = rcl->aftercare_from_ms,
                            .hung_fence_due = t->mono_ms >= rcl->hung_fence_next_ms,
                            .rollback_cand = rcl->rollback_pending ? &rcl->rollback_cand : NULL,
@@ -1360,12 +1957,40 @@ void rec_cluster_tick(rec_cluster *rcl, int64_t now_mono)
 
     rcl->loop_ms = now_mono;
 
+    if (rcl->fence && rcl->env->fence_renew)
+        rcl->env->fence_renew(rcl->env->user, rcl->fence);
+    /* What the previous lock holder left is read once this controller knows the servers
+     * (its first probe round): its fences and its candidate must be found in the model.
+     * Until then the coordination gate holds recovery back (ha_may_act). */
+    if (rcl->env->state_take && mc->first_round_done) {
+        char *j = NULL;
+        if (rcl->env->state_take(rcl->env->user, mc, &j) == 1) {
+            shared_apply(rcl, j);
+            free(rcl->shared_last); /* offer the merged state as the new holder's */
+            rcl->shared_last = NULL;
+            rcl->shared_next_ms = 0;
+        }
+        free(j);
+    }
+    if (rcl->env->journal_take && mc->first_round_done) {
+        char *j = NULL;
+        if (rcl->env->journal_take(rcl->env->user, mc, &j) == 1)
+            handoff(rcl, j, t.wall_ms);
+        free(j);
+    }
+    if (rcl->n_pending_fence)
+        pending_fence_tick(rcl);
+    if (rcl->env->state_put && t.mono_ms >= rcl->shared_next_ms) {
+        rcl->shared_next_ms = t.mono_ms + 1000; /* what changed unnoticed (expired windows, ...) */
+        shared_put(rcl);
+    }
     observe(rcl, &t);
     run_state(rcl, &t);
     if (!rcl->exec && mc->first_round_done && rcl->last.primary >= 0 && mc->model.v[rcl->last.primary]->reachable)
         intermediate_tick(rcl, t.wall_ms);
-    if (!rcl->exec && !rcl->job && t.mono_ms >= rcl->job_next_ms && mc->first_round_done)
-        aftercare_tick(rcl, &t);
+    if (!rcl->exec && !rcl->job && t.mono_ms >= rcl->job_next_ms && mc->first_round_done &&
+        (!rcl->env->holds_lock || rcl->env->holds_lock(rcl->env->user, mc)))
+        aftercare_tick(rcl, &t); /* coordinated: only the lock holder changes servers */
 }
 
 size_t rec_cluster_fds(const rec_cluster *rcl, int *fds, size_t max)
@@ -1423,7 +2048,10 @@ static void finish_recovery(rec_cluster *rcl, const exec_msg *m)
     else
         emit(rcl, LOGL_ERROR, "recovery-failed", NULL, json_incref(detail), "%s #%lld %s: %s%s", rec_op_name(rcl->op),
              (long long)rcl->recovery_id,
-             m->aborted ? "aborted (nothing was promoted; what it changed was rolled back)" : "finished with failures",
+             m->aborted == 2 ? "refused by the fencing check (nothing was promoted; the cluster's new lock holder "
+                               "settles what it changed)"
+             : m->aborted    ? "aborted (nothing was promoted; what it changed was rolled back)"
+                             : "finished with failures",
              rcl->last_error ? rcl->last_error : m->message, rcl->promoted ? "; the new primary is writable" : "");
     if (rcl->manual && rcl->env->manual_done)
         rcl->env->manual_done(rcl->env->user, rcl->pending_tag, json_incref(detail));
@@ -1432,6 +2060,7 @@ static void finish_recovery(rec_cluster *rcl, const exec_msg *m)
     free(lost);
     if (failover)
         rcl->blocked_until_ms = m->at_ms + (int64_t)rcl->cfg->failover_block_s * 1000;
+    shared_put(rcl);
     release_operation(rcl);
     set_fast(rcl, false, 0);
     /* The clock now, not the turn's time: snapshots folded in earlier in this turn were
@@ -1605,6 +2234,8 @@ static void handle_job_msg(rec_cluster *rcl, const exec_msg *m)
         topo_addr_str(&s->target.addr, a, sizeof(a));
         if (m->ok && s->kind == PLAN_STEP_FENCE)
             emit(rcl, LOGL_WARN, "primary-fenced", in, NULL, "%s", m->message);
+        else if (m->ok && s->kind == PLAN_STEP_UNDEMOTE)
+            emit(rcl, LOGL_WARN, "after-care", in, NULL, "%s %s", a, m->message);
         else if (m->ok)
             emit(rcl, LOGL_INFO, s->kind == PLAN_STEP_REJOIN ? "primary-rejoining" : "replica-repointed", in, NULL,
                  "%s", m->message);
@@ -1645,6 +2276,7 @@ int rec_cluster_ack(rec_cluster *rcl)
     int n = rcl->env->st ? store_recovery_ack(rcl->env->st, rcl->mc->model.name) : 0;
     rcl->blocked_until_ms = 0;
     rcl->incident_handled = false;
+    shared_put(rcl);
     emit(rcl, LOGL_INFO, "recovery-acknowledged", NULL, NULL, "anti-flap block lifted (%d recoveries acknowledged)",
          n < 0 ? 0 : n);
     return n;
@@ -1753,6 +2385,7 @@ int rec_cluster_maintenance(rec_cluster *rcl, bool begin, const char *instance, 
         w->until_ms = duration_s > 0 ? now + duration_s * 1000 : 0;
         if (rcl->env->st)
             audit_check(rcl, store_maintenance_begin(rcl->env->st, rcl->mc->model.name, canon, w->reason, now, w->until_ms), "a maintenance window");
+        shared_put(rcl);
         emit(rcl, LOGL_WARN, "maintenance-started", in, json_pack("{s:s, s:I}", "reason", w->reason, "duration_s",
                                                                  (json_int_t)duration_s),
              "maintenance of %s%s begins: %s%s; automatic recovery %s", canon[0] ? canon : "cluster ",
@@ -1766,6 +2399,7 @@ int rec_cluster_maintenance(rec_cluster *rcl, bool begin, const char *instance, 
         rcl->maint[i] = rcl->maint[--rcl->n_maint];
         if (rcl->env->st)
             audit_check(rcl, store_maintenance_end(rcl->env->st, rcl->mc->model.name, canon, now), "the end of a maintenance window");
+        shared_put(rcl);
         if (rcl->maint_reported)
             rcl->incident_handled = false; /* re-evaluate a failure seen during the window */
         rcl->maint_reported = false;

@@ -59,6 +59,28 @@ typedef struct {
      * automatic recovery of the cluster now (it holds the cluster's lock, the detection
      * quorum agrees)? NULL: yes (coordination = none). false: why says what is missing. */
     bool (*may_act)(void *user, mon_cluster *c, const ana_result *a, char *why, size_t whylen);
+    /* The shared journal and fencing (issue 14, orchestrator/ha/ha.h); all NULL with
+     * coordination = none. fence_take (loop thread, at the start of an operation): this
+     * controller's fencing token of the cluster's lock, NULL with err when it does not hold
+     * it (the operation is refused). fence_check (worker thread, every step boundary): write
+     * the journal record under the token; non-zero: not the holder (err). fence_renew: every
+     * turn while it runs. journal_take: the journal found when the lock was taken (1 once
+     * per taking, *json heap or NULL). journal_put: write it from the loop (handoff results). */
+    void *(*fence_take)(void *user, mon_cluster *c, char *err, size_t errlen);
+    int (*fence_check)(void *fence, const char *journal_json, char *err, size_t errlen);
+    void (*fence_renew)(void *user, void *fence);
+    void (*fence_free)(void *fence);
+    int (*journal_take)(void *user, mon_cluster *c, char **json);
+    void (*journal_put)(void *user, mon_cluster *c, const char *json);
+    /* The cluster's shared state (demoted primaries, anti-flap block, maintenance windows):
+     * found when the lock was taken (as journal_take), written by the holder when it changes. */
+    int (*state_take)(void *user, mon_cluster *c, char **json);
+    void (*state_put)(void *user, mon_cluster *c, const char *json);
+    /* Does this controller hold the cluster's lock now (and has it read what the previous
+     * holder left)? NULL: yes. Gates what runs without the detection quorum: a dead
+     * intermediate primary's move and after-care jobs. */
+    bool (*holds_lock)(void *user, mon_cluster *c);
+    const char *controller;   /* this controller's name in journal records ("" none) */
 } rec_env;
 
 /* An operator's request (myorch switchover / failover / relocate). */

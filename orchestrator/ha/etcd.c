@@ -138,7 +138,7 @@ int etcd_prefix_end(const char *prefix, char *out, size_t outlen)
 
 enum req_kind {
     RK_AUTH, RK_GRANT, RK_KEEPALIVE, RK_PUT_CONTROLLER, RK_PUT_VIEW, RK_LOCK_TAKE, RK_LOCK_RELEASE,
-    RK_RANGE_CONTROLLERS, RK_RANGE_VIEWS, RK_RANGE_LOCKS, RK_REVOKE,
+    RK_RANGE_CONTROLLERS, RK_RANGE_VIEWS, RK_RANGE_LOCKS, RK_REVOKE, RK_JOURNAL_PUT, RK_STATE_PUT,
     /* issue 14, later parts: the watch, forwarded requests (see etcd.h "Forwarding") */
     RK_WATCH, RK_FWD_PUT, RK_FWD_RANGE_REQUESTS, RK_FWD_RANGE_RESULTS, RK_FWD_TAKE, RK_FWD_REPLY, RK_FWD_DELETE
 };
@@ -178,6 +178,17 @@ typedef struct {
     bool busy;
     int64_t token, lease, next_try_ms;
     char holder[ETCD_NAME_MAX];
+    /* The cluster's shared journal as read in the transaction that took the lock (heap,
+     * NULL: no key); journal_ready until etcd_lock_journal() hands it over. */
+    char *journal;
+    bool journal_ready;
+    /* The same for the cluster's shared state (PREFIX/state/CLUSTER). */
+    char *shared;
+    bool shared_ready;
+    /* Writes of the journal [0] and the state [1] from the loop: one in flight per key, the
+     * newest waiting one (a whole record) sent when it ends, so that they land in order. */
+    char *outbox[2];
+    bool out_busy[2];
 } lock_slot;
 
 typedef struct {
@@ -509,16 +520,31 @@ static void lock_key(const etcd_client *c, const char *cluster, char *out, size_
     snprintf(out, outlen, "%s/lock/%s", c->prefix, cluster);
 }
 
+static void journal_key(const etcd_client *c, const char *cluster, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/journal/%s", c->prefix, cluster);
+}
+
+static void state_key(const etcd_client *c, const char *cluster, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/state/%s", c->prefix, cluster);
+}
+
 static void send_lock_take(etcd_client *c, int slot)
 {
-    char key[KEY_MAX], kb[KEY_MAX * 2];
+    char key[KEY_MAX], kb[KEY_MAX * 2], jkey[KEY_MAX], jb[KEY_MAX * 2], skey[KEY_MAX], sb[KEY_MAX * 2];
     json_t *put, *j;
     lock_key(c, c->locks[slot].cluster, key, sizeof(key));
-    if (key_b64(key, kb, sizeof(kb)) < 0 || !(put = put_op(key, c->name, c->lease_id)))
+    journal_key(c, c->locks[slot].cluster, jkey, sizeof(jkey));
+    state_key(c, c->locks[slot].cluster, skey, sizeof(skey));
+    if (key_b64(key, kb, sizeof(kb)) < 0 || key_b64(jkey, jb, sizeof(jb)) < 0 || key_b64(skey, sb, sizeof(sb)) < 0 ||
+        !(put = put_op(key, c->name, c->lease_id)))
         return;
-    j = json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:o}], s:[{s:{s:s}}]}", "compare", "target", "CREATE", "key", kb,
-                  "result", "EQUAL", "create_revision", "0", "success", "request_put", put, "failure",
-                  "request_range", "key", kb);
+    /* The journal is read in the transaction that takes the lock: what the new holder
+     * finds there is what the previous one left, nothing written in between. */
+    j = json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:o}, {s:{s:s}}, {s:{s:s}}], s:[{s:{s:s}}]}", "compare", "target",
+                  "CREATE", "key", kb, "result", "EQUAL", "create_revision", "0", "success", "request_put", put,
+                  "request_range", "key", jb, "request_range", "key", sb, "failure", "request_range", "key", kb);
     if (start(c, RK_LOCK_TAKE, slot, "/v3/kv/txn", json_body(j), false) == 0)
         c->locks[slot].busy = true;
 }
@@ -735,10 +761,28 @@ static void on_lock_take(etcd_client *c, req *r, const json_t *resp)
     if (ls->state != L_WANT || r->lease != c->lease_id)
         return; /* released or lease changed meanwhile: the next round decides */
     if (json_is_true(json_object_get(resp, "succeeded"))) {
+        const json_t *jkv = json_array_get(
+            json_object_get(json_object_get(json_array_get(json_object_get(resp, "responses"), 1), "response_range"),
+                            "kvs"),
+            0);
+        const json_t *skv = json_array_get(
+            json_object_get(json_object_get(json_array_get(json_object_get(resp, "responses"), 2), "response_range"),
+                            "kvs"),
+            0);
         ls->state = L_HELD;
         ls->token = jint(json_object_get(resp, "header"), "revision");
         ls->lease = r->lease;
         snprintf(ls->holder, sizeof(ls->holder), "%s", c->name);
+        free(ls->journal);
+        ls->journal = jkv ? kv_value(jkv) : NULL;
+        if (jkv && !ls->journal)
+            ls->journal = strdup(""); /* undecodable: the reader reports it */
+        ls->journal_ready = true;
+        free(ls->shared);
+        ls->shared = skv ? kv_value(skv) : NULL;
+        if (skv && !ls->shared)
+            ls->shared = strdup("");
+        ls->shared_ready = true;
         emit(c, "etcd-lock-acquired", ls->cluster, "lock of cluster %s acquired (fencing token %" PRId64 ")",
              ls->cluster, ls->token);
         return;
@@ -844,6 +888,25 @@ static void keepalive_done(etcd_client *c, req *r, bool failed, int64_t now)
     }
 }
 
+static int outbox_send(etcd_client *c, size_t slot, int which);
+
+/* A journal / state write ended: a refused compare means the lock is no longer ours; the
+ * next waiting record of that key goes out now. */
+static void outbox_done(etcd_client *c, req *r, const json_t *resp, bool failed)
+{
+    lock_slot *ls = &c->locks[r->slot];
+    int which = r->kind == RK_STATE_PUT;
+    ls->out_busy[which] = false;
+    if (failed)
+        emit(c, "etcd-unreachable", ls->cluster, "the %s of cluster %s was not written to etcd",
+             which ? "shared state" : "journal", ls->cluster);
+    else if (!json_is_true(json_object_get(resp, "succeeded")))
+        emit(c, "etcd-lock-lost", ls->cluster, "the %s of cluster %s was not written: the lock is no longer ours",
+             which ? "shared state" : "journal", ls->cluster);
+    if (ls->outbox[which])
+        outbox_send(c, (size_t)r->slot, which);
+}
+
 /* Finished request, last phase: the per-kind bookkeeping and result handling. */
 static void request_apply(etcd_client *c, req *r, json_t *resp, bool failed, int64_t now)
 {
@@ -897,6 +960,10 @@ static void request_apply(etcd_client *c, req *r, json_t *resp, bool failed, int
     case RK_FWD_REPLY:
     case RK_FWD_DELETE:
         fwd_apply(c, r, resp, failed);
+        break;
+    case RK_JOURNAL_PUT:
+    case RK_STATE_PUT:
+        outbox_done(c, r, resp, failed);
         break;
     case RK_RANGE_CONTROLLERS:
     case RK_RANGE_VIEWS:
@@ -1915,7 +1982,7 @@ int etcd_fence_check(etcd_fence *f, int64_t now_ms, bool remote_only, const char
     char *body = NULL;
     int rc = -EIO;
 
-    if (!remote_only && now_ms >= f->trusted_until_ms) {
+    if (!remote_only && now_ms >= __atomic_load_n(&f->trusted_until_ms, __ATOMIC_ACQUIRE)) {
         snprintf(err, errlen, "the lease is no longer trusted (no keep-alive in time): not crossing");
         return -EPERM;
     }
@@ -2140,6 +2207,12 @@ void etcd_free(etcd_client *c)
         free(c->endpoints[i]);
     for (size_t i = 0; i < c->n_views; i++)
         free(c->views[i].value);
+    for (size_t i = 0; i < c->n_locks; i++) {
+        free(c->locks[i].journal);
+        free(c->locks[i].shared);
+        free(c->locks[i].outbox[0]);
+        free(c->locks[i].outbox[1]);
+    }
     free(c->views);
     for (size_t i = 0; i < ETCD_FWD_MAX; i++) {
         free(c->outs[i].result);
@@ -2154,4 +2227,130 @@ void etcd_free(etcd_client *c)
     wipe_free(c->password);
     wipe_free(c->token);
     free(c);
+}
+
+/* ---- the shared recovery journal (issue 14) -------------------------------------------- */
+
+int etcd_journal_key(const etcd_client *c, const char *cluster, char *out, size_t outlen)
+{
+    if (!cluster_ok(cluster) || snprintf(out, outlen, "%s/journal/%s", c->prefix, cluster) >= (int)outlen)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+int etcd_lock_journal(etcd_client *c, const char *cluster, char **json)
+{
+    lock_slot *ls = find_lock(c, cluster);
+    *json = NULL;
+    if (!ls || !ls->journal_ready)
+        return 0;
+    ls->journal_ready = false;
+    *json = ls->journal;
+    ls->journal = NULL;
+    return 1;
+}
+
+bool etcd_lock_journal_waiting(const etcd_client *c, const char *cluster)
+{
+    const lock_slot *ls = find_lock(c, cluster);
+    return ls && (ls->journal_ready || ls->shared_ready);
+}
+
+/* Send the waiting record of key `which` (0 journal, 1 state) under the lock's compare. */
+static int outbox_send(etcd_client *c, size_t slot, int which)
+{
+    lock_slot *ls = &c->locks[slot];
+    char key[KEY_MAX], rkey[KEY_MAX], kb[KEY_MAX * 2], rev[32], lease[32];
+    char *json = ls->outbox[which];
+    json_t *put, *j;
+    int rc;
+    ls->outbox[which] = NULL;
+    if (!json)
+        return 0;
+    if (ls->state != L_HELD || ls->lease != c->lease_id) {
+        free(json); /* no longer ours: the next holder writes its own */
+        return -EPERM;
+    }
+    lock_key(c, ls->cluster, key, sizeof(key));
+    if (which)
+        state_key(c, ls->cluster, rkey, sizeof(rkey));
+    else
+        journal_key(c, ls->cluster, rkey, sizeof(rkey));
+    put = key_b64(key, kb, sizeof(kb)) < 0 ? NULL : put_op(rkey, json, 0);
+    free(json);
+    if (!put)
+        return -ENOMEM;
+    snprintf(rev, sizeof(rev), "%" PRId64, ls->token);
+    snprintf(lease, sizeof(lease), "%" PRId64, ls->lease);
+    /* Written under the same compare as the fencing check: by the lock holder only. */
+    j = json_pack("{s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}], s:[{s:o}]}", "compare", "target", "CREATE", "key",
+                  kb, "result", "EQUAL", "create_revision", rev, "target", "LEASE", "key", kb, "result", "EQUAL",
+                  "lease", lease, "success", "request_put", put);
+    rc = start(c, which ? RK_STATE_PUT : RK_JOURNAL_PUT, (int)slot, "/v3/kv/txn", json_body(j), false);
+    if (rc == 0)
+        ls->out_busy[which] = true;
+    return rc;
+}
+
+static int cluster_put(etcd_client *c, const char *cluster, int which, const char *json, int64_t now_ms, char *err,
+                       size_t errlen)
+{
+    lock_slot *ls = find_lock(c, cluster);
+    char *copy;
+    if (strlen(json) > ETCD_MAX_JOURNAL) {
+        snprintf(err, errlen, "record of %zu bytes, more than %d", strlen(json), ETCD_MAX_JOURNAL);
+        return -E2BIG;
+    }
+    if (!ls || !etcd_lock_held(c, cluster, now_ms, NULL)) {
+        snprintf(err, errlen, "this controller does not hold the lock of cluster %s", cluster);
+        return -EPERM;
+    }
+    if (!(copy = strdup(json))) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    free(ls->outbox[which]);
+    ls->outbox[which] = copy;
+    if (!ls->out_busy[which] && outbox_send(c, (size_t)(ls - c->locks), which) < 0) {
+        snprintf(err, errlen, "the write to etcd could not be started");
+        return -EIO;
+    }
+    return 0;
+}
+
+int etcd_journal_put(etcd_client *c, const char *cluster, const char *json, int64_t now_ms, char *err, size_t errlen)
+{
+    return cluster_put(c, cluster, 0, json, now_ms, err, errlen);
+}
+
+int etcd_state_put(etcd_client *c, const char *cluster, const char *json, int64_t now_ms, char *err, size_t errlen)
+{
+    return cluster_put(c, cluster, 1, json, now_ms, err, errlen);
+}
+
+int etcd_lock_state(etcd_client *c, const char *cluster, char **json)
+{
+    lock_slot *ls = find_lock(c, cluster);
+    *json = NULL;
+    if (!ls || !ls->shared_ready)
+        return 0;
+    ls->shared_ready = false;
+    *json = ls->shared;
+    ls->shared = NULL;
+    return 1;
+}
+
+void etcd_fence_renew(etcd_fence *f, const etcd_client *c, const char *cluster, int64_t now_ms)
+{
+    int64_t token, until = 0;
+    if (!f)
+        return;
+    if (etcd_lock_held(c, cluster, now_ms, &token) && token == f->rev && c->lease_id == f->lease)
+        until = now_ms + coord_lease_left_ms(c->lease_ok_sent_ms, now_ms, c->ttl_ms);
+    __atomic_store_n(&f->trusted_until_ms, until, __ATOMIC_RELEASE);
+}
+
+bool etcd_fence_trusted(const etcd_fence *f, int64_t now_ms)
+{
+    return f && now_ms < __atomic_load_n(&f->trusted_until_ms, __ATOMIC_ACQUIRE);
 }

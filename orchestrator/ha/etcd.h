@@ -16,6 +16,8 @@
  *   PREFIX/controllers/NAME     {"name":..,"ttl_ms":..}            under the lease
  *   PREFIX/views/NAME/CLUSTER   the view JSON given to etcd_publish  under the lease
  *   PREFIX/lock/CLUSTER         NAME                               under the lease
+ *   PREFIX/journal/CLUSTER      the recovery journal JSON          no lease; lock holder only
+ *   PREFIX/state/CLUSTER        the cluster's shared state JSON    no lease; lock holder only
  * The lock's create revision is its fencing token: a key deleted (released,
  * lease expired) and taken again has a new one.
  *
@@ -115,6 +117,43 @@ void etcd_fence_free(etcd_fence *f);
 int etcd_fence_check(etcd_fence *f, int64_t now_ms, bool remote_only, const char *put_key, const char *put_value,
                      char *err, size_t errlen);
 int64_t etcd_fence_token(const etcd_fence *f);
+
+/*
+ * The shared recovery journal (issue 14): PREFIX/journal/CLUSTER holds the cluster's
+ * current or last recovery as one JSON object of at most ETCD_MAX_JOURNAL bytes,
+ * written only by the lock holder (transaction compare on the lock's create revision
+ * and lease: the fencing check's put, or etcd_journal_put). Its format is recovery.c's
+ * (see the README, "High availability").
+ */
+#define ETCD_MAX_JOURNAL (64 * 1024)
+int etcd_journal_key(const etcd_client *c, const char *cluster, char *out, size_t outlen);
+/* The journal as read in the transaction that took the cluster's lock, once per taking:
+ * 1 with *json (heap; NULL when there was no journal; "" when it could not be decoded),
+ * 0 when there is nothing new. */
+int etcd_lock_journal(etcd_client *c, const char *cluster, char **json);
+/*
+ * The cluster's shared state, PREFIX/state/CLUSTER (one JSON object, at most
+ * ETCD_MAX_JOURNAL bytes, lock holder only): what a new lock holder must respect that
+ * the journal of one recovery does not hold (demoted primaries, the anti-flap block and its
+ * acknowledgement, maintenance windows; recovery.c's format). Read in the lock-taking
+ * transaction like the journal (etcd_lock_state: same contract as etcd_lock_journal) and
+ * written from the loop (etcd_state_put: same as etcd_journal_put).
+ */
+int etcd_lock_state(etcd_client *c, const char *cluster, char **json);
+int etcd_state_put(etcd_client *c, const char *cluster, const char *json, int64_t now_ms, char *err, size_t errlen);
+/* A journal or state read at a taking waits for etcd_lock_journal() / etcd_lock_state(). */
+bool etcd_lock_journal_waiting(const etcd_client *c, const char *cluster);
+/* Write the journal from the loop (non-blocking), if this controller holds the lock;
+ * etcd refuses it (compare) once another one does. Writes of one key land in order
+ * (one in flight, the newest waiting one sent next). */
+int etcd_journal_put(etcd_client *c, const char *cluster, const char *json, int64_t now_ms, char *err, size_t errlen);
+/* Loop thread, every turn while a recovery runs: the fence's local deadline follows the
+ * lease's keep-alives while the lock is held with the same token, and drops to 0 (refuse
+ * at once) when it is not. */
+void etcd_fence_renew(etcd_fence *f, const etcd_client *c, const char *cluster, int64_t now_ms);
+/* The fence's local lease deadline has not passed (what etcd_fence_check checks first
+ * unless remote_only). */
+bool etcd_fence_trusted(const etcd_fence *f, int64_t now_ms);
 
 /* Read the controllers, views and locks again within ms (a decision waits on them). */
 void etcd_refresh_soon(etcd_client *c, int64_t now_ms, int64_t ms);

@@ -12,6 +12,7 @@
 #include "orchestrator/ha/etcd.h"
 #include "orchestrator/log.h"
 #include "topology/probe/probe.h"
+#include "topology/probe/clock.h"
 
 #define HA_MAX_CONTROLLERS 64
 /* While a dead primary waits for the other controllers' agreement: their views are read this often. */
@@ -404,6 +405,12 @@ bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms,
                      holder[0] ? holder : "(unknown)", cluster);
         goto out;
     }
+    if (etcd_lock_journal_waiting(h->etcd, cluster)) {
+        /* Taken just now: the previous holder's journal is judged first (handoff). */
+        snprintf(why, whylen, "the lock of cluster %s was just taken: the previous holder's journal is read first",
+                 cluster);
+        goto out;
+    }
     n = etcd_coord_views(h->etcd, cluster, now_ms, views, HA_MAX_CONTROLLERS);
     coord_detect(&(coord_input){.views = views, .n_views = n, .self = h->name, .fresh_ms = h->fresh_ms,
                                 .detection_quorum = h->detection_quorum},
@@ -451,6 +458,11 @@ out:
 bool ha_may_operate(ha *h, const char *cluster, int64_t now_ms, char *err, size_t errlen)
 {
     const char *holder;
+    if (h && etcd_lock_held(h->etcd, cluster, now_ms, NULL) && etcd_lock_journal_waiting(h->etcd, cluster)) {
+        snprintf(err, errlen, "controller %s just took the lock of cluster %s and reads the previous holder's "
+                 "journal first: try again in a moment", h->name, cluster);
+        return false;
+    }
     if (!h || etcd_lock_held(h->etcd, cluster, now_ms, NULL))
         return true;
     holder = etcd_lock_holder(h->etcd, cluster);
@@ -503,4 +515,126 @@ json_t *ha_status(ha *h, int64_t now_ms)
     json_object_set_new(r, "controllers", ctls);
     json_object_set_new(r, "locks", locks);
     return r;
+}
+
+/* ---- the shared journal and the executor's fencing (issue 14) ------------------------ */
+
+struct ha_fence {
+    etcd_fence *f;
+    char key[512];
+    char cluster[ETCD_CLUSTER_MAX];
+    bool remote_only;
+};
+
+const char *ha_name(const ha *h)
+{
+    return h ? h->name : "";
+}
+
+ha_fence *ha_fence_take(ha *h, const char *cluster, int64_t now_ms, char *err, size_t errlen)
+{
+    ha_fence *f;
+    const char *ro;
+    if (!h)
+        return NULL;
+    f = calloc(1, sizeof(*f));
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(f->cluster, sizeof(f->cluster), "%s", cluster);
+    if (etcd_journal_key(h->etcd, cluster, f->key, sizeof(f->key)) < 0 ||
+        etcd_fence_take(h->etcd, cluster, now_ms, &f->f, err, errlen) < 0) {
+        if (!f->f && !err[0])
+            snprintf(err, errlen, "bad cluster name for the journal");
+        free(f);
+        return NULL;
+    }
+    /* TEST ONLY (tests/integration/test_ha_journal.py): MYORCH_TEST_FENCE_REMOTE_ONLY=1 skips the
+     * local lease deadline, so that the refusal a test sees comes from etcd's compare alone. */
+    ro = getenv("MYORCH_TEST_FENCE_REMOTE_ONLY");
+    f->remote_only = ro && !strcmp(ro, "1");
+    return f;
+}
+
+int ha_fence_check(ha_fence *f, const char *journal_json, char *err, size_t errlen)
+{
+    int rc;
+    if (!f)
+        return 0;
+    if (journal_json && strlen(journal_json) > ETCD_MAX_JOURNAL) {
+        snprintf(err, errlen, "journal record larger than %d bytes", ETCD_MAX_JOURNAL);
+        return -E2BIG;
+    }
+    if (!f->remote_only && !etcd_fence_trusted(f->f, clk_mono_ms())) {
+        /* Not going on either way; etcd tells whether the lock is still ours (then what the plan
+         * did is given back here) or not (then the next holder settles it: -ESTALE). */
+        rc = etcd_fence_check(f->f, clk_mono_ms(), true, NULL, NULL, err, errlen);
+        if (rc == 0) {
+            snprintf(err, errlen, "the lease is no longer trusted here (no keep-alive in time, or the lock was "
+                     "given up): not going on");
+            return -EPERM;
+        }
+        return rc == -EPERM ? -ESTALE : rc;
+    }
+    rc = etcd_fence_check(f->f, clk_mono_ms(), true, journal_json ? f->key : NULL, journal_json, err, errlen);
+    return rc == -EPERM ? -ESTALE : rc; /* etcd's compare refused: the lock is another's (or nobody's) now */
+}
+
+void ha_fence_renew(ha *h, ha_fence *f, int64_t now_ms)
+{
+    if (h && f)
+        etcd_fence_renew(f->f, h->etcd, f->cluster, now_ms);
+}
+
+int64_t ha_fence_token(const ha_fence *f)
+{
+    return f ? etcd_fence_token(f->f) : 0;
+}
+
+void ha_fence_free(ha_fence *f)
+{
+    if (!f)
+        return;
+    etcd_fence_free(f->f);
+    free(f);
+}
+
+int ha_journal_take(ha *h, const char *cluster, char **json)
+{
+    *json = NULL;
+    return h ? etcd_lock_journal(h->etcd, cluster, json) : 0;
+}
+
+int ha_journal_put(ha *h, const char *cluster, const char *json, int64_t now_ms)
+{
+    char err[256];
+    int rc;
+    if (!h)
+        return 0;
+    if ((rc = etcd_journal_put(h->etcd, cluster, json, now_ms, err, sizeof(err))) < 0)
+        log_warn("coordination: the journal of cluster %s was not written: %s", cluster, err);
+    return rc;
+}
+
+int ha_state_take(ha *h, const char *cluster, char **json)
+{
+    *json = NULL;
+    return h ? etcd_lock_state(h->etcd, cluster, json) : 0;
+}
+
+int ha_state_put(ha *h, const char *cluster, const char *json, int64_t now_ms)
+{
+    char err[256];
+    int rc;
+    if (!h || !etcd_lock_held(h->etcd, cluster, now_ms, NULL))
+        return 0; /* only the lock holder writes it; the others' copies are local */
+    if ((rc = etcd_state_put(h->etcd, cluster, json, now_ms, err, sizeof(err))) < 0)
+        log_warn("coordination: the shared state of cluster %s was not written: %s", cluster, err);
+    return rc;
+}
+
+bool ha_holds_lock(ha *h, const char *cluster, int64_t now_ms)
+{
+    return !h || (etcd_lock_held(h->etcd, cluster, now_ms, NULL) && !etcd_lock_journal_waiting(h->etcd, cluster));
 }

@@ -78,6 +78,35 @@ int ha_forward(ha *h, const char *cluster, const json_t *body, void *tag, int64_
                char *err, size_t errlen);
 /* Answer a forwarded request (takes result). */
 void ha_forward_reply(ha *h, const char *from, const char *id, json_t *result);
+ * The shared recovery journal and the executor's fencing (issue 14). A recovery takes
+ * a fence when it starts (loop thread; NULL with err when this controller does not hold
+ * the lock), checks it in its worker thread at every step boundary, writing the
+ * journal record in the same etcd transaction (ha_fence_check: 0 still the holder;
+ * -ESTALE etcd's compare refused: the lock is another controller's or nobody's now;
+ * -EPERM the local lease deadline passed; other negative: etcd not asked), has it
+ * renewed by the loop every turn
+ * and frees it once the worker is gone.
+ */
+typedef struct ha_fence ha_fence;
+ha_fence *ha_fence_take(ha *h, const char *cluster, int64_t now_ms, char *err, size_t errlen);
+int ha_fence_check(ha_fence *f, const char *journal_json, char *err, size_t errlen);
+void ha_fence_renew(ha *h, ha_fence *f, int64_t now_ms);
+int64_t ha_fence_token(const ha_fence *f);
+void ha_fence_free(ha_fence *f);
+/* The journal found when this controller took the cluster's lock: 1 once per taking
+ * (*json heap, NULL: none), 0 nothing new. */
+int ha_journal_take(ha *h, const char *cluster, char **json);
+/* Write the journal from the loop (non-blocking, only while holding the lock). */
+int ha_journal_put(ha *h, const char *cluster, const char *json, int64_t now_ms);
+/* The same for the cluster's shared state (demoted primaries, anti-flap block,
+ * maintenance windows): taken once per lock taking; written only while holding the lock
+ * (a no-op otherwise). */
+int ha_state_take(ha *h, const char *cluster, char **json);
+int ha_state_put(ha *h, const char *cluster, const char *json, int64_t now_ms);
+/* This controller holds the cluster's lock (lease trusted) and has read what the previous
+ * holder left (true without coordination). */
+bool ha_holds_lock(ha *h, const char *cluster, int64_t now_ms);
+/* This controller's name ("" without coordination). */
 const char *ha_name(const ha *h);
 
 /* {"mode":..., "controller":..., "lease_ok", "lease_age_ms", "etcd_health", "controllers":[...],
