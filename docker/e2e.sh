@@ -252,9 +252,8 @@ holder=$("$LAB" _holder)
 case "$holder" in myorch1|myorch2|myorch3) ;; *) fail "no lock holder (got '$holder')" ;; esac
 
 step "HA: kill the lock holder ($holder)"
-t=$(now)
 "$LAB" kill-controller
-TIME[ha_handoff]=$(dt "$t")
+TIME[ha_handoff]=$("$LAB" _last_handoff_s)
 holder2=$("$LAB" _holder)
 [ -n "$holder2" ] && [ "$holder2" != "$holder" ] || fail "the lock did not move from $holder (holder: '$holder2')"
 
