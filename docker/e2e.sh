@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# docker/lab e2e: the end-to-end lab scenario CI runs (.ci/run) when a Docker engine is present.
+# docker/lab e2e [--single|--ha]: the end-to-end lab scenarios CI runs (.ci/run) when a Docker
+# engine is present; both by default, the single-controller one first, on the same images.
 #
+# single (one controller):
 #   offline images (built or cached) -> up (semi-sync on, writer through HAProxy)
 #   -> docker kill the primary -> myorch promotes a replica -> HAProxy follows (hook)
 #   -> the writer resumes -> no acknowledged row missing on the new primary
@@ -8,23 +10,41 @@
 #   -> myorch switchover --to the old primary -> HAProxy follows -> the writer resumes
 #   -> no acknowledged row missing, on the primary and on every replica
 #   -> down: no container, network or volume of the project left.
+# ha (three controllers on a 3-member etcd, coordination = etcd):
+#   up --ha (after the single scenario: on the same servers, HAProxy and writer, the single
+#   controller stopped; alone: a fresh lab) -> the three controllers hold leases and agree
+#   on one lock holder
+#   -> docker kill the lock holder -> another controller takes the lock (lease expiry)
+#   -> docker kill the primary -> the two remaining controllers agree, the new holder fails
+#   over: one writable primary, the other replica repointed to it, HAProxy follows, the
+#   writer resumes, no acknowledged row missing -> down.
 # Prints the image build time, each step's time and the whole scenario's time; exits
 # non-zero on any failure (after printing logs). Without a Docker engine: says so, exits 0.
 # LAB_KEEP=1 leaves the lab up on failure (docker/lab down removes it).
 set -euo pipefail
+# The system's python3 when there is one: a version manager's shim in PATH (pyenv) costs
+# ~0.6 s a start on a loaded machine, and the lab's waits run several pythons a poll.
+[ -x /usr/bin/python3 ] && python3() { /usr/bin/python3 "$@"; }
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB="$HERE/lab"
 
+RUN_SINGLE=1 RUN_HA=1
+case "${1:-}" in
+    "") ;;
+    --single) RUN_HA=0 ;;
+    --ha) RUN_SINGLE=0 ;;
+    *) echo "usage: docker/lab e2e [--single|--ha]" >&2; exit 2 ;;
+esac
 export LAB_PROJECT=${LAB_PROJECT:-myorch-lab-e2e}
 export LAB_OFFLINE=1 LAB_SEMI_SYNC=1 LAB_QUIET=1
 export LAB_WRITER_PORT="" LAB_READER_PORT="" LAB_STATS_PORT=""    # random host ports: no clash
-unset LAB_FLAVOR
+unset LAB_FLAVOR LAB_HA LAB_CONTROLLER
 
 now() { date +%s.%N; }
 ms_now() { date +%s%3N; }
 dt() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN { printf "%.1f", b - a }'; }
 say() { printf '%s\n' "$*"; }
-step() { printf '\n=== e2e: %s\n' "$*"; }
+step() { printf '\n=== e2e [+%ss]: %s\n' "$(dt "${T0:-$(now)}")" "$*"; }
 
 # The compose file is validated whenever a compose CLI exists (it needs no engine).
 "$LAB" config
@@ -45,7 +65,13 @@ cleanup() {
     if [ "$ok" != 1 ]; then
         say ""
         say "lab e2e: FAILED (exit $rc); diagnostics:"
-        "$LAB" logs myorch 2>&1 | tail -80 || true
+        if [ "${LAB_HA:-0}" = 1 ]; then
+            "$LAB" status 2>&1 | tail -40 || true
+            LAB_LOG_LINES=40 "$LAB" logs myorch1 myorch2 myorch3 2>&1 | tail -120 || true
+            LAB_LOG_LINES=10 "$LAB" logs etcd1 etcd2 etcd3 2>&1 | tail -30 || true
+        else
+            "$LAB" logs myorch 2>&1 | tail -80 || true
+        fi
         LAB_LOG_LINES=15 "$LAB" logs writer haproxy db1 db2 db3 2>&1 | tail -120 || true
         if [ "${LAB_KEEP:-0}" = 1 ]; then
             say "lab e2e: LAB_KEEP=1: the lab stays up (LAB_PROJECT=$LAB_PROJECT docker/lab down)"
@@ -93,11 +119,12 @@ timing() { python3 -c "$TIMING_PY" "$1" "$(writer_json)" "$2" "$3"; }
 step "clean slate (project $LAB_PROJECT)"
 "$LAB" down >/dev/null 2>&1 || true
 
-step "images (offline path: debootstrap base, MariaDB and HAProxy from Debian, myorch built here)"
+step "images (offline path: debootstrap base, MariaDB, HAProxy and etcd from Debian, myorch built here)"
 t=$(now)
-"$LAB" build
+if [ "$RUN_HA" = 1 ]; then "$LAB" build --ha; else "$LAB" build; fi
 TIME[build]=$(dt "$t")
 
+single_scenario() {
 step "up: db1 primary, db2 db3 replicas, semi-sync, myorch, HAProxy, writer"
 t=$(now)
 "$LAB" up --offline
@@ -159,18 +186,28 @@ step "recoveries as myorch recorded them"
 "$LAB" topology
 
 TIME[scenario]=$(dt "$S0")
-E2E_LOG=${LAB_E2E_LOG:-/tmp/$LAB_PROJECT.log}
-LAB_LOG_LINES=all "$LAB" logs > "$E2E_LOG" 2>&1 || true
-say "every container's log: $E2E_LOG"
-step "down"
-t=$(now)
-"$LAB" down
-TIME[down]=$(dt "$t")
-ok=1
+if [ "$RUN_HA" = 1 ]; then
+    # the HA scenario goes on with these servers, HAProxy and writer (up --ha switches)
+    TIME[down]="-"
+else
+    save_logs
+    step "down"
+    t=$(now)
+    "$LAB" down
+    TIME[down]=$(dt "$t")
+fi
+TIME[single]=$(dt "$T1")
+}
 
-step "timings (seconds)"
+save_logs() {
+    E2E_LOG=${LAB_E2E_LOG:-/tmp/$LAB_PROJECT.log}
+    LAB_LOG_LINES=all "$LAB" logs > "$E2E_LOG" 2>&1 || true
+    say "every container's log: $E2E_LOG"
+}
+
+print_single() {
+step "timings of the single-controller scenario (seconds)"
 printf '  %-56s %7s\n' \
-    "images (build, or cache lookups)" "${TIME[build]}" \
     "up (servers, bootstrap, myorch, writer)" "${TIME[up]}" \
     "kill -> dead primary confirmed (myorch)" "${TIME[detect]}" \
     "kill -> replica promoted (myorch)" "${TIME[promoted]}" \
@@ -184,5 +221,97 @@ printf '  %-56s %7s\n' \
     "writer: longest stall around the switchover" "${TIME[stall_sw]}" \
     "scenario (after up, before down)" "${TIME[scenario]}" \
     "down" "${TIME[down]}" \
-    "total" "$(dt "$T0")"
+    "single-controller scenario, up to down (or to the switch)" "${TIME[single]}"
+}
+
+# Is exactly one of the running database servers writable, and is it NODE? (root, over the
+# server's own socket: what the servers say, not what myorch says)
+one_writable_primary() {   # one_writable_primary NODE KILLED
+    local n w=""
+    for n in db1 db2 db3; do
+        [ "$n" = "$2" ] && continue
+        [ "$(echo 'SELECT @@read_only' | "$LAB" sql "$n" -N -B)" = 0 ] && w="$w $n"
+    done
+    [ "$w" = " $1" ] || fail "writable servers:${w:- none}; expected $1 only"
+    say "writable: $1 only (the other running server is read-only)"
+}
+
+ha_scenario() {
+export LAB_HA=1
+if [ "$RUN_SINGLE" = 1 ]; then
+    step "HA: up --ha on the running lab: the single controller stops, etcd1..3 and myorch1..3 (coordination = etcd) start"
+else
+    step "HA: up --ha: db1 primary, db2 db3 replicas, etcd1..3, myorch1..3 (coordination = etcd), HAProxy, writer"
+fi
+t=$(now)
+"$LAB" up --ha --offline
+TIME[ha_up]=$(dt "$t")
+S0=$(now)
+wait_until 60 "the writer to acknowledge 300 rows" _writer_acked 300
+holder=$("$LAB" _holder)
+case "$holder" in myorch1|myorch2|myorch3) ;; *) fail "no lock holder (got '$holder')" ;; esac
+
+step "HA: kill the lock holder ($holder)"
+"$LAB" kill-controller
+TIME[ha_handoff]=$("$LAB" _last_handoff_s)
+holder2=$("$LAB" _holder)
+[ -n "$holder2" ] && [ "$holder2" != "$holder" ] || fail "the lock did not move from $holder (holder: '$holder2')"
+
+step "HA: kill the primary; the remaining controllers ($holder2 holds the lock) fail over"
+old=$("$LAB" _primary)
+case "$old" in db1|db2|db3) ;; *) fail "myorch reports no primary ('$old')" ;; esac
+"$LAB" kill-primary
+kill_ms=$("$LAB" _last_kill_ms)
+new=$("$LAB" _primary)
+case "$new" in db1|db2|db3) [ "$new" != "$old" ] ;; *) false ;; esac || fail "no replica promoted (primary: '$new')"
+other=$(printf '%s\n' db1 db2 db3 | grep -vx -e "$old" -e "$new")
+"$LAB" _primary_is "$new" || fail "$new is not a writable primary"
+wait_until 30 "$other to replicate from $new (repointed)" _replica_of "$other" "$new"
+one_writable_primary "$new" "$old"
+wait_until 30 "HAProxy's writer backend to follow to $new" _haproxy_writer "$new"
+wait_until 60 "the writer to resume on $new" _writer_after "$kill_ms"
+rec=$("$LAB" _recovery failover)
+say "the failover as recorded: $rec"
+[ "$(jfield "$rec" state)" = "done" ] || fail "the failover is not recorded as done"
+by=$(jfield "$rec" controller)
+[ "$by" = "$holder2" ] || fail "the failover was run by '$by', not by the lock holder $holder2"
+read -r "TIME[ha_detect]" "TIME[ha_promoted]" "TIME[ha_done]" "TIME[ha_stall]" "TIME[ha_resume]" \
+    <<<"$(timing "$rec" "$kill_ms" "$(( kill_ms + 30000 ))")"
+
+step "HA: check: no acknowledged row missing on $new"
+"$LAB" check
+
+TIME[ha_scenario]=$(dt "$S0")
+save_logs
+step "HA: down"
+t=$(now)
+"$LAB" down
+TIME[ha_down]=$(dt "$t")
+TIME[ha]=$(dt "$T1")
+unset LAB_HA
+}
+
+print_ha() {
+step "timings of the HA scenario (seconds)"
+printf '  %-56s %7s\n' \
+    "up --ha (a fresh lab; after the single scenario: the switch)" "${TIME[ha_up]}" \
+    "kill of the lock holder -> another controller holds the lock" "${TIME[ha_handoff]}" \
+    "kill -> dead primary confirmed (by the new lock holder)" "${TIME[ha_detect]}" \
+    "kill -> replica promoted" "${TIME[ha_promoted]}" \
+    "kill -> failover done, HAProxy moved (post_failover hook)" "${TIME[ha_done]}" \
+    "writer: longest stall around the kill" "${TIME[ha_stall]}" \
+    "kill -> writer acknowledged again" "${TIME[ha_resume]}" \
+    "scenario (after up, before down)" "${TIME[ha_scenario]}" \
+    "down" "${TIME[ha_down]}" \
+    "HA scenario, up to down" "${TIME[ha]}"
+}
+
+if [ "$RUN_SINGLE" = 1 ]; then T1=$(now); single_scenario; fi
+if [ "$RUN_HA" = 1 ]; then T1=$(now); ha_scenario; fi
+ok=1
+say ""
+printf '  %-56s %7s\n' "images (build, or cache lookups)" "${TIME[build]}"
+[ "$RUN_SINGLE" = 1 ] && print_single
+[ "$RUN_HA" = 1 ] && print_ha
+printf '  %-56s %7s\n' "total" "$(dt "$T0")"
 say "lab e2e: passed"

@@ -217,6 +217,14 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
     int ci;
     if (!d->hooks || d->stopping || !cc || point < 0 || !cc->n_hooks[point] || (ci = cluster_index(d, c)) < 0)
         return;
+    /* Coordination (orchestrator/ha/ha.h): on_topology_change changes routing (a proxy, a pool)
+     * and runs on the cluster's lock holder only. The holder defers it while its recovery runs
+     * (below); the other controllers cannot see that recovery and, firing on its transitional
+     * topology, overwrote HAProxy between the holder's post_failover change and that hook's
+     * own check (docker lab e2e --ha: the failover recorded done-hooks-failed). */
+    if (point == CFG_HOOK_ON_TOPOLOGY_CHANGE && d->ha &&
+        !ha_may_operate(d->ha, c->model.name, clk_mono_ms(), e, sizeof(e)))
+        return;
     sl = slot_of(d, (size_t)ci, point);
     /* Busy, or the cluster's recovery is running (its own hooks come first, and
      * its topology changes are transitional): run once more afterwards. */

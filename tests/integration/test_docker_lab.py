@@ -51,7 +51,7 @@ class ScriptsTest(unittest.TestCase):
     def test_help(self):
         r = subprocess.run([os.path.join(DOCKER, 'lab'), 'help'], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
-        for word in ('up', 'kill-primary', 'switchover', 'check', 'down', 'e2e'):
+        for word in ('up', '--ha', 'kill-primary', 'kill-controller', 'switchover', 'check', 'down', 'e2e'):
             self.assertIn(word, r.stdout)
 
     def test_e2e_skips_without_engine(self):
@@ -80,6 +80,25 @@ class ComposeTest(unittest.TestCase):
             self.assertNotRegex(r.stdout, r'(?im)^[ \t]+\w*(PASSWORD|PWD)\w*:[ \t]*(?!/run/secrets/)\S',
                                 'a password value in the compose file')
 
+    def test_ha_compose_config_validates(self):
+        """docker-compose.ha.yml on top of docker-compose.yml (what docker/lab passes): etcd1..3 and
+        myorch1..3 beside the single lab's services, each controller with its own state volume."""
+        cli = compose_cli()
+        if cli is None:
+            self.skipTest('no docker compose / docker-compose CLI')
+        env = dict(os.environ, DOCKER_HOST='unix:///nonexistent/docker.sock')
+        r = subprocess.run(cli + ['-p', 'myorch-lab-test', '-f', os.path.join(DOCKER, 'docker-compose.yml'),
+                                  '-f', os.path.join(DOCKER, 'docker-compose.ha.yml'), 'config'],
+                           capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for svc in ('db1:', 'haproxy:', 'writer:', 'etcd1:', 'etcd2:', 'etcd3:', 'myorch1:', 'myorch2:',
+                    'myorch3:', 'myorch1-state:', 'myorch3-state:', 'myorch-ha.ini'):
+            self.assertIn(svc, r.stdout)
+        self.assertIn('--initial-cluster=etcd1=http://etcd1:2380,etcd2=http://etcd2:2380,etcd3=http://etcd3:2380',
+                      r.stdout)
+        self.assertNotRegex(r.stdout, r'(?im)^[ \t]+\w*(PASSWORD|PWD)\w*:[ \t]*(?!/run/secrets/)\S',
+                            'a password value in the compose file')
+
 
 class HaproxyConfigTest(unittest.TestCase):
     def test_haproxy_accepts_the_lab_config(self):
@@ -92,9 +111,14 @@ class HaproxyConfigTest(unittest.TestCase):
 
     def test_hook_accepts_the_configured_options(self):
         hook = os.path.join(SRC, 'hooks', 'myorch-haproxy')
-        with open(os.path.join(DOCKER, 'myorch', 'myorch.ini')) as f:
-            lines = [ln.split('=', 1)[1].split() for ln in f
-                     if ln.startswith(('post_failover', 'post_switchover', 'on_topology_change'))]
+        hook_lines = {}
+        for ini in ('myorch.ini', 'myorch-ha.ini'):
+            with open(os.path.join(DOCKER, 'myorch', ini)) as f:
+                hook_lines[ini] = [ln for ln in f
+                                   if ln.startswith(('post_failover', 'post_switchover', 'on_topology_change'))]
+        # the HA controllers move HAProxy exactly as the single one does
+        self.assertEqual(hook_lines['myorch.ini'], hook_lines['myorch-ha.ini'])
+        lines = [ln.split('=', 1)[1].split() for ln in hook_lines['myorch.ini']]
         self.assertEqual(len(lines), 3)
         for argv in lines:
             self.assertEqual(argv[0], 'myorch-haproxy')
@@ -107,12 +131,22 @@ class HaproxyConfigTest(unittest.TestCase):
 
 class MyorchConfigTest(unittest.TestCase):
     def test_myorch_accepts_the_lab_config(self):
+        self.check_config('myorch.ini')
+
+    def test_myorch_accepts_the_ha_lab_config(self):
+        self.check_config('myorch-ha.ini')
+
+    def check_config(self, ini):
         if not MYORCH or not os.access(MYORCH, os.X_OK):
             self.skipTest('MYORCH_BIN not set (run through ctest)')
         tmp = tempfile.mkdtemp(prefix='myorch-docker-cfg-')
         try:
-            with open(os.path.join(DOCKER, 'myorch', 'myorch.ini')) as f:
+            with open(os.path.join(DOCKER, 'myorch', ini)) as f:
                 text = f.read()
+            if ini == 'myorch-ha.ini':
+                self.assertRegex(text, r'(?m)^coordination = etcd$')
+                self.assertRegex(text, r'(?m)^etcd_endpoints = http://etcd1:2379, http://etcd2:2379, '
+                                       r'http://etcd3:2379$')
             for name in ('myorch_password', 'repl_password'):
                 p = os.path.join(tmp, name)
                 fd = os.open(p, os.O_WRONLY | os.O_CREAT, 0o600)

@@ -28,6 +28,12 @@ class HaEtcdTest(unittest.TestCase):
             self.etcd.up()
             self.lab = harness.start_lab(os.path.join(self.tmp, 'lab'), servers=3)
             self.lab.sql(1, 'CREATE TABLE IF NOT EXISTS lab.seq (n BIGINT PRIMARY KEY)')
+            # on_topology_change: one line per run, naming the controller that ran it
+            self.topo_runs = os.path.join(self.tmp, 'topology-hook-runs')
+            self.topo_hook = os.path.join(self.tmp, 'topology-hook')
+            with open(self.topo_hook, 'w') as f:
+                f.write('#!/bin/sh\ncat >/dev/null\necho "$1" >> %s\n' % self.topo_runs)
+            os.chmod(self.topo_hook, 0o755)
             for name in ('c1', 'c2'):
                 self.daemons[name] = Daemon(self.write_config(name))
         except BaseException:
@@ -56,6 +62,7 @@ password_file = {self.lab.myorch_password_file}
 replication_user = repl
 replication_password_file = {self.lab.repl_password_file}
 failover_block_s = 0
+on_topology_change = {self.topo_hook} {name}
 """)
         os.chmod(path, 0o600)
         os.makedirs(os.path.join(self.tmp, 'state-' + name), mode=0o700, exist_ok=True)
@@ -130,6 +137,16 @@ failover_block_s = 0
         wait_for(lambda: self.status(other)['clusters'][0]['primary'] not in (None, self.lab.addr(1)),
                  timeout=30, what='%s sees the new primary' % other)
         self.assertEqual(self.recoveries(other), [], 'the controller without the lock recovered too')
+        # on_topology_change changes routing: the holder runs it (after its failover), the other
+        # never (it cannot see the holder's recovery and would fire on its transitional topology).
+        def topo_runners():
+            try:
+                with open(self.topo_runs) as f:
+                    return set(f.read().split())
+            except FileNotFoundError:
+                return set()
+        wait_for(lambda: holder in topo_runners(), timeout=30, what='on_topology_change run by %s' % holder)
+        self.assertEqual(topo_runners(), {holder})
         self.assertEqual(len(self.recoveries(holder)), 1, self.recoveries(holder))
         self.assertIn('recovery-held-coordination', self.daemons[other].log_text())
         # Added latency of the controllers' agreement, measured from the holder's log.
