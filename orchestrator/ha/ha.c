@@ -526,11 +526,6 @@ struct ha_fence {
     bool remote_only;
 };
 
-const char *ha_name(const ha *h)
-{
-    return h ? h->name : "";
-}
-
 ha_fence *ha_fence_take(ha *h, const char *cluster, int64_t now_ms, char *err, size_t errlen)
 {
     ha_fence *f;

@@ -78,6 +78,8 @@ int ha_forward(ha *h, const char *cluster, const json_t *body, void *tag, int64_
                char *err, size_t errlen);
 /* Answer a forwarded request (takes result). */
 void ha_forward_reply(ha *h, const char *from, const char *id, json_t *result);
+
+/*
  * The shared recovery journal and the executor's fencing (issue 14). A recovery takes
  * a fence when it starts (loop thread; NULL with err when this controller does not hold
  * the lock), checks it in its worker thread at every step boundary, writing the
