@@ -105,9 +105,20 @@ static const char *level_name(int l)
     return n[l < 0 ? 0 : l > 3 ? 3 : l];
 }
 
-static const cfg_cluster *cfg_of(daemon_t *d, const char *name)
+static int cluster_index(daemon_t *d, const mon_cluster *c);
+
+/* The configuration of a monitored cluster: the monitor's clusters are the configuration's,
+ * in its order (setup_clusters), so by position, checked by name. track_lag asks for every
+ * cluster on every turn of the loop: a search by name there was O(clusters²) a turn. */
+static const cfg_cluster *cfg_of(daemon_t *d, const mon_cluster *c)
 {
-    return name ? cfg_find_cluster(d->cfg, name) : NULL;
+    int ci;
+    if (!c)
+        return NULL;
+    ci = cluster_index(d, c);
+    if (ci >= 0 && (size_t)ci < d->cfg->n_clusters && !strcmp(d->cfg->clusters[ci].name, c->model.name))
+        return &d->cfg->clusters[ci];
+    return cfg_find_cluster(d->cfg, c->model.name);
 }
 
 /* ---- what recovery asks of the monitoring loop (recovery.h rec_loop_ops) ---------- */
@@ -207,7 +218,7 @@ static int start_hook_cmd(daemon_t *d, size_t ci, int point)
 static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c, const topo_instance *in,
                        const json_t *detail)
 {
-    const cfg_cluster *cc = c ? cfg_of(d, c->model.name) : NULL;
+    const cfg_cluster *cc = cfg_of(d, c);
     char old[TOPO_ADDR_MAX] = "", neu[TOPO_ADDR_MAX] = "", e[256];
     char (*addrs)[TOPO_ADDR_MAX] = NULL;
     hook_replica *reps = NULL;
@@ -444,7 +455,7 @@ static void track_lag(daemon_t *d)
 {
     for (size_t i = 0; i < mon_cluster_count(d->mon); i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
-        const cfg_cluster *cc = cfg_of(d, c->model.name);
+        const cfg_cluster *cc = cfg_of(d, c);
         if (!cc || !c->first_round_done)
             continue;
         for (size_t k = 0; k < c->model.n; k++) {
