@@ -74,7 +74,7 @@ typedef struct {
     bool *touched;           /* per cluster: a probe result arrived since its last tick */
     int64_t last_sweep_ms;   /* when every cluster was last ticked (see the loop) */
     int64_t sweep_ms;        /* the time between two sweeps: 5x a sweep's cost, 10..50 ms */
-    int64_t last_full_ms;    /* when quiet clusters were last ticked too (FULL_SWEEP_MS) */
+    size_t quiet_cursor;     /* the next quiet cluster a sweep ticks (each sweep takes a slice) */
     hook_runner *hooks;      /* asynchronous hooks: on_failure_detected, post_failover_failed, on_topology_change */
     struct hook_slot *hook_slots; /* [cluster][hook point] */
     bool stopping;           /* tearing down: start no more hooks */
@@ -111,7 +111,7 @@ static const char *level_name(int l)
 
 static int cluster_index(daemon_t *d, const mon_cluster *c);
 
-/* Quiet clusters (rec_cluster_quiet) are ticked by their probe results, and at least this often. */
+/* Quiet clusters (rec_cluster_quiet) are ticked by their probe results, and about this often. */
 #define FULL_SWEEP_MS 250
 
 /* The configuration of a monitored cluster: the monitor's clusters are the configuration's,
@@ -2048,28 +2048,31 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         /* HTTP requests are served between probe rounds, never inside one: libmicrohttpd
          * only does non-blocking I/O here, and each request is answered from memory. */
         if (d.http && ((items[http_item].revents & ZMQ_POLLIN) || http_server_timeout_ms(d.http) == 0)) {
-            http_server_run(d.http);
-            d.last_sweep_ms = 0;
+            http_server_run(d.http); /* an operation it starts runs an executor: ticked below */
         }
         mon_tick(d.mon, now);
         /* The clusters' turn. A probe result (touched) or a running executor (its fds) ticks
          * its cluster at once; a sweep every sweep_ms ticks every cluster that is not quiet
          * (rec_cluster_quiet: a suspect primary, a primary owing an answer, an operation...),
-         * which sees what time alone changes; and every FULL_SWEEP_MS a full sweep ticks the
-         * quiet ones too (their timers). Ticking all 2,500 clusters of a 10,000-server fleet
-         * on every turn cost ~40% of the controller's CPU once routine probes were spread
-         * over the interval (perf, bench/fleet_bench.py). A sweep's cost sets the gap to the
-         * next (5x), from 10 to 50 ms (the poll's bound, as before). */
+         * which sees what time alone changes, and a slice of the quiet ones, so that each is
+         * ticked about every FULL_SWEEP_MS (their timers) without one long turn. Ticking all
+         * 2,500 clusters of a 10,000-server fleet on every turn cost ~40% of the controller's
+         * CPU once routine probes were spread over the interval (perf, bench/fleet_bench.py).
+         * A sweep's cost sets the gap to the next (5x), from 10 to 50 ms (the poll's bound,
+         * as before). The first turn ticks every cluster. */
         {
             bool sweep = !d.last_sweep_ms || now - d.last_sweep_ms >= d.sweep_ms;
-            bool full = sweep && (!d.last_sweep_ms || now - d.last_full_ms >= FULL_SWEEP_MS);
+            size_t slice = !d.last_sweep_ms || !d.sweep_ms ? d.n_recs
+                           : (size_t)((int64_t)d.n_recs * d.sweep_ms / FULL_SWEEP_MS) + 1;
+            size_t from = d.n_recs ? d.quiet_cursor % d.n_recs : 0;
             struct timespec s0, s1;
             clock_gettime(CLOCK_MONOTONIC, &s0);
             for (size_t i = 0; i < d.n_recs; i++) {
                 int fds[2];
                 bool touched = d.touched[i];
-                if (!touched && !rec_cluster_fds(d.recs[i], fds, 2) &&
-                    (!sweep || (!full && rec_cluster_quiet(d.recs[i]))))
+                bool in_slice = sweep && (i >= from ? i - from : i + d.n_recs - from) < slice;
+                if (!touched && !in_slice && !rec_cluster_fds(d.recs[i], fds, 2) &&
+                    (!sweep || rec_cluster_quiet(d.recs[i])))
                     continue;
                 d.touched[i] = false;
                 rec_cluster_io(d.recs[i], now);
@@ -2082,15 +2085,13 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
                 if (touched || sweep)
                     track_lag(&d, i);
             }
-            if (full)
-                d.last_full_ms = now;
             if (sweep) {
                 int64_t cost;
                 clock_gettime(CLOCK_MONOTONIC, &s1);
                 cost = (int64_t)(s1.tv_sec - s0.tv_sec) * 1000 + (s1.tv_nsec - s0.tv_nsec) / 1000000;
-                if (!full || d.sweep_ms == 0)
-                    d.sweep_ms = cost * 5 < 10 ? 10 : cost * 5 > 50 ? 50 : cost * 5;
+                d.sweep_ms = cost * 5 < 10 ? 10 : cost * 5 > 50 ? 50 : cost * 5;
                 d.last_sweep_ms = now;
+                d.quiet_cursor = d.n_recs ? (from + slice) % d.n_recs : 0;
             }
         }
         if (d.ha)
