@@ -28,6 +28,9 @@
  * PSCHED_MIN_INFLIGHT. Bounds the answers that can queue in front of an urgent one. */
 #define PSCHED_INFLIGHT_MS 50
 #define PSCHED_MIN_INFLIGHT 64
+/* Milliseconds of routine answers one run of the engine handles (urgent ones are not
+ * counted); the rest wait for the next run, after the owner's loop has turned. */
+#define PSCHED_ROUTINE_BUDGET_MS 5
 
 typedef struct {
     int64_t credit;   /* start credit in microstarts (1000000 = one start) */

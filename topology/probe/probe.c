@@ -93,6 +93,7 @@ struct probe_target {
     bool busy_urgent;      /* ... counted as urgent (not in routine_in_flight) */
     bool queued;           /* due, waiting in the routine FIFO */
     probe_target *qprev, *qnext;
+    bool deferred;         /* its fd was ready but the run's routine budget was spent: not a timeout */
     int removed;
     int timed_out;         /* the current operation passed its deadline */
     unsigned failures;     /* consecutive failed attempts, for backoff */
@@ -175,6 +176,7 @@ static void enqueue(probe_target *t)
 /* An operation (connect or probe) starts or ends: keep the in-flight counts. */
 static void set_busy(probe_target *t, bool on)
 {
+    t->deferred = false; /* a new operation, or none: no answer is left waiting */
     if (on == t->busy)
         return;
     t->busy = on;
@@ -798,7 +800,9 @@ static void on_timer(probe_target *t, int64_t now)
             start_probe(t, now);
         break;
     default:
-        if (now >= t->deadline_ms) {
+        if (now >= t->deadline_ms && t->deferred) {
+            arm(t, now + 1); /* its answer is here, left for the next run: handled then */
+        } else if (now >= t->deadline_ms) {
             int connecting = t->state == TS_CONNECTING;
             t->eng->stats.timeouts++;
             t->timed_out = 1; /* fail_mysql() reports the timeout, not the library's text */
@@ -925,6 +929,7 @@ static void dispatch(struct epoll_event *ev)
 {
     probe_target *t = ev->data.ptr;
     int w = 0;
+    t->deferred = false;
     if (t->removed || t->state == TS_DOWN)
         return;
     if (t->state == TS_IDLE) {
@@ -943,6 +948,8 @@ static void dispatch(struct epoll_event *ev)
 void probe_engine_run(probe_engine *e, int64_t now_ms)
 {
     int n;
+    int64_t started_ms = probe_now_ms();
+    bool over_budget = false;
 
     e->in_run = 1;
     /* One epoll_wait takes every ready fd (level-triggered: asking again before handling
@@ -970,12 +977,20 @@ void probe_engine_run(probe_engine *e, int64_t now_ms)
                 evs[i].data.ptr = NULL; /* handled (its lane may change meanwhile) */
             }
         }
+        /* Routine answers within the run's budget; the rest stay ready (level-triggered) for the
+         * next run, so the owner's loop turns and urgent work waits at most about the budget. */
         for (int i = 0; i < n; i++) {
             probe_target *t = evs[i].data.ptr;
-            if (t && !t->removed)
-                dispatch(&evs[i]);
+            if (!t || t->removed)
+                continue;
+            if (over_budget || ((i & 15) == 15 && probe_now_ms() - started_ms >= PSCHED_ROUTINE_BUDGET_MS)) {
+                over_budget = true;
+                t->deferred = true;
+                continue;
+            }
+            dispatch(&evs[i]);
         }
-        if (n < cap)
+        if (n < cap || over_budget)
             break;
     } while (n > 0);
 
@@ -992,7 +1007,8 @@ void probe_engine_run(probe_engine *e, int64_t now_ms)
         h.t->timer_gen++; /* consumed */
         on_timer(h.t, now_ms);
     }
-    drain_routine(e, now_ms);
+    if (!over_budget)
+        drain_routine(e, now_ms); /* behind on answers: start no more routine work this run */
     e->in_run = 0;
     free_dead(e);
 }
