@@ -317,7 +317,7 @@ static void close_conn(probe_target *t)
         int fd = (int)mysql_get_socket(t->m);
         if (fd >= 0)
             shutdown(fd, SHUT_RDWR);
-        mysql_close(t->m);
+        conn_close(t->m);
         t->m = NULL;
     }
     if (t->have_batch) {
