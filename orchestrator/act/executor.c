@@ -118,7 +118,7 @@ static void close_mysql(MYSQL *m)
     fd = (int)mysql_get_socket(m);
     if (fd >= 0)
         shutdown(fd, SHUT_RDWR);
-    mysql_close(m);
+    conn_close(m);
 }
 
 static void drop_conn(worker *w, const topo_addr *a)

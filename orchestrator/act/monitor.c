@@ -647,6 +647,7 @@ void mon_set_fast(mon_cluster *c, bool on, int fast_ms)
     for (size_t i = 0; i < c->model.n; i++)
         if (c->model.v[i]->probe) {
             probe_set_interval(c->model.v[i]->probe, ms);
+            probe_set_urgent(c->model.v[i]->probe, on);
             if (on)
                 probe_now(c->model.v[i]->probe);
         }

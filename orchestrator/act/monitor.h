@@ -95,8 +95,8 @@ void mon_derive(monitor *m);
 /* Probe every instance of c as soon as possible. */
 void mon_probe_cluster_now(monitor *m, mon_cluster *c);
 
-/* Probe c's servers fast (on: every min(fast_ms, interval), and now) or at the cluster's
- * interval again (off). */
+/* Probe c's servers fast (on: every min(fast_ms, interval), and now, in the probe engine's
+ * urgent lane: never behind the fleet's routine probes) or at the cluster's interval again (off). */
 void mon_set_fast(mon_cluster *c, bool on, int fast_ms);
 /* Watch in (no probe backoff while it is down) or not. */
 void mon_set_watch(topo_instance *in, bool on);

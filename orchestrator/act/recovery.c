@@ -2003,6 +2003,19 @@ size_t rec_cluster_fds(const rec_cluster *rcl, int *fds, size_t max)
     return n;
 }
 
+bool rec_cluster_quiet(const rec_cluster *rcl)
+{
+    const mon_cluster *mc = rcl->mc;
+    if (rcl->exec || rcl->job || rcl->fast || rcl->pending_tag || rcl->rollback_pending || !mc->first_round_done)
+        return false;
+    if (rcl->last.code != ANA_OK || rcl->primary_lost_ms || rcl->detected_ms || rcl->hold != REC_HOLD_NONE)
+        return false;
+    if (rcl->last.primary >= 0 && (size_t)rcl->last.primary < mc->model.n && rcl->env->loop.waiting_since &&
+        rcl->env->loop.waiting_since(rcl->env->user, mc->model.v[rcl->last.primary]))
+        return false;
+    return true;
+}
+
 static void finish_recovery(rec_cluster *rcl, const exec_msg *m)
 {
     char *lost = NULL, err[256], old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];

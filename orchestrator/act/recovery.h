@@ -131,6 +131,11 @@ void rec_cluster_planned_clear(rec_cluster *rcl);
 void rec_cluster_tick(rec_cluster *rcl, int64_t now_ms);
 /* File descriptors to poll for executor messages (0..2). */
 size_t rec_cluster_fds(const rec_cluster *rcl, int *fds, size_t max);
+/* True while nothing but a probe result can change this cluster's analysis soon: healthy (ANA_OK),
+ * no operation, job, fast probing, pending request or rollback, and its primary owes no probe
+ * answer (a hang starts so). The loop ticks a quiet cluster on its probe results and in a slow
+ * sweep only (orchestrator/daemon.c). */
+bool rec_cluster_quiet(const rec_cluster *rcl);
 /* Read and handle executor messages; now_ms: the loop's time (monotonic). */
 void rec_cluster_io(rec_cluster *rcl, int64_t now_ms);
 

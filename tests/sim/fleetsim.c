@@ -2,8 +2,9 @@
  * tests/sim/fleetsim.c — fleet simulator: one epoll process serving N virtual
  * MySQL 8.0 / 8.4 and MariaDB 10.11 servers, each on its own loopback address
  * (127.NET.x.y:PORT), speaking enough of the client/server protocol for
- * Connector/C (handshake v10, mysql_native_password, COM_QUERY with
- * multi-statements and multiple result sets, COM_PING, COM_QUIT).
+ * Connector/C (handshake v10, mysql_native_password, the fast path of
+ * caching_sha2_password on MySQL 8.x servers with --mysql-auth caching_sha2_password,
+ * COM_QUERY with multi-statements and multiple result sets, COM_PING, COM_QUIT).
  *
  * Owns the model of each virtual server (flavor, version, server id / UUID,
  * GTID position advancing at a write rate, read_only, replication source,
@@ -14,6 +15,7 @@
  * Usage: fleetsim --fleet mysql84:2,mysql80:2 [--size 4] [--net 1] [--port 3306]
  *                 --user U --password-file F --fleet-out FILE --control SOCK
  *                 [--rate W] [--net-timeout S] [--log-unknown]
+ *                 [--mysql-auth mysql_native_password|caching_sha2_password]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -39,6 +41,7 @@
 #include <unistd.h>
 
 #include "sha1.h"
+#include "sha256.h"
 
 #define MAX_PACKET (1u << 20)    /* a client packet above this closes the connection */
 #define MAX_CTL_LINE 65536
@@ -84,6 +87,7 @@ typedef struct conn {
     int fd, srv;
     unsigned id;
     int state;                   /* 0 auth, 1 auth-switch, 2 command */
+    bool sha2;                   /* the account's plugin is caching_sha2_password (MySQL 8.x, --mysql-auth) */
     uint8_t seq;
     uint32_t caps;
     uint8_t scramble[20];
@@ -123,6 +127,11 @@ static size_t NCONN, CAPCONN;
 static int EP;
 static char USER[64], PASS[256];
 static uint8_t PASS_SHA1[20], PASS_SHA1_2[20];
+/* --mysql-auth caching_sha2_password: the MySQL 8.x accounts use it (MariaDB's keep native).
+ * The server's cache always holds the account (SHA256(SHA256(password))): the fast path. */
+static bool MYSQL_SHA2;
+static uint8_t PASS_SHA256_2[32];
+static unsigned long long N_AUTH_NATIVE, N_AUTH_SHA2_FAST;
 static double NET_TIMEOUT = 4.0;
 static double DEFAULT_RATE = 2.0;
 static bool LOG_UNKNOWN;
@@ -1751,8 +1760,31 @@ static void send_handshake(conn *c)
         put1(c, 0);
     put(c, c->scramble + 8, 12);
     put1(c, 0);
-    put(c, "mysql_native_password", 22);
+    c->sha2 = MYSQL_SHA2 && is_mysql(s);
+    if (c->sha2)
+        put(c, "caching_sha2_password", 22);
+    else
+        put(c, "mysql_native_password", 22);
     pk_end(c, at);
+}
+
+/*
+ * caching_sha2_password, fast path (MySQL's sha2_password_common.cc): the client sends
+ * SHA256(pw) XOR SHA256(SHA256(SHA256(pw)) || scramble); the server, holding
+ * SHA256(SHA256(pw)) in its cache, recovers SHA256(pw) and checks its hash.
+ */
+static bool sha2_fast_ok(const conn *c, const uint8_t *resp, size_t n)
+{
+    uint8_t h[32], stage1[32], check[32];
+    if (PASS[0] == '\0')
+        return n == 0 || (n == 1 && resp[0] == 0);
+    if (n != 32)
+        return false;
+    sim_sha256_of(PASS_SHA256_2, 32, c->scramble, 20, h);
+    for (int i = 0; i < 32; i++)
+        stage1[i] = resp[i] ^ h[i];
+    sim_sha256_of(stage1, 32, NULL, 0, check);
+    return memcmp(check, PASS_SHA256_2, 32) == 0;
 }
 
 static bool native_ok(const conn *c, const uint8_t *resp, size_t n)
@@ -1771,6 +1803,16 @@ static bool native_ok(const conn *c, const uint8_t *resp, size_t n)
 
 static void auth_done(conn *c, bool ok)
 {
+    if (ok && c->sha2) {
+        /* AuthMoreData: fast_auth_success, then the OK */
+        size_t at = pk_start(c);
+        put1(c, 0x01);
+        put1(c, 0x03);
+        pk_end(c, at);
+        N_AUTH_SHA2_FAST++;
+    } else if (ok) {
+        N_AUTH_NATIVE++;
+    }
     if (!ok) {
         send_err(c, 1045, "28000", "Access denied for user '%s'@'127.0.0.1' (using password: %s)", c->user,
                  PASS[0] ? "YES" : "NO");
@@ -1785,7 +1827,7 @@ static void handle_auth(conn *c, const uint8_t *p, size_t n)
 {
     size_t o = 0;
     if (c->state == 1) { /* auth switch response */
-        auth_done(c, native_ok(c, p, n));
+        auth_done(c, c->sha2 ? sha2_fast_ok(c, p, n) : native_ok(c, p, n));
         return;
     }
     if (n < 32) {
@@ -1834,20 +1876,20 @@ static void handle_auth(conn *c, const uint8_t *p, size_t n)
         auth_done(c, false);
         return;
     }
-    if (strcmp(plugin, "mysql_native_password") != 0) {
-        /* AuthSwitchRequest to mysql_native_password with a fresh scramble */
+    if (strcmp(plugin, c->sha2 ? "caching_sha2_password" : "mysql_native_password") != 0) {
+        /* AuthSwitchRequest to the account's plugin with a fresh scramble */
         for (int i = 0; i < 20; i++)
             c->scramble[i] = (uint8_t)(33 + rand() % 90);
         size_t at = pk_start(c);
         put1(c, 0xfe);
-        put(c, "mysql_native_password", 22);
+        put(c, c->sha2 ? "caching_sha2_password" : "mysql_native_password", 22);
         put(c, c->scramble, 20);
         put1(c, 0);
         pk_end(c, at);
         c->state = 1;
         return;
     }
-    auth_done(c, native_ok(c, auth, alen));
+    auth_done(c, c->sha2 ? sha2_fast_ok(c, auth, alen) : native_ok(c, auth, alen));
 }
 
 static void handle_packet(conn *c, const uint8_t *p, size_t n)
@@ -2131,7 +2173,8 @@ static void ctl_line(ctlconn *k, char *line)
         for (int i = 0; i < NS; i++)
             up += S[i].up;
         ctl_reply(k, "ok servers=%d up=%zu conns=%zu connects=%llu com_query=%llu statements=%llu unknown=%llu "
-                  "last_unknown=%s", NS, up, NCONN, N_CONNECTS, N_COM_QUERY, N_QUERIES, N_UNKNOWN, LAST_UNKNOWN[0] ? LAST_UNKNOWN : "-");
+                  "auth_native=%llu auth_sha2_fast=%llu last_unknown=%s", NS, up, NCONN, N_CONNECTS, N_COM_QUERY,
+                  N_QUERIES, N_UNKNOWN, N_AUTH_NATIVE, N_AUTH_SHA2_FAST, LAST_UNKNOWN[0] ? LAST_UNKNOWN : "-");
         return;
     }
     if (!strcmp(cmd, "primaries")) {
@@ -2300,6 +2343,7 @@ static void usage(void)
             "usage: fleetsim --fleet FLAVOR:N[,FLAVOR:N...] --user U --password-file F --fleet-out FILE\n"
             "                --control SOCKET [--size 4] [--net 1] [--port 3306] [--rate W]\n"
             "                [--net-timeout S] [--prefix CLUSTER_NAME_PREFIX] [--log-unknown]\n"
+            "                [--mysql-auth mysql_native_password|caching_sha2_password]\n"
             "  FLAVOR: mysql80 | mysql84 | mariadb (10.11); N clusters of --size servers each\n");
     exit(2);
 }
@@ -2330,6 +2374,11 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--rate")) DEFAULT_RATE = atof(v);
         else if (!strcmp(a, "--net-timeout")) NET_TIMEOUT = atof(v);
         else if (!strcmp(a, "--prefix")) prefix = v;
+        else if (!strcmp(a, "--mysql-auth")) {
+            if (!v || (strcmp(v, "caching_sha2_password") && strcmp(v, "mysql_native_password")))
+                die("--mysql-auth: mysql_native_password or caching_sha2_password");
+            MYSQL_SHA2 = !strcmp(v, "caching_sha2_password");
+        }
         else usage();
     }
     if (!fleet || !USER[0] || !pwfile || !fleet_out || !ctl_path || CLUSTER_SIZE < 1 || CLUSTER_SIZE > 64 ||
@@ -2345,6 +2394,11 @@ int main(int argc, char **argv)
         PASS[strcspn(PASS, "\r\n")] = '\0';
         sim_sha1_of(PASS, strlen(PASS), NULL, 0, PASS_SHA1);
         sim_sha1_of(PASS_SHA1, 20, NULL, 0, PASS_SHA1_2);
+        {
+            uint8_t st1[32];
+            sim_sha256_of(PASS, strlen(PASS), NULL, 0, st1);
+            sim_sha256_of(st1, 32, NULL, 0, PASS_SHA256_2);
+        }
     }
     /* fleet spec */
     {

@@ -14,7 +14,8 @@ class SimError(Exception):
 class Shard:
     """One fleetsim process: a 127.NET.0.0/16 of its own, clusters named PREFIX00000..."""
 
-    def __init__(self, binary, tmp, fleet, size, rate, net_timeout, attempts, log_unknown, pw_file, prefix, taken):
+    def __init__(self, binary, tmp, fleet, size, rate, net_timeout, attempts, log_unknown, pw_file, prefix, taken,
+                 mysql_auth=None):
         self.ctl_path = os.path.join(tmp, '%s.ctl' % prefix)
         self.fleet_file = os.path.join(tmp, '%s.fleet' % prefix)
         self.log_path = os.path.join(tmp, '%s.log' % prefix)
@@ -31,6 +32,8 @@ class Shard:
                     '--prefix', prefix]
             if log_unknown:
                 args.append('--log-unknown')
+            if mysql_auth:
+                args += ['--mysql-auth', mysql_auth]
             self.log = open(self.log_path, 'ab')
             self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
             deadline = time.monotonic() + 60
@@ -83,7 +86,7 @@ class Fleet:
     needs a listener and a session per server: 10,000 servers need more than a 20,000 descriptor limit)."""
 
     def __init__(self, binary, tmp, fleet, size=4, rate=2.0, net_timeout=2.0, attempts=5, log_unknown=True,
-                 shards=1):
+                 shards=1, mysql_auth=None):
         self.tmp = tmp
         self.pw_file = os.path.join(tmp, 'sim.pw')
         with open(self.pw_file, 'w') as f:
@@ -105,7 +108,7 @@ class Fleet:
                 if not spec:
                     continue
                 sh = Shard(binary, tmp, ','.join(spec), size, rate, net_timeout, attempts, log_unknown, self.pw_file,
-                           's%dc' % k if shards > 1 else 'c', {x.net for x in self.shards})
+                           's%dc' % k if shards > 1 else 'c', {x.net for x in self.shards}, mysql_auth)
                 for j, c in enumerate(sh.clusters):
                     self.clusters.append(c)
                     self._where.append((sh, j))

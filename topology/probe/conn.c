@@ -204,8 +204,16 @@ int conn_open_start(MYSQL **out, MYSQL **ret, int *status, const conn_params *p,
     *out = m;
     return 0;
 fail:
-    mysql_close(m);
+    conn_close(m);
     return rc;
+}
+
+void conn_close(MYSQL *m)
+{
+    if (!m)
+        return;
+    mysql_optionsv(m, MYSQL_SERVER_PUBLIC_KEY, NULL); /* frees the library's copy */
+    mysql_close(m);
 }
 
 /* The library's message with control characters replaced (it may quote the server). */

@@ -13,10 +13,17 @@
  * Timeouts are deadlines kept in a binary heap; when one passes during an
  * operation the library is resumed with MYSQL_WAIT_TIMEOUT so it unwinds
  * cleanly, and the connection is then closed without waiting on the peer.
+ *
+ * Two lanes (topology/probe_sched.h): an urgent target (probe_set_urgent(), a
+ * probe_now() request, the reconnect after a held connection dropped) starts the
+ * moment it is due and its answers are handled first; a routine target that falls
+ * due joins a FIFO that is drained at a paced rate, with a bound on routine
+ * operations in flight.
  */
 #include "topology/probe/probe.h"
 #include "topology/grow.h"
 #include "topology/probe/clock.h"
+#include "topology/probe_sched.h"
 #include "topology/strbuf.h"
 
 #include <arpa/inet.h>
@@ -80,6 +87,13 @@ struct probe_target {
     MYSQL_RES *res;
     topo_snapshot snap;    /* being filled */
 
+    bool urgent;           /* probe_set_urgent(): the urgent lane until turned off */
+    bool urgent_once;      /* the urgent lane until the next delivered result */
+    bool busy;             /* a connect or probe is in flight (counted in the engine's in_flight) */
+    bool busy_urgent;      /* ... counted as urgent (not in routine_in_flight) */
+    bool queued;           /* due, waiting in the routine FIFO */
+    probe_target *qprev, *qnext;
+    bool deferred;         /* its fd was ready but the run's routine budget was spent: not a timeout */
     int removed;
     int timed_out;         /* the current operation passed its deadline */
     unsigned failures;     /* consecutive failed attempts, for backoff */
@@ -103,11 +117,76 @@ struct probe_engine {
     probe_target *dead;    /* removed while running; freed at the end of run */
     probe_target *live;    /* list of targets not removed */
     size_t n_targets;
+    /* The routine lane (topology/probe_sched.h). */
+    psched_pace pace;
+    int64_t routine_mhz;   /* sum of the routine targets' probe rates, millihertz */
+    int64_t routine_in_flight;
+    probe_target *q_head, *q_tail; /* due routine targets, oldest first */
+    struct epoll_event *evs;
+    size_t evs_cap;
 };
 
 int64_t probe_now_ms(void)
 {
     return clk_mono_ms();
+}
+
+/* ---- lanes ----------------------------------------------------------------- */
+
+static bool is_urgent(const probe_target *t) { return t->urgent || t->urgent_once; }
+
+/* What a target adds to the routine lane's rate (0 while urgent or removed). */
+static int64_t routine_mhz_of(const probe_target *t)
+{
+    return t->urgent || t->removed ? 0 : 1000000 / t->interval_ms;
+}
+
+static void dequeue(probe_target *t)
+{
+    probe_engine *e = t->eng;
+    if (!t->queued)
+        return;
+    if (t->qprev)
+        t->qprev->qnext = t->qnext;
+    else
+        e->q_head = t->qnext;
+    if (t->qnext)
+        t->qnext->qprev = t->qprev;
+    else
+        e->q_tail = t->qprev;
+    t->qprev = t->qnext = NULL;
+    t->queued = false;
+}
+
+static void enqueue(probe_target *t)
+{
+    probe_engine *e = t->eng;
+    if (t->queued)
+        return;
+    t->qprev = e->q_tail;
+    t->qnext = NULL;
+    if (e->q_tail)
+        e->q_tail->qnext = t;
+    else
+        e->q_head = t;
+    e->q_tail = t;
+    t->queued = true;
+}
+
+/* An operation (connect or probe) starts or ends: keep the in-flight counts. */
+static void set_busy(probe_target *t, bool on)
+{
+    t->deferred = false; /* a new operation, or none: no answer is left waiting */
+    if (on == t->busy)
+        return;
+    t->busy = on;
+    if (on) {
+        t->busy_urgent = is_urgent(t);
+        if (!t->busy_urgent)
+            t->eng->routine_in_flight++;
+    } else if (!t->busy_urgent) {
+        t->eng->routine_in_flight--;
+    }
 }
 
 /* ---- timer heap ---------------------------------------------------------- */
@@ -228,6 +307,7 @@ static void wait_on(probe_target *t, int status)
  * fails at once instead of waiting on a hung server. */
 static void close_conn(probe_target *t)
 {
+    set_busy(t, false);
     if (t->res) {
         mysql_free_result(t->res);
         t->res = NULL;
@@ -237,7 +317,7 @@ static void close_conn(probe_target *t)
         int fd = (int)mysql_get_socket(t->m);
         if (fd >= 0)
             shutdown(fd, SHUT_RDWR);
-        mysql_close(t->m);
+        conn_close(t->m);
         t->m = NULL;
     }
     if (t->have_batch) {
@@ -252,6 +332,7 @@ static void deliver(probe_target *t)
 {
     probe_engine *e = t->eng;
     t->snap.taken_at_ms = probe_now_ms();
+    t->urgent_once = false; /* the urgent request is answered (the callback may ask again) */
     if (e->opt.on_result)
         e->opt.on_result(e->opt.user, t, &t->snap);
     topo_snapshot_clear(&t->snap);
@@ -266,7 +347,9 @@ static void fail(probe_target *t, unsigned code, const char *fmt, ...)
     int was_connected = t->state != TS_CONNECTING && t->state != TS_DOWN;
     int64_t now = probe_now_ms();
     bool answered = (t->state == TS_QUERY || t->state == TS_STORE || t->state == TS_NEXT) && t->result_idx > 0;
+    bool drop_retry = was_connected && !t->timed_out;
 
+    dequeue(t);
     topo_snapshot_clear(&t->snap);
     t->snap.ok = false;
     t->snap.answered = answered;
@@ -284,7 +367,7 @@ static void fail(probe_target *t, unsigned code, const char *fmt, ...)
      * dead server (refused) from a killed session quickly. After a timeout or
      * a failed connect, back off (interval × 2^failures, capped, with jitter)
      * so that a slow or dead server is not hammered with handshakes. */
-    if (was_connected && !t->timed_out) {
+    if (drop_retry) {
         t->next_at_ms = now;
         t->failures = 0;
     } else if (t->watch) {
@@ -305,6 +388,10 @@ static void fail(probe_target *t, unsigned code, const char *fmt, ...)
     t->timed_out = 0;
     arm(t, t->next_at_ms);
     deliver(t);
+    /* The reconnect after a drop is how a dead primary is told from a killed session:
+     * the failure detection path, never paced behind routine probes. */
+    if (drop_retry && !t->removed)
+        t->urgent_once = true;
 }
 
 /*
@@ -370,6 +457,7 @@ static void start_connect(probe_target *t, int64_t now)
     MYSQL *ret = NULL;
     int status;
 
+    dequeue(t);
     if (!t->ip[0]) {
         /* Resolve lazily if the first lookup failed. */
         struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
@@ -391,6 +479,7 @@ static void start_connect(probe_target *t, int64_t now)
         int rc;
         cp.connect_timeout_ms = t->eng->opt.connect_timeout_ms;
         cp.read_timeout_ms = t->eng->opt.read_timeout_ms;
+        set_busy(t, true);
         t->state = TS_CONNECTING;
         rc = conn_open_start(&t->m, &ret, &status, &cp, t->addr.host, t->ip, (unsigned)t->addr.port, t->user,
                              t->password ? t->password : "", CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS,
@@ -415,6 +504,8 @@ static void start_probe(probe_target *t, int64_t now)
     int err = 0, status;
     const char *sql;
     topo_snapshot_clear(&t->snap);
+    dequeue(t);
+    set_busy(t, true);
     t->result_idx = 0;
     t->op_started_ms = now;
     t->budget_ms = op_budget(t, t->eng->opt.read_timeout_ms, t->ok_probe_ms);
@@ -479,6 +570,7 @@ out:
 static void finish_probe(probe_target *t, int64_t now)
 {
     t->eng->stats.probes_ok++;
+    set_busy(t, false);
     free(t->first_sql); /* the session's mode is set: later probes send the batch alone */
     t->first_sql = NULL;
     t->failures = 0;
@@ -697,19 +789,20 @@ static void on_timer(probe_target *t, int64_t now)
 {
     switch (t->state) {
     case TS_DOWN:
-        if (now >= t->next_at_ms)
+    case TS_IDLE:
+        if (now < t->next_at_ms)
+            arm(t, t->next_at_ms);
+        else if (!is_urgent(t))
+            enqueue(t); /* started by drain_routine(), paced */
+        else if (t->state == TS_DOWN)
             start_connect(t, now);
         else
-            arm(t, t->next_at_ms);
-        break;
-    case TS_IDLE:
-        if (now >= t->next_at_ms)
             start_probe(t, now);
-        else
-            arm(t, t->next_at_ms);
         break;
     default:
-        if (now >= t->deadline_ms) {
+        if (now >= t->deadline_ms && t->deferred) {
+            arm(t, now + 1); /* its answer is here, left for the next run: handled then */
+        } else if (now >= t->deadline_ms) {
             int connecting = t->state == TS_CONNECTING;
             t->eng->stats.timeouts++;
             t->timed_out = 1; /* fail_mysql() reports the timeout, not the library's text */
@@ -782,6 +875,7 @@ void probe_engine_free(probe_engine *e)
         probe_remove(e->live);
     free_dead(e);
     free(e->heap);
+    free(e->evs);
     close(e->epfd);
     free(e);
 }
@@ -791,46 +885,114 @@ const probe_stats *probe_engine_stats(const probe_engine *e) { return &e->stats;
 
 int probe_engine_timeout_ms(probe_engine *e, int64_t now_ms)
 {
+    int64_t d = -1;
     while (e->heap_n) {
         heap_entry *h = &e->heap[0];
         if (h->t->removed || h->gen != h->t->timer_gen) {
             heap_pop(e);
             continue;
         }
-        int64_t d = h->when_ms - now_ms;
-        return d <= 0 ? 0 : (d > 60000 ? 60000 : (int)d);
+        d = h->when_ms - now_ms;
+        if (d < 0)
+            d = 0;
+        break;
     }
-    return -1;
+    if (e->q_head) {
+        /* Due routine targets wait for pacing credit (or for an operation to end: fd activity). */
+        int64_t w = psched_wait_ms(&e->pace, now_ms, e->routine_mhz, e->routine_in_flight);
+        if (w >= 0 && (d < 0 || w < d))
+            d = w;
+    }
+    return d < 0 ? -1 : (d > 60000 ? 60000 : (int)d);
+}
+
+/* Start as many queued routine targets as the pace allows, oldest first. */
+static void drain_routine(probe_engine *e, int64_t now_ms)
+{
+    while (e->q_head) {
+        probe_target *t = e->q_head;
+        if (t->removed || t->busy || now_ms < t->next_at_ms || (t->state != TS_DOWN && t->state != TS_IDLE)) {
+            dequeue(t); /* not due any more; its own timer stands */
+            continue;
+        }
+        if (psched_take(&e->pace, now_ms, e->routine_mhz, e->routine_in_flight, 1) < 1)
+            break;
+        if (t->state == TS_DOWN)
+            start_connect(t, now_ms); /* both dequeue */
+        else
+            start_probe(t, now_ms);
+    }
+}
+
+/* Hand one epoll event to its target. */
+static void dispatch(struct epoll_event *ev)
+{
+    probe_target *t = ev->data.ptr;
+    int w = 0;
+    t->deferred = false;
+    if (t->removed || t->state == TS_DOWN)
+        return;
+    if (t->state == TS_IDLE) {
+        idle_readable(t);
+        return;
+    }
+    if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+        w |= MYSQL_WAIT_READ;
+    if (ev->events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        w |= MYSQL_WAIT_WRITE;
+    if (ev->events & EPOLLPRI)
+        w |= MYSQL_WAIT_EXCEPT;
+    step(t, w);
 }
 
 void probe_engine_run(probe_engine *e, int64_t now_ms)
 {
-    struct epoll_event evs[256];
     int n;
+    int64_t started_ms = probe_now_ms();
+    bool over_budget = false;
 
     e->in_run = 1;
+    /* One epoll_wait takes every ready fd (level-triggered: asking again before handling
+     * them would return the same ones), so the urgent lane's can go first. */
+    {
+        size_t want = e->n_targets + 1 < 256 ? 256 : e->n_targets + 1;
+        if (want > 16384)
+            want = 16384;
+        if (e->evs_cap < want) {
+            struct epoll_event *v = realloc(e->evs, want * sizeof(*v));
+            if (v) {
+                e->evs = v;
+                e->evs_cap = want;
+            }
+        }
+    }
     do {
-        n = epoll_wait(e->epfd, evs, 256, 0);
+        struct epoll_event fallback[64], *evs = e->evs ? e->evs : fallback;
+        int cap = e->evs ? (int)e->evs_cap : 64;
+        n = epoll_wait(e->epfd, evs, cap, 0);
         for (int i = 0; i < n; i++) {
             probe_target *t = evs[i].data.ptr;
-            int ev = 0;
-            if (t->removed)
+            if (!t->removed && is_urgent(t)) {
+                dispatch(&evs[i]);
+                evs[i].data.ptr = NULL; /* handled (its lane may change meanwhile) */
+            }
+        }
+        /* Routine answers within the run's budget; the rest stay ready (level-triggered) for the
+         * next run, so the owner's loop turns and urgent work waits at most about the budget. */
+        for (int i = 0; i < n; i++) {
+            probe_target *t = evs[i].data.ptr;
+            if (!t || t->removed)
                 continue;
-            if (t->state == TS_IDLE) {
-                idle_readable(t);
+            if (over_budget || ((i & 15) == 15 && probe_now_ms() - started_ms >= PSCHED_ROUTINE_BUDGET_MS)) {
+                over_budget = true;
+                t->deferred = true;
                 continue;
             }
-            if (t->state == TS_DOWN)
-                continue;
-            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
-                ev |= MYSQL_WAIT_READ;
-            if (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-                ev |= MYSQL_WAIT_WRITE;
-            if (evs[i].events & EPOLLPRI)
-                ev |= MYSQL_WAIT_EXCEPT;
-            step(t, ev);
+            dispatch(&evs[i]);
         }
-    } while (n == 256);
+        if (n < cap || over_budget)
+            break;
+    } while (n > 0);
 
     now_ms = probe_now_ms();
     while (e->heap_n) {
@@ -845,6 +1007,8 @@ void probe_engine_run(probe_engine *e, int64_t now_ms)
         h.t->timer_gen++; /* consumed */
         on_timer(h.t, now_ms);
     }
+    if (!over_budget)
+        drain_routine(e, now_ms); /* behind on answers: start no more routine work this run */
     e->in_run = 0;
     free_dead(e);
 }
@@ -892,6 +1056,7 @@ int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const ch
         e->live->prev = t;
     e->live = t;
     e->n_targets++;
+    e->routine_mhz += routine_mhz_of(t);
     *out = t;
     return 0;
 oom:
@@ -907,6 +1072,8 @@ void probe_remove(probe_target *t)
     if (!t || t->removed)
         return;
     e = t->eng;
+    dequeue(t);
+    e->routine_mhz -= routine_mhz_of(t);
     t->removed = 1;
     e->n_targets--;
     if (t->prev)
@@ -927,8 +1094,26 @@ void probe_now(probe_target *t)
 {
     int64_t now = probe_now_ms();
     if (t->state == TS_DOWN || t->state == TS_IDLE) {
+        /* Asked for: the urgent lane, ahead of any routine probe that is waiting. */
+        dequeue(t);
+        t->urgent_once = true;
         t->next_at_ms = now;
         arm(t, now);
+    }
+}
+
+void probe_set_urgent(probe_target *t, bool on)
+{
+    probe_engine *e = t->eng;
+    if (t->removed || t->urgent == on)
+        return;
+    e->routine_mhz -= routine_mhz_of(t);
+    t->urgent = on;
+    e->routine_mhz += routine_mhz_of(t);
+    if (on && t->queued) {
+        /* Due and waiting for the pace: start at the next run. */
+        dequeue(t);
+        arm(t, t->next_at_ms);
     }
 }
 
@@ -943,8 +1128,11 @@ void probe_set_watch(probe_target *t, bool on)
 
 void probe_set_interval(probe_target *t, int interval_ms)
 {
-    if (interval_ms > 0)
+    if (interval_ms > 0 && !t->removed) {
+        t->eng->routine_mhz -= routine_mhz_of(t);
         t->interval_ms = interval_ms;
+        t->eng->routine_mhz += routine_mhz_of(t);
+    }
 }
 
 void *probe_tag(const probe_target *t) { return t->tag; }

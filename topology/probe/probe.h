@@ -16,6 +16,7 @@
 #ifndef MYORCH_TOPOLOGY_PROBE_H
 #define MYORCH_TOPOLOGY_PROBE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "topology/probe/conn.h"
@@ -74,8 +75,17 @@ int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const ch
               char *err, size_t errlen);
 /* Stop probing and release the target (deferred if inside a callback). */
 void probe_remove(probe_target *t);
-/* Probe as soon as possible (reconnect at once if down). */
+/* Probe as soon as possible (reconnect at once if down), in the urgent lane: this one
+ * probe starts ahead of the routine probes that are waiting for their turn. */
 void probe_now(probe_target *t);
+/*
+ * The urgent lane (topology/probe_sched.h): while on, the target's probes start the moment
+ * they are due and its answers are handled before routine ones, whatever the fleet's
+ * routine load. For the servers of a cluster under suspicion or recovery. Routine
+ * targets that fall due are started at a paced rate (spread over the poll interval,
+ * with a bound on routine probes in flight).
+ */
+void probe_set_urgent(probe_target *t, bool on);
 void probe_set_interval(probe_target *t, int interval_ms);
 /* Watched targets are retried at their interval after a failure, without the
  * exponential backoff (a demoted primary that may come back writable). */
