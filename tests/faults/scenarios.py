@@ -959,7 +959,7 @@ def s24_ha_ctl_down_primary_killed(ctx):
 
 
 # ---------------------------------------------------------------- 25 (issue 14 c)
-def s25_ha_etcd_quorum_lost(ctx, observe_s=10):
+def s25_ha_etcd_quorum_lost(ctx, observe_s=6):
     """etcd quorum lost (odd runs 2 members killed, even runs cut off), primary crash -> no failover,
     status says why; etcd back -> the failover runs"""
     ctx.setup(ha=True)
