@@ -898,8 +898,10 @@ def _assert_ha_no_recovery(ctx, names=None):
 
 
 def _steps_since(rec, t_ms):
-    """The audit's steps (hooks aside) that started at or after t_ms: what a controller did to servers."""
-    return [s for s in rec.get('steps', []) if s['kind'] != 'hook' and (s.get('started_ms') or 0) >= t_ms]
+    """The audit's steps (hooks aside) that started at or after t_ms: what a controller did to
+    servers. A step the fencing check refused ('not run: ...') did nothing."""
+    return [s for s in rec.get('steps', []) if s['kind'] != 'hook' and (s.get('started_ms') or 0) >= t_ms
+            and not (s.get('message') or '').startswith('not run')]
 
 
 # ---------------------------------------------------------------- 23 (issue 14 a)
@@ -1151,10 +1153,14 @@ def _holder_paused(ctx, how):
     else:
         t_fault = ctx.inject('SIGSTOP %s (in its pre_failover hook)' % h)
         ctx.stop_ctl(h, signal.SIGSTOP)
-    rec = ctx.wait_ha_recovery(timeout=60, names=others, pred=lambda r: r['kind'] == 'failover')
+    # The new holder may first settle the interrupted recovery (rolled back: nothing was promoted),
+    # then fail over itself.
+    rec = ctx.wait_ha_recovery(timeout=60, names=others,
+                               pred=lambda r: r['kind'] == 'failover' and r['state'] in FAILOVER_DONE)
     new = _check_failover_audit(ctx, rec, 1)
     ctx.failover_time(rec, t)
-    ctx.note('failover by %s to db%d', rec['ctl'], new)
+    ctx.note('failover by %s to db%d; recoveries of the others: %s', rec['ctl'], new,
+             [(r['ctl'], r['kind'], r['state']) for r in ctx.ha_recoveries(others)])
     if how == 'stop':
         ctx.inject('SIGCONT %s' % h)
         ctx.stop_ctl(h, signal.SIGCONT)
