@@ -38,6 +38,31 @@ SEMI_SYNC_WAIT_POINT = os.environ.get('MYORCH_FAULTS_WAIT_POINT', 'AFTER_SYNC')
 SLAVE_NET_TIMEOUT = 4          # replicas notice a silent primary after 4 s (heartbeat 0.25 s)
 FENCE_BOUND_MS = 3000        # a demoted primary that comes back writable is read-only within this
 WRITER_RATE = 300              # rows/s of the main writer (seqwriter --rate)
+# HA lab (issue 14): controllers c1..c3 on hosts orch1..orch3 (10.77.0.11-13), etcd members on
+# etcd1..etcd3 (10.77.0.31-33).
+HA_CONTROLLERS = 3
+HA_LEASE_TTL_MS = 2000         # the smallest etcd_lease_ttl_ms: handoffs within seconds
+HA_CONFIG = {
+    'coordination': 'etcd',
+    'etcd_prefix': '/myorch-faults',
+    'etcd_lease_ttl_ms': HA_LEASE_TTL_MS,
+}
+
+
+class Controller:
+    """One `myorch run` of the HA lab: its host, config, state, log and event stream."""
+
+    def __init__(self, ctx, name, host, config):
+        self.ctx, self.name, self.host, self.config = ctx, name, host, config
+        self.log_path = os.path.join(ctx.dir, 'daemon-%s.log' % name)
+        self.events_path = os.path.join(ctx.dir, 'events-%s.jsonl' % name)
+        self.p = None
+        self.events_p = None
+        self.env = None
+        self.stopped = False       # SIGSTOPped by the harness
+
+    def alive(self):
+        return self.p is not None and self.p.poll() is None
 
 
 class Writer:
@@ -140,6 +165,9 @@ class Ctx:
         self.lab = None
         self.daemon = None
         self.events_p = None
+        self.ha = False
+        self.ctls = {}              # HA lab: name -> Controller
+        self.etcd = None
         self.writers = {}
         self.sampler = None
         self.config = os.path.join(workdir, 'myorch.ini')
@@ -166,12 +194,26 @@ class Ctx:
 
     # ------------------------------------------------------------ setup
     def setup(self, servers=3, cluster_extra='', global_extra=None, semi_sync=True, before_daemon=None,
-              daemon_env=None, topology='star'):
+              daemon_env=None, topology='star', ha=False, ctl_env=None, first=None):
+        """ha: the HA lab (3 etcd members, 3 controllers with coordination = etcd, each on its
+        own host); ctl_env: {controller name: extra environment} for its first start; first: a
+        controller started alone until it holds the cluster's lock, then the others."""
+        self.ha = ha
         self.net = F.Net()
         self.net.setup()
         for i in range(1, servers + 1):
             self.net.add_host('db%d' % i, i)
-        self.net.add_host('orch', 10)
+        if ha:
+            for k in range(1, HA_CONTROLLERS + 1):
+                self.net.add_host('orch%d' % k, 10 + k)
+            for k in range(1, 4):
+                self.net.add_host('etcd%d' % k, 30 + k)
+            self.etcd = F.NsEtcd(os.path.join(self.dir, 'etcd'), self.net)
+            t = time.monotonic()
+            self.etcd.up()
+            self.log('etcd up in %.1fs', time.monotonic() - t)
+        else:
+            self.net.add_host('orch', 10)
         self.net.add_host('writer', 20)
         self.lab = F.NsLab(os.path.join(self.dir, 'lab'), self.net, slave_net_timeout=SLAVE_NET_TIMEOUT,
                             semi_sync_wait_point=SEMI_SYNC_WAIT_POINT)
@@ -181,27 +223,59 @@ class Ctx:
         if before_daemon:
             before_daemon()
         g = dict(GLOBAL_CONFIG)
+        if ha:
+            g.update(HA_CONFIG)
+            g['etcd_endpoints'] = self.etcd.endpoints
         g.update(global_extra or {})
-        state = os.path.join(self.dir, 'state')
-        os.makedirs(state, mode=0o700, exist_ok=True)
-        text = '[myorch]\nstate_dir = %s\n' % state
-        text += ''.join('%s = %s\n' % kv for kv in g.items())
+        if ha:
+            for k in range(1, HA_CONTROLLERS + 1):
+                name = 'c%d' % k
+                self.ctls[name] = Controller(self, name, 'orch%d' % k, os.path.join(self.dir, 'myorch-%s.ini' % name))
+            self.config = self.ctls['c1'].config
+        for c in (self.ctls.values() if ha else [None]):
+            state = os.path.join(self.dir, 'state-' + c.name if c else 'state')
+            os.makedirs(state, mode=0o700, exist_ok=True)
+            text = '[myorch]\nstate_dir = %s\n' % state
+            if c:
+                text += 'controller_name = %s\n' % c.name
+            text += ''.join('%s = %s\n' % kv for kv in g.items())
+            text += self._cluster_section(servers, cluster_extra, c)
+            F.write_private(c.config if c else self.config, text)
+        if ha:
+            if first:
+                self.start_ctls([first], env=ctl_env)
+                wait_for(lambda: (self.coordination(first)['locks'].get('lab') or {}).get('held_here'), timeout=30,
+                         what='%s holds the lock' % first)
+            self.start_ctls([n for n in self.ctls if n != first], env=ctl_env)
+            for c in self.ctls.values():
+                wait_for(lambda: self.topology(c.name)['reachable'] == servers, timeout=30,
+                         what='every server discovered by %s' % c.name)
+                wait_for(lambda: self.analysis(c.name) == 'ok', timeout=30, what='analysis ok on %s' % c.name)
+            self.wait_ha_ready()
+            for c in self.ctls.values():
+                self.start_events(c)
+        else:
+            self.start_daemon(env=daemon_env)
+            wait_for(lambda: self.topology()['reachable'] == servers, timeout=30, what='every server discovered')
+            wait_for(lambda: self.analysis() == 'ok', timeout=30, what='analysis ok')
+            self.start_events()
+        self.sampler = Sampler(self)
+        self.sampler.start()
+        time.sleep(0.3)    # the event subscriber is connected (PUB drops for late joiners)
+
+    def _cluster_section(self, servers, cluster_extra, c):
+        """[cluster.lab]; in cluster_extra, {ctl} is the controller's name (hooks tell who ran them)."""
+        text = ''
         # Every host has its own address: replicas other than the seed are trusted because they
         # are in the lab's subnet (and confirmed by their Binlog Dump connection).
         text += ('\n[cluster.lab]\nseeds = %s\nuser = myorch\npassword_file = %s\nreplication_user = repl\n'
                  'replication_password_file = %s\ndiscover_allow = %s.0/24\n'
                  % (self.lab.addr(2 if servers > 1 else 1), self.lab.myorch_password_file,
                     self.lab.repl_password_file, F.SUBNET))
-        text += cluster_extra.strip() + '\n' if cluster_extra else ''
+        if cluster_extra:
+            text += (cluster_extra.replace('{ctl}', c.name) if c else cluster_extra).strip() + '\n'
         text += ''.join('%s = %s\n' % kv for kv in CLUSTER_CONFIG.items())
-        F.write_private(self.config, text)
-        self.start_daemon(env=daemon_env)
-        wait_for(lambda: self.topology()['reachable'] == servers, timeout=30, what='every server discovered')
-        wait_for(lambda: self.analysis() == 'ok', timeout=30, what='analysis ok')
-        self.start_events()
-        self.sampler = Sampler(self)
-        self.sampler.start()
-        time.sleep(0.3)    # the event subscriber is connected (PUB drops for late joiners)
+        return text
 
     def start_daemon(self, env=None):
         """env: extra environment for this start only (e.g. the executor's test failpoint)."""
@@ -219,10 +293,106 @@ class Ctx:
         self.daemon.send_signal(sig)
         self.daemon.wait(30)
 
-    def start_events(self):
+    def start_events(self, c=None):
         # In the controller's namespace (the ipc socket is a file): --cleanup finds it there.
+        if c is not None:
+            if c.events_p and c.events_p.poll() is None:
+                c.events_p.terminate()
+                with contextlib.suppress(Exception):
+                    c.events_p.wait(5)
+            c.events_p = self.net.popen(c.host, [self.bins.myorch, 'events', '-c', c.config, '--json'],
+                                        log_path=c.events_path)
+            return
         self.events_p = self.net.popen('orch', [self.bins.myorch, 'events', '-c', self.config, '--json'],
                                        log_path=self.events_path)
+
+    # ------------------------------------------------------------ HA lab: controllers
+    def start_ctls(self, names=None, env=None):
+        """Start controllers (all by default) at once, then wait for each control socket.
+        env: {name: extra environment} for this start only."""
+        env = env or {}
+        names = names or list(self.ctls)
+        for n in names:
+            c = self.ctls[n]
+            with open(c.log_path, 'ab') as f:
+                f.write(b'==== harness: myorch run started\n')
+            kw = {'env': dict(os.environ, **env[n])} if env.get(n) else {}
+            c.p = self.net.popen(c.host, [self.bins.myorch, 'run', '-c', c.config], log_path=c.log_path, **kw)
+            c.stopped = False
+            self.log('started controller %s (pid %d)%s', n, c.p.pid, ' env %s' % env[n] if env.get(n) else '')
+        for n in names:
+            c = self.ctls[n]
+            wait_for(lambda: c.p.poll() is not None or self.myorch('status', ctl=n, timeout=5).returncode == 0,
+                     timeout=30, what='control socket of %s' % n)
+            if c.p.poll() is not None:
+                raise AssertionError('myorch run %s exited %s: %s' % (n, c.p.returncode, lab.tail(c.log_path)))
+
+    def stop_ctl(self, n, sig=signal.SIGKILL, wait=True):
+        """Signal controller n (SIGKILL/SIGTERM: and reap it; SIGSTOP/SIGCONT: mark it)."""
+        c = self.ctls[n]
+        self.log('signal %s to controller %s (pid %d)', signal.Signals(sig).name, n, c.p.pid)
+        c.p.send_signal(sig)
+        if sig == signal.SIGSTOP:
+            c.stopped = True
+        elif sig == signal.SIGCONT:
+            c.stopped = False
+        elif wait:
+            c.p.wait(30)
+            if sig == signal.SIGTERM and c.p.returncode != 0:
+                raise AssertionError('myorch run %s exited %s on SIGTERM' % (n, c.p.returncode))
+
+    def live_ctls(self):
+        return [n for n, c in self.ctls.items() if c.alive() and not c.stopped]
+
+    def coordination(self, n):
+        return self.jmyorch('status', '--timeout-ms', '3000', ctl=n)['coordination']
+
+    def holder(self, names=None):
+        """The lock holder of cluster lab that every given (default: live) controller agrees on, or None."""
+        names = names or self.live_ctls()
+        locks = {n: self.coordination(n)['locks'].get('lab') or {} for n in names}
+        holders = {v.get('holder') for v in locks.values()}
+        here = [n for n, v in locks.items() if v.get('held_here')]
+        if len(holders) == 1 and len(here) == 1 and here[0] in holders:
+            return here[0]
+        return None
+
+    def wait_ha_ready(self, names=None, timeout=40):
+        """Every given (default: live) controller leased, etcd ok, seeing exactly them, analysis ok,
+        and one lock holder they agree on; returns the holder."""
+        names = names or self.live_ctls()
+
+        def ready():
+            for n in names:
+                co = self.coordination(n)
+                if not co['lease_ok'] or co['etcd_health'] != 'ok' \
+                        or sorted(c['name'] for c in co['controllers']) != sorted(names):
+                    return None
+            return self.holder(names)
+        h = wait_for(ready, timeout=timeout, interval=0.2, what='controllers %s leased, one lock holder' % names)
+        self.log('lock holder: %s', h)
+        return h
+
+    def ha_recoveries(self, names=None):
+        """Every recovery of every given (default: running, not stopped) controller, with 'ctl'."""
+        out = []
+        for n in names or self.live_ctls():
+            for r in self.recoveries(n):
+                out.append(dict(r, ctl=n))
+        return out
+
+    def wait_ha_recovery(self, timeout=60, pred=None, names=None):
+        """Wait until a controller has a finished recovery (matching pred); its detail with 'ctl'."""
+        def done():
+            for r in self.ha_recoveries(names):
+                if r['state'] != 'running' and (pred is None or pred(r)):
+                    return r
+            return None
+        r = wait_for(done, timeout=timeout, interval=0.1, what='a recovery finished on a controller')
+        full = dict(self.recovery(r['id'], ctl=r['ctl']), ctl=r['ctl'])
+        self.log('recovery %s#%s %s %s: %s -> %s (%s)', full['ctl'], full['id'], full['kind'], full['state'],
+                 full.get('old_primary'), full.get('new_primary'), full.get('error') or '')
+        return full
 
     # ------------------------------------------------------------ teardown
     def teardown(self):
@@ -238,6 +408,23 @@ class Ctx:
             self.events_p.terminate()
             with contextlib.suppress(Exception):
                 self.events_p.wait(5)
+        for c in self.ctls.values():
+            if c.events_p and c.events_p.poll() is None:
+                c.events_p.terminate()
+                with contextlib.suppress(Exception):
+                    c.events_p.wait(5)
+            if c.alive():
+                if c.stopped:
+                    c.p.send_signal(signal.SIGCONT)
+                c.p.terminate()
+                try:
+                    c.p.wait(20)
+                except subprocess.TimeoutExpired:
+                    errs.append('myorch run %s did not stop on SIGTERM' % c.name)
+                    c.p.kill()
+                    c.p.wait()
+                if c.p.returncode not in (0, -signal.SIGKILL):
+                    errs.append('myorch run %s exited %s on SIGTERM' % (c.name, c.p.returncode))
         if self.daemon and self.daemon.poll() is None:
             self.daemon.terminate()
             try:
@@ -249,7 +436,10 @@ class Ctx:
             if self.daemon.returncode not in (0, -signal.SIGKILL):
                 errs.append('myorch run exited %s on SIGTERM' % self.daemon.returncode)
         # Built with sanitizers (CI runs the matrix on build-asan too): any report fails the run.
-        for path in (self.daemon_log, self.events_path):
+        logs = [self.daemon_log, self.events_path]
+        for c in self.ctls.values():
+            logs += [c.log_path, c.events_path]
+        for path in logs:
             text = ''
             with contextlib.suppress(OSError), open(path, 'rb') as f:
                 text = f.read().decode('utf-8', 'replace')
@@ -259,36 +449,42 @@ class Ctx:
         if self.lab:
             with contextlib.suppress(Exception):
                 self.lab.down()
+        if self.etcd:
+            with contextlib.suppress(Exception):
+                self.etcd.down()
         if self.net:
             self.net.teardown()
         self.log_fh.close()
         return errs
 
     # ------------------------------------------------------------ controller
-    def myorch(self, *args, timeout=30):
-        return subprocess.run([self.bins.myorch, *args, '-c', self.config], capture_output=True, text=True,
+    def myorch(self, *args, timeout=30, ctl=None):
+        """ctl: which controller of the HA lab (default: the single one, or c1)."""
+        config = self.ctls[ctl].config if ctl else self.config
+        return subprocess.run([self.bins.myorch, *args, '-c', config], capture_output=True, text=True,
                               timeout=timeout)
 
-    def jmyorch(self, *args, timeout=30):
-        p = self.myorch(*args, '--json', timeout=timeout)
+    def jmyorch(self, *args, timeout=30, ctl=None):
+        p = self.myorch(*args, '--json', timeout=timeout, ctl=ctl)
         if p.returncode != 0:
-            raise RuntimeError('myorch %s: rc=%d %s' % (' '.join(args), p.returncode, p.stderr.strip()))
+            raise RuntimeError('myorch %s%s: rc=%d %s' % (' '.join(args), ' (%s)' % ctl if ctl else '', p.returncode,
+                                                          p.stderr.strip()))
         return json.loads(p.stdout)
 
-    def status(self):
-        return self.jmyorch('status', '--timeout-ms', '3000')['clusters'][0]
+    def status(self, ctl=None):
+        return self.jmyorch('status', '--timeout-ms', '3000', ctl=ctl)['clusters'][0]
 
-    def analysis(self):
-        return self.status()['recovery']['analysis']
+    def analysis(self, ctl=None):
+        return self.status(ctl)['recovery']['analysis']
 
-    def topology(self):
-        return self.jmyorch('topology', '--cluster', 'lab', '--timeout-ms', '3000')['clusters'][0]
+    def topology(self, ctl=None):
+        return self.jmyorch('topology', '--cluster', 'lab', '--timeout-ms', '3000', ctl=ctl)['clusters'][0]
 
-    def recoveries(self):
-        return self.jmyorch('recoveries', '--timeout-ms', '3000')['recoveries']
+    def recoveries(self, ctl=None):
+        return self.jmyorch('recoveries', '--timeout-ms', '3000', ctl=ctl)['recoveries']
 
-    def recovery(self, rid):
-        return self.jmyorch('recoveries', '--id', str(rid), '--timeout-ms', '3000')['recoveries'][0]
+    def recovery(self, rid, ctl=None):
+        return self.jmyorch('recoveries', '--id', str(rid), '--timeout-ms', '3000', ctl=ctl)['recoveries'][0]
 
     def wait_recovery(self, n=1, timeout=60, states=None):
         """Wait until at least n recoveries exist and the newest is no longer running; its detail."""
@@ -307,12 +503,19 @@ class Ctx:
         return full
 
     def events(self):
+        """The event stream; in the HA lab every controller's, merged by time, each with 'ctl'."""
         out = []
-        with contextlib.suppress(FileNotFoundError):
-            with open(self.events_path) as f:
-                for ln in f:
-                    with contextlib.suppress(ValueError):
-                        out.append(json.loads(ln))
+        for name, path in ([(c.name, c.events_path) for c in self.ctls.values()] or [(None, self.events_path)]):
+            with contextlib.suppress(FileNotFoundError):
+                with open(path) as f:
+                    for ln in f:
+                        with contextlib.suppress(ValueError):
+                            e = json.loads(ln)
+                            if name:
+                                e['ctl'] = name
+                            out.append(e)
+        if self.ctls:
+            out.sort(key=lambda e: e.get('ts_ms', 0))
         return out
 
     def event_names(self, since_ms=0):
@@ -364,9 +567,10 @@ class Ctx:
         return w[0] if len(w) == 1 else None
 
     def reachable_servers(self):
-        """Running, not stopped, not cut off from the controller by a fault."""
+        """Running, not stopped, not cut off from the controller (HA: from every live one) by a fault."""
+        hosts = [self.ctls[n].host for n in self.live_ctls()] if self.ctls else ['orch']
         return [i for i in self.lab.indexes
-                if self.lab.alive(i) and self.net.reachable('orch', self.lab.host(i))]
+                if self.lab.alive(i) and all(self.net.reachable(h, self.lab.host(i)) for h in hosts)]
 
     def healthy(self, expect_primary=None, allow=()):
         """Exactly one writable server among the reachable ones; every other reachable one

@@ -451,6 +451,64 @@ class NsLab(lab.Lab):
 
 
 
+# ---------------------------------------------------------------- etcd members in namespaces
+
+ETCD_CLIENT_PORT = 2379
+ETCD_PEER_PORT = 2380
+
+
+class NsEtcd(lab.EtcdCluster):
+    """tests/lab/lab.py's EtcdCluster (same options: heartbeat 100 ms, election 1000 ms), with
+    member N in namespace myorchf-etcdN at 10.77.0.(30+N), client port 2379, peer port 2380:
+    a member can be killed, stopped or cut off like any other host (issue 14)."""
+
+    def __init__(self, dir, net, members=3):
+        self.net = net
+        super().__init__(dir, members=members, base_port=ETCD_CLIENT_PORT)
+        for m in self.state['members']:
+            m['client'], m['peer'] = ETCD_CLIENT_PORT, ETCD_PEER_PORT
+        self._save()
+
+    @staticmethod
+    def host(i):
+        return 'etcd%d' % int(i)
+
+    def ip(self, i):
+        return self.net.addr(self.host(i))
+
+    def url(self, i):
+        return 'http://%s:%d' % (self.ip(i), ETCD_CLIENT_PORT)
+
+    def _args(self, m):
+        """The lab's argv (its timing options included), with the namespace addresses."""
+        peer = lambda i: 'http://%s:%d' % (self.ip(i), ETCD_PEER_PORT)  # noqa: E731
+        repl = {'--listen-peer-urls': peer(m['index']), '--initial-advertise-peer-urls': peer(m['index']),
+                '--initial-cluster': ','.join('%s=%s' % (x['name'], peer(x['index'])) for x in self.state['members'])}
+        a = super()._args(m)
+        for k, v in repl.items():
+            a[a.index(k) + 1] = v
+        return a
+
+    def _spawn(self, m):
+        d = os.path.join(self.dir, m['name'])
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, 'etcd.log'), 'ab') as log:
+            p = subprocess.Popen(self.net.exec_argv(self.host(m['index']), self._args(m)), stdout=log, stderr=log,
+                                 stdin=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+        m['pid'] = p.pid       # `ip netns exec` execs etcd: same pid
+        self._procs[m['index']] = p
+        self._save()
+
+    def healthy(self, i, timeout=1.0):
+        """/health of member i asked from its own namespace (the harness has no route into the lab)."""
+        r = self.net.run(self.host(i), ['curl', '-s', '-m', '%.1f' % timeout, self.url(i) + '/health'],
+                         timeout=timeout + 5, check=False)
+        try:
+            return json.loads(r.stdout or '{}').get('health') == 'true'
+        except ValueError:
+            return False
+
+
 # ---------------------------------------------------------------- helpers
 
 def wait_for(pred, timeout=30.0, interval=0.05, what='condition'):

@@ -847,6 +847,357 @@ def s22_intermediate_killed(ctx):
     ctx.finish(1)
 
 
+# ================================================================ HA lab (issue 14)
+# 3 etcd members (etcd1..3, 10.77.0.31-33) and 3 controllers c1..c3 (orch1..3, 10.77.0.11-13),
+# coordination = etcd, etcd_lease_ttl_ms = 2000; the audit of each controller is its own.
+
+ETCD_HOSTS = ('etcd1', 'etcd2', 'etcd3')
+FAILOVER_DONE = ('done', 'done-hooks-failed')
+
+
+def _others(ctx, n):
+    return [m for m in ctx.ctls if m != n]
+
+
+def _hook_recorder(ctx, kinds=('pre_failover', 'post_failover', 'post_failover_failed', 'pre_switchover',
+                               'post_switchover')):
+    """[cluster.lab] lines: every hook run appends 'KIND CONTROLLER' to hooks.log."""
+    log = os.path.join(ctx.dir, 'hooks.log')
+    return log, ''.join("%s = sh -c 'echo %s {ctl} >> %s'\n" % (k, k, log) for k in kinds)
+
+
+def _hook_runs(log):
+    try:
+        with open(log) as f:
+            return [ln.split() for ln in f if ln.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def _gate_hook(ctx, hold_s):
+    """A pre_failover hook that holds the first failover (whoever runs it) for hold_s seconds and
+    lets every later one through at once: the harness acts on the holder mid-recovery, before
+    the point of no return. mkdir is the atomic 'first one' test."""
+    gate = os.path.join(ctx.dir, 'gate')
+    script = os.path.join(ctx.dir, 'gate.sh')
+    with open(script, 'w') as f:
+        f.write('if mkdir %s 2>/dev/null; then echo "$1" > %s/who; sleep %s; fi\nexit 0\n' % (gate, gate, hold_s))
+    return gate, 'pre_failover = sh %s {ctl}\nhook_timeout_ms = %d\n' % (script, int(hold_s * 1000) + 20000)
+
+
+def _wait_gate(ctx, gate, timeout=30):
+    who = os.path.join(gate, 'who')
+    return wait_for(lambda: os.path.exists(who) and open(who).read().strip(), timeout=timeout, interval=0.02,
+                    what='the first pre_failover hook')
+
+
+def _assert_ha_no_recovery(ctx, names=None):
+    r = ctx.ha_recoveries(names)
+    if r:
+        raise AssertionError('unexpected recovery: %s' % __import__('json').dumps(r[0])[:600])
+
+
+def _steps_since(rec, t_ms):
+    """The audit's steps (hooks aside) that started at or after t_ms: what a controller did to
+    servers. A step the fencing check refused ('not run: ...') did nothing."""
+    return [s for s in rec.get('steps', []) if s['kind'] != 'hook' and (s.get('started_ms') or 0) >= t_ms
+            and not (s.get('message') or '').startswith('not run')]
+
+
+# ---------------------------------------------------------------- 23 (issue 14 a)
+def s23_ha_ctl_primary_cut(ctx):
+    """one controller cut from the primary only (odd runs the lock holder, even runs another) -> no failover"""
+    ctx.setup(ha=True)
+    h = ctx.holder()
+    victim = h if ctx.run_no % 2 else ctx.rng.choice(_others(ctx, h))
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('cut %s (%s) <-> db1' % (victim, 'lock holder' if victim == h else 'not the holder'))
+    ctx.net.cut(ctx.ctls[victim].host, 'db1')
+    seen = set()
+    before = ctx.max_seq(1)
+    end = time.monotonic() + 12
+    while time.monotonic() < end:
+        seen.add(ctx.analysis(victim))
+        time.sleep(0.25)
+    _assert_ha_no_recovery(ctx)
+    if 'primary-unreachable-but-replicas-replicating' not in seen:
+        raise AssertionError('%s analysis never primary-unreachable-but-replicas-replicating: %s' % (victim, seen))
+    if ctx.max_seq(1) <= before:
+        raise AssertionError('writes stopped on the primary during the cut')
+    dead = [e for e in ctx.events() if e['name'] == 'primary-dead' and e.get('ts_ms', 0) >= t]
+    if dead:
+        raise AssertionError('primary-dead reported: %s' % dead[0])
+    ctx.note('analyses seen by %s: %s', victim, sorted(seen))
+    ctx.net.heal()
+    for n in ctx.ctls:
+        wait_for(lambda: ctx.analysis(n) == 'ok', timeout=30, what='analysis ok on %s after heal' % n)
+    ctx.finish(1)
+
+
+# ---------------------------------------------------------------- 24 (issue 14 b)
+def s24_ha_ctl_down_primary_killed(ctx):
+    """primary crash with one controller down (odd runs the lock holder, even runs another) -> failover"""
+    ctx.setup(ha=True)
+    h = ctx.holder()
+    victim = h if ctx.run_no % 2 else ctx.rng.choice(_others(ctx, h))
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    ctx.inject('SIGKILL controller %s (%s)' % (victim, 'lock holder' if victim == h else 'not the holder'))
+    ctx.stop_ctl(victim, signal.SIGKILL)
+    time.sleep(ctx.rng.uniform(0, 1))
+    t = ctx.inject('kill -9 db1')
+    ctx.kill(1, 'KILL')
+    rec = ctx.wait_ha_recovery(timeout=60)
+    new = _check_failover_audit(ctx, rec, 1)
+    ctx.failover_time(rec, t)
+    ctx.note('failover by %s, %s down', rec['ctl'], victim)
+    ctx.wait_healthy(new)
+    time.sleep(1)
+    recs = ctx.ha_recoveries()
+    if len(recs) != 1:
+        raise AssertionError('%d recoveries: %s' % (len(recs), [(r['ctl'], r['kind'], r['state']) for r in recs]))
+    ctx.finish(new)
+
+
+# ---------------------------------------------------------------- 25 (issue 14 c)
+def s25_ha_etcd_quorum_lost(ctx, observe_s=6):
+    """etcd quorum lost (odd runs 2 members killed, even runs cut off), primary crash -> no failover,
+    status says why; etcd back -> the failover runs"""
+    ctx.setup(ha=True)
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    kill = ctx.run_no % 2 == 1
+    t0 = ctx.inject('%s etcd2 and etcd3' % ('SIGKILL' if kill else 'cut off'))
+    for k in (2, 3):
+        if kill:
+            ctx.etcd.kill(k)
+        else:
+            ctx.net.isolate('etcd%d' % k)
+    wait_for(lambda: not any(ctx.coordination(n)['lease_ok'] for n in ctx.ctls), timeout=20, interval=0.2,
+             what='every controller stops trusting its lease')
+    ctx.note('leases untrusted %d ms after the quorum loss', now_ms() - t0)
+    t = ctx.inject('kill -9 db1 (etcd without quorum)')
+    ctx.kill(1, 'KILL')
+    end = time.monotonic() + observe_s
+    while time.monotonic() < end:
+        for i in (2, 3):
+            if ctx.ro(i) != '1':
+                raise AssertionError('db%d writable while etcd has no quorum' % i)
+        time.sleep(0.25)
+    _assert_ha_no_recovery(ctx)
+    for n in ctx.ctls:
+        text = ctx.myorch('status', ctl=n).stdout
+        if 'NOT TRUSTED: no recovery starts here' not in text:
+            raise AssertionError('status of %s does not say why nothing recovers:\n%s' % (n, text[:1500]))
+    names = ctx.event_names(t0)
+    for ev in ('etcd-lease-lost', 'primary-dead'):
+        if ev not in names:
+            raise AssertionError('event %s missing (have %s)' % (ev, sorted(set(names))))
+    held = [e for e in ctx.events() if e['name'] == 'recovery-held-coordination' and e.get('ts_ms', 0) >= t]
+    ctx.note('recovery-held-coordination: %s', held[0].get('message', '')[:200] if held else 'none')
+    if not held:
+        raise AssertionError('no recovery-held-coordination event after the crash')
+    t2 = ctx.inject('etcd2 and etcd3 back')
+    for k in (2, 3):
+        if kill:
+            ctx.etcd.start(k, wait=False)
+        else:
+            ctx.net.rejoin('etcd%d' % k)
+    rec = ctx.wait_ha_recovery(timeout=60)
+    new = _check_failover_audit(ctx, rec, 1)
+    ctx.metrics['failover_ms'] = rec['promoted_ms'] - t2
+    ctx.note('failover by %s %d ms after etcd came back', rec['ctl'], rec['promoted_ms'] - t2)
+    ctx.wait_healthy(new)
+    time.sleep(1)
+    recs = ctx.ha_recoveries()
+    if len(recs) != 1:
+        raise AssertionError('%d recoveries: %s' % (len(recs), [(r['ctl'], r['kind'], r['state']) for r in recs]))
+    ctx.finish(new)
+
+
+# ---------------------------------------------------------------- 26 (issue 14 d)
+def s26_ha_concurrent_switchovers(ctx):
+    """two switchovers to different targets through two controllers (the holder and another) at once
+    -> one runs, one is refused"""
+    ctx.setup(ha=True, cluster_extra='pre_switchover = sleep 2\n')   # holds the first one open
+    h = ctx.holder()
+    pair = [h, ctx.rng.choice(_others(ctx, h))]
+    ctx.rng.shuffle(pair)
+    targets = dict(zip(pair, ctx.rng.sample([2, 3], 2)))
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    res = {}
+    go = threading.Event()
+
+    def run(n):
+        go.wait()
+        res[n] = ctx.myorch('switchover', '--cluster', 'lab', '--to', ctx.lab.addr(targets[n]), '--json',
+                            ctl=n, timeout=120)
+    ths = [threading.Thread(target=run, args=(n,)) for n in pair]
+    for th in ths:
+        th.start()
+    t = ctx.inject('switchover to db%d via %s and to db%d via %s at once (holder %s)'
+                   % (targets[pair[0]], pair[0], targets[pair[1]], pair[1], h))
+    go.set()
+    for th in ths:
+        th.join(150)
+    ok = [n for n in pair if res[n].returncode == 0]
+    for n in pair:
+        ctx.note('%s -> db%d: rc %d %s', n, targets[n], res[n].returncode,
+                 (res[n].stderr.strip() or res[n].stdout.strip())[-300:])
+    if len(ok) != 1:
+        raise AssertionError('%d switchovers succeeded (want exactly 1)' % len(ok))
+    new = targets[ok[0]]
+    recs = [r for r in ctx.ha_recoveries() if r['kind'] == 'switchover']
+    if len(recs) != 1:
+        raise AssertionError('%d switchover recoveries: %s' % (len(recs), [(r['ctl'], r['state']) for r in recs]))
+    r = dict(ctx.recovery(recs[0]['id'], ctl=recs[0]['ctl']))
+    if r['state'] != 'done' or r['new_primary'] != ctx.lab.addr(new):
+        raise AssertionError('switchover audit: %s %s -> %s' % (r['state'], r.get('old_primary'), r.get('new_primary')))
+    ctx.metrics['failover_ms'] = r['promoted_ms'] - t
+    time.sleep(1)
+    ctx.finish(new)
+    st = ctx.lab.slave_status(1)
+    if st['Master_Host'] != ctx.lab.ip(new):
+        raise AssertionError('old primary does not replicate from the new one')
+
+
+# ---------------------------------------------------------------- 27 (issue 14 e)
+def s27_ha_rolling_restart(ctx):
+    """a failover, then a rolling restart of every controller (SIGTERM, start, wait for it) ->
+    no second recovery, every hook ran once"""
+    log, hooks = _hook_recorder(ctx)
+    ctx.setup(ha=True, cluster_extra=hooks)
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('kill -9 db1')
+    ctx.kill(1, 'KILL')
+    rec = ctx.wait_ha_recovery(timeout=60)
+    new = _check_failover_audit(ctx, rec, 1)
+    ctx.failover_time(rec, t)
+    ctx.wait_healthy(new)
+    wait_for(lambda: len(_hook_runs(log)) >= 2, timeout=20, what='pre and post_failover hooks ran')
+    time.sleep(1)
+    before = _hook_runs(log)
+    ctx.note('hooks before the restarts: %s', before)
+    order = list(ctx.ctls)
+    ctx.rng.shuffle(order)
+    for n in order:
+        ctx.inject('rolling restart: SIGTERM %s' % n)
+        ctx.stop_ctl(n, signal.SIGTERM)
+        ctx.start_ctls([n])
+        ctx.start_events(ctx.ctls[n])
+        ctx.wait_ha_ready()
+    time.sleep(3)
+    recs = ctx.ha_recoveries()
+    if len(recs) != 1:
+        raise AssertionError('%d recoveries after the restarts: %s' % (
+            len(recs), [(r['ctl'], r['kind'], r['state']) for r in recs]))
+    after = _hook_runs(log)
+    if after != before:
+        raise AssertionError('hooks ran during the restarts: %s' % after[len(before):])
+    kinds = [k for k, _ in after]
+    if kinds.count('pre_failover') != 1 or kinds.count('post_failover') != 1:
+        raise AssertionError('hook runs %s (want pre_failover and post_failover once)' % after)
+    ctx.finish(new)
+
+
+# ---------------------------------------------------------------- 28 (issue 14 f)
+def s28_ha_holder_killed_mid_failover(ctx):
+    """lock holder SIGKILLed mid-failover, after the promotion and before the repoint (test failpoint
+    after set-writable, odd runs, or semi-sync-source, even runs) -> another controller finishes it"""
+    step = 'set-writable' if ctx.run_no % 2 else 'semi-sync-source'
+    ctx.setup(ha=True, first='c1', ctl_env={'c1': {'MYORCH_TEST_CRASH_AFTER_STEP': step}})
+    if ctx.holder() != 'c1':
+        raise AssertionError('c1 (with the failpoint) does not hold the lock')
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('kill -9 db1 (the holder c1 dies right after %s)' % step)
+    ctx.kill(1, 'KILL')
+    c1 = ctx.ctls['c1']
+    wait_for(lambda: c1.p.poll() is not None, timeout=60, what='c1 killed by its failpoint')
+    t_crash = ctx.inject('c1 exited %s' % c1.p.returncode)
+    promoted = [i for i in (2, 3) if ctx.ro(i) == '0']
+    if len(promoted) != 1:
+        raise AssertionError('writable after the crash: %s' % promoted)
+    new = promoted[0]
+    ctx.note('c1 promoted db%d and died', new)
+    ctx.wait_healthy(new, timeout=60)
+    ctx.metrics['handoff_ms'] = now_ms() - t_crash
+    ctx.metrics['failover_ms'] = now_ms() - t
+    ctx.note('handoff: every replica follows db%d %d ms after the holder died', new, ctx.metrics['handoff_ms'])
+    recs = ctx.ha_recoveries()
+    ctx.note('recoveries of c2, c3: %s', [(r['ctl'], r['kind'], r['state']) for r in recs])
+    time.sleep(1)
+    ctx.finish(new)
+
+
+def _holder_paused(ctx, how):
+    """g and h: the holder is held in its pre_failover hook, then cut from etcd (how = 'cut') or
+    SIGSTOPped (how = 'stop'); another controller must fail over; the first must not act."""
+    gate, hook = _gate_hook(ctx, hold_s=5 if how == 'cut' else 1)
+    ctx.setup(ha=True, cluster_extra=hook)
+    h = ctx.holder()
+    others = _others(ctx, h)
+    ctx.start_writer()
+    ctx.wait_writer_progress()
+    t = ctx.inject('kill -9 db1')
+    ctx.kill(1, 'KILL')
+    who = _wait_gate(ctx, gate)
+    if who != h:
+        raise AssertionError('the first pre_failover hook ran on %s, the holder is %s' % (who, h))
+    if how == 'cut':
+        t_fault = ctx.inject('cut %s from every etcd member (in its pre_failover hook)' % h)
+        ctx.net.split([ctx.ctls[h].host], ETCD_HOSTS)
+    else:
+        t_fault = ctx.inject('SIGSTOP %s (in its pre_failover hook)' % h)
+        ctx.stop_ctl(h, signal.SIGSTOP)
+    # The new holder may first settle the interrupted recovery (rolled back: nothing was promoted),
+    # then fail over itself.
+    rec = ctx.wait_ha_recovery(timeout=60, names=others,
+                               pred=lambda r: r['kind'] == 'failover' and r['state'] in FAILOVER_DONE)
+    new = _check_failover_audit(ctx, rec, 1)
+    ctx.failover_time(rec, t)
+    ctx.note('failover by %s to db%d; recoveries of the others: %s', rec['ctl'], new,
+             [(r['ctl'], r['kind'], r['state']) for r in ctx.ha_recoveries(others)])
+    if how == 'stop':
+        ctx.inject('SIGCONT %s' % h)
+        ctx.stop_ctl(h, signal.SIGCONT)
+    else:
+        time.sleep(5)                 # the held hook ends while the holder is still cut off
+    # The first holder lost its lock while held in its hook: it must not touch a server after that
+    # (no step but the hook: stopping a replica's IO thread of the new primary is acting too).
+    mine = wait_for(lambda: [r for r in ctx.recoveries(h) if r['state'] != 'running'] or None, timeout=60,
+                    what='the recovery of %s ends' % h)
+    full = ctx.recovery(mine[0]['id'], ctl=h)
+    ctx.note('%s: recovery %s %s (%s)', h, full['kind'], full['state'], (full.get('error') or '')[:200])
+    acted = _steps_since(full, t_fault)
+    if full['state'] in FAILOVER_DONE or acted:
+        raise AssertionError('the fenced holder %s acted after losing its lock: recovery %s, steps %s' % (
+            h, full['state'], ['%s %s %s' % (s['kind'], s.get('target'), s.get('result')) for s in acted]))
+    if how == 'cut':
+        ctx.net.heal()
+    ctx.wait_healthy(new)
+    ctx.wait_ha_ready()
+    time.sleep(2)
+    ctx.finish(new)
+
+
+# ---------------------------------------------------------------- 29 (issue 14 g)
+def s29_ha_holder_cut_from_etcd(ctx):
+    """lock holder cut from every etcd member in its pre_failover hook (before the point of no
+    return) -> it stops, another controller fails over"""
+    _holder_paused(ctx, 'cut')
+
+
+# ---------------------------------------------------------------- 30 (issue 14 h)
+def s30_ha_holder_sigstop(ctx):
+    """lock holder SIGSTOPped in its pre_failover hook past its lease, continued after another
+    controller failed over -> it must not act (fencing token)"""
+    _holder_paused(ctx, 'stop')
+
+
 SCENARIOS = [
     (1, 'primary-killed', s01_primary_killed),
     (2, 'primary-sigstop', s02_primary_stopped),
@@ -870,4 +1221,12 @@ SCENARIOS = [
     (20, 'primary-slow-alive', s20_primary_slow_alive),
     (21, 'long-write-trx', s21_long_write_trx),
     (22, 'intermediate-killed', s22_intermediate_killed),
+    (23, 'ha-ctl-primary-cut', s23_ha_ctl_primary_cut),
+    (24, 'ha-ctl-down-primary-killed', s24_ha_ctl_down_primary_killed),
+    (25, 'ha-etcd-quorum-lost', s25_ha_etcd_quorum_lost),
+    (26, 'ha-two-switchovers', s26_ha_concurrent_switchovers),
+    (27, 'ha-rolling-restart', s27_ha_rolling_restart),
+    (28, 'ha-holder-killed-mid-fo', s28_ha_holder_killed_mid_failover),
+    (29, 'ha-holder-cut-from-etcd', s29_ha_holder_cut_from_etcd),
+    (30, 'ha-holder-sigstop', s30_ha_holder_sigstop),
 ]
