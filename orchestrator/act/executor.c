@@ -578,32 +578,26 @@ static void io_kill_settle(const worker *w)
     }
 }
 
-/* A failover's first stop-io step: the IO threads of the replicas its first stop-io steps freeze
- * and, when the candidate's is stopped early too (no catch-up: prestop_io()), the candidate's,
- * killed together so that one pause serves them all. A catch-up source keeps its IO thread until
- * its own stop-io step. */
+/* A failover's first stop-io step: the IO threads of the replicas its first stop-io steps freeze,
+ * killed together (the candidate's too, in prestop_io(), when it is stopped early), so that one
+ * pause serves them all. A catch-up source keeps its IO thread until its own stop-io step. Never
+ * the IO thread of a candidate whose SQL thread is stopped: with both threads stopped, the
+ * START SQL_THREAD of its wait-apply would purge its relay log (MariaDB), losing what it
+ * received (integration.test_failover FailoverLagging). */
 static void kill_lost_io_threads(worker *w, int64_t dl)
 {
     const plan_spec *p = &w->plan;
-    bool catch_up = false;
-    size_t i;
     if (w->io_kills_done || p->op != REC_OP_FAILOVER)
         return;
     w->io_kills_done = true;
-    for (i = 0; i < p->n; i++)
-        catch_up |= p->v[i].kind == PLAN_STEP_CATCH_UP;
-    for (i = 0; i < p->n && p->v[i].kind == PLAN_STEP_STOP_IO; i++)
+    for (size_t i = 0; i < p->n && p->v[i].kind == PLAN_STEP_STOP_IO; i++)
         kill_io_of_lost_source(w, &p->v[i].target, dl);
-    for (i = 0; i < p->n && !catch_up; i++)
-        if (p->v[i].kind == PLAN_STEP_DETACH)
-            kill_io_of_lost_source(w, &p->v[i].target, dl);
-    io_kill_settle(w);
 }
 
 static int step_stop_io(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
-    if (kill_io_of_lost_source(w, &s->target, dl)) /* not killed with the others (0 when it was) */
-        io_kill_settle(w);
+    kill_io_of_lost_source(w, &s->target, dl); /* not killed with the others (nothing to do when it was) */
+    io_kill_settle(w);
     if (run_stmt(w, &s->target, DIALECT_STMT_STOP_IO, "STOP REPLICA IO_THREAD", dl, msg) < 0)
         return -1;
     strbuf_setf(msg, "IO thread stopped");
@@ -663,6 +657,8 @@ static void prestop_io(worker *w)
     }
     topo_snapshot_clear(&snap);
     strbuf_free(&e);
+    kill_io_of_lost_source(w, cand, dl); /* its SQL thread runs: it applies its relay log as before */
+    io_kill_settle(w);
     w->prestop_addr = cand->addr;
     w->prestop_status = mysql_real_query_start(&w->prestop_qerr, w->prestop, sql, (unsigned long)strlen(sql));
 }
