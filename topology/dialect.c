@@ -1730,6 +1730,7 @@ void dialect_caps_init(dialect_caps *c, topo_flavor f, int major, int minor, int
     c->public_key_option = mysql;
     c->mariadb_gtid = !mysql;
     c->semisync_off_before_stop = !mysql;
+    c->io_stop_reaches_source = !mysql;
     c->semisync_spelling_varies = mysql;
     c->log_replica_updates_name = mysql && ver_ge(major, minor, patch, 8, 0, 26);
     /* The spelling the probe saw wins; without one, the plugin the release
@@ -1812,6 +1813,11 @@ int dialect_stmt_text(const dialect_caps *c, dialect_stmt k, char *buf, size_t l
         if (!c->mariadb_gtid)
             return -ENOTSUP;
         return stmt_emit(buf, len, emit(buf, len, "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos"));
+    case DIALECT_STMT_IO_THREAD_IDS:
+        if (!c->io_stop_reaches_source)
+            return -ENOTSUP;
+        return stmt_emit(buf, len, emit(buf, len, "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = "
+                                                  "'Slave_IO'"));
     case DIALECT_STMT_SESSIONS:
         return stmt_emit(buf, len, emit(buf, len, "SELECT ID, USER, COMMAND, STATE FROM information_schema.PROCESSLIST "
                                                   "WHERE ID <> CONNECTION_ID()"));

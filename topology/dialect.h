@@ -326,6 +326,10 @@ typedef struct {
     bool log_replica_updates_name; /* the variable is log_replica_updates (MySQL 8.0.26+), else log_slave_updates */
     bool semisync_off_before_stop; /* MariaDB: turn the replica side off before STOP SLAVE on a
                                     * detached candidate (it would try to reach the dead primary) */
+    bool io_stop_reaches_source; /* MariaDB: stopping a semi-sync replica's IO thread first connects to
+                                  * its source to kill the dump thread there, which waits
+                                  * rpl_semi_sync_slave_kill_conn_timeout on a hung source; an IO thread
+                                  * ended by KILL skips it (DIALECT_STMT_IO_THREAD_IDS) */
 } dialect_caps;
 
 /*
@@ -372,6 +376,8 @@ typedef enum {
     DIALECT_STMT_OWN_GTID,          /* SELECT @@GLOBAL.gtid_executed / gtid_binlog_pos */
     DIALECT_STMT_APPLIED_GTID,      /* SELECT @@GLOBAL.gtid_executed / gtid_slave_pos */
     DIALECT_STMT_SLAVE_POS_FROM_BINLOG, /* MariaDB only: SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos */
+    DIALECT_STMT_IO_THREAD_IDS,     /* io_stop_reaches_source only: the replication IO threads' ids
+                                     * (SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO') */
     DIALECT_STMT_SESSIONS,          /* SELECT ID, USER, COMMAND, STATE FROM information_schema.PROCESSLIST ... */
     DIALECT_STMT_VERSION,           /* SELECT @@version (learn an unknown server's flavor) */
     DIALECT_STMT_SEMISYNC_VARIABLES, /* SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%' (learn its spelling) */
@@ -382,7 +388,8 @@ typedef enum {
  * trailing ';'). VERSION and SEMISYNC_VARIABLES need no known flavor (c may
  * be NULL). Returns 0; -EINVAL unknown flavor (buf is then ""), -ENOTSUP
  * the statement does not exist on that server (SLAVE_POS_FROM_BINLOG on
- * MySQL), -ENOSPC buf too small (buf ""). buf is always terminated.
+ * MySQL) or is not needed there (IO_THREAD_IDS without io_stop_reaches_source),
+ * -ENOSPC buf too small (buf ""). buf is always terminated.
  */
 int dialect_stmt_text(const dialect_caps *c, dialect_stmt k, char *buf, size_t len);
 

@@ -67,6 +67,8 @@ typedef struct {
     int prestop_status, prestop_qerr;
     bool prestop_decided; /* once per plan, at its first stop-io step; prestop_addr.port != 0: it was
                            * sent, and a rollback starts the candidate's IO thread again */
+    bool io_kills_done;   /* a failover's IO threads ended by KILL, once, at its first stop-io step */
+    int64_t io_killed_at; /* clock of the last such KILL (0 none): STOPs wait IO_KILL_SETTLE_MS after it */
     int stop_requested;         /* rec_exec_stop(): atomic */
 } worker;
 
@@ -513,8 +515,89 @@ static int replica_status(worker *w, const plan_server *s, int64_t deadline, top
 
 /* ---- steps ----------------------------------------------------------------------- */
 
+/*
+ * A failover (its old primary is dead, hung or cut off): end t's replication IO thread with KILL
+ * before the plan's STOP of it (issue 18). On MariaDB, STOP of a semi-sync replica's IO thread
+ * first opens a new connection to its source to kill the dump thread there; on a hung source that
+ * connect waits for its greeting until rpl_semi_sync_slave_kill_conn_timeout, or until STOP signals
+ * the thread again, every 2 s (0: without end). Measured on 10.11.19 with a SIGSTOPped primary:
+ * STOP 1.02 s (timeout 1), 2.0 s (the default 5). KILL marks the thread killed and shuts its
+ * socket to the source: it leaves its loop, and an event read after that is never queued nor
+ * acknowledged. KILL alone does not end the greeting wait; the signal STOP sends does, once the
+ * thread is killed and already waiting there: STOP then returns in ms (KILL, 10-100 ms, STOP:
+ * 60 of 60 runs under 250 ms; STOP at once after KILL: 2 of 24 still took 2 s, the signal coming
+ * before the thread was waiting). Hence the pause, IO_KILL_SETTLE_MS, between the KILLs and the
+ * first STOP; a STOP that still comes too early costs what it cost before. The STOP still waits
+ * for the thread to be gone, so what the replica received is final before anything is applied or
+ * promoted, as before; only the source's dump thread is not killed, and that source is the lost
+ * primary, fenced by the plan. Only when the server has exactly one IO thread (another would be a
+ * different replication connection). Best effort: 1 when a KILL was sent, else 0.
+ */
+#define IO_KILL_SETTLE_MS 30
+
+static int kill_io_of_lost_source(worker *w, const plan_server *t, int64_t dl)
+{
+    const dialect_caps *c;
+    strbuf e = STRBUF_INIT;
+    MYSQL_RES *r = NULL;
+    MYSQL_ROW row;
+    char sql[160], kill[64], *end = NULL;
+    unsigned long long id;
+    int rc = 0;
+
+    if (w->plan.op != REC_OP_FAILOVER || !(c = caps_of(w, t, dl, &e)) ||
+        dialect_stmt_text(c, DIALECT_STMT_IO_THREAD_IDS, sql, sizeof(sql)) < 0 ||
+        run_sql(w, &t->addr, sql, dl, &r, &e) < 0 || !r)
+        goto out;
+    if (mysql_num_rows(r) != 1 || !(row = mysql_fetch_row(r)) || !row[0] || !*row[0] ||
+        strspn(row[0], "0123456789") != strlen(row[0]))
+        goto out;
+    errno = 0;
+    id = strtoull(row[0], &end, 10);
+    if (errno || (end && *end) || dialect_stmt_kill(c, id, kill, sizeof(kill)) < 0)
+        goto out;
+    if (run_sql(w, &t->addr, kill, dl, NULL, &e) == 0) { /* gone already (error 1094): nothing to wait for */
+        w->io_killed_at = clk_mono_ms();
+        rc = 1;
+    }
+out:
+    if (r)
+        mysql_free_result(r);
+    strbuf_free(&e);
+    return rc;
+}
+
+/* Before a STOP of an IO thread: IO_KILL_SETTLE_MS after the last KILL (see above). */
+static void io_kill_settle(const worker *w)
+{
+    int64_t left = w->io_killed_at ? w->io_killed_at + IO_KILL_SETTLE_MS - clk_mono_ms() : 0;
+    if (left > 0) {
+        struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (long)(left % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+/* A failover's first stop-io step: the IO threads of the replicas its first stop-io steps freeze,
+ * killed together (the candidate's too, in prestop_io(), when it is stopped early), so that one
+ * pause serves them all. A catch-up source keeps its IO thread until its own stop-io step. Never
+ * the IO thread of a candidate whose SQL thread is stopped: with both threads stopped, the
+ * START SQL_THREAD of its wait-apply would purge its relay log (MariaDB), losing what it
+ * received (integration.test_failover FailoverLagging). */
+static void kill_lost_io_threads(worker *w, int64_t dl)
+{
+    const plan_spec *p = &w->plan;
+    if (w->io_kills_done || p->op != REC_OP_FAILOVER)
+        return;
+    w->io_kills_done = true;
+    for (size_t i = 0; i < p->n && p->v[i].kind == PLAN_STEP_STOP_IO; i++)
+        kill_io_of_lost_source(w, &p->v[i].target, dl);
+}
+
 static int step_stop_io(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
+    kill_io_of_lost_source(w, &s->target, dl); /* not killed with the others (nothing to do when it was) */
+    io_kill_settle(w);
     if (run_stmt(w, &s->target, DIALECT_STMT_STOP_IO, "STOP REPLICA IO_THREAD", dl, msg) < 0)
         return -1;
     strbuf_setf(msg, "IO thread stopped");
@@ -574,6 +657,8 @@ static void prestop_io(worker *w)
     }
     topo_snapshot_clear(&snap);
     strbuf_free(&e);
+    kill_io_of_lost_source(w, cand, dl); /* its SQL thread runs: it applies its relay log as before */
+    io_kill_settle(w);
     w->prestop_addr = cand->addr;
     w->prestop_status = mysql_real_query_start(&w->prestop_qerr, w->prestop, sql, (unsigned long)strlen(sql));
 }
@@ -620,6 +705,8 @@ static int change_source(worker *w, const plan_server *t, const plan_server *src
     char *sql = NULL, e2[256];
     const dialect_caps *c;
     int rc = -1;
+    if (kill_io_of_lost_source(w, t, dl)) /* a failover: its IO thread may still wait on the lost primary */
+        io_kill_settle(w);
     if (run_stmt(w, t, DIALECT_STMT_STOP_REPLICA, "STOP REPLICA", dl, msg) < 0 || !(c = caps_of(w, t, dl, msg)))
         return -1;
     if (dialect_stmt_change_source(c, src->addr.host, src->addr.port, w->creds.repl_user, w->creds.repl_password, 1,
@@ -672,12 +759,15 @@ static int step_detach(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
     if (!c)
         return -1;
     if (c->semisync_off_before_stop) {
-        /* MariaDB's semi-sync replica side makes STOP SLAVE try to reach the (dead)
-         * primary for seconds; a primary does not need it anyway. Best effort. */
+        /* A primary does not need its semi-sync replica side. (Turning it off does not
+         * shorten the stop of an IO thread already running: measured on 10.11.19, the
+         * thread still connects to its source; kill_io_of_lost_source() does.) Best effort. */
         strbuf e2 = STRBUF_INIT;
         set_semisync(w, &s->target, false, false, dl, &e2);
         strbuf_free(&e2);
     }
+    if (kill_io_of_lost_source(w, &s->target, dl)) /* still running (a catch-up plan) */
+        io_kill_settle(w);
     if (run_stmt(w, &s->target, DIALECT_STMT_STOP_REPLICA, "STOP REPLICA", dl, msg) < 0 ||
         run_stmt(w, &s->target, DIALECT_STMT_RESET_REPLICA_ALL, "RESET REPLICA ALL", dl, msg) < 0)
         return -1;
@@ -1224,6 +1314,7 @@ static int run_step(worker *w, const plan_step *s, int64_t dl, strbuf *msg, char
     int rc = -1;
     switch (s->kind) {
     case PLAN_STEP_STOP_IO:
+        kill_lost_io_threads(w, dl);
         prestop_io(w);
         rc = step_stop_io(w, s, dl, msg);
         break;
