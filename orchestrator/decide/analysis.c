@@ -206,10 +206,12 @@ static void judge_no_primary(const topo_cluster *c, ana_result *out, strbuf_line
     }
 }
 
-/* The primary's direct replicas, counted by class into out; returns how many show no evidence. */
+/* The primary's direct replicas, counted by class into out; returns how many show no evidence
+ * (*earlier: how many of those lost the primary long before its unanswered probe). */
 static size_t count_replicas(const topo_cluster *c, const ana_input *in, bool down, int64_t down_since,
-                             ana_result *out)
+                             ana_result *out, size_t *earlier)
 {
+    *earlier = 0;
     size_t neutral = 0;
     bool waiting = c->v[c->primary]->reachable && in->primary_waiting_since_ms > 0;
     for (size_t i = 0; i < c->n; i++) {
@@ -230,6 +232,8 @@ static size_t count_replicas(const topo_cluster *c, const ana_input *in, bool do
             out->replicas_stale++;
         if (cls == RS_NEUTRAL || cls == RS_EARLIER)
             neutral++;
+        if (cls == RS_EARLIER)
+            (*earlier)++;
         if (is_broken(r, down))
             out->replicas_broken++;
     }
@@ -310,8 +314,8 @@ static void judge_primary_up(const topo_cluster *c, const char *pa, size_t unrea
 /* The controller lost the primary (or it does not answer a probe): its replicas decide, then the
  * quorum rule. */
 static void judge_primary_down(const topo_cluster *c, const ana_input *in, const char *pa,
-                               int64_t down_since, size_t neutral, size_t unreachable, ana_result *out,
-                               strbuf_line *e)
+                               int64_t down_since, size_t neutral, size_t earlier, size_t unreachable,
+                               ana_result *out, strbuf_line *e)
 {
     const topo_instance *p = c->v[c->primary];
     if (p->reachable) {
@@ -338,6 +342,16 @@ static void judge_primary_down(const topo_cluster *c, const ana_input *in, const
         strbuf_line_add(e, "not confirmed: %zu/%zu replicas confirm, %zu probed before the failure, "
                             "%zu without evidence, %zu unreachable: ",
                         out->replicas_confirming, out->replicas, out->replicas_stale, neutral, unreachable);
+    } else if (earlier) {
+        /* The primary still holds its connection to the controller (an answer is owed, the read
+         * timeout has not passed) and a replica lost it long before that: the replicas' silence
+         * has another cause (fault scenario 5: replicas cut from the primary, then one slow answer
+         * at the heal while one replica has just reconnected). No hang is confirmed on the rest;
+         * a real hang is confirmed once the probe times out (the primary unreachable). */
+        out->code = ANA_PRIMARY_SUSPECT;
+        strbuf_line_add(e, "not confirmed: %zu/%zu replicas confirm, but %zu lost it long before this unanswered probe "
+                           "(another fault; a hang is confirmed when the probe times out): ",
+                        out->replicas_confirming, out->replicas, earlier);
     } else {
         quorum_input qi = {
             .servers = 1 + out->replicas,
@@ -380,7 +394,7 @@ void ana_analyze(const topo_cluster *c, const ana_input *in, ana_result *out)
     char pa[TOPO_ADDR_MAX];
     bool down;
     int64_t down_since;
-    size_t neutral;
+    size_t neutral, earlier;
 
     memset(out, 0, sizeof(*out));
     out->primary = -1;
@@ -405,11 +419,11 @@ void ana_analyze(const topo_cluster *c, const ana_input *in, ana_result *out)
     }
     down = !p->reachable || in->primary_waiting_since_ms > 0;
     down_since = !p->reachable ? p->down_since_ms : in->primary_waiting_since_ms;
-    neutral = count_replicas(c, in, down, down_since, out);
+    neutral = count_replicas(c, in, down, down_since, out, &earlier);
     if (!down)
         judge_primary_up(c, pa, out->replicas - out->replicas_reachable, out, &e);
     else
-        judge_primary_down(c, in, pa, down_since, neutral, out->replicas - out->replicas_reachable, out, &e);
+        judge_primary_down(c, in, pa, down_since, neutral, earlier, out->replicas - out->replicas_reachable, out, &e);
 }
 
 const char *ana_code_name(ana_code code)

@@ -510,6 +510,24 @@ static const ana_case cases[] = {
                  "t=60 ms, long before the controller's unanswered probe: no evidence of a hang], 127.0.0.1:3 io=Conne"
                  "cting (io error 2003: Can't connect to server on '127.0.0.1' (111)) [lost the primary at t=60 ms, lo"
                  "ng before the controller's unanswered probe: no evidence of a hang]"},
+    {.name = "scenario 5 at the heal: one replica just reconnected and silent past the budget, the other lost the "
+             "primary 20 s before the slow answer: not confirmed (the stall has another cause)",
+     .stall_periods = 3, .waiting = 20000, .lead = 1500,
+     .s = {{P, .t = 19900}, RY(R2, 19200, 21000), {R3, P, .io = C, .sql = Y, .io_errno = 2003, .hb = 250, .rx = 60, .t = 21000}},
+     .code = ANA_PRIMARY_SUSPECT, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 1, .stalled = 1,
+     .evidence = "127.0.0.1:1 has not answered the probe sent at t=20000 ms; not confirmed: 1/2 replicas confirm, but 1"
+                 " lost it long before this unanswered probe (another fault; a hang is confirmed when the probe times o"
+                 "ut): 127.0.0.1:2 io=Yes nothing received for 1800 ms (heartbeat 250 ms) [stalled], 127.0.0.1:3 io=C"
+                 "onnecting (io error 2003: Can't connect to server on '127.0.0.1' (111)) [lost the primary at t=60 m"
+                 "s, long before the controller's unanswered probe: no evidence of a hang]"},
+    {.name = "the same once the probe timed out (primary unreachable): both confirm, dead primary",
+     .stall_periods = 3, .lead = 1500,
+     .s = {{P, .t = 19900, .st = DOWN, .down_ms = 20000}, RY(R2, 19200, 21000),
+           {R3, P, .io = C, .sql = Y, .io_errno = 2003, .hb = 250, .rx = 60, .t = 21000}},
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2, .stalled = 1,
+     .evidence = "127.0.0.1:1 unreachable since t=20000 ms (error 2003: Connection refused); 2/2 replicas confirm: 1"
+                 "27.0.0.1:2 io=Yes nothing received for 1800 ms (heartbeat 250 ms) [stalled], 127.0.0.1:3 io=Conne"
+                 "cting (io error 2003: Can't connect to server on '127.0.0.1' (111))"},
     {.name = "the same without the bound (stall_lead_ms 0): the old evidence would confirm",
      .stall_periods = 3, .waiting = 20000,
      .s = {{P, .t = 19900}, RY(R2, 60, 21000), {R3, P, .io = C, .sql = Y, .io_errno = 2003, .hb = 250, .rx = 60, .t = 21000}},
@@ -595,7 +613,7 @@ static void test_failover_codes_in_table(void **state)
     (void)state;
     for (size_t k = 0; k < NELEM(cases); k++)
         failovers += ana_is_failover(cases[k].code);
-    assert_int_equal(failovers, 17);
+    assert_int_equal(failovers, 18);
 }
 
 static void test_names(void **state)
