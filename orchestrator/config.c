@@ -1746,9 +1746,9 @@ static void cluster_defaults(struct parse *p, size_t i)
     if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "apply_timeout_ms"))])
         cl->apply_timeout_ms = 10000;
     if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "heartbeat_period_ms"))])
-        cl->heartbeat_period_ms = 250;
+        cl->heartbeat_period_ms = 100;
     if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "stall_periods"))])
-        cl->stall_periods = 3;
+        cl->stall_periods = 5;
     if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "switchover_max_lag_s"))])
         cl->switchover_max_lag_s = 10;
     if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "switchover_max_trx_s"))])

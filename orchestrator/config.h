@@ -61,8 +61,8 @@
  *   failover_quorum = majority        ; majority|none: fail over only from a side that holds a
  *                                     ; majority of the servers and controllers (quorum.h)
  *   apply_timeout_ms = 10000          ; 100..3600000: relay-log apply bound during failover
- *   heartbeat_period_ms = 250         ; 50..60000: MASTER_/SOURCE_HEARTBEAT_PERIOD set when repointing
- *   stall_periods = 3                 ; 0..100: a replica that received nothing for more than this many
+ *   heartbeat_period_ms = 100         ; 50..60000: MASTER_/SOURCE_HEARTBEAT_PERIOD set when repointing
+ *   stall_periods = 5                 ; 0..100: a replica that received nothing for more than this many
  *                                     ; heartbeat periods has lost its primary (0: rule off; issue 18)
  *   never_promote = host:port, ...    ; replicas never promoted
  *   prefer = host:port, ...           ; preferred among equally advanced replicas
@@ -189,8 +189,8 @@ typedef struct {
     int failover_block_s;          /* no automatic recovery this long after one (default 600) */
     int failover_quorum;           /* CFG_QUORUM_MAJORITY (default) or CFG_QUORUM_NONE (orchestrator/decide/quorum.h) */
     int apply_timeout_ms;          /* bound for the candidate to apply its relay log (default 10000) */
-    int heartbeat_period_ms;       /* heartbeat period set on repointed replicas (default 250) */
-    int stall_periods;             /* hung-primary rule: silence > stall_periods x period (default 3; 0 off) */
+    int heartbeat_period_ms;       /* heartbeat period set on repointed replicas (default 100) */
+    int stall_periods;             /* hung-primary rule: silence > stall_periods x period (default 5; 0 off) */
     topo_addr *never_promote; size_t n_never_promote;
     topo_addr *prefer; size_t n_prefer;
     /* Switchover and reporting. */

@@ -35,7 +35,7 @@ GLOBAL_CONFIG = {
 }
 CLUSTER_CONFIG = {}            # --set-cluster: extra [cluster.lab] keys for every scenario
 SEMI_SYNC_WAIT_POINT = os.environ.get('MYORCH_FAULTS_WAIT_POINT', 'AFTER_SYNC')
-SLAVE_NET_TIMEOUT = 4          # replicas notice a silent primary after 4 s (heartbeat 0.25 s)
+SLAVE_NET_TIMEOUT = 4          # replicas notice a silent primary after 4 s (heartbeat 0.1 s)
 FENCE_BOUND_MS = 3000        # a demoted primary that comes back writable is read-only within this
 WRITER_RATE = 300              # rows/s of the main writer (seqwriter --rate)
 # HA lab (issue 14): controllers c1..c3 on hosts orch1..orch3 (10.77.0.11-13), etcd members on

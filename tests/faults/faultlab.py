@@ -47,7 +47,7 @@ SWITCH = PREFIX + 'sw'
 SUBNET = '10.77.0'
 LOCK_PATH = '/run/myorch-faults.lock'
 DB_PORT = 3306
-HEARTBEAT_S = 0.25   # MASTER_HEARTBEAT_PERIOD of the lab's replicas (= myorch's default heartbeat_period_ms)
+HEARTBEAT_S = 0.1    # MASTER_HEARTBEAT_PERIOD of the lab's replicas (= myorch's default heartbeat_period_ms)
 KILL_CONN_TIMEOUT_S = int(os.environ.get('MYORCH_FAULTS_KILL_CONN_TIMEOUT', '1'))
 
 

@@ -751,8 +751,8 @@ def s19_zone_split_majority(ctx):
 # ---------------------------------------------------------------- 20
 def s20_primary_slow_alive(ctx, duration=20):
     """Issue 18: a primary paused 300 ms every second (SIGSTOP, SIGCONT 300 ms later) for 20 s.
-    Each pause silences it for less than stall_periods x heartbeat_period_ms (3 x 250 ms):
-    never a failover."""
+    Each pause silences it for less than stall_periods x heartbeat_period_ms (5 x 100 ms; 400 ms at
+    most without writes: the pause and one period): never a failover."""
     ctx.setup()
     ctx.start_writer()
     ctx.wait_writer_progress()

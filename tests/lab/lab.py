@@ -857,7 +857,7 @@ class Lab:
             stmts.append('SET GLOBAL gtid_slave_pos=@@gtid_binlog_pos')
         stmts.append("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
                      "MASTER_USER='repl', MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos, "
-                     "MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=0.25%s"
+                     "MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=0.1%s"
                      % (src['port'], sql_str(self.state['repl_password']), self._master_ssl()))
         stmts.append('START SLAVE')
         self.sql(i, ';\n'.join(stmts) + ';')

@@ -218,8 +218,8 @@ static void check_defaults(const cfg_config *c, const char *dir)
     assert_int_equal(e->failover_block_s, 600);
     assert_int_equal(e->failover_quorum, CFG_QUORUM_MAJORITY);
     assert_int_equal(e->apply_timeout_ms, 10000);
-    assert_int_equal(e->heartbeat_period_ms, 250);
-    assert_int_equal(e->stall_periods, 3);
+    assert_int_equal(e->heartbeat_period_ms, 100);
+    assert_int_equal(e->stall_periods, 5);
     assert_int_equal(e->n_never_promote, 0);
     assert_int_equal(e->n_prefer, 0);
     assert_int_equal(e->switchover_max_lag_s, 10);
@@ -303,8 +303,8 @@ static void check_failover_keys(const cfg_config *c, const char *dir)
     assert_int_equal(e->failover_block_s, 0);
     assert_int_equal(e->failover_quorum, CFG_QUORUM_NONE);
     assert_int_equal(e->apply_timeout_ms, 500);
-    assert_int_equal(e->heartbeat_period_ms, 100);
-    assert_int_equal(e->stall_periods, 5);
+    assert_int_equal(e->heartbeat_period_ms, 250);
+    assert_int_equal(e->stall_periods, 3);
     assert_int_equal(e->n_never_promote, 2);
     assert_string_equal(e->never_promote[0].host, "db3");
     assert_int_equal(e->never_promote[0].port, 3306);
@@ -513,7 +513,7 @@ static const struct cfg_case cases[] = {
     /* ---------------------------------------------------------- loads */
     { .title = "defaults", .ini = EAST, .files = { PASS_EAST }, .check = check_defaults },
     { .title = "failover keys", .ini = EAST "auto_failover = no\nfailover_block_s = 0\nfailover_quorum = none\napply_timeout_ms = 500\n"
-      "heartbeat_period_ms = 100\nstall_periods = 5\n"
+      "heartbeat_period_ms = 250\nstall_periods = 3\n"
       "never_promote = db3, [::1]:3307\nprefer = db2:3310\nswitchover_max_lag_s = 3\nsla_target = 99.9\nsla_counts_planned = no\n"
       "post_failover = /bin/true one\npost_failover = /bin/echo 'two words'\n", .files = { PASS_EAST },
       .check = check_failover_keys },
