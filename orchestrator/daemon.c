@@ -1920,7 +1920,8 @@ static int setup_clusters(daemon_t *d, char *err, size_t errlen)
     }
     d->renv = (rec_env){.st = d->st, .loop = rec_loop_of_monitor(), .emit = on_event, .user = d,
                         .connect_timeout_ms = d->cfg->connect_timeout_ms, .manual_done = manual_done,
-                        .may_act = d->cfg->coordination == CFG_COORD_ETCD ? ha_gate : NULL};
+                        .may_act = d->cfg->coordination == CFG_COORD_ETCD ? ha_gate : NULL,
+                        .controller = ha_name(d->ha)}; /* "" on the first call: setup() sets it after ha_new */
     if (d->cfg->coordination == CFG_COORD_ETCD) {
         d->renv.fence_take = ha_fence_take_cb;
         d->renv.fence_check = ha_fence_check_cb;

@@ -107,7 +107,7 @@ struct rec_cluster {
      * (without its time), when the one found at the last lock taking was written, when it
      * was last offered, and whether it is being applied (no writes meanwhile). */
     char *shared_last;
-    int64_t shared_found_ms, shared_next_ms;
+    int64_t shared_found_ms, shared_next_ms, shared_put_ms;
     bool shared_applying;
     /* A switchover taken over before its promotion (handoff): once its target replicates
      * again (rolled back), the old primary gets its writes back (an undemote job). */
@@ -622,6 +622,8 @@ static void state_await_rollback_arm(rec_cluster *rcl);
  * Written by the lock holder whenever it changes (and offered every second: a no-op
  * unless changed); applied when this controller takes the lock.
  */
+#define REC_SHARED_REPUT_MS 30000
+
 static void shared_put(rec_cluster *rcl)
 {
     const topo_cluster *m = &rcl->mc->model;
@@ -664,13 +666,18 @@ static void shared_put(rec_cluster *rcl)
         free(txt);
         txt = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
     }
-    if (!txt || strlen(txt) > REC_JOURNAL_MAX - 100 || (rcl->shared_last && !strcmp(txt, rcl->shared_last))) {
+    /* Unchanged: not written again, but for once every REC_SHARED_REPUT_MS: a put that failed
+     * (etcd away for a moment) is not reported back here, and the next holder must still learn
+     * of a demoted primary, a block or a window. */
+    if (!txt || strlen(txt) > REC_JOURNAL_MAX - 100 ||
+        (rcl->shared_last && !strcmp(txt, rcl->shared_last) && clk_mono_ms() - rcl->shared_put_ms < REC_SHARED_REPUT_MS)) {
         free(txt);
         json_decref(r);
         return;
     }
     free(rcl->shared_last);
     rcl->shared_last = txt;
+    rcl->shared_put_ms = clk_mono_ms();
     json_object_set_new(r, "updated_ms", json_integer(now));
     txt = json_dumps(r, JSON_COMPACT);
     json_decref(r);

@@ -205,7 +205,8 @@ static void fwd_run(ha *h, int64_t now_ms)
         } else if (!accepted && (now_ms - p->sent_ms > HA_FWD_TAKE_MS || now_ms > p->deadline_ms)) {
             etcd_fwd_cancel(h->etcd, p->id);
             fwd_error(h, p, "controller %s (the holder of the lock) did not take the forwarded request within %lld ms: "
-                      "withdrawn, not run (is it stopped or cut off from etcd?)", p->holder,
+                      "withdrawn (is it stopped or cut off from etcd?); it had not taken it when last read, but one taken "
+                      "at the last moment may still run: check 'myorch recoveries' before retrying", p->holder,
                       (long long)(now_ms - p->sent_ms));
         } else if (now_ms > p->deadline_ms) {
             etcd_fwd_cancel(h->etcd, p->id);
@@ -570,7 +571,10 @@ int ha_fence_check(ha_fence *f, const char *journal_json, char *err, size_t errl
                      "given up): not going on");
             return -EPERM;
         }
-        return rc == -EPERM ? -ESTALE : rc;
+        /* Refused, or etcd could not be asked (-EIO...): with the local deadline passed another
+         * controller may hold the lock now, so nothing may be given back here either (-ESTALE:
+         * the next holder settles it from the journal). */
+        return -ESTALE;
     }
     rc = etcd_fence_check(f->f, clk_mono_ms(), true, journal_json ? f->key : NULL, journal_json, err, errlen);
     return rc == -EPERM ? -ESTALE : rc; /* etcd's compare refused: the lock is another's (or nobody's) now */
