@@ -40,6 +40,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The session id of a virtual server's replication IO thread (its processlist row, KILL). */
+#define SIM_IO_THREAD_ID 5
+
 #include "sha1.h"
 #include "sha256.h"
 
@@ -1064,7 +1067,7 @@ static void q_processlist(conn *c, const vserver *s, bool info_schema)
     if (s->configured && (s->io_run || s->sql_run)) {
         const char *user = is_mysql(s) ? "system user" : "system user";
         const char *cmd = is_mysql(s) ? "Connect" : "Slave_IO";
-        snprintf(id, sizeof(id), "%d", 5);
+        snprintf(id, sizeof(id), "%d", SIM_IO_THREAD_ID);
         if (info_schema) {
             const char *v[] = { id, user, cmd, "Waiting for source to send event" };
             rs_row(c, 4, v);
@@ -1536,6 +1539,17 @@ static int run_stmt(conn *c, vserver *s, const char *stmt, bool more)
             send_err(c, 1146, "42S02", "Table 'performance_schema.replication_connection_status' doesn't exist");
         else
             q_receive(c, s);
+    } else if (!strcmp(u, "SELECT ID FROM INFORMATION_SCHEMA.PROCESSLIST WHERE COMMAND = 'SLAVE_IO'")) {
+        /* the failover's IO-thread KILL (topology/dialect.c DIALECT_STMT_IO_THREAD_IDS, MariaDB):
+         * the replication IO thread is session SIM_IO_THREAD_ID here, as in q_processlist */
+        const char *cols[] = { "i:ID" };
+        rs_header(c, 1, cols);
+        if (s->configured && s->io_run) {
+            char id[16];
+            snprintf(id, sizeof(id), "%d", SIM_IO_THREAD_ID);
+            const char *v[] = { id };
+            rs_row(c, 1, v);
+        }
     } else if (!strcmp(u, "SHOW PROCESSLIST")) {
         q_processlist(c, s, false);
     } else if (!strcmp(u, "SHOW REPLICA STATUS") || !strcmp(u, "SHOW REPLICA STATUS FOR CHANNEL ''")) {
@@ -1611,6 +1625,11 @@ static int run_stmt(conn *c, vserver *s, const char *stmt, bool more)
     } else if (starts(u, "KILL CONNECTION ") || starts(u, "KILL ")) {
         unsigned long id = strtoul(u + (starts(u, "KILL CONNECTION ") ? 16 : 5), NULL, 10);
         bool found = false;
+        if (id == SIM_IO_THREAD_ID && s->configured && s->io_run) {
+            /* killing the replication IO thread stops it (Slave_IO_Running: No, no error) */
+            s->io_run = s->io_conn = false;
+            found = true;
+        }
         for (conn *o = s->conns; o; o = o->next_on_srv)
             if (o->id == id && o != c) {
                 o->closing = true;

@@ -155,7 +155,11 @@ class Fleet:
         """Counters summed over the shards (last_unknown: the first shard's that has one)."""
         total = {}
         for sh in self.shards:
-            d = dict(p.split('=', 1) for p in sh.ctl('stats').split(' ') if '=' in p)
+            text = sh.ctl('stats')
+            # last_unknown is the statement text (spaces, '=' and all): the last field, taken whole.
+            text, _, last = text.partition(' last_unknown=')
+            d = dict(p.split('=', 1) for p in text.split(' ') if '=' in p)
+            d['last_unknown'] = last or '-'
             for k, v in d.items():
                 if k == 'last_unknown':
                     if v != '-' or k not in total:
