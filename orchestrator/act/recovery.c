@@ -535,9 +535,10 @@ static int journal_start(rec_cluster *rcl, const char *trigger, const char *plan
 {
     const rec_env *e = rcl->env;
     char old[TOPO_ADDR_MAX], neu[TOPO_ADDR_MAX];
-    json_t *plan = plan_txt ? json_loads(plan_txt, 0, NULL) : NULL;
+    json_t *plan;
     if (!e->fence_take || !e->fence_check)
         return 0;
+    plan = plan_txt ? json_loads(plan_txt, 0, NULL) : NULL;
     rcl->fence = e->fence_take(e->user, rcl->mc, err, errlen);
     if (!rcl->fence) {
         json_decref(plan);
