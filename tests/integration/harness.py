@@ -50,6 +50,37 @@ def start_lab(path, attempts=5, slave_net_timeout=2, **kw):
     raise AssertionError('unreachable')
 
 
+def write_ha_config(tmp, name, etcd, lab, ttl_ms, prefix='/myorch-test', extra_cluster=''):
+    """One controller's config for the HA tests (coordination = etcd): controller NAME, its own
+    state directory under tmp, the lab's cluster; extra_cluster: more [cluster.lab] lines.
+    Returns the file's path (0600)."""
+    path = os.path.join(tmp, name + '.ini')
+    with open(path, 'w') as f:
+        f.write(f"""[myorch]
+state_dir = {tmp}/state-{name}
+poll_interval_ms = 300
+read_timeout_ms = 800
+connect_timeout_ms = 800
+log_level = debug
+coordination = etcd
+etcd_endpoints = {etcd.endpoints}
+etcd_prefix = {prefix}
+controller_name = {name}
+etcd_lease_ttl_ms = {ttl_ms}
+
+[cluster.lab]
+seeds = {lab.addr(2)}
+user = myorch
+password_file = {lab.myorch_password_file}
+replication_user = repl
+replication_password_file = {lab.repl_password_file}
+failover_block_s = 0
+{extra_cluster}""")
+    os.chmod(path, 0o600)
+    os.makedirs(os.path.join(tmp, 'state-' + name), mode=0o700, exist_ok=True)
+    return path
+
+
 def wait_for(pred, timeout=30.0, interval=0.05, what='condition'):
     """Poll pred() until it returns a truthy value; return it, or fail."""
     deadline = time.monotonic() + timeout

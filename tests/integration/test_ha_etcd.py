@@ -41,32 +41,8 @@ class HaEtcdTest(unittest.TestCase):
             raise
 
     def write_config(self, name):
-        path = os.path.join(self.tmp, name + '.ini')
-        with open(path, 'w') as f:
-            f.write(f"""[myorch]
-state_dir = {self.tmp}/state-{name}
-poll_interval_ms = 300
-read_timeout_ms = 800
-connect_timeout_ms = 800
-log_level = debug
-coordination = etcd
-etcd_endpoints = {self.etcd.endpoints}
-etcd_prefix = /myorch-test
-controller_name = {name}
-etcd_lease_ttl_ms = {TTL_MS}
-
-[cluster.lab]
-seeds = {self.lab.addr(2)}
-user = myorch
-password_file = {self.lab.myorch_password_file}
-replication_user = repl
-replication_password_file = {self.lab.repl_password_file}
-failover_block_s = 0
-on_topology_change = {self.topo_hook} {name}
-""")
-        os.chmod(path, 0o600)
-        os.makedirs(os.path.join(self.tmp, 'state-' + name), mode=0o700, exist_ok=True)
-        return path
+        return harness.write_ha_config(self.tmp, name, self.etcd, self.lab, TTL_MS,
+                                       extra_cluster='on_topology_change = %s %s\n' % (self.topo_hook, name))
 
     def cleanup(self):
         for d in self.daemons.values():

@@ -45,33 +45,10 @@ class HaThreeControllers(unittest.TestCase):
             raise
 
     def write_config(self, name):
-        path = os.path.join(self.tmp, name + '.ini')
-        with open(path, 'w') as f:
-            f.write(f"""[myorch]
-state_dir = {self.tmp}/state-{name}
-poll_interval_ms = 300
-read_timeout_ms = 800
-connect_timeout_ms = 800
-log_level = debug
-coordination = etcd
-etcd_endpoints = {self.etcd.endpoints}
-etcd_prefix = /myorch-test
-controller_name = {name}
-etcd_lease_ttl_ms = {TTL_MS}
-
-[cluster.lab]
-seeds = {self.lab.addr(2)}
-user = myorch
-password_file = {self.lab.myorch_password_file}
-replication_user = repl
-replication_password_file = {self.lab.repl_password_file}
-failover_block_s = 0
-hook_timeout_ms = 60000
-pre_switchover = sh -c 'n=0; while [ -e {self.gate} ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done'
-""")
-        os.chmod(path, 0o600)
-        os.makedirs(os.path.join(self.tmp, 'state-' + name), mode=0o700, exist_ok=True)
-        return path
+        return harness.write_ha_config(
+            self.tmp, name, self.etcd, self.lab, TTL_MS,
+            extra_cluster="hook_timeout_ms = 60000\npre_switchover = sh -c 'n=0; while [ -e %s ] && [ $n -lt 300 ]; "
+                          "do sleep 0.1; n=$((n+1)); done'\n" % self.gate)
 
     def cleanup(self):
         for d in self.daemons.values():

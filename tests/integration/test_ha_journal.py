@@ -82,32 +82,9 @@ class HaJournalBase(unittest.TestCase):
         os.chmod(self.hook_path, 0o755)
 
     def write_config(self, name):
-        path = os.path.join(self.tmp, name + '.ini')
         hook = ('pre_failover = %s\nhook_timeout_ms = 90000\n' % self.hook_path) if self.hook else ''
-        with open(path, 'w') as f:
-            f.write(f"""[myorch]
-state_dir = {self.tmp}/state-{name}
-poll_interval_ms = 300
-read_timeout_ms = 800
-connect_timeout_ms = 800
-log_level = debug
-coordination = etcd
-etcd_endpoints = {self.etcd.endpoints}
-etcd_prefix = {PREFIX}
-controller_name = {name}
-etcd_lease_ttl_ms = {TTL_MS}
-
-[cluster.lab]
-seeds = {self.lab.addr(2)}
-user = myorch
-password_file = {self.lab.myorch_password_file}
-replication_user = repl
-replication_password_file = {self.lab.repl_password_file}
-failover_block_s = 0
-{hook}""")
-        os.chmod(path, 0o600)
-        os.makedirs(os.path.join(self.tmp, 'state-' + name), mode=0o700, exist_ok=True)
-        return path
+        return harness.write_ha_config(self.tmp, name, self.etcd, self.lab, TTL_MS, prefix=PREFIX,
+                                       extra_cluster=hook)
 
     def cleanup(self):
         for d in self.daemons.values():
