@@ -50,6 +50,21 @@ def start_lab(path, attempts=5, slave_net_timeout=2, **kw):
     raise AssertionError('unreachable')
 
 
+def start_etcd(path, attempts=3, **kw):
+    """A 3-member etcd (lab.EtcdCluster) on free ports, up; a member that exits at start (a
+    port taken between the pick and the bind) makes another set of ports be tried."""
+    for k in range(attempts):
+        e = lab.EtcdCluster(path + ('' if k == 0 else '-%d' % k), **kw)
+        try:
+            e.up()
+            return e
+        except lab.LabError:
+            e.down(remove=True)
+            if k == attempts - 1:
+                raise
+    raise AssertionError('unreachable')
+
+
 def write_ha_config(tmp, name, etcd, lab, ttl_ms, prefix='/myorch-test', extra_cluster=''):
     """One controller's config for the HA tests (coordination = etcd): controller NAME, its own
     state directory under tmp, the lab's cluster; extra_cluster: more [cluster.lab] lines.

@@ -22,10 +22,10 @@ class HaEtcdTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix='myorch-ha-')
         self.daemons = {}
-        self.etcd = lab.EtcdCluster(os.path.join(self.tmp, 'etcd'))
+        self.etcd = None
         self.lab = None
         try:
-            self.etcd.up()
+            self.etcd = harness.start_etcd(os.path.join(self.tmp, 'etcd'))
             self.lab = harness.start_lab(os.path.join(self.tmp, 'lab'), servers=3)
             self.lab.sql(1, 'CREATE TABLE IF NOT EXISTS lab.seq (n BIGINT PRIMARY KEY)')
             # on_topology_change: one line per run, naming the controller that ran it
@@ -49,7 +49,8 @@ class HaEtcdTest(unittest.TestCase):
             d.stop()
         if self.lab:
             self.lab.down()
-        self.etcd.down(remove=True)
+        if self.etcd:
+            self.etcd.down(remove=True)
         if not os.environ.get('MYORCH_KEEP_TMP'):
             shutil.rmtree(self.tmp, ignore_errors=True)
 

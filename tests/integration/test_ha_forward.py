@@ -32,11 +32,11 @@ class HaThreeControllers(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix='myorch-ha3-')
         self.daemons = {}
-        self.etcd = lab.EtcdCluster(os.path.join(self.tmp, 'etcd'))
+        self.etcd = None
         self.lab = None
         self.gate = os.path.join(self.tmp, 'switchover.gate')
         try:
-            self.etcd.up()
+            self.etcd = harness.start_etcd(os.path.join(self.tmp, 'etcd'))
             self.lab = harness.start_lab(os.path.join(self.tmp, 'lab'), servers=3)
             for name in NAMES:
                 self.daemons[name] = Daemon(self.write_config(name))
@@ -55,7 +55,8 @@ class HaThreeControllers(unittest.TestCase):
             d.stop()
         if self.lab:
             self.lab.down()
-        self.etcd.down(remove=True)
+        if self.etcd:
+            self.etcd.down(remove=True)
         if not os.environ.get('MYORCH_KEEP_TMP'):
             shutil.rmtree(self.tmp, ignore_errors=True)
 

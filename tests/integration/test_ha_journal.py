@@ -44,17 +44,7 @@ class HaJournalBase(unittest.TestCase):
         self.saved_env = {k: os.environ.get(k) for k in self.daemon_env}
         os.environ.update(self.daemon_env)
         try:
-            # Free ports are picked, then bound: a parallel lab may take one in between (an etcd
-            # member then exits at start); another set of ports is tried.
-            for k in range(3):
-                self.etcd = lab.EtcdCluster(os.path.join(self.tmp, 'etcd%d' % k))
-                try:
-                    self.etcd.up()
-                    break
-                except lab.LabError:
-                    self.etcd.down(remove=True)
-                    if k == 2:
-                        raise
+            self.etcd = harness.start_etcd(os.path.join(self.tmp, 'etcd'))
             self.lab = harness.start_lab(os.path.join(self.tmp, 'lab'), servers=3)
             if self.hook:
                 self.write_hook()
