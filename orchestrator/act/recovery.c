@@ -75,6 +75,7 @@ struct rec_cluster {
     topo_addr planned_primary;
     bool hooks_failed;            /* a post hook failed: "done-hooks-failed" */
     bool vetoed;                  /* a pre hook vetoed */
+    bool old_rejoined;            /* the plan's rejoin step verified the old primary replicating from the new */
     struct rec_hook_ctx *hook_ctx; /* what the recovery's hook steps tell the hooks */
     /* Asynchronous hooks of this cluster running now: the daemon counts them
      * (rec_cluster_hook_started/ended); the recovery's own hooks, in the worker thread,
@@ -1406,7 +1407,7 @@ static int launch(rec_cluster *rcl, const char *trigger, int64_t now, char *err,
     free(rcl->last_error);
     rcl->last_error = NULL;
     rcl->demote_started_ms = rcl->writes_refused_ms = 0;
-    rcl->hooks_failed = rcl->vetoed = false;
+    rcl->hooks_failed = rcl->vetoed = rcl->old_rejoined = false;
     hook_ctx_free(rcl->hook_ctx);
     rcl->hook_ctx = hook_ctx_new(rcl, &rcl->plan);
     rcl->hook_iface = (exec_hooks){.run = rcl->hook_ctx ? run_hook_step : NULL, .user = rcl->hook_ctx,
@@ -2048,7 +2049,13 @@ static void finish_recovery(rec_cluster *rcl, const exec_msg *m)
         audit_check(rcl, store_recovery_end(rcl->env->st, rcl->recovery_id, state, m->at_ms, lost,
                                            m->ok ? NULL : (rcl->last_error ? rcl->last_error : m->message)),
                     "the end of a recovery");
-    if (rcl->promoted && oldp && !relocate) {
+    if (rcl->promoted && oldp && !relocate && rcl->old_rejoined && !oldp->fenced) {
+        /* The plan's own rejoin step verified it replicating from the new primary (a
+         * switchover): what after-care would conclude from the next probe (REJOINED). Not
+         * fenced, so that a switchover back right after this one is not refused. */
+        emit(rcl, LOGL_INFO, "primary-rejoined", oldp, NULL, "%s, the demoted primary, now replicates from %s",
+             old, neu);
+    } else if (rcl->promoted && oldp && !relocate) {
         /* Never a primary again; after-care unfences it once it replicates from the new one.
          * What the new primary had at promotion is what the old one is judged against. */
         mark_demoted(rcl, oldp, rcl->promoted_gtid);
@@ -2169,6 +2176,13 @@ static void handle_msg(rec_cluster *rcl, const exec_msg *m)
                                 m->at_ms, m->ok ? "ok" : "failed", m->message), "a recovery step");
         if (m->ok) {
             switch (s->kind) {
+            case PLAN_STEP_REJOIN:
+                /* step_rejoin verified it: read-only, both threads running from the new primary. */
+                rcl->old_rejoined = topo_addr_eq(&s->target.addr, &rcl->plan.old_primary.addr) &&
+                                    topo_addr_eq(&s->source.addr, &rcl->plan.new_primary.addr);
+                log_info("recovery #%lld step %d %s %s: %s", (long long)rcl->recovery_id, m->step + 1,
+                         plan_step_name(s->kind), target, m->message);
+                break;
             case PLAN_STEP_SET_WRITABLE:
                 rcl->promoted = true;
                 if (rcl->demote_started_ms)
