@@ -379,12 +379,28 @@ const char *dialect_query_kind_name(dialect_query_kind kind)
 /* ------------------------------------------------------------------------ */
 
 /* Parsing context: the result set and where errors go. */
+/* Column names hashed once per result set (col_index): a probe looks up about 25 of the
+ * 60-odd columns of SHOW REPLICA STATUS, and comparing each with every name was 8 % of
+ * the controller's CPU at 10,000 servers (bench/README.md). */
+#define COL_SLOTS 256
+#define COL_MAX_INDEXED 200 /* more columns than this: looked up by scan */
+
 typedef struct {
     const dialect_result *r;
     const char *what;          /* statement name for messages */
     char *err;
     size_t errlen;
+    bool indexed;              /* slot[] holds the columns */
+    uint8_t slot[COL_SLOTS];   /* column index + 1 by case-insensitive name hash, 0 empty */
 } pctx;
+
+static unsigned col_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 16777619u;
+    return h;
+}
 
 /* Column index of the first matching alias (case-insensitive), or -1. */
 static long col_find(const dialect_result *r, const char *const *aliases)
@@ -393,6 +409,39 @@ static long col_find(const dialect_result *r, const char *const *aliases)
         for (size_t i = 0; i < r->n_cols; i++)
             if (r->names[i] && strcasecmp(r->names[i], *a) == 0)
                 return (long)i;
+    return -1;
+}
+
+/* Index the columns of c->r: the first of equal names wins, as in col_find's scan. */
+static void col_index(pctx *c)
+{
+    const dialect_result *r = c->r;
+    memset(c->slot, 0, sizeof(c->slot));
+    c->indexed = false;
+    if (!r || r->n_cols > COL_MAX_INDEXED)
+        return;
+    for (size_t i = 0; i < r->n_cols; i++) {
+        unsigned k;
+        if (!r->names[i])
+            continue;
+        for (k = col_hash(r->names[i]) % COL_SLOTS; c->slot[k]; k = (k + 1) % COL_SLOTS)
+            if (strcasecmp(r->names[c->slot[k] - 1], r->names[i]) == 0)
+                break;
+        if (!c->slot[k])
+            c->slot[k] = (uint8_t)(i + 1);
+    }
+    c->indexed = true;
+}
+
+/* col_find through the index: the same answer. */
+static long col_at(const pctx *c, const char *const *aliases)
+{
+    if (!c->indexed)
+        return col_at(c, aliases);
+    for (const char *const *a = aliases; *a; a++)
+        for (unsigned k = col_hash(*a) % COL_SLOTS; c->slot[k]; k = (k + 1) % COL_SLOTS)
+            if (strcasecmp(c->r->names[c->slot[k] - 1], *a) == 0)
+                return (long)c->slot[k] - 1;
     return -1;
 }
 
@@ -411,7 +460,7 @@ static const char *col_name(const pctx *c, long col)
 /* A required column: index, or -EPROTO naming the first alias. */
 static long col_need(const pctx *c, const char *const *aliases)
 {
-    long i = col_find(c->r, aliases);
+    long i = col_at(c, aliases);
 
     if (i < 0) {
         if (aliases[1])
@@ -554,7 +603,7 @@ static int parse_bool(const pctx *c, long col, const char *v, bool *out)
 /* Optional boolean column: absent or NULL leaves *out. */
 static int opt_bool(const pctx *c, size_t row, const char *const *aliases, bool *out)
 {
-    long col = col_find(c->r, aliases);
+    long col = col_at(c, aliases);
     const char *v = cell(c->r, row, col);
 
     if (col < 0 || !v)
@@ -565,7 +614,7 @@ static int opt_bool(const pctx *c, size_t row, const char *const *aliases, bool 
 /* Optional heap string column: absent/NULL/"" → NULL. */
 static int opt_heap(const pctx *c, size_t row, const char *const *aliases, char **slot)
 {
-    long col = col_find(c->r, aliases);
+    long col = col_at(c, aliases);
     int rc = topo_strset(slot, cell(c->r, row, col));
 
     if (rc < 0)
@@ -674,10 +723,10 @@ static int vars_flags(topo_flavor f, const pctx *c, topo_snapshot *t)
     if (f == TOPO_FLAVOR_MARIADB)
         t->super_read_only = false;
 
-    col = col_find(r, A("binlog_format"));
+    col = col_at(c, A("binlog_format"));
     if ((rc = fit_field(c, col, cell(r, 0, col), t->binlog_format, sizeof(t->binlog_format))) < 0)
         return rc;
-    col = col_find(r, A("server_uuid"));
+    col = col_at(c, A("server_uuid"));
     if ((rc = fit_field(c, col, cell(r, 0, col), t->server_uuid, sizeof(t->server_uuid))) < 0)
         return rc;
     return 0;
@@ -696,20 +745,20 @@ static int vars_gtid_mode(topo_flavor f, const pctx *c, const topo_snapshot *sna
         long tc;
         t->gtid_mode_on = true;
         t->semisync = snap->semisync;
-        if (col_find(r, A("rpl_semi_sync_master_enabled")) >= 0) {
+        if (col_at(c, A("rpl_semi_sync_master_enabled")) >= 0) {
             t->semisync.source_timeout_ms = -1;
             t->semisync.source_names = TOPO_SEMISYNC_NAMES_MASTER_SLAVE;
             t->semisync.replica_names = TOPO_SEMISYNC_NAMES_MASTER_SLAVE;
             if ((rc = opt_bool(c, 0, A("rpl_semi_sync_master_enabled"), &t->semisync.source_enabled)) < 0 ||
                 (rc = opt_bool(c, 0, A("rpl_semi_sync_slave_enabled"), &t->semisync.replica_enabled)) < 0)
                 return rc;
-            if ((tc = col_find(r, A("rpl_semi_sync_master_timeout"))) >= 0 && cell(r, 0, tc)) {
+            if ((tc = col_at(c, A("rpl_semi_sync_master_timeout"))) >= 0 && cell(r, 0, tc)) {
                 if ((rc = parse_measure(c, tc, cell(r, 0, tc), &t->semisync.source_timeout_ms)) < 0)
                     return rc;
             }
         }
     } else {
-        col = col_find(r, A("gtid_mode"));
+        col = col_at(c, A("gtid_mode"));
         v = cell(r, 0, col);
         t->gtid_mode_on = v && strcasecmp(v, "ON") == 0;
     }
@@ -850,7 +899,7 @@ static int need_thread(const pctx *c, size_t row, const char *const *aliases,
 static int opt_u64(const pctx *c, size_t row, const char *const *aliases, uint64_t max,
                    uint64_t *out, bool *found)
 {
-    long col = col_find(c->r, aliases);
+    long col = col_at(c, aliases);
     const char *v = cell(c->r, row, col);
 
     if (found)
@@ -902,7 +951,7 @@ static int rs_source_threads(const pctx *c, size_t rw, topo_replica_status *t)
         (rc = need_thread(c, rw, A("Slave_SQL_Running", "Replica_SQL_Running"), &t->sql_state)) <
             0)
         return rc;
-    col = col_find(r, A("Slave_IO_State", "Replica_IO_State"));
+    col = col_at(c, A("Slave_IO_State", "Replica_IO_State"));
     v = cell(r, rw, col);
     copy_trunc(t->io_state_text, sizeof(t->io_state_text), v ? v : "");
     return 0;
@@ -925,7 +974,7 @@ static int rs_coords_lag(const pctx *c, size_t rw, topo_replica_status *t)
         (rc = need_pos(c, rw, A("Exec_Master_Log_Pos", "Exec_Source_Log_Pos"), &t->exec_coord)) <
             0)
         return rc;
-    col = col_find(r, A("Relay_Log_File"));
+    col = col_at(c, A("Relay_Log_File"));
     if ((rc = fit_field(c, col, cell(r, rw, col), t->relay_coord.file,
                         sizeof(t->relay_coord.file))) < 0 ||
         (rc = opt_u64(c, rw, A("Relay_Log_Pos"), UINT64_MAX, &t->relay_coord.pos, NULL)) < 0)
@@ -937,7 +986,7 @@ static int rs_coords_lag(const pctx *c, size_t rw, topo_replica_status *t)
     v = cell(r, rw, col);
     if (v && (rc = parse_measure(c, col, v, &t->seconds_behind)) < 0)
         return rc;
-    col = col_find(r, A("SQL_Delay"));
+    col = col_at(c, A("SQL_Delay"));
     v = cell(r, rw, col);
     t->sql_delay_s = 0;
     if (v && (rc = parse_measure(c, col, v, &t->sql_delay_s)) < 0)
@@ -970,7 +1019,7 @@ static int rs_errors_source_id(const pctx *c, size_t rw, topo_replica_status *t)
         0)
         return rc;
     t->source_server_id = found ? (unsigned long)u : 0;
-    col = col_find(r, A("Master_UUID", "Source_UUID"));
+    col = col_at(c, A("Master_UUID", "Source_UUID"));
     if ((rc = fit_field(c, col, cell(r, rw, col), t->source_uuid, sizeof(t->source_uuid))) < 0)
         return rc;
     return 0;
@@ -986,7 +1035,7 @@ static int rs_gtid(const pctx *c, size_t rw, topo_replica_status *t)
     bool found;
     int rc;
 
-    col = col_find(r, A("Using_Gtid"));
+    col = col_at(c, A("Using_Gtid"));
     if (col >= 0 && (v = cell(r, rw, col)) != NULL) {
         if ((rc = fit_field(c, col, v, t->using_gtid_mode, sizeof(t->using_gtid_mode))) < 0)
             return rc;
@@ -1016,7 +1065,7 @@ static int rs_heartbeat(const pctx *c, size_t rw, topo_replica_status *t)
     int rc;
 
     /* Heartbeat (MariaDB SHOW ALL SLAVES STATUS only): seconds, 3 decimals. */
-    col = col_find(r, A("Slave_heartbeat_period", "Replica_heartbeat_period"));
+    col = col_at(c, A("Slave_heartbeat_period", "Replica_heartbeat_period"));
     v = cell(r, rw, col);
     if (col >= 0 && v) {
         double s;
@@ -1089,10 +1138,10 @@ static int apply_receive(const pctx *c, topo_snapshot *snap)
         (rc = parse_u64(c, col, cell(r, rw, col), LLONG_MAX, &u)) < 0)
         return rc;
     hb = (long long)u;
-    extra = topo_hash_str(extra, cell(r, rw, col_find(r, A("LAST_HEARTBEAT_TIMESTAMP"))));
-    extra = topo_hash_str(extra, cell(r, rw, col_find(r, A("LAST_QUEUED_TRANSACTION"))));
-    extra = topo_hash_str(extra, cell(r, rw, col_find(r, A("LAST_QUEUED_TRANSACTION_END_QUEUE_TIMESTAMP"))));
-    col = col_find(r, A("HEARTBEAT_INTERVAL"));
+    extra = topo_hash_str(extra, cell(r, rw, col_at(c, A("LAST_HEARTBEAT_TIMESTAMP"))));
+    extra = topo_hash_str(extra, cell(r, rw, col_at(c, A("LAST_QUEUED_TRANSACTION"))));
+    extra = topo_hash_str(extra, cell(r, rw, col_at(c, A("LAST_QUEUED_TRANSACTION_END_QUEUE_TIMESTAMP"))));
+    col = col_at(c, A("HEARTBEAT_INTERVAL"));
     v = cell(r, rw, col);
     if (col >= 0 && v) {
         double s;
@@ -1379,6 +1428,7 @@ int dialect_apply(topo_flavor f, dialect_query_kind kind, const dialect_result *
         rc = -EINVAL;
         goto out;
     }
+    col_index(&c);
     switch (kind) {
     case DIALECT_Q_VARS: rc = apply_vars(f, &c, snap); break;
     case DIALECT_Q_REPLICA_STATUS: rc = apply_replica_status(&c, snap); break;

@@ -30,6 +30,11 @@ struct monitor {
     mon_cluster **clusters;
     size_t n_clusters;
     int64_t last_tick_ms;
+    /* Clusters marked dirty since the last mon_derive (indexes; room for every cluster).
+     * dirty_all: the list could not grow: the next mon_derive scans them all. */
+    size_t *dirty_list;
+    size_t n_dirty;
+    bool dirty_all;
 };
 
 /* The probe tag: which cluster an instance belongs to. */
@@ -333,7 +338,7 @@ static void on_result(void *user, probe_target *t, topo_snapshot *snap)
         return;
     topo_addr_str(&in->addr, addr, sizeof(addr));
     changes = topo_cluster_update(&c->model, (size_t)idx, snap, now_s);
-    c->dirty = true;
+    mon_mark_dirty(c);
     if (ok && c->model.primary == idx)
         topo_cluster_note_primary_pos(&c->model, in, in->snap.taken_at_ms);
     if (changes)
@@ -459,6 +464,7 @@ void mon_free(monitor *m)
         free(c);
     }
     free(m->clusters);
+    free(m->dirty_list);
     free(m->dns);
     probe_engine_free(m->probe);
     free(m);
@@ -486,6 +492,13 @@ int mon_add_cluster(monitor *m, const char *name, const char *user, const char *
     if (!v)
         goto oom;
     m->clusters = v;
+    {
+        size_t *dl = realloc(m->dirty_list, (m->n_clusters + 1) * sizeof(*dl));
+        if (!dl)
+            goto oom;
+        m->dirty_list = dl;
+    }
+    c->mon = m;
     c->index = m->n_clusters;
     m->clusters[m->n_clusters++] = c;
     *out = c;
@@ -544,7 +557,7 @@ int mon_attach_instance(monitor *m, mon_cluster *c, topo_instance *in, char *err
         return rc;
     }
     in->probe = t;
-    c->dirty = true;
+    mon_mark_dirty(c);
     return 0;
 }
 
@@ -584,7 +597,7 @@ void mon_remove_instance(monitor *m, mon_cluster *c, size_t i)
         in->probe = NULL;
     }
     topo_cluster_remove(&c->model, i);
-    c->dirty = true;
+    mon_mark_dirty(c);
     c->version++;
 }
 
@@ -600,15 +613,39 @@ mon_cluster *mon_find_cluster(monitor *m, const char *name)
     return NULL;
 }
 
+void mon_mark_dirty(mon_cluster *c)
+{
+    monitor *m = c->mon;
+    if (c->dirty)
+        return;
+    c->dirty = true;
+    if (!m)
+        return; /* not in a monitor: whoever holds it derives it */
+    if (m->n_dirty < m->n_clusters)
+        m->dirty_list[m->n_dirty++] = c->index;
+    else
+        m->dirty_all = true; /* listed twice (derived in between): scan them all once */
+}
+
 void mon_derive(monitor *m)
 {
-    for (size_t k = 0; k < m->n_clusters; k++) {
-        mon_cluster *c = m->clusters[k];
-        if (c->dirty) {
-            topo_cluster_derive(&c->model);
-            c->dirty = false;
+    if (m->dirty_all) {
+        for (size_t k = 0; k < m->n_clusters; k++)
+            if (m->clusters[k]->dirty) {
+                topo_cluster_derive(&m->clusters[k]->model);
+                m->clusters[k]->dirty = false;
+            }
+        m->dirty_all = false;
+    } else {
+        for (size_t k = 0; k < m->n_dirty; k++) {
+            mon_cluster *c = m->clusters[m->dirty_list[k]];
+            if (c->dirty) { /* not derived meanwhile (the first round derives at once) */
+                topo_cluster_derive(&c->model);
+                c->dirty = false;
+            }
         }
     }
+    m->n_dirty = 0;
 }
 
 void mon_tick(monitor *m, int64_t now_ms)
@@ -668,6 +705,11 @@ void mon_probe_instance_now(topo_instance *in)
 int64_t mon_waiting_since_ms(const topo_instance *in)
 {
     return in->probe ? probe_waiting_since_ms(in->probe) : 0;
+}
+
+bool mon_answer_arrived(const topo_instance *in)
+{
+    return in->probe && probe_answer_arrived(in->probe);
 }
 
 void mon_probe_cluster_now(monitor *m, mon_cluster *c)

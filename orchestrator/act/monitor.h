@@ -43,6 +43,7 @@ typedef struct mon_cluster {
     int untrusted_events, untrusted_suppressed;
     uint64_t version;        /* bumped on every material change (for watchers) */
     size_t index;            /* position in the monitor (mon_cluster_at(m, index) == this) */
+    struct monitor *mon;     /* its monitor (mon_mark_dirty) */
 } mon_cluster;
 
 typedef struct monitor monitor;
@@ -90,6 +91,10 @@ mon_cluster *mon_find_cluster(monitor *m, const char *name);
 probe_engine *mon_probe_engine(monitor *m);
 /* Periodic work: forget long-dead servers, derive roles. Call at least once a second. */
 void mon_tick(monitor *m, int64_t now_ms);
+/* The model changed: re-derived by the next mon_derive (set dirty only through this: the
+ * monitor keeps a list of dirty clusters instead of scanning all of them every turn). */
+void mon_mark_dirty(mon_cluster *c);
+
 /* Re-derive every dirty cluster model now. */
 void mon_derive(monitor *m);
 /* Probe every instance of c as soon as possible. */
@@ -104,6 +109,8 @@ void mon_set_watch(topo_instance *in, bool on);
 void mon_probe_instance_now(topo_instance *in);
 /* Monotonic ms since which in owes its probe an answer, 0: none owed. */
 int64_t mon_waiting_since_ms(const topo_instance *in);
+/* probe_answer_arrived for the instance's probe. */
+bool mon_answer_arrived(const topo_instance *in);
 
 /* Wall clock, seconds. */
 int64_t mon_wall_s(void);

@@ -40,6 +40,7 @@ typedef struct {
     ready_code rep_code;
     char rep_candidate[TOPO_ADDR_MAX];
     bool pend;                    /* a changed verdict seen once, waiting for a second look */
+    int pend_looks;               /* how many checks in a row have seen it */
     ready_code pend_code;
     bool pend_ready;
     char pend_candidate[TOPO_ADDR_MAX];

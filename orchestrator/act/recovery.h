@@ -44,6 +44,7 @@ typedef struct {
     void (*set_fast)(void *user, mon_cluster *c, bool on, int fast_ms); /* fast probing of c on / off */
     void (*set_watch)(void *user, topo_instance *in, bool on);         /* no probe backoff while it is down */
     int64_t (*waiting_since)(void *user, const topo_instance *in);     /* monotonic ms an answer is owed, 0 none */
+    bool (*answer_arrived)(void *user, const topo_instance *in);       /* ... but it is on the socket, unread */
 } rec_loop_ops;
 
 typedef struct {
@@ -81,6 +82,9 @@ typedef struct {
      * intermediate primary's move and after-care jobs. */
     bool (*holds_lock)(void *user, mon_cluster *c);
     const char *controller;   /* this controller's name in journal records ("" none) */
+    /* Written by recovery.c: clusters whose executor or after-care job runs now. The
+     * daemon asks clusters for their fds (rec_cluster_fds) only while it is not 0. */
+    size_t n_running;
 } rec_env;
 
 /* An operator's request (myorch switchover / failover / relocate). */
@@ -133,9 +137,9 @@ void rec_cluster_tick(rec_cluster *rcl, int64_t now_ms);
 size_t rec_cluster_fds(const rec_cluster *rcl, int *fds, size_t max);
 /* True while nothing but a probe result can change this cluster's analysis soon: healthy (ANA_OK),
  * no operation, job, fast probing, pending request or rollback, and its primary owes no probe
- * answer (a hang starts so). The loop ticks a quiet cluster on its probe results and in a slow
- * sweep only (orchestrator/daemon.c). */
-bool rec_cluster_quiet(const rec_cluster *rcl);
+ * answer for longer than a probe normally takes (a hang starts so). The loop ticks a quiet cluster
+ * on its probe results and in a slow sweep only (orchestrator/daemon.c). now_ms: monotonic. */
+bool rec_cluster_quiet(const rec_cluster *rcl, int64_t now_ms);
 /* Read and handle executor messages; now_ms: the loop's time (monotonic). */
 void rec_cluster_io(rec_cluster *rcl, int64_t now_ms);
 

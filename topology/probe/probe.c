@@ -768,6 +768,15 @@ static void step(probe_target *t, int events)
     }
 }
 
+bool probe_answer_arrived(const probe_target *t)
+{
+    char b;
+    if (!t || t->removed || !t->m || !(t->state == TS_QUERY || t->state == TS_STORE || t->state == TS_NEXT))
+        return false;
+    /* Bytes waiting: the server answered. 0 (EOF) or an error: it did not (the engine fails the probe). */
+    return recv(mysql_get_socket(t->m), &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 /* Idle connection became readable: EOF, reset or an unsolicited error
  * packet (killed, server shutdown). Any of these means the session is gone. */
 static void idle_readable(probe_target *t)

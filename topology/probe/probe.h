@@ -102,6 +102,11 @@ int probe_connected(const probe_target *t);
  * fails the probe (a hung primary, issue 18). */
 int64_t probe_waiting_since_ms(const probe_target *t);
 
+/* While a batch is waiting: has (part of) its answer arrived on the socket, not read yet?
+ * A busy controller may leave answers unread for a while (the routine lane's budget): the
+ * server did answer, whatever probe_waiting_since_ms says. One recv(MSG_PEEK) syscall. */
+bool probe_answer_arrived(const probe_target *t);
+
 /* Monotonic clock in milliseconds. */
 int64_t probe_now_ms(void);
 
