@@ -132,6 +132,7 @@ static const struct key_def keys[] = {
     { SEC_GLOBAL, "etcd_user", parse_name, G(etcd_user), 0, 0, 0, 0, NULL },
     { SEC_GLOBAL, "etcd_password_file", parse_secret_file, G(etcd_password), 0, 0, 0, 0, NULL },
     { SEC_GLOBAL, "detection_quorum", parse_detection_quorum, G(detection_quorum), 0, 0, 0, 0, NULL },
+    { SEC_GLOBAL, "etcd_voter_forget_s", parse_int, G(etcd_voter_forget_s), 60, 31536000, 0, 0, NULL },
 
     { SEC_CLUSTER, "seeds", parse_seeds, C(seeds), 0, 0, 0, KF_REQUIRED, "db1:3306, db2:3306" },
     { SEC_CLUSTER, "user", parse_name, C(user), 0, 0, 0, KF_REQUIRED, "myorch" },
@@ -1635,7 +1636,7 @@ static int check_etcd(struct parse *p)
     cfg_config *c = p->out;
     static const char *const etcd_keys[] = {"etcd_endpoints", "etcd_prefix", "controller_name", "etcd_lease_ttl_ms",
                                             "etcd_cacert", "etcd_cert", "etcd_key", "etcd_user",
-                                            "etcd_password_file", "detection_quorum"};
+                                            "etcd_password_file", "detection_quorum", "etcd_voter_forget_s"};
     int lu = p->global_seen[key_index(find_key(SEC_GLOBAL, "etcd_user"))];
     int lpw = p->global_seen[key_index(find_key(SEC_GLOBAL, "etcd_password_file"))];
     int lc = p->global_seen[key_index(find_key(SEC_GLOBAL, "etcd_cert"))];
@@ -1688,6 +1689,8 @@ static int check_etcd(struct parse *p)
         snprintf(c->etcd_prefix, sizeof(c->etcd_prefix), "/myorch");
     if (!c->etcd_lease_ttl_ms)
         c->etcd_lease_ttl_ms = 5000;
+    if (!c->etcd_voter_forget_s)
+        c->etcd_voter_forget_s = 86400;
     if (!c->controller_name[0]) {
         char host[256] = "";
         if (gethostname(host, sizeof(host) - 1) != 0 || !controller_name_ok(host))

@@ -46,6 +46,8 @@
  *   etcd_cacert, etcd_cert, etcd_key  ; TLS to etcd (cert and key together; key not group/other-readable)
  *   etcd_user, etcd_password_file     ; etcd authentication (together; the file 0600)
  *   detection_quorum = majority       ; majority|N: live controllers that must see a primary dead
+ *   etcd_voter_forget_s = 86400       ; 60..31536000: a controller not seen live this long no
+ *                                     ; longer votes in the majority rule
  *
  *   [cluster.NAME]                    ; NAME = [A-Za-z0-9_-]{1,40}
  *   seeds = host:port, [::1]:3306     ; required; default port 3306
@@ -269,6 +271,7 @@ typedef struct {
     char etcd_user[128];           /* "" = no etcd authentication */
     char *etcd_password;           /* heap, wiped; from etcd_password_file (0600) */
     int detection_quorum;          /* 0 = majority (default), N >= 1: N live controllers must agree */
+    int etcd_voter_forget_s;       /* default 86400: a controller not seen live this long stops voting */
     cfg_cluster *clusters; size_t n_clusters;
 } cfg_config;
 

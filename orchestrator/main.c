@@ -500,8 +500,10 @@ static void print_coordination(json_t *co)
            json_string_value(json_object_get(co, "etcd_health")),
            json_string_value(json_object_get(co, "etcd_health_why")));
     ctls = json_object_get(co, "controllers");
-    printf("  %lld controller(s) vote in the majority rule (every one seen live since this one started)\n",
-           (long long)json_integer_value(json_object_get(co, "controllers_voting")));
+    printf("  %lld controller(s) vote in the majority rule (every one seen live since this one started, "
+           "within the last %lld s)\n",
+           (long long)json_integer_value(json_object_get(co, "controllers_voting")),
+           (long long)json_integer_value(json_object_get(co, "voter_forget_s")));
     json_array_foreach(ctls, i, c) {
         long long age = (long long)json_integer_value(json_object_get(c, "last_view_age_ms"));
         char agebuf[32];

@@ -112,6 +112,8 @@ static const char *restart_key(const cfg_config *a, const cfg_config *b)
         return "etcd_user/etcd_password_file";
     if (a->detection_quorum != b->detection_quorum)
         return "detection_quorum";
+    if (a->etcd_voter_forget_s != b->etcd_voter_forget_s)
+        return "etcd_voter_forget_s";
     return NULL;
 }
 

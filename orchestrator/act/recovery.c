@@ -13,6 +13,7 @@
 
 #include "orchestrator/decide/aftercare.h"
 #include "orchestrator/decide/candidate.h"
+#include "orchestrator/decide/handoff.h"
 #include "orchestrator/decide/intermediate.h"
 #include "hooks/runner.h"
 #include "orchestrator/log.h"
@@ -105,6 +106,15 @@ struct rec_cluster {
     void *fence;
     struct rec_journal_ctx *jctx;
     json_t *handoff;
+    /* A journal found at a lock taking while an operation of this controller ran (its own
+     * recovery, the lock taken back: handoff_judge): judged again once that one ended, if
+     * this controller still holds the lock. And what the last operation that ended here
+     * left, to know its own record then (its id, whether it settled itself: not refused by
+     * the fencing check, its outcome). */
+    char *handoff_wait;
+    int64_t ended_id;
+    bool ended_settled, ended_promoted;
+    char ended_state[16];
     /* The cluster's shared state in etcd (shared_put / shared_apply): what was last written
      * (without its time), when the one found at the last lock taking was written, when it
      * was last offered, and whether it is being applied (no writes meanwhile). */
@@ -579,15 +589,14 @@ static void journal_release(rec_cluster *rcl)
     rcl->fence = NULL;
 }
 
-/* A recovery taken over from the journal is settled (finished or rolled back): say so in
- * the journal, so that the next lock holder does not take it over again. */
-static void journal_settled(rec_cluster *rcl, const char *state, const char *why)
+/* Record r (taken) settled in the journal with state and why. */
+static void journal_settle_record(rec_cluster *rcl, json_t *r, const char *state, const char *why)
 {
-    json_t *r = rcl->handoff;
     char *txt;
-    if (!r || !rcl->env->journal_put)
+    if (!r || !rcl->env->journal_put) {
+        json_decref(r);
         return;
-    rcl->handoff = NULL;
+    }
     json_object_set_new(r, "phase", json_string("settled"));
     json_object_set_new(r, "state", json_string(state));
     json_object_set_new(r, "handled_by", json_string(rcl->env->controller ? rcl->env->controller : ""));
@@ -601,6 +610,17 @@ static void journal_settled(rec_cluster *rcl, const char *state, const char *why
     if (txt)
         rcl->env->journal_put(rcl->env->user, rcl->mc, txt);
     free(txt);
+}
+
+/* A recovery taken over from the journal is settled (finished or rolled back): say so in
+ * the journal, so that the next lock holder does not take it over again. */
+static void journal_settled(rec_cluster *rcl, const char *state, const char *why)
+{
+    json_t *r = rcl->handoff;
+    if (!r || !rcl->env->journal_put)
+        return;
+    rcl->handoff = NULL;
+    journal_settle_record(rcl, r, state, why);
 }
 
 /* A string field of an untrusted journal record, at most max bytes; NULL when absent or longer. */
@@ -805,9 +825,34 @@ static void handoff(rec_cluster *rcl, const char *txt, int64_t now)
     unfinished = !strcmp(state, "running") || !strcmp(state, "stopped");
     log_info("cluster %s: lock taken; the journal holds %s #%lld of %s, %s%s", rcl->mc->model.name, kind,
              (long long)rid, who_s, state, promoted ? " (promoted)" : "");
-    if (unfinished && rcl->exec) {
-        json_decref(r); /* our own, still running (the lock was lost and taken again meanwhile) */
-        return;
+    {
+        /* The lock taken back while this controller's own recovery runs: that recovery is
+         * its own (name AND id), not a previous holder's to take over or drop. */
+        char why[400];
+        handoff_input hi = {.state = state, .controller = who, .recovery_id = rid,
+                            .self = rcl->env->controller ? rcl->env->controller : "",
+                            .running_here = rcl->exec != NULL, .running_id = rcl->exec ? rcl->recovery_id : 0,
+                            .ended_id = rcl->ended_id, .ended_settled = rcl->ended_settled};
+        handoff_action act = handoff_judge(&hi, why, sizeof(why));
+        if (act == HANDOFF_OWN_RUNNING || act == HANDOFF_WAIT) {
+            log_info("cluster %s: %s", rcl->mc->model.name, why);
+            free(rcl->handoff_wait);
+            rcl->handoff_wait = strdup(txt);
+            if (!rcl->handoff_wait)
+                log_error("cluster %s: out of memory keeping the journal to judge later: the next holder of the "
+                          "lock judges it", rcl->mc->model.name);
+            json_decref(r);
+            return;
+        }
+        if (act == HANDOFF_OWN_ENDED) {
+            log_info("cluster %s: %s", rcl->mc->model.name, why);
+            json_object_set_new(r, "promoted", json_boolean(rcl->ended_promoted));
+            journal_settle_record(rcl, r, rcl->ended_state,
+                                  "ended on this controller while its lock passed and came back: the outcome "
+                                  "recorded here");
+            return;
+        }
+        unfinished = act == HANDOFF_TAKE_OVER;
     }
     if (!unfinished) {
         topo_addr oa, na;
@@ -971,6 +1016,7 @@ void rec_cluster_free(rec_cluster *rcl)
     free(rcl->last_error);
     rcl->last_error = NULL;
     json_decref(rcl->handoff);
+    free(rcl->handoff_wait);
     free(rcl->shared_last);
     for (size_t i = 0; i < rcl->n_pending_fence; i++)
         free(rcl->pending_fence[i].gtid);
@@ -2006,8 +2052,23 @@ void rec_cluster_tick(rec_cluster *rcl, int64_t now_mono)
     }
     if (rcl->env->journal_take && mc->first_round_done) {
         char *j = NULL;
-        if (rcl->env->journal_take(rcl->env->user, mc, &j) == 1)
+        if (rcl->env->journal_take(rcl->env->user, mc, &j) == 1) {
+            free(rcl->handoff_wait); /* this taking's journal is newer */
+            rcl->handoff_wait = NULL;
             handoff(rcl, j, t.wall_ms);
+        }
+        free(j);
+    }
+    if (rcl->handoff_wait && !rcl->exec) {
+        /* The operation that ran when the lock was taken back has ended: judge the journal
+         * found then, unless the lock has passed on again (the next holder reads it itself). */
+        char *j = rcl->handoff_wait;
+        rcl->handoff_wait = NULL;
+        if (!rcl->env->holds_lock || rcl->env->holds_lock(rcl->env->user, mc))
+            handoff(rcl, j, t.wall_ms);
+        else
+            log_info("cluster %s: the lock passed on before the journal found at its last taking was judged: its "
+                     "next holder judges it", mc->model.name);
         free(j);
     }
     if (rcl->n_pending_fence)
@@ -2114,6 +2175,11 @@ static void finish_recovery(rec_cluster *rcl, const exec_msg *m)
     free(lost);
     if (failover)
         rcl->blocked_until_ms = m->at_ms + (int64_t)rcl->cfg->failover_block_s * 1000;
+    /* What ended here, should the journal show it unfinished at a lock taking (handoff_judge). */
+    rcl->ended_id = rcl->recovery_id;
+    rcl->ended_settled = m->aborted != 2; /* refused by the fencing check: nothing rolled back here */
+    rcl->ended_promoted = rcl->promoted;
+    snprintf(rcl->ended_state, sizeof(rcl->ended_state), "%s", m->ok ? "done" : m->aborted ? "aborted" : "failed");
     shared_put(rcl);
     release_operation(rcl);
     set_fast(rcl, false, 0);

@@ -31,3 +31,20 @@ void quorum_decide(const quorum_input *in, quorum_verdict *out)
              out->votes, out->voters, in->controllers_agreeing, in->controllers_agreeing == 1 ? "" : "s",
              in->replicas_on_side, in->replicas_on_side == 1 ? "" : "s", out->needed);
 }
+
+bool quorum_voter_forgotten(int64_t last_seen_ms, int64_t now_ms, int64_t forget_ms)
+{
+    return forget_ms > 0 && now_ms >= last_seen_ms && now_ms - last_seen_ms >= forget_ms;
+}
+
+size_t quorum_controllers_voting(const int64_t *last_seen_ms, size_t n, size_t live, int64_t now_ms,
+                                 int64_t forget_ms)
+{
+    size_t voters = 0;
+    for (size_t i = 0; last_seen_ms && i < n; i++)
+        if (!quorum_voter_forgotten(last_seen_ms[i], now_ms, forget_ms))
+            voters++;
+    if (voters < live)
+        voters = live;
+    return voters ? voters : 1;
+}

@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
     size_t servers;              /* voting servers: the primary + its direct replicas */
@@ -46,5 +47,22 @@ typedef struct {
 /* Decide; never fails (bad input, e.g. more agreeing controllers than
  * controllers or zero controllers, yields majority = false with the reason). */
 void quorum_decide(const quorum_input *in, quorum_verdict *out);
+
+/*
+ * Which controllers are voters (quorum_input.controllers with coordination = etcd).
+ * Every controller seen live stays a voter while it is away (a crashed controller, or
+ * one cut off on the other side of a split, is a voter that does not agree), but not
+ * forever: one not seen live for forget_ms ([myorch] etcd_voter_forget_s, default one
+ * day) is forgotten, so that a decommissioned controller stops counting against the
+ * majority. Times are the observer's monotonic clock.
+ *
+ * quorum_voter_forgotten: the controller last seen live at last_seen_ms no longer votes
+ * at now_ms (forget_ms <= 0: never forgotten; a last_seen_ms in the future: not forgotten).
+ * quorum_controllers_voting: the voters among n remembered controllers (last_seen_ms[i]),
+ * never fewer than the live ones (live, this controller included) nor fewer than 1.
+ */
+bool quorum_voter_forgotten(int64_t last_seen_ms, int64_t now_ms, int64_t forget_ms);
+size_t quorum_controllers_voting(const int64_t *last_seen_ms, size_t n, size_t live, int64_t now_ms,
+                                 int64_t forget_ms);
 
 #endif

@@ -1904,8 +1904,13 @@ struct etcd_fence {
     char *endpoints[MAX_ENDPOINTS];
     size_t n_endpoints, first;
     char *cacert, *cert, *key, *token;
+    /* etcd authentication: a simple token expires (etcd --auth-token-ttl, 300 s by default,
+     * counted on each member from the token's last use there) while the client's own
+     * requests get a new one; the fence then authenticates once by itself (fence_auth).
+     * Both wiped on free; neither ever goes into an error text. */
+    char *user, *password;
     char lock_key[KEY_MAX];
-    int64_t rev, lease, trusted_until_ms, timeout_ms;
+    int64_t rev, lease, trusted_until_ms, timeout_ms, auth_timeout_ms;
 };
 
 static char *dup_or_null(const char *s, bool *oom)
@@ -1942,11 +1947,15 @@ int etcd_fence_take(const etcd_client *c, const char *cluster, int64_t now_ms, e
     f->cert = dup_or_null(c->cert, &oom);
     f->key = dup_or_null(c->key, &oom);
     f->token = dup_or_null(c->token, &oom);
+    f->user = dup_or_null(c->user, &oom);
+    f->password = dup_or_null(c->password, &oom);
     lock_key(c, cluster, f->lock_key, sizeof(f->lock_key));
     f->rev = token;
     f->lease = c->lease_id;
     f->trusted_until_ms = now_ms + coord_lease_left_ms(c->lease_ok_sent_ms, now_ms, c->ttl_ms);
     f->timeout_ms = c->timeout_ms;
+    /* as the client's own authentication (start_ex): bcrypt is slow on a loaded host */
+    f->auth_timeout_ms = c->timeout_ms * 5 > 5000 ? c->timeout_ms * 5 : 5000;
     if (oom) {
         etcd_fence_free(f);
         snprintf(err, errlen, "out of memory");
@@ -1966,6 +1975,8 @@ void etcd_fence_free(etcd_fence *f)
     free(f->cert);
     free(f->key);
     wipe_free(f->token);
+    free(f->user);
+    wipe_free(f->password);
     free(f);
 }
 
@@ -1974,9 +1985,88 @@ int64_t etcd_fence_token(const etcd_fence *f)
     return f ? f->rev : 0;
 }
 
+/* One blocking POST of the fence (no token for the authentication itself): 0 with *resp
+ * (etcd's JSON object, possibly an error answer) and *status, or -EIO with err. */
+static int fence_post(const etcd_fence *f, const char *ep, const char *path, const char *body, bool secret_body,
+                      int64_t timeout_ms, json_t **resp, long *status, char *err, size_t errlen)
+{
+    struct curl_slist *hdrs = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    req r;
+    CURL *e;
+    CURLcode cc;
+    *resp = NULL;
+    *status = 0;
+    memset(&r, 0, sizeof(r));
+    strbuf_init(&r.resp);
+    e = easy_new(ep, path, body, secret_body ? NULL : f->token, timeout_ms, f->cacert, f->cert, f->key, &hdrs,
+                 errbuf);
+    if (!e) {
+        strbuf_free(&r.resp);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &r);
+    cc = curl_easy_perform(e);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(e);
+    curl_slist_free_all(hdrs);
+    if (cc != CURLE_OK) {
+        snprintf(err, errlen, "%s: %s", ep, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        if (r.resp.s)
+            explicit_bzero(r.resp.s, r.resp.len);
+        strbuf_free(&r.resp);
+        return -EIO;
+    }
+    *resp = json_loadb(strbuf_str(&r.resp), r.resp.len, 0, NULL);
+    if (r.resp.s)
+        explicit_bzero(r.resp.s, r.resp.len); /* an authentication answer holds the token */
+    strbuf_free(&r.resp);
+    return 0;
+}
+
+/* The fence's token was refused (expired or unknown on that member): authenticate once
+ * against ep within timeout_ms and keep the new token. 0, or negative with err (which
+ * names neither the password nor a token). */
+static int fence_auth(etcd_fence *f, const char *ep, int64_t timeout_ms, char *err, size_t errlen)
+{
+    json_t *j = json_pack("{s:s, s:s}", "name", f->user, "password", f->password), *resp = NULL;
+    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    const char *t;
+    long status = 0;
+    int rc;
+    json_decref(j);
+    if (!body) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    rc = fence_post(f, ep, "/v3/auth/authenticate", body, true, timeout_ms, &resp, &status, err, errlen);
+    wipe_free(body);
+    if (rc < 0)
+        return rc;
+    t = json_string_value(json_object_get(resp, "token"));
+    if (status != 200 || !t || !*t || strlen(t) >= 4096) {
+        const char *e2 = json_string_value(json_object_get(resp, "error"));
+        snprintf(err, errlen, "%s: the fencing check's token was refused and authenticating again failed: HTTP %ld: "
+                 "%.200s", ep, status, e2 ? e2 : "no token in the answer");
+        json_decref(resp);
+        return -EACCES;
+    }
+    wipe_free(f->token);
+    f->token = strdup(t);
+    json_decref(resp);
+    if (!f->token) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 int etcd_fence_check(etcd_fence *f, int64_t now_ms, bool remote_only, const char *put_key, const char *put_value,
                      char *err, size_t errlen)
 {
+    bool reauthed = false;
     char kb[KEY_MAX * 2], rev[32], lease[32];
     json_t *j, *success;
     char *body = NULL;
@@ -2012,39 +2102,48 @@ int etcd_fence_check(etcd_fence *f, int64_t now_ms, bool remote_only, const char
     snprintf(err, errlen, "no etcd member answered");
     for (size_t k = 0; k < f->n_endpoints; k++) {
         const char *ep = f->endpoints[(f->first + k) % f->n_endpoints];
-        struct curl_slist *hdrs = NULL;
-        char errbuf[CURL_ERROR_SIZE] = "";
-        req r;
-        CURL *e;
-        CURLcode cc;
         long status = 0;
         json_t *resp;
-        memset(&r, 0, sizeof(r));
-        strbuf_init(&r.resp);
-        e = easy_new(ep, "/v3/kv/txn", body, f->token, f->timeout_ms, f->cacert, f->cert, f->key, &hdrs, errbuf);
-        if (!e) {
-            strbuf_free(&r.resp);
-            rc = -ENOMEM;
-            snprintf(err, errlen, "out of memory");
+        int pr = fence_post(f, ep, "/v3/kv/txn", body, false, f->timeout_ms, &resp, &status, err, errlen);
+        if (pr == -ENOMEM) {
+            rc = pr;
             break;
         }
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, &r);
-        cc = curl_easy_perform(e);
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(e);
-        curl_slist_free_all(hdrs);
-        if (cc != CURLE_OK) {
-            snprintf(err, errlen, "%s: %s", ep, errbuf[0] ? errbuf : curl_easy_strerror(cc));
-            strbuf_free(&r.resp);
+        if (pr < 0)
             continue;
-        }
-        resp = json_loadb(strbuf_str(&r.resp), r.resp.len, 0, NULL);
-        strbuf_free(&r.resp);
         if (status != 200 || !json_is_object(resp) || json_object_get(resp, "error")) {
             const char *e2 = json_string_value(json_object_get(resp, "error"));
+            bool refused_token = json_is_object(resp) && auth_error(resp) && f->user && f->password;
             snprintf(err, errlen, "%s: HTTP %ld: %.200s", ep, status, e2 ? e2 : "no JSON answer");
             json_decref(resp);
+            if (refused_token && !reauthed) {
+                /* The token expired (or this member does not know it): authenticate once and ask
+                 * the same member again, within the local lease deadline (remote_only: past it,
+                 * the authentication's own bound; etcd's compare decides). */
+                int64_t left = __atomic_load_n(&f->trusted_until_ms, __ATOMIC_ACQUIRE) - probe_now_ms();
+                int ar;
+                reauthed = true;
+                if (left <= 0 && !remote_only) {
+                    snprintf(err, errlen, "the lease is no longer trusted (no keep-alive in time): not crossing");
+                    rc = -EPERM;
+                    break;
+                }
+                if (left <= 0 || left > f->auth_timeout_ms)
+                    left = f->auth_timeout_ms;
+                ar = fence_auth(f, ep, left, err, errlen);
+                if (ar == -ENOMEM) {
+                    rc = ar;
+                    break;
+                }
+                if (ar == 0) {
+                    if (!remote_only && probe_now_ms() >= __atomic_load_n(&f->trusted_until_ms, __ATOMIC_ACQUIRE)) {
+                        snprintf(err, errlen, "the lease is no longer trusted (no keep-alive in time): not crossing");
+                        rc = -EPERM;
+                        break;
+                    }
+                    k--; /* the same member, with the new token */
+                }
+            }
             continue;
         }
         if (json_is_true(json_object_get(resp, "succeeded"))) {

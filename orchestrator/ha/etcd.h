@@ -102,9 +102,13 @@ const char *etcd_lock_holder(const etcd_client *c, const char *cluster);
 
 /*
  * The fencing check: a self-contained snapshot of a held lock (endpoints, TLS,
- * auth token, key, token, lease, the local trust deadline), then a blocking
- * transaction that succeeds only if the lock key still has this create revision
- * and this lease. Thread-safe apart from the client (the snapshot owns copies).
+ * auth token and credentials, key, token, lease, the local trust deadline), then a
+ * blocking transaction that succeeds only if the lock key still has this create
+ * revision and this lease. Thread-safe apart from the client (the snapshot owns copies).
+ * An auth token etcd refuses (expired: etcd --auth-token-ttl; unknown to the member)
+ * makes the check authenticate once by itself and ask again, within the local lease
+ * deadline (remote_only: within the authentication's bound); neither the token nor the
+ * password is ever put into err.
  */
 typedef struct etcd_fence etcd_fence;
 int etcd_fence_take(const etcd_client *c, const char *cluster, int64_t now_ms, etcd_fence **out, char *err,

@@ -54,9 +54,13 @@ struct ha {
     int64_t fresh_ms;
     ha_cluster *cl;
     size_t n_cl;
-    /* Controllers seen live since this one started: the voters of the majority rule. */
+    /* Controllers seen live since this one started, and when each was last seen live
+     * (monotonic): the voters of the majority rule until forgotten (voter_forget_ms,
+     * quorum_controllers_voting). */
     char seen[HA_MAX_CONTROLLERS][ETCD_NAME_MAX];
+    int64_t seen_ms[HA_MAX_CONTROLLERS];
     size_t n_seen;
+    int64_t voter_forget_ms;
     /* Forwarding: the requests this controller sent and waits for. */
     ha_fwd_request_fn on_fwd_request;
     ha_fwd_done_fn on_fwd_done;
@@ -92,6 +96,7 @@ int ha_new(const cfg_config *cfg, ha_emit_fn emit, void *user, ha **out, char *e
     h->detection_quorum = cfg->detection_quorum;
     /* Views are re-put every TTL / 4 and read every TTL / 4: one TTL bounds a live view's age. */
     h->fresh_ms = cfg->etcd_lease_ttl_ms;
+    h->voter_forget_ms = (int64_t)cfg->etcd_voter_forget_s * 1000;
     snprintf(h->name, sizeof(h->name), "%s", cfg->controller_name);
     {
         etcd_options o = {.endpoints = cfg->etcd_endpoints, .prefix = cfg->etcd_prefix,
@@ -141,13 +146,13 @@ int ha_timeout_ms(ha *h, int64_t now_ms)
     return h ? etcd_timeout_ms(h->etcd, now_ms) : -1;
 }
 
-/* Remember every controller seen live (ha_voters). */
-static void note_controllers(ha *h)
+/* Remember every controller seen live and when (the voters, known_controllers); forget one
+ * not seen live for etcd_voter_forget_s (a controller decommissioned for good). */
+static void note_controllers(ha *h, int64_t now_ms)
 {
     const etcd_controller *ctl;
-    size_t n = etcd_controllers(h->etcd, &ctl);
+    size_t n = etcd_controllers(h->etcd, &ctl), k = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t k;
         for (k = 0; k < h->n_seen; k++)
             if (!strcmp(h->seen[k], ctl[i].name))
                 break;
@@ -155,6 +160,19 @@ static void note_controllers(ha *h)
             memcpy(h->seen[h->n_seen], ctl[i].name, sizeof(h->seen[0]));
             h->n_seen++;
         }
+        if (k < h->n_seen)
+            h->seen_ms[k] = now_ms;
+    }
+    for (k = 0; k < h->n_seen;) {
+        if (!quorum_voter_forgotten(h->seen_ms[k], now_ms, h->voter_forget_ms)) {
+            k++;
+            continue;
+        }
+        log_info("coordination: controller %s not seen live for %lld s (etcd_voter_forget_s): no longer a voter of "
+                 "the majority rule", h->seen[k], (long long)((now_ms - h->seen_ms[k]) / 1000));
+        h->n_seen--;
+        memmove(h->seen[k], h->seen[k + 1], (h->n_seen - k) * sizeof(h->seen[0]));
+        memmove(&h->seen_ms[k], &h->seen_ms[k + 1], (h->n_seen - k) * sizeof(h->seen_ms[0]));
     }
 }
 
@@ -232,7 +250,7 @@ void ha_run(ha *h, int64_t now_ms)
 {
     if (h) {
         etcd_run(h->etcd, now_ms);
-        note_controllers(h);
+        note_controllers(h, now_ms);
         fwd_run(h, now_ms);
     }
 }
@@ -370,12 +388,13 @@ static ha_cluster *find(ha *h, const char *cluster)
     return NULL;
 }
 
-/* Every controller seen live since this one started: a crashed controller, or one cut off
- * on the other side of a split, stays a voter (one that does not agree), so a split cannot
- * shrink the voters to the side that kept etcd. */
-static size_t known_controllers(const ha *h, size_t live)
+/* Every controller seen live within etcd_voter_forget_s: a crashed controller, or one cut
+ * off on the other side of a split, stays a voter (one that does not agree), so a split
+ * cannot shrink the voters to the side that kept etcd; one gone longer (decommissioned)
+ * no longer counts against the majority. */
+static size_t known_controllers(const ha *h, size_t live, int64_t now_ms)
 {
-    return h->n_seen > live ? h->n_seen : live;
+    return quorum_controllers_voting(h->seen_ms, h->n_seen, live, now_ms, h->voter_forget_ms);
 }
 
 bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms, char *why, size_t whylen)
@@ -426,7 +445,7 @@ bool ha_may_act(ha *h, const char *cluster, const ana_result *a, int64_t now_ms,
         /* The majority rule with the controllers as voters (quorum.h): the acting side is the
          * controllers that hold the primary dead and the replicas this one reaches. */
         quorum_input qi = {.servers = 1 + a->replicas, .replicas_on_side = a->replicas_reachable,
-                           .controllers = known_controllers(h, v.live), .controllers_agreeing = v.dead_votes,
+                           .controllers = known_controllers(h, v.live, now_ms), .controllers_agreeing = v.dead_votes,
                            .off = hc->quorum_off};
         quorum_verdict qv;
         quorum_decide(&qi, &qv);
@@ -512,7 +531,8 @@ json_t *ha_status(ha *h, int64_t now_ms)
                                       h->cl[i].held_why[0] ? h->cl[i].held_why : NULL));
     }
     /* The controllers counted as voters of the majority rule (known_controllers). */
-    json_object_set_new(r, "controllers_voting", json_integer((json_int_t)known_controllers(h, n)));
+    json_object_set_new(r, "controllers_voting", json_integer((json_int_t)known_controllers(h, n, now_ms)));
+    json_object_set_new(r, "voter_forget_s", json_integer((json_int_t)(h->voter_forget_ms / 1000)));
     json_object_set_new(r, "controllers", ctls);
     json_object_set_new(r, "locks", locks);
     return r;

@@ -44,7 +44,7 @@ void ha_publish(ha *h, const char *cluster, const ana_result *a);
  * cluster's lock (lease trusted), the detection quorum of live controllers
  * agrees the primary is dead, and the majority rule holds with the controllers
  * as voters (orchestrator/decide/quorum.h: the cluster's servers and every
- * controller seen live since this one started; the acting side is the
+ * controller seen live since this one started and within etcd_voter_forget_s; the acting side is the
  * controllers whose fresh view holds the primary dead and the replicas this one
  * reaches). false: why says what is missing (reported as a
  * recovery-held-coordination event once it has held HA_HELD_REPORT_MS, or at

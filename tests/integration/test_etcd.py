@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -247,16 +248,17 @@ class EtcdTest(unittest.TestCase):
         self.assertEqual(a.cmd('fence c1')['rc'], 0)
 
 
-class EtcdAuthTest(unittest.TestCase):
-    """etcd with authentication: the client gets a token with the password file, and the
-    password appears in nothing it prints."""
+class EtcdAuthBase(unittest.TestCase):
+    """A one-member etcd with authentication on (user root, its password in a 0600 file);
+    ETCD_ARGS: more etcd options."""
     PASSWORD = 'pw-' + os.urandom(6).hex()
+    ETCD_ARGS = ()
 
     def setUp(self):
         if not os.path.exists(DRIVER):
             raise unittest.SkipTest('etcd_driver not built')
         self.tmp = tempfile.mkdtemp(prefix='myorch-etcdauth-')
-        self.etcd = lab.EtcdCluster(os.path.join(self.tmp, 'etcd'), members=1)
+        self.etcd = lab.EtcdCluster(os.path.join(self.tmp, 'etcd'), members=1, extra_args=self.ETCD_ARGS)
         self.drivers = []
         self.etcd.up()
         env = dict(os.environ, ETCDCTL_API='3')
@@ -282,6 +284,30 @@ class EtcdAuthTest(unittest.TestCase):
         import shutil
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def authenticate(self):
+        body = json.dumps({'name': 'root', 'password': self.PASSWORD}).encode()
+        req = urllib.request.Request(self.etcd.url(1) + '/v3/auth/authenticate', data=body,
+                                     headers={'Content-Type': 'application/json'})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())['token']
+
+    def token_valid(self, token):
+        body = json.dumps({'key': base64.b64encode(b'/probe').decode()}).encode()
+        req = urllib.request.Request(self.etcd.url(1) + '/v3/kv/range', data=body,
+                                     headers={'Content-Type': 'application/json', 'Authorization': token})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return 'error' not in json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            if 'invalid auth token' in e.read().decode(errors='replace'):
+                return False
+            raise
+
+
+class EtcdAuthTest(EtcdAuthBase):
+    """etcd with authentication: the client gets a token with the password file, and the
+    password appears in nothing it prints."""
+
     def test_auth(self):
         good = Driver(self.etcd.url(1), 'a', '/auth', extra=('--user', 'root', '--password-file', self.pwfile))
         bad = Driver(self.etcd.url(1), 'b', '/auth', extra=('--user', 'root', '--password-file', self.badfile))
@@ -301,6 +327,46 @@ class EtcdAuthTest(unittest.TestCase):
             self.assertNotIn(self.PASSWORD, ''.join(d.out) + err)
             self.assertNotIn('AddressSanitizer', err)
         self.drivers = []
+
+
+class EtcdAuthTokenExpiryTest(EtcdAuthBase):
+    """A recovery's fence keeps the auth token of the moment it was taken; etcd's simple
+    tokens expire (--auth-token-ttl, here 1 s) once unused on a member. The fencing check
+    made after its token expired authenticates again and still succeeds (it would refuse to
+    cross the point of no return although the lock is held)."""
+    ETCD_ARGS = ('--auth-token-ttl', '1')
+
+    def test_fence_after_token_expiry(self):
+        # etcd here does expire an unused token within a few seconds (else the test proves nothing).
+        t = self.authenticate()
+        self.assertTrue(self.token_valid(t))
+        time.sleep(4)  # unused (a use restarts its TTL)
+        self.assertFalse(self.token_valid(t), 'etcd did not expire an unused token within 4 s')
+        # Lease 20 s: a pause of a few seconds keeps the lock and the local trust deadline.
+        d = Driver(self.etcd.url(1), 'a', '/auth-ttl', ttl_ms=20000,
+                   extra=('--user', 'root', '--password-file', self.pwfile))
+        self.drivers.append(d)
+        d.cmd('lock c1')
+        d.wait_event('etcd-lock-acquired', 'c1', timeout=20)
+        self.assertEqual(d.cmd('keep c1')['rc'], 0)
+        r = d.cmd('fence-kept c1')
+        self.assertEqual(r['rc'], 0, r)
+        # Nothing uses the token for 4 s (the driver stopped): it expires in etcd.
+        os.kill(d.p.pid, signal.SIGSTOP)
+        try:
+            time.sleep(4)
+        finally:
+            os.kill(d.p.pid, signal.SIGCONT)
+        r = d.cmd('fence-kept c1')
+        self.assertEqual(r['rc'], 0, r)
+        self.assertTrue(d.held('c1'))
+        # Once more: the fence kept its new token.
+        r = d.cmd('fence-kept c1')
+        self.assertEqual(r['rc'], 0, r)
+        err = d.close()
+        self.drivers = []
+        self.assertNotIn(self.PASSWORD, ''.join(d.out) + err)
+        self.assertNotIn('AddressSanitizer', err)
 
 
 class EtcdTlsTest(unittest.TestCase):

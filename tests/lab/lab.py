@@ -968,10 +968,12 @@ class EtcdCluster:
     DIR/etcd.json holds ports and pids; DIR/eN/ the data dir and log of member N.
     """
 
-    def __init__(self, dir, members=3, base_port=None, tls=None):
+    def __init__(self, dir, members=3, base_port=None, tls=None, extra_args=()):
         """tls: {'ca': PEM, 'cert': PEM, 'key': KEY} (tests/integration/tlscerts.py): clients
-        speak https:// and must present a certificate signed by that CA."""
+        speak https:// and must present a certificate signed by that CA. extra_args: more etcd
+        options for every member (e.g. ('--auth-token-ttl', '1'))."""
         self.tls = tls
+        self.extra_args = list(extra_args)
         self.dir = os.path.abspath(dir)
         os.makedirs(self.dir, exist_ok=True)
         self._procs = {}   # members started by this object: reaped when killed
@@ -1024,7 +1026,7 @@ class EtcdCluster:
                 '--initial-cluster-state', 'new',
                 # Loopback, but a loaded 2-core machine: elections quick, not twitchy.
                 '--heartbeat-interval', '100', '--election-timeout', '1000',
-                '--log-level', 'warn', '--logger', 'zap']
+                '--log-level', 'warn', '--logger', 'zap', *self.extra_args]
 
     def _spawn(self, m):
         d = os.path.join(self.dir, m['name'])

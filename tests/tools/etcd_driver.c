@@ -12,6 +12,9 @@
  *   publish CLUSTER JSON    publish a view
  *   fence CLUSTER [remote]  the fencing check with the last token this driver held
  *                           (remote: skip the local lease deadline, ask etcd only)
+ *   keep CLUSTER            take a snapshot now and keep it as it is (a recovery's fence:
+ *                           its auth token is the one of this moment)
+ *   fence-kept CLUSTER [remote]  the fencing check with the kept snapshot
  *   status                  lease, health, locks, controllers, views
  *   quit
  * Output: {"event":...} for client events, {"reply":CMD,...} for commands.
@@ -34,6 +37,7 @@
 static struct {
     char cluster[ETCD_CLUSTER_MAX];
     etcd_fence *fence;   /* the last token held */
+    etcd_fence *kept;    /* taken by 'keep', never refreshed */
     int64_t token;
 } wanted[MAXC];
 static size_t n_wanted;
@@ -130,14 +134,20 @@ static void command(etcd_client *c, char *line, bool *quit)
         rc = v ? etcd_publish(c, arg, v, err, sizeof(err)) : -EINVAL;
         json_decref(v);
         out(json_pack("{s:s, s:i, s:s}", "reply", cmd, "rc", rc, "error", v ? err : "bad JSON"));
-    } else if (!strcmp(cmd, "fence")) {
-        if (!wanted[k].fence) {
+    } else if (!strcmp(cmd, "keep")) {
+        etcd_fence_free(wanted[k].kept);
+        wanted[k].kept = NULL;
+        rc = etcd_fence_take(c, arg, now, &wanted[k].kept, err, sizeof(err));
+        out(json_pack("{s:s, s:i, s:s}", "reply", cmd, "rc", rc, "error", err));
+    } else if (!strcmp(cmd, "fence") || !strcmp(cmd, "fence-kept")) {
+        etcd_fence *f = !strcmp(cmd, "fence") ? wanted[k].fence : wanted[k].kept;
+        if (!f) {
             out(json_pack("{s:s, s:i, s:s}", "reply", cmd, "rc", -ENOENT, "error", "never held"));
             return;
         }
-        rc = etcd_fence_check(wanted[k].fence, now, rest && !strcmp(rest, "remote"), NULL, NULL, err, sizeof(err));
+        rc = etcd_fence_check(f, now, rest && !strcmp(rest, "remote"), NULL, NULL, err, sizeof(err));
         out(json_pack("{s:s, s:i, s:s, s:I}", "reply", cmd, "rc", rc, "error", err, "token",
-                      (json_int_t)etcd_fence_token(wanted[k].fence)));
+                      (json_int_t)etcd_fence_token(f)));
     } else {
         out(json_pack("{s:s, s:s}", "reply", cmd, "error", "unknown command"));
     }
@@ -225,8 +235,10 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
-    for (size_t i = 0; i < n_wanted; i++)
+    for (size_t i = 0; i < n_wanted; i++) {
         etcd_fence_free(wanted[i].fence);
+        etcd_fence_free(wanted[i].kept);
+    }
     etcd_free(c);
     if (password) {
         explicit_bzero(password, strlen(password));

@@ -244,6 +244,7 @@ static void check_etcd_defaults(const cfg_config *c, const char *dir)
     assert_true(c->controller_name[0] != '\0'); /* the host name */
     assert_int_equal(c->etcd_lease_ttl_ms, 5000);
     assert_int_equal(c->detection_quorum, 0);
+    assert_int_equal(c->etcd_voter_forget_s, 86400);
     assert_null(c->etcd_password);
 }
 
@@ -255,6 +256,7 @@ static void check_etcd_full(const cfg_config *c, const char *dir)
     assert_string_equal(c->controller_name, "ctl-1.dc2");
     assert_int_equal(c->etcd_lease_ttl_ms, 3000);
     assert_int_equal(c->detection_quorum, 2);
+    assert_int_equal(c->etcd_voter_forget_s, 3600);
     assert_string_equal(c->etcd_user, "myorch");
     assert_string_equal(c->etcd_password, "etcdpw");
     snprintf(want, sizeof(want), "%s/ca.pem", dir);
@@ -759,7 +761,7 @@ static const struct cfg_case cases[] = {
       .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = https://e1:2379,https://e2:2379\n"
              "etcd_prefix = /myorch/prod\ncontroller_name = ctl-1.dc2\netcd_lease_ttl_ms = 3000\n"
              "etcd_cacert = ca.pem\netcd_cert = client.pem\netcd_key = client.key\netcd_user = myorch\n"
-             "etcd_password_file = etcd.pass\ndetection_quorum = 2\n" EAST,
+             "etcd_password_file = etcd.pass\ndetection_quorum = 2\netcd_voter_forget_s = 3600\n" EAST,
       .files = { PASS_EAST, { "ca.pem", "PEM\n", 0644, false }, { "client.pem", "PEM\n", 0644, false },
                  { "client.key", "KEY\n", 0600, false }, { "etcd.pass", "etcdpw\n", 0600, false } },
       .check = check_etcd_full },
@@ -833,6 +835,13 @@ static const struct cfg_case cases[] = {
     { .title = "detection_quorum = 0",
       .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://127.0.0.1:2379\ndetection_quorum = 0\n" EAST,
       .files = { PASS_EAST }, .rc = -EINVAL, .err = { "for detection_quorum" } },
+    { .title = "etcd_voter_forget_s: below the range",
+      .ini = "[myorch]\ncoordination = etcd\netcd_endpoints = http://127.0.0.1:2379\netcd_voter_forget_s = 59\n" EAST,
+      .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:4: bad value '59' for etcd_voter_forget_s: expected an integer from 60 to 31536000" } },
+    { .title = "etcd_voter_forget_s without coordination = etcd",
+      .ini = "[myorch]\netcd_voter_forget_s = 3600\n" EAST, .files = { PASS_EAST }, .rc = -EINVAL,
+      .err = { "myorch.ini:2: etcd_voter_forget_s is set but coordination is not etcd" } },
 
     /* ---------------------------------------------------------- unknown / duplicate */
     { .title = "unknown key in [myorch]",
@@ -844,7 +853,7 @@ static const struct cfg_case cases[] = {
                "control_operator_keys, control_readonly_keys, max_instances_per_cluster, events_keep_days, "
                "events_keep_max, shutdown_timeout_ms, allow_core_dumps, http_listen, http_tls_cert, http_tls_key, http_token_file, "
                "coordination, etcd_endpoints, etcd_prefix, controller_name, etcd_lease_ttl_ms, etcd_cacert, "
-               "etcd_cert, etcd_key, etcd_user, etcd_password_file, detection_quorum)",
+               "etcd_cert, etcd_key, etcd_user, etcd_password_file, detection_quorum, etcd_voter_forget_s)",
                "did you mean 'poll_interval_ms'?" } },
     { .title = "unknown key in a cluster",
       .ini = "[cluster.east]\nseeds = db1\nusr = myorch\n", .rc = -EINVAL,

@@ -103,12 +103,74 @@ static void test_inconsistent_input(void **state)
     assert_false(v.majority);
 }
 
+/* Who votes (quorum_controllers_voting), then whether the lock holder may act with them. */
+#define DAY_MS (86400 * 1000LL)
+#define NOW_MS (10 * DAY_MS)
+
+typedef struct {
+    const char *situation;
+    int64_t ago_ms[4];           /* since each remembered controller was last seen live (-1: none) */
+    size_t live;                 /* live controllers now, this one included */
+    int64_t forget_ms;
+    size_t voting;               /* expected voters */
+    size_t servers, on_side, agreeing;
+    bool act;                    /* expected verdict of quorum_decide with those voters */
+} voter_row;
+
+static const voter_row voter_rows[] = {
+    {"3 controllers, all live", {0, 0, 0, -1}, 3, DAY_MS, 3, 3, 2, 3, true},
+    {"one crashed a minute ago: still a voter (does not agree)", {0, 0, 60000, -1}, 2, DAY_MS, 3, 3, 2, 2, true},
+    {"zone split an hour ago: the far two still vote", {0, 3600000, 3600000, -1}, 1, DAY_MS, 3, 3, 2, 1, false},
+    {"2 controllers, one decommissioned an hour ago: still a voter, no failover", {0, 3600000, -1, -1}, 1, DAY_MS,
+     2, 3, 2, 1, false},
+    {"2 controllers, one decommissioned two days ago: forgotten, the other acts", {0, 2 * DAY_MS, -1, -1}, 1, DAY_MS,
+     1, 3, 2, 1, true},
+    {"3 controllers, one decommissioned two days ago: 2 voters", {0, 0, 2 * DAY_MS, -1}, 2, DAY_MS, 2, 3, 2, 2, true},
+    {"exactly forget_ms ago: forgotten", {0, DAY_MS, -1, -1}, 1, DAY_MS, 1, 3, 2, 1, true},
+    {"1 ms short of forget_ms: still a voter", {0, DAY_MS - 1, -1, -1}, 1, DAY_MS, 2, 3, 2, 1, false},
+    {"forget_ms 0: never forgotten", {0, 9 * DAY_MS, -1, -1}, 1, 0, 2, 3, 2, 1, false},
+    {"a time in the future (clock reading order): not forgotten", {0, -5000, -1, -1}, 1, DAY_MS, 2, 3, 2, 1, false},
+    {"fewer remembered than live (not read yet): the live ones vote", {0, -1, -1, -1}, 3, DAY_MS, 3, 3, 2, 2, true},
+    {"nothing remembered, nothing live: one voter (this one)", {-1, -1, -1, -1}, 0, DAY_MS, 1, 3, 2, 1, true},
+};
+
+static void test_voters(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < NELEM(voter_rows); k++) {
+        const voter_row *r = &voter_rows[k];
+        int64_t seen[4];
+        size_t n = 0, voting;
+        quorum_verdict v;
+        for (size_t i = 0; i < 4; i++)
+            if (r->ago_ms[i] != -1)
+                seen[n++] = r->ago_ms[i] == -5000 ? NOW_MS + 5000 : NOW_MS - r->ago_ms[i];
+        voting = quorum_controllers_voting(seen, n, r->live, NOW_MS, r->forget_ms);
+        if (voting != r->voting) {
+            print_error("[%s] %zu voting, expected %zu\n", r->situation, voting, r->voting);
+            fail();
+        }
+        quorum_decide(&(quorum_input){.servers = r->servers, .replicas_on_side = r->on_side, .controllers = voting,
+                                      .controllers_agreeing = r->agreeing},
+                      &v);
+        if (v.majority != r->act) {
+            print_error("[%s] majority=%d, expected %d (%s)\n", r->situation, v.majority, r->act, v.why);
+            fail();
+        }
+    }
+    assert_false(quorum_voter_forgotten(NOW_MS - DAY_MS + 1, NOW_MS, DAY_MS));
+    assert_true(quorum_voter_forgotten(NOW_MS - DAY_MS, NOW_MS, DAY_MS));
+    assert_false(quorum_voter_forgotten(NOW_MS - 9 * DAY_MS, NOW_MS, 0));
+    assert_int_equal(quorum_controllers_voting(NULL, 3, 2, NOW_MS, DAY_MS), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_reason_texts),
         cmocka_unit_test(test_inconsistent_input),
+        cmocka_unit_test(test_voters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
