@@ -59,49 +59,22 @@ static void load_rto(rtk_state *s, rec_cluster *rcl, int read_timeout_ms)
     ready_rto_estimate(t, (size_t)n, rec_cluster_cfg(rcl)->poll_interval_ms, read_timeout_ms, &s->rto);
 }
 
-#define RTK_CANDIDATE_HOLD 10
-
 static void report_change(rtk_state *s, rec_cluster *rcl)
 {
     const ready_result *r = &s->r;
+    bool had = s->rep.reported, was_ready = s->rep.rep_ready;
+    ready_code was = s->rep.rep_code;
     json_t *detail;
-    /* A running recovery is transitional: what counts is the verdict after it. */
-    if (r->code == READY_RECOVERY_RUNNING || r->code == READY_NOT_PROBED) {
-        s->pend = false;
+    if (!ready_report_step(&s->rep, r))
         return;
-    }
-    if (s->reported && s->rep_ready == r->ready && s->rep_code == r->code && !strcmp(s->rep_candidate, r->candidate)) {
-        s->pend = false;
-        return;
-    }
-    /* Seen once: report only when the next look agrees (no event per probe on a flapping bound). */
-    if (!s->pend || s->pend_ready != r->ready || s->pend_code != r->code || strcmp(s->pend_candidate, r->candidate)) {
-        s->pend = true;
-        s->pend_looks = 1;
-        s->pend_ready = r->ready;
-        s->pend_code = r->code;
-        snprintf(s->pend_candidate, sizeof(s->pend_candidate), "%s", r->candidate);
-        return;
-    }
-    /* Only the candidate changed (same verdict): among replicas about as advanced, the most
-     * advanced one changes with every commit the primary sends; reported once it holds for
-     * RTK_CANDIDATE_HOLD checks (about 10 s). At 10,000 servers with writing primaries this
-     * was about 100 events a second (bench/fleet_bench.py), each a row and a hook run. */
-    if (s->reported && s->rep_ready == r->ready && s->rep_code == r->code && ++s->pend_looks < RTK_CANDIDATE_HOLD)
-        return;
-    s->pend = false;
-    detail = json_pack("{s:b, s:s, s:s, s:s?, s:b?, s:s?}", "failover_ready", r->ready, "reason_code",
+    detail = json_pack("{s:b, s:s, s:s, s:s?, s:o?, s:s?}", "failover_ready", r->ready, "reason_code",
                        ready_code_name(r->code), "reason", r->reason, "candidate", r->candidate[0] ? r->candidate : NULL,
-                       "was_ready", s->reported ? json_boolean(s->rep_ready) : NULL, "was_reason_code",
-                       s->reported ? ready_code_name(s->rep_code) : NULL);
+                       "was_ready", had ? json_boolean(was_ready) : NULL, "was_reason_code",
+                       had ? ready_code_name(was) : NULL);
     if (rec_cluster_env(rcl)->emit)
         rec_cluster_env(rcl)->emit(rec_cluster_env(rcl)->user, r->ready ? LOGL_INFO : LOGL_WARN, "failover-readiness-changed", rec_cluster_mon(rcl), NULL,
                       r->ready ? "failover ready" : "failover NOT ready", detail);
     json_decref(detail);
-    s->reported = true;
-    s->rep_ready = r->ready;
-    s->rep_code = r->code;
-    snprintf(s->rep_candidate, sizeof(s->rep_candidate), "%s", r->candidate);
 }
 
 void rtk_update(rtk_state *s, rec_cluster *rcl, int read_timeout_ms, int64_t now_mono)

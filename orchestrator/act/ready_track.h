@@ -34,16 +34,7 @@ typedef struct {
     int64_t rto_loaded_ms;        /* monotonic: timings read, 0 never */
     int64_t hooks_checked_ms;     /* monotonic */
     char hooks_missing[512];
-    /* Change reporting. */
-    bool reported;                /* a verdict was reported (event) */
-    bool rep_ready;
-    ready_code rep_code;
-    char rep_candidate[TOPO_ADDR_MAX];
-    bool pend;                    /* a changed verdict seen once, waiting for a second look */
-    int pend_looks;               /* how many checks in a row have seen it */
-    ready_code pend_code;
-    bool pend_ready;
-    char pend_candidate[TOPO_ADDR_MAX];
+    ready_report rep;             /* change reporting (ready_report_step) */
 } rtk_state;
 
 /*

@@ -303,3 +303,35 @@ void ready_rto_estimate(const ready_timing *t, size_t n, int poll_interval_ms, i
                  "default: detection 2 x poll interval + read timeout, promotion %d ms (nothing measured yet)",
                  READY_DEFAULT_PROMOTE_MS);
 }
+
+bool ready_report_step(ready_report *rep, const ready_result *r)
+{
+    if (r->code == READY_RECOVERY_RUNNING || r->code == READY_NOT_PROBED) {
+        rep->pend = false;
+        return false;
+    }
+    if (rep->reported && rep->rep_ready == r->ready && rep->rep_code == r->code &&
+        !strcmp(rep->rep_candidate, r->candidate)) {
+        rep->pend = false;
+        return false;
+    }
+    if (!rep->pend || rep->pend_ready != r->ready || rep->pend_code != r->code ||
+        strcmp(rep->pend_candidate, r->candidate)) {
+        rep->pend = true;
+        rep->pend_looks = 1;
+        rep->pend_ready = r->ready;
+        rep->pend_code = r->code;
+        snprintf(rep->pend_candidate, sizeof(rep->pend_candidate), "%s", r->candidate);
+        return false;
+    }
+    /* The same verdict but another candidate: it must hold longer. */
+    if (rep->reported && rep->rep_ready == r->ready && rep->rep_code == r->code &&
+        ++rep->pend_looks < READY_CANDIDATE_HOLD)
+        return false;
+    rep->pend = false;
+    rep->reported = true;
+    rep->rep_ready = r->ready;
+    rep->rep_code = r->code;
+    snprintf(rep->rep_candidate, sizeof(rep->rep_candidate), "%s", r->candidate);
+    return true;
+}

@@ -107,6 +107,32 @@ typedef struct {
 } ready_result;
 
 /*
+ * When a verdict is reported (the failover-readiness-changed event). A changed verdict
+ * (ready, code, candidate) is reported once two checks in a row agree; a change of the
+ * candidate alone once READY_CANDIDATE_HOLD checks agree (among replicas about as
+ * advanced, the most advanced one changes with every commit of the primary: at 10,000
+ * servers that was about 100 events a second). A running recovery or a cluster not probed
+ * yet is transitional: never reported, and it resets a pending change.
+ */
+#define READY_CANDIDATE_HOLD 10
+
+typedef struct {
+    bool reported;                /* a verdict was reported */
+    bool rep_ready;
+    ready_code rep_code;
+    char rep_candidate[TOPO_ADDR_MAX];
+    bool pend;                    /* a changed verdict seen, waiting for more looks */
+    int pend_looks;               /* how many checks in a row have seen it */
+    bool pend_ready;
+    ready_code pend_code;
+    char pend_candidate[TOPO_ADDR_MAX];
+} ready_report;
+
+/* One check's verdict r: true when it is to be reported now (then rep records it as the
+ * reported one; the caller reads the previous one before the call). */
+bool ready_report_step(ready_report *rep, const ready_result *r);
+
+/*
  * Compute readiness. Fails only with -EINVAL (in, in->c, in->analysis or out
  * NULL) or -ENOMEM (with a message in err); "not ready" is a success.
  */

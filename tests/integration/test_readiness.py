@@ -67,6 +67,21 @@ class Readiness(ClusterTest):
                      what='rpo counts the 5 transactions nobody received')
         self.assertGreater(r['rpo_estimate']['seconds'], 0)
         wait_for(lambda: 'failover-readiness-changed' in self.d.log_text(), what='readiness event')
+
+        # Its detail (the state database's copy): the verdict and the one before it. The event
+        # was stored without any detail until the previous verdict was packed as an object.
+        def not_ready_detail():
+            import sqlite3
+            db = sqlite3.connect('file:%s/state/state.db?mode=ro' % self.tmp, uri=True, timeout=5)
+            try:
+                rows = db.execute("SELECT detail FROM events WHERE name = 'failover-readiness-changed' "
+                                  "ORDER BY id").fetchall()
+            finally:
+                db.close()
+            details = [json.loads(d) for (d,) in rows if d]
+            return [d for d in details if d.get('failover_ready') is False] or None
+        d = wait_for(not_ready_detail, what='the readiness event with its detail in the state database')[-1]
+        self.assertEqual((d['reason_code'], d['was_ready'], d['was_reason_code']), ('candidate-lagging', True, 'ok'), d)
         # ... and the on_topology_change hook ran for it.
         wait_for(lambda: 'failover-readiness-changed' in self.hook_events(), what='on_topology_change for readiness')
         self.assertIn('myorch_failover_ready{cluster="lab"} 0', self.metrics())

@@ -364,6 +364,50 @@ static void test_rto(void **state)
     assert_int_equal(o.promote_samples, 0);
 }
 
+/* ready_report_step: a sequence of verdicts, one per check; 'R' where the check reports. */
+typedef struct {
+    bool ready;
+    ready_code code;
+    const char *candidate;
+} verdict;
+
+static void run_report(const char *name, const verdict *v, size_t n, const char *want)
+{
+    ready_report rep = {0};
+    char got[64] = "";
+    assert_true(n < sizeof(got));
+    for (size_t i = 0; i < n; i++) {
+        ready_result r = {.ready = v[i].ready, .code = v[i].code};
+        snprintf(r.candidate, sizeof(r.candidate), "%s", v[i].candidate);
+        got[i] = ready_report_step(&rep, &r) ? 'R' : '.';
+    }
+    if (strcmp(got, want))
+        fail_msg("%s: reports %s, want %s", name, got, want);
+}
+
+static void test_report(void **state)
+{
+    (void)state;
+    const verdict ok2 = {true, READY_OK, R2}, ok3 = {true, READY_OK, R3},
+                  lag2 = {false, READY_LAGGING, R2}, run = {false, READY_RECOVERY_RUNNING, ""},
+                  notp = {false, READY_NOT_PROBED, ""};
+    /* The first verdict is reported on its second look; the same again is not. */
+    run_report("first", (verdict[]){ok2, ok2, ok2, ok2}, 4, ".R..");
+    /* A verdict change holds two looks; a single odd look is not reported. */
+    run_report("verdict change", (verdict[]){ok2, ok2, lag2, lag2, ok2, ok2}, 6, ".R.R.R");
+    run_report("one odd look", (verdict[]){ok2, ok2, lag2, ok2, ok2}, 5, ".R...");
+    /* The candidate alone: only once it holds READY_CANDIDATE_HOLD (10) looks. */
+    run_report("candidate flapping", (verdict[]){ok2, ok2, ok3, ok2, ok3, ok3, ok2, ok3, ok3, ok3, ok2}, 11,
+               ".R.........");
+    run_report("candidate held", (verdict[]){ok2, ok2, ok3, ok3, ok3, ok3, ok3, ok3, ok3, ok3, ok3, ok3, ok3}, 13,
+               ".R.........R.");
+    /* Not ready to ready with another candidate is a verdict change: two looks. */
+    run_report("ready again elsewhere", (verdict[]){lag2, lag2, ok3, ok3}, 4, ".R.R");
+    /* A running recovery and a cluster not probed yet are never reported, and reset a pending change. */
+    run_report("transitional", (verdict[]){ok2, ok2, lag2, run, lag2, notp, lag2, lag2}, 8, ".R.....R");
+    run_report("only transitional", (verdict[]){notp, notp, run, run}, 4, "....");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_rpo),
         cmocka_unit_test(test_rto),
+        cmocka_unit_test(test_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
