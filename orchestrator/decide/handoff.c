@@ -4,21 +4,17 @@
 #include <stdio.h>
 #include <string.h>
 
+static const char *const action_names[] = {
+    [HANDOFF_FINISHED] = "finished",
+    [HANDOFF_OWN_RUNNING] = "own-running",
+    [HANDOFF_WAIT] = "wait",
+    [HANDOFF_OWN_ENDED] = "own-ended",
+    [HANDOFF_TAKE_OVER] = "take-over",
+};
+
 const char *handoff_action_name(handoff_action a)
 {
-    switch (a) {
-    case HANDOFF_FINISHED:
-        return "finished";
-    case HANDOFF_OWN_RUNNING:
-        return "own-running";
-    case HANDOFF_WAIT:
-        return "wait";
-    case HANDOFF_OWN_ENDED:
-        return "own-ended";
-    case HANDOFF_TAKE_OVER:
-        return "take-over";
-    }
-    return "?";
+    return (size_t)a < sizeof(action_names) / sizeof(action_names[0]) && action_names[a] ? action_names[a] : "?";
 }
 
 handoff_action handoff_judge(const handoff_input *in, char *why, size_t whylen)
