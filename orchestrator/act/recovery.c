@@ -2267,14 +2267,11 @@ static void handle_msg(rec_cluster *rcl, const exec_msg *m)
             audit_check(rcl, store_recovery_step(rcl->env->st, rcl->recovery_id, m->step + 1, plan_step_name(s->kind), target, desc, 0,
                                 m->at_ms, m->ok ? "ok" : "failed", m->message), "a recovery step");
         if (m->ok) {
-            switch (s->kind) {
-            case PLAN_STEP_REJOIN:
-                /* step_rejoin verified it: read-only, both threads running from the new primary. */
+            /* step_rejoin verified it: read-only, both threads running from the new primary. */
+            if (s->kind == PLAN_STEP_REJOIN)
                 rcl->old_rejoined = topo_addr_eq(&s->target.addr, &rcl->plan.old_primary.addr) &&
                                     topo_addr_eq(&s->source.addr, &rcl->plan.new_primary.addr);
-                log_info("recovery #%lld step %d %s %s: %s", (long long)rcl->recovery_id, m->step + 1,
-                         plan_step_name(s->kind), target, m->message);
-                break;
+            switch (s->kind) {
             case PLAN_STEP_SET_WRITABLE:
                 rcl->promoted = true;
                 if (rcl->demote_started_ms)
