@@ -172,7 +172,7 @@ static int ivec_reserve(ivec *a, size_t want)
 
     if (want <= a->cap)
         return 0;
-    cap = a->cap ? a->cap : 8;
+    cap = a->cap ? a->cap : 1; /* most sets hold one interval per entry (the timeline keeps hundreds) */
     while (cap < want) {
         if (cap > SIZE_MAX / 2 / sizeof(ival))
             return -ENOMEM;
@@ -385,7 +385,7 @@ static gtid_set *set_new(gtid_kind kind)
 static gentry *set_add(gtid_set *s)
 {
     if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 4;
+        size_t cap = s->cap ? s->cap * 2 : 1; /* most sets have one domain or one UUID */
         gentry *ne;
         if (s->cap > SIZE_MAX / 2 / sizeof(gentry))
             return NULL;

@@ -87,8 +87,8 @@ struct rec_cluster {
     int async_hooks_running;
     int64_t loop_ms;              /* the loop's time (monotonic) of the current turn (rec_cluster_io/tick) */
     exec_hooks hook_iface;
-    rec_maintenance maint[32];
-    size_t n_maint;
+    rec_maintenance *maint;       /* heap, grown on demand (maint_room): most clusters have none */
+    size_t n_maint, cap_maint;
     bool maint_reported;
     int64_t aftercare_from_ms;    /* monotonic: only snapshots taken after this count */
     /* A failover interrupted (controller stopped) before its point of no return: its
@@ -126,12 +126,36 @@ struct rec_cluster {
     bool rollback_undemote, undemote_due;
     /* Demoted primaries named by the shared state or a journal that this controller's model
      * does not hold (yet): fenced as soon as they are discovered, kept in the shared state. */
-    struct {
+    struct pending_fence {
         char addr[TOPO_ADDR_MAX];
         char *gtid;
-    } pending_fence[16];
-    size_t n_pending_fence;
+    } *pending_fence;             /* heap, grown on demand: most clusters have none */
+    size_t n_pending_fence, cap_pending_fence;
 };
+
+/* At most this many maintenance windows and undiscovered demoted primaries per cluster. The
+ * arrays are allocated when the first one comes: inline, they were 22 KiB of every cluster
+ * (5.5 KiB per server at 4 per cluster; bench/README.md, "Memory"). */
+#define REC_MAINT_MAX 32
+#define REC_PENDING_FENCE_MAX 16
+
+/* Room for one more element in a heap array of at most max (grown to max at once: small). */
+static bool grow_room(void **v, size_t *cap, size_t n, size_t max, size_t size)
+{
+    void *nv;
+    if (n < *cap)
+        return true;
+    if (n >= max || !(nv = realloc(*v, max * size)))
+        return false;
+    *v = nv;
+    *cap = max;
+    return true;
+}
+
+static bool maint_room(rec_cluster *rcl)
+{
+    return grow_room((void **)&rcl->maint, &rcl->cap_maint, rcl->n_maint, REC_MAINT_MAX, sizeof(*rcl->maint));
+}
 
 #define FAST_INTERVAL_MS 50
 #define FAST_WINDOW_MS 10000
@@ -237,7 +261,8 @@ static void demote_addr(rec_cluster *rcl, const char *addr, const char *gtid)
     for (size_t i = 0; i < rcl->n_pending_fence; i++)
         if (!strcmp(rcl->pending_fence[i].addr, canon))
             return;
-    if (rcl->n_pending_fence >= sizeof(rcl->pending_fence) / sizeof(rcl->pending_fence[0])) {
+    if (!grow_room((void **)&rcl->pending_fence, &rcl->cap_pending_fence, rcl->n_pending_fence,
+                   REC_PENDING_FENCE_MAX, sizeof(*rcl->pending_fence))) {
         log_error("cluster %s: too many demoted primaries not discovered yet; %s is not remembered", rcl->mc->model.name,
                   canon);
         return;
@@ -292,7 +317,7 @@ static void maint_loaded(void *user, const char *instance, const char *reason, i
 {
     rec_cluster *rcl = user;
     rec_maintenance *w;
-    if (rcl->n_maint >= sizeof(rcl->maint) / sizeof(rcl->maint[0]))
+    if (!maint_room(rcl))
         return;
     w = &rcl->maint[rcl->n_maint];
     /* A stored window whose instance does not fit was never written by this program: skip it
@@ -763,7 +788,7 @@ static void shared_apply(rec_cluster *rcl, const char *txt)
                 continue;
             for (size_t i = 0; i < rcl->n_maint; i++)
                 have = have || !strcmp(rcl->maint[i].instance, inst);
-            if (have || rcl->n_maint >= sizeof(rcl->maint) / sizeof(rcl->maint[0]))
+            if (have || !maint_room(rcl))
                 continue;
             maint_loaded(rcl, inst, reason, (int64_t)json_integer_value(st), (int64_t)json_integer_value(un));
             if (rcl->env->st)
@@ -1020,6 +1045,8 @@ void rec_cluster_free(rec_cluster *rcl)
     free(rcl->shared_last);
     for (size_t i = 0; i < rcl->n_pending_fence; i++)
         free(rcl->pending_fence[i].gtid);
+    free(rcl->pending_fence);
+    free(rcl->maint);
     pthread_cond_destroy(&rcl->hooks_idle);
     pthread_mutex_destroy(&rcl->hooks_mu);
     free(rcl);
@@ -2494,9 +2521,14 @@ int rec_cluster_maintenance(rec_cluster *rcl, bool begin, const char *instance, 
                          canon[0] ? "" : rcl->mc->model.name, rcl->maint[i].reason);
                 return -EEXIST;
             }
-        if (rcl->n_maint >= sizeof(rcl->maint) / sizeof(rcl->maint[0])) {
-            snprintf(err, errlen, "too many maintenance windows open");
+        if (rcl->n_maint >= REC_MAINT_MAX) {
+            snprintf(err, errlen, "too many maintenance windows open (at most %d per cluster): end one first",
+                     REC_MAINT_MAX);
             return -ENOSPC;
+        }
+        if (!maint_room(rcl)) {
+            snprintf(err, errlen, "out of memory opening a maintenance window");
+            return -ENOMEM;
         }
         if (reason && strlen(reason) >= sizeof(rcl->maint[0].reason)) {
             snprintf(err, errlen, "--reason is %zu bytes long: give at most %zu", strlen(reason),
