@@ -120,6 +120,7 @@ typedef struct {
 typedef struct {
     bool ok;                      /* the probe completed; false: see error fields */
     int64_t taken_at_ms;          /* monotonic ms when the probe completed */
+    int64_t sent_at_ms;           /* monotonic ms when its query batch was sent (0: unknown) */
     int64_t probe_latency_ms;     /* round trip of the probe's query batch */
 
     unsigned long server_id;
@@ -203,5 +204,18 @@ const char *topo_flavor_name(topo_flavor f);
 const char *topo_thread_state_name(topo_thread_state t);
 /* "Yes" / "No" / "Connecting" (case-insensitive) → state; anything else UNKNOWN. */
 topo_thread_state topo_thread_state_parse(const char *text);
+
+/*
+ * May this answer describe the server as it was before t_ms (monotonic)? Yes when its batch was
+ * sent before t_ms: the server builds the answer after it receives the batch. Without a send time
+ * (sent_at_ms 0: a snapshot not from the probe engine), when it completed at or before t_ms. A
+ * batch sent in the same millisecond as t_ms does not predate it: the replicas' probes that a lost
+ * primary starts go out in the millisecond the loss was seen, and counting them as older held a
+ * crash failover for another probe round (50 ms) in 1 of 7 runs (issue 17).
+ */
+static inline bool topo_snap_predates(const topo_snapshot *s, int64_t t_ms)
+{
+    return s->sent_at_ms ? s->sent_at_ms < t_ms : s->taken_at_ms <= t_ms;
+}
 
 #endif

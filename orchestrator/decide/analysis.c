@@ -105,7 +105,7 @@ static rs_class classify(const topo_instance *r, bool primary_down, int64_t down
         return RS_UNREACHABLE;
     if (!primary_down)
         return rs->io_state == TOPO_THREAD_YES ? RS_REPLICATING : RS_OTHER;
-    if (r->snap.taken_at_ms <= down_since_ms)
+    if (topo_snap_predates(&r->snap, down_since_ms))
         return RS_STALE;
     if (rs->io_state == TOPO_THREAD_YES)
         return !is_stalled(r, stall_periods) ? RS_REPLICATING : lost_earlier(r, in, waiting) ? RS_EARLIER : RS_STALLED;
@@ -160,7 +160,8 @@ static void describe_replica(strbuf_line *e, const topo_instance *r, rs_class cl
         strbuf_line_add(e, ")");
     }
     if (cls == RS_STALE)
-        strbuf_line_add(e, " [probed at t=%lld ms, before the failure]", (long long)r->snap.taken_at_ms);
+        strbuf_line_add(e, " [probed at t=%lld ms, before the failure]",
+                        (long long)(r->snap.sent_at_ms ? r->snap.sent_at_ms : r->snap.taken_at_ms));
     if (cls == RS_EARLIER)
         strbuf_line_add(e, " [lost the primary at t=%lld ms, long before the controller's unanswered probe: no "
                         "evidence of a hang]", (long long)r->rx_since_ms);

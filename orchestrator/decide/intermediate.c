@@ -68,7 +68,7 @@ static ch_class classify(const topo_instance *r, int64_t down_since_ms)
     const topo_replica_status *rs = &r->snap.replica;
     if (!r->reachable || !r->have_snap)
         return CH_UNREACHABLE;
-    if (r->snap.taken_at_ms <= down_since_ms)
+    if (topo_snap_predates(&r->snap, down_since_ms))
         return CH_STALE;
     if (rs->io_state == TOPO_THREAD_YES)
         return CH_REPLICATING;

@@ -5,7 +5,7 @@
  * reachability, thread states, probe times), builds a topo_cluster from it,
  * derives roles and checks the code, every counter and the exact evidence line.
  * Times: the primary fails at t=100 ms; replica probes at t>100 are fresh,
- * at t<=100 stale.
+ * at t<=100 stale; with a send time, sent at t>=100 fresh, before stale.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,6 +45,7 @@ typedef struct {
     topo_thread_state io, sql;
     unsigned io_errno, sql_errno;
     int64_t t;                /* snapshot taken_at_ms */
+    int64_t sent;             /* snapshot sent_at_ms (0: unknown, as before the probe engine set it) */
     int64_t down_ms;          /* DOWN: down_since_ms */
     bool ro, sro, fenced, noparent;
     bool ss_on, ss_status;    /* semi-sync source enabled / status ON */
@@ -90,6 +91,7 @@ static topo_instance *add(topo_cluster *c, topo_flavor fl, size_t idx, const srv
     in->snap.flavor = fl;
     in->snap.server_id = idx + 1;
     in->snap.taken_at_ms = s->t;
+    in->snap.sent_at_ms = s->sent;
     in->snap.read_only = s->ro;
     in->snap.super_read_only = s->sro;
     in->snap.log_bin = in->snap.log_replica_updates = true;
@@ -316,6 +318,19 @@ static const ana_case cases[] = {
      .evidence = ERR_P "not confirmed: 0/2 replicas confirm, 2 probed before the failure, 0 without evidence, "
                  "0 unreachable: 127.0.0.1:2 io=Yes [probed at t=90 ms, before the failure], "
                  "127.0.0.1:3 io=Yes [probed at t=100 ms, before the failure]"},
+    {.name = "sent at the failure's instant, answered in it or after: fresh, dead (issue 17)",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .sent = 100, .t = 100},
+           {R3, P, .io = C, .sql = Y, .io_errno = 2003, .sent = 100, .t = 101}},
+     .code = ANA_DEAD_PRIMARY, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 2,
+     .evidence = ERR_P "2/2 replicas confirm: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 "), "
+                 "127.0.0.1:3 io=Connecting (io error 2003: " MSG_2003 ")"},
+    {.name = "sent before the failure, answered after it: stale (the server answered what it saw then)",
+     .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .sent = 99, .t = 150},
+           {R3, P, .io = C, .sql = Y, .io_errno = 2003, .sent = 120, .t = 150}},
+     .code = ANA_PRIMARY_SUSPECT, .primary = 0, .replicas = 2, .reachable = 2, .confirming = 1, .stale = 1,
+     .evidence = ERR_P "not confirmed: 1/2 replicas confirm, 1 probed before the failure, 0 without evidence, "
+                 "0 unreachable: 127.0.0.1:2 io=Connecting (io error 2003: " MSG_2003 ") [probed at t=99 ms, "
+                 "before the failure], 127.0.0.1:3 io=Connecting (io error 2003: " MSG_2003 ")"},
     {.name = "one confirms, one stale: suspect until every replica is fresh",
      .s = {{P, .t = 50, DOWN100}, {R2, P, .io = C, .sql = Y, .io_errno = 2003, .t = 150},
            {R3, P, .io = Y, .sql = Y, .t = 90}},
@@ -613,7 +628,7 @@ static void test_failover_codes_in_table(void **state)
     (void)state;
     for (size_t k = 0; k < NELEM(cases); k++)
         failovers += ana_is_failover(cases[k].code);
-    assert_int_equal(failovers, 18);
+    assert_int_equal(failovers, 19);
 }
 
 static void test_names(void **state)

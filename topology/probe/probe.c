@@ -89,6 +89,8 @@ struct probe_target {
 
     bool urgent;           /* probe_set_urgent(): the urgent lane until turned off */
     bool urgent_once;      /* the urgent lane until the next delivered result */
+    bool again;            /* probe_now() while a probe was in flight: the next one starts when it ends */
+    int64_t sent_ms;       /* when the batch in flight was sent (snapshot's sent_at_ms) */
     bool busy;             /* a connect or probe is in flight (counted in the engine's in_flight) */
     bool busy_urgent;      /* ... counted as urgent (not in routine_in_flight) */
     bool queued;           /* due, waiting in the routine FIFO */
@@ -350,6 +352,7 @@ static void fail(probe_target *t, unsigned code, const char *fmt, ...)
     bool drop_retry = was_connected && !t->timed_out;
 
     dequeue(t);
+    t->again = false; /* a failure is news at once; the retry keeps its schedule */
     topo_snapshot_clear(&t->snap);
     t->snap.ok = false;
     t->snap.answered = answered;
@@ -513,6 +516,9 @@ static void start_probe(probe_target *t, int64_t now)
     arm(t, t->deadline_ms);
     t->state = TS_QUERY;
     sql = t->first_sql ? t->first_sql : t->batch.sql;
+    /* The clock now, not the run's: a probe asked for while this run handled a lost primary
+     * must not look sent before that loss (topo_snap_predates). */
+    t->sent_ms = probe_now_ms();
     status = mysql_real_query_start(&err, t->m, sql, (unsigned long)strlen(sql));
     if (status)
         wait_on(t, status);
@@ -569,6 +575,8 @@ out:
 
 static void finish_probe(probe_target *t, int64_t now)
 {
+    bool again = t->again;
+    t->again = false;
     t->eng->stats.probes_ok++;
     set_busy(t, false);
     free(t->first_sql); /* the session's mode is set: later probes send the batch alone */
@@ -576,6 +584,7 @@ static void finish_probe(probe_target *t, int64_t now)
     t->failures = 0;
     t->snap.ok = true;
     t->snap.probe_latency_ms = now - t->op_started_ms;
+    t->snap.sent_at_ms = t->sent_ms;
     t->ok_probe_ms = t->snap.probe_latency_ms > 0 ? t->snap.probe_latency_ms : 1;
     t->snap.flavor = t->flavor;
     t->snap.version_major = t->ver_major;
@@ -585,12 +594,17 @@ static void finish_probe(probe_target *t, int64_t now)
         snprintf(t->snap.version, sizeof(t->snap.version), "%s", t->version);
     t->state = TS_IDLE;
     t->next_at_ms = t->op_started_ms + t->interval_ms;
-    if (t->next_at_ms < now)
+    if (t->next_at_ms < now || again)
         t->next_at_ms = now;
     /* Watch the idle connection: readable means the server went away. */
     register_fd(t, mysql_get_socket(t->m), EPOLLIN | EPOLLRDHUP);
     arm(t, t->next_at_ms);
     deliver(t);
+    /* Asked for while this probe was in flight: this answer may predate what the request is
+     * about (a replica asked after its primary was lost), so a new probe starts at once, in the
+     * urgent lane, instead of at the interval (the fast interval's 50 ms). */
+    if (again && !t->removed && t->state == TS_IDLE)
+        t->urgent_once = true;
 }
 
 /*
@@ -1102,12 +1116,16 @@ void probe_remove(probe_target *t)
 void probe_now(probe_target *t)
 {
     int64_t now = probe_now_ms();
+    if (t->removed)
+        return;
     if (t->state == TS_DOWN || t->state == TS_IDLE) {
         /* Asked for: the urgent lane, ahead of any routine probe that is waiting. */
         dequeue(t);
         t->urgent_once = true;
         t->next_at_ms = now;
         arm(t, now);
+    } else if (t->state != TS_CONNECTING) {
+        t->again = true; /* a probe is in flight: another one when it ends (finish_probe) */
     }
 }
 

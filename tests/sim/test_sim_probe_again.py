@@ -1,0 +1,60 @@
+"""probe_now() while a probe is in flight (issue 17): the engine starts another probe the moment
+that one ends, instead of at the target's interval.
+
+Why it matters: when a primary is lost the controller asks for fresh probes of its replicas. A
+replica whose probe was already in flight answered with what it saw before, and the next probe came
+a fast interval (50 ms) later: crash detection took 50 ms more in 1 failover of 7 on the simulated
+fleet (bench/README.md). tests/tools/probe_again drives the real probe engine against a simulated
+server made slow (300 ms per query), so that its probe is certainly in flight when probe_now() is
+called a second time: 2 answers within 5 s with the request remembered; 1 before the fix (the next
+probe was due 60 s later).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'integration'))
+import harness  # noqa: E402
+import simfleet  # noqa: E402
+
+BUILD = os.environ.get('MYORCH_BUILD') or os.path.dirname(harness.MYORCH)
+FLEETSIM = os.path.join(BUILD, 'fleetsim')
+TOOL = os.path.join(BUILD, 'probe_again')
+
+
+class ProbeAgain(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='myorch-probeagain-')
+        self.sim = simfleet.Fleet(FLEETSIM, self.tmp, 'mariadb:1,mysql84:1', size=2, rate=1)
+
+    def tearDown(self):
+        self.sim.stop()
+        if not os.environ.get('MYORCH_KEEP_TMP'):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run_tool(self, addr):
+        host, port = addr.rsplit(':', 1)
+        self.sim.ctl('slow', addr, 300)
+        p = subprocess.run([TOOL, host, port, 'myorch', self.sim.pw_file], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertTrue(lines and lines[-1].startswith('answers '), p.stdout)
+        return int(lines[-1].split()[1]), p.stdout
+
+    def test_request_during_a_probe_is_kept(self):
+        for name, flavor, addrs in self.sim.clusters:
+            with self.subTest(flavor=flavor):
+                n, out = self.run_tool(addrs[1])
+                self.assertEqual(n, 2, 'a probe_now() while a probe was in flight was dropped:\n' + out)
+                self.assertNotIn('failed', out)
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,95 @@
+/*
+ * tests/tools/probe_again.c — probe_now() on a target whose probe is in flight (issue 17): the
+ * engine starts another probe the moment that one ends, instead of at the interval. Used by
+ * tests/sim/test_sim_probe_again.py against a fleetsim server that answers slowly (`slow`).
+ *
+ *   probe_again HOST PORT USER PASSWORD_FILE
+ *
+ * Probes the server every 60 s. After the first answer: probe_now() (the target is idle: a probe
+ * starts), then probe_now() again while that probe is in flight. Prints "answers N" for the
+ * answers delivered in the 5 s after the first probe_now(), then "ok" lines per answer. Exits 0
+ * when it ran (the test judges N: 2 with the request remembered, 1 without it).
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topology/probe/probe.h"
+
+static int answers;
+static probe_target *target;
+
+static void on_result(void *user, probe_target *t, topo_snapshot *snap)
+{
+    (void)user;
+    (void)t;
+    answers++;
+    printf("answer %d: %s%s\n", answers, snap->ok ? "ok" : "failed: ", snap->ok ? "" : snap->error);
+    fflush(stdout);
+}
+
+static void run_until(probe_engine *e, int64_t until_ms, int want)
+{
+    for (int64_t now = probe_now_ms(); now < until_ms && answers < want; now = probe_now_ms()) {
+        int timeout = probe_engine_timeout_ms(e, now);
+        int64_t left = until_ms - now;
+        struct pollfd pfd = {.fd = probe_engine_fd(e), .events = POLLIN};
+        if (timeout < 0 || timeout > left)
+            timeout = (int)left;
+        poll(&pfd, 1, timeout);
+        probe_engine_run(e, probe_now_ms());
+    }
+}
+
+int main(int argc, char **argv)
+{
+    probe_options po = {.connect_timeout_ms = 2000, .read_timeout_ms = 4000, .on_result = on_result};
+    probe_engine *e = NULL;
+    topo_addr a;
+    char pw[256] = "", err[256];
+    FILE *f;
+    int rc = 1;
+
+    if (argc != 5) {
+        fprintf(stderr, "usage: probe_again HOST PORT USER PASSWORD_FILE\n");
+        return 2;
+    }
+    if (!(f = fopen(argv[4], "r")) || !fgets(pw, sizeof(pw), f)) {
+        fprintf(stderr, "probe_again: cannot read %s\n", argv[4]);
+        if (f)
+            fclose(f);
+        return 2;
+    }
+    fclose(f);
+    pw[strcspn(pw, "\r\n")] = '\0';
+    memset(&a, 0, sizeof(a));
+    snprintf(a.host, sizeof(a.host), "%s", argv[1]);
+    a.port = atoi(argv[2]);
+    if (probe_engine_new(&po, &e, err, sizeof(err)) < 0 ||
+        probe_add(e, &a, argv[3], pw, NULL, NULL, 60000, NULL, &target, err, sizeof(err)) < 0) {
+        fprintf(stderr, "probe_again: %s\n", err);
+        goto out;
+    }
+    run_until(e, probe_now_ms() + 10000, 1);
+    if (answers != 1) {
+        fprintf(stderr, "probe_again: no first answer within 10 s\n");
+        goto out;
+    }
+    answers = 0;
+    probe_now(target);                          /* idle: starts a probe */
+    run_until(e, probe_now_ms() + 50, 1);       /* it is in flight (the server is slow) */
+    if (answers) {
+        fprintf(stderr, "probe_again: the probe was answered at once: make the server slow\n");
+        goto out;
+    }
+    probe_now(target);                          /* in flight: remembered */
+    run_until(e, probe_now_ms() + 5000, 3);
+    printf("answers %d\n", answers);
+    rc = 0;
+out:
+    memset(pw, 0, sizeof(pw));
+    if (e)
+        probe_engine_free(e);
+    return rc;
+}
