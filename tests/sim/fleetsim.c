@@ -2102,6 +2102,16 @@ static void srv_kill(vserver *s)
         conn_close_mapped(c);
     }
     s->io_conn = false;
+    /* Its replicas' IO threads see the connection reset at once, as a real replica's does when
+     * its source's process dies (not at the next model tick, up to 50 ms later: that delayed
+     * every crash detection by a random 0-50 ms, the fleet bench's failover outliers). */
+    for (int i = 0; i < NS; i++) {
+        vserver *r = &S[i];
+        if (r->up && r->io_run && r->src == s->idx && r != s) {
+            r->io_conn = false;
+            r->io_errno = 2003;
+        }
+    }
 }
 
 static void srv_start(vserver *s, bool ro)
