@@ -1582,9 +1582,23 @@ static void lbl_bool(metrics_text *t, const char *name, const char *cl, const ch
     metrics_sample(t, name, l, v);
 }
 
+/*
+ * /metrics is produced in steps (issue 17): one family over a slice of the clusters per step, the
+ * HTTP server asking for the next step as the client takes the text. Built in one piece, a scrape
+ * of 10,000 servers (9.8 MB) held the loop 100-250 ms: probes and a failover waited behind it.
+ * A step works on the state as it is then; a reload between two steps changes what the next ones
+ * see, as a scrape taken a moment later would.
+ */
+#define METRICS_SLICE 128 /* clusters per step: about 0.5-1 ms of work for the widest family */
+
+typedef void (*metrics_fam_fn)(daemon_t *d, metrics_text *t, size_t lo, size_t hi);
+
 /* Metrics, controller families: build, start, readiness, probe and hook counters. */
-static void emit_controller_metrics(daemon_t *d, metrics_text *t, const probe_stats *ps)
+static void fam_controller(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
 {
+    const probe_stats *ps = probe_engine_stats(mon_probe_engine(d->mon));
+    (void)lo;
+    (void)hi;
     metrics_family(t, "myorch_build_info", "gauge", "myorch build: version label, value 1");
     {
         const char *l[] = {"version", MYORCH_VERSION, NULL};
@@ -1613,20 +1627,32 @@ static void emit_controller_metrics(daemon_t *d, metrics_text *t, const probe_st
     }
 }
 
+/* The monitored clusters of a slice: [lo, min(hi, count)). */
+static size_t slice_end(size_t hi, size_t count)
+{
+    return hi < count ? hi : count;
+}
+
 /* Metrics, instance families: up, role, read_only. */
-static void emit_instance_metrics(daemon_t *d, metrics_text *t, size_t nc)
+static void fam_instance_up(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
 {
     char a[TOPO_ADDR_MAX];
-
-    metrics_family(t, "myorch_instance_up", "gauge", "1 when the last probe of the server succeeded");
-    for (size_t i = 0; i < nc; i++) {
+    if (!lo)
+        metrics_family(t, "myorch_instance_up", "gauge", "1 when the last probe of the server succeeded");
+    for (size_t i = lo, n = slice_end(hi, mon_cluster_count(d->mon)); i < n; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         for (size_t k = 0; k < c->model.n; k++)
             lbl_bool(t, "myorch_instance_up", c->model.name, topo_addr_str(&c->model.v[k]->addr, a, sizeof(a)),
                      c->model.v[k]->reachable);
     }
-    metrics_family(t, "myorch_instance_role", "gauge", "The server's role in the topology (label role), value 1");
-    for (size_t i = 0; i < nc; i++) {
+}
+
+static void fam_instance_role(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    char a[TOPO_ADDR_MAX];
+    if (!lo)
+        metrics_family(t, "myorch_instance_role", "gauge", "The server's role in the topology (label role), value 1");
+    for (size_t i = lo, n = slice_end(hi, mon_cluster_count(d->mon)); i < n; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         for (size_t k = 0; k < c->model.n; k++) {
             const char *l[] = {"cluster", c->model.name, "instance",
@@ -1635,8 +1661,14 @@ static void emit_instance_metrics(daemon_t *d, metrics_text *t, size_t nc)
             metrics_sample(t, "myorch_instance_role", l, 1);
         }
     }
-    metrics_family(t, "myorch_instance_read_only", "gauge", "1 when the server is read_only (last good probe)");
-    for (size_t i = 0; i < nc; i++) {
+}
+
+static void fam_instance_read_only(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    char a[TOPO_ADDR_MAX];
+    if (!lo)
+        metrics_family(t, "myorch_instance_read_only", "gauge", "1 when the server is read_only (last good probe)");
+    for (size_t i = lo, n = slice_end(hi, mon_cluster_count(d->mon)); i < n; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         for (size_t k = 0; k < c->model.n; k++)
             if (c->model.v[k]->have_snap)
@@ -1653,13 +1685,14 @@ static double replica_sql_running(const topo_instance *in) { return in->snap.rep
 static double replica_behind(const topo_instance *in) { return in->behind_trx >= 0 ? (double)in->behind_trx : -1; }
 
 /* One gauge family with a sample for every reachable replica whose value is known. */
-static void replica_family(daemon_t *d, metrics_text *t, size_t nc, const char *name, const char *help,
+static void replica_family(daemon_t *d, metrics_text *t, size_t lo, size_t hi, const char *name, const char *help,
                            replica_value_fn value_of)
 {
     char a[TOPO_ADDR_MAX];
 
-    metrics_family(t, name, "gauge", help);
-    for (size_t i = 0; i < nc; i++) {
+    if (!lo)
+        metrics_family(t, name, "gauge", help);
+    for (size_t i = lo, n = slice_end(hi, mon_cluster_count(d->mon)); i < n; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         for (size_t k = 0; k < c->model.n; k++) {
             topo_instance *in = c->model.v[k];
@@ -1671,24 +1704,40 @@ static void replica_family(daemon_t *d, metrics_text *t, size_t nc, const char *
 }
 
 /* Metrics, instance families of replicas: threads, lag, transactions behind, lag source. */
-static void emit_replica_metrics(daemon_t *d, metrics_text *t, size_t nc)
+static void fam_replica_io(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
 {
-    char a[TOPO_ADDR_MAX];
-
-    replica_family(d, t, nc, "myorch_replica_io_thread_running", "1 when the replica's IO thread runs (Yes)",
+    replica_family(d, t, lo, hi, "myorch_replica_io_thread_running", "1 when the replica's IO thread runs (Yes)",
                    replica_io_running);
-    replica_family(d, t, nc, "myorch_replica_sql_thread_running", "1 when the replica's SQL thread runs (Yes)",
+}
+
+static void fam_replica_sql(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    replica_family(d, t, lo, hi, "myorch_replica_sql_thread_running", "1 when the replica's SQL thread runs (Yes)",
                    replica_sql_running);
-    replica_family(d, t, nc, "myorch_replica_lag_seconds",
+}
+
+static void fam_replica_lag(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    replica_family(d, t, lo, hi, "myorch_replica_lag_seconds",
                    "Replication lag (lag_query when configured, else Seconds_Behind_Master); absent when unknown",
                    topo_instance_lag_s);
-    replica_family(d, t, nc, "myorch_replica_transactions_behind",
+}
+
+static void fam_replica_behind(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    replica_family(d, t, lo, hi, "myorch_replica_transactions_behind",
                    "GTID transactions the primary has that the replica has not applied; absent when unknown",
                    replica_behind);
-    metrics_family(t, "myorch_replica_lag_source_info", "gauge",
-                   "Where myorch_replica_lag_seconds comes from (label source: lag_query, seconds_behind, "
-                   "gtid_timeline), value 1");
-    for (size_t i = 0; i < nc; i++) {
+}
+
+static void fam_replica_lag_source(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    char a[TOPO_ADDR_MAX];
+    if (!lo)
+        metrics_family(t, "myorch_replica_lag_source_info", "gauge",
+                       "Where myorch_replica_lag_seconds comes from (label source: lag_query, seconds_behind, "
+                       "gtid_timeline), value 1");
+    for (size_t i = lo, n = slice_end(hi, mon_cluster_count(d->mon)); i < n; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         for (size_t k = 0; k < c->model.n; k++) {
             topo_instance *in = c->model.v[k];
@@ -1704,23 +1753,32 @@ static void emit_replica_metrics(daemon_t *d, metrics_text *t, size_t nc)
 }
 
 /* Metrics, controller histograms: loop work and probe round trips. */
-static void emit_loop_metrics(daemon_t *d, metrics_text *t, size_t nc)
+static void fam_loop_busy(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
 {
+    (void)lo;
+    (void)hi;
     metrics_family(t, "myorch_loop_busy_seconds", "histogram",
                    "Work per iteration of the controller's loop (waiting excluded): a stall shows here");
     metrics_histogram_write(t, "myorch_loop_busy_seconds", NULL, &d->loop_busy);
-    metrics_family(t, "myorch_probe_duration_seconds", "histogram", "Round trip of a successful probe's queries");
-    for (size_t i = 0; i < nc && d->cm; i++) {
+}
+
+static void fam_probe_duration(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    if (!lo)
+        metrics_family(t, "myorch_probe_duration_seconds", "histogram", "Round trip of a successful probe's queries");
+    for (size_t i = lo, n = slice_end(hi, mon_cluster_count(d->mon)); i < n && d->cm; i++) {
         const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, NULL};
         metrics_histogram_write(t, "myorch_probe_duration_seconds", l, &d->cm[i].probe_latency);
     }
 }
 
 /* One gauge family over the last operation of each kind, per cluster: when it ended, or how long it took. */
-static void last_op_family(daemon_t *d, metrics_text *t, size_t nc, const char *name, const char *help, bool duration)
+static void last_op_family(daemon_t *d, metrics_text *t, size_t lo, size_t hi, const char *name, const char *help,
+                           bool duration)
 {
-    metrics_family(t, name, "gauge", help);
-    for (size_t i = 0; i < nc && d->cm; i++)
+    if (!lo)
+        metrics_family(t, name, "gauge", help);
+    for (size_t i = lo, n = slice_end(hi, mon_cluster_count(d->mon)); i < n && d->cm; i++)
         for (size_t k = 0; k < 3 && d->cm[i].last[k].kind[0]; k++) {
             const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].last[k].kind,
                                NULL};
@@ -1730,58 +1788,99 @@ static void last_op_family(daemon_t *d, metrics_text *t, size_t nc, const char *
 }
 
 /* Metrics, cluster families: analysis, primary, maintenance, blocking, recoveries. */
-static void emit_cluster_metrics(daemon_t *d, metrics_text *t, size_t nc, int64_t now)
+static void fam_cluster_analysis(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
 {
-    metrics_family(t, "myorch_cluster_analysis", "gauge", "The cluster's current analysis (label code), value 1");
-    for (size_t i = 0; i < d->n_recs; i++) {
-        const char *l[] = {"cluster", rec_cluster_mon(d->recs[i])->model.name, "code", ana_code_name(rec_cluster_analysis(d->recs[i])),
-                           NULL};
+    if (!lo)
+        metrics_family(t, "myorch_cluster_analysis", "gauge", "The cluster's current analysis (label code), value 1");
+    for (size_t i = lo, n = slice_end(hi, d->n_recs); i < n; i++) {
+        const char *l[] = {"cluster", rec_cluster_mon(d->recs[i])->model.name, "code",
+                           ana_code_name(rec_cluster_analysis(d->recs[i])), NULL};
         metrics_sample(t, "myorch_cluster_analysis", l, 1);
     }
-    metrics_family(t, "myorch_cluster_writable_primary", "gauge",
-                   "1 when the cluster has a reachable, writable, unfenced primary");
-    for (size_t i = 0; i < nc; i++) {
+}
+
+static void fam_cluster_writable_primary(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    if (!lo)
+        metrics_family(t, "myorch_cluster_writable_primary", "gauge",
+                       "1 when the cluster has a reachable, writable, unfenced primary");
+    for (size_t i = lo, n = slice_end(hi, mon_cluster_count(d->mon)); i < n; i++) {
         mon_cluster *c = mon_cluster_at(d->mon, i);
         topo_instance *p = c->model.primary >= 0 ? c->model.v[c->model.primary] : NULL;
         lbl_bool(t, "myorch_cluster_writable_primary", c->model.name, NULL,
                  p && p->reachable && p->have_snap && !p->snap.read_only && !p->fenced);
     }
-    metrics_family(t, "myorch_cluster_maintenance", "gauge", "1 while a cluster-wide maintenance window is open");
-    for (size_t i = 0; i < d->n_recs; i++)
+}
+
+static void fam_cluster_maintenance(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    if (!lo)
+        metrics_family(t, "myorch_cluster_maintenance", "gauge", "1 while a cluster-wide maintenance window is open");
+    for (size_t i = lo, n = slice_end(hi, d->n_recs); i < n; i++)
         lbl_bool(t, "myorch_cluster_maintenance", rec_cluster_mon(d->recs[i])->model.name, NULL,
                  rec_cluster_in_maintenance(d->recs[i], NULL));
-    metrics_family(t, "myorch_cluster_failover_blocked", "gauge",
-                   "1 while automatic recovery is blocked by the anti-flap period (failover_block_s)");
-    for (size_t i = 0; i < d->n_recs; i++)
+}
+
+static void fam_cluster_failover_blocked(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    int64_t now = clk_wall_ms();
+    if (!lo)
+        metrics_family(t, "myorch_cluster_failover_blocked", "gauge",
+                       "1 while automatic recovery is blocked by the anti-flap period (failover_block_s)");
+    for (size_t i = lo, n = slice_end(hi, d->n_recs); i < n; i++)
         lbl_bool(t, "myorch_cluster_failover_blocked", rec_cluster_mon(d->recs[i])->model.name, NULL,
                  rec_cluster_blocked(d->recs[i], now));
-    metrics_family(t, "myorch_cluster_recovery_running", "gauge", "1 while a recovery or manual operation runs");
-    for (size_t i = 0; i < d->n_recs; i++)
-        lbl_bool(t, "myorch_cluster_recovery_running", rec_cluster_mon(d->recs[i])->model.name, NULL, rec_cluster_running(d->recs[i]));
-    metrics_family(t, "myorch_recoveries_total", "counter",
-                   "Recoveries and manual operations finished since the controller started, by kind and result");
-    for (size_t i = 0; i < nc && d->cm; i++)
+}
+
+static void fam_cluster_recovery_running(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    if (!lo)
+        metrics_family(t, "myorch_cluster_recovery_running", "gauge", "1 while a recovery or manual operation runs");
+    for (size_t i = lo, n = slice_end(hi, d->n_recs); i < n; i++)
+        lbl_bool(t, "myorch_cluster_recovery_running", rec_cluster_mon(d->recs[i])->model.name, NULL,
+                 rec_cluster_running(d->recs[i]));
+}
+
+static void fam_recoveries_total(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    if (!lo)
+        metrics_family(t, "myorch_recoveries_total", "counter",
+                       "Recoveries and manual operations finished since the controller started, by kind and result");
+    for (size_t i = lo, n = slice_end(hi, mon_cluster_count(d->mon)); i < n && d->cm; i++)
         for (size_t k = 0; k < DAEMON_REC_COUNTERS && d->cm[i].rec[k].kind[0]; k++) {
             const char *l[] = {"cluster", mon_cluster_at(d->mon, i)->model.name, "kind", d->cm[i].rec[k].kind,
                                "result", d->cm[i].rec[k].ok ? "done" : "failed", NULL};
             metrics_sample(t, "myorch_recoveries_total", l, (double)d->cm[i].rec[k].n);
         }
-    last_op_family(d, t, nc, "myorch_last_recovery_end_timestamp_seconds",
+}
+
+static void fam_last_recovery_end(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    last_op_family(d, t, lo, hi, "myorch_last_recovery_end_timestamp_seconds",
                    "Unix time the last operation of this kind ended (since the controller started)", false);
-    last_op_family(d, t, nc, "myorch_last_recovery_duration_seconds",
+}
+
+static void fam_last_recovery_duration(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
+{
+    last_op_family(d, t, lo, hi, "myorch_last_recovery_duration_seconds",
                    "Duration of the last operation of this kind, from its start to its end", true);
 }
 
-/* Metrics, cluster readiness families (rtk_metrics), once every cluster has its state. */
-static void emit_readiness_metrics(daemon_t *d, metrics_text *t, size_t nc)
+/* Metrics, cluster readiness families (rtk_metrics), once every cluster has its state: one step. */
+static void fam_readiness(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
 {
+    size_t nc = mon_cluster_count(d->mon);
+    (void)lo;
+    (void)hi;
     if (d->ready && d->n_recs == nc) {
         const char **names = calloc(nc ? nc : 1, sizeof(*names));
         json_t **drills = calloc(nc ? nc : 1, sizeof(*drills));
+        json_t *all = d->st ? store_drill_last_all_json(d->st, true) : NULL; /* one query, not one per cluster */
         for (size_t i = 0; names && drills && i < nc; i++) {
             names[i] = rec_cluster_mon(d->recs[i])->model.name;
-            drills[i] = d->st ? store_drill_last_json(d->st, names[i], true) : NULL;
+            drills[i] = json_incref(json_object_get(all, names[i]));
         }
+        json_decref(all);
         if (names && drills)
             rtk_metrics(t, names, d->ready, drills, nc);
         for (size_t i = 0; drills && i < nc; i++)
@@ -1791,24 +1890,53 @@ static void emit_readiness_metrics(daemon_t *d, metrics_text *t, size_t nc)
     }
 }
 
-/* The Prometheus exposition of the controller's state (README "Metrics"): the metric
- * families in exposition order, one helper per group. */
-static char *http_metrics(void *user, size_t *len)
+/* The exposition, in order (README "Metrics"); per_cluster: one step per METRICS_SLICE clusters. */
+static const struct {
+    metrics_fam_fn fn;
+    bool per_cluster;
+} metrics_steps[] = {
+    {fam_controller, false},       {fam_instance_up, true},           {fam_instance_role, true},
+    {fam_instance_read_only, true}, {fam_replica_io, true},           {fam_replica_sql, true},
+    {fam_replica_lag, true},        {fam_replica_behind, true},       {fam_replica_lag_source, true},
+    {fam_loop_busy, false},         {fam_probe_duration, true},       {fam_cluster_analysis, true},
+    {fam_cluster_writable_primary, true}, {fam_cluster_maintenance, true}, {fam_cluster_failover_blocked, true},
+    {fam_cluster_recovery_running, true}, {fam_recoveries_total, true}, {fam_last_recovery_end, true},
+    {fam_last_recovery_duration, true}, {fam_readiness, false},
+};
+
+typedef struct {
+    size_t step, lo; /* the next family, and the first cluster of its next slice */
+} metrics_cursor;
+
+static void *http_metrics_open(void *user)
 {
     daemon_t *d = user;
-    metrics_text t = {0};
-    const probe_stats *ps = probe_engine_stats(mon_probe_engine(d->mon));
-    size_t nc = mon_cluster_count(d->mon);
-    int64_t now = clk_wall_ms();
-
     mon_derive(d->mon);
-    emit_controller_metrics(d, &t, ps);
-    emit_instance_metrics(d, &t, nc);
-    emit_replica_metrics(d, &t, nc);
-    emit_loop_metrics(d, &t, nc);
-    emit_cluster_metrics(d, &t, nc, now);
-    emit_readiness_metrics(d, &t, nc);
-    return metrics_finish(&t, len);
+    return calloc(1, sizeof(metrics_cursor));
+}
+
+/* Append the next step's text; 1: more follows, 0: that was the last. */
+static int http_metrics_step(void *user, void *cursor, metrics_text *t)
+{
+    daemon_t *d = user;
+    metrics_cursor *m = cursor;
+    size_t count = mon_cluster_count(d->mon) > d->n_recs ? mon_cluster_count(d->mon) : d->n_recs;
+    if (m->step >= sizeof(metrics_steps) / sizeof(metrics_steps[0]))
+        return 0;
+    metrics_steps[m->step].fn(d, t, m->lo, m->lo + METRICS_SLICE);
+    if (metrics_steps[m->step].per_cluster && m->lo + METRICS_SLICE < count) {
+        m->lo += METRICS_SLICE;
+    } else {
+        m->step++;
+        m->lo = 0;
+    }
+    return m->step < sizeof(metrics_steps) / sizeof(metrics_steps[0]);
+}
+
+static void http_metrics_close(void *user, void *cursor)
+{
+    (void)user;
+    free(cursor);
 }
 
 /* ---- watch output ---------------------------------------------------------- */
@@ -2022,7 +2150,8 @@ static int setup(daemon_t *d, char *err, size_t errlen)
     d->renv.controller = ha_name(d->ha); /* the ha object's copy: outlives a reload */
     if (d->cfg->http_listen[0]) {
         http_handlers h = {.control = http_control, .has_cluster = http_has_cluster, .ready = http_ready,
-                           .metrics = http_metrics, .user = d};
+                           .metrics_open = http_metrics_open, .metrics_step = http_metrics_step,
+                           .metrics_close = http_metrics_close, .user = d};
         if ((rc = http_server_open(d->cfg, &h, &d->http, err, errlen)) < 0)
             return rc;
     }

@@ -920,27 +920,59 @@ int store_drill_add(store *s, const store_drill *d)
     return durable(s, rc);
 }
 
+#define DRILL_COLS "id, started_ms, ended_ms, ok, from_primary, via, there_recovery_id, back_recovery_id, " \
+                   "there_write_block_ms, back_write_block_ms, error"
+static const char *const drill_cols[] = {"id", "started_ms", "ended_ms", "ok", "from_primary", "via",
+                                         "there_recovery_id", "back_recovery_id", "there_write_block_ms",
+                                         "back_write_block_ms", "error"};
+
+/* The drill in the row's columns first..first+10 as an object. */
+static json_t *drill_row_json(sqlite3_stmt *st, int first)
+{
+    json_t *o = json_object();
+    for (int i = 0; o && i < (int)(sizeof(drill_cols) / sizeof(drill_cols[0])); i++)
+        json_object_set_new(o, drill_cols[i],
+                            i == 3 ? json_boolean(sqlite3_column_int(st, first + i)) : col_json(st, first + i));
+    return o;
+}
+
+json_t *store_drill_last_all_json(store *s, bool ok_only)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *all;
+    int rc;
+    /* Newest first within each cluster: the first row of a cluster is its last drill. */
+    if (exec_stmt(s, ok_only ? "SELECT cluster, " DRILL_COLS " FROM drills WHERE ok=1 "
+                               "ORDER BY cluster, ended_ms DESC, id DESC"
+                             : "SELECT cluster, " DRILL_COLS " FROM drills ORDER BY cluster, ended_ms DESC, id DESC",
+                  &st) < 0)
+        return NULL;
+    all = json_object();
+    while (all && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *cluster = (const char *)sqlite3_column_text(st, 0);
+        if (cluster && !json_object_get(all, cluster))
+            json_object_set_new(all, cluster, drill_row_json(st, 1));
+    }
+    if (all && rc != SQLITE_DONE) {
+        json_decref(all);
+        all = NULL;
+    }
+    sqlite3_finalize(st);
+    return all;
+}
+
 json_t *store_drill_last_json(store *s, const char *cluster, bool ok_only)
 {
     sqlite3_stmt *st = NULL;
     json_t *o = NULL;
-    static const char *const cols[] = {"id", "started_ms", "ended_ms", "ok", "from_primary", "via",
-                                       "there_recovery_id", "back_recovery_id", "there_write_block_ms",
-                                       "back_write_block_ms", "error"};
-    if (exec_stmt(s, ok_only ? "SELECT id, started_ms, ended_ms, ok, from_primary, via, there_recovery_id, "
-                               "back_recovery_id, there_write_block_ms, back_write_block_ms, error FROM drills "
-                               "WHERE cluster=?1 AND ok=1 ORDER BY ended_ms DESC, id DESC LIMIT 1"
-                             : "SELECT id, started_ms, ended_ms, ok, from_primary, via, there_recovery_id, "
-                               "back_recovery_id, there_write_block_ms, back_write_block_ms, error FROM drills "
-                               "WHERE cluster=?1 ORDER BY ended_ms DESC, id DESC LIMIT 1",
+    if (exec_stmt(s, ok_only ? "SELECT " DRILL_COLS " FROM drills WHERE cluster=?1 AND ok=1 "
+                               "ORDER BY ended_ms DESC, id DESC LIMIT 1"
+                             : "SELECT " DRILL_COLS " FROM drills WHERE cluster=?1 ORDER BY ended_ms DESC, id DESC LIMIT 1",
                    &st) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        o = json_object();
-        for (int i = 0; i < (int)(sizeof(cols) / sizeof(cols[0])); i++)
-            json_object_set_new(o, cols[i], i == 3 ? json_boolean(sqlite3_column_int(st, i)) : col_json(st, i));
-    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        o = drill_row_json(st, 0);
     sqlite3_finalize(st);
     return o;
 }

@@ -593,6 +593,70 @@ static enum MHD_Result start_sse(http_server *s, struct MHD_Connection *c, http_
     return MHD_YES;
 }
 
+/* /metrics as the daemon produces it, step by step (http_handlers.metrics_step): a step is asked
+ * for when MHD has sent what the last one wrote, so the loop runs between steps. */
+typedef struct {
+    http_server *s;
+    void *cursor;
+    metrics_text t;
+    size_t off;  /* sent of t */
+    bool last;   /* t holds the last step */
+} metrics_stream;
+
+static ssize_t metrics_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    metrics_stream *m = cls;
+    size_t n;
+    (void)pos;
+    while (m->off == m->t.len) {
+        int rc;
+        if (m->last)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        m->t.len = m->off = 0;
+        rc = m->s->h.metrics_step(m->s->h.user, m->cursor, &m->t);
+        if (rc < 0 || m->t.err) {
+            log_warn("http: /metrics cut short: %s", m->t.err ? "out of memory" : "the exposition failed");
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        m->last = rc == 0;
+    }
+    n = m->t.len - m->off < max ? m->t.len - m->off : max;
+    memcpy(buf, m->t.buf + m->off, n);
+    m->off += n;
+    return (ssize_t)n;
+}
+
+static void metrics_stream_free(void *cls)
+{
+    metrics_stream *m = cls;
+    m->s->h.metrics_close(m->s->h.user, m->cursor);
+    free(m->t.buf);
+    free(m);
+}
+
+static enum MHD_Result start_metrics(http_server *s, struct MHD_Connection *c)
+{
+    metrics_stream *m = calloc(1, sizeof(*m));
+    struct MHD_Response *r;
+    enum MHD_Result ok;
+    if (!m || !(m->cursor = s->h.metrics_open(s->h.user))) {
+        free(m);
+        return send_error(c, 500, NULL, "cannot build the metrics (out of memory)");
+    }
+    m->s = s;
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, metrics_read, m, metrics_stream_free);
+    if (!r) {
+        metrics_stream_free(m);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    ok = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 /* A file of the web page, or a 404; the body is static (never copied, never freed). */
 static enum MHD_Result send_static(struct MHD_Connection *c, const char *url)
 {
@@ -637,13 +701,8 @@ static enum MHD_Result handle(http_server *s, struct MHD_Connection *c, http_con
                                : json_pack("{s:b, s:b, s:s}", "ok", 0, "ready", 0, "error", why),
                          NULL);
     }
-    case HTTP_R_METRICS: {
-        size_t len = 0;
-        char *text = s->h.metrics(s->h.user, &len);
-        if (!text)
-            return send_error(c, 500, NULL, "cannot build the metrics (out of memory)");
-        return send_text(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, NULL);
-    }
+    case HTTP_R_METRICS:
+        return start_metrics(s, c);
     case HTTP_R_EVENTS:
         return start_sse(s, c, hc);
     case HTTP_R_STATIC:

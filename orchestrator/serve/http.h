@@ -31,6 +31,7 @@
 #include <stddef.h>
 
 #include "orchestrator/config.h"
+#include "orchestrator/decide/metrics.h"
 
 #define HTTP_MAX_BODY (64 * 1024)          /* request body bound: more is 413 */
 #define HTTP_MAX_CONNECTIONS 1280          /* concurrent connections; more are refused at accept */
@@ -111,8 +112,16 @@ typedef struct {
     bool (*has_cluster)(void *user, const char *name);
     /* First probe round done everywhere? If not, say what waits in why. */
     bool (*ready)(void *user, char *why, size_t whylen);
-    /* The Prometheus exposition (heap, caller frees), NULL on failure. */
-    char *(*metrics)(void *user, size_t *len);
+    /*
+     * The Prometheus exposition, in steps, so that a scrape of a large fleet never holds the loop
+     * long (issue 17): metrics_open() starts one (NULL: out of memory); metrics_step() appends the
+     * next part to t and returns 1 while more follows, 0 after the last part; metrics_close() ends
+     * it, also when the client went away first. The server asks for a step when the client has
+     * taken what the last one wrote.
+     */
+    void *(*metrics_open)(void *user);
+    int (*metrics_step)(void *user, void *cursor, metrics_text *t);
+    void (*metrics_close)(void *user, void *cursor);
     void *user;
 } http_handlers;
 
