@@ -2,14 +2,21 @@
 MariaDB 10.11) under one controller at a 1 s poll. Everything is discovered; then 10 primaries die at the
 same instant: every one of those clusters is recovered exactly once, no other cluster is touched, and the
 simulator saw no statement it does not model. The 10,000-server runs are bench/fleet_bench.py.
+
+/metrics is written in steps of 64 clusters (orchestrator/daemon.c, METRICS_SLICE): with 100 clusters
+every per-cluster family spans two steps; the exposition must still have each family once, in one
+block, with a sample for every server (and pass promtool when it is installed).
 """
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -28,7 +35,9 @@ class SmallFleet(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix='myorch-simfleet-')
         self.sim = simfleet.Fleet(FLEETSIM, self.tmp, 'mysql80:34,mysql84:33,mariadb:33', size=4, rate=2)
         self.config = os.path.join(self.tmp, 'myorch.ini')
-        self.sim.myorch_config(self.config, os.path.join(self.tmp, 'state'), poll_ms=1000)
+        self.http = harness.free_tcp_port()
+        self.sim.myorch_config(self.config, os.path.join(self.tmp, 'state'), poll_ms=1000,
+                               extra_global='http_listen = 127.0.0.1:%d' % self.http)
         try:
             self.d = Daemon(self.config)
         except BaseException:
@@ -51,11 +60,49 @@ class SmallFleet(unittest.TestCase):
     def recoveries(self):
         return json.loads(myorch('recoveries', '-c', self.config, '--json', check=True).stdout)['recoveries']
 
+    def check_metrics(self, n):
+        text = urllib.request.urlopen('http://127.0.0.1:%d/metrics' % self.http, timeout=30).read().decode()
+        self.assertTrue(text.endswith('\n'), text[-200:])
+        families, order, samples = {}, [], {}
+        for line in text.splitlines():
+            m = re.match(r'# TYPE (\S+) ', line)
+            if m:
+                families[m.group(1)] = families.get(m.group(1), 0) + 1
+                order.append(m.group(1))
+            elif line and not line.startswith('#'):
+                name = re.match(r'[a-z_]+', line).group(0)
+                samples.setdefault(name, []).append(line)
+        self.assertEqual([f for f, k in families.items() if k != 1], [], 'families written twice')
+        # every sample of a family in its one block: the family of each sample line is the last TYPE seen
+        last, seen_done = None, set()
+        for line in text.splitlines():
+            m = re.match(r'# TYPE (\S+) ', line)
+            if m:
+                if last:
+                    seen_done.add(last)
+                last = m.group(1)
+            elif line and not line.startswith('#'):
+                base = re.sub(r'_(bucket|sum|count)$', '', re.match(r'[a-z_]+', line).group(0))
+                self.assertNotIn(base, seen_done, 'a sample of %s after its block: %s' % (base, line))
+        up = samples.get('myorch_instance_up', [])
+        self.assertEqual(len(up), 4 * n, 'myorch_instance_up: %d samples for %d servers' % (len(up), 4 * n))
+        self.assertTrue(all(s.endswith(' 1') for s in up), [s for s in up if not s.endswith(' 1')][:3])
+        self.assertEqual(len(samples.get('myorch_instance_role', [])), 4 * n)
+        self.assertEqual(len(samples.get('myorch_replica_io_thread_running', [])), 3 * n)
+        self.assertEqual(len(samples.get('myorch_cluster_analysis', [])), n)
+        self.assertEqual(len(samples.get('myorch_probe_duration_seconds_count', [])), n)
+        self.assertEqual(order[0], 'myorch_build_info', order[:3])
+        self.assertEqual(len(samples.get('myorch_failover_ready', [])), n, 'readiness: the last step')
+        if shutil.which('promtool'):
+            p = subprocess.run(['promtool', 'check', 'metrics'], input=text, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
     def test_fleet_discovered_then_ten_primaries_lost(self):
         n = len(self.sim.clusters)
         self.assertEqual(n, 100)
         wait_for(lambda: all(c['recovery']['analysis'] == 'ok' for c in self.statuses().values())
                  and len(self.statuses()) == n, timeout=45, interval=0.5, what='400 servers discovered, analysis ok')
+        self.check_metrics(n)
         victims = list(range(0, n, 10))          # clusters of every flavor
         old = {i: self.sim.clusters[i][2][0] for i in victims}
         t0 = time.monotonic()
