@@ -125,6 +125,12 @@ static int NS;
 static int CLUSTER_SIZE = 4;
 static char **CNAMES;
 static int NC;
+/* Per cluster, simulator clock (now_s): when one of its servers was last killed, and when it was
+ * healthy again after that (0: not yet): the `healed` command. A failover measured here is not
+ * delayed by the client polling `healthy` through this loop's queue. */
+static double *KILL_AT, *HEALED_AT;
+static int N_AWAITING; /* clusters killed and not healthy since */
+static void healed_check(int ci, double now);
 static conn **C;
 static size_t NCONN, CAPCONN;
 static int EP;
@@ -629,6 +635,8 @@ static void model_tick(double now, double dt)
             }
         }
     }
+    for (int c = 0; N_AWAITING && c < NC; c++)
+        healed_check(c, now); /* IO threads (re)connect in the tick */
 }
 
 static bool is_behind(const vserver *s)
@@ -1701,6 +1709,7 @@ static void run_query(conn *c, const char *q)
         if (run_stmt(c, s, stmts[i], i + 1 < n) <= 0)
             break;
     free(copy);
+    healed_check(s->cluster, now_s());
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2085,11 +2094,44 @@ static void srv_accept(vserver *s)
     }
 }
 
+/* The cluster's one writable live server if every other live server is a read-only replica of it
+ * with both threads running, else -1. */
+static int cluster_healthy(int ci)
+{
+    int p = -1, nw = 0;
+    for (int i = ci * CLUSTER_SIZE; i < (ci + 1) * CLUSTER_SIZE; i++)
+        if (S[i].up && !S[i].read_only)
+            p = i, nw++;
+    if (nw != 1)
+        return -1;
+    for (int i = ci * CLUSTER_SIZE; i < (ci + 1) * CLUSTER_SIZE; i++) {
+        const vserver *r = &S[i];
+        if (i == p || !r->up)
+            continue;
+        if (!r->configured || r->src != p || !r->io_run || !r->io_conn || !r->sql_run || !r->read_only)
+            return -1;
+    }
+    return p;
+}
+
+/* After anything that may have changed cluster ci: healthy again since its last kill? */
+static void healed_check(int ci, double now)
+{
+    if (N_AWAITING && KILL_AT[ci] > 0 && HEALED_AT[ci] == 0 && cluster_healthy(ci) >= 0) {
+        HEALED_AT[ci] = now;
+        N_AWAITING--;
+    }
+}
+
 static void srv_kill(vserver *s)
 {
     if (!s->up)
         return;
     s->up = false;
+    if (KILL_AT[s->cluster] == 0 || HEALED_AT[s->cluster] > 0)
+        N_AWAITING++;
+    KILL_AT[s->cluster] = now_s();
+    HEALED_AT[s->cluster] = 0;
     if (s->lfd >= 0) {
         epoll_ctl(EP, EPOLL_CTL_DEL, s->lfd, NULL);
         close(s->lfd);
@@ -2229,25 +2271,31 @@ static void ctl_line(ctlconn *k, char *line)
         ctl_reply(k, "ok %s", out);
         return;
     }
+    if (!strcmp(cmd, "healed")) {
+        /* per cluster index: "KILL_AT HEALED_AT" (simulator clock, s; 0 none) */
+        char out[60000];
+        size_t o = 0;
+        for (int a = 1; a < argc; a++) {
+            int ci = atoi(argv[a]);
+            bool ok = ci >= 0 && ci < NC;
+            int w = snprintf(out + o, sizeof(out) - o, "%s%.6f %.6f", o ? " " : "", ok ? KILL_AT[ci] : 0.0,
+                             ok ? HEALED_AT[ci] : 0.0);
+            if (w < 0 || (size_t)w >= sizeof(out) - o)
+                break;
+            o += (size_t)w;
+        }
+        out[o] = '\0';
+        ctl_reply(k, "ok %s", out);
+        return;
+    }
     if (!strcmp(cmd, "healthy")) {
         /* per cluster index: its one writable live server if every other live server is a read-only
          * replica of it with both threads running, else "-" */
         char out[60000];
         size_t o = 0;
         for (int a = 1; a < argc; a++) {
-            int ci = atoi(argv[a]), p = -1, nw = 0;
-            bool ok = ci >= 0 && ci < NC;
-            for (int i = ci * CLUSTER_SIZE; ok && i < (ci + 1) * CLUSTER_SIZE; i++)
-                if (S[i].up && !S[i].read_only)
-                    p = i, nw++;
-            ok = ok && nw == 1;
-            for (int i = ci * CLUSTER_SIZE; ok && i < (ci + 1) * CLUSTER_SIZE; i++) {
-                const vserver *r = &S[i];
-                if (i == p || !r->up)
-                    continue;
-                if (!r->configured || r->src != p || !r->io_run || !r->io_conn || !r->sql_run || !r->read_only)
-                    ok = false;
-            }
+            int ci = atoi(argv[a]), p = ci >= 0 && ci < NC ? cluster_healthy(ci) : -1;
+            bool ok = p >= 0;
             int w = snprintf(out + o, sizeof(out) - o, "%s%s:%d", o ? " " : "", ok ? S[p].ip : "-",
                              ok ? S[p].port : 0);
             if (w < 0 || (size_t)w >= sizeof(out) - o)
@@ -2448,6 +2496,9 @@ int main(int argc, char **argv)
                 usage();
             for (int c = 0; c < cnt; c++) {
                 CNAMES = xrealloc(CNAMES, (size_t)(NC + 1) * sizeof(*CNAMES));
+                KILL_AT = xrealloc(KILL_AT, (size_t)(NC + 1) * sizeof(*KILL_AT));
+                HEALED_AT = xrealloc(HEALED_AT, (size_t)(NC + 1) * sizeof(*HEALED_AT));
+                KILL_AT[NC] = HEALED_AT[NC] = 0;
                 CNAMES[NC] = malloc(32);
                 if (!CNAMES[NC])
                     die("out of memory");

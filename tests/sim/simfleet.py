@@ -178,6 +178,23 @@ class Fleet:
         """The one writable primary if every live server of the cluster replicates from it, else None."""
         return self.healthy_many([cluster_index])[0]
 
+    def healed(self, indexes):
+        """Per cluster index: (killed_at, healed_at) on its simulator's clock (s; 0.0: never, or not yet): when
+        one of its servers was last killed, and when the cluster was healthy again after that (see healthy()),
+        taken by the simulator itself as the statement or tick that made it so ran."""
+        res = {}
+        by = {}
+        for i in indexes:
+            sh, j = self._where[i]
+            by.setdefault(sh, []).append((i, j))
+        for sh, pairs in by.items():
+            for k in range(0, len(pairs), 500):
+                chunk = pairs[k:k + 500]
+                words = sh.ctl('healed', *[j for _, j in chunk]).split()
+                for n, (i, _) in enumerate(chunk):
+                    res[i] = (float(words[2 * n]), float(words[2 * n + 1]))
+        return [res[i] for i in indexes]
+
     def healthy_many(self, indexes):
         res = {}
         by = {}

@@ -116,6 +116,10 @@ class SmallFleet(unittest.TestCase):
             return True
         wait_for(all_recovered, timeout=40, interval=0.2, what='10 clusters recovered')
         elapsed = time.monotonic() - t0
+        # the simulator's own kill and heal instants (fleet_bench's failover figure): one per victim, in order
+        for i, (killed, healed) in zip(victims, self.sim.healed(victims)):
+            self.assertTrue(t0 - 1 < killed < healed <= time.monotonic(), (i, t0, killed, healed))
+        self.assertEqual(self.sim.healed([1])[0], (0.0, 0.0), 'a cluster never killed has no kill time')
         recs = wait_for(lambda: (lambda r: r if len(r) >= len(victims) and all(x['state'] != 'running' for x in r)
                                  else None)(self.recoveries()), timeout=30, what='recoveries finished')
         per_cluster = {}
