@@ -83,10 +83,13 @@ class Shard:
 class Fleet:
     """Running fleetsim processes. clusters: list of (name, flavor, [addr, ...]); the first address of each
     cluster starts as its primary. shards > 1 splits the clusters over several processes (one process
-    needs a listener and a session per server: 10,000 servers need more than a 20,000 descriptor limit)."""
+    needs a listener and a session per server: 10,000 servers need more than a 20,000 descriptor limit).
+    own: a second fleet spec whose clusters get a process of their own (listed after the others; prefix
+    'o'): servers that answer without queueing behind thousands of others, as real servers on their own
+    machines do (fleet_bench's failovers)."""
 
     def __init__(self, binary, tmp, fleet, size=4, rate=2.0, net_timeout=2.0, attempts=5, log_unknown=True,
-                 shards=1, mysql_auth=None):
+                 shards=1, mysql_auth=None, own=None):
         self.tmp = tmp
         self.pw_file = os.path.join(tmp, 'sim.pw')
         with open(self.pw_file, 'w') as f:
@@ -100,6 +103,10 @@ class Fleet:
                 m = n // shards + (1 if k < n % shards else 0)
                 if m:
                     specs[k].append('%s:%d' % (flavor, m))
+        prefixes = ['s%dc' % k if shards > 1 else 'c' for k in range(shards)]
+        if own:
+            specs.append(own.split(','))
+            prefixes.append('o')
         self.shards = []
         self.clusters = []
         self._where = []     # global cluster index -> (shard, local index)
@@ -108,7 +115,7 @@ class Fleet:
                 if not spec:
                     continue
                 sh = Shard(binary, tmp, ','.join(spec), size, rate, net_timeout, attempts, log_unknown, self.pw_file,
-                           's%dc' % k if shards > 1 else 'c', {x.net for x in self.shards}, mysql_auth)
+                           prefixes[k], {x.net for x in self.shards}, mysql_auth)
                 for j, c in enumerate(sh.clusters):
                     self.clusters.append(c)
                     self._where.append((sh, j))
