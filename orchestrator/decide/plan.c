@@ -29,6 +29,12 @@ static const char *const op_names[REC_OP__COUNT] = {
     [REC_OP_AFTERCARE] = "after-care",
 };
 
+bool plan_source_refuses(const topo_replica_status *r)
+{
+    return r->present && r->io_state != TOPO_THREAD_YES && r->last_io_errno == 2003 && r->last_io_error &&
+           strstr(r->last_io_error, "(111") != NULL;
+}
+
 const char *rec_op_name(rec_op op)
 {
     return (size_t)op < REC_OP__COUNT && op_names[op] ? op_names[op] : "";

@@ -74,6 +74,15 @@ rec_op rec_op_parse(const char *name);
 /* A promotion ends it (failover, switchover); relocate and intermediate only move replicas. */
 bool rec_op_promotes(rec_op op);
 
+/*
+ * A failover's stop-io steps: does this replica's own status say that its source refuses
+ * connections? Error 2003 with errno 111 (ECONNREFUSED on Linux: MariaDB writes
+ * `(111 "Connection refused")`, MySQL `(111)`) and its IO thread not connected: the source's process
+ * is gone and its port closed. The executor then stops the IO thread without the KILL and pause
+ * it uses against a source that may hang (orchestrator/act/executor.c, kill_io_of_lost_source).
+ */
+bool plan_source_refuses(const topo_replica_status *r);
+
 /* What the executor needs to talk to a server without the cluster model. */
 typedef struct {
     topo_addr addr;

@@ -1007,9 +1007,52 @@ static void test_step_names(void **state)
     assert_string_equal(plan_step_name((plan_step_kind)-1), "?");
 }
 
+/* plan_source_refuses: the replica's own error texts (MariaDB 10.11.19 from the lab, MySQL 8.x's form). */
+static void test_source_refuses(void **state)
+{
+    static const struct {
+        const char *name;
+        bool present;
+        topo_thread_state io;
+        unsigned errno_;
+        const char *text;
+        bool want;
+    } rows[] = {
+        {"MariaDB, source killed", true, TOPO_THREAD_CONNECTING, 2003,
+         "error reconnecting to master 'repl@127.0.0.1:24306' - retry-time: 1  maximum-retries: 100000  message: "
+         "Can't connect to server on '127.0.0.1' (111 \"Connection refused\")", true},
+        {"MySQL, source killed", true, TOPO_THREAD_CONNECTING, 2003,
+         "error reconnecting to source 'repl@db1:3306' - retry-time: 60 retries: 1 message: Can't connect to MySQL "
+         "server on 'db1:3306' (111)", true},
+        {"IO thread stopped with the error", true, TOPO_THREAD_NO, 2003,
+         "error connecting to master 'repl@db1:3306' - retry-time: 60  maximum-retries: 86400  message: Can't "
+         "connect to server on 'db1' (111 \"Connection refused\")", true},
+        {"connected again: the error is old", true, TOPO_THREAD_YES, 2003, "Can't connect to server on 'db1' (111)", false},
+        {"no error yet (reconnecting after a failed read)", true, TOPO_THREAD_CONNECTING, 0, NULL, false},
+        {"timed out: the source may hang", true, TOPO_THREAD_CONNECTING, 2003,
+         "Can't connect to server on 'db1' (110 \"Connection timed out\")", false},
+        {"no route: the host may be down", true, TOPO_THREAD_CONNECTING, 2003,
+         "Can't connect to MySQL server on 'db1:3306' (113)", false},
+        {"lost mid-read", true, TOPO_THREAD_CONNECTING, 2013, "Lost connection to server during query (111)", false},
+        {"not a replica", false, TOPO_THREAD_NO, 2003, "(111)", false},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        topo_replica_status r;
+        memset(&r, 0, sizeof(r));
+        r.present = rows[i].present;
+        r.io_state = rows[i].io;
+        r.last_io_errno = rows[i].errno_;
+        r.last_io_error = (char *)rows[i].text;
+        if (plan_source_refuses(&r) != rows[i].want)
+            fail_msg("[%s] expected %d", rows[i].name, rows[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_source_refuses),
         cmocka_unit_test(test_cases),       cmocka_unit_test(test_table_coverage), cmocka_unit_test(test_json_exact),
         cmocka_unit_test(test_print_exact), cmocka_unit_test(test_describe),       cmocka_unit_test(test_single),
         cmocka_unit_test(test_invalid),     cmocka_unit_test(test_step_names),     cmocka_unit_test(test_large_mysql_set),
