@@ -8,6 +8,11 @@ fleet (bench/README.md). tests/tools/probe_again drives the real probe engine ag
 server made slow (300 ms per query), so that its probe is certainly in flight when probe_now() is
 called a second time: 2 answers within 5 s with the request remembered; 1 before the fix (the next
 probe was due 60 s later).
+
+test_answer_arrived: probe_answer_arrived(), which keeps a busy controller from suspecting a primary
+whose answer sits unread on its socket (bench/README.md, third session), had only the bench's
+evidence: a batch answered 50 ms after it is sent counts as arrived 300 ms later with the engine not
+run; one answered after 2 s does not.
 """
 import os
 import shutil
@@ -47,6 +52,20 @@ class ProbeAgain(unittest.TestCase):
         lines = p.stdout.splitlines()
         self.assertTrue(lines and lines[-1].startswith('answers '), p.stdout)
         return int(lines[-1].split()[1]), p.stdout
+
+    def test_answer_arrived(self):
+        """probe_answer_arrived() (issue 17): an answer on the socket, not read yet, means the server
+        answered (a busy controller must not suspect that primary); a slow server's has not arrived."""
+        name, flavor, addrs = self.sim.clusters[0]
+        fast, slow = addrs[0], addrs[1]
+        self.sim.ctl('slow', fast, 50)     # answered 50 ms after it is sent: never within the one engine run
+        self.sim.ctl('slow', slow, 2000)   # not within the 300 ms the tool waits
+        for addr, want in ((fast, 'waiting 1 arrived 1'), (slow, 'waiting 1 arrived 0')):
+            host, port = addr.rsplit(':', 1)
+            p = subprocess.run([TOOL, host, port, 'myorch', self.sim.pw_file, 'arrived'], capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertEqual(p.stdout.splitlines()[-1], want, '%s: %s' % (addr, p.stdout))
 
     def test_request_during_a_probe_is_kept(self):
         for name, flavor, addrs in self.sim.clusters:

@@ -3,7 +3,12 @@
  * engine starts another probe the moment that one ends, instead of at the interval. Used by
  * tests/sim/test_sim_probe_again.py against a fleetsim server that answers slowly (`slow`).
  *
- *   probe_again HOST PORT USER PASSWORD_FILE
+ *   probe_again HOST PORT USER PASSWORD_FILE [arrived]
+ *
+ * With "arrived" (probe_answer_arrived(), issue 17): after the first answer, probe_now() starts a
+ * probe and the engine is left alone for 300 ms, as a busy loop leaves answers unread; then prints
+ * "waiting W arrived A": W 1 when the engine still counts the batch as owed, A 1 when its answer is
+ * on the socket (the test's server answers 50 ms after the batch), 0 when not (one slowed to 2 s).
  *
  * Probes the server every 60 s. After the first answer: probe_now() (the target is idle: a probe
  * starts), then probe_now() again while that probe is in flight. Prints "answers N" for the
@@ -14,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "topology/probe/probe.h"
 
@@ -51,8 +57,8 @@ int main(int argc, char **argv)
     FILE *f;
     int rc = 1;
 
-    if (argc != 5) {
-        fprintf(stderr, "usage: probe_again HOST PORT USER PASSWORD_FILE\n");
+    if (argc != 5 && !(argc == 6 && !strcmp(argv[5], "arrived"))) {
+        fprintf(stderr, "usage: probe_again HOST PORT USER PASSWORD_FILE [arrived]\n");
         return 2;
     }
     if (!(f = fopen(argv[4], "r")) || !fgets(pw, sizeof(pw), f)) {
@@ -77,6 +83,16 @@ int main(int argc, char **argv)
         goto out;
     }
     answers = 0;
+    if (argc == 6) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 300 * 1000000L};
+        probe_now(target);                      /* idle: starts a probe; the engine is not run */
+        probe_engine_run(e, probe_now_ms());    /* one run: its timer starts the probe, the batch goes out */
+        while (nanosleep(&ts, &ts) < 0)
+            ;
+        printf("waiting %d arrived %d\n", probe_waiting_since_ms(target) > 0, probe_answer_arrived(target));
+        rc = 0;
+        goto out;
+    }
     probe_now(target);                          /* idle: starts a probe */
     run_until(e, probe_now_ms() + 50, 1);       /* it is in flight (the server is slow) */
     if (answers) {
