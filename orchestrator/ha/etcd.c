@@ -396,6 +396,13 @@ static CURL *easy_new(const char *endpoint, const char *path, const char *body, 
  * write callback and overall timeout. */
 static int start_ex(etcd_client *c, enum req_kind kind, int slot, const char *path, char *body, bool secret,
                     curl_write_callback wcb, int64_t stream_timeout_ms);
+/* etcd checks a password with bcrypt, slow on a loaded host (a token is asked for once): an
+ * authentication gets 5 requests' time, at least 5 s. */
+static int64_t auth_timeout_of(int64_t timeout_ms)
+{
+    return timeout_ms * 5 > 5000 ? timeout_ms * 5 : 5000;
+}
+
 static int start(etcd_client *c, enum req_kind kind, int slot, const char *path, char *body, bool secret)
 {
     return start_ex(c, kind, slot, path, body, secret, NULL, 0);
@@ -421,9 +428,8 @@ static int start_ex(etcd_client *c, enum req_kind kind, int slot, const char *pa
     r->sent_ms = probe_now_ms();
     r->lease = c->lease_id;
     strbuf_init(&r->resp);
-    /* etcd checks a password with bcrypt: slow on a loaded host; a token is asked for once. */
     r->easy = easy_new(cur_endpoint(c), path, body, kind == RK_AUTH ? NULL : c->token,
-                       kind == RK_AUTH ? (c->timeout_ms * 5 > 5000 ? c->timeout_ms * 5 : 5000) : c->timeout_ms,
+                       kind == RK_AUTH ? auth_timeout_of(c->timeout_ms) : c->timeout_ms,
                        c->cacert, c->cert, c->key, &r->hdrs, r->errbuf);
     if (!r->easy) {
         req_free(r);
@@ -457,14 +463,19 @@ static int key_b64(const char *key, char *out, size_t outlen)
 
 /* ---- requests ---------------------------------------------------------------------- */
 
+/* The body of /v3/auth/authenticate (heap, holds the password: the caller wipes it), NULL out of
+ * memory. The password copy inside the json_t is freed with it (jansson cannot wipe it). */
+static char *auth_body(const char *user, const char *password)
+{
+    json_t *j = json_pack("{s:s, s:s}", "name", user, "password", password);
+    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return body;
+}
+
 static void send_auth(etcd_client *c)
 {
-    json_t *j = json_pack("{s:s, s:s}", "name", c->user, "password", c->password);
-    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    if (j) {
-        /* the password copy inside the json_t is freed with it (jansson cannot wipe it) */
-        json_decref(j);
-    }
+    char *body = auth_body(c->user, c->password);
     if (start(c, RK_AUTH, -1, "/v3/auth/authenticate", body, true) == 0)
         c->auth_busy = true;
 }
@@ -1955,7 +1966,7 @@ int etcd_fence_take(const etcd_client *c, const char *cluster, int64_t now_ms, e
     f->trusted_until_ms = now_ms + coord_lease_left_ms(c->lease_ok_sent_ms, now_ms, c->ttl_ms);
     f->timeout_ms = c->timeout_ms;
     /* as the client's own authentication (start_ex): bcrypt is slow on a loaded host */
-    f->auth_timeout_ms = c->timeout_ms * 5 > 5000 ? c->timeout_ms * 5 : 5000;
+    f->auth_timeout_ms = auth_timeout_of(c->timeout_ms);
     if (oom) {
         etcd_fence_free(f);
         snprintf(err, errlen, "out of memory");
@@ -2031,12 +2042,11 @@ static int fence_post(const etcd_fence *f, const char *ep, const char *path, con
  * names neither the password nor a token). */
 static int fence_auth(etcd_fence *f, const char *ep, int64_t timeout_ms, char *err, size_t errlen)
 {
-    json_t *j = json_pack("{s:s, s:s}", "name", f->user, "password", f->password), *resp = NULL;
-    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_t *resp = NULL;
+    char *body = auth_body(f->user, f->password);
     const char *t;
     long status = 0;
     int rc;
-    json_decref(j);
     if (!body) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
