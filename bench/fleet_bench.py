@@ -194,8 +194,9 @@ def run_size(args, n, tmp):
                                % (args.failover_runs, 4 * args.failover_runs, n))
     main_n = n - (4 * args.failover_runs if own else 0)
     sim = simfleet.Fleet(args.fleetsim, tmp, fleet_spec(main_n), size=4, rate=args.rate, net_timeout=4,
-                         shards=max(1, -(-main_n // 5000)), own=own)
+                         shards=max(1, -(-main_n // 5000)), own=own, nice=args.sim_nice)
     out['failover_sim'] = 'own' if own else 'shared'
+    out['sim_nice'] = args.sim_nice
     config = os.path.join(tmp, 'myorch.ini')
     http = free_port()
     sim.myorch_config(config, os.path.join(tmp, 'state'), poll_ms=1000,
@@ -363,6 +364,9 @@ def main():
     ap.add_argument('--failover-sizes', default='100,10000')
     ap.add_argument('--failover-runs', type=int, default=20)
     ap.add_argument('--failover-gap', type=float, default=0.3)
+    ap.add_argument('--sim-nice', type=int, default=0,
+                    help='run the simulator processes (not --failover-sim own\'s) at this nice level: the '
+                         'simulated fleet yields the CPU to the controller, as servers on other machines would')
     ap.add_argument('--failover-sim', choices=('own', 'shared'), default='shared',
                     help='own: the clusters failed over are served by a simulator process of their own (the '
                          'controller still probes the whole fleet), so that their statements do not queue behind '

@@ -15,7 +15,7 @@ class Shard:
     """One fleetsim process: a 127.NET.0.0/16 of its own, clusters named PREFIX00000..."""
 
     def __init__(self, binary, tmp, fleet, size, rate, net_timeout, attempts, log_unknown, pw_file, prefix, taken,
-                 mysql_auth=None):
+                 mysql_auth=None, nice=0):
         self.ctl_path = os.path.join(tmp, '%s.ctl' % prefix)
         self.fleet_file = os.path.join(tmp, '%s.fleet' % prefix)
         self.log_path = os.path.join(tmp, '%s.log' % prefix)
@@ -35,7 +35,8 @@ class Shard:
             if mysql_auth:
                 args += ['--mysql-auth', mysql_auth]
             self.log = open(self.log_path, 'ab')
-            self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen((['nice', '-n', str(nice)] if nice else []) + args, stdout=self.log,
+                                         stderr=subprocess.STDOUT)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and self.proc.poll() is None and not os.path.exists(self.fleet_file):
                 time.sleep(0.05)
@@ -86,10 +87,11 @@ class Fleet:
     needs a listener and a session per server: 10,000 servers need more than a 20,000 descriptor limit).
     own: a second fleet spec whose clusters get a process of their own (listed after the others; prefix
     'o'): servers that answer without queueing behind thousands of others, as real servers on their own
-    machines do (fleet_bench's failovers)."""
+    machines do (fleet_bench's failovers). nice: the other processes run at that CPU priority (nice -n),
+    so that the controller and the own process come first on a machine they share with the simulation."""
 
     def __init__(self, binary, tmp, fleet, size=4, rate=2.0, net_timeout=2.0, attempts=5, log_unknown=True,
-                 shards=1, mysql_auth=None, own=None):
+                 shards=1, mysql_auth=None, own=None, nice=0):
         self.tmp = tmp
         self.pw_file = os.path.join(tmp, 'sim.pw')
         with open(self.pw_file, 'w') as f:
@@ -115,7 +117,8 @@ class Fleet:
                 if not spec:
                     continue
                 sh = Shard(binary, tmp, ','.join(spec), size, rate, net_timeout, attempts, log_unknown, self.pw_file,
-                           prefixes[k], {x.net for x in self.shards}, mysql_auth)
+                           prefixes[k], {x.net for x in self.shards}, mysql_auth,
+                           nice=0 if prefixes[k] == 'o' else nice)
                 for j, c in enumerate(sh.clusters):
                     self.clusters.append(c)
                     self._where.append((sh, j))
