@@ -155,17 +155,25 @@ def fleet_spec(n_servers):
     return 'mysql80:%d,mysql84:%d,mariadb:%d' % (c - a - b, a, b) if a and b else 'mysql84:%d' % c
 
 
+FLAVORS = ('mysql80', 'mysql84', 'mariadb')  # the order the failover runs take them in
+
+
+def runs_per_flavor(kinds, runs):
+    """How many of `runs` runs each flavor gets when they take the kinds in turn."""
+    return {f: len(range(k, runs, len(kinds))) for k, f in enumerate(kinds)}
+
+
 def failover_order(clusters, runs):
     """The clusters to fail over, one per run: the flavors in turn (MySQL 8.0, MySQL 8.4, MariaDB, ...),
     each flavor's clusters spread over the fleet, so that every fleet size fails over the same mix
-    (a MariaDB failover waits 30 ms more: the executor's IO_KILL_SETTLE_MS; with index steps, 100
-    servers failed over 4 MariaDB clusters of 20 and 10,000 servers 6, which moved the p50)."""
+    (before c5d18f1 a MariaDB failover waited 30 ms more, the executor's IO_KILL_SETTLE_MS; with
+    index steps, 100 servers failed over 4 MariaDB clusters of 20 and 10,000 servers 6, which moved
+    the p50)."""
     by = {}
     for i, c in enumerate(clusters):
         by.setdefault(c[1], []).append(i)
-    kinds = [f for f in ('mysql80', 'mysql84', 'mariadb') if f in by] + sorted(f for f in by if f not in
-                                                                              ('mysql80', 'mysql84', 'mariadb'))
-    want = {f: sum(1 for r in range(runs) if kinds[r % len(kinds)] == f) for f in kinds}
+    kinds = [f for f in FLAVORS if f in by] + sorted(f for f in by if f not in FLAVORS)
+    want = runs_per_flavor(kinds, runs)
     picks = {}
     for f in kinds:
         v, k = by[f], want[f]
@@ -179,9 +187,7 @@ def failover_order(clusters, runs):
 
 def own_spec(runs):
     """The clusters failed over (one per run, the flavors in turn) as a fleet spec."""
-    kinds = ['mysql80', 'mysql84', 'mariadb']
-    return ','.join('%s:%d' % (f, sum(1 for r in range(runs) if r % 3 == k)) for k, f in enumerate(kinds)
-                    if sum(1 for r in range(runs) if r % 3 == k))
+    return ','.join('%s:%d' % (f, n) for f, n in runs_per_flavor(FLAVORS, runs).items() if n)
 
 
 def run_size(args, n, tmp):

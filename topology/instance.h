@@ -210,8 +210,8 @@ topo_thread_state topo_thread_state_parse(const char *text);
  * sent before t_ms: the server builds the answer after it receives the batch. Without a send time
  * (sent_at_ms 0: a snapshot not from the probe engine), when it completed at or before t_ms. A
  * batch sent in the same millisecond as t_ms does not predate it: the replicas' probes that a lost
- * primary starts go out in the millisecond the loss was seen, and counting them as older held a
- * crash failover for another probe round (50 ms) in 1 of 7 runs (issue 17).
+ * primary starts go out in the millisecond the loss was seen, and counting them as older held about
+ * 1 crash failover in 10 for another probe round (50 ms; issue 17).
  */
 static inline bool topo_snap_predates(const topo_snapshot *s, int64_t t_ms)
 {

@@ -543,18 +543,13 @@ static int replica_status(worker *w, const plan_server *s, int64_t deadline, top
  * alone 7 ms). A crash failover no longer pays IO_KILL_SETTLE_MS (real MariaDB lab: 30 of 44 ms
  * to writable). Anything else (no error yet, a timeout, another errno, a hung source) keeps the KILL.
  */
-static bool source_refuses(const topo_snapshot *snap)
-{
-    return plan_source_refuses(&snap->replica);
-}
-
 static bool replica_source_refuses(worker *w, const plan_server *t, int64_t dl)
 {
     topo_snapshot snap;
     strbuf e = STRBUF_INIT;
     bool yes;
     memset(&snap, 0, sizeof(snap));
-    yes = replica_status(w, t, dl, &snap, &e) == 0 && source_refuses(&snap);
+    yes = replica_status(w, t, dl, &snap, &e) == 0 && plan_source_refuses(&snap.replica);
     topo_snapshot_clear(&snap);
     strbuf_free(&e);
     return yes;
@@ -681,7 +676,7 @@ static void prestop_io(worker *w)
         strbuf_free(&e);
         return;
     }
-    refused = source_refuses(&snap);
+    refused = plan_source_refuses(&snap.replica);
     topo_snapshot_clear(&snap);
     strbuf_free(&e);
     if (!refused)

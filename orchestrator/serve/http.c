@@ -561,10 +561,30 @@ static void unlink_wake(http_server *s, http_conn *hc)
     hc->wake_next = NULL;
 }
 
+/* A 200 answer whose body read(cls) writes as the client takes it (an event stream, /metrics):
+ * queued with the headers of every answer. Without a response, fr(cls) is called here (MHD calls it
+ * once it is done with one). */
+static enum MHD_Result queue_stream(struct MHD_Connection *c, const char *ctype, size_t block,
+                                   MHD_ContentReaderCallback rd, void *cls, MHD_ContentReaderFreeCallback fr)
+{
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, block, rd, cls, fr);
+    enum MHD_Result ok;
+    if (!r) {
+        if (fr)
+            fr(cls);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    ok = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 static enum MHD_Result start_sse(http_server *s, struct MHD_Connection *c, http_conn *hc)
 {
     const char *cl = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cluster");
-    struct MHD_Response *r;
     enum MHD_Result ok;
     static const char hello[] = ": myorch event stream\n\n";
     if (cl && !s->h.has_cluster(s->h.user, cl))
@@ -573,14 +593,7 @@ static enum MHD_Result start_sse(http_server *s, struct MHD_Connection *c, http_
         return send_error(c, 503, NULL, "too many event-stream clients (%u): try again later", s->max_sse);
     if (cl)
         snprintf(hc->sse_cluster, sizeof(hc->sse_cluster), "%s", cl);
-    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, hc, NULL);
-    if (!r)
-        return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", "text/event-stream");
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    ok = MHD_queue_response(c, 200, r);
-    MHD_destroy_response(r);
+    ok = queue_stream(c, "text/event-stream", 4096, sse_read, hc, NULL);
     if (ok != MHD_YES)
         return ok;
     hc->sse = true;
@@ -637,24 +650,13 @@ static void metrics_stream_free(void *cls)
 static enum MHD_Result start_metrics(http_server *s, struct MHD_Connection *c)
 {
     metrics_stream *m = calloc(1, sizeof(*m));
-    struct MHD_Response *r;
-    enum MHD_Result ok;
     if (!m || !(m->cursor = s->h.metrics_open(s->h.user))) {
         free(m);
         return send_error(c, 500, NULL, "cannot build the metrics (out of memory)");
     }
     m->s = s;
-    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, metrics_read, m, metrics_stream_free);
-    if (!r) {
-        metrics_stream_free(m);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    ok = MHD_queue_response(c, 200, r);
-    MHD_destroy_response(r);
-    return ok;
+    return queue_stream(c, "text/plain; version=0.0.4; charset=utf-8", 64 * 1024, metrics_read, m,
+                        metrics_stream_free);
 }
 
 /* A file of the web page, or a 404; the body is static (never copied, never freed). */

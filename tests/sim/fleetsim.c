@@ -2230,6 +2230,49 @@ static void srv_state(const vserver *s, char *buf, size_t len)
              g[0] ? g : "-");
 }
 
+/* One cluster's word(s) of a reply, appended at out (room for len); snprintf's count. */
+typedef int (*cluster_put_fn)(char *out, size_t len, int ci);
+
+/* "healthy": its one writable live server if every other live server is a read-only replica of it
+ * with both threads running, else "-". */
+static int put_healthy(char *out, size_t len, int ci)
+{
+    int p = ci >= 0 && ci < NC ? cluster_healthy(ci) : -1;
+    return p >= 0 ? snprintf(out, len, "%s:%d", S[p].ip, S[p].port) : snprintf(out, len, "-:0");
+}
+
+/* "healed": "KILL_AT HEALED_AT" (simulator clock, s; 0 none). */
+static int put_healed(char *out, size_t len, int ci)
+{
+    bool ok = ci >= 0 && ci < NC;
+    return snprintf(out, len, "%.6f %.6f", ok ? KILL_AT[ci] : 0.0, ok ? HEALED_AT[ci] : 0.0);
+}
+
+/* "ok" and each cluster index's word(s), space-separated; an error, never a shorter list, when
+ * they do not fit in one reply (ask for fewer clusters at a time). */
+static void ctl_reply_clusters(ctlconn *k, int argc, char **argv, cluster_put_fn put)
+{
+    char out[60000];
+    size_t o = 0;
+    for (int a = 1; a < argc; a++) {
+        int w;
+        if (o) {
+            if (o + 1 >= sizeof(out))
+                goto too_long;
+            out[o++] = ' ';
+        }
+        w = put(out + o, sizeof(out) - o, atoi(argv[a]));
+        if (w < 0 || (size_t)w >= sizeof(out) - o)
+            goto too_long;
+        o += (size_t)w;
+    }
+    out[o] = '\0';
+    ctl_reply(k, "ok %s", out);
+    return;
+too_long:
+    ctl_reply(k, "err %s: the answer for %d clusters does not fit in one reply: ask for fewer", argv[0], argc - 1);
+}
+
 static void ctl_line(ctlconn *k, char *line)
 {
     char *argv[1024];
@@ -2271,39 +2314,8 @@ static void ctl_line(ctlconn *k, char *line)
         ctl_reply(k, "ok %s", out);
         return;
     }
-    if (!strcmp(cmd, "healed")) {
-        /* per cluster index: "KILL_AT HEALED_AT" (simulator clock, s; 0 none) */
-        char out[60000];
-        size_t o = 0;
-        for (int a = 1; a < argc; a++) {
-            int ci = atoi(argv[a]);
-            bool ok = ci >= 0 && ci < NC;
-            int w = snprintf(out + o, sizeof(out) - o, "%s%.6f %.6f", o ? " " : "", ok ? KILL_AT[ci] : 0.0,
-                             ok ? HEALED_AT[ci] : 0.0);
-            if (w < 0 || (size_t)w >= sizeof(out) - o)
-                break;
-            o += (size_t)w;
-        }
-        out[o] = '\0';
-        ctl_reply(k, "ok %s", out);
-        return;
-    }
-    if (!strcmp(cmd, "healthy")) {
-        /* per cluster index: its one writable live server if every other live server is a read-only
-         * replica of it with both threads running, else "-" */
-        char out[60000];
-        size_t o = 0;
-        for (int a = 1; a < argc; a++) {
-            int ci = atoi(argv[a]), p = ci >= 0 && ci < NC ? cluster_healthy(ci) : -1;
-            bool ok = p >= 0;
-            int w = snprintf(out + o, sizeof(out) - o, "%s%s:%d", o ? " " : "", ok ? S[p].ip : "-",
-                             ok ? S[p].port : 0);
-            if (w < 0 || (size_t)w >= sizeof(out) - o)
-                break;
-            o += (size_t)w;
-        }
-        out[o] = '\0';
-        ctl_reply(k, "ok %s", out);
+    if (!strcmp(cmd, "healed") || !strcmp(cmd, "healthy")) {
+        ctl_reply_clusters(k, argc, argv, !strcmp(cmd, "healed") ? put_healed : put_healthy);
         return;
     }
     if (argc < 2) {

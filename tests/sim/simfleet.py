@@ -192,20 +192,15 @@ class Fleet:
         """Per cluster index: (killed_at, healed_at) on its simulator's clock (s; 0.0: never, or not yet): when
         one of its servers was last killed, and when the cluster was healthy again after that (see healthy()),
         taken by the simulator itself as the statement or tick that made it so ran."""
-        res = {}
-        by = {}
-        for i in indexes:
-            sh, j = self._where[i]
-            by.setdefault(sh, []).append((i, j))
-        for sh, pairs in by.items():
-            for k in range(0, len(pairs), 500):
-                chunk = pairs[k:k + 500]
-                words = sh.ctl('healed', *[j for _, j in chunk]).split()
-                for n, (i, _) in enumerate(chunk):
-                    res[i] = (float(words[2 * n]), float(words[2 * n + 1]))
-        return [res[i] for i in indexes]
+        return self._per_cluster('healed', indexes, 2, lambda w: (float(w[0]), float(w[1])))
 
     def healthy_many(self, indexes):
+        return self._per_cluster('healthy', indexes, 1, lambda w: None if w[0].startswith('-') else w[0])
+
+    def _per_cluster(self, cmd, indexes, width, parse):
+        """A per-cluster command (healthy, healed) for global cluster indexes: asked of each index's shard
+        by its local index, 500 at a time; each answers `width` words per cluster, turned into a value
+        by parse(words)."""
         res = {}
         by = {}
         for i in indexes:
@@ -214,9 +209,11 @@ class Fleet:
         for sh, pairs in by.items():
             for k in range(0, len(pairs), 500):
                 chunk = pairs[k:k + 500]
-                words = sh.ctl('healthy', *[j for _, j in chunk]).split()
-                for (i, _), w in zip(chunk, words):
-                    res[i] = None if w.startswith('-') else w
+                words = sh.ctl(cmd, *[j for _, j in chunk]).split()
+                if len(words) != width * len(chunk):
+                    raise SimError('%s: %d words for %d clusters' % (cmd, len(words), len(chunk)))
+                for n, (i, _) in enumerate(chunk):
+                    res[i] = parse(words[width * n:width * (n + 1)])
         return [res[i] for i in indexes]
 
     def myorch_config(self, path, state_dir, poll_ms=300, extra_global='', extra_cluster='', clusters=None,

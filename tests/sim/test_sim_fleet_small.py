@@ -72,18 +72,10 @@ class SmallFleet(unittest.TestCase):
             elif line and not line.startswith('#'):
                 name = re.match(r'[a-z_]+', line).group(0)
                 samples.setdefault(name, []).append(line)
+                # every sample of a family in its one block: no sample of a family whose block ended
+                base = re.sub(r'_(bucket|sum|count)$', '', name)
+                self.assertNotIn(base, order[:-1], 'a sample of %s after its block: %s' % (base, line))
         self.assertEqual([f for f, k in families.items() if k != 1], [], 'families written twice')
-        # every sample of a family in its one block: the family of each sample line is the last TYPE seen
-        last, seen_done = None, set()
-        for line in text.splitlines():
-            m = re.match(r'# TYPE (\S+) ', line)
-            if m:
-                if last:
-                    seen_done.add(last)
-                last = m.group(1)
-            elif line and not line.startswith('#'):
-                base = re.sub(r'_(bucket|sum|count)$', '', re.match(r'[a-z_]+', line).group(0))
-                self.assertNotIn(base, seen_done, 'a sample of %s after its block: %s' % (base, line))
         up = samples.get('myorch_instance_up', [])
         self.assertEqual(len(up), 4 * n, 'myorch_instance_up: %d samples for %d servers' % (len(up), 4 * n))
         self.assertTrue(all(s.endswith(' 1') for s in up), [s for s in up if not s.endswith(' 1')][:3])
