@@ -278,9 +278,15 @@ def run_size(args, n, tmp):
                     raise RuntimeError('cluster %d: the simulator has no kill/heal times (%s, %s)'
                                        % (idx, killed_at, healed_at))
                 times.append(healed_at - killed_at)
+                # The simulator's instants are CLOCK_MONOTONIC (Python's monotonic clock here); the
+                # controller's audit is in wall-clock ms: the same instants on that clock, to join them
+                # (bench/failover_phases.py).
+                mono_to_wall = time.time() - time.monotonic()
                 detail.append({'cluster': sim.clusters[idx][0], 'flavor': sim.clusters[idx][1],
                                'kill_wall_ms': round(kill_wall_ms, 1), 'ms': round(1000 * times[-1], 1),
-                               'polled_ms': round(1000 * polled[-1], 1)})
+                               'polled_ms': round(1000 * polled[-1], 1),
+                               'killed_wall_ms': round(1000 * (killed_at + mono_to_wall), 1),
+                               'healed_wall_ms': round(1000 * (healed_at + mono_to_wall), 1)})
                 time.sleep(args.failover_gap)
             out['failover_runs'] = len(times)
             by = {}

@@ -707,6 +707,26 @@ int64_t mon_waiting_since_ms(const topo_instance *in)
     return in->probe ? probe_waiting_since_ms(in->probe) : 0;
 }
 
+typedef struct {
+    void (*fn)(void *user, mon_cluster *c, topo_instance *in);
+    void *user;
+} each_waiting;
+
+static void each_waiting_target(void *user, probe_target *t)
+{
+    each_waiting *w = user;
+    mon_tag *tag = probe_tag(t);
+    if (tag)
+        w->fn(w->user, tag->c, tag->in);
+}
+
+void mon_each_waiting(monitor *m, int64_t sent_before_ms, void (*fn)(void *user, mon_cluster *c, topo_instance *in),
+                      void *user)
+{
+    each_waiting w = {.fn = fn, .user = user};
+    probe_engine_each_waiting(m->probe, sent_before_ms, each_waiting_target, &w);
+}
+
 bool mon_answer_arrived(const topo_instance *in)
 {
     return in->probe && probe_answer_arrived(in->probe);

@@ -111,6 +111,11 @@ void mon_probe_instance_now(topo_instance *in);
 int64_t mon_waiting_since_ms(const topo_instance *in);
 /* probe_answer_arrived for the instance's probe. */
 bool mon_answer_arrived(const topo_instance *in);
+/* fn for every instance whose probe has owed an answer since before sent_before_ms (monotonic),
+ * from the probe engine's in-flight list (probe_engine_each_waiting): without asking every
+ * instance. fn must not add, remove or probe instances. */
+void mon_each_waiting(monitor *m, int64_t sent_before_ms, void (*fn)(void *user, mon_cluster *c, topo_instance *in),
+                      void *user);
 
 /* Wall clock, seconds. */
 int64_t mon_wall_s(void);

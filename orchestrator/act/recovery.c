@@ -2123,7 +2123,7 @@ size_t rec_cluster_fds(const rec_cluster *rcl, int *fds, size_t max)
     return n;
 }
 
-bool rec_cluster_quiet(const rec_cluster *rcl, int64_t now_ms)
+bool rec_cluster_quiet_if(const rec_cluster *rcl, int64_t now_ms, bool may_wait)
 {
     const mon_cluster *mc = rcl->mc;
     if (rcl->exec || rcl->job || rcl->fast || rcl->pending_tag || rcl->rollback_pending || !mc->first_round_done)
@@ -2133,11 +2133,13 @@ bool rec_cluster_quiet(const rec_cluster *rcl, int64_t now_ms)
     /* Owing an answer for longer than the tick itself waits before it acts (primary_waiting_since):
      * a probe merely in flight (1-5 % of primaries at any instant) made its cluster tick on every
      * sweep for nothing. The first sweep after the bound ticks it, as before. */
-    if (rcl->last.primary >= 0 && (size_t)rcl->last.primary < mc->model.n &&
+    if (may_wait && rcl->last.primary >= 0 && (size_t)rcl->last.primary < mc->model.n &&
         primary_waiting_since(rcl, mc->model.v[rcl->last.primary], now_ms))
         return false;
     return true;
 }
+
+bool rec_cluster_quiet(const rec_cluster *rcl, int64_t now_ms) { return rec_cluster_quiet_if(rcl, now_ms, true); }
 
 static void finish_recovery(rec_cluster *rcl, const exec_msg *m)
 {

@@ -140,6 +140,11 @@ size_t rec_cluster_fds(const rec_cluster *rcl, int *fds, size_t max);
  * answer for longer than a probe normally takes (a hang starts so). The loop ticks a quiet cluster
  * on its probe results and in a slow sweep only (orchestrator/daemon.c). now_ms: monotonic. */
 bool rec_cluster_quiet(const rec_cluster *rcl, int64_t now_ms);
+/* The same, for a caller that knows whether the cluster's primary may owe an answer at all
+ * (may_wait false: none of its servers has a probe in flight, mon_each_waiting); false skips
+ * that part. At 10,000 servers asking every primary's probe on every sweep was 7 % of the
+ * controller's CPU. */
+bool rec_cluster_quiet_if(const rec_cluster *rcl, int64_t now_ms, bool may_wait);
 /* Read and handle executor messages; now_ms: the loop's time (monotonic). */
 void rec_cluster_io(rec_cluster *rcl, int64_t now_ms);
 

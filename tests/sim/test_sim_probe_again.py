@@ -9,6 +9,9 @@ server made slow (300 ms per query), so that its probe is certainly in flight wh
 called a second time: 2 answers within 5 s with the request remembered; 1 before the fix (the next
 probe was due 60 s later).
 
+test_urgent_run: probe_engine_run_urgent() and probe_engine_each_waiting(), used by the
+controller's pass over its clusters (orchestrator/daemon.c), driven the same way.
+
 test_answer_arrived: probe_answer_arrived(), which keeps a busy controller from suspecting a primary
 whose answer sits unread on its socket (bench/README.md, third session), had only the bench's
 evidence: a batch answered 50 ms after it is sent counts as arrived 300 ms later with the engine not
@@ -66,6 +69,22 @@ class ProbeAgain(unittest.TestCase):
                                text=True, timeout=60)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertEqual(p.stdout.splitlines()[-1], want, '%s: %s' % (addr, p.stdout))
+
+    def test_urgent_run(self):
+        """probe_engine_run_urgent() (issue 17), which the controller calls in the middle of a long pass
+        over its clusters: a probe asked for by probe_now() starts there, not at the next full run;
+        probe_engine_each_waiting() lists it while it is in flight and not after; its answer is handed
+        over by the urgent runs alone (the target is in the urgent lane until then)."""
+        for name, flavor, addrs in self.sim.clusters:
+            with self.subTest(flavor=flavor):
+                addr = addrs[0]
+                self.sim.ctl('slow', addr, 50)
+                host, port = addr.rsplit(':', 1)
+                p = subprocess.run([TOOL, host, port, 'myorch', self.sim.pw_file, 'urgent'], capture_output=True,
+                                   text=True, timeout=60)
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+                self.assertEqual(p.stdout.splitlines()[-1], 'kicked 1 started 1 listed 1 answered 1 listed_after 0',
+                                 '%s: %s' % (addr, p.stdout))
 
     def test_request_during_a_probe_is_kept(self):
         for name, flavor, addrs in self.sim.clusters:

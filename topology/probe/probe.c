@@ -93,6 +93,7 @@ struct probe_target {
     int64_t sent_ms;       /* when the batch in flight was sent (snapshot's sent_at_ms) */
     bool busy;             /* a connect or probe is in flight (counted in the engine's in_flight) */
     bool busy_urgent;      /* ... counted as urgent (not in routine_in_flight) */
+    probe_target *fprev, *fnext; /* while busy: the engine's in-flight list (probe_engine_each_waiting) */
     bool queued;           /* due, waiting in the routine FIFO */
     probe_target *qprev, *qnext;
     bool deferred;         /* its fd was ready but the run's routine budget was spent: not a timeout */
@@ -108,6 +109,8 @@ typedef struct {
     probe_target *t;
     uint64_t gen;
 } heap_entry;
+
+#define KICK_MAX 64
 
 struct probe_engine {
     probe_options opt;
@@ -126,6 +129,12 @@ struct probe_engine {
     probe_target *q_head, *q_tail; /* due routine targets, oldest first */
     struct epoll_event *evs;
     size_t evs_cap;
+    /* probe_now() on an idle or down target since the last run: started by the next
+     * probe_engine_run_urgent() instead of waiting for the next run's timers (KICK_MAX: the rest
+     * wait for the run, as before). */
+    probe_target *kick[KICK_MAX];
+    size_t n_kick;
+    probe_target *flight;  /* the busy targets (set_busy), newest first */
 };
 
 int64_t probe_now_ms(void)
@@ -175,6 +184,27 @@ static void enqueue(probe_target *t)
     t->queued = true;
 }
 
+/* Into or out of the engine's list of busy targets. */
+static void flight_link(probe_target *t, bool on)
+{
+    probe_engine *e = t->eng;
+    if (on) {
+        t->fprev = NULL;
+        t->fnext = e->flight;
+        if (e->flight)
+            e->flight->fprev = t;
+        e->flight = t;
+        return;
+    }
+    if (t->fprev)
+        t->fprev->fnext = t->fnext;
+    else if (e->flight == t)
+        e->flight = t->fnext;
+    if (t->fnext)
+        t->fnext->fprev = t->fprev;
+    t->fprev = t->fnext = NULL;
+}
+
 /* An operation (connect or probe) starts or ends: keep the in-flight counts. */
 static void set_busy(probe_target *t, bool on)
 {
@@ -182,6 +212,7 @@ static void set_busy(probe_target *t, bool on)
     if (on == t->busy)
         return;
     t->busy = on;
+    flight_link(t, on);
     if (on) {
         t->busy_urgent = is_urgent(t);
         if (!t->busy_urgent)
@@ -1035,8 +1066,58 @@ void probe_engine_run(probe_engine *e, int64_t now_ms)
     }
     if (!over_budget)
         drain_routine(e, now_ms); /* behind on answers: start no more routine work this run */
+    e->n_kick = 0;             /* their timers were due: started above */
     e->in_run = 0;
     free_dead(e);
+}
+
+bool probe_engine_kicked(const probe_engine *e) { return e->n_kick > 0; }
+
+void probe_engine_each_waiting(probe_engine *e, int64_t sent_before_ms, void (*fn)(void *user, probe_target *t),
+                               void *user)
+{
+    for (probe_target *t = e->flight; t; t = t->fnext) {
+        int64_t since = probe_waiting_since_ms(t);
+        if (since > 0 && since < sent_before_ms)
+            fn(user, t);
+    }
+}
+
+int probe_engine_run_urgent(probe_engine *e)
+{
+    struct epoll_event fallback[64], *evs = e->evs ? e->evs : fallback;
+    int cap = e->evs ? (int)e->evs_cap : 64, n, done = 0;
+
+    if (e->in_run)
+        return 0;
+    e->in_run = 1;
+    /* Probes asked for since the last run (probe_now), started now rather than by that run's timers;
+     * their heap entries go stale (timer_gen). */
+    if (e->n_kick) {
+        int64_t now = probe_now_ms();
+        for (size_t i = 0; i < e->n_kick; i++) {
+            probe_target *t = e->kick[i];
+            if (!t || t->removed || (t->state != TS_IDLE && t->state != TS_DOWN) || t->next_at_ms > now)
+                continue;
+            t->timer_gen++;
+            on_timer(t, now);
+            done++;
+        }
+        e->n_kick = 0;
+    }
+    /* Every ready fd (the buffer probe_engine_run sized for the fleet): level-triggered, the
+     * routine ones left here are returned again by the next run. */
+    n = epoll_wait(e->epfd, evs, cap, 0);
+    for (int i = 0; i < n; i++) {
+        probe_target *t = evs[i].data.ptr;
+        if (!t->removed && (is_urgent(t) || t->state == TS_IDLE)) {
+            dispatch(&evs[i]);
+            done++;
+        }
+    }
+    e->in_run = 0;
+    free_dead(e);
+    return done;
 }
 
 int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const char *password,
@@ -1099,6 +1180,9 @@ void probe_remove(probe_target *t)
         return;
     e = t->eng;
     dequeue(t);
+    for (size_t i = 0; i < e->n_kick; i++)
+        if (e->kick[i] == t)
+            e->kick[i] = NULL; /* freed before the next run may be */
     e->routine_mhz -= routine_mhz_of(t);
     t->removed = 1;
     e->n_targets--;
@@ -1127,6 +1211,8 @@ void probe_now(probe_target *t)
         t->urgent_once = true;
         t->next_at_ms = now;
         arm(t, now);
+        if (t->eng->n_kick < KICK_MAX)
+            t->eng->kick[t->eng->n_kick++] = t;
     } else if (t->state != TS_CONNECTING) {
         t->again = true; /* a probe is in flight: another one when it ends (finish_probe) */
     }

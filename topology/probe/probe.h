@@ -61,6 +61,21 @@ int probe_engine_fd(const probe_engine *e);
 int probe_engine_timeout_ms(probe_engine *e, int64_t now_ms);
 /* Do all ready I/O and due timers. Never blocks. */
 void probe_engine_run(probe_engine *e, int64_t now_ms);
+/* Only the urgent part of probe_engine_run(): the probes asked for by probe_now() since the
+ * last run are started, and the ready answers of urgent targets and the closes of idle
+ * connections (a crashed server) are handled; no routine answer, no other timer. For an owner
+ * whose own work between two runs is long (a pass over every cluster): it calls this now and
+ * then, so that failure detection waits for no more than that slice. Never blocks. Returns
+ * the number of probes started and events handled. Not from inside a result callback. */
+int probe_engine_run_urgent(probe_engine *e);
+/* Has probe_now() asked for a probe that probe_engine_run_urgent() would start? (No syscall.) */
+bool probe_engine_kicked(const probe_engine *e);
+/* fn for every target whose probe batch has been waiting for its answer since before
+ * sent_before_ms (probe_waiting_since_ms): the engine keeps its targets in flight on a list,
+ * a few dozen at 10,000 servers, so the owner need not ask each of its targets. fn must not
+ * add, remove or probe targets. */
+void probe_engine_each_waiting(probe_engine *e, int64_t sent_before_ms, void (*fn)(void *user, probe_target *t),
+                               void *user);
 const probe_stats *probe_engine_stats(const probe_engine *e);
 
 /*
