@@ -91,7 +91,8 @@ int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const ch
 /* Stop probing and release the target (deferred if inside a callback). */
 void probe_remove(probe_target *t);
 /* Probe as soon as possible (reconnect at once if down), in the urgent lane: this one
- * probe starts ahead of the routine probes that are waiting for their turn. With a probe
+ * probe starts ahead of the routine probes that are waiting for their turn: at the next
+ * probe_engine_run() or probe_engine_run_urgent(), whichever comes first. With a probe
  * in flight, a new one starts the moment it ends: the answer in flight may have been
  * taken before what the caller asks about. */
 void probe_now(probe_target *t);
