@@ -2447,6 +2447,8 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             struct timespec s0, s1;
             int64_t urgent_at_us;
             bool urgent_hit = false;
+            /* Not pe: a reload (handle_control, above) may have replaced the monitor and its engine. */
+            probe_engine *ue = mon_probe_engine(d.mon);
             clock_gettime(CLOCK_MONOTONIC, &s0);
             urgent_at_us = (int64_t)s0.tv_sec * 1000000 + s0.tv_nsec / 1000;
             /* The clusters whose primary may owe an answer (rec_cluster_quiet): those with a probe in
@@ -2463,7 +2465,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
                  * detection: every SWEEP_URGENT_US the probe engine's urgent lane is served
                  * (a crashed primary's close, a suspect cluster's answers). At 10,000 servers a
                  * crash waited for the rest of the turn in progress, 2.9 ms at the median. */
-                if ((i & 63) == 63 && sweep_urgent_due(&urgent_at_us) && probe_engine_run_urgent(pe) > 0) {
+                if ((i & 63) == 63 && sweep_urgent_due(&urgent_at_us) && probe_engine_run_urgent(ue) > 0) {
                     mon_derive(d.mon);
                     urgent_hit = true;
                 }
@@ -2473,7 +2475,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
                 tick_cluster(&d, i, now, touched || sweep);
                 /* Its tick asked for probes (a primary just lost: its replicas, at once): sent now,
                  * not after the rest of the pass. */
-                if (probe_engine_kicked(pe) && probe_engine_run_urgent(pe) > 0) {
+                if (probe_engine_kicked(ue) && probe_engine_run_urgent(ue) > 0) {
                     mon_derive(d.mon);
                     urgent_hit = true;
                 }
