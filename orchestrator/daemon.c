@@ -23,6 +23,7 @@
 #include "orchestrator/serve/http.h"
 #include "orchestrator/log.h"
 #include "orchestrator/decide/metrics.h"
+#include "orchestrator/act/executor.h"
 #include "orchestrator/act/monitor.h"
 #include "orchestrator/act/ready_track.h"
 #include "orchestrator/act/recovery.h"
@@ -2321,6 +2322,9 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
     d.started_s = mon_wall_s();
     if ((rc = setup(&d, err, errlen)) < 0)
         goto out;
+    /* A recovery thread waits before the first failover: none is created on its path. */
+    if ((rc = exec_pool_warm(1, err, errlen)) < 0)
+        goto out;
     log_info("myorch %s running: %zu cluster(s), control %s, events %s, state %s", MYORCH_VERSION,
              cfg->n_clusters, cfg->control_socket, cfg->event_socket, cfg->state_dir);
     if (d.http)
@@ -2518,6 +2522,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
     stop_recoveries(&d);
 out:
     teardown(&d);
+    exec_pool_shutdown();
     if (d.reload_next) {
         cfg_free(d.reload_next);
         free(d.reload_next);

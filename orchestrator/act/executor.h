@@ -1,7 +1,8 @@
 /*
  * orchestrator/act/executor.h — runs a recovery plan against the servers, step by
- * step, in a worker thread, and reports each step's start and end to the
- * daemon's loop through a pipe (so probing never stops during a recovery).
+ * step, on a worker thread (one of a pool that waits between plans), and reports
+ * each step's start and end to the daemon's loop through a pipe (so probing never
+ * stops during a recovery).
  *
  * Owns: the SQL connections a recovery uses (separate from the probe
  * connections, opened by topology/probe/conn.h with the cluster's TLS and auth-plugin
@@ -127,6 +128,16 @@ void exec_msg_clear(exec_msg *m);
 void rec_exec_stop(exec_job *x);
 /* Wait for the worker to finish and free everything. */
 void exec_free(exec_job *x);
+/*
+ * The threads plans run on wait between plans (see executor.c). exec_pool_warm() starts
+ * n of them ahead of the first plan (the daemon's start: no thread is created on a
+ * failover's path); exec_pool_shutdown() ends and joins every waiting one (after the
+ * last exec_free(); the next exec_start() starts the pool again).
+ */
+int exec_pool_warm(size_t n, char *err, size_t errlen);
+void exec_pool_shutdown(void);
+/* Threads alive in the pool (running a plan or waiting for one). */
+size_t exec_pool_threads(void);
 
 /* Run a plan synchronously in the calling thread, calling fn for each message (tests, CLI); the
  * message's texts live until fn returns. */
