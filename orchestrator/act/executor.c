@@ -63,12 +63,16 @@ typedef struct {
     /* Failover: the candidate's STOP ... IO_THREAD, sent on a second connection while the
      * other replicas' IO threads stop (prestop_io()); NULL when none is pending. */
     MYSQL *prestop;
+    MYSQL *spare;               /* a second connection to the candidate opened by connect_all() for prestop_io() */
     topo_addr prestop_addr;
     int prestop_status, prestop_qerr;
     bool prestop_decided; /* once per plan, at its first stop-io step; prestop_addr.port != 0: it was
                            * sent, and a rollback starts the candidate's IO thread again */
     bool io_kills_done;   /* a failover's IO threads ended by KILL, once, at its first stop-io step */
     int64_t io_killed_at; /* clock of the last such KILL (0 none): STOPs wait IO_KILL_SETTLE_MS after it */
+    topo_addr io_done[MAX_CONNS]; /* failover: replicas whose IO thread was killed, or whose source refuses
+                                   * connections, since their IO thread last started (no second look) */
+    size_t n_io_done;
     int stop_requested;         /* rec_exec_stop(): atomic */
 } worker;
 
@@ -181,54 +185,191 @@ static int exec_discard(MYSQL *m, const char *sql, int64_t deadline)
 }
 
 /*
- * The session's own sql_mode (dialect.h DIALECT_SQL_SESSION_MODE): a server
- * running with NO_BACKSLASH_ESCAPES must not change what an escaped password
- * in CHANGE MASTER TO means. Kept apart from the connection setup on purpose.
+ * A connection being opened: the connect, then the session's own sql_mode (dialect.h
+ * DIALECT_SQL_SESSION_MODE: a server running with NO_BACKSLASH_ESCAPES must not change what an
+ * escaped password in CHANGE MASTER TO means; kept apart from the connection setup on
+ * purpose), driven by events so that several open at once (connect_all). open_conn() opens one.
  */
-static int set_session_mode(MYSQL *m, const topo_addr *a, int64_t deadline, char *err, size_t errlen)
+typedef enum { PC_CONNECT, PC_QUERY, PC_STORE, PC_READY, PC_FAILED } pc_phase;
+
+typedef struct {
+    topo_addr addr;
+    MYSQL *m, *ret;
+    MYSQL_RES *res;             /* the sql_mode statement's (none expected) */
+    int status;                 /* what the library waits for in this phase */
+    int qerr;
+    int timeout_ms;
+    pc_phase phase;
+    char err[1400];
+} pconn;
+
+static void pc_fail(pconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pc_fail(pconn *c, const char *fmt, ...)
 {
     char as[TOPO_ADDR_MAX];
-    if (exec_discard(m, DIALECT_SQL_SESSION_MODE, deadline) == 0)
-        return 0;
-    snprintf(err, errlen, "%s: cannot set the session's sql_mode: %s (error %u)", topo_addr_str(a, as, sizeof(as)),
-             mysql_error(m), mysql_errno(m));
-    return -1;
+    va_list ap;
+    int k = snprintf(c->err, sizeof(c->err), "%s: ", topo_addr_str(&c->addr, as, sizeof(as)));
+    va_start(ap, fmt);
+    if (k > 0 && (size_t)k < sizeof(c->err))
+        vsnprintf(c->err + k, sizeof(c->err) - (size_t)k, fmt, ap);
+    va_end(ap);
+    close_mysql(c->m);
+    c->m = NULL;
+    c->phase = PC_FAILED;
+}
+
+/* Begin opening c->addr, connected within timeout_ms. */
+static void pc_start(worker *w, pconn *c, int timeout_ms)
+{
+    conn_params cp = w->creds.conn.p;
+    char why[1024];
+    c->timeout_ms = timeout_ms;
+    cp.connect_timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
+    cp.read_timeout_ms = 0; /* every statement has its own deadline (wait_io) */
+    c->phase = PC_CONNECT;
+    if (conn_open_start(&c->m, &c->ret, &c->status, &cp, c->addr.host, NULL, (unsigned)c->addr.port,
+                        w->creds.user, w->creds.password, 0, why, sizeof(why)) < 0) {
+        c->m = NULL;
+        pc_fail(c, "%s", why);
+    }
+}
+
+/*
+ * Go on with c after the events ev (MYSQL_WAIT_*; MYSQL_WAIT_TIMEOUT once the deadline passed)
+ * until it waits for the server again (c->status), is ready or failed.
+ */
+static void pc_step(worker *w, pconn *c, int ev, int64_t deadline)
+{
+    for (;;) {
+        switch (c->phase) {
+        case PC_CONNECT:
+            if (c->status) {
+                if (!ev)
+                    return;
+                c->status = mysql_real_connect_cont(&c->ret, c->m, ev);
+                ev = 0;
+                if (c->status)
+                    return;
+            }
+            if (!c->ret && clk_mono_ms() >= deadline) {
+                pc_fail(c, "no connection within %d ms", c->timeout_ms);
+                return;
+            }
+            {
+                char why[1024];
+                if (conn_open_finish(c->m, c->ret, &w->creds.conn.p, c->addr.host, NULL, why, sizeof(why)) < 0) {
+                    pc_fail(c, "%s", why);
+                    return;
+                }
+            }
+            c->phase = PC_QUERY;
+            c->status = mysql_real_query_start(&c->qerr, c->m, DIALECT_SQL_SESSION_MODE,
+                                               (unsigned long)strlen(DIALECT_SQL_SESSION_MODE));
+            break;
+        case PC_QUERY:
+            if (c->status) {
+                if (!ev)
+                    return;
+                c->status = mysql_real_query_cont(&c->qerr, c->m, ev);
+                ev = 0;
+                if (c->status)
+                    return;
+            }
+            if (c->qerr)
+                goto sql_mode_failed;
+            c->phase = PC_STORE;
+            c->status = mysql_store_result_start(&c->res, c->m);
+            break;
+        case PC_STORE:
+            if (c->status) {
+                if (!ev)
+                    return;
+                c->status = mysql_store_result_cont(&c->res, c->m, ev);
+                ev = 0;
+                if (c->status)
+                    return;
+            }
+            if (c->res)
+                mysql_free_result(c->res);
+            c->res = NULL;
+            if (mysql_errno(c->m))
+                goto sql_mode_failed;
+            c->phase = PC_READY;
+            return;
+        default:
+            return;
+        }
+    }
+sql_mode_failed:
+    {
+        char text[600];
+        unsigned code = mysql_errno(c->m);
+        snprintf(text, sizeof(text), "%s", mysql_error(c->m));
+        pc_fail(c, "cannot set the session's sql_mode: %s (error %u)", text, code);
+    }
+}
+
+/* Drive the n connections until each is ready or failed (the deadline fails what is left). */
+static void pc_run(worker *w, pconn *v, size_t n, int64_t deadline)
+{
+    struct pollfd pf[MAX_CONNS];
+    size_t idx[MAX_CONNS];
+    for (size_t i = 0; i < n; i++)
+        pc_step(w, &v[i], 0, deadline);
+    for (;;) {
+        size_t k = 0;
+        int64_t left = deadline - clk_mono_ms();
+        int r;
+        for (size_t i = 0; i < n; i++) {
+            pconn *c = &v[i];
+            if (c->phase == PC_READY || c->phase == PC_FAILED)
+                continue;
+            pf[k].fd = (int)mysql_get_socket(c->m);
+            pf[k].events = (short)(((c->status & MYSQL_WAIT_READ) ? POLLIN : 0) |
+                                   ((c->status & MYSQL_WAIT_WRITE) ? POLLOUT : 0) |
+                                   ((c->status & MYSQL_WAIT_EXCEPT) ? POLLPRI : 0));
+            pf[k].revents = 0;
+            idx[k++] = i;
+        }
+        if (!k)
+            return;
+        if (left <= 0) {
+            for (size_t j = 0; j < k; j++) {
+                pconn *c = &v[idx[j]];
+                pc_step(w, c, MYSQL_WAIT_TIMEOUT, deadline); /* the library fails it */
+                if (c->phase != PC_READY && c->phase != PC_FAILED)
+                    pc_fail(c, "no connection within %d ms", c->timeout_ms);
+            }
+            return;
+        }
+        do
+            r = poll(pf, k, (int)left);
+        while (r < 0 && errno == EINTR);
+        for (size_t j = 0; r > 0 && j < k; j++) {
+            int ev = 0;
+            if (pf[j].revents & (POLLIN | POLLHUP | POLLERR))
+                ev |= MYSQL_WAIT_READ;
+            if (pf[j].revents & (POLLOUT | POLLHUP | POLLERR))
+                ev |= MYSQL_WAIT_WRITE;
+            if (pf[j].revents & POLLPRI)
+                ev |= MYSQL_WAIT_EXCEPT;
+            if (ev)
+                pc_step(w, &v[idx[j]], ev, deadline);
+        }
+    }
 }
 
 /* A new connection of the worker's to a (not cached), connected within timeout_ms. */
 static MYSQL *open_conn(worker *w, const topo_addr *a, int timeout_ms, char *err, size_t errlen)
 {
-    MYSQL *m, *ret = NULL;
-    int status;
-    int64_t deadline = clk_mono_ms() + (timeout_ms > 0 ? timeout_ms : 2000);
-    char as[TOPO_ADDR_MAX];
-    conn_params cp = w->creds.conn.p;
-    char why[1024];
-
-    cp.connect_timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
-    cp.read_timeout_ms = 0; /* every statement has its own deadline (wait_io) */
-    if (conn_open_start(&m, &ret, &status, &cp, a->host, NULL, (unsigned)a->port, w->creds.user,
-                        w->creds.password, 0, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "%s: %s", topo_addr_str(a, as, sizeof(as)), why);
+    pconn c = {.addr = *a};
+    pc_start(w, &c, timeout_ms);
+    pc_run(w, &c, 1, clk_mono_ms() + (timeout_ms > 0 ? timeout_ms : 2000));
+    if (c.phase != PC_READY) {
+        snprintf(err, errlen, "%s", c.err);
         return NULL;
     }
-    while (status)
-        status = mysql_real_connect_cont(&ret, m, wait_io(m, status, deadline));
-    if (!ret && clk_mono_ms() >= deadline) {
-        snprintf(err, errlen, "%s: no connection within %d ms", topo_addr_str(a, as, sizeof(as)), timeout_ms);
-        close_mysql(m);
-        return NULL;
-    }
-    if (conn_open_finish(m, ret, &cp, a->host, NULL, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "%s: %s", topo_addr_str(a, as, sizeof(as)), why);
-        close_mysql(m);
-        return NULL;
-    }
-    if (set_session_mode(m, a, deadline, err, errlen) < 0) {
-        close_mysql(m);
-        return NULL;
-    }
-    return m;
+    return c.m;
 }
 
 /* The worker's connection to a, connecting within timeout_ms if needed. */
@@ -248,6 +389,68 @@ static MYSQL *get_conn(worker *w, const topo_addr *a, int timeout_ms, char *err,
     w->conns[w->n_conns].m = m;
     w->n_conns++;
     return m;
+}
+
+/* The plan's first stop-io steps: [*from, *to), the stop-io steps after its leading hook steps
+ * (a pre-failover hook is step 0). */
+static void first_stops(const plan_spec *p, size_t *from, size_t *to)
+{
+    size_t i = 0;
+    while (i < p->n && p->v[i].kind == PLAN_STEP_HOOK)
+        i++;
+    *from = i;
+    while (i < p->n && p->v[i].kind == PLAN_STEP_STOP_IO)
+        i++;
+    *to = i;
+}
+
+/*
+ * A failover's first stop-io step talks to every replica its first stop-io steps stop and to the
+ * candidate (kill_lost_io_threads, prestop_io, the stops): their connections open together, the
+ * connect and the sql_mode of each overlapping the others', not one after another. One that does
+ * not open by dl is left to the statement that needs it, which connects again (with the time
+ * left) and says why.
+ */
+static void connect_all(worker *w, int64_t dl)
+{
+    const plan_spec *p = &w->plan;
+    pconn *v = calloc(MAX_CONNS, sizeof(*v));
+    size_t n = 0, spare = SIZE_MAX;
+    int left = (int)(dl - clk_mono_ms());
+    size_t from, to;
+    if (!v || left <= 0)
+        goto out;
+    first_stops(p, &from, &to);
+    for (size_t i = 0; i < p->n; i++) {
+        const plan_step *s = &p->v[i];
+        bool have = false;
+        if (!(i >= from && i < to) && s->kind != PLAN_STEP_DETACH)
+            continue;
+        if (s->kind == PLAN_STEP_DETACH && !w->spare && spare == SIZE_MAX && n < MAX_CONNS) {
+            spare = n; /* prestop_io()'s, one more */
+            v[n].addr = s->target.addr;
+            pc_start(w, &v[n++], left);
+        }
+        for (size_t k = 0; k < w->n_conns && !have; k++)
+            have = topo_addr_eq(&w->conns[k].addr, &s->target.addr);
+        for (size_t k = 0; k < n && !have; k++)
+            have = topo_addr_eq(&v[k].addr, &s->target.addr);
+        if (have || w->n_conns + n == MAX_CONNS)
+            continue;
+        v[n].addr = s->target.addr;
+        pc_start(w, &v[n++], left);
+    }
+    pc_run(w, v, n, dl);
+    for (size_t k = 0; k < n; k++)
+        if (k == spare) {
+            if (v[k].phase == PC_READY)
+                w->spare = v[k].m;
+        } else if (v[k].phase == PC_READY) {
+            w->conns[w->n_conns].addr = v[k].addr;
+            w->conns[w->n_conns++].m = v[k].m;
+        }
+out:
+    free(v);
 }
 
 /*
@@ -584,6 +787,27 @@ static bool replica_source_refuses(worker *w, const plan_server *t, int64_t dl)
     return yes;
 }
 
+static size_t io_done_at(const worker *w, const topo_addr *a)
+{
+    size_t i = 0;
+    while (i < w->n_io_done && !topo_addr_eq(&w->io_done[i], a))
+        i++;
+    return i;
+}
+
+static void io_done_mark(worker *w, const topo_addr *a)
+{
+    if (io_done_at(w, a) == w->n_io_done && w->n_io_done < MAX_CONNS)
+        w->io_done[w->n_io_done++] = *a;
+}
+
+static void io_done_clear(worker *w, const topo_addr *a)
+{
+    size_t i = io_done_at(w, a);
+    if (i < w->n_io_done)
+        w->io_done[i] = w->io_done[--w->n_io_done];
+}
+
 static int kill_io_of_lost_source(worker *w, const plan_server *t, int64_t dl)
 {
     const dialect_caps *c;
@@ -594,7 +818,13 @@ static int kill_io_of_lost_source(worker *w, const plan_server *t, int64_t dl)
     unsigned long long id;
     int rc = 0;
 
-    if (w->plan.op != REC_OP_FAILOVER || replica_source_refuses(w, t, dl) || !(c = caps_of(w, t, dl, &e)) ||
+    if (w->plan.op != REC_OP_FAILOVER || io_done_at(w, &t->addr) < w->n_io_done)
+        goto out; /* looked at already: nothing to do */
+    if (replica_source_refuses(w, t, dl)) {
+        io_done_mark(w, &t->addr);
+        goto out;
+    }
+    if (!(c = caps_of(w, t, dl, &e)) ||
         dialect_stmt_text(c, DIALECT_STMT_IO_THREAD_IDS, sql, sizeof(sql)) < 0 ||
         run_sql(w, &t->addr, sql, dl, &r, &e) < 0 || !r)
         goto out;
@@ -607,6 +837,7 @@ static int kill_io_of_lost_source(worker *w, const plan_server *t, int64_t dl)
         goto out;
     if (run_sql(w, &t->addr, kill, dl, NULL, &e) == 0) { /* gone already (error 1094): nothing to wait for */
         w->io_killed_at = clk_mono_ms();
+        io_done_mark(w, &t->addr);
         rc = 1;
     }
 out:
@@ -636,16 +867,18 @@ static void io_kill_settle(const worker *w)
 static void kill_lost_io_threads(worker *w, int64_t dl)
 {
     const plan_spec *p = &w->plan;
+    size_t from, to;
     if (w->io_kills_done || p->op != REC_OP_FAILOVER)
         return;
     w->io_kills_done = true;
-    for (size_t i = 0; i < p->n && p->v[i].kind == PLAN_STEP_STOP_IO; i++)
+    first_stops(p, &from, &to);
+    for (size_t i = from; i < to; i++)
         kill_io_of_lost_source(w, &p->v[i].target, dl);
 }
 
 static int step_stop_io(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
-    kill_io_of_lost_source(w, &s->target, dl); /* not killed with the others (nothing to do when it was) */
+    kill_io_of_lost_source(w, &s->target, dl); /* not looked at with the others (nothing to do when it was) */
     io_kill_settle(w);
     if (run_stmt(w, &s->target, DIALECT_STMT_STOP_IO, "STOP REPLICA IO_THREAD", dl, msg) < 0)
         return -1;
@@ -655,6 +888,7 @@ static int step_stop_io(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 
 static int step_start_io(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
+    io_done_clear(w, &s->target.addr);
     if (run_stmt(w, &s->target, DIALECT_STMT_START_IO, "START REPLICA IO_THREAD", dl, msg) < 0)
         return -1;
     strbuf_setf(msg, "IO thread started again");
@@ -700,11 +934,13 @@ static void prestop_io(worker *w)
     if (rc < 0 || !snap.replica.present || snap.replica.sql_state != TOPO_THREAD_YES ||
         snap.replica.io_state == TOPO_THREAD_NO || !(c = caps_of(w, cand, dl, &e)) ||
         dialect_stmt_text(c, DIALECT_STMT_STOP_IO, sql, sizeof(sql)) < 0 ||
-        !(w->prestop = open_conn(w, &cand->addr, (int)(dl - clk_mono_ms()), err, sizeof(err)))) {
+        !(w->prestop = w->spare ? w->spare : open_conn(w, &cand->addr, (int)(dl - clk_mono_ms()), err, sizeof(err)))) {
         topo_snapshot_clear(&snap);
         strbuf_free(&e);
         return;
     }
+    if (w->prestop == w->spare)
+        w->spare = NULL; /* prestop's now */
     refused = plan_source_refuses(&snap.replica);
     topo_snapshot_clear(&snap);
     strbuf_free(&e);
@@ -772,6 +1008,7 @@ static int change_source(worker *w, const plan_server *t, const plan_server *src
                    c->source_syntax ? "CHANGE REPLICATION SOURCE TO ..." : "CHANGE MASTER TO ...",
                    w->creds.repl_password, dl, NULL, msg) < 0)
         goto out;
+    io_done_clear(w, &t->addr); /* its IO thread starts, towards src */
     if (run_stmt(w, t, DIALECT_STMT_START_REPLICA, "START REPLICA", dl, msg) < 0)
         goto out;
     rc = 0;
@@ -1366,6 +1603,8 @@ static int run_step(worker *w, const plan_step *s, int64_t dl, strbuf *msg, char
     int rc = -1;
     switch (s->kind) {
     case PLAN_STEP_STOP_IO:
+        if (w->plan.op == REC_OP_FAILOVER && !w->io_kills_done)
+            connect_all(w, dl);
         kill_lost_io_threads(w, dl);
         prestop_io(w);
         rc = step_stop_io(w, s, dl, msg);
@@ -1608,6 +1847,8 @@ static void run_plan(worker *w)
     w->n_learned = 0;
     close_mysql(w->prestop); /* still pending only when nothing ran on the candidate after it */
     w->prestop = NULL;
+    close_mysql(w->spare);
+    w->spare = NULL;
 }
 
 /* ---- plumbing -------------------------------------------------------------------- */
