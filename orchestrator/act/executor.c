@@ -69,6 +69,8 @@ typedef struct {
     bool prestop_decided; /* once per plan, at its first stop-io step; prestop_addr.port != 0: it was
                            * sent, and a rollback starts the candidate's IO thread again */
     bool io_kills_done;   /* a failover's IO threads ended by KILL, once, at its first stop-io step */
+    bool source_refused;  /* failover: the old primary refused this worker's connection at its first
+                           * stop-io step (connect_all): no KILL of any IO thread is needed */
     int64_t io_killed_at; /* clock of the last such KILL (0 none): STOPs wait IO_KILL_SETTLE_MS after it */
     topo_addr io_done[MAX_CONNS]; /* failover: replicas whose IO thread was killed, or whose source refuses
                                    * connections, since their IO thread last started (no second look) */
@@ -200,6 +202,8 @@ typedef struct {
     int qerr;
     int timeout_ms;
     pc_phase phase;
+    bool optional;              /* pc_run() does not wait for it once the others are done */
+    bool refused;               /* the connect failed with ECONNREFUSED (error 2002/2003, errno 111) */
     char err[1400];
 } pconn;
 
@@ -255,6 +259,10 @@ static void pc_step(worker *w, pconn *c, int ev, int64_t deadline)
                 pc_fail(c, "no connection within %d ms", c->timeout_ms);
                 return;
             }
+            if (!c->ret) {
+                unsigned code = mysql_errno(c->m);
+                c->refused = (code == 2002 || code == 2003) && strstr(mysql_error(c->m), "(111") != NULL;
+            }
             {
                 char why[1024];
                 if (conn_open_finish(c->m, c->ret, &w->creds.conn.p, c->addr.host, NULL, why, sizeof(why)) < 0) {
@@ -309,7 +317,8 @@ sql_mode_failed:
     }
 }
 
-/* Drive the n connections until each is ready or failed (the deadline fails what is left). */
+/* Drive the n connections until each is ready or failed (the deadline fails what is left), or until
+ * only optional ones are left (failed, "not waited for"). */
 static void pc_run(worker *w, pconn *v, size_t n, int64_t deadline)
 {
     struct pollfd pf[MAX_CONNS];
@@ -317,13 +326,14 @@ static void pc_run(worker *w, pconn *v, size_t n, int64_t deadline)
     for (size_t i = 0; i < n; i++)
         pc_step(w, &v[i], 0, deadline);
     for (;;) {
-        size_t k = 0;
+        size_t k = 0, needed = 0;
         int64_t left = deadline - clk_mono_ms();
         int r;
         for (size_t i = 0; i < n; i++) {
             pconn *c = &v[i];
             if (c->phase == PC_READY || c->phase == PC_FAILED)
                 continue;
+            needed += !c->optional;
             pf[k].fd = (int)mysql_get_socket(c->m);
             pf[k].events = (short)(((c->status & MYSQL_WAIT_READ) ? POLLIN : 0) |
                                    ((c->status & MYSQL_WAIT_WRITE) ? POLLOUT : 0) |
@@ -333,6 +343,11 @@ static void pc_run(worker *w, pconn *v, size_t n, int64_t deadline)
         }
         if (!k)
             return;
+        if (!needed) {
+            for (size_t j = 0; j < k; j++)
+                pc_fail(&v[idx[j]], "not waited for");
+            return;
+        }
         if (left <= 0) {
             for (size_t j = 0; j < k; j++) {
                 pconn *c = &v[idx[j]];
@@ -345,6 +360,12 @@ static void pc_run(worker *w, pconn *v, size_t n, int64_t deadline)
         do
             r = poll(pf, k, (int)left);
         while (r < 0 && errno == EINTR);
+        if (r < 0) {
+            int e = errno;
+            for (size_t j = 0; j < k; j++)
+                pc_fail(&v[idx[j]], "poll: %s", strerror(e));
+            return;
+        }
         for (size_t j = 0; r > 0 && j < k; j++) {
             int ev = 0;
             if (pf[j].revents & (POLLIN | POLLHUP | POLLERR))
@@ -415,7 +436,7 @@ static void connect_all(worker *w, int64_t dl)
 {
     const plan_spec *p = &w->plan;
     pconn *v = calloc(MAX_CONNS, sizeof(*v));
-    size_t n = 0, spare = SIZE_MAX;
+    size_t n = 0, spare = SIZE_MAX, probe = SIZE_MAX;
     int left = (int)(dl - clk_mono_ms());
     size_t from, to;
     if (!v || left <= 0)
@@ -440,9 +461,18 @@ static void connect_all(worker *w, int64_t dl)
         v[n].addr = s->target.addr;
         pc_start(w, &v[n++], left);
     }
+    if (n && n < MAX_CONNS && p->op == REC_OP_FAILOVER && p->old_primary.addr.port) {
+        probe = n; /* the lost primary: a refusal says its process is gone (see kill_io_of_lost_source) */
+        v[n].addr = p->old_primary.addr;
+        v[n].optional = true;
+        pc_start(w, &v[n++], left);
+    }
     pc_run(w, v, n, dl);
     for (size_t k = 0; k < n; k++)
-        if (k == spare) {
+        if (k == probe) {
+            w->source_refused = v[k].refused;
+            close_mysql(v[k].m); /* answered: alive, its fence step connects on its own */
+        } else if (k == spare) {
             if (v[k].phase == PC_READY)
                 w->spare = v[k].m;
         } else if (v[k].phase == PC_READY) {
@@ -774,6 +804,16 @@ static int replica_status(worker *w, const plan_server *s, int64_t deadline, top
  * KILL nor its pause is needed (measured on 10.11.19, semi-sync replica, source SIGKILLed: STOP
  * alone 7 ms). A crash failover no longer pays IO_KILL_SETTLE_MS (real MariaDB lab: 30 of 44 ms
  * to writable). Anything else (no error yet, a timeout, another errno, a hung source) keeps the KILL.
+ *
+ * Before any replica is asked, the worker tries the lost primary itself (connect_all, alongside
+ * the replicas' connections, not waited for): refused (ECONNREFUSED) means the same, for every
+ * replica (w->source_refused), and no replica's status is read for it. A replica often does not
+ * say it yet when the failover starts: on 10.11 after a SIGKILL of its source, for a few ms its
+ * IO thread still said Yes, or Connecting without an error, or error 2013 (connection reset) for
+ * the whole 100 ms watched; each of those cost a KILL and IO_KILL_SETTLE_MS (4 of 20 crash
+ * failovers in the lab bench). A hung source accepts the connection (its kernel does) and is
+ * not refused; one that refuses the controller behind a firewall while it hangs for its replicas
+ * would make their STOP wait, bounded by the step's deadline as before.
  */
 static bool replica_source_refuses(worker *w, const plan_server *t, int64_t dl)
 {
@@ -820,6 +860,10 @@ static int kill_io_of_lost_source(worker *w, const plan_server *t, int64_t dl)
 
     if (w->plan.op != REC_OP_FAILOVER || io_done_at(w, &t->addr) < w->n_io_done)
         goto out; /* looked at already: nothing to do */
+    if (w->source_refused) {
+        io_done_mark(w, &t->addr);
+        goto out;
+    }
     if (replica_source_refuses(w, t, dl)) {
         io_done_mark(w, &t->addr);
         goto out;
