@@ -120,17 +120,25 @@ static struct {
 
 /* ---- non-blocking SQL with millisecond deadlines ------------------------------- */
 
+/* What poll() watches for a library status (MYSQL_WAIT_*), and the events it saw as one. */
+static short poll_events(int status)
+{
+    return (short)(((status & MYSQL_WAIT_READ) ? POLLIN : 0) | ((status & MYSQL_WAIT_WRITE) ? POLLOUT : 0) |
+                   ((status & MYSQL_WAIT_EXCEPT) ? POLLPRI : 0));
+}
+
+static int wait_events(short revents)
+{
+    return ((revents & (POLLIN | POLLHUP | POLLERR)) ? MYSQL_WAIT_READ : 0) |
+           ((revents & (POLLOUT | POLLHUP | POLLERR)) ? MYSQL_WAIT_WRITE : 0) |
+           ((revents & POLLPRI) ? MYSQL_WAIT_EXCEPT : 0);
+}
+
 static int wait_io(MYSQL *m, int status, int64_t deadline)
 {
-    struct pollfd p = {.fd = (int)mysql_get_socket(m), .events = 0};
+    struct pollfd p = {.fd = (int)mysql_get_socket(m), .events = poll_events(status)};
     int64_t left = deadline - clk_mono_ms();
-    int r, ev = 0;
-    if (status & MYSQL_WAIT_READ)
-        p.events |= POLLIN;
-    if (status & MYSQL_WAIT_WRITE)
-        p.events |= POLLOUT;
-    if (status & MYSQL_WAIT_EXCEPT)
-        p.events |= POLLPRI;
+    int r;
     if (left <= 0)
         return MYSQL_WAIT_TIMEOUT;
     do
@@ -138,13 +146,7 @@ static int wait_io(MYSQL *m, int status, int64_t deadline)
     while (r < 0 && errno == EINTR);
     if (r <= 0)
         return MYSQL_WAIT_TIMEOUT;
-    if (p.revents & (POLLIN | POLLHUP | POLLERR))
-        ev |= MYSQL_WAIT_READ;
-    if (p.revents & (POLLOUT | POLLHUP | POLLERR))
-        ev |= MYSQL_WAIT_WRITE;
-    if (p.revents & POLLPRI)
-        ev |= MYSQL_WAIT_EXCEPT;
-    return ev;
+    return wait_events(p.revents);
 }
 
 static void close_mysql(MYSQL *m)
@@ -238,6 +240,17 @@ static void pc_start(worker *w, pconn *c, int timeout_ms)
     }
 }
 
+/* The library call that goes on with c's phase after the events ev. */
+static int pc_cont(pconn *c, int ev)
+{
+    switch (c->phase) {
+    case PC_CONNECT: return mysql_real_connect_cont(&c->ret, c->m, ev);
+    case PC_QUERY: return mysql_real_query_cont(&c->qerr, c->m, ev);
+    case PC_STORE: return mysql_store_result_cont(&c->res, c->m, ev);
+    default: return 0;
+    }
+}
+
 /*
  * Go on with c after the events ev (MYSQL_WAIT_*; MYSQL_WAIT_TIMEOUT once the deadline passed)
  * until it waits for the server again (c->status), is ready or failed.
@@ -245,16 +258,18 @@ static void pc_start(worker *w, pconn *c, int timeout_ms)
 static void pc_step(worker *w, pconn *c, int ev, int64_t deadline)
 {
     for (;;) {
+        if (c->phase == PC_READY || c->phase == PC_FAILED)
+            return;
+        if (c->status) { /* the phase's call waits for the server: go on with it once ev came */
+            if (!ev)
+                return;
+            c->status = pc_cont(c, ev);
+            ev = 0;
+            if (c->status)
+                return;
+        }
         switch (c->phase) {
         case PC_CONNECT:
-            if (c->status) {
-                if (!ev)
-                    return;
-                c->status = mysql_real_connect_cont(&c->ret, c->m, ev);
-                ev = 0;
-                if (c->status)
-                    return;
-            }
             if (!c->ret && clk_mono_ms() >= deadline) {
                 pc_fail(c, "no connection within %d ms", c->timeout_ms);
                 return;
@@ -275,28 +290,12 @@ static void pc_step(worker *w, pconn *c, int ev, int64_t deadline)
                                                (unsigned long)strlen(DIALECT_SQL_SESSION_MODE));
             break;
         case PC_QUERY:
-            if (c->status) {
-                if (!ev)
-                    return;
-                c->status = mysql_real_query_cont(&c->qerr, c->m, ev);
-                ev = 0;
-                if (c->status)
-                    return;
-            }
             if (c->qerr)
                 goto sql_mode_failed;
             c->phase = PC_STORE;
             c->status = mysql_store_result_start(&c->res, c->m);
             break;
         case PC_STORE:
-            if (c->status) {
-                if (!ev)
-                    return;
-                c->status = mysql_store_result_cont(&c->res, c->m, ev);
-                ev = 0;
-                if (c->status)
-                    return;
-            }
             if (c->res)
                 mysql_free_result(c->res);
             c->res = NULL;
@@ -335,9 +334,7 @@ static void pc_run(worker *w, pconn *v, size_t n, int64_t deadline)
                 continue;
             needed += !c->optional;
             pf[k].fd = (int)mysql_get_socket(c->m);
-            pf[k].events = (short)(((c->status & MYSQL_WAIT_READ) ? POLLIN : 0) |
-                                   ((c->status & MYSQL_WAIT_WRITE) ? POLLOUT : 0) |
-                                   ((c->status & MYSQL_WAIT_EXCEPT) ? POLLPRI : 0));
+            pf[k].events = poll_events(c->status);
             pf[k].revents = 0;
             idx[k++] = i;
         }
@@ -367,13 +364,7 @@ static void pc_run(worker *w, pconn *v, size_t n, int64_t deadline)
             return;
         }
         for (size_t j = 0; r > 0 && j < k; j++) {
-            int ev = 0;
-            if (pf[j].revents & (POLLIN | POLLHUP | POLLERR))
-                ev |= MYSQL_WAIT_READ;
-            if (pf[j].revents & (POLLOUT | POLLHUP | POLLERR))
-                ev |= MYSQL_WAIT_WRITE;
-            if (pf[j].revents & POLLPRI)
-                ev |= MYSQL_WAIT_EXCEPT;
+            int ev = wait_events(pf[j].revents);
             if (ev)
                 pc_step(w, &v[idx[j]], ev, deadline);
         }
@@ -860,11 +851,7 @@ static int kill_io_of_lost_source(worker *w, const plan_server *t, int64_t dl)
 
     if (w->plan.op != REC_OP_FAILOVER || io_done_at(w, &t->addr) < w->n_io_done)
         goto out; /* looked at already: nothing to do */
-    if (w->source_refused) {
-        io_done_mark(w, &t->addr);
-        goto out;
-    }
-    if (replica_source_refuses(w, t, dl)) {
+    if (w->source_refused || replica_source_refuses(w, t, dl)) {
         io_done_mark(w, &t->addr);
         goto out;
     }
@@ -2035,15 +2022,22 @@ static int pool_grow(void)
     return 0;
 }
 
+/* With pool.mu held. */
+static size_t pool_count(void)
+{
+    size_t n = 0;
+    for (const pool_thread *t = pool.threads; t; t = t->next)
+        n++;
+    return n;
+}
+
 int exec_pool_warm(size_t n, char *err, size_t errlen)
 {
     int rc = 0;
-    size_t have = 0;
+    size_t have;
     pthread_mutex_lock(&pool.mu);
     pool.shutdown = false;
-    for (const pool_thread *t = pool.threads; t; t = t->next)
-        have++;
-    for (; have < n && rc == 0; have++)
+    for (have = pool_count(); have < n && rc == 0; have++)
         rc = pool_grow();
     pthread_mutex_unlock(&pool.mu);
     if (rc < 0)
@@ -2053,10 +2047,9 @@ int exec_pool_warm(size_t n, char *err, size_t errlen)
 
 size_t exec_pool_threads(void)
 {
-    size_t n = 0;
+    size_t n;
     pthread_mutex_lock(&pool.mu);
-    for (const pool_thread *t = pool.threads; t; t = t->next)
-        n++;
+    n = pool_count();
     pthread_mutex_unlock(&pool.mu);
     return n;
 }
