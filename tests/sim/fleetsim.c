@@ -66,6 +66,7 @@ typedef struct {
     bool up, hung, partitioned;
     double hung_since;
     int slow_ms;
+    int kill_delay_ms;           /* KILL answers this much later (control `killdelay`) */
     bool read_only, super_ro;
     int server_id;
     char uuid[40];
@@ -107,6 +108,8 @@ typedef struct conn {
     double wait_deadline;
     bool wait_mariadb;
     bool closing;
+    bool kill_pending;          /* a KILL of it is on its way (killdelay): Killed in the processlist, */
+    double kill_at;             /* ended then, whether or not its killer is still connected */
     struct conn *next_on_srv;    /* the server's sessions */
 } conn;
 
@@ -135,6 +138,9 @@ static conn **C;
 static size_t NCONN, CAPCONN;
 static int EP;
 static char USER[64], PASS[256];
+/* An application's account (same password as USER): its sessions are the client sessions a fence
+ * ends; USER's are the controller's own, which it leaves alone. */
+#define CLIENT_USER "app"
 static uint8_t PASS_SHA1[20], PASS_SHA1_2[20];
 /* --mysql-auth caching_sha2_password: the MySQL 8.x accounts use it (MariaDB's keep native).
  * The server's cache always holds the account (SHA256(SHA256(password))): the fast path. */
@@ -1092,11 +1098,13 @@ static void q_processlist(conn *c, const vserver *s, bool info_schema)
             continue;
         snprintf(id, sizeof(id), "%u", o->id);
         snprintf(host, sizeof(host), "127.0.0.1:%u", 30000 + o->id % 30000);
+        /* a session a KILL ended shows as Killed until it is gone, as on the real servers */
+        const char *cmd = o == c ? "Query" : o->closing || o->kill_pending ? "Killed" : "Sleep";
         if (info_schema) {
-            const char *v[] = { id, o->user, o == c ? "Query" : "Sleep", "" };
+            const char *v[] = { id, o->user, cmd, "" };
             rs_row(c, 4, v);
         } else {
-            const char *v[] = { id, o->user, host, NULL, o == c ? "Query" : "Sleep", "0",
+            const char *v[] = { id, o->user, host, NULL, cmd, "0",
                                 o == c ? "starting" : "", o == c ? "SHOW PROCESSLIST" : NULL, "0.000" };
             rs_row(c, ncol, v);
         }
@@ -1900,7 +1908,7 @@ static void handle_auth(conn *c, const uint8_t *p, size_t n)
     char plugin[64] = "mysql_native_password";
     if ((c->caps & CAP_PLUGIN_AUTH) && o < n)
         snprintf(plugin, sizeof(plugin), "%.*s", (int)strnlen((const char *)p + o, n - o), p + o);
-    if (strcmp(c->user, USER) != 0) {
+    if (strcmp(c->user, USER) != 0 && strcmp(c->user, CLIENT_USER) != 0) {
         auth_done(c, false);
         return;
     }
@@ -1947,11 +1955,23 @@ static void handle_packet(conn *c, const uint8_t *p, size_t n)
             die("out of memory");
         memcpy(q, p + 1, n - 1);
         q[n - 1] = '\0';
-        if (s->slow_ms > 0) {
+        /* killdelay: MariaDB's KILL of a session waiting on a condition can take up to 2 s to
+         * return (THD::awake_no_mutex retries the wait's mutex); the answer comes that much later */
+        bool kill_late = s->kill_delay_ms > 0 && n > 5 && !strncasecmp(q, "KILL ", 5);
+        if (kill_late) { /* the session is marked at once (Killed in the processlist), ended with the answer */
+            const char *idp = q + 5 + (!strncasecmp(q + 5, "CONNECTION ", 11) ? 11 : 0);
+            unsigned long id = strtoul(idp, NULL, 10);
+            for (conn *o = s->conns; o; o = o->next_on_srv)
+                if (o->id == id && o != c && !o->kill_pending) {
+                    o->kill_pending = true;
+                    o->kill_at = now_s() + s->kill_delay_ms / 1000.0;
+                }
+        }
+        if (s->slow_ms > 0 || kill_late) {
             free(c->q);
             c->q = q;
             c->qlen = n - 1;
-            c->ready_at = now_s() + s->slow_ms / 1000.0;
+            c->ready_at = now_s() + (s->slow_ms + (kill_late ? s->kill_delay_ms : 0)) / 1000.0;
             return;
         }
         run_query(c, q);
@@ -2366,6 +2386,8 @@ static void ctl_line(ctlconn *k, char *line)
         }
     } else if (!strcmp(cmd, "slow") && argc > 2) {
         s->slow_ms = atoi(argv[2]);
+    } else if (!strcmp(cmd, "killdelay") && argc > 2) {
+        s->kill_delay_ms = atoi(argv[2]);
     } else if (!strcmp(cmd, "write") && argc > 2) {
         if (!s->up || s->hung) {
             ctl_reply(k, "err %s is not answering", s->ip);
@@ -2384,7 +2406,8 @@ static void ctl_line(ctlconn *k, char *line)
     } else if (!strcmp(cmd, "status")) {
         ;
     } else {
-        ctl_reply(k, "err unknown command %s (kill start hang resume partition heal slow write rate lag status "
+        ctl_reply(k, "err unknown command %s (kill start hang resume partition heal slow killdelay write rate lag "
+                     "status "
                      "stats primaries)", cmd);
         return;
     }
@@ -2671,7 +2694,7 @@ int main(int argc, char **argv)
         for (size_t k = 0; k < NCONN;) {
             conn *c = C[k];
             vserver *s = &S[c->srv];
-            if (c->closing) {
+            if (c->closing || (c->kill_pending && now >= c->kill_at)) {
                 conn_close_mapped(c);
                 continue;
             }
