@@ -321,6 +321,14 @@ static void discover(monitor *m, mon_cluster *c, topo_instance *in, const char *
         trust_ctx_free(&tc);
 }
 
+/* The cluster's primary, as just derived, is the probe engine's sentinel (probe_set_sentinel). */
+static void mark_sentinel(mon_cluster *c)
+{
+    for (size_t i = 0; i < c->model.n; i++)
+        if (c->model.v[i]->probe)
+            probe_set_sentinel(c->model.v[i]->probe, (long)i == (long)c->model.primary);
+}
+
 static void on_result(void *user, probe_target *t, topo_snapshot *snap)
 {
     monitor *m = user;
@@ -405,6 +413,7 @@ static void on_result(void *user, probe_target *t, topo_snapshot *snap)
             size_t up = 0;
             c->first_round_done = true;
             topo_cluster_derive(&c->model);
+            mark_sentinel(c);
             c->dirty = false;
             for (size_t i = 0; i < c->model.n; i++)
                 up += c->model.v[i]->reachable;
@@ -633,6 +642,7 @@ void mon_derive(monitor *m)
         for (size_t k = 0; k < m->n_clusters; k++)
             if (m->clusters[k]->dirty) {
                 topo_cluster_derive(&m->clusters[k]->model);
+                mark_sentinel(m->clusters[k]);
                 m->clusters[k]->dirty = false;
             }
         m->dirty_all = false;
@@ -641,6 +651,7 @@ void mon_derive(monitor *m)
             mon_cluster *c = m->clusters[m->dirty_list[k]];
             if (c->dirty) { /* not derived meanwhile (the first round derives at once) */
                 topo_cluster_derive(&c->model);
+                mark_sentinel(c);
                 c->dirty = false;
             }
         }

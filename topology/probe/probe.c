@@ -68,6 +68,10 @@ struct probe_target {
     enum target_state state;
     int reg_fd;            /* fd registered in epoll, -1 none */
     uint32_t reg_events;
+    int ureg_fd;           /* the same fd in the fast set (sync_fast), -1 none */
+    uint32_t ureg_events;
+    bool sentinel;         /* probe_set_sentinel(): in the fast set */
+    uint64_t fast_gen;     /* the run whose fast poll handled its event (not handled again from the batch) */
     int64_t next_at_ms;    /* when DOWN/IDLE: next action */
     int64_t deadline_ms;   /* when in an operation */
     int64_t op_started_ms;
@@ -115,6 +119,9 @@ typedef struct {
 struct probe_engine {
     probe_options opt;
     int epfd;
+    int uepfd;             /* the fast set: the fds of sentinel and urgent targets, also in epfd */
+    uint64_t run_gen;      /* probe_engine_run() calls */
+    int64_t fast_at_us;    /* the last fast poll inside a run */
     heap_entry *heap;
     size_t heap_n, heap_cap;
     probe_stats stats;
@@ -145,6 +152,44 @@ int64_t probe_now_ms(void)
 /* ---- lanes ----------------------------------------------------------------- */
 
 static bool is_urgent(const probe_target *t) { return t->urgent || t->urgent_once; }
+
+/*
+ * The fast set. A run hands out the routine answers of the fleet for up to
+ * PSCHED_ROUTINE_BUDGET_MS (and longer when the loop's CPU is taken by others), and news
+ * that arrives meanwhile waited for the run to end: at 10,000 servers, a crashed primary's
+ * close 1-2 ms, and again each of the answers of its replicas that confirm the failure.
+ * The fds of the targets that carry such news (the primaries: probe_set_sentinel; the
+ * urgent lane: probe_set_urgent) are registered in a second epoll set as well, with the same
+ * events, and a run polls that set every PSCHED_FAST_CHECK_US of its routine part (looked at
+ * every 4 answers). The
+ * registration follows the main one (register_fd, unregister_fd), which a held
+ * connection's probe cycle does not change: no epoll_ctl per probe.
+ */
+#define PSCHED_FAST_CHECK_US 250
+
+static bool in_fast_set(const probe_target *t) { return !t->removed && (t->sentinel || t->urgent); }
+
+static void sync_fast(probe_target *t)
+{
+    probe_engine *e = t->eng;
+    int fd = in_fast_set(t) ? t->reg_fd : -1;
+    uint32_t ev = fd >= 0 ? t->reg_events : 0;
+    struct epoll_event x = {.events = ev, .data.ptr = t};
+    if (t->ureg_fd == fd && t->ureg_events == ev)
+        return;
+    if (t->ureg_fd >= 0 && t->ureg_fd != fd) {
+        epoll_ctl(e->uepfd, EPOLL_CTL_DEL, t->ureg_fd, NULL);
+        t->ureg_fd = -1;
+    }
+    if (fd >= 0) {
+        if (t->ureg_fd == fd)
+            epoll_ctl(e->uepfd, EPOLL_CTL_MOD, fd, &x);
+        else if (epoll_ctl(e->uepfd, EPOLL_CTL_ADD, fd, &x) < 0 && errno == EEXIST)
+            epoll_ctl(e->uepfd, EPOLL_CTL_MOD, fd, &x);
+        t->ureg_fd = fd;
+    }
+    t->ureg_events = ev;
+}
 
 /* What a target adds to the routine lane's rate (0 while urgent or removed). */
 static int64_t routine_mhz_of(const probe_target *t)
@@ -301,6 +346,7 @@ static void unregister_fd(probe_target *t)
         t->reg_fd = -1;
         t->reg_events = 0;
     }
+    sync_fast(t); /* before the socket closes: its number may be reused */
 }
 
 static void register_fd(probe_target *t, int fd, uint32_t events)
@@ -317,6 +363,7 @@ static void register_fd(probe_target *t, int fd, uint32_t events)
     }
     t->reg_fd = fd;
     t->reg_events = events;
+    sync_fast(t);
 }
 
 /* Register for what the library waits on; arm its timeout. */
@@ -888,9 +935,12 @@ int probe_engine_new(const probe_options *opt, probe_engine **out, char *err, si
     if (e->opt.read_timeout_ms <= 0)
         e->opt.read_timeout_ms = 2000;
     e->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (e->epfd < 0) {
+    e->uepfd = e->epfd < 0 ? -1 : epoll_create1(EPOLL_CLOEXEC);
+    if (e->epfd < 0 || e->uepfd < 0) {
         int rc = -errno;
         snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+        if (e->epfd >= 0)
+            close(e->epfd);
         free(e);
         return rc;
     }
@@ -931,6 +981,7 @@ void probe_engine_free(probe_engine *e)
     free(e->heap);
     free(e->evs);
     close(e->epfd);
+    close(e->uepfd);
     free(e);
 }
 
@@ -999,6 +1050,27 @@ static void dispatch(struct epoll_event *ev)
     step(t, w);
 }
 
+/* Inside a run: hand out what the fast set has ready (see sync_fast); marks what it handled. */
+static void fast_poll(probe_engine *e)
+{
+    struct epoll_event evs[64];
+    int n = epoll_wait(e->uepfd, evs, 64, 0);
+    for (int i = 0; i < n; i++) {
+        probe_target *t = evs[i].data.ptr;
+        if (t->removed || t->fast_gen == e->run_gen)
+            continue;
+        t->fast_gen = e->run_gen;
+        dispatch(&evs[i]);
+    }
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void probe_engine_run(probe_engine *e, int64_t now_ms)
 {
     int n;
@@ -1006,6 +1078,8 @@ void probe_engine_run(probe_engine *e, int64_t now_ms)
     bool over_budget = false;
 
     e->in_run = 1;
+    e->run_gen++;
+    e->fast_at_us = mono_us();
     /* One epoll_wait takes every ready fd (level-triggered: asking again before handling
      * them would return the same ones), so the urgent lane's can go first. */
     {
@@ -1038,7 +1112,14 @@ void probe_engine_run(probe_engine *e, int64_t now_ms)
          * next run, so the owner's loop turns and urgent work waits at most about the budget. */
         for (int i = 0; i < n; i++) {
             probe_target *t = evs[i].data.ptr;
-            if (!t || t->removed)
+            if ((i & 3) == 3 && !over_budget) {
+                int64_t now_us = mono_us();
+                if (now_us - e->fast_at_us >= PSCHED_FAST_CHECK_US) {
+                    e->fast_at_us = now_us;
+                    fast_poll(e);
+                }
+            }
+            if (!t || t->removed || t->fast_gen == e->run_gen)
                 continue;
             if (over_budget || ((i & 15) == 15 && probe_now_ms() - started_ms >= PSCHED_ROUTINE_BUDGET_MS)) {
                 over_budget = true;
@@ -1131,6 +1212,7 @@ int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const ch
     t->eng = e;
     t->addr = *addr;
     t->reg_fd = -1;
+    t->ureg_fd = -1;
     t->interval_ms = interval_ms > 0 ? interval_ms : 1000;
     t->tag = tag;
     if (fmt_checked(t->user, sizeof(t->user), err, errlen, "user", "%s", user ? user : "") < 0) {
@@ -1226,11 +1308,20 @@ void probe_set_urgent(probe_target *t, bool on)
     e->routine_mhz -= routine_mhz_of(t);
     t->urgent = on;
     e->routine_mhz += routine_mhz_of(t);
+    sync_fast(t);
     if (on && t->queued) {
         /* Due and waiting for the pace: start at the next run. */
         dequeue(t);
         arm(t, t->next_at_ms);
     }
+}
+
+void probe_set_sentinel(probe_target *t, bool on)
+{
+    if (t->removed || t->sentinel == on)
+        return;
+    t->sentinel = on;
+    sync_fast(t);
 }
 
 void probe_set_watch(probe_target *t, bool on)

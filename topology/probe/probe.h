@@ -104,6 +104,10 @@ void probe_now(probe_target *t);
  * with a bound on routine probes in flight).
  */
 void probe_set_urgent(probe_target *t, bool on);
+/* A sentinel's events (its server's close above all: a primary's) are also looked for inside
+ * a run, every 250 us of its routine part, not only at the start of the next run. For the
+ * primaries; cheap: a second epoll set holding the same fds (probe.c, sync_fast). */
+void probe_set_sentinel(probe_target *t, bool on);
 void probe_set_interval(probe_target *t, int interval_ms);
 /* Watched targets are retried at their interval after a failure, without the
  * exponential backoff (a demoted primary that may come back writable). */
