@@ -2498,7 +2498,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
             size_t from = d.n_recs ? d.quiet_cursor % d.n_recs : 0;
             struct timespec s0, s1;
             int64_t urgent_at_us;
-            bool urgent_hit = false;
+            bool urgent_hit = false, ticked = false;
             /* Not pe: a reload (handle_control, above) may have replaced the monitor and its engine. */
             probe_engine *ue = mon_probe_engine(d.mon);
             clock_gettime(CLOCK_MONOTONIC, &s0);
@@ -2514,10 +2514,12 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
                 bool touched = d.touched[i];
                 bool in_slice = sweep && (i >= from ? i - from : i + d.n_recs - from) < slice;
                 /* A long pass (a sweep, many results) does not hold back news for failure
-                 * detection: every SWEEP_URGENT_US the probe engine's urgent lane is served
+                 * detection: every SWEEP_URGENT_US (the clock read after each cluster ticked
+                 * and every 64 skipped) the probe engine's urgent lane is served
                  * (a crashed primary's close, a suspect cluster's answers). At 10,000 servers a
                  * crash waited for the rest of the turn in progress, 2.9 ms at the median. */
-                if ((i & 63) == 63 && sweep_urgent_due(&urgent_at_us)) {
+                if ((ticked || (i & 63) == 63) && sweep_urgent_due(&urgent_at_us)) {
+                    ticked = false;
                     yield_to_recoveries(&d);
                     if (probe_engine_run_urgent(ue) > 0) {
                         mon_derive(d.mon);
@@ -2528,6 +2530,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
                     (!sweep || rec_cluster_quiet_if(d.recs[i], now, d.waiting_gen[i] == d.sweep_gen)))
                     continue;
                 tick_cluster(&d, i, now, touched || sweep);
+                ticked = true; /* a tick may take a while: the clock is looked at after each */
                 /* Its tick asked for probes (a primary just lost: its replicas, at once): sent now,
                  * not after the rest of the pass. */
                 if (probe_engine_kicked(ue) && probe_engine_run_urgent(ue) > 0) {
