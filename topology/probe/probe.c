@@ -159,7 +159,7 @@ static bool is_urgent(const probe_target *t) { return t->urgent || t->urgent_onc
  * that arrives meanwhile waited for the run to end: at 10,000 servers, a crashed primary's
  * close 1-2 ms, and again each of the answers of its replicas that confirm the failure.
  * The fds of the targets that carry such news (the primaries: probe_set_sentinel; the
- * urgent lane: probe_set_urgent) are registered in a second epoll set as well, with the same
+ * urgent lane: probe_set_urgent, probe_now) are registered in a second epoll set as well, with the same
  * events, and a run polls that set every PSCHED_FAST_CHECK_US of its routine part (looked at
  * every 4 answers). The
  * registration follows the main one (register_fd, unregister_fd), which a held
@@ -167,7 +167,7 @@ static bool is_urgent(const probe_target *t) { return t->urgent || t->urgent_onc
  */
 #define PSCHED_FAST_CHECK_US 250
 
-static bool in_fast_set(const probe_target *t) { return !t->removed && (t->sentinel || t->urgent); }
+static bool in_fast_set(const probe_target *t) { return !t->removed && (t->sentinel || is_urgent(t)); }
 
 static void sync_fast(probe_target *t)
 {
@@ -413,6 +413,7 @@ static void deliver(probe_target *t)
     probe_engine *e = t->eng;
     t->snap.taken_at_ms = probe_now_ms();
     t->urgent_once = false; /* the urgent request is answered (the callback may ask again) */
+    sync_fast(t);
     if (e->opt.on_result)
         e->opt.on_result(e->opt.user, t, &t->snap);
     topo_snapshot_clear(&t->snap);
@@ -471,8 +472,10 @@ static void fail(probe_target *t, unsigned code, const char *fmt, ...)
     deliver(t);
     /* The reconnect after a drop is how a dead primary is told from a killed session:
      * the failure detection path, never paced behind routine probes. */
-    if (drop_retry && !t->removed)
+    if (drop_retry && !t->removed) {
         t->urgent_once = true;
+        sync_fast(t);
+    }
 }
 
 /*
@@ -681,8 +684,10 @@ static void finish_probe(probe_target *t, int64_t now)
     /* Asked for while this probe was in flight: this answer may predate what the request is
      * about (a replica asked after its primary was lost), so a new probe starts at once, in the
      * urgent lane, instead of at the interval (the fast interval's 50 ms). */
-    if (again && !t->removed && t->state == TS_IDLE)
+    if (again && !t->removed && t->state == TS_IDLE) {
         t->urgent_once = true;
+        sync_fast(t);
+    }
 }
 
 /*
@@ -1050,6 +1055,15 @@ static void dispatch(struct epoll_event *ev)
     step(t, w);
 }
 
+/* What the fast set's polls hand out: the urgent lane's events, and an idle connection's close
+ * (a sentinel's: its primary went away). A sentinel's routine answer is left to the run, as
+ * any other: handing the primaries' answers out early made the owner derive and tick their
+ * clusters again on most calls (loop work per turn p50 0.1 -> 0.3-0.6 ms at 10,000 servers). */
+static bool fast_news(const probe_target *t)
+{
+    return !t->removed && (is_urgent(t) || t->state == TS_IDLE);
+}
+
 /* Inside a run: hand out what the fast set has ready (see sync_fast); marks what it handled. */
 static void fast_poll(probe_engine *e)
 {
@@ -1057,7 +1071,7 @@ static void fast_poll(probe_engine *e)
     int n = epoll_wait(e->uepfd, evs, 64, 0);
     for (int i = 0; i < n; i++) {
         probe_target *t = evs[i].data.ptr;
-        if (t->removed || t->fast_gen == e->run_gen)
+        if (!fast_news(t) || t->fast_gen == e->run_gen)
             continue;
         t->fast_gen = e->run_gen;
         dispatch(&evs[i]);
@@ -1186,12 +1200,14 @@ int probe_engine_run_urgent(probe_engine *e)
         }
         e->n_kick = 0;
     }
-    /* Every ready fd (the buffer probe_engine_run sized for the fleet): level-triggered, the
-     * routine ones left here are returned again by the next run. */
-    n = epoll_wait(e->epfd, evs, cap, 0);
+    /* What the fast set has ready (sync_fast, fast_news), not every ready fd of the fleet: the
+     * owner calls this every 250 us of a long pass, and reading the main set returned each time
+     * the routine answers that arrived meanwhile. The close of a server that is neither a
+     * sentinel nor in the urgent lane (a replica's) waits for the next run. */
+    n = epoll_wait(e->uepfd, evs, cap, 0);
     for (int i = 0; i < n; i++) {
         probe_target *t = evs[i].data.ptr;
-        if (!t->removed && (is_urgent(t) || t->state == TS_IDLE)) {
+        if (fast_news(t)) {
             dispatch(&evs[i]);
             done++;
         }
@@ -1291,6 +1307,7 @@ void probe_now(probe_target *t)
         /* Asked for: the urgent lane, ahead of any routine probe that is waiting. */
         dequeue(t);
         t->urgent_once = true;
+        sync_fast(t);
         t->next_at_ms = now;
         arm(t, now);
         if (t->eng->n_kick < KICK_MAX)

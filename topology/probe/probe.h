@@ -62,8 +62,8 @@ int probe_engine_timeout_ms(probe_engine *e, int64_t now_ms);
 /* Do all ready I/O and due timers. Never blocks. */
 void probe_engine_run(probe_engine *e, int64_t now_ms);
 /* Only the urgent part of probe_engine_run(): the probes asked for by probe_now() since the
- * last run are started, and the ready answers of urgent targets and the closes of idle
- * connections (a crashed server) are handled; no routine answer, no other timer. For an owner
+ * last run are started, and what the sentinels (a primary's close, its answers) and the urgent
+ * lane have ready is handled; no other routine answer, no other timer. For an owner
  * whose own work between two runs is long (a pass over every cluster): it calls this now and
  * then, so that failure detection waits for no more than that slice. Never blocks. Returns
  * the number of probes started and events handled. Not from inside a result callback. */
