@@ -1250,18 +1250,23 @@ typedef struct {
     int late;                   /* parked KILLs that finished (the session ended) */
 } kill_conns;
 
-/* Finish the parked KILLs that are done, without waiting. */
-static void kill_reap(kill_conns *k)
+/* Finish the parked KILLs that are done, waiting up to wait_ms for one to be (0: not at all). */
+static void kill_reap(kill_conns *k, int64_t wait_ms)
 {
-    for (size_t i = 0; i < k->n;) {
+    struct pollfd p[KILL_PARKED];
+    size_t n = k->n;
+    int r;
+    for (size_t i = 0; i < n; i++)
+        p[i] = (struct pollfd){.fd = (int)mysql_get_socket(k->v[i].m), .events = poll_events(k->v[i].status)};
+    do
+        r = poll(p, n, (int)(wait_ms > 0 ? wait_ms : 0));
+    while (r < 0 && errno == EINTR);
+    for (size_t i = n; r > 0 && i-- > 0;) { /* from the end: a finished one takes the last one's place */
         kill_parked *x = &k->v[i];
-        struct pollfd p = {.fd = (int)mysql_get_socket(x->m), .events = poll_events(x->status)};
-        if (poll(&p, 1, 0) > 0 && wait_events(p.revents))
-            x->status = mysql_real_query_cont(&x->qerr, x->m, wait_events(p.revents));
-        if (x->status) {
-            i++;
+        if (wait_events(p[i].revents))
+            x->status = mysql_real_query_cont(&x->qerr, x->m, wait_events(p[i].revents));
+        if (x->status)
             continue;
-        }
         k->late += !x->qerr;
         close_mysql(x->m);
         k->v[i] = k->v[--k->n];
@@ -1271,30 +1276,27 @@ static void kill_reap(kill_conns *k)
 /* All KILL_PARKED are parked: wait until one finishes (reaped), or dl. */
 static void kill_wait_slot(kill_conns *k, int64_t dl)
 {
-    struct pollfd p[KILL_PARKED];
-    while (k->n == KILL_PARKED && clk_mono_ms() < dl) {
-        int r;
-        for (size_t i = 0; i < k->n; i++)
-            p[i] = (struct pollfd){.fd = (int)mysql_get_socket(k->v[i].m), .events = poll_events(k->v[i].status)};
-        do
-            r = poll(p, k->n, (int)(dl - clk_mono_ms() > 0 ? dl - clk_mono_ms() : 0));
-        while (r < 0 && errno == EINTR);
-        if (r <= 0)
-            return;
-        kill_reap(k);
-    }
+    while (k->n == KILL_PARKED && clk_mono_ms() < dl)
+        kill_reap(k, dl - clk_mono_ms());
 }
 
-/* The end of the step: the parked KILLs that finished count in k->late; returns how many still run. */
-static int kill_conns_close(kill_conns *k)
+/*
+ * The end of the step: *killed grows by the parked KILLs that finished; `more` gets
+ * ", N more KILLs sent that had not returned" for those still running (else ""), which are
+ * closed (the server carries the KILL out all the same).
+ */
+static void kill_conns_close(kill_conns *k, int *killed, char *more, size_t len)
 {
-    int running;
-    kill_reap(k);
-    running = (int)k->n;
+    kill_reap(k, 0);
+    *killed += k->late;
+    k->late = 0;
+    if (more && len)
+        more[0] = '\0';
+    if (more && k->n)
+        snprintf(more, len, ", %zu more KILL%s sent that had not returned", k->n, k->n == 1 ? "" : "s");
     for (size_t i = 0; i < k->n; i++)
-        close_mysql(k->v[i].m); /* the server carries the KILL out all the same */
+        close_mysql(k->v[i].m);
     k->n = 0;
-    return running;
 }
 
 /* Take the worker's connection to a out of its cache, open (it carries a statement in flight). */
@@ -1363,7 +1365,7 @@ static int kill_ids(worker *w, kill_conns *k, const plan_server *t, const dialec
                     const unsigned long long *ids, const bool *waits, size_t n, int64_t dl, int *left)
 {
     int killed = 0;
-    kill_reap(k);
+    kill_reap(k, 0);
     for (size_t j = 0; j < n; j++) {
         char sql[64];
         bool parked = false;
@@ -1373,10 +1375,10 @@ static int kill_ids(worker *w, kill_conns *k, const plan_server *t, const dialec
             *left += waits[j];
             continue;
         }
-        switch (kill_one(w, k, &t->addr, sql, ids[j], dl)) {
-        case 1: killed++; break;
-        default: *left += waits[j]; break;
-        }
+        if (kill_one(w, k, &t->addr, sql, ids[j], dl) == 1)
+            killed++;
+        else
+            *left += waits[j];
     }
     return killed;
 }
@@ -1548,7 +1550,7 @@ static void barrier_end(ro_barrier *b)
  */
 static int step_fence(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
-    char as[TOPO_ADDR_MAX];
+    char as[TOPO_ADDR_MAX], more[96];
     ro_barrier b;
     kill_conns k = {0};
     int killed = 0, awaiting = -1, rc = -1;
@@ -1583,19 +1585,12 @@ static int step_fence(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
         }
         usleep(50 * 1000);
     }
-    {
-        int running = kill_conns_close(&k);
-        char more[96] = "";
-        killed += k.late;
-        if (running)
-            snprintf(more, sizeof(more), ", %d more KILL%s sent that had not returned", running,
-                     running == 1 ? "" : "s");
-        strbuf_setf(msg, "%s read-only, %d client session%s killed%s, none waiting for a semi-sync acknowledgement",
-                    as, killed, killed == 1 ? "" : "s", more);
-    }
+    kill_conns_close(&k, &killed, more, sizeof(more));
+    strbuf_setf(msg, "%s read-only, %d client session%s killed%s, none waiting for a semi-sync acknowledgement", as,
+                killed, killed == 1 ? "" : "s", more);
     rc = 0;
 out:
-    kill_conns_close(&k);
+    kill_conns_close(&k, &killed, NULL, 0);
     return rc;
 }
 
@@ -1681,7 +1676,7 @@ static int step_check_trx(worker *w, const plan_step *s, int64_t dl, strbuf *msg
 /* Switchover: stop writes on the old primary and capture its final position. */
 static int step_demote(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
 {
-    char as[TOPO_ADDR_MAX], *pos = NULL, sql[128];
+    char as[TOPO_ADDR_MAX], *pos = NULL, sql[128], more[96];
     kill_conns k = {0};
     int killed, rc = -1;
     /*
@@ -1699,20 +1694,13 @@ static int step_demote(worker *w, const plan_step *s, int64_t dl, strbuf *msg)
         goto out;
     free(w->frozen_gtid);
     w->frozen_gtid = pos;
-    {
-        int running = kill_conns_close(&k);
-        char more[96] = "";
-        killed += k.late;
-        if (running)
-            snprintf(more, sizeof(more), ", %d more KILL%s sent that had not returned", running,
-                     running == 1 ? "" : "s");
-        strbuf_setf(msg, "%s read-only, %d client session%s ended%s, final position %s",
-                    topo_addr_str(&s->target.addr, as, sizeof(as)), killed, killed == 1 ? "" : "s", more,
-                    *pos ? pos : "(empty)");
-    }
+    kill_conns_close(&k, &killed, more, sizeof(more));
+    strbuf_setf(msg, "%s read-only, %d client session%s ended%s, final position %s",
+                topo_addr_str(&s->target.addr, as, sizeof(as)), killed, killed == 1 ? "" : "s", more,
+                *pos ? pos : "(empty)");
     rc = 0;
 out:
-    kill_conns_close(&k);
+    kill_conns_close(&k, &killed, NULL, 0);
     return rc;
 }
 
