@@ -2050,10 +2050,7 @@ static void mark_waiting(void *user, mon_cluster *c, topo_instance *in)
 
 static bool sweep_urgent_due(int64_t *at_us)
 {
-    struct timespec ts;
-    int64_t now_us;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    int64_t now_us = clk_mono_us();
     if (now_us - *at_us < SWEEP_URGENT_US)
         return false;
     *at_us = now_us;
@@ -2097,6 +2094,16 @@ static bool recovery_first(daemon_t *d, int64_t now)
     if (!d->running_since_ms)
         d->running_since_ms = now;
     return now - d->running_since_ms < RECOVERY_FIRST_MS;
+}
+
+/* The probe engine's urgent part (probe_engine_run_urgent) and, when it handed something out,
+ * the models derived again: true then. */
+static bool run_urgent(daemon_t *d, probe_engine *e)
+{
+    if (probe_engine_run_urgent(e) <= 0)
+        return false;
+    mon_derive(d->mon);
+    return true;
 }
 
 /* ---- start, loop, stop -------------------------------------------------------- */
@@ -2465,8 +2472,8 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         now = clk_mono_ms();
         if (!first)
             probe_engine_run(pe, now);
-        else if (probe_engine_run_urgent(pe) > 0)
-            mon_derive(d.mon);
+        else
+            run_urgent(&d, pe);
         if (zap_item >= 0 && (items[zap_item].revents & ZMQ_POLLIN))
             ctl_server_zap(d.ctl);
         if (items[0].revents & ZMQ_POLLIN) {
@@ -2521,10 +2528,7 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
                 if ((ticked || (i & 63) == 63) && sweep_urgent_due(&urgent_at_us)) {
                     ticked = false;
                     yield_to_recoveries(&d);
-                    if (probe_engine_run_urgent(ue) > 0) {
-                        mon_derive(d.mon);
-                        urgent_hit = true;
-                    }
+                    urgent_hit |= run_urgent(&d, ue);
                 }
                 if (!touched && !in_slice && !(d.renv.n_running && rec_cluster_fds(d.recs[i], fds, 2)) &&
                     (!sweep || rec_cluster_quiet_if(d.recs[i], now, d.waiting_gen[i] == d.sweep_gen)))
@@ -2533,10 +2537,8 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
                 ticked = true; /* a tick may take a while: the clock is looked at after each */
                 /* Its tick asked for probes (a primary just lost: its replicas, at once): sent now,
                  * not after the rest of the pass. */
-                if (probe_engine_kicked(ue) && probe_engine_run_urgent(ue) > 0) {
-                    mon_derive(d.mon);
-                    urgent_hit = true;
-                }
+                if (probe_engine_kicked(ue))
+                    urgent_hit |= run_urgent(&d, ue);
             }
             /* What the urgent lane brought for clusters the pass had already gone by: now, with
              * the time it is now (not at the next turn, up to 50 ms later). */

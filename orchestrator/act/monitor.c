@@ -321,12 +321,14 @@ static void discover(monitor *m, mon_cluster *c, topo_instance *in, const char *
         trust_ctx_free(&tc);
 }
 
-/* The cluster's primary, as just derived, is the probe engine's sentinel (probe_set_sentinel). */
-static void mark_sentinel(mon_cluster *c)
+/* Derive the cluster's model; its primary is then the probe engine's sentinel (probe_set_sentinel). */
+static void derive_cluster(mon_cluster *c)
 {
+    topo_cluster_derive(&c->model);
     for (size_t i = 0; i < c->model.n; i++)
         if (c->model.v[i]->probe)
             probe_set_sentinel(c->model.v[i]->probe, (long)i == (long)c->model.primary);
+    c->dirty = false;
 }
 
 static void on_result(void *user, probe_target *t, topo_snapshot *snap)
@@ -412,9 +414,7 @@ static void on_result(void *user, probe_target *t, topo_snapshot *snap)
             char p[TOPO_ADDR_MAX] = "(none)";
             size_t up = 0;
             c->first_round_done = true;
-            topo_cluster_derive(&c->model);
-            mark_sentinel(c);
-            c->dirty = false;
+            derive_cluster(c);
             for (size_t i = 0; i < c->model.n; i++)
                 up += c->model.v[i]->reachable;
             if (c->model.primary >= 0)
@@ -641,18 +641,14 @@ void mon_derive(monitor *m)
     if (m->dirty_all) {
         for (size_t k = 0; k < m->n_clusters; k++)
             if (m->clusters[k]->dirty) {
-                topo_cluster_derive(&m->clusters[k]->model);
-                mark_sentinel(m->clusters[k]);
-                m->clusters[k]->dirty = false;
+                derive_cluster(m->clusters[k]);
             }
         m->dirty_all = false;
     } else {
         for (size_t k = 0; k < m->n_dirty; k++) {
             mon_cluster *c = m->clusters[m->dirty_list[k]];
             if (c->dirty) { /* not derived meanwhile (the first round derives at once) */
-                topo_cluster_derive(&c->model);
-                mark_sentinel(c);
-                c->dirty = false;
+                derive_cluster(c);
             }
         }
     }
