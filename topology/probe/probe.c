@@ -159,11 +159,11 @@ static bool is_urgent(const probe_target *t) { return t->urgent || t->urgent_onc
  * that arrives meanwhile waited for the run to end: at 10,000 servers, a crashed primary's
  * close 1-2 ms, and again each of the answers of its replicas that confirm the failure.
  * The fds of the targets that carry such news (the primaries: probe_set_sentinel; the
- * urgent lane: probe_set_urgent, probe_now) are registered in a second epoll set as well, with the same
- * events, and a run polls that set every PSCHED_FAST_CHECK_US of its routine part (looked at
- * every 4 answers). The
- * registration follows the main one (register_fd, unregister_fd), which a held
- * connection's probe cycle does not change: no epoll_ctl per probe.
+ * urgent lane: probe_set_urgent, probe_now) are registered in a second epoll set as well,
+ * with the same events, and a run polls that set every PSCHED_FAST_CHECK_US of its routine
+ * part (looked at every 4 answers). The registration follows the main one (register_fd,
+ * unregister_fd), which a held connection's probe cycle does not change: no epoll_ctl per
+ * probe.
  */
 #define PSCHED_FAST_CHECK_US 250
 
@@ -1056,9 +1056,10 @@ static void dispatch(struct epoll_event *ev)
 }
 
 /* What the fast set's polls hand out: the urgent lane's events, and an idle connection's close
- * (a sentinel's: its primary went away). A sentinel's routine answer is left to the run, as
- * any other: handing the primaries' answers out early made the owner derive and tick their
- * clusters again on most calls (loop work per turn p50 0.1 -> 0.3-0.6 ms at 10,000 servers). */
+ * (a sentinel's: its primary went away), as probe_engine_run_urgent() handed out from the main
+ * set before. A sentinel's routine answer is left to the run, as any other's: handed out early,
+ * each would make the owner derive the models again (probe_engine_run_urgent() counts what it
+ * handed out). */
 static bool fast_news(const probe_target *t)
 {
     return !t->removed && (is_urgent(t) || t->state == TS_IDLE);
@@ -1078,13 +1079,6 @@ static void fast_poll(probe_engine *e)
     }
 }
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void probe_engine_run(probe_engine *e, int64_t now_ms)
 {
     int n;
@@ -1093,7 +1087,7 @@ void probe_engine_run(probe_engine *e, int64_t now_ms)
 
     e->in_run = 1;
     e->run_gen++;
-    e->fast_at_us = mono_us();
+    e->fast_at_us = clk_mono_us();
     /* One epoll_wait takes every ready fd (level-triggered: asking again before handling
      * them would return the same ones), so the urgent lane's can go first. */
     {
@@ -1127,7 +1121,7 @@ void probe_engine_run(probe_engine *e, int64_t now_ms)
         for (int i = 0; i < n; i++) {
             probe_target *t = evs[i].data.ptr;
             if ((i & 3) == 3 && !over_budget) {
-                int64_t now_us = mono_us();
+                int64_t now_us = clk_mono_us();
                 if (now_us - e->fast_at_us >= PSCHED_FAST_CHECK_US) {
                     e->fast_at_us = now_us;
                     fast_poll(e);
