@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "topology/probe/probe.h"
+#include "tool_password.h"
 
 static int answers;
 static probe_target *target;
@@ -92,21 +93,14 @@ int main(int argc, char **argv)
     probe_engine *e = NULL;
     topo_addr a;
     char pw[256] = "", err[256];
-    FILE *f;
     int rc = 1;
 
     if (argc != 5 && !(argc == 6 && (!strcmp(argv[5], "arrived") || !strcmp(argv[5], "urgent")))) {
         fprintf(stderr, "usage: probe_again HOST PORT USER PASSWORD_FILE [arrived|urgent]\n");
         return 2;
     }
-    if (!(f = fopen(argv[4], "r")) || !fgets(pw, sizeof(pw), f)) {
-        fprintf(stderr, "probe_again: cannot read %s\n", argv[4]);
-        if (f)
-            fclose(f);
+    if (tool_read_password("probe_again", argv[4], pw, sizeof(pw)) < 0)
         return 2;
-    }
-    fclose(f);
-    pw[strcspn(pw, "\r\n")] = '\0';
     memset(&a, 0, sizeof(a));
     snprintf(a.host, sizeof(a.host), "%s", argv[1]);
     a.port = atoi(argv[2]);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "topology/probe/probe.h"
+#include "tool_password.h"
 
 #define ROUTINE 48
 
@@ -106,21 +107,14 @@ int main(int argc, char **argv)
     probe_engine *e = NULL;
     topo_addr a, b;
     char pw[256] = "", err[256];
-    FILE *f;
     int rc = 1;
 
     if (argc != 8 || (strcmp(argv[7], "on") && strcmp(argv[7], "off"))) {
         fprintf(stderr, "usage: probe_sentinel HOST_A PORT USER PASSWORD_FILE HOST_B CONTROL_SOCKET on|off\n");
         return 2;
     }
-    if (!(f = fopen(argv[4], "r")) || !fgets(pw, sizeof(pw), f)) {
-        fprintf(stderr, "probe_sentinel: cannot read %s\n", argv[4]);
-        if (f)
-            fclose(f);
+    if (tool_read_password("probe_sentinel", argv[4], pw, sizeof(pw)) < 0)
         return 2;
-    }
-    fclose(f);
-    pw[strcspn(pw, "\r\n")] = '\0';
     ctl_path = argv[6];
     memset(&a, 0, sizeof(a));
     snprintf(a.host, sizeof(a.host), "%s", argv[1]);

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool_password.h"
+
 static volatile sig_atomic_t g_stop;
 static void on_signal(int s) { (void)s; g_stop = 1; }
 
@@ -167,15 +169,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "seqwriter: --target and --password-file are required\n");
         return 2;
     }
-    {
-        FILE *f = fopen(pwfile, "r");
-        if (!f || !fgets(pw, sizeof(pw), f)) {
-            fprintf(stderr, "seqwriter: cannot read %s\n", pwfile);
-            return 2;
-        }
-        fclose(f);
-        pw[strcspn(pw, "\r\n")] = '\0';
-    }
+    if (tool_read_password("seqwriter", pwfile, pw, sizeof(pw)) < 0)
+        return 2;
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     signal(SIGPIPE, SIG_IGN);
