@@ -437,7 +437,7 @@ static void col_index(pctx *c)
 static long col_at(const pctx *c, const char *const *aliases)
 {
     if (!c->indexed)
-        return col_at(c, aliases);
+        return col_find(c->r, aliases);
     for (const char *const *a = aliases; *a; a++)
         for (unsigned k = col_hash(*a) % COL_SLOTS; c->slot[k]; k = (k + 1) % COL_SLOTS)
             if (strcasecmp(c->r->names[c->slot[k] - 1], *a) == 0)

@@ -1155,6 +1155,44 @@ static void test_rs_channels(void **state)
 }
 
 /*
+ * More columns than the index holds (COL_MAX_INDEXED): looked up by scan, with the same answer.
+ * A server's answer sets the count: 250 columns once recursed in col_at until the stack ran out.
+ */
+static void test_rs_many_columns(void **state)
+{
+    enum { N = 250 };
+    static const char *const base[] = {"Replica_IO_State", "Source_Host", "Source_Port", "Source_Log_File",
+                                       "Read_Source_Log_Pos", "Relay_Source_Log_File", "Replica_IO_Running",
+                                       "Replica_SQL_Running", "Exec_Source_Log_Pos", "Seconds_Behind_Source",
+                                       "Auto_Position", "Channel_Name"};
+    static const char *const vals[] = {"Waiting for source to send event", "10.0.0.9", "3307", "b.000002", "100",
+                                       "b.000002", "Yes", "Yes", "90", "3", "1", ""};
+    const char *names[N], *cells[N];
+    char extra[N][16];
+    topo_snapshot snap;
+    char err[128];
+
+    (void)state;
+    for (size_t i = 0; i < N; i++) {
+        snprintf(extra[i], sizeof(extra[i]), "Extra_%zu", i);
+        names[i] = extra[i]; /* the known columns last: found only by reading past the first 200 */
+        cells[i] = "x";
+    }
+    for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
+        names[N - 12 + i] = base[i];
+        cells[N - 12 + i] = vals[i];
+    }
+    dialect_result r = mkres(N, 1, names, cells);
+    memset(&snap, 0, sizeof(snap));
+    assert_int_equal(dialect_apply(TOPO_FLAVOR_MYSQL, DIALECT_Q_REPLICA_STATUS, &r, &snap, err, sizeof(err)), 0);
+    assert_true(snap.replica.present);
+    assert_string_equal(snap.replica.source.host, "10.0.0.9");
+    assert_int_equal(snap.replica.source.port, 3307);
+    assert_int_equal(snap.replica.seconds_behind, 3);
+    topo_snapshot_clear(&snap);
+}
+
+/*
  * A number too large in a server's answer marks that field unknown; the probe
  * (and so the server) stays fine. Garbage is still an error (test_rs_errors).
  */
@@ -2652,6 +2690,7 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_out_of_range_unknown),
     cmocka_unit_test(test_rs_zero_rows),
     cmocka_unit_test(test_rs_channels),
+        cmocka_unit_test(test_rs_many_columns),
     cmocka_unit_test(test_rs_thread_words),
     cmocka_unit_test(test_rs_errors),
     cmocka_unit_test(test_rs_masked_value),
