@@ -80,6 +80,8 @@ typedef struct {
     size_t quiet_cursor;     /* the next quiet cluster a sweep ticks (each sweep takes a slice) */
     uint32_t sweep_gen;      /* counts sweeps */
     uint32_t *waiting_gen;   /* per cluster: the sweep that found one of its probes owing an answer */
+    bool *check;             /* per cluster: read its quiet state (rec_cluster_quiet_if) again before a sweep
+                              * skips it; false: quiet at its last tick, nothing since changed that */
     hook_runner *hooks;      /* asynchronous hooks: on_failure_detected, post_failover_failed, on_topology_change */
     struct hook_slot *hook_slots; /* [cluster][hook point] */
     size_t hooks_pending;    /* slots with a coalesced event waiting: flush_pending_hooks scans only when > 0 */
@@ -306,15 +308,19 @@ static void fire_hooks(daemon_t *d, int point, const char *name, mon_cluster *c,
     sl->have_pl = true;
     sl->next_cmd = 0;
     sl->busy = true;
-    if ((size_t)ci < d->n_recs)
+    if ((size_t)ci < d->n_recs) {
         rec_cluster_hook_started(d->recs[ci]);
+        d->check[ci] = true;
+    }
     log_debug("hook %s started for %s", cfg_hook_names[point], name);
     if (start_hook_cmd(d, (size_t)ci, point) < 0) {
         hook_payload_free(&sl->pl);
         sl->have_pl = false;
         sl->busy = false;
-        if ((size_t)ci < d->n_recs)
+        if ((size_t)ci < d->n_recs) {
             rec_cluster_hook_ended(d->recs[ci]);
+            d->check[ci] = true;
+        }
     }
 out:
     free(addrs);
@@ -449,8 +455,10 @@ static void poll_hooks(daemon_t *d)
             hook_payload_free(&sl->pl);
         sl->have_pl = false;
         sl->busy = false;
-        if (ci < d->n_recs)
+        if (ci < d->n_recs) {
             rec_cluster_hook_ended(d->recs[ci]);
+            d->check[ci] = true;
+        }
     }
     flush_pending_hooks(d);
 }
@@ -1121,7 +1129,7 @@ static json_t *cmd_drill_record(daemon_t *d, const json_t *b)
         return reply_error("drill-record: cannot store the drill: %s", store_errmsg(d->st));
     for (size_t i = 0; d->ready && i < d->n_recs; i++)
         if (d->recs[i] == rcl)
-            d->ready[i].rto_loaded_ms = 0; /* the drill's switchovers are new RTO samples */
+            d->ready[i].rto_loaded = false; /* the drill's switchovers are new RTO samples */
     {
         json_t *detail = json_pack("{s:b, s:s?, s:s?, s:I, s:I, s:s?}", "ok", dr.ok, "from_primary", dr.from_primary,
                                    "via", dr.via, "there_write_block_ms", (json_int_t)dr.there_write_block_ms,
@@ -1225,6 +1233,8 @@ static void free_recoveries(daemon_t *d)
     d->touched = NULL;
     free(d->waiting_gen);
     d->waiting_gen = NULL;
+    free(d->check);
+    d->check = NULL;
 }
 
 /* The monitor, the cluster metrics and the hook slots: after the recoveries. */
@@ -2033,6 +2043,7 @@ static void tick_cluster(daemon_t *d, size_t i, int64_t now, bool lag)
     track_availability_one(d, i, false);
     if (lag)
         track_lag(d, i);
+    d->check[i] = !rec_cluster_quiet_if(d->recs[i], now, false);
 }
 
 /* A sweep's list of the clusters with a probe owing an answer (mon_each_waiting). */
@@ -2186,10 +2197,13 @@ static int setup_clusters(daemon_t *d, char *err, size_t errlen)
     d->touched = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->touched));
     /* A stale or wrapped generation only costs the full check (rec_cluster_quiet_if), never a skip. */
     d->waiting_gen = calloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1, sizeof(*d->waiting_gen));
+    d->check = malloc(d->cfg->n_clusters ? d->cfg->n_clusters : 1);
+    if (d->check)
+        memset(d->check, 1, d->cfg->n_clusters ? d->cfg->n_clusters : 1);
     d->last_sweep_ms = 0; /* the first turn ticks every cluster */
     for (size_t i = 0; d->avail && i < d->cfg->n_clusters; i++)
         d->avail[i] = -2;
-    if (!d->recs || !d->avail || !d->avail_ts || !d->cm || !d->ready || !d->touched || !d->waiting_gen) {
+    if (!d->recs || !d->avail || !d->avail_ts || !d->cm || !d->ready || !d->touched || !d->waiting_gen || !d->check) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
@@ -2479,11 +2493,13 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         if (items[0].revents & ZMQ_POLLIN) {
             handle_control(&d);
             d.last_sweep_ms = 0; /* an operator's request: every cluster this turn */
+            memset(d.check, 1, d.n_recs);
         }
         /* HTTP requests are served between probe rounds, never inside one: libmicrohttpd
          * only does non-blocking I/O here, and each request is answered from memory. */
         if (d.http && ((items[http_item].revents & ZMQ_POLLIN) || http_server_timeout_ms(d.http) == 0)) {
             http_server_run(d.http); /* an operation it starts runs an executor: ticked below */
+            memset(d.check, 1, d.n_recs); /* and one may change what makes a cluster quiet */
         }
         mon_tick(d.mon, now);
         /* etcd's answers first (non-blocking): a peer's view that just arrived counts in this
@@ -2530,8 +2546,13 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
                     yield_to_recoveries(&d);
                     urgent_hit |= run_urgent(&d, ue);
                 }
+                /* A sweep skips a quiet cluster. Quiet at its last tick (check[i] false) and no probe of
+                 * its owing an answer: nothing to read. Reading each of 2,500 clusters' state on
+                 * every sweep (10-50 ms) was 3.6 % of the controller's CPU at 10,000 servers, nearly
+                 * all cache misses. */
                 if (!touched && !in_slice && !(d.renv.n_running && rec_cluster_fds(d.recs[i], fds, 2)) &&
-                    (!sweep || rec_cluster_quiet_if(d.recs[i], now, d.waiting_gen[i] == d.sweep_gen)))
+                    (!sweep || (!d.check[i] && d.waiting_gen[i] != d.sweep_gen) ||
+                     rec_cluster_quiet_if(d.recs[i], now, d.waiting_gen[i] == d.sweep_gen)))
                     continue;
                 tick_cluster(&d, i, now, touched || sweep);
                 ticked = true; /* a tick may take a while: the clock is looked at after each */

@@ -20,6 +20,7 @@ struct store {
     sqlite3_stmt *del;
     sqlite3_stmt *event;
     int migrated_from;       /* schema version found at open when it was migrated, -1 not migrated */
+    uint64_t recoveries_version; /* bumped by every write to the recoveries table */
 };
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -537,6 +538,7 @@ static int exec_stmt(store *s, const char *sql, sqlite3_stmt **out)
 
 int store_recovery_begin(store *s, const store_recovery *r, int64_t *id, char *err, size_t errlen)
 {
+    s->recoveries_version++;
     sqlite3_stmt *st = NULL;
     int rc;
     if (exec_stmt(s, "INSERT INTO recoveries (cluster, kind, trigger, analysis, evidence, old_primary, new_primary, "
@@ -614,6 +616,7 @@ int store_recovery_step(store *s, int64_t id, int idx, const char *kind, const c
 
 int store_recovery_promoted(store *s, int64_t id, int64_t promoted_ms, const char *new_primary_gtid)
 {
+    s->recoveries_version++;
     sqlite3_stmt *st = NULL;
     int rc;
     if (exec_stmt(s, "UPDATE recoveries SET promoted_ms=?2, new_primary_gtid=?3 WHERE id=?1", &st) < 0)
@@ -629,6 +632,7 @@ int store_recovery_promoted(store *s, int64_t id, int64_t promoted_ms, const cha
 int store_recovery_end(store *s, int64_t id, const char *state, int64_t ended_ms, const char *lost_gtids,
                        const char *error)
 {
+    s->recoveries_version++;
     sqlite3_stmt *st = NULL;
     int rc;
     if (exec_stmt(s, "UPDATE recoveries SET state=?2, ended_ms=?3, lost_gtids=?4, error=?5 WHERE id=?1", &st) < 0)
@@ -686,6 +690,7 @@ void store_running_free(store_running *r)
 
 int store_recovery_interrupt(store *s, const char *cluster, int64_t now_ms)
 {
+    s->recoveries_version++;
     sqlite3_stmt *st = NULL;
     int n;
     if (exec_stmt(s, "UPDATE recoveries SET state='interrupted', ended_ms=?2, "
@@ -868,6 +873,8 @@ json_t *store_availability_json(store *s, const char *cluster, int64_t since_ms)
 }
 
 /* ---- RTO timings and drills (issue 16) ---------------------------------------------- */
+
+uint64_t store_recoveries_version(const store *s) { return s->recoveries_version; }
 
 int store_recovery_timings(store *s, const char *cluster, store_timing *out, size_t cap)
 {

@@ -122,6 +122,9 @@ typedef struct {
     int64_t primary_lost_ms, detected_ms, started_ms, promoted_ms; /* unix ms, 0 = not recorded */
 } store_timing;
 int store_recovery_timings(store *s, const char *cluster, store_timing *out, size_t cap);
+/* Changes with every write to the recoveries table (begin, promoted, end, interrupt): an answer of
+ * store_recovery_timings() read at one value stays true while the value does. */
+uint64_t store_recoveries_version(const store *s);
 
 /* ---- switchover drills (myorch drill) ---- */
 typedef struct {

@@ -5,7 +5,8 @@
  * Owns, per cluster: gathering the verdict's input from the recovery state
  * (analysis, maintenance, anti-flap block, running recovery, policy), the I/O
  * around it (are the failover hooks' programs there; recovery timings for the
- * RTO from the state database, re-read every RTK_RTO_RELOAD_MS), at most one
+ * RTO from the state database, re-read when a recovery was written there since:
+ * store_recoveries_version), at most one
  * computation a second, the `failover-readiness-changed` event when the
  * verdict (ready, reason code, candidate) changes and holds for two
  * computations in a row (a running recovery is transitional and never
@@ -22,7 +23,6 @@
 #include "orchestrator/decide/readiness.h"
 #include "orchestrator/act/recovery.h"
 
-#define RTK_RTO_RELOAD_MS 30000
 #define RTK_HOOK_CHECK_MS 10000
 
 typedef struct {
@@ -31,7 +31,8 @@ typedef struct {
     ready_rto rto;
     int64_t checked_ms;           /* wall ms of the verdict */
     int64_t next_ms;              /* monotonic: next computation */
-    int64_t rto_loaded_ms;        /* monotonic: timings read, 0 never */
+    bool rto_loaded;              /* timings read, at rto_version */
+    uint64_t rto_version;         /* store_recoveries_version() when they were read */
     int64_t hooks_checked_ms;     /* monotonic */
     char hooks_missing[512];
     ready_report rep;             /* change reporting (ready_report_step) */
