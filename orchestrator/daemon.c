@@ -1502,6 +1502,11 @@ static int dispatch(daemon_t *d, const json_t *body, int role, const char *clien
     char shown[41]; /* the command as a log may show it: printable, bounded */
     size_t k;
     *reply = NULL;
+    /* A request may change what makes a cluster quiet (an operation, maintenance, an ack),
+     * whichever way it came (control socket, HTTP, forwarded by a peer through etcd): every
+     * cluster's state is read again at the next sweep. */
+    if (d->check)
+        memset(d->check, 1, d->n_recs);
     if (!cmd) {
         *reply = reply_error("a request needs \"cmd\"");
         return 0;
