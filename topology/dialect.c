@@ -394,11 +394,15 @@ typedef struct {
     uint8_t slot[COL_SLOTS];   /* column index + 1 by case-insensitive name hash, 0 empty */
 } pctx;
 
+/* ASCII case folding, as strcasecmp does in the C locale (column names are ASCII; another byte
+ * is hashed as it is, which only sends it to another slot): no call into the locale per byte. */
 static unsigned col_hash(const char *s)
 {
     unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 16777619u;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        h = (h ^ (ch >= 'A' && ch <= 'Z' ? ch + 32u : ch)) * 16777619u;
+    }
     return h;
 }
 
