@@ -250,6 +250,10 @@ int conn_open_finish(MYSQL *m, MYSQL *ret, const conn_params *p, const char *hos
                      conn_ssl_mode_name(p->ssl_mode));
             return -EPROTO;
         }
+        /* The connection attributes (_client_name, _pid, ...) went out in the handshake and are
+         * not needed again: the library keeps them in a hash table of 8 KB per connection
+         * (massif), 80 MB at 10,000 servers. MYSQL_OPT_CONNECT_ATTR_RESET frees it. */
+        (void)mysql_optionsv(m, MYSQL_OPT_CONNECT_ATTR_RESET, NULL);
         return 0;
     }
     c = mysql_errno(m);
