@@ -96,6 +96,7 @@ static int parse_detection_quorum(struct parse *, const struct key_def *, void *
 static const struct key_def keys[] = {
     { SEC_GLOBAL, "state_dir", parse_dir, G(state_dir), 0, 0, 0, 0, NULL },
     { SEC_GLOBAL, "poll_interval_ms", parse_int, G(poll_interval_ms), 50, 600000, 0, 0, NULL },
+    { SEC_GLOBAL, "probe_detail_every", parse_int, G(probe_detail_every), 1, 1000, 0, 0, NULL },
     { SEC_GLOBAL, "log_level", parse_log_level, G(log_level), 0, 0, 0, 0, NULL },
     { SEC_GLOBAL, "log_format", parse_log_format, G(log_format), 0, 0, 0, 0, NULL },
     { SEC_GLOBAL, "log_file", parse_abs_path, G(log_file), 0, 0, 0, 0, NULL },
@@ -146,6 +147,7 @@ static const struct key_def keys[] = {
     { SEC_CLUSTER, "replication_password_file", parse_secret_file, C(replication_password), 0, 0,
       2, 0, NULL },
     { SEC_CLUSTER, "poll_interval_ms", parse_int, C(poll_interval_ms), 50, 600000, 0, 0, NULL },
+    { SEC_CLUSTER, "probe_detail_every", parse_int, C(probe_detail_every), 1, 1000, 0, 0, NULL },
     { SEC_CLUSTER, "lag_query", parse_heap_text, C(lag_query), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "auto_failover", parse_bool, C(auto_failover), 0, 0, 0, 0, NULL },
     { SEC_CLUSTER, "failover_block_s", parse_int, C(failover_block_s), 0, 86400, 0, 0, NULL },
@@ -1742,6 +1744,8 @@ static void cluster_defaults(struct parse *p, size_t i)
 
     if (!p->cls[i].seen[key_index(cluster_poll)])
         cl->poll_interval_ms = c->poll_interval_ms;
+    if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "probe_detail_every"))])
+        cl->probe_detail_every = c->probe_detail_every;
     if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "auto_failover"))])
         cl->auto_failover = 1;
     if (!p->cls[i].seen[key_index(find_key(SEC_CLUSTER, "failover_block_s"))])
@@ -1896,6 +1900,7 @@ int cfg_load(const char *path, cfg_config *out, char *err, size_t errlen)
 
     snprintf(out->state_dir, sizeof(out->state_dir), "%s", CFG_DEFAULT_STATE_DIR);
     out->poll_interval_ms = 500;
+    out->probe_detail_every = 5;
     out->log_level = CFG_LOG_INFO;
     out->connect_timeout_ms = 1000;
     out->read_timeout_ms = 2000;

@@ -13,6 +13,9 @@
  *   [myorch]
  *   state_dir = /var/lib/myorch       ; absolute path (default /var/lib/myorch)
  *   poll_interval_ms = 500            ; 50..600000
+ *   probe_detail_every = 5            ; 1..1000: who replicates from a server (SHOW PROCESSLIST's
+ *                                     ; Binlog Dump sessions, SHOW REPLICAS) is read on every Nth
+ *                                     ; probe of it, and on a connection's first; 1: every probe
  *   log_level = info                  ; error|warn|info|debug
  *   log_format = text                 ; text|json
  *   log_file = /var/log/myorch/myorch.log  ; absolute; default: stderr (the journal
@@ -57,6 +60,7 @@
  *   replication_password_file = ...   ; or replication_password = ...;
  *                                     ; default: the user's password
  *   poll_interval_ms = 1000           ; default: the [myorch] value
+ *   probe_detail_every = 5            ; default: the [myorch] value
  *   lag_query = SELECT ...            ; optional; seconds in the first column
  *   auto_failover = yes               ; yes|no (no: detect and report, never act)
  *   failover_block_s = 600            ; 0..86400: no automatic recovery this long after one
@@ -184,6 +188,7 @@ typedef struct {
     char replication_user[128];
     char *replication_password;    /* heap */
     int poll_interval_ms;          /* resolved: the cluster's or the global value */
+    int probe_detail_every;        /* resolved: the cluster's or the global value */
     char *lag_query;               /* heap or NULL */
     int line;                      /* line of the section header, for messages */
     /* Failover (see README "Automatic failover"). */
@@ -239,6 +244,7 @@ typedef struct {
     char path[4096];               /* the config file (made absolute at load time) */
     char state_dir[4096];
     int poll_interval_ms, connect_timeout_ms, read_timeout_ms, forget_after_s;
+    int probe_detail_every;
     int log_level;                 /* CFG_LOG_ERROR=0, CFG_LOG_WARN=1, CFG_LOG_INFO=2, CFG_LOG_DEBUG=3 */
     int log_format;                /* CFG_LOG_FORMAT_TEXT (default) or CFG_LOG_FORMAT_JSON */
     char log_file[4096];           /* absolute path, "" = stderr (the journal under systemd) */

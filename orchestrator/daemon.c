@@ -736,7 +736,8 @@ static json_t *cmd_status(daemon_t *d, const json_t *req)
     }
     json_object_set_new(r, "clusters", cl);
     json_object_set_new(r, "coordination", ha_status(d->ha, clk_mono_ms()));
-    json_object_set_new(r, "probes", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "ok", (json_int_t)ps->probes_ok,
+    json_object_set_new(r, "probes", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ok", (json_int_t)ps->probes_ok,
+                                               "detail", (json_int_t)ps->probes_detail,
                                                "failed", (json_int_t)ps->probes_failed, "connects_ok",
                                                (json_int_t)ps->connects_ok, "connects_failed",
                                                (json_int_t)ps->connects_failed, "drops", (json_int_t)ps->drops,
@@ -2158,6 +2159,7 @@ static int setup_clusters(daemon_t *d, char *err, size_t errlen)
             if ((rc = mon_set_conn(c, &cp, err, errlen)) < 0)
                 return rc;
         }
+        mon_cluster_set_detail_every(c, cc->probe_detail_every);
         if (mon_cluster_set_trust(c, &cc->discover_allow, cc->discover_confirm != 0) < 0) {
             snprintf(err, errlen, "out of memory");
             return -ENOMEM;

@@ -40,7 +40,7 @@ bool rld_cluster_equal(const cfg_cluster *a, const cfg_cluster *b)
         strcmp(a->user, b->user) || !str_eq(a->password, b->password) ||
         strcmp(a->replication_user, b->replication_user) ||
         !str_eq(a->replication_password, b->replication_password) || a->poll_interval_ms != b->poll_interval_ms ||
-        !str_eq(a->lag_query, b->lag_query) || a->auto_failover != b->auto_failover ||
+        a->probe_detail_every != b->probe_detail_every || !str_eq(a->lag_query, b->lag_query) || a->auto_failover != b->auto_failover ||
         a->failover_block_s != b->failover_block_s || a->failover_quorum != b->failover_quorum ||
         a->apply_timeout_ms != b->apply_timeout_ms || a->heartbeat_period_ms != b->heartbeat_period_ms ||
         a->stall_periods != b->stall_periods ||

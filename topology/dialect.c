@@ -261,11 +261,14 @@ static int batch_add(dialect_batch *b, strbuf *sb, dialect_query_kind kind, cons
     return 0;
 }
 
-/*
- * dialect_probe_batch — see dialect.h.
- */
-int dialect_probe_batch(topo_flavor f, int major, int minor, int patch, const char *lag_query,
-                        dialect_batch *out, char *err, size_t errlen)
+bool dialect_kind_is_detail(dialect_query_kind kind)
+{
+    return kind == DIALECT_Q_REPLICAS || kind == DIALECT_Q_DUMP_HOSTS;
+}
+
+/* The probe batch, with (detail) or without the kinds dialect_kind_is_detail() names. */
+static int build_batch(topo_flavor f, int major, int minor, int patch, const char *lag_query, bool detail,
+                       dialect_batch *out, char *err, size_t errlen)
 {
     strbuf sb = STRBUF_INIT;
     char vars[1024];
@@ -323,10 +326,10 @@ int dialect_probe_batch(topo_flavor f, int major, int minor, int patch, const ch
                                                                    : "SHOW SLAVE STATUS")) < 0 ||
         (rc = batch_add(out, &sb, DIALECT_Q_BINLOG_STATUS,
                         binlog_status_sql(f, major, minor, patch))) < 0 ||
-        (rc = batch_add(out, &sb, DIALECT_Q_REPLICAS, replicas_sql(f, major, minor, patch))) < 0 ||
+        (detail && (rc = batch_add(out, &sb, DIALECT_Q_REPLICAS, replicas_sql(f, major, minor, patch))) < 0) ||
         (f == TOPO_FLAVOR_MYSQL && (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_VARS, SEMISYNC_VARS_SQL)) < 0) ||
         (rc = batch_add(out, &sb, DIALECT_Q_SEMISYNC_STATUS, SEMISYNC_STATUS_SQL)) < 0 ||
-        (rc = batch_add(out, &sb, DIALECT_Q_DUMP_HOSTS, DUMP_HOSTS_SQL)) < 0 ||
+        (detail && (rc = batch_add(out, &sb, DIALECT_Q_DUMP_HOSTS, DUMP_HOSTS_SQL)) < 0) ||
         (f == TOPO_FLAVOR_MYSQL && (rc = batch_add(out, &sb, DIALECT_Q_RECEIVE, RECEIVE_MYSQL_SQL)) < 0))
         goto fail_alloc;
     if (lag_query && (rc = batch_add(out, &sb, DIALECT_Q_LAG, lag_query)) < 0)
@@ -342,6 +345,21 @@ out:
     if (rc < 0)
         memset(out, 0, sizeof(*out));
     return rc;
+}
+
+/*
+ * dialect_probe_batch, dialect_probe_batch_lean — see dialect.h.
+ */
+int dialect_probe_batch(topo_flavor f, int major, int minor, int patch, const char *lag_query,
+                        dialect_batch *out, char *err, size_t errlen)
+{
+    return build_batch(f, major, minor, patch, lag_query, true, out, err, errlen);
+}
+
+int dialect_probe_batch_lean(topo_flavor f, int major, int minor, int patch, const char *lag_query,
+                             dialect_batch *out, char *err, size_t errlen)
+{
+    return build_batch(f, major, minor, patch, lag_query, false, out, err, errlen);
 }
 
 /*

@@ -136,6 +136,18 @@ int dialect_detect(const char *version, const char *version_comment, topo_flavor
 int dialect_probe_batch(topo_flavor f, int major, int minor, int patch, const char *lag_query,
                         dialect_batch *out, char *err, size_t errlen);
 
+/*
+ * The same batch without the detail kinds (dialect_kind_is_detail: SHOW REPLICAS / SLAVE
+ * HOSTS and SHOW PROCESSLIST, who replicates from the server), the same order otherwise.
+ * The probe engine sends it between full batches (probe_set_detail_every): SHOW PROCESSLIST
+ * walks every session of the server, thousands on a busy primary.
+ */
+int dialect_probe_batch_lean(topo_flavor f, int major, int minor, int patch, const char *lag_query,
+                             dialect_batch *out, char *err, size_t errlen);
+
+/* True for the kinds only the full batch reads (REPLICAS, DUMP_HOSTS). */
+bool dialect_kind_is_detail(dialect_query_kind kind);
+
 /* Free a batch's SQL text and zero it. Safe on a zeroed batch and on NULL. */
 void dialect_batch_free(dialect_batch *b);
 

@@ -497,6 +497,7 @@ int mon_add_cluster(monitor *m, const char *name, const char *user, const char *
         goto oom;
     c->interval_ms = interval_ms > 0 ? interval_ms : 1000;
     c->trust.confirm = true; /* the safe default; mon_cluster_set_trust() changes it */
+    c->detail_every = 1;
     v = realloc(m->clusters, (m->n_clusters + 1) * sizeof(*v));
     if (!v)
         goto oom;
@@ -534,6 +535,11 @@ int mon_set_conn(mon_cluster *c, const conn_params *p, char *err, size_t errlen)
     return 0;
 }
 
+void mon_cluster_set_detail_every(mon_cluster *c, int every)
+{
+    c->detail_every = every > 1 ? every : 1;
+}
+
 int mon_cluster_set_trust(mon_cluster *c, const trust_list *allow, bool confirm)
 {
     trust_list copy;
@@ -566,6 +572,7 @@ int mon_attach_instance(monitor *m, mon_cluster *c, topo_instance *in, char *err
         return rc;
     }
     in->probe = t;
+    probe_set_detail_every(t, c->detail_every);
     mon_mark_dirty(c);
     return 0;
 }

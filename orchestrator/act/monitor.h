@@ -35,6 +35,7 @@ typedef struct mon_cluster {
     char *lag_query;
     conn_params_owned conn;  /* TLS and auth-plugin settings of every probe connection */
     int interval_ms;
+    int detail_every;        /* probe_set_detail_every() of its servers' probes (1: every probe) */
     bool first_round_done;
     bool dirty;              /* needs topo_cluster_derive() */
     trust_policy trust;      /* who may receive the credentials (default: seeds' hosts, confirmed) */
@@ -75,6 +76,9 @@ int mon_add_cluster(monitor *m, const char *name, const char *user, const char *
 int mon_set_conn(mon_cluster *c, const conn_params *p, char *err, size_t errlen);
 /* Set c's discovery trust policy (the allow list is copied). 0 or -ENOMEM. */
 int mon_cluster_set_trust(mon_cluster *c, const trust_list *allow, bool confirm);
+/* Who replicates from each server is read on every Nth probe (probe_set_detail_every); before
+ * the first instance is added (the default is 1: every probe). */
+void mon_cluster_set_detail_every(mon_cluster *c, int every);
 
 /* Start monitoring addr in c (no-op if known). */
 int mon_add_instance(monitor *m, mon_cluster *c, const topo_addr *addr, bool seed, topo_instance **out,

@@ -192,6 +192,7 @@ static void check_defaults(const cfg_config *c, const char *dir)
     assert_string_equal(c->path, want);
     assert_string_equal(c->state_dir, "/var/lib/myorch");
     assert_int_equal(c->poll_interval_ms, 500);
+    assert_int_equal(c->probe_detail_every, 5);
     assert_int_equal(c->log_level, CFG_LOG_INFO);
     assert_int_equal(c->log_format, CFG_LOG_FORMAT_TEXT);
     assert_string_equal(c->log_file, "");
@@ -213,6 +214,7 @@ static void check_defaults(const cfg_config *c, const char *dir)
     assert_string_equal(e->replication_password, "s3cret");
     assert_ptr_not_equal(e->replication_password, e->password); /* own copy */
     assert_int_equal(e->poll_interval_ms, 500);
+    assert_int_equal(e->probe_detail_every, 5);
     assert_null(e->lag_query);
     assert_int_equal(e->auto_failover, 1);
     assert_int_equal(e->failover_block_s, 600);
@@ -433,19 +435,21 @@ static void check_several(const cfg_config *c, const char *dir)
 
     assert_int_equal(e->line, 1);
     assert_int_equal(e->poll_interval_ms, 250);
+    assert_int_equal(e->probe_detail_every, 1); /* its own */
     assert_string_equal(e->password, "s3cret");
     assert_string_equal(e->lag_query, "SELECT TIMESTAMPDIFF(SECOND, MAX(ts), NOW()) FROM hb.hb");
     assert_int_equal(e->n_seeds, 2);
 
-    assert_int_equal(w->line, 8);
+    assert_int_equal(w->line, 9);
     assert_int_equal(w->poll_interval_ms, 1000); /* [myorch] comes later in the file */
+    assert_int_equal(w->probe_detail_every, 10); /* the [myorch] value */
     assert_string_equal(w->user, "orch_w");
     assert_string_equal(w->password, "inl;ine");
     assert_string_equal(w->replication_user, "repl");
     assert_string_equal(w->replication_password, "r3pl!");
     assert_null(w->lag_query);
 
-    assert_int_equal(s->line, 15);
+    assert_int_equal(s->line, 16);
     assert_string_equal(s->replication_user, "repl_s");
     assert_string_equal(s->password, "s3cret");
     assert_string_equal(s->replication_password, "s3cret"); /* defaults to the user's */
@@ -680,22 +684,24 @@ static const struct cfg_case cases[] = {
              "user = myorch\n"
              "password_file = @DIR@/east.pass\n"
              "poll_interval_ms = 250\n"
+             "probe_detail_every = 1\n"
              "lag_query = SELECT TIMESTAMPDIFF(SECOND, MAX(ts), NOW()) FROM hb.hb\n"
              "\n"
-             "[cluster.west]\n"                                      /* 8 */
+             "[cluster.west]\n"                                      /* 9 */
              "seeds = db3\n"
              "user = orch_w\n"
              "password = inl;ine\n"
              "replication_user = repl\n"
              "replication_password_file = sub/repl.pass\n"
              "\n"
-             "[cluster.south-2_b]\n"                                 /* 15 */
+             "[cluster.south-2_b]\n"                                 /* 16 */
              "seeds = db4\n"
              "user = myorch\n"
              "password_file = east.pass\n"
              "replication_user = repl_s\n"
              "[myorch]\n"
-             "poll_interval_ms = 1000\n",
+             "poll_interval_ms = 1000\n"
+             "probe_detail_every = 10\n",
       .files = { PASS_EAST, { "sub", NULL, 0700, true }, { "sub/repl.pass", "r3pl!", 0640, false } },
       .check = check_several },
     { .title = "secrets: trailing newlines stripped, other whitespace kept",
@@ -848,7 +854,7 @@ static const struct cfg_case cases[] = {
       .ini = "[myorch]\nstate_dir = /var/lib/myorch\npoll_intervall_ms = 500\n" EAST,
       .files = { PASS_EAST }, .rc = -EINVAL,
       .err = { "myorch.ini:3: unknown key 'poll_intervall_ms' in [myorch] (known keys: state_dir, "
-               "poll_interval_ms, log_level, log_format, log_file, connect_timeout_ms, read_timeout_ms, "
+               "poll_interval_ms, probe_detail_every, log_level, log_format, log_file, connect_timeout_ms, read_timeout_ms, "
                "forget_after_s, control_socket, event_socket, control_secret_key_file, control_client_key_file, "
                "control_operator_keys, control_readonly_keys, max_instances_per_cluster, events_keep_days, "
                "events_keep_max, shutdown_timeout_ms, allow_core_dumps, http_listen, http_tls_cert, http_tls_key, http_token_file, "
@@ -859,7 +865,7 @@ static const struct cfg_case cases[] = {
       .ini = "[cluster.east]\nseeds = db1\nusr = myorch\n", .rc = -EINVAL,
       .err = { "myorch.ini:3: unknown key 'usr' in [cluster.east] (known keys: seeds, user, password, "
                "password_file, replication_user, replication_password, replication_password_file, "
-                           "poll_interval_ms, lag_query, auto_failover, failover_block_s, failover_quorum, "
+                           "poll_interval_ms, probe_detail_every, lag_query, auto_failover, failover_block_s, failover_quorum, "
                "apply_timeout_ms, heartbeat_period_ms, stall_periods, "
                "never_promote, prefer, switchover_max_lag_s, switchover_max_trx_s, sla_target, sla_counts_planned, "
                "hook_timeout_ms, read_pool_max_lag_s, ready_max_lag_s, ready_require_semi_sync, discover_allow, discover_confirm, on_failure_detected, "
@@ -935,6 +941,12 @@ static const struct cfg_case cases[] = {
       .ini = "[myorch]\nlog_level = info\nconnect_timeout_ms = 1000\npoll_interval_ms = abc\n" EAST,
       .files = { PASS_EAST }, .rc = -EINVAL,
       .err = { "myorch.ini:4: bad value 'abc' for poll_interval_ms: expected an integer from 50 to 600000" } },
+    { .title = "probe_detail_every below range",
+      .ini = "[myorch]\nprobe_detail_every = 0\n", .rc = -EINVAL,
+      .err = { "myorch.ini:2: bad value '0' for probe_detail_every: expected an integer from 1 to 1000" } },
+    { .title = "probe_detail_every above range in a cluster",
+      .ini = "[cluster.east]\nseeds = db1\nprobe_detail_every = 1001\n", .rc = -EINVAL,
+      .err = { "myorch.ini:3: bad value '1001' for probe_detail_every: expected an integer from 1 to 1000" } },
     { .title = "poll_interval_ms below range",
       .ini = "[myorch]\npoll_interval_ms = 49\n", .rc = -EINVAL,
       .err = { "myorch.ini:2: bad value '49' for poll_interval_ms: expected an integer from 50 to 600000" } },

@@ -586,6 +586,60 @@ static void test_probe_batch(void **state)
     }
 }
 
+/*
+ * The lean batch is the full one without the detail kinds (SHOW REPLICAS / SLAVE HOSTS and
+ * SHOW PROCESSLIST), statement for statement, in the same order.
+ */
+static void test_probe_batch_lean(void **state)
+{
+    (void)state;
+    assert_true(dialect_kind_is_detail(DIALECT_Q_REPLICAS));
+    assert_true(dialect_kind_is_detail(DIALECT_Q_DUMP_HOSTS));
+    assert_false(dialect_kind_is_detail(DIALECT_Q_REPLICA_STATUS));
+    assert_false(dialect_kind_is_detail(DIALECT_Q_SEMISYNC_STATUS));
+    for (size_t i = 0; i < sizeof(batch_cases) / sizeof(batch_cases[0]); i++) {
+        const batch_case *c = &batch_cases[i];
+        for (int with_lag = 0; with_lag < 2; with_lag++) {
+            dialect_batch full, lean;
+            char err[256] = "", fbuf[4096], lbuf[4096], *fst[10], *lst[10];
+            const char *lag = with_lag ? "SELECT 1.5" : NULL;
+            size_t fn, ln, k = 0;
+
+            assert_int_equal(dialect_probe_batch(c->f, c->major, c->minor, c->patch, lag, &full, err, sizeof(err)), 0);
+            assert_int_equal(dialect_probe_batch_lean(c->f, c->major, c->minor, c->patch, lag, &lean, err, sizeof(err)),
+                             0);
+            assert_int_equal(lean.n, full.n - 2);
+            fn = split_batch(full.sql, fbuf, sizeof(fbuf), fst, 10);
+            ln = split_batch(lean.sql, lbuf, sizeof(lbuf), lst, 10);
+            assert_int_equal(fn, full.n);
+            assert_int_equal(ln, lean.n);
+            for (size_t j = 0; j < full.n; j++) {
+                if (dialect_kind_is_detail(full.kinds[j]))
+                    continue;
+                assert_true(k < lean.n);
+                assert_int_equal(lean.kinds[k], full.kinds[j]);
+                assert_string_equal(lst[k], fst[j]);
+                k++;
+            }
+            assert_int_equal(k, lean.n);
+            assert_null(strstr(lean.sql, "PROCESSLIST"));
+            assert_null(strstr(lean.sql, "HOSTS"));
+            assert_null(strstr(lean.sql, "SHOW REPLICAS"));
+            dialect_batch_free(&full);
+            dialect_batch_free(&lean);
+        }
+    }
+    /* Its errors are the full batch's. */
+    {
+        dialect_batch b;
+        char err[256] = "";
+        assert_int_equal(dialect_probe_batch_lean(TOPO_FLAVOR_MYSQL, 8, 4, 3, "SELECT 1; SELECT 2", &b, err, sizeof(err)),
+                         -EINVAL);
+        assert_contains(err, "single statement");
+        assert_null(b.sql);
+    }
+}
+
 static void test_probe_batch_exact_vars(void **state)
 {
     dialect_batch b;
@@ -2681,6 +2735,7 @@ static void test_sql_source_ssl(void **state)
 static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_detect),
     cmocka_unit_test(test_probe_batch),
+        cmocka_unit_test(test_probe_batch_lean),
     cmocka_unit_test(test_probe_batch_exact_vars),
     cmocka_unit_test(test_receive_mariadb),
     cmocka_unit_test(test_receive_mysql),

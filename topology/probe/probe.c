@@ -80,9 +80,26 @@ struct probe_target {
     topo_flavor flavor;
     int ver_major, ver_minor, ver_patch;
     char version[64];
-    dialect_batch batch;
+    dialect_batch batch;   /* the full batch */
     int have_batch;
+    dialect_batch lean;    /* without the detail kinds (detail_every > 1) */
+    int have_lean;
+    const dialect_batch *cur; /* the batch of the probe in flight: its result kinds */
     char *first_sql;       /* the session's sql_mode statement + the batch: the first probe of a connection */
+    /* Detail (dialect_kind_is_detail: SHOW REPLICAS, SHOW PROCESSLIST): read by the full batch on a
+     * connection's first probe, every detail_every-th probe after it, and the probe after one that
+     * saw the server's role change; a lean probe's snapshot carries the last detail read. */
+    int detail_every;      /* 1: every probe is full */
+    unsigned lean_since;   /* lean probes since the last full one */
+    bool detail_due;       /* the next probe is full */
+    bool d_saved;          /* the fields below hold the connection's last detail */
+    size_t d_n_replicas;
+    topo_replica_ref *d_replicas;
+    bool d_have_dump_hosts;
+    size_t d_n_dump_hosts;
+    char *d_dump_hosts;
+    bool d_read_only, d_replica_present; /* what role the server had when they were read */
+    topo_addr d_source;
     size_t result_idx;
     bool watch;            /* retry failures at the interval, without backoff */
     int64_t ok_connect_ms; /* how long the last successful connect took, 0 unknown */
@@ -385,6 +402,67 @@ static void wait_on(probe_target *t, int status)
 
 /* Close without ever blocking on the peer: shut the socket first so COM_QUIT
  * fails at once instead of waiting on a hung server. */
+/* Drop the saved detail (a new connection reads it again on its first probe). */
+static void detail_forget(probe_target *t)
+{
+    free(t->d_replicas);
+    free(t->d_dump_hosts);
+    t->d_replicas = NULL;
+    t->d_dump_hosts = NULL;
+    t->d_n_replicas = t->d_n_dump_hosts = 0;
+    t->d_have_dump_hosts = false;
+    t->d_saved = false;
+    t->lean_since = 0;
+}
+
+/* After a full probe: keep its detail for the lean ones. Returns 0 or -ENOMEM. */
+static int detail_save(probe_target *t)
+{
+    const topo_snapshot *s = &t->snap;
+    topo_replica_ref *r = NULL;
+    char *d = NULL;
+    if (s->n_replicas && !(r = malloc(s->n_replicas * sizeof(*r))))
+        return -ENOMEM;
+    if (s->dump_hosts && !(d = strdup(s->dump_hosts))) {
+        free(r);
+        return -ENOMEM;
+    }
+    if (r)
+        memcpy(r, s->replicas, s->n_replicas * sizeof(*r));
+    detail_forget(t);
+    t->d_replicas = r;
+    t->d_n_replicas = s->n_replicas;
+    t->d_dump_hosts = d;
+    t->d_n_dump_hosts = s->n_dump_hosts;
+    t->d_have_dump_hosts = s->have_dump_hosts;
+    t->d_read_only = s->read_only;
+    t->d_replica_present = s->replica.present;
+    t->d_source = s->replica.source;
+    t->d_saved = true;
+    return 0;
+}
+
+/* After a lean probe: the last detail into its snapshot. Returns 0 or -ENOMEM. */
+static int detail_restore(probe_target *t)
+{
+    topo_snapshot *s = &t->snap;
+    if (t->d_n_replicas) {
+        if (!(s->replicas = malloc(t->d_n_replicas * sizeof(*s->replicas))))
+            return -ENOMEM;
+        memcpy(s->replicas, t->d_replicas, t->d_n_replicas * sizeof(*s->replicas));
+    }
+    s->n_replicas = t->d_n_replicas;
+    if (t->d_dump_hosts && !(s->dump_hosts = strdup(t->d_dump_hosts)))
+        return -ENOMEM;
+    s->n_dump_hosts = t->d_n_dump_hosts;
+    s->have_dump_hosts = t->d_have_dump_hosts;
+    /* A server that changed role (read_only, its source) may have new replicas: read them next. */
+    if (s->read_only != t->d_read_only || s->replica.present != t->d_replica_present ||
+        (s->replica.present && !topo_addr_eq(&s->replica.source, &t->d_source)))
+        t->detail_due = true;
+    return 0;
+}
+
 static void close_conn(probe_target *t)
 {
     set_busy(t, false);
@@ -404,8 +482,14 @@ static void close_conn(probe_target *t)
         dialect_batch_free(&t->batch);
         t->have_batch = 0;
     }
+    if (t->have_lean) {
+        dialect_batch_free(&t->lean);
+        t->have_lean = 0;
+    }
+    t->cur = NULL;
     free(t->first_sql);
     t->first_sql = NULL;
+    detail_forget(t);
 }
 
 static void deliver(probe_target *t)
@@ -596,7 +680,14 @@ static void start_probe(probe_target *t, int64_t now)
     t->deadline_ms = now + t->budget_ms;
     arm(t, t->deadline_ms);
     t->state = TS_QUERY;
-    sql = t->first_sql ? t->first_sql : t->batch.sql;
+    if (t->first_sql || !t->have_lean || !t->d_saved || t->detail_due ||
+        t->lean_since + 1 >= (unsigned)t->detail_every) {
+        t->cur = &t->batch;
+        sql = t->first_sql ? t->first_sql : t->batch.sql;
+    } else {
+        t->cur = &t->lean;
+        sql = t->lean.sql;
+    }
     /* The clock now, not the run's: a probe asked for while this run handled a lost primary
      * must not look sent before that loss (topo_snap_predates). */
     t->sent_ms = probe_now_ms();
@@ -621,7 +712,7 @@ static int apply_result(probe_target *t, MYSQL_RES *res)
     const char **names = names_s, **cells = cells_s;
     int rc = 0;
 
-    if (t->result_idx >= t->batch.n) {
+    if (t->result_idx >= t->cur->n) {
         fail(t, 0, "probe: server returned more result sets than statements sent");
         return -EPROTO;
     }
@@ -647,7 +738,7 @@ static int apply_result(probe_target *t, MYSQL_RES *res)
     }
     {
         dialect_result dr = {.n_cols = n_cols, .n_rows = (size_t)n_rows, .names = names, .cells = cells};
-        dialect_query_kind kind = t->batch.kinds[t->result_idx];
+        dialect_query_kind kind = t->cur->kinds[t->result_idx];
         rc = dialect_apply(t->flavor, kind, &dr, &t->snap, err, sizeof(err));
         if (rc < 0) {
             fail(t, 0, "probe: cannot read the server's answer: %s", err);
@@ -665,7 +756,23 @@ out:
 
 static void finish_probe(probe_target *t, int64_t now)
 {
-    bool again = t->again;
+    bool again;
+    if (t->cur == &t->lean) {
+        t->lean_since++;
+        if (detail_restore(t) < 0) {
+            fail(t, 2008, "probe: out of memory");
+            return;
+        }
+    } else {
+        t->eng->stats.probes_detail++;
+        t->lean_since = 0;
+        t->detail_due = false;
+        if (t->have_lean && detail_save(t) < 0) {
+            fail(t, 2008, "probe: out of memory");
+            return;
+        }
+    }
+    again = t->again;
     t->again = false;
     t->eng->stats.probes_ok++;
     set_busy(t, false);
@@ -737,6 +844,12 @@ static void connected(probe_target *t, int64_t now)
         return;
     }
     t->have_batch = 1;
+    if (dialect_probe_batch_lean(t->flavor, t->ver_major, t->ver_minor, t->ver_patch, t->lag_query,
+                                 &t->lean, err, sizeof(err)) < 0) {
+        fail(t, 0, "cannot build the probe for this server: %s", err);
+        return;
+    }
+    t->have_lean = 1;
     if (session_mode_sql(t) < 0) {
         fail(t, 2008, "probe: out of memory");
         return;
@@ -973,6 +1086,7 @@ static void target_free(probe_target *t)
     }
     free(t->lag_query);
     conn_params_free(&t->conn);
+    detail_forget(t);
     free(t);
 }
 
@@ -1233,6 +1347,7 @@ int probe_add(probe_engine *e, const topo_addr *addr, const char *user, const ch
     t->reg_fd = -1;
     t->ureg_fd = -1;
     t->interval_ms = interval_ms > 0 ? interval_ms : 1000;
+    t->detail_every = 1;
     t->tag = tag;
     if (fmt_checked(t->user, sizeof(t->user), err, errlen, "user", "%s", user ? user : "") < 0) {
         target_free(t);
@@ -1351,6 +1466,11 @@ void probe_set_watch(probe_target *t, bool on)
         arm(t, t->next_at_ms);
     }
     t->watch = on;
+}
+
+void probe_set_detail_every(probe_target *t, int every)
+{
+    t->detail_every = every > 1 ? every : 1;
 }
 
 void probe_set_interval(probe_target *t, int interval_ms)

@@ -42,6 +42,7 @@ typedef struct {
 
 typedef struct {
     uint64_t probes_ok;
+    uint64_t probes_detail;   /* of those, full batches: who replicates from the server read too */
     uint64_t probes_failed;
     uint64_t connects_ok;
     uint64_t connects_failed;
@@ -109,6 +110,13 @@ void probe_set_urgent(probe_target *t, bool on);
  * primaries; cheap: a second epoll set holding the same fds (probe.c, sync_fast). */
 void probe_set_sentinel(probe_target *t, bool on);
 void probe_set_interval(probe_target *t, int interval_ms);
+/*
+ * Read who replicates from the server (SHOW REPLICAS / SLAVE HOSTS, SHOW PROCESSLIST's Binlog
+ * Dump sessions: dialect_kind_is_detail) on every Nth probe only (1, the default: every probe).
+ * Also read on a connection's first probe and on the probe after one that saw the server's role
+ * change (read_only, its source). Between, a snapshot carries the last ones read.
+ */
+void probe_set_detail_every(probe_target *t, int every);
 /* Watched targets are retried at their interval after a failure, without the
  * exponential backoff (a demoted primary that may come back writable). */
 void probe_set_watch(probe_target *t, bool on);
