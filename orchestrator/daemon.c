@@ -2500,13 +2500,11 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         if (items[0].revents & ZMQ_POLLIN) {
             handle_control(&d);
             d.last_sweep_ms = 0; /* an operator's request: every cluster this turn */
-            memset(d.check, 1, d.n_recs);
         }
         /* HTTP requests are served between probe rounds, never inside one: libmicrohttpd
          * only does non-blocking I/O here, and each request is answered from memory. */
         if (d.http && ((items[http_item].revents & ZMQ_POLLIN) || http_server_timeout_ms(d.http) == 0)) {
             http_server_run(d.http); /* an operation it starts runs an executor: ticked below */
-            memset(d.check, 1, d.n_recs); /* and one may change what makes a cluster quiet */
         }
         mon_tick(d.mon, now);
         /* etcd's answers first (non-blocking): a peer's view that just arrived counts in this

@@ -400,8 +400,6 @@ static void wait_on(probe_target *t, int status)
 
 /* ---- connection teardown ------------------------------------------------ */
 
-/* Close without ever blocking on the peer: shut the socket first so COM_QUIT
- * fails at once instead of waiting on a hung server. */
 /* Drop the saved detail (a new connection reads it again on its first probe). */
 static void detail_forget(probe_target *t)
 {
@@ -415,20 +413,33 @@ static void detail_forget(probe_target *t)
     t->lean_since = 0;
 }
 
-/* After a full probe: keep its detail for the lean ones. Returns 0 or -ENOMEM. */
-static int detail_save(probe_target *t)
+/* Heap copies of n replica entries and of the dump hosts' text (NULL: none); on -ENOMEM, neither. */
+static int detail_dup(const topo_replica_ref *replicas, size_t n, const char *dump_hosts, topo_replica_ref **r_out,
+                      char **d_out)
 {
-    const topo_snapshot *s = &t->snap;
     topo_replica_ref *r = NULL;
     char *d = NULL;
-    if (s->n_replicas && !(r = malloc(s->n_replicas * sizeof(*r))))
+    if (n && !(r = malloc(n * sizeof(*r))))
         return -ENOMEM;
-    if (s->dump_hosts && !(d = strdup(s->dump_hosts))) {
+    if (dump_hosts && !(d = strdup(dump_hosts))) {
         free(r);
         return -ENOMEM;
     }
     if (r)
-        memcpy(r, s->replicas, s->n_replicas * sizeof(*r));
+        memcpy(r, replicas, n * sizeof(*r));
+    *r_out = r;
+    *d_out = d;
+    return 0;
+}
+
+/* After a full probe: keep its detail for the lean ones. Returns 0 or -ENOMEM. */
+static int detail_save(probe_target *t)
+{
+    const topo_snapshot *s = &t->snap;
+    topo_replica_ref *r;
+    char *d;
+    if (detail_dup(s->replicas, s->n_replicas, s->dump_hosts, &r, &d) < 0)
+        return -ENOMEM;
     detail_forget(t);
     t->d_replicas = r;
     t->d_n_replicas = s->n_replicas;
@@ -446,14 +457,9 @@ static int detail_save(probe_target *t)
 static int detail_restore(probe_target *t)
 {
     topo_snapshot *s = &t->snap;
-    if (t->d_n_replicas) {
-        if (!(s->replicas = malloc(t->d_n_replicas * sizeof(*s->replicas))))
-            return -ENOMEM;
-        memcpy(s->replicas, t->d_replicas, t->d_n_replicas * sizeof(*s->replicas));
-    }
-    s->n_replicas = t->d_n_replicas;
-    if (t->d_dump_hosts && !(s->dump_hosts = strdup(t->d_dump_hosts)))
+    if (detail_dup(t->d_replicas, t->d_n_replicas, t->d_dump_hosts, &s->replicas, &s->dump_hosts) < 0)
         return -ENOMEM;
+    s->n_replicas = t->d_n_replicas;
     s->n_dump_hosts = t->d_n_dump_hosts;
     s->have_dump_hosts = t->d_have_dump_hosts;
     /* A server that changed role (read_only, its source) may have new replicas: read them next. */
@@ -463,6 +469,8 @@ static int detail_restore(probe_target *t)
     return 0;
 }
 
+/* Close without ever blocking on the peer: shut the socket first so COM_QUIT
+ * fails at once instead of waiting on a hung server. */
 static void close_conn(probe_target *t)
 {
     set_busy(t, false);
