@@ -200,9 +200,12 @@ def run_size(args, n, tmp):
                                % (args.failover_runs, 4 * args.failover_runs, n))
     main_n = n - (4 * args.failover_runs if own else 0)
     sim = simfleet.Fleet(args.fleetsim, tmp, fleet_spec(main_n), size=4, rate=args.rate, net_timeout=4,
-                         shards=max(1, -(-main_n // 5000)), own=own, nice=args.sim_nice)
+                         shards=max(1, -(-main_n // 5000)), own=own, nice=args.sim_nice, cpus=args.sim_cpus,
+                         own_rt=args.own_sim_rt)
     out['failover_sim'] = 'own' if own else 'shared'
     out['sim_nice'] = args.sim_nice
+    out['sim_cpus'] = args.sim_cpus
+    out['own_sim_rt'] = bool(own) and args.own_sim_rt
     config = os.path.join(tmp, 'myorch.ini')
     http = free_port()
     sim.myorch_config(config, os.path.join(tmp, 'state'), poll_ms=1000,
@@ -379,6 +382,15 @@ def main():
     ap.add_argument('--sim-nice', type=int, default=0,
                     help='run the simulator processes (not --failover-sim own\'s) at this nice level: the '
                          'simulated fleet yields the CPU to the controller, as servers on other machines would')
+    ap.add_argument('--sim-cpus', default=None, metavar='LIST',
+                    help='run every simulator process (the own one too) on these CPUs only (taskset -c LIST, '
+                         'e.g. 0): the controller has the others to itself, as it would with the servers on '
+                         'machines of their own')
+    ap.add_argument('--own-sim-rt', action='store_true',
+                    help="with --failover-sim own: that simulator runs under SCHED_FIFO (chrt -f 1, root): the "
+                         "failed-over clusters' servers answer at once, as on machines of their own, instead of "
+                         "waiting for a CPU behind the simulated fleet (perf sched: up to 3-5 ms at 10,000 "
+                         "servers)")
     ap.add_argument('--failover-sim', choices=('own', 'shared'), default='shared',
                     help='own: the clusters failed over are served by a simulator process of their own (the '
                          'controller still probes the whole fleet), so that their statements do not queue behind '

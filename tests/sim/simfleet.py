@@ -15,7 +15,7 @@ class Shard:
     """One fleetsim process: a 127.NET.0.0/16 of its own, clusters named PREFIX00000..."""
 
     def __init__(self, binary, tmp, fleet, size, rate, net_timeout, attempts, log_unknown, pw_file, prefix, taken,
-                 mysql_auth=None, nice=0):
+                 mysql_auth=None, nice=0, cpus=None, rt=False):
         self.ctl_path = os.path.join(tmp, '%s.ctl' % prefix)
         self.fleet_file = os.path.join(tmp, '%s.fleet' % prefix)
         self.log_path = os.path.join(tmp, '%s.log' % prefix)
@@ -35,7 +35,9 @@ class Shard:
             if mysql_auth:
                 args += ['--mysql-auth', mysql_auth]
             self.log = open(self.log_path, 'ab')
-            self.proc = subprocess.Popen((['nice', '-n', str(nice)] if nice else []) + args, stdout=self.log,
+            wrap = ((['taskset', '-c', cpus] if cpus else []) + (['nice', '-n', str(nice)] if nice else []) +
+                    (['chrt', '-f', '1'] if rt else []))
+            self.proc = subprocess.Popen(wrap + args, stdout=self.log,
                                          stderr=subprocess.STDOUT)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and self.proc.poll() is None and not os.path.exists(self.fleet_file):
@@ -88,10 +90,14 @@ class Fleet:
     own: a second fleet spec whose clusters get a process of their own (listed after the others; prefix
     'o'): servers that answer without queueing behind thousands of others, as real servers on their own
     machines do (fleet_bench's failovers). nice: the other processes run at that CPU priority (nice -n),
-    so that the controller and the own process come first on a machine they share with the simulation."""
+    so that the controller and the own process come first on a machine they share with the simulation.
+    cpus: every process (the own one too) runs on these CPUs only (taskset -c LIST), leaving the others to
+    the controller, as servers on machines of their own would. own_rt: the own process runs under SCHED_FIFO
+    (chrt -f 1, needs root): woken, it has a CPU at once, as a server on a machine of its own would, rather
+    than waiting up to a scheduler tick (4 ms on the bench machine, perf sched) behind the rest of the fleet."""
 
     def __init__(self, binary, tmp, fleet, size=4, rate=2.0, net_timeout=2.0, attempts=5, log_unknown=True,
-                 shards=1, mysql_auth=None, own=None, nice=0):
+                 shards=1, mysql_auth=None, own=None, nice=0, cpus=None, own_rt=False):
         self.tmp = tmp
         self.pw_file = os.path.join(tmp, 'sim.pw')
         with open(self.pw_file, 'w') as f:
@@ -118,7 +124,7 @@ class Fleet:
                     continue
                 sh = Shard(binary, tmp, ','.join(spec), size, rate, net_timeout, attempts, log_unknown, self.pw_file,
                            prefixes[k], {x.net for x in self.shards}, mysql_auth,
-                           nice=0 if prefixes[k] == 'o' else nice)
+                           nice=0 if prefixes[k] == 'o' else nice, cpus=cpus, rt=own_rt and prefixes[k] == 'o')
                 for j, c in enumerate(sh.clusters):
                     self.clusters.append(c)
                     self._where.append((sh, j))
