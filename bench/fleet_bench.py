@@ -4,8 +4,9 @@
 
 Per fleet size: controller CPU (% of one core, /proc/PID/stat), RSS (VmRSS), probe round trip p50/p99
 (myorch_probe_duration_seconds, summed over clusters, interpolated inside buckets), loop work per
-iteration p50/p99 (myorch_loop_busy_seconds: the controller has no separate loop-lag metric; a busy
-iteration is what delays the next one), state database writes (/proc/PID/io write_bytes and write
+iteration p50/p99 (myorch_loop_busy_seconds), loop lag p50/p99 (myorch_loop_lag_seconds: per turn that
+fired probe timers, how late the latest of them fired; whole ms, interpolated inside buckets) and the
+turns more than 20 ms late, state database writes (/proc/PID/io write_bytes and write
 syscalls per second). Then crash failover of single clusters (time from the kill to a healthy cluster
 as the simulator sees it: one writable primary, every live server a read-only replica of it with both
 threads running; both instants taken by the simulator as they happen (`healed`), the time this script
@@ -249,6 +250,11 @@ def run_size(args, n, tmp):
         l0, l1 = histogram(m0, 'myorch_loop_busy_seconds'), histogram(m1, 'myorch_loop_busy_seconds')
         out['loop_p50_ms'] = round(1000 * (quantile(l0, l1, 0.5) or 0), 2)
         out['loop_p99_ms'] = round(1000 * (quantile(l0, l1, 0.99) or 0), 2)
+        g0, g1 = histogram(m0, 'myorch_loop_lag_seconds'), histogram(m1, 'myorch_loop_lag_seconds')
+        out['lag_p50_ms'] = round(1000 * (quantile(g0, g1, 0.5) or 0), 2)
+        out['lag_p99_ms'] = round(1000 * (quantile(g0, g1, 0.99) or 0), 2)
+        out['lag_over_20ms'] = int((g1.get(float('inf'), 0) - g0.get(float('inf'), 0)) -
+                                   (g1.get(0.02, 0) - g0.get(0.02, 0)))
         out['db_write_kib_s'] = round((io1.get('write_bytes', 0) - io0.get('write_bytes', 0)) / 1024.0 / dt, 1)
         out['write_syscalls_s'] = round((io1.get('syscw', 0) - io0.get('syscw', 0)) / dt, 1)
         sys.stderr.write('%d servers: %s\n' % (n, json.dumps(out)))
@@ -425,6 +431,7 @@ def main():
             ('cpu_pct', 'CPU % of a core'), ('cpu_ms_per_probe', 'CPU ms/probe'), ('sim_probes_per_s', 'probes/s (sim)'),
             ('rss_mib', 'RSS MiB'), ('probes_per_s', 'probes/s'), ('probe_p50_ms', 'probe p50 ms'),
             ('probe_p99_ms', 'probe p99 ms'), ('loop_p50_ms', 'loop work p50 ms'), ('loop_p99_ms', 'loop work p99 ms'),
+            ('lag_p50_ms', 'loop lag p50 ms'), ('lag_p99_ms', 'loop lag p99 ms'), ('lag_over_20ms', 'turns > 20 ms late'),
             ('db_write_kib_s', 'writes KiB/s'), ('write_syscalls_s', 'write calls/s'), ('sim_cpu_pct', 'sim CPU %'),
             ('failover_p50_ms', 'failover p50 ms'), ('failover_p99_ms', 'failover p99 ms')]
     print('| ' + ' | '.join(c[1] for c in cols) + ' |')

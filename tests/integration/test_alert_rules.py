@@ -18,7 +18,7 @@ class AlertRules(unittest.TestCase):
         return p.stdout
 
     def test_check_rules(self):
-        self.assertIn('SUCCESS: 8 rules found', self.promtool('check', 'rules', 'myorch-alerts.yml'))
+        self.assertIn('SUCCESS: 9 rules found', self.promtool('check', 'rules', 'myorch-alerts.yml'))
 
     def test_rules_fire_as_meant(self):
         self.promtool('test', 'rules', 'myorch-alerts.test.yml')

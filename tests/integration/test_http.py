@@ -5,6 +5,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -361,6 +362,28 @@ class HttpApi(HttpBase):
             return key in self.api.request('GET', '/metrics')[2].decode()
         wait_for(sql_down, what='metrics show the stopped SQL thread')
         self.lab.sql(3, 'START SLAVE SQL_THREAD')
+
+    def test_loop_lag_shows_a_stall(self):
+        """myorch_loop_lag_seconds: how late the loop fired the probe timers that were due. A controller
+        stopped (SIGSTOP) for 1 s fires the timers that fell due meanwhile (every 300 ms here) at least
+        0.7 s late when it runs again: one more observation above the 0.25 s bucket."""
+        def lag():
+            v = {}
+            for line in self.api.request('GET', '/metrics')[2].decode().splitlines():
+                if line.startswith('myorch_loop_lag_seconds_'):
+                    k, x = line.rsplit(' ', 1)
+                    v[k] = float(x)
+            return v['myorch_loop_lag_seconds_count'], v['myorch_loop_lag_seconds_count'] - \
+                v['myorch_loop_lag_seconds_bucket{le="0.25"}']
+        wait_for(lambda: lag()[0] > 0, what='loop lag observed')
+        n0, late0 = lag()
+        os.kill(self.d.proc.pid, signal.SIGSTOP)
+        try:
+            time.sleep(1.0)
+        finally:
+            os.kill(self.d.proc.pid, signal.SIGCONT)
+        n1, late1 = wait_for(lambda: (lambda x: x if x[1] > late0 else None)(lag()), what='the stall in the loop lag')
+        self.assertGreater(n1, n0)
 
     # ---- mutating calls --------------------------------------------------------------
     def test_mutations_take_the_cli_path(self):

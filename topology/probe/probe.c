@@ -138,6 +138,7 @@ struct probe_engine {
     int epfd;
     int uepfd;             /* the fast set: the fds of sentinel and urgent targets, also in epfd */
     uint64_t run_gen;      /* probe_engine_run() calls */
+    int64_t run_late_ms;   /* the last run's largest timer lateness, -1: it fired none */
     int64_t fast_at_us;    /* the last fast poll inside a run */
     heap_entry *heap;
     size_t heap_n, heap_cap;
@@ -1065,6 +1066,7 @@ int probe_engine_new(const probe_options *opt, probe_engine **out, char *err, si
         return -ENOMEM;
     }
     e->opt = *opt;
+    e->run_late_ms = -1;
     if (e->opt.connect_timeout_ms <= 0)
         e->opt.connect_timeout_ms = 1000;
     if (e->opt.read_timeout_ms <= 0)
@@ -1272,6 +1274,7 @@ void probe_engine_run(probe_engine *e, int64_t now_ms)
     } while (n > 0);
 
     now_ms = probe_now_ms();
+    e->run_late_ms = -1;
     while (e->heap_n) {
         heap_entry h = e->heap[0];
         if (h.t->removed || h.gen != h.t->timer_gen) {
@@ -1281,6 +1284,8 @@ void probe_engine_run(probe_engine *e, int64_t now_ms)
         if (h.when_ms > now_ms)
             break;
         heap_pop(e);
+        if (now_ms - h.when_ms > e->run_late_ms)
+            e->run_late_ms = now_ms - h.when_ms;
         h.t->timer_gen++; /* consumed */
         on_timer(h.t, now_ms);
     }
@@ -1292,6 +1297,8 @@ void probe_engine_run(probe_engine *e, int64_t now_ms)
 }
 
 bool probe_engine_kicked(const probe_engine *e) { return e->n_kick > 0; }
+
+int64_t probe_engine_run_lateness_ms(const probe_engine *e) { return e->run_late_ms; }
 
 void probe_engine_each_waiting(probe_engine *e, int64_t sent_before_ms, void (*fn)(void *user, probe_target *t),
                                void *user)

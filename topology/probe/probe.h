@@ -69,6 +69,10 @@ void probe_engine_run(probe_engine *e, int64_t now_ms);
  * then, so that failure detection waits for no more than that slice. Never blocks. Returns
  * the number of probes started and events handled. Not from inside a result callback. */
 int probe_engine_run_urgent(probe_engine *e);
+/* How late the last probe_engine_run() fired the timers that were due: the largest
+ * (now - due) of those it fired, in ms; -1 when it fired none. The owner's event-loop lag:
+ * a timer is late by however long the loop was away from the engine. */
+int64_t probe_engine_run_lateness_ms(const probe_engine *e);
 /* Has probe_now() asked for a probe that probe_engine_run_urgent() would start? (No syscall.) */
 bool probe_engine_kicked(const probe_engine *e);
 /* fn for every target whose probe batch has been waiting for its answer since before
