@@ -1784,22 +1784,29 @@ static void fam_replica_lag_source(daemon_t *d, metrics_text *t, size_t lo, size
 }
 
 /* Metrics, controller histograms: loop work, loop lag and probe round trips. */
+static void controller_histogram(metrics_text *t, const char *name, const char *help, const metrics_histogram *h)
+{
+    metrics_family(t, name, "histogram", help);
+    metrics_histogram_write(t, name, NULL, h);
+}
+
 static void fam_loop_busy(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
 {
     (void)lo;
     (void)hi;
-    metrics_family(t, "myorch_loop_busy_seconds", "histogram",
-                   "Work per iteration of the controller's loop (waiting excluded): a stall shows here");
-    metrics_histogram_write(t, "myorch_loop_busy_seconds", NULL, &d->loop_busy);
+    controller_histogram(t, "myorch_loop_busy_seconds",
+                         "Work per iteration of the controller's loop (waiting excluded): a stall shows here",
+                         &d->loop_busy);
 }
 
 static void fam_loop_lag(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
 {
     (void)lo;
     (void)hi;
-    metrics_family(t, "myorch_loop_lag_seconds", "histogram",
-                   "Event-loop lag: per turn that fired probe timers, how late the latest of them was (1 ms resolution)");
-    metrics_histogram_write(t, "myorch_loop_lag_seconds", NULL, &d->loop_lag);
+    controller_histogram(t, "myorch_loop_lag_seconds",
+                         "Event-loop lag: per turn that fired probe timers, how late the latest of them was "
+                         "(1 ms resolution)",
+                         &d->loop_lag);
 }
 
 static void fam_probe_duration(daemon_t *d, metrics_text *t, size_t lo, size_t hi)
