@@ -2516,9 +2516,10 @@ int daemon_run(const cfg_config *cfg, const daemon_options *opt, char *err, size
         clock_gettime(CLOCK_MONOTONIC, &busy_from);
         now = clk_mono_ms();
         if (!first) {
+            int64_t late_ms;
             probe_engine_run(pe, now);
-            if (probe_engine_run_lateness_ms(pe) >= 0)
-                metrics_observe(&d.loop_lag, (double)probe_engine_run_lateness_ms(pe) / 1000.0);
+            if ((late_ms = probe_engine_run_lateness_ms(pe)) >= 0)
+                metrics_observe(&d.loop_lag, (double)late_ms / 1000.0);
         } else
             run_urgent(&d, pe);
         if (zap_item >= 0 && (items[zap_item].revents & ZMQ_POLLIN))

@@ -144,6 +144,15 @@ class HttpBase(ClusterTest):
     def probes_ok(self):
         return json.loads(myorch('status', '-c', self.config, '--json', check=True).stdout)['probes']['ok']
 
+    def metric_samples(self, prefix):
+        """{name{labels}: value} of the /metrics samples whose line starts with prefix."""
+        v = {}
+        for line in self.api.request('GET', '/metrics')[2].decode().splitlines():
+            if line.startswith(prefix):
+                k, x = line.rsplit(' ', 1)
+                v[k] = float(x)
+        return v
+
 
 class HttpApi(HttpBase):
     # A pre_switchover hook that waits while a gate file exists: the "already running" check below
@@ -368,11 +377,7 @@ class HttpApi(HttpBase):
         stopped (SIGSTOP) for 1 s fires the timers that fell due meanwhile (every 300 ms here) at least
         0.7 s late when it runs again: one more observation above the 0.25 s bucket."""
         def lag():
-            v = {}
-            for line in self.api.request('GET', '/metrics')[2].decode().splitlines():
-                if line.startswith('myorch_loop_lag_seconds_'):
-                    k, x = line.rsplit(' ', 1)
-                    v[k] = float(x)
+            v = self.metric_samples('myorch_loop_lag_seconds_')
             return v['myorch_loop_lag_seconds_count'], v['myorch_loop_lag_seconds_count'] - \
                 v['myorch_loop_lag_seconds_bucket{le="0.25"}']
         wait_for(lambda: lag()[0] > 0, what='loop lag observed')
@@ -577,12 +582,7 @@ class HttpManyStreams(HttpBase):
 
         def slow_loops():
             """(iterations, iterations busier than 100 ms, than 25 ms) of the controller's loop so far."""
-            _, _, text = self.api.request('GET', '/metrics')
-            v = {}
-            for line in text.decode().splitlines():
-                if line.startswith('myorch_loop_busy_seconds_'):
-                    name, val = line.rsplit(' ', 1)
-                    v[name] = float(val)
+            v = self.metric_samples('myorch_loop_busy_seconds_')
             n = v['myorch_loop_busy_seconds_count']
             return n, n - v['myorch_loop_busy_seconds_bucket{le="0.1"}'], n - v['myorch_loop_busy_seconds_bucket{le="0.025"}']
 
